@@ -1,0 +1,4 @@
+/**
+ * Composition root: the mmulab command (boot), argument parsing with picocli, reports. May call every other main module.
+ */
+package org.mmulab.cli;

@@ -1,0 +1,69 @@
+package org.mmulab.emulator.machine;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+import org.mmulab.emulator.memory.PhysicalMemory;
+
+/**
+ * A machine: guest RAM, N vCPUs and the trap handler (the kernel). {@link #run(int)} runs vCPUs until
+ * they stop. Scheduling modes (PARALLEL threads, DETERMINISTIC interleaving) arrive with multi-vCPU
+ * guests; today the boot vCPU runs on the caller's thread.
+ */
+public final class Machine {
+    /** Skylake client reports 39 physical address bits (CPUID.80000008H:EAX[7:0]). */
+    public static final int DEFAULT_MAXPHYADDR = 39;
+
+    private final PhysicalMemory memory;
+    private final List<Vcpu> vcpus;
+    private volatile TrapHandler trapHandler;
+
+    public Machine(long ramBytes, int cpus) {
+        if (cpus < 1 || cpus > 64) {
+            throw new IllegalArgumentException("vCPU count must be 1..64: " + cpus);
+        }
+        this.memory = new PhysicalMemory(ramBytes);
+        List<Vcpu> list = new ArrayList<>(cpus);
+        for (int i = 0; i < cpus; i++) {
+            list.add(new Vcpu(this, i, memory, DEFAULT_MAXPHYADDR));
+        }
+        this.vcpus = List.copyOf(list);
+    }
+
+    public PhysicalMemory memory() {
+        return memory;
+    }
+
+    public List<Vcpu> vcpus() {
+        return vcpus;
+    }
+
+    public Vcpu vcpu(int i) {
+        return vcpus.get(i);
+    }
+
+    public void setTrapHandler(TrapHandler h) {
+        this.trapHandler = Objects.requireNonNull(h);
+    }
+
+    public TrapHandler trapHandler() {
+        TrapHandler h = trapHandler;
+        if (h == null) {
+            throw new IllegalStateException("no trap handler (kernel) installed");
+        }
+        return h;
+    }
+
+    /** Runs vCPU {@code id} on the calling thread until it stops. */
+    public void run(int id) {
+        vcpu(id).run();
+    }
+
+    /** Stops every vCPU. */
+    public void shutdown() {
+        for (Vcpu v : vcpus) {
+            v.stop();
+        }
+    }
+}

@@ -1,0 +1,398 @@
+package org.mmulab.emulator.memory;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * Guest physical RAM: {@code byte[]} chunks addressed by {@code long}, little-endian, as on a PC.
+ *
+ * <p>Rules (DESIGN §2 memory): unbacked physical addresses read as all-ones and ignore writes, like
+ * a PC bus with nothing decoding the address; MMIO regions above RAM are routed to {@link Mmio}
+ * handlers. Naturally aligned 32/64-bit words support acquire/release and compare-and-exchange,
+ * which is what the page walker's locked A/D update (SDM Vol. 3A §4.8) and the kernel's
+ * {@code cmpxchg64} need. Chunks are allocated on first touch so a 4 GiB guest costs only what it uses.
+ *
+ * <p>Every write path checks the per-frame "holds decoded code" bit and tells the
+ * {@link CodeWriteListener}, so self-modifying code and kernel writes into code pages (read(2) into
+ * .text, ELF loading) invalidate the decoded-instruction cache. Host-side fast paths that write
+ * straight into {@link #chunkFor(long)} must never be used for frames marked as code.
+ */
+public final class PhysicalMemory {
+    public static final int CHUNK_SHIFT = 21; // 2 MiB: a large page never straddles two chunks
+    public static final int CHUNK_SIZE = 1 << CHUNK_SHIFT;
+    private static final int CHUNK_MASK = CHUNK_SIZE - 1;
+    public static final int PAGE_SHIFT = 12;
+    public static final int PAGE_SIZE = 1 << PAGE_SHIFT;
+
+    private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle I64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle CODE_BITS = MethodHandles.arrayElementVarHandle(long[].class);
+
+    private final long size;
+    private final byte[][] chunks;
+    private final long[] codeBits;
+    private final CopyOnWriteArrayList<MmioRegion> mmio = new CopyOnWriteArrayList<>();
+    private volatile CodeWriteListener codeWriteListener = CodeWriteListener.NONE;
+
+    public PhysicalMemory(long size) {
+        if (size <= 0 || (size & (PAGE_SIZE - 1)) != 0) {
+            throw new IllegalArgumentException("RAM size must be a positive multiple of 4 KiB: " + size);
+        }
+        if (size > (1L << 40)) {
+            throw new IllegalArgumentException("RAM size above 1 TiB is not supported: " + size);
+        }
+        this.size = size;
+        this.chunks = new byte[(int) ((size + CHUNK_MASK) >>> CHUNK_SHIFT)][];
+        this.codeBits = new long[(int) (((size >>> PAGE_SHIFT) + 63) >>> 6)];
+    }
+
+    /** Bytes of RAM; addresses at or above this are unbacked (or MMIO). */
+    public long size() {
+        return size;
+    }
+
+    public long frameCount() {
+        return size >>> PAGE_SHIFT;
+    }
+
+    public boolean isRam(long pa, int len) {
+        return pa >= 0 && pa + len <= size && pa + len >= pa;
+    }
+
+    /** The chunk holding {@code pa} (allocated on first touch); only for RAM addresses. */
+    public byte[] chunkFor(long pa) {
+        int i = (int) (pa >>> CHUNK_SHIFT);
+        byte[] c = chunks[i];
+        return c != null ? c : allocateChunk(i);
+    }
+
+    public static int chunkOffset(long pa) {
+        return (int) (pa & CHUNK_MASK);
+    }
+
+    private synchronized byte[] allocateChunk(int i) {
+        byte[] c = chunks[i];
+        if (c == null) {
+            long remaining = size - ((long) i << CHUNK_SHIFT);
+            c = new byte[(int) Math.min(CHUNK_SIZE, remaining)];
+            chunks[i] = c;
+        }
+        return c;
+    }
+
+    // ---- plain little-endian access. Multi-byte accesses must not cross a 4 KiB frame boundary
+    // ---- (the MMU splits virtual accesses at page boundaries before they get here).
+
+    public int read8(long pa) {
+        if (!isRam(pa, 1)) {
+            return (int) unbackedRead(pa, 1);
+        }
+        return chunkFor(pa)[chunkOffset(pa)] & 0xff;
+    }
+
+    public int read16(long pa) {
+        if (!isRam(pa, 2)) {
+            return (int) unbackedRead(pa, 2);
+        }
+        return (short) I16.get(chunkFor(pa), chunkOffset(pa)) & 0xffff;
+    }
+
+    public int read32(long pa) {
+        if (!isRam(pa, 4)) {
+            return (int) unbackedRead(pa, 4);
+        }
+        return (int) I32.get(chunkFor(pa), chunkOffset(pa));
+    }
+
+    public long read64(long pa) {
+        if (!isRam(pa, 8)) {
+            return unbackedRead(pa, 8);
+        }
+        return (long) I64.get(chunkFor(pa), chunkOffset(pa));
+    }
+
+    public void write8(long pa, int v) {
+        if (!isRam(pa, 1)) {
+            unbackedWrite(pa, 1, v);
+            return;
+        }
+        chunkFor(pa)[chunkOffset(pa)] = (byte) v;
+        noteWrite(pa);
+    }
+
+    public void write16(long pa, int v) {
+        if (!isRam(pa, 2)) {
+            unbackedWrite(pa, 2, v);
+            return;
+        }
+        I16.set(chunkFor(pa), chunkOffset(pa), (short) v);
+        noteWrite(pa);
+    }
+
+    public void write32(long pa, int v) {
+        if (!isRam(pa, 4)) {
+            unbackedWrite(pa, 4, v);
+            return;
+        }
+        I32.set(chunkFor(pa), chunkOffset(pa), v);
+        noteWrite(pa);
+    }
+
+    public void write64(long pa, long v) {
+        if (!isRam(pa, 8)) {
+            unbackedWrite(pa, 8, v);
+            return;
+        }
+        I64.set(chunkFor(pa), chunkOffset(pa), v);
+        noteWrite(pa);
+    }
+
+    // ---- ordered and atomic access on naturally aligned words (page tables, futexes, locks).
+
+    public long read64Acquire(long pa) {
+        checkAligned(pa, 8);
+        if (!isRam(pa, 8)) {
+            return unbackedRead(pa, 8);
+        }
+        return (long) I64.getAcquire(chunkFor(pa), chunkOffset(pa));
+    }
+
+    public long read64Opaque(long pa) {
+        checkAligned(pa, 8);
+        if (!isRam(pa, 8)) {
+            return unbackedRead(pa, 8);
+        }
+        return (long) I64.getOpaque(chunkFor(pa), chunkOffset(pa));
+    }
+
+    public void write64Release(long pa, long v) {
+        checkAligned(pa, 8);
+        if (!isRam(pa, 8)) {
+            return;
+        }
+        I64.setRelease(chunkFor(pa), chunkOffset(pa), v);
+        noteWrite(pa);
+    }
+
+    public int read32Acquire(long pa) {
+        checkAligned(pa, 4);
+        if (!isRam(pa, 4)) {
+            return (int) unbackedRead(pa, 4);
+        }
+        return (int) I32.getAcquire(chunkFor(pa), chunkOffset(pa));
+    }
+
+    public void write32Release(long pa, int v) {
+        checkAligned(pa, 4);
+        if (!isRam(pa, 4)) {
+            return;
+        }
+        I32.setRelease(chunkFor(pa), chunkOffset(pa), v);
+        noteWrite(pa);
+    }
+
+    /** Locked CMPXCHG on a 64-bit word; returns the witness value (equal to expected on success). */
+    public long compareAndExchange64(long pa, long expected, long update) {
+        checkAligned(pa, 8);
+        if (!isRam(pa, 8)) {
+            return unbackedRead(pa, 8);
+        }
+        long w = (long) I64.compareAndExchange(chunkFor(pa), chunkOffset(pa), expected, update);
+        if (w == expected) {
+            noteWrite(pa);
+        }
+        return w;
+    }
+
+    /** Locked CMPXCHG on a 32-bit word; returns the witness value. */
+    public int compareAndExchange32(long pa, int expected, int update) {
+        checkAligned(pa, 4);
+        if (!isRam(pa, 4)) {
+            return (int) unbackedRead(pa, 4);
+        }
+        int w = (int) I32.compareAndExchange(chunkFor(pa), chunkOffset(pa), expected, update);
+        if (w == expected) {
+            noteWrite(pa);
+        }
+        return w;
+    }
+
+    public long getAndAdd64(long pa, long delta) {
+        checkAligned(pa, 8);
+        if (!isRam(pa, 8)) {
+            return unbackedRead(pa, 8);
+        }
+        long old = (long) I64.getAndAdd(chunkFor(pa), chunkOffset(pa), delta);
+        noteWrite(pa);
+        return old;
+    }
+
+    public int getAndAdd32(long pa, int delta) {
+        checkAligned(pa, 4);
+        if (!isRam(pa, 4)) {
+            return (int) unbackedRead(pa, 4);
+        }
+        int old = (int) I32.getAndAdd(chunkFor(pa), chunkOffset(pa), delta);
+        noteWrite(pa);
+        return old;
+    }
+
+    public long getAndSet64(long pa, long v) {
+        checkAligned(pa, 8);
+        if (!isRam(pa, 8)) {
+            return unbackedRead(pa, 8);
+        }
+        long old = (long) I64.getAndSet(chunkFor(pa), chunkOffset(pa), v);
+        noteWrite(pa);
+        return old;
+    }
+
+    public int getAndSet32(long pa, int v) {
+        checkAligned(pa, 4);
+        if (!isRam(pa, 4)) {
+            return (int) unbackedRead(pa, 4);
+        }
+        int old = (int) I32.getAndSet(chunkFor(pa), chunkOffset(pa), v);
+        noteWrite(pa);
+        return old;
+    }
+
+    // ---- bulk access for the kernel (zeroing, copying frames, loading images).
+
+    public void zeroFrame(long pa) {
+        checkAligned(pa, PAGE_SIZE);
+        if (!isRam(pa, PAGE_SIZE)) {
+            return;
+        }
+        int off = chunkOffset(pa);
+        Arrays.fill(chunkFor(pa), off, off + PAGE_SIZE, (byte) 0);
+        noteWrite(pa);
+    }
+
+    public void copyFrame(long srcPa, long dstPa) {
+        checkAligned(srcPa, PAGE_SIZE);
+        checkAligned(dstPa, PAGE_SIZE);
+        if (!isRam(srcPa, PAGE_SIZE) || !isRam(dstPa, PAGE_SIZE)) {
+            throw new IllegalArgumentException("copyFrame outside RAM");
+        }
+        System.arraycopy(chunkFor(srcPa), chunkOffset(srcPa), chunkFor(dstPa), chunkOffset(dstPa), PAGE_SIZE);
+        noteWrite(dstPa);
+    }
+
+    /** Reads {@code len} bytes; the range may cross frames but must lie in RAM. */
+    public void readBytes(long pa, byte[] dst, int off, int len) {
+        while (len > 0) {
+            int n = (int) Math.min(len, PAGE_SIZE - (pa & (PAGE_SIZE - 1)));
+            if (isRam(pa, n)) {
+                System.arraycopy(chunkFor(pa), chunkOffset(pa), dst, off, n);
+            } else {
+                Arrays.fill(dst, off, off + n, (byte) 0xff);
+            }
+            pa += n;
+            off += n;
+            len -= n;
+        }
+    }
+
+    /** Writes {@code len} bytes; the range may cross frames. Unbacked parts are dropped. */
+    public void writeBytes(long pa, byte[] src, int off, int len) {
+        while (len > 0) {
+            int n = (int) Math.min(len, PAGE_SIZE - (pa & (PAGE_SIZE - 1)));
+            if (isRam(pa, n)) {
+                System.arraycopy(src, off, chunkFor(pa), chunkOffset(pa), n);
+                noteWrite(pa);
+            }
+            pa += n;
+            off += n;
+            len -= n;
+        }
+    }
+
+    // ---- decoded-code tracking (self-modifying code, DESIGN §2 cpu).
+
+    public void setCodeWriteListener(CodeWriteListener l) {
+        this.codeWriteListener = l == null ? CodeWriteListener.NONE : l;
+    }
+
+    /** Marks a frame as holding decoded instructions; later writes to it notify the listener. */
+    public void markCodeFrame(long pfn) {
+        if (pfn < 0 || pfn >= frameCount()) {
+            return;
+        }
+        CODE_BITS.getAndBitwiseOr(codeBits, (int) (pfn >>> 6), 1L << pfn);
+    }
+
+    public boolean isCodeFrame(long pfn) {
+        if (pfn < 0 || pfn >= frameCount()) {
+            return false;
+        }
+        return (codeBits[(int) (pfn >>> 6)] & (1L << pfn)) != 0;
+    }
+
+    private void noteWrite(long pa) {
+        long pfn = pa >>> PAGE_SHIFT;
+        if ((codeBits[(int) (pfn >>> 6)] & (1L << pfn)) != 0) {
+            codeWritten(pfn);
+        }
+    }
+
+    private void codeWritten(long pfn) {
+        CODE_BITS.getAndBitwiseAnd(codeBits, (int) (pfn >>> 6), ~(1L << pfn));
+        codeWriteListener.codeFrameWritten(pfn);
+    }
+
+    // ---- unbacked space and MMIO.
+
+    public void addMmio(long base, long length, Mmio handler) {
+        if (base < size) {
+            throw new IllegalArgumentException("MMIO region overlaps RAM at 0x" + Long.toHexString(base));
+        }
+        mmio.add(new MmioRegion(base, length, handler));
+    }
+
+    private long unbackedRead(long pa, int len) {
+        for (MmioRegion r : mmio) {
+            if (pa >= r.base && pa + len <= r.base + r.length) {
+                return r.handler.read(pa - r.base, len);
+            }
+        }
+        return len == 8 ? -1L : (1L << (len * 8)) - 1;
+    }
+
+    private void unbackedWrite(long pa, int len, long v) {
+        for (MmioRegion r : mmio) {
+            if (pa >= r.base && pa + len <= r.base + r.length) {
+                r.handler.write(pa - r.base, len, v);
+                return;
+            }
+        }
+    }
+
+    private static void checkAligned(long pa, int n) {
+        if ((pa & (n - 1)) != 0) {
+            throw new IllegalArgumentException("unaligned " + n + "-byte atomic access at 0x" + Long.toHexString(pa));
+        }
+    }
+
+    private record MmioRegion(long base, long length, Mmio handler) {
+    }
+
+    /** A device register window above RAM. */
+    public interface Mmio {
+        long read(long offset, int len);
+
+        void write(long offset, int len, long value);
+    }
+
+    /** Told when a frame marked by {@link #markCodeFrame} is written; the mark is cleared first. */
+    @FunctionalInterface
+    public interface CodeWriteListener {
+        CodeWriteListener NONE = pfn -> { };
+
+        void codeFrameWritten(long pfn);
+    }
+}

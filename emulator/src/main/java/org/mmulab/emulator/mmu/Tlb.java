@@ -1,0 +1,79 @@
+package org.mmulab.emulator.mmu;
+
+/**
+ * A TLB for one access class (instruction or data): one {@link TlbArray} per page size, as Skylake's
+ * L1 dTLB has separate 4K/2M/1G arrays (SDM Vol. 3A §4.10.2.2 and the optimization manual).
+ * A lookup returns a handle {@code (sizeIndex << 28) | slot} or -1, so no object is created.
+ */
+public final class Tlb {
+    public static final int SIZE_4K = 0, SIZE_2M = 1, SIZE_1G = 2;
+    private static final int SLOT_BITS = 28;
+    private static final int SLOT_MASK = (1 << SLOT_BITS) - 1;
+
+    private final TlbArray[] arrays;
+
+    public Tlb(TlbArray a4k, TlbArray a2m, TlbArray a1g) {
+        this.arrays = new TlbArray[] {a4k, a2m, a1g};
+    }
+
+    public TlbArray array(int sizeIndex) {
+        return arrays[sizeIndex];
+    }
+
+    public int lookup(long va, int pcid) {
+        for (int s = 0; s < 3; s++) {
+            TlbArray a = arrays[s];
+            if (a == null) {
+                continue;
+            }
+            int slot = a.lookup(va, pcid);
+            if (slot >= 0) {
+                return (s << SLOT_BITS) | slot;
+            }
+        }
+        return -1;
+    }
+
+    public long physical(int handle, long va) {
+        return arrays[handle >>> SLOT_BITS].physical(handle & SLOT_MASK, va);
+    }
+
+    public int attrs(int handle) {
+        return arrays[handle >>> SLOT_BITS].attrs(handle & SLOT_MASK);
+    }
+
+    public void invalidate(int handle) {
+        arrays[handle >>> SLOT_BITS].invalidateSlot(handle & SLOT_MASK);
+    }
+
+    public void fill(int sizeIndex, long va, int pcid, long frame, int attrs) {
+        TlbArray a = arrays[sizeIndex];
+        if (a == null) {
+            // No array for this size: the hardware splinters the large page into 4K entries.
+            long within = va & ((1L << pageShift(sizeIndex)) - 1) & ~0xfffL;
+            arrays[SIZE_4K].fill(va, pcid, frame + within, attrs);
+            return;
+        }
+        a.fill(va, pcid, frame, attrs);
+    }
+
+    public void invalidatePage(long va, int pcid) {
+        for (TlbArray a : arrays) {
+            if (a != null) {
+                a.invalidatePage(va, pcid);
+            }
+        }
+    }
+
+    public void flush(boolean keepGlobal, int onlyPcid) {
+        for (TlbArray a : arrays) {
+            if (a != null) {
+                a.flush(keepGlobal, onlyPcid);
+            }
+        }
+    }
+
+    public static int pageShift(int sizeIndex) {
+        return 12 + 9 * sizeIndex;
+    }
+}

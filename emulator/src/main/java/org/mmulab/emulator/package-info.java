@@ -1,0 +1,2 @@
+/** The machine model. Knows nothing about Linux (DESIGN §2). */
+package org.mmulab.emulator;
