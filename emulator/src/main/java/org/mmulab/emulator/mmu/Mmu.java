@@ -34,6 +34,8 @@ public final class Mmu {
     private final long physAddrMask;
     private final long reservedHigh;
     public final MmuCounters counters = new MmuCounters();
+    /** Test seam: runs between a walk's loads and its A/D compare-and-exchange (a racing writer). */
+    Runnable beforeAccessedUpdate;
 
     // Walk scratch (reused; a walk allocates nothing).
     private final long[] walkEntryAddr = new long[MAX_LEVELS];
@@ -273,6 +275,10 @@ public final class Mmu {
                 throw pageFault(va, access | PfErr.P);
             }
             // Set A in every entry used and D in the leaf for a write, each with a locked CMPXCHG.
+            Runnable race = beforeAccessedUpdate;
+            if (race != null) {
+                race.run();
+            }
             boolean write = (access & PfErr.W) != 0;
             boolean changed = false;
             for (int i = 0; i < levels; i++) {
