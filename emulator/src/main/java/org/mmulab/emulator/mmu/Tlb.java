@@ -42,6 +42,10 @@ public final class Tlb {
         return arrays[handle >>> SLOT_BITS].attrs(handle & SLOT_MASK);
     }
 
+    public int sizeIndex(int handle) {
+        return handle >>> SLOT_BITS;
+    }
+
     public void invalidate(int handle) {
         arrays[handle >>> SLOT_BITS].invalidateSlot(handle & SLOT_MASK);
     }
@@ -61,6 +65,15 @@ public final class Tlb {
         for (TlbArray a : arrays) {
             if (a != null) {
                 a.invalidatePage(va, pcid);
+            }
+        }
+    }
+
+    /** INVPCID type 0: drops the non-global entries for {@code va} in {@code pcid}. */
+    public void invalidatePageNonGlobal(long va, int pcid) {
+        for (TlbArray a : arrays) {
+            if (a != null) {
+                a.invalidatePageNonGlobal(va, pcid);
             }
         }
     }

@@ -129,6 +129,17 @@ public final class TlbArray {
         return n;
     }
 
+    /** INVPCID type 0 for this array: drops non-global entries for {@code va} in {@code onlyPcid}. */
+    public void invalidatePageNonGlobal(long va, int onlyPcid) {
+        long vpn = (va >>> pageShift) + 1;
+        int base = (int) ((vpn - 1) & setMask) * ways;
+        for (int i = base, end = base + ways; i < end; i++) {
+            if (tag[i] == vpn && pcid[i] == onlyPcid && (attrs[i] & ATTR_G) == 0) {
+                tag[i] = 0;
+            }
+        }
+    }
+
     /** Drops every entry, or every non-global entry of {@code onlyPcid} when it is >= 0 and globals are kept. */
     public void flush(boolean keepGlobal, int onlyPcid) {
         if (!keepGlobal && onlyPcid < 0) {
