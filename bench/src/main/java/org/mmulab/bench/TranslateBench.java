@@ -67,10 +67,17 @@ public class TranslateBench {
             mem.write64(table + (((v >>> 12) & 511) << 3), (0x80_0000L + ((long) i << 12)) | Pte.P | Pte.RW | Pte.US | Pte.A);
         }
         state.cr3 = root;
+        state.cpl = 3;
         va = BASE + 0x123;
         for (int i = 0; i < STLB_PAGES; i++) {
             mmu.translate(BASE + ((long) i << 12), PfErr.U);
         }
+    }
+
+    /** An interpreter-style user read through the host-side fast path (a dTLB hit in the model). */
+    @Benchmark
+    public long fastPathRead64() {
+        return mmu.read64(va);
     }
 
     @Benchmark

@@ -124,32 +124,32 @@ public final class Mmu {
     }
 
     public int read8(long va) {
-        return mem.read8(translate(va, userBit()));
+        return mem.read8(userRead(va));
     }
 
     public int read16(long va) {
         if ((va & 0xfff) > 0xffe) {
             return (int) readSplit(va, 2, userBit());
         }
-        return mem.read16(translate(va, userBit()));
+        return mem.read16(userRead(va));
     }
 
     public int read32(long va) {
         if ((va & 0xfff) > 0xffc) {
             return (int) readSplit(va, 4, userBit());
         }
-        return mem.read32(translate(va, userBit()));
+        return mem.read32(userRead(va));
     }
 
     public long read64(long va) {
         if ((va & 0xfff) > 0xff8) {
             return readSplit(va, 8, userBit());
         }
-        return mem.read64(translate(va, userBit()));
+        return mem.read64(userRead(va));
     }
 
     public void write8(long va, int v) {
-        mem.write8(translate(va, userBit() | PfErr.W), v);
+        mem.write8(userWrite(va), v);
     }
 
     public void write16(long va, int v) {
@@ -157,7 +157,7 @@ public final class Mmu {
             writeSplit(va, 2, v, userBit());
             return;
         }
-        mem.write16(translate(va, userBit() | PfErr.W), v);
+        mem.write16(userWrite(va), v);
     }
 
     public void write32(long va, int v) {
@@ -165,7 +165,7 @@ public final class Mmu {
             writeSplit(va, 4, v, userBit());
             return;
         }
-        mem.write32(translate(va, userBit() | PfErr.W), v);
+        mem.write32(userWrite(va), v);
     }
 
     public void write64(long va, long v) {
@@ -173,7 +173,7 @@ public final class Mmu {
             writeSplit(va, 8, v, userBit());
             return;
         }
-        mem.write64(translate(va, userBit() | PfErr.W), v);
+        mem.write64(userWrite(va), v);
     }
 
     /** Instruction fetch of one byte. */
@@ -188,11 +188,11 @@ public final class Mmu {
 
     /** Physical address for a write by the current privilege level, checking the write is allowed. */
     public long translateWrite(long va) {
-        return translate(va, userBit() | PfErr.W);
+        return userWrite(va);
     }
 
     public long translateRead(long va) {
-        return translate(va, userBit());
+        return userRead(va);
     }
 
     /** Reads bytes at {@code va} that may straddle a page: both pages are translated first. */
@@ -249,37 +249,130 @@ public final class Mmu {
         if (h >= 0) {
             int attrs = l1.attrs(h);
             if (hitUsable(attrs, access, va, pcid)) {
+                long pa = l1.physical(h, va);
                 if (fetch) {
                     counters.itlbHits++;
                 } else {
                     counters.dtlbHits++;
+                    installFast(va, pa, h, attrs, access);
                 }
-                return l1.physical(h, va);
+                return pa;
             }
+            return walk(va, access, l1, pcid);
+        }
+        return translateL1Miss(va, access, l1, pcid);
+    }
+
+    private long translateL1Miss(long va, int access, Tlb l1, int pcid) {
+        boolean fetch = (access & PfErr.I) != 0;
+        if (fetch) {
+            counters.itlbMisses++;
         } else {
-            if (fetch) {
-                counters.itlbMisses++;
-            } else {
-                counters.dtlbMisses++;
-            }
-            h = stlb.lookup(va, pcid);
-            if (h >= 0) {
-                int attrs = stlb.attrs(h);
-                if (hitUsable(attrs, access, va, pcid)) {
-                    counters.stlbHits++;
-                    long pa = stlb.physical(h, va);
-                    int size = stlb.sizeIndex(h);
-                    l1.fill(size, va, pcid, pa & ~((1L << Tlb.pageShift(size)) - 1), attrs);
-                    return pa;
-                }
+            counters.dtlbMisses++;
+        }
+        int h = stlb.lookup(va, pcid);
+        if (h >= 0) {
+            int attrs = stlb.attrs(h);
+            if (hitUsable(attrs, access, va, pcid)) {
+                counters.stlbHits++;
+                long pa = stlb.physical(h, va);
+                int size = stlb.sizeIndex(h);
+                fillL1(l1, size, va, pcid, pa & ~((1L << Tlb.pageShift(size)) - 1), attrs);
+                return pa;
             }
         }
-        if (fetch) {
+        return walk(va, access, l1, pcid);
+    }
+
+    private long walk(long va, int access, Tlb l1, int pcid) {
+        if ((access & PfErr.I) != 0) {
             counters.itlbWalks++;
         } else {
             counters.dtlbWalks++;
         }
         return s.pagingLongMode() ? walk4Level(va, access, l1, pcid) : walkPae(va, access, l1, pcid);
+    }
+
+    /** Fills an L1 TLB; an entry it evicts from the dTLB takes its fast-path entries with it. */
+    private void fillL1(Tlb l1, int sizeIndex, long va, int pcid, long frame, int attrs) {
+        long evicted = l1.fill(sizeIndex, va, pcid, frame, attrs);
+        if (evicted >= 0 && l1 == dtlb) {
+            dropFast(evicted & ~3L, Tlb.pageShift((int) evicted & 3));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Fast path: a direct-mapped, host-side cache of user-mode data translations. It is a strict
+    // subset of the modelled L1 dTLB: an entry is installed only from a usable dTLB entry, and every
+    // invalidation, flush or eviction in the dTLB clears it. A hit counts as a dTLB hit and refreshes
+    // the dTLB entry's LRU age, so the modelled TLB behaves exactly as without the fast path.
+
+    private static final int FAST_SIZE = 256;
+    private static final int FAST_MASK = FAST_SIZE - 1;
+    /** (va >>> 12) + 1 of a user-readable page, or 0. */
+    private final long[] fastReadTag = new long[FAST_SIZE];
+    /** (va >>> 12) + 1 of a user-writable page whose dTLB entry has D=1, or 0. */
+    private final long[] fastWriteTag = new long[FAST_SIZE];
+    private final long[] fastPage = new long[FAST_SIZE];
+    private final int[] fastHandle = new int[FAST_SIZE];
+
+    private void installFast(long va, long pa, int handle, int attrs, int access) {
+        if ((access & (PfErr.U | PfErr.IMPLICIT)) != PfErr.U || (attrs & TlbArray.ATTR_US) == 0) {
+            return;
+        }
+        int i = (int) (va >>> 12) & FAST_MASK;
+        long tag = (va >>> 12) + 1;
+        fastReadTag[i] = tag;
+        fastPage[i] = pa & ~0xfffL;
+        fastHandle[i] = handle;
+        boolean writable = (attrs & (TlbArray.ATTR_RW | TlbArray.ATTR_D)) == (TlbArray.ATTR_RW | TlbArray.ATTR_D);
+        fastWriteTag[i] = writable ? tag : 0;
+    }
+
+    /** Drops the fast entries that translate anything in [base, base + 2^shift). */
+    private void dropFast(long base, int shift) {
+        if (shift == 12) {
+            int i = (int) (base >>> 12) & FAST_MASK;
+            fastReadTag[i] = 0;
+            fastWriteTag[i] = 0;
+            return;
+        }
+        long first = (base >>> 12) + 1;
+        long last = first + (1L << (shift - 12));
+        for (int i = 0; i < FAST_SIZE; i++) {
+            long t = fastReadTag[i];
+            if (t >= first && t < last) {
+                fastReadTag[i] = 0;
+                fastWriteTag[i] = 0;
+            }
+        }
+    }
+
+    private void clearFastPath() {
+        java.util.Arrays.fill(fastReadTag, 0);
+        java.util.Arrays.fill(fastWriteTag, 0);
+    }
+
+    /** Physical address for a user-mode data read by the interpreter (CPL 3). */
+    private long userRead(long va) {
+        int i = (int) (va >>> 12) & FAST_MASK;
+        if (fastReadTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
+            counters.dtlbHits++;
+            dtlb.touch(fastHandle[i]);
+            return fastPage[i] | (va & 0xfff);
+        }
+        return translate(va, userBit());
+    }
+
+    /** Physical address for a user-mode data write by the interpreter (CPL 3). */
+    private long userWrite(long va) {
+        int i = (int) (va >>> 12) & FAST_MASK;
+        if (fastWriteTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
+            counters.dtlbHits++;
+            dtlb.touch(fastHandle[i]);
+            return fastPage[i] | (va & 0xfff);
+        }
+        return translate(va, userBit() | PfErr.W);
     }
 
     /**
@@ -466,7 +559,7 @@ public final class Mmu {
         long pageMask = (1L << Tlb.pageShift(sizeIndex)) - 1;
         long frame = leaf & physAddrMask & ~pageMask;
         counters.walksCompleted++;
-        l1.fill(sizeIndex, va, pcid, frame, attrs);
+        fillL1(l1, sizeIndex, va, pcid, frame, attrs);
         stlb.fill(sizeIndex, va, pcid, frame, attrs);
         return frame | (va & pageMask);
     }
@@ -542,6 +635,7 @@ public final class Mmu {
         dtlb.invalidatePage(va, pcid);
         itlb.invalidatePage(va, pcid);
         stlb.invalidatePage(va, pcid);
+        clearFastPath();
         pml4eCache.invalidate(va, pcid);
         pdpteCache.invalidate(va, pcid);
         pdeCache.invalidate(va, pcid);
@@ -566,12 +660,14 @@ public final class Mmu {
         dtlb.invalidatePage(va, pcid);
         itlb.invalidatePage(va, pcid);
         stlb.invalidatePage(va, pcid);
+        clearFastPath();
         flushPagingStructureCaches(pcid);
     }
 
     /** INVPCID types 0-3 (SDM Vol. 2 INVPCID). Type 0 with a non-canonical address raises #GP. */
     public void invpcid(int type, int pcid, long va) {
         counters.invpcid++;
+        clearFastPath();
         switch (type) {
             case 0 -> {
                 if (((va << 16) >> 16) != va) {
@@ -612,6 +708,7 @@ public final class Mmu {
             loadPdpteRegisters(newCr3);
         }
         s.cr3 = newCr3;
+        clearFastPath(); // fast entries are not tagged with a PCID
         if (!noFlush) {
             counters.cr3Flushes++;
             int only = pcide ? (int) (newCr3 & 0xfff) : -1;
@@ -665,6 +762,7 @@ public final class Mmu {
     /** Drops every translation including global ones and every paging-structure-cache entry. */
     public void flushAll() {
         counters.fullFlushes++;
+        clearFastPath();
         dtlb.flush(false, -1);
         itlb.flush(false, -1);
         stlb.flush(false, -1);

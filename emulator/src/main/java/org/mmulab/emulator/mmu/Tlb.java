@@ -50,15 +50,25 @@ public final class Tlb {
         arrays[handle >>> SLOT_BITS].invalidateSlot(handle & SLOT_MASK);
     }
 
-    public void fill(int sizeIndex, long va, int pcid, long frame, int attrs) {
+    /**
+     * Inserts a translation. Returns -1, or the evicted entry's linear base address with its size
+     * index in bits 1:0 (bases are page-aligned, so the low bits are free).
+     */
+    public long fill(int sizeIndex, long va, int pcid, long frame, int attrs) {
         TlbArray a = arrays[sizeIndex];
         if (a == null) {
             // No array for this size: the hardware splinters the large page into 4K entries.
             long within = va & ((1L << pageShift(sizeIndex)) - 1) & ~0xfffL;
-            arrays[SIZE_4K].fill(va, pcid, frame + within, attrs);
-            return;
+            long ev = arrays[SIZE_4K].fill(va, pcid, frame + within, attrs);
+            return ev < 0 ? -1 : ev | SIZE_4K;
         }
-        a.fill(va, pcid, frame, attrs);
+        long ev = a.fill(va, pcid, frame, attrs);
+        return ev < 0 ? -1 : ev | sizeIndex;
+    }
+
+    /** Refreshes the LRU age of a looked-up entry (a fast-path hit is an L1 hit). */
+    public void touch(int handle) {
+        arrays[handle >>> SLOT_BITS].touch(handle & SLOT_MASK);
     }
 
     public void invalidatePage(long va, int pcid) {

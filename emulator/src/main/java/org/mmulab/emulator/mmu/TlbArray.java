@@ -85,8 +85,11 @@ public final class TlbArray {
         return frame[slot] | (va & ((1L << pageShift) - 1));
     }
 
-    /** Inserts a translation, evicting the set's least recently used entry; returns the slot. */
-    public int fill(long va, int curPcid, long pageFrame, int attributes) {
+    /**
+     * Inserts a translation, evicting the set's least recently used entry. Returns the linear base
+     * address of a valid entry for a different page that was evicted, or -1 when nothing was evicted.
+     */
+    public long fill(long va, int curPcid, long pageFrame, int attributes) {
         long vpn = (va >>> pageShift) + 1;
         int base = (int) ((vpn - 1) & setMask) * ways;
         int victim = base;
@@ -103,12 +106,18 @@ public final class TlbArray {
                 victim = i;
             }
         }
+        long evicted = tag[victim] != 0 && (tag[victim] != vpn || pcid[victim] != curPcid)
+                ? (tag[victim] - 1) << pageShift : -1;
         tag[victim] = vpn;
         pcid[victim] = curPcid;
         frame[victim] = pageFrame & ~((1L << pageShift) - 1);
         attrs[victim] = attributes;
         lastUse[victim] = ++clock;
-        return victim;
+        return evicted;
+    }
+
+    public void touch(int slot) {
+        lastUse[slot] = ++clock;
     }
 
     public void invalidateSlot(int slot) {
