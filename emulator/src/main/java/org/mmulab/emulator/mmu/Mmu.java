@@ -52,6 +52,8 @@ public final class Mmu {
     /** PAE's four PDPTE registers (SDM §4.4.1). */
     private final long[] pdpteRegisters = new long[4];
     public final MmuCounters counters = new MmuCounters();
+    /** Watchpoint hook; null unless a debugger watches memory. */
+    private volatile AccessObserver observer;
     /** Test seam: runs between a walk's loads and its A/D compare-and-exchange (a racing writer). */
     Runnable beforeAccessedUpdate;
 
@@ -119,15 +121,28 @@ public final class Mmu {
     // ------------------------------------------------------------------------------------------
     // Virtual accessors used by the interpreter: the access is a user access when CPL = 3.
 
+    public void setAccessObserver(AccessObserver o) {
+        this.observer = o;
+    }
+
+    private void observe(long va, int len, boolean write) {
+        AccessObserver o = observer;
+        if (o != null) {
+            o.access(va, len, write);
+        }
+    }
+
     private int userBit() {
         return s.cpl == 3 ? PfErr.U : 0;
     }
 
     public int read8(long va) {
+        observe(va, 1, false);
         return mem.read8(userRead(va));
     }
 
     public int read16(long va) {
+        observe(va, 2, false);
         if ((va & 0xfff) > 0xffe) {
             return (int) readSplit(va, 2, userBit());
         }
@@ -135,6 +150,7 @@ public final class Mmu {
     }
 
     public int read32(long va) {
+        observe(va, 4, false);
         if ((va & 0xfff) > 0xffc) {
             return (int) readSplit(va, 4, userBit());
         }
@@ -142,6 +158,7 @@ public final class Mmu {
     }
 
     public long read64(long va) {
+        observe(va, 8, false);
         if ((va & 0xfff) > 0xff8) {
             return readSplit(va, 8, userBit());
         }
@@ -149,10 +166,12 @@ public final class Mmu {
     }
 
     public void write8(long va, int v) {
+        observe(va, 1, true);
         mem.write8(userWrite(va), v);
     }
 
     public void write16(long va, int v) {
+        observe(va, 2, true);
         if ((va & 0xfff) > 0xffe) {
             writeSplit(va, 2, v, userBit());
             return;
@@ -161,6 +180,7 @@ public final class Mmu {
     }
 
     public void write32(long va, int v) {
+        observe(va, 4, true);
         if ((va & 0xfff) > 0xffc) {
             writeSplit(va, 4, v, userBit());
             return;
@@ -169,6 +189,7 @@ public final class Mmu {
     }
 
     public void write64(long va, long v) {
+        observe(va, 8, true);
         if ((va & 0xfff) > 0xff8) {
             writeSplit(va, 8, v, userBit());
             return;
