@@ -439,10 +439,10 @@ public final class Kernel implements TrapHandler {
         out.printf("frames: %d free of %d%n", memory.frames().freePages(), memory.frames().frameCount());
         for (Vcpu v : machine.vcpus()) {
             MmuCounters c = v.mmu().counters;
-            out.printf("vcpu%d tlb: dtlb hits %d misses %d, itlb hits %d misses %d, walks %d, walker loads %d, "
-                    + "walk restarts %d, #PF %d, invlpg %d, cr3 flushes %d%n", v.id(), c.dtlbHits, c.dtlbMisses,
-                    c.itlbHits, c.itlbMisses, c.walksCompleted, c.walkerLoads, c.walkRestarts, c.pageFaults, c.invlpg,
-                    c.cr3Flushes);
+            out.printf("vcpu%d mmu:%n", v.id());
+            for (Map.Entry<String, Long> e : c.asMap().entrySet()) {
+                out.printf("  %-32s %d%n", e.getKey(), e.getValue());
+            }
         }
     }
 }

@@ -103,6 +103,11 @@ public final class Memory {
             }
             freePgdRange(tlb, 0, mm.taskSize, 0, 0);
             tlb.finish();
+            for (VmArea v : mm.vmaList()) {
+                if (v.file != null) {
+                    v.file.releaseUser();
+                }
+            }
             mm.vmas.clear();
             mm.totalVm = 0;
             for (var cpu : mm.cpus) {

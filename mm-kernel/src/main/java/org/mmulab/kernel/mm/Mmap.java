@@ -11,7 +11,7 @@ import java.util.List;
  * Callers need not hold the mmap lock; these take it for writing (madvise DONTNEED too, for simplicity).
  */
 public final class Mmap {
-    public static final int PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4, PROT_SEM = 8,
+    public static final int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4, PROT_SEM = 8,
             PROT_GROWSDOWN = 0x01000000, PROT_GROWSUP = 0x02000000;
     public static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_SHARED_VALIDATE = 3, MAP_TYPE = 0xf,
             MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_32BIT = 0x40, MAP_GROWSDOWN = 0x100, MAP_DENYWRITE = 0x800,
