@@ -10,8 +10,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.debug.RegisterTraceWriter;
 import org.mmulab.emulator.machine.Machine;
+import org.mmulab.emulator.machine.Vcpu;
+import org.mmulab.emulator.mmu.DebugWalk;
 import org.mmulab.kernel.Kernel;
 import org.mmulab.kernel.KernelConfig;
 
@@ -35,6 +38,38 @@ public final class EmulatedRun {
         argv.add(image.toString());
         argv.addAll(args);
         kernel.exec(Files.readAllBytes(image), image.toString(), argv, env);
+    }
+
+    /**
+     * Writes the process's initial stack as a regtrace {@code --stack} image ("MMSTACK1", u64 base,
+     * u64 rsp0, u64 length, bytes): from four pages below the initial RSP's page (zeroes where
+     * nothing is mapped yet) up to the first unmapped page above it (the top of the stack).
+     */
+    public void dumpInitialStack(Path file) throws IOException {
+        Vcpu cpu = machine.vcpu(0);
+        long rsp0 = cpu.state.gpr[CpuState.RSP];
+        long base = (rsp0 & ~0xfffL) - 4 * 4096L;
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        byte[] page = new byte[4096];
+        for (long va = base;; va += 4096) {
+            DebugWalk w = cpu.mmu().debugWalk(va);
+            if (!w.translated()) {
+                if (va > rsp0) {
+                    break;
+                }
+                java.util.Arrays.fill(page, (byte) 0);
+            } else {
+                machine.memory().readBytes(w.physical(), page, 0, 4096);
+            }
+            bytes.write(page, 0, 4096);
+        }
+        java.nio.ByteBuffer hdr = java.nio.ByteBuffer.allocate(32).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        hdr.put("MMSTACK1".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).putLong(base).putLong(rsp0)
+                .putLong(bytes.size());
+        try (java.io.OutputStream o = Files.newOutputStream(file)) {
+            o.write(hdr.array());
+            bytes.writeTo(o);
+        }
     }
 
     /** What a run produced; {@code crash} is a Java exception that escaped the emulator (a bug), or null. */

@@ -19,6 +19,9 @@ import org.mmulab.images.Images;
  * and on mmulab's interpreter with the same argv and environment, and compares the registers after
  * every instruction (see {@link TraceComparator} for what is normalised). Fails on the first
  * divergence with its instruction index, address, bytes, disassembly and differing registers.
+ * The native process is started from a copy of mmulab's initial stack (regtrace --stack), so stack
+ * and argv/envp addresses are the same in both runs; the comparator's stack normalisation is then
+ * the identity and only matters for traces made without the transplant.
  * Skipped only when ptrace is not permitted on the machine.
  *
  * <p>Traces are kept in target/oracle/ for inspection.
@@ -32,13 +35,18 @@ class InterpreterOracleTest {
         Path image = Images.image("x86_64", name);
         Path dir = Images.moduleDir().resolve("target/oracle");
         Files.createDirectories(dir);
-        String tag = name + (args.isEmpty() ? "" : "-" + String.join("-", args));
+        String tag = (name + (args.isEmpty() ? "" : "-" + String.join("-", args))).replaceAll("[^A-Za-z0-9_.-]", "_");
         Path nativeTrace = dir.resolve(tag + ".native.trace");
         Path nativeStdout = dir.resolve(tag + ".native.stdout");
         Path emuTrace = dir.resolve(tag + ".mmulab.trace");
 
-        NativeTracer.trace(image, args, ENV, nativeTrace, nativeStdout, limit);
-        EmulatedRun.Outcome emu = new EmulatedRun(image, args, ENV).runTraced(emuTrace, limit);
+        // The native run starts from mmulab's initial stack (same bytes, same addresses): pointer
+        // values, and the flags computed from them (PF, AF), are then identical by construction.
+        EmulatedRun run = new EmulatedRun(image, args, ENV);
+        Path stack = dir.resolve(tag + ".stack");
+        run.dumpInitialStack(stack);
+        NativeTracer.trace(image, args, ENV, nativeTrace, nativeStdout, limit, stack);
+        EmulatedRun.Outcome emu = run.runTraced(emuTrace, limit);
 
         TraceComparator.Result r = new TraceComparator(ElfCode.load(image), limit).compare(nativeTrace, emuTrace);
         String context = "\n(traces: " + nativeTrace + " and " + emuTrace + ")"

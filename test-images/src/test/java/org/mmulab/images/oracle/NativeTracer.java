@@ -28,10 +28,23 @@ public final class NativeTracer {
      */
     public static void trace(Path image, List<String> args, List<String> env, Path trace, Path stdout, long maxRecords)
             throws IOException, InterruptedException {
+        trace(image, args, env, trace, stdout, maxRecords, null);
+    }
+
+    /**
+     * As above; with {@code stackImage} non-null the child starts from that initial stack (regtrace
+     * --stack), e.g. the emulator's, so that both runs see the same addresses.
+     */
+    public static void trace(Path image, List<String> args, List<String> env, Path trace, Path stdout, long maxRecords,
+            Path stackImage) throws IOException, InterruptedException {
         Path tracer = Images.regtrace();
         assertTrue(Files.isExecutable(tracer), tracer + " is missing: run test-images/build.sh");
         List<String> cmd = new ArrayList<>(List.of(tracer.toString(), "-o", trace.toString(), "--stdout",
                 stdout.toString(), "-n", Long.toString(maxRecords), "--clean-env"));
+        if (stackImage != null) {
+            cmd.add("--stack");
+            cmd.add(stackImage.toString());
+        }
         for (String kv : env) {
             cmd.add("--env");
             cmd.add(kv);

@@ -39,6 +39,9 @@ import java.util.concurrent.TimeUnit;
  *     retired are not compared (see {@link X86Insn}); the instruction bytes come from the ELF file.
  *     Such a bit stays "don't care" through the following instructions until one that writes it
  *     (ADD, CMP, TEST, ...) retires, because the hardware carries its arbitrary value along.</li>
+ * <li><b>CPU-model differences.</b> F3 0F BC/BD is TZCNT/LZCNT on the host (BMI1/ABM) and BSF/BSR
+ *     on mmulab's CPU model, which does not advertise those features; their flags are not compared
+ *     (see {@link X86Insn#modelDependentFlags()}); their results are.</li>
  * <li><b>R11 after SYSCALL.</b> SYSCALL copies RFLAGS into R11, and natively RFLAGS.TF is set by
  *     ptrace's single-stepping; bit 8 (TF) of R11 is ignored from a SYSCALL until R11 next changes.</li>
  * </ol>
@@ -162,7 +165,7 @@ public final class TraceComparator {
             byte[] bytes = elf.bytesAt(insnAddr, 15);
             X86Insn insn = X86Insn.decode(bytes, elf.is64());
             long rcxBefore = n.before[RegisterTraceWriterSlots.RCX];
-            long undefined = insn.undefinedFlags(rcxBefore);
+            long undefined = insn.undefinedFlags(rcxBefore) | insn.modelDependentFlags();
             dontCare = (dontCare & ~insn.writtenFlags(rcxBefore)) | undefined;
             if (insn.isSyscall()) {
                 r11FromSyscall = true;

@@ -357,6 +357,21 @@ public final class X86Insn {
         return AF | (count != 1 ? OF : 0);
     }
 
+    /**
+     * Flags whose value depends on a CPU feature the host and mmulab's CPU model do not share:
+     * F3 0F BC/BD is TZCNT/LZCNT on a CPU with BMI1/ABM (the host) and BSF/BSR on one without
+     * (mmulab's model does not advertise them; the SDM says the encoding then executes as BSF/BSR).
+     * gcc -O2 emits "rep bsf" for __builtin_ctz because both give the same result for a non-zero
+     * source; the flags differ (TZCNT: CF = source was zero, ZF = result is zero; BSF: ZF = source
+     * was zero, the rest undefined). The destination is still compared.
+     */
+    public long modelDependentFlags() {
+        if (decoded && map == 1 && rep == 0xf3 && (opcode == 0xbc || opcode == 0xbd)) {
+            return ARITH;
+        }
+        return 0;
+    }
+
     /** Names of the flags in {@code mask}, e.g. "SF ZF AF PF". */
     public static String flagNames(long mask) {
         StringBuilder sb = new StringBuilder();

@@ -84,6 +84,8 @@ class X86InsnTest {
         assertEquals(OF | SF | AF | PF, x64("48 0f a3 c2").undefinedFlags(0), "bt rdx,rax");
         assertEquals(OF | SF | AF | PF, x64("48 0f ba e8 03").undefinedFlags(0), "bts rax,3");
         assertEquals(CF | OF | SF | AF | PF, x64("48 0f ab c2").writtenFlags(0), "bts leaves ZF alone");
+        assertEquals(ARITH, x64("f3 48 0f bc c9").modelDependentFlags(), "tzcnt/rep bsf depends on BMI1");
+        assertEquals(0, x64("48 0f bc c9").modelDependentFlags(), "plain bsf does not");
     }
 
     @Test
