@@ -543,8 +543,9 @@ public final class Mmap {
                     if (nstart >= end) {
                         break;
                     }
-                    VmArea next = mm.nextVma(vma);
-                    if (next == null || next.start != nstart) {
+                    // The VMA holding nstart (the fixup may have merged it with the previous one).
+                    VmArea next = mm.vmaLookup(nstart);
+                    if (next == null) {
                         error = ENOMEM;
                         break;
                     }
