@@ -223,4 +223,22 @@ class AddressSpaceOpsTest {
         long fresh = m.ops().get(pmdp);
         assertTrue(PteBits.present(fresh));
     }
+
+    @Test
+    void populateAndHiwaterCounters() throws Exception {
+        Fixture f = Fixture.booted();
+        long rss0 = f.mm().rss();
+        long vm0 = f.mm().totalVm();
+        long a = f.mmap(0, 16 * 4096, RW, ANON | Mmap.MAP_POPULATE);
+        assertEquals(rss0 + 16, f.mm().rss(), "MAP_POPULATE faulted every page in for writing");
+        assertEquals(vm0 + 16, f.mm().totalVm());
+        assertTrue(PteBits.write(f.memory().lookupPte(f.mm(), a + 15 * 4096)));
+        assertEquals(0, f.sys(Syscalls.NR_MUNMAP, a, 16 * 4096));
+        assertEquals(rss0, f.mm().rss());
+        assertEquals(vm0, f.mm().totalVm());
+        assertTrue(f.mm().hiwaterRss() >= rss0 + 16, "hiwater_rss remembers the peak");
+        assertTrue(f.mm().hiwaterVm() >= vm0 + 16, "hiwater_vm remembers the peak");
+        long r = f.mmap(0, 4096, Mmap.PROT_READ, ANON | Mmap.MAP_POPULATE);
+        assertEquals(f.memory().zeroPfn(), PteBits.pfn(f.memory().lookupPte(f.mm(), r)), "read-only populate maps the zero page");
+    }
 }
