@@ -7,6 +7,7 @@ import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.cpu.GuestFault;
 import org.mmulab.emulator.cpu.Vectors;
 import org.mmulab.emulator.memory.PhysicalMemory;
+import org.mmulab.emulator.timing.WalkTiming;
 
 /**
  * One vCPU's memory-management unit: linear-to-physical translation through the modelled TLB
@@ -52,6 +53,8 @@ public final class Mmu {
     /** PAE's four PDPTE registers (SDM §4.4.1). */
     private final long[] pdpteRegisters = new long[4];
     public final MmuCounters counters = new MmuCounters();
+    /** Cycle accounting for STLB hits and walker loads; null under {@code --timing fast}. */
+    private WalkTiming timing;
     /** Watchpoint hook; null unless a debugger watches memory. */
     private volatile AccessObserver observer;
     /** Test seam: runs between a walk's loads and its A/D compare-and-exchange (a racing writer). */
@@ -120,6 +123,14 @@ public final class Mmu {
 
     // ------------------------------------------------------------------------------------------
     // Virtual accessors used by the interpreter: the access is a user access when CPL = 3.
+
+    public void setTiming(WalkTiming t) {
+        this.timing = t;
+    }
+
+    public WalkTiming timing() {
+        return timing;
+    }
 
     public void setAccessObserver(AccessObserver o) {
         this.observer = o;
@@ -296,6 +307,9 @@ public final class Mmu {
             int attrs = stlb.attrs(h);
             if (hitUsable(attrs, access, va, pcid)) {
                 counters.stlbHits++;
+                if (timing != null) {
+                    timing.stlbHit();
+                }
                 long pa = stlb.physical(h, va);
                 int size = stlb.sizeIndex(h);
                 fillL1(l1, size, va, pcid, pa & ~((1L << Tlb.pageShift(size)) - 1), attrs);
@@ -443,6 +457,9 @@ public final class Mmu {
                 long ea = table + (((va >>> (12 + 9 * (level - 1))) & 511) << 3);
                 long e = mem.read64Acquire(ea);
                 counters.walkerLoads++;
+                if (timing != null) {
+                    timing.walkerLoad(ea);
+                }
                 if ((e & Pte.P) == 0) {
                     throw pageFault(va, access & ~PfErr.P, pcid);
                 }
@@ -496,6 +513,9 @@ public final class Mmu {
                 long ea = table + (((va >>> (12 + 9 * (level - 1))) & 511) << 3);
                 long e = mem.read64Acquire(ea);
                 counters.walkerLoads++;
+                if (timing != null) {
+                    timing.walkerLoad(ea);
+                }
                 if ((e & Pte.P) == 0) {
                     throw pageFault(va, access & ~PfErr.P, pcid);
                 }
