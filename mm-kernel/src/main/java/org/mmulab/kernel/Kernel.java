@@ -406,6 +406,37 @@ public final class Kernel implements TrapHandler {
     }
 
     // ==========================================================================================
+    // Debug monitor commands (gdb: monitor vmas / monitor pte VA / monitor mmstat)
+
+    /** Adds the kernel's monitor commands to the emulator's registry (the CLI calls this with --gdb). */
+    public void registerMonitorCommands(org.mmulab.emulator.debug.MonitorRegistry registry) {
+        registry.register("vmas", "the current process's VMAs, as /proc/pid/maps", (args, out) -> {
+            MmStruct mm = mm();
+            out.print(mm == null ? "no process\n" : mm.maps());
+        });
+        registry.register("pte", "pte VA: the kernel's PTE for VA (software view, no TLB involved)", (args, out) -> {
+            MmStruct mm = mm();
+            if (mm == null || args.length < 1) {
+                out.println(mm == null ? "no process" : "usage: pte VA");
+                return;
+            }
+            long va = Long.parseUnsignedLong(args[0].replaceFirst("^0[xX]", ""), 16);
+            VmArea v = mm.vmaLookup(va);
+            out.println("vma: " + (v == null ? "none" : v.toString()));
+            out.println("pte: " + org.mmulab.kernel.mm.PteBits.describe(memory.lookupPte(mm, va)));
+        });
+        registry.register("mmstat", "kernel mm counters (faults by kind, RSS, hiwater)", (args, out) -> {
+            for (Map.Entry<String, Long> e : memory.stats.asMap().entrySet()) {
+                out.printf("%-32s %d%n", e.getKey(), e.getValue());
+            }
+            MmStruct mm = mm();
+            if (mm != null) {
+                out.println(mm.countersDescription());
+            }
+        });
+    }
+
+    // ==========================================================================================
     // --stats
 
     public void printStats(PrintStream out) {

@@ -267,4 +267,18 @@ class ProcessTest {
         f.sys(Syscalls.NR_EXIT, 0x1ff);
         assertEquals(0xff, f.kernel.task().exitStatus());
     }
+
+    @Test
+    void monitorCommands() throws Exception {
+        Fixture f = Fixture.booted();
+        org.mmulab.emulator.debug.MonitorRegistry r = new org.mmulab.emulator.debug.MonitorRegistry();
+        f.kernel.registerMonitorCommands(r);
+        f.touch(0x401000, false);
+        String vmas = r.execute("vmas");
+        assertTrue(vmas.contains("000000401000-000000402000 r-xp"), vmas);
+        assertTrue(vmas.contains("[stack]"), vmas);
+        String pte = r.execute("pte 0x401000");
+        assertTrue(pte.contains("r-xp") && pte.contains("[P"), pte);
+        assertTrue(r.execute("mmstat").contains("pgfault.file_read"));
+    }
 }
