@@ -46,6 +46,9 @@ class AddressSpaceOpsTest {
         assertEquals(-19, f.sys(Syscalls.NR_MMAP, 0, 4096, RW, Mmap.MAP_PRIVATE, 1, 0), "pipe fd: ENODEV");
         assertEquals(-9, f.sys(Syscalls.NR_MMAP, 0, 4096, RW, Mmap.MAP_PRIVATE, 7, 0), "bad fd: EBADF");
         assertEquals(ENOMEM, f.mmap(0, 1L << 48, RW, ANON));
+        assertEquals(-1, f.mmap(0, 4096, RW, ANON | Mmap.MAP_FIXED), "page 0: EPERM (mmap_min_addr)");
+        long stack = f.mmap(0, 2 << 20, RW, ANON | Mmap.MAP_STACK);
+        assertEquals(0, stack & ((2 << 20) - 1), "MAP_STACK is THP-aligned too on 6.18");
     }
 
     @Test
