@@ -281,4 +281,25 @@ class ProcessTest {
         assertTrue(pte.contains("r-xp") && pte.contains("[P"), pte);
         assertTrue(r.execute("mmstat").contains("pgfault.file_read"));
     }
+
+    @Test
+    void int80UsesTheIa32Table() throws Exception {
+        Fixture f = new Fixture(64L << 20);
+        f.exec(TestElf.standard(Fixture.CODE, "hi!\n".getBytes(StandardCharsets.UTF_8), 0).build());
+        long[] r = f.cpu.state.gpr;
+        r[CpuState.RAX] = 4;
+        r[CpuState.RBX] = 1;
+        r[CpuState.RCX] = 0x403010;
+        r[CpuState.RDX] = 4;
+        f.kernel.syscall(f.cpu, true);
+        assertEquals(4, r[CpuState.RAX]);
+        assertEquals("hi!\n", f.stdout());
+        r[CpuState.RAX] = 999;
+        f.kernel.syscall(f.cpu, true);
+        assertEquals(0xffff_ffffL & -38, r[CpuState.RAX], "-ENOSYS in EAX");
+        r[CpuState.RAX] = 1;
+        r[CpuState.RBX] = 7;
+        f.kernel.syscall(f.cpu, true);
+        assertEquals(7, f.kernel.task().exitStatus());
+    }
 }
