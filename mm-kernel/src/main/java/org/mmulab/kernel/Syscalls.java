@@ -169,7 +169,7 @@ public final class Syscalls {
     private long dispatchIa32(Vcpu cpu, long[] r) {
         long nr = r[CpuState.RAX] & 0xffff_ffffL;
         long b = r[CpuState.RBX] & 0xffff_ffffL, c = r[CpuState.RCX] & 0xffff_ffffL, d = r[CpuState.RDX] & 0xffff_ffffL;
-        long ret = switch ((int) Math.min(nr, 1024)) {
+        return switch ((int) Math.min(nr, 1024)) {
             case 1, 252 -> { // exit, exit_group
                 k.doExit((int) (b & 0xff), 0);
                 yield 0;
@@ -182,9 +182,8 @@ public final class Syscalls {
                 unknown.merge(nr | (1L << 32), 1L, Long::sum);
                 yield -Errno.ENOSYS;
             }
-        };
-        // A 32-bit syscall returns in EAX; the upper half of RAX is cleared.
-        return ret & 0xffff_ffffL;
+        }; // regs->ax gets the sign-extended long result; a 32-bit task only sees EAX
+
     }
 
     // ---- fds: 0 = stdin pipe (read end), 1/2 = stdout/stderr pipes (write ends) ----------------
