@@ -63,4 +63,23 @@ class FrameTableTest {
         m.frames().put(z);
         assertTrue(!m.frames().isFree(z));
     }
+
+    @Test
+    void unmappedPageCachePagesAreReclaimedBeforeAllocationFails() {
+        FrameTable ft = new FrameTable(new PhysicalMemory(1L << 20)); // 255 usable frames
+        AddressSpace file = AddressSpace.file(ft, "img", new byte[100 * 4096]);
+        for (int i = 0; i < 100; i++) {
+            long p = file.getPage(i);
+            if (i >= 10) {
+                ft.put(p); // read once, no longer mapped: only the cache holds it
+            }
+        }
+        int got = 0;
+        while (ft.allocPages(0) >= 0) {
+            got++;
+        }
+        assertEquals(255 - 10, got, "all but the 10 still-referenced cache pages");
+        assertEquals(90, ft.reclaimedPages());
+        assertEquals(10, file.cachedPages());
+    }
 }
