@@ -195,7 +195,22 @@ public final class Kernel implements TrapHandler {
         }
         switch (vector) {
             case Vectors.PF -> {
-                int r = doUserAddrFault(cpu, cpu.state.cr2, errorCode);
+                long addr = cpu.state.cr2;
+                if (addr == lastFaultAddr && cpu.state.rip == lastFaultRip && errorCode == lastFaultErr) {
+                    if (++repeatedFaults >= FAULT_LOOP_LIMIT) {
+                        // The kernel "resolved" the same fault over and over: a kernel bug, not the guest's.
+                        stderrLine(String.format("mmulab: kernel bug: page fault at 0x%x (rip 0x%x, %s) not resolved after %d retries",
+                                addr, cpu.state.rip, PfErr.describe(errorCode), repeatedFaults));
+                        forceSigFault(SIGSEGV, null);
+                        return;
+                    }
+                } else {
+                    lastFaultAddr = addr;
+                    lastFaultRip = cpu.state.rip;
+                    lastFaultErr = errorCode;
+                    repeatedFaults = 0;
+                }
+                int r = doUserAddrFault(cpu, addr, errorCode);
                 switch (r) {
                     case FAULT_OK -> { }
                     case FAULT_OOM -> oomKill();
@@ -213,6 +228,10 @@ public final class Kernel implements TrapHandler {
             oomKill();
         }
     }
+
+    private static final int FAULT_LOOP_LIMIT = 64;
+    private long lastFaultAddr = -1, lastFaultRip = -1, lastFaultErr = -1;
+    private int repeatedFaults;
 
     private static String illegalInstructionDescription(Vcpu cpu) {
         Object interp = cpu.interpreter();
