@@ -177,6 +177,7 @@ public final class Kernel implements TrapHandler {
             cpu.stop();
             return;
         }
+        lastFaultAddr = -1;
         long ret = syscalls.dispatch(cpu, int80);
         if (task.exited) {
             return;
@@ -196,7 +197,8 @@ public final class Kernel implements TrapHandler {
         switch (vector) {
             case Vectors.PF -> {
                 long addr = cpu.state.cr2;
-                if (addr == lastFaultAddr && cpu.state.rip == lastFaultRip && errorCode == lastFaultErr) {
+                if (addr == lastFaultAddr && cpu.state.rip == lastFaultRip && errorCode == lastFaultErr
+                        && cpu.state.instructions == lastFaultInstructions) {
                     if (++repeatedFaults >= FAULT_LOOP_LIMIT) {
                         // The kernel "resolved" the same fault over and over: a kernel bug, not the guest's.
                         stderrLine(String.format("mmulab: kernel bug: page fault at 0x%x (rip 0x%x, %s) not resolved after %d retries",
@@ -208,6 +210,7 @@ public final class Kernel implements TrapHandler {
                     lastFaultAddr = addr;
                     lastFaultRip = cpu.state.rip;
                     lastFaultErr = errorCode;
+                    lastFaultInstructions = cpu.state.instructions;
                     repeatedFaults = 0;
                 }
                 int r = doUserAddrFault(cpu, addr, errorCode);
@@ -230,7 +233,8 @@ public final class Kernel implements TrapHandler {
     }
 
     private static final int FAULT_LOOP_LIMIT = 64;
-    private long lastFaultAddr = -1, lastFaultRip = -1, lastFaultErr = -1;
+    /** Same fault, same RIP, no instruction retired and no syscall in between: not progress. */
+    private long lastFaultAddr = -1, lastFaultRip = -1, lastFaultErr = -1, lastFaultInstructions = -1;
     private int repeatedFaults;
 
     private static String illegalInstructionDescription(Vcpu cpu) {

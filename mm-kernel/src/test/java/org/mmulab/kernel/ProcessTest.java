@@ -302,4 +302,24 @@ class ProcessTest {
         f.kernel.syscall(f.cpu, true);
         assertEquals(7, f.kernel.task().exitStatus());
     }
+
+    @Test
+    void repeatedFaultsWithProgressInBetweenAreFine() throws Exception {
+        Fixture f = Fixture.booted();
+        long a = f.mmap(0, 4096, Mmap.PROT_READ | Mmap.PROT_WRITE, Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS);
+        f.cpu.state.rip = 0x401000;
+        for (int i = 0; i < 200; i++) {
+            f.sys(Syscalls.NR_MADVISE, a, 4096, Mmap.MADV_DONTNEED);
+            f.cpu.state.cr2 = a;
+            f.kernel.exception(f.cpu, Vectors.PF, PfErr.U | PfErr.W);
+            assertFalse(f.kernel.task().exited(), "iteration " + i);
+        }
+        // The same fault with no progress at all is a kernel bug, reported instead of hanging.
+        f.cpu.state.cr2 = a + 8;
+        for (int i = 0; i < 100 && !f.kernel.task().exited(); i++) {
+            f.kernel.exception(f.cpu, Vectors.PF, PfErr.U);
+        }
+        assertTrue(f.kernel.task().exited());
+        assertTrue(f.stderr().contains("kernel bug"), f.stderr());
+    }
 }
