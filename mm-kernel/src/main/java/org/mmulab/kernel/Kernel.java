@@ -217,15 +217,31 @@ public final class Kernel implements TrapHandler {
                 switch (r) {
                     case FAULT_OK -> { }
                     case FAULT_OOM -> oomKill();
-                    case FAULT_SIGBUS -> forceSigFault(SIGBUS, null);
-                    default -> forceSigFault(SIGSEGV, null);
+                    case FAULT_SIGBUS -> {
+                        recordFatal(cpu, "bus error at 0x" + Long.toHexString(addr), errorCode);
+                        forceSigFault(SIGBUS, null);
+                    }
+                    default -> {
+                        recordFatal(cpu, "segfault at " + Long.toHexString(addr), errorCode);
+                        forceSigFault(SIGSEGV, null);
+                    }
                 }
             }
-            case Vectors.UD -> forceSigFault(SIGILL, illegalInstructionDescription(cpu));
-            case Vectors.DE, Vectors.MF, Vectors.XM -> forceSigFault(SIGFPE, null);
+            case Vectors.UD -> {
+                String d = illegalInstructionDescription(cpu);
+                recordFatal(cpu, "trap invalid opcode (" + d + ")", errorCode);
+                forceSigFault(SIGILL, d);
+            }
+            case Vectors.DE, Vectors.MF, Vectors.XM -> {
+                recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
+                forceSigFault(SIGFPE, null);
+            }
             case Vectors.BP, Vectors.DB -> forceSigFault(SIGTRAP, null);
             case Vectors.AC -> forceSigFault(SIGBUS, null);
-            default -> forceSigFault(SIGSEGV, null); // #GP, #SS, #NP, #TS and anything else
+            default -> { // #GP, #SS, #NP, #TS and anything else
+                recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
+                forceSigFault(SIGSEGV, null);
+            }
         }
         if (task.oomKillPending && !task.exited) {
             oomKill();
@@ -236,6 +252,24 @@ public final class Kernel implements TrapHandler {
     /** Same fault, same RIP, no instruction retired and no syscall in between: not progress. */
     private long lastFaultAddr = -1, lastFaultRip = -1, lastFaultErr = -1, lastFaultInstructions = -1;
     private int repeatedFaults;
+
+    private String lastFatal;
+
+    /** What Linux's show_signal_msg would log (dmesg, not the terminal): "comm[pid]: segfault at ... ip ... sp ...". */
+    private void recordFatal(Vcpu cpu, String what, long err) {
+        MmStruct mm = mm();
+        long ip = cpu.state.rip;
+        VmArea v = mm == null ? null : mm.vmaLookup(ip);
+        lastFatal = String.format("%s[%d]: %s ip %016x sp %016x error %x%s", task.comm, task.pid, what, ip,
+                cpu.state.gpr[CpuState.RSP], err,
+                v == null ? "" : String.format(" in %s[%x+%x]", v.file() != null ? v.file().name() : v.name() != null ? v.name() : "anon",
+                        v.start(), v.end() - v.start()));
+    }
+
+    /** The last fatal signal's kernel-log line, or null. Also printed by {@link #printStats}. */
+    public String lastFatalSignal() {
+        return lastFatal;
+    }
 
     private static String illegalInstructionDescription(Vcpu cpu) {
         Object interp = cpu.interpreter();
@@ -491,6 +525,9 @@ public final class Kernel implements TrapHandler {
             out.printf("  hiwater_rss %d kB, hiwater_vm %d kB%n", exitHiwaterRss * 4, exitHiwaterVm * 4);
         }
         out.printf("frames: %d free of %d%n", memory.frames().freePages(), memory.frames().frameCount());
+        if (lastFatal != null) {
+            out.println("fatal signal: " + lastFatal);
+        }
         for (Vcpu v : machine.vcpus()) {
             MmuCounters c = v.mmu().counters;
             out.printf("vcpu%d mmu:%n", v.id());
