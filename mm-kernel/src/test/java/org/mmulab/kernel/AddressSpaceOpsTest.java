@@ -244,4 +244,24 @@ class AddressSpaceOpsTest {
         long r = f.mmap(0, 4096, Mmap.PROT_READ, ANON | Mmap.MAP_POPULATE);
         assertEquals(f.memory().zeroPfn(), PteBits.pfn(f.memory().lookupPte(f.mm(), r)), "read-only populate maps the zero page");
     }
+
+    @Test
+    void pteAllocRechecksPmdNoneUnderPageTableLock() throws Exception {
+        Fixture f = Fixture.booted();
+        Memory m = f.memory();
+        long a = f.mmap(0x40000000L, 4096, RW, ANON);
+        f.write64(a, 1);
+        long pmdp = m.pmdOffset(f.mm(), a);
+        long pmd = m.ops().get(pmdp);
+        long free = m.frames().freePages();
+        long tables = f.mm().nrPgtables();
+        // A racing thread installed the table between our pmd_none check and __pte_alloc: the new
+        // page is allocated, the re-check under page_table_lock sees the PMD populated, and it is freed.
+        assertEquals(0, m.pteAlloc(f.mm(), pmdp));
+        assertEquals(pmd, m.ops().get(pmdp), "the existing table stays");
+        assertEquals(1, m.stats.pgtableAllocRaces.get());
+        assertEquals(free, m.frames().freePages(), "the losing page went back");
+        assertEquals(tables, f.mm().nrPgtables());
+        assertFalse(f.mm().pageTableLock.isLocked());
+    }
 }
