@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
+import org.mmulab.emulator.debug.RegisterTraceWriter;
 import org.mmulab.emulator.machine.Machine;
 import org.mmulab.kernel.ExecFormatException;
 import org.mmulab.kernel.Kernel;
@@ -42,6 +43,10 @@ final class BootCommand implements Callable<Integer> {
 
     @Option(names = "--env", paramLabel = "NAME=VALUE", description = "Add or replace a guest environment variable (repeatable).")
     List<String> env = new ArrayList<>();
+
+    @Option(names = "--trace-regs", paramLabel = "FILE",
+            description = "Write the registers after every retired instruction to FILE (the native tracer's format).")
+    Path traceRegs;
 
     @Parameters(index = "0", paramLabel = "IMAGE", description = "Static ELF executable to run.")
     String image;
@@ -86,7 +91,17 @@ final class BootCommand implements Callable<Integer> {
         } catch (ExecFormatException e) {
             return fail(image + ": " + e.getMessage());
         }
-        int status = kernel.run();
+        int status;
+        if (traceRegs != null) {
+            try (RegisterTraceWriter trace = new RegisterTraceWriter(traceRegs)) {
+                machine.vcpu(0).setTrace(trace);
+                status = kernel.run();
+            } catch (IOException e) {
+                return fail("--trace-regs " + traceRegs + ": " + e.getMessage());
+            }
+        } else {
+            status = kernel.run();
+        }
         out.flush();
         if (stats) {
             kernel.printStats(err);

@@ -318,6 +318,11 @@ public final class PhysicalMemory {
         this.codeWriteListener = l == null ? CodeWriteListener.NONE : l;
     }
 
+    /** The installed listener (lets the CPU's decoded-code cache be shared by every vCPU on this memory). */
+    public CodeWriteListener codeWriteListener() {
+        return codeWriteListener;
+    }
+
     /** Marks a frame as holding decoded instructions; later writes to it notify the listener. */
     public void markCodeFrame(long pfn) {
         if (pfn < 0 || pfn >= frameCount()) {

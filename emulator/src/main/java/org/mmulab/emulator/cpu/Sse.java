@@ -1,0 +1,35 @@
+package org.mmulab.emulator.cpu;
+
+/**
+ * SSE/SSE2 sub-operation ids (the {@code sub} field of an {@link Op#SSE} instruction). Names follow the
+ * mnemonic; "LD" is register &lt;- r/m, "ST" is r/m &lt;- register.
+ */
+final class Sse {
+    static final int MOVUPS_LD = 0, MOVUPS_ST = 1, MOVAPS_LD = 2, MOVAPS_ST = 3,
+            MOVLPS_LD = 4, MOVLPS_ST = 5, MOVHPS_LD = 6, MOVHPS_ST = 7, MOVHLPS = 8, MOVLHPS = 9,
+            MOVSS_LD = 10, MOVSS_ST = 11, MOVSD_LD = 12, MOVSD_ST = 13,
+            MOVD_LD = 14, MOVD_ST = 15, MOVQ_LD = 16, MOVQ_ST = 17, /* F3 0F 7E */ MOVQ_XLD = 18, /* 66 0F D6 */ MOVQ_XST = 19,
+            MOVMSKPS = 20, MOVMSKPD = 21, PMOVMSKB = 22,
+            PSHUFD = 23, PSHUFHW = 24, PSHUFLW = 25, SHUFPS = 26, SHUFPD = 27,
+            // shifts by immediate: sub-op + imm
+            PSRLW_I = 28, PSRAW_I = 29, PSLLW_I = 30, PSRLD_I = 31, PSRAD_I = 32, PSLLD_I = 33,
+            PSRLQ_I = 34, PSRLDQ = 35, PSLLQ_I = 36, PSLLDQ = 37,
+            MOVNT_ST = 38, LDMXCSR = 39, STMXCSR = 40, FXSAVE = 41, FXRSTOR = 42,
+            MOVDQU_LD = 43, MOVDQU_ST = 44,
+            // Binary packed ops (dst = dst op src, m128 must be 16-byte aligned): from BIN on.
+            BIN = 64,
+            PAND = 64, PANDN = 65, POR = 66, PXOR = 67,
+            PADDB = 68, PADDW = 69, PADDD = 70, PADDQ = 71, PSUBB = 72, PSUBW = 73, PSUBD = 74, PSUBQ = 75,
+            PCMPEQB = 76, PCMPEQW = 77, PCMPEQD = 78, PCMPGTB = 79, PCMPGTW = 80, PCMPGTD = 81,
+            PADDSB = 82, PADDSW = 83, PADDUSB = 84, PADDUSW = 85, PSUBSB = 86, PSUBSW = 87, PSUBUSB = 88, PSUBUSW = 89,
+            PMINUB = 90, PMAXUB = 91, PMINSW = 92, PMAXSW = 93, PAVGB = 94, PAVGW = 95,
+            PMULLW = 96, PMULHW = 97, PMULHUW = 98, PMULUDQ = 99, PMADDWD = 100, PSADBW = 101,
+            PUNPCKLBW = 102, PUNPCKLWD = 103, PUNPCKLDQ = 104, PUNPCKLQDQ = 105,
+            PUNPCKHBW = 106, PUNPCKHWD = 107, PUNPCKHDQ = 108, PUNPCKHQDQ = 109,
+            PACKSSWB = 110, PACKSSDW = 111, PACKUSWB = 112,
+            UNPCKLPS = 113, UNPCKHPS = 114, UNPCKLPD = 115, UNPCKHPD = 116,
+            PSRLW = 117, PSRLD = 118, PSRLQ = 119, PSRAW = 120, PSRAD = 121, PSLLW = 122, PSLLD = 123, PSLLQ = 124;
+
+    private Sse() {
+    }
+}
