@@ -38,8 +38,9 @@ class ProbeImageTest {
         assertEquals("000000402000-000000403000 r--p 00002000 ./probe", v.get(2).toString());
         assertEquals("000000403000-000000404000 rw-p 00002000 ./probe", v.get(3).toString());
         assertEquals("000000404000-000000504000 rw-p 00000000", v.get(4).toString(), "bss: anonymous");
-        assertEquals("7ffffffde000-7ffffffff000 rw-p 00000000 [stack]", v.get(5).toString());
-        assertEquals(6, v.size(), maps);
+        assertEquals("7ffff7ff7000-7ffff7fff000 ---p 00000000 [vvar+vdso reserved]", v.get(5).toString());
+        assertEquals("7ffffffde000-7ffffffff000 rw-p 00000000 [stack]", v.get(6).toString());
+        assertEquals(7, v.size(), maps);
         assertEquals(0x504000, f.mm().startBrk);
         assertEquals(0x1234, f.read64(0x40317c) & 0xffffffffL, "data_word from the file");
         assertEquals(0, f.read64(0x403180), "padzero cleared the rest of the page");

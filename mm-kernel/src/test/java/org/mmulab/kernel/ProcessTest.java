@@ -39,8 +39,8 @@ class ProcessTest {
         f.kernel.exec(elf, "./aux", List.of("./aux", "x", "yy"), List.of("A=1", "B=22"));
         CpuState s = f.cpu.state;
         long sp = s.gpr[CpuState.RSP];
-        // Native: sp 0x7fffffffee00 with 22 auxv entries incl. AT_SYSINFO_EHDR; mmulab has no vDSO -> 16 bytes higher.
-        assertEquals(0x7fffffffee10L, sp);
+        // Native: sp 0x7fffffffee00 with 22 auxv entries incl. AT_SYSINFO_EHDR (AT_IGNORE here).
+        assertEquals(0x7fffffffee00L, sp);
         assertEquals(0x401000, s.rip);
         assertEquals(0x202, s.getRflags());
         for (int r = 0; r < 16; r++) {
@@ -73,7 +73,7 @@ class ProcessTest {
                 break;
             }
         }
-        long[] expectOrder = {51, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15, 27, 28, 0};
+        long[] expectOrder = {1, 51, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15, 27, 28, 0};
         assertEquals(expectOrder.length, n);
         for (int i = 0; i < n; i++) {
             assertEquals(expectOrder[i], order[i], "auxv entry " + i);
@@ -94,7 +94,20 @@ class ProcessTest {
         assertEquals(KernelConfig.DEFAULT_HWCAP, aux.get(16L));
         assertEquals(0, f.read64(0x7ffffffff000L - 8), "the pointer-sized zero at the very top");
         assertEquals("[stack]", f.mm().vmaLookup(sp).name());
+        assertEquals("[vvar+vdso reserved]", f.mm().vmaLookup(0x7ffff7ff7000L).name(), "where 6.18 maps vvar+vdso");
+        assertEquals(0x7ffff7fff000L, f.mm().vmaLookup(0x7ffff7ff7000L).end());
         assertEquals(0x7ffffffde000L, f.mm().vmaLookup(sp).start(), "1 page + 128 KiB, as native");
+    }
+
+    @Test
+    void withoutTheVdsoReservationTheLayoutIsThatOfVdsoZero() throws Exception {
+        java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
+        org.mmulab.emulator.machine.Machine m = new org.mmulab.emulator.machine.Machine(64L << 20, 1);
+        Kernel k = new Kernel(m, new KernelConfig(new java.io.ByteArrayInputStream(new byte[0]), o, o).withVdsoPages(0));
+        k.exec(TestElf.standard(Fixture.CODE, new byte[16], 0).build(), "./aux", List.of("./aux", "x", "yy"),
+                List.of("A=1", "B=22"));
+        assertEquals(0x7fffffffee10L, m.vcpu(0).state.gpr[CpuState.RSP], "one auxv entry fewer");
+        assertEquals(null, k.mm().vmaLookup(0x7ffff7ff7000L));
     }
 
     @Test
