@@ -21,8 +21,12 @@ import java.util.Objects;
  */
 public record KernelConfig(InputStream stdin, OutputStream stdout, OutputStream stderr, int pid, int uid, long hwcap,
         int vdsoPages) {
-    /** CPUID.1:EDX of a Skylake-client-like CPU (FPU..SSE2, HTT bit clear). */
-    public static final long DEFAULT_HWCAP = 0x0f8bfbffL;
+    /**
+     * ELF_HWCAP is boot_cpu_data's CPUID.1:EDX: the interpreter's CPUID reports PSE, TSC, PAE, CX8, PGE,
+     * CMOV, FXSR, SSE, SSE2 (emulator.cpu.Cpuid L1_EDX), so that is what AT_HWCAP says.
+     */
+    public static final long DEFAULT_HWCAP = (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 15)
+            | (1 << 24) | (1 << 25) | (1 << 26);
     public static final int DEFAULT_PID = 1;
     public static final int DEFAULT_VDSO_PAGES = 8;
 
