@@ -85,6 +85,16 @@ __attribute__((used)) void cmain(u64 *sp) {
         check("unknown syscall", sys(400, 0, 0, 0, 0, 0, 0), -38);
         sys(231, 0, 0, 0, 0, 0, 0);
     }
+    if (streq(mode, "hwcap")) {
+        char **e = argv + argc + 1;
+        while (*e) e++;
+        u64 hw = 0;
+        for (u64 *aux = (u64 *)(e + 1); aux[0]; aux += 2) if (aux[0] == 16) hw = aux[1];
+        unsigned a = 1, b, c = 0, d;
+        __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+        check("AT_HWCAP is CPUID.1:EDX", hw == d, 1);
+        sys(231, 0, 0, 0, 0, 0, 0);
+    }
     if (streq(mode, "segv")) {
         volatile long *a = mmap_(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANON);
         puts_("writing to a read-only page\n");
