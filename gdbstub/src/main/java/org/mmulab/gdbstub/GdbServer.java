@@ -13,6 +13,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import org.mmulab.gdbstub.codec.Control;
 import org.mmulab.gdbstub.codec.GdbPacketDecoder;
 import org.mmulab.gdbstub.codec.GdbPacketEncoder;
 import org.mmulab.gdbstub.codec.Hex;
@@ -30,8 +31,9 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The GDB remote stub server: listens on a TCP address (loopback by default), serves one gdb client at a time
- * against one {@link GdbTarget}. A second client while one is attached gets an {@code O} packet saying so and an
- * {@code E} reply, then the connection is closed; the first client is unaffected. When the client detaches or
+ * against one {@link GdbTarget}. A second client while one is attached gets an {@code O} packet saying so and, to
+ * its first packet, the reply {@code E.}{@link #BUSY_MESSAGE} (gdb prints it as a "Remote failure reply"), then
+ * the connection is closed; the first client is unaffected. When the client detaches or
  * its connection drops, the target is detached and keeps running, and the next client may connect.
  *
  * <pre>
@@ -48,8 +50,8 @@ public final class GdbServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(GdbServer.class.getName());
 
     /** Text of the refusal sent to a second client. */
-    public static final String BUSY_MESSAGE = "mmulab: another gdb is already attached to this machine;"
-            + " only one client at a time\n";
+    public static final String BUSY_MESSAGE =
+            "mmulab: another gdb is already attached to this machine (one client at a time)";
 
     private final GdbTarget target;
     private final InetSocketAddress address;
@@ -98,6 +100,7 @@ public final class GdbServer implements AutoCloseable {
                             ch.pipeline().addLast("encoder", new GdbPacketEncoder());
                             ch.pipeline().addLast("gdb", new GdbProtocolHandler(target, packetSize));
                         } else {
+                            ch.pipeline().addLast("decoder", new GdbPacketDecoder(packetSize));
                             ch.pipeline().addLast("encoder", new GdbPacketEncoder());
                             ch.pipeline().addLast("refuse", new Refusal());
                         }
@@ -151,32 +154,34 @@ public final class GdbServer implements AutoCloseable {
     }
 
     /**
-     * For a second client: say why in an {@code O} packet (shown by gdb while it waits for a reply) plus an
-     * {@code E} reply, then half-close; drain whatever the client sends so the close is orderly, and close fully
-     * when it hangs up (or after a few seconds).
+     * For a second client: an {@code O} packet saying why (for raw clients), then, when its first packet arrives
+     * (gdb's {@code qSupported}), an ack and the error reply {@code E.<reason>}, which gdb 13 prints as
+     * "Remote failure reply: E.mmulab: ..."; then half-close, drain what the client still sends so the close is
+     * orderly, and close fully when it hangs up (or after a few seconds).
      */
     private static final class Refusal extends ChannelInboundHandlerAdapter {
+        private boolean answered;
+
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             LOG.log(Level.WARNING, "refused gdb connection from " + ctx.channel().remoteAddress()
                     + ": a client is already attached");
-            ctx.write(Packet.of("O" + Hex.encode(BUSY_MESSAGE.getBytes(StandardCharsets.US_ASCII))));
-            ctx.writeAndFlush(Packet.of("E10")).addListener((ChannelFutureListener) f -> {
-                if (f.channel() instanceof SocketChannel sc && sc.isActive()) {
-                    sc.shutdownOutput();
-                }
-            });
+            ctx.writeAndFlush(Packet.of("O" + Hex.encode((BUSY_MESSAGE + "\n").getBytes(StandardCharsets.US_ASCII))));
             ctx.executor().schedule(() -> ctx.close(), 5, TimeUnit.SECONDS);
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             ReferenceCountUtil.release(msg);
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            ReferenceCountUtil.release(evt);
+            if (msg instanceof Packet && !answered) {
+                answered = true;
+                ctx.write(Control.ACK);
+                ctx.writeAndFlush(Packet.of("E." + BUSY_MESSAGE)).addListener((ChannelFutureListener) f -> {
+                    if (f.channel() instanceof SocketChannel sc && sc.isActive()) {
+                        sc.shutdownOutput();
+                    }
+                });
+            }
         }
 
         @Override

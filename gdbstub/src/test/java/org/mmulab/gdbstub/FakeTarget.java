@@ -19,7 +19,8 @@ import java.util.TreeMap;
  * An in-memory {@link GdbTarget} for tests. Registers: per thread, PC = 0x1000, SP = 0x8000, the first GPR =
  * 0x1111 * thread, everything else zero. Memory: 4 KiB pages at 0x0000-0x2fff and 0x4000-0x4fff, a hole at
  * 0x3000; page 0x1000 holds bytes {@code i & 0xff}. Resume: a stepping thread advances PC by one and stops at
- * once; continue stops at the first software breakpoint (PC := its address), else at the first watchpoint, else
+ * once; continue stops at the first breakpoint (PC := its address) or watchpoint (a write watchpoint first increments
+ * the watched byte, so gdb sees the value change), whichever was inserted first, else
  * keeps "running" until {@link #interrupt()}. Stop events are delivered on a separate thread when
  * {@code asyncStops} is set (as the emulator will), else synchronously from resume/interrupt.
  */
@@ -115,8 +116,15 @@ public final class FakeTarget implements GdbTarget {
         return interrupts;
     }
 
+    /** Test access to memory regardless of the run state. */
     public synchronized byte[] peek(long address, int length) {
-        return readMemory(1, address, length);
+        boolean r = running;
+        running = false;
+        try {
+            return readMemory(1, address, length);
+        } finally {
+            running = r;
+        }
     }
 
     @Override
@@ -244,6 +252,9 @@ public final class FakeTarget implements GdbTarget {
                 setRegister(t, arch.pc().regnum(), addr);
                 stop(StopEvent.breakpoint(t, type == BreakpointType.HARDWARE));
                 return;
+            }
+            if (type == BreakpointType.WRITE_WATCHPOINT) {
+                pages.get(addr & -PAGE)[(int) (addr & (PAGE - 1))]++;   // the "guest" stored to the watched byte
             }
             stop(StopEvent.watchpoint(t, type, addr));
             return;
