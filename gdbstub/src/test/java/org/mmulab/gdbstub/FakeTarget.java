@@ -253,8 +253,9 @@ public final class FakeTarget implements GdbTarget {
                 stop(StopEvent.breakpoint(t, type == BreakpointType.HARDWARE));
                 return;
             }
-            if (type == BreakpointType.WRITE_WATCHPOINT) {
-                pages.get(addr & -PAGE)[(int) (addr & (PAGE - 1))]++;   // the "guest" stored to the watched byte
+            byte[] page = pages.get(addr & -PAGE);
+            if (type == BreakpointType.WRITE_WATCHPOINT && page != null) {
+                page[(int) (addr & (PAGE - 1))]++;   // the "guest" stored to the watched byte
             }
             stop(StopEvent.watchpoint(t, type, addr));
             return;

@@ -199,8 +199,14 @@ public final class GdbSession {
             case 'H' -> reply(setThread(s));
             case 'T' -> reply(threadAlive(s.substring(1)));
             case 'c', 'C', 's', 'S' -> legacyResume(s);
-            case 'D' -> detach();
-            case 'k' -> kill(false);
+            case 'D' -> detach(s);
+            case 'k' -> {
+                if (s.length() == 1) {
+                    kill(false);
+                } else {
+                    reply("");
+                }
+            }
             case 'q' -> query(s);
             case 'Q' -> {
                 if (s.equals("QStartNoAckMode")) {
@@ -531,6 +537,9 @@ public final class GdbSession {
             }
             int colon = a.indexOf(':');
             String act = colon < 0 ? a : a.substring(0, colon);
+            if (act.isEmpty()) {
+                throw new MalformedPacketException("vCont: action without a letter");
+            }
             int tid = colon < 0 ? -1 : parseThread(a.substring(colon + 1));
             if (tid == 0) {
                 tid = continueThread();
@@ -657,7 +666,13 @@ public final class GdbSession {
 
     // ---------------------------------------------------------------- detach, kill
 
-    private void detach() {
+    private void detach(String s) {
+        if (s.length() > 1) {   // only "D" and "D;pid": junk must not end the session
+            if (s.charAt(1) != ';') {
+                throw new MalformedPacketException("D: junk after D");
+            }
+            Hex.parseUnsigned(s.substring(2));
+        }
         reply("OK");
         finished = true;
         generation++;

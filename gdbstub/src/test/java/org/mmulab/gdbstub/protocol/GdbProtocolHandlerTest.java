@@ -400,6 +400,17 @@ class GdbProtocolHandlerTest {
     }
 
     @Test
+    void detachWithPidAndJunk() {
+        assertEquals("E01", ask("Dx"));
+        assertEquals("E01", ask("D;"));
+        assertEquals("", ask("kill"));
+        assertEquals(0, target.detaches());
+        assertEquals(0, target.kills());
+        assertEquals("+$OK#9a", raw(frame("D;a410")));
+        assertEquals(1, target.detaches());
+    }
+
+    @Test
     void disconnectDetaches() {
         ask("?");
         ch.close();
