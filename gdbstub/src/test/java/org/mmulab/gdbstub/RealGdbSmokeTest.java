@@ -153,4 +153,36 @@ class RealGdbSmokeTest {
             assertEquals(1, target.attaches());
         }
     }
+
+    @Test
+    void ctrlCInterruptsARunningTarget() throws Exception {
+        FakeTarget target = new FakeTarget(TargetArch.AMD64, 2, true);
+        try (GdbServer server = new GdbServer(target, 0).start()) {
+            List<String> cmd = List.of("gdb", "-batch", "-nx",
+                    "-ex", "set architecture i386:x86-64",
+                    "-ex", "target remote 127.0.0.1:" + server.boundPort(),
+                    "-ex", "continue",
+                    "-ex", "p/x $pc",
+                    "-ex", "detach");
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            java.util.concurrent.CompletableFuture<byte[]> output = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return p.getInputStream().readAllBytes();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            GdbServerTest.waitFor(target::running);   // gdb resumed the fake, which spins until interrupted
+            Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).inheritIO().start();
+            assertEquals(0, kill.waitFor());
+            assertTrue(p.waitFor(GDB_TIMEOUT_S, TimeUnit.SECONDS), "gdb did not exit");
+            String out = new String(output.get(GDB_TIMEOUT_S, TimeUnit.SECONDS), StandardCharsets.UTF_8);
+            System.out.println("---- gdb continue + SIGINT\n" + out);
+            assertTrue(out.contains("received signal SIGINT"), out);
+            assertTrue(out.contains("$1 = 0x1000"), out);
+            assertTrue(out.contains("[Inferior 1 (Remote target) detached]"), out);
+            assertEquals(1, target.interrupts());
+        }
+    }
 }
