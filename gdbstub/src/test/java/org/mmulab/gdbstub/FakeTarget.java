@@ -270,6 +270,11 @@ public final class FakeTarget implements GdbTarget {
         }
     }
 
+    /** Reports a stop the way the emulator would for a spontaneous event (guest exit, fault). */
+    public synchronized void fireStop(StopEvent ev) {
+        stop(ev);
+    }
+
     private void stop(StopEvent ev) {
         running = false;
         StopListener l = listener;

@@ -64,6 +64,9 @@ class RealGdbSmokeTest {
                     "stepi",
                     "p/x $pc",
                     "monitor echo hello from the stub",
+                    "set {unsigned int}0x2000 = 0x7d232a24",
+                    "x/4xb 0x2000",
+                    "set {char}0x3000 = 1",
                     "detach");
             assertTrue(out.contains("rip            0x1000"), out);
             assertTrue(out.contains("0x1000:\t0x00\t0x01\t0x02\t0x03"), out);
@@ -73,6 +76,9 @@ class RealGdbSmokeTest {
             assertTrue(out.contains("$2 = 0x0"), out);
             assertTrue(out.contains("$3 = 0x1001"), out);
             assertTrue(out.contains("hello from the stub"), out);
+            // gdb writes with X and escapes $ # } *; the stub must unescape them
+            assertTrue(out.contains("0x2000:\t0x24\t0x2a\t0x23\t0x7d"), out);
+            assertTrue(out.contains("Cannot access memory at address 0x3000"), out);
             assertTrue(out.contains("[Inferior 1 (Remote target) detached]"), out);
             GdbServerTest.waitFor(() -> target.detaches() == 1);
             assertEquals(0x1001, target.pc(2));
@@ -108,14 +114,15 @@ class RealGdbSmokeTest {
     void i386Layout() throws Exception {
         FakeTarget target = new FakeTarget(TargetArch.I386, 1, true);
         try (GdbServer server = new GdbServer(target, 0).start()) {
-            String out = runGdb(server,
-                    "set architecture i386",
+            String out = runGdb(server,   // no "set architecture": target.xml alone must select i386
                     "target remote 127.0.0.1:PORT",
+                    "show architecture",
                     "info registers eip esp",
                     "x/2xb 0x1002",
                     "stepi",
                     "p/x $eip",
                     "detach");
+            assertTrue(out.contains("(currently \"i386\")"), out);
             assertTrue(out.contains("eip            0x1000"), out);
             assertTrue(out.contains("esp            0x8000"), out);
             assertTrue(out.contains("0x1002:\t0x02\t0x03"), out);

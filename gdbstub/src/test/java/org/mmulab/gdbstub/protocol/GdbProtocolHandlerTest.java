@@ -340,6 +340,71 @@ class GdbProtocolHandlerTest {
     }
 
     @Test
+    void guestExitWhileRunningIsAWReply() {
+        assertEquals("+", raw(frame("vCont;c")));
+        target.fireStop(org.mmulab.gdbstub.target.StopEvent.exited(3));
+        assertEquals(frame("W03"), raw(""));
+        assertEquals("W03", ask("?"));
+        assertEquals("W03", ask("vCont;c"));   // nothing left to run: answered at once
+        assertEquals(1, target.resumes().size());
+    }
+
+    @Test
+    void signalStopAndTermination() {
+        raw(frame("vCont;c"));
+        target.fireStop(org.mmulab.gdbstub.target.StopEvent.signal(2, org.mmulab.gdbstub.target.StopEvent.SIGSEGV));
+        assertEquals(frame("T0bthread:2;"), raw(""));
+        assertEquals("QC2", ask("qC"));
+        raw(frame("vCont;c"));
+        target.fireStop(org.mmulab.gdbstub.target.StopEvent.terminated(9));
+        assertEquals(frame("X09"), raw(""));
+    }
+
+    @Test
+    void stopEventsOfAnEarlierAttachmentAreDropped() {
+        List<String> sent = new ArrayList<>();
+        org.mmulab.gdbstub.target.StopListener[] stale = new org.mmulab.gdbstub.target.StopListener[1];
+        FakeTarget spy = new FakeTarget();
+        GdbSession.Output out = new GdbSession.Output() {
+            @Override
+            public void send(org.mmulab.gdbstub.codec.Packet packet) {
+                sent.add(packet.text());
+            }
+
+            @Override
+            public void disableAcks() {
+            }
+
+            @Override
+            public void close() {
+                sent.add("<close>");
+            }
+
+            @Override
+            public void execute(Runnable task) {
+                task.run();
+            }
+        };
+        GdbSession session = new GdbSession(new DelegatingTarget(spy) {
+            @Override
+            public org.mmulab.gdbstub.target.StopEvent attach(org.mmulab.gdbstub.target.StopListener l) {
+                stale[0] = l;
+                return super.attach(l);
+            }
+        }, 0x4000, out);
+        session.open();
+        session.onPacket(org.mmulab.gdbstub.codec.Packet.of("vCont;c"));
+        session.onPacket(org.mmulab.gdbstub.codec.Packet.of("vCtrlC"));
+        assertEquals(List.of("OK", "T02thread:1;"), sent);
+        sent.clear();
+        session.onPacket(org.mmulab.gdbstub.codec.Packet.of("D"));
+        assertEquals(List.of("OK", "<close>"), sent);
+        stale[0].onStop(org.mmulab.gdbstub.target.StopEvent.stepped(1));
+        session.onPacket(org.mmulab.gdbstub.codec.Packet.of("?"));
+        assertEquals(List.of("OK", "<close>"), sent, "nothing after detach");
+    }
+
+    @Test
     void legacyContinueAndStep() {
         assertEquals("+" + frame("T05thread:1;"), raw(frame("s")));
         assertEquals(0x1001, target.pc(1));
