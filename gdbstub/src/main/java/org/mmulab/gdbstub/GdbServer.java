@@ -80,6 +80,50 @@ public final class GdbServer implements AutoCloseable {
         this.packetSize = packetSize;
     }
 
+    /**
+     * Parses the {@code --gdb} argument: {@code HOST:PORT}, {@code :PORT} or {@code PORT} (host defaults to
+     * 127.0.0.1), IPv6 as {@code [::1]:PORT}. The host is resolved now.
+     *
+     * @throws IllegalArgumentException with a message fit for a usage error
+     */
+    public static InetSocketAddress parseAddress(String spec) {
+        String s = spec.trim();
+        String host = null;
+        String port = s;
+        if (s.startsWith("[")) {
+            int close = s.indexOf(']');
+            if (close < 0 || close + 1 >= s.length() || s.charAt(close + 1) != ':') {
+                throw new IllegalArgumentException("bad gdb address '" + spec + "': want [IPv6]:PORT");
+            }
+            host = s.substring(1, close);
+            port = s.substring(close + 2);
+        } else if (s.indexOf(':') >= 0) {
+            int colon = s.lastIndexOf(':');
+            if (s.indexOf(':') != colon) {
+                throw new IllegalArgumentException("bad gdb address '" + spec + "': write IPv6 hosts as [addr]:PORT");
+            }
+            host = s.substring(0, colon);
+            port = s.substring(colon + 1);
+        }
+        int p;
+        try {
+            p = Integer.parseInt(port);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("bad gdb port in '" + spec + "': want HOST:PORT", e);
+        }
+        if (p < 0 || p > 65535) {
+            throw new IllegalArgumentException("gdb port out of range in '" + spec + "'");
+        }
+        if (host == null || host.isEmpty()) {
+            return new InetSocketAddress(InetAddress.getLoopbackAddress(), p);
+        }
+        InetSocketAddress a = new InetSocketAddress(host, p);
+        if (a.isUnresolved()) {
+            throw new IllegalArgumentException("unknown gdb host in '" + spec + "'");
+        }
+        return a;
+    }
+
     /** Binds and starts accepting; returns this. Fails with the bind error (e.g. port in use). */
     public synchronized GdbServer start() {
         if (group != null) {

@@ -155,6 +155,27 @@ class GdbServerTest {
         assertFalse(server.hasClient());
     }
 
+    @Test
+    void parsesGdbAddressArguments() {
+        assertEquals(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 1234), GdbServer.parseAddress("1234"));
+        assertEquals(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 1234), GdbServer.parseAddress(":1234"));
+        assertEquals(1234, GdbServer.parseAddress("127.0.0.1:1234").getPort());
+        assertTrue(GdbServer.parseAddress("127.0.0.1:0").getAddress().isLoopbackAddress());
+        assertTrue(GdbServer.parseAddress("[::1]:99").getAddress() instanceof java.net.Inet6Address);
+        assertThrows(IllegalArgumentException.class, () -> GdbServer.parseAddress("localhost:port"));
+        assertThrows(IllegalArgumentException.class, () -> GdbServer.parseAddress("127.0.0.1:70000"));
+        assertThrows(IllegalArgumentException.class, () -> GdbServer.parseAddress("::1:99"));
+        assertThrows(IllegalArgumentException.class, () -> GdbServer.parseAddress("[::1]99"));
+    }
+
+    @Test
+    void bindFailureIsReportedAndLeavesNothingRunning() {
+        server = new GdbServer(new FakeTarget(), 0).start();
+        GdbServer second = new GdbServer(new FakeTarget(), server.boundPort());
+        assertThrows(Exception.class, second::start);
+        second.close();   // harmless after a failed start
+    }
+
     /** Bounded wait for asynchronous effects (generous timeout, polls; never a timing assertion). */
     static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + TIMEOUT_MS * 1_000_000L;

@@ -151,6 +151,7 @@ class RealGdbSmokeTest {
         try (GdbServer server = new GdbServer(target, 0).start();
              java.net.Socket first = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(),
                      server.boundPort())) {
+            assertTrue(first.isConnected());
             GdbServerTest.waitFor(server::hasClient);
             String out = runGdb(server,
                     "set architecture i386:x86-64",
