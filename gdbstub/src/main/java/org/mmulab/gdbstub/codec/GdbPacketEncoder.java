@@ -9,6 +9,10 @@ import io.netty.handler.codec.MessageToByteEncoder;
  * Frames outbound {@link Packet}s as {@code $payload#cs}, escaping {@code $ # } *} (0x7d, byte XOR 0x20) so any
  * payload, binary or text, keeps the framing intact; writes {@link Control#ACK}/{@link Control#NACK} as single
  * bytes. No run-length encoding. Stateless, so one instance may be shared.
+ *
+ * <p>gdb undoes the escape only in replies it knows to be binary (e.g. {@code qXfer}); text replies (hex, stop
+ * replies, {@code OK}) must not contain those four bytes in the first place. The escape is applied to them too
+ * so that a mistake can never break the framing.
  */
 @ChannelHandler.Sharable
 public final class GdbPacketEncoder extends MessageToByteEncoder<GdbMessage> {
