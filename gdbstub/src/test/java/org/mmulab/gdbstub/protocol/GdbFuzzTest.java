@@ -86,27 +86,38 @@ class GdbFuzzTest {
 
     @Test
     void stubSurvivesRandomPacketsAndStillAnswers() {
+        quietly(() -> fuzzPipeline(COUNT));
+    }
+
+    /** Ten times the default, in the slow profile ({@code mvn verify -Pslow}). */
+    @Test
+    @org.junit.jupiter.api.Tag("slow")
+    void stubSurvivesAMillionRandomPackets() {
+        quietly(() -> fuzzPipeline(10 * COUNT));
+    }
+
+    private static void quietly(Runnable fuzz) {
         // Oversized-packet warnings would print thousands of lines; failures are asserted through the counters.
         java.util.logging.Logger log = java.util.logging.Logger.getLogger("org.mmulab.gdbstub");
         java.util.logging.Level level = log.getLevel();
         log.setLevel(java.util.logging.Level.SEVERE);
         try {
-            fuzzPipeline();
+            fuzz.run();
         } finally {
             log.setLevel(level);
         }
     }
 
-    private void fuzzPipeline() {
-        Random r = new Random(seed("stubSurvivesRandomPacketsAndStillAnswers"));
+    private static void fuzzPipeline(int count) {
+        Random r = new Random(seed("stubSurvivesRandomPackets(" + count + ")"));
         FakeTarget target = new FakeTarget(TargetArch.AMD64, 3, false);
         GdbProtocolHandler handler = new GdbProtocolHandler(target, PACKET_SIZE);
         EmbeddedChannel ch = new EmbeddedChannel(new GdbPacketDecoder(PACKET_SIZE), new GdbPacketEncoder(), handler);
         ByteArrayOutputStream batch = new ByteArrayOutputStream();
         long replies = 0;
-        for (int i = 0; i < COUNT; i++) {
+        for (int i = 0; i < count; i++) {
             batch.writeBytes(randomItem(r));
-            if (batch.size() > 512 || i == COUNT - 1) {
+            if (batch.size() > 512 || i == count - 1) {
                 feed(ch, r, batch.toByteArray());
                 batch.reset();
                 ch.runPendingTasks();
@@ -124,8 +135,8 @@ class GdbFuzzTest {
         ch.writeInbound(buf(bytes(frame("qfThreadInfo"))));
         String out = drainOutbound(ch);
         assertTrue(out.endsWith(frame("m1,2,3")), out);
-        assertTrue(replies > COUNT / 2, "the fuzz was answered: " + replies + " replies");
-        assertTrue(handler.session().packetsHandled() > COUNT / 2, "packets reached the session");
+        assertTrue(replies > count / 2, "the fuzz was answered: " + replies + " replies");
+        assertTrue(handler.session().packetsHandled() > count / 2, "packets reached the session");
         ch.finishAndReleaseAll();
     }
 
