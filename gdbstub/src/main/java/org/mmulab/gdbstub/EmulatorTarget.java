@@ -92,13 +92,23 @@ public final class EmulatorTarget implements GdbTarget {
             client = null;
             attaching = stop;
         }
-        dbg.interrupt();   // reports INTERRUPT once every running vCPU parked (at once if none runs)
+        // Reports INTERRUPT once every running vCPU parked; a no-op if the machine is already stopped (--wait).
+        dbg.interrupt();
         org.mmulab.emulator.debug.StopEvent e = null;
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ATTACH_TIMEOUT_MS);
         while (e == null && System.nanoTime() < deadline) {
+            e = stop.getNow(null);
+            if (e != null) {
+                break;
+            }
             org.mmulab.emulator.debug.StopEvent last = dbg.lastStop();
             if (last != null && last.reason() == org.mmulab.emulator.debug.StopEvent.Reason.EXITED) {
                 e = last;
+                break;
+            }
+            if (dbg.isStopped()) {
+                e = new org.mmulab.emulator.debug.StopEvent(org.mmulab.emulator.debug.StopEvent.Reason.INTERRUPT,
+                        dbg.selectedCpu(), 0, null, 0);
                 break;
             }
             try {

@@ -140,10 +140,14 @@ public final class DebugController {
         }
     }
 
-    /** Asks every vCPU to stop (gdb's Ctrl-C); the listener hears INTERRUPT once all have stopped. */
+    /**
+     * Asks every vCPU to stop (gdb's Ctrl-C); the listener hears INTERRUPT once all have stopped. A no-op when
+     * the machine is already stopped and that stop was reported (or needs no report: the --wait halt with every
+     * vCPU parked or not started), so one stop is never reported twice.
+     */
     public void interrupt() {
         synchronized (lock) {
-            if (exited) {
+            if (exited || (haltRequested && pendingEvent == null && allRunningParkedLocked())) {
                 return;
             }
             haltRequested = true;
@@ -220,8 +224,8 @@ public final class DebugController {
     /** Before the interpreter runs: parks on a halt request or a breakpoint. Returns the budget to use. */
     public long beforeInstructions(Vcpu v, long budget) {
         int id = v.id();
-        if (haltRequested) {
-            park(v, null);
+        if (haltRequested || actions[id] == Action.STAY) {
+            park(v, null); // also a vCPU that entered its run loop after a resume that told it to stay
         }
         long rip = v.state.rip;
         long skip = skipBreakpointAt[id];
