@@ -203,6 +203,23 @@ class DebugControllerRunControlTest {
     }
 
     @Test
+    void aStopRequestedRightAfterResumeIsReportedOnlyOnceEveryVcpuParkedAgain() throws Exception {
+        machine(2);
+        g.start();
+        g.dbg.interrupt();
+        next();
+        for (int i = 0; i < 200; i++) {
+            // The vCPU threads have not even woken up when the interrupt arrives: they were released by the
+            // resume, so the stop must wait for them to park again (it used to be reported at once).
+            resume(DebugController.Action.CONTINUE);
+            g.dbg.interrupt();
+            assertEquals(StopEvent.Reason.INTERRUPT, next().reason());
+            assertTrue(g.dbg.isStopped(), "round " + i + ": reported before every vCPU parked");
+        }
+        assertNull(events.poll());
+    }
+
+    @Test
     void machineExitedReleasesParkedVcpusAndIsReported() throws Exception {
         machine(1);
         g.dbg.addBreakpoint(GuestLoop.STORE);
