@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -51,11 +52,15 @@ public final class EmulatorTarget implements GdbTarget {
     private static final int[] FLAT32 = {0x23, 0x2b, 0x2b, 0x2b, 0, 0};
 
     private final DebugController dbg;
+    /**
+     * Guards the bookkeeping of what gdb inserted. Never held by the controller's stop callback, which runs under
+     * the controller's lock: holding this one while calling into the controller is therefore deadlock-free.
+     */
     private final Object lock = new Object();
-    // Guarded by lock.
-    private StopListener client;
-    private CompletableFuture<org.mmulab.emulator.debug.StopEvent> attaching;
-    private final Map<Long, int[]> breakpoints = new HashMap<>(); // address -> {software count, hardware count}
+    private volatile StopListener client;
+    private volatile CompletableFuture<org.mmulab.emulator.debug.StopEvent> attaching;
+    // address -> {software count, hardware count}; read without the lock by the stop callback
+    private final Map<Long, int[]> breakpoints = new ConcurrentHashMap<>();
     private final List<long[]> watchpoints = new ArrayList<>();   // {address, length, WatchKind ordinal}
     private volatile boolean killed;
 
@@ -88,10 +93,8 @@ public final class EmulatorTarget implements GdbTarget {
     @Override
     public StopEvent attach(StopListener listener) {
         CompletableFuture<org.mmulab.emulator.debug.StopEvent> stop = new CompletableFuture<>();
-        synchronized (lock) {
-            client = null;
-            attaching = stop;
-        }
+        client = null;
+        attaching = stop;
         // Reports INTERRUPT once every running vCPU parked; a no-op if the machine is already stopped (--wait).
         dbg.interrupt();
         org.mmulab.emulator.debug.StopEvent e = null;
@@ -122,10 +125,8 @@ public final class EmulatorTarget implements GdbTarget {
                 throw new IllegalStateException(ee.getCause());
             }
         }
-        synchronized (lock) {
-            attaching = null;
-            client = listener;
-        }
+        attaching = null;
+        client = listener;
         if (e == null) {
             LOG.log(Level.WARNING, "attach: the machine did not stop within " + ATTACH_TIMEOUT_MS + " ms");
             return StopEvent.signal(dbg.selectedCpu() + 1, StopEvent.SIGTRAP);
@@ -139,14 +140,12 @@ public final class EmulatorTarget implements GdbTarget {
 
     /** The controller's stop listener: runs on a vCPU thread (or the caller of interrupt) under its lock. */
     private void stopped(org.mmulab.emulator.debug.StopEvent e) {
-        StopListener l;
-        synchronized (lock) {
-            if (attaching != null) {
-                attaching.complete(e);
-                return;
-            }
-            l = client;
+        CompletableFuture<org.mmulab.emulator.debug.StopEvent> a = attaching;
+        if (a != null) {
+            a.complete(e);
+            return;
         }
+        StopListener l = client;
         if (l != null) {
             l.onStop(translate(e));
         }
@@ -156,11 +155,8 @@ public final class EmulatorTarget implements GdbTarget {
         int t = e.cpu() + 1;
         return switch (e.reason()) {
             case BREAKPOINT -> {
-                boolean hardware;
-                synchronized (lock) {
-                    int[] c = breakpoints.get(e.address());
-                    hardware = c != null && c[0] == 0 && c[1] > 0;
-                }
+                int[] c = breakpoints.get(e.address());
+                boolean hardware = c != null && c[0] == 0 && c[1] > 0;
                 yield StopEvent.breakpoint(t, hardware);
             }
             case WATCHPOINT -> StopEvent.watchpoint(t, switch (e.watchKind()) {
@@ -194,8 +190,8 @@ public final class EmulatorTarget implements GdbTarget {
 
     @Override
     public void detach() {
+        client = null;
         synchronized (lock) {
-            client = null;
             for (Map.Entry<Long, int[]> b : breakpoints.entrySet()) {
                 dbg.removeBreakpoint(b.getKey());
             }
@@ -212,9 +208,7 @@ public final class EmulatorTarget implements GdbTarget {
     @Override
     public void kill() {
         killed = true;
-        synchronized (lock) {
-            client = null;
-        }
+        client = null;
         dbg.machine().shutdown();   // every run loop returns at its next check...
         dbg.resume(DebugController.Action.CONTINUE, Map.of());   // ...including the parked ones
     }

@@ -140,6 +140,9 @@ class GdbEndToEndTest {
                     "p 1000 + 1",
                     "continue",
                     "p 2000 + 2",
+                    "rwatch *(int *)&gd_spin",
+                    "continue",
+                    "delete",
                     "set var *(int *)&gd_spin = 0",
                     "continue"));
             String out;
@@ -152,6 +155,8 @@ class GdbEndToEndTest {
             assertTrue(out.contains("received signal SIGINT"), out);
             assertTrue(Pattern.compile("0x[0-9a-f]+ in gd_spin_loop \\(\\)").matcher(out).find(), out);
             assertTrue(out.contains("$2 = 2002"), out);
+            // The loop reads gd_spin: a read watchpoint stops it there, after the read.
+            assertTrue(out.contains("Hardware read watchpoint 1: *(int *)&gd_spin\n\nValue = 1\n"), out);
             assertTrue(out.contains("exited with code 03]"), out);
             assertEquals(3, guest.awaitExit(BOOT_S), guest.stderr());
             assertEquals("gd_counter=7\n", guest.stdout());
