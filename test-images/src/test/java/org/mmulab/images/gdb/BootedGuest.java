@@ -85,6 +85,11 @@ final class BootedGuest implements AutoCloseable {
         return status;
     }
 
+    /** True while mmulab has not returned. */
+    boolean isAlive() {
+        return thread.isAlive();
+    }
+
     /**
      * Waits (bounded) until the guest runs: the boot thread, which is vCPU 0's, leaves the WAITING state it
      * is in while the debugger holds the machine stopped.

@@ -83,10 +83,12 @@ final class Gdb implements AutoCloseable {
         return text;
     }
 
+    /** Kills gdb (SIGKILL) if it still runs, and waits (bounded) for it to be gone. */
     @Override
-    public void close() {
+    public void close() throws InterruptedException {
         if (process.isAlive()) {
             process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
         }
     }
 }

@@ -135,7 +135,41 @@ class GdbEndToEndTest {
         Path image = imageOf(v);
         // No --wait: the guest spins in gd_spin_loop until a debugger clears gd_spin.
         try (BootedGuest guest = BootedGuest.boot(image.toString(), v.paging(), false, "spin")) {
-            List<String> c = connect(image, guest.port(BOOT_S));   // attaching stops it
+            int port = guest.port(BOOT_S);
+            // A first gdb attaches (which stops the guest) and detaches: the guest spins on.
+            List<String> first = connect(image, port);
+            first.add("detach");
+            try (Gdb gdb = Gdb.start(first)) {
+                String out = gdb.finish(GDB_S);
+                assertTrue(Pattern.compile("0x[0-9a-f]+ in gd_spin_loop \\(\\)").matcher(out).find(), out);
+                assertTrue(out.contains("[Inferior 1 (Remote target) detached]"), out);
+            }
+            guest.awaitGuestRunning(GDB_S);
+            // A second one continues the guest and then dies without a word: the stub detaches, the guest runs on.
+            List<String> second = connect(image, port);
+            second.addAll(List.of("p 1000 + 1", "continue"));
+            try (Gdb gdb = Gdb.start(second)) {
+                gdb.awaitOutput("$1 = 1001", GDB_S);
+                guest.awaitGuestRunning(GDB_S);
+                gdb.close();   // SIGKILL
+            }
+            assertTrue(guest.isAlive(), "the guest survives its debugger");
+            // The stub notices the dead connection asynchronously: until then a new gdb is refused.
+            String probe = "";
+            for (int i = 0; i < 100; i++) {
+                List<String> p = connect(image, port);
+                p.add("detach");
+                try (Gdb gdb = Gdb.start(p)) {
+                    probe = gdb.finish(GDB_S);
+                }
+                if (!probe.contains("another gdb is already attached")) {
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            assertTrue(probe.contains("[Inferior 1 (Remote target) detached]"), probe);
+            // A third attaches to the still-spinning guest, interrupts it, and lets it finish.
+            List<String> c = connect(image, port);   // attaching stops it
             c.addAll(List.of(
                     "p 1000 + 1",
                     "continue",
