@@ -148,7 +148,12 @@ final class BootCommand implements Callable<Integer> {
                 status = 128 + Kernel.SIGKILL;
                 err.println("mmulab: guest killed by gdb");
             } else {
-                target.controller().machineExited(status);
+                int signal = kernel.task() == null ? 0 : kernel.task().termSignal();
+                if (signal != 0) {
+                    target.controller().machineTerminated(signal);   // gdb: "terminated with signal SIGSEGV"
+                } else {
+                    target.controller().machineExited(status);
+                }
                 // gdb hears W, mourns the inferior and disconnects by itself; bounded wait so the reply goes out.
                 long deadline = System.nanoTime() + 2_000_000_000L;
                 while (server.hasClient() && System.nanoTime() < deadline) {

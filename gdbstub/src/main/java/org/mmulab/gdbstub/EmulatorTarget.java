@@ -105,7 +105,8 @@ public final class EmulatorTarget implements GdbTarget {
                 break;
             }
             org.mmulab.emulator.debug.StopEvent last = dbg.lastStop();
-            if (last != null && last.reason() == org.mmulab.emulator.debug.StopEvent.Reason.EXITED) {
+            if (last != null && (last.reason() == org.mmulab.emulator.debug.StopEvent.Reason.EXITED
+                    || last.reason() == org.mmulab.emulator.debug.StopEvent.Reason.TERMINATED)) {
                 e = last;
                 break;
             }
@@ -131,8 +132,9 @@ public final class EmulatorTarget implements GdbTarget {
             LOG.log(Level.WARNING, "attach: the machine did not stop within " + ATTACH_TIMEOUT_MS + " ms");
             return StopEvent.signal(dbg.selectedCpu() + 1, StopEvent.SIGTRAP);
         }
-        if (e.reason() == org.mmulab.emulator.debug.StopEvent.Reason.EXITED) {
-            return StopEvent.exited(e.exitStatus());
+        if (e.reason() == org.mmulab.emulator.debug.StopEvent.Reason.EXITED
+                || e.reason() == org.mmulab.emulator.debug.StopEvent.Reason.TERMINATED) {
+            return translate(e);
         }
         dbg.selectCpu(e.cpu());
         return StopEvent.signal(e.cpu() + 1, StopEvent.SIGTRAP);
@@ -167,6 +169,22 @@ public final class EmulatorTarget implements GdbTarget {
             case STEP -> StopEvent.stepped(t);
             case INTERRUPT -> StopEvent.interrupted(t);
             case EXITED -> StopEvent.exited(e.exitStatus());
+            case TERMINATED -> StopEvent.terminated(gdbSignal(e.exitStatus()));
+        };
+    }
+
+    /** Linux x86 signal number to gdb's (include/gdb/signals.def); they differ from SIGBUS on. */
+    static int gdbSignal(int linux) {
+        return switch (linux) {
+            case 7 -> StopEvent.SIGBUS;    // GDB_SIGNAL_BUS 10
+            case 10 -> 30;                 // SIGUSR1
+            case 12 -> 31;                 // SIGUSR2
+            case 17 -> 20;                 // SIGCHLD
+            case 18 -> 19;                 // SIGCONT
+            case 19 -> 17;                 // SIGSTOP
+            case 20 -> 18;                 // SIGTSTP
+            case 1, 2, 3, 4, 5, 6, 8, 9, 11, 13, 14, 15 -> linux;
+            default -> 143;                // GDB_SIGNAL_UNKNOWN
         };
     }
 

@@ -174,6 +174,25 @@ class EmulatorTargetTest {
         }
     }
 
+    @Test
+    void linuxSignalsBecomeGdbSignals() {
+        assertEquals(StopEvent.SIGSEGV, EmulatorTarget.gdbSignal(11));
+        assertEquals(StopEvent.SIGBUS, EmulatorTarget.gdbSignal(7), "Linux SIGBUS is 7, gdb's 10");
+        assertEquals(StopEvent.SIGKILL, EmulatorTarget.gdbSignal(9));
+        assertEquals(30, EmulatorTarget.gdbSignal(10), "SIGUSR1");
+        assertEquals(143, EmulatorTarget.gdbSignal(64), "unknown");
+    }
+
+    @Test
+    void aGuestKilledBySignalIsTerminatedForAnAttachingGdb() throws Exception {
+        machine(1);
+        g.machine.shutdown();
+        g.dbg.machineTerminated(11);
+        StopEvent now = target.attach(events::add);
+        assertEquals(StopEvent.Reason.TERMINATED, now.reason());
+        assertEquals(StopEvent.SIGSEGV, now.signal());
+    }
+
     static boolean gdbInstalled() {
         return RealGdbSmokeTest.gdbInstalled();
     }

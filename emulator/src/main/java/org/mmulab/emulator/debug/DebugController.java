@@ -193,10 +193,20 @@ public final class DebugController {
 
     /** The guest has exited with {@code status}: tells the listener and releases anything waiting. */
     public void machineExited(int status) {
-        StopEvent e;
+        finish(new StopEvent(StopEvent.Reason.EXITED, 0, 0, null, status));
+    }
+
+    /**
+     * The guest was killed by (Linux) signal {@code signal}: like {@link #machineExited}, reported as
+     * {@link StopEvent.Reason#TERMINATED} with the signal in {@code exitStatus}.
+     */
+    public void machineTerminated(int signal) {
+        finish(new StopEvent(StopEvent.Reason.TERMINATED, 0, 0, null, signal));
+    }
+
+    private void finish(StopEvent e) {
         synchronized (lock) {
             exited = true;
-            e = new StopEvent(StopEvent.Reason.EXITED, 0, 0, null, status);
             lastEvent = e;
             pendingEvent = null;
             haltRequested = false;

@@ -19,7 +19,9 @@ public record StopEvent(Reason reason, int cpu, long address, WatchKind watchKin
         /** The debugger asked the machine to stop (gdb's Ctrl-C). */
         INTERRUPT,
         /** The guest exited; the machine will not run again. */
-        EXITED
+        EXITED,
+        /** The guest was killed by the (Linux) signal in {@code exitStatus}; the machine will not run again. */
+        TERMINATED
     }
 
     static StopEvent of(Reason r, int cpu) {

@@ -39,8 +39,8 @@ class GdbEndToEndTest {
             return arch + (paging == null ? "" : " " + paging);
         }
 
-        Path image() {
-            return Images.image(arch, "gdbdemo");
+        Path image(String name) {
+            return Images.image(arch, name);
         }
     }
 
@@ -53,7 +53,11 @@ class GdbEndToEndTest {
     }
 
     private static Path imageOf(Variant v) {
-        Path image = v.image();
+        return imageOf(v, "gdbdemo");
+    }
+
+    private static Path imageOf(Variant v, String name) {
+        Path image = v.image(name);
         Assumptions.assumeTrue(Files.isRegularFile(image), image + " is not built (test-images/build.sh --arch " + v.arch() + ")");
         return image;
     }
@@ -213,6 +217,22 @@ class GdbEndToEndTest {
             assertEquals(137, guest.awaitExit(BOOT_S), guest.stderr());
             assertTrue(guest.stderr().contains("mmulab: guest killed by gdb"), guest.stderr());
             assertEquals("", guest.stdout(), "killed before it printed");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("variants")
+    void aGuestKilledByASignalIsReportedAsTerminated(Variant v) throws Exception {
+        Path image = imageOf(v, "mprotect_segv");
+        try (BootedGuest guest = BootedGuest.boot(image.toString(), v.paging(), true)) {
+            List<String> c = connect(image, guest.port(BOOT_S));
+            c.add("continue");
+            String out;
+            try (Gdb gdb = Gdb.start(c)) {
+                out = gdb.finish(GDB_S);
+            }
+            assertTrue(out.contains("Program terminated with signal SIGSEGV, Segmentation fault."), out);
+            assertEquals(139, guest.awaitExit(BOOT_S), guest.stderr());
         }
     }
 }
