@@ -239,7 +239,7 @@ public final class DebugController {
     /** Before the interpreter runs: parks on a halt request or a breakpoint. Returns the budget to use. */
     public long beforeInstructions(Vcpu v, long budget) {
         int id = v.id();
-        while ((haltRequested || actions[id] == Action.STAY) && !exited) {
+        while ((haltRequested || actions[id] == Action.STAY) && !exited && !Thread.currentThread().isInterrupted()) {
             park(v, null); // also a vCPU that entered its run loop after a resume that told it to stay
         }
         long rip = v.state.rip;

@@ -116,11 +116,16 @@ final class BootedGuest implements AutoCloseable {
         }
     }
 
-    /** A guest still running at the end of a failed test: stop the JVM-wide leftovers as far as we can. */
+    /** A guest that a failed test left behind (it may spin) is killed through its own stub. */
     @Override
-    public void close() {
-        if (thread.isAlive()) {
-            thread.interrupt();
+    public void close() throws Exception {
+        Matcher m = LISTENING.matcher(stderr());
+        if (!thread.isAlive() || !m.find()) {
+            return;
         }
+        try (Gdb gdb = Gdb.start(List.of("target remote 127.0.0.1:" + m.group(1), "kill"))) {
+            gdb.finish(30);
+        }
+        thread.join(TimeUnit.SECONDS.toMillis(10));
     }
 }
