@@ -175,6 +175,36 @@ class EmulatorTargetTest {
     }
 
     @Test
+    void a32BitVcpuGetsTheI386LayoutWithLinuxsFlatSelectors() throws Exception {
+        machine(1);   // not started: registers only
+        CpuState s = g.state(0);
+        s.longMode64 = false;
+        s.gpr[CpuState.RAX] = 0x1_2345_6789L;   // upper half is not part of eax
+        s.gpr[CpuState.RSP] = 0xbfff_f000L;
+        s.rip = 0x0804_9000L;
+        assertEquals(TargetArch.I386, target.arch());
+        target.attach(events::add);
+        TargetArch a = TargetArch.I386;
+        assertEquals(4, target.readRegister(1, a.register("eax").regnum()).length);
+        assertEquals(0x2345_6789L, le(target.readRegister(1, a.register("eax").regnum())));
+        assertEquals(GuestLoop.data(0), le(target.readRegister(1, a.register("ebx").regnum())), "ebx is i386's 3");
+        assertEquals(0xbfff_f000L, le(target.readRegister(1, a.register("esp").regnum())));
+        assertEquals(0x0804_9000L, le(target.readRegister(1, a.register("eip").regnum())));
+        assertEquals(0x23, le(target.readRegister(1, a.register("cs").regnum())));
+        for (String seg : new String[] {"ss", "ds", "es"}) {
+            assertEquals(0x2b, le(target.readRegister(1, a.register(seg).regnum())), seg);
+        }
+        assertEquals(0, le(target.readRegister(1, a.register("gs").regnum())));
+        assertEquals(0x1f80, le(target.readRegister(1, a.register("mxcsr").regnum())));
+        for (var r : a.registers()) {
+            assertEquals(r.bytes(), target.readRegister(1, r.regnum()).length, r.name());
+        }
+        assertTrue(target.writeRegister(1, a.register("eax").regnum(), new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff}));
+        assertEquals(0xffff_ffffL, s.gpr[CpuState.RAX], "a 32-bit write zero-extends");
+        target.detach();
+    }
+
+    @Test
     void linuxSignalsBecomeGdbSignals() {
         assertEquals(StopEvent.SIGSEGV, EmulatorTarget.gdbSignal(11));
         assertEquals(StopEvent.SIGBUS, EmulatorTarget.gdbSignal(7), "Linux SIGBUS is 7, gdb's 10");
