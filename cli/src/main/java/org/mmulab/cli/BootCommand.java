@@ -3,6 +3,7 @@ package org.mmulab.cli;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -12,13 +13,12 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
-import java.net.InetSocketAddress;
-
 import org.mmulab.emulator.debug.DebugController;
 import org.mmulab.emulator.debug.RegisterTraceWriter;
 import org.mmulab.emulator.machine.Machine;
 import org.mmulab.gdbstub.EmulatorTarget;
 import org.mmulab.gdbstub.GdbServer;
+import org.mmulab.gdbstub.codec.GdbPacketDecoder;
 import org.mmulab.kernel.ExecFormatException;
 import org.mmulab.kernel.Kernel;
 import org.mmulab.kernel.KernelConfig;
@@ -124,7 +124,7 @@ final class BootCommand implements Callable<Integer> {
                 debug.haltAtStart();
             }
             target = new EmulatorTarget(debug);
-            server = new GdbServer(target, gdbAddress, org.mmulab.gdbstub.codec.GdbPacketDecoder.DEFAULT_MAX_PAYLOAD);
+            server = new GdbServer(target, gdbAddress, GdbPacketDecoder.DEFAULT_MAX_PAYLOAD);
             try {
                 server.start();
             } catch (Exception e) {   // BindException arrives unchecked from Netty
@@ -138,34 +138,18 @@ final class BootCommand implements Callable<Integer> {
         }
         int status;
         try {
-            status = runGuest(machine, kernel);
-        } catch (IOException e) {
-            closeQuietly(server);
-            return fail("--trace-regs " + traceRegs + ": " + e.getMessage());
-        }
-        if (server != null) {
-            if (target.killed()) {
-                status = 128 + Kernel.SIGKILL;
-                err.println("mmulab: guest killed by gdb");
-            } else {
-                int signal = kernel.task() == null ? 0 : kernel.task().termSignal();
-                if (signal != 0) {
-                    target.controller().machineTerminated(signal);   // gdb: "terminated with signal SIGSEGV"
-                } else {
-                    target.controller().machineExited(status);
-                }
-                // gdb hears W, mourns the inferior and disconnects by itself; bounded wait so the reply goes out.
-                long deadline = System.nanoTime() + 2_000_000_000L;
-                while (server.hasClient() && System.nanoTime() < deadline) {
-                    try {
-                        Thread.sleep(10);
-                    } catch (InterruptedException ie) {
-                        Thread.currentThread().interrupt();
-                        break;
-                    }
-                }
+            try {
+                status = runGuest(machine, kernel);
+            } catch (IOException e) {
+                return fail("--trace-regs " + traceRegs + ": " + e.getMessage());
             }
-            closeQuietly(server);
+            if (server != null) {
+                status = finishDebugging(kernel, target, server, status);
+            }
+        } finally {
+            if (server != null) {
+                server.close();   // also when the emulator failed: no stub outlives its machine
+            }
         }
         out.flush();
         if (stats) {
@@ -174,10 +158,31 @@ final class BootCommand implements Callable<Integer> {
         return status;
     }
 
-    private static void closeQuietly(GdbServer server) {
-        if (server != null) {
-            server.close();
+    /**
+     * The guest is gone: gdb hears how (W with the status, X with the signal; nothing after its own kill) and
+     * gets a bounded moment to receive that reply and disconnect by itself. Returns the exit status.
+     */
+    private int finishDebugging(Kernel kernel, EmulatorTarget target, GdbServer server, int status) {
+        if (target.killed()) {
+            err.println("mmulab: guest killed by gdb");
+            return 128 + Kernel.SIGKILL;
         }
+        int signal = kernel.task() == null ? 0 : kernel.task().termSignal();
+        if (signal != 0) {
+            target.controller().machineTerminated(signal);   // gdb: "Program terminated with signal SIGSEGV"
+        } else {
+            target.controller().machineExited(status);
+        }
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (server.hasClient() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return status;
     }
 
     private int runGuest(Machine machine, Kernel kernel) throws IOException {
