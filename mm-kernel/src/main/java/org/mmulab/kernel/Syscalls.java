@@ -211,6 +211,11 @@ public final class Syscalls {
             return -Errno.EFAULT;
         }
         int n = (int) Math.min(count, CHUNK);
+        // Fault the first destination page in before taking bytes from the pipe, so that a bad buffer
+        // fails with -EFAULT without consuming input (pipe_read leaves the data in the pipe then).
+        if (k.userAccess().translate(buf, true) < 0) {
+            return -Errno.EFAULT;
+        }
         byte[] b = new byte[n];
         InputStream in = k.config().stdin();
         int got;

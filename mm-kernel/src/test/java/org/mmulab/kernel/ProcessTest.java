@@ -215,7 +215,8 @@ class ProcessTest {
         f.write64(buf + 24, 7);
         assertEquals(12, f.sys(Syscalls.NR_WRITEV, 2, buf, 2));
         assertEquals("hello world\n", f.stderr());
-        // read from stdin into guest memory
+        // read from stdin into guest memory; a bad buffer does not eat the input
+        assertEquals(-14, f.sys(Syscalls.NR_READ, 0, 0x10, 64));
         assertEquals(6, f.sys(Syscalls.NR_READ, 0, buf + 100, 64));
         assertEquals("input!", cstring(f, buf + 100));
         assertEquals(0, f.sys(Syscalls.NR_READ, 0, buf + 100, 64), "EOF");
