@@ -126,7 +126,15 @@ public final class Kernel implements TrapHandler {
         s.longMode64 = true;
         mm.activate(cpu0);
         t.exe = AddressSpace.file(memory.frames(), execPath, elfImage);
-        BinfmtElf.Loaded l = BinfmtElf.load(this, mm, t.exe, elf, execPath, argv, envp, ua);
+        BinfmtElf.Loaded l;
+        try {
+            l = BinfmtElf.load(this, mm, t.exe, elf, execPath, argv, envp, ua);
+        } catch (ExecFormatException e) {
+            // Past the point of no return Linux would kill the task; nothing has run yet, so undo.
+            exitMm(t);
+            task = null;
+            throw e;
+        }
         if (l == null) {
             t.oomKillPending = true;
             return;

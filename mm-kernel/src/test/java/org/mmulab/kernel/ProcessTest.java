@@ -125,6 +125,11 @@ class ProcessTest {
                 .load(0x401000, 5, Fixture.CODE, 2).build(), "PT_INTERP");
         assertMessage(f, new TestElf().type(1).load(0x400000, 5, new byte[0], 0).build(), "not an executable");
         assertEquals(null, f.kernel.task(), "nothing was loaded");
+        // A segment at page 0 passes parsing but cannot be mapped (mmap_min_addr): undone cleanly.
+        long free = f.memory().frames().freePages();
+        assertMessage(f, new TestElf().entry(0x10).load(0, 5, Fixture.CODE, 2).build(), "cannot map");
+        assertEquals(null, f.kernel.task());
+        assertEquals(free, f.memory().frames().freePages(), "the half-built mm was torn down");
     }
 
     private static void assertMessage(Fixture f, byte[] img, String part) {
