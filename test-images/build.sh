@@ -6,7 +6,7 @@
 #   ./build.sh --arch all           every architecture
 #   ./build.sh --record             build, then run every manifest entry natively and write
 #                                   expected/<arch>/<name>.stdout and .status
-#   ./build.sh --record hello ...   only these images
+#   ./build.sh --record hello ...   only these images (and their image@variant entries)
 #
 # The manifest images.tsv lists what the suite boots: name, arch, expected status, what to compare,
 # guest arguments and environment (see the header of images.tsv). Expected outputs are recorded
@@ -96,7 +96,7 @@ for arch in "${arches[@]}"; do
         # shellcheck disable=SC2046
         "$CC" $(arch_flags "$arch") "${CFLAGS_COMMON[@]}" -o "bin/$arch/$name" "$src" -lgcc
         echo "built bin/$arch/$name"
-        if ! grep -q "^$name"$'\t' images.tsv; then
+        if ! grep -q "^$name[@"$'\t'"]" images.tsv; then
             echo "build.sh: warning: $name is not in images.tsv, the suite will not boot it" >&2
         fi
     done
@@ -126,12 +126,13 @@ for arch in "${arches[@]}"; do
     mkdir -p "expected/$arch"
     while IFS=$'\t' read -r name img_arch status check args env; do
         [[ -z "$name" || "$name" == \#* ]] && continue
-        selected "$name" || continue
+        selected "${name%%@*}" || selected "$name" || continue
         if [[ "$img_arch" != "*" && ",$img_arch," != *",$arch,"* ]]; then
             continue
         fi
-        s1="$(run_native "$arch" "$tmp/1" "$name" "$args" "$env")"
-        s2="$(run_native "$arch" "$tmp/2" "$name" "$args" "$env")"
+        image="${name%%@*}"
+        s1="$(run_native "$arch" "$tmp/1" "$image" "$args" "$env")"
+        s2="$(run_native "$arch" "$tmp/2" "$image" "$args" "$env")"
         if [[ "$check" == "stdout" ]] && ! cmp -s "$tmp/1" "$tmp/2"; then
             echo "build.sh: $arch/$name: output differs between two native runs; not recorded" >&2
             failed=1

@@ -12,8 +12,17 @@
  *   --stdout FILE  the child's stdout goes to FILE (default: inherited)
  *   --clean-env    start the child with an empty environment (default: regtrace's environment)
  *   --env K=V      add K=V to the child's environment (repeatable)
+ *   --stack FILE   replace the child's initial stack with the one in FILE before its first
+ *                  instruction (see below), so that both runs start from the same bytes at the
+ *                  same addresses
  *
  * The child runs with personality(ADDR_NO_RANDOMIZE) and argv[0] = IMAGE exactly as given.
+ *
+ * Stack transplant (--stack): FILE holds "MMSTACK1", u64 base, u64 rsp0, u64 length, then length
+ * bytes to place at [base, base+length) - the emulator's initial stack (argc, argv, envp, auxv,
+ * strings, zeroes below rsp0), dumped by the test. The range must lie inside the child's [stack]
+ * mapping (both kernels put the top of the stack at 0x7ffffffff000). RSP is then set to rsp0. The
+ * native auxv is replaced too, which images without libc never read.
  * Exit status: 0 when the trace was written (whatever the child did), 77 when ptrace is not
  * permitted here (tests skip on 77), 1 on other errors.
  *
@@ -134,9 +143,85 @@ static int peek(pid_t pid, uint64_t addr, uint64_t *val)
     return 0;
 }
 
+/* Replaces the child's initial stack with the image in path; returns the new RSP, 0 on failure. */
+static uint64_t transplant_stack(pid_t pid, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return 0;
+    }
+    char magic[8];
+    uint64_t hdr[3];
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "MMSTACK1", 8) != 0 || fread(hdr, 8, 3, f) != 3) {
+        fprintf(stderr, "regtrace: %s is not a stack image\n", path);
+        fclose(f);
+        return 0;
+    }
+    uint64_t base = hdr[0], rsp0 = hdr[1], len = hdr[2];
+    char *bytes = malloc(len ? len : 1);
+    if (!bytes || fread(bytes, 1, len, f) != len) {
+        fprintf(stderr, "regtrace: %s is truncated\n", path);
+        fclose(f);
+        return 0;
+    }
+    fclose(f);
+    char maps_path[64];
+    snprintf(maps_path, sizeof maps_path, "/proc/%d/maps", (int)pid);
+    FILE *maps = fopen(maps_path, "r");
+    if (!maps) {
+        perror(maps_path);
+        return 0;
+    }
+    char line[512];
+    uint64_t lo = 0, hi = 0;
+    while (fgets(line, sizeof line, maps)) {
+        if (strstr(line, "[stack]")) {
+            unsigned long long a, b;
+            if (sscanf(line, "%llx-%llx", &a, &b) == 2) {
+                lo = a;
+                hi = b;
+            }
+        }
+    }
+    fclose(maps);
+    if (!(rsp0 >= base && rsp0 < base + len)) {
+        fprintf(stderr, "regtrace: stack image rsp0 0x%llx outside its bytes\n", (unsigned long long)rsp0);
+        return 0;
+    }
+    if (base < lo || base + len > hi) {
+        fprintf(stderr,
+                "regtrace: stack image [0x%llx, 0x%llx) does not fit the native stack [0x%llx, 0x%llx)\n",
+                (unsigned long long)base, (unsigned long long)(base + len), (unsigned long long)lo,
+                (unsigned long long)hi);
+        return 0;
+    }
+    char mem_path[64];
+    snprintf(mem_path, sizeof mem_path, "/proc/%d/mem", (int)pid);
+    int fd = open(mem_path, O_RDWR);
+    ssize_t w = fd < 0 ? -1 : pwrite(fd, bytes, len, (off_t)base);
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (w != (ssize_t)len) {
+        /* no writable /proc/pid/mem: poke word by word */
+        for (uint64_t off = 0; off + 8 <= len; off += 8) {
+            uint64_t word;
+            memcpy(&word, bytes + off, 8);
+            if (ptrace(PTRACE_POKEDATA, pid, (void *)(base + off), (void *)word) != 0) {
+                perror("regtrace: PTRACE_POKEDATA");
+                return 0;
+            }
+        }
+    }
+    free(bytes);
+    return rsp0;
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: regtrace [-o TRACE] [-n MAX] [--stdout FILE] [--clean-env] [--env K=V]... IMAGE [ARGS...]\n");
+    fprintf(stderr, "usage: regtrace [-o TRACE] [-n MAX] [--stdout FILE] [--stack FILE] [--clean-env] [--env K=V]... "
+                    "IMAGE [ARGS...]\n");
     exit(1);
 }
 
@@ -145,6 +230,7 @@ int main(int argc, char **argv)
     const char *trace_path = "regtrace.out";
     const char *stdout_path = NULL;
     uint64_t max = UINT64_MAX;
+    const char *stack_path = NULL;
     int clean_env = 0;
     char **env_add = calloc((size_t)argc + 1, sizeof(char *));
     int n_env_add = 0;
@@ -156,6 +242,8 @@ int main(int argc, char **argv)
             max = strtoull(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--stdout") == 0 && i + 1 < argc) {
             stdout_path = argv[++i];
+        } else if (strcmp(argv[i], "--stack") == 0 && i + 1 < argc) {
+            stack_path = argv[++i];
         } else if (strcmp(argv[i], "--clean-env") == 0) {
             clean_env = 1;
         } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) {
@@ -259,6 +347,20 @@ int main(int argc, char **argv)
     if (ptrace(PTRACE_GETREGS, pid, 0, &regs) != 0) {
         perror("PTRACE_GETREGS");
         return EXIT_NO_PTRACE;
+    }
+
+    if (stack_path) {
+        uint64_t rsp = transplant_stack(pid, stack_path);
+        if (rsp == 0) {
+            kill(pid, SIGKILL);
+            return 1;
+        }
+        regs.rsp = rsp;
+        if (ptrace(PTRACE_SETREGS, pid, 0, &regs) != 0) {
+            perror("PTRACE_SETREGS");
+            kill(pid, SIGKILL);
+            return 1;
+        }
     }
 
     /* header: magic, version, producer, address size, rsp0, rip0, argc, string table */
