@@ -39,8 +39,8 @@ class ProcessTest {
         f.kernel.exec(elf, "./aux", List.of("./aux", "x", "yy"), List.of("A=1", "B=22"));
         CpuState s = f.cpu.state;
         long sp = s.gpr[CpuState.RSP];
-        // Native: sp 0x7fffffffee00 with 22 auxv entries incl. AT_SYSINFO_EHDR (AT_IGNORE here).
-        assertEquals(0x7fffffffee00L, sp);
+        // Native: sp 0x7fffffffee00 with 22 auxv entries incl. AT_SYSINFO_EHDR; mmulab has no vDSO -> 16 bytes higher.
+        assertEquals(0x7fffffffee10L, sp);
         assertEquals(0x401000, s.rip);
         assertEquals(0x202, s.getRflags());
         for (int r = 0; r < 16; r++) {
@@ -73,7 +73,7 @@ class ProcessTest {
                 break;
             }
         }
-        long[] expectOrder = {1, 51, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15, 27, 28, 0};
+        long[] expectOrder = {51, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15, 27, 28, 0};
         assertEquals(expectOrder.length, n);
         for (int i = 0; i < n; i++) {
             assertEquals(expectOrder[i], order[i], "auxv entry " + i);
@@ -100,14 +100,24 @@ class ProcessTest {
     }
 
     @Test
-    void withoutTheVdsoReservationTheLayoutIsThatOfVdsoZero() throws Exception {
+    void withoutTheVdsoReservationMmapStartsAtMmapBase() throws Exception {
         java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
         org.mmulab.emulator.machine.Machine m = new org.mmulab.emulator.machine.Machine(64L << 20, 1);
         Kernel k = new Kernel(m, new KernelConfig(new java.io.ByteArrayInputStream(new byte[0]), o, o).withVdsoPages(0));
         k.exec(TestElf.standard(Fixture.CODE, new byte[16], 0).build(), "./aux", List.of("./aux", "x", "yy"),
                 List.of("A=1", "B=22"));
-        assertEquals(0x7fffffffee10L, m.vcpu(0).state.gpr[CpuState.RSP], "one auxv entry fewer");
+        assertEquals(0x7fffffffee10L, m.vcpu(0).state.gpr[CpuState.RSP], "same stack");
         assertEquals(null, k.mm().vmaLookup(0x7ffff7ff7000L));
+        long[] g = m.vcpu(0).state.gpr;
+        g[CpuState.RAX] = Syscalls.NR_MMAP;
+        g[CpuState.RDI] = 0;
+        g[CpuState.RSI] = 4096;
+        g[CpuState.RDX] = Mmap.PROT_READ;
+        g[CpuState.R10] = Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS;
+        g[CpuState.R8] = -1;
+        g[CpuState.R9] = 0;
+        k.syscall(m.vcpu(0), false);
+        assertEquals(0x7ffff7ffe000L, g[CpuState.RAX], "first mmap right below mmap_base");
     }
 
     @Test
