@@ -3,7 +3,6 @@ package org.mmulab.kernel;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -280,17 +279,8 @@ public final class Kernel implements TrapHandler {
     }
 
     private static String illegalInstructionDescription(Vcpu cpu) {
-        Object interp = cpu.interpreter();
-        try {
-            Method m = interp.getClass().getMethod("lastFaultDescription");
-            Object d = m.invoke(interp);
-            if (d != null && !d.toString().isEmpty()) {
-                return d.toString();
-            }
-        } catch (ReflectiveOperationException | RuntimeException absent) {
-            // the interpreter does not describe faults (yet)
-        }
-        return "invalid opcode at 0x" + Long.toHexString(cpu.state.rip);
+        String d = cpu.interpreter().lastFaultDescription();
+        return d != null && !d.isEmpty() ? d : "invalid opcode at 0x" + Long.toHexString(cpu.state.rip);
     }
 
     // ==========================================================================================
