@@ -27,9 +27,9 @@ import org.mmulab.kernel.mm.VmArea;
  * ELF64 image, signals with their default actions (kernel/signal.c), the OOM kill (mm/oom_kill.c), and
  * the counters behind {@code --stats}. The mm itself is in {@link org.mmulab.kernel.mm}.
  *
- * <p>Single-threaded process on vCPU 0 for now. Signal handlers are recorded by rt_sigaction but not
- * yet delivered: a synchronous fault always takes the default action (force_sig_fault resets an
- * ignored or blocked fault signal to SIG_DFL, so this is also what Linux does when no handler runs).
+ * <p>Single-threaded process on vCPU 0 for now. Synchronous fault signals (SIGSEGV, SIGBUS, SIGILL,
+ * SIGFPE, SIGTRAP) run the task's handler when one is installed with SA_RESTORER and the signal is not
+ * blocked ({@link Signals}); otherwise, as force_sig_fault does, the default action terminates the task.
  */
 public final class Kernel implements TrapHandler {
     public static final int SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7, SIGFPE = 8, SIGKILL = 9, SIGSEGV = 11,
@@ -152,6 +152,8 @@ public final class Kernel implements TrapHandler {
     }
 
     BinfmtElf.Loaded lastLoaded;
+    /** Signals delivered to a user handler. */
+    long signalsDelivered;
 
     /** Entry, initial RSP and the auxv of the last exec (for tests and tracing tools). */
     public long initialStackPointer() {
@@ -225,29 +227,48 @@ public final class Kernel implements TrapHandler {
                     case FAULT_OK -> { }
                     case FAULT_OOM -> oomKill();
                     case FAULT_SIGBUS -> {
-                        recordFatal(cpu, "bus error at 0x" + Long.toHexString(addr), errorCode);
-                        forceSigFault(SIGBUS, null);
+                        if (!Signals.deliverFault(this, task, cpu, SIGBUS, Signals.BUS_ADRERR, addr, vector, errorCode)) {
+                            recordFatal(cpu, "bus error at 0x" + Long.toHexString(addr), errorCode);
+                            forceSigFault(SIGBUS, null);
+                        }
                     }
                     default -> {
-                        recordFatal(cpu, "segfault at " + Long.toHexString(addr), errorCode);
-                        forceSigFault(SIGSEGV, null);
+                        int code = mm() != null && mm().vmaLookup(addr) != null ? Signals.SEGV_ACCERR : Signals.SEGV_MAPERR;
+                        if (!Signals.deliverFault(this, task, cpu, SIGSEGV, code, addr, vector, errorCode)) {
+                            recordFatal(cpu, "segfault at " + Long.toHexString(addr), errorCode);
+                            forceSigFault(SIGSEGV, null);
+                        }
                     }
                 }
             }
             case Vectors.UD -> {
-                String d = illegalInstructionDescription(cpu);
-                recordFatal(cpu, "trap invalid opcode (" + d + ")", errorCode);
-                forceSigFault(SIGILL, d);
+                if (!Signals.deliverFault(this, task, cpu, SIGILL, Signals.ILL_ILLOPN, cpu.state.rip, vector, 0)) {
+                    String d = illegalInstructionDescription(cpu);
+                    recordFatal(cpu, "trap invalid opcode (" + d + ")", errorCode);
+                    forceSigFault(SIGILL, d);
+                }
             }
             case Vectors.DE, Vectors.MF, Vectors.XM -> {
-                recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
-                forceSigFault(SIGFPE, null);
+                if (!Signals.deliverFault(this, task, cpu, SIGFPE, Signals.FPE_INTDIV, cpu.state.rip, vector, 0)) {
+                    recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
+                    forceSigFault(SIGFPE, null);
+                }
             }
-            case Vectors.BP, Vectors.DB -> forceSigFault(SIGTRAP, null);
-            case Vectors.AC -> forceSigFault(SIGBUS, null);
-            default -> { // #GP, #SS, #NP, #TS and anything else
-                recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
-                forceSigFault(SIGSEGV, null);
+            case Vectors.BP, Vectors.DB -> {
+                if (!Signals.deliverFault(this, task, cpu, SIGTRAP, 1, cpu.state.rip, vector, 0)) {
+                    forceSigFault(SIGTRAP, null);
+                }
+            }
+            case Vectors.AC -> {
+                if (!Signals.deliverFault(this, task, cpu, SIGBUS, 1, cpu.state.rip, vector, errorCode)) {
+                    forceSigFault(SIGBUS, null);
+                }
+            }
+            default -> { // #GP, #SS, #NP, #TS and anything else: SIGSEGV with SI_KERNEL (0x80)
+                if (!Signals.deliverFault(this, task, cpu, SIGSEGV, 0x80, 0, vector, errorCode)) {
+                    recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
+                    forceSigFault(SIGSEGV, null);
+                }
             }
         }
         if (task.oomKillPending && !task.exited) {
@@ -497,6 +518,9 @@ public final class Kernel implements TrapHandler {
     public void printStats(PrintStream out) {
         out.println("== mmulab kernel statistics ==");
         out.printf("syscalls: %d%n", syscalls.total());
+        if (signalsDelivered > 0) {
+            out.printf("signals delivered to handlers: %d%n", signalsDelivered);
+        }
         for (Map.Entry<String, Long> e : syscalls.countsByName().entrySet()) {
             out.printf("  %-20s %d%n", e.getKey(), e.getValue());
         }

@@ -39,7 +39,7 @@ class GuestProgramTest {
 
     @Test
     void everyModeMatchesTheNativeRun() throws Exception {
-        Map<String, String> shell = Map.of("segv", "Segmentation fault", "unmapped", "Segmentation fault",
+        Map<String, String> shell = Map.of("segv", "Segmentation fault", "unmapped", "Segmentation fault", "handler", "Segmentation fault",
                 "ill", "Illegal instruction", "fpe", "Floating point exception");
         for (Map.Entry<String, String> e : expected().entrySet()) {
             Fixture f = run(e.getKey(), 64L << 20);
