@@ -351,4 +351,61 @@ class ProcessTest {
         assertTrue(f.kernel.task().exited());
         assertTrue(f.stderr().contains("kernel bug"), f.stderr());
     }
+
+    @Test
+    void faultSignalFrameAndSigreturnRoundTrip() throws Exception {
+        Fixture f = Fixture.booted();
+        CpuState s = f.cpu.state;
+        long buf = f.mmap(0, 4096, Mmap.PROT_READ | Mmap.PROT_WRITE, Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS);
+        f.write64(buf, 0x401100); // handler
+        f.write64(buf + 8, Signals.SA_RESTORER | Signals.SA_SIGINFO);
+        f.write64(buf + 16, 0x401200); // restorer
+        f.write64(buf + 24, 1L << 1); // sa_mask: SIGINT
+        assertEquals(0, f.sys(Syscalls.NR_RT_SIGACTION, 11, buf, 0, 8));
+        for (int r = 0; r < 16; r++) {
+            s.gpr[r] = 0x1000 + r;
+        }
+        s.gpr[CpuState.RSP] = 0x7fffffffe000L - 0x123;
+        s.rip = 0x401050;
+        s.xmm[5] = 0x5555;
+        long rspBefore = s.gpr[CpuState.RSP];
+        s.cr2 = 0x10; // unmapped
+        f.kernel.exception(f.cpu, org.mmulab.emulator.cpu.Vectors.PF, PfErr.U | PfErr.W);
+        assertFalse(f.kernel.task().exited());
+        assertEquals(0x401100, s.rip);
+        assertEquals(11, s.gpr[CpuState.RDI]);
+        long sp = s.gpr[CpuState.RSP];
+        assertEquals(0, (sp + 8) & 15, "function-entry alignment");
+        assertTrue(sp < rspBefore - 128, "below the red zone");
+        assertEquals(0x401200, f.read64(sp), "pretcode = sa_restorer");
+        long info = s.gpr[CpuState.RSI];
+        assertEquals(11, f.read64(info) & 0xffffffffL);
+        assertEquals(Signals.SEGV_MAPERR, f.read64(info + 8) & 0xffffffffL);
+        assertEquals(0x10, f.read64(info + 16), "si_addr");
+        long uc = s.gpr[CpuState.RDX];
+        assertEquals(0x401050, f.read64(uc + 40 + 128), "uc_mcontext.rip");
+        assertEquals(0x10, f.read64(uc + 40 + 176), "uc_mcontext.cr2");
+        assertEquals((1L << 10) | (1L << 1), f.kernel.task().sigmask(), "SIGSEGV and sa_mask blocked");
+        // A second SIGSEGV while blocked is fatal (force_sig_fault semantics).
+        // First return through the restorer: ret pops pretcode, rt_sigreturn restores everything.
+        s.xmm[5] = 0;
+        s.gpr[CpuState.RSP] = sp + 8;
+        s.gpr[CpuState.R12] = 0xdead;
+        assertEquals(0x1000, f.sys(Syscalls.NR_RT_SIGRETURN), "RAX restored");
+        assertEquals(0x401050, s.rip);
+        assertEquals(rspBefore, s.gpr[CpuState.RSP]);
+        assertEquals(0x1000 + CpuState.R12, s.gpr[CpuState.R12]);
+        assertEquals(0x1000 + CpuState.RCX, s.gpr[CpuState.RCX]);
+        assertEquals(0x5555, s.xmm[5], "FXSAVE image restored");
+        assertEquals(0, f.kernel.task().sigmask());
+        // Blocked: default action.
+        f.write64(buf + 24, 0);
+        assertEquals(0, f.sys(Syscalls.NR_RT_SIGPROCMASK, 0, buf + 24, 0, 8));
+        f.write64(buf + 32, 1L << 10);
+        assertEquals(0, f.sys(Syscalls.NR_RT_SIGPROCMASK, 0, buf + 32, 0, 8));
+        s.cr2 = 0x10;
+        f.kernel.exception(f.cpu, org.mmulab.emulator.cpu.Vectors.PF, PfErr.U);
+        assertTrue(f.kernel.task().exited());
+        assertEquals(139, f.kernel.task().exitStatus());
+    }
 }
