@@ -227,14 +227,14 @@ public final class Kernel implements TrapHandler {
                     case FAULT_OK -> { }
                     case FAULT_OOM -> oomKill();
                     case FAULT_SIGBUS -> {
-                        if (!Signals.deliverFault(this, task, cpu, SIGBUS, Signals.BUS_ADRERR, addr, vector, errorCode)) {
+                        if (!deliver(cpu, SIGBUS, Signals.BUS_ADRERR, addr, vector, errorCode)) {
                             recordFatal(cpu, "bus error at 0x" + Long.toHexString(addr), errorCode);
                             forceSigFault(SIGBUS, null);
                         }
                     }
                     default -> {
                         int code = mm() != null && mm().vmaLookup(addr) != null ? Signals.SEGV_ACCERR : Signals.SEGV_MAPERR;
-                        if (!Signals.deliverFault(this, task, cpu, SIGSEGV, code, addr, vector, errorCode)) {
+                        if (!deliver(cpu, SIGSEGV, code, addr, vector, errorCode)) {
                             recordFatal(cpu, "segfault at " + Long.toHexString(addr), errorCode);
                             forceSigFault(SIGSEGV, null);
                         }
@@ -242,30 +242,30 @@ public final class Kernel implements TrapHandler {
                 }
             }
             case Vectors.UD -> {
-                if (!Signals.deliverFault(this, task, cpu, SIGILL, Signals.ILL_ILLOPN, cpu.state.rip, vector, 0)) {
+                if (!deliver(cpu, SIGILL, Signals.ILL_ILLOPN, cpu.state.rip, vector, 0)) {
                     String d = illegalInstructionDescription(cpu);
                     recordFatal(cpu, "trap invalid opcode (" + d + ")", errorCode);
                     forceSigFault(SIGILL, d);
                 }
             }
             case Vectors.DE, Vectors.MF, Vectors.XM -> {
-                if (!Signals.deliverFault(this, task, cpu, SIGFPE, Signals.FPE_INTDIV, cpu.state.rip, vector, 0)) {
+                if (!deliver(cpu, SIGFPE, Signals.FPE_INTDIV, cpu.state.rip, vector, 0)) {
                     recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
                     forceSigFault(SIGFPE, null);
                 }
             }
             case Vectors.BP, Vectors.DB -> {
-                if (!Signals.deliverFault(this, task, cpu, SIGTRAP, 1, cpu.state.rip, vector, 0)) {
+                if (!deliver(cpu, SIGTRAP, 1, cpu.state.rip, vector, 0)) {
                     forceSigFault(SIGTRAP, null);
                 }
             }
             case Vectors.AC -> {
-                if (!Signals.deliverFault(this, task, cpu, SIGBUS, 1, cpu.state.rip, vector, errorCode)) {
+                if (!deliver(cpu, SIGBUS, 1, cpu.state.rip, vector, errorCode)) {
                     forceSigFault(SIGBUS, null);
                 }
             }
             default -> { // #GP, #SS, #NP, #TS and anything else: SIGSEGV with SI_KERNEL (0x80)
-                if (!Signals.deliverFault(this, task, cpu, SIGSEGV, 0x80, 0, vector, errorCode)) {
+                if (!deliver(cpu, SIGSEGV, 0x80, 0, vector, errorCode)) {
                     recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
                     forceSigFault(SIGSEGV, null);
                 }
@@ -280,6 +280,20 @@ public final class Kernel implements TrapHandler {
     /** Same fault, same RIP, no instruction retired and no syscall in between: not progress. */
     private long lastFaultAddr = -1, lastFaultRip = -1, lastFaultErr = -1, lastFaultInstructions = -1;
     private int repeatedFaults;
+
+    /**
+     * Runs the handler for a fault signal if there is one. False: the caller takes the default action.
+     * A handler whose frame cannot be set up gets SIGSEGV's default action (force_sigsegv).
+     */
+    private boolean deliver(Vcpu cpu, int sig, int code, long addr, int trapno, long err) {
+        int r = Signals.deliverFault(this, task, cpu, sig, code, addr, trapno, err);
+        if (r == Signals.SETUP_FAILED) {
+            recordFatal(cpu, "signal frame setup failed for signal " + sig, err);
+            forceSigFault(SIGSEGV, null);
+            return true;
+        }
+        return r == Signals.DELIVERED;
+    }
 
     private String lastFatal;
 

@@ -34,11 +34,15 @@ final class Signals {
     private Signals() {
     }
 
+    /** Outcomes of {@link #deliverFault}. */
+    static final int DELIVERED = 0, DEFAULT_ACTION = 1, SETUP_FAILED = 2;
+
     /**
-     * Tries to run the task's handler for a fault signal. Returns false when the default action must be
-     * taken (no handler, ignored, blocked, no SA_RESTORER, or the frame could not be written).
+     * Tries to run the task's handler for a fault signal: DELIVERED, DEFAULT_ACTION (no handler,
+     * ignored or blocked), or SETUP_FAILED (no SA_RESTORER, or the frame could not be written: Linux's
+     * signal_setup_done then forces SIGSEGV).
      */
-    static boolean deliverFault(Kernel k, Task t, Vcpu cpu, int sig, int code, long addr, int trapno, long err) {
+    static int deliverFault(Kernel k, Task t, Vcpu cpu, int sig, int code, long addr, int trapno, long err) {
         long[] act = t.sigactions[sig];
         long handler = act[0];
         long bit = 1L << (sig - 1);
@@ -48,10 +52,10 @@ final class Signals {
                 act[0] = SIG_DFL;
                 t.sigmask &= ~bit;
             }
-            return false;
+            return DEFAULT_ACTION;
         }
         if ((act[1] & SA_RESTORER) == 0) {
-            return false;
+            return SETUP_FAILED;
         }
         CpuState s = cpu.state;
         UserAccess ua = k.userAccess();
@@ -97,7 +101,7 @@ final class Signals {
         // was on the stack stays there.
         int len = (act[1] & SA_SIGINFO) != 0 ? FRAME_SIZE : OFF_INFO;
         if (ua.copyToUser(fx, fxsave, 0, FXSAVE_SIZE) != 0 || ua.copyToUser(frame, b, 0, len) != 0) {
-            return false;
+            return SETUP_FAILED;
         }
         s.gpr[CpuState.RDI] = sig;
         s.gpr[CpuState.RSI] = frame + OFF_INFO;
@@ -115,7 +119,7 @@ final class Signals {
             act[0] = SIG_DFL;
         }
         k.signalsDelivered++;
-        return true;
+        return DELIVERED;
     }
 
     /** rt_sigreturn: restores the context saved by {@link #deliverFault}; returns the restored RAX, or null on a bad frame. */

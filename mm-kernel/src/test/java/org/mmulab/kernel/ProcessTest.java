@@ -408,4 +408,14 @@ class ProcessTest {
         assertTrue(f.kernel.task().exited());
         assertEquals(139, f.kernel.task().exitStatus());
     }
+
+    @Test
+    void handlerWithoutRestorerGetsSigsegv() throws Exception {
+        Fixture f = Fixture.booted();
+        long buf = f.mmap(0, 4096, Mmap.PROT_READ | Mmap.PROT_WRITE, Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS);
+        f.write64(buf, 0x401100);
+        assertEquals(0, f.sys(Syscalls.NR_RT_SIGACTION, Kernel.SIGILL, buf, 0, 8));
+        f.kernel.exception(f.cpu, org.mmulab.emulator.cpu.Vectors.UD, 0);
+        assertEquals(139, f.kernel.task().exitStatus(), "x86-64 requires SA_RESTORER: force_sigsegv");
+    }
 }
