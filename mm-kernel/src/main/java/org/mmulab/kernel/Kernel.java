@@ -162,7 +162,9 @@ public final class Kernel implements TrapHandler {
 
     /**
      * Runs vCPU 0 until the process exits; returns the status a shell reports: the exit code, or
-     * 128 + the signal that killed it (139 SIGSEGV, 132 SIGILL, 136 SIGFPE, 137 OOM kill).
+     * 128 + the signal that killed it (139 SIGSEGV, 132 SIGILL, 136 SIGFPE, 137 OOM kill). If vCPU 0 is
+     * stopped from outside (a debugger, a truncated trace) before the process exits, it returns 0 and
+     * {@code task().exited()} is false.
      */
     public int run() {
         if (task == null) {
