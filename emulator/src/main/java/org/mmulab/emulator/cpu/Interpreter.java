@@ -1215,7 +1215,11 @@ public final class Interpreter {
         int bits = 8 << sz;
         int count = rawCount & (sz == 3 ? 63 : 31);
         if (count == 0) {
-            return; // no flags, no write (the operand is still not touched: SDM "count is 0")
+            // Flags untouched; a 32-bit register destination is still written (zero-extended), as on hardware.
+            if (sz == 2 && !hasMem()) {
+                r[rm()] &= 0xffff_ffffL;
+            }
+            return;
         }
         int kind = sub();
         boolean memOp = hasMem();
@@ -1302,6 +1306,9 @@ public final class Interpreter {
         int raw = (op == Op.SHLD_CL || op == Op.SHRD_CL) ? (int) r[RCX] : (int) imm;
         int count = raw & (sz == 3 ? 63 : 31);
         if (count == 0) {
+            if (sz == 2 && !hasMem()) {
+                r[rm()] &= 0xffff_ffffL;
+            }
             return;
         }
         boolean left = op == Op.SHLD_I || op == Op.SHLD_CL;
