@@ -1727,6 +1727,10 @@ public final class Interpreter {
         return mmu;
     }
 
+    int curSize() {
+        return size();
+    }
+
     int curSub() {
         return sub();
     }

@@ -21,7 +21,7 @@ final class SseExec {
     }
 
     /** Loads the 128-bit r/m operand into out[0..1]. */
-    private static void src128(Interpreter it, boolean aligned, long[] out) {
+    static void src128(Interpreter it, boolean aligned, long[] out) {
         if (!it.curHasMem()) {
             long[] x = x(it);
             int rm = it.curRm();
@@ -63,6 +63,10 @@ final class SseExec {
         int op = it.curSub();
         int d = 2 * it.curReg();
         long[] t = it.scratch128;
+        if (op >= Sse.FP) {
+            SseFp.exec(it, op, x, d);
+            return;
+        }
         if (op >= Sse.BIN) {
             src128(it, true, t);
             binary(op, x, d, t[0], t[1]);
