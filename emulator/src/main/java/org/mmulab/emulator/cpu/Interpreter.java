@@ -112,7 +112,7 @@ public final class Interpreter {
                     p = enterPage(rip);
                 }
                 int off = (int) rip & 0xfff;
-                int slot = p.slotOf[off] - 1;
+                int slot = (short) DecodedPage.SLOT.getAcquire(p.slotOf, off) - 1;
                 if (slot >= 0) {
                     op = p.op[slot];
                     info = p.info[slot];
@@ -158,13 +158,19 @@ public final class Interpreter {
         disp = dec.dDisp;
         imm = dec.dImm;
         if (!dec.crossed && p.valid) {
-            int slot = p.newSlot();
-            p.op[slot] = op;
-            p.info[slot] = info;
-            p.mem[slot] = memw;
-            p.disp[slot] = disp;
-            p.imm[slot] = imm;
-            p.slotOf[off] = (short) (slot + 1);
+            // Pages are shared by every vCPU on this memory: insert under the page lock and publish the
+            // slot with a release store after its fields, so a concurrent reader sees a complete entry.
+            synchronized (p) {
+                if (p.slotOf[off] == 0) {
+                    int slot = p.newSlot();
+                    p.op[slot] = op;
+                    p.info[slot] = info;
+                    p.mem[slot] = memw;
+                    p.disp[slot] = disp;
+                    p.imm[slot] = imm;
+                    DecodedPage.SLOT.setRelease(p.slotOf, off, (short) (slot + 1));
+                }
+            }
         }
     }
 
@@ -345,7 +351,7 @@ public final class Interpreter {
         int n = 1 << sz;
         if ((va & 0xfff) + n > 0x1000) {
             mmu.translateWrite(va);
-            mmu.translateWrite(va + n - 1);
+            mmu.translateWrite((va | 0xfff) + 1); // CR2 = first byte on the second page, as Mmu.writeSplit
             rmwSplit = true;
             rmwVa = va;
             return rd(va, sz);

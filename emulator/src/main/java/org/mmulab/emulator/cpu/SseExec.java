@@ -45,7 +45,7 @@ final class SseExec {
         Mmu m = it.mmu();
         if ((va & 0xfff) > 0xff0) {
             m.translateWrite(va);
-            m.translateWrite(va + 15);
+            m.translateWrite((va | 0xfff) + 1);
         }
         m.write64(va, lo);
         m.write64(va + 8, hi);
@@ -211,8 +211,7 @@ final class SseExec {
             case Sse.SHUFPS: {
                 src128(it, true, t);
                 int imm = (int) it.curImm();
-                long[] dd = {x[d], x[d + 1]};
-                long lo = dword(dd, imm & 3) | (dword(dd, (imm >>> 2) & 3) << 32);
+                long lo = dword(x[d], x[d + 1], imm & 3) | (dword(x[d], x[d + 1], (imm >>> 2) & 3) << 32);
                 long hi = dword(t, (imm >>> 4) & 3) | (dword(t, (imm >>> 6) & 3) << 32);
                 x[d] = lo;
                 x[d + 1] = hi;
@@ -307,7 +306,6 @@ final class SseExec {
         for (long p = va; p < va + 512; p = (p | 0xfff) + 1) {
             m.translateWrite(p);
         }
-        m.translateWrite(va + 511);
         long[] x = it.state().xmm;
         // Legacy region: FCW 0x037F (x87 reset state; no x87 is advertised), FSW/FTW 0, MXCSR, MXCSR_MASK.
         m.write64(va, 0x037fL);
@@ -341,6 +339,10 @@ final class SseExec {
         }
         System.arraycopy(tmp, 0, it.state().xmm, 0, 32);
         it.state().mxcsr = mx;
+    }
+
+    private static long dword(long lo, long hi, int i) {
+        return (((i & 2) == 0 ? lo : hi) >>> (32 * (i & 1))) & 0xffff_ffffL;
     }
 
     private static long dword(long[] v, int i) {

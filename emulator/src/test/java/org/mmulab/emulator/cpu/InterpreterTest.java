@@ -192,6 +192,19 @@ class InterpreterTest {
     }
 
     @Test
+    void pageCrossingReadModifyWriteOnReadOnlySecondPageWritesNothing() {
+        long pa = m.pa(DATA);
+        m.mapNew(DATA + 0x1000, TestMachine.P | TestMachine.US); // read-only
+        code("480102"); // add [rdx],rax
+        m.s.gpr[CpuState.RDX] = DATA + 0xffc;
+        m.s.gpr[0] = 0x0101_0101_0101_0101L;
+        assertEquals(Exit.EXCEPTION, m.cpu.run(1));
+        assertEquals(PfErr.P | PfErr.W | PfErr.U, m.s.exceptionErrorCode);
+        assertEquals(DATA + 0x1000, m.s.cr2);
+        assertEquals(0, m.mem.read32(pa + 0xffc));
+    }
+
+    @Test
     void pushToUnmappedStackLeavesRsp() {
         code("50"); // push rax
         m.s.gpr[CpuState.RSP] = STACK; // next push goes to STACK-8: unmapped
