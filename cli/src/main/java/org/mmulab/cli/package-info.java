@@ -1,4 +1,5 @@
 /**
- * Composition root: the mmulab command (boot), argument parsing with picocli, reports. May call every other main module.
+ * Composition root: the {@code mmulab} command ({@code boot}), argument parsing with picocli, reports.
+ * May call every other main module (emulator, mm-kernel, gdbstub).
  */
 package org.mmulab.cli;

@@ -3,6 +3,7 @@ package org.mmulab.emulator.machine;
 import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.cpu.Exit;
 import org.mmulab.emulator.cpu.Interpreter;
+import org.mmulab.emulator.debug.DebugController;
 import org.mmulab.emulator.memory.PhysicalMemory;
 import org.mmulab.emulator.mmu.Mmu;
 
@@ -22,6 +23,7 @@ public final class Vcpu {
     private volatile boolean stopRequested;
     private volatile boolean running;
     private volatile InstructionTrace trace;
+    private volatile DebugController debug;
 
     Vcpu(Machine machine, int id, PhysicalMemory mem, int maxPhysAddrBits) {
         this.machine = machine;
@@ -50,6 +52,11 @@ public final class Vcpu {
         this.trace = t;
     }
 
+    /** Attaches the debugger's run control (breakpoints, stepping, all-stop). */
+    public void setDebugController(DebugController d) {
+        this.debug = d;
+    }
+
     /** Asks the run loop to return; safe from any thread and from inside a trap handler. */
     public void stop() {
         stopRequested = true;
@@ -63,11 +70,22 @@ public final class Vcpu {
     /** Runs guest code on the calling thread until {@link #stop()}. */
     public void run() {
         TrapHandler kernel = machine.trapHandler();
+        DebugController d = debug;
         running = true;
+        if (d != null) {
+            d.vcpuStarted(this);
+        }
         try {
             while (!stopRequested) {
                 InstructionTrace t = trace;
-                int exit = interpreter.run(t == null ? QUANTUM : 1);
+                long budget = t == null ? QUANTUM : 1;
+                if (d != null) {
+                    budget = d.beforeInstructions(this, budget);
+                    if (stopRequested) {
+                        break;
+                    }
+                }
+                int exit = interpreter.run(budget);
                 switch (exit) {
                     case Exit.BUDGET -> {
                         if (t != null) {
@@ -92,9 +110,15 @@ public final class Vcpu {
                     }
                     default -> throw new IllegalStateException("unknown interpreter exit " + exit);
                 }
+                if (d != null && !stopRequested) {
+                    d.afterInstructions(this, exit);
+                }
             }
         } finally {
             running = false;
+            if (d != null) {
+                d.vcpuFinished(this);
+            }
         }
     }
 }

@@ -42,25 +42,48 @@ public final class Tlb {
         return arrays[handle >>> SLOT_BITS].attrs(handle & SLOT_MASK);
     }
 
+    public int sizeIndex(int handle) {
+        return handle >>> SLOT_BITS;
+    }
+
     public void invalidate(int handle) {
         arrays[handle >>> SLOT_BITS].invalidateSlot(handle & SLOT_MASK);
     }
 
-    public void fill(int sizeIndex, long va, int pcid, long frame, int attrs) {
+    /**
+     * Inserts a translation. Returns -1, or the evicted entry's linear base address with its size
+     * index in bits 1:0 (bases are page-aligned, so the low bits are free).
+     */
+    public long fill(int sizeIndex, long va, int pcid, long frame, int attrs) {
         TlbArray a = arrays[sizeIndex];
         if (a == null) {
             // No array for this size: the hardware splinters the large page into 4K entries.
             long within = va & ((1L << pageShift(sizeIndex)) - 1) & ~0xfffL;
-            arrays[SIZE_4K].fill(va, pcid, frame + within, attrs);
-            return;
+            long ev = arrays[SIZE_4K].fill(va, pcid, frame + within, attrs);
+            return ev < 0 ? -1 : ev | SIZE_4K;
         }
-        a.fill(va, pcid, frame, attrs);
+        long ev = a.fill(va, pcid, frame, attrs);
+        return ev < 0 ? -1 : ev | sizeIndex;
+    }
+
+    /** Refreshes the LRU age of a looked-up entry (a fast-path hit is an L1 hit). */
+    public void touch(int handle) {
+        arrays[handle >>> SLOT_BITS].touch(handle & SLOT_MASK);
     }
 
     public void invalidatePage(long va, int pcid) {
         for (TlbArray a : arrays) {
             if (a != null) {
                 a.invalidatePage(va, pcid);
+            }
+        }
+    }
+
+    /** INVPCID type 0: drops the non-global entries for {@code va} in {@code pcid}. */
+    public void invalidatePageNonGlobal(long va, int pcid) {
+        for (TlbArray a : arrays) {
+            if (a != null) {
+                a.invalidatePageNonGlobal(va, pcid);
             }
         }
     }

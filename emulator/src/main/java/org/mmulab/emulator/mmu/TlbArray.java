@@ -85,8 +85,11 @@ public final class TlbArray {
         return frame[slot] | (va & ((1L << pageShift) - 1));
     }
 
-    /** Inserts a translation, evicting the set's least recently used entry; returns the slot. */
-    public int fill(long va, int curPcid, long pageFrame, int attributes) {
+    /**
+     * Inserts a translation, evicting the set's least recently used entry. Returns the linear base
+     * address of a valid entry for a different page that was evicted, or -1 when nothing was evicted.
+     */
+    public long fill(long va, int curPcid, long pageFrame, int attributes) {
         long vpn = (va >>> pageShift) + 1;
         int base = (int) ((vpn - 1) & setMask) * ways;
         int victim = base;
@@ -103,12 +106,18 @@ public final class TlbArray {
                 victim = i;
             }
         }
+        long evicted = tag[victim] != 0 && (tag[victim] != vpn || pcid[victim] != curPcid)
+                ? (tag[victim] - 1) << pageShift : -1;
         tag[victim] = vpn;
         pcid[victim] = curPcid;
         frame[victim] = pageFrame & ~((1L << pageShift) - 1);
         attrs[victim] = attributes;
         lastUse[victim] = ++clock;
-        return victim;
+        return evicted;
+    }
+
+    public void touch(int slot) {
+        lastUse[slot] = ++clock;
     }
 
     public void invalidateSlot(int slot) {
@@ -127,6 +136,17 @@ public final class TlbArray {
             }
         }
         return n;
+    }
+
+    /** INVPCID type 0 for this array: drops non-global entries for {@code va} in {@code onlyPcid}. */
+    public void invalidatePageNonGlobal(long va, int onlyPcid) {
+        long vpn = (va >>> pageShift) + 1;
+        int base = (int) ((vpn - 1) & setMask) * ways;
+        for (int i = base, end = base + ways; i < end; i++) {
+            if (tag[i] == vpn && pcid[i] == onlyPcid && (attrs[i] & ATTR_G) == 0) {
+                tag[i] = 0;
+            }
+        }
     }
 
     /** Drops every entry, or every non-global entry of {@code onlyPcid} when it is >= 0 and globals are kept. */

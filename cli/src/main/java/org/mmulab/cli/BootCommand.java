@@ -1,0 +1,133 @@
+package org.mmulab.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+
+import org.mmulab.emulator.debug.RegisterTraceWriter;
+import org.mmulab.emulator.machine.Machine;
+import org.mmulab.kernel.ExecFormatException;
+import org.mmulab.kernel.Kernel;
+import org.mmulab.kernel.KernelConfig;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code mmulab boot [OPTIONS] IMAGE [ARGS...]}: loads a static ELF into a fresh machine and runs it to
+ * completion. mmulab's options come before IMAGE; everything after IMAGE goes to the guest unchanged,
+ * even when it looks like an option. The exit status is the guest's, as a shell reports it
+ * (128+signal when it is killed).
+ */
+@Command(name = "boot", mixinStandardHelpOptions = true,
+        description = "Boot a static x86-64 ELF image and run it until it exits.")
+final class BootCommand implements Callable<Integer> {
+    @Option(names = "--mem", paramLabel = "SIZE", defaultValue = "512M", converter = MemorySize.class,
+            description = "Guest RAM (default ${DEFAULT-VALUE}); a guest that needs more is OOM-killed (status 137).")
+    long memBytes;
+
+    @Option(names = "--stats", description = "Print counters (faults, TLB, syscalls, unknown syscalls) on stderr at exit.")
+    boolean stats;
+
+    @Option(names = "--clean-env", description = "Start the guest with an empty environment instead of mmulab's.")
+    boolean cleanEnv;
+
+    @Option(names = "--env", paramLabel = "NAME=VALUE", description = "Add or replace a guest environment variable (repeatable).")
+    List<String> env = new ArrayList<>();
+
+    @Option(names = "--trace-regs", paramLabel = "FILE",
+            description = "Write the registers after every retired instruction to FILE (the native tracer's format).")
+    Path traceRegs;
+
+    @Parameters(index = "0", paramLabel = "IMAGE", description = "Static ELF executable to run.")
+    String image;
+
+    @Parameters(index = "1..*", paramLabel = "ARGS", description = "Arguments passed to the guest unchanged.")
+    List<String> guestArgs = new ArrayList<>();
+
+    private final InputStream in;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    BootCommand(InputStream in, PrintStream out, PrintStream err) {
+        this.in = in;
+        this.out = out;
+        this.err = err;
+    }
+
+    @Override
+    public Integer call() {
+        byte[] elf;
+        try {
+            elf = Files.readAllBytes(Path.of(image));
+        } catch (NoSuchFileException e) {
+            return fail(image + ": no such file");
+        } catch (IOException e) {
+            return fail(image + ": cannot read: " + e.getMessage());
+        }
+        List<String> envp;
+        try {
+            envp = guestEnvironment();
+        } catch (IllegalArgumentException e) {
+            return fail(e.getMessage());
+        }
+        List<String> argv = new ArrayList<>();
+        argv.add(image);
+        argv.addAll(guestArgs);
+
+        Machine machine = new Machine(memBytes, 1);
+        Kernel kernel = new Kernel(machine, new KernelConfig(in, out, err));
+        try {
+            kernel.exec(elf, image, argv, envp);
+        } catch (ExecFormatException e) {
+            return fail(image + ": " + e.getMessage());
+        }
+        int status;
+        if (traceRegs != null) {
+            try (RegisterTraceWriter trace = new RegisterTraceWriter(traceRegs)) {
+                machine.vcpu(0).setTrace(trace);
+                status = kernel.run();
+            } catch (IOException e) {
+                return fail("--trace-regs " + traceRegs + ": " + e.getMessage());
+            }
+        } else {
+            status = kernel.run();
+        }
+        out.flush();
+        if (stats) {
+            kernel.printStats(err);
+        }
+        return status;
+    }
+
+    private List<String> guestEnvironment() {
+        Map<String, String> vars = new TreeMap<>();
+        if (!cleanEnv) {
+            vars.putAll(System.getenv());
+        }
+        for (String kv : env) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("--env expects NAME=VALUE, got '" + kv + "'");
+            }
+            vars.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        List<String> list = new ArrayList<>(vars.size());
+        vars.forEach((k, v) -> list.add(k + "=" + v));
+        return list;
+    }
+
+    private int fail(String message) {
+        err.println("mmulab: " + message);
+        return Mmulab.EXIT_USAGE;
+    }
+}

@@ -1,0 +1,67 @@
+package org.mmulab.cli;
+
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code mmulab} command: composition root that wires the emulator, the Java kernel and (later)
+ * the gdb stub. Subcommands parse with picocli, so {@code --help}, unknown options and missing
+ * parameters behave like other picocli tools: usage on stderr and exit status 2.
+ */
+@Command(name = "mmulab", mixinStandardHelpOptions = true, version = "mmulab 0.1.0",
+        description = "Cycle-level x86-64 / PAE MMU emulator running a Java port of Linux mm.",
+        subcommands = {BootCommand.class})
+public final class Mmulab implements Runnable {
+    /** Exit status for usage errors and unusable images, as picocli and most Unix tools use. */
+    public static final int EXIT_USAGE = 2;
+    /** Exit status when mmulab itself fails (sysexits.h EX_SOFTWARE). */
+    public static final int EXIT_INTERNAL = 70;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (try: mmulab boot IMAGE)");
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args, System.in, System.out, System.err));
+    }
+
+    /**
+     * Runs the command line with the given streams; the guest's stdin/stdout/stderr are these streams.
+     * Returns the exit status (the guest's, for {@code boot}).
+     */
+    public static int execute(String[] args, InputStream stdin, PrintStream stdout, PrintStream stderr) {
+        CommandLine cl = new CommandLine(new Mmulab(), new Factory(stdin, stdout, stderr));
+        // Everything after IMAGE belongs to the guest, even "-t 2" or "--help".
+        cl.getSubcommands().get("boot").setStopAtPositional(true);
+        cl.setOut(new PrintWriter(stdout, true));
+        cl.setErr(new PrintWriter(stderr, true));
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            stderr.println("mmulab: internal error: " + ex);
+            ex.printStackTrace(stderr);
+            return EXIT_INTERNAL;
+        });
+        int status = cl.execute(args);
+        stdout.flush();
+        stderr.flush();
+        return status;
+    }
+
+    /** Gives subcommands the process streams without globals. */
+    private record Factory(InputStream in, PrintStream out, PrintStream err) implements CommandLine.IFactory {
+        @Override
+        public <K> K create(Class<K> cls) throws Exception {
+            if (cls == BootCommand.class) {
+                return cls.cast(new BootCommand(in, out, err));
+            }
+            return CommandLine.defaultFactory().create(cls);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package org.mmulab.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import picocli.CommandLine;
+
+/** The command line as a user meets it: usage errors, bad images, argument pass-through, sizes. */
+class MmulabCliTest {
+    @TempDir
+    Path tmp;
+
+    private record Result(int status, String out, String err) {
+    }
+
+    private static Result run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Mmulab.execute(args, new ByteArrayInputStream(new byte[0]),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void helpAndVersionSucceed() {
+        Result r = run("--help");
+        assertEquals(0, r.status());
+        assertTrue(r.out().contains("boot"), r.out());
+        Result b = run("boot", "--help");
+        assertEquals(0, b.status());
+        assertTrue(b.out().contains("--mem"), b.out());
+        assertEquals(0, run("--version").status());
+    }
+
+    @Test
+    void usageErrorsExitTwoWithAMessage() {
+        Result noCmd = run();
+        assertEquals(2, noCmd.status());
+        assertTrue(noCmd.err().contains("a command is required"), noCmd.err());
+        Result noImage = run("boot");
+        assertEquals(2, noImage.status());
+        assertTrue(noImage.err().contains("Missing required parameter: 'IMAGE'"), noImage.err());
+        assertEquals(2, run("boot", "--no-such-option", "x").status());
+        Result badMem = run("boot", "--mem", "lots", "x");
+        assertEquals(2, badMem.status());
+        assertTrue(badMem.err().contains("is not a size"), badMem.err());
+        Result badEnv = run("boot", "--env", "NOEQUALS", tmp.resolve("x").toString());
+        assertEquals(2, badEnv.status());
+    }
+
+    @Test
+    void badImagesGetOneLineAndStatusTwo() throws IOException {
+        Path missing = tmp.resolve("missing");
+        Path text = Files.writeString(tmp.resolve("text"), "#!/bin/sh\necho hi\n");
+        Path truncated = Files.write(tmp.resolve("trunc"), new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1});
+        byte[] arm = new byte[64];
+        arm[0] = 0x7f;
+        arm[1] = 'E';
+        arm[2] = 'L';
+        arm[3] = 'F';
+        arm[4] = 2;
+        arm[5] = 1;
+        arm[6] = 1;
+        arm[16] = 2; // ET_EXEC
+        arm[18] = (byte) 183; // EM_AARCH64
+        arm[20] = 1;
+        Path aarch64 = Files.write(tmp.resolve("arm"), arm);
+        for (Path p : List.of(missing, text, truncated, aarch64)) {
+            Result r = run("boot", p.toString());
+            assertEquals(2, r.status(), p + ": " + r.err());
+            String[] lines = r.err().strip().split("\n");
+            assertEquals(1, lines.length, "one line: " + r.err());
+            assertTrue(lines[0].startsWith("mmulab: " + p), r.err());
+            assertFalse(r.err().contains("Exception"), r.err());
+        }
+    }
+
+    @Test
+    void everythingAfterTheImageGoesToTheGuest() {
+        BootCommand boot = new BootCommand(System.in, System.out, System.err);
+        CommandLine cl = new CommandLine(boot);
+        cl.setStopAtPositional(true);
+        cl.parseArgs("--mem", "64M", "--stats", "prog", "-t", "2", "--mem", "5", "--help");
+        assertEquals("prog", boot.image);
+        assertEquals(List.of("-t", "2", "--mem", "5", "--help"), boot.guestArgs);
+        assertEquals(64L << 20, boot.memBytes);
+        assertTrue(boot.stats);
+    }
+
+    @Test
+    void memorySizes() {
+        assertEquals(512L << 20, MemorySize.parse("512M"));
+        assertEquals(2L << 30, MemorySize.parse("2g"));
+        assertEquals(64L << 20, MemorySize.parse("65536K"));
+        assertEquals(64L << 20, MemorySize.parse("64MB"));
+        assertEquals(8L << 20, MemorySize.parse(Long.toString(8L << 20)));
+        assertThrows(CommandLine.TypeConversionException.class, () -> MemorySize.parse("1M"));
+        assertThrows(CommandLine.TypeConversionException.class, () -> MemorySize.parse("-5M"));
+        assertThrows(CommandLine.TypeConversionException.class, () -> MemorySize.parse("999999999G"));
+        assertThrows(CommandLine.TypeConversionException.class, () -> MemorySize.parse("M"));
+    }
+}

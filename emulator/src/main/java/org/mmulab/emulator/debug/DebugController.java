@@ -1,0 +1,549 @@
+package org.mmulab.emulator.debug;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.mmulab.emulator.cpu.CpuState;
+import org.mmulab.emulator.cpu.Exit;
+import org.mmulab.emulator.machine.Machine;
+import org.mmulab.emulator.machine.Vcpu;
+import org.mmulab.emulator.memory.PhysicalMemory;
+import org.mmulab.emulator.mmu.DebugWalk;
+import org.mmulab.emulator.mmu.Mmu;
+import org.mmulab.emulator.mmu.MmuCounters;
+import org.mmulab.emulator.mmu.Tlb;
+import org.mmulab.emulator.mmu.TlbArray;
+
+/**
+ * The debug API gdbstub uses (DESIGN §2 debug): all-stop run control of every vCPU, single step,
+ * breakpoints and watchpoints held in the emulator (guest memory is never patched), memory access
+ * through debug walks (no A/D updates, no TLB fills) or physically, and the monitor-command registry.
+ *
+ * <p>All-stop, as gdb's remote protocol assumes: when one vCPU stops (breakpoint, watchpoint, step)
+ * or the debugger interrupts, every running vCPU parks at its next instruction boundary, and only then
+ * is the {@link StopListener} told. Parked vCPUs wait on this controller's lock until {@link #resume}.
+ */
+public final class DebugController {
+    /** What a vCPU does when the debugger resumes the machine. */
+    public enum Action { CONTINUE, STEP, STAY }
+
+    /**
+     * Told once every running vCPU has stopped. Called on the vCPU (or debugger) thread that completed
+     * the stop, while the controller's lock is held: queue the reply, do not block.
+     */
+    @FunctionalInterface
+    public interface StopListener {
+        void stopped(StopEvent event);
+    }
+
+    private record Watchpoint(long address, int length, WatchKind kind) {
+        boolean overlaps(long va, int len) {
+            return va < address + length && address < va + len;
+        }
+    }
+
+    /** Instructions a vCPU runs between checks when nothing needs per-instruction attention. */
+    private static final long COARSE_BUDGET = 4096;
+
+    private final Machine machine;
+    private final int cpus;
+    private final MonitorRegistry monitor = new MonitorRegistry();
+    private final Object lock = new Object();
+
+    private volatile long[] breakpoints = new long[0]; // sorted
+    private final List<Watchpoint> watchpoints = new CopyOnWriteArrayList<>();
+    private volatile boolean haltRequested;
+    private volatile boolean physicalMode;
+    private volatile StopListener listener = e -> { };
+    private volatile int selectedCpu;
+
+    // Guarded by lock.
+    private final Action[] actions;
+    private final boolean[] parked;
+    private final boolean[] inRun;
+    private long resumeGeneration;
+    private StopEvent pendingEvent;
+    private StopEvent lastEvent;
+    private boolean exited;
+
+    // Per-vCPU, touched only by that vCPU's thread (and by resume() while it is parked).
+    private final long[] skipBreakpointAt;
+    private final long[] watchHitAddress;
+    private final WatchKind[] watchHitKind;
+
+    public DebugController(Machine machine) {
+        this.machine = machine;
+        this.cpus = machine.vcpus().size();
+        this.actions = new Action[cpus];
+        Arrays.fill(actions, Action.CONTINUE);
+        this.parked = new boolean[cpus];
+        this.inRun = new boolean[cpus];
+        this.skipBreakpointAt = new long[cpus];
+        Arrays.fill(skipBreakpointAt, -1);
+        this.watchHitAddress = new long[cpus];
+        this.watchHitKind = new WatchKind[cpus];
+        registerMonitorCommands();
+        for (Vcpu v : machine.vcpus()) {
+            v.setDebugController(this);
+        }
+    }
+
+    public Machine machine() {
+        return machine;
+    }
+
+    public int cpuCount() {
+        return cpus;
+    }
+
+    public MonitorRegistry monitor() {
+        return monitor;
+    }
+
+    public void setStopListener(StopListener l) {
+        this.listener = l == null ? e -> { } : l;
+    }
+
+    /** The vCPU that register and memory requests and monitor commands refer to (gdb's Hg). */
+    public void selectCpu(int cpu) {
+        checkCpu(cpu);
+        this.selectedCpu = cpu;
+    }
+
+    public int selectedCpu() {
+        return selectedCpu;
+    }
+
+    /** Architectural state of a vCPU; only change it while the machine is stopped. */
+    public CpuState state(int cpu) {
+        checkCpu(cpu);
+        return machine.vcpu(cpu).state;
+    }
+
+    /** True when the vCPU runs 64-bit code (amd64 register layout) rather than 32-bit (i386). */
+    public boolean is64Bit(int cpu) {
+        return state(cpu).longMode64;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Run control.
+
+    /** Keeps every vCPU at its first instruction until {@link #resume} ({@code --wait}). */
+    public void haltAtStart() {
+        synchronized (lock) {
+            haltRequested = true;
+            lastEvent = StopEvent.of(StopEvent.Reason.INTERRUPT, 0);
+        }
+    }
+
+    /** Asks every vCPU to stop (gdb's Ctrl-C); the listener hears INTERRUPT once all have stopped. */
+    public void interrupt() {
+        synchronized (lock) {
+            if (exited) {
+                return;
+            }
+            haltRequested = true;
+            if (pendingEvent == null) {
+                pendingEvent = StopEvent.of(StopEvent.Reason.INTERRUPT, selectedCpu);
+            }
+            maybeReportLocked();
+        }
+    }
+
+    /** Resumes the machine: {@code perCpu} actions override {@code others} for the vCPUs they name. */
+    public void resume(Action others, Map<Integer, Action> perCpu) {
+        synchronized (lock) {
+            for (int i = 0; i < cpus; i++) {
+                actions[i] = perCpu.getOrDefault(i, others);
+                skipBreakpointAt[i] = machine.vcpu(i).state.rip;
+                watchHitKind[i] = null;
+            }
+            haltRequested = false;
+            pendingEvent = null;
+            resumeGeneration++;
+            lock.notifyAll();
+        }
+    }
+
+    /** The last stop reported (or the initial halt), for gdb's {@code ?} packet. */
+    public StopEvent lastStop() {
+        synchronized (lock) {
+            return lastEvent;
+        }
+    }
+
+    public boolean isStopped() {
+        synchronized (lock) {
+            return haltRequested && allRunningParkedLocked();
+        }
+    }
+
+    /** The guest has exited with {@code status}: tells the listener and releases anything waiting. */
+    public void machineExited(int status) {
+        StopEvent e;
+        synchronized (lock) {
+            exited = true;
+            e = new StopEvent(StopEvent.Reason.EXITED, 0, 0, null, status);
+            lastEvent = e;
+            pendingEvent = null;
+            haltRequested = false;
+            resumeGeneration++;
+            lock.notifyAll();
+        }
+        listener.stopped(e);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Hooks called by Vcpu's run loop.
+
+    /** Entering the run loop. */
+    public void vcpuStarted(Vcpu v) {
+        synchronized (lock) {
+            inRun[v.id()] = true;
+        }
+        v.mmu().setAccessObserver((va, len, write) -> onAccess(v.id(), va, len, write));
+    }
+
+    /** Leaving the run loop (the vCPU stopped for good). */
+    public void vcpuFinished(Vcpu v) {
+        v.mmu().setAccessObserver(null);
+        synchronized (lock) {
+            inRun[v.id()] = false;
+            maybeReportLocked();
+        }
+    }
+
+    /** Before the interpreter runs: parks on a halt request or a breakpoint. Returns the budget to use. */
+    public long beforeInstructions(Vcpu v, long budget) {
+        int id = v.id();
+        if (haltRequested) {
+            park(v, null);
+        }
+        long rip = v.state.rip;
+        long skip = skipBreakpointAt[id];
+        skipBreakpointAt[id] = -1;
+        if (rip != skip && isBreakpoint(rip)) {
+            park(v, new StopEvent(StopEvent.Reason.BREAKPOINT, id, rip, null, 0));
+        }
+        if (breakpoints.length > 0 || !watchpoints.isEmpty() || actions[id] == Action.STEP) {
+            return 1;
+        }
+        return Math.min(budget, COARSE_BUDGET);
+    }
+
+    /** After the interpreter returned {@code exit} and the kernel handled it. */
+    public void afterInstructions(Vcpu v, int exit) {
+        int id = v.id();
+        boolean retired = exit == Exit.BUDGET || exit == Exit.SYSCALL || exit == Exit.INT80;
+        if (!retired) {
+            watchHitKind[id] = null; // the instruction did not complete; it will run again
+            return;
+        }
+        WatchKind hit = watchHitKind[id];
+        if (hit != null) {
+            watchHitKind[id] = null;
+            park(v, new StopEvent(StopEvent.Reason.WATCHPOINT, id, watchHitAddress[id], hit, 0));
+        } else if (actions[id] == Action.STEP) {
+            park(v, StopEvent.of(StopEvent.Reason.STEP, id));
+        }
+    }
+
+    private void onAccess(int cpu, long va, int len, boolean write) {
+        if (watchHitKind[cpu] != null) {
+            return;
+        }
+        for (Watchpoint w : watchpoints) {
+            if (w.kind().matches(write) && w.overlaps(va, len)) {
+                watchHitAddress[cpu] = w.address();
+                watchHitKind[cpu] = write && w.kind() == WatchKind.ACCESS ? WatchKind.ACCESS
+                        : write ? WatchKind.WRITE : w.kind();
+                return;
+            }
+        }
+    }
+
+    private void park(Vcpu v, StopEvent cause) {
+        int id = v.id();
+        synchronized (lock) {
+            if (exited) {
+                return;
+            }
+            if (cause != null && pendingEvent == null) {
+                pendingEvent = cause;
+            }
+            haltRequested = true;
+            parked[id] = true;
+            maybeReportLocked();
+            long gen = resumeGeneration;
+            try {
+                while ((gen == resumeGeneration || actions[id] == Action.STAY) && !exited) {
+                    lock.wait();
+                    if (actions[id] == Action.STAY && gen != resumeGeneration) {
+                        gen = resumeGeneration;
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                parked[id] = false;
+            }
+        }
+    }
+
+    private boolean allRunningParkedLocked() {
+        for (int i = 0; i < cpus; i++) {
+            if (inRun[i] && !parked[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void maybeReportLocked() {
+        if (pendingEvent == null || !allRunningParkedLocked()) {
+            return;
+        }
+        StopEvent e = pendingEvent;
+        pendingEvent = null;
+        lastEvent = e;
+        // The listener only queues a reply (gdbstub writes to a Netty channel); calling it under the
+        // lock keeps the report ordered before any resume that follows.
+        listener.stopped(e);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Breakpoints and watchpoints.
+
+    public void addBreakpoint(long va) {
+        synchronized (lock) {
+            long[] b = breakpoints;
+            if (Arrays.binarySearch(b, va) >= 0) {
+                return;
+            }
+            long[] n = Arrays.copyOf(b, b.length + 1);
+            n[b.length] = va;
+            Arrays.sort(n);
+            breakpoints = n;
+        }
+    }
+
+    public boolean removeBreakpoint(long va) {
+        synchronized (lock) {
+            long[] b = breakpoints;
+            int i = Arrays.binarySearch(b, va);
+            if (i < 0) {
+                return false;
+            }
+            long[] n = new long[b.length - 1];
+            System.arraycopy(b, 0, n, 0, i);
+            System.arraycopy(b, i + 1, n, i, b.length - i - 1);
+            breakpoints = n;
+            return true;
+        }
+    }
+
+    public boolean isBreakpoint(long va) {
+        long[] b = breakpoints;
+        return b.length > 0 && Arrays.binarySearch(b, va) >= 0;
+    }
+
+    public void addWatchpoint(long va, int length, WatchKind kind) {
+        if (length <= 0) {
+            throw new IllegalArgumentException("watchpoint length must be positive");
+        }
+        watchpoints.add(new Watchpoint(va, length, kind));
+    }
+
+    public boolean removeWatchpoint(long va, int length, WatchKind kind) {
+        return watchpoints.remove(new Watchpoint(va, length, kind));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Memory.
+
+    /** When on, gdb's memory addresses are physical (monitor {@code phys on}). */
+    public boolean physicalMode() {
+        return physicalMode;
+    }
+
+    public void setPhysicalMode(boolean on) {
+        this.physicalMode = on;
+    }
+
+    /**
+     * Reads guest memory as the selected vCPU sees it (debug walk, no side effects) or physically.
+     * Stops at the first unreadable page; returns the number of bytes read (0: nothing readable).
+     */
+    public int readMemory(int cpu, long addr, byte[] dst, int off, int len) {
+        Mmu mmu = machine.vcpu(cpu).mmu();
+        PhysicalMemory mem = machine.memory();
+        int done = 0;
+        while (done < len) {
+            long a = addr + done;
+            int n = (int) Math.min(len - done, 0x1000 - (a & 0xfff));
+            long pa = physicalAddress(mmu, mem, a, n);
+            if (pa < 0) {
+                break;
+            }
+            mem.readBytes(pa, dst, off + done, n);
+            done += n;
+        }
+        return done;
+    }
+
+    /**
+     * Writes guest memory like ptrace's POKE would, but only into pages the guest could write itself
+     * (writable, present), so a debugger never scribbles on the shared zero page or a COW-shared frame.
+     * Returns the number of bytes written before the first page that refused.
+     */
+    public int writeMemory(int cpu, long addr, byte[] src, int off, int len) {
+        Mmu mmu = machine.vcpu(cpu).mmu();
+        PhysicalMemory mem = machine.memory();
+        int done = 0;
+        while (done < len) {
+            long a = addr + done;
+            int n = (int) Math.min(len - done, 0x1000 - (a & 0xfff));
+            long pa;
+            if (physicalMode) {
+                pa = mem.isRam(a, n) ? a : -1;
+            } else {
+                DebugWalk w = mmu.debugWalk(a);
+                pa = w.translated() && leafWritable(w) ? w.physical() : -1;
+            }
+            if (pa < 0) {
+                break;
+            }
+            mem.writeBytes(pa, src, off + done, n);
+            done += n;
+        }
+        return done;
+    }
+
+    private static boolean leafWritable(DebugWalk w) {
+        for (DebugWalk.Level l : w.levels()) {
+            if (l.entryAddress() >= 0 && (l.entry() & org.mmulab.emulator.mmu.Pte.RW) == 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private long physicalAddress(Mmu mmu, PhysicalMemory mem, long a, int n) {
+        if (physicalMode) {
+            return mem.isRam(a, n) ? a : -1;
+        }
+        DebugWalk w = mmu.debugWalk(a);
+        return w.translated() && mem.isRam(w.physical(), n) ? w.physical() : -1;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Monitor commands owned by the emulator.
+
+    private void registerMonitorCommands() {
+        monitor.register("walk", "walk VA: every paging level for VA (PDPTE register in PAE), final PA",
+                (args, out) -> {
+                    if (args.length != 1) {
+                        out.println("usage: walk VA   (VA: hex number or $pc/$rsp/$rip/...)");
+                        return;
+                    }
+                    long va = parseAddress(args[0]);
+                    DebugWalk w = machine.vcpu(selectedCpu).mmu().debugWalk(va);
+                    out.printf("walk 0x%x (%s paging, cpu %d)%n", w.va(), w.mode(), selectedCpu);
+                    for (DebugWalk.Level l : w.levels()) {
+                        out.println("  " + l);
+                    }
+                    if (w.translated()) {
+                        out.printf("  => PA 0x%x%n", w.physical());
+                    } else {
+                        out.println("  => no translation: " + w.stopReason());
+                    }
+                });
+        monitor.register("tlb", "tlb [CPU]: modelled TLB and paging-structure-cache contents", (args, out) -> {
+            int cpu = args.length > 0 ? Integer.parseInt(args[0]) : selectedCpu;
+            checkCpu(cpu);
+            Mmu mmu = machine.vcpu(cpu).mmu();
+            for (Tlb t : new Tlb[] {mmu.itlb(), mmu.dtlb(), mmu.stlb()}) {
+                for (int size = 0; size < 3; size++) {
+                    TlbArray a = t.array(size);
+                    if (a == null) {
+                        continue;
+                    }
+                    out.printf("%s: %d/%d entries, %d-way%n", a.name(), a.validCount(), a.entries(), a.ways());
+                    a.forEach((va, pcid, frame, attrs) -> out.printf("  %016x -> %012x pcid=%d %s%n", va, frame, pcid,
+                            attrString(attrs)));
+                }
+            }
+            mmu.pagingStructureCaches().forEach(c -> out.printf("%s: %d/%d entries%n", c.name(), c.validCount(),
+                    c.entries()));
+        });
+        monitor.register("cpus", "list vCPUs with RIP, CR3 and paging mode", (args, out) -> {
+            for (Vcpu v : machine.vcpus()) {
+                CpuState s = v.state;
+                out.printf("cpu %d%s rip=0x%x cr3=0x%x %s %s%n", v.id(), v.id() == selectedCpu ? "*" : " ", s.rip,
+                        s.cr3, s.pagingLongMode() ? "4-level" : "PAE", s.longMode64 ? "64-bit" : "32-bit");
+            }
+        });
+        monitor.register("phys", "phys on|off: gdb memory addresses are physical / virtual", (args, out) -> {
+            if (args.length == 1 && (args[0].equals("on") || args[0].equals("off"))) {
+                physicalMode = args[0].equals("on");
+            }
+            out.println("gdb memory accesses are " + (physicalMode ? "physical" : "virtual (debug walk)"));
+        });
+        monitor.register("stats", "per-vCPU TLB, walk and fault counters", (args, out) -> {
+            for (Vcpu v : machine.vcpus()) {
+                out.printf("cpu %d: instructions=%d%n", v.id(), v.state.instructions);
+                MmuCounters c = v.mmu().counters;
+                c.asMap().forEach((k, val) -> out.printf("  %-28s %d%n", k, val));
+            }
+        });
+    }
+
+    private static String attrString(int attrs) {
+        return ((attrs & TlbArray.ATTR_RW) != 0 ? "W" : "r") + ((attrs & TlbArray.ATTR_US) != 0 ? "U" : "s")
+                + ((attrs & TlbArray.ATTR_XD) != 0 ? "X" : "-") + ((attrs & TlbArray.ATTR_D) != 0 ? "D" : "-")
+                + ((attrs & TlbArray.ATTR_G) != 0 ? "G" : "-");
+    }
+
+    /** A hex/decimal number or a register name like {@code $pc}, {@code $rsp} of the selected vCPU. */
+    long parseAddress(String text) {
+        String t = text.trim().toLowerCase(Locale.ROOT);
+        if (t.startsWith("$")) {
+            CpuState s = state(selectedCpu);
+            String r = t.substring(1);
+            if (r.equals("pc") || r.equals("rip") || r.equals("eip")) {
+                return s.rip;
+            }
+            if (r.equals("sp")) {
+                return s.gpr[CpuState.RSP];
+            }
+            List<String> names = new ArrayList<>(List.of("rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                    "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"));
+            int i = names.indexOf(r);
+            if (i < 0 && r.length() == 3 && r.charAt(0) == 'e') {
+                i = names.indexOf("r" + r.substring(1));
+            }
+            if (i < 0) {
+                throw new IllegalArgumentException("unknown register " + text);
+            }
+            return s.gpr[i];
+        }
+        try {
+            if (t.startsWith("0x")) {
+                return Long.parseUnsignedLong(t.substring(2), 16);
+            }
+            return Long.parseUnsignedLong(t, 16);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not an address: " + text);
+        }
+    }
+
+    private void checkCpu(int cpu) {
+        if (cpu < 0 || cpu >= cpus) {
+            throw new IllegalArgumentException("no vCPU " + cpu + " (machine has " + cpus + ")");
+        }
+    }
+}

@@ -1,0 +1,373 @@
+package org.mmulab.emulator.debug;
+
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.mmulab.emulator.cpu.CpuState;
+import org.mmulab.emulator.machine.InstructionTrace;
+import org.mmulab.emulator.machine.Vcpu;
+import org.mmulab.emulator.memory.PhysicalMemory;
+import org.mmulab.emulator.mmu.DebugWalk;
+
+/**
+ * Writes the registers after every retired instruction in the MMRT register-trace format, the same
+ * format test-images' native tracer ({@code test-images/src/tracer/regtrace.c}, ptrace single-step)
+ * writes, so that the interpreter can be compared instruction by instruction with the host CPU.
+ * Attach with {@code vcpu.setTrace(writer)}; {@code mmulab boot --trace-regs FILE} does.
+ *
+ * <h2>Format (version 1, little-endian)</h2>
+ * <pre>
+ * header:  "MMRTRACE"  u8 version=1  u8 producer (1 ptrace, 2 mmulab)  u8 address bits (64|32)
+ *          u8 flags (bit 0: rsp0 was inferred, not observed before the first instruction)
+ *          u64 rsp0 (initial stack pointer)  u64 rip0 (initial RIP, 0 if unknown)
+ *          u32 argc  u32 envc  then argc+envc times: u64 address, u32 length (without the NUL)
+ *          of argv[0..] and envp[0..] strings as they lie in the guest's memory
+ * records: uleb128 mask of the registers that differ from the previous record,
+ *          bit 0 RIP, 1 RFLAGS, 2..17 RAX RCX RDX RBX RSP RBP RSI RDI R8..R15, 18 FS_BASE;
+ *          then for each set bit, lowest first, zigzag-uleb128 of (new - old) mod 2^64.
+ *          The state before the first record is all zeroes.
+ * end:     uleb128 (1 &lt;&lt; 19), then zigzag-uleb128 of the exit status as a shell reports it,
+ *          {@link #STATUS_UNKNOWN} or {@link #STATUS_TRUNCATED}. A file without an end record was cut
+ *          short (the writer was never closed).
+ * </pre>
+ * A typical record is 3-6 bytes (RIP advances by a small delta, one or two registers change).
+ *
+ * <p>The initial stack pointer and the string table let a comparator treat stack addresses as
+ * offsets from the initial RSP and pointers into argv/envp strings as (string, offset), since the
+ * native and emulated stacks differ in position and in what lies above the pointer vectors.
+ * Call {@link #begin(Vcpu)} after exec and before the first instruction to record them exactly;
+ * otherwise the first {@link #retired(Vcpu)} infers them by finding the argc/argv/envp/auxv layout
+ * near the current RSP (exact for startup code whose first instruction leaves the stack alone, like
+ * mmulab's images and glibc's {@code _start}).
+ *
+ * <p>Only the first vCPU that reports is traced. Not thread-safe beyond that.
+ */
+public final class RegisterTraceWriter implements InstructionTrace, Closeable {
+    public static final byte[] MAGIC = "MMRTRACE".getBytes(StandardCharsets.US_ASCII);
+    public static final int VERSION = 1;
+    public static final int PRODUCER_PTRACE = 1, PRODUCER_MMULAB = 2;
+    public static final int FLAG_RSP0_INFERRED = 1;
+    /** Register slots in a record, in mask-bit order. */
+    public static final int REG_RIP = 0, REG_RFLAGS = 1, REG_GPR0 = 2, REG_FS_BASE = 18, NREGS = 19;
+    public static final int END_BIT = 1 << 19;
+    public static final long STATUS_UNKNOWN = -1, STATUS_TRUNCATED = -2;
+    public static final List<String> REG_NAMES = List.of("rip", "rflags", "rax", "rcx", "rdx", "rbx", "rsp",
+            "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "fs_base");
+
+    private static final int MAX_ARGS = 1 << 16;
+    private static final long MAX_STRING = 1 << 20;
+
+    private final OutputStream out;
+    private final byte[] rec = new byte[1 + 3 + NREGS * 10];
+    private final long[] prev = new long[NREGS];
+    private Vcpu traced;
+    private boolean ended;
+    private long records;
+    private long maxRecords = Long.MAX_VALUE;
+
+    public RegisterTraceWriter(Path file) throws IOException {
+        this.out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 20);
+    }
+
+    /**
+     * After {@code max} records the writer stops the machine (every vCPU) and ends the trace as
+     * {@link #STATUS_TRUNCATED}, so a runaway guest cannot write forever.
+     */
+    public void setMaxRecords(long max) {
+        if (max < 0) {
+            throw new IllegalArgumentException("max < 0");
+        }
+        this.maxRecords = max;
+    }
+
+    /** Records written so far. */
+    public long records() {
+        return records;
+    }
+
+    /**
+     * Writes the header from {@code cpu}'s current state, which must be the state before the first
+     * guest instruction (after the kernel's exec). Optional: see the class comment.
+     */
+    public void begin(Vcpu cpu) {
+        if (traced != null) {
+            throw new IllegalStateException("trace already started");
+        }
+        traced = cpu;
+        CpuState s = cpu.state;
+        writeHeader(cpu, s.gpr[CpuState.RSP], s.rip, false);
+    }
+
+    @Override
+    public void retired(Vcpu cpu) {
+        if (traced == null) {
+            traced = cpu;
+            long rsp = cpu.state.gpr[CpuState.RSP];
+            long rsp0 = findInitialStack(cpu, rsp);
+            writeHeader(cpu, rsp0 >= 0 ? rsp0 : rsp, 0, true);
+        } else if (cpu != traced || ended) {
+            return;
+        }
+        CpuState s = cpu.state;
+        int mask = 0;
+        long v;
+        // Encode straight into rec[]: mask first (at most 3 bytes) is only known after the scan,
+        // so values go to rec[3..] and the mask is placed right before them.
+        int p = 3;
+        for (int i = 0; i < NREGS; i++) {
+            v = switch (i) {
+                case REG_RIP -> s.rip;
+                case REG_RFLAGS -> s.getRflags();
+                case REG_FS_BASE -> s.fsBase;
+                default -> s.gpr[i - REG_GPR0];
+            };
+            if (v != prev[i]) {
+                mask |= 1 << i;
+                p = putZigzag(rec, p, v - prev[i]);
+                prev[i] = v;
+            }
+        }
+        int start = mask < 0x80 ? 2 : mask < 0x4000 ? 1 : 0;
+        putUleb(rec, start, mask);
+        write(rec, start, p - start);
+        records++;
+        if (records >= maxRecords) {
+            end(STATUS_TRUNCATED);
+            cpu.machine().shutdown();
+        }
+    }
+
+    /** Ends the trace with the guest's exit status (as a shell reports it). Later records are dropped. */
+    public void finish(int exitStatus) {
+        end(exitStatus);
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            if (traced == null) {
+                // nothing retired: still a valid, empty trace
+                writeHeaderRaw(64, 0, 0, true, List.of(), 0, 0);
+            }
+            end(STATUS_UNKNOWN);
+        } catch (UncheckedIOException e) {
+            out.close();
+            throw e.getCause();
+        }
+        out.close();
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    private void end(long status) {
+        if (ended) {
+            return;
+        }
+        ended = true;
+        int p = putUleb(rec, 0, END_BIT);
+        p = putZigzag(rec, p, status);
+        write(rec, 0, p);
+    }
+
+    private void write(byte[] b, int off, int len) {
+        try {
+            out.write(b, off, len);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private record Str(long addr, int len) {
+    }
+
+    private void writeHeader(Vcpu cpu, long rsp0, long rip0, boolean inferred) {
+        int bits = cpu.state.longMode64 ? 64 : 32;
+        int word = bits / 8;
+        List<Str> strings = new ArrayList<>();
+        int argc = 0, envc = 0;
+        Long argcWord = readWord(cpu, rsp0, word);
+        if (argcWord != null && argcWord >= 0 && argcWord < MAX_ARGS) {
+            argc = (int) (long) argcWord;
+            long slot = rsp0 + word;
+            boolean ok = true;
+            for (int i = 0; i < argc && ok; i++, slot += word) {
+                ok = addString(cpu, readWord(cpu, slot, word), strings);
+            }
+            slot += word; // NULL after argv
+            for (int i = 0; ok && i < MAX_ARGS; i++, slot += word) {
+                Long ptr = readWord(cpu, slot, word);
+                if (ptr == null || ptr == 0) {
+                    break;
+                }
+                ok = addString(cpu, ptr, strings);
+                envc++;
+            }
+            if (!ok) {
+                strings.clear();
+                argc = envc = 0;
+            }
+        }
+        writeHeaderRaw(bits, rsp0, rip0, inferred, strings, argc, envc);
+    }
+
+    private void writeHeaderRaw(int bits, long rsp0, long rip0, boolean inferred, List<Str> strings, int argc,
+            int envc) {
+        byte[] h = new byte[8 + 4 + 16 + 8 + strings.size() * 12];
+        System.arraycopy(MAGIC, 0, h, 0, 8);
+        h[8] = VERSION;
+        h[9] = PRODUCER_MMULAB;
+        h[10] = (byte) bits;
+        h[11] = (byte) (inferred ? FLAG_RSP0_INFERRED : 0);
+        putLe(h, 12, rsp0, 8);
+        putLe(h, 20, rip0, 8);
+        putLe(h, 28, argc, 4);
+        putLe(h, 32, envc, 4);
+        int p = 36;
+        for (Str s : strings) {
+            putLe(h, p, s.addr, 8);
+            putLe(h, p + 8, s.len, 4);
+            p += 12;
+        }
+        write(h, 0, h.length);
+    }
+
+    private static boolean addString(Vcpu cpu, Long ptr, List<Str> out) {
+        if (ptr == null || ptr == 0) {
+            return false;
+        }
+        long len = 0;
+        while (len < MAX_STRING) {
+            Long b = readByte(cpu, ptr + len);
+            if (b == null) {
+                return false;
+            }
+            if (b == 0) {
+                out.add(new Str(ptr, (int) len));
+                return true;
+            }
+            len++;
+        }
+        return false;
+    }
+
+    /**
+     * Finds the initial stack pointer near {@code rsp}: the word holding argc, followed by argv
+     * pointers, NULL, envp pointers, NULL and an auxiliary vector ending in AT_NULL that contains
+     * AT_PAGESZ. Returns -1 when no candidate within 16 words fits.
+     */
+    static long findInitialStack(Vcpu cpu, long rsp) {
+        int word = cpu.state.longMode64 ? 8 : 4;
+        for (int d = 0; d <= 16; d++) {
+            for (int sign = 1; sign >= -1; sign -= 2) {
+                long q = rsp + (long) sign * d * word;
+                if (looksLikeInitialStack(cpu, q, word)) {
+                    return q;
+                }
+                if (d == 0) {
+                    break;
+                }
+            }
+        }
+        return -1;
+    }
+
+    private static boolean looksLikeInitialStack(Vcpu cpu, long q, int word) {
+        Long argc = readWord(cpu, q, word);
+        if (argc == null || argc < 0 || argc > MAX_ARGS) {
+            return false;
+        }
+        long limit = q + (64L << 20);
+        long slot = q + word;
+        for (long i = 0; i < argc; i++, slot += word) {
+            Long p = readWord(cpu, slot, word);
+            if (p == null || p <= q || p >= limit) {
+                return false;
+            }
+        }
+        Long nul = readWord(cpu, slot, word);
+        if (nul == null || nul != 0) {
+            return false;
+        }
+        slot += word;
+        for (int i = 0;; i++, slot += word) {
+            Long p = readWord(cpu, slot, word);
+            if (p == null || i > MAX_ARGS) {
+                return false;
+            }
+            if (p == 0) {
+                break;
+            }
+            if (p <= q || p >= limit) {
+                return false;
+            }
+        }
+        slot += word;
+        boolean pagesz = false;
+        for (int i = 0; i < 64; i++, slot += 2L * word) {
+            Long type = readWord(cpu, slot, word);
+            Long val = readWord(cpu, slot + word, word);
+            if (type == null || val == null) {
+                return false;
+            }
+            if (type == 0) {
+                return pagesz;
+            }
+            if (type == 6 && val == 4096) {
+                pagesz = true;
+            }
+        }
+        return false;
+    }
+
+    private static Long readWord(Vcpu cpu, long va, int word) {
+        long v = 0;
+        for (int i = 0; i < word; i++) {
+            Long b = readByte(cpu, va + i);
+            if (b == null) {
+                return null;
+            }
+            v |= b << (8 * i);
+        }
+        return v;
+    }
+
+    /** One byte through a debug walk (no A/D updates, no TLB fills); null when unmapped. */
+    private static Long readByte(Vcpu cpu, long va) {
+        DebugWalk w = cpu.mmu().debugWalk(va);
+        if (!w.translated()) {
+            return null;
+        }
+        PhysicalMemory mem = cpu.mmu().memory();
+        if (!mem.isRam(w.physical(), 1)) {
+            return null;
+        }
+        return (long) mem.read8(w.physical());
+    }
+
+    private static void putLe(byte[] b, int off, long v, int n) {
+        for (int i = 0; i < n; i++) {
+            b[off + i] = (byte) (v >>> (8 * i));
+        }
+    }
+
+    static int putUleb(byte[] b, int p, long v) {
+        do {
+            int x = (int) (v & 0x7f);
+            v >>>= 7;
+            b[p++] = (byte) (v != 0 ? x | 0x80 : x);
+        } while (v != 0);
+        return p;
+    }
+
+    static int putZigzag(byte[] b, int p, long v) {
+        return putUleb(b, p, (v << 1) ^ (v >> 63));
+    }
+}

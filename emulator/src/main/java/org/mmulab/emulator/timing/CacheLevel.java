@@ -1,0 +1,80 @@
+package org.mmulab.emulator.timing;
+
+import java.util.Arrays;
+
+/**
+ * One set-associative, physically indexed cache level with 64-byte lines and true LRU, kept as
+ * parallel primitive arrays (no allocation per access). It models presence only — which lines are
+ * cached — which is all a latency model needs; data always lives in guest RAM.
+ */
+public final class CacheLevel {
+    public static final int LINE_SHIFT = 6;
+
+    private final String name;
+    private final int sets;
+    private final int ways;
+    private final int latency;
+    private final long[] tag; // line address + 1; 0 = invalid
+    private final long[] lastUse;
+    private long clock;
+    private long hits;
+    private long misses;
+
+    /**
+     * @param sizeBytes total capacity; {@code sizeBytes / 64 / ways} must be a power of two
+     * @param latency   load-to-use cycles when the line hits in this level
+     */
+    public CacheLevel(String name, int sizeBytes, int ways, int latency) {
+        int lines = sizeBytes >>> LINE_SHIFT;
+        if (lines % ways != 0 || Integer.bitCount(lines / ways) != 1) {
+            throw new IllegalArgumentException(name + ": sets must be a power of two (" + sizeBytes + " B, " + ways + "-way)");
+        }
+        this.name = name;
+        this.sets = lines / ways;
+        this.ways = ways;
+        this.latency = latency;
+        this.tag = new long[lines];
+        this.lastUse = new long[lines];
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int latency() {
+        return latency;
+    }
+
+    public long hits() {
+        return hits;
+    }
+
+    public long misses() {
+        return misses;
+    }
+
+    /** Looks up the line holding {@code pa}; on a miss the line is filled (evicting the LRU way). */
+    public boolean access(long pa) {
+        long line = (pa >>> LINE_SHIFT) + 1;
+        int base = (int) ((line - 1) & (sets - 1)) * ways;
+        int victim = base;
+        for (int i = base, end = base + ways; i < end; i++) {
+            if (tag[i] == line) {
+                lastUse[i] = ++clock;
+                hits++;
+                return true;
+            }
+            if (lastUse[i] < lastUse[victim] || tag[i] == 0 && tag[victim] != 0) {
+                victim = i;
+            }
+        }
+        tag[victim] = line;
+        lastUse[victim] = ++clock;
+        misses++;
+        return false;
+    }
+
+    public void invalidateAll() {
+        Arrays.fill(tag, 0);
+    }
+}

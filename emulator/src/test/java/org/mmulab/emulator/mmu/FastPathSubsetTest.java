@@ -1,0 +1,97 @@
+package org.mmulab.emulator.mmu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.mmulab.emulator.cpu.CpuState;
+import org.mmulab.emulator.cpu.GuestFault;
+import org.mmulab.emulator.memory.PhysicalMemory;
+
+/**
+ * The host-side fast path must be a strict subset of the modelled dTLB: whatever invalidates or evicts
+ * the modelled entry must also end fast-path hits on it (DESIGN §2 mmu).
+ */
+class FastPathSubsetTest {
+    static final long URW = Pte.P | Pte.RW | Pte.US;
+    static final long VA = 0x1000_0000L;
+    PhysicalMemory mem;
+    CpuState s;
+    Mmu mmu;
+    PageTableBuilder pt;
+    long pte;
+
+    @BeforeEach
+    void setUp() {
+        mem = new PhysicalMemory(64 << 20);
+        s = new CpuState();
+        s.cpl = 3;
+        mmu = new Mmu(mem, s, CpuModel.TINY);
+        pt = new PageTableBuilder(mem, 0x100000);
+        s.cr3 = pt.root;
+        pte = pt.map4k(VA, 0x200000, URW | Pte.D);
+        mem.write64(0x200000, 0xaaaa);
+        mem.write64(0x300000, 0xbbbb);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0xaaaa, mmu.read64(VA)); // walk, then L1 hit that installs, then fast hit
+        }
+        mem.write64(pte, 0x300000 | URW | Pte.D); // remap behind the TLB's back
+    }
+
+    @Test
+    void staleWhileTheModelledEntryLivesThenGoneAfterInvlpg() {
+        assertEquals(0xaaaa, mmu.read64(VA), "the modelled TLB entry is stale: so is the fast path");
+        mmu.invlpg(VA);
+        assertEquals(0xbbbb, mmu.read64(VA));
+    }
+
+    @Test
+    void evictionOfTheModelledEntryEndsFastHits() {
+        // TINY dTLB-4k: 2 sets x 2 ways. Two more pages in VA's set evict VA's entry.
+        pt.map4k(VA + 0x2000, 0x201000, URW);
+        pt.map4k(VA + 0x4000, 0x202000, URW);
+        mmu.read64(VA + 0x2000);
+        mmu.read64(VA + 0x4000);
+        long stlbHits = mmu.counters.stlbHits;
+        long value = mmu.read64(VA);
+        assertEquals(stlbHits + 1, mmu.counters.stlbHits, "the access went to the STLB, not the fast path");
+        assertEquals(0xaaaa, value, "the STLB entry is still stale, as on hardware");
+    }
+
+    @Test
+    void cr3WriteAndFaultsClearIt() {
+        mmu.writeCr3(s.cr3);
+        assertEquals(0xbbbb, mmu.read64(VA));
+        mem.write64(pte, 0);
+        assertEquals(0xbbbb, mmu.read64(VA), "stale until invalidated");
+        mmu.flushAll();
+        assertThrows(GuestFault.class, () -> mmu.read64(VA));
+    }
+
+    @Test
+    void writesNeedDirtyAndWritableEntries() {
+        long ro = 0x1000_1000L;
+        long rpte = pt.map4k(ro, 0x204000, Pte.P | Pte.US);
+        mmu.read64(ro);
+        mmu.read64(ro);
+        assertThrows(GuestFault.class, () -> mmu.write64(ro, 1), "read-only page: no write fast path");
+        long clean = 0x1000_3000L;
+        long cpte = pt.map4k(clean, 0x205000, URW);
+        mmu.read64(clean);
+        mmu.read64(clean);
+        mmu.write64(clean, 7);
+        assertEquals(Pte.D, mem.read64(cpte) & Pte.D, "the first write walked and set D");
+        assertEquals(0, mem.read64(rpte) & Pte.D);
+    }
+
+    @Test
+    void fastHitsAreCountedAsDtlbHits() {
+        mmu.invlpg(VA);
+        long hits = mmu.counters.dtlbHits;
+        mmu.read64(VA); // miss + walk
+        mmu.read64(VA); // L1 hit (installs)
+        mmu.read64(VA); // fast hit
+        assertEquals(hits + 2, mmu.counters.dtlbHits);
+    }
+}

@@ -1,0 +1,332 @@
+package org.mmulab.kernel;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import org.mmulab.kernel.mm.AddressSpace;
+import org.mmulab.kernel.mm.MmStruct;
+import org.mmulab.kernel.mm.Mmap;
+
+/**
+ * fs/binfmt_elf.c load_elf_binary + create_elf_tables and fs/exec.c setup_arg_pages (Linux 6.x),
+ * as they behave with ASLR off (personality ADDR_NO_RANDOMIZE), so that a register trace can be
+ * compared with the same binary run natively under {@code setarch -R}.
+ *
+ * <p>Segments are mapped from the image as private file mappings (their pages come from the image's
+ * page cache at fault time); the tail of the last file page of a segment with bss is zeroed by
+ * {@code padzero} (a kernel write through the MMU, which COWs that page), and the rest of the bss is an
+ * anonymous mapping ({@code vm_brk_flags}). brk starts at the page-aligned end of the bss (for a static
+ * PIE, at ELF_ET_DYN_BASE, as Linux does since 6.5 even without randomization).
+ *
+ * <p>Stack, top down from STACK_TOP = 0x7ffffffff000: 8 bytes of zero, the execfn string, the envp and
+ * argv strings (argv[0] lowest), 16-byte alignment, the platform string "x86_64", 16 AT_RANDOM bytes,
+ * then (16-byte aligned) argc, argv[], NULL, envp[], NULL, and the auxiliary vector in create_elf_tables'
+ * order. There is no vDSO: by default its pages are reserved below mmap_base and its auxv slot is an
+ * AT_IGNORE entry, so the layout equals a native run ({@link KernelConfig#vdsoPages()}).
+ */
+final class BinfmtElf {
+    static final long STACK_TOP = (1L << 47) - 4096;
+    /** ELF_ET_DYN_BASE = DEFAULT_MAP_WINDOW / 3 * 2, page aligned. */
+    static final long ELF_ET_DYN_BASE = ((((1L << 47) - 4096) / 3 * 2) + 4095) & ~4095L;
+    static final long STACK_EXPAND = 128 * 1024;
+
+    static final int AT_NULL = 0, AT_IGNORE = 1, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_BASE = 7, AT_FLAGS = 8,
+            AT_ENTRY = 9, AT_UID = 11, AT_EUID = 12, AT_GID = 13, AT_EGID = 14, AT_PLATFORM = 15, AT_HWCAP = 16,
+            AT_CLKTCK = 17, AT_SECURE = 23, AT_RANDOM = 25, AT_HWCAP2 = 26, AT_EXECFN = 31, AT_MINSIGSTKSZ = 51,
+            AT_RSEQ_FEATURE_SIZE = 27, AT_RSEQ_ALIGN = 28;
+    /** get_sigframe_size() for an FXSAVE-only (SSE2) CPU: MINSIGSTKSZ-style frame size. */
+    static final long MINSIGSTKSZ_VALUE = 0x3f0;
+
+    /** What exec leaves behind: entry, initial RSP, and the values put in the auxv (for tests). */
+    record Loaded(long entry, long sp, long phdrAddr, long execfnAddr, long randomAddr, long platformAddr,
+            List<long[]> auxv) {
+    }
+
+    private BinfmtElf() {
+    }
+
+    /** Returns null when the mapping failed for lack of memory (the caller turns that into an OOM kill). */
+    static Loaded load(Kernel k, MmStruct mm, AddressSpace file, ElfImage elf, String execPath, List<String> argv,
+            List<String> envp, UserAccess ua) throws ExecFormatException {
+        Mmap mmap = k.mmap();
+        List<ElfImage.Phdr> loads = elf.loads();
+        long loadBias = 0;
+        long startCode = Long.MAX_VALUE, endCode = 0, startData = 0, endData = 0, elfBrk = 0;
+        long phdrAddr = 0;
+        boolean first = true;
+        for (ElfImage.Phdr p : loads) {
+            int prot = 0;
+            if ((p.flags() & ElfImage.PF_R) != 0) {
+                prot |= Mmap.PROT_READ;
+            }
+            if ((p.flags() & ElfImage.PF_W) != 0) {
+                prot |= Mmap.PROT_WRITE;
+            }
+            if ((p.flags() & ElfImage.PF_X) != 0) {
+                prot |= Mmap.PROT_EXEC;
+            }
+            long vaddr = p.vaddr();
+            int flags = Mmap.MAP_PRIVATE;
+            long totalSize = 0;
+            if (!first) {
+                flags |= Mmap.MAP_FIXED;
+            } else if (elf.type == ElfImage.ET_EXEC) {
+                flags |= Mmap.MAP_FIXED_NOREPLACE;
+            } else {
+                // ET_DYN without PT_INTERP (static PIE): load_bias 0, placed by the top-down allocator.
+                ElfImage.Phdr last = loads.get(loads.size() - 1);
+                totalSize = last.vaddr() + last.memsz() - (loads.get(0).vaddr() & ~4095L);
+                loadBias = -(vaddr & ~4095L);
+            }
+            long mapAddr = elfLoad(k, mm, file, p, loadBias + vaddr, prot, flags, totalSize, ua);
+            if (mapAddr < 0) {
+                if (mapAddr == -Errno.ENOMEM) {
+                    return null;
+                }
+                throw new ExecFormatException("cannot map ELF segment at 0x" + Long.toHexString(vaddr) + ": errno "
+                        + -mapAddr);
+            }
+            if (first && elf.type == ElfImage.ET_DYN) {
+                loadBias = mapAddr - (vaddr & ~4095L);
+            }
+            first = false;
+            if (Long.compareUnsigned(p.offset(), elf.phoff) <= 0 && Long.compareUnsigned(elf.phoff, p.offset() + p.filesz()) < 0) {
+                phdrAddr = elf.phoff - p.offset() + vaddr;
+            }
+            long kk = vaddr;
+            if ((p.flags() & ElfImage.PF_X) != 0 && kk < startCode) {
+                startCode = kk;
+            }
+            if (startData < kk) {
+                startData = kk;
+            }
+            kk = vaddr + p.filesz();
+            if ((p.flags() & ElfImage.PF_X) != 0 && endCode < kk) {
+                endCode = kk;
+            }
+            if (endData < kk) {
+                endData = kk;
+            }
+            kk = vaddr + p.memsz();
+            if (kk > elfBrk) {
+                elfBrk = kk;
+            }
+        }
+        long entry = elf.entry + loadBias;
+        phdrAddr += loadBias;
+        elfBrk += loadBias;
+        mm.startCode = startCode == Long.MAX_VALUE ? 0 : startCode + loadBias;
+        mm.endCode = endCode + loadBias;
+        mm.startData = startData + loadBias;
+        mm.endData = endData + loadBias;
+        mm.startBrk = mm.brk = (elfBrk + 4095) & ~4095L;
+        if (elf.type == ElfImage.ET_DYN) {
+            mm.startBrk = mm.brk = ELF_ET_DYN_BASE;
+        }
+        // ARCH_SETUP_ADDITIONAL_PAGES: where map_vdso() would put vvar+vDSO (top-down, after the image),
+        // reserve the same pages so later mmaps land where they land natively.
+        int vdsoPages = k.config().vdsoPages();
+        if (vdsoPages > 0) {
+            long v = mmap.doMmap(mm, null, 0, vdsoPages * 4096L, Mmap.PROT_NONE, Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS,
+                    0, "[vvar+vdso reserved]");
+            if (v < 0) {
+                throw new ExecFormatException("cannot reserve the vDSO area: errno " + -v);
+            }
+        }
+        return createTables(k, mm, elf, entry, phdrAddr, execPath, argv, envp, ua);
+    }
+
+    /** elf_load (6.x): map the file part, zero the partial page, map the anonymous rest. */
+    private static long elfLoad(Kernel k, MmStruct mm, AddressSpace file, ElfImage.Phdr p, long addr, int prot,
+            int flags, long totalSize, UserAccess ua) {
+        Mmap mmap = k.mmap();
+        long pageOff = p.vaddr() & 4095;
+        long mapAddr;
+        long zeroStart;
+        long zeroEnd;
+        if (p.filesz() != 0) {
+            long start = addr & ~4095L;
+            long size = (p.filesz() + pageOff + 4095) & ~4095L;
+            long off = p.offset() - pageOff;
+            if (totalSize != 0) {
+                long total = (totalSize + 4095) & ~4095L;
+                mapAddr = mmap.doMmap(mm, file, start, total, prot, flags, off >>> 12, null);
+                if (mapAddr >= 0 && total > size) {
+                    mmap.doMunmap(mm, mapAddr + size, total - size);
+                }
+            } else {
+                mapAddr = mmap.doMmap(mm, file, start, size, prot, flags, off >>> 12, null);
+            }
+            if (mapAddr < 0) {
+                return mapAddr;
+            }
+            if (p.memsz() > p.filesz()) {
+                zeroStart = mapAddr + pageOff + p.filesz();
+                zeroEnd = mapAddr + pageOff + p.memsz();
+                // padzero: zero the end of the last file page; errors matter only if writable.
+                int nbyte = (int) (zeroStart & 4095);
+                if (nbyte != 0) {
+                    int n = 4096 - nbyte;
+                    if (ua.clearUser(zeroStart, n) != 0 && (prot & Mmap.PROT_WRITE) != 0) {
+                        return k.task().oomKillPending ? -Errno.ENOMEM : -Errno.EFAULT;
+                    }
+                }
+            } else {
+                return mapAddr;
+            }
+        } else {
+            mapAddr = zeroStart = addr & ~4095L;
+            zeroEnd = zeroStart + pageOff + p.memsz();
+        }
+        if (p.memsz() > p.filesz()) {
+            zeroStart = (zeroStart + 4095) & ~4095L;
+            zeroEnd = (zeroEnd + 4095) & ~4095L;
+            long e = mmap.vmBrkFlags(mm, zeroStart, zeroEnd - zeroStart,
+                    (prot & Mmap.PROT_EXEC) != 0 ? org.mmulab.kernel.mm.VmArea.VM_EXEC : 0);
+            if (e < 0) {
+                return e;
+            }
+        }
+        return mapAddr;
+    }
+
+    private static byte[] cstr(String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        byte[] z = new byte[b.length + 1];
+        System.arraycopy(b, 0, z, 0, b.length);
+        return z;
+    }
+
+    /** setup_arg_pages + create_elf_tables. */
+    private static Loaded createTables(Kernel k, MmStruct mm, ElfImage elf, long entry, long phdrAddr,
+            String execPath, List<String> argv, List<String> envp, UserAccess ua) throws ExecFormatException {
+        // bprm->p starts one pointer below the top; strings are copied downwards: filename first, then
+        // envp (last string first), then argv (last first), so argv[0] ends up lowest.
+        long p = STACK_TOP - 8;
+        List<byte[]> strings = new ArrayList<>();
+        byte[] fn = cstr(execPath);
+        p -= fn.length;
+        long execfn = p;
+        long stringsTotal = fn.length;
+        for (String s : argv) {
+            stringsTotal += cstr(s).length;
+        }
+        for (String s : envp) {
+            stringsTotal += cstr(s).length;
+        }
+        if (stringsTotal > mm.stackRlimit / 4) {
+            throw new ExecFormatException("argument list too long (E2BIG)");
+        }
+        long argStart = p - (stringsTotal - fn.length);
+        // Stack VMA: the pages holding the strings, expanded by 128 KiB (setup_arg_pages).
+        long vmStart = (argStart & ~4095L) - STACK_EXPAND;
+        k.mmap().setupStackVma(mm, vmStart, STACK_TOP);
+        mm.startStack = 0;
+        if (ua.copyToUser(execfn, fn, 0, fn.length) != 0) {
+            return null;
+        }
+        long q = argStart;
+        mm.argStart = q;
+        for (String s : argv) {
+            byte[] b = cstr(s);
+            if (ua.copyToUser(q, b, 0, b.length) != 0) {
+                return null;
+            }
+            q += b.length;
+        }
+        mm.argEnd = mm.envStart = q;
+        for (String s : envp) {
+            byte[] b = cstr(s);
+            if (ua.copyToUser(q, b, 0, b.length) != 0) {
+                return null;
+            }
+            q += b.length;
+        }
+        mm.envEnd = q;
+        p = argStart;
+        mm.startStack = p;
+        // create_elf_tables
+        p = p & ~15L; // arch_align_stack without randomization
+        byte[] platform = cstr("x86_64");
+        p -= platform.length;
+        long uPlatform = p;
+        if (ua.copyToUser(uPlatform, platform, 0, platform.length) != 0) {
+            return null;
+        }
+        byte[] rand = new byte[16];
+        new SplittableRandom(0x6d6d756c6162L).nextBytes(rand);
+        p -= 16;
+        long uRand = p;
+        if (ua.copyToUser(uRand, rand, 0, 16) != 0) {
+            return null;
+        }
+        KernelConfig c = k.config();
+        List<long[]> aux = new ArrayList<>();
+        if (c.vdsoPages() > 0) {
+            // ARCH_DLINFO's AT_SYSINFO_EHDR slot, kept so the stack layout is the native one; no vDSO
+            // is mapped, so the entry is AT_IGNORE (libc skips it).
+            aux.add(new long[] {AT_IGNORE, 0});
+        }
+        aux.add(new long[] {AT_MINSIGSTKSZ, MINSIGSTKSZ_VALUE});
+        aux.add(new long[] {AT_HWCAP, c.hwcap()});
+        aux.add(new long[] {AT_PAGESZ, 4096});
+        aux.add(new long[] {AT_CLKTCK, 100});
+        aux.add(new long[] {AT_PHDR, phdrAddr});
+        aux.add(new long[] {AT_PHENT, ElfImage.PHDR_SIZE});
+        aux.add(new long[] {AT_PHNUM, elf.phnum});
+        aux.add(new long[] {AT_BASE, 0});
+        aux.add(new long[] {AT_FLAGS, 0});
+        aux.add(new long[] {AT_ENTRY, entry});
+        aux.add(new long[] {AT_UID, c.uid()});
+        aux.add(new long[] {AT_EUID, c.uid()});
+        aux.add(new long[] {AT_GID, c.uid()});
+        aux.add(new long[] {AT_EGID, c.uid()});
+        aux.add(new long[] {AT_SECURE, 0});
+        aux.add(new long[] {AT_RANDOM, uRand});
+        aux.add(new long[] {AT_HWCAP2, 0});
+        aux.add(new long[] {AT_EXECFN, execfn});
+        aux.add(new long[] {AT_PLATFORM, uPlatform});
+        aux.add(new long[] {AT_RSEQ_FEATURE_SIZE, 0x1c});
+        aux.add(new long[] {AT_RSEQ_ALIGN, 0x20});
+        aux.add(new long[] {AT_NULL, 0});
+        int eiIndex = aux.size() * 2;
+        long sp = p - 8L * eiIndex; // STACK_ADD(p, ei_index)
+        int argc = argv.size();
+        int envc = envp.size();
+        int items = (argc + 1) + (envc + 1) + 1;
+        sp = (sp - 8L * items) & ~15L; // STACK_ROUND
+        long bprmP = sp;
+        long w = sp;
+        byte[] words = new byte[8 * (items + eiIndex)];
+        int wi = 0;
+        wi = putWord(words, wi, argc);
+        long s = mm.argStart;
+        for (String a : argv) {
+            wi = putWord(words, wi, s);
+            s += cstr(a).length;
+        }
+        wi = putWord(words, wi, 0);
+        for (String e : envp) {
+            wi = putWord(words, wi, s);
+            s += cstr(e).length;
+        }
+        wi = putWord(words, wi, 0);
+        for (long[] a : aux) {
+            wi = putWord(words, wi, a[0]);
+            wi = putWord(words, wi, a[1]);
+        }
+        if (ua.copyToUser(w, words, 0, wi) != 0) {
+            return null;
+        }
+        return new Loaded(entry, bprmP, phdrAddr, execfn, uRand, uPlatform, List.copyOf(aux));
+    }
+
+    private static int putWord(byte[] b, int off, long v) {
+        for (int i = 0; i < 8; i++) {
+            b[off + i] = (byte) (v >>> (8 * i));
+        }
+        return off + 8;
+    }
+}

@@ -1,0 +1,539 @@
+package org.mmulab.kernel;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.mmulab.emulator.cpu.CpuState;
+import org.mmulab.emulator.cpu.Vectors;
+import org.mmulab.emulator.machine.Machine;
+import org.mmulab.emulator.machine.TrapHandler;
+import org.mmulab.emulator.machine.Vcpu;
+import org.mmulab.emulator.mmu.MmuCounters;
+import org.mmulab.emulator.mmu.PfErr;
+import org.mmulab.kernel.mm.AddressSpace;
+import org.mmulab.kernel.mm.Memory;
+import org.mmulab.kernel.mm.MmStruct;
+import org.mmulab.kernel.mm.Mmap;
+import org.mmulab.kernel.mm.VmArea;
+
+/**
+ * The Java kernel behind the vCPUs: trap entry (arch/x86/entry/common.c do_syscall_64, the exception
+ * handlers of arch/x86/kernel/traps.c and arch/x86/mm/fault.c do_user_addr_fault), exec of a static
+ * ELF64 image, signals with their default actions (kernel/signal.c), the OOM kill (mm/oom_kill.c), and
+ * the counters behind {@code --stats}. The mm itself is in {@link org.mmulab.kernel.mm}.
+ *
+ * <p>Single-threaded process on vCPU 0 for now. Signal handlers are recorded by rt_sigaction but not
+ * yet delivered: a synchronous fault always takes the default action (force_sig_fault resets an
+ * ignored or blocked fault signal to SIG_DFL, so this is also what Linux does when no handler runs).
+ */
+public final class Kernel implements TrapHandler {
+    public static final int SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7, SIGFPE = 8, SIGKILL = 9, SIGSEGV = 11,
+            SIGSTOP = 19;
+
+    private final Machine machine;
+    private final KernelConfig config;
+    private final Memory memory;
+    private final Mmap mmap;
+    private final Syscalls syscalls;
+    private final Vcpu cpu0;
+    private final UserAccess ua;
+    private Task task;
+    private String exitCounters = "";
+    private long exitHiwaterRss, exitHiwaterVm;
+    final long startNanos = System.nanoTime();
+
+    public Kernel(Machine machine, KernelConfig config) {
+        this.machine = machine;
+        this.config = config;
+        this.memory = new Memory(machine.memory());
+        this.mmap = new Mmap(memory);
+        this.cpu0 = machine.vcpu(0);
+        this.ua = new UserAccess(this, cpu0);
+        this.syscalls = new Syscalls(this);
+        machine.setTrapHandler(this);
+    }
+
+    public Machine machine() {
+        return machine;
+    }
+
+    public KernelConfig config() {
+        return config;
+    }
+
+    public Memory memory() {
+        return memory;
+    }
+
+    public Mmap mmap() {
+        return mmap;
+    }
+
+    /** The current process, or null before exec. */
+    public Task task() {
+        return task;
+    }
+
+    /** The current mm, or null. */
+    public MmStruct mm() {
+        return task == null ? null : task.mm;
+    }
+
+    public UserAccess userAccess() {
+        return ua;
+    }
+
+    public Syscalls syscalls() {
+        return syscalls;
+    }
+
+    long taskSize() {
+        return memory.ops().taskSize();
+    }
+
+    // ==========================================================================================
+    // exec
+
+    /**
+     * Loads a static ELF64 executable into a new process on vCPU 0 (execve of {@code execPath}). Format
+     * problems throw before anything changes. Running out of guest memory while loading does not throw:
+     * the process is then OOM-killed by {@link #run()}, as a guest touching too much memory would be.
+     */
+    public void exec(byte[] elfImage, String execPath, List<String> argv, List<String> envp) throws ExecFormatException {
+        ElfImage elf = ElfImage.parse(elfImage);
+        if (task != null && !task.exited) {
+            exitMm(task);
+        }
+        Task t = new Task(config.pid());
+        String base = execPath.substring(execPath.lastIndexOf('/') + 1);
+        t.comm = base.length() > 15 ? base.substring(0, 15) : base;
+        MmStruct mm = memory.mmAlloc();
+        task = t;
+        if (mm == null) {
+            t.oomKillPending = true;
+            return;
+        }
+        t.mm = mm;
+        mm.mmapBase = Mmap.mmapBase(mm.taskSize, mm.stackRlimit);
+        CpuState s = cpu0.state;
+        s.cpl = 3;
+        s.longMode64 = true;
+        mm.activate(cpu0);
+        t.exe = AddressSpace.file(memory.frames(), execPath, elfImage);
+        BinfmtElf.Loaded l = BinfmtElf.load(this, mm, t.exe, elf, execPath, argv, envp, ua);
+        if (l == null) {
+            t.oomKillPending = true;
+            return;
+        }
+        // start_thread: every register zero (ELF_PLAT_INIT), RFLAGS.IF, fresh FPU state.
+        java.util.Arrays.fill(s.gpr, 0);
+        java.util.Arrays.fill(s.xmm, 0);
+        s.mxcsr = 0x1f80;
+        s.gpr[CpuState.RSP] = l.sp();
+        s.rip = l.entry();
+        s.setRflags(CpuState.IF);
+        s.fsBase = 0;
+        s.gsBase = 0;
+        s.exceptionVector = -1;
+        lastLoaded = l;
+    }
+
+    BinfmtElf.Loaded lastLoaded;
+
+    /** Entry, initial RSP and the auxv of the last exec (for tests and tracing tools). */
+    public long initialStackPointer() {
+        return lastLoaded == null ? 0 : lastLoaded.sp();
+    }
+
+    /**
+     * Runs vCPU 0 until the process exits; returns the status a shell reports: the exit code, or
+     * 128 + the signal that killed it (139 SIGSEGV, 132 SIGILL, 136 SIGFPE, 137 OOM kill).
+     */
+    public int run() {
+        if (task == null) {
+            throw new IllegalStateException("exec first");
+        }
+        if (task.oomKillPending && !task.exited) {
+            oomKill();
+        }
+        if (!task.exited) {
+            machine.run(0);
+        }
+        return task.exitStatus;
+    }
+
+    // ==========================================================================================
+    // Trap entry
+
+    @Override
+    public void syscall(Vcpu cpu, boolean int80) {
+        if (task == null || task.exited) {
+            cpu.stop();
+            return;
+        }
+        lastFaultAddr = -1;
+        long ret = syscalls.dispatch(cpu, int80);
+        if (task.exited) {
+            return;
+        }
+        cpu.state.gpr[CpuState.RAX] = ret;
+        if (task.oomKillPending) {
+            oomKill();
+        }
+    }
+
+    @Override
+    public void exception(Vcpu cpu, int vector, long errorCode) {
+        if (task == null || task.exited) {
+            cpu.stop();
+            return;
+        }
+        switch (vector) {
+            case Vectors.PF -> {
+                long addr = cpu.state.cr2;
+                if (addr == lastFaultAddr && cpu.state.rip == lastFaultRip && errorCode == lastFaultErr
+                        && cpu.state.instructions == lastFaultInstructions) {
+                    if (++repeatedFaults >= FAULT_LOOP_LIMIT) {
+                        // The kernel "resolved" the same fault over and over: a kernel bug, not the guest's.
+                        stderrLine(String.format("mmulab: kernel bug: page fault at 0x%x (rip 0x%x, %s) not resolved after %d retries",
+                                addr, cpu.state.rip, PfErr.describe(errorCode), repeatedFaults));
+                        forceSigFault(SIGSEGV, null);
+                        return;
+                    }
+                } else {
+                    lastFaultAddr = addr;
+                    lastFaultRip = cpu.state.rip;
+                    lastFaultErr = errorCode;
+                    lastFaultInstructions = cpu.state.instructions;
+                    repeatedFaults = 0;
+                }
+                int r = doUserAddrFault(cpu, addr, errorCode);
+                switch (r) {
+                    case FAULT_OK -> { }
+                    case FAULT_OOM -> oomKill();
+                    case FAULT_SIGBUS -> {
+                        recordFatal(cpu, "bus error at 0x" + Long.toHexString(addr), errorCode);
+                        forceSigFault(SIGBUS, null);
+                    }
+                    default -> {
+                        recordFatal(cpu, "segfault at " + Long.toHexString(addr), errorCode);
+                        forceSigFault(SIGSEGV, null);
+                    }
+                }
+            }
+            case Vectors.UD -> {
+                String d = illegalInstructionDescription(cpu);
+                recordFatal(cpu, "trap invalid opcode (" + d + ")", errorCode);
+                forceSigFault(SIGILL, d);
+            }
+            case Vectors.DE, Vectors.MF, Vectors.XM -> {
+                recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
+                forceSigFault(SIGFPE, null);
+            }
+            case Vectors.BP, Vectors.DB -> forceSigFault(SIGTRAP, null);
+            case Vectors.AC -> forceSigFault(SIGBUS, null);
+            default -> { // #GP, #SS, #NP, #TS and anything else
+                recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
+                forceSigFault(SIGSEGV, null);
+            }
+        }
+        if (task.oomKillPending && !task.exited) {
+            oomKill();
+        }
+    }
+
+    private static final int FAULT_LOOP_LIMIT = 64;
+    /** Same fault, same RIP, no instruction retired and no syscall in between: not progress. */
+    private long lastFaultAddr = -1, lastFaultRip = -1, lastFaultErr = -1, lastFaultInstructions = -1;
+    private int repeatedFaults;
+
+    private String lastFatal;
+
+    /** What Linux's show_signal_msg would log (dmesg, not the terminal): "comm[pid]: segfault at ... ip ... sp ...". */
+    private void recordFatal(Vcpu cpu, String what, long err) {
+        MmStruct mm = mm();
+        long ip = cpu.state.rip;
+        VmArea v = mm == null ? null : mm.vmaLookup(ip);
+        lastFatal = String.format("%s[%d]: %s ip %016x sp %016x error %x%s", task.comm, task.pid, what, ip,
+                cpu.state.gpr[CpuState.RSP], err,
+                v == null ? "" : String.format(" in %s[%x+%x]", v.file() != null ? v.file().name() : v.name() != null ? v.name() : "anon",
+                        v.start(), v.end() - v.start()));
+    }
+
+    /** The last fatal signal's kernel-log line, or null. Also printed by {@link #printStats}. */
+    public String lastFatalSignal() {
+        return lastFatal;
+    }
+
+    private static String illegalInstructionDescription(Vcpu cpu) {
+        Object interp = cpu.interpreter();
+        try {
+            Method m = interp.getClass().getMethod("lastFaultDescription");
+            Object d = m.invoke(interp);
+            if (d != null && !d.toString().isEmpty()) {
+                return d.toString();
+            }
+        } catch (ReflectiveOperationException | RuntimeException absent) {
+            // the interpreter does not describe faults (yet)
+        }
+        return "invalid opcode at 0x" + Long.toHexString(cpu.state.rip);
+    }
+
+    // ==========================================================================================
+    // Page faults (arch/x86/mm/fault.c)
+
+    static final int FAULT_OK = 0, FAULT_SIGSEGV = 1, FAULT_SIGBUS = 2, FAULT_OOM = 3;
+
+    /** access_error(): may this access touch this VMA at all? */
+    static boolean accessError(long err, VmArea vma) {
+        if ((err & PfErr.PK) != 0) {
+            return true;
+        }
+        if ((err & PfErr.W) != 0) {
+            return (vma.flags() & VmArea.VM_WRITE) == 0;
+        }
+        if ((err & PfErr.P) != 0) {
+            return true; // read, present: a protection fault (NX fetch, no U bit)
+        }
+        return !vma.accessible();
+    }
+
+    /**
+     * do_user_addr_fault: find the VMA (expanding a stack), check access, handle_mm_fault. Returns
+     * FAULT_OK when the access should be retried.
+     */
+    public int doUserAddrFault(Vcpu cpu, long address, long err) {
+        MmStruct mm = mm();
+        if (mm == null || (err & PfErr.RSVD) != 0 || address < 0 || address >= mm.taskSize) {
+            memory.stats.faultSigsegv.incrementAndGet();
+            return FAULT_SIGSEGV;
+        }
+        int flags = 0;
+        if ((err & PfErr.U) != 0) {
+            flags |= Memory.FAULT_FLAG_USER;
+        }
+        if ((err & PfErr.W) != 0) {
+            flags |= Memory.FAULT_FLAG_WRITE;
+        }
+        if ((err & PfErr.I) != 0) {
+            flags |= Memory.FAULT_FLAG_INSTRUCTION;
+        }
+        // lock_mm_and_find_vma: read lock, upgraded to write only to expand a stack.
+        mm.mmapLock.readLock().lock();
+        boolean write = false;
+        try {
+            VmArea vma = mm.findVma(address);
+            if (vma == null) {
+                memory.stats.faultSigsegv.incrementAndGet();
+                return FAULT_SIGSEGV;
+            }
+            if (vma.start() > address) {
+                if ((vma.flags() & VmArea.VM_GROWSDOWN) == 0) {
+                    memory.stats.faultSigsegv.incrementAndGet();
+                    return FAULT_SIGSEGV;
+                }
+                mm.mmapLock.readLock().unlock();
+                mm.mmapLock.writeLock().lock();
+                write = true;
+                vma = mm.findVma(address);
+                if (vma == null || (vma.start() > address
+                        && ((vma.flags() & VmArea.VM_GROWSDOWN) == 0 || mmap.expandStack(mm, vma, address) != 0))) {
+                    memory.stats.faultSigsegv.incrementAndGet();
+                    return FAULT_SIGSEGV;
+                }
+            }
+            if (accessError(err, vma)) {
+                memory.stats.faultSigsegv.incrementAndGet();
+                return FAULT_SIGSEGV;
+            }
+            int r = memory.handleMmFault(vma, address, flags);
+            if (r == Memory.VM_FAULT_OK) {
+                return FAULT_OK;
+            }
+            if (r == Memory.VM_FAULT_OOM) {
+                return FAULT_OOM;
+            }
+            if (r == Memory.VM_FAULT_SIGBUS) {
+                return FAULT_SIGBUS;
+            }
+            memory.stats.faultSigsegv.incrementAndGet();
+            return FAULT_SIGSEGV;
+        } finally {
+            if (write) {
+                mm.mmapLock.writeLock().unlock();
+            } else {
+                mm.mmapLock.readLock().unlock();
+            }
+        }
+    }
+
+    /**
+     * A #PF taken by the kernel itself on a user address (copy_to/from_user). True when resolved; on
+     * VM_FAULT_OOM the OOM killer's SIGKILL is left pending for the task, and the copy fails.
+     */
+    boolean kernelModeFault(Vcpu cpu, long address, long err) {
+        int r = doUserAddrFault(cpu, address, err);
+        if (r == FAULT_OOM && task != null) {
+            task.oomKillPending = true;
+        }
+        return r == FAULT_OK;
+    }
+
+    // ==========================================================================================
+    // Signals and exit
+
+    private static String signalMessage(int sig) {
+        return switch (sig) {
+            case SIGILL -> "Illegal instruction";
+            case SIGTRAP -> "Trace/breakpoint trap";
+            case SIGABRT -> "Aborted";
+            case SIGBUS -> "Bus error";
+            case SIGFPE -> "Floating point exception";
+            case SIGKILL -> "Killed";
+            case SIGSEGV -> "Segmentation fault";
+            default -> "Terminated by signal " + sig;
+        };
+    }
+
+    /** force_sig_fault with the default action: terminate (no core), status 128 + sig. */
+    void forceSigFault(int sig, String detail) {
+        if (detail != null) {
+            stderrLine(detail);
+        }
+        stderrLine(signalMessage(sig));
+        doExit(128 + sig, sig);
+    }
+
+    /** mm/oom_kill.c: the guest needed a frame and none was left; kill it like the OOM killer. */
+    void oomKill() {
+        MmStruct mm = task.mm;
+        long kb = 4;
+        String detail = mm == null ? "" : String.format(
+                " total-vm:%dkB, anon-rss:%dkB, file-rss:%dkB, shmem-rss:%dkB, UID:%d pgtables:%dkB oom_score_adj:0",
+                mm.totalVm() * kb, mm.counter(MmStruct.MM_ANONPAGES) * kb, mm.counter(MmStruct.MM_FILEPAGES) * kb,
+                mm.counter(MmStruct.MM_SHMEMPAGES) * kb, config.uid(), (mm.nrPgtables() + 1) * kb);
+        stderrLine("Out of memory: Killed process " + task.pid + " (" + task.comm + ")" + detail);
+        stderrLine(signalMessage(SIGKILL));
+        doExit(128 + SIGKILL, SIGKILL);
+    }
+
+    /** do_exit: the status a shell would report; the mm is torn down, vCPU 0 stops. */
+    void doExit(int status, int sig) {
+        if (task.exited) {
+            return;
+        }
+        task.exited = true;
+        task.exitStatus = status;
+        task.termSignal = sig;
+        task.oomKillPending = false;
+        exitMm(task);
+        cpu0.stop();
+    }
+
+    private void exitMm(Task t) {
+        MmStruct mm = t.mm;
+        if (mm != null) {
+            mm.updateHiwaterRss();
+            exitCounters = mm.countersDescription();
+            exitHiwaterRss = mm.hiwaterRss();
+            exitHiwaterVm = mm.hiwaterVm();
+            memory.exitMmap(mm);
+            t.mm = null;
+        }
+        if (t.exe != null) {
+            t.exe.releaseUser();
+            t.exe = null;
+        }
+    }
+
+    void stderrLine(String s) {
+        OutputStream err = config.stderr();
+        try {
+            err.write((s + "\n").getBytes(StandardCharsets.UTF_8));
+            err.flush();
+        } catch (IOException ignored) {
+            // the host's stderr went away; nothing useful to do
+        }
+    }
+
+    // ==========================================================================================
+    // Debug monitor commands (gdb: monitor vmas / monitor pte VA / monitor mmstat)
+
+    /** Adds the kernel's monitor commands to the emulator's registry (the CLI calls this with --gdb). */
+    public void registerMonitorCommands(org.mmulab.emulator.debug.MonitorRegistry registry) {
+        registry.register("vmas", "the current process's VMAs, as /proc/pid/maps", (args, out) -> {
+            MmStruct mm = mm();
+            out.print(mm == null ? "no process\n" : mm.maps());
+        });
+        registry.register("pte", "pte VA: the kernel's PTE for VA (software view, no TLB involved)", (args, out) -> {
+            MmStruct mm = mm();
+            if (mm == null || args.length < 1) {
+                out.println(mm == null ? "no process" : "usage: pte VA");
+                return;
+            }
+            long va = Long.parseUnsignedLong(args[0].replaceFirst("^0[xX]", ""), 16);
+            VmArea v = mm.vmaLookup(va);
+            out.println("vma: " + (v == null ? "none" : v.toString()));
+            out.println("pte: " + org.mmulab.kernel.mm.PteBits.describe(memory.lookupPte(mm, va)));
+        });
+        registry.register("mmstat", "kernel mm counters (faults by kind, RSS, hiwater)", (args, out) -> {
+            for (Map.Entry<String, Long> e : memory.stats.asMap().entrySet()) {
+                out.printf("%-32s %d%n", e.getKey(), e.getValue());
+            }
+            MmStruct mm = mm();
+            if (mm != null) {
+                out.println(mm.countersDescription());
+            }
+        });
+    }
+
+    // ==========================================================================================
+    // --stats
+
+    public void printStats(PrintStream out) {
+        out.println("== mmulab kernel statistics ==");
+        out.printf("syscalls: %d%n", syscalls.total());
+        for (Map.Entry<String, Long> e : syscalls.countsByName().entrySet()) {
+            out.printf("  %-20s %d%n", e.getKey(), e.getValue());
+        }
+        TreeMap<Long, Long> unknown = syscalls.unknownByNumber();
+        if (unknown.isEmpty()) {
+            out.println("unknown syscalls (-ENOSYS): none");
+        } else {
+            out.println("unknown syscalls (-ENOSYS):");
+            for (Map.Entry<Long, Long> e : unknown.entrySet()) {
+                out.printf("  nr %-17d %d%n", e.getKey(), e.getValue());
+            }
+        }
+        out.println("page faults:");
+        for (Map.Entry<String, Long> e : memory.stats.asMap().entrySet()) {
+            out.printf("  %-32s %d%n", e.getKey(), e.getValue());
+        }
+        MmStruct mm = mm();
+        if (mm != null) {
+            mm.updateHiwaterRss();
+            out.println("mm: " + mm.countersDescription());
+            out.printf("  hiwater_rss %d kB, hiwater_vm %d kB%n", mm.hiwaterRss() * 4, mm.hiwaterVm() * 4);
+        } else if (!exitCounters.isEmpty()) {
+            out.println("mm (at exit): " + exitCounters);
+            out.printf("  hiwater_rss %d kB, hiwater_vm %d kB%n", exitHiwaterRss * 4, exitHiwaterVm * 4);
+        }
+        out.printf("frames: %d free of %d%n", memory.frames().freePages(), memory.frames().frameCount());
+        if (lastFatal != null) {
+            out.println("fatal signal: " + lastFatal);
+        }
+        for (Vcpu v : machine.vcpus()) {
+            MmuCounters c = v.mmu().counters;
+            out.printf("vcpu%d mmu:%n", v.id());
+            for (Map.Entry<String, Long> e : c.asMap().entrySet()) {
+                out.printf("  %-32s %d%n", e.getKey(), e.getValue());
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package org.mmulab.kernel;
+
+import org.mmulab.kernel.mm.AddressSpace;
+import org.mmulab.kernel.mm.MmStruct;
+
+/**
+ * struct task_struct, reduced to what a single-threaded process needs today: ids, comm, the mm, the
+ * executable it runs, signal dispositions and mask (recorded; delivery to handlers comes later),
+ * clear_child_tid, and how it ended.
+ */
+public final class Task {
+    public static final int NSIG = 64;
+
+    public final int pid;
+    public String comm = "";
+    public MmStruct mm;
+    AddressSpace exe;
+    /** struct k_sigaction per signal 1..64: handler, flags, restorer, mask. */
+    final long[][] sigactions = new long[NSIG + 1][];
+    long sigmask;
+    long clearChildTid;
+    boolean exited;
+    /** Status a shell reports: exit code, or 128 + signal. */
+    int exitStatus;
+    /** The signal that killed it, or 0. */
+    int termSignal;
+    /** Set by an allocation failure in kernel context: the OOM killer's SIGKILL, acted on at return. */
+    boolean oomKillPending;
+
+    Task(int pid) {
+        this.pid = pid;
+        for (int i = 0; i <= NSIG; i++) {
+            sigactions[i] = new long[4];
+        }
+    }
+
+    public int exitStatus() {
+        return exitStatus;
+    }
+
+    public int termSignal() {
+        return termSignal;
+    }
+
+    public boolean exited() {
+        return exited;
+    }
+
+    public long sigmask() {
+        return sigmask;
+    }
+
+    /** The recorded handler address (SIG_DFL 0, SIG_IGN 1) for {@code sig}. */
+    public long sigHandler(int sig) {
+        return sigactions[sig][0];
+    }
+}

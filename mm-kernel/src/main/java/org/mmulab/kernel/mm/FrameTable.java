@@ -1,0 +1,360 @@
+package org.mmulab.kernel.mm;
+
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongConsumer;
+
+import org.mmulab.emulator.memory.PhysicalMemory;
+
+/**
+ * The frame table ({@code struct page} array, include/linux/mm_types.h) and a buddy allocator
+ * (mm/page_alloc.c, Linux 6.x): per-frame refcount ({@code _refcount}), mapcount ({@code _mapcount},
+ * stored here starting at 0 rather than -1), flags, and the split page-table lock of a page-table
+ * page ({@code ptlock_ptr}, created by {@link #pgtableCtor} as {@code pagetable_pte_ctor} does).
+ *
+ * <p>The allocator keeps one free list per order 0..{@link #MAX_ORDER} (doubly linked through
+ * int arrays, no objects per frame) under one lock ({@code zone->lock}); freeing merges with the
+ * buddy while the buddy is free at the same order. Frame 0 is reserved, as the BIOS area is on a PC.
+ * Allocation failure returns -1: the caller turns it into VM_FAULT_OOM / -ENOMEM, never an exception.
+ */
+public final class FrameTable {
+    public static final int MAX_ORDER = 10;
+
+    /** Flags (subset of enum pageflags and page types). */
+    public static final int PG_RESERVED = 1, PG_BUDDY = 1 << 1, PG_PGTABLE = 1 << 2, PG_ANON = 1 << 3,
+            PG_ZERO = 1 << 4, PG_PAGECACHE = 1 << 5, PG_SHMEM = 1 << 6;
+
+    private final PhysicalMemory mem;
+    private final int nframes;
+    private final int[] refcount;
+    private final int[] mapcount;
+    private final int[] flags;
+    private final byte[] order;
+    private final int[] next;
+    private final int[] prev;
+    private final int[] freeHead = new int[MAX_ORDER + 1];
+    private final ReentrantLock[] ptl;
+    private final Object zoneLock = new Object();
+    private long freePages;
+    private long allocFailures;
+    /** Test hook: told the pfn of every order-0 frame just before it returns to the free lists. */
+    private volatile LongConsumer freeObserver;
+
+    public FrameTable(PhysicalMemory mem) {
+        this.mem = mem;
+        long n = mem.frameCount();
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("too many frames: " + n);
+        }
+        this.nframes = (int) n;
+        refcount = new int[nframes];
+        mapcount = new int[nframes];
+        flags = new int[nframes];
+        order = new byte[nframes];
+        next = new int[nframes];
+        prev = new int[nframes];
+        ptl = new ReentrantLock[nframes];
+        java.util.Arrays.fill(freeHead, -1);
+        if (nframes > 0) {
+            flags[0] = PG_RESERVED;
+            refcount[0] = 1;
+        }
+        // memblock_free_all: hand every frame but 0 to the buddy allocator in aligned blocks.
+        int pfn = 1;
+        synchronized (zoneLock) {
+            while (pfn < nframes) {
+                int o = MAX_ORDER;
+                while (o > 0 && ((pfn & ((1 << o) - 1)) != 0 || pfn + (1 << o) > nframes)) {
+                    o--;
+                }
+                addFree(pfn, o);
+                freePages += 1L << o;
+                pfn += 1 << o;
+            }
+        }
+    }
+
+    public PhysicalMemory memory() {
+        return mem;
+    }
+
+    public int frameCount() {
+        return nframes;
+    }
+
+    public long freePages() {
+        synchronized (zoneLock) {
+            return freePages;
+        }
+    }
+
+    public long allocFailures() {
+        synchronized (zoneLock) {
+            return allocFailures;
+        }
+    }
+
+    public void setFreeObserver(LongConsumer c) {
+        freeObserver = c;
+    }
+
+    // ---- buddy allocator -------------------------------------------------------------------
+
+    /** A cache that can give frames back under memory pressure (struct shrinker). Returns frames freed. */
+    @FunctionalInterface
+    public interface Shrinker {
+        long shrink();
+    }
+
+    private final java.util.concurrent.CopyOnWriteArrayList<Shrinker> shrinkers = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    public void registerShrinker(Shrinker s) {
+        shrinkers.add(s);
+    }
+
+    public void unregisterShrinker(Shrinker s) {
+        shrinkers.remove(s);
+    }
+
+    /**
+     * alloc_pages(order): returns the first pfn with refcount 1, or -1 when memory is exhausted even
+     * after the shrinkers dropped what they could (the slow path's direct reclaim, then the caller's OOM).
+     */
+    public long allocPages(int ord) {
+        long pfn = allocPagesFast(ord);
+        if (pfn >= 0 || shrinkers.isEmpty()) {
+            return pfn;
+        }
+        long freed = 0;
+        for (Shrinker s : shrinkers) {
+            freed += s.shrink();
+        }
+        if (freed > 0) {
+            reclaimed += freed;
+            pfn = allocPagesFast(ord);
+        }
+        return pfn;
+    }
+
+    private long reclaimed;
+
+    /** Frames given back by shrinkers over the machine's life. */
+    public long reclaimedPages() {
+        synchronized (zoneLock) {
+            return reclaimed;
+        }
+    }
+
+    private long allocPagesFast(int ord) {
+        synchronized (zoneLock) {
+            int o = ord;
+            while (o <= MAX_ORDER && freeHead[o] < 0) {
+                o++;
+            }
+            if (o > MAX_ORDER) {
+                allocFailures++;
+                return -1;
+            }
+            int pfn = freeHead[o];
+            removeFree(pfn, o);
+            // expand(): give back the upper halves.
+            while (o > ord) {
+                o--;
+                addFree(pfn + (1 << o), o);
+            }
+            freePages -= 1L << ord;
+            for (int i = 0; i < (1 << ord); i++) {
+                flags[pfn + i] = 0;
+                mapcount[pfn + i] = 0;
+            }
+            refcount[pfn] = 1;
+            order[pfn] = (byte) ord;
+            return pfn;
+        }
+    }
+
+    /** alloc_page(GFP_KERNEL | __GFP_ZERO). */
+    public long allocZeroedPage() {
+        long pfn = allocPages(0);
+        if (pfn >= 0) {
+            mem.zeroFrame(pfn << PhysicalMemory.PAGE_SHIFT);
+        }
+        return pfn;
+    }
+
+    /** __free_pages(page, order) once the last reference is gone. */
+    private void freePagesNow(long pfn, int ord) {
+        LongConsumer obs = freeObserver;
+        if (obs != null) {
+            for (int i = 0; i < (1 << ord); i++) {
+                obs.accept(pfn + i);
+            }
+        }
+        synchronized (zoneLock) {
+            int p = (int) pfn;
+            if ((flags[p] & (PG_BUDDY | PG_RESERVED)) != 0) {
+                throw new IllegalStateException("double free of pfn 0x" + Long.toHexString(pfn));
+            }
+            freePages += 1L << ord;
+            int o = ord;
+            while (o < MAX_ORDER) {
+                int buddy = p ^ (1 << o);
+                if (buddy >= nframes || (flags[buddy] & PG_BUDDY) == 0 || order[buddy] != o) {
+                    break;
+                }
+                removeFree(buddy, o);
+                p = Math.min(p, buddy);
+                o++;
+            }
+            addFree(p, o);
+        }
+    }
+
+    private void addFree(int pfn, int o) {
+        flags[pfn] = PG_BUDDY;
+        order[pfn] = (byte) o;
+        refcount[pfn] = 0;
+        prev[pfn] = -1;
+        next[pfn] = freeHead[o];
+        if (freeHead[o] >= 0) {
+            prev[freeHead[o]] = pfn;
+        }
+        freeHead[o] = pfn;
+    }
+
+    private void removeFree(int pfn, int o) {
+        if (prev[pfn] >= 0) {
+            next[prev[pfn]] = next[pfn];
+        } else {
+            freeHead[o] = next[pfn];
+        }
+        if (next[pfn] >= 0) {
+            prev[next[pfn]] = prev[pfn];
+        }
+        flags[pfn] &= ~PG_BUDDY;
+    }
+
+    // ---- struct page accessors -------------------------------------------------------------
+
+    public int refcount(long pfn) {
+        synchronized (zoneLock) {
+            return refcount[(int) pfn];
+        }
+    }
+
+    public int mapcount(long pfn) {
+        synchronized (zoneLock) {
+            return mapcount[(int) pfn];
+        }
+    }
+
+    public int flags(long pfn) {
+        synchronized (zoneLock) {
+            return flags[(int) pfn];
+        }
+    }
+
+    public boolean isFree(long pfn) {
+        return (flags(pfn) & PG_BUDDY) != 0;
+    }
+
+    public void setFlags(long pfn, int f) {
+        synchronized (zoneLock) {
+            flags[(int) pfn] |= f;
+        }
+    }
+
+    public void clearFlags(long pfn, int f) {
+        synchronized (zoneLock) {
+            flags[(int) pfn] &= ~f;
+        }
+    }
+
+    /** get_page / folio_get. */
+    public void get(long pfn) {
+        synchronized (zoneLock) {
+            if (refcount[(int) pfn] <= 0) {
+                throw new IllegalStateException("get_page on a free page 0x" + Long.toHexString(pfn));
+            }
+            refcount[(int) pfn]++;
+        }
+    }
+
+    /** put_page / folio_put: frees the frame when the last reference goes. Reserved frames never go. */
+    public void put(long pfn) {
+        int o;
+        synchronized (zoneLock) {
+            int p = (int) pfn;
+            if ((flags[p] & PG_RESERVED) != 0) {
+                return;
+            }
+            if (refcount[p] <= 0) {
+                throw new IllegalStateException("put_page underflow on 0x" + Long.toHexString(pfn));
+            }
+            if (--refcount[p] > 0) {
+                return;
+            }
+            o = order[p];
+        }
+        freePagesNow(pfn, o);
+    }
+
+    /** page_add_*_rmap: one more PTE maps the frame. */
+    public void addMap(long pfn) {
+        synchronized (zoneLock) {
+            mapcount[(int) pfn]++;
+        }
+    }
+
+    /** page_remove_rmap. */
+    public void removeMap(long pfn) {
+        synchronized (zoneLock) {
+            if (--mapcount[(int) pfn] < 0) {
+                throw new IllegalStateException("mapcount underflow on 0x" + Long.toHexString(pfn));
+            }
+        }
+    }
+
+    /** Marks a frame reserved and pinned (the zero page): put_page never frees it. */
+    public void reserve(long pfn) {
+        synchronized (zoneLock) {
+            flags[(int) pfn] |= PG_RESERVED;
+        }
+    }
+
+    // ---- page-table pages (pagetable_pte_ctor / dtor: the split PTE lock lives with the page) ----
+
+    public void pgtableCtor(long pfn) {
+        synchronized (zoneLock) {
+            flags[(int) pfn] |= PG_PGTABLE;
+        }
+        ptl[(int) pfn] = new ReentrantLock();
+    }
+
+    public void pgtableDtor(long pfn) {
+        ptl[(int) pfn] = null;
+        synchronized (zoneLock) {
+            flags[(int) pfn] &= ~PG_PGTABLE;
+        }
+    }
+
+    /** ptlock_ptr(page): the lock of a page-table page. */
+    public ReentrantLock ptlock(long pfn) {
+        ReentrantLock l = ptl[(int) pfn];
+        if (l == null) {
+            throw new IllegalStateException("pfn 0x" + Long.toHexString(pfn) + " is not a page table");
+        }
+        return l;
+    }
+
+    public long pageTablePages() {
+        long n = 0;
+        synchronized (zoneLock) {
+            for (int f : flags) {
+                if ((f & PG_PGTABLE) != 0) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+}

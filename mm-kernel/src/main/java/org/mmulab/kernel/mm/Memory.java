@@ -1,0 +1,925 @@
+package org.mmulab.kernel.mm;
+
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.mmulab.emulator.memory.PhysicalMemory;
+
+/**
+ * The port of mm/memory.c (Linux 6.x) plus the PTE map/lock helpers of mm/pgtable-generic.c: the
+ * page-fault path ({@code handle_mm_fault} and the functions it dispatches to), page-table allocation
+ * ({@code __pud_alloc}/{@code __pmd_alloc}/{@code __pte_alloc}, which take {@code page_table_lock}
+ * themselves and re-check for a racing allocation, seed 000), {@code pte_offset_map_lock} which may
+ * fail when the PMD changes under it (seed 002), and teardown ({@code unmap_vmas} /
+ * {@code zap_pte_range} under the PTE lock in bounded batches, {@code free_pgtables}).
+ *
+ * <p>One instance per machine: it owns the frame table, the page-table format and the shared zero
+ * page (its {@code ZERO_PAGE}). Locking: the caller holds the mm's mmap lock (read for faults, write
+ * for munmap/mprotect); PTE tables are changed only under their split lock ({@link FrameTable#ptlock}),
+ * upper levels only under {@link MmStruct#pageTableLock}.
+ *
+ * <p>Executable images are mapped as files: a read fault maps the image's page-cache page read-only
+ * (shared by every mapping of it), a write fault to a private mapping copies it (do_cow_fault). So
+ * {@code .text} pages are filled at fault time, and a fault on an already-correct PTE never rewrites it.
+ */
+public final class Memory {
+    // vm_fault_t
+    public static final int VM_FAULT_OK = 0, VM_FAULT_OOM = 1, VM_FAULT_SIGBUS = 2, VM_FAULT_SIGSEGV = 0x40;
+    // enum fault_flag
+    public static final int FAULT_FLAG_WRITE = 0x1, FAULT_FLAG_USER = 0x40, FAULT_FLAG_INSTRUCTION = 0x100;
+
+    /** Pages an MmuGather batches before it must flush the TLB and free them (MAX_GATHER_BATCH-like). */
+    public static final int GATHER_BATCH = 256;
+
+    private final PhysicalMemory mem;
+    private final FrameTable frames;
+    private final PgtableOps ops;
+    private final long zeroPfn;
+    public final VmStat stats = new VmStat();
+    /**
+     * Test hook run inside {@code __pte_offset_map_lock} between reading the PMD locklessly and taking
+     * the PTE lock: the window in which khugepaged's retract_page_tables can change the PMD.
+     */
+    volatile Runnable pteMapLockRaceHook;
+
+    public Memory(PhysicalMemory mem) {
+        this(mem, new FrameTable(mem), null);
+    }
+
+    public Memory(PhysicalMemory mem, FrameTable frames, PgtableOps ops) {
+        this.mem = mem;
+        this.frames = frames;
+        this.ops = ops != null ? ops : new X86_64Pgtable(mem);
+        long z = frames.allocZeroedPage();
+        if (z < 0) {
+            throw new IllegalStateException("no memory for the zero page");
+        }
+        frames.reserve(z);
+        frames.setFlags(z, FrameTable.PG_ZERO);
+        this.zeroPfn = z;
+    }
+
+    public FrameTable frames() {
+        return frames;
+    }
+
+    public PgtableOps ops() {
+        return ops;
+    }
+
+    public PhysicalMemory physicalMemory() {
+        return mem;
+    }
+
+    /** my_zero_pfn. */
+    public long zeroPfn() {
+        return zeroPfn;
+    }
+
+    public void setPteMapLockRaceHook(Runnable r) {
+        pteMapLockRaceHook = r;
+    }
+
+    // ==========================================================================================
+    // mm creation and destruction (kernel/fork.c mm_alloc / mmput, mm/mmap.c exit_mmap)
+
+    /** mm_alloc + pgd_alloc; null when there is no frame for the PGD. */
+    public MmStruct mmAlloc() {
+        long pgd = allocPgtablePage();
+        if (pgd < 0) {
+            return null;
+        }
+        return new MmStruct(this, pgd);
+    }
+
+    /** exit_mmap: unmaps every VMA, frees every page table and the PGD. */
+    public void exitMmap(MmStruct mm) {
+        mm.mmapLock.writeLock().lock();
+        try {
+            mm.updateHiwaterRss();
+            mm.updateHiwaterVm();
+            MmuGather tlb = new MmuGather(mm);
+            for (VmArea v : mm.vmaList()) {
+                unmapSingleVma(tlb, v, v.start, v.end);
+            }
+            freePgdRange(tlb, 0, mm.taskSize, 0, 0);
+            tlb.finish();
+            for (VmArea v : mm.vmaList()) {
+                if (v.file != null) {
+                    v.file.releaseUser();
+                }
+            }
+            mm.vmas.clear();
+            mm.totalVm = 0;
+            for (var cpu : mm.cpus) {
+                cpu.mmu().writeCr3(cpu.state.cr3);
+            }
+            mm.cpus.clear();
+            freePgtablePage(mm.pgd);
+        } finally {
+            mm.mmapLock.writeLock().unlock();
+        }
+    }
+
+    // ==========================================================================================
+    // Page-table pages
+
+    private long allocPgtablePage() {
+        long pfn = frames.allocZeroedPage();
+        if (pfn >= 0) {
+            frames.pgtableCtor(pfn);
+        }
+        return pfn;
+    }
+
+    void freePgtablePage(long pfn) {
+        frames.pgtableDtor(pfn);
+        frames.put(pfn);
+    }
+
+    /**
+     * __pud_alloc / __pmd_alloc (and __pte_alloc's core): allocate a table outside the lock, take
+     * page_table_lock, populate the entry only if it is still none, free the page if someone raced.
+     * Returns 0 or -ENOMEM.
+     */
+    int pxdAlloc(MmStruct mm, long entryPa, int level) {
+        long nw = allocPgtablePage();
+        if (nw < 0) {
+            return -12;
+        }
+        mm.pageTableLock.lock();
+        try {
+            if (PteBits.none(ops.get(entryPa))) {
+                mm.nrPgtables.incrementAndGet();
+                // pmd_install: smp_wmb() then populate; the release store orders the zeroed table first.
+                ops.set(entryPa, ops.mkTable(level, nw));
+                nw = -1;
+            }
+        } finally {
+            mm.pageTableLock.unlock();
+        }
+        if (nw >= 0) {
+            stats.pgtableAllocRaces.incrementAndGet();
+            freePgtablePage(nw);
+        }
+        return 0;
+    }
+
+    /** __pte_alloc(mm, pmd): seed 000, takes page_table_lock itself and re-checks pmd_none. */
+    public int pteAlloc(MmStruct mm, long pmdp) {
+        return pxdAlloc(mm, pmdp, 2);
+    }
+
+    /**
+     * Walks (allocating) from the PGD down to the PMD entry for {@code addr}: pgd_offset, pud_alloc,
+     * pmd_alloc. Returns the physical address of the PMD entry, or -1 when a table could not be allocated.
+     */
+    long pmdAlloc(MmStruct mm, long addr) {
+        long table = mm.pgd << 12;
+        for (int level = ops.levels(); level > 2; level--) {
+            long ep = ops.entryAddr(table, addr, level);
+            long e = ops.getLockless(ep);
+            if (PteBits.none(e)) {
+                if (pxdAlloc(mm, ep, level) != 0) {
+                    return -1;
+                }
+                e = ops.getLockless(ep);
+            }
+            table = PteBits.pfn(e) << 12;
+        }
+        return ops.entryAddr(table, addr, 2);
+    }
+
+    /** Walks without allocating; returns the PMD entry address or -1 when an upper level is none. */
+    public long pmdOffset(MmStruct mm, long addr) {
+        long table = mm.pgd << 12;
+        for (int level = ops.levels(); level > 2; level--) {
+            long e = ops.getLockless(ops.entryAddr(table, addr, level));
+            if (PteBits.none(e) || ops.tableBad(level, e)) {
+                return -1;
+            }
+            table = PteBits.pfn(e) << 12;
+        }
+        return ops.entryAddr(table, addr, 2);
+    }
+
+    /** The PTE value mapping {@code addr} (0 when none); for tests and debugging. */
+    public long lookupPte(MmStruct mm, long addr) {
+        long pmdp = pmdOffset(mm, addr);
+        if (pmdp < 0) {
+            return 0;
+        }
+        long pmd = ops.getLockless(pmdp);
+        if (PteBits.none(pmd)) {
+            return 0;
+        }
+        return ops.getLockless(ops.entryAddr(PteBits.pfn(pmd) << 12, addr, 1));
+    }
+
+    // ==========================================================================================
+    // pte_offset_map_lock (mm/pgtable-generic.c, seed 002)
+
+    /** A mapped and (for the _lock variant) locked PTE: the entry's address, its table's lock, the PMD seen. */
+    public record PteMap(long ptep, ReentrantLock ptl, long pmdval) {
+        public void unlock() {
+            ptl.unlock();
+        }
+    }
+
+    /**
+     * __pte_offset_map: validates the PMD read locklessly (pmdp_get_lockless). Returns the PTE address
+     * or -1 for no page table (none, huge, bad — a bad PMD is cleared, as pmd_clear_bad does).
+     */
+    long pteOffsetMap(long pmdp, long pmdval, long addr) {
+        if (PteBits.none(pmdval) || (pmdval & PteBits.PSE) != 0) {
+            return -1;
+        }
+        if (ops.tableBad(2, pmdval) || PteBits.pfn(pmdval) >= frames.frameCount()) {
+            stats.pmdBad.incrementAndGet();
+            ops.clear(pmdp);
+            return -1;
+        }
+        return ops.entryAddr(PteBits.pfn(pmdval) << 12, addr, 1);
+    }
+
+    /**
+     * pte_offset_map_nolock: maps the PTE and names its lock without taking it; null if there is no
+     * page table. The lock belongs to the table the returned PTE is in, even if the PMD changes later.
+     */
+    public PteMap pteOffsetMapNolock(MmStruct mm, long pmdp, long addr) {
+        long pmdval = ops.getLockless(pmdp);
+        long ptep = pteOffsetMap(pmdp, pmdval, addr);
+        if (ptep < 0) {
+            return null;
+        }
+        ReentrantLock ptl = ptlockOrNull(pmdval);
+        return ptl == null ? null : new PteMap(ptep, ptl, pmdval);
+    }
+
+    /**
+     * __pte_offset_map_lock: maps the PTE, takes its table's lock, then re-checks that the PMD still
+     * points at that table (pmd_same); if it changed, unlocks and tries again. Returns null (no lock
+     * held) when there is no page table any more; every caller must retry the fault or bail out.
+     */
+    public PteMap pteOffsetMapLock(MmStruct mm, long pmdp, long addr) {
+        for (;;) {
+            long pmdval = ops.getLockless(pmdp);
+            long ptep = pteOffsetMap(pmdp, pmdval, addr);
+            if (ptep < 0) {
+                stats.pteMapLockFailed.incrementAndGet();
+                return null;
+            }
+            ReentrantLock ptl = ptlockOrNull(pmdval);
+            Runnable hook = pteMapLockRaceHook;
+            if (hook != null) {
+                hook.run();
+            }
+            if (ptl == null) {
+                stats.pteMapLockRetries.incrementAndGet();
+                continue;
+            }
+            ptl.lock();
+            if (pmdval == ops.getLockless(pmdp)) {
+                return new PteMap(ptep, ptl, pmdval);
+            }
+            ptl.unlock();
+            stats.pteMapLockRetries.incrementAndGet();
+        }
+    }
+
+    private ReentrantLock ptlockOrNull(long pmdval) {
+        long pfn = PteBits.pfn(pmdval);
+        if ((frames.flags(pfn) & FrameTable.PG_PGTABLE) == 0) {
+            return null;
+        }
+        try {
+            return frames.ptlock(pfn);
+        } catch (IllegalStateException freedUnderUs) {
+            return null;
+        }
+    }
+
+    /** pte_alloc_map_lock: allocates the PTE table if needed, then pte_offset_map_lock. Null on failure. */
+    public PteMap pteAllocMapLock(MmStruct mm, long pmdp, long addr) {
+        if (PteBits.none(ops.getLockless(pmdp)) && pteAlloc(mm, pmdp) != 0) {
+            return null;
+        }
+        return pteOffsetMapLock(mm, pmdp, addr);
+    }
+
+    // ==========================================================================================
+    // The fault path
+
+    /** struct vm_fault. */
+    private static final class VmFault {
+        final VmArea vma;
+        final MmStruct mm;
+        final long address;
+        final int flags;
+        long pmdp;
+        PteMap pte;
+        long origPte;
+
+        VmFault(VmArea vma, long address, int flags) {
+            this.vma = vma;
+            this.mm = vma.mm;
+            this.address = address & ~0xfffL;
+            this.flags = flags;
+        }
+
+        boolean write() {
+            return (flags & FAULT_FLAG_WRITE) != 0;
+        }
+    }
+
+    /**
+     * handle_mm_fault: the caller (the arch fault handler) holds the mmap read lock, found the VMA and
+     * checked access rights. Returns VM_FAULT_OK (retry the access), VM_FAULT_OOM, or VM_FAULT_SIGBUS.
+     */
+    public int handleMmFault(VmArea vma, long address, int flags) {
+        stats.faults.incrementAndGet();
+        VmFault vmf = new VmFault(vma, address, flags);
+        vmf.pmdp = pmdAlloc(vmf.mm, vmf.address);
+        if (vmf.pmdp < 0) {
+            return oom();
+        }
+        int ret = handlePteFault(vmf);
+        if (ret == VM_FAULT_OOM) {
+            stats.faultOom.incrementAndGet();
+        }
+        return ret;
+    }
+
+    private int oom() {
+        stats.faultOom.incrementAndGet();
+        return VM_FAULT_OOM;
+    }
+
+    private int handlePteFault(VmFault vmf) {
+        long pmdval = ops.getLockless(vmf.pmdp);
+        if (PteBits.none(pmdval)) {
+            vmf.pte = null;
+        } else {
+            vmf.pte = pteOffsetMapNolock(vmf.mm, vmf.pmdp, vmf.address);
+            if (vmf.pte == null) {
+                stats.faultRetry.incrementAndGet();
+                return VM_FAULT_OK; // the PMD changed: let the access fault again
+            }
+            vmf.origPte = ops.getLockless(vmf.pte.ptep());
+            if (PteBits.none(vmf.origPte)) {
+                vmf.pte = null;
+            }
+        }
+        if (vmf.pte == null) {
+            return doPteMissing(vmf);
+        }
+        if (!PteBits.present(vmf.origPte)) {
+            // Swap entries arrive with swap; nothing else may be here.
+            return VM_FAULT_SIGBUS;
+        }
+        ReentrantLock ptl = vmf.pte.ptl();
+        ptl.lock();
+        try {
+            long entry = vmf.origPte;
+            if (ops.get(vmf.pte.ptep()) != entry) {
+                stats.faultRetry.incrementAndGet(); // pte_same failed: someone else handled it
+                return VM_FAULT_OK;
+            }
+            if ((entry & PteBits.PRESENT) == 0) {
+                // A PROT_NONE pte in an accessible VMA cannot happen without NUMA balancing.
+                return VM_FAULT_SIGSEGV;
+            }
+            if (vmf.write()) {
+                if (!PteBits.write(entry)) {
+                    return doWpPage(vmf); // unlocks
+                }
+                entry |= PteBits.DIRTY;
+            }
+            entry |= PteBits.ACCESSED;
+            // ptep_set_access_flags: only write the PTE if it changes.
+            if (entry != vmf.origPte) {
+                ops.set(vmf.pte.ptep(), entry);
+                stats.faultAccessFlags.incrementAndGet();
+            } else {
+                // Spurious: the PTE already allows the access; a stale TLB entry faulted.
+                stats.faultSpurious.incrementAndGet();
+                vmf.mm.flushTlbPage(vmf.address);
+            }
+            return VM_FAULT_OK;
+        } finally {
+            if (ptl.isHeldByCurrentThread()) {
+                ptl.unlock();
+            }
+        }
+    }
+
+    private int doPteMissing(VmFault vmf) {
+        if (vmf.vma.isAnonymous()) {
+            return doAnonymousPage(vmf);
+        }
+        return doFault(vmf);
+    }
+
+    /** vmf_pte_changed: under the PTE lock, is the entry still what the fault saw (none here)? */
+    private boolean ptePresentNow(VmFault vmf) {
+        return !PteBits.none(ops.get(vmf.pte.ptep()));
+    }
+
+    /** do_anonymous_page. */
+    private int doAnonymousPage(VmFault vmf) {
+        VmArea vma = vmf.vma;
+        if (PteBits.none(ops.getLockless(vmf.pmdp)) && pteAlloc(vmf.mm, vmf.pmdp) != 0) {
+            return VM_FAULT_OOM;
+        }
+        if (!vmf.write()) {
+            // Use the zero page for reads: read-only, special (no refcount, no rss).
+            long entry = PteBits.mkPte(zeroPfn, vma.pageProt()) | PteBits.SPECIAL;
+            vmf.pte = pteOffsetMapLock(vmf.mm, vmf.pmdp, vmf.address);
+            if (vmf.pte == null) {
+                stats.faultRetry.incrementAndGet();
+                return VM_FAULT_OK;
+            }
+            try {
+                if (ptePresentNow(vmf)) {
+                    stats.faultRetry.incrementAndGet();
+                    return VM_FAULT_OK;
+                }
+                ops.set(vmf.pte.ptep(), entry);
+                stats.faultAnonZero.incrementAndGet();
+                return VM_FAULT_OK;
+            } finally {
+                vmf.pte.unlock();
+            }
+        }
+        long pfn = frames.allocZeroedPage();
+        if (pfn < 0) {
+            return VM_FAULT_OOM;
+        }
+        long entry = PteBits.mkPte(pfn, vma.pageProt());
+        if ((vma.flags & VmArea.VM_WRITE) != 0) {
+            entry |= PteBits.RW | PteBits.DIRTY;
+        }
+        vmf.pte = pteOffsetMapLock(vmf.mm, vmf.pmdp, vmf.address);
+        if (vmf.pte == null) {
+            frames.put(pfn);
+            stats.faultRetry.incrementAndGet();
+            return VM_FAULT_OK;
+        }
+        try {
+            if (ptePresentNow(vmf)) {
+                frames.put(pfn);
+                stats.faultRetry.incrementAndGet();
+                return VM_FAULT_OK;
+            }
+            vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);
+            frames.setFlags(pfn, FrameTable.PG_ANON);
+            frames.addMap(pfn); // folio_add_new_anon_rmap
+            ops.set(vmf.pte.ptep(), entry);
+            stats.faultAnonNew.incrementAndGet();
+            return VM_FAULT_OK;
+        } finally {
+            vmf.pte.unlock();
+        }
+    }
+
+    /** do_fault: file-backed (executable image) or shmem VMA, first touch of this page. */
+    private int doFault(VmFault vmf) {
+        VmArea vma = vmf.vma;
+        long index = vma.pageIndex(vmf.address);
+        if (!vmf.write()) {
+            return doReadFault(vmf, index);
+        }
+        if ((vma.flags & VmArea.VM_SHARED) == 0) {
+            return doCowFault(vmf, index);
+        }
+        return doSharedFault(vmf, index);
+    }
+
+    private int doReadFault(VmFault vmf, long index) {
+        long pfn = vmf.vma.file.getPage(index);
+        if (pfn < 0) {
+            return VM_FAULT_OOM;
+        }
+        stats.faultFileRead.incrementAndGet();
+        return finishFault(vmf, pfn, false);
+    }
+
+    private int doSharedFault(VmFault vmf, long index) {
+        long pfn = vmf.vma.file.getPage(index);
+        if (pfn < 0) {
+            return VM_FAULT_OOM;
+        }
+        stats.faultShared.incrementAndGet();
+        return finishFault(vmf, pfn, false);
+    }
+
+    /** do_cow_fault: private write to a file page never mapped here: copy it into a new anon page. */
+    private int doCowFault(VmFault vmf, long index) {
+        long nw = frames.allocPages(0);
+        if (nw < 0) {
+            return VM_FAULT_OOM;
+        }
+        long src = vmf.vma.file.getPage(index);
+        if (src < 0) {
+            frames.put(nw);
+            return VM_FAULT_OOM;
+        }
+        mem.copyFrame(src << 12, nw << 12);
+        frames.put(src);
+        stats.faultFileCow.incrementAndGet();
+        return finishFault(vmf, nw, true);
+    }
+
+    /**
+     * finish_fault / set_pte_range: installs {@code pfn} (whose reference the caller passes on) unless
+     * the PTE is no longer none, in which case the already-installed PTE is left exactly as it is.
+     */
+    private int finishFault(VmFault vmf, long pfn, boolean anon) {
+        VmArea vma = vmf.vma;
+        if (PteBits.none(ops.getLockless(vmf.pmdp)) && pteAlloc(vmf.mm, vmf.pmdp) != 0) {
+            frames.put(pfn);
+            return VM_FAULT_OOM;
+        }
+        vmf.pte = pteOffsetMapLock(vmf.mm, vmf.pmdp, vmf.address);
+        if (vmf.pte == null) {
+            frames.put(pfn);
+            stats.faultRetry.incrementAndGet();
+            return VM_FAULT_OK;
+        }
+        try {
+            if (ptePresentNow(vmf)) {
+                // Someone (another vCPU) mapped it meanwhile: never rewrite an already-correct PTE.
+                frames.put(pfn);
+                stats.faultRetry.incrementAndGet();
+                return VM_FAULT_OK;
+            }
+            long entry = PteBits.mkPte(pfn, vma.pageProt());
+            if (vmf.write() && (vma.flags & VmArea.VM_WRITE) != 0) {
+                entry |= PteBits.RW | PteBits.DIRTY;
+            }
+            if (anon) {
+                frames.setFlags(pfn, FrameTable.PG_ANON);
+                vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);
+            } else {
+                vmf.mm.addCounter(mmCounterFile(pfn), 1);
+            }
+            frames.addMap(pfn);
+            ops.set(vmf.pte.ptep(), entry);
+            return VM_FAULT_OK;
+        } finally {
+            vmf.pte.unlock();
+        }
+    }
+
+    private int mmCounterFile(long pfn) {
+        return (frames.flags(pfn) & FrameTable.PG_SHMEM) != 0 ? MmStruct.MM_SHMEMPAGES : MmStruct.MM_FILEPAGES;
+    }
+
+    /** mm_counter(page). */
+    private int mmCounter(long pfn) {
+        return (frames.flags(pfn) & FrameTable.PG_ANON) != 0 ? MmStruct.MM_ANONPAGES : mmCounterFile(pfn);
+    }
+
+    /** vm_normal_page: the frame behind a present PTE, or -1 for a special mapping (the zero page). */
+    long vmNormalPage(long pte) {
+        if (PteBits.special(pte)) {
+            return -1;
+        }
+        long pfn = PteBits.pfn(pte);
+        if (pfn == zeroPfn || pfn >= frames.frameCount()) {
+            return -1;
+        }
+        return pfn;
+    }
+
+    /** do_wp_page: entered with the PTE lock held; returns with it released. */
+    private int doWpPage(VmFault vmf) {
+        VmArea vma = vmf.vma;
+        long page = vmNormalPage(vmf.origPte);
+        if ((vma.flags & (VmArea.VM_SHARED | VmArea.VM_MAYSHARE)) != 0) {
+            // wp_page_shared / wp_pfn_shared: no page_mkwrite for shmem; reuse.
+            return wpPageReuse(vmf);
+        }
+        if (page >= 0 && (frames.flags(page) & FrameTable.PG_ANON) != 0 && frames.refcount(page) == 1) {
+            // wp_can_reuse_anon_folio: exclusively ours, write in place.
+            return wpPageReuse(vmf);
+        }
+        if (page >= 0) {
+            frames.get(page);
+        }
+        vmf.pte.unlock();
+        return wpPageCopy(vmf, page);
+    }
+
+    private int wpPageReuse(VmFault vmf) {
+        try {
+            long entry = vmf.origPte | PteBits.ACCESSED | PteBits.DIRTY | PteBits.RW;
+            ops.set(vmf.pte.ptep(), entry);
+            stats.faultWpReuse.incrementAndGet();
+            return VM_FAULT_OK;
+        } finally {
+            vmf.pte.unlock();
+        }
+    }
+
+    /**
+     * wp_page_copy: new page (zeroed when the old one is the zero page, else a copy), then under the
+     * PTE lock and only if the PTE is unchanged: ptep_clear_flush (TLB flushed before the old page can be
+     * freed), set the new PTE, drop the old mapping.
+     */
+    private int wpPageCopy(VmFault vmf, long old) {
+        VmArea vma = vmf.vma;
+        long nw = old < 0 ? frames.allocZeroedPage() : frames.allocPages(0);
+        if (nw < 0) {
+            if (old >= 0) {
+                frames.put(old);
+            }
+            return VM_FAULT_OOM;
+        }
+        if (old >= 0) {
+            mem.copyFrame(old << 12, nw << 12);
+        }
+        vmf.pte = pteOffsetMapLock(vmf.mm, vmf.pmdp, vmf.address);
+        if (vmf.pte == null) {
+            frames.put(nw);
+            if (old >= 0) {
+                frames.put(old);
+            }
+            stats.faultRetry.incrementAndGet();
+            return VM_FAULT_OK;
+        }
+        boolean copied = false;
+        try {
+            if (ops.get(vmf.pte.ptep()) == vmf.origPte) {
+                if (old >= 0) {
+                    int oc = mmCounter(old);
+                    if (oc != MmStruct.MM_ANONPAGES) {
+                        vmf.mm.addCounter(oc, -1);
+                        vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);
+                    }
+                } else {
+                    vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);
+                }
+                long entry = PteBits.mkPte(nw, vma.pageProt()) | PteBits.RW | PteBits.DIRTY;
+                // ptep_clear_flush
+                ops.getAndClear(vmf.pte.ptep());
+                vmf.mm.flushTlbPage(vmf.address);
+                frames.setFlags(nw, FrameTable.PG_ANON);
+                frames.addMap(nw);
+                ops.set(vmf.pte.ptep(), entry);
+                if (old >= 0) {
+                    frames.removeMap(old);
+                }
+                copied = true;
+                if (old < 0) {
+                    stats.faultWpZeroCopy.incrementAndGet();
+                } else {
+                    stats.faultWpCopy.incrementAndGet();
+                }
+            } else {
+                stats.faultRetry.incrementAndGet();
+            }
+        } finally {
+            vmf.pte.unlock();
+        }
+        if (copied) {
+            if (old >= 0) {
+                frames.put(old); // the reference the old PTE held
+            }
+        } else {
+            frames.put(nw);
+        }
+        if (old >= 0) {
+            frames.put(old); // the reference do_wp_page took
+        }
+        return VM_FAULT_OK;
+    }
+
+    // ==========================================================================================
+    // Teardown: unmap_vmas, zap_*_range, free_pgtables (mm/memory.c), with MmuGather (mm/mmu_gather.c)
+
+    /** unmap_single_vma: zap the part of {@code vma} inside [start, end). */
+    public void unmapSingleVma(MmuGather tlb, VmArea vma, long start, long end) {
+        long s = Math.max(vma.start, start);
+        long e = Math.min(vma.end, end);
+        if (s >= e) {
+            return;
+        }
+        zapLevel(tlb, vma, vma.mm.pgd << 12, ops.levels(), s, e);
+    }
+
+    private long addrEnd(long addr, long end, int level) {
+        long size = 1L << ops.shift(level);
+        long boundary = (addr + size) & -size;
+        // boundary - 1 < end - 1 handles wrap at the top of the address space
+        return Long.compareUnsigned(boundary - 1, end - 1) < 0 ? boundary : end;
+    }
+
+    /** zap_p4d_range / zap_pud_range / zap_pmd_range: walk only present tables. */
+    private void zapLevel(MmuGather tlb, VmArea vma, long table, int level, long addr, long end) {
+        do {
+            long next = addrEnd(addr, end, level);
+            long ep = ops.entryAddr(table, addr, level);
+            stats.zapEntriesVisited.incrementAndGet();
+            long e = ops.getLockless(ep);
+            if (!PteBits.none(e)) {
+                if (level == 2) {
+                    long a = addr;
+                    while (a != next) {
+                        long r = zapPteRange(tlb, vma, ep, a, next);
+                        if (r == a) {
+                            // pte_offset_map_lock failed: no PTE table here any more (a huge PMD would
+                            // be zap_huge_pmd's business; mmulab maps none yet), so nothing to zap.
+                            break;
+                        }
+                        a = r;
+                    }
+                } else if (!ops.tableBad(level, e)) {
+                    zapLevel(tlb, vma, PteBits.pfn(e) << 12, level - 1, addr, next);
+                }
+            }
+            addr = next;
+        } while (addr != end);
+    }
+
+    /**
+     * zap_pte_range: under the PTE lock, clear up to a batch of entries, queueing their pages in the
+     * MmuGather; when the batch is full, drop the lock, flush the TLB, free the pages, and go on.
+     * Returns the address reached (== end when done, == addr if the table vanished).
+     */
+    long zapPteRange(MmuGather tlb, VmArea vma, long pmdp, long addr, long end) {
+        MmStruct mm = vma.mm;
+        PteMap pm = pteOffsetMapLock(mm, pmdp, addr);
+        if (pm == null) {
+            return addr;
+        }
+        boolean forceFlush = false;
+        long ptep = pm.ptep();
+        try {
+            mm.updateHiwaterRss();
+            do {
+                stats.zapEntriesVisited.incrementAndGet();
+                long e = ops.get(ptep);
+                if (PteBits.none(e)) {
+                    addr += 4096;
+                    ptep += 8;
+                    continue;
+                }
+                long pte = ops.getAndClear(ptep);
+                tlb.removeTlbEntry(addr);
+                addr += 4096;
+                ptep += 8;
+                if (!PteBits.present(pte)) {
+                    continue;
+                }
+                long page = vmNormalPage(pte);
+                if (page < 0) {
+                    continue;
+                }
+                mm.addCounter(mmCounter(page), -1);
+                frames.removeMap(page);
+                stats.zapPages.incrementAndGet();
+                if (tlb.removePage(page)) {
+                    forceFlush = true;
+                    break;
+                }
+            } while (addr != end);
+        } finally {
+            pm.unlock();
+        }
+        if (forceFlush) {
+            tlb.flushMmu();
+        }
+        return addr;
+    }
+
+    /**
+     * free_pgd_range (mm/memory.c): frees the page tables that map only [addr, end), never a table that
+     * also maps something in [floor, ceiling)'s outside; ceiling 0 means the top of the address space.
+     */
+    public void freePgdRange(MmuGather tlb, long addr, long end, long floor, long ceiling) {
+        long pmdMask = -(1L << ops.shift(2));
+        addr &= pmdMask;
+        if (Long.compareUnsigned(addr, floor) < 0) {
+            addr += 1L << ops.shift(2);
+            if (addr == 0) {
+                return;
+            }
+        }
+        if (ceiling != 0) {
+            ceiling &= pmdMask;
+            if (ceiling == 0) {
+                return;
+            }
+        }
+        if (Long.compareUnsigned(end - 1, ceiling - 1) > 0) {
+            end -= 1L << ops.shift(2);
+        }
+        if (Long.compareUnsigned(addr, end - 1) > 0) {
+            return;
+        }
+        freeLevelRange(tlb, -1, tlb.mm.pgd << 12, ops.levels(), addr, end, floor, ceiling);
+    }
+
+    /**
+     * free_p4d_range / free_pud_range / free_pmd_range / free_pte_range, generically: frees the tables
+     * below {@code table} (a table at {@code level}), then the table itself if its whole span lies
+     * inside [floor, ceiling) — {@code parentEp} is the entry pointing at it (-1 for the PGD).
+     */
+    private void freeLevelRange(MmuGather tlb, long parentEp, long table, int level, long addr, long end, long floor,
+            long ceiling) {
+        long start = addr;
+        do {
+            long next = addrEnd(addr, end, level);
+            long ep = ops.entryAddr(table, addr, level);
+            stats.freeEntriesVisited.incrementAndGet();
+            long e = ops.getLockless(ep);
+            if (!PteBits.none(e) && !ops.tableBad(level, e)) {
+                if (level == 2) {
+                    // free_pte_range
+                    long pte = PteBits.pfn(e);
+                    ops.clear(ep);
+                    tlb.freeTable(pte, addr);
+                    tlb.mm.nrPgtables.decrementAndGet();
+                } else {
+                    freeLevelRange(tlb, ep, PteBits.pfn(e) << 12, level - 1, addr, next, floor, ceiling);
+                }
+            }
+            addr = next;
+        } while (addr != end);
+        if (parentEp < 0) {
+            return;
+        }
+        long mask = -(1L << ops.shift(level + 1));
+        start &= mask;
+        if (Long.compareUnsigned(start, floor) < 0) {
+            return;
+        }
+        if (ceiling != 0) {
+            ceiling &= mask;
+            if (ceiling == 0) {
+                return;
+            }
+        }
+        if (Long.compareUnsigned(end - 1, ceiling - 1) > 0) {
+            return;
+        }
+        ops.clear(parentEp);
+        tlb.freeTable(table >>> 12, start);
+        tlb.mm.nrPgtables.decrementAndGet();
+    }
+
+    // ==========================================================================================
+    // change_protection (mm/mprotect.c change_pte_range), used by mprotect
+
+    /** Rewrites the protection of present PTEs in [start, end) of {@code vma}; returns pages changed. */
+    long changeProtection(MmuGather tlb, VmArea vma, long start, long end) {
+        long newProt = vma.pageProt();
+        boolean tryWritable = (vma.flags & (VmArea.VM_WRITE | VmArea.VM_SHARED)) == VmArea.VM_WRITE;
+        long[] pages = {0};
+        changeLevel(tlb, vma, vma.mm.pgd << 12, ops.levels(), start, end, newProt, tryWritable, pages);
+        return pages[0];
+    }
+
+    private void changeLevel(MmuGather tlb, VmArea vma, long table, int level, long addr, long end, long newProt,
+            boolean tryWritable, long[] pages) {
+        do {
+            long next = addrEnd(addr, end, level);
+            long ep = ops.entryAddr(table, addr, level);
+            long e = ops.getLockless(ep);
+            if (!PteBits.none(e) && !ops.tableBad(level, e)) {
+                if (level == 2) {
+                    PteMap pm = pteOffsetMapLock(vma.mm, ep, addr);
+                    if (pm != null) {
+                        try {
+                            long ptep = pm.ptep();
+                            for (long a = addr; a != next; a += 4096, ptep += 8) {
+                                long old = ops.get(ptep);
+                                if (!PteBits.present(old)) {
+                                    continue;
+                                }
+                                long nw = PteBits.modify(old, newProt);
+                                long page = vmNormalPage(old);
+                                // MM_CP_TRY_CHANGE_WRITABLE: an exclusive anon page may become writable at once.
+                                if (tryWritable && (nw & PteBits.PRESENT) != 0 && page >= 0
+                                        && (frames.flags(page) & FrameTable.PG_ANON) != 0 && frames.refcount(page) == 1) {
+                                    nw |= PteBits.RW;
+                                }
+                                if (nw != old) {
+                                    ops.getAndClear(ptep);
+                                    ops.set(ptep, nw);
+                                    tlb.removeTlbEntry(a);
+                                    pages[0]++;
+                                }
+                            }
+                        } finally {
+                            pm.unlock();
+                        }
+                    }
+                } else {
+                    changeLevel(tlb, vma, PteBits.pfn(e) << 12, level - 1, addr, next, newProt, tryWritable, pages);
+                }
+            }
+            addr = next;
+        } while (addr != end);
+    }
+}

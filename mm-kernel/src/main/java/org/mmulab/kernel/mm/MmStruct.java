@@ -1,0 +1,220 @@
+package org.mmulab.kernel.mm;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import org.mmulab.emulator.machine.Vcpu;
+
+/**
+ * struct mm_struct (include/linux/mm_types.h, kernel/fork.c mm_init): the VMA tree, the page-table
+ * root in guest RAM, {@code page_table_lock} (upper levels and installing a new PTE table, seed 000),
+ * {@code mmap_lock}, the RSS counters per type (atomic, as in seed 003's "atomic RSS counters"),
+ * {@code hiwater_rss}/{@code hiwater_vm}, and the layout fields set by exec (start_code, brk, mmap_base...).
+ * {@link #cpus} is mm_cpumask: the vCPUs whose TLBs may hold this mm's translations.
+ */
+public final class MmStruct {
+    public static final int MM_FILEPAGES = 0, MM_ANONPAGES = 1, MM_SWAPENTS = 2, MM_SHMEMPAGES = 3;
+    static final String[] COUNTER_NAMES = {"file", "anon", "swap", "shmem"};
+
+    final Memory memory;
+    /** pfn of the top-level table (PML4 in 4-level mode). */
+    final long pgd;
+    public final ReentrantLock pageTableLock = new ReentrantLock();
+    public final ReentrantReadWriteLock mmapLock = new ReentrantReadWriteLock();
+    final TreeMap<Long, VmArea> vmas = new TreeMap<>();
+    private final AtomicLongArray rss = new AtomicLongArray(4);
+    private final AtomicLong hiwaterRss = new AtomicLong();
+    long hiwaterVm;
+    long totalVm;
+    /** pgtables_bytes / PAGE_SIZE: page-table pages below the PGD. */
+    final AtomicLong nrPgtables = new AtomicLong();
+    final List<Vcpu> cpus = new CopyOnWriteArrayList<>();
+
+    public long startCode, endCode, startData, endData, startBrk, brk, startStack;
+    public long argStart, argEnd, envStart, envEnd;
+    public long mmapBase;
+    public final long taskSize;
+    /** Stack rlimit (RLIMIT_STACK soft), 8 MiB by default as on a distribution kernel. */
+    public long stackRlimit = 8L << 20;
+
+    MmStruct(Memory memory, long pgd) {
+        this.memory = memory;
+        this.pgd = pgd;
+        this.taskSize = memory.ops().taskSize();
+    }
+
+    public Memory memory() {
+        return memory;
+    }
+
+    /** Physical address of the top-level table: what CR3 holds. */
+    public long pgdPhys() {
+        return pgd << 12;
+    }
+
+    /** Makes {@code cpu} use this mm (switch_mm): loads CR3 and adds it to mm_cpumask. */
+    public void activate(Vcpu cpu) {
+        if (!cpus.contains(cpu)) {
+            cpus.add(cpu);
+        }
+        cpu.mmu().writeCr3(pgdPhys());
+    }
+
+    public void deactivate(Vcpu cpu) {
+        cpus.remove(cpu);
+    }
+
+    // ---- VMA tree (find_vma & co., mm/mmap.c) ----------------------------------------------
+
+    /** find_vma: the first VMA with end > addr, or null. */
+    public VmArea findVma(long addr) {
+        Map.Entry<Long, VmArea> e = vmas.floorEntry(addr);
+        if (e != null && Long.compareUnsigned(addr, e.getValue().end) < 0) {
+            return e.getValue();
+        }
+        Map.Entry<Long, VmArea> h = vmas.higherEntry(addr);
+        return h == null ? null : h.getValue();
+    }
+
+    /** The VMA containing addr, or null (vma_lookup). */
+    public VmArea vmaLookup(long addr) {
+        Map.Entry<Long, VmArea> e = vmas.floorEntry(addr);
+        if (e != null && addr < e.getValue().end) {
+            return e.getValue();
+        }
+        return null;
+    }
+
+    /** find_vma_intersection(start, end). */
+    public VmArea findVmaIntersection(long start, long end) {
+        VmArea v = findVma(start);
+        return v != null && v.start < end ? v : null;
+    }
+
+    public VmArea prevVma(VmArea v) {
+        Map.Entry<Long, VmArea> e = vmas.lowerEntry(v.start);
+        return e == null ? null : e.getValue();
+    }
+
+    public VmArea nextVma(VmArea v) {
+        Map.Entry<Long, VmArea> e = vmas.higherEntry(v.start);
+        return e == null ? null : e.getValue();
+    }
+
+    /** VMAs intersecting [start, end), in address order. */
+    public List<VmArea> vmasIn(long start, long end) {
+        List<VmArea> out = new ArrayList<>();
+        VmArea v = findVma(start);
+        while (v != null && v.start < end) {
+            out.add(v);
+            v = nextVma(v);
+        }
+        return out;
+    }
+
+    public List<VmArea> vmaList() {
+        return new ArrayList<>(vmas.values());
+    }
+
+    NavigableMap<Long, VmArea> tree() {
+        return vmas;
+    }
+
+    public int mapCount() {
+        return vmas.size();
+    }
+
+    /** /proc/pid/maps. */
+    public String maps() {
+        StringBuilder b = new StringBuilder();
+        for (VmArea v : vmas.values()) {
+            b.append(v).append('\n');
+        }
+        return b.toString();
+    }
+
+    // ---- counters (include/linux/mm.h add_mm_counter, get_mm_rss, update_hiwater_*) ---------
+
+    public long counter(int member) {
+        return rss.get(member);
+    }
+
+    void addCounter(int member, long v) {
+        rss.addAndGet(member, v);
+    }
+
+    public long rss() {
+        return rss.get(MM_FILEPAGES) + rss.get(MM_ANONPAGES) + rss.get(MM_SHMEMPAGES);
+    }
+
+    /** update_hiwater_rss. */
+    public void updateHiwaterRss() {
+        long r = rss();
+        hiwaterRss.accumulateAndGet(r, Math::max);
+    }
+
+    /** update_hiwater_vm. */
+    void updateHiwaterVm() {
+        if (hiwaterVm < totalVm) {
+            hiwaterVm = totalVm;
+        }
+    }
+
+    /** get_mm_hiwater_rss: pages. */
+    public long hiwaterRss() {
+        return Math.max(hiwaterRss.get(), rss());
+    }
+
+    /** get_mm_hiwater_vm: pages. */
+    public long hiwaterVm() {
+        return Math.max(hiwaterVm, totalVm);
+    }
+
+    public long totalVm() {
+        return totalVm;
+    }
+
+    public long nrPgtables() {
+        return nrPgtables.get();
+    }
+
+    public String countersDescription() {
+        return String.format("rss anon=%d file=%d shmem=%d pages, hiwater_rss=%d, total_vm=%d, hiwater_vm=%d, pgtables=%d",
+                counter(MM_ANONPAGES), counter(MM_FILEPAGES), counter(MM_SHMEMPAGES), hiwaterRss(), totalVm, hiwaterVm(),
+                nrPgtables());
+    }
+
+    // ---- TLB flushing (arch/x86/mm/tlb.c flush_tlb_mm_range) ---------------------------------
+
+    /** Above this many pages a ranged flush becomes a full flush (tlb_single_page_flush_ceiling). */
+    public static final int TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
+
+    /** flush_tlb_mm_range on every vCPU in mm_cpumask: INVLPG per page, or a CR3 reload above the ceiling. */
+    public void flushTlbRange(long start, long end) {
+        long pages = (end - start) >>> 12;
+        for (Vcpu cpu : cpus) {
+            if (pages > TLB_SINGLE_PAGE_FLUSH_CEILING) {
+                memory.stats.tlbFullFlushes.incrementAndGet();
+                cpu.mmu().writeCr3(cpu.state.cr3);
+            } else {
+                for (long a = start; a < end; a += 4096) {
+                    cpu.mmu().invlpg(a);
+                }
+                memory.stats.tlbPageFlushes.addAndGet(pages);
+            }
+        }
+    }
+
+    /** flush_tlb_page. */
+    public void flushTlbPage(long addr) {
+        flushTlbRange(addr & ~0xfffL, (addr & ~0xfffL) + 4096);
+    }
+}

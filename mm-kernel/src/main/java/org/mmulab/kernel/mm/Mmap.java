@@ -1,0 +1,773 @@
+package org.mmulab.kernel.mm;
+
+import java.util.List;
+
+/**
+ * The address-space operations of mm/mmap.c, mm/vma.c, mm/mprotect.c and mm/madvise.c (Linux 6.x),
+ * with x86's placement policy from arch/x86/mm/mmap.c and arch/x86/kernel/sys_x86_64.c: do_mmap,
+ * get_unmapped_area (top-down from mmap_base, hints, MAP_FIXED, THP alignment of anonymous mappings
+ * whose length is a multiple of 2 MiB), munmap (split, detach, unmap_region), brk, mprotect, madvise,
+ * expand_stack, and VMA split/merge. All return a value or a negative errno, never throw for bad input.
+ * Callers need not hold the mmap lock; these take it for writing (madvise DONTNEED too, for simplicity).
+ */
+public final class Mmap {
+    public static final int PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4, PROT_SEM = 8,
+            PROT_GROWSDOWN = 0x01000000, PROT_GROWSUP = 0x02000000;
+    public static final int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_SHARED_VALIDATE = 3, MAP_TYPE = 0xf,
+            MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_32BIT = 0x40, MAP_GROWSDOWN = 0x100, MAP_DENYWRITE = 0x800,
+            MAP_EXECUTABLE = 0x1000, MAP_LOCKED = 0x2000, MAP_NORESERVE = 0x4000, MAP_POPULATE = 0x8000,
+            MAP_NONBLOCK = 0x10000, MAP_STACK = 0x20000, MAP_HUGETLB = 0x40000, MAP_SYNC = 0x80000,
+            MAP_FIXED_NOREPLACE = 0x100000, MAP_UNINITIALIZED = 0x4000000;
+    /** Flags MAP_SHARED_VALIDATE accepts (LEGACY_MAP_MASK plus MAP_SYNC for DAX only). */
+    static final int LEGACY_MAP_MASK = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE
+            | MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE
+            | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_32BIT | (0x3f << 26);
+
+    public static final int MADV_NORMAL = 0, MADV_RANDOM = 1, MADV_SEQUENTIAL = 2, MADV_WILLNEED = 3,
+            MADV_DONTNEED = 4, MADV_FREE = 8, MADV_REMOVE = 9, MADV_DONTFORK = 10, MADV_DOFORK = 11,
+            MADV_MERGEABLE = 12, MADV_UNMERGEABLE = 13, MADV_HUGEPAGE = 14, MADV_NOHUGEPAGE = 15,
+            MADV_DONTDUMP = 16, MADV_DODUMP = 17, MADV_WIPEONFORK = 18, MADV_KEEPONFORK = 19, MADV_COLD = 20,
+            MADV_PAGEOUT = 21, MADV_POPULATE_READ = 22, MADV_POPULATE_WRITE = 23, MADV_DONTNEED_LOCKED = 24,
+            MADV_COLLAPSE = 25;
+
+    public static final long PAGE_SIZE = 4096, PMD_SIZE = 1L << 21;
+    /** mmap_min_addr (CONFIG_DEFAULT_MMAP_MIN_ADDR on x86 distributions). */
+    public static final long MMAP_MIN_ADDR = 65536;
+    /** stack_guard_gap: 256 pages. */
+    public static final long STACK_GUARD_GAP = 256 * PAGE_SIZE;
+    static final long SIZE_128M = 128L << 20;
+
+    private static final int ENOMEM = -12, EINVAL = -22, EEXIST = -17, EACCES = -13, EOVERFLOW = -75,
+            EOPNOTSUPP = -95, EPERM = -1, EAGAIN = -11;
+
+    private final Memory memory;
+
+    public Mmap(Memory memory) {
+        this.memory = memory;
+    }
+
+    static long pageAlign(long v) {
+        return (v + PAGE_SIZE - 1) & -PAGE_SIZE;
+    }
+
+    /** mmap_base (arch/x86/mm/mmap.c) without randomization: TASK_SIZE - clamp(rlimit + guard gap). */
+    public static long mmapBase(long taskSize, long stackRlimit) {
+        long gap = stackRlimit;
+        long pad = STACK_GUARD_GAP; // stack_maxrandom_size() is 0 without PF_RANDOMIZE
+        if (gap + pad > gap) {
+            gap += pad;
+        }
+        long gapMin = SIZE_128M;
+        long gapMax = (taskSize / 6) * 5;
+        if (gap < gapMin) {
+            gap = gapMin;
+        } else if (gap > gapMax) {
+            gap = gapMax;
+        }
+        return pageAlign(taskSize - gap);
+    }
+
+    /** calc_vm_prot_bits | calc_vm_flag_bits. */
+    static int vmFlags(int prot, int flags) {
+        int vf = 0;
+        if ((prot & PROT_READ) != 0) {
+            vf |= VmArea.VM_READ;
+        }
+        if ((prot & PROT_WRITE) != 0) {
+            vf |= VmArea.VM_WRITE;
+        }
+        if ((prot & PROT_EXEC) != 0) {
+            vf |= VmArea.VM_EXEC;
+        }
+        if ((flags & MAP_GROWSDOWN) != 0) {
+            vf |= VmArea.VM_GROWSDOWN;
+        }
+        if ((flags & MAP_LOCKED) != 0) {
+            vf |= VmArea.VM_LOCKED;
+        }
+        return vf;
+    }
+
+    // ==========================================================================================
+    // get_unmapped_area
+
+    private static long startGap(VmArea v) {
+        if ((v.flags & VmArea.VM_GROWSDOWN) != 0) {
+            long g = v.start - STACK_GUARD_GAP;
+            return g > v.start ? 0 : g;
+        }
+        return v.start;
+    }
+
+    /** vm_unmapped_area with VM_UNMAPPED_AREA_TOPDOWN: highest gap in [low, high) that fits len. */
+    static long unmappedAreaTopdown(MmStruct mm, long len, long low, long high) {
+        long best = ENOMEM;
+        long prevEnd = 0;
+        for (VmArea v : mm.vmas.values()) {
+            best = Math.max(best, fitTop(prevEnd, startGap(v), len, low, high));
+            prevEnd = v.end;
+        }
+        best = Math.max(best, fitTop(prevEnd, mm.taskSize, len, low, high));
+        return best;
+    }
+
+    private static long fitTop(long gapStart, long gapEnd, long len, long low, long high) {
+        long gs = Math.max(gapStart, low);
+        long ge = Math.min(gapEnd, high);
+        if (ge > gs && ge - gs >= len) {
+            return ge - len;
+        }
+        return ENOMEM;
+    }
+
+    /** arch_get_unmapped_area_topdown (x86): hint first, then the top-down search below mmap_base. */
+    static long archGetUnmappedAreaTopdown(MmStruct mm, long addr, long len, int flags) {
+        if (len > mm.taskSize) {
+            return ENOMEM;
+        }
+        if ((flags & MAP_FIXED) != 0) {
+            return addr;
+        }
+        if (addr != 0) {
+            addr &= -PAGE_SIZE;
+            // mmap_address_hint_valid
+            if (mm.taskSize - len >= addr) {
+                VmArea v = mm.findVma(addr);
+                if (v == null || addr + len <= startGap(v)) {
+                    return addr;
+                }
+            }
+        }
+        long a = unmappedAreaTopdown(mm, len, Math.max(PAGE_SIZE, MMAP_MIN_ADDR), mm.mmapBase);
+        if (a >= 0) {
+            return a;
+        }
+        // Bottom-up fallback (arch_get_unmapped_area): lowest gap from TASK_UNMAPPED_BASE.
+        long base = pageAlign(mm.taskSize / 3);
+        long prevEnd = base;
+        for (VmArea v : mm.vmas.values()) {
+            if (v.end <= base) {
+                continue;
+            }
+            if (startGap(v) > prevEnd && startGap(v) - prevEnd >= len) {
+                return prevEnd;
+            }
+            prevEnd = Math.max(prevEnd, v.end);
+        }
+        return mm.taskSize - prevEnd >= len ? prevEnd : ENOMEM;
+    }
+
+    /** __get_unmapped_area: including the THP alignment of large anonymous private mappings (6.7+). */
+    static long getUnmappedArea(MmStruct mm, boolean file, long addr, long len, long pgoff, int flags) {
+        if (len > mm.taskSize) {
+            return ENOMEM;
+        }
+        long a;
+        if (!file && (flags & MAP_SHARED) == 0 && addr == 0 && (flags & MAP_FIXED) == 0 && (len & (PMD_SIZE - 1)) == 0) {
+            // thp_get_unmapped_area: ask for len + PMD_SIZE and align the result.
+            long lenPad = len + PMD_SIZE;
+            long ret = lenPad < len ? ENOMEM : archGetUnmappedAreaTopdown(mm, 0, lenPad, flags);
+            if (ret >= 0) {
+                long off = pgoff << 12;
+                long offSub = (off - ret) & (PMD_SIZE - 1);
+                a = offSub == 0 ? ret + PMD_SIZE : ret + offSub;
+            } else {
+                a = archGetUnmappedAreaTopdown(mm, addr, len, flags);
+            }
+        } else {
+            a = archGetUnmappedAreaTopdown(mm, addr, len, flags);
+        }
+        if (a < 0) {
+            return a;
+        }
+        if (a > mm.taskSize - len) {
+            return ENOMEM;
+        }
+        if ((a & (PAGE_SIZE - 1)) != 0) {
+            return EINVAL;
+        }
+        // security_mmap_addr: below mmap_min_addr needs CAP_SYS_RAWIO, which guests do not have.
+        if (a < MMAP_MIN_ADDR) {
+            return EPERM;
+        }
+        return a;
+    }
+
+    // ==========================================================================================
+    // do_mmap / mmap_region
+
+    /**
+     * do_mmap for anonymous (file == null; MAP_SHARED gets a new shmem object) or file-backed
+     * mappings. Returns the address or -errno. {@code name} labels the VMA ("[stack]", "[heap]").
+     */
+    public long doMmap(MmStruct mm, AddressSpace file, long addr, long len, int prot, int flags, long pgoff,
+            String name) {
+        mm.mmapLock.writeLock().lock();
+        try {
+            return doMmapLocked(mm, file, addr, len, prot, flags, pgoff, name, 0);
+        } finally {
+            mm.mmapLock.writeLock().unlock();
+        }
+    }
+
+    long doMmapLocked(MmStruct mm, AddressSpace file, long addr, long len, int prot, int flags, long pgoff,
+            String name, int extraVmFlags) {
+        if (len == 0) {
+            return EINVAL;
+        }
+        if ((flags & MAP_FIXED_NOREPLACE) != 0) {
+            flags |= MAP_FIXED;
+        }
+        if ((flags & MAP_FIXED) == 0) {
+            // round_hint_to_min
+            addr &= -PAGE_SIZE;
+            if (addr != 0 && addr < MMAP_MIN_ADDR) {
+                addr = pageAlign(MMAP_MIN_ADDR);
+            }
+        }
+        long plen = pageAlign(len);
+        if (plen == 0 || Long.compareUnsigned(len, plen) > 0) {
+            return ENOMEM;
+        }
+        len = plen;
+        if (pgoff + (len >>> 12) < pgoff) {
+            return EOVERFLOW;
+        }
+        if (mm.mapCount() > 65530) {
+            return ENOMEM;
+        }
+        int type = flags & MAP_TYPE;
+        boolean shared;
+        switch (type) {
+            case MAP_SHARED_VALIDATE:
+                if ((flags & ~LEGACY_MAP_MASK) != 0) {
+                    return EOPNOTSUPP;
+                }
+                shared = true;
+                break;
+            case MAP_SHARED:
+                shared = true;
+                break;
+            case MAP_PRIVATE:
+                shared = false;
+                break;
+            default:
+                return EINVAL;
+        }
+        if ((flags & MAP_HUGETLB) != 0 && file == null) {
+            return ENOMEM; // no hugetlb pages reserved (vm.nr_hugepages = 0)
+        }
+        if ((flags & MAP_FIXED) != 0 && ((addr & (PAGE_SIZE - 1)) != 0)) {
+            return EINVAL;
+        }
+        long a = getUnmappedArea(mm, file != null, addr, len, pgoff, flags);
+        if (a < 0) {
+            return a;
+        }
+        addr = a;
+        if ((flags & MAP_FIXED_NOREPLACE) != 0 && mm.findVmaIntersection(addr, addr + len) != null) {
+            return EEXIST;
+        }
+        int vmFlags = vmFlags(prot, flags) | VmArea.VM_MAYREAD | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | extraVmFlags;
+        if (shared) {
+            vmFlags |= VmArea.VM_SHARED | VmArea.VM_MAYSHARE;
+        }
+        if ((flags & MAP_NORESERVE) != 0) {
+            vmFlags |= VmArea.VM_NORESERVE;
+        }
+        long r = mmapRegion(mm, file, addr, len, vmFlags, pgoff, name);
+        if (r >= 0 && ((flags & MAP_POPULATE) != 0 && (flags & MAP_NONBLOCK) == 0 || (vmFlags & VmArea.VM_LOCKED) != 0)) {
+            populate(mm, addr, addr + len);
+        }
+        return r;
+    }
+
+    private long mmapRegion(MmStruct mm, AddressSpace file, long addr, long len, int vmFlags, long pgoff,
+            String name) {
+        long end = addr + len;
+        // Unmap whatever is there (MAP_FIXED).
+        doMunmapLocked(mm, addr, len);
+        if (file == null) {
+            if ((vmFlags & VmArea.VM_SHARED) != 0) {
+                file = AddressSpace.shmem(memory.frames()); // shmem_zero_setup: the VMA owns the reference
+                pgoff = 0;
+            } else {
+                pgoff = addr >>> 12;
+            }
+        } else {
+            file.acquire();
+        }
+        VmArea v = new VmArea(mm, addr, end, vmFlags, pgoff, file);
+        v.name = name;
+        mm.vmas.put(addr, v);
+        mm.totalVm += len >>> 12;
+        mergeAround(mm, addr);
+        mergeAround(mm, end);
+        return addr;
+    }
+
+    /** MAP_POPULATE / mm_populate: fault every page in (write for private writable mappings). */
+    public void populate(MmStruct mm, long start, long end) {
+        for (long a = start; a < end; a += PAGE_SIZE) {
+            VmArea v = mm.vmaLookup(a);
+            if (v == null || !v.accessible()) {
+                continue;
+            }
+            int ff = (v.flags & (VmArea.VM_WRITE | VmArea.VM_SHARED)) == VmArea.VM_WRITE ? Memory.FAULT_FLAG_WRITE : 0;
+            if (memory.handleMmFault(v, a, ff) == Memory.VM_FAULT_OOM) {
+                return;
+            }
+        }
+    }
+
+    // ==========================================================================================
+    // VMA split and merge (mm/vma.c __split_vma, vma_merge)
+
+    /** __split_vma: [v.start, addr) stays in v, [addr, v.end) becomes a new VMA, returned. */
+    VmArea splitVma(MmStruct mm, VmArea v, long addr) {
+        VmArea n = new VmArea(mm, addr, v.end, v.flags, v.pgoff + ((addr - v.start) >>> 12), v.file);
+        n.name = v.name;
+        if (v.file != null) {
+            v.file.acquire();
+        }
+        v.end = addr;
+        mm.vmas.put(addr, n);
+        return n;
+    }
+
+    private static boolean canMerge(VmArea a, VmArea b) {
+        return a.end == b.start && a.flags == b.flags && a.file == b.file
+                && a.pgoff + a.pages() == b.pgoff && java.util.Objects.equals(a.name, b.name)
+                && (a.flags & VmArea.VM_GROWSDOWN) == 0;
+    }
+
+    /** Merges the VMA ending at {@code addr} with the one starting there, if compatible. */
+    void mergeAround(MmStruct mm, long addr) {
+        VmArea next = mm.vmas.get(addr);
+        if (next == null) {
+            return;
+        }
+        VmArea prev = mm.prevVma(next);
+        if (prev != null && canMerge(prev, next)) {
+            prev.end = next.end;
+            mm.vmas.remove(next.start);
+            if (next.file != null) {
+                next.file.releaseUser();
+            }
+        }
+    }
+
+    // ==========================================================================================
+    // munmap (do_vmi_munmap, unmap_region)
+
+    public int doMunmap(MmStruct mm, long start, long len) {
+        if ((start & (PAGE_SIZE - 1)) != 0 || start > mm.taskSize || len > mm.taskSize - start) {
+            return EINVAL;
+        }
+        len = pageAlign(len);
+        if (len == 0) {
+            return EINVAL;
+        }
+        mm.mmapLock.writeLock().lock();
+        try {
+            return doMunmapLocked(mm, start, len);
+        } finally {
+            mm.mmapLock.writeLock().unlock();
+        }
+    }
+
+    int doMunmapLocked(MmStruct mm, long start, long len) {
+        long end = start + len;
+        List<VmArea> list = mm.vmasIn(start, end);
+        if (list.isEmpty()) {
+            return 0;
+        }
+        VmArea first = list.get(0);
+        if (first.start < start) {
+            VmArea tail = splitVma(mm, first, start);
+            list.set(0, tail);
+        }
+        VmArea last = list.get(list.size() - 1);
+        if (last.end > end) {
+            splitVma(mm, last, end);
+        }
+        VmArea lo = list.get(0);
+        VmArea hi = list.get(list.size() - 1);
+        VmArea prev = mm.prevVma(lo);
+        VmArea next = mm.nextVma(hi);
+        mm.updateHiwaterVm();
+        for (VmArea v : list) {
+            mm.vmas.remove(v.start);
+            mm.totalVm -= v.pages();
+        }
+        // unmap_region: zap the PTEs, free the page tables nobody else needs, flush, free the frames.
+        MmuGather tlb = new MmuGather(mm);
+        mm.updateHiwaterRss();
+        for (VmArea v : list) {
+            memory.unmapSingleVma(tlb, v, v.start, v.end);
+        }
+        memory.freePgdRange(tlb, lo.start, hi.end, prev == null ? 0 : prev.end, next == null ? 0 : next.start);
+        tlb.finish();
+        for (VmArea v : list) {
+            if (v.file != null) {
+                v.file.releaseUser();
+            }
+        }
+        return 0;
+    }
+
+    // ==========================================================================================
+    // brk (mm/mmap.c SYSCALL_DEFINE1(brk))
+
+    public long brk(MmStruct mm, long brk) {
+        mm.mmapLock.writeLock().lock();
+        try {
+            long origbrk = mm.brk;
+            if (brk < mm.startBrk) {
+                return origbrk;
+            }
+            long newbrk = pageAlign(brk);
+            long oldbrk = pageAlign(mm.brk);
+            if (oldbrk == newbrk) {
+                mm.brk = brk;
+                return brk;
+            }
+            if (brk <= mm.brk) {
+                VmArea brkvma = mm.findVma(newbrk);
+                if (brkvma == null || brkvma.start >= oldbrk) {
+                    return origbrk;
+                }
+                mm.brk = brk;
+                doMunmapLocked(mm, newbrk, oldbrk - newbrk);
+                return brk;
+            }
+            VmArea next = mm.findVma(oldbrk);
+            if (next != null && newbrk + PAGE_SIZE > startGap(next)) {
+                return origbrk;
+            }
+            // do_brk_flags: expand the brk VMA ending at oldbrk, or create it.
+            VmArea brkvma = mm.vmaLookup(oldbrk - 1);
+            if (brkvma != null && brkvma.start >= mm.startBrk && brkvma.end == oldbrk && brkvma.file == null
+                    && "[heap]".equals(brkvma.name)) {
+                brkvma.end = newbrk;
+            } else {
+                VmArea v = new VmArea(mm, oldbrk, newbrk, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
+                        | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC, oldbrk >>> 12, null);
+                v.name = "[heap]";
+                mm.vmas.put(oldbrk, v);
+            }
+            mm.totalVm += (newbrk - oldbrk) >>> 12;
+            mm.brk = brk;
+            return brk;
+        } finally {
+            mm.mmapLock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * vm_brk_flags: an anonymous private mapping at a fixed address (ELF bss), which does not touch
+     * existing mappings. Returns 0 or -errno.
+     */
+    public long vmBrkFlags(MmStruct mm, long addr, long len, int vmExtra) {
+        len = pageAlign(len);
+        if (len == 0) {
+            return 0;
+        }
+        mm.mmapLock.writeLock().lock();
+        try {
+            if (mm.findVmaIntersection(addr, addr + len) != null) {
+                return ENOMEM;
+            }
+            VmArea v = new VmArea(mm, addr, addr + len, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
+                    | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | vmExtra, addr >>> 12, null);
+            mm.vmas.put(addr, v);
+            mm.totalVm += len >>> 12;
+            mergeAround(mm, addr);
+            mergeAround(mm, addr + len);
+            return 0;
+        } finally {
+            mm.mmapLock.writeLock().unlock();
+        }
+    }
+
+    // ==========================================================================================
+    // mprotect (mm/mprotect.c do_mprotect_pkey, mprotect_fixup)
+
+    public int mprotect(MmStruct mm, long start, long len, int prot) {
+        int grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+        prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+        if (grows == (PROT_GROWSDOWN | PROT_GROWSUP)) {
+            return EINVAL;
+        }
+        if ((start & (PAGE_SIZE - 1)) != 0) {
+            return EINVAL;
+        }
+        if (len == 0) {
+            return 0;
+        }
+        len = pageAlign(len);
+        long end = start + len;
+        if (Long.compareUnsigned(end, start) <= 0) {
+            return ENOMEM;
+        }
+        if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) != 0) {
+            return EINVAL;
+        }
+        mm.mmapLock.writeLock().lock();
+        try {
+            VmArea vma = mm.findVma(start);
+            if (vma == null) {
+                return ENOMEM;
+            }
+            if ((grows & PROT_GROWSDOWN) != 0) {
+                if (vma.start >= end) {
+                    return ENOMEM;
+                }
+                start = vma.start;
+                if ((vma.flags & VmArea.VM_GROWSDOWN) == 0) {
+                    return EINVAL;
+                }
+            } else if (vma.start > start) {
+                return ENOMEM;
+            }
+            long nstart = start;
+            MmuGather tlb = new MmuGather(mm);
+            int error = 0;
+            try {
+                for (;;) {
+                    int newflags = vmFlags(prot, 0) | (vma.flags & ~(VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_EXEC));
+                    // newflags >> 4 puts VM_MAY* where VM_* are
+                    if (((newflags & ~(newflags >> 4)) & (VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_EXEC)) != 0) {
+                        error = EACCES;
+                        break;
+                    }
+                    long tmp = Math.min(vma.end, end);
+                    vma = mprotectFixup(tlb, mm, vma, nstart, tmp, newflags);
+                    nstart = tmp;
+                    if (nstart >= end) {
+                        break;
+                    }
+                    // The VMA holding nstart (the fixup may have merged it with the previous one).
+                    VmArea next = mm.vmaLookup(nstart);
+                    if (next == null) {
+                        error = ENOMEM;
+                        break;
+                    }
+                    vma = next;
+                }
+            } finally {
+                tlb.finish();
+            }
+            return error;
+        } finally {
+            mm.mmapLock.writeLock().unlock();
+        }
+    }
+
+    /** mprotect_fixup: split to [start, end), set the flags, change the PTEs, merge. Returns the VMA now covering start. */
+    private VmArea mprotectFixup(MmuGather tlb, MmStruct mm, VmArea vma, long start, long end, int newflags) {
+        if (newflags == vma.flags) {
+            return vma;
+        }
+        vma = isolate(mm, vma, start, end);
+        vma.flags = newflags;
+        memory.changeProtection(tlb, vma, start, end);
+        tlb.flushTlbOnly();
+        long s = vma.start;
+        mergeAround(mm, vma.end);
+        mergeAround(mm, s);
+        return mm.vmaLookup(end - 1);
+    }
+
+    /** Splits so that exactly [start, end) is one VMA (start/end inside vma); returns it. */
+    private VmArea isolate(MmStruct mm, VmArea vma, long start, long end) {
+        if (vma.start < start) {
+            vma = splitVma(mm, vma, start);
+        }
+        if (vma.end > end) {
+            splitVma(mm, vma, end);
+        }
+        return vma;
+    }
+
+    // ==========================================================================================
+    // madvise (mm/madvise.c)
+
+    static boolean madviseBehaviorValid(int behavior) {
+        switch (behavior) {
+            case MADV_DOFORK, MADV_DONTFORK, MADV_NORMAL, MADV_SEQUENTIAL, MADV_RANDOM, MADV_REMOVE, MADV_WILLNEED,
+                    MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ,
+                    MADV_POPULATE_WRITE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLLAPSE, MADV_DONTDUMP, MADV_DODUMP,
+                    MADV_WIPEONFORK, MADV_KEEPONFORK:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    public int madvise(MmStruct mm, long start, long lenIn, int behavior) {
+        if (!madviseBehaviorValid(behavior)) {
+            return EINVAL;
+        }
+        if ((start & (PAGE_SIZE - 1)) != 0) {
+            return EINVAL;
+        }
+        long len = pageAlign(lenIn);
+        if (lenIn != 0 && len == 0) {
+            return EINVAL;
+        }
+        long end = start + len;
+        if (Long.compareUnsigned(end, start) < 0) {
+            return EINVAL;
+        }
+        if (end == start) {
+            return 0;
+        }
+        mm.mmapLock.writeLock().lock();
+        try {
+            int unmappedError = 0;
+            long a = start;
+            while (a < end) {
+                VmArea vma = mm.findVma(a);
+                if (vma == null || vma.start >= end) {
+                    unmappedError = ENOMEM;
+                    break;
+                }
+                if (vma.start > a) {
+                    unmappedError = ENOMEM;
+                    a = vma.start;
+                }
+                long tmp = Math.min(vma.end, end);
+                int r = madviseVma(mm, vma, a, tmp, behavior);
+                if (r < 0) {
+                    return r;
+                }
+                a = tmp;
+            }
+            return unmappedError;
+        } finally {
+            mm.mmapLock.writeLock().unlock();
+        }
+    }
+
+    private int madviseVma(MmStruct mm, VmArea vma, long start, long end, int behavior) {
+        int newFlags = vma.flags;
+        switch (behavior) {
+            case MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE -> {
+                if ((vma.flags & (VmArea.VM_LOCKED | VmArea.VM_PFNMAP)) != 0 && behavior != MADV_DONTNEED_LOCKED) {
+                    return EINVAL;
+                }
+                if (behavior == MADV_FREE && !vma.isAnonymous()) {
+                    return EINVAL;
+                }
+                // zap_page_range_single: the PTEs go, the page tables stay.
+                MmuGather tlb = new MmuGather(mm);
+                mm.updateHiwaterRss();
+                memory.unmapSingleVma(tlb, vma, start, end);
+                tlb.finish();
+                return 0;
+            }
+            case MADV_REMOVE -> {
+                if ((vma.flags & VmArea.VM_LOCKED) != 0 || vma.file == null) {
+                    return EINVAL;
+                }
+                if ((vma.flags & (VmArea.VM_SHARED | VmArea.VM_MAYWRITE)) != (VmArea.VM_SHARED | VmArea.VM_MAYWRITE)) {
+                    return EACCES;
+                }
+                MmuGather tlb = new MmuGather(mm);
+                memory.unmapSingleVma(tlb, vma, start, end);
+                tlb.finish();
+                return 0; // hole punching in shmem arrives with truncate
+            }
+            case MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT, MADV_COLLAPSE -> {
+                return 0;
+            }
+            case MADV_POPULATE_READ, MADV_POPULATE_WRITE -> {
+                if (!vma.accessible() || behavior == MADV_POPULATE_WRITE && (vma.flags & VmArea.VM_WRITE) == 0) {
+                    return behavior == MADV_POPULATE_WRITE ? EINVAL : ENOMEM;
+                }
+                for (long a = start; a < end; a += PAGE_SIZE) {
+                    if (memory.handleMmFault(vma, a, behavior == MADV_POPULATE_WRITE ? Memory.FAULT_FLAG_WRITE : 0)
+                            == Memory.VM_FAULT_OOM) {
+                        return ENOMEM;
+                    }
+                }
+                return 0;
+            }
+            case MADV_NORMAL -> newFlags &= ~(VmArea.VM_RAND_READ | VmArea.VM_SEQ_READ);
+            case MADV_RANDOM -> newFlags = (newFlags & ~VmArea.VM_SEQ_READ) | VmArea.VM_RAND_READ;
+            case MADV_SEQUENTIAL -> newFlags = (newFlags & ~VmArea.VM_RAND_READ) | VmArea.VM_SEQ_READ;
+            case MADV_DONTFORK -> newFlags |= VmArea.VM_DONTCOPY;
+            case MADV_DOFORK -> newFlags &= ~VmArea.VM_DONTCOPY;
+            case MADV_DONTDUMP -> newFlags |= VmArea.VM_DONTDUMP;
+            case MADV_DODUMP -> newFlags &= ~VmArea.VM_DONTDUMP;
+            case MADV_WIPEONFORK -> {
+                if (!vma.isAnonymous() || (vma.flags & VmArea.VM_SHARED) != 0) {
+                    return EINVAL;
+                }
+                newFlags |= VmArea.VM_WIPEONFORK;
+            }
+            case MADV_KEEPONFORK -> newFlags &= ~VmArea.VM_WIPEONFORK;
+            case MADV_HUGEPAGE -> newFlags = (newFlags & ~VmArea.VM_NOHUGEPAGE) | VmArea.VM_HUGEPAGE;
+            case MADV_NOHUGEPAGE -> newFlags = (newFlags & ~VmArea.VM_HUGEPAGE) | VmArea.VM_NOHUGEPAGE;
+            default -> {
+                return 0;
+            }
+        }
+        if (newFlags != vma.flags) {
+            VmArea v = isolate(mm, vma, start, end);
+            v.flags = newFlags;
+            long s = v.start;
+            mergeAround(mm, v.end);
+            mergeAround(mm, s);
+        }
+        return 0;
+    }
+
+    // ==========================================================================================
+    // expand_stack (mm/mmap.c expand_downwards)
+
+    /** Grows a VM_GROWSDOWN vma down to cover {@code address}; 0 or -errno. Caller holds the mmap lock. */
+    public int expandStack(MmStruct mm, VmArea vma, long address) {
+        address &= -PAGE_SIZE;
+        if (address < MMAP_MIN_ADDR) {
+            return EPERM;
+        }
+        if ((vma.flags & VmArea.VM_GROWSDOWN) == 0) {
+            return EINVAL;
+        }
+        VmArea prev = mm.prevVma(vma);
+        if (prev != null && (prev.flags & VmArea.VM_GROWSDOWN) == 0 && prev.accessible()
+                && address - prev.end < STACK_GUARD_GAP) {
+            return ENOMEM;
+        }
+        if (address >= vma.start) {
+            return 0;
+        }
+        long size = vma.end - address;
+        if (size > mm.stackRlimit) {
+            return ENOMEM;
+        }
+        long grow = (vma.start - address) >>> 12;
+        mm.vmas.remove(vma.start);
+        vma.start = address;
+        vma.pgoff -= grow;
+        mm.vmas.put(address, vma);
+        mm.totalVm += grow;
+        return 0;
+    }
+
+    /** Creates the initial stack VMA [start, end) (setup_arg_pages). */
+    public void setupStackVma(MmStruct mm, long start, long end) {
+        mm.mmapLock.writeLock().lock();
+        try {
+            VmArea v = new VmArea(mm, start, end, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
+                    | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | VmArea.VM_GROWSDOWN, start >>> 12, null);
+            v.name = "[stack]";
+            mm.vmas.put(start, v);
+            mm.totalVm += (end - start) >>> 12;
+        } finally {
+            mm.mmapLock.writeLock().unlock();
+        }
+    }
+}

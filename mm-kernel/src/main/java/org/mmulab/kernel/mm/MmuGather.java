@@ -1,0 +1,86 @@
+package org.mmulab.kernel.mm;
+
+import java.util.Arrays;
+
+/**
+ * struct mmu_gather (mm/mmu_gather.c, include/asm-generic/tlb.h): collects the address range whose
+ * PTEs were cleared, the pages they mapped and the page-table pages freed, and on
+ * {@link #flushMmu()} flushes the TLB of every vCPU in mm_cpumask <em>before</em> any of those frames
+ * is freed (tlb_flush_mmu_tlbonly, then tlb_batch_pages_flush and tlb_table_flush). A page freed
+ * before the flush could be reused while a stale TLB entry still maps it.
+ */
+public final class MmuGather {
+    final MmStruct mm;
+    private long start = Long.MAX_VALUE;
+    private long end;
+    private boolean freedTables;
+    private long[] pages = new long[Memory.GATHER_BATCH];
+    private int nrPages;
+    private long[] tables = new long[8];
+    private int nrTables;
+
+    public MmuGather(MmStruct mm) {
+        this.mm = mm;
+    }
+
+    /** tlb_remove_tlb_entry / __tlb_adjust_range. */
+    void removeTlbEntry(long addr) {
+        adjustRange(addr, 4096);
+    }
+
+    private void adjustRange(long addr, long size) {
+        start = Math.min(start, addr);
+        end = Math.max(end, addr + size);
+    }
+
+    /** __tlb_remove_page: queue a page reference; true when the batch is full and must be flushed. */
+    boolean removePage(long pfn) {
+        pages[nrPages++] = pfn;
+        return nrPages == pages.length;
+    }
+
+    /** pte_free_tlb / pmd_free_tlb: the table is freed after the flush; its span needs flushing. */
+    void freeTable(long pfn, long addr) {
+        freedTables = true;
+        adjustRange(addr, 4096);
+        if (nrTables == tables.length) {
+            tables = Arrays.copyOf(tables, nrTables * 2);
+        }
+        tables[nrTables++] = pfn;
+    }
+
+    /** tlb_flush_mmu_tlbonly. */
+    public void flushTlbOnly() {
+        if (end > start) {
+            mm.flushTlbRange(start, end);
+            mm.memory.stats.gatherFlushes.incrementAndGet();
+        }
+        start = Long.MAX_VALUE;
+        end = 0;
+        freedTables = false;
+    }
+
+    /** tlb_flush_mmu: flush the TLB, then free the batched pages and page tables. */
+    public void flushMmu() {
+        flushTlbOnly();
+        FrameTable frames = mm.memory.frames();
+        for (int i = 0; i < nrPages; i++) {
+            frames.put(pages[i]);
+        }
+        nrPages = 0;
+        for (int i = 0; i < nrTables; i++) {
+            mm.memory.freePgtablePage(tables[i]);
+            mm.memory.stats.pgtablesFreed.incrementAndGet();
+        }
+        nrTables = 0;
+    }
+
+    /** tlb_finish_mmu. */
+    public void finish() {
+        flushMmu();
+    }
+
+    boolean hasFreedTables() {
+        return freedTables;
+    }
+}

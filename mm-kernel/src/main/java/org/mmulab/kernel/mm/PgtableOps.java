@@ -1,0 +1,63 @@
+package org.mmulab.kernel.mm;
+
+/**
+ * How page-table entries are laid out and accessed in guest RAM for one paging mode. The generic mm
+ * code (memory.c port) walks levels through this interface only, so 4-level x86-64
+ * ({@link X86_64Pgtable}, arch/x86/include/asm/pgtable_64.h) and PAE 3-level (pgtable-3level.h, where a
+ * 64-bit entry is two 32-bit words written in {@code native_set_pte} order) share all of mm.
+ *
+ * <p>Levels are numbered as the SDM walks them: 1 = PTE table, 2 = PMD (page directory), 3 = PUD
+ * (PDPT), 4 = PGD (PML4). {@link #levels()} is the top level. Entry values are always 64-bit x86
+ * entries ({@link PteBits}).
+ */
+public interface PgtableOps {
+    /** Number of levels (4 for x86-64, 3 for PAE). */
+    int levels();
+
+    /** log2 of the bytes one entry at {@code level} maps (PTE 12, PMD 21, PUD 30, PGD 39). */
+    int shift(int level);
+
+    /** Entries in a table at {@code level} (512; 4 for the PAE PDPT). */
+    int entries(int level);
+
+    /** Bytes of one entry (8 in both modes). */
+    default int entrySize() {
+        return 8;
+    }
+
+    /** Physical address of the entry for {@code va} in the table at {@code tablePa}. */
+    default long entryAddr(long tablePa, long va, int level) {
+        return tablePa + (((va >>> shift(level)) & (entries(level) - 1)) << 3);
+    }
+
+    /** Reads an entry with the page-table lock held (ptep_get). */
+    long get(long entryPa);
+
+    /** Lockless read that never returns a torn value (ptep_get_lockless / pmdp_get_lockless). */
+    long getLockless(long entryPa);
+
+    /** set_pte / set_pmd (native_set_pte order in PAE). */
+    void set(long entryPa, long value);
+
+    /** pte_clear (native_pte_clear order in PAE: low word first). */
+    void clear(long entryPa);
+
+    /** ptep_get_and_clear: atomically read and clear (xchg in 4-level, cmpxchg64 in PAE). */
+    long getAndClear(long entryPa);
+
+    /**
+     * The entry at {@code level} (2..levels) pointing to a lower table ({@code pmd_populate},
+     * {@code pud_populate}...). PAE's PDPTEs differ: only P may be set (RW/US are reserved there).
+     */
+    default long mkTable(int level, long pfn) {
+        return PteBits.mkTable(pfn);
+    }
+
+    /** pXd_bad for an entry at {@code level} that should point to a table. */
+    default boolean tableBad(int level, long e) {
+        return PteBits.tableBad(e);
+    }
+
+    /** Highest user address + 1 (TASK_SIZE). */
+    long taskSize();
+}

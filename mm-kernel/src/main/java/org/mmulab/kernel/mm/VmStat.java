@@ -1,0 +1,65 @@
+package org.mmulab.kernel.mm;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** Event counters of the mm (the mmulab analogue of /proc/vmstat and the fault-kind breakdown). */
+public final class VmStat {
+    public final AtomicLong faults = new AtomicLong();
+    public final AtomicLong faultAnonZero = new AtomicLong();
+    public final AtomicLong faultAnonNew = new AtomicLong();
+    public final AtomicLong faultWpZeroCopy = new AtomicLong();
+    public final AtomicLong faultWpCopy = new AtomicLong();
+    public final AtomicLong faultWpReuse = new AtomicLong();
+    public final AtomicLong faultFileRead = new AtomicLong();
+    public final AtomicLong faultFileCow = new AtomicLong();
+    public final AtomicLong faultShared = new AtomicLong();
+    public final AtomicLong faultAccessFlags = new AtomicLong();
+    public final AtomicLong faultSpurious = new AtomicLong();
+    public final AtomicLong faultRetry = new AtomicLong();
+    public final AtomicLong faultOom = new AtomicLong();
+    public final AtomicLong faultSigsegv = new AtomicLong();
+    public final AtomicLong pteMapLockFailed = new AtomicLong();
+    public final AtomicLong pteMapLockRetries = new AtomicLong();
+    public final AtomicLong pgtableAllocRaces = new AtomicLong();
+    public final AtomicLong pmdBad = new AtomicLong();
+    public final AtomicLong zapPages = new AtomicLong();
+    /** Page-table entries examined by zap_*_range: the cost of munmap. */
+    public final AtomicLong zapEntriesVisited = new AtomicLong();
+    /** Page-table entries examined by free_pgd_range. */
+    public final AtomicLong freeEntriesVisited = new AtomicLong();
+    public final AtomicLong pgtablesFreed = new AtomicLong();
+    public final AtomicLong tlbPageFlushes = new AtomicLong();
+    public final AtomicLong tlbFullFlushes = new AtomicLong();
+    public final AtomicLong gatherFlushes = new AtomicLong();
+
+    public Map<String, Long> asMap() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("pgfault", faults.get());
+        m.put("pgfault.anon_zero_page", faultAnonZero.get());
+        m.put("pgfault.anon_new_page", faultAnonNew.get());
+        m.put("pgfault.wp_zero_page_copy", faultWpZeroCopy.get());
+        m.put("pgfault.wp_copy", faultWpCopy.get());
+        m.put("pgfault.wp_reuse", faultWpReuse.get());
+        m.put("pgfault.file_read", faultFileRead.get());
+        m.put("pgfault.file_cow", faultFileCow.get());
+        m.put("pgfault.shared", faultShared.get());
+        m.put("pgfault.access_flags", faultAccessFlags.get());
+        m.put("pgfault.spurious", faultSpurious.get());
+        m.put("pgfault.retry", faultRetry.get());
+        m.put("pgfault.oom", faultOom.get());
+        m.put("pgfault.sigsegv", faultSigsegv.get());
+        m.put("pte_offset_map_lock.failed", pteMapLockFailed.get());
+        m.put("pte_offset_map_lock.retried", pteMapLockRetries.get());
+        m.put("pgtable_alloc.raced", pgtableAllocRaces.get());
+        m.put("zap.pages", zapPages.get());
+        m.put("zap.entries_visited", zapEntriesVisited.get());
+        m.put("free_pgtables.entries_visited", freeEntriesVisited.get());
+        m.put("free_pgtables.freed", pgtablesFreed.get());
+        m.put("tlb_flush.pages", tlbPageFlushes.get());
+        m.put("tlb_flush.full", tlbFullFlushes.get());
+        m.put("mmu_gather.flushes", gatherFlushes.get());
+        return m;
+    }
+}

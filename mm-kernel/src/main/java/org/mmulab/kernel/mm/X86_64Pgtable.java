@@ -1,0 +1,62 @@
+package org.mmulab.kernel.mm;
+
+import org.mmulab.emulator.memory.PhysicalMemory;
+
+/**
+ * 4-level x86-64 paging (arch/x86/include/asm/pgtable_64.h, pgtable_64_types.h): 512 64-bit entries per
+ * table, every entry read and written with one naturally aligned 64-bit access, so lockless reads
+ * cannot tear. TASK_SIZE_MAX = 2^47 - 4096 (the guard page below the canonical hole).
+ */
+public final class X86_64Pgtable implements PgtableOps {
+    public static final long TASK_SIZE = (1L << 47) - 4096;
+    private final PhysicalMemory mem;
+
+    public X86_64Pgtable(PhysicalMemory mem) {
+        this.mem = mem;
+    }
+
+    @Override
+    public int levels() {
+        return 4;
+    }
+
+    @Override
+    public int shift(int level) {
+        return 12 + 9 * (level - 1);
+    }
+
+    @Override
+    public int entries(int level) {
+        return 512;
+    }
+
+    @Override
+    public long get(long entryPa) {
+        return mem.read64Acquire(entryPa);
+    }
+
+    @Override
+    public long getLockless(long entryPa) {
+        return mem.read64Acquire(entryPa);
+    }
+
+    @Override
+    public void set(long entryPa, long value) {
+        mem.write64Release(entryPa, value);
+    }
+
+    @Override
+    public void clear(long entryPa) {
+        mem.write64Release(entryPa, 0);
+    }
+
+    @Override
+    public long getAndClear(long entryPa) {
+        return mem.getAndSet64(entryPa, 0);
+    }
+
+    @Override
+    public long taskSize() {
+        return TASK_SIZE;
+    }
+}

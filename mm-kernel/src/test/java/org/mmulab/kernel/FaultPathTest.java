@@ -1,0 +1,135 @@
+package org.mmulab.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import org.junit.jupiter.api.Test;
+import org.mmulab.emulator.mmu.PfErr;
+import org.mmulab.kernel.mm.Mmap;
+import org.mmulab.kernel.mm.MmStruct;
+import org.mmulab.kernel.mm.PteBits;
+
+class FaultPathTest {
+    static final long SEGV = -2, OOM = -4;
+    static final int RW = Mmap.PROT_READ | Mmap.PROT_WRITE;
+    static final int ANON = Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS;
+
+    @Test
+    void anonymousReadMapsTheSharedZeroPageReadOnly() throws Exception {
+        Fixture f = Fixture.booted();
+        long anonBefore = f.mm().counter(MmStruct.MM_ANONPAGES);
+        long a = f.mmap(0, 3 * 4096, RW, ANON);
+        long b = a + 4096;
+        assertEquals(0, f.read64(a));
+        assertEquals(0, f.read64(b));
+        long pte = f.memory().lookupPte(f.mm(), a);
+        assertEquals(f.memory().zeroPfn(), PteBits.pfn(pte));
+        assertFalse(PteBits.write(pte), "zero page must be mapped read-only");
+        assertTrue(PteBits.special(pte));
+        assertEquals(PteBits.pfn(pte), PteBits.pfn(f.memory().lookupPte(f.mm(), b)), "one zero page shared");
+        assertEquals(anonBefore, f.mm().counter(MmStruct.MM_ANONPAGES), "the zero page is not RSS");
+        assertEquals(2, f.memory().stats.faultAnonZero.get());
+    }
+
+    @Test
+    void anonymousWriteGetsAPrivateZeroedFrame() throws Exception {
+        Fixture f = Fixture.booted();
+        long anonBefore = f.mm().counter(MmStruct.MM_ANONPAGES);
+        long a = f.mmap(0, 4096, RW, ANON);
+        assertTrue(f.write64(a + 8, 0x1122334455667788L) >= 0);
+        long pte = f.memory().lookupPte(f.mm(), a);
+        assertNotEquals(f.memory().zeroPfn(), PteBits.pfn(pte));
+        assertTrue(PteBits.write(pte) && PteBits.dirty(pte));
+        assertEquals(0x1122334455667788L, f.read64(a + 8));
+        assertEquals(0, f.read64(a), "new frame is zeroed");
+        assertEquals(anonBefore + 1, f.mm().counter(MmStruct.MM_ANONPAGES));
+        assertEquals(1, f.memory().frames().mapcount(PteBits.pfn(pte)));
+    }
+
+    @Test
+    void writeAfterZeroPageReadReplacesTheZeroPage() throws Exception {
+        Fixture f = Fixture.booted();
+        long a = f.mmap(0, 4096, RW, ANON);
+        assertEquals(0, f.read64(a)); // zero page, now cached read-only in the TLB
+        long zeroPa = f.translateNoFault(a, false);
+        assertEquals(f.memory().zeroPfn(), zeroPa >>> 12);
+        f.write64(a, 42);
+        long pte = f.memory().lookupPte(f.mm(), a);
+        assertNotEquals(f.memory().zeroPfn(), PteBits.pfn(pte));
+        assertEquals(1, f.memory().stats.faultWpZeroCopy.get());
+        // The read translation must now see the new frame, not the stale zero-page entry.
+        assertEquals(PteBits.pfn(pte), f.translateNoFault(a, false) >>> 12);
+        assertEquals(42, f.read64(a));
+        assertEquals(0, f.machine.memory().read64(f.memory().zeroPfn() << 12), "zero page untouched");
+    }
+
+    @Test
+    void protNoneAndUnmappedAndReadOnlyGiveSigsegv() throws Exception {
+        Fixture f = Fixture.booted();
+        long none = f.mmap(0, 4096, Mmap.PROT_NONE, ANON);
+        assertEquals(SEGV, f.touch(none, false));
+        assertEquals(SEGV, f.touch(none, true));
+        assertEquals(SEGV, f.touch(0x1000, false), "no VMA");
+        long ro = f.mmap(0, 4096, Mmap.PROT_READ, ANON);
+        assertTrue(f.touch(ro, false) >= 0);
+        assertEquals(SEGV, f.touch(ro, true));
+        assertEquals(SEGV, f.touch(0x401000, true), "text is not writable");
+        assertTrue(f.memory().stats.faultSigsegv.get() >= 5);
+    }
+
+    @Test
+    void spuriousFaultOnACorrectPteOnlyFlushesThatPage() throws Exception {
+        Fixture f = Fixture.booted();
+        long a = f.mmap(0, 4096, RW, ANON);
+        f.write64(a, 7);
+        long before = f.memory().lookupPte(f.mm(), a);
+        long invlpg = f.cpu.mmu().counters.invlpg;
+        // A second vCPU faulted on the same write before the first one's PTE was visible to it.
+        int r = f.kernel.doUserAddrFault(f.cpu, a, PfErr.U | PfErr.W);
+        assertEquals(Kernel.FAULT_OK, r);
+        assertEquals(before, f.memory().lookupPte(f.mm(), a), "PTE not rewritten");
+        assertEquals(1, f.memory().stats.faultSpurious.get());
+        assertEquals(invlpg + 1, f.cpu.mmu().counters.invlpg);
+    }
+
+    @Test
+    void textFaultsMapThePageCachePageAndNeverRewriteACorrectPte() throws Exception {
+        Fixture f = Fixture.booted();
+        long pa = f.touch(0x401000, false);
+        assertTrue(pa >= 0);
+        assertEquals(0x0f, f.machine.memory().read8(pa));
+        assertEquals(0x0b, f.machine.memory().read8(pa + 1));
+        long pte = f.memory().lookupPte(f.mm(), 0x401000);
+        assertFalse(PteBits.write(pte));
+        assertEquals(0, pte & PteBits.NX, ".text is executable");
+        assertEquals(1, f.mm().counter(MmStruct.MM_FILEPAGES));
+        // A racing fault on the same page finds the PTE present and leaves it alone.
+        long spurious = f.memory().stats.faultSpurious.get();
+        assertEquals(Kernel.FAULT_OK, f.kernel.doUserAddrFault(f.cpu, 0x401000, PfErr.U | PfErr.I));
+        assertEquals(pte, f.memory().lookupPte(f.mm(), 0x401000));
+        assertEquals(spurious + 1, f.memory().stats.faultSpurious.get());
+        // Exec from data (NX) is a protection fault.
+        long data = 0x403000;
+        assertTrue(f.touch(data, false) >= 0);
+        assertEquals(Kernel.FAULT_SIGSEGV, f.kernel.doUserAddrFault(f.cpu, data, PfErr.U | PfErr.I | PfErr.P));
+    }
+
+    @Test
+    void dataSegmentCopyOnWriteAndBssZeroing() throws Exception {
+        Fixture f = Fixture.booted();
+        // data "hello data" at 0x403010, bss 10000 bytes after it.
+        long pa = f.touch(0x403010, false);
+        byte[] b = new byte[10];
+        f.machine.memory().readBytes(pa, b, 0, 10);
+        assertEquals("hello data", new String(b));
+        // padzero made the tail of that page zero (and COWed it: it is an anon page now).
+        assertEquals(0, f.machine.memory().read64(f.touch(0x403010 + 16, false)));
+        f.write64(0x403010, 0x4141414141414141L);
+        assertEquals(0x4141414141414141L, f.read64(0x403010));
+        // bss beyond the file page: anonymous zero.
+        assertEquals(0, f.read64(0x404800));
+        assertEquals(0x406000, f.mm().startBrk, "brk = page-aligned end of bss");
+    }
+}

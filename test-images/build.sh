@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Builds mmulab's guest images and the native register tracer, and records expected outputs.
+#
+#   ./build.sh                      build every image in src/images/ for x86_64, and bin/host/regtrace
+#   ./build.sh --arch i386          the same sources with -m32 into bin/i386/ (needs gcc-multilib)
+#   ./build.sh --arch all           every architecture
+#   ./build.sh --record             build, then run every manifest entry natively and write
+#                                   expected/<arch>/<name>.stdout and .status
+#   ./build.sh --record hello ...   only these images (and their image@variant entries)
+#
+# The manifest images.tsv lists what the suite boots: name, arch, expected status, what to compare,
+# guest arguments and environment (see the header of images.tsv). Expected outputs are recorded
+# from the real binaries on the host, never written by hand; each entry is run twice and must
+# give the same output both times. A run killed by a signal records 128+signal, as a shell does.
+#
+# Flags (same for every image and architecture):
+#   -static -nostdlib -ffreestanding     no libc: src/include/mmrt.h is the whole runtime
+#   -O2                                  what the interpreter must execute is what gcc -O2 emits
+#   -fno-stack-protector                 no canary: there is no TLS (%fs) to hold it
+#   -fno-pie -no-pie                     fixed addresses: traces compare RIP exactly
+#   -fcf-protection=full                 keep ENDBR64 at function entries and NOTRACK-prefixed
+#                                        indirect jumps, as distribution compilers emit by default;
+#                                        the interpreter must decode them (as NOPs / a segment prefix)
+#   -lgcc                                64-bit division helpers on i386, popcount without -mpopcnt
+# Binaries keep their symbol table: the oracle's divergence report names the function.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+CC="${CC:-gcc}"
+CFLAGS_COMMON=(-static -nostdlib -ffreestanding -O2 -fno-stack-protector -fno-pie -no-pie
+               -fcf-protection=full -Wall -Wextra -Werror -Isrc/include)
+ALL_ARCHES=(x86_64 i386)
+
+arches=(x86_64)
+record=0
+only=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --arch)
+            [[ $# -ge 2 ]] || { echo "build.sh: --arch needs x86_64, i386 or all" >&2; exit 2; }
+            case "$2" in
+                all) arches=("${ALL_ARCHES[@]}") ;;
+                x86_64|i386) arches=("$2") ;;
+                *) echo "build.sh: unknown arch '$2' (x86_64, i386, all)" >&2; exit 2 ;;
+            esac
+            shift 2 ;;
+        --record) record=1; shift ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        -*) echo "build.sh: unknown option '$1'" >&2; exit 2 ;;
+        *) only+=("$1"); shift ;;
+    esac
+done
+
+arch_flags() {
+    case "$1" in
+        x86_64) echo "-m64" ;;
+        i386) echo "-m32" ;;
+    esac
+}
+
+check_toolchain() {
+    local arch="$1" libgcc
+    # shellcheck disable=SC2046
+    libgcc="$("$CC" $(arch_flags "$arch") -print-libgcc-file-name)"
+    if [[ ! -f "$libgcc" ]]; then
+        echo "build.sh: no $arch libgcc ($libgcc): install gcc-multilib to build $arch images" >&2
+        exit 1
+    fi
+}
+
+selected() {
+    local name="$1"
+    [[ ${#only[@]} -eq 0 ]] && return 0
+    local o
+    for o in "${only[@]}"; do
+        [[ "$o" == "$name" ]] && return 0
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# build
+
+mkdir -p bin/host
+"$CC" -O2 -Wall -Wextra -Werror -o bin/host/regtrace src/tracer/regtrace.c
+echo "built bin/host/regtrace"
+
+for arch in "${arches[@]}"; do
+    check_toolchain "$arch"
+    mkdir -p "bin/$arch"
+    for src in src/images/*.c; do
+        name="$(basename "$src" .c)"
+        selected "$name" || continue
+        # shellcheck disable=SC2046
+        "$CC" $(arch_flags "$arch") "${CFLAGS_COMMON[@]}" -o "bin/$arch/$name" "$src" -lgcc
+        echo "built bin/$arch/$name"
+        if ! grep -q "^$name[@"$'\t'"]" images.tsv; then
+            echo "build.sh: warning: $name is not in images.tsv, the suite will not boot it" >&2
+        fi
+    done
+done
+
+[[ $record -eq 1 ]] || exit 0
+
+# ---------------------------------------------------------------------------------------------
+# record: run each manifest entry natively
+
+# Runs bin/$arch/$name with args/env from the manifest; stdout to $2; prints the shell status.
+run_native() {
+    local arch="$1" out="$2" name="$3" args="$4" env="$5"
+    local -a argv=() envv=()
+    [[ "$args" != "-" ]] && read -r -a argv <<< "$args"
+    [[ "$env" != "-" ]] && read -r -a envv <<< "$env"
+    local status=0
+    # The braces send bash's own "Segmentation fault" job message to /dev/null as well.
+    { env -i "${envv[@]}" "bin/$arch/$name" "${argv[@]}" > "$out" 2> /dev/null || status=$?; } 2> /dev/null
+    echo "$status"
+}
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+for arch in "${arches[@]}"; do
+    mkdir -p "expected/$arch"
+    while IFS=$'\t' read -r name img_arch status check args env; do
+        [[ -z "$name" || "$name" == \#* ]] && continue
+        selected "${name%%@*}" || selected "$name" || continue
+        if [[ "$img_arch" != "*" && ",$img_arch," != *",$arch,"* ]]; then
+            continue
+        fi
+        image="${name%%@*}"
+        s1="$(run_native "$arch" "$tmp/1" "$image" "$args" "$env")"
+        s2="$(run_native "$arch" "$tmp/2" "$image" "$args" "$env")"
+        if [[ "$check" == "stdout" ]] && ! cmp -s "$tmp/1" "$tmp/2"; then
+            echo "build.sh: $arch/$name: output differs between two native runs; not recorded" >&2
+            failed=1
+            continue
+        fi
+        if [[ "$s1" != "$s2" ]]; then
+            echo "build.sh: $arch/$name: status differs between two native runs ($s1, $s2)" >&2
+            failed=1
+            continue
+        fi
+        if [[ "$s1" != "$status" ]]; then
+            echo "build.sh: $arch/$name: native status $s1, but images.tsv expects $status" >&2
+            failed=1
+        fi
+        cp "$tmp/1" "expected/$arch/$name.stdout"
+        echo "$s1" > "expected/$arch/$name.status"
+        echo "recorded expected/$arch/$name (status $s1, $(wc -c < "$tmp/1") bytes)"
+    done < images.tsv
+done
+exit $failed

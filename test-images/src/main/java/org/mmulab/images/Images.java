@@ -1,0 +1,36 @@
+package org.mmulab.images;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Where the test-images module's files are, whether the caller runs in the module or at the repository root. */
+public final class Images {
+    private Images() {
+    }
+
+    /** The test-images module directory (holds images.tsv, bin/, expected/). */
+    public static Path moduleDir() {
+        Path cwd = Path.of("").toAbsolutePath();
+        for (Path p : new Path[] { cwd, cwd.resolve("test-images") }) {
+            if (Files.isRegularFile(p.resolve("images.tsv")) && Files.isDirectory(p.resolve("bin"))) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("cannot find the test-images module (images.tsv, bin/) from " + cwd);
+    }
+
+    /** The prebuilt image {@code name} for {@code arch} ("x86_64", "i386"). */
+    public static Path image(String arch, String name) {
+        return moduleDir().resolve("bin").resolve(arch).resolve(name);
+    }
+
+    /** expected/&lt;arch&gt;/&lt;name&gt;.&lt;suffix&gt; ("stdout" or "status"). */
+    public static Path expected(String arch, String name, String suffix) {
+        return moduleDir().resolve("expected").resolve(arch).resolve(name + "." + suffix);
+    }
+
+    /** The native register tracer built by build.sh. */
+    public static Path regtrace() {
+        return moduleDir().resolve("bin/host/regtrace");
+    }
+}

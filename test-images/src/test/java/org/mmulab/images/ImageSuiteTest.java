@@ -1,0 +1,126 @@
+package org.mmulab.images;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.mmulab.cli.Mmulab;
+
+/**
+ * The golden image suite: boots every manifest entry through the CLI entry point ({@code mmulab boot})
+ * and compares stdout byte for byte and the exit status with what the same binary did natively
+ * (expected/&lt;arch&gt;/, recorded by build.sh --record).
+ *
+ * <p>Architectures: every bin/&lt;arch&gt;/ that exists. x86_64 images run under 4-level paging;
+ * i386 images (when built) run under PAE and, in compatibility mode, under 4-level paging.
+ */
+class ImageSuiteTest {
+    static final List<String> ARCHES = List.of("x86_64", "i386");
+
+    /** Paging modes each architecture's images run under; null: the CLI's default (no --paging). */
+    static List<String> pagingModes(String arch) {
+        return arch.equals("i386") ? List.of("pae", "4level") : java.util.Collections.singletonList(null);
+    }
+
+    static Stream<Arguments> runs() throws IOException {
+        ImageManifest m = ImageManifest.load();
+        List<Arguments> out = new ArrayList<>();
+        for (String arch : ARCHES) {
+            if (!Files.isDirectory(Images.moduleDir().resolve("bin").resolve(arch))) {
+                continue;
+            }
+            for (ImageManifest.Entry e : m.entries()) {
+                if (!e.appliesTo(arch)) {
+                    continue;
+                }
+                for (String paging : pagingModes(arch)) {
+                    out.add(Arguments.of(arch, paging, e));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    @Test
+    void theSuiteCoversEveryManifestEntry() throws IOException {
+        long entries = ImageManifest.load().entries().stream().filter(e -> e.appliesTo("x86_64")).count();
+        long x86Runs = runs().filter(a -> a.get()[0].equals("x86_64")).count();
+        assertEquals(entries, x86Runs);
+        assertTrue(entries >= 5, "hello, fault_touch, brk_grow, compute, mprotect_segv at least");
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("runs")
+    void bootsAndMatchesTheNativeRun(String arch, String paging, ImageManifest.Entry e) throws IOException {
+        Path image = Images.image(arch, e.image());
+        assertTrue(Files.isRegularFile(image), image + " missing: run test-images/build.sh");
+        List<String> args = new ArrayList<>(List.of("boot", "--clean-env"));
+        if (paging != null) {
+            args.add("--paging");
+            args.add(paging);
+        }
+        for (String kv : e.env()) {
+            args.add("--env");
+            args.add(kv);
+        }
+        args.add(image.toString());
+        args.addAll(e.args());
+
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status;
+        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+                PrintStream r = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+            status = Mmulab.execute(args.toArray(String[]::new), new ByteArrayInputStream(new byte[0]), o, r);
+        }
+        String stderr = err.toString(StandardCharsets.UTF_8);
+        String cmd = "mmulab " + String.join(" ", args);
+        assertFalse(stderr.contains("internal error"), () -> cmd + ": the emulator failed:\n" + stderr);
+
+        int expectedStatus = Integer.parseInt(Files.readString(Images.expected(arch, e.name(), "status")).trim());
+        assertEquals(e.status(), expectedStatus, "manifest and recorded status disagree: re-run build.sh --record");
+        if (e.check() == ImageManifest.Check.STDOUT) {
+            byte[] expected = Files.readAllBytes(Images.expected(arch, e.name(), "stdout"));
+            byte[] actual = out.toByteArray();
+            if (!java.util.Arrays.equals(expected, actual)) {
+                throw new AssertionError(cmd + ": stdout differs from the native run\n" + diff(expected, actual)
+                        + "\n--- stderr ---\n" + stderr);
+            }
+        }
+        assertEquals(expectedStatus, status, () -> cmd + ": exit status\n--- stderr ---\n" + stderr);
+    }
+
+    /** The first differing line with a little context, and both outputs in full when short. */
+    static String diff(byte[] expected, byte[] actual) {
+        String a = new String(expected, StandardCharsets.UTF_8), b = new String(actual, StandardCharsets.UTF_8);
+        String[] la = a.split("\n", -1), lb = b.split("\n", -1);
+        int i = 0;
+        while (i < la.length && i < lb.length && la[i].equals(lb[i])) {
+            i++;
+        }
+        StringBuilder sb = new StringBuilder();
+        sb.append("first difference at line ").append(i + 1).append(":\n");
+        sb.append("  native: ").append(i < la.length ? la[i] : "(end of output)").append('\n');
+        sb.append("  mmulab: ").append(i < lb.length ? lb[i] : "(end of output)").append('\n');
+        sb.append(String.format("(native %d bytes, mmulab %d bytes)%n", expected.length, actual.length));
+        if (a.length() + b.length() < 4000) {
+            sb.append("--- native stdout ---\n").append(a).append("--- mmulab stdout ---\n").append(b);
+        }
+        return sb.toString();
+    }
+}

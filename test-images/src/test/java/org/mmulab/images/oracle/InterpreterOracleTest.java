@@ -1,0 +1,88 @@
+package org.mmulab.images.oracle;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.mmulab.emulator.debug.RegisterTraceWriter;
+import org.mmulab.images.Images;
+
+/**
+ * The instruction-level oracle: runs an image natively under ptrace single-step (bin/host/regtrace)
+ * and on mmulab's interpreter with the same argv and environment, and compares the registers after
+ * every instruction (see {@link TraceComparator} for what is normalised). Fails on the first
+ * divergence with its instruction index, address, bytes, disassembly and differing registers.
+ * The native process is started from a copy of mmulab's initial stack (regtrace --stack), so stack
+ * and argv/envp addresses are the same in both runs; the comparator's stack normalisation is then
+ * the identity and only matters for traces made without the transplant.
+ * Skipped only when ptrace is not permitted on the machine.
+ *
+ * <p>Traces are kept in target/oracle/ for inspection.
+ */
+class InterpreterOracleTest {
+    /** Safety net for both runs; compute at scale 1 retires about 0.92 million instructions. */
+    static final long LIMIT = 3_000_000;
+    static final List<String> ENV = List.of("MMULAB_GREETING=oracle", "LANG=C");
+
+    private static void oracle(String name, List<String> args, long limit) throws Exception {
+        Path image = Images.image("x86_64", name);
+        Path dir = Images.moduleDir().resolve("target/oracle");
+        Files.createDirectories(dir);
+        String tag = (name + (args.isEmpty() ? "" : "-" + String.join("-", args))).replaceAll("[^A-Za-z0-9_.-]", "_");
+        Path nativeTrace = dir.resolve(tag + ".native.trace");
+        Path nativeStdout = dir.resolve(tag + ".native.stdout");
+        Path emuTrace = dir.resolve(tag + ".mmulab.trace");
+
+        // The native run starts from mmulab's initial stack (same bytes, same addresses): pointer
+        // values, and the flags computed from them (PF, AF), are then identical by construction.
+        EmulatedRun run = new EmulatedRun(image, args, ENV);
+        Path stack = dir.resolve(tag + ".stack");
+        run.dumpInitialStack(stack);
+        NativeTracer.trace(image, args, ENV, nativeTrace, nativeStdout, limit, stack);
+        EmulatedRun.Outcome emu = run.runTraced(emuTrace, limit);
+
+        TraceComparator.Result r = new TraceComparator(ElfCode.load(image), limit).compare(nativeTrace, emuTrace);
+        String context = "\n(traces: " + nativeTrace + " and " + emuTrace + ")"
+                + (emu.crash() != null ? "\nthe emulator threw:\n" + emu.crash() : "")
+                + (emu.stderr().isEmpty() ? "" : "\nguest stderr under mmulab:\n" + emu.stderr());
+        assertFalse(r.diverged(), () -> name + " " + args + ": " + r.report() + context);
+        assertNull(emu.crash(), () -> "the emulator threw after " + r.compared() + " matching instructions" + context);
+
+        try (RegisterTrace n = RegisterTrace.open(nativeTrace)) {
+            while (n.next()) {
+                // read to the end record
+            }
+            if (n.endStatus() != RegisterTraceWriter.STATUS_TRUNCATED) {
+                // a complete run: same exit status and the same output as natively
+                assertEquals(n.endStatus(), emu.status(), "exit status" + context);
+                assertEquals(Files.readString(nativeStdout), new String(emu.stdout(), java.nio.charset.StandardCharsets.UTF_8),
+                        "stdout" + context);
+            }
+        }
+        assertTrue(r.compared() > 0, "nothing was compared" + context);
+        System.out.println("oracle " + name + " " + args + ": " + r.report());
+    }
+
+    @Test
+    void computeMatchesTheHostCpuInstructionByInstruction() throws Exception {
+        oracle("compute", List.of("1"), LIMIT);
+    }
+
+    @Test
+    void helloMatchesTheHostCpuIncludingArgvAndEnvPointers() throws Exception {
+        oracle("hello", List.of("first", "second argument"), LIMIT);
+    }
+
+    @Tag("slow")
+    @Test
+    void computeAtItsDefaultScale() throws Exception {
+        oracle("compute", List.of(), 10_000_000);
+    }
+}
