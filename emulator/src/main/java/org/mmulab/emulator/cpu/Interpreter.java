@@ -63,6 +63,10 @@ public final class Interpreter {
     final long[] scratch128 = new long[2];
 
     private String lastFault = "";
+    /** lastFault describes the current fault; describing: an instruction just wrote lastFault. */
+    private boolean described = true, describing;
+    private int lastFaultVector = -1;
+    private long lastFaultError, lastFaultRip, lastFaultCr2;
 
     public Interpreter(CpuState state, Mmu mmu, PhysicalMemory mem) {
         this(state, mmu, mem, DecodedCodeCache.forMemory(mem));
@@ -87,8 +91,22 @@ public final class Interpreter {
         stop = true;
     }
 
-    /** Human description of the last #UD (or other interpreter-raised fault), for SIGILL reports. */
+    /**
+     * Human description of the last exception {@link #run} returned, for SIGILL/SIGFPE/SIGSEGV reports:
+     * e.g. "undefined opcode 0f 0b at 0x401123" (opcode bytes and address) for #UD, or
+     * "#PF (error 0x6) at 0x401000, address 0x0" for faults raised by the MMU. Built lazily.
+     */
     public String lastFaultDescription() {
+        if (!described && lastFaultVector >= 0) {
+            StringBuilder sb = new StringBuilder(Vectors.name(lastFaultVector));
+            sb.append(" (error 0x").append(Long.toHexString(lastFaultError)).append(") at 0x")
+                    .append(Long.toHexString(lastFaultRip));
+            if (lastFaultVector == Vectors.PF) {
+                sb.append(", address 0x").append(Long.toHexString(lastFaultCr2));
+            }
+            lastFault = sb.toString();
+            described = true;
+        }
         return lastFault;
     }
 
@@ -134,6 +152,16 @@ public final class Interpreter {
             return Exit.BUDGET;
         } catch (GuestFault f) {
             s.exceptionRip = s.rip;
+            if (describing) {
+                describing = false;
+                described = true;
+            } else {
+                described = false; // described lazily by lastFaultDescription()
+            }
+            lastFaultVector = s.exceptionVector;
+            lastFaultError = s.exceptionErrorCode;
+            lastFaultRip = s.rip;
+            lastFaultCr2 = s.cr2;
             return Exit.EXCEPTION;
         }
     }
@@ -646,9 +674,11 @@ public final class Interpreter {
                     return Exit.INT80;
                 }
                 lastFault = String.format("int 0x%x at 0x%x: no user-accessible gate", imm, s.rip);
+                describing = true;
                 throw GuestFault.raise(s, Vectors.GP, imm * 8 + 2);
             case Op.PRIV:
                 lastFault = String.format("privileged instruction %s at 0x%x", bytesAt(s.rip, info & 15), s.rip);
+                describing = true;
                 throw GuestFault.raise(s, Vectors.GP, 0);
             case Op.CMPXCHG8B:
                 cmpxchg8b();
@@ -663,6 +693,7 @@ public final class Interpreter {
         long at = s.rip;
         int n = info & Decoder.LEN_MASK;
         lastFault = "undefined opcode " + bytesAt(at, n == 0 ? 1 : n) + " at 0x" + Long.toHexString(at);
+        describing = true;
         return GuestFault.raise(s, Vectors.UD, 0);
     }
 
@@ -1046,6 +1077,7 @@ public final class Interpreter {
 
     private GuestFault divideError() {
         lastFault = "divide error at 0x" + Long.toHexString(s.rip);
+        describing = true;
         return GuestFault.raise(s, Vectors.DE, 0);
     }
 

@@ -149,6 +149,7 @@ class InterpreterTest {
         assertEquals(unmapped, m.s.cr2);
         assertEquals(CODE, m.s.rip);
         assertEquals(0, m.s.instructions);
+        assertEquals("#PF (error 0x6) at 0x400000, address 0x1234567008", m.cpu.lastFaultDescription());
     }
 
     @Test
@@ -252,6 +253,7 @@ class InterpreterTest {
         m.s.gpr[CpuState.RCX] = 0;
         assertEquals(Exit.EXCEPTION, m.cpu.run(1));
         assertEquals(Vectors.DE, m.s.exceptionVector);
+        assertEquals("divide error at 0x400000", m.cpu.lastFaultDescription());
         assertEquals(10, m.s.gpr[0]);
         assertEquals(CODE, m.s.rip);
 
