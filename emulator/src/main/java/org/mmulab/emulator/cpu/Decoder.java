@@ -889,6 +889,8 @@ final class Decoder {
             case 0x70 -> op = pfx == 1 ? Sse.PSHUFD : pfx == 3 ? Sse.PSHUFHW : pfx == 2 ? Sse.PSHUFLW : -1;
             case 0xc6 -> op = pfx == 0 ? Sse.SHUFPS : pfx == 1 ? Sse.SHUFPD : -1;
             case 0xd6 -> op = pfx == 1 ? Sse.MOVQ_XST : -1;
+            case 0xc4 -> op = pfx == 1 ? Sse.PINSRW : -1;
+            case 0xc5 -> op = pfx == 1 ? Sse.PEXTRW : -1;
             case 0xd7 -> op = pfx == 1 ? Sse.PMOVMSKB : -1;
             case 0xe7 -> op = pfx == 1 ? Sse.MOVNT_ST : -1;
             case 0x51, 0x58, 0x59, 0x5c, 0x5d, 0x5e, 0x5f -> {
@@ -946,10 +948,10 @@ final class Decoder {
             return;
         }
         if (op == Sse.PSHUFD || op == Sse.PSHUFHW || op == Sse.PSHUFLW || op == Sse.SHUFPS || op == Sse.SHUFPD
-                || (op >= Sse.CMPPS && op <= Sse.CMPSS)) {
+                || (op >= Sse.CMPPS && op <= Sse.CMPSS) || op == Sse.PINSRW || op == Sse.PEXTRW) {
             dImm = fetch();
         }
-        if ((op == Sse.MOVMSKPS || op == Sse.MOVMSKPD || op == Sse.PMOVMSKB) && hasMem) {
+        if ((op == Sse.MOVMSKPS || op == Sse.MOVMSKPD || op == Sse.PMOVMSKB || op == Sse.PEXTRW) && hasMem) {
             return;
         }
         rep = 0;

@@ -15,7 +15,7 @@ final class Sse {
             PSRLW_I = 28, PSRAW_I = 29, PSLLW_I = 30, PSRLD_I = 31, PSRAD_I = 32, PSLLD_I = 33,
             PSRLQ_I = 34, PSRLDQ = 35, PSLLQ_I = 36, PSLLDQ = 37,
             MOVNT_ST = 38, LDMXCSR = 39, STMXCSR = 40, FXSAVE = 41, FXRSTOR = 42,
-            MOVDQU_LD = 43, MOVDQU_ST = 44,
+            MOVDQU_LD = 43, MOVDQU_ST = 44, PINSRW = 45, PEXTRW = 46,
             // Binary packed ops (dst = dst op src, m128 must be 16-byte aligned): from BIN on.
             BIN = 64,
             PAND = 64, PANDN = 65, POR = 66, PXOR = 67,

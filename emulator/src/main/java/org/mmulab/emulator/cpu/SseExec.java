@@ -185,6 +185,20 @@ final class SseExec {
                 it.setGpr(it.curReg(), 3, msb8(x[e]) | (msb8(x[e + 1]) << 8));
                 return;
             }
+            case Sse.PINSRW: {
+                long w = it.readOperand(1) & 0xffff;
+                int i = (int) it.curImm() & 7;
+                int h = d + (i >>> 2);
+                int sh = 16 * (i & 3);
+                x[h] = (x[h] & ~(0xffffL << sh)) | (w << sh);
+                return;
+            }
+            case Sse.PEXTRW: {
+                int i = (int) it.curImm() & 7;
+                int e = 2 * it.curRm() + (i >>> 2);
+                it.setGpr(it.curReg(), 3, (x[e] >>> (16 * (i & 3))) & 0xffff);
+                return;
+            }
             case Sse.PSHUFD: {
                 src128(it, true, t);
                 int imm = (int) it.curImm();
