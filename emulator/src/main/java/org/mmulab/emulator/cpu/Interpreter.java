@@ -147,6 +147,9 @@ public final class Interpreter {
                     memw = p.mem[slot];
                     disp = p.disp[slot];
                     imm = p.imm[slot];
+                    if (DEBUG) {
+                        verifyCached(p, rip, off);
+                    }
                 } else {
                     decodeAt(p, rip, off);
                 }
@@ -186,6 +189,15 @@ public final class Interpreter {
         curPage = p;
         curVPage = rip & ~0xfffL;
         return p;
+    }
+
+    /** DEBUG only: a cached entry must equal a fresh decode of the bytes now in memory. */
+    private void verifyCached(DecodedPage p, long rip, int off) {
+        dec.decode(rip, p.pfn << 12, off);
+        if (!dec.crossed && (dec.dOp != op || dec.dInfo != info || dec.dMem != memw || dec.dDisp != disp
+                || dec.dImm != imm)) {
+            throw new IllegalStateException("stale decoded instruction at 0x" + Long.toHexString(rip));
+        }
     }
 
     private void decodeAt(DecodedPage p, long rip, int off) {

@@ -538,8 +538,8 @@ final class SseExec {
         int sh = 64 - inWidth;
         long res = 0;
         int out = 0;
-        long[] src = {lo, hi};
-        for (long v : src) {
+        for (int half = 0; half < 2; half++) {
+            long v = half == 0 ? lo : hi;
             for (int i = 0; i < 64; i += inWidth) {
                 long s = (((v >>> i) & lm) << sh) >> sh;
                 long o = unsigned ? satU(s, outWidth) : satS(s, outWidth);
