@@ -351,12 +351,12 @@ class InterpreterTest {
 
     @Test
     void ripRelativeAddressingUsesTheNextInstructionAddress() {
-        // mov rax,[rip+0x1ff9f9] (-> 0x600000); mov [rip+0x1ffffa],rax (-> 0x600008);
+        // mov rax,[rip+0x1ffff9] (-> 0x600000); mov [rip+0x1ffffa],rax (-> 0x600008);
         // addr32 mov ecx,[eip+0x1ffffb] (-> 0x600010)
-        code("488b05f9f91f00" + "488905faff1f00" + "678b0dfbff1f00");
+        code("488b05f9ff1f00" + "488905faff1f00" + "678b0dfbff1f00");
         m.mmu.write64(DATA, 0x1122334455667788L);
         m.mmu.write32(DATA + 0x10, 0xcafe);
-        assertEquals(Exit.BUDGET, m.cpu.run(3));
+        assertEquals(Exit.BUDGET, m.cpu.run(3), () -> m.cpu.lastFaultDescription());
         assertEquals(0x1122334455667788L, m.s.gpr[0]);
         assertEquals(0x1122334455667788L, m.mmu.read64(DATA + 8));
         assertEquals(0xcafe, m.s.gpr[CpuState.RCX]);
