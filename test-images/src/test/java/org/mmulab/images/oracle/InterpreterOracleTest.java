@@ -11,6 +11,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.mmulab.emulator.debug.RegisterTraceWriter;
 import org.mmulab.images.Images;
 
@@ -32,7 +33,10 @@ class InterpreterOracleTest {
     static final List<String> ENV = List.of("MMULAB_GREETING=oracle", "LANG=C");
 
     private static void oracle(String name, List<String> args, long limit) throws Exception {
-        Path image = Images.image("x86_64", name);
+        oracle(Images.image("x86_64", name), name, args, limit);
+    }
+
+    private static void oracle(Path image, String name, List<String> args, long limit) throws Exception {
         Path dir = Images.moduleDir().resolve("target/oracle");
         Files.createDirectories(dir);
         String tag = (name + (args.isEmpty() ? "" : "-" + String.join("-", args))).replaceAll("[^A-Za-z0-9_.-]", "_");
@@ -78,6 +82,20 @@ class InterpreterOracleTest {
     @Test
     void helloMatchesTheHostCpuIncludingArgvAndEnvPointers() throws Exception {
         oracle("hello", List.of("first", "second argument"), LIMIT);
+    }
+
+    /**
+     * Any static image by hand: {@code -Dtest=InterpreterOracleTest -Doracle.image=PATH
+     * [-Doracle.args="a b"] [-Doracle.limit=N]}. The image must not depend on mmap/brk addresses.
+     */
+    @Test
+    @EnabledIfSystemProperty(named = "oracle.image", matches = ".+")
+    void imageGivenOnTheCommandLine() throws Exception {
+        Path image = Path.of(System.getProperty("oracle.image")).toAbsolutePath();
+        String a = System.getProperty("oracle.args", "").trim();
+        List<String> args = a.isEmpty() ? List.of() : List.of(a.split(" +"));
+        long limit = Long.parseLong(System.getProperty("oracle.limit", "10000000"));
+        oracle(image, image.getFileName().toString(), args, limit);
     }
 
     @Tag("slow")
