@@ -27,8 +27,9 @@
  * permitted here (tests skip on 77), 1 on other errors.
  *
  * Record stream: per record a LEB128 mask of the registers that changed since the previous record
- * (bit 0 RIP, 1 RFLAGS, 2..17 RAX RCX RDX RBX RSP RBP RSI RDI R8..R15, 18 FS_BASE; bit 19 marks the
- * end record), then for each set bit, lowest first, the zig-zag LEB128 of (new - old) modulo 2^64.
+ * (bit 0 RIP, 1 RFLAGS, 2..17 RAX RCX RDX RBX RSP RBP RSI RDI R8..R15, 18 FS_BASE, 19..50 XMM0..15
+ * as low/high 64-bit halves; bit 51 marks the end record), then for each set bit, lowest first,
+ * the zig-zag LEB128 of (new - old) modulo 2^64.
  * The "previous record" before the first one is all zeroes. The end record carries the zig-zag
  * LEB128 of the exit status as a shell reports it (128+signal when killed), -1 unknown,
  * -2 truncated by -n.
@@ -49,8 +50,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define NREGS 19
-#define END_BIT (1u << 19)
+#define NREGS 51
+#define END_BIT (1ull << 51)
 #define EXIT_NO_PTRACE 77
 
 static const char MAGIC[8] = { 'M', 'M', 'R', 'T', 'R', 'A', 'C', 'E' };
@@ -86,8 +87,12 @@ static void put_uleb(uint64_t v)
 
 static void put_zz(int64_t v) { put_uleb(((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
 
-static void regs_to_array(const struct user_regs_struct *r, uint64_t *a)
+static void regs_to_array(const struct user_regs_struct *r, const struct user_fpregs_struct *f, uint64_t *a)
 {
+    for (int i = 0; i < 16; i++) {
+        a[19 + 2 * i] = (uint64_t)f->xmm_space[4 * i] | (uint64_t)f->xmm_space[4 * i + 1] << 32;
+        a[20 + 2 * i] = (uint64_t)f->xmm_space[4 * i + 2] | (uint64_t)f->xmm_space[4 * i + 3] << 32;
+    }
     a[0] = r->rip;
     a[1] = r->eflags;
     a[2] = r->rax;
@@ -111,15 +116,15 @@ static void regs_to_array(const struct user_regs_struct *r, uint64_t *a)
 
 static void write_record(const uint64_t *cur)
 {
-    uint32_t mask = 0;
+    uint64_t mask = 0;
     for (int i = 0; i < NREGS; i++) {
         if (cur[i] != prev[i]) {
-            mask |= 1u << i;
+            mask |= 1ull << i;
         }
     }
     put_uleb(mask);
     for (int i = 0; i < NREGS; i++) {
-        if (mask & (1u << i)) {
+        if (mask & (1ull << i)) {
             put_zz((int64_t)(cur[i] - prev[i]));
             prev[i] = cur[i];
         }
@@ -399,6 +404,7 @@ int main(int argc, char **argv)
     (void)child_argc;
 
     uint64_t cur[NREGS];
+    struct user_fpregs_struct fpregs;
     uint64_t records = 0;
     int pending_signal = 0;
     for (;;) {
@@ -434,11 +440,11 @@ int main(int argc, char **argv)
             pending_signal = WSTOPSIG(status);
             continue;
         }
-        if (ptrace(PTRACE_GETREGS, pid, 0, &regs) != 0) {
-            perror("PTRACE_GETREGS");
+        if (ptrace(PTRACE_GETREGS, pid, 0, &regs) != 0 || ptrace(PTRACE_GETFPREGS, pid, 0, &fpregs) != 0) {
+            perror("PTRACE_GETREGS/GETFPREGS");
             return 1;
         }
-        regs_to_array(&regs, cur);
+        regs_to_array(&regs, &fpregs, cur);
         write_record(cur);
         records++;
     }
