@@ -12,6 +12,8 @@
  *   --stdout FILE  the child's stdout goes to FILE (default: inherited)
  *   --clean-env    start the child with an empty environment (default: regtrace's environment)
  *   --env K=V      add K=V to the child's environment (repeatable)
+ *   --no-vdso      unmap the child's [vvar]/[vdso] mappings before its first instruction, so that
+ *                  mmap places memory where a kernel without a vDSO (mmulab's) does
  *   --stack FILE   replace the child's initial stack with the one in FILE before its first
  *                  instruction (see below), so that both runs start from the same bytes at the
  *                  same addresses
@@ -223,9 +225,93 @@ static uint64_t transplant_stack(pid_t pid, const char *path)
     return rsp0;
 }
 
+/*
+ * Makes the stopped child execute one munmap(start, len) at its current RIP: the instruction
+ * bytes there are replaced by SYSCALL (INT 0x80 for 32-bit) for one step, then everything is put
+ * back. Returns the syscall's result.
+ */
+static long remote_munmap(pid_t pid, uint64_t start, uint64_t len, int bits)
+{
+    struct user_regs_struct saved, r;
+    if (ptrace(PTRACE_GETREGS, pid, 0, &saved) != 0) {
+        return -1;
+    }
+    errno = 0;
+    long orig = ptrace(PTRACE_PEEKTEXT, pid, (void *)saved.rip, 0);
+    if (errno != 0) {
+        return -1;
+    }
+    long patched = orig;
+    unsigned char *pb = (unsigned char *)&patched;
+    if (bits == 64) {
+        pb[0] = 0x0f;
+        pb[1] = 0x05;
+    } else {
+        pb[0] = 0xcd;
+        pb[1] = 0x80;
+    }
+    if (ptrace(PTRACE_POKETEXT, pid, (void *)saved.rip, (void *)patched) != 0) {
+        return -1;
+    }
+    r = saved;
+    if (bits == 64) {
+        r.rax = 11; /* munmap */
+        r.rdi = start;
+        r.rsi = len;
+    } else {
+        r.rax = 91; /* munmap */
+        r.rbx = start;
+        r.rcx = len;
+    }
+    long result = -1;
+    int status;
+    if (ptrace(PTRACE_SETREGS, pid, 0, &r) == 0 && ptrace(PTRACE_SINGLESTEP, pid, 0, 0) == 0
+        && waitpid(pid, &status, 0) == pid && WIFSTOPPED(status) && ptrace(PTRACE_GETREGS, pid, 0, &r) == 0) {
+        result = bits == 64 ? (long)r.rax : (long)(int32_t)r.rax;
+    }
+    ptrace(PTRACE_POKETEXT, pid, (void *)saved.rip, (void *)orig);
+    ptrace(PTRACE_SETREGS, pid, 0, &saved);
+    return result;
+}
+
+/* Unmaps [vvar], [vvar_vclock] and [vdso]; returns 0 on success. */
+static int unmap_vdso(pid_t pid, int bits)
+{
+    char maps_path[64];
+    snprintf(maps_path, sizeof maps_path, "/proc/%d/maps", (int)pid);
+    FILE *maps = fopen(maps_path, "r");
+    if (!maps) {
+        perror(maps_path);
+        return -1;
+    }
+    uint64_t lo[8], hi[8];
+    int n = 0;
+    char line[512];
+    while (fgets(line, sizeof line, maps) && n < 8) {
+        if (strstr(line, "[vdso]") || strstr(line, "[vvar]") || strstr(line, "[vvar_vclock]")) {
+            unsigned long long a, b;
+            if (sscanf(line, "%llx-%llx", &a, &b) == 2) {
+                lo[n] = a;
+                hi[n] = b;
+                n++;
+            }
+        }
+    }
+    fclose(maps);
+    for (int i = 0; i < n; i++) {
+        long r = remote_munmap(pid, lo[i], hi[i] - lo[i], bits);
+        if (r != 0) {
+            fprintf(stderr, "regtrace: munmap of the vDSO area [0x%llx, 0x%llx) failed: %ld\n",
+                    (unsigned long long)lo[i], (unsigned long long)hi[i], r);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: regtrace [-o TRACE] [-n MAX] [--stdout FILE] [--stack FILE] [--clean-env] [--env K=V]... "
+    fprintf(stderr, "usage: regtrace [-o TRACE] [-n MAX] [--stdout FILE] [--no-vdso] [--stack FILE] [--clean-env] [--env K=V]... "
                     "IMAGE [ARGS...]\n");
     exit(1);
 }
@@ -236,6 +322,7 @@ int main(int argc, char **argv)
     const char *stdout_path = NULL;
     uint64_t max = UINT64_MAX;
     const char *stack_path = NULL;
+    int no_vdso = 0;
     int clean_env = 0;
     char **env_add = calloc((size_t)argc + 1, sizeof(char *));
     int n_env_add = 0;
@@ -247,6 +334,8 @@ int main(int argc, char **argv)
             max = strtoull(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--stdout") == 0 && i + 1 < argc) {
             stdout_path = argv[++i];
+        } else if (strcmp(argv[i], "--no-vdso") == 0) {
+            no_vdso = 1;
         } else if (strcmp(argv[i], "--stack") == 0 && i + 1 < argc) {
             stack_path = argv[++i];
         } else if (strcmp(argv[i], "--clean-env") == 0) {
@@ -354,6 +443,10 @@ int main(int argc, char **argv)
         return EXIT_NO_PTRACE;
     }
 
+    if (no_vdso && unmap_vdso(pid, regs.cs == 0x23 ? 32 : 64) != 0) {
+        kill(pid, SIGKILL);
+        return 1;
+    }
     if (stack_path) {
         uint64_t rsp = transplant_stack(pid, stack_path);
         if (rsp == 0) {
