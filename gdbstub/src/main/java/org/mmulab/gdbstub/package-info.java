@@ -1,4 +1,8 @@
 /**
- * GDB remote serial protocol over Netty. Talks only to org.mmulab.emulator.debug; knows nothing about mm-kernel.
+ * GDB remote serial protocol over Netty: {@link org.mmulab.gdbstub.GdbServer} (the loopback TCP server, one
+ * client at a time) on top of {@code codec} (framing), {@code protocol} (packet meaning) and {@code target}
+ * (the {@link org.mmulab.gdbstub.target.GdbTarget} contract the emulator adapter implements).
+ *
+ * <p>Talks only to {@code org.mmulab.emulator.debug} (through that adapter); knows nothing about mm-kernel.
  */
 package org.mmulab.gdbstub;

@@ -177,6 +177,7 @@ public final class Kernel implements TrapHandler {
             cpu.stop();
             return;
         }
+        lastFaultAddr = -1;
         long ret = syscalls.dispatch(cpu, int80);
         if (task.exited) {
             return;
@@ -195,23 +196,79 @@ public final class Kernel implements TrapHandler {
         }
         switch (vector) {
             case Vectors.PF -> {
-                int r = doUserAddrFault(cpu, cpu.state.cr2, errorCode);
+                long addr = cpu.state.cr2;
+                if (addr == lastFaultAddr && cpu.state.rip == lastFaultRip && errorCode == lastFaultErr
+                        && cpu.state.instructions == lastFaultInstructions) {
+                    if (++repeatedFaults >= FAULT_LOOP_LIMIT) {
+                        // The kernel "resolved" the same fault over and over: a kernel bug, not the guest's.
+                        stderrLine(String.format("mmulab: kernel bug: page fault at 0x%x (rip 0x%x, %s) not resolved after %d retries",
+                                addr, cpu.state.rip, PfErr.describe(errorCode), repeatedFaults));
+                        forceSigFault(SIGSEGV, null);
+                        return;
+                    }
+                } else {
+                    lastFaultAddr = addr;
+                    lastFaultRip = cpu.state.rip;
+                    lastFaultErr = errorCode;
+                    lastFaultInstructions = cpu.state.instructions;
+                    repeatedFaults = 0;
+                }
+                int r = doUserAddrFault(cpu, addr, errorCode);
                 switch (r) {
                     case FAULT_OK -> { }
                     case FAULT_OOM -> oomKill();
-                    case FAULT_SIGBUS -> forceSigFault(SIGBUS, null);
-                    default -> forceSigFault(SIGSEGV, null);
+                    case FAULT_SIGBUS -> {
+                        recordFatal(cpu, "bus error at 0x" + Long.toHexString(addr), errorCode);
+                        forceSigFault(SIGBUS, null);
+                    }
+                    default -> {
+                        recordFatal(cpu, "segfault at " + Long.toHexString(addr), errorCode);
+                        forceSigFault(SIGSEGV, null);
+                    }
                 }
             }
-            case Vectors.UD -> forceSigFault(SIGILL, illegalInstructionDescription(cpu));
-            case Vectors.DE, Vectors.MF, Vectors.XM -> forceSigFault(SIGFPE, null);
+            case Vectors.UD -> {
+                String d = illegalInstructionDescription(cpu);
+                recordFatal(cpu, "trap invalid opcode (" + d + ")", errorCode);
+                forceSigFault(SIGILL, d);
+            }
+            case Vectors.DE, Vectors.MF, Vectors.XM -> {
+                recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
+                forceSigFault(SIGFPE, null);
+            }
             case Vectors.BP, Vectors.DB -> forceSigFault(SIGTRAP, null);
             case Vectors.AC -> forceSigFault(SIGBUS, null);
-            default -> forceSigFault(SIGSEGV, null); // #GP, #SS, #NP, #TS and anything else
+            default -> { // #GP, #SS, #NP, #TS and anything else
+                recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
+                forceSigFault(SIGSEGV, null);
+            }
         }
         if (task.oomKillPending && !task.exited) {
             oomKill();
         }
+    }
+
+    private static final int FAULT_LOOP_LIMIT = 64;
+    /** Same fault, same RIP, no instruction retired and no syscall in between: not progress. */
+    private long lastFaultAddr = -1, lastFaultRip = -1, lastFaultErr = -1, lastFaultInstructions = -1;
+    private int repeatedFaults;
+
+    private String lastFatal;
+
+    /** What Linux's show_signal_msg would log (dmesg, not the terminal): "comm[pid]: segfault at ... ip ... sp ...". */
+    private void recordFatal(Vcpu cpu, String what, long err) {
+        MmStruct mm = mm();
+        long ip = cpu.state.rip;
+        VmArea v = mm == null ? null : mm.vmaLookup(ip);
+        lastFatal = String.format("%s[%d]: %s ip %016x sp %016x error %x%s", task.comm, task.pid, what, ip,
+                cpu.state.gpr[CpuState.RSP], err,
+                v == null ? "" : String.format(" in %s[%x+%x]", v.file() != null ? v.file().name() : v.name() != null ? v.name() : "anon",
+                        v.start(), v.end() - v.start()));
+    }
+
+    /** The last fatal signal's kernel-log line, or null. Also printed by {@link #printStats}. */
+    public String lastFatalSignal() {
+        return lastFatal;
     }
 
     private static String illegalInstructionDescription(Vcpu cpu) {
@@ -406,6 +463,37 @@ public final class Kernel implements TrapHandler {
     }
 
     // ==========================================================================================
+    // Debug monitor commands (gdb: monitor vmas / monitor pte VA / monitor mmstat)
+
+    /** Adds the kernel's monitor commands to the emulator's registry (the CLI calls this with --gdb). */
+    public void registerMonitorCommands(org.mmulab.emulator.debug.MonitorRegistry registry) {
+        registry.register("vmas", "the current process's VMAs, as /proc/pid/maps", (args, out) -> {
+            MmStruct mm = mm();
+            out.print(mm == null ? "no process\n" : mm.maps());
+        });
+        registry.register("pte", "pte VA: the kernel's PTE for VA (software view, no TLB involved)", (args, out) -> {
+            MmStruct mm = mm();
+            if (mm == null || args.length < 1) {
+                out.println(mm == null ? "no process" : "usage: pte VA");
+                return;
+            }
+            long va = Long.parseUnsignedLong(args[0].replaceFirst("^0[xX]", ""), 16);
+            VmArea v = mm.vmaLookup(va);
+            out.println("vma: " + (v == null ? "none" : v.toString()));
+            out.println("pte: " + org.mmulab.kernel.mm.PteBits.describe(memory.lookupPte(mm, va)));
+        });
+        registry.register("mmstat", "kernel mm counters (faults by kind, RSS, hiwater)", (args, out) -> {
+            for (Map.Entry<String, Long> e : memory.stats.asMap().entrySet()) {
+                out.printf("%-32s %d%n", e.getKey(), e.getValue());
+            }
+            MmStruct mm = mm();
+            if (mm != null) {
+                out.println(mm.countersDescription());
+            }
+        });
+    }
+
+    // ==========================================================================================
     // --stats
 
     public void printStats(PrintStream out) {
@@ -437,6 +525,9 @@ public final class Kernel implements TrapHandler {
             out.printf("  hiwater_rss %d kB, hiwater_vm %d kB%n", exitHiwaterRss * 4, exitHiwaterVm * 4);
         }
         out.printf("frames: %d free of %d%n", memory.frames().freePages(), memory.frames().frameCount());
+        if (lastFatal != null) {
+            out.println("fatal signal: " + lastFatal);
+        }
         for (Vcpu v : machine.vcpus()) {
             MmuCounters c = v.mmu().counters;
             out.printf("vcpu%d mmu:%n", v.id());

@@ -13,19 +13,38 @@ import java.util.Objects;
  * @param pid    the process id getpid/gettid report (Linux starts user processes above 1; any is fine)
  * @param uid    the uid/gid reported in the auxiliary vector
  * @param hwcap  AT_HWCAP: CPUID.1:EDX of the emulated CPU
+ * @param vdsoPages pages a native kernel's vvar+vDSO occupy just below mmap_base. mmulab has no vDSO,
+ *        but reserves that many pages there (an inaccessible "[vdso]" placeholder VMA) and puts an
+ *        AT_IGNORE entry where AT_SYSINFO_EHDR would be, so that mmap addresses and the initial stack
+ *        match a native run under {@code setarch -R} exactly. 8 matches Linux 6.18 (vvar 4, vvar_vclock 2,
+ *        vdso 2); 0 gives the layout of a kernel booted with vdso=0.
  */
-public record KernelConfig(InputStream stdin, OutputStream stdout, OutputStream stderr, int pid, int uid, long hwcap) {
-    /** CPUID.1:EDX of a Skylake-client-like CPU (FPU..SSE2, HTT bit clear). */
-    public static final long DEFAULT_HWCAP = 0x0f8bfbffL;
+public record KernelConfig(InputStream stdin, OutputStream stdout, OutputStream stderr, int pid, int uid, long hwcap,
+        int vdsoPages) {
+    /**
+     * ELF_HWCAP is boot_cpu_data's CPUID.1:EDX: the interpreter's CPUID reports PSE, TSC, PAE, CX8, PGE,
+     * CMOV, FXSR, SSE, SSE2 (emulator.cpu.Cpuid L1_EDX), so that is what AT_HWCAP says.
+     */
+    public static final long DEFAULT_HWCAP = (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 15)
+            | (1 << 24) | (1 << 25) | (1 << 26);
     public static final int DEFAULT_PID = 1;
+    public static final int DEFAULT_VDSO_PAGES = 8;
 
     public KernelConfig {
         Objects.requireNonNull(stdin, "stdin");
         Objects.requireNonNull(stdout, "stdout");
         Objects.requireNonNull(stderr, "stderr");
+        if (vdsoPages < 0 || vdsoPages > 1024) {
+            throw new IllegalArgumentException("vdsoPages out of range: " + vdsoPages);
+        }
     }
 
     public KernelConfig(InputStream stdin, OutputStream stdout, OutputStream stderr) {
-        this(stdin, stdout, stderr, DEFAULT_PID, 0, DEFAULT_HWCAP);
+        this(stdin, stdout, stderr, DEFAULT_PID, 0, DEFAULT_HWCAP, DEFAULT_VDSO_PAGES);
+    }
+
+    /** The same streams and ids with another vDSO reservation (0: the vdso=0 layout). */
+    public KernelConfig withVdsoPages(int pages) {
+        return new KernelConfig(stdin, stdout, stderr, pid, uid, hwcap, pages);
     }
 }

@@ -96,9 +96,7 @@ public final class Syscalls {
         long nr = r[CpuState.RAX];
         total++;
         if (int80) {
-            // The 32-bit ABI arrives with PAE/ELF32 guests.
-            unknown.merge(nr | (1L << 32), 1L, Long::sum);
-            return -Errno.ENOSYS;
+            return dispatchIa32(cpu, r);
         }
         if (nr >= 0 && nr < MAX_NR) {
             counts[(int) nr]++;
@@ -161,6 +159,31 @@ public final class Syscalls {
                 unknown.merge(nr, 1L, Long::sum);
                 return -Errno.ENOSYS;
         }
+    }
+
+    /**
+     * INT 0x80: the ia32 table (syscall_32.tbl) with EBX, ECX, EDX, ESI, EDI, EBP zero-extended, as
+     * IA32_EMULATION gives even a 64-bit process. Only the basics for now; the rest arrives with ELF32/PAE
+     * guests. Unknown ia32 numbers are counted as 0x1_0000_0000 + nr.
+     */
+    private long dispatchIa32(Vcpu cpu, long[] r) {
+        long nr = r[CpuState.RAX] & 0xffff_ffffL;
+        long b = r[CpuState.RBX] & 0xffff_ffffL, c = r[CpuState.RCX] & 0xffff_ffffL, d = r[CpuState.RDX] & 0xffff_ffffL;
+        return switch ((int) Math.min(nr, 1024)) {
+            case 1, 252 -> { // exit, exit_group
+                k.doExit((int) (b & 0xff), 0);
+                yield 0;
+            }
+            case 3 -> read((int) b, c, (int) d & 0xffff_ffffL);
+            case 4 -> write((int) b, c, (int) d & 0xffff_ffffL);
+            case 20, 224 -> k.task().pid; // getpid, gettid
+            case 45 -> k.mmap().brk(k.mm(), b);
+            default -> {
+                unknown.merge(nr | (1L << 32), 1L, Long::sum);
+                yield -Errno.ENOSYS;
+            }
+        }; // regs->ax gets the sign-extended long result; a 32-bit task only sees EAX
+
     }
 
     // ---- fds: 0 = stdin pipe (read end), 1/2 = stdout/stderr pipes (write ends) ----------------

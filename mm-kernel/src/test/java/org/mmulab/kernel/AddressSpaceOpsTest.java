@@ -27,14 +27,14 @@ class AddressSpaceOpsTest {
         // TASK_SIZE - 128 MiB: the 8 MiB stack rlimit + guard gap is below the 128 MiB minimum gap.
         assertEquals(0x7ffff7fff000L, f.mm().mmapBase);
         long a = f.mmap(0, 4096, RW, ANON);
-        assertEquals(0x7ffff7ffe000L, a);
+        assertEquals(0x7ffff7ff6000L, a, "below the reserved vvar+vdso pages, as natively");
         // A 2 MiB multiple is THP-aligned (as on a 6.18 host); 3 MiB is not.
         long b = f.mmap(0, 2 << 20, RW, ANON);
         assertEquals(0x7ffff7c00000L, b);
         long c = f.mmap(0, 3 << 20, RW, ANON);
         assertEquals(0x7ffff7900000L, c);
         long d = f.mmap(0, 4096, RW, Mmap.MAP_SHARED | Mmap.MAP_ANONYMOUS);
-        assertEquals(0x7ffff7ffd000L, d);
+        assertEquals(0x7ffff7ff5000L, d);
         assertEquals(0x10000000L, f.mmap(0x10000000L, 4096, Mmap.PROT_READ, ANON), "free hint honoured");
         assertEquals(0x10000L, f.mmap(0x1000, 4096, Mmap.PROT_READ, ANON), "hint below mmap_min_addr");
         long e = f.mmap(0x10000000L, 4096, Mmap.PROT_READ, ANON);
@@ -46,6 +46,9 @@ class AddressSpaceOpsTest {
         assertEquals(-19, f.sys(Syscalls.NR_MMAP, 0, 4096, RW, Mmap.MAP_PRIVATE, 1, 0), "pipe fd: ENODEV");
         assertEquals(-9, f.sys(Syscalls.NR_MMAP, 0, 4096, RW, Mmap.MAP_PRIVATE, 7, 0), "bad fd: EBADF");
         assertEquals(ENOMEM, f.mmap(0, 1L << 48, RW, ANON));
+        assertEquals(-1, f.mmap(0, 4096, RW, ANON | Mmap.MAP_FIXED), "page 0: EPERM (mmap_min_addr)");
+        long stack = f.mmap(0, 2 << 20, RW, ANON | Mmap.MAP_STACK);
+        assertEquals(0, stack & ((2 << 20) - 1), "MAP_STACK is THP-aligned too on 6.18");
     }
 
     @Test
@@ -222,5 +225,43 @@ class AddressSpaceOpsTest {
         // put the original table back so teardown frees everything consistently
         long fresh = m.ops().get(pmdp);
         assertTrue(PteBits.present(fresh));
+    }
+
+    @Test
+    void populateAndHiwaterCounters() throws Exception {
+        Fixture f = Fixture.booted();
+        long rss0 = f.mm().rss();
+        long vm0 = f.mm().totalVm();
+        long a = f.mmap(0, 16 * 4096, RW, ANON | Mmap.MAP_POPULATE);
+        assertEquals(rss0 + 16, f.mm().rss(), "MAP_POPULATE faulted every page in for writing");
+        assertEquals(vm0 + 16, f.mm().totalVm());
+        assertTrue(PteBits.write(f.memory().lookupPte(f.mm(), a + 15 * 4096)));
+        assertEquals(0, f.sys(Syscalls.NR_MUNMAP, a, 16 * 4096));
+        assertEquals(rss0, f.mm().rss());
+        assertEquals(vm0, f.mm().totalVm());
+        assertTrue(f.mm().hiwaterRss() >= rss0 + 16, "hiwater_rss remembers the peak");
+        assertTrue(f.mm().hiwaterVm() >= vm0 + 16, "hiwater_vm remembers the peak");
+        long r = f.mmap(0, 4096, Mmap.PROT_READ, ANON | Mmap.MAP_POPULATE);
+        assertEquals(f.memory().zeroPfn(), PteBits.pfn(f.memory().lookupPte(f.mm(), r)), "read-only populate maps the zero page");
+    }
+
+    @Test
+    void pteAllocRechecksPmdNoneUnderPageTableLock() throws Exception {
+        Fixture f = Fixture.booted();
+        Memory m = f.memory();
+        long a = f.mmap(0x40000000L, 4096, RW, ANON);
+        f.write64(a, 1);
+        long pmdp = m.pmdOffset(f.mm(), a);
+        long pmd = m.ops().get(pmdp);
+        long free = m.frames().freePages();
+        long tables = f.mm().nrPgtables();
+        // A racing thread installed the table between our pmd_none check and __pte_alloc: the new
+        // page is allocated, the re-check under page_table_lock sees the PMD populated, and it is freed.
+        assertEquals(0, m.pteAlloc(f.mm(), pmdp));
+        assertEquals(pmd, m.ops().get(pmdp), "the existing table stays");
+        assertEquals(1, m.stats.pgtableAllocRaces.get());
+        assertEquals(free, m.frames().freePages(), "the losing page went back");
+        assertEquals(tables, f.mm().nrPgtables());
+        assertFalse(f.mm().pageTableLock.isLocked());
     }
 }

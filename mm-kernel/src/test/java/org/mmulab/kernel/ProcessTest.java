@@ -39,8 +39,8 @@ class ProcessTest {
         f.kernel.exec(elf, "./aux", List.of("./aux", "x", "yy"), List.of("A=1", "B=22"));
         CpuState s = f.cpu.state;
         long sp = s.gpr[CpuState.RSP];
-        // Native: sp 0x7fffffffee00 with 22 auxv entries incl. AT_SYSINFO_EHDR; mmulab has no vDSO -> 16 bytes higher.
-        assertEquals(0x7fffffffee10L, sp);
+        // Native: sp 0x7fffffffee00 with 22 auxv entries incl. AT_SYSINFO_EHDR (AT_IGNORE here).
+        assertEquals(0x7fffffffee00L, sp);
         assertEquals(0x401000, s.rip);
         assertEquals(0x202, s.getRflags());
         for (int r = 0; r < 16; r++) {
@@ -73,7 +73,7 @@ class ProcessTest {
                 break;
             }
         }
-        long[] expectOrder = {51, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15, 27, 28, 0};
+        long[] expectOrder = {1, 51, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15, 27, 28, 0};
         assertEquals(expectOrder.length, n);
         for (int i = 0; i < n; i++) {
             assertEquals(expectOrder[i], order[i], "auxv entry " + i);
@@ -94,7 +94,20 @@ class ProcessTest {
         assertEquals(KernelConfig.DEFAULT_HWCAP, aux.get(16L));
         assertEquals(0, f.read64(0x7ffffffff000L - 8), "the pointer-sized zero at the very top");
         assertEquals("[stack]", f.mm().vmaLookup(sp).name());
+        assertEquals("[vvar+vdso reserved]", f.mm().vmaLookup(0x7ffff7ff7000L).name(), "where 6.18 maps vvar+vdso");
+        assertEquals(0x7ffff7fff000L, f.mm().vmaLookup(0x7ffff7ff7000L).end());
         assertEquals(0x7ffffffde000L, f.mm().vmaLookup(sp).start(), "1 page + 128 KiB, as native");
+    }
+
+    @Test
+    void withoutTheVdsoReservationTheLayoutIsThatOfVdsoZero() throws Exception {
+        java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
+        org.mmulab.emulator.machine.Machine m = new org.mmulab.emulator.machine.Machine(64L << 20, 1);
+        Kernel k = new Kernel(m, new KernelConfig(new java.io.ByteArrayInputStream(new byte[0]), o, o).withVdsoPages(0));
+        k.exec(TestElf.standard(Fixture.CODE, new byte[16], 0).build(), "./aux", List.of("./aux", "x", "yy"),
+                List.of("A=1", "B=22"));
+        assertEquals(0x7fffffffee10L, m.vcpu(0).state.gpr[CpuState.RSP], "one auxv entry fewer");
+        assertEquals(null, k.mm().vmaLookup(0x7ffff7ff7000L));
     }
 
     @Test
@@ -266,5 +279,60 @@ class ProcessTest {
         // exit status is the low byte
         f.sys(Syscalls.NR_EXIT, 0x1ff);
         assertEquals(0xff, f.kernel.task().exitStatus());
+    }
+
+    @Test
+    void monitorCommands() throws Exception {
+        Fixture f = Fixture.booted();
+        org.mmulab.emulator.debug.MonitorRegistry r = new org.mmulab.emulator.debug.MonitorRegistry();
+        f.kernel.registerMonitorCommands(r);
+        f.touch(0x401000, false);
+        String vmas = r.execute("vmas");
+        assertTrue(vmas.contains("000000401000-000000402000 r-xp"), vmas);
+        assertTrue(vmas.contains("[stack]"), vmas);
+        String pte = r.execute("pte 0x401000");
+        assertTrue(pte.contains("r-xp") && pte.contains("[P"), pte);
+        assertTrue(r.execute("mmstat").contains("pgfault.file_read"));
+    }
+
+    @Test
+    void int80UsesTheIa32Table() throws Exception {
+        Fixture f = new Fixture(64L << 20);
+        f.exec(TestElf.standard(Fixture.CODE, "hi!\n".getBytes(StandardCharsets.UTF_8), 0).build());
+        long[] r = f.cpu.state.gpr;
+        r[CpuState.RAX] = 4;
+        r[CpuState.RBX] = 1;
+        r[CpuState.RCX] = 0x403010;
+        r[CpuState.RDX] = 4;
+        f.kernel.syscall(f.cpu, true);
+        assertEquals(4, r[CpuState.RAX]);
+        assertEquals("hi!\n", f.stdout());
+        r[CpuState.RAX] = 999;
+        f.kernel.syscall(f.cpu, true);
+        assertEquals(-38, r[CpuState.RAX], "-ENOSYS");
+        r[CpuState.RAX] = 1;
+        r[CpuState.RBX] = 7;
+        f.kernel.syscall(f.cpu, true);
+        assertEquals(7, f.kernel.task().exitStatus());
+    }
+
+    @Test
+    void repeatedFaultsWithProgressInBetweenAreFine() throws Exception {
+        Fixture f = Fixture.booted();
+        long a = f.mmap(0, 4096, Mmap.PROT_READ | Mmap.PROT_WRITE, Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS);
+        f.cpu.state.rip = 0x401000;
+        for (int i = 0; i < 200; i++) {
+            f.sys(Syscalls.NR_MADVISE, a, 4096, Mmap.MADV_DONTNEED);
+            f.cpu.state.cr2 = a;
+            f.kernel.exception(f.cpu, Vectors.PF, PfErr.U | PfErr.W);
+            assertFalse(f.kernel.task().exited(), "iteration " + i);
+        }
+        // The same fault with no progress at all is a kernel bug, reported instead of hanging.
+        f.cpu.state.cr2 = a + 8;
+        for (int i = 0; i < 100 && !f.kernel.task().exited(); i++) {
+            f.kernel.exception(f.cpu, Vectors.PF, PfErr.U);
+        }
+        assertTrue(f.kernel.task().exited());
+        assertTrue(f.stderr().contains("kernel bug"), f.stderr());
     }
 }

@@ -26,7 +26,26 @@ public final class AddressSpace {
     }
 
     public static AddressSpace file(FrameTable frames, String name, byte[] data) {
-        return new AddressSpace(frames, name, data, false);
+        AddressSpace a = new AddressSpace(frames, name, data, false);
+        frames.registerShrinker(a.shrinker);
+        return a;
+    }
+
+    /** Page-cache reclaim: a clean file page nobody maps (only the cache's reference) can be dropped. */
+    private final FrameTable.Shrinker shrinker = this::shrinkUnmapped;
+
+    synchronized long shrinkUnmapped() {
+        long n = 0;
+        var it = pages.entrySet().iterator();
+        while (it.hasNext()) {
+            long pfn = it.next().getValue();
+            if (frames.refcount(pfn) == 1 && frames.mapcount(pfn) == 0) {
+                it.remove();
+                frames.put(pfn);
+                n++;
+            }
+        }
+        return n;
     }
 
     public static AddressSpace shmem(FrameTable frames) {
@@ -83,6 +102,7 @@ public final class AddressSpace {
             last = --users == 0;
         }
         if (last) {
+            frames.unregisterShrinker(shrinker);
             release();
         }
     }

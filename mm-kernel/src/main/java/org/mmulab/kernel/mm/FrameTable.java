@@ -99,8 +99,52 @@ public final class FrameTable {
 
     // ---- buddy allocator -------------------------------------------------------------------
 
-    /** alloc_pages(order): returns the first pfn with refcount 1, or -1 when memory is exhausted. */
+    /** A cache that can give frames back under memory pressure (struct shrinker). Returns frames freed. */
+    @FunctionalInterface
+    public interface Shrinker {
+        long shrink();
+    }
+
+    private final java.util.concurrent.CopyOnWriteArrayList<Shrinker> shrinkers = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    public void registerShrinker(Shrinker s) {
+        shrinkers.add(s);
+    }
+
+    public void unregisterShrinker(Shrinker s) {
+        shrinkers.remove(s);
+    }
+
+    /**
+     * alloc_pages(order): returns the first pfn with refcount 1, or -1 when memory is exhausted even
+     * after the shrinkers dropped what they could (the slow path's direct reclaim, then the caller's OOM).
+     */
     public long allocPages(int ord) {
+        long pfn = allocPagesFast(ord);
+        if (pfn >= 0 || shrinkers.isEmpty()) {
+            return pfn;
+        }
+        long freed = 0;
+        for (Shrinker s : shrinkers) {
+            freed += s.shrink();
+        }
+        if (freed > 0) {
+            reclaimed += freed;
+            pfn = allocPagesFast(ord);
+        }
+        return pfn;
+    }
+
+    private long reclaimed;
+
+    /** Frames given back by shrinkers over the machine's life. */
+    public long reclaimedPages() {
+        synchronized (zoneLock) {
+            return reclaimed;
+        }
+    }
+
+    private long allocPagesFast(int ord) {
         synchronized (zoneLock) {
             int o = ord;
             while (o <= MAX_ORDER && freeHead[o] < 0) {

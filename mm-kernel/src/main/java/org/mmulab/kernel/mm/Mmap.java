@@ -186,6 +186,10 @@ public final class Mmap {
         if ((a & (PAGE_SIZE - 1)) != 0) {
             return EINVAL;
         }
+        // security_mmap_addr: below mmap_min_addr needs CAP_SYS_RAWIO, which guests do not have.
+        if (a < MMAP_MIN_ADDR) {
+            return EPERM;
+        }
         return a;
     }
 
@@ -543,8 +547,9 @@ public final class Mmap {
                     if (nstart >= end) {
                         break;
                     }
-                    VmArea next = mm.nextVma(vma);
-                    if (next == null || next.start != nstart) {
+                    // The VMA holding nstart (the fixup may have merged it with the previous one).
+                    VmArea next = mm.vmaLookup(nstart);
+                    if (next == null) {
                         error = ENOMEM;
                         break;
                     }

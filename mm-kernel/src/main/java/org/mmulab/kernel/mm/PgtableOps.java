@@ -45,6 +45,19 @@ public interface PgtableOps {
     /** ptep_get_and_clear: atomically read and clear (xchg in 4-level, cmpxchg64 in PAE). */
     long getAndClear(long entryPa);
 
+    /**
+     * The entry at {@code level} (2..levels) pointing to a lower table ({@code pmd_populate},
+     * {@code pud_populate}...). PAE's PDPTEs differ: only P may be set (RW/US are reserved there).
+     */
+    default long mkTable(int level, long pfn) {
+        return PteBits.mkTable(pfn);
+    }
+
+    /** pXd_bad for an entry at {@code level} that should point to a table. */
+    default boolean tableBad(int level, long e) {
+        return PteBits.tableBad(e);
+    }
+
     /** Highest user address + 1 (TASK_SIZE). */
     long taskSize();
 }

@@ -32,12 +32,20 @@ public final class EmulatedRun {
 
     /** The process after exec, before its first instruction. */
     public EmulatedRun(Path image, List<String> args, List<String> env) throws Exception {
+        this(image, image.toString(), args, env);
+    }
+
+    /**
+     * As above, with {@code execPath} as the path execve was given (AT_EXECFN, the string at the top of
+     * the stack) while argv[0] stays the image's path.
+     */
+    public EmulatedRun(Path image, String execPath, List<String> args, List<String> env) throws Exception {
         machine = new Machine(RAM, 1);
         kernel = new Kernel(machine, new KernelConfig(new ByteArrayInputStream(new byte[0]), out, err));
         List<String> argv = new ArrayList<>();
         argv.add(image.toString());
         argv.addAll(args);
-        kernel.exec(Files.readAllBytes(image), image.toString(), argv, env);
+        kernel.exec(Files.readAllBytes(image), execPath, argv, env);
     }
 
     /**

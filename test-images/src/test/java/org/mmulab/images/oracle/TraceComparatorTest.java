@@ -61,7 +61,10 @@ class TraceComparatorTest {
      */
     static Path replay(Path nat, Path elfImage, List<String> args, List<String> env, Mutation m, long stopAfter,
             long endStatus) throws Exception {
-        EmulatedRun run = new EmulatedRun(elfImage, args, env);
+        // mmulab lays the stack out exactly as Linux does; a longer AT_EXECFN alias of the same file
+        // moves it on purpose, so every replay exercises stack and string relocation.
+        String alias = elfImage.getParent().resolve("./././././././.").resolve(elfImage.getFileName()).toString();
+        EmulatedRun run = new EmulatedRun(elfImage, alias, args, env);
         Vcpu cpu = run.machine.vcpu(0);
         // learn where mmulab's stack and strings are from the header the writer produces
         Path probe = Files.createTempFile(dir, "probe", ".trace");

@@ -1,0 +1,114 @@
+package org.mmulab.kernel.mm;
+
+import java.lang.invoke.VarHandle;
+
+import org.mmulab.emulator.memory.PhysicalMemory;
+
+/**
+ * 32-bit PAE paging (arch/x86/include/asm/pgtable-3level.h, pgtable-3level_types.h): 3 levels, a
+ * 4-entry PDPT (the PGD; PDPTEs may only have P and the address — RW/US are reserved there), 512-entry
+ * PMD and PTE tables of 64-bit entries that a 32-bit kernel writes as two 32-bit halves:
+ * <ul>
+ * <li>{@code native_set_pte}: high word, smp_wmb, low word — the entry becomes present (P is in the
+ *     low word) only once its high half is in place;</li>
+ * <li>{@code native_pte_clear}: low word first (not present any more), then high;</li>
+ * <li>{@code native_ptep_get_and_clear}: a 64-bit cmpxchg loop;</li>
+ * <li>{@code ptep_get_lockless} / {@code pmdp_get_lockless}: low, smp_rmb, high, smp_rmb, re-read
+ *     low, retry if it changed — a torn value is never returned.</li>
+ * </ul>
+ * TASK_SIZE is PAGE_OFFSET = 3 GiB (the default VMSPLIT_3G). Not yet selected by the kernel: the
+ * walker's PAE mode and ELF32 loading arrive with the PAE work; the generic mm already goes through
+ * {@link PgtableOps} only.
+ */
+public final class PaePgtable implements PgtableOps {
+    public static final long TASK_SIZE = 0xC000_0000L;
+    private final PhysicalMemory mem;
+
+    public PaePgtable(PhysicalMemory mem) {
+        this.mem = mem;
+    }
+
+    @Override
+    public int levels() {
+        return 3;
+    }
+
+    @Override
+    public int shift(int level) {
+        return 12 + 9 * (level - 1);
+    }
+
+    @Override
+    public int entries(int level) {
+        return level == 3 ? 4 : 512;
+    }
+
+    @Override
+    public long mkTable(int level, long pfn) {
+        return level == 3 ? (pfn << 12) | PteBits.PRESENT : PteBits.mkTable(pfn);
+    }
+
+    @Override
+    public boolean tableBad(int level, long e) {
+        if (level == 3) {
+            return (e & PteBits.PRESENT) == 0 || (e & 0x1e6L) != 0; // PDPTE reserved bits 2:1, 8:5
+        }
+        return PteBits.tableBad(e);
+    }
+
+    private long lo(long pa) {
+        return mem.read32Acquire(pa) & 0xffff_ffffL;
+    }
+
+    private long hi(long pa) {
+        return mem.read32Acquire(pa + 4) & 0xffff_ffffL;
+    }
+
+    @Override
+    public long get(long entryPa) {
+        // Under the PTE lock nobody else writes it; the two halves are consistent.
+        return lo(entryPa) | hi(entryPa) << 32;
+    }
+
+    @Override
+    public long getLockless(long entryPa) {
+        for (;;) {
+            long low = lo(entryPa);
+            VarHandle.acquireFence();
+            long high = hi(entryPa);
+            VarHandle.acquireFence();
+            if (low == lo(entryPa)) {
+                return low | high << 32;
+            }
+        }
+    }
+
+    @Override
+    public void set(long entryPa, long value) {
+        mem.write32Release(entryPa + 4, (int) (value >>> 32));
+        VarHandle.releaseFence(); // smp_wmb
+        mem.write32Release(entryPa, (int) value);
+    }
+
+    @Override
+    public void clear(long entryPa) {
+        mem.write32Release(entryPa, 0);
+        VarHandle.releaseFence();
+        mem.write32Release(entryPa + 4, 0);
+    }
+
+    @Override
+    public long getAndClear(long entryPa) {
+        for (;;) {
+            long old = getLockless(entryPa);
+            if (mem.compareAndExchange64(entryPa, old, 0) == old) {
+                return old;
+            }
+        }
+    }
+
+    @Override
+    public long taskSize() {
+        return TASK_SIZE;
+    }
+}
