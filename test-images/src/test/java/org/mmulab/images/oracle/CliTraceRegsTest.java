@@ -43,7 +43,9 @@ class CliTraceRegsTest {
         }
         assertEquals(0, status, err.toString(StandardCharsets.UTF_8));
 
-        EmulatedRun sameStart = new EmulatedRun(image, args, env);
+        // the stack the CLI's process started from: same kernel configuration as the CLI's
+        EmulatedRun sameStart = new EmulatedRun(image, image.toString(), args, env,
+                org.mmulab.kernel.KernelConfig.DEFAULT_VDSO_PAGES);
         Path stack = dir.resolve("stack");
         sameStart.dumpInitialStack(stack);
         Path nativeTrace = dir.resolve("native.trace");

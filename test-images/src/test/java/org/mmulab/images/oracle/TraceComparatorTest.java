@@ -137,6 +137,7 @@ class TraceComparatorTest {
         Path emu = replay(nativeTrace, image, List.of("1"), ENV, null, Long.MAX_VALUE, RegisterTraceWriter.STATUS_TRUNCATED);
         try (RegisterTrace n = RegisterTrace.open(nativeTrace); RegisterTrace e = RegisterTrace.open(emu)) {
             assertNotEquals(n.rsp0, e.rsp0, "the test must exercise stack normalisation (both stacks at the same address)");
+            assertNotEquals(n.stringAddr[0], e.stringAddr[0], "... and string normalisation");
             assertEquals(RegisterTraceWriter.PRODUCER_MMULAB, e.producer);
             assertEquals(0, e.flags & RegisterTraceWriter.FLAG_RSP0_INFERRED, "begin() records rsp0 exactly");
         }
