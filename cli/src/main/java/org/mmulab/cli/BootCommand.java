@@ -91,6 +91,7 @@ final class BootCommand implements Callable<Integer> {
         } catch (ExecFormatException e) {
             return fail(image + ": " + e.getMessage());
         }
+        long started = System.nanoTime();
         int status;
         if (traceRegs != null) {
             try (RegisterTraceWriter trace = new RegisterTraceWriter(traceRegs)) {
@@ -102,11 +103,25 @@ final class BootCommand implements Callable<Integer> {
         } else {
             status = kernel.run();
         }
+        long hostNanos = System.nanoTime() - started;
         out.flush();
         if (stats) {
             kernel.printStats(err);
+            printRunSummary(machine, hostNanos);
         }
         return status;
+    }
+
+    /** Instructions retired and host time of the run, the figures users compare across modes. */
+    private void printRunSummary(Machine machine, long hostNanos) {
+        long instructions = 0;
+        for (var v : machine.vcpus()) {
+            instructions += v.state.instructions;
+        }
+        double seconds = hostNanos / 1e9;
+        err.printf("== run ==%n  instructions                     %d%n  host seconds                     %.3f%n"
+                + "  guest MIPS (host time)           %.1f%n", instructions, seconds,
+                seconds > 0 ? instructions / seconds / 1e6 : 0.0);
     }
 
     private List<String> guestEnvironment() {

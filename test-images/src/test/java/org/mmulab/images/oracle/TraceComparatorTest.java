@@ -63,7 +63,7 @@ class TraceComparatorTest {
             long endStatus) throws Exception {
         // mmulab lays the stack out exactly as Linux does; a longer AT_EXECFN alias of the same file
         // moves it on purpose, so every replay exercises stack and string relocation.
-        String alias = elfImage.getParent().resolve("./././././././.").resolve(elfImage.getFileName()).toString();
+        String alias = elfImage.getParent().resolve("./".repeat(40) + ".").resolve(elfImage.getFileName()).toString();
         EmulatedRun run = new EmulatedRun(elfImage, alias, args, env);
         Vcpu cpu = run.machine.vcpu(0);
         // learn where mmulab's stack and strings are from the header the writer produces
