@@ -95,8 +95,10 @@ final class BootCommand implements Callable<Integer> {
         int status;
         if (traceRegs != null) {
             try (RegisterTraceWriter trace = new RegisterTraceWriter(traceRegs)) {
+                trace.begin(machine.vcpu(0)); // records the exact initial stack pointer
                 machine.vcpu(0).setTrace(trace);
                 status = kernel.run();
+                trace.finish(status);
             } catch (IOException e) {
                 return fail("--trace-regs " + traceRegs + ": " + e.getMessage());
             }
