@@ -68,7 +68,7 @@ public final class DebugController {
     private long resumeGeneration;
     private StopEvent pendingEvent;
     private StopEvent lastEvent;
-    private boolean exited;
+    private volatile boolean exited;
 
     // Per-vCPU, touched only by that vCPU's thread (and by resume() while it is parked).
     private final long[] skipBreakpointAt;
@@ -140,10 +140,14 @@ public final class DebugController {
         }
     }
 
-    /** Asks every vCPU to stop (gdb's Ctrl-C); the listener hears INTERRUPT once all have stopped. */
+    /**
+     * Asks every vCPU to stop (gdb's Ctrl-C); the listener hears INTERRUPT once all have stopped. A no-op when
+     * the machine is already stopped and that stop was reported (or needs no report: the --wait halt with every
+     * vCPU parked or not started), so one stop is never reported twice.
+     */
     public void interrupt() {
         synchronized (lock) {
-            if (exited) {
+            if (exited || (haltRequested && pendingEvent == null && allRunningParkedLocked())) {
                 return;
             }
             haltRequested = true;
@@ -161,6 +165,11 @@ public final class DebugController {
                 actions[i] = perCpu.getOrDefault(i, others);
                 skipBreakpointAt[i] = machine.vcpu(i).state.rip;
                 watchHitKind[i] = null;
+                if (actions[i] != Action.STAY) {
+                    // Released now, not when its thread wakes up: a stop requested before then must wait
+                    // for it to park again rather than be reported while it is about to run.
+                    parked[i] = false;
+                }
             }
             haltRequested = false;
             pendingEvent = null;
@@ -220,8 +229,8 @@ public final class DebugController {
     /** Before the interpreter runs: parks on a halt request or a breakpoint. Returns the budget to use. */
     public long beforeInstructions(Vcpu v, long budget) {
         int id = v.id();
-        if (haltRequested) {
-            park(v, null);
+        while ((haltRequested || actions[id] == Action.STAY) && !exited) {
+            park(v, null); // also a vCPU that entered its run loop after a resume that told it to stay
         }
         long rip = v.state.rip;
         long skip = skipBreakpointAt[id];
@@ -280,11 +289,17 @@ public final class DebugController {
             maybeReportLocked();
             long gen = resumeGeneration;
             try {
-                while ((gen == resumeGeneration || actions[id] == Action.STAY) && !exited) {
-                    lock.wait();
-                    if (actions[id] == Action.STAY && gen != resumeGeneration) {
+                while (!exited) {
+                    if (gen != resumeGeneration) {
                         gen = resumeGeneration;
+                        if (actions[id] != Action.STAY) {
+                            break;
+                        }
+                        // Told to stay (an earlier resume may have released it before it woke up).
+                        parked[id] = true;
+                        maybeReportLocked();
                     }
+                    lock.wait();
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
