@@ -31,7 +31,7 @@ import org.mmulab.cli.Mmulab;
  * paging once "i386" is added to ARCHES - the [mmu] issue does that when mmulab boots 32-bit guests.
  */
 class ImageSuiteTest {
-    static final List<String> ARCHES = List.of("x86_64");
+    static final List<String> ARCHES = Images.BOOTABLE_ARCHES;
 
     /** Paging modes each architecture's images run under; null: the CLI's default (no --paging). */
     static List<String> pagingModes(String arch) {
