@@ -48,6 +48,20 @@ static int recurse(int n, volatile char *prev) {
 
 static volatile long zero = 0;
 
+struct ksigaction { void (*handler)(int, void *, void *); u64 flags; void (*restorer)(void); u64 mask; };
+extern void restorer(void);
+__asm__(".globl restorer\nrestorer:\n\tmov $15, %eax\n\tsyscall\n\thlt\n");
+static volatile long *fault_page;
+static volatile int handled;
+static void on_segv(int sig, void *info, void *uc) {
+    u64 addr = ((u64 *)info)[2];
+    int code = ((int *)info)[2];
+    handled++;
+    puts_("handler: sig "); putdec(sig); puts_(" code "); putdec(code);
+    puts_(addr == (u64)fault_page + 8 ? " addr ok\n" : " addr WRONG\n");
+    sys(10, (long)fault_page, 4096, PROT_READ | PROT_WRITE, 0, 0, 0);
+}
+
 __attribute__((used)) void cmain(u64 *sp) {
     u64 argc = sp[0];
     char **argv = (char **)(sp + 1);
@@ -94,6 +108,31 @@ __attribute__((used)) void cmain(u64 *sp) {
         __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
         check("AT_HWCAP is CPUID.1:EDX", hw == d, 1);
         sys(231, 0, 0, 0, 0, 0, 0);
+    }
+    if (streq(mode, "handler")) {
+        struct ksigaction sa = { on_segv, 0x04000000 | 4, restorer, 0 };
+        check("rt_sigaction", sys(13, 11, (long)&sa, 0, 8, 0, 0), 0);
+        fault_page = mmap_(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANON);
+        long r12_before;
+        __asm__ volatile("mov $0x1234, %%r12\n\tmov %%r12, %0" : "=r"(r12_before) : : "r12");
+        fault_page[1] = 5;
+        check("write after handler", fault_page[1], 5);
+        check("handled", handled, 1);
+        u64 mask = 1;
+        check("sigprocmask", sys(14, 2, 0, (long)&mask, 8, 0, 0), 0);
+        check("mask restored", mask, 0);
+        /* SA_RESETHAND and a handler that does not fix anything: the retry kills with the default action. */
+        struct ksigaction sb = { on_segv, 0x04000000 | 4 | 0x80000000, restorer, 0 };
+        sys(13, 11, (long)&sb, 0, 8, 0, 0);
+        volatile long *ro = mmap_(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANON);
+        fault_page = ro;
+        sys(10, (long)ro, 4096, PROT_NONE, 0, 0, 0);
+        puts_("touching PROT_NONE\n");
+        ro[1] = 1; /* handler makes it RW: retried write succeeds */
+        check("handled twice", handled, 2);
+        sys(10, (long)ro, 4096, PROT_READ, 0, 0, 0);
+        ro[1] = 2; /* action was reset: SIGSEGV kills */
+        puts_("not reached\n");
     }
     if (streq(mode, "segv")) {
         volatile long *a = mmap_(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANON);

@@ -136,6 +136,7 @@ final class BootCommand implements Callable<Integer> {
                             + bound.getPort() + ")" : ""));
             err.flush();
         }
+        long started = System.nanoTime();
         int status;
         try {
             try {
@@ -151,11 +152,25 @@ final class BootCommand implements Callable<Integer> {
                 server.close();   // also when the emulator failed: no stub outlives its machine
             }
         }
+        long hostNanos = System.nanoTime() - started;
         out.flush();
         if (stats) {
             kernel.printStats(err);
+            printRunSummary(machine, hostNanos);
         }
         return status;
+    }
+
+    /** Instructions retired and host time of the run, the figures users compare across modes. */
+    private void printRunSummary(Machine machine, long hostNanos) {
+        long instructions = 0;
+        for (var v : machine.vcpus()) {
+            instructions += v.state.instructions;
+        }
+        double seconds = hostNanos / 1e9;
+        err.printf("== run ==%n  instructions                     %d%n  host seconds                     %.3f%n"
+                + "  guest MIPS (host time)           %.1f%n", instructions, seconds,
+                seconds > 0 ? instructions / seconds / 1e6 : 0.0);
     }
 
     /**
@@ -188,8 +203,11 @@ final class BootCommand implements Callable<Integer> {
     private int runGuest(Machine machine, Kernel kernel) throws IOException {
         if (traceRegs != null) {
             try (RegisterTraceWriter trace = new RegisterTraceWriter(traceRegs)) {
+                trace.begin(machine.vcpu(0)); // records the exact initial stack pointer
                 machine.vcpu(0).setTrace(trace);
-                return kernel.run();
+                int status = kernel.run();
+                trace.finish(status);
+                return status;
             }
         }
         return kernel.run();

@@ -23,8 +23,10 @@ import org.mmulab.kernel.mm.Mmap;
  * <p>Stack, top down from STACK_TOP = 0x7ffffffff000: 8 bytes of zero, the execfn string, the envp and
  * argv strings (argv[0] lowest), 16-byte alignment, the platform string "x86_64", 16 AT_RANDOM bytes,
  * then (16-byte aligned) argc, argv[], NULL, envp[], NULL, and the auxiliary vector in create_elf_tables'
- * order. There is no vDSO: by default its pages are reserved below mmap_base and its auxv slot is an
- * AT_IGNORE entry, so the layout equals a native run ({@link KernelConfig#vdsoPages()}).
+ * order. There is no vDSO, so AT_SYSINFO_EHDR is absent as with vdso=0 (the initial RSP is 16 bytes above
+ * a native run's; the oracle compares stack addresses relative to it), but the pages a native vvar+vDSO
+ * occupy are reserved below mmap_base so that mmap addresses equal a native run's
+ * ({@link KernelConfig#vdsoPages()}).
  */
 final class BinfmtElf {
     static final long STACK_TOP = (1L << 47) - 4096;
@@ -32,7 +34,7 @@ final class BinfmtElf {
     static final long ELF_ET_DYN_BASE = ((((1L << 47) - 4096) / 3 * 2) + 4095) & ~4095L;
     static final long STACK_EXPAND = 128 * 1024;
 
-    static final int AT_NULL = 0, AT_IGNORE = 1, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_BASE = 7, AT_FLAGS = 8,
+    static final int AT_NULL = 0, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_BASE = 7, AT_FLAGS = 8,
             AT_ENTRY = 9, AT_UID = 11, AT_EUID = 12, AT_GID = 13, AT_EGID = 14, AT_PLATFORM = 15, AT_HWCAP = 16,
             AT_CLKTCK = 17, AT_SECURE = 23, AT_RANDOM = 25, AT_HWCAP2 = 26, AT_EXECFN = 31, AT_MINSIGSTKSZ = 51,
             AT_RSEQ_FEATURE_SIZE = 27, AT_RSEQ_ALIGN = 28;
@@ -264,11 +266,7 @@ final class BinfmtElf {
         }
         KernelConfig c = k.config();
         List<long[]> aux = new ArrayList<>();
-        if (c.vdsoPages() > 0) {
-            // ARCH_DLINFO's AT_SYSINFO_EHDR slot, kept so the stack layout is the native one; no vDSO
-            // is mapped, so the entry is AT_IGNORE (libc skips it).
-            aux.add(new long[] {AT_IGNORE, 0});
-        }
+        // ARCH_DLINFO: no AT_SYSINFO_EHDR, as on a kernel with vdso=0 (nothing is mapped there).
         aux.add(new long[] {AT_MINSIGSTKSZ, MINSIGSTKSZ_VALUE});
         aux.add(new long[] {AT_HWCAP, c.hwcap()});
         aux.add(new long[] {AT_PAGESZ, 4096});

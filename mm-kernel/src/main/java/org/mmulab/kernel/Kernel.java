@@ -3,7 +3,6 @@ package org.mmulab.kernel;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -28,9 +27,9 @@ import org.mmulab.kernel.mm.VmArea;
  * ELF64 image, signals with their default actions (kernel/signal.c), the OOM kill (mm/oom_kill.c), and
  * the counters behind {@code --stats}. The mm itself is in {@link org.mmulab.kernel.mm}.
  *
- * <p>Single-threaded process on vCPU 0 for now. Signal handlers are recorded by rt_sigaction but not
- * yet delivered: a synchronous fault always takes the default action (force_sig_fault resets an
- * ignored or blocked fault signal to SIG_DFL, so this is also what Linux does when no handler runs).
+ * <p>Single-threaded process on vCPU 0 for now. Synchronous fault signals (SIGSEGV, SIGBUS, SIGILL,
+ * SIGFPE, SIGTRAP) run the task's handler when one is installed with SA_RESTORER and the signal is not
+ * blocked ({@link Signals}); otherwise, as force_sig_fault does, the default action terminates the task.
  */
 public final class Kernel implements TrapHandler {
     public static final int SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7, SIGFPE = 8, SIGKILL = 9, SIGSEGV = 11,
@@ -126,7 +125,15 @@ public final class Kernel implements TrapHandler {
         s.longMode64 = true;
         mm.activate(cpu0);
         t.exe = AddressSpace.file(memory.frames(), execPath, elfImage);
-        BinfmtElf.Loaded l = BinfmtElf.load(this, mm, t.exe, elf, execPath, argv, envp, ua);
+        BinfmtElf.Loaded l;
+        try {
+            l = BinfmtElf.load(this, mm, t.exe, elf, execPath, argv, envp, ua);
+        } catch (ExecFormatException e) {
+            // Past the point of no return Linux would kill the task; nothing has run yet, so undo.
+            exitMm(t);
+            task = null;
+            throw e;
+        }
         if (l == null) {
             t.oomKillPending = true;
             return;
@@ -145,6 +152,8 @@ public final class Kernel implements TrapHandler {
     }
 
     BinfmtElf.Loaded lastLoaded;
+    /** Signals delivered to a user handler. */
+    long signalsDelivered;
 
     /** Entry, initial RSP and the auxv of the last exec (for tests and tracing tools). */
     public long initialStackPointer() {
@@ -153,7 +162,9 @@ public final class Kernel implements TrapHandler {
 
     /**
      * Runs vCPU 0 until the process exits; returns the status a shell reports: the exit code, or
-     * 128 + the signal that killed it (139 SIGSEGV, 132 SIGILL, 136 SIGFPE, 137 OOM kill).
+     * 128 + the signal that killed it (139 SIGSEGV, 132 SIGILL, 136 SIGFPE, 137 OOM kill). If vCPU 0 is
+     * stopped from outside (a debugger, a truncated trace) before the process exits, it returns 0 and
+     * {@code task().exited()} is false.
      */
     public int run() {
         if (task == null) {
@@ -218,29 +229,48 @@ public final class Kernel implements TrapHandler {
                     case FAULT_OK -> { }
                     case FAULT_OOM -> oomKill();
                     case FAULT_SIGBUS -> {
-                        recordFatal(cpu, "bus error at 0x" + Long.toHexString(addr), errorCode);
-                        forceSigFault(SIGBUS, null);
+                        if (!deliver(cpu, SIGBUS, Signals.BUS_ADRERR, addr, vector, errorCode)) {
+                            recordFatal(cpu, "bus error at 0x" + Long.toHexString(addr), errorCode);
+                            forceSigFault(SIGBUS, null);
+                        }
                     }
                     default -> {
-                        recordFatal(cpu, "segfault at " + Long.toHexString(addr), errorCode);
-                        forceSigFault(SIGSEGV, null);
+                        int code = mm() != null && mm().vmaLookup(addr) != null ? Signals.SEGV_ACCERR : Signals.SEGV_MAPERR;
+                        if (!deliver(cpu, SIGSEGV, code, addr, vector, errorCode)) {
+                            recordFatal(cpu, "segfault at " + Long.toHexString(addr), errorCode);
+                            forceSigFault(SIGSEGV, null);
+                        }
                     }
                 }
             }
             case Vectors.UD -> {
-                String d = illegalInstructionDescription(cpu);
-                recordFatal(cpu, "trap invalid opcode (" + d + ")", errorCode);
-                forceSigFault(SIGILL, d);
+                if (!deliver(cpu, SIGILL, Signals.ILL_ILLOPN, cpu.state.rip, vector, 0)) {
+                    String d = illegalInstructionDescription(cpu);
+                    recordFatal(cpu, "trap invalid opcode (" + d + ")", errorCode);
+                    forceSigFault(SIGILL, d);
+                }
             }
             case Vectors.DE, Vectors.MF, Vectors.XM -> {
-                recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
-                forceSigFault(SIGFPE, null);
+                if (!deliver(cpu, SIGFPE, Signals.FPE_INTDIV, cpu.state.rip, vector, 0)) {
+                    recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
+                    forceSigFault(SIGFPE, null);
+                }
             }
-            case Vectors.BP, Vectors.DB -> forceSigFault(SIGTRAP, null);
-            case Vectors.AC -> forceSigFault(SIGBUS, null);
-            default -> { // #GP, #SS, #NP, #TS and anything else
-                recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
-                forceSigFault(SIGSEGV, null);
+            case Vectors.BP, Vectors.DB -> {
+                if (!deliver(cpu, SIGTRAP, 1, cpu.state.rip, vector, 0)) {
+                    forceSigFault(SIGTRAP, null);
+                }
+            }
+            case Vectors.AC -> {
+                if (!deliver(cpu, SIGBUS, 1, cpu.state.rip, vector, errorCode)) {
+                    forceSigFault(SIGBUS, null);
+                }
+            }
+            default -> { // #GP, #SS, #NP, #TS and anything else: SIGSEGV with SI_KERNEL (0x80)
+                if (!deliver(cpu, SIGSEGV, 0x80, 0, vector, errorCode)) {
+                    recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
+                    forceSigFault(SIGSEGV, null);
+                }
             }
         }
         if (task.oomKillPending && !task.exited) {
@@ -252,6 +282,20 @@ public final class Kernel implements TrapHandler {
     /** Same fault, same RIP, no instruction retired and no syscall in between: not progress. */
     private long lastFaultAddr = -1, lastFaultRip = -1, lastFaultErr = -1, lastFaultInstructions = -1;
     private int repeatedFaults;
+
+    /**
+     * Runs the handler for a fault signal if there is one. False: the caller takes the default action.
+     * A handler whose frame cannot be set up gets SIGSEGV's default action (force_sigsegv).
+     */
+    private boolean deliver(Vcpu cpu, int sig, int code, long addr, int trapno, long err) {
+        int r = Signals.deliverFault(this, task, cpu, sig, code, addr, trapno, err);
+        if (r == Signals.SETUP_FAILED) {
+            recordFatal(cpu, "signal frame setup failed for signal " + sig, err);
+            forceSigFault(SIGSEGV, null);
+            return true;
+        }
+        return r == Signals.DELIVERED;
+    }
 
     private String lastFatal;
 
@@ -272,17 +316,8 @@ public final class Kernel implements TrapHandler {
     }
 
     private static String illegalInstructionDescription(Vcpu cpu) {
-        Object interp = cpu.interpreter();
-        try {
-            Method m = interp.getClass().getMethod("lastFaultDescription");
-            Object d = m.invoke(interp);
-            if (d != null && !d.toString().isEmpty()) {
-                return d.toString();
-            }
-        } catch (ReflectiveOperationException | RuntimeException absent) {
-            // the interpreter does not describe faults (yet)
-        }
-        return "invalid opcode at 0x" + Long.toHexString(cpu.state.rip);
+        String d = cpu.interpreter().lastFaultDescription();
+        return d != null && !d.isEmpty() ? d : "invalid opcode at 0x" + Long.toHexString(cpu.state.rip);
     }
 
     // ==========================================================================================
@@ -499,6 +534,9 @@ public final class Kernel implements TrapHandler {
     public void printStats(PrintStream out) {
         out.println("== mmulab kernel statistics ==");
         out.printf("syscalls: %d%n", syscalls.total());
+        if (signalsDelivered > 0) {
+            out.printf("signals delivered to handlers: %d%n", signalsDelivered);
+        }
         for (Map.Entry<String, Long> e : syscalls.countsByName().entrySet()) {
             out.printf("  %-20s %d%n", e.getKey(), e.getValue());
         }

@@ -13,11 +13,10 @@ import java.util.Objects;
  * @param pid    the process id getpid/gettid report (Linux starts user processes above 1; any is fine)
  * @param uid    the uid/gid reported in the auxiliary vector
  * @param hwcap  AT_HWCAP: CPUID.1:EDX of the emulated CPU
- * @param vdsoPages pages a native kernel's vvar+vDSO occupy just below mmap_base. mmulab has no vDSO,
- *        but reserves that many pages there (an inaccessible "[vdso]" placeholder VMA) and puts an
- *        AT_IGNORE entry where AT_SYSINFO_EHDR would be, so that mmap addresses and the initial stack
- *        match a native run under {@code setarch -R} exactly. 8 matches Linux 6.18 (vvar 4, vvar_vclock 2,
- *        vdso 2); 0 gives the layout of a kernel booted with vdso=0.
+ * @param vdsoPages pages a native kernel's vvar+vDSO occupy just below mmap_base. mmulab has no vDSO
+ *        (and no AT_SYSINFO_EHDR), but reserves that many pages there (an inaccessible placeholder VMA)
+ *        so that mmap addresses match a native run under {@code setarch -R}. 8 matches Linux 6.18
+ *        (vvar 4, vvar_vclock 2, vdso 2); 0 gives the layout of a kernel booted with vdso=0.
  */
 public record KernelConfig(InputStream stdin, OutputStream stdout, OutputStream stderr, int pid, int uid, long hwcap,
         int vdsoPages) {

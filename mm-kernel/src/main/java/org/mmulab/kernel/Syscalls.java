@@ -21,7 +21,7 @@ import org.mmulab.kernel.mm.Mmap;
  */
 public final class Syscalls {
     public static final int NR_READ = 0, NR_WRITE = 1, NR_CLOSE = 3, NR_MMAP = 9, NR_MPROTECT = 10, NR_MUNMAP = 11,
-            NR_BRK = 12, NR_RT_SIGACTION = 13, NR_RT_SIGPROCMASK = 14, NR_IOCTL = 16, NR_WRITEV = 20,
+            NR_BRK = 12, NR_RT_SIGACTION = 13, NR_RT_SIGPROCMASK = 14, NR_RT_SIGRETURN = 15, NR_IOCTL = 16, NR_WRITEV = 20,
             NR_SCHED_YIELD = 24, NR_MADVISE = 28, NR_NANOSLEEP = 35, NR_GETPID = 39, NR_EXIT = 60, NR_UNAME = 63,
             NR_GETUID = 102, NR_GETGID = 104, NR_GETEUID = 107, NR_GETEGID = 108, NR_GETPPID = 110,
             NR_ARCH_PRCTL = 158, NR_GETTID = 186, NR_SET_TID_ADDRESS = 218, NR_CLOCK_GETTIME = 228,
@@ -69,6 +69,7 @@ public final class Syscalls {
             case NR_BRK -> "brk";
             case NR_RT_SIGACTION -> "rt_sigaction";
             case NR_RT_SIGPROCMASK -> "rt_sigprocmask";
+            case NR_RT_SIGRETURN -> "rt_sigreturn";
             case NR_IOCTL -> "ioctl";
             case NR_WRITEV -> "writev";
             case NR_SCHED_YIELD -> "sched_yield";
@@ -155,6 +156,14 @@ public final class Syscalls {
                 return rtSigaction((int) a0, a1, a2, a3);
             case NR_RT_SIGPROCMASK:
                 return rtSigprocmask((int) a0, a1, a2, a3);
+            case NR_RT_SIGRETURN: {
+                Long rax = Signals.rtSigreturn(k, k.task(), cpu);
+                if (rax == null) {
+                    k.forceSigFault(Kernel.SIGSEGV, null); // signal_fault: a bad frame
+                    return 0;
+                }
+                return rax;
+            }
             default:
                 unknown.merge(nr, 1L, Long::sum);
                 return -Errno.ENOSYS;
@@ -211,6 +220,11 @@ public final class Syscalls {
             return -Errno.EFAULT;
         }
         int n = (int) Math.min(count, CHUNK);
+        // Fault the first destination page in before taking bytes from the pipe, so that a bad buffer
+        // fails with -EFAULT without consuming input (pipe_read leaves the data in the pipe then).
+        if (k.userAccess().translate(buf, true) < 0) {
+            return -Errno.EFAULT;
+        }
         byte[] b = new byte[n];
         InputStream in = k.config().stdin();
         int got;

@@ -132,4 +132,39 @@ class FaultPathTest {
         assertEquals(0, f.read64(0x404800));
         assertEquals(0x406000, f.mm().startBrk, "brk = page-aligned end of bss");
     }
+
+    @Test
+    void writeAfterReadOfAPrivateFilePageCopiesItAndMovesTheRssCount() throws Exception {
+        Fixture f = new Fixture(64L << 20);
+        byte[] data = new byte[3 * 4096];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i / 4096 + 1);
+        }
+        f.exec(TestElf.standard(Fixture.CODE, data, 0).build()); // filesz == memsz: no padzero
+        long va = 0x404000; // second data page, backed by the image
+        long file0 = f.mm().counter(MmStruct.MM_FILEPAGES);
+        long anon0 = f.mm().counter(MmStruct.MM_ANONPAGES);
+        long cachePa = f.touch(va, false); // data[] starts at 0x403010, so va+100 holds page-2 bytes
+        assertEquals(2, f.machine.memory().read8(cachePa + 100));
+        assertFalse(PteBits.write(f.memory().lookupPte(f.mm(), va)), "private file page mapped read-only");
+        assertEquals(file0 + 1, f.mm().counter(MmStruct.MM_FILEPAGES));
+        long copyPa = f.touch(va, true);
+        assertNotEquals(cachePa >>> 12, copyPa >>> 12, "written page is a private copy");
+        assertEquals(2, f.machine.memory().read8(copyPa + 100), "copy has the file contents");
+        f.machine.memory().write8(copyPa + 100, 0x77);
+        assertEquals(2, f.machine.memory().read8(cachePa + 100), "page cache untouched");
+        assertEquals(file0, f.mm().counter(MmStruct.MM_FILEPAGES));
+        assertEquals(anon0 + 1, f.mm().counter(MmStruct.MM_ANONPAGES));
+        assertEquals(1, f.memory().stats.faultWpCopy.get());
+        assertEquals(0, f.memory().frames().mapcount(cachePa >>> 12), "old page unmapped");
+        assertEquals(1, f.memory().frames().refcount(cachePa >>> 12), "only the page cache holds it");
+        // A never-read private file page written first: do_cow_fault.
+        long pa3 = f.touch(0x405000, true);
+        assertEquals(3, f.machine.memory().read8(pa3 + 100)); // data starts at 0x403010
+        assertEquals(1, f.memory().stats.faultFileCow.get());
+        // Writing to an anon page we own again reuses it (wp_page_reuse) after mprotect RO→RW.
+        assertEquals(0, f.sys(Syscalls.NR_MPROTECT, 0x404000, 4096, Mmap.PROT_READ));
+        assertEquals(0, f.sys(Syscalls.NR_MPROTECT, 0x404000, 4096, Mmap.PROT_READ | Mmap.PROT_WRITE));
+        assertEquals(copyPa, f.touch(va, true), "same frame after the protection round trip");
+    }
 }

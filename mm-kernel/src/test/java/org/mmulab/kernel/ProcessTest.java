@@ -39,8 +39,8 @@ class ProcessTest {
         f.kernel.exec(elf, "./aux", List.of("./aux", "x", "yy"), List.of("A=1", "B=22"));
         CpuState s = f.cpu.state;
         long sp = s.gpr[CpuState.RSP];
-        // Native: sp 0x7fffffffee00 with 22 auxv entries incl. AT_SYSINFO_EHDR (AT_IGNORE here).
-        assertEquals(0x7fffffffee00L, sp);
+        // Native: sp 0x7fffffffee00 with 22 auxv entries incl. AT_SYSINFO_EHDR; mmulab has no vDSO -> 16 bytes higher.
+        assertEquals(0x7fffffffee10L, sp);
         assertEquals(0x401000, s.rip);
         assertEquals(0x202, s.getRflags());
         for (int r = 0; r < 16; r++) {
@@ -73,7 +73,7 @@ class ProcessTest {
                 break;
             }
         }
-        long[] expectOrder = {1, 51, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15, 27, 28, 0};
+        long[] expectOrder = {51, 16, 6, 17, 3, 4, 5, 7, 8, 9, 11, 12, 13, 14, 23, 25, 26, 31, 15, 27, 28, 0};
         assertEquals(expectOrder.length, n);
         for (int i = 0; i < n; i++) {
             assertEquals(expectOrder[i], order[i], "auxv entry " + i);
@@ -100,14 +100,24 @@ class ProcessTest {
     }
 
     @Test
-    void withoutTheVdsoReservationTheLayoutIsThatOfVdsoZero() throws Exception {
+    void withoutTheVdsoReservationMmapStartsAtMmapBase() throws Exception {
         java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
         org.mmulab.emulator.machine.Machine m = new org.mmulab.emulator.machine.Machine(64L << 20, 1);
         Kernel k = new Kernel(m, new KernelConfig(new java.io.ByteArrayInputStream(new byte[0]), o, o).withVdsoPages(0));
         k.exec(TestElf.standard(Fixture.CODE, new byte[16], 0).build(), "./aux", List.of("./aux", "x", "yy"),
                 List.of("A=1", "B=22"));
-        assertEquals(0x7fffffffee10L, m.vcpu(0).state.gpr[CpuState.RSP], "one auxv entry fewer");
+        assertEquals(0x7fffffffee10L, m.vcpu(0).state.gpr[CpuState.RSP], "same stack");
         assertEquals(null, k.mm().vmaLookup(0x7ffff7ff7000L));
+        long[] g = m.vcpu(0).state.gpr;
+        g[CpuState.RAX] = Syscalls.NR_MMAP;
+        g[CpuState.RDI] = 0;
+        g[CpuState.RSI] = 4096;
+        g[CpuState.RDX] = Mmap.PROT_READ;
+        g[CpuState.R10] = Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS;
+        g[CpuState.R8] = -1;
+        g[CpuState.R9] = 0;
+        k.syscall(m.vcpu(0), false);
+        assertEquals(0x7ffff7ffe000L, g[CpuState.RAX], "first mmap right below mmap_base");
     }
 
     @Test
@@ -125,6 +135,11 @@ class ProcessTest {
                 .load(0x401000, 5, Fixture.CODE, 2).build(), "PT_INTERP");
         assertMessage(f, new TestElf().type(1).load(0x400000, 5, new byte[0], 0).build(), "not an executable");
         assertEquals(null, f.kernel.task(), "nothing was loaded");
+        // A segment at page 0 passes parsing but cannot be mapped (mmap_min_addr): undone cleanly.
+        long free = f.memory().frames().freePages();
+        assertMessage(f, new TestElf().entry(0x10).load(0, 5, Fixture.CODE, 2).build(), "cannot map");
+        assertEquals(null, f.kernel.task());
+        assertEquals(free, f.memory().frames().freePages(), "the half-built mm was torn down");
     }
 
     private static void assertMessage(Fixture f, byte[] img, String part) {
@@ -215,7 +230,8 @@ class ProcessTest {
         f.write64(buf + 24, 7);
         assertEquals(12, f.sys(Syscalls.NR_WRITEV, 2, buf, 2));
         assertEquals("hello world\n", f.stderr());
-        // read from stdin into guest memory
+        // read from stdin into guest memory; a bad buffer does not eat the input
+        assertEquals(-14, f.sys(Syscalls.NR_READ, 0, 0x10, 64));
         assertEquals(6, f.sys(Syscalls.NR_READ, 0, buf + 100, 64));
         assertEquals("input!", cstring(f, buf + 100));
         assertEquals(0, f.sys(Syscalls.NR_READ, 0, buf + 100, 64), "EOF");
@@ -334,5 +350,72 @@ class ProcessTest {
         }
         assertTrue(f.kernel.task().exited());
         assertTrue(f.stderr().contains("kernel bug"), f.stderr());
+    }
+
+    @Test
+    void faultSignalFrameAndSigreturnRoundTrip() throws Exception {
+        Fixture f = Fixture.booted();
+        CpuState s = f.cpu.state;
+        long buf = f.mmap(0, 4096, Mmap.PROT_READ | Mmap.PROT_WRITE, Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS);
+        f.write64(buf, 0x401100); // handler
+        f.write64(buf + 8, Signals.SA_RESTORER | Signals.SA_SIGINFO);
+        f.write64(buf + 16, 0x401200); // restorer
+        f.write64(buf + 24, 1L << 1); // sa_mask: SIGINT
+        assertEquals(0, f.sys(Syscalls.NR_RT_SIGACTION, 11, buf, 0, 8));
+        for (int r = 0; r < 16; r++) {
+            s.gpr[r] = 0x1000 + r;
+        }
+        s.gpr[CpuState.RSP] = 0x7fffffffe000L - 0x123;
+        s.rip = 0x401050;
+        s.xmm[5] = 0x5555;
+        long rspBefore = s.gpr[CpuState.RSP];
+        s.cr2 = 0x10; // unmapped
+        f.kernel.exception(f.cpu, org.mmulab.emulator.cpu.Vectors.PF, PfErr.U | PfErr.W);
+        assertFalse(f.kernel.task().exited());
+        assertEquals(0x401100, s.rip);
+        assertEquals(11, s.gpr[CpuState.RDI]);
+        long sp = s.gpr[CpuState.RSP];
+        assertEquals(0, (sp + 8) & 15, "function-entry alignment");
+        assertTrue(sp < rspBefore - 128, "below the red zone");
+        assertEquals(0x401200, f.read64(sp), "pretcode = sa_restorer");
+        long info = s.gpr[CpuState.RSI];
+        assertEquals(11, f.read64(info) & 0xffffffffL);
+        assertEquals(Signals.SEGV_MAPERR, f.read64(info + 8) & 0xffffffffL);
+        assertEquals(0x10, f.read64(info + 16), "si_addr");
+        long uc = s.gpr[CpuState.RDX];
+        assertEquals(0x401050, f.read64(uc + 40 + 128), "uc_mcontext.rip");
+        assertEquals(0x10, f.read64(uc + 40 + 176), "uc_mcontext.cr2");
+        assertEquals((1L << 10) | (1L << 1), f.kernel.task().sigmask(), "SIGSEGV and sa_mask blocked");
+        // A second SIGSEGV while blocked is fatal (force_sig_fault semantics).
+        // First return through the restorer: ret pops pretcode, rt_sigreturn restores everything.
+        s.xmm[5] = 0;
+        s.gpr[CpuState.RSP] = sp + 8;
+        s.gpr[CpuState.R12] = 0xdead;
+        assertEquals(0x1000, f.sys(Syscalls.NR_RT_SIGRETURN), "RAX restored");
+        assertEquals(0x401050, s.rip);
+        assertEquals(rspBefore, s.gpr[CpuState.RSP]);
+        assertEquals(0x1000 + CpuState.R12, s.gpr[CpuState.R12]);
+        assertEquals(0x1000 + CpuState.RCX, s.gpr[CpuState.RCX]);
+        assertEquals(0x5555, s.xmm[5], "FXSAVE image restored");
+        assertEquals(0, f.kernel.task().sigmask());
+        // Blocked: default action.
+        f.write64(buf + 24, 0);
+        assertEquals(0, f.sys(Syscalls.NR_RT_SIGPROCMASK, 0, buf + 24, 0, 8));
+        f.write64(buf + 32, 1L << 10);
+        assertEquals(0, f.sys(Syscalls.NR_RT_SIGPROCMASK, 0, buf + 32, 0, 8));
+        s.cr2 = 0x10;
+        f.kernel.exception(f.cpu, org.mmulab.emulator.cpu.Vectors.PF, PfErr.U);
+        assertTrue(f.kernel.task().exited());
+        assertEquals(139, f.kernel.task().exitStatus());
+    }
+
+    @Test
+    void handlerWithoutRestorerGetsSigsegv() throws Exception {
+        Fixture f = Fixture.booted();
+        long buf = f.mmap(0, 4096, Mmap.PROT_READ | Mmap.PROT_WRITE, Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS);
+        f.write64(buf, 0x401100);
+        assertEquals(0, f.sys(Syscalls.NR_RT_SIGACTION, Kernel.SIGILL, buf, 0, 8));
+        f.kernel.exception(f.cpu, org.mmulab.emulator.cpu.Vectors.UD, 0);
+        assertEquals(139, f.kernel.task().exitStatus(), "x86-64 requires SA_RESTORER: force_sigsegv");
     }
 }

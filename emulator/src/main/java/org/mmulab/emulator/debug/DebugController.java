@@ -404,20 +404,8 @@ public final class DebugController {
      * Stops at the first unreadable page; returns the number of bytes read (0: nothing readable).
      */
     public int readMemory(int cpu, long addr, byte[] dst, int off, int len) {
-        Mmu mmu = machine.vcpu(cpu).mmu();
         PhysicalMemory mem = machine.memory();
-        int done = 0;
-        while (done < len) {
-            long a = addr + done;
-            int n = (int) Math.min(len - done, 0x1000 - (a & 0xfff));
-            long pa = physicalAddress(mmu, mem, a, n);
-            if (pa < 0) {
-                break;
-            }
-            mem.readBytes(pa, dst, off + done, n);
-            done += n;
-        }
-        return done;
+        return forEachPage(cpu, addr, len, false, (pa, done, n) -> mem.readBytes(pa, dst, off + done, n));
     }
 
     /**
@@ -426,6 +414,21 @@ public final class DebugController {
      * Returns the number of bytes written before the first page that refused.
      */
     public int writeMemory(int cpu, long addr, byte[] src, int off, int len) {
+        PhysicalMemory mem = machine.memory();
+        return forEachPage(cpu, addr, len, true, (pa, done, n) -> mem.writeBytes(pa, src, off + done, n));
+    }
+
+    @FunctionalInterface
+    private interface PageChunk {
+        void run(long pa, int done, int n);
+    }
+
+    /**
+     * Splits [addr, addr+len) at page boundaries, translates each piece as the debugger sees it and
+     * hands it to {@code chunk}; stops at the first piece that is unmapped, outside RAM, or (for
+     * {@code write}) not writable by the guest. Returns the bytes handled.
+     */
+    private int forEachPage(int cpu, long addr, int len, boolean write, PageChunk chunk) {
         Mmu mmu = machine.vcpu(cpu).mmu();
         PhysicalMemory mem = machine.memory();
         int done = 0;
@@ -434,15 +437,15 @@ public final class DebugController {
             int n = (int) Math.min(len - done, 0x1000 - (a & 0xfff));
             long pa;
             if (physicalMode) {
-                pa = mem.isRam(a, n) ? a : -1;
+                pa = a;
             } else {
                 DebugWalk w = mmu.debugWalk(a);
-                pa = w.translated() && leafWritable(w) ? w.physical() : -1;
+                pa = w.translated() && (!write || leafWritable(w)) ? w.physical() : -1;
             }
-            if (pa < 0) {
+            if (pa < 0 || !mem.isRam(pa, n)) {
                 break;
             }
-            mem.writeBytes(pa, src, off + done, n);
+            chunk.run(pa, done, n);
             done += n;
         }
         return done;
@@ -455,14 +458,6 @@ public final class DebugController {
             }
         }
         return true;
-    }
-
-    private long physicalAddress(Mmu mmu, PhysicalMemory mem, long a, int n) {
-        if (physicalMode) {
-            return mem.isRam(a, n) ? a : -1;
-        }
-        DebugWalk w = mmu.debugWalk(a);
-        return w.translated() && mem.isRam(w.physical(), n) ? w.physical() : -1;
     }
 
     // ------------------------------------------------------------------------------------------

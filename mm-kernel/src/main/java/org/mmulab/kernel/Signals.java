@@ -1,0 +1,183 @@
+package org.mmulab.kernel;
+
+import org.mmulab.emulator.cpu.CpuState;
+import org.mmulab.emulator.machine.Vcpu;
+
+/**
+ * Delivery of synchronous fault signals to a user handler and rt_sigreturn, as arch/x86/kernel/signal.c
+ * and signal_64.c do it for a 64-bit task (x64_setup_rt_frame, get_sigframe, restore_sigcontext):
+ * below the 128-byte red zone, a 64-byte aligned FXSAVE image, then the rt_sigframe
+ * {pretcode = sa_restorer, struct ucontext, struct siginfo} aligned so that RSP+8 is 16-byte aligned,
+ * RDI = signo, RSI = &info, RDX = &uc, RAX = 0, RIP = handler; blocked |= sa_mask (| sig unless
+ * SA_NODEFER), SA_RESETHAND resets the action. A 64-bit handler must have SA_RESTORER, as on Linux.
+ * kernel/signal.c force_sig_info_to_task: a fault signal that is blocked or ignored takes its default
+ * action instead.
+ */
+final class Signals {
+    static final long SA_RESTORER = 0x04000000L, SA_NODEFER = 0x40000000L, SA_RESETHAND = 0x80000000L,
+            SA_SIGINFO = 4;
+    static final long SIG_DFL = 0, SIG_IGN = 1;
+    // si_code values for SIGSEGV/SIGILL/SIGFPE/SIGBUS.
+    static final int SEGV_MAPERR = 1, SEGV_ACCERR = 2, ILL_ILLOPN = 2, FPE_INTDIV = 1, BUS_ADRERR = 2;
+
+    static final int FXSAVE_SIZE = 512;
+    static final int UC_SIZE = 304, SIGINFO_SIZE = 128, FRAME_SIZE = 8 + UC_SIZE + SIGINFO_SIZE;
+    static final int OFF_UC = 8, OFF_MCONTEXT = OFF_UC + 40, OFF_SIGMASK = OFF_UC + 296, OFF_INFO = OFF_UC + UC_SIZE;
+    /** sigcontext order: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp. */
+    static final int[] SC_GPRS = {CpuState.R8, CpuState.R9, CpuState.R10, CpuState.R11, CpuState.R12, CpuState.R13,
+            CpuState.R14, CpuState.R15, CpuState.RDI, CpuState.RSI, CpuState.RBP, CpuState.RBX, CpuState.RDX,
+            CpuState.RAX, CpuState.RCX, CpuState.RSP};
+    /** FIX_EFLAGS: the flags sigreturn may change (AC OF DF TF SF ZF AF PF CF RF). */
+    static final long FIX_EFLAGS = CpuState.AC | CpuState.OF | CpuState.DF | CpuState.TF | CpuState.SF | CpuState.ZF
+            | CpuState.AF | CpuState.PF | CpuState.CF | (1L << 16);
+
+    private Signals() {
+    }
+
+    /** Outcomes of {@link #deliverFault}. */
+    static final int DELIVERED = 0, DEFAULT_ACTION = 1, SETUP_FAILED = 2;
+
+    /**
+     * Tries to run the task's handler for a fault signal: DELIVERED, DEFAULT_ACTION (no handler,
+     * ignored or blocked), or SETUP_FAILED (no SA_RESTORER, or the frame could not be written: Linux's
+     * signal_setup_done then forces SIGSEGV).
+     */
+    static int deliverFault(Kernel k, Task t, Vcpu cpu, int sig, int code, long addr, int trapno, long err) {
+        long[] act = t.sigactions[sig];
+        long handler = act[0];
+        long bit = 1L << (sig - 1);
+        if (handler == SIG_DFL || handler == SIG_IGN || (t.sigmask & bit) != 0) {
+            // force_sig_info_to_task: blocked or ignored fault signals are unblocked and reset.
+            if ((t.sigmask & bit) != 0 || handler == SIG_IGN) {
+                act[0] = SIG_DFL;
+                t.sigmask &= ~bit;
+            }
+            return DEFAULT_ACTION;
+        }
+        if ((act[1] & SA_RESTORER) == 0) {
+            return SETUP_FAILED;
+        }
+        CpuState s = cpu.state;
+        UserAccess ua = k.userAccess();
+        // get_sigframe
+        long sp = s.gpr[CpuState.RSP] - 128;
+        long fx = (sp - FXSAVE_SIZE) & -64L;
+        sp = fx - FRAME_SIZE;
+        sp = ((sp + 8) & -16L) - 8;
+        long frame = sp;
+        byte[] b = new byte[FRAME_SIZE];
+        put64(b, 0, act[2]); // pretcode = sa_restorer
+        put64(b, OFF_UC, 2 | 4); // UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
+        put64(b, OFF_UC + 8, 0); // uc_link
+        put64(b, OFF_UC + 16, 0); // uc_stack.ss_sp
+        put32(b, OFF_UC + 24, 2); // SS_DISABLE
+        put64(b, OFF_UC + 32, 0); // ss_size
+        int m = OFF_MCONTEXT;
+        for (int i = 0; i < SC_GPRS.length; i++) {
+            put64(b, m + 8 * i, s.gpr[SC_GPRS[i]]);
+        }
+        put64(b, m + 128, s.rip);
+        put64(b, m + 136, s.getRflags());
+        put16(b, m + 144, 0x33); // cs
+        put16(b, m + 150, 0x2b); // ss
+        put64(b, m + 152, err);
+        put64(b, m + 160, trapno);
+        put64(b, m + 168, t.sigmask); // oldmask
+        put64(b, m + 176, trapno == 14 ? addr : 0); // cr2
+        put64(b, m + 184, fx); // fpstate
+        put64(b, OFF_SIGMASK, t.sigmask);
+        put32(b, OFF_INFO, sig);
+        put32(b, OFF_INFO + 4, 0);
+        put32(b, OFF_INFO + 8, code);
+        put64(b, OFF_INFO + 16, addr); // si_addr
+        byte[] fxsave = new byte[FXSAVE_SIZE];
+        put16(fxsave, 0, 0x37f); // FCW
+        put32(fxsave, 24, s.mxcsr);
+        put32(fxsave, 28, 0xffff); // MXCSR_MASK
+        for (int i = 0; i < 32; i++) {
+            put64(fxsave, 160 + 8 * i, s.xmm[i]);
+        }
+        // The siginfo is copied only for SA_SIGINFO handlers (x64_setup_rt_frame); otherwise whatever
+        // was on the stack stays there.
+        int len = (act[1] & SA_SIGINFO) != 0 ? FRAME_SIZE : OFF_INFO;
+        if (ua.copyToUser(fx, fxsave, 0, FXSAVE_SIZE) != 0 || ua.copyToUser(frame, b, 0, len) != 0) {
+            return SETUP_FAILED;
+        }
+        s.gpr[CpuState.RDI] = sig;
+        s.gpr[CpuState.RSI] = frame + OFF_INFO;
+        s.gpr[CpuState.RDX] = frame + OFF_UC;
+        s.gpr[CpuState.RAX] = 0;
+        s.gpr[CpuState.RSP] = frame;
+        s.rip = handler;
+        s.setRflags(s.getRflags() & ~(CpuState.DF | CpuState.TF | (1L << 16)));
+        t.sigmask |= act[3];
+        if ((act[1] & SA_NODEFER) == 0) {
+            t.sigmask |= bit;
+        }
+        t.sigmask &= ~((1L << (Kernel.SIGKILL - 1)) | (1L << (Kernel.SIGSTOP - 1)));
+        if ((act[1] & SA_RESETHAND) != 0) {
+            act[0] = SIG_DFL;
+        }
+        k.signalsDelivered++;
+        return DELIVERED;
+    }
+
+    /** rt_sigreturn: restores the context saved by {@link #deliverFault}; returns the restored RAX, or null on a bad frame. */
+    static Long rtSigreturn(Kernel k, Task t, Vcpu cpu) {
+        CpuState s = cpu.state;
+        long frame = s.gpr[CpuState.RSP] - 8; // the handler's RET popped pretcode
+        byte[] b = new byte[FRAME_SIZE];
+        UserAccess ua = k.userAccess();
+        if (ua.copyFromUser(b, 0, frame, FRAME_SIZE) != 0) {
+            return null;
+        }
+        int m = OFF_MCONTEXT;
+        long fx = get64(b, m + 184);
+        byte[] fxsave = null;
+        if (fx != 0) {
+            fxsave = new byte[FXSAVE_SIZE];
+            if ((fx & 63) != 0 || ua.copyFromUser(fxsave, 0, fx, FXSAVE_SIZE) != 0) {
+                return null;
+            }
+        }
+        t.sigmask = get64(b, OFF_SIGMASK) & ~((1L << (Kernel.SIGKILL - 1)) | (1L << (Kernel.SIGSTOP - 1)));
+        for (int i = 0; i < SC_GPRS.length; i++) {
+            s.gpr[SC_GPRS[i]] = get64(b, m + 8 * i);
+        }
+        s.rip = get64(b, m + 128);
+        long flags = get64(b, m + 136);
+        s.setRflags((s.getRflags() & ~FIX_EFLAGS) | (flags & FIX_EFLAGS));
+        if (fxsave != null) {
+            s.mxcsr = (int) get64(fxsave, 24) & 0xffff;
+            for (int i = 0; i < 32; i++) {
+                s.xmm[i] = get64(fxsave, 160 + 8 * i);
+            }
+        }
+        return s.gpr[CpuState.RAX];
+    }
+
+    private static void put64(byte[] b, int o, long v) {
+        for (int i = 0; i < 8; i++) {
+            b[o + i] = (byte) (v >>> (8 * i));
+        }
+    }
+
+    private static void put32(byte[] b, int o, int v) {
+        for (int i = 0; i < 4; i++) {
+            b[o + i] = (byte) (v >>> (8 * i));
+        }
+    }
+
+    private static void put16(byte[] b, int o, int v) {
+        b[o] = (byte) v;
+        b[o + 1] = (byte) (v >>> 8);
+    }
+
+    private static long get64(byte[] b, int o) {
+        long v = 0;
+        for (int i = 7; i >= 0; i--) {
+            v = (v << 8) | (b[o + i] & 0xff);
+        }
+        return v;
+    }
+}
