@@ -16,13 +16,21 @@ import org.mmulab.emulator.memory.PhysicalMemory;
  * <li>{@code ptep_get_lockless} / {@code pmdp_get_lockless}: low, smp_rmb, high, smp_rmb, re-read
  *     low, retry if it changed — a torn value is never returned.</li>
  * </ul>
- * TASK_SIZE is PAGE_OFFSET = 3 GiB (the default VMSPLIT_3G). Not yet selected by the kernel: the
- * walker's PAE mode and ELF32 loading arrive with the PAE work; the generic mm already goes through
- * {@link PgtableOps} only.
+ * TASK_SIZE is PAGE_OFFSET = 3 GiB (the default VMSPLIT_3G). Selected by
+ * {@code KernelConfig.PagingMode.PAE}; the generic mm goes through {@link PgtableOps} only.
+ *
+ * <p>{@link #setBetweenHalvesHook} runs a test's code between the two halves of {@link #set} (after
+ * the high word, before the low word): the window in which a lockless reader can see a torn entry.
  */
 public final class PaePgtable implements PgtableOps {
     public static final long TASK_SIZE = 0xC000_0000L;
     private final PhysicalMemory mem;
+    private volatile Runnable betweenHalves;
+
+    /** Test hook run inside {@link #set} between the high-word and the low-word store (null: none). */
+    public void setBetweenHalvesHook(Runnable r) {
+        betweenHalves = r;
+    }
 
     public PaePgtable(PhysicalMemory mem) {
         this.mem = mem;
@@ -87,6 +95,10 @@ public final class PaePgtable implements PgtableOps {
     public void set(long entryPa, long value) {
         mem.write32Release(entryPa + 4, (int) (value >>> 32));
         VarHandle.releaseFence(); // smp_wmb
+        Runnable hook = betweenHalves;
+        if (hook != null) {
+            hook.run();
+        }
         mem.write32Release(entryPa, (int) value);
     }
 
