@@ -19,17 +19,27 @@ import org.mmulab.emulator.memory.PhysicalMemory;
  * TASK_SIZE is PAGE_OFFSET = 3 GiB (the default VMSPLIT_3G). Selected by
  * {@code KernelConfig.PagingMode.PAE}; the generic mm goes through {@link PgtableOps} only.
  *
- * <p>{@link #setBetweenHalvesHook} runs a test's code between the two halves of {@link #set} (after
- * the high word, before the low word): the window in which a lockless reader can see a torn entry.
+ * <p>{@link #setBetweenHalvesHook} runs a test's code between the two halves of {@link #set} and
+ * {@link #clear}: the windows in which a lockless reader can see a torn entry.
  */
 public final class PaePgtable implements PgtableOps {
     public static final long TASK_SIZE = 0xC000_0000L;
     private final PhysicalMemory mem;
-    private volatile Runnable betweenHalves;
+    private volatile java.util.function.LongConsumer betweenHalves;
 
-    /** Test hook run inside {@link #set} between the high-word and the low-word store (null: none). */
-    public void setBetweenHalvesHook(Runnable r) {
-        betweenHalves = r;
+    /**
+     * Test hook called with the entry's physical address between the two 32-bit stores of {@link #set}
+     * (high written, low still old) and of {@link #clear} (low zeroed, high still old). Null: none.
+     */
+    public void setBetweenHalvesHook(java.util.function.LongConsumer h) {
+        betweenHalves = h;
+    }
+
+    private void betweenHalves(long entryPa) {
+        java.util.function.LongConsumer h = betweenHalves;
+        if (h != null) {
+            h.accept(entryPa);
+        }
     }
 
     public PaePgtable(PhysicalMemory mem) {
@@ -95,10 +105,7 @@ public final class PaePgtable implements PgtableOps {
     public void set(long entryPa, long value) {
         mem.write32Release(entryPa + 4, (int) (value >>> 32));
         VarHandle.releaseFence(); // smp_wmb
-        Runnable hook = betweenHalves;
-        if (hook != null) {
-            hook.run();
-        }
+        betweenHalves(entryPa);
         mem.write32Release(entryPa, (int) value);
     }
 
@@ -106,6 +113,7 @@ public final class PaePgtable implements PgtableOps {
     public void clear(long entryPa) {
         mem.write32Release(entryPa, 0);
         VarHandle.releaseFence();
+        betweenHalves(entryPa);
         mem.write32Release(entryPa + 4, 0);
     }
 
