@@ -69,6 +69,11 @@ final class BinfmtElf {
         long phdrAddr = 0;
         boolean first = true;
         for (ElfImage.Phdr p : loads) {
+            // load_elf_binary: a segment past TASK_SIZE (3 GiB for an i386 image under PAE) is -EINVAL.
+            if (Long.compareUnsigned(p.memsz(), mm.taskSize) > 0 || Long.compareUnsigned(mm.taskSize - p.memsz(), p.vaddr()) < 0) {
+                throw new ExecFormatException("bad ELF segment at 0x" + Long.toHexString(p.vaddr()) + ": above TASK_SIZE 0x"
+                        + Long.toHexString(mm.taskSize));
+            }
             int prot = 0;
             if ((p.flags() & ElfImage.PF_R) != 0) {
                 prot |= Mmap.PROT_READ;
