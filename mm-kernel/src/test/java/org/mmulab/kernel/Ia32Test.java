@@ -138,6 +138,27 @@ class Ia32Test {
         assertFalse(e.getMessage().contains("\n"));
     }
 
+    @Test
+    void faultSignalToAnIa32TaskTakesTheDefaultActionEvenWithAHandler() throws Exception {
+        Fixture f = Fixture.booted32(PagingMode.PAE);
+        long buf = f.sys32(Syscalls.NR32_MMAP2, 0, 4096, RW, ANON, -1, 0) & 0xffff_ffffL;
+        f.writeBytes(buf, le32s(0x401000, 0x0400_0000L, 0x401001, 0, 0));
+        assertEquals(0, f.sys32(Syscalls.NR32_RT_SIGACTION, 11, buf, 0, 8));
+        try {
+            f.cpu.mmu().translate(0x1000_0000L, org.mmulab.emulator.mmu.PfErr.U);
+            throw new AssertionError("unmapped address translated");
+        } catch (org.mmulab.emulator.cpu.GuestFault g) {
+            assertEquals(org.mmulab.emulator.cpu.Vectors.PF, f.cpu.state.exceptionVector);
+            assertEquals(0x1000_0000L, f.cpu.state.cr2);
+            assertTrue(f.kernel.task().ia32());
+            f.cpu.state.exceptionVector = -1;
+            f.kernel.exception(f.cpu, org.mmulab.emulator.cpu.Vectors.PF, f.cpu.state.exceptionErrorCode);
+        }
+        assertTrue(f.kernel.task().exited(), "a handler is installed, but ia32 tasks get the default action");
+        assertEquals(139, f.kernel.task().exitStatus());
+        assertTrue(f.stderr().contains("Segmentation fault"), f.stderr());
+    }
+
     // ---- int 0x80 --------------------------------------------------------------------------------
 
     private static byte[] le32s(long... v) {
