@@ -2,7 +2,8 @@
 # Builds mmulab's guest images and the native register tracer, and records expected outputs.
 #
 #   ./build.sh                      build every image in src/images/ for x86_64, and bin/host/regtrace
-#   ./build.sh --arch i386          the same sources with -m32 into bin/i386/ (needs gcc-multilib)
+#   ./build.sh --arch i386          the same sources with -m32 into bin/i386/ (no gcc-multilib needed:
+#                                   -nostdlib, and mmrt.h defines the few libgcc helpers i386 needs)
 #   ./build.sh --arch all           every architecture
 #   ./build.sh --record             build, then run every manifest entry natively and write
 #                                   expected/<arch>/<name>.stdout and .status
@@ -21,7 +22,9 @@
 #   -fcf-protection=full                 keep ENDBR64 at function entries and NOTRACK-prefixed
 #                                        indirect jumps, as distribution compilers emit by default;
 #                                        the interpreter must decode them (as NOPs / a segment prefix)
-#   -lgcc                                64-bit division helpers on i386, popcount without -mpopcnt
+#   -lgcc (x86_64 only)                  __popcountdi2 without -mpopcnt; on i386 mmrt.h defines the
+#                                        64-bit division/popcount/ctz helpers itself, so the build does
+#                                        not depend on a 32-bit libgcc being installed
 # Binaries keep their symbol table: the oracle's divergence report names the function.
 set -euo pipefail
 
@@ -60,13 +63,21 @@ arch_flags() {
     esac
 }
 
+arch_libs() {
+    case "$1" in
+        x86_64) echo "-lgcc" ;;
+        i386) echo "" ;;
+    esac
+}
+
 check_toolchain() {
     local arch="$1" libgcc
-    # shellcheck disable=SC2046
-    libgcc="$("$CC" $(arch_flags "$arch") -print-libgcc-file-name)"
-    if [[ ! -f "$libgcc" ]]; then
-        echo "build.sh: no $arch libgcc ($libgcc): install gcc-multilib to build $arch images" >&2
-        exit 1
+    if [[ "$arch" == x86_64 ]]; then
+        libgcc="$("$CC" -m64 -print-libgcc-file-name)"
+        if [[ ! -f "$libgcc" ]]; then
+            echo "build.sh: no x86_64 libgcc ($libgcc)" >&2
+            exit 1
+        fi
     fi
 }
 
@@ -94,7 +105,7 @@ for arch in "${arches[@]}"; do
         name="$(basename "$src" .c)"
         selected "$name" || continue
         # shellcheck disable=SC2046
-        "$CC" $(arch_flags "$arch") "${CFLAGS_COMMON[@]}" -o "bin/$arch/$name" "$src" -lgcc
+        "$CC" $(arch_flags "$arch") "${CFLAGS_COMMON[@]}" -o "bin/$arch/$name" "$src" $(arch_libs "$arch")
         echo "built bin/$arch/$name"
         if ! grep -q "^$name[@"$'\t'"]" images.tsv; then
             echo "build.sh: warning: $name is not in images.tsv, the suite will not boot it" >&2

@@ -16,8 +16,9 @@
  *
  * Build (see ../../build.sh): gcc -static -nostdlib -O2 -ffreestanding -fno-stack-protector
  *   -fno-pie -no-pie -fcf-protection=full -I src/include prog.c -lgcc
- * -lgcc supplies the helpers gcc calls for 64-bit division on i386 and for __builtin_popcount
- * without -mpopcnt.
+ * -lgcc supplies __popcountdi2 on x86-64 (no -mpopcnt); on i386 this header defines the helpers
+ * for 64-bit division, popcount, ctz/clz itself and build.sh links without -lgcc, so no 32-bit
+ * libgcc (gcc-multilib) is needed.
  *
  * Include this header in exactly one translation unit of a program; other units of the same
  * program define MMRT_DECLARATIONS_ONLY before including it.
@@ -367,6 +368,94 @@ uint64_t mm_atou(const char *s)
     }
     return v;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* i386: the libgcc helpers gcc calls for 64-bit arithmetic. Provided here so that -m32 images  */
+/* build without gcc-multilib's 32-bit libgcc (build.sh links i386 images without -lgcc), and   */
+/* every i386 image gets the same code whatever the host toolchain has installed.              */
+
+#if defined(__i386__)
+static uint32_t mm_clz32(uint32_t x) { return (uint32_t)__builtin_clz(x); } /* x != 0; inline BSR */
+
+/* n / d and n % d for 64-bit unsigned values using the 64/32 DIV instruction (Hacker's Delight,
+ * divlu64 for divisors of 33+ bits). */
+static uint64_t mm_udivmod64(uint64_t n, uint64_t d, uint64_t *rem)
+{
+    if ((d >> 32) == 0) {
+        uint32_t dl = (uint32_t)d, nh = (uint32_t)(n >> 32), nl = (uint32_t)n;
+        uint32_t qh = nh / dl, rh = nh % dl; /* 32-bit division: DIV r/m32 */
+        uint32_t ql, rl;
+        __asm__("divl %4" : "=a"(ql), "=d"(rl) : "a"(nl), "d"(rh), "rm"(dl) : "cc");
+        if (rem) {
+            *rem = rl;
+        }
+        return (uint64_t)qh << 32 | ql;
+    }
+    uint32_t s = mm_clz32((uint32_t)(d >> 32));          /* 0..31 */
+    uint32_t v1 = (uint32_t)((d << s) >> 32);             /* normalised divisor, top bit set */
+    uint64_t u1 = n >> 1;                                 /* u1 >> 32 < v1: DIV cannot overflow */
+    uint32_t q1, r1;
+    __asm__("divl %4" : "=a"(q1), "=d"(r1) : "a"((uint32_t)u1), "d"((uint32_t)(u1 >> 32)), "rm"(v1) : "cc");
+    (void)r1;
+    uint64_t q0 = ((uint64_t)q1 << s) >> 31;
+    if (q0 != 0) {
+        q0--;
+    }
+    uint64_t r = n - q0 * d;
+    if (r >= d) {
+        q0++;
+        r -= d;
+    }
+    if (rem) {
+        *rem = r;
+    }
+    return q0;
+}
+
+uint64_t __udivmoddi4(uint64_t n, uint64_t d, uint64_t *rem) { return mm_udivmod64(n, d, rem); }
+uint64_t __udivdi3(uint64_t n, uint64_t d) { return mm_udivmod64(n, d, 0); }
+
+uint64_t __umoddi3(uint64_t n, uint64_t d)
+{
+    uint64_t r;
+    mm_udivmod64(n, d, &r);
+    return r;
+}
+
+int64_t __divmoddi4(int64_t a, int64_t b, int64_t *rem)
+{
+    uint64_t ua = a < 0 ? -(uint64_t)a : (uint64_t)a, ub = b < 0 ? -(uint64_t)b : (uint64_t)b, ur;
+    uint64_t uq = mm_udivmod64(ua, ub, &ur);
+    if (rem) {
+        *rem = a < 0 ? -(int64_t)ur : (int64_t)ur;
+    }
+    return (a < 0) != (b < 0) ? -(int64_t)uq : (int64_t)uq;
+}
+
+int64_t __divdi3(int64_t a, int64_t b) { return __divmoddi4(a, b, 0); }
+
+int64_t __moddi3(int64_t a, int64_t b)
+{
+    int64_t r;
+    __divmoddi4(a, b, &r);
+    return r;
+}
+
+static int mm_popcount32(uint32_t x)
+{
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    x = (x + (x >> 4)) & 0x0f0f0f0fu;
+    return (int)((x * 0x01010101u) >> 24);
+}
+
+int __popcountsi2(uint32_t x) { return mm_popcount32(x); }
+int __popcountdi2(uint64_t x) { return mm_popcount32((uint32_t)x) + mm_popcount32((uint32_t)(x >> 32)); }
+int __paritysi2(uint32_t x) { return mm_popcount32(x) & 1; }
+int __paritydi2(uint64_t x) { return __popcountdi2(x) & 1; }
+int __ctzdi2(uint64_t x) { return (uint32_t)x ? __builtin_ctz((uint32_t)x) : 32 + __builtin_ctz((uint32_t)(x >> 32)); }
+int __clzdi2(uint64_t x) { return (x >> 32) ? (int)mm_clz32((uint32_t)(x >> 32)) : 32 + (int)mm_clz32((uint32_t)x); }
+#endif
 
 /* ------------------------------------------------------------------------------------------ */
 /* Output                                                                                      */

@@ -12,6 +12,8 @@
  *   --stdout FILE  the child's stdout goes to FILE (default: inherited)
  *   --clean-env    start the child with an empty environment (default: regtrace's environment)
  *   --env K=V      add K=V to the child's environment (repeatable)
+ *   --no-vdso      unmap the child's [vvar]/[vdso] mappings before its first instruction, so that
+ *                  mmap places memory where a kernel without a vDSO (mmulab's) does
  *   --stack FILE   replace the child's initial stack with the one in FILE before its first
  *                  instruction (see below), so that both runs start from the same bytes at the
  *                  same addresses
@@ -27,8 +29,9 @@
  * permitted here (tests skip on 77), 1 on other errors.
  *
  * Record stream: per record a LEB128 mask of the registers that changed since the previous record
- * (bit 0 RIP, 1 RFLAGS, 2..17 RAX RCX RDX RBX RSP RBP RSI RDI R8..R15, 18 FS_BASE; bit 19 marks the
- * end record), then for each set bit, lowest first, the zig-zag LEB128 of (new - old) modulo 2^64.
+ * (bit 0 RIP, 1 RFLAGS, 2..17 RAX RCX RDX RBX RSP RBP RSI RDI R8..R15, 18 FS_BASE, 19..50 XMM0..15
+ * as low/high 64-bit halves; bit 51 marks the end record), then for each set bit, lowest first,
+ * the zig-zag LEB128 of (new - old) modulo 2^64.
  * The "previous record" before the first one is all zeroes. The end record carries the zig-zag
  * LEB128 of the exit status as a shell reports it (128+signal when killed), -1 unknown,
  * -2 truncated by -n.
@@ -49,8 +52,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define NREGS 19
-#define END_BIT (1u << 19)
+#define NREGS 51
+#define END_BIT (1ull << 51)
 #define EXIT_NO_PTRACE 77
 
 static const char MAGIC[8] = { 'M', 'M', 'R', 'T', 'R', 'A', 'C', 'E' };
@@ -86,8 +89,12 @@ static void put_uleb(uint64_t v)
 
 static void put_zz(int64_t v) { put_uleb(((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
 
-static void regs_to_array(const struct user_regs_struct *r, uint64_t *a)
+static void regs_to_array(const struct user_regs_struct *r, const struct user_fpregs_struct *f, uint64_t *a)
 {
+    for (int i = 0; i < 16; i++) {
+        a[19 + 2 * i] = (uint64_t)f->xmm_space[4 * i] | (uint64_t)f->xmm_space[4 * i + 1] << 32;
+        a[20 + 2 * i] = (uint64_t)f->xmm_space[4 * i + 2] | (uint64_t)f->xmm_space[4 * i + 3] << 32;
+    }
     a[0] = r->rip;
     a[1] = r->eflags;
     a[2] = r->rax;
@@ -111,15 +118,15 @@ static void regs_to_array(const struct user_regs_struct *r, uint64_t *a)
 
 static void write_record(const uint64_t *cur)
 {
-    uint32_t mask = 0;
+    uint64_t mask = 0;
     for (int i = 0; i < NREGS; i++) {
         if (cur[i] != prev[i]) {
-            mask |= 1u << i;
+            mask |= 1ull << i;
         }
     }
     put_uleb(mask);
     for (int i = 0; i < NREGS; i++) {
-        if (mask & (1u << i)) {
+        if (mask & (1ull << i)) {
             put_zz((int64_t)(cur[i] - prev[i]));
             prev[i] = cur[i];
         }
@@ -218,9 +225,93 @@ static uint64_t transplant_stack(pid_t pid, const char *path)
     return rsp0;
 }
 
+/*
+ * Makes the stopped child execute one munmap(start, len) at its current RIP: the instruction
+ * bytes there are replaced by SYSCALL (INT 0x80 for 32-bit) for one step, then everything is put
+ * back. Returns the syscall's result.
+ */
+static long remote_munmap(pid_t pid, uint64_t start, uint64_t len, int bits)
+{
+    struct user_regs_struct saved, r;
+    if (ptrace(PTRACE_GETREGS, pid, 0, &saved) != 0) {
+        return -1;
+    }
+    errno = 0;
+    long orig = ptrace(PTRACE_PEEKTEXT, pid, (void *)saved.rip, 0);
+    if (errno != 0) {
+        return -1;
+    }
+    long patched = orig;
+    unsigned char *pb = (unsigned char *)&patched;
+    if (bits == 64) {
+        pb[0] = 0x0f;
+        pb[1] = 0x05;
+    } else {
+        pb[0] = 0xcd;
+        pb[1] = 0x80;
+    }
+    if (ptrace(PTRACE_POKETEXT, pid, (void *)saved.rip, (void *)patched) != 0) {
+        return -1;
+    }
+    r = saved;
+    if (bits == 64) {
+        r.rax = 11; /* munmap */
+        r.rdi = start;
+        r.rsi = len;
+    } else {
+        r.rax = 91; /* munmap */
+        r.rbx = start;
+        r.rcx = len;
+    }
+    long result = -1;
+    int status;
+    if (ptrace(PTRACE_SETREGS, pid, 0, &r) == 0 && ptrace(PTRACE_SINGLESTEP, pid, 0, 0) == 0
+        && waitpid(pid, &status, 0) == pid && WIFSTOPPED(status) && ptrace(PTRACE_GETREGS, pid, 0, &r) == 0) {
+        result = bits == 64 ? (long)r.rax : (long)(int32_t)r.rax;
+    }
+    ptrace(PTRACE_POKETEXT, pid, (void *)saved.rip, (void *)orig);
+    ptrace(PTRACE_SETREGS, pid, 0, &saved);
+    return result;
+}
+
+/* Unmaps [vvar], [vvar_vclock] and [vdso]; returns 0 on success. */
+static int unmap_vdso(pid_t pid, int bits)
+{
+    char maps_path[64];
+    snprintf(maps_path, sizeof maps_path, "/proc/%d/maps", (int)pid);
+    FILE *maps = fopen(maps_path, "r");
+    if (!maps) {
+        perror(maps_path);
+        return -1;
+    }
+    uint64_t lo[8], hi[8];
+    int n = 0;
+    char line[512];
+    while (fgets(line, sizeof line, maps) && n < 8) {
+        if (strstr(line, "[vdso]") || strstr(line, "[vvar]") || strstr(line, "[vvar_vclock]")) {
+            unsigned long long a, b;
+            if (sscanf(line, "%llx-%llx", &a, &b) == 2) {
+                lo[n] = a;
+                hi[n] = b;
+                n++;
+            }
+        }
+    }
+    fclose(maps);
+    for (int i = 0; i < n; i++) {
+        long r = remote_munmap(pid, lo[i], hi[i] - lo[i], bits);
+        if (r != 0) {
+            fprintf(stderr, "regtrace: munmap of the vDSO area [0x%llx, 0x%llx) failed: %ld\n",
+                    (unsigned long long)lo[i], (unsigned long long)hi[i], r);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: regtrace [-o TRACE] [-n MAX] [--stdout FILE] [--stack FILE] [--clean-env] [--env K=V]... "
+    fprintf(stderr, "usage: regtrace [-o TRACE] [-n MAX] [--stdout FILE] [--no-vdso] [--stack FILE] [--clean-env] [--env K=V]... "
                     "IMAGE [ARGS...]\n");
     exit(1);
 }
@@ -231,6 +322,7 @@ int main(int argc, char **argv)
     const char *stdout_path = NULL;
     uint64_t max = UINT64_MAX;
     const char *stack_path = NULL;
+    int no_vdso = 0;
     int clean_env = 0;
     char **env_add = calloc((size_t)argc + 1, sizeof(char *));
     int n_env_add = 0;
@@ -242,6 +334,8 @@ int main(int argc, char **argv)
             max = strtoull(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--stdout") == 0 && i + 1 < argc) {
             stdout_path = argv[++i];
+        } else if (strcmp(argv[i], "--no-vdso") == 0) {
+            no_vdso = 1;
         } else if (strcmp(argv[i], "--stack") == 0 && i + 1 < argc) {
             stack_path = argv[++i];
         } else if (strcmp(argv[i], "--clean-env") == 0) {
@@ -349,6 +443,10 @@ int main(int argc, char **argv)
         return EXIT_NO_PTRACE;
     }
 
+    if (no_vdso && unmap_vdso(pid, regs.cs == 0x23 ? 32 : 64) != 0) {
+        kill(pid, SIGKILL);
+        return 1;
+    }
     if (stack_path) {
         uint64_t rsp = transplant_stack(pid, stack_path);
         if (rsp == 0) {
@@ -399,6 +497,7 @@ int main(int argc, char **argv)
     (void)child_argc;
 
     uint64_t cur[NREGS];
+    struct user_fpregs_struct fpregs;
     uint64_t records = 0;
     int pending_signal = 0;
     for (;;) {
@@ -434,11 +533,11 @@ int main(int argc, char **argv)
             pending_signal = WSTOPSIG(status);
             continue;
         }
-        if (ptrace(PTRACE_GETREGS, pid, 0, &regs) != 0) {
-            perror("PTRACE_GETREGS");
+        if (ptrace(PTRACE_GETREGS, pid, 0, &regs) != 0 || ptrace(PTRACE_GETFPREGS, pid, 0, &fpregs) != 0) {
+            perror("PTRACE_GETREGS/GETFPREGS");
             return 1;
         }
-        regs_to_array(&regs, cur);
+        regs_to_array(&regs, &fpregs, cur);
         write_record(cur);
         records++;
     }

@@ -12,11 +12,17 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
+import java.net.InetSocketAddress;
+
+import org.mmulab.emulator.debug.DebugController;
 import org.mmulab.emulator.debug.RegisterTraceWriter;
 import org.mmulab.emulator.machine.Machine;
+import org.mmulab.gdbstub.EmulatorTarget;
+import org.mmulab.gdbstub.GdbServer;
 import org.mmulab.kernel.ExecFormatException;
 import org.mmulab.kernel.Kernel;
 import org.mmulab.kernel.KernelConfig;
+import org.mmulab.kernel.KernelMonitor;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -48,6 +54,14 @@ final class BootCommand implements Callable<Integer> {
             description = "Write the registers after every retired instruction to FILE (the native tracer's format).")
     Path traceRegs;
 
+    @Option(names = "--gdb", paramLabel = "HOST:PORT",
+            description = "Serve the GDB remote protocol on HOST:PORT (host defaults to 127.0.0.1; port 0 picks a free one). "
+                    + "gdb may attach at any time (attaching stops the guest); the guest keeps running when gdb detaches.")
+    String gdb;
+
+    @Option(names = "--wait", description = "With --gdb: hold the guest at its first instruction until gdb continues it.")
+    boolean waitForGdb;
+
     @Parameters(index = "0", paramLabel = "IMAGE", description = "Static ELF executable to run.")
     String image;
 
@@ -66,6 +80,16 @@ final class BootCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        InetSocketAddress gdbAddress = null;
+        if (gdb != null) {
+            try {
+                gdbAddress = GdbServer.parseAddress(gdb);
+            } catch (IllegalArgumentException e) {
+                return fail("--gdb: " + e.getMessage());
+            }
+        } else if (waitForGdb) {
+            return fail("--wait needs --gdb HOST:PORT");
+        }
         byte[] elf;
         try {
             elf = Files.readAllBytes(Path.of(image));
@@ -91,17 +115,53 @@ final class BootCommand implements Callable<Integer> {
         } catch (ExecFormatException e) {
             return fail(image + ": " + e.getMessage());
         }
+        GdbServer server = null;
+        EmulatorTarget target = null;
+        if (gdbAddress != null) {
+            DebugController debug = new DebugController(machine);
+            KernelMonitor.register(kernel, debug.monitor());
+            if (waitForGdb) {
+                debug.haltAtStart();
+            }
+            target = new EmulatorTarget(debug);
+            server = new GdbServer(target, gdbAddress, org.mmulab.gdbstub.codec.GdbPacketDecoder.DEFAULT_MAX_PAYLOAD);
+            try {
+                server.start();
+            } catch (Exception e) {   // BindException arrives unchecked from Netty
+                return fail("--gdb " + gdb + ": cannot listen: " + e.getMessage());
+            }
+            InetSocketAddress bound = server.localAddress();
+            err.println("mmulab: gdb stub listening on " + bound.getAddress().getHostAddress() + ":" + bound.getPort()
+                    + (waitForGdb ? " (waiting for gdb: target remote " + bound.getAddress().getHostAddress() + ":"
+                            + bound.getPort() + ")" : ""));
+            err.flush();
+        }
         long started = System.nanoTime();
         int status;
-        if (traceRegs != null) {
-            try (RegisterTraceWriter trace = new RegisterTraceWriter(traceRegs)) {
-                machine.vcpu(0).setTrace(trace);
-                status = kernel.run();
-            } catch (IOException e) {
-                return fail("--trace-regs " + traceRegs + ": " + e.getMessage());
+        try {
+            status = runGuest(machine, kernel);
+        } catch (IOException e) {
+            closeQuietly(server);
+            return fail("--trace-regs " + traceRegs + ": " + e.getMessage());
+        }
+        if (server != null) {
+            if (target.killed()) {
+                status = 128 + Kernel.SIGKILL;
+                err.println("mmulab: guest killed by gdb");
+            } else {
+                target.controller().machineExited(status);
+                // gdb hears W, mourns the inferior and disconnects by itself; bounded wait so the reply goes out.
+                long deadline = System.nanoTime() + 2_000_000_000L;
+                while (server.hasClient() && System.nanoTime() < deadline) {
+                    try {
+                        Thread.sleep(10);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
             }
-        } else {
-            status = kernel.run();
+            closeQuietly(server);
         }
         long hostNanos = System.nanoTime() - started;
         out.flush();
@@ -122,6 +182,25 @@ final class BootCommand implements Callable<Integer> {
         err.printf("== run ==%n  instructions                     %d%n  host seconds                     %.3f%n"
                 + "  guest MIPS (host time)           %.1f%n", instructions, seconds,
                 seconds > 0 ? instructions / seconds / 1e6 : 0.0);
+    }
+
+    private static void closeQuietly(GdbServer server) {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private int runGuest(Machine machine, Kernel kernel) throws IOException {
+        if (traceRegs != null) {
+            try (RegisterTraceWriter trace = new RegisterTraceWriter(traceRegs)) {
+                trace.begin(machine.vcpu(0)); // records the exact initial stack pointer
+                machine.vcpu(0).setTrace(trace);
+                int status = kernel.run();
+                trace.finish(status);
+                return status;
+            }
+        }
+        return kernel.run();
     }
 
     private List<String> guestEnvironment() {

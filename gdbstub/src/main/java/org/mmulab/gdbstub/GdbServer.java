@@ -152,12 +152,12 @@ public final class GdbServer implements AutoCloseable {
                 });
         try {
             serverChannel = b.bind(address).syncUninterruptibly().channel();
-        } catch (RuntimeException e) {
+        } catch (Exception e) {   // bind() rethrows the checked BindException unchecked-ly
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
             group = null;
             throw e;
         }
-        LOG.log(Level.INFO, "gdb stub listening on " + serverChannel.localAddress());
+        LOG.log(Level.DEBUG, "gdb stub listening on " + serverChannel.localAddress());
         return this;
     }
 

@@ -26,11 +26,12 @@ import org.mmulab.cli.Mmulab;
  * and compares stdout byte for byte and the exit status with what the same binary did natively
  * (expected/&lt;arch&gt;/, recorded by build.sh --record).
  *
- * <p>Architectures: every bin/&lt;arch&gt;/ that exists. x86_64 images run under 4-level paging;
- * i386 images (when built) run under PAE and, in compatibility mode, under 4-level paging.
+ * <p>Architectures: those in {@link #ARCHES}. x86_64 images run under 4-level paging; i386 images
+ * (bin/i386/, built and recorded already) run under PAE and, in compatibility mode, under 4-level
+ * paging once "i386" is added to ARCHES - the [mmu] issue does that when mmulab boots 32-bit guests.
  */
 class ImageSuiteTest {
-    static final List<String> ARCHES = List.of("x86_64", "i386");
+    static final List<String> ARCHES = Images.BOOTABLE_ARCHES;
 
     /** Paging modes each architecture's images run under; null: the CLI's default (no --paging). */
     static List<String> pagingModes(String arch) {

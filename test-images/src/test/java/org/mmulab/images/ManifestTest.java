@@ -16,7 +16,15 @@ import org.junit.jupiter.api.Test;
 
 /** The manifest, the sources, the prebuilt binaries and the recorded outputs agree with each other. */
 class ManifestTest {
-    static final String ARCH = "x86_64";
+    /** Every architecture with a bin/ directory (x86_64 always; i386 when built). */
+    static List<String> arches() throws IOException {
+        try (Stream<Path> s = Files.list(Images.moduleDir().resolve("bin"))) {
+            List<String> a = s.filter(Files::isDirectory).map(p -> p.getFileName().toString())
+                    .filter(n -> !n.equals("host")).sorted().toList();
+            assertTrue(a.contains("x86_64"), "bin/x86_64 exists");
+            return a;
+        }
+    }
 
     private static Set<String> names(Path dir, String suffix) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
@@ -30,27 +38,36 @@ class ManifestTest {
         ImageManifest m = ImageManifest.load();
         Path module = Images.moduleDir();
         Set<String> sources = names(module.resolve("src/images"), ".c");
-        Set<String> binaries = names(module.resolve("bin").resolve(ARCH), "");
         Set<String> inManifest = m.entries().stream().map(ImageManifest.Entry::image).collect(Collectors.toSet());
-        assertEquals(sources, binaries, "src/images/*.c and bin/" + ARCH + "/ (run build.sh)");
         assertEquals(sources, inManifest, "every image has a manifest entry and every entry an image");
-        for (String b : binaries) {
-            assertTrue(Files.isExecutable(module.resolve("bin").resolve(ARCH).resolve(b)), b + " is executable");
+        for (String arch : arches()) {
+            Set<String> binaries = names(module.resolve("bin").resolve(arch), "");
+            assertEquals(sources, binaries, "src/images/*.c and bin/" + arch + "/ (run build.sh --arch " + arch + ")");
+            for (String b : binaries) {
+                assertTrue(Files.isExecutable(module.resolve("bin").resolve(arch).resolve(b)), b + " is executable");
+            }
         }
+        assertTrue(Files.isExecutable(Images.regtrace()), "bin/host/regtrace");
     }
 
     @Test
     void everyEntryHasRecordedOutputMatchingItsStatus() throws IOException {
+        for (String arch : arches()) {
+            checkRecordings(arch);
+        }
+    }
+
+    private static void checkRecordings(String arch) throws IOException {
         for (ImageManifest.Entry e : ImageManifest.load().entries()) {
-            if (!e.appliesTo(ARCH)) {
+            if (!e.appliesTo(arch)) {
                 continue;
             }
-            Path status = Images.expected(ARCH, e.name(), "status");
-            Path stdout = Images.expected(ARCH, e.name(), "stdout");
+            Path status = Images.expected(arch, e.name(), "status");
+            Path stdout = Images.expected(arch, e.name(), "stdout");
             assertTrue(Files.isRegularFile(status) && Files.isRegularFile(stdout),
                     e.name() + ": run build.sh --record (missing " + status + " or " + stdout + ")");
             assertEquals(e.status(), Integer.parseInt(Files.readString(status).trim()),
-                    e.name() + ": the native run's status differs from the manifest");
+                    arch + "/" + e.name() + ": the native run's status differs from the manifest");
         }
     }
 

@@ -8,6 +8,8 @@ package org.mmulab.emulator.cpu;
  */
 final class DecodedPage {
     static final int PAGE = 4096;
+    /** Acquire/release access to {@link #slotOf} entries (published after the slot's fields). */
+    static final java.lang.invoke.VarHandle SLOT = java.lang.invoke.MethodHandles.arrayElementVarHandle(short[].class);
 
     final long pfn;
     /** Cleared (on the writing thread) when the frame is written; the owner then drops the page. */

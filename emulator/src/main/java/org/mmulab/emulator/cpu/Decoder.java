@@ -889,8 +889,23 @@ final class Decoder {
             case 0x70 -> op = pfx == 1 ? Sse.PSHUFD : pfx == 3 ? Sse.PSHUFHW : pfx == 2 ? Sse.PSHUFLW : -1;
             case 0xc6 -> op = pfx == 0 ? Sse.SHUFPS : pfx == 1 ? Sse.SHUFPD : -1;
             case 0xd6 -> op = pfx == 1 ? Sse.MOVQ_XST : -1;
+            case 0xc4 -> op = pfx == 1 ? Sse.PINSRW : -1;
+            case 0xc5 -> op = pfx == 1 ? Sse.PEXTRW : -1;
             case 0xd7 -> op = pfx == 1 ? Sse.PMOVMSKB : -1;
             case 0xe7 -> op = pfx == 1 ? Sse.MOVNT_ST : -1;
+            case 0x51, 0x58, 0x59, 0x5c, 0x5d, 0x5e, 0x5f -> {
+                int k = b == 0x51 ? 0 : b == 0x58 ? 1 : b == 0x59 ? 2 : b == 0x5c ? 3 : b == 0x5d ? 4 : b == 0x5e ? 5 : 6;
+                int form = pfx == 0 ? 0 : pfx == 1 ? 1 : pfx == 2 ? 2 : 3;
+                op = Sse.FP_ARITH + 4 * k + form;
+            }
+            case 0x2a -> op = pfx == 3 ? Sse.CVTSI2SS : pfx == 2 ? Sse.CVTSI2SD : -1;
+            case 0x2c -> op = pfx == 3 ? Sse.CVTTSS2SI : pfx == 2 ? Sse.CVTTSD2SI : -1;
+            case 0x2d -> op = pfx == 3 ? Sse.CVTSS2SI : pfx == 2 ? Sse.CVTSD2SI : -1;
+            case 0x2e, 0x2f -> op = pfx == 0 ? Sse.UCOMISS : pfx == 1 ? Sse.UCOMISD : -1;
+            case 0x5a -> op = pfx == 0 ? Sse.CVTPS2PD : pfx == 1 ? Sse.CVTPD2PS : pfx == 3 ? Sse.CVTSS2SD : Sse.CVTSD2SS;
+            case 0x5b -> op = pfx == 0 ? Sse.CVTDQ2PS : pfx == 1 ? Sse.CVTPS2DQ : pfx == 3 ? Sse.CVTTPS2DQ : -1;
+            case 0xe6 -> op = pfx == 1 ? Sse.CVTTPD2DQ : pfx == 3 ? Sse.CVTDQ2PD : pfx == 2 ? Sse.CVTPD2DQ : -1;
+            case 0xc2 -> op = pfx == 0 ? Sse.CMPPS : pfx == 1 ? Sse.CMPPD : pfx == 2 ? Sse.CMPSD : Sse.CMPSS;
             case 0x71, 0x72, 0x73 -> {
                 if (pfx != 1) {
                     return;
@@ -932,10 +947,11 @@ final class Decoder {
         if ((op == Sse.MOVLPS_ST || op == Sse.MOVHPS_ST || op == Sse.MOVNT_ST) && !hasMem) {
             return;
         }
-        if (op == Sse.PSHUFD || op == Sse.PSHUFHW || op == Sse.PSHUFLW || op == Sse.SHUFPS || op == Sse.SHUFPD) {
+        if (op == Sse.PSHUFD || op == Sse.PSHUFHW || op == Sse.PSHUFLW || op == Sse.SHUFPS || op == Sse.SHUFPD
+                || (op >= Sse.CMPPS && op <= Sse.CMPSS) || op == Sse.PINSRW || op == Sse.PEXTRW) {
             dImm = fetch();
         }
-        if ((op == Sse.MOVMSKPS || op == Sse.MOVMSKPD || op == Sse.PMOVMSKB) && hasMem) {
+        if ((op == Sse.MOVMSKPS || op == Sse.MOVMSKPD || op == Sse.PMOVMSKB || op == Sse.PEXTRW) && hasMem) {
             return;
         }
         rep = 0;

@@ -28,7 +28,17 @@ import org.mmulab.emulator.mmu.Mmu;
  *     in it (user code cannot change translations without a trap, which ends {@code run}).</li>
  * <li>The hot loop allocates nothing; faults use the shared {@link GuestFault#INSTANCE}.</li>
  * </ul>
- * Undefined flag results follow the AMD EPYC host the test vectors were recorded on (see {@link Flags}).
+ * Undefined flag results follow the AMD EPYC host the test vectors were recorded on (see {@link Flags}):
+ * MUL/IMUL leave SF/ZF/AF/PF unchanged, DIV/IDIV clear SF/ZF/PF and set AF, shifts set AF, BSF/BSR
+ * change only ZF, BT changes only CF. F3 0F BC/BD run as BSF/BSR because BMI1/LZCNT are not
+ * advertised (a host with BMI1 runs them as TZCNT/LZCNT: same result for a non-zero source, other flags).
+ *
+ * <p>Hot-path layout: one {@code switch} over dense op ids split into {@code exec}/{@code exec2}/
+ * {@code exec3} and one group method per instruction family, each well under the JIT's 8000-byte
+ * limit; decoded fields are copied into scalar fields per instruction; no allocation except on
+ * fault-description and decode paths. 32-bit protected mode plugs in at {@code Decoder.mode64}
+ * (no REX, 32-bit default address size, 40-4F as INC/DEC, PUSHA/POPA) and at the stack-width and
+ * address-size masks, which are already parameters of the group methods.
  */
 public final class Interpreter {
     /** Compile-time switch for internal consistency checks. */
@@ -63,6 +73,10 @@ public final class Interpreter {
     final long[] scratch128 = new long[2];
 
     private String lastFault = "";
+    /** lastFault describes the current fault; describing: an instruction just wrote lastFault. */
+    private boolean described = true, describing;
+    private int lastFaultVector = -1;
+    private long lastFaultError, lastFaultRip, lastFaultCr2;
 
     public Interpreter(CpuState state, Mmu mmu, PhysicalMemory mem) {
         this(state, mmu, mem, DecodedCodeCache.forMemory(mem));
@@ -87,8 +101,22 @@ public final class Interpreter {
         stop = true;
     }
 
-    /** Human description of the last #UD (or other interpreter-raised fault), for SIGILL reports. */
+    /**
+     * Human description of the last exception {@link #run} returned, for SIGILL/SIGFPE/SIGSEGV reports:
+     * e.g. "undefined opcode 0f 0b at 0x401123" (opcode bytes and address) for #UD, or
+     * "#PF (error 0x6) at 0x401000, address 0x0" for faults raised by the MMU. Built lazily.
+     */
     public String lastFaultDescription() {
+        if (!described && lastFaultVector >= 0) {
+            StringBuilder sb = new StringBuilder(Vectors.name(lastFaultVector));
+            sb.append(" (error 0x").append(Long.toHexString(lastFaultError)).append(") at 0x")
+                    .append(Long.toHexString(lastFaultRip));
+            if (lastFaultVector == Vectors.PF) {
+                sb.append(", address 0x").append(Long.toHexString(lastFaultCr2));
+            }
+            lastFault = sb.toString();
+            described = true;
+        }
         return lastFault;
     }
 
@@ -112,13 +140,16 @@ public final class Interpreter {
                     p = enterPage(rip);
                 }
                 int off = (int) rip & 0xfff;
-                int slot = p.slotOf[off] - 1;
+                int slot = (short) DecodedPage.SLOT.getAcquire(p.slotOf, off) - 1;
                 if (slot >= 0) {
                     op = p.op[slot];
                     info = p.info[slot];
                     memw = p.mem[slot];
                     disp = p.disp[slot];
                     imm = p.imm[slot];
+                    if (DEBUG) {
+                        verifyCached(p, rip, off);
+                    }
                 } else {
                     decodeAt(p, rip, off);
                 }
@@ -134,6 +165,16 @@ public final class Interpreter {
             return Exit.BUDGET;
         } catch (GuestFault f) {
             s.exceptionRip = s.rip;
+            if (describing) {
+                describing = false;
+                described = true;
+            } else {
+                described = false; // described lazily by lastFaultDescription()
+            }
+            lastFaultVector = s.exceptionVector;
+            lastFaultError = s.exceptionErrorCode;
+            lastFaultRip = s.rip;
+            lastFaultCr2 = s.cr2;
             return Exit.EXCEPTION;
         }
     }
@@ -150,6 +191,15 @@ public final class Interpreter {
         return p;
     }
 
+    /** DEBUG only: a cached entry must equal a fresh decode of the bytes now in memory. */
+    private void verifyCached(DecodedPage p, long rip, int off) {
+        dec.decode(rip, p.pfn << 12, off);
+        if (!dec.crossed && (dec.dOp != op || dec.dInfo != info || dec.dMem != memw || dec.dDisp != disp
+                || dec.dImm != imm)) {
+            throw new IllegalStateException("stale decoded instruction at 0x" + Long.toHexString(rip));
+        }
+    }
+
     private void decodeAt(DecodedPage p, long rip, int off) {
         dec.decode(rip, p.pfn << 12, off);
         op = dec.dOp;
@@ -158,13 +208,19 @@ public final class Interpreter {
         disp = dec.dDisp;
         imm = dec.dImm;
         if (!dec.crossed && p.valid) {
-            int slot = p.newSlot();
-            p.op[slot] = op;
-            p.info[slot] = info;
-            p.mem[slot] = memw;
-            p.disp[slot] = disp;
-            p.imm[slot] = imm;
-            p.slotOf[off] = (short) (slot + 1);
+            // Pages are shared by every vCPU on this memory: insert under the page lock and publish the
+            // slot with a release store after its fields, so a concurrent reader sees a complete entry.
+            synchronized (p) {
+                if (p.slotOf[off] == 0) {
+                    int slot = p.newSlot();
+                    p.op[slot] = op;
+                    p.info[slot] = info;
+                    p.mem[slot] = memw;
+                    p.disp[slot] = disp;
+                    p.imm[slot] = imm;
+                    DecodedPage.SLOT.setRelease(p.slotOf, off, (short) (slot + 1));
+                }
+            }
         }
     }
 
@@ -345,7 +401,7 @@ public final class Interpreter {
         int n = 1 << sz;
         if ((va & 0xfff) + n > 0x1000) {
             mmu.translateWrite(va);
-            mmu.translateWrite(va + n - 1);
+            mmu.translateWrite((va | 0xfff) + 1); // CR2 = first byte on the second page, as Mmu.writeSplit
             rmwSplit = true;
             rmwVa = va;
             return rd(va, sz);
@@ -640,9 +696,11 @@ public final class Interpreter {
                     return Exit.INT80;
                 }
                 lastFault = String.format("int 0x%x at 0x%x: no user-accessible gate", imm, s.rip);
+                describing = true;
                 throw GuestFault.raise(s, Vectors.GP, imm * 8 + 2);
             case Op.PRIV:
                 lastFault = String.format("privileged instruction %s at 0x%x", bytesAt(s.rip, info & 15), s.rip);
+                describing = true;
                 throw GuestFault.raise(s, Vectors.GP, 0);
             case Op.CMPXCHG8B:
                 cmpxchg8b();
@@ -657,6 +715,7 @@ public final class Interpreter {
         long at = s.rip;
         int n = info & Decoder.LEN_MASK;
         lastFault = "undefined opcode " + bytesAt(at, n == 0 ? 1 : n) + " at 0x" + Long.toHexString(at);
+        describing = true;
         return GuestFault.raise(s, Vectors.UD, 0);
     }
 
@@ -1040,6 +1099,7 @@ public final class Interpreter {
 
     private GuestFault divideError() {
         lastFault = "divide error at 0x" + Long.toHexString(s.rip);
+        describing = true;
         return GuestFault.raise(s, Vectors.DE, 0);
     }
 
@@ -1215,7 +1275,11 @@ public final class Interpreter {
         int bits = 8 << sz;
         int count = rawCount & (sz == 3 ? 63 : 31);
         if (count == 0) {
-            return; // no flags, no write (the operand is still not touched: SDM "count is 0")
+            // Flags untouched; a 32-bit register destination is still written (zero-extended), as on hardware.
+            if (sz == 2 && !hasMem()) {
+                r[rm()] &= 0xffff_ffffL;
+            }
+            return;
         }
         int kind = sub();
         boolean memOp = hasMem();
@@ -1302,6 +1366,9 @@ public final class Interpreter {
         int raw = (op == Op.SHLD_CL || op == Op.SHRD_CL) ? (int) r[RCX] : (int) imm;
         int count = raw & (sz == 3 ? 63 : 31);
         if (count == 0) {
+            if (sz == 2 && !hasMem()) {
+                r[rm()] &= 0xffff_ffffL;
+            }
             return;
         }
         boolean left = op == Op.SHLD_I || op == Op.SHLD_CL;
@@ -1718,6 +1785,10 @@ public final class Interpreter {
 
     Mmu mmu() {
         return mmu;
+    }
+
+    int curSize() {
+        return size();
     }
 
     int curSub() {

@@ -15,7 +15,7 @@ final class Sse {
             PSRLW_I = 28, PSRAW_I = 29, PSLLW_I = 30, PSRLD_I = 31, PSRAD_I = 32, PSLLD_I = 33,
             PSRLQ_I = 34, PSRLDQ = 35, PSLLQ_I = 36, PSLLDQ = 37,
             MOVNT_ST = 38, LDMXCSR = 39, STMXCSR = 40, FXSAVE = 41, FXRSTOR = 42,
-            MOVDQU_LD = 43, MOVDQU_ST = 44,
+            MOVDQU_LD = 43, MOVDQU_ST = 44, PINSRW = 45, PEXTRW = 46,
             // Binary packed ops (dst = dst op src, m128 must be 16-byte aligned): from BIN on.
             BIN = 64,
             PAND = 64, PANDN = 65, POR = 66, PXOR = 67,
@@ -29,6 +29,16 @@ final class Sse {
             PACKSSWB = 110, PACKSSDW = 111, PACKUSWB = 112,
             UNPCKLPS = 113, UNPCKHPS = 114, UNPCKLPD = 115, UNPCKHPD = 116,
             PSRLW = 117, PSRLD = 118, PSRLQ = 119, PSRAW = 120, PSRAD = 121, PSLLW = 122, PSLLD = 123, PSLLQ = 124;
+
+    // Floating point (SseFp): from FP on.
+    static final int FP = 128;
+    /** Arithmetic: FP_ARITH + 4 * k + form, k: 0 SQRT 1 ADD 2 MUL 3 SUB 4 MIN 5 DIV 6 MAX; form 0 PS 1 PD 2 SD 3 SS. */
+    static final int FP_ARITH = 128, // .. 155
+            CVTSI2SS = 160, CVTSI2SD = 161, CVTTSS2SI = 162, CVTTSD2SI = 163, CVTSS2SI = 164, CVTSD2SI = 165,
+            UCOMISS = 166, UCOMISD = 167, /* COMIS* behave identically without exceptions */
+            CVTPS2PD = 168, CVTPD2PS = 169, CVTSS2SD = 170, CVTSD2SS = 171,
+            CVTDQ2PS = 172, CVTPS2DQ = 173, CVTTPS2DQ = 174, CVTTPD2DQ = 175, CVTDQ2PD = 176, CVTPD2DQ = 177,
+            CMPPS = 178, CMPPD = 179, CMPSD = 180, CMPSS = 181;
 
     private Sse() {
     }

@@ -21,7 +21,7 @@ final class SseExec {
     }
 
     /** Loads the 128-bit r/m operand into out[0..1]. */
-    private static void src128(Interpreter it, boolean aligned, long[] out) {
+    static void src128(Interpreter it, boolean aligned, long[] out) {
         if (!it.curHasMem()) {
             long[] x = x(it);
             int rm = it.curRm();
@@ -45,7 +45,7 @@ final class SseExec {
         Mmu m = it.mmu();
         if ((va & 0xfff) > 0xff0) {
             m.translateWrite(va);
-            m.translateWrite(va + 15);
+            m.translateWrite((va | 0xfff) + 1);
         }
         m.write64(va, lo);
         m.write64(va + 8, hi);
@@ -63,6 +63,10 @@ final class SseExec {
         int op = it.curSub();
         int d = 2 * it.curReg();
         long[] t = it.scratch128;
+        if (op >= Sse.FP) {
+            SseFp.exec(it, op, x, d);
+            return;
+        }
         if (op >= Sse.BIN) {
             src128(it, true, t);
             binary(op, x, d, t[0], t[1]);
@@ -181,6 +185,20 @@ final class SseExec {
                 it.setGpr(it.curReg(), 3, msb8(x[e]) | (msb8(x[e + 1]) << 8));
                 return;
             }
+            case Sse.PINSRW: {
+                long w = it.readOperand(1) & 0xffff;
+                int i = (int) it.curImm() & 7;
+                int h = d + (i >>> 2);
+                int sh = 16 * (i & 3);
+                x[h] = (x[h] & ~(0xffffL << sh)) | (w << sh);
+                return;
+            }
+            case Sse.PEXTRW: {
+                int i = (int) it.curImm() & 7;
+                int e = 2 * it.curRm() + (i >>> 2);
+                it.setGpr(it.curReg(), 3, (x[e] >>> (16 * (i & 3))) & 0xffff);
+                return;
+            }
             case Sse.PSHUFD: {
                 src128(it, true, t);
                 int imm = (int) it.curImm();
@@ -207,8 +225,7 @@ final class SseExec {
             case Sse.SHUFPS: {
                 src128(it, true, t);
                 int imm = (int) it.curImm();
-                long[] dd = {x[d], x[d + 1]};
-                long lo = dword(dd, imm & 3) | (dword(dd, (imm >>> 2) & 3) << 32);
+                long lo = dword(x[d], x[d + 1], imm & 3) | (dword(x[d], x[d + 1], (imm >>> 2) & 3) << 32);
                 long hi = dword(t, (imm >>> 4) & 3) | (dword(t, (imm >>> 6) & 3) << 32);
                 x[d] = lo;
                 x[d + 1] = hi;
@@ -303,7 +320,6 @@ final class SseExec {
         for (long p = va; p < va + 512; p = (p | 0xfff) + 1) {
             m.translateWrite(p);
         }
-        m.translateWrite(va + 511);
         long[] x = it.state().xmm;
         // Legacy region: FCW 0x037F (x87 reset state; no x87 is advertised), FSW/FTW 0, MXCSR, MXCSR_MASK.
         m.write64(va, 0x037fL);
@@ -337,6 +353,10 @@ final class SseExec {
         }
         System.arraycopy(tmp, 0, it.state().xmm, 0, 32);
         it.state().mxcsr = mx;
+    }
+
+    private static long dword(long lo, long hi, int i) {
+        return (((i & 2) == 0 ? lo : hi) >>> (32 * (i & 1))) & 0xffff_ffffL;
     }
 
     private static long dword(long[] v, int i) {
@@ -518,8 +538,8 @@ final class SseExec {
         int sh = 64 - inWidth;
         long res = 0;
         int out = 0;
-        long[] src = {lo, hi};
-        for (long v : src) {
+        for (int half = 0; half < 2; half++) {
+            long v = half == 0 ? lo : hi;
             for (int i = 0; i < 64; i += inWidth) {
                 long s = (((v >>> i) & lm) << sh) >> sh;
                 long o = unsigned ? satU(s, outWidth) : satS(s, outWidth);

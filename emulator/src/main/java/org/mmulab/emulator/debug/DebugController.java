@@ -68,7 +68,7 @@ public final class DebugController {
     private long resumeGeneration;
     private StopEvent pendingEvent;
     private StopEvent lastEvent;
-    private boolean exited;
+    private volatile boolean exited;
 
     // Per-vCPU, touched only by that vCPU's thread (and by resume() while it is parked).
     private final long[] skipBreakpointAt;
@@ -140,10 +140,14 @@ public final class DebugController {
         }
     }
 
-    /** Asks every vCPU to stop (gdb's Ctrl-C); the listener hears INTERRUPT once all have stopped. */
+    /**
+     * Asks every vCPU to stop (gdb's Ctrl-C); the listener hears INTERRUPT once all have stopped. A no-op when
+     * the machine is already stopped and that stop was reported (or needs no report: the --wait halt with every
+     * vCPU parked or not started), so one stop is never reported twice.
+     */
     public void interrupt() {
         synchronized (lock) {
-            if (exited) {
+            if (exited || (haltRequested && pendingEvent == null && allRunningParkedLocked())) {
                 return;
             }
             haltRequested = true;
@@ -161,6 +165,11 @@ public final class DebugController {
                 actions[i] = perCpu.getOrDefault(i, others);
                 skipBreakpointAt[i] = machine.vcpu(i).state.rip;
                 watchHitKind[i] = null;
+                if (actions[i] != Action.STAY) {
+                    // Released now, not when its thread wakes up: a stop requested before then must wait
+                    // for it to park again rather than be reported while it is about to run.
+                    parked[i] = false;
+                }
             }
             haltRequested = false;
             pendingEvent = null;
@@ -220,8 +229,8 @@ public final class DebugController {
     /** Before the interpreter runs: parks on a halt request or a breakpoint. Returns the budget to use. */
     public long beforeInstructions(Vcpu v, long budget) {
         int id = v.id();
-        if (haltRequested) {
-            park(v, null);
+        while ((haltRequested || actions[id] == Action.STAY) && !exited) {
+            park(v, null); // also a vCPU that entered its run loop after a resume that told it to stay
         }
         long rip = v.state.rip;
         long skip = skipBreakpointAt[id];
@@ -280,11 +289,17 @@ public final class DebugController {
             maybeReportLocked();
             long gen = resumeGeneration;
             try {
-                while ((gen == resumeGeneration || actions[id] == Action.STAY) && !exited) {
-                    lock.wait();
-                    if (actions[id] == Action.STAY && gen != resumeGeneration) {
+                while (!exited) {
+                    if (gen != resumeGeneration) {
                         gen = resumeGeneration;
+                        if (actions[id] != Action.STAY) {
+                            break;
+                        }
+                        // Told to stay (an earlier resume may have released it before it woke up).
+                        parked[id] = true;
+                        maybeReportLocked();
                     }
+                    lock.wait();
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -379,20 +394,8 @@ public final class DebugController {
      * Stops at the first unreadable page; returns the number of bytes read (0: nothing readable).
      */
     public int readMemory(int cpu, long addr, byte[] dst, int off, int len) {
-        Mmu mmu = machine.vcpu(cpu).mmu();
         PhysicalMemory mem = machine.memory();
-        int done = 0;
-        while (done < len) {
-            long a = addr + done;
-            int n = (int) Math.min(len - done, 0x1000 - (a & 0xfff));
-            long pa = physicalAddress(mmu, mem, a, n);
-            if (pa < 0) {
-                break;
-            }
-            mem.readBytes(pa, dst, off + done, n);
-            done += n;
-        }
-        return done;
+        return forEachPage(cpu, addr, len, false, (pa, done, n) -> mem.readBytes(pa, dst, off + done, n));
     }
 
     /**
@@ -401,6 +404,21 @@ public final class DebugController {
      * Returns the number of bytes written before the first page that refused.
      */
     public int writeMemory(int cpu, long addr, byte[] src, int off, int len) {
+        PhysicalMemory mem = machine.memory();
+        return forEachPage(cpu, addr, len, true, (pa, done, n) -> mem.writeBytes(pa, src, off + done, n));
+    }
+
+    @FunctionalInterface
+    private interface PageChunk {
+        void run(long pa, int done, int n);
+    }
+
+    /**
+     * Splits [addr, addr+len) at page boundaries, translates each piece as the debugger sees it and
+     * hands it to {@code chunk}; stops at the first piece that is unmapped, outside RAM, or (for
+     * {@code write}) not writable by the guest. Returns the bytes handled.
+     */
+    private int forEachPage(int cpu, long addr, int len, boolean write, PageChunk chunk) {
         Mmu mmu = machine.vcpu(cpu).mmu();
         PhysicalMemory mem = machine.memory();
         int done = 0;
@@ -409,15 +427,15 @@ public final class DebugController {
             int n = (int) Math.min(len - done, 0x1000 - (a & 0xfff));
             long pa;
             if (physicalMode) {
-                pa = mem.isRam(a, n) ? a : -1;
+                pa = a;
             } else {
                 DebugWalk w = mmu.debugWalk(a);
-                pa = w.translated() && leafWritable(w) ? w.physical() : -1;
+                pa = w.translated() && (!write || leafWritable(w)) ? w.physical() : -1;
             }
-            if (pa < 0) {
+            if (pa < 0 || !mem.isRam(pa, n)) {
                 break;
             }
-            mem.writeBytes(pa, src, off + done, n);
+            chunk.run(pa, done, n);
             done += n;
         }
         return done;
@@ -430,14 +448,6 @@ public final class DebugController {
             }
         }
         return true;
-    }
-
-    private long physicalAddress(Mmu mmu, PhysicalMemory mem, long a, int n) {
-        if (physicalMode) {
-            return mem.isRam(a, n) ? a : -1;
-        }
-        DebugWalk w = mmu.debugWalk(a);
-        return w.translated() && mem.isRam(w.physical(), n) ? w.physical() : -1;
     }
 
     // ------------------------------------------------------------------------------------------

@@ -31,10 +31,11 @@ import org.mmulab.emulator.mmu.DebugWalk;
  *          u32 argc  u32 envc  then argc+envc times: u64 address, u32 length (without the NUL)
  *          of argv[0..] and envp[0..] strings as they lie in the guest's memory
  * records: uleb128 mask of the registers that differ from the previous record,
- *          bit 0 RIP, 1 RFLAGS, 2..17 RAX RCX RDX RBX RSP RBP RSI RDI R8..R15, 18 FS_BASE;
+ *          bit 0 RIP, 1 RFLAGS, 2..17 RAX RCX RDX RBX RSP RBP RSI RDI R8..R15, 18 FS_BASE,
+ *          19..50 XMM0..XMM15 as 64-bit halves (19 = XMM0 bits 63:0, 20 = XMM0 bits 127:64, ...);
  *          then for each set bit, lowest first, zigzag-uleb128 of (new - old) mod 2^64.
  *          The state before the first record is all zeroes.
- * end:     uleb128 (1 &lt;&lt; 19), then zigzag-uleb128 of the exit status as a shell reports it,
+ * end:     uleb128 (1 &lt;&lt; 51), then zigzag-uleb128 of the exit status as a shell reports it,
  *          {@link #STATUS_UNKNOWN} or {@link #STATUS_TRUNCATED}. A file without an end record was cut
  *          short (the writer was never closed).
  * </pre>
@@ -56,17 +57,29 @@ public final class RegisterTraceWriter implements InstructionTrace, Closeable {
     public static final int PRODUCER_PTRACE = 1, PRODUCER_MMULAB = 2;
     public static final int FLAG_RSP0_INFERRED = 1;
     /** Register slots in a record, in mask-bit order. */
-    public static final int REG_RIP = 0, REG_RFLAGS = 1, REG_GPR0 = 2, REG_FS_BASE = 18, NREGS = 19;
-    public static final int END_BIT = 1 << 19;
+    public static final int REG_RIP = 0, REG_RFLAGS = 1, REG_GPR0 = 2, REG_FS_BASE = 18, REG_XMM0 = 19, NREGS = 51;
+    public static final long END_BIT = 1L << 51;
     public static final long STATUS_UNKNOWN = -1, STATUS_TRUNCATED = -2;
-    public static final List<String> REG_NAMES = List.of("rip", "rflags", "rax", "rcx", "rdx", "rbx", "rsp",
-            "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "fs_base");
+    public static final List<String> REG_NAMES = names();
+
+    private static List<String> names() {
+        List<String> n = new ArrayList<>(List.of("rip", "rflags", "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi",
+                "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "fs_base"));
+        for (int i = 0; i < 16; i++) {
+            n.add("xmm" + i + ".lo");
+            n.add("xmm" + i + ".hi");
+        }
+        return List.copyOf(n);
+    }
+
+    /** Bytes a record's mask takes at most (51 register bits plus the end bit, 7 bits a byte). */
+    private static final int MASK_BYTES = 8;
 
     private static final int MAX_ARGS = 1 << 16;
     private static final long MAX_STRING = 1 << 20;
 
     private final OutputStream out;
-    private final byte[] rec = new byte[1 + 3 + NREGS * 10];
+    private final byte[] rec = new byte[MASK_BYTES + NREGS * 10];
     private final long[] prev = new long[NREGS];
     private Vcpu traced;
     private boolean ended;
@@ -117,25 +130,30 @@ public final class RegisterTraceWriter implements InstructionTrace, Closeable {
             return;
         }
         CpuState s = cpu.state;
-        int mask = 0;
+        long mask = 0;
         long v;
-        // Encode straight into rec[]: mask first (at most 3 bytes) is only known after the scan,
-        // so values go to rec[3..] and the mask is placed right before them.
-        int p = 3;
+        // Encode straight into rec[]: the mask is only known after the scan, so values go to
+        // rec[MASK_BYTES..] and the mask is placed right before them.
+        int p = MASK_BYTES;
         for (int i = 0; i < NREGS; i++) {
-            v = switch (i) {
-                case REG_RIP -> s.rip;
-                case REG_RFLAGS -> s.getRflags();
-                case REG_FS_BASE -> s.fsBase;
-                default -> s.gpr[i - REG_GPR0];
-            };
+            if (i < REG_XMM0) {
+                v = switch (i) {
+                    case REG_RIP -> s.rip;
+                    case REG_RFLAGS -> s.getRflags();
+                    case REG_FS_BASE -> s.fsBase;
+                    default -> s.gpr[i - REG_GPR0];
+                };
+            } else {
+                v = s.xmm[i - REG_XMM0];
+            }
             if (v != prev[i]) {
-                mask |= 1 << i;
+                mask |= 1L << i;
                 p = putZigzag(rec, p, v - prev[i]);
                 prev[i] = v;
             }
         }
-        int start = mask < 0x80 ? 2 : mask < 0x4000 ? 1 : 0;
+        int maskLen = (64 - Long.numberOfLeadingZeros(mask | 1) + 6) / 7;
+        int start = MASK_BYTES - maskLen;
         putUleb(rec, start, mask);
         write(rec, start, p - start);
         records++;

@@ -452,32 +452,8 @@ public final class Mmu {
                 rights = TlbArray.ATTR_RW | TlbArray.ATTR_US;
                 level = 4;
             }
-            int n = 0;
-            for (; level >= 1; level--) {
-                long ea = table + (((va >>> (12 + 9 * (level - 1))) & 511) << 3);
-                long e = mem.read64Acquire(ea);
-                counters.walkerLoads++;
-                if (timing != null) {
-                    timing.walkerLoad(ea);
-                }
-                if ((e & Pte.P) == 0) {
-                    throw pageFault(va, access & ~PfErr.P, pcid);
-                }
-                if (reserved4Level(e, level, nxe)) {
-                    throw pageFault(va, access | PfErr.P | PfErr.RSVD, pcid);
-                }
-                rights = combine(rights, e, nxe);
-                walkEntryAddr[n] = ea;
-                walkEntry[n] = e;
-                walkLevel[n] = level;
-                walkRights[n] = rights;
-                n++;
-                if (level == 1 || (level <= 3 && (e & Pte.PS) != 0)) {
-                    break;
-                }
-                table = e & physAddrMask;
-            }
-            long pa = finishWalk(va, access, l1, pcid, n, rights);
+            int n = readLevels(va, access, pcid, table, level, rights, false, nxe);
+            long pa = finishWalk(va, access, l1, pcid, n, walkRights[n - 1]);
             if (pa >= 0) {
                 return pa;
             }
@@ -508,36 +484,48 @@ public final class Mmu {
                 table = pdpte & physAddrMask;
                 level = 2;
             }
-            int n = 0;
-            for (; level >= 1; level--) {
-                long ea = table + (((va >>> (12 + 9 * (level - 1))) & 511) << 3);
-                long e = mem.read64Acquire(ea);
-                counters.walkerLoads++;
-                if (timing != null) {
-                    timing.walkerLoad(ea);
-                }
-                if ((e & Pte.P) == 0) {
-                    throw pageFault(va, access & ~PfErr.P, pcid);
-                }
-                if (reservedPae(e, level, nxe)) {
-                    throw pageFault(va, access | PfErr.P | PfErr.RSVD, pcid);
-                }
-                rights = combine(rights, e, nxe);
-                walkEntryAddr[n] = ea;
-                walkEntry[n] = e;
-                walkLevel[n] = level;
-                walkRights[n] = rights;
-                n++;
-                if (level == 1 || (e & Pte.PS) != 0) {
-                    break;
-                }
-                table = e & physAddrMask;
-            }
-            long pa = finishWalk(va, access, l1, pcid, n, rights);
+            int n = readLevels(va, access, pcid, table, level, rights, true, nxe);
+            long pa = finishWalk(va, access, l1, pcid, n, walkRights[n - 1]);
             if (pa >= 0) {
                 return pa;
             }
         }
+    }
+
+    /**
+     * Reads paging-structure entries from {@code level} of {@code table} down to the leaf into the walk
+     * scratch arrays, raising #PF for a non-present entry or a reserved bit. Returns the entry count;
+     * the leaf's accumulated rights are in {@code walkRights[n - 1]}. A PS bit ends the walk at levels
+     * 3 and 2 (PAE walks start at level 2, so only 2 MiB pages arise there).
+     */
+    private int readLevels(long va, int access, int pcid, long table, int level, int rights, boolean pae,
+            boolean nxe) {
+        int n = 0;
+        for (; level >= 1; level--) {
+            long ea = table + (((va >>> (12 + 9 * (level - 1))) & 511) << 3);
+            long e = mem.read64Acquire(ea);
+            counters.walkerLoads++;
+            if (timing != null) {
+                timing.walkerLoad(ea);
+            }
+            if ((e & Pte.P) == 0) {
+                throw pageFault(va, access & ~PfErr.P, pcid);
+            }
+            if (pae ? reservedPae(e, level, nxe) : reserved4Level(e, level, nxe)) {
+                throw pageFault(va, access | PfErr.P | PfErr.RSVD, pcid);
+            }
+            rights = combine(rights, e, nxe);
+            walkEntryAddr[n] = ea;
+            walkEntry[n] = e;
+            walkLevel[n] = level;
+            walkRights[n] = rights;
+            n++;
+            if (level == 1 || (level <= 3 && (e & Pte.PS) != 0)) {
+                break;
+            }
+            table = e & physAddrMask;
+        }
+        return n;
     }
 
     private static int combine(int rights, long e, boolean nxe) {

@@ -20,7 +20,8 @@ import org.mmulab.kernel.KernelConfig;
 
 /**
  * Boots an image on the emulator the way {@code mmulab boot} does (Machine + Kernel), with argv[0]
- * = the image path as given, so that a trace can be compared with the native tracer's.
+ * = the image path as given, so that a trace can be compared with the native tracer's. The kernel
+ * reserves no vDSO area (the vdso=0 layout), matching a native run under regtrace --no-vdso.
  */
 public final class EmulatedRun {
     public static final long RAM = 256L << 20;
@@ -40,8 +41,16 @@ public final class EmulatedRun {
      * the stack) while argv[0] stays the image's path.
      */
     public EmulatedRun(Path image, String execPath, List<String> args, List<String> env) throws Exception {
+        // No vDSO reservation: the native side runs with regtrace --no-vdso, so both address spaces
+        // have nothing below mmap_base whatever the host kernel's vDSO size is.
+        this(image, execPath, args, env, 0);
+    }
+
+    /** As above with the kernel's vDSO reservation given (KernelConfig.vdsoPages; the CLI uses the default). */
+    public EmulatedRun(Path image, String execPath, List<String> args, List<String> env, int vdsoPages) throws Exception {
         machine = new Machine(RAM, 1);
-        kernel = new Kernel(machine, new KernelConfig(new ByteArrayInputStream(new byte[0]), out, err));
+        kernel = new Kernel(machine,
+                new KernelConfig(new ByteArrayInputStream(new byte[0]), out, err).withVdsoPages(vdsoPages));
         List<String> argv = new ArrayList<>();
         argv.add(image.toString());
         argv.addAll(args);

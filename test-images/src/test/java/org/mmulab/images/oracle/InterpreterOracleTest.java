@@ -11,6 +11,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.mmulab.emulator.debug.RegisterTraceWriter;
 import org.mmulab.images.Images;
 
@@ -19,9 +20,9 @@ import org.mmulab.images.Images;
  * and on mmulab's interpreter with the same argv and environment, and compares the registers after
  * every instruction (see {@link TraceComparator} for what is normalised). Fails on the first
  * divergence with its instruction index, address, bytes, disassembly and differing registers.
- * The native process is started from a copy of mmulab's initial stack (regtrace --stack), so stack
- * and argv/envp addresses are the same in both runs; the comparator's stack normalisation is then
- * the identity and only matters for traces made without the transplant.
+ * The native process is started from a copy of mmulab's initial stack (regtrace --stack) and without
+ * its vDSO (--no-vdso), so stack, argv/envp, brk and mmap addresses are the same in both runs; the
+ * comparator's stack normalisation is then the identity and only matters for traces made without.
  * Skipped only when ptrace is not permitted on the machine.
  *
  * <p>Traces are kept in target/oracle/ for inspection.
@@ -32,7 +33,10 @@ class InterpreterOracleTest {
     static final List<String> ENV = List.of("MMULAB_GREETING=oracle", "LANG=C");
 
     private static void oracle(String name, List<String> args, long limit) throws Exception {
-        Path image = Images.image("x86_64", name);
+        oracle(Images.image("x86_64", name), name, args, limit);
+    }
+
+    private static void oracle(Path image, String name, List<String> args, long limit) throws Exception {
         Path dir = Images.moduleDir().resolve("target/oracle");
         Files.createDirectories(dir);
         String tag = (name + (args.isEmpty() ? "" : "-" + String.join("-", args))).replaceAll("[^A-Za-z0-9_.-]", "_");
@@ -40,8 +44,9 @@ class InterpreterOracleTest {
         Path nativeStdout = dir.resolve(tag + ".native.stdout");
         Path emuTrace = dir.resolve(tag + ".mmulab.trace");
 
-        // The native run starts from mmulab's initial stack (same bytes, same addresses): pointer
-        // values, and the flags computed from them (PF, AF), are then identical by construction.
+        // The native run starts from mmulab's initial stack (same bytes, same addresses) and without
+        // a vDSO (mmulab has none, and the vDSO shifts where mmap places memory): pointer values,
+        // and the flags computed from them (PF, AF), are then identical by construction.
         EmulatedRun run = new EmulatedRun(image, args, ENV);
         Path stack = dir.resolve(tag + ".stack");
         run.dumpInitialStack(stack);
@@ -78,6 +83,31 @@ class InterpreterOracleTest {
     @Test
     void helloMatchesTheHostCpuIncludingArgvAndEnvPointers() throws Exception {
         oracle("hello", List.of("first", "second argument"), LIMIT);
+    }
+
+    @Test
+    void memoryImagesMatchIncludingMmapAndBrkResults() throws Exception {
+        oracle("brk_grow", List.of(), LIMIT);
+        oracle("fault_touch", List.of("1"), LIMIT);
+    }
+
+    @Test
+    void mprotectSegvDiesAtTheSameInstructionWithTheSameStatus() throws Exception {
+        oracle("mprotect_segv", List.of(), LIMIT);
+    }
+
+    /**
+     * Any static image by hand: {@code -Dtest=InterpreterOracleTest -Doracle.image=PATH
+     * [-Doracle.args="a b"] [-Doracle.limit=N]}.
+     */
+    @Test
+    @EnabledIfSystemProperty(named = "oracle.image", matches = ".+")
+    void imageGivenOnTheCommandLine() throws Exception {
+        Path image = Path.of(System.getProperty("oracle.image")).toAbsolutePath();
+        String a = System.getProperty("oracle.args", "").trim();
+        List<String> args = a.isEmpty() ? List.of() : List.of(a.split(" +"));
+        long limit = Long.parseLong(System.getProperty("oracle.limit", "10000000"));
+        oracle(image, image.getFileName().toString(), args, limit);
     }
 
     @Tag("slow")

@@ -32,8 +32,9 @@ public final class NativeTracer {
     }
 
     /**
-     * As above; with {@code stackImage} non-null the child starts from that initial stack (regtrace
-     * --stack), e.g. the emulator's, so that both runs see the same addresses.
+     * As above; with {@code stackImage} non-null the child starts as a process does under mmulab:
+     * from that initial stack (regtrace --stack) and without a vDSO (--no-vdso), so that stack,
+     * argv/envp and mmap addresses are the same in both runs.
      */
     public static void trace(Path image, List<String> args, List<String> env, Path trace, Path stdout, long maxRecords,
             Path stackImage) throws IOException, InterruptedException {
@@ -42,6 +43,7 @@ public final class NativeTracer {
         List<String> cmd = new ArrayList<>(List.of(tracer.toString(), "-o", trace.toString(), "--stdout",
                 stdout.toString(), "-n", Long.toString(maxRecords), "--clean-env"));
         if (stackImage != null) {
+            cmd.add("--no-vdso");
             cmd.add("--stack");
             cmd.add(stackImage.toString());
         }

@@ -94,7 +94,7 @@ public final class RegisterTrace implements Closeable {
             return false;
         }
         long mask = uleb(first);
-        if ((mask & END_BIT) != 0) {
+        if (mask == END_BIT) {
             endStatus = zigzag(uleb(in.read()));
             ended = true;
             return false;

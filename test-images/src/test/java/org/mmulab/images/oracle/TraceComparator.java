@@ -5,6 +5,7 @@ import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_GPR0;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_NAMES;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_RFLAGS;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_RIP;
+import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_XMM0;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.STATUS_TRUNCATED;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.STATUS_UNKNOWN;
 
@@ -45,7 +46,7 @@ import java.util.concurrent.TimeUnit;
  * <li><b>R11 after SYSCALL.</b> SYSCALL copies RFLAGS into R11, and natively RFLAGS.TF is set by
  *     ptrace's single-stepping; bit 8 (TF) of R11 is ignored from a SYSCALL until R11 next changes.</li>
  * </ol>
- * RIP, RFLAGS (other bits), FS_BASE and every other register value are compared exactly.
+ * RIP, RFLAGS (other bits), FS_BASE, XMM0-15 and every other register value are compared exactly.
  */
 public final class TraceComparator {
     /** How far below the initial RSP a value still counts as a stack address (the default RLIMIT_STACK). */
@@ -316,11 +317,24 @@ public final class TraceComparator {
 
     private static String dump(long[] r) {
         StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < NREGS; i++) {
+        for (int i = 0; i < REG_XMM0; i++) {
             sb.append(String.format("  %-7s=%016x", REG_NAMES.get(i), r[i]));
-            if (i % 4 == 3 || i == NREGS - 1) {
+            if (i % 4 == 3 || i == REG_XMM0 - 1) {
                 sb.append('\n');
             }
+        }
+        int shown = 0;
+        for (int x = 0; x < 16; x++) {
+            long lo = r[REG_XMM0 + 2 * x], hi = r[REG_XMM0 + 2 * x + 1];
+            if (lo != 0 || hi != 0) {
+                sb.append(String.format("  xmm%-4d=%016x:%016x", x, hi, lo));
+                if (++shown % 2 == 0) {
+                    sb.append('\n');
+                }
+            }
+        }
+        if (shown % 2 != 0) {
+            sb.append('\n');
         }
         return sb.toString();
     }

@@ -9,6 +9,7 @@ import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_FS_BASE;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_GPR0;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_RFLAGS;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_RIP;
+import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_XMM0;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -101,6 +102,9 @@ class TraceComparatorTest {
                     s.gpr[i] = r[REG_GPR0 + i];
                 }
                 s.fsBase = r[REG_FS_BASE];
+                for (int i = 0; i < 32; i++) {
+                    s.xmm[i] = r[REG_XMM0 + i];
+                }
                 w.retired(cpu);
                 insnAddr = rip;
                 index++;
@@ -133,6 +137,7 @@ class TraceComparatorTest {
         Path emu = replay(nativeTrace, image, List.of("1"), ENV, null, Long.MAX_VALUE, RegisterTraceWriter.STATUS_TRUNCATED);
         try (RegisterTrace n = RegisterTrace.open(nativeTrace); RegisterTrace e = RegisterTrace.open(emu)) {
             assertNotEquals(n.rsp0, e.rsp0, "the test must exercise stack normalisation (both stacks at the same address)");
+            assertNotEquals(n.stringAddr[0], e.stringAddr[0], "... and string normalisation");
             assertEquals(RegisterTraceWriter.PRODUCER_MMULAB, e.producer);
             assertEquals(0, e.flags & RegisterTraceWriter.FLAG_RSP0_INFERRED, "begin() records rsp0 exactly");
         }
@@ -200,6 +205,19 @@ class TraceComparatorTest {
         assertTrue(bad.diverged());
         assertEquals(targets[1], bad.compared(), bad.report());
         assertTrue(bad.report().contains("differs in CF"), bad.report());
+    }
+
+    @Test
+    void aWrongXmmHalfIsADivergence() throws Exception {
+        Path emu = replay(nativeTrace, image, List.of("1"), ENV, (i, addr, r) -> {
+            if (i >= 2000) {
+                r[REG_XMM0 + 2 * 7 + 1] ^= 1L << 40; // xmm7 bits 127:64
+            }
+        }, Long.MAX_VALUE, RegisterTraceWriter.STATUS_TRUNCATED);
+        TraceComparator.Result r = compare(emu);
+        assertTrue(r.diverged());
+        assertEquals(2000, r.compared(), r.report());
+        assertTrue(r.report().contains("xmm7.hi"), r.report());
     }
 
     @Test
@@ -287,12 +305,18 @@ class TraceComparatorTest {
                     s.fsBase = 0x7ffff7ff8740L;
                     s.gpr[15] = Long.MIN_VALUE;
                 }
+                if (rnd.nextInt(16) == 0) {
+                    s.xmm[rnd.nextInt(32)] = rnd.nextLong();
+                }
                 states[k][REG_RIP] = s.rip;
                 states[k][REG_RFLAGS] = s.getRflags();
                 for (int i = 0; i < 16; i++) {
                     states[k][REG_GPR0 + i] = s.gpr[i];
                 }
                 states[k][REG_FS_BASE] = s.fsBase;
+                for (int i = 0; i < 32; i++) {
+                    states[k][REG_XMM0 + i] = s.xmm[i];
+                }
                 w.retired(cpu);
             }
             w.finish(0);

@@ -1,0 +1,131 @@
+package org.mmulab.bench;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.mmulab.emulator.cpu.GuestFault;
+import org.mmulab.emulator.cpu.Vectors;
+import org.mmulab.emulator.machine.Machine;
+import org.mmulab.emulator.machine.Vcpu;
+import org.mmulab.emulator.mmu.PfErr;
+import org.mmulab.kernel.ExecFormatException;
+import org.mmulab.kernel.Kernel;
+import org.mmulab.kernel.KernelConfig;
+import org.mmulab.kernel.mm.Mmap;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The anonymous-memory fault path as the vCPU run loop drives it: a user write through the MMU raises
+ * #PF, the kernel's trap entry ({@code Kernel.exception}) runs handle_mm_fault, and the access is
+ * retried. {@code anonFault} measures faults alone (the region is remapped outside the timed part);
+ * {@code anonFaultAndZap} includes munmap (zap, TLB flush, free_pgtables) and mmap amortised per page,
+ * like the classic page_fault1 loop. Run from the repository root (the image path is relative).
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 5, time = 1)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+public class FaultPathBench {
+    private static final int PAGES = 4096; // 16 MiB per region
+
+    /** A booted process with one anonymous region mapped into its mm. */
+    @State(Scope.Thread)
+    public static class Process {
+        /** Any static image: it only provides a process whose mm the benchmark maps into. */
+        @Param({"test-images/bin/x86_64/hello"})
+        public String image;
+
+        Kernel kernel;
+        Vcpu cpu;
+        long base;
+        int next;
+
+        @Setup(Level.Trial)
+        public void boot() throws IOException, ExecFormatException {
+            Machine machine = new Machine(512L << 20, 1);
+            kernel = new Kernel(machine, new KernelConfig(new ByteArrayInputStream(new byte[0]),
+                    OutputStream.nullOutputStream(), OutputStream.nullOutputStream()));
+            kernel.exec(Files.readAllBytes(Path.of(image)), image, List.of(image), List.of());
+            cpu = machine.vcpu(0);
+            map();
+        }
+
+        void map() {
+            base = kernel.mmap().doMmap(kernel.mm(), null, 0, (long) PAGES << 12, Mmap.PROT_READ | Mmap.PROT_WRITE,
+                    Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS, 0, null);
+            if (base < 0) {
+                throw new IllegalStateException("mmap failed: " + base);
+            }
+            next = 0;
+        }
+
+        void remap() {
+            int r = kernel.mmap().doMunmap(kernel.mm(), base, (long) PAGES << 12);
+            if (r != 0) {
+                throw new IllegalStateException("munmap failed: " + r);
+            }
+            map();
+        }
+
+        /** One user write to {@code va}: the #PF goes to the kernel's trap entry, then the write retries. */
+        long write(long va) {
+            try {
+                return cpu.mmu().translate(va, PfErr.U | PfErr.W);
+            } catch (GuestFault f) {
+                cpu.state.exceptionVector = -1;
+                kernel.exception(cpu, Vectors.PF, cpu.state.exceptionErrorCode);
+                return cpu.mmu().translate(va, PfErr.U | PfErr.W);
+            }
+        }
+    }
+
+    /** A process whose region is remapped, untimed, before every invocation. */
+    @State(Scope.Thread)
+    public static class FreshRegion extends Process {
+        @Setup(Level.Invocation)
+        public void fresh() {
+            if (next != 0) {
+                remap();
+            }
+        }
+    }
+
+    /** Faults a whole 16 MiB region per invocation; the remap happens in the untimed setup. */
+    @Benchmark
+    @OperationsPerInvocation(PAGES)
+    public long anonFault(FreshRegion p) {
+        long sum = 0;
+        for (int i = 0; i < PAGES; i++) {
+            sum += p.write(p.base + ((long) i << 12));
+        }
+        p.next = PAGES;
+        return sum;
+    }
+
+    /** One page per call; every 4096 pages the region is unmapped and mapped again inside the timing. */
+    @Benchmark
+    public long anonFaultAndZap(Process p) {
+        if (p.next == PAGES) {
+            p.remap();
+        }
+        return p.write(p.base + ((long) p.next++ << 12));
+    }
+}
