@@ -27,11 +27,21 @@ import org.mmulab.kernel.mm.Mmap;
  * a native run's; the oracle compares stack addresses relative to it), but the pages a native vvar+vDSO
  * occupy are reserved below mmap_base so that mmap addresses equal a native run's
  * ({@link KernelConfig#vdsoPages()}).
+ *
+ * <p>ELF32 (i386, compat_binfmt_elf.c on a 64-bit kernel, binfmt_elf.c on a 32-bit PAE one): STACK_TOP
+ * is the task size (TASK_SIZE_32 = 0xffffe000 in compatibility mode, PAGE_OFFSET = 0xc0000000 under
+ * PAE); bprm->p starts one <em>kernel</em> pointer below it (8 bytes on the 64-bit kernel, 4 on the
+ * 32-bit one); argc, argv, envp and the auxv are 4-byte words (elf_addr_t = u32), AT_PHENT is 32, the
+ * platform string is "i686" (COMPAT_ELF_PLATFORM / a 32-bit kernel's utsname machine), ELF_ET_DYN_BASE
+ * is 0x400000 and the auxv is ARCH_DLINFO_IA32's without a vDSO (AT_MINSIGSTKSZ only, no
+ * AT_SYSINFO/AT_SYSINFO_EHDR). The 16-byte alignments (arch_align_stack, STACK_ROUND) are the same.
  */
 final class BinfmtElf {
     static final long STACK_TOP = (1L << 47) - 4096;
     /** ELF_ET_DYN_BASE = DEFAULT_MAP_WINDOW / 3 * 2, page aligned. */
     static final long ELF_ET_DYN_BASE = ((((1L << 47) - 4096) / 3 * 2) + 4095) & ~4095L;
+    /** ELF_ET_DYN_BASE for an ia32 task (mmap_is_ia32()). */
+    static final long ELF_ET_DYN_BASE_32 = 0x400000L;
     static final long STACK_EXPAND = 128 * 1024;
 
     static final int AT_NULL = 0, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_BASE = 7, AT_FLAGS = 8,
@@ -59,6 +69,11 @@ final class BinfmtElf {
         long phdrAddr = 0;
         boolean first = true;
         for (ElfImage.Phdr p : loads) {
+            // load_elf_binary: a segment past TASK_SIZE (3 GiB for an i386 image under PAE) is -EINVAL.
+            if (Long.compareUnsigned(p.memsz(), mm.taskSize) > 0 || Long.compareUnsigned(mm.taskSize - p.memsz(), p.vaddr()) < 0) {
+                throw new ExecFormatException("bad ELF segment at 0x" + Long.toHexString(p.vaddr()) + ": above TASK_SIZE 0x"
+                        + Long.toHexString(mm.taskSize));
+            }
             int prot = 0;
             if ((p.flags() & ElfImage.PF_R) != 0) {
                 prot |= Mmap.PROT_READ;
@@ -125,7 +140,7 @@ final class BinfmtElf {
         mm.endData = endData + loadBias;
         mm.startBrk = mm.brk = (elfBrk + 4095) & ~4095L;
         if (elf.type == ElfImage.ET_DYN) {
-            mm.startBrk = mm.brk = ELF_ET_DYN_BASE;
+            mm.startBrk = mm.brk = elf.elf32 ? ELF_ET_DYN_BASE_32 : ELF_ET_DYN_BASE;
         }
         // ARCH_SETUP_ADDITIONAL_PAGES: where map_vdso() would put vvar+vDSO (top-down, after the image),
         // reserve the same pages so later mmaps land where they land natively.
@@ -206,7 +221,11 @@ final class BinfmtElf {
             String execPath, List<String> argv, List<String> envp, UserAccess ua) throws ExecFormatException {
         // bprm->p starts one pointer below the top; strings are copied downwards: filename first, then
         // envp (last string first), then argv (last first), so argv[0] ends up lowest.
-        long p = STACK_TOP - 8;
+        boolean e32 = elf.elf32;
+        long stackTop = e32 ? mm.taskSize : STACK_TOP;
+        // bprm->p = vma->vm_end - sizeof(void *): the kernel's pointer size (4 only on a 32-bit kernel).
+        long p = stackTop - (e32 && k.config().paging() == KernelConfig.PagingMode.PAE ? 4 : 8);
+        int word = e32 ? 4 : 8;
         List<byte[]> strings = new ArrayList<>();
         byte[] fn = cstr(execPath);
         p -= fn.length;
@@ -224,7 +243,7 @@ final class BinfmtElf {
         long argStart = p - (stringsTotal - fn.length);
         // Stack VMA: the pages holding the strings, expanded by 128 KiB (setup_arg_pages).
         long vmStart = (argStart & ~4095L) - STACK_EXPAND;
-        k.mmap().setupStackVma(mm, vmStart, STACK_TOP);
+        k.mmap().setupStackVma(mm, vmStart, stackTop);
         mm.startStack = 0;
         if (ua.copyToUser(execfn, fn, 0, fn.length) != 0) {
             return null;
@@ -251,7 +270,7 @@ final class BinfmtElf {
         mm.startStack = p;
         // create_elf_tables
         p = p & ~15L; // arch_align_stack without randomization
-        byte[] platform = cstr("x86_64");
+        byte[] platform = cstr(e32 ? "i686" : "x86_64");
         p -= platform.length;
         long uPlatform = p;
         if (ua.copyToUser(uPlatform, platform, 0, platform.length) != 0) {
@@ -272,7 +291,7 @@ final class BinfmtElf {
         aux.add(new long[] {AT_PAGESZ, 4096});
         aux.add(new long[] {AT_CLKTCK, 100});
         aux.add(new long[] {AT_PHDR, phdrAddr});
-        aux.add(new long[] {AT_PHENT, ElfImage.PHDR_SIZE});
+        aux.add(new long[] {AT_PHENT, elf.phentsize()});
         aux.add(new long[] {AT_PHNUM, elf.phnum});
         aux.add(new long[] {AT_BASE, 0});
         aux.add(new long[] {AT_FLAGS, 0});
@@ -290,30 +309,30 @@ final class BinfmtElf {
         aux.add(new long[] {AT_RSEQ_ALIGN, 0x20});
         aux.add(new long[] {AT_NULL, 0});
         int eiIndex = aux.size() * 2;
-        long sp = p - 8L * eiIndex; // STACK_ADD(p, ei_index)
+        long sp = p - (long) word * eiIndex; // STACK_ADD(p, ei_index)
         int argc = argv.size();
         int envc = envp.size();
         int items = (argc + 1) + (envc + 1) + 1;
-        sp = (sp - 8L * items) & ~15L; // STACK_ROUND
+        sp = (sp - (long) word * items) & ~15L; // STACK_ROUND
         long bprmP = sp;
         long w = sp;
-        byte[] words = new byte[8 * (items + eiIndex)];
+        byte[] words = new byte[word * (items + eiIndex)];
         int wi = 0;
-        wi = putWord(words, wi, argc);
+        wi = putWord(words, wi, argc, word);
         long s = mm.argStart;
         for (String a : argv) {
-            wi = putWord(words, wi, s);
+            wi = putWord(words, wi, s, word);
             s += cstr(a).length;
         }
-        wi = putWord(words, wi, 0);
+        wi = putWord(words, wi, 0, word);
         for (String e : envp) {
-            wi = putWord(words, wi, s);
+            wi = putWord(words, wi, s, word);
             s += cstr(e).length;
         }
-        wi = putWord(words, wi, 0);
+        wi = putWord(words, wi, 0, word);
         for (long[] a : aux) {
-            wi = putWord(words, wi, a[0]);
-            wi = putWord(words, wi, a[1]);
+            wi = putWord(words, wi, a[0], word);
+            wi = putWord(words, wi, a[1], word);
         }
         if (ua.copyToUser(w, words, 0, wi) != 0) {
             return null;
@@ -321,10 +340,10 @@ final class BinfmtElf {
         return new Loaded(entry, bprmP, phdrAddr, execfn, uRand, uPlatform, List.copyOf(aux));
     }
 
-    private static int putWord(byte[] b, int off, long v) {
-        for (int i = 0; i < 8; i++) {
+    private static int putWord(byte[] b, int off, long v, int size) {
+        for (int i = 0; i < size; i++) {
             b[off + i] = (byte) (v >>> (8 * i));
         }
-        return off + 8;
+        return off + size;
     }
 }

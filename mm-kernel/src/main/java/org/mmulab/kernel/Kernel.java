@@ -19,6 +19,8 @@ import org.mmulab.kernel.mm.AddressSpace;
 import org.mmulab.kernel.mm.Memory;
 import org.mmulab.kernel.mm.MmStruct;
 import org.mmulab.kernel.mm.Mmap;
+import org.mmulab.kernel.mm.PaePgtable;
+import org.mmulab.kernel.mm.X86_64Pgtable;
 import org.mmulab.kernel.mm.VmArea;
 
 /**
@@ -50,7 +52,8 @@ public final class Kernel implements TrapHandler {
     public Kernel(Machine machine, KernelConfig config) {
         this.machine = machine;
         this.config = config;
-        this.memory = new Memory(machine.memory());
+        this.memory = new Memory(machine.memory(), new org.mmulab.kernel.mm.FrameTable(machine.memory()),
+                config.paging() == KernelConfig.PagingMode.PAE ? new PaePgtable(machine.memory()) : null);
         this.mmap = new Mmap(memory);
         this.cpu0 = machine.vcpu(0);
         this.ua = new UserAccess(this, cpu0);
@@ -92,27 +95,72 @@ public final class Kernel implements TrapHandler {
         return syscalls;
     }
 
+    /** TASK_SIZE of the current process (TASK_SIZE_32 for an i386 process under 4-level paging). */
     long taskSize() {
-        return memory.ops().taskSize();
+        MmStruct mm = mm();
+        return mm != null ? mm.taskSize : memory.ops().taskSize();
+    }
+
+    /** TASK_SIZE_32 / IA32_PAGE_OFFSET of a 64-bit kernel: a compat task's address-space limit. */
+    public static final long TASK_SIZE_32 = 0xFFFF_E000L;
+
+    /** Is the current process a 32-bit (i386) one? Its syscall results and pointers are 32-bit. */
+    public boolean compat32() {
+        return task != null && task.ia32;
+    }
+
+    /**
+     * The paging mode and code size for a new image (what a 64-bit kernel's exec does with
+     * set_personality_ia32 / TIF_ADDR32, or a 32-bit PAE kernel's boot-time CR setup): PAE = CR4.PAE
+     * without EFER.LME/LMA and without PCIDE; 4-level = EFER.LME|LMA with CR4.PCIDE (the kernel uses
+     * PCIDs for its ASIDs). CR3 is first pointed at the new PGD so that the PDPTE load a paging-mode
+     * change triggers reads the new mm's PDPT, never a stale or freed one.
+     */
+    private void setCpuMode(Vcpu cpu, MmStruct mm, boolean elf32) {
+        CpuState s = cpu.state;
+        long oldCr0 = s.cr0, oldCr4 = s.cr4, oldEfer = s.efer;
+        boolean pae = config.paging() == KernelConfig.PagingMode.PAE;
+        s.cr3 = mm.pgdPhys();
+        s.cr0 |= CpuState.CR0_PE | CpuState.CR0_PG | CpuState.CR0_WP;
+        if (pae) {
+            s.efer = (s.efer & ~(CpuState.EFER_LME | CpuState.EFER_LMA | CpuState.EFER_SCE)) | CpuState.EFER_NXE;
+            s.cr4 = (s.cr4 & ~CpuState.CR4_PCIDE) | CpuState.CR4_PAE | CpuState.CR4_PGE;
+        } else {
+            s.efer |= CpuState.EFER_LME | CpuState.EFER_LMA | CpuState.EFER_NXE | CpuState.EFER_SCE;
+            s.cr4 |= CpuState.CR4_PAE | CpuState.CR4_PGE | CpuState.CR4_PCIDE;
+        }
+        s.longMode64 = !elf32;
+        if (oldCr0 != s.cr0 || oldCr4 != s.cr4 || oldEfer != s.efer) {
+            cpu.mmu().controlRegistersChanged(oldCr0, oldCr4, oldEfer);
+        }
     }
 
     // ==========================================================================================
     // exec
 
     /**
-     * Loads a static ELF64 executable into a new process on vCPU 0 (execve of {@code execPath}). Format
-     * problems throw before anything changes. Running out of guest memory while loading does not throw:
+     * Loads a static ELF64 or ELF32 (i386) executable into a new process on vCPU 0 (execve of
+     * {@code execPath}). Under {@code PagingMode.PAE} only i386 images run (32-bit protected mode, PAE
+     * tables, TASK_SIZE 3 GiB); under FOUR_LEVEL an i386 image runs in compatibility mode (EFER.LMA,
+     * CS.L=0: {@code CpuState.longMode64 = false}) with TASK_SIZE_32. Format problems throw before
+     * anything changes. Running out of guest memory while loading does not throw:
      * the process is then OOM-killed by {@link #run()}, as a guest touching too much memory would be.
      */
     public void exec(byte[] elfImage, String execPath, List<String> argv, List<String> envp) throws ExecFormatException {
         ElfImage elf = ElfImage.parse(elfImage);
+        boolean pae = config.paging() == KernelConfig.PagingMode.PAE;
+        if (pae && !elf.elf32) {
+            throw new ExecFormatException("64-bit image needs --paging 4level");
+        }
         if (task != null && !task.exited) {
             exitMm(task);
         }
         Task t = new Task(config.pid());
+        t.ia32 = elf.elf32;
         String base = execPath.substring(execPath.lastIndexOf('/') + 1);
         t.comm = base.length() > 15 ? base.substring(0, 15) : base;
-        MmStruct mm = memory.mmAlloc();
+        long taskSize = !elf.elf32 ? X86_64Pgtable.TASK_SIZE : pae ? PaePgtable.TASK_SIZE : TASK_SIZE_32;
+        MmStruct mm = memory.mmAlloc(taskSize);
         task = t;
         if (mm == null) {
             t.oomKillPending = true;
@@ -122,7 +170,7 @@ public final class Kernel implements TrapHandler {
         mm.mmapBase = Mmap.mmapBase(mm.taskSize, mm.stackRlimit);
         CpuState s = cpu0.state;
         s.cpl = 3;
-        s.longMode64 = true;
+        setCpuMode(cpu0, mm, elf.elf32);
         mm.activate(cpu0);
         t.exe = AddressSpace.file(memory.frames(), execPath, elfImage);
         BinfmtElf.Loaded l;

@@ -17,9 +17,29 @@ import java.util.Objects;
  *        (and no AT_SYSINFO_EHDR), but reserves that many pages there (an inaccessible placeholder VMA)
  *        so that mmap addresses match a native run under {@code setarch -R}. 8 matches Linux 6.18
  *        (vvar 4, vvar_vclock 2, vdso 2); 0 gives the layout of a kernel booted with vdso=0.
+ * @param paging the machine's paging mode ({@code --paging 4level|pae}): FOUR_LEVEL is a 64-bit kernel
+ *        (64-bit images in long mode, i386 images in compatibility mode, PCIDs on); PAE is a 32-bit
+ *        kernel with CONFIG_X86_PAE (i386 images only, 3-level tables, TASK_SIZE 3 GiB, no PCID)
  */
 public record KernelConfig(InputStream stdin, OutputStream stdout, OutputStream stderr, int pid, int uid, long hwcap,
-        int vdsoPages) {
+        int vdsoPages, PagingMode paging) {
+    /** The page-table format the kernel builds, and so the mode the MMU walks in. */
+    public enum PagingMode {
+        /** x86-64 4-level paging (CR4.PAE, EFER.LME/LMA): a 64-bit kernel. */
+        FOUR_LEVEL,
+        /** 32-bit PAE paging (CR4.PAE, no LME): a 32-bit kernel with 64-bit entries and PDPTE registers. */
+        PAE;
+
+        /** Parses the CLI spelling: {@code 4level} or {@code pae} (case-insensitive). */
+        public static PagingMode parse(String s) {
+            return switch (s.toLowerCase(java.util.Locale.ROOT)) {
+                case "4level", "4-level", "four_level" -> FOUR_LEVEL;
+                case "pae" -> PAE;
+                default -> throw new IllegalArgumentException("unknown paging mode '" + s + "' (expected 4level or pae)");
+            };
+        }
+    }
+
     /**
      * ELF_HWCAP is boot_cpu_data's CPUID.1:EDX: the interpreter's CPUID reports PSE, TSC, PAE, CX8, PGE,
      * CMOV, FXSR, SSE, SSE2 (emulator.cpu.Cpuid L1_EDX), so that is what AT_HWCAP says.
@@ -36,6 +56,13 @@ public record KernelConfig(InputStream stdin, OutputStream stdout, OutputStream 
         if (vdsoPages < 0 || vdsoPages > 1024) {
             throw new IllegalArgumentException("vdsoPages out of range: " + vdsoPages);
         }
+        Objects.requireNonNull(paging, "paging");
+    }
+
+    /** FOUR_LEVEL paging (the constructor before the paging mode existed). */
+    public KernelConfig(InputStream stdin, OutputStream stdout, OutputStream stderr, int pid, int uid, long hwcap,
+            int vdsoPages) {
+        this(stdin, stdout, stderr, pid, uid, hwcap, vdsoPages, PagingMode.FOUR_LEVEL);
     }
 
     public KernelConfig(InputStream stdin, OutputStream stdout, OutputStream stderr) {
@@ -44,6 +71,11 @@ public record KernelConfig(InputStream stdin, OutputStream stdout, OutputStream 
 
     /** The same streams and ids with another vDSO reservation (0: the vdso=0 layout). */
     public KernelConfig withVdsoPages(int pages) {
-        return new KernelConfig(stdin, stdout, stderr, pid, uid, hwcap, pages);
+        return new KernelConfig(stdin, stdout, stderr, pid, uid, hwcap, pages, paging);
+    }
+
+    /** The same configuration with another paging mode. */
+    public KernelConfig withPaging(PagingMode mode) {
+        return new KernelConfig(stdin, stdout, stderr, pid, uid, hwcap, vdsoPages, mode);
     }
 }

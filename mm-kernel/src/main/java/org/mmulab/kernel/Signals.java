@@ -54,6 +54,10 @@ final class Signals {
             }
             return DEFAULT_ACTION;
         }
+        if (t.ia32) {
+            // No ia32 sigframe / rt_sigframe_ia32 yet: an i386 task gets the default action.
+            return DEFAULT_ACTION;
+        }
         if ((act[1] & SA_RESTORER) == 0) {
             return SETUP_FAILED;
         }

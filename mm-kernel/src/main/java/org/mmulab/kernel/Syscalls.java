@@ -55,6 +55,11 @@ public final class Syscalls {
                 m.put(name(i), counts[i]);
             }
         }
+        for (int i = 0; i < MAX_NR32; i++) {
+            if (counts32[i] != 0 && name32(i) != null) {
+                m.put("ia32:" + name32(i), counts32[i]);
+            }
+        }
         return m;
     }
 
@@ -112,7 +117,7 @@ public final class Syscalls {
             case NR_WRITE:
                 return write((int) a0, a1, a2);
             case NR_WRITEV:
-                return writev((int) a0, a1, (int) a2);
+                return writev((int) a0, a1, (int) a2, 16);
             case NR_EXIT:
             case NR_EXIT_GROUP:
                 k.doExit((int) (a0 & 0xff), 0);
@@ -128,9 +133,9 @@ public final class Syscalls {
             case NR_MADVISE:
                 return k.mmap().madvise(mm, a0, a1, (int) a2);
             case NR_CLOCK_GETTIME:
-                return clockGettime((int) a0, a1);
+                return clockGettime((int) a0, a1, true);
             case NR_NANOSLEEP:
-                return nanosleep(a0, a1);
+                return nanosleep(a0, true);
             case NR_GETPID:
             case NR_GETTID:
                 return k.task().pid;
@@ -144,7 +149,7 @@ public final class Syscalls {
             case NR_SCHED_YIELD:
                 return 0;
             case NR_UNAME:
-                return uname(a0);
+                return uname(a0, "x86_64");
             case NR_ARCH_PRCTL:
                 return archPrctl(cpu, (int) a0, a1);
             case NR_SET_TID_ADDRESS:
@@ -170,29 +175,293 @@ public final class Syscalls {
         }
     }
 
+    // ---- ia32 (syscall_32.tbl) ------------------------------------------------------------------
+
+    public static final int NR32_EXIT = 1, NR32_READ = 3, NR32_WRITE = 4, NR32_GETPID = 20,
+            NR32_GETUID = 24, NR32_BRK = 45, NR32_GETGID = 47, NR32_GETEUID = 49, NR32_GETEGID = 50, NR32_IOCTL = 54,
+            NR32_GETPPID = 64, NR32_OLD_MMAP = 90, NR32_MUNMAP = 91, NR32_UNAME = 122, NR32_MPROTECT = 125,
+            NR32_LLSEEK = 140, NR32_WRITEV = 146, NR32_SCHED_YIELD = 158, NR32_NANOSLEEP = 162,
+            NR32_RT_SIGRETURN = 173, NR32_RT_SIGACTION = 174, NR32_RT_SIGPROCMASK = 175, NR32_MMAP2 = 192,
+            NR32_GETUID32 = 199, NR32_GETGID32 = 200, NR32_GETEUID32 = 201, NR32_GETEGID32 = 202,
+            NR32_MADVISE = 219, NR32_GETTID = 224, NR32_SET_THREAD_AREA = 243, NR32_GET_THREAD_AREA = 244,
+            NR32_EXIT_GROUP = 252, NR32_SET_TID_ADDRESS = 258, NR32_CLOCK_GETTIME = 265,
+            NR32_CLOCK_GETTIME64 = 403, NR32_CLOCK_NANOSLEEP_TIME64 = 407;
+    private static final int MAX_NR32 = 512;
+    private final long[] counts32 = new long[MAX_NR32];
+
+    static String name32(int nr) {
+        return switch (nr) {
+            case NR32_EXIT -> "exit";
+            case NR32_READ -> "read";
+            case NR32_WRITE -> "write";
+            case NR32_GETPID -> "getpid";
+            case NR32_GETUID -> "getuid";
+            case NR32_BRK -> "brk";
+            case NR32_GETGID -> "getgid";
+            case NR32_GETEUID -> "geteuid";
+            case NR32_GETEGID -> "getegid";
+            case NR32_IOCTL -> "ioctl";
+            case NR32_GETPPID -> "getppid";
+            case NR32_OLD_MMAP -> "mmap";
+            case NR32_MUNMAP -> "munmap";
+            case NR32_UNAME -> "newuname";
+            case NR32_MPROTECT -> "mprotect";
+            case NR32_LLSEEK -> "_llseek";
+            case NR32_WRITEV -> "writev";
+            case NR32_SCHED_YIELD -> "sched_yield";
+            case NR32_NANOSLEEP -> "nanosleep";
+            case NR32_RT_SIGRETURN -> "rt_sigreturn";
+            case NR32_RT_SIGACTION -> "rt_sigaction";
+            case NR32_RT_SIGPROCMASK -> "rt_sigprocmask";
+            case NR32_MMAP2 -> "mmap2";
+            case NR32_GETUID32 -> "getuid32";
+            case NR32_GETGID32 -> "getgid32";
+            case NR32_GETEUID32 -> "geteuid32";
+            case NR32_GETEGID32 -> "getegid32";
+            case NR32_MADVISE -> "madvise";
+            case NR32_GETTID -> "gettid";
+            case NR32_SET_THREAD_AREA -> "set_thread_area";
+            case NR32_GET_THREAD_AREA -> "get_thread_area";
+            case NR32_EXIT_GROUP -> "exit_group";
+            case NR32_SET_TID_ADDRESS -> "set_tid_address";
+            case NR32_CLOCK_GETTIME -> "clock_gettime";
+            case NR32_CLOCK_GETTIME64 -> "clock_gettime64";
+            case NR32_CLOCK_NANOSLEEP_TIME64 -> "clock_nanosleep_time64";
+            default -> null;
+        };
+    }
+
     /**
-     * INT 0x80: the ia32 table (syscall_32.tbl) with EBX, ECX, EDX, ESI, EDI, EBP zero-extended, as
-     * IA32_EMULATION gives even a 64-bit process. Only the basics for now; the rest arrives with ELF32/PAE
-     * guests. Unknown ia32 numbers are counted as 0x1_0000_0000 + nr.
+     * INT 0x80: the ia32 table (arch/x86/entry/syscalls/syscall_32.tbl, do_int80_syscall_32) for the
+     * same calls as the 64-bit table. Number in EAX, arguments in EBX, ECX, EDX, ESI, EDI, EBP
+     * (zero-extended: pointers and sizes are 32-bit, as IA32_EMULATION gives even a 64-bit process);
+     * the result is a long whose low 32 bits are EAX (negative errno). Compat layouts where they differ:
+     * struct compat_iovec (8 bytes), old_timespec32 (two s32) for clock_gettime/nanosleep, the 64-bit
+     * __kernel_timespec for the *_time64 calls, struct sigaction32 {handler, flags, restorer, mask},
+     * mmap2's offset in pages, old mmap (#90) taking a struct mmap_arg_struct pointer. Unknown numbers
+     * are -ENOSYS, counted as 0x1_0000_0000 + nr.
+     *
+     * <p>Signals to an ia32 task: fault signals take the default action (no sigframe_ia32 /
+     * rt_sigframe_ia32 is built; a handler installed by rt_sigaction is recorded but not run).
      */
     private long dispatchIa32(Vcpu cpu, long[] r) {
         long nr = r[CpuState.RAX] & 0xffff_ffffL;
-        long b = r[CpuState.RBX] & 0xffff_ffffL, c = r[CpuState.RCX] & 0xffff_ffffL, d = r[CpuState.RDX] & 0xffff_ffffL;
+        long b = r[CpuState.RBX] & 0xffff_ffffL, c = r[CpuState.RCX] & 0xffff_ffffL, d = r[CpuState.RDX] & 0xffff_ffffL,
+                si = r[CpuState.RSI] & 0xffff_ffffL, di = r[CpuState.RDI] & 0xffff_ffffL, bp = r[CpuState.RBP] & 0xffff_ffffL;
+        if (nr < MAX_NR32 && name32((int) nr) != null) {
+            counts32[(int) nr]++;
+        }
+        MmStruct mm = k.mm();
         return switch ((int) Math.min(nr, 1024)) {
-            case 1, 252 -> { // exit, exit_group
+            case NR32_EXIT, NR32_EXIT_GROUP -> {
                 k.doExit((int) (b & 0xff), 0);
                 yield 0;
             }
-            case 3 -> read((int) b, c, (int) d & 0xffff_ffffL);
-            case 4 -> write((int) b, c, (int) d & 0xffff_ffffL);
-            case 20, 224 -> k.task().pid; // getpid, gettid
-            case 45 -> k.mmap().brk(k.mm(), b);
+            case NR32_READ -> read((int) b, c, d);
+            case NR32_WRITE -> write((int) b, c, d);
+            case NR32_WRITEV -> writev((int) b, c, (int) d, 8);
+            case NR32_GETPID, NR32_GETTID -> k.task().pid;
+            case NR32_GETPPID -> 0;
+            case NR32_GETUID, NR32_GETGID, NR32_GETEUID, NR32_GETEGID -> k.config().uid() & 0xffff;
+            case NR32_GETUID32, NR32_GETGID32, NR32_GETEUID32, NR32_GETEGID32 -> k.config().uid();
+            case NR32_SCHED_YIELD -> 0;
+            case NR32_BRK -> k.mmap().brk(mm, b);
+            case NR32_MMAP2 -> mmapPgoff(mm, b, c, (int) d, (int) si, (int) di, bp);
+            case NR32_OLD_MMAP -> oldMmap(mm, b);
+            case NR32_MUNMAP -> k.mmap().doMunmap(mm, b, c);
+            case NR32_MPROTECT -> k.mmap().mprotect(mm, b, c, (int) d);
+            case NR32_MADVISE -> k.mmap().madvise(mm, b, c, (int) d);
+            case NR32_LLSEEK -> b <= 2 ? -Errno.ESPIPE : -Errno.EBADF; // fds 0-2 are pipes
+            case NR32_IOCTL -> ioctl((int) b, (int) c, d);
+            case NR32_UNAME -> uname(b, k.config().paging() == KernelConfig.PagingMode.PAE ? "i686" : "x86_64");
+            case NR32_CLOCK_GETTIME -> clockGettime((int) b, c, false);
+            case NR32_CLOCK_GETTIME64 -> clockGettime((int) b, c, true);
+            case NR32_NANOSLEEP -> nanosleep(b, false);
+            case NR32_CLOCK_NANOSLEEP_TIME64 -> clockNanosleep64((int) b, (int) c, d);
+            case NR32_SET_TID_ADDRESS -> {
+                k.task().clearChildTid = b;
+                yield k.task().pid;
+            }
+            case NR32_SET_THREAD_AREA -> setThreadArea(cpu, b);
+            case NR32_GET_THREAD_AREA -> getThreadArea(b);
+            case NR32_RT_SIGACTION -> rtSigaction32((int) b, c, d, si);
+            case NR32_RT_SIGPROCMASK -> rtSigprocmask((int) b, c, d, si);
             default -> {
                 unknown.merge(nr | (1L << 32), 1L, Long::sum);
                 yield -Errno.ENOSYS;
             }
         }; // regs->ax gets the sign-extended long result; a 32-bit task only sees EAX
+    }
 
+    /** ia32 mmap_pgoff (mmap2): the offset is in pages, so no alignment check. */
+    private long mmapPgoff(MmStruct mm, long addr, long len, int prot, int flags, int fd, long pgoff) {
+        if ((flags & Mmap.MAP_ANONYMOUS) == 0) {
+            return fd >= 0 && fd <= 2 ? -Errno.ENODEV : -Errno.EBADF;
+        }
+        return k.mmap().doMmap(mm, null, addr, len, prot, flags, pgoff, null);
+    }
+
+    /** old_mmap (#90): struct mmap_arg_struct {addr, len, prot, flags, fd, offset} of u32; offset page aligned. */
+    private long oldMmap(MmStruct mm, long argp) {
+        byte[] a = new byte[24];
+        if (k.userAccess().copyFromUser(a, 0, argp, 24) != 0) {
+            return -Errno.EFAULT;
+        }
+        long off = le32(a, 20);
+        if ((off & 4095) != 0) {
+            return -Errno.EINVAL;
+        }
+        return mmapPgoff(mm, le32(a, 0), le32(a, 4), (int) le32(a, 8), (int) le32(a, 12), (int) le32(a, 16), off >>> 12);
+    }
+
+    private static long le32(byte[] b, int o) {
+        return (b[o] & 0xffL) | (b[o + 1] & 0xffL) << 8 | (b[o + 2] & 0xffL) << 16 | (b[o + 3] & 0xffL) << 24;
+    }
+
+    private static void put32(byte[] b, int o, long v) {
+        for (int i = 0; i < 4; i++) {
+            b[o + i] = (byte) (v >>> (8 * i));
+        }
+    }
+
+    /** GDT_ENTRY_TLS_MIN: 12 on a 64-bit kernel (compat tasks), 6 on a 32-bit one. */
+    int tlsEntryMin() {
+        return k.config().paging() == KernelConfig.PagingMode.PAE ? 6 : 12;
+    }
+
+    /**
+     * set_thread_area (arch/x86/kernel/tls.c do_set_thread_area): struct user_desc {entry_number,
+     * base_addr, limit, flags}. entry_number -1 picks the first free TLS slot and writes it back. The
+     * descriptor is kept per task; its base is also loaded into {@code CpuState.gsBase}, which the
+     * interpreter uses as the %gs base in 32-bit mode — what the {@code mov %gs, (entry*8+3)} that i386
+     * libcs issue right after the call would load. An empty descriptor (LDT_empty) frees the slot.
+     */
+    private long setThreadArea(Vcpu cpu, long uinfo) {
+        byte[] u = new byte[16];
+        if (k.userAccess().copyFromUser(u, 0, uinfo, 16) != 0) {
+            return -Errno.EFAULT;
+        }
+        long entry = le32(u, 0);
+        long base = le32(u, 4), limit = le32(u, 8), flags = le32(u, 12);
+        Task t = k.task();
+        int min = tlsEntryMin();
+        int idx;
+        if (entry == 0xffff_ffffL) {
+            idx = -1;
+            for (int i = 0; i < t.tls.length; i++) {
+                if (t.tls[i] == null) {
+                    idx = i;
+                    break;
+                }
+            }
+            if (idx < 0) {
+                return -Errno.ESRCH;
+            }
+            put32(u, 0, min + idx);
+            if (k.userAccess().copyToUser(uinfo, u, 0, 4) != 0) {
+                return -Errno.EFAULT;
+            }
+        } else if (entry >= min && entry < min + t.tls.length) {
+            idx = (int) (entry - min);
+        } else {
+            return -Errno.EINVAL;
+        }
+        // LDT_empty: base 0, limit 0, contents 0, read_exec_only 1, seg_32bit 0, limit_in_pages 0,
+        // seg_not_present 1, useable 0 (flags bits: seg_32bit 0, contents 1-2, read_exec_only 3,
+        // limit_in_pages 4, seg_not_present 5, useable 6).
+        boolean empty = base == 0 && limit == 0 && (flags & 0x7f) == ((1 << 3) | (1 << 5));
+        t.tls[idx] = empty ? null : new long[] {base, limit, flags};
+        if (!empty) {
+            cpu.state.gsBase = base;
+        }
+        return 0;
+    }
+
+    /** get_thread_area: fills struct user_desc for entry_number. */
+    private long getThreadArea(long uinfo) {
+        byte[] u = new byte[16];
+        if (k.userAccess().copyFromUser(u, 0, uinfo, 4) != 0) {
+            return -Errno.EFAULT;
+        }
+        long entry = le32(u, 0);
+        int min = tlsEntryMin();
+        Task t = k.task();
+        if (entry < min || entry >= min + t.tls.length) {
+            return -Errno.EINVAL;
+        }
+        long[] d = t.tls[(int) (entry - min)];
+        if (d == null) {
+            d = new long[] {0, 0, (1 << 3) | (1 << 5)};
+        }
+        put32(u, 4, d[0]);
+        put32(u, 8, d[1]);
+        put32(u, 12, d[2]);
+        return k.userAccess().copyToUser(uinfo, u, 0, 16) == 0 ? 0 : -Errno.EFAULT;
+    }
+
+    /** compat rt_sigaction: struct sigaction32 {u32 handler, u32 flags, u32 restorer, compat_sigset_t mask}. */
+    private long rtSigaction32(int sig, long act, long oact, long sigsetsize) {
+        if (sigsetsize != 8) {
+            return -Errno.EINVAL;
+        }
+        if (sig < 1 || sig > Task.NSIG) {
+            return -Errno.EINVAL;
+        }
+        if (act != 0 && (sig == Kernel.SIGKILL || sig == Kernel.SIGSTOP)) {
+            return -Errno.EINVAL;
+        }
+        Task t = k.task();
+        long[] nw = null;
+        if (act != 0) {
+            byte[] b = new byte[20];
+            if (k.userAccess().copyFromUser(b, 0, act, 20) != 0) {
+                return -Errno.EFAULT;
+            }
+            nw = new long[] {le32(b, 0), le32(b, 4), le32(b, 8), (le32(b, 12) | le32(b, 16) << 32) & ~UNBLOCKABLE};
+        }
+        long[] old = t.sigactions[sig].clone();
+        if (nw != null) {
+            t.sigactions[sig] = nw;
+        }
+        if (oact != 0) {
+            byte[] b = new byte[20];
+            put32(b, 0, old[0]);
+            put32(b, 4, old[1]);
+            put32(b, 8, old[2]);
+            put32(b, 12, old[3]);
+            put32(b, 16, old[3] >>> 32);
+            if (k.userAccess().copyToUser(oact, b, 0, 20) != 0) {
+                return -Errno.EFAULT;
+            }
+        }
+        return 0;
+    }
+
+    /** clock_nanosleep_time64 (CLOCK_REALTIME/MONOTONIC; TIMER_ABSTIME is slept relative to now). */
+    private long clockNanosleep64(int clk, int flags, long req) {
+        if (clk != 0 && clk != 1 && clk != 7) {
+            return clk == 2 || clk == 3 ? -Errno.EOPNOTSUPP : -Errno.EINVAL;
+        }
+        if ((flags & 1) == 0) {
+            return nanosleep(req, true);
+        }
+        byte[] b = new byte[16];
+        if (k.userAccess().copyFromUser(b, 0, req, 16) != 0) {
+            return -Errno.EFAULT;
+        }
+        long sec = le64(b, 0), nsec = le64(b, 8);
+        if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) {
+            return -Errno.EINVAL;
+        }
+        long nowNs;
+        if (clk == 0) {
+            java.time.Instant now = java.time.Instant.now();
+            nowNs = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+        } else {
+            nowNs = System.nanoTime() - k.startNanos;
+        }
+        long target = sec > Long.MAX_VALUE / 1_000_000_000L - 1 ? Long.MAX_VALUE : sec * 1_000_000_000L + nsec;
+        return sleepNanos(Math.max(0, target - nowNs));
     }
 
     // ---- fds: 0 = stdin pipe (read end), 1/2 = stdout/stderr pipes (write ends) ----------------
@@ -283,8 +552,11 @@ public final class Syscalls {
         return done == 0 ? -Errno.EFAULT : done;
     }
 
-    /** do_writev: iovcnt up to UIO_MAXIOV (1024); a fault mid-way returns what was written. */
-    private long writev(int fd, long iov, int iovcnt) {
+    /**
+     * do_writev: iovcnt up to UIO_MAXIOV (1024); a fault mid-way returns what was written.
+     * {@code iovSize} 16 for struct iovec, 8 for struct compat_iovec.
+     */
+    private long writev(int fd, long iov, int iovcnt, int iovSize) {
         OutputStream out = outFor(fd);
         if (out == null) {
             return -Errno.EBADF;
@@ -295,7 +567,7 @@ public final class Syscalls {
         if (iovcnt == 0) {
             return 0;
         }
-        byte[] vec = new byte[16 * iovcnt];
+        byte[] vec = new byte[iovSize * iovcnt];
         if (k.userAccess().copyFromUser(vec, 0, iov, vec.length) != 0) {
             return -Errno.EFAULT;
         }
@@ -303,8 +575,8 @@ public final class Syscalls {
         long[] len = new long[iovcnt];
         long totalLen = 0;
         for (int i = 0; i < iovcnt; i++) {
-            base[i] = le64(vec, 16 * i);
-            len[i] = le64(vec, 16 * i + 8);
+            base[i] = iovSize == 16 ? le64(vec, 16 * i) : le32(vec, 8 * i);
+            len[i] = iovSize == 16 ? le64(vec, 16 * i + 8) : le32(vec, 8 * i + 4);
             if (len[i] < 0) {
                 return -Errno.EINVAL;
             }
@@ -351,7 +623,8 @@ public final class Syscalls {
 
     // ---- time ---------------------------------------------------------------------------------
 
-    private long clockGettime(int clk, long tp) {
+    /** clock_gettime into a __kernel_timespec (two s64, {@code ts64}) or an old_timespec32 (two s32). */
+    private long clockGettime(int clk, long tp, boolean ts64) {
         long sec, nsec;
         switch (clk) {
             case 0, 5, 8, 11 -> { // REALTIME, REALTIME_COARSE, REALTIME_ALARM, TAI
@@ -368,21 +641,32 @@ public final class Syscalls {
                 return -Errno.EINVAL;
             }
         }
-        byte[] b = new byte[16];
-        put64(b, 0, sec);
-        put64(b, 8, nsec);
-        return k.userAccess().copyToUser(tp, b, 0, 16) == 0 ? 0 : -Errno.EFAULT;
+        byte[] b = new byte[ts64 ? 16 : 8];
+        if (ts64) {
+            put64(b, 0, sec);
+            put64(b, 8, nsec);
+        } else {
+            put32(b, 0, sec); // y2038: truncated as the time32 call does
+            put32(b, 4, nsec);
+        }
+        return k.userAccess().copyToUser(tp, b, 0, b.length) == 0 ? 0 : -Errno.EFAULT;
     }
 
-    private long nanosleep(long req, long rem) {
-        byte[] b = new byte[16];
-        if (k.userAccess().copyFromUser(b, 0, req, 16) != 0) {
+    /** nanosleep with a __kernel_timespec ({@code ts64}) or an old_timespec32 request. */
+    private long nanosleep(long req, boolean ts64) {
+        byte[] b = new byte[ts64 ? 16 : 8];
+        if (k.userAccess().copyFromUser(b, 0, req, b.length) != 0) {
             return -Errno.EFAULT;
         }
-        long sec = le64(b, 0), nsec = le64(b, 8);
+        long sec = ts64 ? le64(b, 0) : (int) le32(b, 0), nsec = ts64 ? le64(b, 8) : (int) le32(b, 4);
         if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) {
             return -Errno.EINVAL;
         }
+        return sleepNanos(sec > Long.MAX_VALUE / 1_000_000_000L - 1 ? Long.MAX_VALUE : sec * 1_000_000_000L + nsec);
+    }
+
+    private long sleepNanos(long total) {
+        long sec = total / 1_000_000_000L, nsec = total % 1_000_000_000L;
         try {
             long ms = sec > Long.MAX_VALUE / 1000 ? Long.MAX_VALUE : sec * 1000 + nsec / 1_000_000;
             Thread.sleep(ms, (int) (nsec % 1_000_000));
@@ -401,9 +685,12 @@ public final class Syscalls {
 
     // ---- identity -----------------------------------------------------------------------------
 
-    /** struct new_utsname: six 65-byte fields. */
-    private long uname(long buf) {
-        String[] f = {"Linux", "mmulab", "6.6.0-mmulab", "#1 SMP PREEMPT_DYNAMIC", "x86_64", "(none)"};
+    /**
+     * struct new_utsname: six 65-byte fields. machine is x86_64 for any task of a 64-bit kernel (a compat
+     * task too, without the linux32 personality) and i686 for a 32-bit kernel.
+     */
+    private long uname(long buf, String machine) {
+        String[] f = {"Linux", "mmulab", "6.6.0-mmulab", "#1 SMP PREEMPT_DYNAMIC", machine, "(none)"};
         byte[] b = new byte[65 * 6];
         for (int i = 0; i < 6; i++) {
             byte[] s = f[i].getBytes(StandardCharsets.US_ASCII);

@@ -26,12 +26,21 @@ public final class Task {
     int termSignal;
     /** Set by an allocation failure in kernel context: the OOM killer's SIGKILL, acted on at return. */
     boolean oomKillPending;
+    /** An i386 (ELF32) process: TIF_IA32 / in_ia32_syscall. */
+    boolean ia32;
+    /** set_thread_area's TLS descriptors (GDT entries 6-8, GDT_ENTRY_TLS_MIN..MAX): base, limit, flags. */
+    final long[][] tls = new long[3][];
 
     Task(int pid) {
         this.pid = pid;
         for (int i = 0; i <= NSIG; i++) {
             sigactions[i] = new long[4];
         }
+    }
+
+    /** Whether this is an i386 (ELF32) process. */
+    public boolean ia32() {
+        return ia32;
     }
 
     public int exitStatus() {

@@ -1,8 +1,8 @@
 /**
  * The process model on top of the mm port: {@link org.mmulab.kernel.Kernel} (the vCPUs' trap handler:
  * syscalls, exceptions, page faults via {@code do_user_addr_fault}, signals' default actions, the OOM
- * kill, {@code --stats}), the static ELF64 loader and initial stack ({@code BinfmtElf}, following
- * fs/binfmt_elf.c with ASLR off), the x86-64 syscall table ({@link org.mmulab.kernel.Syscalls}) and
+ * kill, {@code --stats}), the static ELF64 / ELF32 loader and initial stack ({@code BinfmtElf}, following
+ * fs/binfmt_elf.c with ASLR off), the x86-64 and ia32 syscall tables ({@link org.mmulab.kernel.Syscalls}) and
  * signal frames ({@code Signals}, arch/x86/kernel/signal_64.c), user-memory access through the MMU ({@link org.mmulab.kernel.UserAccess}).
  *
  * <p>Decisions worth knowing:
@@ -13,6 +13,14 @@
  *     fault time (read → shared read-only page, write → private copy).</li>
  * <li>No vDSO: AT_SYSINFO_EHDR is absent, so the initial RSP is 16 bytes above a native 6.x run; the
  *     pages a 6.18 host's vvar+vDSO take below mmap_base are reserved, so mmap addresses are native.</li>
+ * <li>Paging mode per machine ({@link org.mmulab.kernel.KernelConfig.PagingMode}): FOUR_LEVEL is a
+ *     64-bit kernel (64-bit images in long mode; i386 images in compatibility mode, TASK_SIZE_32,
+ *     CR4.PCIDE with 6 ASIDs); PAE is a 32-bit PAE kernel (i386 images only, TASK_SIZE 3 GiB, no PCID;
+ *     a 64-bit image is refused with "64-bit image needs --paging 4level").</li>
+ * <li>i386 TLS: set_thread_area records the user_desc per task and loads its base into
+ *     {@code CpuState.gsBase}, which the interpreter uses as the %gs base in 32-bit mode.</li>
+ * <li>ia32 tasks get default signal actions only: no sigframe_ia32 is built, so an installed handler
+ *     is recorded but a fault signal terminates the task as if none were.</li>
  * <li>A fault signal runs its handler if one is installed (with SA_RESTORER) and not blocked, else
  *     takes the default action: the shell's message ("Segmentation fault", ...) on stderr, status 128+sig.</li>
  * </ul>

@@ -31,9 +31,77 @@ final class Fixture {
     }
 
     Fixture(long ram, String stdin) {
+        this(ram, stdin, KernelConfig.PagingMode.FOUR_LEVEL);
+    }
+
+    Fixture(long ram, KernelConfig.PagingMode paging) {
+        this(ram, "", paging);
+    }
+
+    Fixture(long ram, String stdin, KernelConfig.PagingMode paging) {
         machine = new Machine(ram, 1);
         cpu = machine.vcpu(0);
-        kernel = new Kernel(machine, new KernelConfig(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), out, err));
+        kernel = new Kernel(machine, new KernelConfig(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), out, err)
+                .withPaging(paging));
+    }
+
+    /** An i386 process (ud2 at 0x401000, data at 0x403010) under {@code paging}. */
+    static Fixture booted32(KernelConfig.PagingMode paging) throws ExecFormatException {
+        Fixture f = new Fixture(64L << 20, paging);
+        f.exec(TestElf.standard32(CODE, "hello data".getBytes(StandardCharsets.UTF_8), 10000).build());
+        return f;
+    }
+
+    /** An int 0x80 call: EAX = nr, EBX, ECX, EDX, ESI, EDI, EBP = args; returns EAX sign-extended. */
+    long sys32(int nr, long... args) {
+        long[] r = cpu.state.gpr;
+        int[] regs = {CpuState.RBX, CpuState.RCX, CpuState.RDX, CpuState.RSI, CpuState.RDI, CpuState.RBP};
+        r[CpuState.RAX] = nr;
+        for (int i = 0; i < args.length; i++) {
+            r[regs[i]] = args[i] & 0xffff_ffffL;
+        }
+        kernel.syscall(cpu, true);
+        return (int) r[CpuState.RAX];
+    }
+
+    /** Reads {@code n} bytes of user memory through the MMU (faulting pages in). */
+    byte[] readBytes(long va, int n) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++) {
+            long pa = touch(va + i, false);
+            if (pa < 0) {
+                throw new AssertionError("read of 0x" + Long.toHexString(va + i) + " failed");
+            }
+            b[i] = (byte) machine.memory().read8(pa);
+        }
+        return b;
+    }
+
+    void writeBytes(long va, byte[] b) {
+        for (int i = 0; i < b.length; i++) {
+            long pa = touch(va + i, true);
+            if (pa < 0) {
+                throw new AssertionError("write of 0x" + Long.toHexString(va + i) + " failed");
+            }
+            machine.memory().write8(pa, b[i]);
+        }
+    }
+
+    long read32(long va) {
+        byte[] b = readBytes(va, 4);
+        return (b[0] & 0xffL) | (b[1] & 0xffL) << 8 | (b[2] & 0xffL) << 16 | (b[3] & 0xffL) << 24;
+    }
+
+    String readString(long va) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 4096; i++) {
+            int c = readBytes(va + i, 1)[0] & 0xff;
+            if (c == 0) {
+                return sb.toString();
+            }
+            sb.append((char) c);
+        }
+        throw new AssertionError("unterminated string at 0x" + Long.toHexString(va));
     }
 
     static Fixture booted() throws ExecFormatException {

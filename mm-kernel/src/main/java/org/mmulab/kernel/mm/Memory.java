@@ -82,13 +82,71 @@ public final class Memory {
     // ==========================================================================================
     // mm creation and destruction (kernel/fork.c mm_alloc / mmput, mm/mmap.c exit_mmap)
 
-    /** mm_alloc + pgd_alloc; null when there is no frame for the PGD. */
+    /** mm_alloc + pgd_alloc with TASK_SIZE of the page-table format; null when out of frames. */
     public MmStruct mmAlloc() {
+        return mmAlloc(ops.taskSize());
+    }
+
+    /**
+     * mm_alloc + pgd_alloc for a process whose TASK_SIZE is {@code taskSize} (a compat 32-bit process
+     * under 4-level paging has TASK_SIZE_32, below the format's limit). Null when out of frames.
+     *
+     * <p>PAE (arch/x86/mm/pgtable.c pgd_alloc, preallocate_pmds / pgd_prepopulate_pmd): all four PDPTEs
+     * are made present here — a PMD page each for the three user gigabytes and the kernel's shared PMD
+     * for the top one — because the CPU reads PDPTEs only at MOV CR3: a PDPTE populated later would
+     * need a CR3 reload on every CPU using the mm ({@code pud_populate}'s flush_tlb_mm).
+     */
+    public MmStruct mmAlloc(long taskSize) {
+        if (Long.compareUnsigned(taskSize, ops.taskSize()) > 0) {
+            throw new IllegalArgumentException("task size 0x" + Long.toHexString(taskSize) + " above the paging format's");
+        }
         long pgd = allocPgtablePage();
         if (pgd < 0) {
             return null;
         }
-        return new MmStruct(this, pgd);
+        MmStruct mm = new MmStruct(this, pgd, taskSize, asidCtxIds.incrementAndGet());
+        if (ops.levels() == 3) {
+            long kpmd = kernelPmd();
+            if (kpmd < 0) {
+                freePgtablePage(pgd);
+                return null;
+            }
+            int user = (int) (PaePgtable.TASK_SIZE >>> ops.shift(3)); // KERNEL_PGD_BOUNDARY = 3
+            for (int i = 0; i < ops.entries(3); i++) {
+                long pmd = i < user ? allocPgtablePage() : kpmd;
+                if (pmd < 0) {
+                    for (int j = 0; j < i; j++) {
+                        long e = ops.get((pgd << 12) + 8L * j);
+                        freePgtablePage(PteBits.pfn(e));
+                    }
+                    freePgtablePage(pgd);
+                    return null;
+                }
+                if (i < user) {
+                    mm.nrPgtables.incrementAndGet();
+                }
+                ops.set((pgd << 12) + 8L * i, ops.mkTable(3, pmd));
+            }
+        }
+        return mm;
+    }
+
+    /** ctx_id source (mm->context.ctx_id): unique per mm, never reused, so a recycled ASID is never mistaken. */
+    private final java.util.concurrent.atomic.AtomicLong asidCtxIds = new java.util.concurrent.atomic.AtomicLong();
+    /** PAE: the kernel's PMD (swapper_pg_dir's 4th gigabyte), shared by every PDPT; no user entries. */
+    private long kernelPmd = -1;
+    /** arch/x86/mm/tlb.c per-CPU ASID state; one per machine. */
+    public final TlbFlush tlbFlush = new TlbFlush(this);
+
+    private synchronized long kernelPmd() {
+        if (kernelPmd < 0) {
+            long p = frames.allocZeroedPage();
+            if (p >= 0) {
+                frames.reserve(p);
+            }
+            kernelPmd = p;
+        }
+        return kernelPmd;
     }
 
     /** exit_mmap: unmaps every VMA, frees every page table and the PGD. */
@@ -110,9 +168,7 @@ public final class Memory {
             }
             mm.vmas.clear();
             mm.totalVm = 0;
-            for (var cpu : mm.cpus) {
-                cpu.mmu().writeCr3(cpu.state.cr3);
-            }
+            mm.flushTlbAll();
             mm.cpus.clear();
             freePgtablePage(mm.pgd);
         } finally {
@@ -160,6 +216,10 @@ public final class Memory {
         if (nw >= 0) {
             stats.pgtableAllocRaces.incrementAndGet();
             freePgtablePage(nw);
+        } else if (level == 3 && ops.levels() == 3) {
+            // PAE pud_populate: the CPU only reads PDPTEs at MOV CR3, so flush_tlb_mm (a CR3 reload) on
+            // every CPU using the mm. Only reached after free_pgtables emptied a whole gigabyte.
+            mm.flushTlbAll();
         }
         return 0;
     }
@@ -373,8 +433,7 @@ public final class Memory {
             return doPteMissing(vmf);
         }
         if (!PteBits.present(vmf.origPte)) {
-            // Swap entries arrive with swap; nothing else may be here.
-            return VM_FAULT_SIGBUS;
+            return doSwapPage(vmf);
         }
         ReentrantLock ptl = vmf.pte.ptl();
         ptl.lock();
@@ -410,6 +469,29 @@ public final class Memory {
                 ptl.unlock();
             }
         }
+    }
+
+    /**
+     * do_swap_page's entry: {@code pte_unmap_same} first. The lockless read may have returned a value that
+     * is neither none nor present only because it was torn — a PAE reader between native_set_pte's two
+     * stores sees the new high word with the old (not-present) low word, and native_pte_clear's window
+     * shows the old high word with a zero low word. Under the PTE lock the entry is re-read; if it is
+     * not the same any more the fault is simply retried. An unchanged non-present entry would be a swap
+     * entry, which mmulab never creates, so that is SIGBUS.
+     */
+    private int doSwapPage(VmFault vmf) {
+        ReentrantLock ptl = vmf.pte.ptl();
+        ptl.lock();
+        try {
+            if (ops.get(vmf.pte.ptep()) != vmf.origPte) {
+                stats.faultPteUnmapSameRetry.incrementAndGet();
+                stats.faultRetry.incrementAndGet();
+                return VM_FAULT_OK;
+            }
+        } finally {
+            ptl.unlock();
+        }
+        return VM_FAULT_SIGBUS;
     }
 
     private int doPteMissing(VmFault vmf) {
@@ -865,6 +947,11 @@ public final class Memory {
         }
         ops.clear(parentEp);
         tlb.freeTable(table >>> 12, start);
+        if (level == 2 && ops.levels() == 3) {
+            // ___pmd_free_tlb under PAE: a PDPTE changed, tlb->need_flush_all (CR3 reload) so the
+            // PDPTE registers are reloaded before the PMD page can be reused.
+            tlb.needFlushAll();
+        }
         tlb.mm.nrPgtables.decrementAndGet();
     }
 

@@ -45,10 +45,26 @@ public final class MmStruct {
     /** Stack rlimit (RLIMIT_STACK soft), 8 MiB by default as on a distribution kernel. */
     public long stackRlimit = 8L << 20;
 
-    MmStruct(Memory memory, long pgd) {
+    /** mm->context.ctx_id: unique for the machine's lifetime (arch/x86/mm/tlb.c's ASID matching). */
+    final long ctxId;
+    /** mm->context.tlb_gen: bumped by every flush request; a CPU whose ASID is behind must flush. */
+    final AtomicLong tlbGen = new AtomicLong(1);
+
+    MmStruct(Memory memory, long pgd, long taskSize, long ctxId) {
         this.memory = memory;
         this.pgd = pgd;
-        this.taskSize = memory.ops().taskSize();
+        this.taskSize = taskSize;
+        this.ctxId = ctxId;
+    }
+
+    /** mm->context.ctx_id. */
+    public long ctxId() {
+        return ctxId;
+    }
+
+    /** mm->context.tlb_gen. */
+    public long tlbGen() {
+        return tlbGen.get();
     }
 
     public Memory memory() {
@@ -60,12 +76,15 @@ public final class MmStruct {
         return pgd << 12;
     }
 
-    /** Makes {@code cpu} use this mm (switch_mm): loads CR3 and adds it to mm_cpumask. */
+    /**
+     * Makes {@code cpu} use this mm (switch_mm_irqs_off): picks an ASID, loads CR3 (with the PCID
+     * no-flush bit when that ASID's TLB contents are current) and adds the CPU to mm_cpumask.
+     */
     public void activate(Vcpu cpu) {
         if (!cpus.contains(cpu)) {
             cpus.add(cpu);
         }
-        cpu.mmu().writeCr3(pgdPhys());
+        memory.tlbFlush.switchMm(cpu, this);
     }
 
     public void deactivate(Vcpu cpu) {
@@ -197,20 +216,17 @@ public final class MmStruct {
     /** Above this many pages a ranged flush becomes a full flush (tlb_single_page_flush_ceiling). */
     public static final int TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
 
-    /** flush_tlb_mm_range on every vCPU in mm_cpumask: INVLPG per page, or a CR3 reload above the ceiling. */
+    /**
+     * flush_tlb_mm_range on every vCPU in mm_cpumask: INVLPG per page, or a full flush of the mm's ASID
+     * above the ceiling ({@link TlbFlush#flushTlbMmRange}).
+     */
     public void flushTlbRange(long start, long end) {
-        long pages = (end - start) >>> 12;
-        for (Vcpu cpu : cpus) {
-            if (pages > TLB_SINGLE_PAGE_FLUSH_CEILING) {
-                memory.stats.tlbFullFlushes.incrementAndGet();
-                cpu.mmu().writeCr3(cpu.state.cr3);
-            } else {
-                for (long a = start; a < end; a += 4096) {
-                    cpu.mmu().invlpg(a);
-                }
-                memory.stats.tlbPageFlushes.addAndGet(pages);
-            }
-        }
+        memory.tlbFlush.flushTlbMmRange(this, start, end);
+    }
+
+    /** flush_tlb_mm: a full flush of this mm everywhere (PAE: also reloads the PDPTE registers). */
+    public void flushTlbAll() {
+        memory.tlbFlush.flushTlbMmRange(this, 0, TlbFlush.TLB_FLUSH_ALL);
     }
 
     /** flush_tlb_page. */

@@ -163,7 +163,10 @@ public final class Mmap {
             return ENOMEM;
         }
         long a;
-        if (!file && (flags & MAP_SHARED) == 0 && addr == 0 && (flags & MAP_FIXED) == 0 && (len & (PMD_SIZE - 1)) == 0) {
+        // __thp_get_unmapped_area does nothing for 32-bit tasks (6.8+: !CONFIG_64BIT || in_compat_syscall()).
+        boolean task32 = Long.compareUnsigned(mm.taskSize, 1L << 32) <= 0;
+        if (!task32 && !file && (flags & MAP_SHARED) == 0 && addr == 0 && (flags & MAP_FIXED) == 0
+                && (len & (PMD_SIZE - 1)) == 0) {
             // thp_get_unmapped_area: ask for len + PMD_SIZE and align the result.
             long lenPad = len + PMD_SIZE;
             long ret = lenPad < len ? ENOMEM : archGetUnmappedAreaTopdown(mm, 0, lenPad, flags);

@@ -14,6 +14,7 @@ public final class MmuGather {
     private long start = Long.MAX_VALUE;
     private long end;
     private boolean freedTables;
+    private boolean needFlushAll;
     private long[] pages = new long[Memory.GATHER_BATCH];
     private int nrPages;
     private long[] tables = new long[8];
@@ -49,9 +50,18 @@ public final class MmuGather {
         tables[nrTables++] = pfn;
     }
 
+    /** tlb->need_flush_all: the next flush must be a full one (PAE pmd_free_tlb). */
+    void needFlushAll() {
+        needFlushAll = true;
+    }
+
     /** tlb_flush_mmu_tlbonly. */
     public void flushTlbOnly() {
-        if (end > start) {
+        if (needFlushAll) {
+            mm.flushTlbAll();
+            mm.memory.stats.gatherFlushes.incrementAndGet();
+            needFlushAll = false;
+        } else if (end > start) {
             mm.flushTlbRange(start, end);
             mm.memory.stats.gatherFlushes.incrementAndGet();
         }

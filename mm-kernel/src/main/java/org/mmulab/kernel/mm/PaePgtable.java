@@ -16,13 +16,31 @@ import org.mmulab.emulator.memory.PhysicalMemory;
  * <li>{@code ptep_get_lockless} / {@code pmdp_get_lockless}: low, smp_rmb, high, smp_rmb, re-read
  *     low, retry if it changed — a torn value is never returned.</li>
  * </ul>
- * TASK_SIZE is PAGE_OFFSET = 3 GiB (the default VMSPLIT_3G). Not yet selected by the kernel: the
- * walker's PAE mode and ELF32 loading arrive with the PAE work; the generic mm already goes through
- * {@link PgtableOps} only.
+ * TASK_SIZE is PAGE_OFFSET = 3 GiB (the default VMSPLIT_3G). Selected by
+ * {@code KernelConfig.PagingMode.PAE}; the generic mm goes through {@link PgtableOps} only.
+ *
+ * <p>{@link #setBetweenHalvesHook} runs a test's code between the two halves of {@link #set} and
+ * {@link #clear}: the windows in which a lockless reader can see a torn entry.
  */
 public final class PaePgtable implements PgtableOps {
     public static final long TASK_SIZE = 0xC000_0000L;
     private final PhysicalMemory mem;
+    private volatile java.util.function.LongConsumer betweenHalves;
+
+    /**
+     * Test hook called with the entry's physical address between the two 32-bit stores of {@link #set}
+     * (high written, low still old) and of {@link #clear} (low zeroed, high still old). Null: none.
+     */
+    public void setBetweenHalvesHook(java.util.function.LongConsumer h) {
+        betweenHalves = h;
+    }
+
+    private void betweenHalves(long entryPa) {
+        java.util.function.LongConsumer h = betweenHalves;
+        if (h != null) {
+            h.accept(entryPa);
+        }
+    }
 
     public PaePgtable(PhysicalMemory mem) {
         this.mem = mem;
@@ -87,6 +105,7 @@ public final class PaePgtable implements PgtableOps {
     public void set(long entryPa, long value) {
         mem.write32Release(entryPa + 4, (int) (value >>> 32));
         VarHandle.releaseFence(); // smp_wmb
+        betweenHalves(entryPa);
         mem.write32Release(entryPa, (int) value);
     }
 
@@ -94,6 +113,7 @@ public final class PaePgtable implements PgtableOps {
     public void clear(long entryPa) {
         mem.write32Release(entryPa, 0);
         VarHandle.releaseFence();
+        betweenHalves(entryPa);
         mem.write32Release(entryPa + 4, 0);
     }
 

@@ -18,6 +18,8 @@ public final class VmStat {
     public final AtomicLong faultAccessFlags = new AtomicLong();
     public final AtomicLong faultSpurious = new AtomicLong();
     public final AtomicLong faultRetry = new AtomicLong();
+    /** A non-none, non-present PTE read locklessly that pte_unmap_same found changed under the lock (PAE torn read). */
+    public final AtomicLong faultPteUnmapSameRetry = new AtomicLong();
     public final AtomicLong faultOom = new AtomicLong();
     public final AtomicLong faultSigsegv = new AtomicLong();
     public final AtomicLong pteMapLockFailed = new AtomicLong();
@@ -33,6 +35,9 @@ public final class VmStat {
     public final AtomicLong tlbPageFlushes = new AtomicLong();
     public final AtomicLong tlbFullFlushes = new AtomicLong();
     public final AtomicLong gatherFlushes = new AtomicLong();
+    /** switch_mm: CR3 loads that kept the ASID's TLB entries (PCID no-flush) / that flushed them. */
+    public final AtomicLong switchMmNoFlush = new AtomicLong();
+    public final AtomicLong switchMmFlush = new AtomicLong();
 
     public Map<String, Long> asMap() {
         Map<String, Long> m = new LinkedHashMap<>();
@@ -48,6 +53,7 @@ public final class VmStat {
         m.put("pgfault.access_flags", faultAccessFlags.get());
         m.put("pgfault.spurious", faultSpurious.get());
         m.put("pgfault.retry", faultRetry.get());
+        m.put("pgfault.pte_unmap_same_retry", faultPteUnmapSameRetry.get());
         m.put("pgfault.oom", faultOom.get());
         m.put("pgfault.sigsegv", faultSigsegv.get());
         m.put("pte_offset_map_lock.failed", pteMapLockFailed.get());
@@ -60,6 +66,8 @@ public final class VmStat {
         m.put("tlb_flush.pages", tlbPageFlushes.get());
         m.put("tlb_flush.full", tlbFullFlushes.get());
         m.put("mmu_gather.flushes", gatherFlushes.get());
+        m.put("switch_mm.noflush", switchMmNoFlush.get());
+        m.put("switch_mm.flush", switchMmFlush.get());
         return m;
     }
 }

@@ -1,9 +1,17 @@
 /**
  * The Java port of Linux mm (6.x): the frame table and buddy allocator ({@link
  * org.mmulab.kernel.mm.FrameTable}), page tables in guest RAM behind {@link
- * org.mmulab.kernel.mm.PgtableOps} (4-level today, PAE next), the fault path and teardown of
- * mm/memory.c ({@link org.mmulab.kernel.mm.Memory}, {@link org.mmulab.kernel.mm.MmuGather}), and the
- * address-space operations of mm/mmap.c, mprotect.c and madvise.c ({@link org.mmulab.kernel.mm.Mmap}).
+ * org.mmulab.kernel.mm.PgtableOps} ({@link org.mmulab.kernel.mm.X86_64Pgtable} 4-level,
+ * {@link org.mmulab.kernel.mm.PaePgtable} 3-level PAE with two-word entries), the fault path and
+ * teardown of mm/memory.c ({@link org.mmulab.kernel.mm.Memory}, {@link org.mmulab.kernel.mm.MmuGather}),
+ * the address-space operations of mm/mmap.c, mprotect.c and madvise.c ({@link org.mmulab.kernel.mm.Mmap}),
+ * and arch/x86/mm/tlb.c's ASID/PCID switches and flush decisions ({@link org.mmulab.kernel.mm.TlbFlush}).
+ *
+ * <p>PAE rules kept here: every PTE/PMD read made without the entry's lock goes through
+ * {@code PgtableOps.getLockless} (ptep_get_lockless / pmdp_get_lockless); a non-none, non-present
+ * lockless value is revalidated under the PTE lock (pte_unmap_same) because it may be torn; all four
+ * PDPTEs are present from pgd_alloc, and a PDPTE written later (after free_pgtables freed a whole
+ * gigabyte's PMD) is followed by a full flush, which reloads the PDPTE registers.
  * May call org.mmulab.emulator.memory and org.mmulab.emulator.mmu (invalidations) and
  * org.mmulab.emulator.machine (mm_cpumask holds vCPUs); knows nothing of processes or syscalls.
  */
