@@ -12,14 +12,18 @@ import org.mmulab.emulator.memory.PhysicalMemory;
  * are by physical frame number, obtained from an instruction-fetch translation, so translation and
  * permissions are always checked by the MMU before cached code is used.
  *
- * <p>The index is a two-level array (512 frames per leaf) so lookups allocate nothing.
+ * <p>The index is a two-level array (512 frames per leaf) so lookups allocate nothing. It is kept per
+ * decode mode (64-bit, 32-bit): the same bytes decode differently in the two modes (REX vs INC/DEC,
+ * address size), so a frame executed in both modes has one decoded page per mode; a write drops both.
  */
 public final class DecodedCodeCache implements PhysicalMemory.CodeWriteListener {
     private static final int LEAF_SHIFT = 9;
     private static final int LEAF_MASK = (1 << LEAF_SHIFT) - 1;
 
     private final PhysicalMemory mem;
-    private final DecodedPage[][] leaves;
+    /** Decode modes: index into {@link #modes}. */
+    static final int MODE64 = 0, MODE32 = 1;
+    private final DecodedPage[][][] modes;
     /** Pages decoded since creation and pages dropped by writes (statistics, not synchronized). */
     public long pagesDecoded, pagesInvalidated;
 
@@ -27,7 +31,8 @@ public final class DecodedCodeCache implements PhysicalMemory.CodeWriteListener 
     public DecodedCodeCache(PhysicalMemory mem) {
         this.mem = mem;
         long frames = mem.frameCount();
-        this.leaves = new DecodedPage[(int) ((frames + LEAF_MASK) >>> LEAF_SHIFT)][];
+        int n = (int) ((frames + LEAF_MASK) >>> LEAF_SHIFT);
+        this.modes = new DecodedPage[][][] {new DecodedPage[n][], new DecodedPage[n][]};
         mem.setCodeWriteListener(this);
     }
 
@@ -48,11 +53,20 @@ public final class DecodedCodeCache implements PhysicalMemory.CodeWriteListener 
         return mem;
     }
 
-    /** The decoded page for {@code pfn}, creating (and marking the frame) when absent. Null outside RAM. */
+    /** The 64-bit-mode decoded page for {@code pfn} (see {@link #page(long, int)}). */
     DecodedPage page(long pfn) {
+        return page(pfn, MODE64);
+    }
+
+    /**
+     * The decoded page for {@code pfn} in decode mode {@code mode}, creating (and marking the frame) when
+     * absent. Null outside RAM.
+     */
+    DecodedPage page(long pfn, int mode) {
         if (pfn < 0 || pfn >= mem.frameCount()) {
             return null;
         }
+        DecodedPage[][] leaves = modes[mode];
         DecodedPage[] leaf = leaves[(int) (pfn >>> LEAF_SHIFT)];
         if (leaf != null) {
             DecodedPage p = leaf[(int) (pfn & LEAF_MASK)];
@@ -60,10 +74,10 @@ public final class DecodedCodeCache implements PhysicalMemory.CodeWriteListener 
                 return p;
             }
         }
-        return create(pfn);
+        return create(pfn, leaves);
     }
 
-    private synchronized DecodedPage create(long pfn) {
+    private synchronized DecodedPage create(long pfn, DecodedPage[][] leaves) {
         int li = (int) (pfn >>> LEAF_SHIFT);
         DecodedPage[] leaf = leaves[li];
         if (leaf == null) {
@@ -83,21 +97,28 @@ public final class DecodedCodeCache implements PhysicalMemory.CodeWriteListener 
 
     @Override
     public void codeFrameWritten(long pfn) {
-        DecodedPage[] leaf = leaves[(int) (pfn >>> LEAF_SHIFT)];
-        if (leaf == null) {
-            return;
-        }
-        DecodedPage p = leaf[(int) (pfn & LEAF_MASK)];
-        if (p != null) {
-            p.valid = false;
-            leaf[(int) (pfn & LEAF_MASK)] = null;
-            pagesInvalidated++;
+        for (DecodedPage[][] leaves : modes) {
+            DecodedPage[] leaf = leaves[(int) (pfn >>> LEAF_SHIFT)];
+            if (leaf == null) {
+                continue;
+            }
+            DecodedPage p = leaf[(int) (pfn & LEAF_MASK)];
+            if (p != null) {
+                p.valid = false;
+                leaf[(int) (pfn & LEAF_MASK)] = null;
+                pagesInvalidated++;
+            }
         }
     }
 
     /** Whether decoded code for {@code pfn} is currently cached (tests, statistics). */
     public boolean isCached(long pfn) {
-        DecodedPage[] leaf = leaves[(int) (pfn >>> LEAF_SHIFT)];
+        return isCached(pfn, MODE64) || isCached(pfn, MODE32);
+    }
+
+    /** Whether decoded code for {@code pfn} in decode mode {@code mode} is currently cached. */
+    boolean isCached(long pfn, int mode) {
+        DecodedPage[] leaf = modes[mode][(int) (pfn >>> LEAF_SHIFT)];
         return leaf != null && leaf[(int) (pfn & LEAF_MASK)] != null;
     }
 }

@@ -13,8 +13,9 @@ import org.mmulab.emulator.mmu.Mmu;
  * tells the caller not to cache such an instruction.
  *
  * <p>Mode: {@link #mode64} selects 64-bit decoding (REX, RIP-relative, 64-bit stack operations,
- * invalid legacy opcodes). 32-bit protected mode will clear it: 40-4F become INC/DEC, default address
- * size 32, and PUSHA/POPA/INT 0x80 decode; the places that depend on it test {@code mode64}.
+ * invalid legacy opcodes). 32-bit protected/compatibility mode clears it: 40-4F are INC/DEC, the default
+ * address size is 32 (every instruction carries {@link #ASZ32}), PUSHA/POPA decode, 0x82 is an alias of
+ * 0x80, SYSCALL is #UD, and a 67 prefix (16-bit ModRM addressing, never emitted by gcc -m32) is #UD.
  */
 final class Decoder {
     // Info word layout.
@@ -241,6 +242,13 @@ final class Decoder {
         if (lock && !lockAllowed()) {
             dOp = Op.UD;
         }
+        if (!mode64) {
+            if (asz) {
+                // 67 in 32-bit mode selects 16-bit addressing (ModRM16), which -m32 code never uses: #UD.
+                dOp = Op.UD;
+            }
+            asz = true; // 32-bit default address size: ASZ32 masks effective addresses to 32 bits
+        }
         dInfo = pos | (size << SIZE_SHIFT) | (asz ? ASZ32 : 0) | (seg << SEG_SHIFT) | (rep << REP_SHIFT)
                 | (lock ? LOCK : 0) | (hasMem ? HASMEM : 0) | (reg << REG_SHIFT) | (rm << RM_SHIFT)
                 | (sub << SUB_SHIFT);
@@ -314,6 +322,20 @@ final class Decoder {
             }
         }
         switch (b) {
+            case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+            case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
+                // Only reached in 32-bit mode (REX in 64-bit mode): INC/DEC r16/r32.
+                sub = (b >>> 3) & 1;
+                rm = b & 7;
+                out(Op.UNARY);
+                return;
+            case 0x60:
+            case 0x61:
+                if (!mode64) {
+                    stackSize();
+                    out(b == 0x60 ? Op.PUSHA : Op.POPA);
+                }
+                return;
             case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
                 stackSize();
                 rm = (b & 7) | ((rex & 1) << 3);

@@ -61,6 +61,13 @@ public final class Interpreter {
     private DecodedPage curPage;
     private long curVPage;
 
+    // Mode of the current run() call (CpuState.longMode64): 32-bit protected/compatibility mode wraps
+    // linear addresses, ESP and EIP at 4 GiB.
+    private boolean m32;
+    /** -1 in 64-bit mode, 0xffff_ffff in 32-bit mode: applied to RIP, RSP and segment-relative addresses. */
+    private long addrMask = -1L;
+    private int decodeMode;
+
     // Current instruction.
     private int op, info, memw, disp;
     private long imm;
@@ -127,6 +134,10 @@ public final class Interpreter {
             return Exit.HALT;
         }
         curPage = null; // the kernel may have changed translations since the last call
+        m32 = !s.longMode64;
+        addrMask = m32 ? 0xffff_ffffL : -1L;
+        decodeMode = m32 ? DecodedCodeCache.MODE32 : DecodedCodeCache.MODE64;
+        dec.mode64 = !m32;
         long n = 0;
         try {
             while (n < budget) {
@@ -155,7 +166,7 @@ public final class Interpreter {
                 }
                 next = rip + (info & Decoder.LEN_MASK);
                 int x = exec();
-                s.rip = next;
+                s.rip = next & addrMask;
                 s.instructions++;
                 n++;
                 if (x != Exit.BUDGET) {
@@ -181,7 +192,7 @@ public final class Interpreter {
 
     private DecodedPage enterPage(long rip) {
         long pa = mmu.translateFetch(rip);
-        DecodedPage p = cache.page(pa >>> 12);
+        DecodedPage p = cache.page(pa >>> 12, decodeMode);
         if (p == null) {
             p = new DecodedPage(pa >>> 12, 1); // fetch from outside RAM: decode, never cache
             p.valid = false;
@@ -324,13 +335,18 @@ public final class Interpreter {
         return seg == 0 ? 0 : seg == 1 ? s.fsBase : s.gsBase;
     }
 
-    private long ea() {
-        long a = eaNoSeg();
+    /** Linear address of offset {@code a} in the instruction's data segment (FS/GS base or 0). */
+    private long linear(long a) {
         int seg = (info >>> Decoder.SEG_SHIFT) & 3;
         if (seg != 0) {
-            a += seg == 1 ? s.fsBase : s.gsBase;
+            // 32-bit mode: flat segments except FS/GS (i386 TLS lives at %gs:), wrapping at 4 GiB.
+            a = (a + (seg == 1 ? s.fsBase : s.gsBase)) & addrMask;
         }
         return a;
+    }
+
+    private long ea() {
+        return linear(eaNoSeg());
     }
 
     private long rd(long va, int sz) {
@@ -614,10 +630,10 @@ public final class Interpreter {
                 strings();
                 return Exit.BUDGET;
             case Op.MOV_AO:
-                setR(RAX, size(), rd(imm + segBase(), size()));
+                setR(RAX, size(), rd(linear(imm), size()));
                 return Exit.BUDGET;
             case Op.MOV_OA:
-                wr(imm + segBase(), size(), getR(RAX, size()));
+                wr(linear(imm), size(), getR(RAX, size()));
                 return Exit.BUDGET;
             case Op.CMPXCHG:
                 cmpxchg();
@@ -671,8 +687,8 @@ public final class Interpreter {
                 setR(16, 0, (s.getRflags() & 0xd5) | 2);
                 return Exit.BUDGET;
             case Op.XLAT:
-                setR(RAX, 0, rd(((info & Decoder.ASZ32) != 0 ? (r[RBX] + (r[RAX] & 0xff)) & 0xffff_ffffL
-                        : r[RBX] + (r[RAX] & 0xff)) + segBase(), 0));
+                setR(RAX, 0, rd(linear((info & Decoder.ASZ32) != 0 ? (r[RBX] + (r[RAX] & 0xff)) & 0xffff_ffffL
+                        : r[RBX] + (r[RAX] & 0xff)), 0));
                 return Exit.BUDGET;
             case Op.CPUID:
                 Cpuid.execute(r);
@@ -704,6 +720,12 @@ public final class Interpreter {
                 throw GuestFault.raise(s, Vectors.GP, 0);
             case Op.CMPXCHG8B:
                 cmpxchg8b();
+                return Exit.BUDGET;
+            case Op.PUSHA:
+                pusha();
+                return Exit.BUDGET;
+            case Op.POPA:
+                popa();
                 return Exit.BUDGET;
             case Op.UD:
             default:
@@ -1501,87 +1523,133 @@ public final class Interpreter {
     // ------------------------------------------------------------------------------------------
     // Stack and control transfer.
 
+    // Stack pointer arithmetic wraps at 4 GiB in 32-bit mode (flat SS, 32-bit ESP): addrMask.
+
     private void push(long v) {
         int sz = size();
-        long sp = r[RSP] - (1L << sz);
+        long sp = (r[RSP] - (1L << sz)) & addrMask;
         wr(sp, sz, v);
         r[RSP] = sp;
     }
 
     private void popR() {
         int sz = size();
-        long sp = r[RSP];
+        long sp = r[RSP] & addrMask;
         long v = rd(sp, sz);
-        r[RSP] = sp + (1L << sz);
+        r[RSP] = (sp + (1L << sz)) & addrMask;
         setR(rm(), sz, v);
     }
 
     private void popE() {
         int sz = size();
-        long sp = r[RSP];
+        long sp = r[RSP] & addrMask;
         long v = rd(sp, sz);
         if (!hasMem()) {
-            r[RSP] = sp + (1L << sz);
+            r[RSP] = (sp + (1L << sz)) & addrMask;
             setR(rm(), sz, v);
             return;
         }
         long va = ea();
         if ((memw & 31) == RSP) {
-            va += 1L << sz; // RSP as base is used after the increment (SDM Vol. 2 POP)
+            va = (va + (1L << sz)) & addrMask; // RSP as base is used after the increment (SDM Vol. 2 POP)
         }
         wr(va, sz, v);
-        r[RSP] = sp + (1L << sz);
+        r[RSP] = (sp + (1L << sz)) & addrMask;
     }
 
+    /**
+     * Near CALL: pushes the return address, 8 bytes in 64-bit mode (66 ignored, as the recorded host
+     * behaviour was never exercised: unchanged from before 32-bit support), 4 in 32-bit mode, 2 with 66.
+     */
     private void call(long target) {
-        long sp = r[RSP] - 8;
-        mmu.write64(sp, next);
+        int sz = m32 ? size() : 3;
+        long sp = (r[RSP] - (1L << sz)) & addrMask;
+        wr(sp, sz, next);
         r[RSP] = sp;
-        next = target;
+        next = sz == 1 ? target & 0xffff : target;
     }
 
     private void ret(long extra) {
-        long sp = r[RSP];
-        long target = size() == 1 ? mmu.read16(sp) : mmu.read64(sp);
-        r[RSP] = sp + (size() == 1 ? 2 : 8) + extra;
+        int sz = size();
+        long sp = r[RSP] & addrMask;
+        long target = rd(sp, sz);
+        r[RSP] = (sp + (1L << sz) + extra) & addrMask;
         next = target;
     }
 
     private void leave() {
-        long bp = r[RBP];
-        long v = rd(bp, size());
-        r[RSP] = bp + (1L << size());
-        setR(RBP, size(), v);
+        int sz = size();
+        long bp = r[RBP] & addrMask;
+        long v = rd(bp, sz);
+        r[RSP] = (bp + (1L << sz)) & addrMask;
+        setR(RBP, sz, v);
     }
+
+    /** PUSHA/PUSHAD (32-bit mode): EAX, ECX, EDX, EBX, original ESP, EBP, ESI, EDI; commits after all stores. */
+    private void pusha() {
+        int sz = size();
+        int n = 1 << sz;
+        long sp0 = r[RSP] & addrMask;
+        long low = (sp0 - 8L * n) & addrMask;
+        // Check the whole area is writable first so a fault commits nothing (precise).
+        mmu.translateWrite(low);
+        mmu.translateWrite((low + 8L * n - 1) & addrMask);
+        long sp = sp0;
+        for (int i = 0; i < 8; i++) {
+            sp = (sp - n) & addrMask;
+            wr(sp, sz, i == RSP ? sp0 : r[i]);
+        }
+        r[RSP] = sp;
+    }
+
+    /** POPA/POPAD: EDI, ESI, EBP, (ESP skipped), EBX, EDX, ECX, EAX; registers written after all loads. */
+    private void popa() {
+        int sz = size();
+        int n = 1 << sz;
+        long sp = r[RSP] & addrMask;
+        long[] v = scratchPopa;
+        for (int i = 7; i >= 0; i--) {
+            v[i] = rd(sp, sz);
+            sp = (sp + n) & addrMask;
+        }
+        for (int i = 0; i < 8; i++) {
+            if (i != RSP) {
+                setR(i, sz, v[i]);
+            }
+        }
+        r[RSP] = sp;
+    }
+
+    private final long[] scratchPopa = new long[8];
 
     private void enter() {
         int alloc = (int) (imm & 0xffff);
         int level = (int) (imm >>> 16) & 0x1f;
         int sz = size();
         int n = 1 << sz;
-        long sp = r[RSP] - n;
+        long sp = (r[RSP] - n) & addrMask;
         wr(sp, sz, r[RBP]);
         long frame = sp;
         long bp = r[RBP];
         for (int i = 1; i < level; i++) {
-            bp -= n;
-            sp -= n;
+            bp = (bp - n) & addrMask;
+            sp = (sp - n) & addrMask;
             wr(sp, sz, rd(bp, sz));
         }
         if (level > 0) {
-            sp -= n;
+            sp = (sp - n) & addrMask;
             wr(sp, sz, frame);
         }
-        mmu.translateWrite(sp - alloc); // the new frame's lowest byte must be writable (#PF before commit)
-        r[RBP] = frame;
-        r[RSP] = sp - alloc;
+        mmu.translateWrite((sp - alloc) & addrMask); // the new frame's lowest byte must be writable (#PF before commit)
+        setR(RBP, sz, frame);
+        r[RSP] = (sp - alloc) & addrMask;
     }
 
     private void popf() {
         int sz = size();
-        long sp = r[RSP];
+        long sp = r[RSP] & addrMask;
         long v = rd(sp, sz);
-        r[RSP] = sp + (1L << sz);
+        r[RSP] = (sp + (1L << sz)) & addrMask;
         // CPL 3, IOPL 0: IF and IOPL are left alone; VM/RF/VIF/VIP cannot be set by POPF.
         long changeable = CF | PF | AF | ZF | SF | CpuState.TF | CpuState.DF | OF | (1L << 14) | CpuState.AC | CpuState.ID;
         if (sz == 1) {
@@ -1647,7 +1715,7 @@ public final class Interpreter {
         long di = r[RDI] & am;
         switch (op) {
             case Op.MOVS: {
-                long v = rd(si + seg, sz);
+                long v = rd((si + seg) & addrMask, sz);
                 wr(di, sz, v);
                 r[RSI] = (si + step) & am;
                 r[RDI] = (di + step) & am;
@@ -1658,13 +1726,13 @@ public final class Interpreter {
                 r[RDI] = (di + step) & am;
                 break;
             case Op.LODS: {
-                long v = rd(si + seg, sz);
+                long v = rd((si + seg) & addrMask, sz);
                 setR(RAX, sz, v);
                 r[RSI] = (si + step) & am;
                 break;
             }
             case Op.CMPS: {
-                long a = rd(si + seg, sz);
+                long a = rd((si + seg) & addrMask, sz);
                 long b = rd(di, sz);
                 alu(7, sz, a, b);
                 r[RSI] = (si + step) & am;

@@ -22,9 +22,11 @@ final class Op {
             CPUID = 67, RDTSC = 68, SYSCALL = 69, INT3 = 70, INT_N = 71, PRIV = 72,
             CMPXCHG = 73, XADD = 74, CMPXCHG8B = 75, XLAT = 76, MOVNTI = 77, ENTER = 78,
             // SSE: sub-ids are in Sse.
-            SSE = 79;
+            SSE = 79,
+            // 32-bit mode only.
+            PUSHA = 80, POPA = 81;
 
-    static final int COUNT = 80;
+    static final int COUNT = 82;
 
     private Op() {
     }
