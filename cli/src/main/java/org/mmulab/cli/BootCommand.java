@@ -35,11 +35,16 @@ import picocli.CommandLine.Parameters;
  * (128+signal when it is killed).
  */
 @Command(name = "boot", mixinStandardHelpOptions = true,
-        description = "Boot a static x86-64 ELF image and run it until it exits.")
+        description = "Boot a static x86-64 or i386 ELF image and run it until it exits.")
 final class BootCommand implements Callable<Integer> {
     @Option(names = "--mem", paramLabel = "SIZE", defaultValue = "512M", converter = MemorySize.class,
             description = "Guest RAM (default ${DEFAULT-VALUE}); a guest that needs more is OOM-killed (status 137).")
     long memBytes;
+
+    @Option(names = "--paging", paramLabel = "4level|pae", converter = PagingConverter.class,
+            description = "Paging mode of the machine. Default: pae for 32-bit images, 4level for 64-bit ones; "
+                    + "a 32-bit image under 4level runs in compatibility mode, as under a 64-bit Linux kernel.")
+    KernelConfig.PagingMode paging;
 
     @Option(names = "--stats", description = "Print counters (faults, TLB, syscalls, unknown syscalls) on stderr at exit.")
     boolean stats;
@@ -109,7 +114,8 @@ final class BootCommand implements Callable<Integer> {
         argv.addAll(guestArgs);
 
         Machine machine = new Machine(memBytes, 1);
-        Kernel kernel = new Kernel(machine, new KernelConfig(in, out, err));
+        KernelConfig.PagingMode mode = paging != null ? paging : defaultPaging(elf);
+        Kernel kernel = new Kernel(machine, new KernelConfig(in, out, err).withPaging(mode));
         try {
             kernel.exec(elf, image, argv, envp);
         } catch (ExecFormatException e) {
@@ -156,20 +162,20 @@ final class BootCommand implements Callable<Integer> {
         out.flush();
         if (stats) {
             kernel.printStats(err);
-            printRunSummary(machine, hostNanos);
+            printRunSummary(machine, mode, hostNanos);
         }
         return status;
     }
 
     /** Instructions retired and host time of the run, the figures users compare across modes. */
-    private void printRunSummary(Machine machine, long hostNanos) {
+    private void printRunSummary(Machine machine, KernelConfig.PagingMode mode, long hostNanos) {
         long instructions = 0;
         for (var v : machine.vcpus()) {
             instructions += v.state.instructions;
         }
         double seconds = hostNanos / 1e9;
-        err.printf("== run ==%n  instructions                     %d%n  host seconds                     %.3f%n"
-                + "  guest MIPS (host time)           %.1f%n", instructions, seconds,
+        err.printf("== run ==%n  paging                           %s%n  instructions                     %d%n  host seconds                     %.3f%n"
+                + "  guest MIPS (host time)           %.1f%n", mode.cliName(), instructions, seconds,
                 seconds > 0 ? instructions / seconds / 1e6 : 0.0);
     }
 
@@ -211,6 +217,24 @@ final class BootCommand implements Callable<Integer> {
             }
         }
         return kernel.run();
+    }
+
+    /** ELF32 images get PAE paging (a 32-bit kernel), everything else 4-level (e_ident[EI_CLASS]). */
+    static KernelConfig.PagingMode defaultPaging(byte[] elf) {
+        boolean elf32 = elf.length > 4 && elf[4] == 1;
+        return elf32 ? KernelConfig.PagingMode.PAE : KernelConfig.PagingMode.FOUR_LEVEL;
+    }
+
+    /** picocli converter for {@code --paging}. */
+    static final class PagingConverter implements picocli.CommandLine.ITypeConverter<KernelConfig.PagingMode> {
+        @Override
+        public KernelConfig.PagingMode convert(String value) {
+            try {
+                return KernelConfig.PagingMode.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
     }
 
     private List<String> guestEnvironment() {

@@ -38,6 +38,11 @@ public record KernelConfig(InputStream stdin, OutputStream stdout, OutputStream 
                 default -> throw new IllegalArgumentException("unknown paging mode '" + s + "' (expected 4level or pae)");
             };
         }
+
+        /** The CLI spelling {@link #parse} accepts: {@code 4level} or {@code pae}. */
+        public String cliName() {
+            return this == FOUR_LEVEL ? "4level" : "pae";
+        }
     }
 
     /**

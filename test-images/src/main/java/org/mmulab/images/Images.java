@@ -6,11 +6,11 @@ import java.nio.file.Path;
 /** Where the test-images module's files are, whether the caller runs in the module or at the repository root. */
 public final class Images {
     /**
-     * Architectures whose images mmulab boots today; every suite that boots images (image suite, gdb
-     * suite) runs these. The [mmu] work adds "i386" (run under PAE and under 4-level compatibility
-     * mode) once 32-bit guests boot.
+     * Architectures whose images mmulab boots; every suite that boots images (image suite, gdb suite)
+     * runs these. i386 images run under PAE (a 32-bit kernel) and under 4-level paging in
+     * compatibility mode (a 64-bit kernel).
      */
-    public static final java.util.List<String> BOOTABLE_ARCHES = java.util.List.of("x86_64");
+    public static final java.util.List<String> BOOTABLE_ARCHES = java.util.List.of("x86_64", "i386");
 
     private Images() {
     }

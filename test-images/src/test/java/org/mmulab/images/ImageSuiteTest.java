@@ -27,8 +27,7 @@ import org.mmulab.cli.Mmulab;
  * (expected/&lt;arch&gt;/, recorded by build.sh --record).
  *
  * <p>Architectures: those in {@link #ARCHES}. x86_64 images run under 4-level paging; i386 images
- * (bin/i386/, built and recorded already) run under PAE and, in compatibility mode, under 4-level
- * paging once "i386" is added to ARCHES - the [mmu] issue does that when mmulab boots 32-bit guests.
+ * (the same sources built with -m32) run under PAE and, in compatibility mode, under 4-level paging.
  */
 class ImageSuiteTest {
     static final List<String> ARCHES = Images.BOOTABLE_ARCHES;
