@@ -17,7 +17,9 @@ import org.mmulab.emulator.memory.PhysicalMemory;
  * (P, R/W, U/S, A, D, PS, XD, a reserved bit), CR0.WP, CR4.SMEP/SMAP, EFER.NXE, RFLAGS.AC, CPL, implicit
  * supervisor accesses and access type, each checked against {@link SdmPermissionModel}.
  * The default run samples cases with a printed seed (re-run with -Dmmulab.seed=N); the slow profile
- * enumerates the full rights matrix.
+ * enumerates the full matrix: every U/S, R/W, XD combination at every level, times every leaf state
+ * (P, A, D, a reserved bit), times every CR0.WP/CR4.SMEP/CR4.SMAP/EFER.NXE/RFLAGS.AC/CPL/implicit
+ * configuration and access type, for each page size in both modes.
  */
 class PermissionMatrixTest {
     private static final int MAXPHYS = 39;
@@ -41,12 +43,17 @@ class PermissionMatrixTest {
         Random r = new Random(seed);
         int cases = Integer.getInteger("mmulab.cases", 150_000);
         int faults = 0;
+        int paeCases = 0;
         for (int i = 0; i < cases; i++) {
-            if (!check(randomCase(r), "seed " + seed + " case " + i)) {
+            Case k = randomCase(r);
+            paeCases += k.pae() ? 1 : 0;
+            if (!check(k, "seed " + seed + " case " + i)) {
                 faults++;
             }
         }
-        System.out.println("PermissionMatrixTest: " + cases + " cases, " + faults + " faulted");
+        System.out.println("PermissionMatrixTest: " + cases + " cases (" + (cases - paeCases) + " 4-level, " + paeCases
+                + " PAE), " + faults + " faulted");
+        assertEquals(true, paeCases > cases / 3 && paeCases < cases * 2 / 3, "both modes sampled: " + paeCases);
         // Both outcomes must be well represented, or the generator is not exercising the rules.
         assertEquals(true, faults > cases / 10 && faults < cases * 9 / 10, "fault share " + faults + "/" + cases);
     }
@@ -60,27 +67,52 @@ class PermissionMatrixTest {
                 int levels = pae == 1 ? 3 : 4;
                 int rightsLevels = levels - leaf + 1 - (pae == 1 ? 1 : 0);
                 for (int rights = 0; rights < (1 << (3 * rightsLevels)); rights++) {
-                    for (int cfg = 0; cfg < 128 * 3; cfg++) {
-                        long[] flags = new long[levels];
-                        int first = pae == 1 ? 1 : 0;
-                        if (pae == 1) {
-                            flags[0] = Pte.P;
+                    for (int leafState = 0; leafState < 16; leafState++) {
+                        for (int cfg = 0; cfg < 128 * 3; cfg++) {
+                            long[] flags = new long[levels];
+                            int first = pae == 1 ? 1 : 0;
+                            if (pae == 1) {
+                                flags[0] = Pte.P;
+                            }
+                            for (int l = first; l < levels - leaf + 1; l++) {
+                                int bits = (rights >>> (3 * (l - first))) & 7;
+                                flags[l] = Pte.P | Pte.A | ((bits & 1) != 0 ? Pte.RW : 0)
+                                        | ((bits & 2) != 0 ? Pte.US : 0) | ((bits & 4) != 0 ? Pte.XD : 0);
+                            }
+                            int leafIndex = levels - leaf;
+                            if (leaf > 1) {
+                                flags[leafIndex] |= Pte.PS;
+                            }
+                            flags[leafIndex] = withLeafState(flags[leafIndex], leafState);
+                            check(new Case(pae == 1, leaf, flags, config(cfg, pae == 1)), "matrix case " + n);
+                            n++;
                         }
-                        for (int l = first; l < levels - leaf + 1; l++) {
-                            int bits = (rights >>> (3 * (l - first))) & 7;
-                            flags[l] = Pte.P | Pte.A | ((bits & 1) != 0 ? Pte.RW : 0) | ((bits & 2) != 0 ? Pte.US : 0)
-                                    | ((bits & 4) != 0 ? Pte.XD : 0);
-                        }
-                        if (leaf > 1) {
-                            flags[levels - leaf] |= Pte.PS;
-                        }
-                        check(new Case(pae == 1, leaf, flags, config(cfg, pae == 1)), "matrix case " + n);
-                        n++;
                     }
                 }
             }
         }
         System.out.println("PermissionMatrixTest full matrix: " + n + " cases");
+    }
+
+    /**
+     * The leaf entry's remaining state bits, every combination: not present, A clear (the walker must
+     * set it), D already set, and a reserved bit (the first one above MAXPHYADDR, reserved in every mode).
+     */
+    private static long withLeafState(long entry, int state) {
+        long e = entry;
+        if ((state & 1) != 0) {
+            e &= ~Pte.P;
+        }
+        if ((state & 2) != 0) {
+            e &= ~Pte.A;
+        }
+        if ((state & 4) != 0) {
+            e |= Pte.D;
+        }
+        if ((state & 8) != 0) {
+            e |= 1L << MAXPHYS;
+        }
+        return e;
     }
 
     private static SdmPermissionModel.Config config(int cfg, boolean pae) {
