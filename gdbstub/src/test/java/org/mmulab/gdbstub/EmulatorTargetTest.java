@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.mmulab.emulator.cpu.CpuState;
+import org.mmulab.emulator.debug.GuestLoop;
 import org.mmulab.gdbstub.target.BreakpointType;
 import org.mmulab.gdbstub.target.ResumePlan;
 import org.mmulab.gdbstub.target.StopEvent;

@@ -19,21 +19,22 @@ import org.mmulab.emulator.mmu.Pte;
  *   0x400006  jmp 0x400000     eb f8
  * </pre>
  * with RBX = {@link #data(int)} (one quadword per vCPU on a writable page). vCPU i runs on its own thread.
- * A trap (fault, syscall) stops that vCPU and is recorded in {@link #traps}.
+ * A trap (fault, syscall) stops that vCPU and is recorded in {@link #traps}. Public: the gdbstub tests use it
+ * through this module's test-jar.
  */
-final class GuestLoop implements AutoCloseable {
-    static final long CODE = 0x40_0000L;
-    static final long INC = CODE, STORE = CODE + 3, JMP = CODE + 6;
-    static final long DATA = 0x40_2000L;
+public final class GuestLoop implements AutoCloseable {
+    public static final long CODE = 0x40_0000L;
+    public static final long INC = CODE, STORE = CODE + 3, JMP = CODE + 6;
+    public static final long DATA = 0x40_2000L;
     private static final long PML4 = 0x10_0000, PDPT = 0x10_1000, PD = 0x10_2000, PT = 0x10_3000;
     private static final long CODE_PA = 0x20_0000, DATA_PA = 0x20_1000;
 
-    final Machine machine;
-    final DebugController dbg;
-    final List<String> traps = new CopyOnWriteArrayList<>();
+    public final Machine machine;
+    public final DebugController dbg;
+    public final List<String> traps = new CopyOnWriteArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
 
-    GuestLoop(int cpus) {
+    public GuestLoop(int cpus) {
         machine = new Machine(16 << 20, cpus);
         var mem = machine.memory();
         long urw = Pte.P | Pte.RW | Pte.US;
@@ -66,20 +67,20 @@ final class GuestLoop implements AutoCloseable {
         dbg = new DebugController(machine);
     }
 
-    static long data(int cpu) {
+    public static long data(int cpu) {
         return DATA + 8L * cpu;
     }
 
-    long stored(int cpu) {
+    public long stored(int cpu) {
         return machine.memory().read64(DATA_PA + 8L * cpu);
     }
 
-    CpuState state(int cpu) {
+    public CpuState state(int cpu) {
         return machine.vcpu(cpu).state;
     }
 
     /** Starts every vCPU on its own thread. */
-    GuestLoop start() {
+    public GuestLoop start() {
         for (Vcpu v : machine.vcpus()) {
             Thread t = new Thread(v::run, "vcpu-" + v.id());
             t.setDaemon(true);
