@@ -33,10 +33,16 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The anonymous-memory fault path as the vCPU run loop drives it: a user write through the MMU raises
- * #PF, the kernel's trap entry ({@code Kernel.exception}) runs handle_mm_fault, and the access is
- * retried. {@code anonFault} measures faults alone (the region is remapped outside the timed part);
- * {@code anonFaultAndZap} includes munmap (zap, TLB flush, free_pgtables) and mmap amortised per page,
- * like the classic page_fault1 loop. Run from the repository root (the image path is relative).
+ * #PF, the kernel's trap entry ({@code Kernel.exception}, arch/x86/mm/fault.c) runs handle_mm_fault
+ * (mm/memory.c do_anonymous_page), and the access is retried. {@code anonFault} measures faults alone
+ * (the region is remapped outside the timed part); {@code anonFaultAndZap} includes munmap (zap, TLB
+ * flush, free_pgtables) and mmap amortised per page, like will-it-scale's page_fault1 loop;
+ * {@code sparseMmapMunmap} is one mmap+munmap of a never-touched PROT_NONE range (1 TiB under 4-level
+ * paging, 2 GiB under PAE: an i386 process has no more), seed 003's "unmap 1 TiB in microseconds".
+ *
+ * <p>{@code paging} selects the machine: {@code 4level} boots the x86_64 image, {@code pae} the i386
+ * image under a 32-bit PAE kernel ({@link KernelConfig#withPaging}). Run from the repository root, or
+ * pass {@code -p images=/path/to/test-images/bin}.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -49,21 +55,29 @@ public class FaultPathBench {
     /** A booted process with one anonymous region mapped into its mm. */
     @State(Scope.Thread)
     public static class Process {
-        /** Any static image: it only provides a process whose mm the benchmark maps into. */
-        @Param({"test-images/bin/x86_64/hello"})
-        public String image;
+        /** The paging mode of the machine: 4level (x86_64 image) or pae (i386 image, 3-level tables). */
+        @Param({"4level", "pae"})
+        public String paging;
+
+        /** Directory holding x86_64/ and i386/ images; any static image only provides a process to map into. */
+        @Param({"test-images/bin"})
+        public String images;
 
         Kernel kernel;
         Vcpu cpu;
         long base;
         int next;
+        long sparseLen;
 
         @Setup(Level.Trial)
         public void boot() throws IOException, ExecFormatException {
+            KernelConfig.PagingMode mode = KernelConfig.PagingMode.parse(paging);
+            String image = images + (mode == KernelConfig.PagingMode.PAE ? "/i386/hello" : "/x86_64/hello");
             Machine machine = new Machine(512L << 20, 1);
             kernel = new Kernel(machine, new KernelConfig(new ByteArrayInputStream(new byte[0]),
-                    OutputStream.nullOutputStream(), OutputStream.nullOutputStream()));
+                    OutputStream.nullOutputStream(), OutputStream.nullOutputStream()).withPaging(mode));
             kernel.exec(Files.readAllBytes(Path.of(image)), image, List.of(image), List.of());
+            sparseLen = mode == KernelConfig.PagingMode.PAE ? 2L << 30 : 1L << 40;
             cpu = machine.vcpu(0);
             map();
         }
@@ -127,5 +141,20 @@ public class FaultPathBench {
             p.remap();
         }
         return p.write(p.base + ((long) p.next++ << 12));
+    }
+
+    /** mmap + munmap of a never-touched PROT_NONE range: 1 TiB (4level) or 2 GiB (pae). */
+    @Benchmark
+    public long sparseMmapMunmap(Process p) {
+        long a = p.kernel.mmap().doMmap(p.kernel.mm(), null, 0, p.sparseLen, Mmap.PROT_NONE,
+                Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS | Mmap.MAP_NORESERVE, 0, null);
+        if (a < 0) {
+            throw new IllegalStateException("mmap failed: " + a);
+        }
+        int r = p.kernel.mmap().doMunmap(p.kernel.mm(), a, p.sparseLen);
+        if (r != 0) {
+            throw new IllegalStateException("munmap failed: " + r);
+        }
+        return a;
     }
 }

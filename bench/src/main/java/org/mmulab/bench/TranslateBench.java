@@ -20,9 +20,20 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Cost of one linear-to-physical translation in each part of the modelled hierarchy (skylake preset):
- * an L1 dTLB hit, an STLB hit (L1 evicted), a full 4-level walk (everything flushed) and a walk whose
- * upper levels come from the paging-structure caches (only the TLB entry invalidated).
+ * Cost of one linear-to-physical translation in each part of the modelled hierarchy (skylake preset,
+ * Intel SDM Vol. 3A §4.10: TLBs and paging-structure caches):
+ * <ul>
+ * <li>{@code tlbHit}: an L1 dTLB hit; {@code fastPathRead64}: the same through the host-side fast path;</li>
+ * <li>{@code stlbHit}: 512 pages cycled, more than the 64-entry L1 dTLB holds, fewer than the STLB's 1536;</li>
+ * <li>{@code walkPscHit}: 4096 pages in 8 page tables (16 MiB) cycled: more pages than the STLB's
+ *     ways per set, so every access misses both TLB levels, but the 8 PDEs stay in the 32-entry PDE
+ *     cache, so the walk reads only the PTE (one guest-memory load);</li>
+ * <li>{@code walkNoPscHit}: 64 pages, each under its own PML4 entry at the same offset: they share one
+ *     L1 and one STLB set and outnumber the PDE cache, so every access is a full 4-level walk (four
+ *     loads) with no paging-structure-cache help and nothing flushed;</li>
+ * <li>{@code fullWalk} and {@code walkAfterInvlpg}: a full walk after a flush of everything / after an
+ *     INVLPG (which also drops the paging-structure caches), flush cost included.</li>
+ * </ul>
  * Targets from the [bench] issue: TLB hit &lt; 5 ns, STLB hit &lt; 15 ns, full walk &lt; 60 ns.
  */
 @State(Scope.Thread)
@@ -35,6 +46,16 @@ public class TranslateBench {
     private static final long BASE = 0x4000_0000L;
     /** Enough pages to overflow the 64-entry L1 dTLB but fit the 1536-entry STLB. */
     private static final int STLB_PAGES = 512;
+    /** walkPscHit: 4096 consecutive pages (8 PDEs) from PSC_BASE. */
+    private static final long PSC_BASE = 0x8000_0000L;
+    private static final int PSC_PAGES = 4096;
+    /** walkNoPscHit: one page under each of PML4 entries 1..64. */
+    private static final int SPREAD_PAGES = 64;
+
+    private PhysicalMemory mem;
+    private long root;
+    private long free = 0x100000;
+    private long nextFrame = 0x80_0000L;
 
     private CpuState state;
     private Mmu mmu;
@@ -43,28 +64,18 @@ public class TranslateBench {
 
     @Setup
     public void setUp() {
-        PhysicalMemory mem = new PhysicalMemory(64 << 20);
+        mem = new PhysicalMemory(64 << 20);
         state = new CpuState();
         mmu = new Mmu(mem, state, CpuModel.SKYLAKE);
-        long free = 0x100000;
-        long root = free;
-        free += 0x1000;
-        mem.zeroFrame(root);
+        root = table();
         for (int i = 0; i < STLB_PAGES; i++) {
-            long v = BASE + ((long) i << 12);
-            long table = root;
-            for (int level = 4; level > 1; level--) {
-                long ea = table + (((v >>> (12 + 9 * (level - 1))) & 511) << 3);
-                long e = mem.read64(ea);
-                if ((e & Pte.P) == 0) {
-                    mem.zeroFrame(free);
-                    e = free | Pte.P | Pte.RW | Pte.US;
-                    mem.write64(ea, e);
-                    free += 0x1000;
-                }
-                table = e & Pte.ADDR_MASK;
-            }
-            mem.write64(table + (((v >>> 12) & 511) << 3), (0x80_0000L + ((long) i << 12)) | Pte.P | Pte.RW | Pte.US | Pte.A);
+            map(BASE + ((long) i << 12));
+        }
+        for (int i = 0; i < PSC_PAGES; i++) {
+            map(PSC_BASE + ((long) i << 12));
+        }
+        for (int i = 1; i <= SPREAD_PAGES; i++) {
+            map(spread(i));
         }
         state.cr3 = root;
         state.cpl = 3;
@@ -72,6 +83,34 @@ public class TranslateBench {
         for (int i = 0; i < STLB_PAGES; i++) {
             mmu.translate(BASE + ((long) i << 12), PfErr.U);
         }
+    }
+
+    /** The walkNoPscHit page under PML4 entry {@code i}: same offset everywhere, so the same TLB sets. */
+    private static long spread(int i) {
+        return ((long) i << 39) + 0x5000;
+    }
+
+    private long table() {
+        long t = free;
+        free += 0x1000;
+        mem.zeroFrame(t);
+        return t;
+    }
+
+    /** Maps the 4 KiB page at {@code v} to the next data frame (frames repeat every 8 MiB: only addresses matter). */
+    private void map(long v) {
+        long table = root;
+        for (int level = 4; level > 1; level--) {
+            long ea = table + (((v >>> (12 + 9 * (level - 1))) & 511) << 3);
+            long e = mem.read64(ea);
+            if ((e & Pte.P) == 0) {
+                e = table() | Pte.P | Pte.RW | Pte.US;
+                mem.write64(ea, e);
+            }
+            table = e & Pte.ADDR_MASK;
+        }
+        mem.write64(table + (((v >>> 12) & 511) << 3), nextFrame | Pte.P | Pte.RW | Pte.US | Pte.A);
+        nextFrame = 0x80_0000L + ((nextFrame + 0x1000) & 0x7f_ffffL);
     }
 
     /** An interpreter-style user read through the host-side fast path (a dTLB hit in the model). */
@@ -92,7 +131,21 @@ public class TranslateBench {
         return mmu.translate(BASE + ((long) next << 12), PfErr.U);
     }
 
-    /** Everything flushed: all four levels are read from guest RAM. */
+    /** TLB misses at both levels; the PDE comes from the paging-structure cache: one guest load. */
+    @Benchmark
+    public long walkPscHit() {
+        next = (next + 1) & (PSC_PAGES - 1);
+        return mmu.translate(PSC_BASE + ((long) next << 12), PfErr.U);
+    }
+
+    /** TLB misses at both levels and no paging-structure-cache hit: four guest loads, nothing flushed. */
+    @Benchmark
+    public long walkNoPscHit() {
+        next = next >= SPREAD_PAGES ? 1 : next + 1;
+        return mmu.translate(spread(next), PfErr.U);
+    }
+
+    /** Everything flushed: all four levels are read from guest RAM (the flush is part of the cost). */
     @Benchmark
     public long fullWalk() {
         mmu.flushAll();

@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "mmulab", mixinStandardHelpOptions = true, version = "mmulab 0.1.0",
         description = "Cycle-level x86-64 / PAE MMU emulator running a Java port of Linux mm.",
-        subcommands = {BootCommand.class})
+        subcommands = {BootCommand.class, BenchCommand.class})
 public final class Mmulab implements Runnable {
     /** Exit status for usage errors and unusable images, as picocli and most Unix tools use. */
     public static final int EXIT_USAGE = 2;
@@ -60,6 +60,9 @@ public final class Mmulab implements Runnable {
         public <K> K create(Class<K> cls) throws Exception {
             if (cls == BootCommand.class) {
                 return cls.cast(new BootCommand(in, out, err));
+            }
+            if (cls == BenchCommand.class) {
+                return cls.cast(new BenchCommand(out, err));
             }
             return CommandLine.defaultFactory().create(cls);
         }

@@ -58,6 +58,10 @@ public final class Kernel implements TrapHandler {
         this.cpu0 = machine.vcpu(0);
         this.ua = new UserAccess(this, cpu0);
         this.syscalls = new Syscalls(this);
+        this.vmFaults = new Memory.VmFault[machine.vcpus().size()];
+        for (int i = 0; i < vmFaults.length; i++) {
+            vmFaults[i] = new Memory.VmFault();
+        }
         machine.setTrapHandler(this);
     }
 
@@ -411,7 +415,8 @@ public final class Kernel implements TrapHandler {
         mm.mmapLock.readLock().lock();
         boolean write = false;
         try {
-            VmArea vma = mm.findVma(address);
+            Task t = task;
+            VmArea vma = t != null && mm.vmacacheValid(t.vmacache, address) ? t.vmacache : mm.findVma(address);
             if (vma == null) {
                 memory.stats.faultSigsegv.incrementAndGet();
                 return FAULT_SIGSEGV;
@@ -435,7 +440,10 @@ public final class Kernel implements TrapHandler {
                 memory.stats.faultSigsegv.incrementAndGet();
                 return FAULT_SIGSEGV;
             }
-            int r = memory.handleMmFault(vma, address, flags);
+            if (t != null) {
+                t.vmacache = vma; // vmacache_update
+            }
+            int r = memory.handleMmFault(vmFault(cpu), vma, address, flags);
             if (r == Memory.VM_FAULT_OK) {
                 return FAULT_OK;
             }
@@ -454,6 +462,13 @@ public final class Kernel implements TrapHandler {
                 mm.mmapLock.readLock().unlock();
             }
         }
+    }
+
+    /** Each vCPU's struct vm_fault, reused by every fault it takes (the fault path allocates nothing). */
+    private final Memory.VmFault[] vmFaults;
+
+    private Memory.VmFault vmFault(Vcpu cpu) {
+        return vmFaults[cpu.id()];
     }
 
     /**

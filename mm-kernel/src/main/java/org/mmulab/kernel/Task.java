@@ -14,6 +14,8 @@ public final class Task {
     public final int pid;
     public String comm = "";
     public MmStruct mm;
+    /** task_struct's vmacache (mm/vmacache.c, Linux 3.15-6.0): the VMA of the last page fault, checked by MmStruct.vmacacheValid. */
+    org.mmulab.kernel.mm.VmArea vmacache;
     AddressSpace exe;
     /** struct k_sigaction per signal 1..64: handler, flags, restorer, mask. */
     final long[][] sigactions = new long[NSIG + 1][];

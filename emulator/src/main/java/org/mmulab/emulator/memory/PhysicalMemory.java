@@ -161,6 +161,30 @@ public final class PhysicalMemory {
         return (long) I64.getAcquire(chunkFor(pa), chunkOffset(pa));
     }
 
+    /**
+     * Index of the first non-zero 64-bit word among the {@code count} words at {@code pa} (8-byte
+     * aligned, inside one frame), or {@code count}. Plain reads, for a kernel scanning a page table for
+     * present entries: the caller re-reads a hit with the ordering it needs. Unbacked memory reads as
+     * all-ones, so its first word is reported.
+     */
+    public int firstNonZero64(long pa, int count) {
+        checkAligned(pa, 8);
+        if (count <= 0) {
+            return 0;
+        }
+        if (!isRam(pa, count * 8) || chunkOffset(pa) + count * 8 > CHUNK_SIZE) {
+            return 0;
+        }
+        byte[] c = chunkFor(pa);
+        int off = chunkOffset(pa);
+        for (int i = 0; i < count; i++, off += 8) {
+            if ((long) I64.get(c, off) != 0) {
+                return i;
+            }
+        }
+        return count;
+    }
+
     public long read64Opaque(long pa) {
         checkAligned(pa, 8);
         if (!isRam(pa, 8)) {

@@ -1,5 +1,7 @@
 package org.mmulab.kernel.mm;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongConsumer;
 
@@ -13,7 +15,12 @@ import org.mmulab.emulator.memory.PhysicalMemory;
  *
  * <p>The allocator keeps one free list per order 0..{@link #MAX_ORDER} (doubly linked through
  * int arrays, no objects per frame) under one lock ({@code zone->lock}); freeing merges with the
- * buddy while the buddy is free at the same order. Frame 0 is reserved, as the BIOS area is on a PC.
+ * buddy while the buddy is free at the same order. As in Linux, the per-frame fields of an allocated
+ * frame are not under the zone lock: refcount and mapcount are atomic counters ({@code page_ref_inc},
+ * {@code put_page_testzero}, {@code atomic_inc(&page->_mapcount)}) and flags are atomic bit operations
+ * ({@code set_bit}/{@code clear_bit} on {@code page->flags}), so the fault path takes the zone lock
+ * only to allocate and free. The buddy lists write a frame's fields only while it is free (under the
+ * lock), when nobody else may touch it. Frame 0 is reserved, as the BIOS area is on a PC.
  * Allocation failure returns -1: the caller turns it into VM_FAULT_OOM / -ENOMEM, never an exception.
  */
 public final class FrameTable {
@@ -22,6 +29,8 @@ public final class FrameTable {
     /** Flags (subset of enum pageflags and page types). */
     public static final int PG_RESERVED = 1, PG_BUDDY = 1 << 1, PG_PGTABLE = 1 << 2, PG_ANON = 1 << 3,
             PG_ZERO = 1 << 4, PG_PAGECACHE = 1 << 5, PG_SHMEM = 1 << 6;
+
+    private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
 
     private final PhysicalMemory mem;
     private final int nframes;
@@ -236,105 +245,97 @@ public final class FrameTable {
     // ---- struct page accessors -------------------------------------------------------------
 
     public int refcount(long pfn) {
-        synchronized (zoneLock) {
-            return refcount[(int) pfn];
-        }
+        return (int) INTS.getVolatile(refcount, (int) pfn);
     }
 
     public int mapcount(long pfn) {
-        synchronized (zoneLock) {
-            return mapcount[(int) pfn];
-        }
+        return (int) INTS.getVolatile(mapcount, (int) pfn);
     }
 
     public int flags(long pfn) {
-        synchronized (zoneLock) {
-            return flags[(int) pfn];
-        }
+        return (int) INTS.getVolatile(flags, (int) pfn);
     }
 
     public boolean isFree(long pfn) {
         return (flags(pfn) & PG_BUDDY) != 0;
     }
 
+    /** set_bit on page->flags. */
     public void setFlags(long pfn, int f) {
-        synchronized (zoneLock) {
-            flags[(int) pfn] |= f;
-        }
+        INTS.getAndBitwiseOr(flags, (int) pfn, f);
     }
 
+    /** clear_bit on page->flags. */
     public void clearFlags(long pfn, int f) {
-        synchronized (zoneLock) {
-            flags[(int) pfn] &= ~f;
-        }
+        INTS.getAndBitwiseAnd(flags, (int) pfn, ~f);
     }
 
-    /** get_page / folio_get. */
+    /** get_page / folio_get (page_ref_inc; a free page must not be revived). */
     public void get(long pfn) {
-        synchronized (zoneLock) {
-            if (refcount[(int) pfn] <= 0) {
+        int p = (int) pfn;
+        for (;;) {
+            int r = (int) INTS.getVolatile(refcount, p);
+            if (r <= 0) {
                 throw new IllegalStateException("get_page on a free page 0x" + Long.toHexString(pfn));
             }
-            refcount[(int) pfn]++;
+            if (INTS.compareAndSet(refcount, p, r, r + 1)) {
+                return;
+            }
         }
     }
 
-    /** put_page / folio_put: frees the frame when the last reference goes. Reserved frames never go. */
+    /**
+     * put_page / folio_put (put_page_testzero): frees the frame when the last reference goes. Reserved
+     * frames never go.
+     */
     public void put(long pfn) {
-        int o;
-        synchronized (zoneLock) {
-            int p = (int) pfn;
-            if ((flags[p] & PG_RESERVED) != 0) {
-                return;
-            }
-            if (refcount[p] <= 0) {
+        int p = (int) pfn;
+        if ((flags(p) & PG_RESERVED) != 0) {
+            return;
+        }
+        for (;;) {
+            int r = (int) INTS.getVolatile(refcount, p);
+            if (r <= 0) {
                 throw new IllegalStateException("put_page underflow on 0x" + Long.toHexString(pfn));
             }
-            if (--refcount[p] > 0) {
+            if (INTS.compareAndSet(refcount, p, r, r - 1)) {
+                if (r == 1) {
+                    freePagesNow(pfn, order[p]);
+                }
                 return;
             }
-            o = order[p];
         }
-        freePagesNow(pfn, o);
     }
 
     /** page_add_*_rmap: one more PTE maps the frame. */
     public void addMap(long pfn) {
-        synchronized (zoneLock) {
-            mapcount[(int) pfn]++;
-        }
+        INTS.getAndAdd(mapcount, (int) pfn, 1);
     }
 
     /** page_remove_rmap. */
     public void removeMap(long pfn) {
-        synchronized (zoneLock) {
-            if (--mapcount[(int) pfn] < 0) {
-                throw new IllegalStateException("mapcount underflow on 0x" + Long.toHexString(pfn));
-            }
+        int old = (int) INTS.getAndAdd(mapcount, (int) pfn, -1);
+        if (old <= 0) {
+            INTS.getAndAdd(mapcount, (int) pfn, 1);
+            throw new IllegalStateException("mapcount underflow on 0x" + Long.toHexString(pfn));
         }
     }
 
     /** Marks a frame reserved and pinned (the zero page): put_page never frees it. */
     public void reserve(long pfn) {
-        synchronized (zoneLock) {
-            flags[(int) pfn] |= PG_RESERVED;
-        }
+        setFlags(pfn, PG_RESERVED);
     }
 
     // ---- page-table pages (pagetable_pte_ctor / dtor: the split PTE lock lives with the page) ----
 
     public void pgtableCtor(long pfn) {
-        synchronized (zoneLock) {
-            flags[(int) pfn] |= PG_PGTABLE;
-        }
+        setFlags(pfn, PG_PGTABLE);
         ptl[(int) pfn] = new ReentrantLock();
     }
 
     public void pgtableDtor(long pfn) {
         ptl[(int) pfn] = null;
-        synchronized (zoneLock) {
-            flags[(int) pfn] &= ~PG_PGTABLE;
-        }
+        clearFlags(pfn, PG_PGTABLE);
     }
 
     /** ptlock_ptr(page): the lock of a page-table page. */

@@ -166,7 +166,7 @@ public final class Memory {
                     v.file.releaseUser();
                 }
             }
-            mm.vmas.clear();
+            mm.clearVmas();
             mm.totalVm = 0;
             mm.flushTlbAll();
             mm.cpus.clear();
@@ -286,6 +286,17 @@ public final class Memory {
     }
 
     /**
+     * The out-parameters of pte_offset_map*(): Linux returns the PTE pointer and fills {@code *ptlp};
+     * here the entry address, its table's lock (null: no page table) and the PMD value seen. Mutable
+     * and reused, so the fault path allocates nothing.
+     */
+    static class PteSlot {
+        long ptep;
+        ReentrantLock ptl;
+        long pmdval;
+    }
+
+    /**
      * __pte_offset_map: validates the PMD read locklessly (pmdp_get_lockless). Returns the PTE address
      * or -1 for no page table (none, huge, bad — a bad PMD is cleared, as pmd_clear_bad does).
      */
@@ -306,13 +317,19 @@ public final class Memory {
      * page table. The lock belongs to the table the returned PTE is in, even if the PMD changes later.
      */
     public PteMap pteOffsetMapNolock(MmStruct mm, long pmdp, long addr) {
+        PteSlot t = new PteSlot();
+        return mapNolock(pmdp, addr, t) ? new PteMap(t.ptep, t.ptl, t.pmdval) : null;
+    }
+
+    /** pte_offset_map_nolock into {@code out}; false (and out.ptl null) when there is no page table. */
+    boolean mapNolock(long pmdp, long addr, PteSlot out) {
         long pmdval = ops.getLockless(pmdp);
         long ptep = pteOffsetMap(pmdp, pmdval, addr);
-        if (ptep < 0) {
-            return null;
-        }
-        ReentrantLock ptl = ptlockOrNull(pmdval);
-        return ptl == null ? null : new PteMap(ptep, ptl, pmdval);
+        ReentrantLock ptl = ptep < 0 ? null : ptlockOrNull(pmdval);
+        out.ptep = ptep;
+        out.ptl = ptl;
+        out.pmdval = pmdval;
+        return ptl != null;
     }
 
     /**
@@ -321,12 +338,22 @@ public final class Memory {
      * held) when there is no page table any more; every caller must retry the fault or bail out.
      */
     public PteMap pteOffsetMapLock(MmStruct mm, long pmdp, long addr) {
+        PteSlot t = new PteSlot();
+        return mapLock(pmdp, addr, t) ? new PteMap(t.ptep, t.ptl, t.pmdval) : null;
+    }
+
+    /**
+     * __pte_offset_map_lock into {@code out}: true with {@code out.ptl} held, or false (no lock held,
+     * out.ptl null) when there is no page table any more.
+     */
+    boolean mapLock(long pmdp, long addr, PteSlot out) {
         for (;;) {
             long pmdval = ops.getLockless(pmdp);
             long ptep = pteOffsetMap(pmdp, pmdval, addr);
             if (ptep < 0) {
                 stats.pteMapLockFailed.incrementAndGet();
-                return null;
+                out.ptl = null;
+                return false;
             }
             ReentrantLock ptl = ptlockOrNull(pmdval);
             Runnable hook = pteMapLockRaceHook;
@@ -339,7 +366,10 @@ public final class Memory {
             }
             ptl.lock();
             if (pmdval == ops.getLockless(pmdp)) {
-                return new PteMap(ptep, ptl, pmdval);
+                out.ptep = ptep;
+                out.ptl = ptl;
+                out.pmdval = pmdval;
+                return true;
             }
             ptl.unlock();
             stats.pteMapLockRetries.incrementAndGet();
@@ -369,21 +399,41 @@ public final class Memory {
     // ==========================================================================================
     // The fault path
 
-    /** struct vm_fault. */
-    private static final class VmFault {
-        final VmArea vma;
-        final MmStruct mm;
-        final long address;
-        final int flags;
+    /**
+     * struct vm_fault, plus the mapped PTE ({@code vmf->pte}, {@code vmf->ptl}). Reusable: the trap entry
+     * keeps one per vCPU and passes it to {@link #handleMmFault(VmFault, VmArea, long, int)}, so a fault
+     * allocates nothing; {@code ptl == null} means no PTE is mapped.
+     */
+    public static final class VmFault extends PteSlot {
+        public VmFault() {
+            // filled by init() on each fault
+        }
+
+        VmArea vma;
+        MmStruct mm;
+        long address;
+        int flags;
         long pmdp;
-        PteMap pte;
         long origPte;
 
-        VmFault(VmArea vma, long address, int flags) {
+        VmFault init(VmArea vma, long address, int flags) {
             this.vma = vma;
             this.mm = vma.mm;
             this.address = address & ~0xfffL;
             this.flags = flags;
+            this.pmdp = 0;
+            this.origPte = 0;
+            this.ptep = 0;
+            this.ptl = null;
+            this.pmdval = 0;
+            return this;
+        }
+
+        /** Drops the references to the VMA and mm so a cached instance keeps nothing alive. */
+        void clear() {
+            vma = null;
+            mm = null;
+            ptl = null;
         }
 
         boolean write() {
@@ -396,8 +446,20 @@ public final class Memory {
      * checked access rights. Returns VM_FAULT_OK (retry the access), VM_FAULT_OOM, or VM_FAULT_SIGBUS.
      */
     public int handleMmFault(VmArea vma, long address, int flags) {
+        return handleMmFault(new VmFault(), vma, address, flags);
+    }
+
+    /** handle_mm_fault with a caller-owned, reused {@code vm_fault} (the trap entry's, one per vCPU). */
+    public int handleMmFault(VmFault vmf, VmArea vma, long address, int flags) {
+        try {
+            return handleMmFaultLocked(vmf.init(vma, address, flags));
+        } finally {
+            vmf.clear();
+        }
+    }
+
+    private int handleMmFaultLocked(VmFault vmf) {
         stats.faults.incrementAndGet();
-        VmFault vmf = new VmFault(vma, address, flags);
         vmf.pmdp = pmdAlloc(vmf.mm, vmf.address);
         if (vmf.pmdp < 0) {
             return oom();
@@ -417,29 +479,28 @@ public final class Memory {
     private int handlePteFault(VmFault vmf) {
         long pmdval = ops.getLockless(vmf.pmdp);
         if (PteBits.none(pmdval)) {
-            vmf.pte = null;
+            vmf.ptl = null;
         } else {
-            vmf.pte = pteOffsetMapNolock(vmf.mm, vmf.pmdp, vmf.address);
-            if (vmf.pte == null) {
+            if (!mapNolock(vmf.pmdp, vmf.address, vmf)) {
                 stats.faultRetry.incrementAndGet();
                 return VM_FAULT_OK; // the PMD changed: let the access fault again
             }
-            vmf.origPte = ops.getLockless(vmf.pte.ptep());
+            vmf.origPte = ops.getLockless(vmf.ptep);
             if (PteBits.none(vmf.origPte)) {
-                vmf.pte = null;
+                vmf.ptl = null;
             }
         }
-        if (vmf.pte == null) {
+        if (vmf.ptl == null) {
             return doPteMissing(vmf);
         }
         if (!PteBits.present(vmf.origPte)) {
             return doSwapPage(vmf);
         }
-        ReentrantLock ptl = vmf.pte.ptl();
+        ReentrantLock ptl = vmf.ptl;
         ptl.lock();
         try {
             long entry = vmf.origPte;
-            if (ops.get(vmf.pte.ptep()) != entry) {
+            if (ops.get(vmf.ptep) != entry) {
                 stats.faultRetry.incrementAndGet(); // pte_same failed: someone else handled it
                 return VM_FAULT_OK;
             }
@@ -456,7 +517,7 @@ public final class Memory {
             entry |= PteBits.ACCESSED;
             // ptep_set_access_flags: only write the PTE if it changes.
             if (entry != vmf.origPte) {
-                ops.set(vmf.pte.ptep(), entry);
+                ops.set(vmf.ptep, entry);
                 stats.faultAccessFlags.incrementAndGet();
             } else {
                 // Spurious: the PTE already allows the access; a stale TLB entry faulted.
@@ -480,10 +541,10 @@ public final class Memory {
      * entry, which mmulab never creates, so that is SIGBUS.
      */
     private int doSwapPage(VmFault vmf) {
-        ReentrantLock ptl = vmf.pte.ptl();
+        ReentrantLock ptl = vmf.ptl;
         ptl.lock();
         try {
-            if (ops.get(vmf.pte.ptep()) != vmf.origPte) {
+            if (ops.get(vmf.ptep) != vmf.origPte) {
                 stats.faultPteUnmapSameRetry.incrementAndGet();
                 stats.faultRetry.incrementAndGet();
                 return VM_FAULT_OK;
@@ -503,7 +564,7 @@ public final class Memory {
 
     /** vmf_pte_changed: under the PTE lock, is the entry still what the fault saw (none here)? */
     private boolean ptePresentNow(VmFault vmf) {
-        return !PteBits.none(ops.get(vmf.pte.ptep()));
+        return !PteBits.none(ops.get(vmf.ptep));
     }
 
     /** do_anonymous_page. */
@@ -515,8 +576,7 @@ public final class Memory {
         if (!vmf.write()) {
             // Use the zero page for reads: read-only, special (no refcount, no rss).
             long entry = PteBits.mkPte(zeroPfn, vma.pageProt()) | PteBits.SPECIAL;
-            vmf.pte = pteOffsetMapLock(vmf.mm, vmf.pmdp, vmf.address);
-            if (vmf.pte == null) {
+            if (!mapLock(vmf.pmdp, vmf.address, vmf)) {
                 stats.faultRetry.incrementAndGet();
                 return VM_FAULT_OK;
             }
@@ -525,11 +585,11 @@ public final class Memory {
                     stats.faultRetry.incrementAndGet();
                     return VM_FAULT_OK;
                 }
-                ops.set(vmf.pte.ptep(), entry);
+                ops.set(vmf.ptep, entry);
                 stats.faultAnonZero.incrementAndGet();
                 return VM_FAULT_OK;
             } finally {
-                vmf.pte.unlock();
+                vmf.ptl.unlock();
             }
         }
         long pfn = frames.allocZeroedPage();
@@ -540,8 +600,7 @@ public final class Memory {
         if ((vma.flags & VmArea.VM_WRITE) != 0) {
             entry |= PteBits.RW | PteBits.DIRTY;
         }
-        vmf.pte = pteOffsetMapLock(vmf.mm, vmf.pmdp, vmf.address);
-        if (vmf.pte == null) {
+        if (!mapLock(vmf.pmdp, vmf.address, vmf)) {
             frames.put(pfn);
             stats.faultRetry.incrementAndGet();
             return VM_FAULT_OK;
@@ -555,11 +614,11 @@ public final class Memory {
             vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);
             frames.setFlags(pfn, FrameTable.PG_ANON);
             frames.addMap(pfn); // folio_add_new_anon_rmap
-            ops.set(vmf.pte.ptep(), entry);
+            ops.set(vmf.ptep, entry);
             stats.faultAnonNew.incrementAndGet();
             return VM_FAULT_OK;
         } finally {
-            vmf.pte.unlock();
+            vmf.ptl.unlock();
         }
     }
 
@@ -621,8 +680,7 @@ public final class Memory {
             frames.put(pfn);
             return VM_FAULT_OOM;
         }
-        vmf.pte = pteOffsetMapLock(vmf.mm, vmf.pmdp, vmf.address);
-        if (vmf.pte == null) {
+        if (!mapLock(vmf.pmdp, vmf.address, vmf)) {
             frames.put(pfn);
             stats.faultRetry.incrementAndGet();
             return VM_FAULT_OK;
@@ -645,10 +703,10 @@ public final class Memory {
                 vmf.mm.addCounter(mmCounterFile(pfn), 1);
             }
             frames.addMap(pfn);
-            ops.set(vmf.pte.ptep(), entry);
+            ops.set(vmf.ptep, entry);
             return VM_FAULT_OK;
         } finally {
-            vmf.pte.unlock();
+            vmf.ptl.unlock();
         }
     }
 
@@ -688,18 +746,18 @@ public final class Memory {
         if (page >= 0) {
             frames.get(page);
         }
-        vmf.pte.unlock();
+        vmf.ptl.unlock();
         return wpPageCopy(vmf, page);
     }
 
     private int wpPageReuse(VmFault vmf) {
         try {
             long entry = vmf.origPte | PteBits.ACCESSED | PteBits.DIRTY | PteBits.RW;
-            ops.set(vmf.pte.ptep(), entry);
+            ops.set(vmf.ptep, entry);
             stats.faultWpReuse.incrementAndGet();
             return VM_FAULT_OK;
         } finally {
-            vmf.pte.unlock();
+            vmf.ptl.unlock();
         }
     }
 
@@ -720,8 +778,7 @@ public final class Memory {
         if (old >= 0) {
             mem.copyFrame(old << 12, nw << 12);
         }
-        vmf.pte = pteOffsetMapLock(vmf.mm, vmf.pmdp, vmf.address);
-        if (vmf.pte == null) {
+        if (!mapLock(vmf.pmdp, vmf.address, vmf)) {
             frames.put(nw);
             if (old >= 0) {
                 frames.put(old);
@@ -731,7 +788,7 @@ public final class Memory {
         }
         boolean copied = false;
         try {
-            if (ops.get(vmf.pte.ptep()) == vmf.origPte) {
+            if (ops.get(vmf.ptep) == vmf.origPte) {
                 if (old >= 0) {
                     int oc = mmCounter(old);
                     if (oc != MmStruct.MM_ANONPAGES) {
@@ -743,11 +800,11 @@ public final class Memory {
                 }
                 long entry = PteBits.mkPte(nw, vma.pageProt()) | PteBits.RW | PteBits.DIRTY;
                 // ptep_clear_flush
-                ops.getAndClear(vmf.pte.ptep());
+                ops.getAndClear(vmf.ptep);
                 vmf.mm.flushTlbPage(vmf.address);
                 frames.setFlags(nw, FrameTable.PG_ANON);
                 frames.addMap(nw);
-                ops.set(vmf.pte.ptep(), entry);
+                ops.set(vmf.ptep, entry);
                 if (old >= 0) {
                     frames.removeMap(old);
                 }
@@ -761,7 +818,7 @@ public final class Memory {
                 stats.faultRetry.incrementAndGet();
             }
         } finally {
-            vmf.pte.unlock();
+            vmf.ptl.unlock();
         }
         if (copied) {
             if (old >= 0) {
@@ -796,50 +853,91 @@ public final class Memory {
         return Long.compareUnsigned(boundary - 1, end - 1) < 0 ? boundary : end;
     }
 
-    /** zap_p4d_range / zap_pud_range / zap_pmd_range: walk only present tables. */
+    /**
+     * The entry for {@code addr} in {@code table} (at {@code level}) is none: returns the index of the
+     * next entry in this table, up to the one holding {@code end - 1}, that is not none, or
+     * {@link #lastIndex} + 1 — one scan ({@link PgtableOps#nextNonNone}) instead of an ordered read per
+     * empty entry. [addr, end) lies inside this table's span, as every pXd_addr_end-bounded walk
+     * guarantees. The teardown callers hold the mmap write lock, so nothing populates these levels
+     * meanwhile, and a hit is re-read by the caller's loop anyway.
+     */
+    private int skipNone(long table, int level, long addr, long end) {
+        return ops.nextNonNone(table, index(addr, level) + 1, lastIndex(end, level) + 1);
+    }
+
+    private int index(long addr, int level) {
+        return (int) ((addr >>> ops.shift(level)) & (ops.entries(level) - 1));
+    }
+
+    private int lastIndex(long end, int level) {
+        return index(end - 1, level);
+    }
+
+    /** The first address mapped by entry {@code idx} of the table at {@code level} that covers {@code addr}. */
+    private long entryStart(long addr, int level, int idx) {
+        int shift = ops.shift(level);
+        return (addr & -((long) ops.entries(level) << shift)) | ((long) idx << shift);
+    }
+
+    /**
+     * zap_p4d_range / zap_pud_range / zap_pmd_range: walk only present tables. The entries visited are
+     * counted locally and added to the statistics once per table (an atomic add per entry would cost
+     * more than the visit itself on a sparse range).
+     */
     private void zapLevel(MmuGather tlb, VmArea vma, long table, int level, long addr, long end) {
+        long visited = 0;
         do {
-            long next = addrEnd(addr, end, level);
             long ep = ops.entryAddr(table, addr, level);
-            stats.zapEntriesVisited.incrementAndGet();
+            visited++;
             long e = ops.getLockless(ep);
-            if (!PteBits.none(e)) {
-                if (level == 2) {
-                    long a = addr;
-                    while (a != next) {
-                        long r = zapPteRange(tlb, vma, ep, a, next);
-                        if (r == a) {
-                            // pte_offset_map_lock failed: no PTE table here any more (a huge PMD would
-                            // be zap_huge_pmd's business; mmulab maps none yet), so nothing to zap.
-                            break;
-                        }
-                        a = r;
-                    }
-                } else if (!ops.tableBad(level, e)) {
-                    zapLevel(tlb, vma, PteBits.pfn(e) << 12, level - 1, addr, next);
+            if (PteBits.none(e)) {
+                int j = skipNone(table, level, addr, end);
+                visited += j - index(addr, level) - 1;
+                if (j > lastIndex(end, level)) {
+                    break;
                 }
+                addr = entryStart(addr, level, j);
+                continue;
+            }
+            long next = addrEnd(addr, end, level);
+            if (level == 2) {
+                long a = addr;
+                while (a != next) {
+                    long r = zapPteRange(tlb, vma, ep, a, next);
+                    if (r == a) {
+                        // pte_offset_map_lock failed: no PTE table here any more (a huge PMD would
+                        // be zap_huge_pmd's business; mmulab maps none yet), so nothing to zap.
+                        break;
+                    }
+                    a = r;
+                }
+            } else if (!ops.tableBad(level, e)) {
+                zapLevel(tlb, vma, PteBits.pfn(e) << 12, level - 1, addr, next);
             }
             addr = next;
         } while (addr != end);
+        stats.zapEntriesVisited.addAndGet(visited);
     }
 
     /**
      * zap_pte_range: under the PTE lock, clear up to a batch of entries, queueing their pages in the
      * MmuGather; when the batch is full, drop the lock, flush the TLB, free the pages, and go on.
-     * Returns the address reached (== end when done, == addr if the table vanished).
+     * Returns the address reached (== end when done, == addr if the table vanished). As in Linux, the
+     * RSS changes are summed in a local {@code rss[]} and applied once ({@code add_mm_rss_vec}).
      */
     long zapPteRange(MmuGather tlb, VmArea vma, long pmdp, long addr, long end) {
         MmStruct mm = vma.mm;
-        PteMap pm = pteOffsetMapLock(mm, pmdp, addr);
-        if (pm == null) {
+        PteSlot pm = tlb.pteSlot;
+        if (!mapLock(pmdp, addr, pm)) {
             return addr;
         }
         boolean forceFlush = false;
-        long ptep = pm.ptep();
+        long ptep = pm.ptep;
+        long visited = 0, zapped = 0, anon = 0, file = 0, shmem = 0;
         try {
             mm.updateHiwaterRss();
             do {
-                stats.zapEntriesVisited.incrementAndGet();
+                visited++;
                 long e = ops.get(ptep);
                 if (PteBits.none(e)) {
                     addr += 4096;
@@ -857,17 +955,34 @@ public final class Memory {
                 if (page < 0) {
                     continue;
                 }
-                mm.addCounter(mmCounter(page), -1);
+                switch (mmCounter(page)) {
+                    case MmStruct.MM_ANONPAGES -> anon++;
+                    case MmStruct.MM_SHMEMPAGES -> shmem++;
+                    default -> file++;
+                }
                 frames.removeMap(page);
-                stats.zapPages.incrementAndGet();
+                zapped++;
                 if (tlb.removePage(page)) {
                     forceFlush = true;
                     break;
                 }
             } while (addr != end);
+            // add_mm_rss_vec, still under the PTE lock as in zap_pte_range
+            if (anon != 0) {
+                mm.addCounter(MmStruct.MM_ANONPAGES, -anon);
+            }
+            if (file != 0) {
+                mm.addCounter(MmStruct.MM_FILEPAGES, -file);
+            }
+            if (shmem != 0) {
+                mm.addCounter(MmStruct.MM_SHMEMPAGES, -shmem);
+            }
         } finally {
-            pm.unlock();
+            pm.ptl.unlock();
+            pm.ptl = null;
         }
+        stats.zapEntriesVisited.addAndGet(visited);
+        stats.zapPages.addAndGet(zapped);
         if (forceFlush) {
             tlb.flushMmu();
         }
@@ -910,12 +1025,22 @@ public final class Memory {
     private void freeLevelRange(MmuGather tlb, long parentEp, long table, int level, long addr, long end, long floor,
             long ceiling) {
         long start = addr;
+        long visited = 0;
         do {
-            long next = addrEnd(addr, end, level);
             long ep = ops.entryAddr(table, addr, level);
-            stats.freeEntriesVisited.incrementAndGet();
+            visited++;
             long e = ops.getLockless(ep);
-            if (!PteBits.none(e) && !ops.tableBad(level, e)) {
+            if (PteBits.none(e)) {
+                int j = skipNone(table, level, addr, end);
+                visited += j - index(addr, level) - 1;
+                if (j > lastIndex(end, level)) {
+                    break;
+                }
+                addr = entryStart(addr, level, j);
+                continue;
+            }
+            long next = addrEnd(addr, end, level);
+            if (!ops.tableBad(level, e)) {
                 if (level == 2) {
                     // free_pte_range
                     long pte = PteBits.pfn(e);
@@ -928,6 +1053,7 @@ public final class Memory {
             }
             addr = next;
         } while (addr != end);
+        stats.freeEntriesVisited.addAndGet(visited);
         if (parentEp < 0) {
             return;
         }

@@ -139,6 +139,40 @@ public final class MmStruct {
         return out;
     }
 
+    /** Links {@code v} into the VMA tree at {@code start} (vma_link / vma_iter_store). Mmap write lock held. */
+    void insertVma(long start, VmArea v) {
+        v.detached = false;
+        vmas.put(start, v);
+    }
+
+    /** Unlinks the VMA starting at {@code start}; returns it (null if none). Mmap write lock held. */
+    VmArea removeVma(long start) {
+        VmArea v = vmas.remove(start);
+        if (v != null) {
+            v.detached = true;
+        }
+        return v;
+    }
+
+    /** Unlinks every VMA (exit_mmap). Mmap write lock held. */
+    void clearVmas() {
+        for (VmArea v : vmas.values()) {
+            v.detached = true;
+        }
+        vmas.clear();
+    }
+
+    /**
+     * The per-task VMA cache check of mm/vmacache.c (Linux 3.15-6.0, before the maple tree made lookups
+     * cheap): is {@code cached}, a VMA an earlier lookup returned, still linked into this mm and does it
+     * contain {@code addr}? Call with the mmap lock held (read is enough): VMAs are linked, unlinked and
+     * resized only under the write lock, so a linked VMA's current bounds are the truth. Lets the fault
+     * path skip the tree lookup (which boxes the address) for consecutive faults in one VMA.
+     */
+    public boolean vmacacheValid(VmArea cached, long addr) {
+        return cached != null && cached.mm == this && !cached.detached && cached.start <= addr && addr < cached.end;
+    }
+
     public List<VmArea> vmaList() {
         return new ArrayList<>(vmas.values());
     }

@@ -302,7 +302,7 @@ public final class Mmap {
         }
         VmArea v = new VmArea(mm, addr, end, vmFlags, pgoff, file);
         v.name = name;
-        mm.vmas.put(addr, v);
+        mm.insertVma(addr, v);
         mm.totalVm += len >>> 12;
         mergeAround(mm, addr);
         mergeAround(mm, end);
@@ -334,7 +334,7 @@ public final class Mmap {
             v.file.acquire();
         }
         v.end = addr;
-        mm.vmas.put(addr, n);
+        mm.insertVma(addr, n);
         return n;
     }
 
@@ -353,7 +353,7 @@ public final class Mmap {
         VmArea prev = mm.prevVma(next);
         if (prev != null && canMerge(prev, next)) {
             prev.end = next.end;
-            mm.vmas.remove(next.start);
+            mm.removeVma(next.start);
             if (next.file != null) {
                 next.file.releaseUser();
             }
@@ -400,7 +400,7 @@ public final class Mmap {
         VmArea next = mm.nextVma(hi);
         mm.updateHiwaterVm();
         for (VmArea v : list) {
-            mm.vmas.remove(v.start);
+            mm.removeVma(v.start);
             mm.totalVm -= v.pages();
         }
         // unmap_region: zap the PTEs, free the page tables nobody else needs, flush, free the frames.
@@ -457,7 +457,7 @@ public final class Mmap {
                 VmArea v = new VmArea(mm, oldbrk, newbrk, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
                         | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC, oldbrk >>> 12, null);
                 v.name = "[heap]";
-                mm.vmas.put(oldbrk, v);
+                mm.insertVma(oldbrk, v);
             }
             mm.totalVm += (newbrk - oldbrk) >>> 12;
             mm.brk = brk;
@@ -483,7 +483,7 @@ public final class Mmap {
             }
             VmArea v = new VmArea(mm, addr, addr + len, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
                     | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | vmExtra, addr >>> 12, null);
-            mm.vmas.put(addr, v);
+            mm.insertVma(addr, v);
             mm.totalVm += len >>> 12;
             mergeAround(mm, addr);
             mergeAround(mm, addr + len);
@@ -752,10 +752,10 @@ public final class Mmap {
             return ENOMEM;
         }
         long grow = (vma.start - address) >>> 12;
-        mm.vmas.remove(vma.start);
+        mm.removeVma(vma.start);
         vma.start = address;
         vma.pgoff -= grow;
-        mm.vmas.put(address, vma);
+        mm.insertVma(address, vma);
         mm.totalVm += grow;
         return 0;
     }
@@ -767,7 +767,7 @@ public final class Mmap {
             VmArea v = new VmArea(mm, start, end, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
                     | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | VmArea.VM_GROWSDOWN, start >>> 12, null);
             v.name = "[stack]";
-            mm.vmas.put(start, v);
+            mm.insertVma(start, v);
             mm.totalVm += (end - start) >>> 12;
         } finally {
             mm.mmapLock.writeLock().unlock();

@@ -19,6 +19,8 @@ public final class MmuGather {
     private int nrPages;
     private long[] tables = new long[8];
     private int nrTables;
+    /** zap_pte_range's mapped-PTE scratch (pte and ptl locals in Linux), reused across tables. */
+    final Memory.PteSlot pteSlot = new Memory.PteSlot();
 
     public MmuGather(MmStruct mm) {
         this.mm = mm;

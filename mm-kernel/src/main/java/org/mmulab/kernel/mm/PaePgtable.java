@@ -88,6 +88,12 @@ public final class PaePgtable implements PgtableOps {
         return lo(entryPa) | hi(entryPa) << 32;
     }
 
+    /** none is a zero 64-bit entry in this format: one plain scan of guest RAM. */
+    @Override
+    public int nextNonNone(long tablePa, int from, int to) {
+        return from >= to ? to : from + mem.firstNonZero64(tablePa + 8L * from, to - from);
+    }
+
     @Override
     public long getLockless(long entryPa) {
         for (;;) {

@@ -36,6 +36,20 @@ public interface PgtableOps {
     /** Lockless read that never returns a torn value (ptep_get_lockless / pmdp_get_lockless). */
     long getLockless(long entryPa);
 
+    /**
+     * Index of the first entry in [from, to) of the table at {@code tablePa} that is not none, or
+     * {@code to}: how teardown skips the empty stretches of a sparse range in one scan instead of an
+     * ordered read per entry. The caller re-reads a hit with {@link #getLockless} before using it.
+     */
+    default int nextNonNone(long tablePa, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (!PteBits.none(getLockless(tablePa + 8L * i))) {
+                return i;
+            }
+        }
+        return to;
+    }
+
     /** set_pte / set_pmd (native_set_pte order in PAE). */
     void set(long entryPa, long value);
 

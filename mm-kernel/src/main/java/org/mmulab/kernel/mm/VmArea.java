@@ -25,6 +25,8 @@ public final class VmArea {
     final AddressSpace file;
     /** /proc/pid/maps name hint: "[heap]", "[stack]", or null. */
     String name;
+    /** Not in its mm's VMA tree (removed by munmap, merge or exit): a vmacache hit on it is stale. */
+    boolean detached;
 
     VmArea(MmStruct mm, long start, long end, int flags, long pgoff, AddressSpace file) {
         this.mm = mm;

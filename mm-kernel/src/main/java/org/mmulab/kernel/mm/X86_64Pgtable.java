@@ -35,6 +35,12 @@ public final class X86_64Pgtable implements PgtableOps {
         return mem.read64Acquire(entryPa);
     }
 
+    /** none is a zero 64-bit entry in this format: one plain scan of guest RAM. */
+    @Override
+    public int nextNonNone(long tablePa, int from, int to) {
+        return from >= to ? to : from + mem.firstNonZero64(tablePa + 8L * from, to - from);
+    }
+
     @Override
     public long getLockless(long entryPa) {
         return mem.read64Acquire(entryPa);

@@ -1,0 +1,359 @@
+package org.mmulab.cli;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.mmulab.kernel.KernelConfig;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code mmulab bench}: boots each guest workload image (test-images/src/images: page_fault1 after
+ * will-it-scale's tests/page_fault1.c, sparse_unmap, tlb_stride, cpu_loop) in-process through
+ * {@code mmulab boot}, collects the {@code RESULT} and {@code HIST} lines they print (format in
+ * test-images/src/include/mmbench.h), and reports one table of host ns and guest cycles per operation,
+ * CSV files and two SVG plots: the TLB-cliff curve (tlb_stride cycles per access against pages, log2 x)
+ * and page_fault1's per-fault latency histogram (log2 buckets of RDTSC cycles, sampled by the guest).
+ *
+ * <p>{@code --paging} and {@code --timing} are passed to every boot ({@code --timing fast} is boot's
+ * default and is not passed, so this works before boot knows the option); a boot that rejects an
+ * option fails the run with exit status 2 and boot's message. Workloads are a list of {@link Workload}
+ * records with a vCPU count, so multi-vCPU and fork/COW workloads slot in once the machine runs more
+ * than one vCPU; today {@code --cpus} above 1 is refused.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Run the guest workload benchmarks (page_fault1, sparse_unmap, tlb_stride, cpu_loop); "
+                + "print a table of host ns and guest cycles per operation and write CSV and SVG plots.")
+final class BenchCommand implements Callable<Integer> {
+    /** A guest workload: image name in bin/ARCH/, full and --quick guest arguments, vCPUs it needs. */
+    record Workload(String name, List<String> args, List<String> quickArgs, int cpus) {
+    }
+
+    /** The suite, in run order. Add multi-vCPU (cpus > 1) and fork/COW workloads here. */
+    static final List<Workload> WORKLOADS = List.of(
+            new Workload("page_fault1", List.of("128", "4"), List.of("4", "2"), 1),
+            new Workload("sparse_unmap", List.of("10000"), List.of("50"), 1),
+            new Workload("tlb_stride", List.of("16384", "1048576"), List.of("256", "20000"), 1),
+            new Workload("cpu_loop", List.of("100"), List.of("2"), 1));
+
+    @Option(names = "--paging", paramLabel = "4level|pae", converter = BootCommand.PagingConverter.class,
+            defaultValue = "4level",
+            description = "Paging mode (default ${DEFAULT-VALUE}); pae runs the i386 images under a 32-bit PAE kernel.")
+    KernelConfig.PagingMode paging;
+
+    @Option(names = "--timing", paramLabel = "fast|cycle", defaultValue = "fast",
+            description = "Timing level passed to each boot (default ${DEFAULT-VALUE}).")
+    String timing;
+
+    @Option(names = "--deterministic",
+            description = "Pass --deterministic to each boot (with --timing cycle: RDTSC and the clock follow virtual cycles).")
+    boolean deterministic;
+
+    @Option(names = "--cpus", paramLabel = "N", defaultValue = "1", description = "vCPUs (only 1 is supported yet).")
+    int cpus;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench-results",
+            description = "Directory for CSV files and plots (default ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--quick", description = "Small sizes: a smoke run of a few seconds, figures dominated by warm-up.")
+    boolean quick;
+
+    @Option(names = "--images", paramLabel = "DIR",
+            description = "Directory with x86_64/ and i386/ images (default: test-images/bin of this checkout).")
+    Path images;
+
+    @Option(names = "--mem", paramLabel = "SIZE", defaultValue = "512M", description = "Guest RAM per workload (default ${DEFAULT-VALUE}).")
+    String mem;
+
+    private final PrintStream stdout;
+    private final PrintStream err;
+
+    BenchCommand(PrintStream stdout, PrintStream err) {
+        this.stdout = stdout;
+        this.err = err;
+    }
+
+    private static final Pattern RESULT = Pattern.compile("^RESULT (\\S+) (-?\\d+(?:\\.\\d+)?) (\\S+)$");
+    private static final Pattern HIST = Pattern.compile("^HIST (\\S+) (\\d+) (\\d+)$");
+    private static final Pattern PER_OP = Pattern.compile("^(ns|us|cycles)_per_(.+)$");
+    private static final Pattern PARAM = Pattern.compile("^([^@]+)(?:@(\\w+)=(\\d+))?$");
+
+    /** One RESULT line: workload, figure (without the parameter), parameter key/value, value, unit. */
+    record Result(String workload, String figure, String key, long param, double value, String unit) {
+        String name() {
+            return workload + "." + figure + (key == null ? "" : "@" + key + "=" + param);
+        }
+    }
+
+    /** One table row: an operation's host ns and guest cycles (NaN when absent), or another figure. */
+    static final class Row {
+        final String workload, op;
+        double ns = Double.NaN, cycles = Double.NaN, other = Double.NaN;
+        String otherUnit = "";
+
+        Row(String workload, String op) {
+            this.workload = workload;
+            this.op = op;
+        }
+    }
+
+    @Override
+    public Integer call() {
+        if (cpus < 1) {
+            return usage("--cpus must be at least 1");
+        }
+        if (cpus > 1) {
+            return usage("--cpus " + cpus + ": multi-vCPU workloads are not supported yet (single vCPU machine)");
+        }
+        if (!timing.equals("fast") && !timing.equals("cycle")) {
+            return usage("--timing: expected fast or cycle, got '" + timing + "'");
+        }
+        try {
+            MemorySize.parse(mem);
+        } catch (RuntimeException e) {
+            return usage("--mem: " + e.getMessage());
+        }
+        Path bin = images != null ? images : defaultImages();
+        String arch = paging == KernelConfig.PagingMode.PAE ? "i386" : "x86_64";
+        if (bin == null || !Files.isDirectory(bin.resolve(arch))) {
+            return usage("no workload images in " + (bin == null ? "test-images/bin" : bin.resolve(arch))
+                    + " (give --images DIR, the test-images/bin directory)");
+        }
+        List<Workload> suite = new ArrayList<>();
+        for (Workload w : WORKLOADS) {
+            if (w.cpus() <= cpus) {
+                suite.add(w);
+            }
+        }
+        List<Result> results = new ArrayList<>();
+        long[] hist = new long[64];
+        int i = 0;
+        for (Workload w : suite) {
+            i++;
+            Path image = bin.resolve(arch).resolve(w.name());
+            List<String> args = quick ? w.quickArgs() : w.args();
+            err.printf("mmulab bench: [%d/%d] %s %s (%s, %s timing) ... ", i, suite.size(), w.name(), String.join(" ", args),
+                    paging.cliName(), timing);
+            err.flush();
+            long t0 = System.nanoTime();
+            ByteArrayOutputStream gout = new ByteArrayOutputStream();
+            ByteArrayOutputStream gerr = new ByteArrayOutputStream();
+            int status = Mmulab.execute(bootArgs(image, args), new ByteArrayInputStream(new byte[0]),
+                    new PrintStream(gout, true, StandardCharsets.UTF_8), new PrintStream(gerr, true, StandardCharsets.UTF_8));
+            double secs = (System.nanoTime() - t0) / 1e9;
+            String errText = gerr.toString(StandardCharsets.UTF_8).strip();
+            if (status != 0) {
+                err.println("failed");
+                if (status == Mmulab.EXIT_USAGE) {
+                    err.println("mmulab: bench: boot rejected " + w.name() + " with these options: "
+                            + firstLine(errText));
+                    return Mmulab.EXIT_USAGE;
+                }
+                err.println("mmulab: bench: " + w.name() + " exited with status " + status
+                        + (errText.isEmpty() ? "" : ": " + firstLine(errText)));
+                return 1;
+            }
+            int before = results.size();
+            for (String line : gout.toString(StandardCharsets.UTF_8).split("\n")) {
+                Result r = parseResult(line);
+                if (r != null) {
+                    results.add(r);
+                    continue;
+                }
+                Matcher h = HIST.matcher(line);
+                if (h.matches() && h.group(1).equals("page_fault1.fault_cycles")) {
+                    int k = Integer.parseInt(h.group(2));
+                    if (k < hist.length) {
+                        hist[k] += Long.parseLong(h.group(3));
+                    }
+                }
+            }
+            if (results.size() == before) {
+                err.println("failed");
+                err.println("mmulab: bench: " + w.name() + " printed no RESULT line");
+                return 1;
+            }
+            err.printf(Locale.ROOT, "%.2f s%n", secs);
+        }
+        List<Row> rows = table(results);
+        printTable(rows);
+        try {
+            writeOutputs(rows, results, hist);
+        } catch (IOException e) {
+            err.println("mmulab: bench: cannot write " + out + ": " + e.getMessage());
+            return 1;
+        }
+        stdout.println("wrote " + out.resolve("results.csv") + ", results-raw.csv, fault_latency.csv, tlb_cliff.svg, fault_latency.svg");
+        return 0;
+    }
+
+    private String[] bootArgs(Path image, List<String> args) {
+        List<String> a = new ArrayList<>(List.of("boot", "--paging", paging.cliName(), "--mem", mem, "--clean-env"));
+        if (!timing.equals("fast")) {
+            a.add("--timing");
+            a.add(timing);
+        }
+        if (deterministic) {
+            a.add("--deterministic");
+        }
+        a.add(image.toString());
+        a.addAll(args);
+        return a.toArray(new String[0]);
+    }
+
+    static Result parseResult(String line) {
+        Matcher m = RESULT.matcher(line);
+        if (!m.matches()) {
+            return null;
+        }
+        String name = m.group(1);
+        int dot = name.indexOf('.');
+        if (dot <= 0 || dot == name.length() - 1) {
+            return null;
+        }
+        Matcher p = PARAM.matcher(name.substring(dot + 1));
+        if (!p.matches()) {
+            return null;
+        }
+        return new Result(name.substring(0, dot), p.group(1), p.group(2), p.group(3) == null ? 0 : Long.parseLong(p.group(3)),
+                Double.parseDouble(m.group(2)), m.group(3));
+    }
+
+    /** Groups ns/us/cycles_per_OP figures of the same workload, operation and parameter into one row. */
+    static List<Row> table(List<Result> results) {
+        Map<String, Row> rows = new LinkedHashMap<>();
+        for (Result r : results) {
+            Matcher m = PER_OP.matcher(r.figure());
+            String op = (m.matches() ? m.group(2) : r.figure()) + (r.key() == null ? "" : " @" + r.key() + "=" + r.param());
+            Row row = rows.computeIfAbsent(r.workload() + "\0" + op, k -> new Row(r.workload(), op));
+            if (!m.matches()) {
+                row.other = r.value();
+                row.otherUnit = r.unit();
+            } else if (m.group(1).equals("cycles")) {
+                row.cycles = r.value();
+            } else {
+                row.ns = m.group(1).equals("us") ? r.value() * 1000 : r.value();
+            }
+        }
+        return new ArrayList<>(rows.values());
+    }
+
+    private void printTable(List<Row> rows) {
+        stdout.printf("mmulab bench: paging %s, timing %s, %d vCPU%s; host %s, %d cores%n", paging.cliName(), timing, cpus,
+                quick ? ", --quick" : "", hostCpu(), Runtime.getRuntime().availableProcessors());
+        if (timing.equals("fast")) {
+            stdout.println("(fast timing: guest cycles = RDTSC, host time at a nominal 2 GHz; host ns = the guest's clock_gettime)");
+        }
+        stdout.printf("%-13s %-24s %14s %16s  %s%n", "workload", "figure", "host ns/op", "guest cycles/op", "other");
+        for (Row r : rows) {
+            stdout.printf(Locale.ROOT, "%-13s %-24s %14s %16s  %s%n", r.workload, r.op, cell(r.ns), cell(r.cycles),
+                    Double.isNaN(r.other) ? "" : cell(r.other) + " " + r.otherUnit);
+        }
+    }
+
+    private static String cell(double v) {
+        if (Double.isNaN(v)) {
+            return "-";
+        }
+        return String.format(Locale.ROOT, v >= 100 ? "%.1f" : "%.3f", v);
+    }
+
+    private static String csv(double v) {
+        return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.3f", v);
+    }
+
+    private void writeOutputs(List<Row> rows, List<Result> results, long[] hist) throws IOException {
+        Files.createDirectories(out);
+        String mode = paging.cliName() + "," + timing;
+        StringBuilder t = new StringBuilder("paging,timing,workload,figure,host_ns_per_op,guest_cycles_per_op,other,other_unit\n");
+        for (Row r : rows) {
+            t.append(mode).append(',').append(r.workload).append(',').append(r.op).append(',').append(csv(r.ns)).append(',')
+                    .append(csv(r.cycles)).append(',').append(csv(r.other)).append(',').append(r.otherUnit).append('\n');
+        }
+        Files.writeString(out.resolve("results.csv"), t);
+        StringBuilder raw = new StringBuilder("paging,timing,name,value,unit\n");
+        for (Result r : results) {
+            raw.append(mode).append(',').append(r.name()).append(',').append(csv(r.value())).append(',').append(r.unit()).append('\n');
+        }
+        Files.writeString(out.resolve("results-raw.csv"), raw);
+        StringBuilder h = new StringBuilder("bucket_log2,lower_cycles,upper_cycles,count\n");
+        for (int k = 0; k < hist.length; k++) {
+            if (hist[k] != 0) {
+                h.append(k).append(',').append(k == 0 ? 0 : 1L << k).append(',').append(k >= 62 ? Long.MAX_VALUE : 1L << (k + 1))
+                        .append(',').append(hist[k]).append('\n');
+            }
+        }
+        Files.writeString(out.resolve("fault_latency.csv"), h);
+
+        List<double[]> cliff = new ArrayList<>();
+        for (Result r : results) {
+            if (r.workload().equals("tlb_stride") && r.figure().equals("cycles_per_access") && "pages".equals(r.key())) {
+                cliff.add(new double[] {r.param(), r.value()});
+            }
+        }
+        String sub = " (" + paging.cliName() + ", " + timing + " timing)";
+        Files.writeString(out.resolve("tlb_cliff.svg"), SvgChart.log2LineChart("TLB cliff: tlb_stride" + sub,
+                "pages touched (one load per page, log2 scale)", "guest cycles per access",
+                List.of(new SvgChart.Series("cycles/access", cliff))));
+        Files.writeString(out.resolve("fault_latency.svg"), SvgChart.log2Histogram("page_fault1 fault latency" + sub,
+                "cycles per first-touch write fault (log2 buckets, RDTSC)", "faults", hist));
+    }
+
+    /** test-images/bin of the checkout: under the working directory, or above the jar / classes directory. */
+    static Path defaultImages() {
+        Path cwd = Path.of("test-images", "bin");
+        if (Files.isDirectory(cwd)) {
+            return cwd;
+        }
+        try {
+            Path p = Path.of(BenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            for (int up = 0; up < 4 && p != null; up++, p = p.getParent()) {
+                Path c = p.resolve("test-images").resolve("bin");
+                if (Files.isDirectory(c)) {
+                    return c;
+                }
+            }
+        } catch (Exception e) {
+            return null;
+        }
+        return null;
+    }
+
+    private static String hostCpu() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (l.startsWith("model name")) {
+                    return l.substring(l.indexOf(':') + 1).strip();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: fall through
+        }
+        return System.getProperty("os.arch");
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    private int usage(String message) {
+        err.println("mmulab: bench: " + message);
+        return Mmulab.EXIT_USAGE;
+    }
+}

@@ -1,0 +1,133 @@
+package org.mmulab.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import javax.xml.parsers.DocumentBuilderFactory;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
+
+/** {@code mmulab bench}: a --quick run writes parseable CSV and SVG; bad options exit 2. */
+class BenchCommandTest {
+    private static final Path IMAGES = Path.of("..", "test-images", "bin");
+
+    @TempDir
+    Path tmp;
+
+    private record Run(int status, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Mmulab.execute(args, new ByteArrayInputStream(new byte[0]),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void quickRunWritesTableCsvAndPlots() throws Exception {
+        Path dir = tmp.resolve("results");
+        Run r = run("bench", "--quick", "--images", IMAGES.toString(), "--out", dir.toString());
+        assertEquals(0, r.status(), r.err());
+        for (String w : List.of("page_fault1", "sparse_unmap", "tlb_stride", "cpu_loop")) {
+            assertTrue(r.err().contains("] " + w + " "), "progress line for " + w + ": " + r.err());
+            assertTrue(r.out().contains("\n" + w + " "), "table row for " + w + ": " + r.out());
+        }
+        assertTrue(r.out().contains("host ns/op") && r.out().contains("guest cycles/op"), r.out());
+
+        List<String> table = Files.readAllLines(dir.resolve("results.csv"));
+        assertEquals("paging,timing,workload,figure,host_ns_per_op,guest_cycles_per_op,other,other_unit", table.get(0));
+        Set<String> figures = new HashSet<>();
+        for (String line : table.subList(1, table.size())) {
+            String[] f = line.split(",", -1);
+            assertEquals(8, f.length, line);
+            assertEquals("4level", f[0]);
+            assertEquals("fast", f[1]);
+            figures.add(f[2] + " " + f[3]);
+            if (f[3].equals("page") || f[3].equals("pair") || f[3].equals("insn") || f[3].startsWith("access @pages=")) {
+                assertTrue(Double.parseDouble(f[4]) > 0, line);
+                assertTrue(Double.parseDouble(f[5]) > 0, line);
+            }
+        }
+        assertTrue(figures.containsAll(List.of("page_fault1 page", "sparse_unmap pair", "cpu_loop insn", "cpu_loop mips",
+                "tlb_stride access @pages=8", "tlb_stride access @pages=256")), figures.toString());
+
+        List<String> hist = Files.readAllLines(dir.resolve("fault_latency.csv"));
+        assertEquals("bucket_log2,lower_cycles,upper_cycles,count", hist.get(0));
+        long faults = 0;
+        for (String line : hist.subList(1, hist.size())) {
+            faults += Long.parseLong(line.split(",")[3]);
+        }
+        assertEquals(1024, faults, "one sample per page of the quick run's 4 MiB sampled loop");
+        assertTrue(Files.readAllLines(dir.resolve("results-raw.csv")).size() > 10);
+
+        Document cliff = parseSvg(dir.resolve("tlb_cliff.svg"));
+        assertEquals(1, cliff.getElementsByTagName("polyline").getLength());
+        String points = cliff.getElementsByTagName("polyline").item(0).getAttributes().getNamedItem("points").getNodeValue();
+        assertEquals(6, points.trim().split(" ").length, "N = 8..256: " + points);
+        Document lat = parseSvg(dir.resolve("fault_latency.svg"));
+        assertTrue(lat.getElementsByTagName("rect").getLength() > 1, "histogram bars");
+    }
+
+    private static Document parseSvg(Path p) throws Exception {
+        DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
+        f.setNamespaceAware(true);
+        Document d = f.newDocumentBuilder().parse(p.toFile());
+        assertEquals("svg", d.getDocumentElement().getLocalName());
+        return d;
+    }
+
+    @Test
+    void badOptionsExitTwo() {
+        Run cpus = run("bench", "--cpus", "2", "--images", IMAGES.toString(), "--out", tmp.toString());
+        assertEquals(2, cpus.status());
+        assertTrue(cpus.err().contains("multi-vCPU workloads are not supported yet"), cpus.err());
+        assertEquals(1, cpus.err().strip().lines().count(), cpus.err());
+        assertEquals(2, run("bench", "--cpus", "0").status());
+        Run timing = run("bench", "--timing", "slow", "--out", tmp.toString());
+        assertEquals(2, timing.status());
+        assertTrue(timing.err().contains("expected fast or cycle"), timing.err());
+        assertEquals(2, run("bench", "--paging", "2level").status());
+        assertEquals(2, run("bench", "--no-such-option").status());
+        Run noImages = run("bench", "--images", tmp.resolve("nowhere").toString(), "--out", tmp.toString());
+        assertEquals(2, noImages.status());
+        assertTrue(noImages.err().contains("no workload images"), noImages.err());
+        assertFalse(Files.exists(tmp.resolve("results.csv")));
+    }
+
+    @Test
+    void resultLinesParse() {
+        BenchCommand.Result r = BenchCommand.parseResult("RESULT tlb_stride.cycles_per_access@pages=512 9.419 cycles");
+        assertEquals("tlb_stride", r.workload());
+        assertEquals("cycles_per_access", r.figure());
+        assertEquals("pages", r.key());
+        assertEquals(512, r.param());
+        assertEquals(9.419, r.value(), 1e-9);
+        assertNull(BenchCommand.parseResult("RESULT nodot 1.0 ns"));
+        assertNull(BenchCommand.parseResult("page_fault1: 4 MiB x 2 loops"));
+        List<BenchCommand.Row> rows = BenchCommand.table(List.of(
+                BenchCommand.parseResult("RESULT sparse_unmap.us_per_pair 4.500 us"),
+                BenchCommand.parseResult("RESULT sparse_unmap.cycles_per_pair 9000.000 cycles"),
+                BenchCommand.parseResult("RESULT cpu_loop.mips 150.000 MIPS")));
+        assertEquals(2, rows.size());
+        assertEquals(4500.0, rows.get(0).ns, 1e-9);
+        assertEquals(9000.0, rows.get(0).cycles, 1e-9);
+        assertEquals(150.0, rows.get(1).other, 1e-9);
+        assertEquals("MIPS", rows.get(1).otherUnit);
+    }
+}

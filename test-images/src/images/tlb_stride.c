@@ -1,0 +1,67 @@
+/*
+ * tlb_stride [max_pages] [accesses]: the TLB-reach curve. One region of max_pages (default 65536,
+ * 256 MiB) pages is mapped and written once (so no page faults are measured); then for N = 8, 16,
+ * 32, ... max_pages it chases a pointer through the first N pages, one load per page at a page
+ * stride, `accesses` (default 2^22) loads per N. Each page's slot sits at a different 64-byte line
+ * ((i * 67) mod 64) so the loads do not all fall into one cache set. The loads are dependent (each
+ * address comes from the previous load), so their latencies add up rather than overlap.
+ *
+ * Per N:
+ *   RESULT tlb_stride.ns_per_access@pages=N      clock_gettime / accesses
+ *   RESULT tlb_stride.cycles_per_access@pages=N  RDTSC / accesses
+ * Once N pages exceed the L1 dTLB (64 entries on the emulator's Skylake-like model) and then the
+ * STLB (1536), every load needs an STLB lookup, then a page walk: the curve steps up ("TLB cliff").
+ */
+#include "mmrt.h"
+#include "mmbench.h"
+
+static uintptr_t *slot(char *base, uint64_t page)
+{
+    return (uintptr_t *)(base + page * MM_PAGE_SIZE + ((page * 67) % 64) * 64);
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t max_pages = mb_arg(argc, argv, 1, 65536);
+    uint64_t accesses = mb_arg(argc, argv, 2, (uint64_t)1 << 22);
+    if (max_pages < 8 || max_pages > (1u << 18) || (max_pages & (max_pages - 1)) != 0 || accesses == 0
+        || accesses > ((uint64_t)1 << 40)) {
+        mm_printf("usage: tlb_stride [max_pages: power of two 8..262144] [accesses per N]\n");
+        return 2;
+    }
+    size_t len = (size_t)max_pages * MM_PAGE_SIZE;
+    char *base = mm_map_anon(len, PROT_READ | PROT_WRITE);
+    if (base == MAP_FAILED) {
+        mm_printf("mmap failed\n");
+        return 1;
+    }
+    sys_madvise(base, len, MADV_NOHUGEPAGE);
+    for (uint64_t i = 0; i < max_pages; i++) {
+        base[i * MM_PAGE_SIZE] = 1; /* fault everything in before measuring */
+    }
+    mm_printf("tlb_stride: up to %llu pages, %llu accesses per size\n", (unsigned long long)max_pages,
+              (unsigned long long)accesses);
+    uintptr_t sink = 0;
+    for (uint64_t n = 8; n <= max_pages; n *= 2) {
+        for (uint64_t i = 0; i < n; i++) {
+            *slot(base, i) = (uintptr_t)slot(base, (i + 1) % n);
+        }
+        /* one warm-up lap */
+        uintptr_t *p = slot(base, 0);
+        for (uint64_t i = 0; i < n; i++) {
+            p = (uintptr_t *)*p;
+        }
+        uint64_t t0 = mm_now_ns();
+        uint64_t c0 = mb_rdtsc();
+        for (uint64_t i = 0; i < accesses; i++) {
+            p = (uintptr_t *)*p;
+        }
+        uint64_t c1 = mb_rdtsc();
+        uint64_t t1 = mm_now_ns();
+        sink += (uintptr_t)p;
+        mb_result_param("tlb_stride.ns_per_access", "pages", n, t1 - t0, accesses, "ns");
+        mb_result_param("tlb_stride.cycles_per_access", "pages", n, c1 - c0, accesses, "cycles");
+    }
+    sys_munmap(base, len);
+    return sink == 0; /* never 0: keeps the chase from being optimised away */
+}
