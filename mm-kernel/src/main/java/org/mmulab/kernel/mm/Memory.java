@@ -605,7 +605,7 @@ public final class Memory {
             frames.put(nw);
             return VM_FAULT_OOM;
         }
-        mem.copyFrame(src << 12, nw << 12);
+        frames.copyPage(src, nw);
         frames.put(src);
         stats.faultFileCow.incrementAndGet();
         return finishFault(vmf, nw, true);
@@ -718,7 +718,7 @@ public final class Memory {
             return VM_FAULT_OOM;
         }
         if (old >= 0) {
-            mem.copyFrame(old << 12, nw << 12);
+            frames.copyPage(old, nw);
         }
         vmf.pte = pteOffsetMapLock(vmf.mm, vmf.pmdp, vmf.address);
         if (vmf.pte == null) {
