@@ -16,6 +16,8 @@ import java.util.concurrent.Callable;
 import org.mmulab.emulator.debug.DebugController;
 import org.mmulab.emulator.debug.RegisterTraceWriter;
 import org.mmulab.emulator.machine.Machine;
+import org.mmulab.emulator.machine.PerfStats;
+import org.mmulab.emulator.machine.TimingMode;
 import org.mmulab.gdbstub.EmulatorTarget;
 import org.mmulab.gdbstub.GdbServer;
 import org.mmulab.gdbstub.codec.GdbPacketDecoder;
@@ -48,6 +50,25 @@ final class BootCommand implements Callable<Integer> {
 
     @Option(names = "--stats", description = "Print counters (faults, TLB, syscalls, unknown syscalls) on stderr at exit.")
     boolean stats;
+
+    @Option(names = "--stats-json", paramLabel = "FILE",
+            description = "Write the counters (per vCPU and totals, fault-latency histogram, kernel fault kinds, syscalls) to FILE as JSON at exit.")
+    Path statsJson;
+
+    @Option(names = "--timing", paramLabel = "fast|cycle", defaultValue = "fast", converter = TimingConverter.class,
+            description = "fast (default): counters only, maximum host speed; cycle: every instruction, TLB level, "
+                    + "walker load, kernel memory access, trap and lock is charged through the cycle model.")
+    TimingMode timing;
+
+    @Option(names = "--deterministic",
+            description = "Guest clocks (clock_gettime, gettimeofday, time, RDTSC) follow virtual time (cycles / model frequency), "
+                    + "nanosleep advances virtual time instead of sleeping, and AT_RANDOM comes from --seed; "
+                    + "--stats then leaves out host time, so the same image and seed give identical output.")
+    boolean deterministic;
+
+    @Option(names = "--seed", paramLabel = "S", converter = SeedConverter.class,
+            description = "With --deterministic: the seed of everything random (default 0). A decimal or 0x-hex 64-bit integer.")
+    Long seed;
 
     @Option(names = "--clean-env", description = "Start the guest with an empty environment instead of mmulab's.")
     boolean cleanEnv;
@@ -95,6 +116,18 @@ final class BootCommand implements Callable<Integer> {
         } else if (waitForGdb) {
             return fail("--wait needs --gdb HOST:PORT");
         }
+        if (seed != null && !deterministic) {
+            return fail("--seed needs --deterministic");
+        }
+        if (statsJson != null) {
+            // Fail before the guest runs, not after: create (or truncate) the file now.
+            try {
+                Files.writeString(statsJson, "");
+            } catch (IOException | RuntimeException e) {
+                return fail("--stats-json " + statsJson + ": cannot write: " + e.getClass().getSimpleName()
+                        + (e.getMessage() != null ? " " + e.getMessage() : ""));
+            }
+        }
         byte[] elf;
         try {
             elf = Files.readAllBytes(Path.of(image));
@@ -114,6 +147,10 @@ final class BootCommand implements Callable<Integer> {
         argv.addAll(guestArgs);
 
         Machine machine = new Machine(memBytes, 1);
+        machine.configureTiming(timing);
+        if (deterministic) {
+            machine.setDeterministic(seed != null ? seed : 0L);
+        }
         KernelConfig.PagingMode mode = paging != null ? paging : defaultPaging(elf);
         Kernel kernel = new Kernel(machine, new KernelConfig(in, out, err).withPaging(mode));
         try {
@@ -164,18 +201,35 @@ final class BootCommand implements Callable<Integer> {
             kernel.printStats(err);
             printRunSummary(machine, mode, hostNanos);
         }
+        if (statsJson != null) {
+            try {
+                Files.writeString(statsJson, PerfStats.of(machine).toJson(kernel.statsSections()));
+            } catch (IOException e) {
+                err.println("mmulab: --stats-json " + statsJson + ": cannot write: " + e.getMessage());
+                return Mmulab.EXIT_USAGE;
+            }
+        }
         return status;
     }
 
-    /** Instructions retired and host time of the run, the figures users compare across modes. */
+    /**
+     * Instructions retired and host time of the run, the figures users compare across modes. Under
+     * --deterministic host time is left out (it differs from run to run); the cycle totals are in the
+     * counter table.
+     */
     private void printRunSummary(Machine machine, KernelConfig.PagingMode mode, long hostNanos) {
         long instructions = 0;
         for (var v : machine.vcpus()) {
             instructions += v.state.instructions;
         }
+        err.printf("== run ==%n  paging                           %s%n  timing                           %s%n"
+                + "  instructions                     %d%n", mode.cliName(), timing.cliName(), instructions);
+        if (deterministic) {
+            err.printf("  seed                             %d%n", seed != null ? seed : 0L);
+            return;
+        }
         double seconds = hostNanos / 1e9;
-        err.printf("== run ==%n  paging                           %s%n  instructions                     %d%n  host seconds                     %.3f%n"
-                + "  guest MIPS (host time)           %.1f%n", mode.cliName(), instructions, seconds,
+        err.printf("  host seconds                     %.3f%n  guest MIPS (host time)           %.1f%n", seconds,
                 seconds > 0 ? instructions / seconds / 1e6 : 0.0);
     }
 
@@ -233,6 +287,33 @@ final class BootCommand implements Callable<Integer> {
                 return KernelConfig.PagingMode.parse(value);
             } catch (IllegalArgumentException e) {
                 throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    /** picocli converter for {@code --timing}. */
+    static final class TimingConverter implements picocli.CommandLine.ITypeConverter<TimingMode> {
+        @Override
+        public TimingMode convert(String value) {
+            try {
+                return TimingMode.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    /** picocli converter for {@code --seed}: a signed decimal or 0x-prefixed hexadecimal 64-bit integer. */
+    static final class SeedConverter implements picocli.CommandLine.ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            try {
+                if (value.startsWith("0x") || value.startsWith("0X")) {
+                    return Long.parseUnsignedLong(value.substring(2), 16);
+                }
+                return Long.parseLong(value);
+            } catch (NumberFormatException e) {
+                throw new picocli.CommandLine.TypeConversionException("--seed expects a 64-bit integer, got '" + value + "'");
             }
         }
     }

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 /**
  * The {@code mmulab} command: composition root that wires the emulator, the Java kernel and (later)
  * the gdb stub. Subcommands parse with picocli, so {@code --help}, unknown options and missing
- * parameters behave like other picocli tools: usage on stderr and exit status 2.
+ * parameters are usage errors: one line on stderr (the problem and where help is) and exit status 2.
  */
 @Command(name = "mmulab", mixinStandardHelpOptions = true, version = "mmulab 0.1.0",
         description = "Cycle-level x86-64 / PAE MMU emulator running a Java port of Linux mm.",
@@ -43,6 +43,13 @@ public final class Mmulab implements Runnable {
         cl.getSubcommands().get("boot").setStopAtPositional(true);
         cl.setOut(new PrintWriter(stdout, true));
         cl.setErr(new PrintWriter(stderr, true));
+        // Usage errors (bad option values, unknown options, missing IMAGE): one line, status 2.
+        cl.setParameterExceptionHandler((ex, args2) -> {
+            String help = ex.getCommandLine() == cl ? "mmulab --help" : "mmulab " + ex.getCommandLine().getCommandName() + " --help";
+            stderr.println("mmulab: " + ex.getMessage() + " (see '" + help + "')");
+            stderr.flush();
+            return EXIT_USAGE;
+        });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             stderr.println("mmulab: internal error: " + ex);
             ex.printStackTrace(stderr);

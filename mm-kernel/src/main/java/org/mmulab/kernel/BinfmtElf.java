@@ -277,7 +277,7 @@ final class BinfmtElf {
             return null;
         }
         byte[] rand = new byte[16];
-        new SplittableRandom(0x6d6d756c6162L).nextBytes(rand);
+        new SplittableRandom(k.randomSeed()).nextBytes(rand);
         p -= 16;
         long uRand = p;
         if (ua.copyToUser(uRand, rand, 0, 16) != 0) {

@@ -13,9 +13,10 @@ import org.mmulab.emulator.cpu.Vectors;
 import org.mmulab.emulator.machine.Machine;
 import org.mmulab.emulator.machine.TrapHandler;
 import org.mmulab.emulator.machine.Vcpu;
-import org.mmulab.emulator.mmu.MmuCounters;
+import org.mmulab.emulator.machine.PerfStats;
 import org.mmulab.emulator.mmu.PfErr;
 import org.mmulab.kernel.mm.AddressSpace;
+import org.mmulab.kernel.mm.CycleCharge;
 import org.mmulab.kernel.mm.Memory;
 import org.mmulab.kernel.mm.MmStruct;
 import org.mmulab.kernel.mm.Mmap;
@@ -47,13 +48,16 @@ public final class Kernel implements TrapHandler {
     private Task task;
     private String exitCounters = "";
     private long exitHiwaterRss, exitHiwaterVm;
-    final long startNanos = System.nanoTime();
 
     public Kernel(Machine machine, KernelConfig config) {
         this.machine = machine;
         this.config = config;
-        this.memory = new Memory(machine.memory(), new org.mmulab.kernel.mm.FrameTable(machine.memory()),
-                config.paging() == KernelConfig.PagingMode.PAE ? new PaePgtable(machine.memory()) : null);
+        CycleCharge charge = new CycleCharge(machine::currentClock);
+        org.mmulab.kernel.mm.FrameTable frames = new org.mmulab.kernel.mm.FrameTable(machine.memory());
+        frames.setCharge(charge);
+        this.memory = new Memory(machine.memory(), frames,
+                config.paging() == KernelConfig.PagingMode.PAE ? new PaePgtable(machine.memory(), charge)
+                        : new X86_64Pgtable(machine.memory(), charge));
         this.mmap = new Mmap(memory);
         this.cpu0 = machine.vcpu(0);
         this.ua = new UserAccess(this, cpu0);
@@ -97,6 +101,17 @@ public final class Kernel implements TrapHandler {
 
     public Syscalls syscalls() {
         return syscalls;
+    }
+
+    /** AT_RANDOM's seed when not deterministic: fixed, like a run with ASLR off, so traces compare. */
+    static final long DEFAULT_RANDOM_SEED = 0x6d6d756c6162L;
+
+    /**
+     * The seed of everything random the kernel hands a guest (AT_RANDOM): the machine's {@code --seed}
+     * under {@code --deterministic}, else {@link #DEFAULT_RANDOM_SEED}.
+     */
+    long randomSeed() {
+        return machine.guestTime().isVirtual() ? machine.guestTime().seed() : DEFAULT_RANDOM_SEED;
     }
 
     /** TASK_SIZE of the current process (TASK_SIZE_32 for an i386 process under 4-level paging). */
@@ -396,6 +411,7 @@ public final class Kernel implements TrapHandler {
      * FAULT_OK when the access should be retried.
      */
     public int doUserAddrFault(Vcpu cpu, long address, long err) {
+        cpu.clock().pageFault(); // perf_sw_event(PERF_COUNT_SW_PAGE_FAULTS) at the top of do_user_addr_fault
         MmStruct mm = mm();
         if (mm == null || (err & PfErr.RSVD) != 0 || address < 0 || address >= mm.taskSize) {
             memory.stats.faultSigsegv.incrementAndGet();
@@ -445,6 +461,7 @@ public final class Kernel implements TrapHandler {
             }
             int r = memory.handleMmFault(vmFault(cpu), vma, address, flags);
             if (r == Memory.VM_FAULT_OK) {
+                cpu.clock().minorFault(); // mm_account_fault: no I/O was needed
                 return FAULT_OK;
             }
             if (r == Memory.VM_FAULT_OOM) {
@@ -629,12 +646,20 @@ public final class Kernel implements TrapHandler {
         if (lastFatal != null) {
             out.println("fatal signal: " + lastFatal);
         }
-        for (Vcpu v : machine.vcpus()) {
-            MmuCounters c = v.mmu().counters;
-            out.printf("vcpu%d mmu:%n", v.id());
-            for (Map.Entry<String, Long> e : c.asMap().entrySet()) {
-                out.printf("  %-32s %d%n", e.getKey(), e.getValue());
-            }
-        }
+        PerfStats.of(machine).printTable(out);
+    }
+
+    /** The kernel's counter groups for {@code --stats-json}: mm fault kinds (vmstat) and system calls by name. */
+    public Map<String, Map<String, Long>> statsSections() {
+        Map<String, Map<String, Long>> m = new java.util.LinkedHashMap<>();
+        m.put("vmstat", memory.stats.asMap());
+        Map<String, Long> sys = new java.util.LinkedHashMap<>();
+        sys.put("total", syscalls.total());
+        sys.putAll(syscalls.countsByName());
+        m.put("syscalls", sys);
+        Map<String, Long> unknown = new java.util.LinkedHashMap<>();
+        syscalls.unknownByNumber().forEach((nr, n) -> unknown.put(Long.toString(nr), n));
+        m.put("unknown_syscalls", unknown);
+        return m;
     }
 }

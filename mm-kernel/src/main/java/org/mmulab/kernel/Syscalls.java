@@ -23,6 +23,7 @@ public final class Syscalls {
     public static final int NR_READ = 0, NR_WRITE = 1, NR_CLOSE = 3, NR_MMAP = 9, NR_MPROTECT = 10, NR_MUNMAP = 11,
             NR_BRK = 12, NR_RT_SIGACTION = 13, NR_RT_SIGPROCMASK = 14, NR_RT_SIGRETURN = 15, NR_IOCTL = 16, NR_WRITEV = 20,
             NR_SCHED_YIELD = 24, NR_MADVISE = 28, NR_NANOSLEEP = 35, NR_GETPID = 39, NR_EXIT = 60, NR_UNAME = 63,
+            NR_GETTIMEOFDAY = 96, NR_TIME = 201,
             NR_GETUID = 102, NR_GETGID = 104, NR_GETEUID = 107, NR_GETEGID = 108, NR_GETPPID = 110,
             NR_ARCH_PRCTL = 158, NR_GETTID = 186, NR_SET_TID_ADDRESS = 218, NR_CLOCK_GETTIME = 228,
             NR_EXIT_GROUP = 231;
@@ -35,6 +36,8 @@ public final class Syscalls {
     private final long[] counts = new long[MAX_NR];
     private final TreeMap<Long, Long> unknown = new TreeMap<>();
     private long total;
+    /** The vCPU whose system call is being served (its clock is the one the time calls read). */
+    private Vcpu currentCpu;
 
     Syscalls(Kernel k) {
         this.k = k;
@@ -92,12 +95,15 @@ public final class Syscalls {
             case NR_GETTID -> "gettid";
             case NR_SET_TID_ADDRESS -> "set_tid_address";
             case NR_CLOCK_GETTIME -> "clock_gettime";
+            case NR_GETTIMEOFDAY -> "gettimeofday";
+            case NR_TIME -> "time";
             case NR_EXIT_GROUP -> "exit_group";
             default -> null;
         };
     }
 
     long dispatch(Vcpu cpu, boolean int80) {
+        currentCpu = cpu;
         long[] r = cpu.state.gpr;
         long nr = r[CpuState.RAX];
         total++;
@@ -134,6 +140,10 @@ public final class Syscalls {
                 return k.mmap().madvise(mm, a0, a1, (int) a2);
             case NR_CLOCK_GETTIME:
                 return clockGettime((int) a0, a1, true);
+            case NR_GETTIMEOFDAY:
+                return gettimeofday(a0, true);
+            case NR_TIME:
+                return time(a0, true);
             case NR_NANOSLEEP:
                 return nanosleep(a0, true);
             case NR_GETPID:
@@ -177,9 +187,9 @@ public final class Syscalls {
 
     // ---- ia32 (syscall_32.tbl) ------------------------------------------------------------------
 
-    public static final int NR32_EXIT = 1, NR32_READ = 3, NR32_WRITE = 4, NR32_GETPID = 20,
+    public static final int NR32_EXIT = 1, NR32_READ = 3, NR32_WRITE = 4, NR32_TIME = 13, NR32_GETPID = 20,
             NR32_GETUID = 24, NR32_BRK = 45, NR32_GETGID = 47, NR32_GETEUID = 49, NR32_GETEGID = 50, NR32_IOCTL = 54,
-            NR32_GETPPID = 64, NR32_OLD_MMAP = 90, NR32_MUNMAP = 91, NR32_UNAME = 122, NR32_MPROTECT = 125,
+            NR32_GETPPID = 64, NR32_GETTIMEOFDAY = 78, NR32_OLD_MMAP = 90, NR32_MUNMAP = 91, NR32_UNAME = 122, NR32_MPROTECT = 125,
             NR32_LLSEEK = 140, NR32_WRITEV = 146, NR32_SCHED_YIELD = 158, NR32_NANOSLEEP = 162,
             NR32_RT_SIGRETURN = 173, NR32_RT_SIGACTION = 174, NR32_RT_SIGPROCMASK = 175, NR32_MMAP2 = 192,
             NR32_GETUID32 = 199, NR32_GETGID32 = 200, NR32_GETEUID32 = 201, NR32_GETEGID32 = 202,
@@ -195,6 +205,8 @@ public final class Syscalls {
             case NR32_READ -> "read";
             case NR32_WRITE -> "write";
             case NR32_GETPID -> "getpid";
+            case NR32_TIME -> "time";
+            case NR32_GETTIMEOFDAY -> "gettimeofday";
             case NR32_GETUID -> "getuid";
             case NR32_BRK -> "brk";
             case NR32_GETGID -> "getgid";
@@ -275,6 +287,8 @@ public final class Syscalls {
             case NR32_IOCTL -> ioctl((int) b, (int) c, d);
             case NR32_UNAME -> uname(b, k.config().paging() == KernelConfig.PagingMode.PAE ? "i686" : "x86_64");
             case NR32_CLOCK_GETTIME -> clockGettime((int) b, c, false);
+            case NR32_GETTIMEOFDAY -> gettimeofday(b, false);
+            case NR32_TIME -> time(b, false);
             case NR32_CLOCK_GETTIME64 -> clockGettime((int) b, c, true);
             case NR32_NANOSLEEP -> nanosleep(b, false);
             case NR32_CLOCK_NANOSLEEP_TIME64 -> clockNanosleep64((int) b, (int) c, d);
@@ -453,13 +467,8 @@ public final class Syscalls {
         if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) {
             return -Errno.EINVAL;
         }
-        long nowNs;
-        if (clk == 0) {
-            java.time.Instant now = java.time.Instant.now();
-            nowNs = now.getEpochSecond() * 1_000_000_000L + now.getNano();
-        } else {
-            nowNs = System.nanoTime() - k.startNanos;
-        }
+        long nowNs = clk == 0 ? k.machine().guestTime().realtimeNanos(currentCpu)
+                : k.machine().guestTime().monotonicNanos(currentCpu);
         long target = sec > Long.MAX_VALUE / 1_000_000_000L - 1 ? Long.MAX_VALUE : sec * 1_000_000_000L + nsec;
         return sleepNanos(Math.max(0, target - nowNs));
     }
@@ -628,12 +637,12 @@ public final class Syscalls {
         long sec, nsec;
         switch (clk) {
             case 0, 5, 8, 11 -> { // REALTIME, REALTIME_COARSE, REALTIME_ALARM, TAI
-                java.time.Instant now = java.time.Instant.now();
-                sec = now.getEpochSecond();
-                nsec = now.getNano();
+                long t = k.machine().guestTime().realtimeNanos(currentCpu);
+                sec = t / 1_000_000_000L;
+                nsec = t % 1_000_000_000L;
             }
             case 1, 4, 6, 7, 9, 2, 3 -> { // MONOTONIC(_RAW/_COARSE), BOOTTIME(_ALARM), process/thread CPU time
-                long t = System.nanoTime() - k.startNanos;
+                long t = k.machine().guestTime().monotonicNanos(currentCpu);
                 sec = t / 1_000_000_000L;
                 nsec = t % 1_000_000_000L;
             }
@@ -652,6 +661,44 @@ public final class Syscalls {
         return k.userAccess().copyToUser(tp, b, 0, b.length) == 0 ? 0 : -Errno.EFAULT;
     }
 
+    /** gettimeofday into a struct timeval of two longs ({@code wide}: 64-bit) or an old 32-bit one; tz ignored. */
+    private long gettimeofday(long tv, boolean wide) {
+        if (tv == 0) {
+            return 0;
+        }
+        long t = k.machine().guestTime().realtimeNanos(currentCpu);
+        long sec = t / 1_000_000_000L, usec = t % 1_000_000_000L / 1000;
+        byte[] b = new byte[wide ? 16 : 8];
+        if (wide) {
+            put64(b, 0, sec);
+            put64(b, 8, usec);
+        } else {
+            put32(b, 0, sec);
+            put32(b, 4, usec);
+        }
+        return k.userAccess().copyToUser(tv, b, 0, b.length) == 0 ? 0 : -Errno.EFAULT;
+    }
+
+    /** time(tloc): seconds since the epoch (a 32-bit old_time_t for ia32), also stored at tloc if non-null. */
+    private long time(long tloc, boolean wide) {
+        long sec = k.machine().guestTime().realtimeNanos(currentCpu) / 1_000_000_000L;
+        if (!wide) {
+            sec = (int) sec;
+        }
+        if (tloc != 0) {
+            byte[] b = new byte[wide ? 8 : 4];
+            if (wide) {
+                put64(b, 0, sec);
+            } else {
+                put32(b, 0, sec);
+            }
+            if (k.userAccess().copyToUser(tloc, b, 0, b.length) != 0) {
+                return -Errno.EFAULT;
+            }
+        }
+        return sec;
+    }
+
     /** nanosleep with a __kernel_timespec ({@code ts64}) or an old_timespec32 request. */
     private long nanosleep(long req, boolean ts64) {
         byte[] b = new byte[ts64 ? 16 : 8];
@@ -665,11 +712,10 @@ public final class Syscalls {
         return sleepNanos(sec > Long.MAX_VALUE / 1_000_000_000L - 1 ? Long.MAX_VALUE : sec * 1_000_000_000L + nsec);
     }
 
+    /** Sleeps (host time) or advances the vCPU's virtual time (--deterministic): GuestTime.sleep. */
     private long sleepNanos(long total) {
-        long sec = total / 1_000_000_000L, nsec = total % 1_000_000_000L;
         try {
-            long ms = sec > Long.MAX_VALUE / 1000 ? Long.MAX_VALUE : sec * 1000 + nsec / 1_000_000;
-            Thread.sleep(ms, (int) (nsec % 1_000_000));
+            k.machine().guestTime().sleep(currentCpu, total);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return -Errno.EINTR;

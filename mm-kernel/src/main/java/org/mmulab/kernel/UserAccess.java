@@ -45,7 +45,13 @@ public final class UserAccess {
                     if (vector != org.mmulab.emulator.cpu.Vectors.PF) {
                         return -1;
                     }
-                    if (!kernel.kernelModeFault(cpu, s.cr2, err)) {
+                    // A #PF taken in kernel mode: exception entry, the handler, IRET back to the copy.
+                    long start = cpu.cycles();
+                    cpu.clock().exceptionEntry();
+                    boolean resolved = kernel.kernelModeFault(cpu, s.cr2, err);
+                    cpu.clock().exceptionExit();
+                    cpu.clock().recordFault(cpu.cycles() - start);
+                    if (!resolved) {
                         return -1;
                     }
                 }
@@ -66,6 +72,7 @@ public final class UserAccess {
             }
             int n = (int) Math.min(len - done, 4096 - ((va + done) & 0xfff));
             mem.writeBytes(pa, src, off + done, n);
+            kernel.memory().frames().charge().bulk(pa, n);
             done += n;
         }
         return 0;
@@ -81,6 +88,7 @@ public final class UserAccess {
             }
             int n = (int) Math.min(len - done, 4096 - ((va + done) & 0xfff));
             mem.readBytes(pa, dst, off + done, n);
+            kernel.memory().frames().charge().bulk(pa, n);
             done += n;
         }
         return 0;

@@ -291,7 +291,7 @@ class ProcessTest {
         String stats = so.toString(StandardCharsets.UTF_8);
         assertTrue(stats.contains("nr 302"), stats);
         assertTrue(stats.contains("pgfault.anon_new_page"), stats);
-        assertTrue(stats.contains("vcpu0 mmu") && stats.contains("tlb_flush.invlpg"), stats);
+        assertTrue(stats.contains("== perf counters") && stats.contains("vcpu0") && stats.contains("tlb_flush.invlpg"), stats);
         // exit status is the low byte
         f.sys(Syscalls.NR_EXIT, 0x1ff);
         assertEquals(0xff, f.kernel.task().exitStatus());

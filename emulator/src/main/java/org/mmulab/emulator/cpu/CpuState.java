@@ -50,6 +50,12 @@ public final class CpuState {
     /** Retired instructions on this vCPU. */
     public long instructions;
 
+    /**
+     * Source of the time-stamp counter (IA32_TIME_STAMP_COUNTER, what RDTSC reads): the machine's
+     * virtual clock under {@code --deterministic}; null means host time.
+     */
+    public java.util.function.LongSupplier tscSource;
+
     /** Pending exception set when the interpreter exits with {@code Exit.EXCEPTION}. */
     public int exceptionVector = -1;
     public long exceptionErrorCode;

@@ -22,8 +22,9 @@ import java.nio.charset.StandardCharsets;
  * <li>0x80000008: EAX = 39 physical / 48 linear address bits (0x3027).</li>
  * <li>Any other leaf returns zeros.</li>
  * </ul>
- * RDTSC: host monotonic nanoseconds since JVM start scaled to a nominal {@value #TSC_MHZ} MHz
- * (invariant); the timing model will replace this.
+ * RDTSC: under {@code --deterministic} the vCPU's virtual cycle count (an invariant TSC at the timing
+ * model's core frequency, {@link CpuState#tscSource}); otherwise host monotonic nanoseconds since JVM
+ * start scaled to a nominal {@value #TSC_MHZ} MHz.
  */
 public final class Cpuid {
     public static final String VENDOR = "mmulabVirtCP";
@@ -54,8 +55,10 @@ public final class Cpuid {
         return w;
     }
 
-    static long tsc(long base) {
-        return (System.nanoTime() - base) * TSC_MHZ / 1000;
+    /** RDTSC: the vCPU's {@link CpuState#tscSource} when set (virtual time), else host time since {@code base}. */
+    static long tsc(CpuState s, long base) {
+        java.util.function.LongSupplier src = s.tscSource;
+        return src != null ? src.getAsLong() : (System.nanoTime() - base) * TSC_MHZ / 1000;
     }
 
     /** Executes CPUID: leaf in EAX, subleaf in ECX; results zero-extended into RAX, RBX, RCX, RDX. */

@@ -56,6 +56,8 @@ public final class Interpreter {
     private final DecodedCodeCache cache;
     private final Decoder dec;
     private volatile boolean stop;
+    /** Per-instruction costs under --timing cycle; null under --timing fast (see InstructionTiming). */
+    private InstructionTiming timing;
 
     // Current fetch page.
     private DecodedPage curPage;
@@ -101,6 +103,11 @@ public final class Interpreter {
 
     public DecodedCodeCache codeCache() {
         return cache;
+    }
+
+    /** Cycle-mode instruction costs (null: --timing fast); set before {@link #run}, from the vCPU's thread. */
+    public void setTiming(InstructionTiming t) {
+        this.timing = t;
     }
 
     /** Asks {@link #run} to return {@link Exit#HALT} before the next instruction; safe from any thread. */
@@ -165,6 +172,9 @@ public final class Interpreter {
                     decodeAt(p, rip, off);
                 }
                 next = rip + (info & Decoder.LEN_MASK);
+                if (timing != null) {
+                    timing.issue(op, info);
+                }
                 int x = exec();
                 s.rip = next & addrMask;
                 s.instructions++;
@@ -694,7 +704,7 @@ public final class Interpreter {
                 Cpuid.execute(r);
                 return Exit.BUDGET;
             case Op.RDTSC: {
-                long tsc = Cpuid.tsc(TSC_BASE);
+                long tsc = Cpuid.tsc(s, TSC_BASE);
                 r[RAX] = tsc & 0xffff_ffffL;
                 r[RDX] = tsc >>> 32;
                 return Exit.BUDGET;

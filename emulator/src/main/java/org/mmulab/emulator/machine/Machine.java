@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Objects;
 
 import org.mmulab.emulator.memory.PhysicalMemory;
+import org.mmulab.emulator.timing.VcpuClock;
 
 /**
  * A machine: guest RAM, N vCPUs and the trap handler (the kernel). {@link #run(int)} runs vCPUs until
@@ -18,6 +19,9 @@ public final class Machine {
     private final PhysicalMemory memory;
     private final List<Vcpu> vcpus;
     private volatile TrapHandler trapHandler;
+    private GuestTime guestTime = GuestTime.host();
+    /** The vCPU running on each host thread (for charging kernel work to it). */
+    private final ThreadLocal<Vcpu> current = new ThreadLocal<>();
 
     public Machine(long ramBytes, int cpus) {
         if (cpus < 1 || cpus > 64) {
@@ -41,6 +45,53 @@ public final class Machine {
 
     public Vcpu vcpu(int i) {
         return vcpus.get(i);
+    }
+
+    /** {@code --timing}: selects every vCPU's timing level and resets their cycle accounts. Call before running. */
+    public void configureTiming(TimingMode mode) {
+        for (Vcpu v : vcpus) {
+            v.configureTiming(mode);
+        }
+    }
+
+    public TimingMode timingMode() {
+        return vcpus.get(0).timingMode();
+    }
+
+    /**
+     * {@code --deterministic --seed S}: guest clocks and RDTSC follow virtual time and everything random
+     * the kernel hands out comes from {@code seed}. Call before running.
+     */
+    public void setDeterministic(long seed) {
+        guestTime = GuestTime.deterministic(seed);
+        for (Vcpu v : vcpus) {
+            v.state.tscSource = v::tsc;
+        }
+    }
+
+    /** The guest's clocks (host or virtual time). */
+    public GuestTime guestTime() {
+        return guestTime;
+    }
+
+    /**
+     * The cycle account of the vCPU the calling thread runs (the kernel runs on the trapping vCPU's
+     * thread); the boot vCPU's when the caller is not a vCPU thread (exec before the first run).
+     */
+    public VcpuClock currentClock() {
+        if (vcpus.size() == 1) {
+            return vcpus.get(0).clock();
+        }
+        Vcpu v = current.get();
+        return (v != null ? v : vcpus.get(0)).clock();
+    }
+
+    void enter(Vcpu v) {
+        current.set(v);
+    }
+
+    void leave() {
+        current.remove();
     }
 
     public void setTrapHandler(TrapHandler h) {

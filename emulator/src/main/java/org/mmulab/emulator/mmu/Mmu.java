@@ -84,12 +84,7 @@ public final class Mmu {
     }
 
     public Mmu(PhysicalMemory mem, CpuState state, int maxPhysAddrBits) {
-        this(mem, state, withMaxPhys(CpuModel.SKYLAKE, maxPhysAddrBits));
-    }
-
-    private static CpuModel withMaxPhys(CpuModel m, int bits) {
-        return new CpuModel(m.name(), bits, m.l1d4k(), m.l1d2m(), m.l1d1g(), m.l1i4k(), m.l1i2m(), m.stlb4k(),
-                m.stlb2m(), m.stlb1g(), m.pml4eCache(), m.pdpteCache(), m.pdeCache());
+        this(mem, state, CpuModel.SKYLAKE.withMaxPhysAddrBits(maxPhysAddrBits));
     }
 
     public CpuModel model() {
@@ -301,12 +296,20 @@ public final class Mmu {
             counters.itlbMisses++;
         } else {
             counters.dtlbMisses++;
+            if ((access & PfErr.W) != 0) {
+                counters.dtlbStoreMisses++;
+            }
         }
         int h = stlb.lookup(va, pcid);
         if (h >= 0) {
             int attrs = stlb.attrs(h);
             if (hitUsable(attrs, access, va, pcid)) {
                 counters.stlbHits++;
+                if (fetch) {
+                    counters.itlbStlbHits++;
+                } else if ((access & PfErr.W) != 0) {
+                    counters.dtlbStoreStlbHits++;
+                }
                 if (timing != null) {
                     timing.stlbHit();
                 }
@@ -316,6 +319,9 @@ public final class Mmu {
                 return pa;
             }
         }
+        if (timing != null) {
+            timing.stlbMiss();
+        }
         return walk(va, access, l1, pcid);
     }
 
@@ -324,6 +330,9 @@ public final class Mmu {
             counters.itlbWalks++;
         } else {
             counters.dtlbWalks++;
+            if ((access & PfErr.W) != 0) {
+                counters.dtlbStoreWalks++;
+            }
         }
         return s.pagingLongMode() ? walk4Level(va, access, l1, pcid) : walkPae(va, access, l1, pcid);
     }
@@ -506,7 +515,7 @@ public final class Mmu {
             long e = mem.read64Acquire(ea);
             counters.walkerLoads++;
             if (timing != null) {
-                timing.walkerLoad(ea);
+                timing.walkerLoad(ea, (access & PfErr.I) != 0);
             }
             if ((e & Pte.P) == 0) {
                 throw pageFault(va, access & ~PfErr.P, pcid);
@@ -588,6 +597,11 @@ public final class Mmu {
         long pageMask = (1L << Tlb.pageShift(sizeIndex)) - 1;
         long frame = leaf & physAddrMask & ~pageMask;
         counters.walksCompleted++;
+        if ((access & PfErr.I) != 0) {
+            counters.itlbWalksCompleted++;
+        } else if ((access & PfErr.W) != 0) {
+            counters.dtlbStoreWalksCompleted++;
+        }
         fillL1(l1, sizeIndex, va, pcid, frame, attrs);
         stlb.fill(sizeIndex, va, pcid, frame, attrs);
         return frame | (va & pageMask);

@@ -26,26 +26,41 @@ public final class CacheHierarchy {
     }
 
     public static CacheHierarchy skylake() {
-        return new CacheHierarchy(new CacheLevel("L1D", 32 << 10, 8, 5), new CacheLevel("L2", 256 << 10, 4, 12),
-                new CacheLevel("LLC", 2 << 20, 16, 42), 246);
+        return TimingModel.SKYLAKE.buildCaches();
     }
 
     /** A load of the line holding {@code pa}; returns its latency in cycles. */
     public int load(long pa) {
+        return latency(access(pa));
+    }
+
+    /**
+     * An access to the line holding {@code pa} (filling every level that missed); returns the level that
+     * served it, {@link #L1} .. {@link #MEMORY}.
+     */
+    public int access(long pa) {
+        int level;
         if (l1.access(pa)) {
-            lastLevel = L1;
-            return l1.latency();
+            level = L1;
+        } else if (l2.access(pa)) {
+            level = L2;
+        } else if (llc.access(pa)) {
+            level = LLC;
+        } else {
+            level = MEMORY;
         }
-        if (l2.access(pa)) {
-            lastLevel = L2;
-            return l2.latency();
-        }
-        if (llc.access(pa)) {
-            lastLevel = LLC;
-            return llc.latency();
-        }
-        lastLevel = MEMORY;
-        return memoryLatency;
+        lastLevel = level;
+        return level;
+    }
+
+    /** Load-to-use latency of a level. */
+    public int latency(int level) {
+        return switch (level) {
+            case L1 -> l1.latency();
+            case L2 -> l2.latency();
+            case LLC -> llc.latency();
+            default -> memoryLatency;
+        };
     }
 
     /** The level that served the most recent {@link #load}. */

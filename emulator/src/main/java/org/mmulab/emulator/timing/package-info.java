@@ -1,5 +1,9 @@
 /**
- * Timing: cycle accounting and the cache model that page-walk and kernel memory references go
- * through. Depends on nothing else in mmulab; {@code mmu} and {@code cpu} charge into it.
+ * Timing: the cost model ({@link org.mmulab.emulator.timing.TimingModel}: instruction classes, TLB levels,
+ * caches, traps, locks, IPIs, frequency, each with its source), the data-cache hierarchy that page-walk
+ * and kernel memory references go through ({@link org.mmulab.emulator.timing.CacheHierarchy}), the MMU's
+ * walk charges ({@link org.mmulab.emulator.timing.WalkTiming}) and each vCPU's cycle account for kernel
+ * work, traps and the fault-latency histogram ({@link org.mmulab.emulator.timing.VcpuClock}). Depends on
+ * nothing else in mmulab; {@code mmu}, {@code cpu}, {@code machine} and the kernel charge into it.
  */
 package org.mmulab.emulator.timing;

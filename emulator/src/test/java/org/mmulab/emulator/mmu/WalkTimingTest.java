@@ -24,11 +24,11 @@ class WalkTimingTest {
         pt.map4k(va + 0x1000, 0x201000, Pte.P | Pte.RW | Pte.US);
 
         mmu.translate(va, PfErr.U);
-        assertEquals(4 * 246, t.cycles, "four walker loads from DRAM");
+        assertEquals(9 + 4 * 246, t.cycles, "STLB lookup, then four walker loads from DRAM");
         assertEquals(4, t.walkerLoadsByLevel[CacheHierarchy.MEMORY]);
 
         mmu.translate(va + 0x1000, PfErr.U);
-        assertEquals(4 * 246 + 5, t.cycles, "PDE-cache hit: one load, same PT line in L1D");
+        assertEquals(9 + 4 * 246 + 9 + 5, t.cycles, "PDE-cache hit: one load, same PT line in L1D");
         assertEquals(1, t.walkerLoadsByLevel[CacheHierarchy.L1]);
 
         long before = t.cycles;

@@ -76,6 +76,7 @@ public final class AddressSpace {
                 if (off < data.length) {
                     int n = (int) Math.min(4096, data.length - off);
                     frames.memory().writeBytes(p << 12, data, (int) off, n);
+                    frames.charge().bulk(p << 12, n);
                 }
             }
             frames.setFlags(p, shmem ? FrameTable.PG_SHMEM : FrameTable.PG_PAGECACHE);

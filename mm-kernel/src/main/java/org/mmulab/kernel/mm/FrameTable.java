@@ -33,6 +33,8 @@ public final class FrameTable {
     private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
 
     private final PhysicalMemory mem;
+    /** Where zeroing, copying and page-table locks are charged (the current vCPU's clock). */
+    private volatile CycleCharge charge = CycleCharge.NONE;
     private final int nframes;
     private final int[] refcount;
     private final int[] mapcount;
@@ -181,13 +183,29 @@ public final class FrameTable {
         }
     }
 
-    /** alloc_page(GFP_KERNEL | __GFP_ZERO). */
+    /** Charges the kernel's frame work (zeroing, copying, page-table locks) to {@code c}. */
+    public void setCharge(CycleCharge c) {
+        this.charge = java.util.Objects.requireNonNull(c);
+    }
+
+    public CycleCharge charge() {
+        return charge;
+    }
+
+    /** alloc_page(GFP_KERNEL | __GFP_ZERO): clear_page, charged per cache line. */
     public long allocZeroedPage() {
         long pfn = allocPages(0);
         if (pfn >= 0) {
             mem.zeroFrame(pfn << PhysicalMemory.PAGE_SHIFT);
+            charge.bulk(pfn << PhysicalMemory.PAGE_SHIFT, PhysicalMemory.PAGE_SIZE);
         }
         return pfn;
+    }
+
+    /** copy_page(dst, src) (copy_user_highpage): copies frame {@code srcPfn} into {@code dstPfn}, charged per line. */
+    public void copyPage(long srcPfn, long dstPfn) {
+        mem.copyFrame(srcPfn << PhysicalMemory.PAGE_SHIFT, dstPfn << PhysicalMemory.PAGE_SHIFT);
+        charge.copy(srcPfn << PhysicalMemory.PAGE_SHIFT, dstPfn << PhysicalMemory.PAGE_SHIFT, PhysicalMemory.PAGE_SIZE);
     }
 
     /** __free_pages(page, order) once the last reference is gone. */
@@ -330,7 +348,7 @@ public final class FrameTable {
 
     public void pgtableCtor(long pfn) {
         setFlags(pfn, PG_PGTABLE);
-        ptl[(int) pfn] = new ReentrantLock();
+        ptl[(int) pfn] = new ChargedLock(charge);
     }
 
     public void pgtableDtor(long pfn) {

@@ -664,7 +664,7 @@ public final class Memory {
             frames.put(nw);
             return VM_FAULT_OOM;
         }
-        mem.copyFrame(src << 12, nw << 12);
+        frames.copyPage(src, nw);
         frames.put(src);
         stats.faultFileCow.incrementAndGet();
         return finishFault(vmf, nw, true);
@@ -776,7 +776,7 @@ public final class Memory {
             return VM_FAULT_OOM;
         }
         if (old >= 0) {
-            mem.copyFrame(old << 12, nw << 12);
+            frames.copyPage(old, nw);
         }
         if (!mapLock(vmf.pmdp, vmf.address, vmf)) {
             frames.put(nw);

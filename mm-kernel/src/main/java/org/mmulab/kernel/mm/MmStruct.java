@@ -27,7 +27,7 @@ public final class MmStruct {
     final Memory memory;
     /** pfn of the top-level table (PML4 in 4-level mode). */
     final long pgd;
-    public final ReentrantLock pageTableLock = new ReentrantLock();
+    public final ReentrantLock pageTableLock;
     public final ReentrantReadWriteLock mmapLock = new ReentrantReadWriteLock();
     final TreeMap<Long, VmArea> vmas = new TreeMap<>();
     private final AtomicLongArray rss = new AtomicLongArray(4);
@@ -52,6 +52,7 @@ public final class MmStruct {
 
     MmStruct(Memory memory, long pgd, long taskSize, long ctxId) {
         this.memory = memory;
+        this.pageTableLock = new ChargedLock(memory.frames().charge());
         this.pgd = pgd;
         this.taskSize = taskSize;
         this.ctxId = ctxId;

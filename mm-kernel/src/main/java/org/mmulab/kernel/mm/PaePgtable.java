@@ -42,8 +42,16 @@ public final class PaePgtable implements PgtableOps {
         }
     }
 
+    private final CycleCharge charge;
+
     public PaePgtable(PhysicalMemory mem) {
+        this(mem, CycleCharge.NONE);
+    }
+
+    /** @param charge where each 32-bit half access and each cmpxchg64 is charged */
+    public PaePgtable(PhysicalMemory mem, CycleCharge charge) {
         this.mem = mem;
+        this.charge = charge;
     }
 
     @Override
@@ -75,10 +83,12 @@ public final class PaePgtable implements PgtableOps {
     }
 
     private long lo(long pa) {
+        charge.load(pa);
         return mem.read32Acquire(pa) & 0xffff_ffffL;
     }
 
     private long hi(long pa) {
+        charge.load(pa + 4);
         return mem.read32Acquire(pa + 4) & 0xffff_ffffL;
     }
 
@@ -91,7 +101,7 @@ public final class PaePgtable implements PgtableOps {
     /** none is a zero 64-bit entry in this format: one plain scan of guest RAM. */
     @Override
     public int nextNonNone(long tablePa, int from, int to) {
-        return from >= to ? to : from + mem.firstNonZero64(tablePa + 8L * from, to - from);
+        return charge.scanNone(mem, tablePa, from, to);
     }
 
     @Override
@@ -109,17 +119,21 @@ public final class PaePgtable implements PgtableOps {
 
     @Override
     public void set(long entryPa, long value) {
+        charge.store(entryPa + 4);
         mem.write32Release(entryPa + 4, (int) (value >>> 32));
         VarHandle.releaseFence(); // smp_wmb
         betweenHalves(entryPa);
+        charge.store(entryPa);
         mem.write32Release(entryPa, (int) value);
     }
 
     @Override
     public void clear(long entryPa) {
+        charge.store(entryPa);
         mem.write32Release(entryPa, 0);
         VarHandle.releaseFence();
         betweenHalves(entryPa);
+        charge.store(entryPa + 4);
         mem.write32Release(entryPa + 4, 0);
     }
 
@@ -127,6 +141,7 @@ public final class PaePgtable implements PgtableOps {
     public long getAndClear(long entryPa) {
         for (;;) {
             long old = getLockless(entryPa);
+            charge.atomic(entryPa);
             if (mem.compareAndExchange64(entryPa, old, 0) == old) {
                 return old;
             }

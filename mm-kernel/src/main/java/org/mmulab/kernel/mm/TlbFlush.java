@@ -147,8 +147,20 @@ public final class TlbFlush {
             end = TLB_FLUSH_ALL;
         }
         long newGen = mm.tlbGen.incrementAndGet(); // inc_mm_tlb_gen
+        // native_flush_tlb_multi: every other vCPU in mm_cpumask gets an IPI and the sender waits for
+        // its acknowledgement; the local flush is a function call. Charged to both sides.
+        org.mmulab.emulator.timing.VcpuClock self = memory.frames().charge().clock();
+        boolean remote = false;
         for (Vcpu cpu : mm.cpus) {
+            if (self != null && cpu.clock() != self) {
+                self.ipiSent();
+                cpu.clock().ipiReceived();
+                remote = true;
+            }
             flushTlbFunc(cpu, mm, start, end, newGen);
+        }
+        if (remote) {
+            self.shootdown();
         }
     }
 

@@ -10,9 +10,16 @@ import org.mmulab.emulator.memory.PhysicalMemory;
 public final class X86_64Pgtable implements PgtableOps {
     public static final long TASK_SIZE = (1L << 47) - 4096;
     private final PhysicalMemory mem;
+    private final CycleCharge charge;
 
     public X86_64Pgtable(PhysicalMemory mem) {
+        this(mem, CycleCharge.NONE);
+    }
+
+    /** @param charge where each entry access is charged (one cache-model access per 64-bit load or store) */
+    public X86_64Pgtable(PhysicalMemory mem, CycleCharge charge) {
         this.mem = mem;
+        this.charge = charge;
     }
 
     @Override
@@ -32,32 +39,37 @@ public final class X86_64Pgtable implements PgtableOps {
 
     @Override
     public long get(long entryPa) {
+        charge.load(entryPa);
         return mem.read64Acquire(entryPa);
     }
 
     /** none is a zero 64-bit entry in this format: one plain scan of guest RAM. */
     @Override
     public int nextNonNone(long tablePa, int from, int to) {
-        return from >= to ? to : from + mem.firstNonZero64(tablePa + 8L * from, to - from);
+        return charge.scanNone(mem, tablePa, from, to);
     }
 
     @Override
     public long getLockless(long entryPa) {
+        charge.load(entryPa);
         return mem.read64Acquire(entryPa);
     }
 
     @Override
     public void set(long entryPa, long value) {
+        charge.store(entryPa);
         mem.write64Release(entryPa, value);
     }
 
     @Override
     public void clear(long entryPa) {
+        charge.store(entryPa);
         mem.write64Release(entryPa, 0);
     }
 
     @Override
     public long getAndClear(long entryPa) {
+        charge.atomic(entryPa);
         return mem.getAndSet64(entryPa, 0);
     }
 

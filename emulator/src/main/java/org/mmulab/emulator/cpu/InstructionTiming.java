@@ -1,0 +1,201 @@
+package org.mmulab.emulator.cpu;
+
+import org.mmulab.emulator.timing.InstrClass;
+import org.mmulab.emulator.timing.TimingModel;
+import org.mmulab.emulator.timing.VcpuClock;
+import org.mmulab.emulator.timing.WalkTiming;
+
+/**
+ * Per-instruction base costs under {@code --timing cycle}: the table below maps the decoder's dense
+ * op ids ({@link Op}; the {@code sub} field for MUL/DIV and SSE, the LOCK and memory-operand bits of
+ * the info word) onto {@link InstrClass}es, whose cycle costs — and their sources (Agner Fog's
+ * instruction tables, the Intel optimization manual) — live in the CPU model's {@link TimingModel}.
+ *
+ * <p>How it is driven: the interpreter calls {@link #issue} once per instruction, before executing it
+ * (one line in its loop, only when cycle timing is on). The cost is committed when the instruction is
+ * known to have retired: at the next {@code issue}, or when the vCPU's run loop calls {@link #settle}
+ * after the interpreter returns. An instruction that faults (RIP and the retired count unchanged) is
+ * not charged; it is charged when it re-executes. REP string instructions are charged a start-up
+ * cost plus a per-element cost for the elements actually processed (the decrease of RCX/ECX), so a REP
+ * that faults part-way pays for the elements it completed.
+ *
+ * <table>
+ * <caption>op id → class (+ MEM_OPERAND when the instruction has a memory operand, except LEA/NOP)</caption>
+ * <tr><td>ALU_*, MOV_*, MOVZX/MOVSX*, LEA, XCHG (reg), UNARY, SHIFT*, SHLD/SHRD, BT*, BSF/BSR, POPCNT,
+ *     BSWAP, CBW/CWD, SETCC, CMOVCC, flag ops (CLC...CMC, SAHF/LAHF), NOP, XLAT, MOVNTI</td><td>SIMPLE</td></tr>
+ * <tr><td>any of those with LOCK, XCHG with memory, LOCK CMPXCHG/XADD/CMPXCHG8B</td><td>LOCKED_RMW</td></tr>
+ * <tr><td>CMPXCHG, XADD (no LOCK)</td><td>SIMPLE</td></tr>
+ * <tr><td>CMPXCHG8B (no LOCK)</td><td>CMPXCHG8B</td></tr>
+ * <tr><td>JCC, JMP, JMP_E, JRCXZ, LOOP</td><td>BRANCH</td></tr>
+ * <tr><td>CALL, CALL_E, RET, RET_I</td><td>CALL_RET</td></tr>
+ * <tr><td>PUSH_*, POP_*, PUSHF, LEAVE, PUSHA/POPA</td><td>STACK</td></tr>
+ * <tr><td>POPF</td><td>POPF</td></tr>
+ * <tr><td>MULDIV sub 4/5 (MUL/IMUL), IMUL_GE, IMUL_GEI</td><td>MUL</td></tr>
+ * <tr><td>MULDIV sub 6/7 (DIV/IDIV): 8/16/32-bit, 64-bit</td><td>DIV32, DIV64</td></tr>
+ * <tr><td>MOVS, STOS, LODS without REP; CMPS, SCAS without REP</td><td>SIMPLE</td></tr>
+ * <tr><td>REP MOVS/STOS/LODS</td><td>REP_STARTUP + n × STRING_ITER</td></tr>
+ * <tr><td>REPE/REPNE CMPS/SCAS</td><td>REP_STARTUP + n × STRING_CMP_ITER</td></tr>
+ * <tr><td>CPUID, RDTSC, ENTER</td><td>CPUID, RDTSC, ENTER</td></tr>
+ * <tr><td>SYSCALL, INT3, INT_N, PRIV, UD</td><td>TRAP (entry/exit costs are charged by the vCPU)</td></tr>
+ * <tr><td>SSE: DIV*S / DIV*D / SQRT*</td><td>SSE_DIV_SINGLE / SSE_DIV_DOUBLE / SSE_SQRT</td></tr>
+ * <tr><td>SSE: ADD/SUB/MUL/MIN/MAX</td><td>SSE_FP</td></tr>
+ * <tr><td>SSE: LDMXCSR/STMXCSR, FXSAVE/FXRSTOR</td><td>MXCSR, FXSAVE</td></tr>
+ * <tr><td>SSE: everything else (moves, logic, shuffles, packed integer, conversions, compares)</td><td>SSE_SIMPLE</td></tr>
+ * </table>
+ */
+public final class InstructionTiming {
+    private static final int NO_REP = -1, REP_COPY = 0, REP_CMP = 1;
+
+    private final CpuState s;
+    private final VcpuClock clock;
+    private final WalkTiming walk;
+    /** Cost by op id for ops whose cost does not depend on sub (-1: computed in {@link #cost}). */
+    private final int[] opCost = new int[Op.COUNT];
+    /** Cost of an SSE instruction by sub id. */
+    private final int[] sseCost = new int[256];
+    private final int memExtra, locked, div32, div64, mul, repStartup, repIter, repCmpIter;
+
+    private boolean pending;
+    private int pOp, pInfo;
+    private long pRetired, pRcx;
+    private long issueCycles;
+
+    public InstructionTiming(CpuState state, TimingModel model, VcpuClock clock, WalkTiming walk) {
+        this.s = state;
+        this.clock = clock;
+        this.walk = walk;
+        for (int op = 0; op < Op.COUNT; op++) {
+            InstrClass c = classOf(op);
+            opCost[op] = c == null ? -1 : model.cycles(c);
+        }
+        for (int sub = 0; sub < 256; sub++) {
+            sseCost[sub] = model.cycles(sseClass(sub));
+        }
+        memExtra = model.cycles(InstrClass.MEM_OPERAND);
+        locked = model.cycles(InstrClass.LOCKED_RMW);
+        div32 = model.cycles(InstrClass.DIV32);
+        div64 = model.cycles(InstrClass.DIV64);
+        mul = model.cycles(InstrClass.MUL);
+        repStartup = model.cycles(InstrClass.REP_STARTUP);
+        repIter = model.cycles(InstrClass.STRING_ITER);
+        repCmpIter = model.cycles(InstrClass.STRING_CMP_ITER);
+    }
+
+    /** The class of an op whose cost depends on the op id alone; null for MULDIV, SSE, and string ops. */
+    static InstrClass classOf(int op) {
+        return switch (op) {
+            case Op.JCC, Op.JMP, Op.JMP_E, Op.JRCXZ, Op.LOOP -> InstrClass.BRANCH;
+            case Op.CALL, Op.CALL_E, Op.RET, Op.RET_I -> InstrClass.CALL_RET;
+            case Op.PUSH_R, Op.POP_R, Op.PUSH_I, Op.PUSH_E, Op.POP_E, Op.PUSHF, Op.LEAVE, Op.PUSHA, Op.POPA ->
+                    InstrClass.STACK;
+            case Op.POPF -> InstrClass.POPF;
+            case Op.IMUL_GE, Op.IMUL_GEI -> InstrClass.MUL;
+            case Op.CPUID -> InstrClass.CPUID;
+            case Op.RDTSC -> InstrClass.RDTSC;
+            case Op.ENTER -> InstrClass.ENTER;
+            case Op.CMPXCHG8B -> InstrClass.CMPXCHG8B;
+            case Op.SYSCALL, Op.INT3, Op.INT_N, Op.PRIV, Op.UD -> InstrClass.TRAP;
+            case Op.MULDIV, Op.SSE, Op.MOVS, Op.STOS, Op.LODS, Op.CMPS, Op.SCAS -> null;
+            default -> InstrClass.SIMPLE;
+        };
+    }
+
+    /** The class of an SSE instruction by its sub id ({@link Sse}). */
+    static InstrClass sseClass(int sub) {
+        if (sub >= Sse.FP_ARITH && sub < Sse.FP_ARITH + 28) {
+            int k = (sub - Sse.FP_ARITH) >> 2;
+            int form = (sub - Sse.FP_ARITH) & 3;
+            boolean single = form == 0 || form == 3;
+            return switch (k) {
+                case 0 -> InstrClass.SSE_SQRT;
+                case 5 -> single ? InstrClass.SSE_DIV_SINGLE : InstrClass.SSE_DIV_DOUBLE;
+                default -> InstrClass.SSE_FP;
+            };
+        }
+        return switch (sub) {
+            case Sse.LDMXCSR, Sse.STMXCSR -> InstrClass.MXCSR;
+            case Sse.FXSAVE, Sse.FXRSTOR -> InstrClass.FXSAVE;
+            default -> InstrClass.SSE_SIMPLE;
+        };
+    }
+
+    /** Base cost of a retired instruction (REP iterations excluded). */
+    int cost(int op, int info) {
+        int c = opCost[op];
+        boolean hasMem = (info & Decoder.HASMEM) != 0;
+        if (c < 0) {
+            int sub = (info >>> Decoder.SUB_SHIFT) & 0xff;
+            if (op == Op.MULDIV) {
+                c = sub < 6 ? mul : ((info >>> Decoder.SIZE_SHIFT) & 3) == 3 ? div64 : div32;
+            } else if (op == Op.SSE) {
+                c = sseCost[sub];
+            } else { // string op: the element work is charged per iteration
+                return repKind(op, info) == NO_REP ? opCost[Op.NOP] + memExtra : repStartup;
+            }
+        }
+        if ((info & Decoder.LOCK) != 0 || (op == Op.XCHG_EG && hasMem)) {
+            return locked;
+        }
+        if (hasMem && op != Op.LEA && op != Op.NOP) {
+            c += memExtra;
+        }
+        return c;
+    }
+
+    private static int repKind(int op, int info) {
+        if (((info >>> Decoder.REP_SHIFT) & 3) == 0) {
+            return NO_REP;
+        }
+        return switch (op) {
+            case Op.MOVS, Op.STOS, Op.LODS -> REP_COPY;
+            case Op.CMPS, Op.SCAS -> REP_CMP;
+            default -> NO_REP;
+        };
+    }
+
+    private long rcx(int info) {
+        long c = s.gpr[CpuState.RCX];
+        return (info & Decoder.ASZ32) != 0 ? c & 0xffff_ffffL : c;
+    }
+
+    /** Called by the interpreter before it executes an instruction. */
+    void issue(int op, int info) {
+        if (pending) {
+            settle();
+        }
+        pending = true;
+        pOp = op;
+        pInfo = info;
+        pRetired = s.instructions;
+        if (op >= Op.MOVS && op <= Op.SCAS) {
+            pRcx = rcx(info);
+        }
+        issueCycles = clock.cycles() + walk.cycles;
+    }
+
+    /**
+     * Commits the cost of the last issued instruction: in full if it retired, only the REP elements it
+     * completed if it faulted. The vCPU calls this whenever the interpreter returns.
+     */
+    public void settle() {
+        if (!pending) {
+            return;
+        }
+        pending = false;
+        boolean retired = s.instructions != pRetired;
+        long c = retired ? cost(pOp, pInfo) : 0;
+        int kind = pOp >= Op.MOVS && pOp <= Op.SCAS ? repKind(pOp, pInfo) : NO_REP;
+        if (kind != NO_REP) {
+            long done = pRcx - rcx(pInfo);
+            if (done > 0) {
+                c += done * (kind == REP_COPY ? repIter : repCmpIter);
+            }
+        }
+        clock.charge(c);
+    }
+
+    /** Cycles (clock + walks) when the last instruction was issued: where a fault's hardware part starts. */
+    public long issueCycles() {
+        return issueCycles;
+    }
+}

@@ -1,0 +1,165 @@
+package org.mmulab.emulator.timing;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * Every latency the cycle model charges, for one processor. Attached to a CPU model
+ * ({@code org.mmulab.emulator.mmu.CpuModel#timing()}).
+ *
+ * <p>Sources of the {@link #SKYLAKE} numbers (Skylake client, i7-6700K, the part 7-cpu.com measured):
+ * <ul>
+ * <li>Clock: 4.0 GHz base. The guest's TSC ticks at this rate under {@code --deterministic} (an invariant
+ *     TSC equal to the core clock), and virtual time = cycles / frequency.</li>
+ * <li>Caches: 7-cpu.com "Intel Skylake": L1D 32 KiB 8-way 4-5 cycles (5 used: complex addressing),
+ *     L2 256 KiB 4-way 12 cycles, L3 42 cycles (one core's 2 MiB 16-way share modelled), RAM 42 cycles
+ *     + 51 ns = 246 cycles at 4 GHz. Bulk (sequential, prefetched) per-64-byte-line costs from the same
+ *     page's bandwidths: L1 32 B/cycle store → 2, L2 ~29 B/cycle → 3, L3 ~18 B/cycle → 4, RAM ~21 GB/s
+ *     → 12 cycles per line.</li>
+ * <li>TLB: Intel 64 and IA-32 Architectures Optimization Reference Manual, Skylake TLB table: an L1 TLB
+ *     hit is part of the 4-5 cycle load-to-use latency (0 extra); an STLB hit costs about 9 cycles more.
+ *     A page walk's loads go through the caches above; paging-structure caches skip levels.</li>
+ * <li>Instruction classes ({@link InstrClass}): Agner Fog, "Instruction tables" (2022), Skylake section:
+ *     reciprocal throughputs rounded up to whole cycles (ALU, MOV, LEA, branches 1; CALL/RET 2; IMUL 1),
+ *     latencies where the result is consumed at once: DIV r32 26, DIV r64 35-88 (42 used), POPF ~20,
+ *     CPUID 100-250 (100 used), RDTSC 25; LOCK-prefixed read-modify-write and XCHG m,r ~18;
+ *     CMPXCHG8B ~10; ENTER 8; FXSAVE/FXRSTOR ~70; SSE add/mul/logic/shuffle 1 (0.5 rounded up),
+ *     DIVSS 3, DIVSD 4, SQRTSD 4-6 (6 used), LDMXCSR 3. REP MOVS/STOS fast strings: start-up ~15
+ *     cycles then about one element per cycle; REPE CMPS / REPNE SCAS about 2 cycles per element.</li>
+ * <li>Exceptions: Linus Torvalds' measurement of a user page fault on Haswell (2016): fault delivery
+ *     about 715 cycles, IRET about 330. Skylake is of the same generation of microcode entry.</li>
+ * <li>System calls: SYSCALL/SYSRET mode switches are far cheaper than an exception; Soares and Stumm,
+ *     "FlexSC" (OSDI 2010) measured a null system call's direct cost at roughly 150 cycles on a Core
+ *     i7; split 90 entry (SYSCALL + swapgs + stack switch) and 60 exit (SYSRET).</li>
+ * <li>Locks: an uncontended spin_lock is one LOCK CMPXCHG (~18 cycles, Agner Fog); spin_unlock is a
+ *     plain store (1). A contended hand-off moves the lock's cache line from the owner's core:
+ *     about 30 ns core-to-core on Skylake client (AnandTech's core-to-core latency tests), 120 cycles.</li>
+ * <li>IPIs (for TLB shootdowns): writing the x2APIC ICR and the receiver's interrupt entry/exit; Amit,
+ *     "Optimizing the TLB Shootdown Algorithm with Page-Table Access Tracking" (USENIX ATC 2017)
+ *     puts a one-target shootdown at a few microseconds. Used: send 500 cycles on the sender, receive
+ *     (interrupt entry + handler + EOI + IRET) 1500 on the target, and the sender waits 2000 more for
+ *     the acknowledgement.</li>
+ * </ul>
+ *
+ * @param frequencyHz     core (and TSC) frequency
+ * @param bulkLineCycles  per-line cost of sequential kernel zeroing/copying served by L1D, L2, LLC,
+ *                        memory (index {@link CacheHierarchy#L1}..{@link CacheHierarchy#MEMORY} - 1)
+ * @param classCycles     base cost of each {@link InstrClass} (index = ordinal)
+ */
+public record TimingModel(String name, long frequencyHz,
+        CacheGeometry l1d, CacheGeometry l2, CacheGeometry llc, int memoryLatency, int[] bulkLineCycles,
+        int l1TlbHit, int stlbHit,
+        int exceptionEntry, int exceptionExit, int syscallEntry, int syscallExit,
+        int lockAcquire, int lockRelease, int lockHandoff,
+        int ipiSend, int ipiReceive, int ipiAckWait,
+        int[] classCycles) {
+
+    /** One cache level: capacity, associativity and load-to-use latency. */
+    public record CacheGeometry(int sizeBytes, int ways, int latency) {
+        CacheLevel build(String name) {
+            return new CacheLevel(name, sizeBytes, ways, latency);
+        }
+    }
+
+    public TimingModel {
+        Objects.requireNonNull(name);
+        if (frequencyHz <= 0) {
+            throw new IllegalArgumentException("frequency must be positive");
+        }
+        if (bulkLineCycles.length != 4 || classCycles.length != InstrClass.COUNT) {
+            throw new IllegalArgumentException("bulkLineCycles needs 4 entries, classCycles " + InstrClass.COUNT);
+        }
+        bulkLineCycles = bulkLineCycles.clone();
+        classCycles = classCycles.clone();
+    }
+
+    public static final TimingModel SKYLAKE = new TimingModel("skylake", 4_000_000_000L,
+            new CacheGeometry(32 << 10, 8, 5), new CacheGeometry(256 << 10, 4, 12), new CacheGeometry(2 << 20, 16, 42),
+            246, new int[] {2, 3, 4, 12},
+            0, 9,
+            715, 330, 90, 60,
+            18, 1, 120,
+            500, 1500, 2000,
+            skylakeClasses());
+
+    private static int[] skylakeClasses() {
+        int[] c = new int[InstrClass.COUNT];
+        Arrays.fill(c, 1);
+        c[InstrClass.MEM_OPERAND.ordinal()] = 1;
+        c[InstrClass.CALL_RET.ordinal()] = 2;
+        c[InstrClass.DIV32.ordinal()] = 26;
+        c[InstrClass.DIV64.ordinal()] = 42;
+        c[InstrClass.LOCKED_RMW.ordinal()] = 18;
+        c[InstrClass.CMPXCHG8B.ordinal()] = 10;
+        c[InstrClass.POPF.ordinal()] = 20;
+        c[InstrClass.CPUID.ordinal()] = 100;
+        c[InstrClass.RDTSC.ordinal()] = 25;
+        c[InstrClass.ENTER.ordinal()] = 8;
+        c[InstrClass.REP_STARTUP.ordinal()] = 15;
+        c[InstrClass.STRING_ITER.ordinal()] = 1;
+        c[InstrClass.STRING_CMP_ITER.ordinal()] = 2;
+        c[InstrClass.SSE_DIV_SINGLE.ordinal()] = 3;
+        c[InstrClass.SSE_DIV_DOUBLE.ordinal()] = 4;
+        c[InstrClass.SSE_SQRT.ordinal()] = 6;
+        c[InstrClass.MXCSR.ordinal()] = 3;
+        c[InstrClass.FXSAVE.ordinal()] = 70;
+        return c;
+    }
+
+    /** A copy of the per-line bulk costs. */
+    @Override
+    public int[] bulkLineCycles() {
+        return bulkLineCycles.clone();
+    }
+
+    /** A copy of the class costs (index = {@link InstrClass#ordinal()}). */
+    @Override
+    public int[] classCycles() {
+        return classCycles.clone();
+    }
+
+    /** Base cost of an instruction class. */
+    public int cycles(InstrClass c) {
+        return classCycles[c.ordinal()];
+    }
+
+    /** Per-line cost of bulk kernel work served by {@code level} (1 = L1D .. 4 = memory). */
+    public int bulkLine(int level) {
+        return bulkLineCycles[level - 1];
+    }
+
+    /** The data-cache hierarchy these geometries describe (one per vCPU). */
+    public CacheHierarchy buildCaches() {
+        return new CacheHierarchy(l1d.build("L1D"), l2.build("L2"), llc.build("LLC"), memoryLatency);
+    }
+
+    /** Nanoseconds of virtual time in {@code cycles} at this frequency (exact, no overflow). */
+    public long cyclesToNanos(long cycles) {
+        return cycles / frequencyHz * 1_000_000_000L + (cycles % frequencyHz) * 1_000_000_000L / frequencyHz;
+    }
+
+    /** Cycles in {@code nanos} nanoseconds at this frequency, saturating. */
+    public long nanosToCycles(long nanos) {
+        long whole = nanos / 1_000_000_000L, frac = nanos % 1_000_000_000L;
+        if (whole > Long.MAX_VALUE / frequencyHz - 1) {
+            return Long.MAX_VALUE / 2;
+        }
+        return whole * frequencyHz + frac * frequencyHz / 1_000_000_000L;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TimingModel t && t.name.equals(name) && Arrays.equals(t.classCycles, classCycles)
+                && Arrays.equals(t.bulkLineCycles, bulkLineCycles) && t.frequencyHz == frequencyHz;
+    }
+
+    @Override
+    public int hashCode() {
+        return name.hashCode() * 31 + Arrays.hashCode(classCycles);
+    }
+
+    @Override
+    public String toString() {
+        return "TimingModel[" + name + ", " + frequencyHz / 1_000_000 + " MHz]";
+    }
+}

@@ -1,0 +1,133 @@
+package org.mmulab.emulator.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.mmulab.emulator.mmu.PfErr;
+import org.mmulab.emulator.timing.InstrClass;
+import org.mmulab.emulator.timing.TimingModel;
+import org.mmulab.emulator.timing.VcpuClock;
+import org.mmulab.emulator.timing.WalkTiming;
+
+/** Cycle-mode instruction costs: by class, REP elements, faulted instructions, the class table. */
+class InstructionTimingTest {
+    static final long CODE = 0x400000, DATA = 0x600000, STACK = 0x7ff000;
+    static final TimingModel T = TimingModel.SKYLAKE;
+    TestMachine m;
+    VcpuClock clock;
+    InstructionTiming it;
+
+    @BeforeEach
+    void setUp() {
+        m = new TestMachine();
+        m.mapNew(CODE, TestMachine.P | TestMachine.US);
+        m.mapNew(DATA, TestMachine.P | TestMachine.RW | TestMachine.US | TestMachine.NX);
+        m.mapNew(STACK, TestMachine.P | TestMachine.RW | TestMachine.US | TestMachine.NX);
+        m.s.gpr[CpuState.RSP] = STACK + 0x800;
+        m.s.rip = CODE;
+        WalkTiming walk = new WalkTiming(T.buildCaches(), T.stlbHit());
+        clock = new VcpuClock(T, walk.caches());
+        it = new InstructionTiming(m.s, T, clock, walk);
+        m.cpu.setTiming(it);
+    }
+
+    /** Runs {@code n} instructions one at a time (each run() returns, as the vCPU loop settles). */
+    private long run(String hex, int n) {
+        m.load(m.s.rip, TestMachine.hex(hex));
+        long before = clock.cycles();
+        for (int i = 0; i < n; i++) {
+            int x = m.cpu.run(1);
+            it.settle();
+            if (x != Exit.BUDGET) {
+                break;
+            }
+        }
+        return clock.cycles() - before;
+    }
+
+    private static int c(InstrClass k) {
+        return T.cycles(k);
+    }
+
+    @Test
+    void classesPriceRegisterMemoryDivideAndLockedForms() {
+        // xor eax,eax; add eax,[rbx]; xor edx,edx; div rcx; xor edx,edx; div ecx; lock add [rbx],eax
+        m.s.gpr[CpuState.RBX] = DATA;
+        m.s.gpr[CpuState.RCX] = 3;
+        long total = run("31c0" + "0303" + "31d2" + "48f7f1" + "31d2" + "f7f1" + "f00103", 7);
+        assertEquals(7, m.s.instructions);
+        assertEquals(4 * c(InstrClass.SIMPLE) + c(InstrClass.MEM_OPERAND) + c(InstrClass.DIV64)
+                + c(InstrClass.DIV32) + c(InstrClass.LOCKED_RMW), total);
+    }
+
+    @Test
+    void leaIsNotAMemoryAccessAndAFaultIsNotCharged() {
+        assertEquals(c(InstrClass.SIMPLE), run("488d4208", 1)); // lea rax,[rdx+8]
+        long ro = 0x500000;
+        m.mapNew(ro, TestMachine.P | TestMachine.US);
+        m.s.gpr[CpuState.RDX] = ro;
+        m.s.rip = CODE + 0x100;
+        long before = clock.cycles();
+        m.load(CODE + 0x100, TestMachine.hex("0102")); // add [rdx],eax on a read-only page: #PF
+        assertEquals(Exit.EXCEPTION, m.cpu.run(1));
+        it.settle();
+        assertEquals(PfErr.P | PfErr.W | PfErr.U, m.s.exceptionErrorCode);
+        assertEquals(before, clock.cycles(), "a faulting instruction did not retire; it is charged when re-executed");
+    }
+
+    @Test
+    void repStosPaysStartupPlusOneCostPerElementDone() {
+        // rep stosq with RCX = 100, then rep stosb with RCX = 0
+        m.s.gpr[CpuState.RDI] = DATA;
+        m.s.gpr[CpuState.RCX] = 100;
+        long cost = run("f348ab", 1);
+        assertEquals(0, m.s.gpr[CpuState.RCX]);
+        assertEquals(c(InstrClass.REP_STARTUP) + 100L * c(InstrClass.STRING_ITER), cost);
+        m.s.rip = CODE + 0x100;
+        assertEquals(c(InstrClass.REP_STARTUP), run("f3aa", 1), "RCX = 0: no element");
+    }
+
+    @Test
+    void repeCmpsStopsEarlyAndIsChargedForTheElementsCompared() {
+        m.load(DATA, "abcdXf".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        m.load(DATA + 0x100, "abcdYf".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        m.s.gpr[CpuState.RSI] = DATA;
+        m.s.gpr[CpuState.RDI] = DATA + 0x100;
+        m.s.gpr[CpuState.RCX] = 6;
+        long cost = run("f3a6", 1); // repe cmpsb: stops after the 5th (mismatching) byte
+        assertEquals(1, m.s.gpr[CpuState.RCX]);
+        assertEquals(c(InstrClass.REP_STARTUP) + 5L * c(InstrClass.STRING_CMP_ITER), cost);
+    }
+
+    @Test
+    void aRepThatFaultsPartWayPaysForTheElementsItCompleted() {
+        m.s.gpr[CpuState.RDI] = DATA + 0x1000 - 16; // two qwords fit, the third hits an unmapped page
+        m.s.gpr[CpuState.RCX] = 5;
+        long cost = run("f348ab", 1);
+        assertEquals(Vectors.PF, m.s.exceptionVector);
+        assertEquals(3, m.s.gpr[CpuState.RCX]);
+        assertEquals(2L * c(InstrClass.STRING_ITER), cost);
+    }
+
+    @Test
+    void theClassTableCoversEveryOpId() {
+        for (int op = 0; op < Op.COUNT; op++) {
+            InstrClass k = InstructionTiming.classOf(op);
+            boolean computed = op == Op.MULDIV || op == Op.SSE || (op >= Op.MOVS && op <= Op.SCAS);
+            if (computed) {
+                assertNull(k, "op " + op);
+            } else {
+                assertEquals(k, InstructionTiming.classOf(op));
+                assertEquals(true, k != null, "op " + op);
+            }
+        }
+        assertEquals(InstrClass.SSE_DIV_DOUBLE, InstructionTiming.sseClass(Sse.FP_ARITH + 4 * 5 + 2)); // DIVSD
+        assertEquals(InstrClass.SSE_DIV_SINGLE, InstructionTiming.sseClass(Sse.FP_ARITH + 4 * 5 + 3)); // DIVSS
+        assertEquals(InstrClass.SSE_SQRT, InstructionTiming.sseClass(Sse.FP_ARITH + 1)); // SQRTPD
+        assertEquals(InstrClass.SSE_FP, InstructionTiming.sseClass(Sse.FP_ARITH + 4 + 2)); // ADDSD
+        assertEquals(InstrClass.SSE_SIMPLE, InstructionTiming.sseClass(Sse.PXOR));
+        assertEquals(InstrClass.FXSAVE, InstructionTiming.sseClass(Sse.FXSAVE));
+    }
+}
