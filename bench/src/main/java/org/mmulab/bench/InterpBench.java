@@ -120,6 +120,40 @@ public class InterpBench {
         return memLoop.run();
     }
 
+    /**
+     * A quick probe outside JMH for a loaded machine: runs each program for {@code seconds} (default 5)
+     * per mode and prints guest MIPS per second of wall time and per second of this thread's CPU time
+     * (the latter is what other processes on a shared 2-core machine disturb least). Reported only.
+     * Usage: {@code java -cp bench/target/benchmarks.jar org.mmulab.bench.InterpBench [seconds [64|32
+     * [cpuLoop|memBranch]]]}; naming one mode and program keeps the JIT profile free of the others.
+     */
+    public static void main(String[] args) {
+        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        java.lang.management.ThreadMXBean tmx = java.lang.management.ManagementFactory.getThreadMXBean();
+        String[] modes = args.length > 1 ? new String[] {args[1]} : new String[] {"64", "32"};
+        int[] entries = args.length > 2 ? new int[] {args[2].equals("cpuLoop") ? CPU_LOOP : MEM_LOOP}
+                : new int[] {CPU_LOOP, MEM_LOOP};
+        for (String m : modes) {
+            for (int entry : entries) {
+                Guest g = new Guest(m.equals("32"), entry, entry == CPU_LOOP ? 1_000_000_000L : 256);
+                double best = 0, bestCpu = 0;
+                for (int sec = 0; sec < seconds; sec++) {
+                    long t0 = System.nanoTime();
+                    long c0 = tmx.getCurrentThreadCpuTime();
+                    long n = 0;
+                    while (System.nanoTime() - t0 < 1_000_000_000L) {
+                        g.run();
+                        n += BUDGET;
+                    }
+                    best = Math.max(best, n / ((System.nanoTime() - t0) / 1e3));
+                    bestCpu = Math.max(bestCpu, n / ((tmx.getCurrentThreadCpuTime() - c0) / 1e3));
+                }
+                System.out.printf("%-10s %s-bit: best second %.1f MIPS wall, %.1f MIPS per thread-CPU second%n",
+                        entry == CPU_LOOP ? "cpuLoop" : "memBranch", m, best, bestCpu);
+            }
+        }
+    }
+
     /** RAM, page tables, one vCPU's state, MMU and interpreter, and both programs loaded. */
     private static final class Guest {
         final CpuState state = new CpuState();

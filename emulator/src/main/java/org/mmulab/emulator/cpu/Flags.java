@@ -126,6 +126,13 @@ public final class Flags {
     public boolean cond(int cc) {
         boolean v;
         int o = op;
+        int k = cc >> 1;
+        if (o != NONE && o != MUL && (k == 2 || k == 4)) {
+            // ZF and SF come straight from the result for every lazy kind except MUL (AMD keeps them).
+            int sh = 64 - bits;
+            v = k == 2 ? (r << sh) == 0 : (r << sh) < 0;
+            return ((cc & 1) != 0) != v;
+        }
         if (o == SUB || o == LOGIC) {
             long m = mask(bits);
             int sh = 64 - bits;
