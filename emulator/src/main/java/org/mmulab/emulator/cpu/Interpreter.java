@@ -207,339 +207,104 @@ public final class Interpreter {
                     int x = Exit.BUDGET;
                     // Cycle-timing hook (a base cost per op) goes here, before the instruction executes.
                     switch (fw & FastOps.ID_MASK) {
-                        case FastOps.ADD64_R: {
+                        case FastOps.ADD: {
                             final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], b = r[(fw >>> FastOps.B_SHIFT) & 31], res = a + b;
-                            fl.lazy(Flags.ADD, 64, a, b, res);
-                            r[d] = res;
+                            final long m = sizeMask(fw);
+                            final long a = r[d] & m, b = source(fw, slot, imms) & m, res = a + b;
+                            fl.lazy(Flags.ADD, bits(fw), a, b, res);
+                            r[d] = res & m;
                             break;
                         }
-                        case FastOps.ADD64_I: {
+                        case FastOps.OR: {
                             final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], b = imms[slot], res = a + b;
-                            fl.lazy(Flags.ADD, 64, a, b, res);
-                            r[d] = res;
+                            final long m = sizeMask(fw);
+                            final long a = r[d] & m, b = source(fw, slot, imms) & m, res = a | b;
+                            fl.lazy(Flags.LOGIC, bits(fw), a, b, res);
+                            r[d] = res & m;
                             break;
                         }
-                        case FastOps.ADD32_R: {
+                        case FastOps.AND: {
                             final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, b = r[(fw >>> FastOps.B_SHIFT) & 31] & M32, res = a + b;
-                            fl.lazy(Flags.ADD, 32, a, b, res);
-                            r[d] = res & M32;
+                            final long m = sizeMask(fw);
+                            final long a = r[d] & m, b = source(fw, slot, imms) & m, res = a & b;
+                            fl.lazy(Flags.LOGIC, bits(fw), a, b, res);
+                            r[d] = res & m;
                             break;
                         }
-                        case FastOps.ADD32_I: {
+                        case FastOps.SUB: {
                             final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, b = imms[slot] & M32, res = a + b;
-                            fl.lazy(Flags.ADD, 32, a, b, res);
-                            r[d] = res & M32;
+                            final long m = sizeMask(fw);
+                            final long a = r[d] & m, b = source(fw, slot, imms) & m, res = a - b;
+                            fl.lazy(Flags.SUB, bits(fw), a, b, res);
+                            r[d] = res & m;
                             break;
                         }
-                        case FastOps.OR64_R: {
+                        case FastOps.XOR: {
                             final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], b = r[(fw >>> FastOps.B_SHIFT) & 31], res = a | b;
-                            fl.lazy(Flags.LOGIC, 64, a, b, res);
-                            r[d] = res;
+                            final long m = sizeMask(fw);
+                            final long a = r[d] & m, b = source(fw, slot, imms) & m, res = a ^ b;
+                            fl.lazy(Flags.LOGIC, bits(fw), a, b, res);
+                            r[d] = res & m;
                             break;
                         }
-                        case FastOps.OR64_I: {
+                        case FastOps.CMP: {
                             final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], b = imms[slot], res = a | b;
-                            fl.lazy(Flags.LOGIC, 64, a, b, res);
-                            r[d] = res;
+                            final long m = sizeMask(fw);
+                            final long a = r[d] & m, b = source(fw, slot, imms) & m, res = a - b;
+                            fl.lazy(Flags.SUB, bits(fw), a, b, res);
                             break;
                         }
-                        case FastOps.OR32_R: {
+                        case FastOps.TEST: {
                             final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, b = r[(fw >>> FastOps.B_SHIFT) & 31] & M32, res = a | b;
-                            fl.lazy(Flags.LOGIC, 32, a, b, res);
-                            r[d] = res & M32;
+                            final long m = sizeMask(fw);
+                            final long a = r[d] & m, b = source(fw, slot, imms) & m, res = a & b;
+                            fl.lazy(Flags.LOGIC, bits(fw), a, b, res);
                             break;
                         }
-                        case FastOps.OR32_I: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, b = imms[slot] & M32, res = a | b;
-                            fl.lazy(Flags.LOGIC, 32, a, b, res);
-                            r[d] = res & M32;
+                        case FastOps.MOV:
+                            r[(fw >>> FastOps.A_SHIFT) & 31] = source(fw, slot, imms) & sizeMask(fw);
                             break;
-                        }
-                        case FastOps.AND64_R: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], b = r[(fw >>> FastOps.B_SHIFT) & 31], res = a & b;
-                            fl.lazy(Flags.LOGIC, 64, a, b, res);
-                            r[d] = res;
-                            break;
-                        }
-                        case FastOps.AND64_I: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], b = imms[slot], res = a & b;
-                            fl.lazy(Flags.LOGIC, 64, a, b, res);
-                            r[d] = res;
-                            break;
-                        }
-                        case FastOps.AND32_R: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, b = r[(fw >>> FastOps.B_SHIFT) & 31] & M32, res = a & b;
-                            fl.lazy(Flags.LOGIC, 32, a, b, res);
-                            r[d] = res & M32;
-                            break;
-                        }
-                        case FastOps.AND32_I: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, b = imms[slot] & M32, res = a & b;
-                            fl.lazy(Flags.LOGIC, 32, a, b, res);
-                            r[d] = res & M32;
-                            break;
-                        }
-                        case FastOps.SUB64_R: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], b = r[(fw >>> FastOps.B_SHIFT) & 31], res = a - b;
-                            fl.lazy(Flags.SUB, 64, a, b, res);
-                            r[d] = res;
-                            break;
-                        }
-                        case FastOps.SUB64_I: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], b = imms[slot], res = a - b;
-                            fl.lazy(Flags.SUB, 64, a, b, res);
-                            r[d] = res;
-                            break;
-                        }
-                        case FastOps.SUB32_R: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, b = r[(fw >>> FastOps.B_SHIFT) & 31] & M32, res = a - b;
-                            fl.lazy(Flags.SUB, 32, a, b, res);
-                            r[d] = res & M32;
-                            break;
-                        }
-                        case FastOps.SUB32_I: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, b = imms[slot] & M32, res = a - b;
-                            fl.lazy(Flags.SUB, 32, a, b, res);
-                            r[d] = res & M32;
-                            break;
-                        }
-                        case FastOps.XOR64_R: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], b = r[(fw >>> FastOps.B_SHIFT) & 31], res = a ^ b;
-                            fl.lazy(Flags.LOGIC, 64, a, b, res);
-                            r[d] = res;
-                            break;
-                        }
-                        case FastOps.XOR64_I: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], b = imms[slot], res = a ^ b;
-                            fl.lazy(Flags.LOGIC, 64, a, b, res);
-                            r[d] = res;
-                            break;
-                        }
-                        case FastOps.XOR32_R: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, b = r[(fw >>> FastOps.B_SHIFT) & 31] & M32, res = a ^ b;
-                            fl.lazy(Flags.LOGIC, 32, a, b, res);
-                            r[d] = res & M32;
-                            break;
-                        }
-                        case FastOps.XOR32_I: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, b = imms[slot] & M32, res = a ^ b;
-                            fl.lazy(Flags.LOGIC, 32, a, b, res);
-                            r[d] = res & M32;
-                            break;
-                        }
-                        case FastOps.CMP64_R: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], b = r[(fw >>> FastOps.B_SHIFT) & 31], res = a - b;
-                            fl.lazy(Flags.SUB, 64, a, b, res);
-                            break;
-                        }
-                        case FastOps.CMP64_I: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], b = imms[slot], res = a - b;
-                            fl.lazy(Flags.SUB, 64, a, b, res);
-                            break;
-                        }
-                        case FastOps.CMP32_R: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, b = r[(fw >>> FastOps.B_SHIFT) & 31] & M32, res = a - b;
-                            fl.lazy(Flags.SUB, 32, a, b, res);
-                            break;
-                        }
-                        case FastOps.CMP32_I: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, b = imms[slot] & M32, res = a - b;
-                            fl.lazy(Flags.SUB, 32, a, b, res);
-                            break;
-                        }
-                        case FastOps.TEST64_R: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], b = r[(fw >>> FastOps.B_SHIFT) & 31], res = a & b;
-                            fl.lazy(Flags.LOGIC, 64, a, b, res);
-                            break;
-                        }
-                        case FastOps.TEST64_I: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], b = imms[slot], res = a & b;
-                            fl.lazy(Flags.LOGIC, 64, a, b, res);
-                            break;
-                        }
-                        case FastOps.TEST32_R: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, b = r[(fw >>> FastOps.B_SHIFT) & 31] & M32, res = a & b;
-                            fl.lazy(Flags.LOGIC, 32, a, b, res);
-                            break;
-                        }
-                        case FastOps.TEST32_I: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, b = imms[slot] & M32, res = a & b;
-                            fl.lazy(Flags.LOGIC, 32, a, b, res);
-                            break;
-                        }
-
-                        case FastOps.MOV64_R:
-                            r[(fw >>> FastOps.A_SHIFT) & 31] = r[(fw >>> FastOps.B_SHIFT) & 31];
-                            break;
-                        case FastOps.MOV32_R:
-                            r[(fw >>> FastOps.A_SHIFT) & 31] = r[(fw >>> FastOps.B_SHIFT) & 31] & M32;
-                            break;
-                        case FastOps.MOV64_I:
-                            r[(fw >>> FastOps.A_SHIFT) & 31] = imms[slot];
-                            break;
-                        case FastOps.MOV32_I:
-                            r[(fw >>> FastOps.A_SHIFT) & 31] = imms[slot] & M32;
-                            break;
-                        case FastOps.LEA64:
-                            r[(fw >>> FastOps.A_SHIFT) & 31] = fastEa(fw, mems[slot], disps[slot], fall);
-                            break;
-                        case FastOps.LEA32:
-                            r[(fw >>> FastOps.A_SHIFT) & 31] = fastEa(fw, mems[slot], disps[slot], fall) & M32;
-                            break;
-                        case FastOps.LOAD64:
-                            r[(fw >>> FastOps.A_SHIFT) & 31] = mmu.read64(fastEa(fw, mems[slot], disps[slot], fall));
-                            break;
-                        case FastOps.LOAD32:
-                            r[(fw >>> FastOps.A_SHIFT) & 31] =
-                                    mmu.read32(fastEa(fw, mems[slot], disps[slot], fall)) & M32;
-                            break;
-                        case FastOps.STORE64:
-                            mmu.write64(fastEa(fw, mems[slot], disps[slot], fall), r[(fw >>> FastOps.A_SHIFT) & 31]);
-                            break;
-                        case FastOps.STORE32:
-                            mmu.write32(fastEa(fw, mems[slot], disps[slot], fall),
-                                    (int) r[(fw >>> FastOps.A_SHIFT) & 31]);
+                        case FastOps.LEA:
+                            r[(fw >>> FastOps.A_SHIFT) & 31] = fastEa(fw, mems[slot], disps[slot], fall) & sizeMask(fw);
                             break;
                         case FastOps.JCC:
-                            if (fl.cond((fw >>> FastOps.B_SHIFT) & 31)) {
+                            if (fl.cond((fw >>> FastOps.B_SHIFT) & 31)) { // small: inlined, see Flags.cond
                                 nxt = fall + imms[slot];
                             }
                             break;
                         case FastOps.JMP:
                             nxt = fall + imms[slot];
                             break;
-                        case FastOps.PUSH: {
-                            final int sz = (fw >>> FastOps.SIZE_SHIFT) & 3;
-                            final long v = r[(fw >>> FastOps.A_SHIFT) & 31];
-                            final long sp = (r[RSP] - (1L << sz)) & amask;
-                            wr(sp, sz, v);
-                            r[RSP] = sp;
-                            break;
-                        }
-                        case FastOps.POP: {
-                            final int sz = (fw >>> FastOps.SIZE_SHIFT) & 3;
-                            final long sp = r[RSP] & amask;
-                            final long v = rd(sp, sz); // zero-extended for 32 bits
-                            r[RSP] = (sp + (1L << sz)) & amask;
-                            r[(fw >>> FastOps.A_SHIFT) & 31] = v;
-                            break;
-                        }
-                        case FastOps.CALL: {
-                            final int sz = (fw >>> FastOps.SIZE_SHIFT) & 3;
-                            final long sp = (r[RSP] - (1L << sz)) & amask;
-                            wr(sp, sz, fall);
-                            r[RSP] = sp;
-                            nxt = fall + imms[slot];
-                            break;
-                        }
-                        case FastOps.RET: {
-                            final int sz = (fw >>> FastOps.SIZE_SHIFT) & 3;
-                            final long sp = r[RSP] & amask;
-                            nxt = rd(sp, sz);
-                            r[RSP] = (sp + (1L << sz)) & amask;
-                            break;
-                        }
-                        case FastOps.INC64: {
+                        case FastOps.INC:
+                        case FastOps.DEC: {
                             final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], res = a + 1;
-                            fl.lazy(Flags.INC, 64, a, 1, res, fl.cf());
-                            r[d] = res;
+                            final long m = sizeMask(fw);
+                            final boolean inc = (fw & FastOps.ID_MASK) == FastOps.INC;
+                            final long a = r[d] & m, res = inc ? a + 1 : a - 1;
+                            fl.lazy(inc ? Flags.INC : Flags.DEC, bits(fw), a, 1, res, fl.cf());
+                            r[d] = res & m;
                             break;
                         }
-                        case FastOps.INC32: {
+                        case FastOps.SHL:
+                        case FastOps.SHR:
+                        case FastOps.SAR: {
                             final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, res = a + 1;
-                            fl.lazy(Flags.INC, 32, a, 1, res, fl.cf());
-                            r[d] = res & M32;
-                            break;
-                        }
-                        case FastOps.DEC64: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d], res = a - 1;
-                            fl.lazy(Flags.DEC, 64, a, 1, res, fl.cf());
-                            r[d] = res;
-                            break;
-                        }
-                        case FastOps.DEC32: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final long a = r[d] & M32, res = a - 1;
-                            fl.lazy(Flags.DEC, 32, a, 1, res, fl.cf());
-                            r[d] = res & M32;
-                            break;
-                        }
-                        case FastOps.SHL64: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final int c = (int) imms[slot] & 63;
-                            final long a = r[d], res = a << c;
-                            fl.lazy(Flags.SHL, 64, a, c, res);
-                            r[d] = res;
-                            break;
-                        }
-                        case FastOps.SHL32: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final int c = (int) imms[slot] & 31;
-                            final long a = r[d] & M32, res = (a << c) & M32;
-                            fl.lazy(Flags.SHL, 32, a, c, res);
-                            r[d] = res;
-                            break;
-                        }
-                        case FastOps.SHR64: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final int c = (int) imms[slot] & 63;
-                            final long a = r[d], res = a >>> c;
-                            fl.lazy(Flags.SHR, 64, a, c, res);
-                            r[d] = res;
-                            break;
-                        }
-                        case FastOps.SHR32: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final int c = (int) imms[slot] & 31;
-                            final long a = r[d] & M32, res = a >>> c;
-                            fl.lazy(Flags.SHR, 32, a, c, res);
-                            r[d] = res;
-                            break;
-                        }
-                        case FastOps.SAR64: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final int c = (int) imms[slot] & 63;
-                            final long a = r[d], res = a >> c;
-                            fl.lazy(Flags.SAR, 64, a, c, res);
-                            r[d] = res;
-                            break;
-                        }
-                        case FastOps.SAR32: {
-                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
-                            final int c = (int) imms[slot] & 31;
-                            final long a = r[d] & M32, res = ((long) (int) a >> c) & M32;
-                            fl.lazy(Flags.SAR, 32, a, c, res);
+                            final long m = sizeMask(fw);
+                            final int bits = bits(fw);
+                            final int c = (int) imms[slot] & (bits - 1); // non-zero (FastOps.classify)
+                            final long a = r[d] & m;
+                            final int id = fw & FastOps.ID_MASK;
+                            final long res;
+                            if (id == FastOps.SHL) {
+                                res = (a << c) & m;
+                                fl.lazy(Flags.SHL, bits, a, c, res);
+                            } else if (id == FastOps.SHR) {
+                                res = a >>> c;
+                                fl.lazy(Flags.SHR, bits, a, c, res);
+                            } else {
+                                res = (((a << (64 - bits)) >> (64 - bits)) >> c) & m;
+                                fl.lazy(Flags.SAR, bits, a, c, res);
+                            }
                             r[d] = res;
                             break;
                         }
@@ -581,6 +346,12 @@ public final class Interpreter {
         }
     }
 
+    /**
+     * Whether instructions this interpreter decodes get {@link FastOps} forms; tests clear it to run the
+     * same code through the group methods only (decoded pages are shared per memory: use separate memories).
+     */
+    boolean fastForms = true;
+
     /** Exit code of the instruction {@link #slow} just ran (BUDGET for most). */
     private int exitCode;
 
@@ -619,6 +390,21 @@ public final class Interpreter {
             a += r[idx] << ((m >>> 10) & 3);
         }
         return (fw & FastOps.A32) != 0 ? a & M32 : a;
+    }
+
+    /** Operand-size mask of a fast word: 32 bits (size 2) or 64 (size 3), without a branch. */
+    private static long sizeMask(int fw) {
+        return -1L >>> ((3 - ((fw >>> FastOps.SIZE_SHIFT) & 3)) << 5);
+    }
+
+    /** Operand width in bits of a fast word (32 or 64). */
+    private static int bits(int fw) {
+        return 8 << ((fw >>> FastOps.SIZE_SHIFT) & 3);
+    }
+
+    /** Source operand of a fast ALU/MOV form: the immediate or register B. */
+    private long source(int fw, int slot, long[] imms) {
+        return (fw & FastOps.IMM) != 0 ? imms[slot] : r[(fw >>> FastOps.B_SHIFT) & 31];
     }
 
     private DecodedPage enterPage(long rip) {
@@ -667,7 +453,8 @@ public final class Interpreter {
             p.mem[slot] = memw;
             p.disp[slot] = disp;
             p.imm[slot] = imm;
-            p.fast[slot] = FastOps.classify(op, info, imm, m32) | (info & Decoder.LEN_MASK) << FastOps.LEN_SHIFT;
+            p.fast[slot] = (fastForms ? FastOps.classify(op, info, imm) : FastOps.GENERIC)
+                    | (info & Decoder.LEN_MASK) << FastOps.LEN_SHIFT;
             p.offOf[slot] = (short) off;
             DecodedPage.SLOT.setRelease(p.slotOf, off, (short) (slot + 1));
             // Link the previous slot to this one when this instruction directly follows it. The FALL bit
