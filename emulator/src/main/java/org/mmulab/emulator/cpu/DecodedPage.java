@@ -10,6 +10,13 @@ final class DecodedPage {
     static final int PAGE = 4096;
     /** Acquire/release access to {@link #slotOf} entries (published after the slot's fields). */
     static final java.lang.invoke.VarHandle SLOT = java.lang.invoke.MethodHandles.arrayElementVarHandle(short[].class);
+    /** Acquire/release access to {@link #fast} entries (the {@link #FALL} bit is set after publication). */
+    static final java.lang.invoke.VarHandle FAST = java.lang.invoke.MethodHandles.arrayElementVarHandle(int[].class);
+    /**
+     * Bit 31 of a {@link #fast} word: the next slot holds the instruction at this one's address + length
+     * (its straight-line successor), so the interpreter steps to it without a {@link #slotOf} lookup.
+     */
+    static final int FALL = 1 << 31;
 
     final long pfn;
     /** Cleared (on the writing thread) when the frame is written; the owner then drops the page. */
@@ -21,6 +28,10 @@ final class DecodedPage {
     int[] mem;
     int[] disp;
     long[] imm;
+    /** {@link FastOps} word of each slot (0: generic path), plus {@link #FALL}. */
+    int[] fast;
+    /** Byte offset in the frame of each slot's instruction (to link straight-line successors). */
+    short[] offOf;
 
     DecodedPage(long pfn, int capacity) {
         this.pfn = pfn;
@@ -29,6 +40,8 @@ final class DecodedPage {
         mem = new int[capacity];
         disp = new int[capacity];
         imm = new long[capacity];
+        fast = new int[capacity];
+        offOf = new short[capacity];
     }
 
     /** A new slot (arrays grow by doubling; only on decode, never on execution). */
@@ -40,6 +53,8 @@ final class DecodedPage {
             mem = java.util.Arrays.copyOf(mem, n);
             disp = java.util.Arrays.copyOf(disp, n);
             imm = java.util.Arrays.copyOf(imm, n);
+            fast = java.util.Arrays.copyOf(fast, n);
+            offOf = java.util.Arrays.copyOf(offOf, n);
         }
         return count++;
     }

@@ -122,8 +122,23 @@ public final class Flags {
         return (r & mask(bits)) == 0;
     }
 
-    /** Evaluates condition code {@code cc} (SDM Vol. 1 appendix B, table B-1). */
+    /**
+     * Evaluates condition code {@code cc} (SDM Vol. 1 appendix B, table B-1). Kept small so the JIT inlines
+     * it into the run loop's Jcc: E/NE/S/NS (what most loop branches test) come straight from the lazy
+     * result for every kind except MUL (AMD keeps SF/ZF there); the rest is {@link #condLazy}.
+     */
     public boolean cond(int cc) {
+        int k = cc >> 1;
+        int o = op;
+        if ((k == 2 || k == 4) && o != NONE && o != MUL) {
+            int sh = 64 - bits;
+            boolean v = k == 2 ? (r << sh) == 0 : (r << sh) < 0;
+            return ((cc & 1) != 0) != v;
+        }
+        return condLazy(cc);
+    }
+
+    private boolean condLazy(int cc) {
         boolean v;
         int o = op;
         if (o == SUB || o == LOGIC) {

@@ -158,15 +158,19 @@ public final class InstructionTiming {
         return (info & Decoder.ASZ32) != 0 ? c & 0xffff_ffffL : c;
     }
 
-    /** Called by the interpreter before it executes an instruction. */
-    void issue(int op, int info) {
+    /**
+     * Called by the interpreter before it executes an instruction. {@code retiredBefore} is the vCPU's
+     * retired-instruction count at that point: the interpreter updates {@code state.instructions} only
+     * when {@code run} returns, so it passes its own running total.
+     */
+    void issue(int op, int info, long retiredBefore) {
         if (pending) {
-            settle();
+            commit(true); // the next instruction is issuing: the previous one completed without a fault
         }
         pending = true;
         pOp = op;
         pInfo = info;
-        pRetired = s.instructions;
+        pRetired = retiredBefore;
         if (op >= Op.MOVS && op <= Op.SCAS) {
             pRcx = rcx(info);
         }
@@ -178,11 +182,13 @@ public final class InstructionTiming {
      * completed if it faulted. The vCPU calls this whenever the interpreter returns.
      */
     public void settle() {
-        if (!pending) {
-            return;
+        if (pending) {
+            commit(s.instructions != pRetired);
         }
+    }
+
+    private void commit(boolean retired) {
         pending = false;
-        boolean retired = s.instructions != pRetired;
         long c = retired ? cost(pOp, pInfo) : 0;
         int kind = pOp >= Op.MOVS && pOp <= Op.SCAS ? repKind(pOp, pInfo) : NO_REP;
         if (kind != NO_REP) {

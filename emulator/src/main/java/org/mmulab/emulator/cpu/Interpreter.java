@@ -47,6 +47,9 @@ public final class Interpreter {
     private static final int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
     private static final Object SPLIT_LOCK = new Object();
     private static final long TSC_BASE = System.nanoTime();
+    /** {@link #requestStop} takes effect within this many instructions. */
+    private static final int STOP_POLL = 1024;
+    private static final long M32 = 0xffff_ffffL;
 
     private final CpuState s;
     private final long[] r;
@@ -58,10 +61,6 @@ public final class Interpreter {
     private volatile boolean stop;
     /** Per-instruction costs under --timing cycle; null under --timing fast (see InstructionTiming). */
     private InstructionTiming timing;
-
-    // Current fetch page.
-    private DecodedPage curPage;
-    private long curVPage;
 
     // Mode of the current run() call (CpuState.longMode64): 32-bit protected/compatibility mode wraps
     // linear addresses, ESP and EIP at 4 GiB.
@@ -110,7 +109,10 @@ public final class Interpreter {
         this.timing = t;
     }
 
-    /** Asks {@link #run} to return {@link Exit#HALT} before the next instruction; safe from any thread. */
+    /**
+     * Asks {@link #run} to return {@link Exit#HALT} at an instruction boundary, within 1024 instructions
+     * (immediately if {@code run} has not started yet); safe from any thread.
+     */
     public void requestStop() {
         stop = true;
     }
@@ -134,57 +136,212 @@ public final class Interpreter {
         return lastFault;
     }
 
-    /** Executes up to {@code budget} instructions; returns an {@link Exit} code. */
+    /**
+     * Executes up to {@code budget} instructions; returns an {@link Exit} code.
+     *
+     * <p>Hot-loop layout (why it looks like this): the current instruction's decoded fields, RIP, the
+     * retired count and the page's arrays live in locals, so straight-line code touches the heap only for
+     * guest registers, lazy flags and guest memory. The commonest forms (register ALU, MOV, LEA, Jcc, JMP)
+     * run inline in {@link #run}'s switch; everything else goes through {@link #exec} with the fields set.
+     * {@code state.instructions} is brought up to date whenever {@code run} returns or throws (nobody
+     * reads it while {@code run} is executing: tracing, debugging and the kernel all run between calls).
+     * {@link #requestStop} is polled once per {@link #STOP_POLL} instructions: stop requests come from
+     * other threads (machine shutdown) or from trap handlers between calls, never from inside an
+     * instruction, and the debugger bounds its budgets itself.
+     */
     public int run(long budget) {
         if (stop) {
             stop = false;
             return Exit.HALT;
         }
-        curPage = null; // the kernel may have changed translations since the last call
         m32 = !s.longMode64;
         addrMask = m32 ? 0xffff_ffffL : -1L;
         decodeMode = m32 ? DecodedCodeCache.MODE32 : DecodedCodeCache.MODE64;
         dec.mode64 = !m32;
-        long n = 0;
+        final long[] r = this.r;
+        final Flags fl = this.fl;
+        final CpuState s = this.s;
+        final long amask = addrMask;
+        final InstructionTiming timing = this.timing;
+        long n = 0; // retired in this call, not yet added to s.instructions
+        long rip = s.rip;
+        DecodedPage p = null;
+        // The current fetch page: translated afresh on every call (the kernel may have changed
+        // translations since the last one), then reused while RIP stays in it.
+        long vpage = 1; // never a page address
+        // The page's arrays, re-read from p after each slot lookup (they may have grown since).
+        int[] fasts = null, ops = null, infos = null, mems = null, disps = null;
+        long[] imms = null;
+        // Slot of the instruction at rip in p when known without a lookup (straight-line successor), else -1.
+        int slot = -1;
         try {
             while (n < budget) {
                 if (stop) {
                     stop = false;
+                    s.rip = rip;
+                    s.instructions += n;
                     return Exit.HALT;
                 }
-                final long rip = s.rip;
-                DecodedPage p = curPage;
-                if (p == null || (rip & ~0xfffL) != curVPage || !p.valid) {
-                    p = enterPage(rip);
-                }
-                int off = (int) rip & 0xfff;
-                int slot = (short) DecodedPage.SLOT.getAcquire(p.slotOf, off) - 1;
-                if (slot >= 0) {
-                    op = p.op[slot];
-                    info = p.info[slot];
-                    memw = p.mem[slot];
-                    disp = p.disp[slot];
-                    imm = p.imm[slot];
-                    if (DEBUG) {
-                        verifyCached(p, rip, off);
+                final long end = Math.min(budget, n + STOP_POLL);
+                while (n < end) {
+                    // s.rip is the current instruction's address while it executes (faults, RIP-relative).
+                    s.rip = rip;
+                    if (slot < 0 || !p.valid) {
+                        if ((rip & ~0xfffL) != vpage || p == null || !p.valid) {
+                            p = enterPage(rip);
+                            vpage = rip & ~0xfffL;
+                        }
+                        int off = (int) rip & 0xfff;
+                        slot = (short) DecodedPage.SLOT.getAcquire(p.slotOf, off) - 1;
+                        if (slot < 0) {
+                            slot = decodeAt(p, rip, off); // -1: decoded into the fields but not cached
+                        }
+                        fasts = p.fast;
+                        ops = p.op;
+                        infos = p.info;
+                        mems = p.mem;
+                        disps = p.disp;
+                        imms = p.imm;
                     }
-                } else {
-                    decodeAt(p, rip, off);
-                }
-                next = rip + (info & Decoder.LEN_MASK);
-                if (timing != null) {
-                    timing.issue(op, info);
-                }
-                int x = exec();
-                s.rip = next & addrMask;
-                s.instructions++;
-                n++;
-                if (x != Exit.BUDGET) {
-                    return x;
+                    // The fast word: a FastOps id with pre-extracted operands (0 = generic), the length,
+                    // and the FALL link. Acquire: FALL is set (release) after the successor slot is complete.
+                    final int fw = slot >= 0 ? (int) DecodedPage.FAST.getAcquire(fasts, slot)
+                            : (info & Decoder.LEN_MASK) << FastOps.LEN_SHIFT;
+                    if (DEBUG && slot >= 0) {
+                        verifyCached(p, rip, (int) rip & 0xfff, slot);
+                    }
+                    final long fall = rip + ((fw >>> FastOps.LEN_SHIFT) & 15);
+                    long nxt = fall;
+                    int x = Exit.BUDGET;
+                    // Cycle timing: the instruction's base cost by class (null under --timing fast).
+                    if (timing != null) {
+                        timing.issue(slot >= 0 ? ops[slot] : op, slot >= 0 ? infos[slot] : info, s.instructions + n);
+                    }
+                    switch (fw & FastOps.ID_MASK) {
+                        case FastOps.ADD: {
+                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
+                            final long m = sizeMask(fw);
+                            final long a = r[d] & m, b = source(fw, slot, imms) & m, res = a + b;
+                            fl.lazy(Flags.ADD, bits(fw), a, b, res);
+                            r[d] = res & m;
+                            break;
+                        }
+                        case FastOps.OR: {
+                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
+                            final long m = sizeMask(fw);
+                            final long a = r[d] & m, b = source(fw, slot, imms) & m, res = a | b;
+                            fl.lazy(Flags.LOGIC, bits(fw), a, b, res);
+                            r[d] = res & m;
+                            break;
+                        }
+                        case FastOps.AND: {
+                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
+                            final long m = sizeMask(fw);
+                            final long a = r[d] & m, b = source(fw, slot, imms) & m, res = a & b;
+                            fl.lazy(Flags.LOGIC, bits(fw), a, b, res);
+                            r[d] = res & m;
+                            break;
+                        }
+                        case FastOps.SUB: {
+                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
+                            final long m = sizeMask(fw);
+                            final long a = r[d] & m, b = source(fw, slot, imms) & m, res = a - b;
+                            fl.lazy(Flags.SUB, bits(fw), a, b, res);
+                            r[d] = res & m;
+                            break;
+                        }
+                        case FastOps.XOR: {
+                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
+                            final long m = sizeMask(fw);
+                            final long a = r[d] & m, b = source(fw, slot, imms) & m, res = a ^ b;
+                            fl.lazy(Flags.LOGIC, bits(fw), a, b, res);
+                            r[d] = res & m;
+                            break;
+                        }
+                        case FastOps.CMP: {
+                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
+                            final long m = sizeMask(fw);
+                            final long a = r[d] & m, b = source(fw, slot, imms) & m, res = a - b;
+                            fl.lazy(Flags.SUB, bits(fw), a, b, res);
+                            break;
+                        }
+                        case FastOps.TEST: {
+                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
+                            final long m = sizeMask(fw);
+                            final long a = r[d] & m, b = source(fw, slot, imms) & m, res = a & b;
+                            fl.lazy(Flags.LOGIC, bits(fw), a, b, res);
+                            break;
+                        }
+                        case FastOps.MOV:
+                            r[(fw >>> FastOps.A_SHIFT) & 31] = source(fw, slot, imms) & sizeMask(fw);
+                            break;
+                        case FastOps.LEA:
+                            r[(fw >>> FastOps.A_SHIFT) & 31] = fastEa(fw, mems[slot], disps[slot], fall) & sizeMask(fw);
+                            break;
+                        case FastOps.JCC:
+                            if (fl.cond((fw >>> FastOps.B_SHIFT) & 31)) { // small: inlined, see Flags.cond
+                                nxt = fall + imms[slot];
+                            }
+                            break;
+                        case FastOps.JMP:
+                            nxt = fall + imms[slot];
+                            break;
+                        case FastOps.INC:
+                        case FastOps.DEC: {
+                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
+                            final long m = sizeMask(fw);
+                            final boolean inc = (fw & FastOps.ID_MASK) == FastOps.INC;
+                            final long a = r[d] & m, res = inc ? a + 1 : a - 1;
+                            fl.lazy(inc ? Flags.INC : Flags.DEC, bits(fw), a, 1, res, fl.cf());
+                            r[d] = res & m;
+                            break;
+                        }
+                        case FastOps.SHL:
+                        case FastOps.SHR:
+                        case FastOps.SAR: {
+                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
+                            final long m = sizeMask(fw);
+                            final int bits = bits(fw);
+                            final int c = (int) imms[slot] & (bits - 1); // non-zero (FastOps.classify)
+                            final long a = r[d] & m;
+                            final int id = fw & FastOps.ID_MASK;
+                            final long res;
+                            if (id == FastOps.SHL) {
+                                res = (a << c) & m;
+                                fl.lazy(Flags.SHL, bits, a, c, res);
+                            } else if (id == FastOps.SHR) {
+                                res = a >>> c;
+                                fl.lazy(Flags.SHR, bits, a, c, res);
+                            } else {
+                                res = (((a << (64 - bits)) >> (64 - bits)) >> c) & m;
+                                fl.lazy(Flags.SAR, bits, a, c, res);
+                            }
+                            r[d] = res;
+                            break;
+                        }
+                        case FastOps.NOP:
+                            break;
+                        default:
+                            nxt = slow(slot, ops, infos, mems, disps, imms, fall);
+                            x = exitCode;
+                            break;
+                    }
+                    rip = nxt & amask;
+                    n++;
+                    if (x != Exit.BUDGET) {
+                        s.rip = rip;
+                        s.instructions += n;
+                        return x;
+                    }
+                    slot = rip == fall && (fw & DecodedPage.FALL) != 0 ? slot + 1 : -1; // FALL implies slot >= 0
                 }
             }
+            s.rip = rip;
+            s.instructions += n;
             return Exit.BUDGET;
         } catch (GuestFault f) {
+            // s.rip is the faulting instruction (INT3, a trap, already moved it past and counted itself).
+            s.instructions += n;
             s.exceptionRip = s.rip;
             if (describing) {
                 describing = false;
@@ -200,6 +357,67 @@ public final class Interpreter {
         }
     }
 
+    /**
+     * Whether instructions this interpreter decodes get {@link FastOps} forms; tests clear it to run the
+     * same code through the group methods only (decoded pages are shared per memory: use separate memories).
+     */
+    boolean fastForms = true;
+
+    /** Exit code of the instruction {@link #slow} just ran (BUDGET for most). */
+    private int exitCode;
+
+    /**
+     * Runs the current instruction through the group methods: sets the decoded fields they read (from
+     * the page's slot, or already set by the decoder when {@code slot} is -1) and returns the next RIP;
+     * the exit code is left in {@link #exitCode}.
+     */
+    private long slow(int slot, int[] ops, int[] infos, int[] mems, int[] disps, long[] imms, long fall) {
+        if (slot >= 0) {
+            op = ops[slot];
+            info = infos[slot];
+            memw = mems[slot];
+            disp = disps[slot];
+            imm = imms[slot];
+        }
+        next = fall;
+        exitCode = exec();
+        return next;
+    }
+
+    /**
+     * Effective address of a fast-path memory operand (no segment override): base (or RIP-relative:
+     * {@code fall} is the next instruction's address) + index * scale + displacement, as {@link #eaNoSeg}.
+     */
+    private long fastEa(int fw, int m, int dsp, long fall) {
+        long a = dsp;
+        int base = m & 31;
+        if (base < 16) {
+            a += r[base];
+        } else if (base == Decoder.RIPREL) {
+            a += fall;
+        }
+        int idx = (m >>> 5) & 31;
+        if (idx < 16) {
+            a += r[idx] << ((m >>> 10) & 3);
+        }
+        return (fw & FastOps.A32) != 0 ? a & M32 : a;
+    }
+
+    /** Operand-size mask of a fast word: 32 bits (size 2) or 64 (size 3), without a branch. */
+    private static long sizeMask(int fw) {
+        return -1L >>> ((3 - ((fw >>> FastOps.SIZE_SHIFT) & 3)) << 5);
+    }
+
+    /** Operand width in bits of a fast word (32 or 64). */
+    private static int bits(int fw) {
+        return 8 << ((fw >>> FastOps.SIZE_SHIFT) & 3);
+    }
+
+    /** Source operand of a fast ALU/MOV form: the immediate or register B. */
+    private long source(int fw, int slot, long[] imms) {
+        return (fw & FastOps.IMM) != 0 ? imms[slot] : r[(fw >>> FastOps.B_SHIFT) & 31];
+    }
+
     private DecodedPage enterPage(long rip) {
         long pa = mmu.translateFetch(rip);
         DecodedPage p = cache.page(pa >>> 12, decodeMode);
@@ -207,41 +425,60 @@ public final class Interpreter {
             p = new DecodedPage(pa >>> 12, 1); // fetch from outside RAM: decode, never cache
             p.valid = false;
         }
-        curPage = p;
-        curVPage = rip & ~0xfffL;
         return p;
     }
 
     /** DEBUG only: a cached entry must equal a fresh decode of the bytes now in memory. */
-    private void verifyCached(DecodedPage p, long rip, int off) {
+    private void verifyCached(DecodedPage p, long rip, int off, int slot) {
         dec.decode(rip, p.pfn << 12, off);
-        if (!dec.crossed && (dec.dOp != op || dec.dInfo != info || dec.dMem != memw || dec.dDisp != disp
-                || dec.dImm != imm)) {
+        if (!dec.crossed && (dec.dOp != p.op[slot] || dec.dInfo != p.info[slot]
+                || dec.dMem != p.mem[slot] || dec.dDisp != p.disp[slot] || dec.dImm != p.imm[slot])) {
             throw new IllegalStateException("stale decoded instruction at 0x" + Long.toHexString(rip));
         }
     }
 
-    private void decodeAt(DecodedPage p, long rip, int off) {
+    /**
+     * Decodes the instruction at {@code rip} into the fields and caches it in {@code p}; returns its slot,
+     * or -1 when it is not cached (it crosses the frame end, or {@code p} is not cacheable).
+     */
+    private int decodeAt(DecodedPage p, long rip, int off) {
         dec.decode(rip, p.pfn << 12, off);
         op = dec.dOp;
         info = dec.dInfo;
         memw = dec.dMem;
         disp = dec.dDisp;
         imm = dec.dImm;
-        if (!dec.crossed && p.valid) {
-            // Pages are shared by every vCPU on this memory: insert under the page lock and publish the
-            // slot with a release store after its fields, so a concurrent reader sees a complete entry.
-            synchronized (p) {
-                if (p.slotOf[off] == 0) {
-                    int slot = p.newSlot();
-                    p.op[slot] = op;
-                    p.info[slot] = info;
-                    p.mem[slot] = memw;
-                    p.disp[slot] = disp;
-                    p.imm[slot] = imm;
-                    DecodedPage.SLOT.setRelease(p.slotOf, off, (short) (slot + 1));
+        if (dec.crossed || !p.valid) {
+            return -1;
+        }
+        // Pages are shared by every vCPU on this memory: insert under the page lock and publish the slot
+        // with a release store after its fields, so a concurrent reader sees a complete entry.
+        synchronized (p) {
+            int existing = p.slotOf[off];
+            if (existing != 0) {
+                return existing - 1; // another vCPU decoded it meanwhile (same bytes: same entry)
+            }
+            int slot = p.newSlot();
+            p.op[slot] = op;
+            p.info[slot] = info;
+            p.mem[slot] = memw;
+            p.disp[slot] = disp;
+            p.imm[slot] = imm;
+            p.fast[slot] = (fastForms ? FastOps.classify(op, info, imm) : FastOps.GENERIC)
+                    | (info & Decoder.LEN_MASK) << FastOps.LEN_SHIFT;
+            p.offOf[slot] = (short) off;
+            DecodedPage.SLOT.setRelease(p.slotOf, off, (short) (slot + 1));
+            // Link the previous slot to this one when this instruction directly follows it. The FALL bit
+            // is published (release) after this slot, so a reader that sees it sees the complete
+            // successor. Instructions are decoded in execution order, so straight-line code gets
+            // consecutive slots.
+            if (slot > 0) {
+                int prev = slot - 1;
+                if (p.offOf[prev] + (p.info[prev] & Decoder.LEN_MASK) == off) {
+                    DecodedPage.FAST.setRelease(p.fast, prev, p.fast[prev] | DecodedPage.FALL);
                 }
             }
+            return slot;
         }
     }
 
@@ -288,27 +525,33 @@ public final class Interpreter {
     // ------------------------------------------------------------------------------------------
     // Registers and memory.
 
+    // getR/setR: the 32/64-bit cases are small enough for the JIT to inline everywhere; 8/16-bit
+    // registers take the out-of-line path.
     private long getR(int reg, int sz) {
-        switch (sz) {
-            case 3:
-                return r[reg];
-            case 2:
-                return r[reg] & 0xffff_ffffL;
-            case 1:
-                return r[reg] & 0xffff;
-            default:
-                return reg < 16 ? r[reg] & 0xff : (r[reg - 16] >>> 8) & 0xff;
+        if (sz >= 2) {
+            long v = r[reg];
+            return sz == 3 ? v : v & 0xffff_ffffL;
         }
+        return getRNarrow(reg, sz);
+    }
+
+    private long getRNarrow(int reg, int sz) {
+        if (sz == 1) {
+            return r[reg] & 0xffff;
+        }
+        return reg < 16 ? r[reg] & 0xff : (r[reg - 16] >>> 8) & 0xff;
     }
 
     private void setR(int reg, int sz, long v) {
+        if (sz >= 2) {
+            r[reg] = sz == 3 ? v : v & 0xffff_ffffL;
+            return;
+        }
+        setRNarrow(reg, sz, v);
+    }
+
+    private void setRNarrow(int reg, int sz, long v) {
         switch (sz) {
-            case 3:
-                r[reg] = v;
-                return;
-            case 2:
-                r[reg] = v & 0xffff_ffffL;
-                return;
             case 1:
                 r[reg] = (r[reg] & ~0xffffL) | (v & 0xffff);
                 return;
