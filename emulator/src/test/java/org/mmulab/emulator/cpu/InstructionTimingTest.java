@@ -63,6 +63,26 @@ class InstructionTimingTest {
     }
 
     @Test
+    void oneRunCallChargesEveryRetiredInstructionButNotTheFaultingOne() {
+        // The interpreter brings state.instructions up to date only when run() returns: costs must not
+        // depend on that. xor eax,eax; add eax,[rbx]; xor edx,edx; div rcx; then add [rdx],eax on a
+        // read-only page (#PF), all in one run() call.
+        long ro = 0x500000;
+        m.mapNew(ro, TestMachine.P | TestMachine.US);
+        m.s.gpr[CpuState.RBX] = DATA;
+        m.s.gpr[CpuState.RCX] = 3;
+        m.load(CODE, TestMachine.hex("31c0" + "0303" + "31d2" + "48f7f1" + "0102"));
+        long before = clock.cycles();
+        m.s.gpr[CpuState.RDX] = 0; // div rcx needs rdx = 0; rdx is reloaded below before the fault
+        m.load(CODE + 9, TestMachine.hex("ba00005000" + "0102")); // mov edx,0x500000; add [rdx],eax
+        assertEquals(Exit.EXCEPTION, m.cpu.run(100));
+        it.settle();
+        assertEquals(5, m.s.instructions);
+        assertEquals(4 * c(InstrClass.SIMPLE) + c(InstrClass.MEM_OPERAND) + c(InstrClass.DIV64),
+                clock.cycles() - before);
+    }
+
+    @Test
     void leaIsNotAMemoryAccessAndAFaultIsNotCharged() {
         assertEquals(c(InstrClass.SIMPLE), run("488d4208", 1)); // lea rax,[rdx+8]
         long ro = 0x500000;
