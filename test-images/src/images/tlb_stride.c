@@ -1,8 +1,11 @@
 /*
- * tlb_stride [max_pages] [accesses]: the TLB-reach curve. One region of max_pages (default 65536,
- * 256 MiB) pages is mapped and written once (so no page faults are measured); then for N = 8, 16,
- * 32, ... max_pages it chases a pointer through the first N pages, one load per page at a page
- * stride, `accesses` (default 2^22) loads per N. Each page's slot sits at a different 64-byte line
+ * tlb_stride [max_pages] [accesses] [stride]: the TLB-reach curve. max_pages (default 65536, 256 MiB)
+ * pages, `stride` pages apart (default 1: consecutive pages), are mapped and written once (so no page
+ * faults are measured); then for N = 8, 16, 32, ... max_pages it chases a pointer through the first N
+ * of them, one load per page, `accesses` (default 2^22) loads per N. With a stride of 8 or more every
+ * page's PTE sits in its own 64-byte line, so the page-table footprint grows by a line per page and
+ * the walks' own loads fall out of L1D, L2 and the LLC in turn as N grows (only the touched pages
+ * take memory: the stride costs address space, not RAM). Each page's slot sits at a different 64-byte line
  * ((i * 67) mod 64) so the loads do not all fall into one cache set. The loads are dependent (each
  * address comes from the previous load), so their latencies add up rather than overlap.
  *
@@ -15,21 +18,26 @@
 #include "mmrt.h"
 #include "mmbench.h"
 
+static uint64_t stride = 1;
+
 static uintptr_t *slot(char *base, uint64_t page)
 {
-    return (uintptr_t *)(base + page * MM_PAGE_SIZE + ((page * 67) % 64) * 64);
+    return (uintptr_t *)(base + page * stride * MM_PAGE_SIZE + ((page * 67) % 64) * 64);
 }
 
 int main(int argc, char **argv)
 {
     uint64_t max_pages = mb_arg(argc, argv, 1, 65536);
     uint64_t accesses = mb_arg(argc, argv, 2, (uint64_t)1 << 22);
+    stride = mb_arg(argc, argv, 3, 1);
     if (max_pages < 8 || max_pages > (1u << 18) || (max_pages & (max_pages - 1)) != 0 || accesses == 0
-        || accesses > ((uint64_t)1 << 40)) {
-        mm_printf("usage: tlb_stride [max_pages: power of two 8..262144] [accesses per N]\n");
+        || accesses > ((uint64_t)1 << 40) || stride < 1 || stride > 512 || (stride & (stride - 1)) != 0
+        || max_pages * stride > ((uint64_t)1 << 19)) {
+        mm_printf("usage: tlb_stride [max_pages: power of two 8..262144] [accesses per N] "
+                  "[stride: power of two 1..512 pages; max_pages * stride <= 2^19 (2 GiB)]\n");
         return 2;
     }
-    size_t len = (size_t)max_pages * MM_PAGE_SIZE;
+    size_t len = (size_t)(max_pages * stride) * MM_PAGE_SIZE;
     char *base = mm_map_anon(len, PROT_READ | PROT_WRITE);
     if (base == MAP_FAILED) {
         mm_printf("mmap failed\n");
@@ -37,10 +45,10 @@ int main(int argc, char **argv)
     }
     sys_madvise(base, len, MADV_NOHUGEPAGE);
     for (uint64_t i = 0; i < max_pages; i++) {
-        base[i * MM_PAGE_SIZE] = 1; /* fault everything in before measuring */
+        base[i * stride * MM_PAGE_SIZE] = 1; /* fault everything in before measuring */
     }
-    mm_printf("tlb_stride: up to %llu pages, %llu accesses per size\n", (unsigned long long)max_pages,
-              (unsigned long long)accesses);
+    mm_printf("tlb_stride: up to %llu pages %llu apart, %llu accesses per size\n", (unsigned long long)max_pages,
+              (unsigned long long)stride, (unsigned long long)accesses);
     uintptr_t sink = 0;
     for (uint64_t n = 8; n <= max_pages; n *= 2) {
         for (uint64_t i = 0; i < n; i++) {

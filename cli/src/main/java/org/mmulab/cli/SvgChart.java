@@ -21,16 +21,22 @@ final class SvgChart {
     record Series(String name, List<double[]> points) {
     }
 
-    /** Line chart, x on a log2 axis (ticks at powers of two), y linear from 0. */
+    /**
+     * Line chart, x on a log2 axis (ticks at powers of two); y linear from 0, or also log2 when the values
+     * span more than a factor of 16 (a TLB/cache curve from 5 to 250 cycles keeps its low steps visible).
+     */
     static String log2LineChart(String title, String xLabel, String yLabel, List<Series> series) {
-        double xmin = Double.MAX_VALUE, xmax = -Double.MAX_VALUE, ymax = 0;
+        double xmin = Double.MAX_VALUE, xmax = -Double.MAX_VALUE, ymax = 0, ymin = Double.MAX_VALUE;
         for (Series s : series) {
             for (double[] p : s.points()) {
                 xmin = Math.min(xmin, log2(p[0]));
                 xmax = Math.max(xmax, log2(p[0]));
                 ymax = Math.max(ymax, p[1]);
+                ymin = Math.min(ymin, p[1]);
             }
         }
+        boolean logY = ymin > 0 && ymax / ymin > 16;
+        int ylo = logY ? (int) Math.floor(log2(ymin)) : 0, yhi = logY ? (int) Math.ceil(log2(ymax)) : 0;
         if (xmin > xmax) {
             xmin = 0;
             xmax = 1;
@@ -39,8 +45,16 @@ final class SvgChart {
             xmax = xmin + 1;
         }
         ymax = niceCeiling(ymax);
-        StringBuilder b = header(title, xLabel, yLabel);
-        yAxis(b, ymax);
+        StringBuilder b = header(title, xLabel, logY ? yLabel + " (log2 scale)" : yLabel);
+        if (logY) {
+            for (int k = ylo; k <= yhi; k++) {
+                double y = syLog(Math.pow(2, k), ylo, yhi);
+                b.append(line(LEFT - 5, y, LEFT + plotW(), y, k == ylo ? "#000" : "#ddd"));
+                b.append(text(LEFT - 8, y + 4, "end", 11, format(Math.pow(2, k))));
+            }
+        } else {
+            yAxis(b, ymax);
+        }
         for (int k = (int) Math.ceil(xmin); k <= (int) Math.floor(xmax); k++) {
             double x = sx(k, xmin, xmax);
             b.append(line(x, TOP + plotH(), x, TOP + plotH() + 5, "#000"));
@@ -52,7 +66,7 @@ final class SvgChart {
             StringBuilder pts = new StringBuilder();
             for (double[] p : s.points()) {
                 double x = sx(log2(p[0]), xmin, xmax);
-                double y = sy(p[1], ymax);
+                double y = logY ? syLog(p[1], ylo, yhi) : sy(p[1], ymax);
                 pts.append(num(x)).append(',').append(num(y)).append(' ');
                 b.append(String.format(Locale.ROOT, "<circle cx=\"%s\" cy=\"%s\" r=\"3\" fill=\"%s\"/>%n", num(x), num(y), color));
             }
@@ -131,6 +145,10 @@ final class SvgChart {
 
     private static double sy(double v, double ymax) {
         return TOP + plotH() - plotH() * (ymax <= 0 ? 0 : v / ymax);
+    }
+
+    private static double syLog(double v, int ylo, int yhi) {
+        return TOP + plotH() - plotH() * (log2(v) - ylo) / Math.max(1, yhi - ylo);
     }
 
     private static double log2(double v) {

@@ -392,6 +392,22 @@ public final class Mmu {
         }
     }
 
+    /**
+     * Drops the dTLB entries for {@code va} and exactly the fast-path entries they backed: the 4 KiB page's
+     * slot, and every slot inside a 2 MiB / 1 GiB page whose entry went. (A #PF and INVLPG used to clear
+     * the whole fast path: 4 KiB of stores on every page fault.)
+     */
+    private void invalidateDtlbPage(long va, int pcid) {
+        int sizes = dtlb.invalidatePage(va, pcid);
+        dropFast(va & ~0xfffL, 12);
+        if ((sizes & 2) != 0) {
+            dropFast(va & ~((1L << 21) - 1), 21);
+        }
+        if ((sizes & 4) != 0) {
+            dropFast(va & ~((1L << 30) - 1), 30);
+        }
+    }
+
     private void clearFastPath() {
         java.util.Arrays.fill(fastReadTag, 0);
         java.util.Arrays.fill(fastWriteTag, 0);
@@ -675,10 +691,9 @@ public final class Mmu {
         if ((code & PfErr.IMPLICIT) != 0) {
             err &= ~PfErr.U;
         }
-        dtlb.invalidatePage(va, pcid);
+        invalidateDtlbPage(va, pcid);
         itlb.invalidatePage(va, pcid);
         stlb.invalidatePage(va, pcid);
-        clearFastPath();
         pml4eCache.invalidate(va, pcid);
         pdpteCache.invalidate(va, pcid);
         pdeCache.invalidate(va, pcid);
@@ -700,10 +715,9 @@ public final class Mmu {
             va &= 0xffff_ffffL;
         }
         int pcid = currentPcid();
-        dtlb.invalidatePage(va, pcid);
+        invalidateDtlbPage(va, pcid);
         itlb.invalidatePage(va, pcid);
         stlb.invalidatePage(va, pcid);
-        clearFastPath();
         flushPagingStructureCaches(pcid);
     }
 

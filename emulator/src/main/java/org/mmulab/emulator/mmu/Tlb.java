@@ -71,12 +71,19 @@ public final class Tlb {
         arrays[handle >>> SLOT_BITS].touch(handle & SLOT_MASK);
     }
 
-    public void invalidatePage(long va, int pcid) {
-        for (TlbArray a : arrays) {
-            if (a != null) {
-                a.invalidatePage(va, pcid);
+    /**
+     * Drops the entries that translate {@code va} (current PCID, and global ones) in every page-size array.
+     * Returns a bit mask of the page-size indexes (4K = bit 0, 2M = bit 1, 1G = bit 2) that dropped one.
+     */
+    public int invalidatePage(long va, int pcid) {
+        int dropped = 0;
+        for (int s = 0; s < arrays.length; s++) {
+            TlbArray a = arrays[s];
+            if (a != null && a.invalidatePage(va, pcid) > 0) {
+                dropped |= 1 << s;
             }
         }
+        return dropped;
     }
 
     /** INVPCID type 0: drops the non-global entries for {@code va} in {@code pcid}. */

@@ -70,6 +70,26 @@ class FastPathSubsetTest {
     }
 
     @Test
+    void aFaultOnALargePageDropsTheFastEntriesOfEveryPageInIt() {
+        // A read-only 2 MiB page; two of its 4 KiB pages get fast read entries.
+        long big = 0x4000_0000L;
+        long pde = pt.map2m(big, 0x400000, Pte.P | Pte.US | Pte.A);
+        mem.write64(0x400000 + 0x3000, 0x1111);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0x1111, mmu.read64(big + 0x3000));
+            mmu.read64(big + 0x5000);
+        }
+        mem.write64(pde, 0x600000 | Pte.P | Pte.RW | Pte.US | Pte.A | Pte.PS); // remap, stale in the TLB
+        assertEquals(0x1111, mmu.read64(big + 0x3000), "stale: the 2 MiB entry is still cached");
+        // A write to another page of it faults on the cached read-only entry (SDM: a #PF invalidates the
+        // entries for the faulting address, here the whole 2 MiB entry).
+        assertThrows(GuestFault.class, () -> mmu.write64(big + 0x7000, 1));
+        mem.write64(0x600000 + 0x3000, 0x2222);
+        assertEquals(0x2222, mmu.read64(big + 0x3000), "no fast entry of the dropped 2 MiB entry survives");
+        assertEquals(0xaaaa, mmu.read64(VA), "a 4 KiB page outside it keeps its (stale) fast entry");
+    }
+
+    @Test
     void writesNeedDirtyAndWritableEntries() {
         long ro = 0x1000_1000L;
         long rpte = pt.map4k(ro, 0x204000, Pte.P | Pte.US);
