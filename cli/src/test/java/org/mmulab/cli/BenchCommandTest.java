@@ -5,10 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -28,21 +24,14 @@ class BenchCommandTest {
     @TempDir
     Path tmp;
 
-    private record Run(int status, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Mmulab.execute(args, new ByteArrayInputStream(new byte[0]),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
     @Test
     void quickRunWritesTableCsvAndPlots() throws Exception {
         Path dir = tmp.resolve("results");
-        Run r = run("bench", "--quick", "--images", IMAGES.toString(), "--out", dir.toString());
+        CliRun r = run("bench", "--quick", "--images", IMAGES.toString(), "--out", dir.toString());
         assertEquals(0, r.status(), r.err());
         for (String w : List.of("page_fault1", "sparse_unmap", "tlb_stride", "cpu_loop")) {
             assertTrue(r.err().contains("] " + w + " "), "progress line for " + w + ": " + r.err());
@@ -97,17 +86,17 @@ class BenchCommandTest {
 
     @Test
     void badOptionsExitTwo() {
-        Run cpus = run("bench", "--cpus", "2", "--images", IMAGES.toString(), "--out", tmp.toString());
+        CliRun cpus = run("bench", "--cpus", "2", "--images", IMAGES.toString(), "--out", tmp.toString());
         assertEquals(2, cpus.status());
         assertTrue(cpus.err().contains("multi-vCPU workloads are not supported yet"), cpus.err());
         assertEquals(1, cpus.err().strip().lines().count(), cpus.err());
         assertEquals(2, run("bench", "--cpus", "0").status());
-        Run timing = run("bench", "--timing", "slow", "--out", tmp.toString());
+        CliRun timing = run("bench", "--timing", "slow", "--out", tmp.toString());
         assertEquals(2, timing.status());
         assertTrue(timing.err().contains("expected fast or cycle"), timing.err());
         assertEquals(2, run("bench", "--paging", "2level").status());
         assertEquals(2, run("bench", "--no-such-option").status());
-        Run noImages = run("bench", "--images", tmp.resolve("nowhere").toString(), "--out", tmp.toString());
+        CliRun noImages = run("bench", "--images", tmp.resolve("nowhere").toString(), "--out", tmp.toString());
         assertEquals(2, noImages.status());
         assertTrue(noImages.err().contains("no workload images"), noImages.err());
         assertFalse(Files.exists(tmp.resolve("results.csv")));

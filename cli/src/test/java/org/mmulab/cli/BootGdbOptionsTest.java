@@ -3,13 +3,9 @@ package org.mmulab.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -21,15 +17,8 @@ class BootGdbOptionsTest {
     @TempDir
     Path tmp;
 
-    private record Result(int status, String out, String err) {
-    }
-
-    private static Result run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Mmulab.execute(args, new ByteArrayInputStream(new byte[0]),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
     /** The options are checked before the image is read: any existing file will do. */
@@ -42,18 +31,18 @@ class BootGdbOptionsTest {
     @Test
     void badGdbAddressesAreUsageErrors() throws IOException {
         for (String bad : new String[] {"nonsense", "127.0.0.1:", "127.0.0.1:99999", "1:2:3", "[::1]", "host:-1"}) {
-            Result r = run("boot", "--gdb", bad, image());
+            CliRun r = run("boot", "--gdb", bad, image());
             assertEquals(Mmulab.EXIT_USAGE, r.status(), bad + ": " + r.err());
             assertTrue(r.err().startsWith("mmulab: --gdb: "), bad + ": " + r.err());
             assertEquals(1, r.err().lines().count(), "one line: " + r.err());
         }
-        Result missing = run("boot", "--gdb");
+        CliRun missing = run("boot", "--gdb");
         assertEquals(Mmulab.EXIT_USAGE, missing.status(), missing.err());
     }
 
     @Test
     void waitNeedsGdb() throws IOException {
-        Result r = run("boot", "--wait", image());
+        CliRun r = run("boot", "--wait", image());
         assertEquals(Mmulab.EXIT_USAGE, r.status());
         assertEquals("mmulab: --wait needs --gdb HOST:PORT\n", r.err());
     }
@@ -63,7 +52,7 @@ class BootGdbOptionsTest {
         Path hello = Path.of("").toAbsolutePath().getParent().resolve("test-images/bin/x86_64/hello");
         String image = Files.isRegularFile(hello) ? hello.toString() : image();
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            Result r = run("boot", "--gdb", "127.0.0.1:" + taken.getLocalPort(), image);
+            CliRun r = run("boot", "--gdb", "127.0.0.1:" + taken.getLocalPort(), image);
             assertEquals(Mmulab.EXIT_USAGE, r.status(), r.err());
             assertTrue(r.err().startsWith("mmulab: "), r.err());
             assertTrue(r.err().contains("--gdb 127.0.0.1:" + taken.getLocalPort()), r.err());
@@ -73,7 +62,7 @@ class BootGdbOptionsTest {
 
     @Test
     void helpListsTheOptions() {
-        Result r = run("boot", "--help");
+        CliRun r = run("boot", "--help");
         assertTrue(r.out().contains("--gdb=HOST:PORT") && r.out().contains("--wait"), r.out());
     }
 }

@@ -5,11 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,23 +20,16 @@ class MmulabCliTest {
     @TempDir
     Path tmp;
 
-    private record Result(int status, String out, String err) {
-    }
-
-    private static Result run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status = Mmulab.execute(args, new ByteArrayInputStream(new byte[0]),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
     @Test
     void helpAndVersionSucceed() {
-        Result r = run("--help");
+        CliRun r = run("--help");
         assertEquals(0, r.status());
         assertTrue(r.out().contains("boot"), r.out());
-        Result b = run("boot", "--help");
+        CliRun b = run("boot", "--help");
         assertEquals(0, b.status());
         assertTrue(b.out().contains("--mem"), b.out());
         assertEquals(0, run("--version").status());
@@ -48,17 +37,17 @@ class MmulabCliTest {
 
     @Test
     void usageErrorsExitTwoWithAMessage() {
-        Result noCmd = run();
+        CliRun noCmd = run();
         assertEquals(2, noCmd.status());
         assertTrue(noCmd.err().contains("a command is required"), noCmd.err());
-        Result noImage = run("boot");
+        CliRun noImage = run("boot");
         assertEquals(2, noImage.status());
         assertTrue(noImage.err().contains("Missing required parameter: 'IMAGE'"), noImage.err());
         assertEquals(2, run("boot", "--no-such-option", "x").status());
-        Result badMem = run("boot", "--mem", "lots", "x");
+        CliRun badMem = run("boot", "--mem", "lots", "x");
         assertEquals(2, badMem.status());
         assertTrue(badMem.err().contains("is not a size"), badMem.err());
-        Result badEnv = run("boot", "--env", "NOEQUALS", tmp.resolve("x").toString());
+        CliRun badEnv = run("boot", "--env", "NOEQUALS", tmp.resolve("x").toString());
         assertEquals(2, badEnv.status());
     }
 
@@ -80,7 +69,7 @@ class MmulabCliTest {
         arm[20] = 1;
         Path aarch64 = Files.write(tmp.resolve("arm"), arm);
         for (Path p : List.of(missing, text, truncated, aarch64)) {
-            Result r = run("boot", p.toString());
+            CliRun r = run("boot", p.toString());
             assertEquals(2, r.status(), p + ": " + r.err());
             String[] lines = r.err().strip().split("\n");
             assertEquals(1, lines.length, "one line: " + r.err());

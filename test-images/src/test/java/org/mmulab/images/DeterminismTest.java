@@ -44,14 +44,8 @@ class DeterminismTest {
         }
         args.add(image.toString());
         args.addAll(guestArgs);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status;
-        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
-                PrintStream r = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            status = Mmulab.execute(args.toArray(String[]::new), new ByteArrayInputStream(new byte[0]), o, r);
-        }
-        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8),
+        MmulabRun r = MmulabRun.execute(args);
+        return new Run(r.status(), r.out(), r.err(),
                 json == null ? null : Files.readString(json));
     }
 

@@ -4,10 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +16,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.mmulab.cli.Mmulab;
 
 /**
  * The golden image suite: boots every manifest entry through the CLI entry point ({@code mmulab boot})
@@ -81,14 +77,9 @@ class ImageSuiteTest {
         args.add(image.toString());
         args.addAll(e.args());
 
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int status;
-        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
-                PrintStream r = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            status = Mmulab.execute(args.toArray(String[]::new), new ByteArrayInputStream(new byte[0]), o, r);
-        }
-        String stderr = err.toString(StandardCharsets.UTF_8);
+        MmulabRun run = MmulabRun.execute(args);
+        int status = run.status();
+        String stderr = run.err();
         String cmd = "mmulab " + String.join(" ", args);
         assertFalse(stderr.contains("internal error"), () -> cmd + ": the emulator failed:\n" + stderr);
 
@@ -96,7 +87,7 @@ class ImageSuiteTest {
         assertEquals(e.status(), expectedStatus, "manifest and recorded status disagree: re-run build.sh --record");
         if (e.check() == ImageManifest.Check.STDOUT) {
             byte[] expected = Files.readAllBytes(Images.expected(arch, e.name(), "stdout"));
-            byte[] actual = out.toByteArray();
+            byte[] actual = run.outBytes();
             if (!java.util.Arrays.equals(expected, actual)) {
                 throw new AssertionError(cmd + ": stdout differs from the native run\n" + diff(expected, actual)
                         + "\n--- stderr ---\n" + stderr);

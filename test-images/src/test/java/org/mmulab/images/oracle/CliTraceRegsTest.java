@@ -4,19 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mmulab.cli.Mmulab;
 import org.mmulab.emulator.debug.RegisterTraceWriter;
 import org.mmulab.images.Images;
+import org.mmulab.images.MmulabRun;
 
 /**
  * {@code mmulab boot --trace-regs FILE} end to end: the CLI's trace of hello, compared with a native
@@ -33,15 +29,9 @@ class CliTraceRegsTest {
         // the CLI sorts the environment by name; give it in that order everywhere
         List<String> env = List.of("A_FIRST=1", "MMULAB_GREETING=cli");
         Path cliTrace = dir.resolve("cli.trace");
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int status;
-        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
-                PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            status = Mmulab.execute(new String[] { "boot", "--clean-env", "--env", env.get(0), "--env", env.get(1),
-                    "--trace-regs", cliTrace.toString(), image.toString(), args.get(0), args.get(1) },
-                    new ByteArrayInputStream(new byte[0]), o, e);
-        }
-        assertEquals(0, status, err.toString(StandardCharsets.UTF_8));
+        MmulabRun run = MmulabRun.execute(List.of("boot", "--clean-env", "--env", env.get(0), "--env", env.get(1),
+                "--trace-regs", cliTrace.toString(), image.toString(), args.get(0), args.get(1)));
+        assertEquals(0, run.status(), run.err());
 
         // the stack the CLI's process started from: same kernel configuration as the CLI's
         EmulatedRun sameStart = new EmulatedRun(image, image.toString(), args, env,
@@ -60,6 +50,6 @@ class CliTraceRegsTest {
         TraceComparator.Result r = new TraceComparator(ElfCode.load(image), Long.MAX_VALUE).compare(nativeTrace, cliTrace);
         assertFalse(r.diverged(), r.report());
         assertTrue(r.compared() > 1000, r.report());
-        assertEquals(Files.readString(nativeOut), out.toString(StandardCharsets.UTF_8));
+        assertEquals(Files.readString(nativeOut), run.out());
     }
 }
