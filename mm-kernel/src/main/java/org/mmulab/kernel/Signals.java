@@ -11,7 +11,7 @@ import org.mmulab.emulator.machine.Vcpu;
  * RDI = signo, RSI = &info, RDX = &uc, RAX = 0, RIP = handler; blocked |= sa_mask (| sig unless
  * SA_NODEFER), SA_RESETHAND resets the action. A 64-bit handler must have SA_RESTORER, as on Linux.
  * kernel/signal.c force_sig_info_to_task: a fault signal that is blocked or ignored takes its default
- * action instead.
+ * action instead. An i386 task gets the ia32 frame of {@link SignalsIa32}.
  */
 final class Signals {
     static final long SA_RESTORER = 0x04000000L, SA_NODEFER = 0x40000000L, SA_RESETHAND = 0x80000000L,
@@ -30,6 +30,8 @@ final class Signals {
     /** FIX_EFLAGS: the flags sigreturn may change (AC OF DF TF SF ZF AF PF CF RF). */
     static final long FIX_EFLAGS = CpuState.AC | CpuState.OF | CpuState.DF | CpuState.TF | CpuState.SF | CpuState.ZF
             | CpuState.AF | CpuState.PF | CpuState.CF | (1L << 16);
+
+    static final long UNBLOCKABLE = (1L << (Kernel.SIGKILL - 1)) | (1L << (Kernel.SIGSTOP - 1));
 
     private Signals() {
     }
@@ -55,8 +57,8 @@ final class Signals {
             return DEFAULT_ACTION;
         }
         if (t.ia32) {
-            // No ia32 sigframe / rt_sigframe_ia32 yet: an i386 task gets the default action.
-            return DEFAULT_ACTION;
+            return finishDelivery(k, t, cpu.state, sig, act,
+                    SignalsIa32.setupFrame(k, t, cpu, sig, code, addr, trapno, err, act));
         }
         if ((act[1] & SA_RESTORER) == 0) {
             return SETUP_FAILED;
@@ -95,12 +97,7 @@ final class Signals {
         put32(b, OFF_INFO + 8, code);
         put64(b, OFF_INFO + 16, addr); // si_addr
         byte[] fxsave = new byte[FXSAVE_SIZE];
-        put16(fxsave, 0, 0x37f); // FCW
-        put32(fxsave, 24, s.mxcsr);
-        put32(fxsave, 28, 0xffff); // MXCSR_MASK
-        for (int i = 0; i < 32; i++) {
-            put64(fxsave, 160 + 8 * i, s.xmm[i]);
-        }
+        fxsaveImage(s, fxsave, 0, 16);
         // The siginfo is copied only for SA_SIGINFO handlers (x64_setup_rt_frame); otherwise whatever
         // was on the stack stays there.
         int len = (act[1] & SA_SIGINFO) != 0 ? FRAME_SIZE : OFF_INFO;
@@ -113,12 +110,24 @@ final class Signals {
         s.gpr[CpuState.RAX] = 0;
         s.gpr[CpuState.RSP] = frame;
         s.rip = handler;
+        return finishDelivery(k, t, s, sig, act, DELIVERED);
+    }
+
+    /**
+     * What every arch's frame setup is followed by (signal_setup_done): on success clear DF, TF and RF
+     * for the handler, block sa_mask and the signal itself (unless SA_NODEFER), honour SA_RESETHAND.
+     */
+    private static int finishDelivery(Kernel k, Task t, CpuState s, int sig, long[] act, int setup) {
+        if (setup != DELIVERED) {
+            return setup;
+        }
+        long bit = 1L << (sig - 1);
         s.setRflags(s.getRflags() & ~(CpuState.DF | CpuState.TF | (1L << 16)));
         t.sigmask |= act[3];
         if ((act[1] & SA_NODEFER) == 0) {
             t.sigmask |= bit;
         }
-        t.sigmask &= ~((1L << (Kernel.SIGKILL - 1)) | (1L << (Kernel.SIGSTOP - 1)));
+        t.sigmask &= ~UNBLOCKABLE;
         if ((act[1] & SA_RESETHAND) != 0) {
             act[0] = SIG_DFL;
         }
@@ -144,7 +153,7 @@ final class Signals {
                 return null;
             }
         }
-        t.sigmask = get64(b, OFF_SIGMASK) & ~((1L << (Kernel.SIGKILL - 1)) | (1L << (Kernel.SIGSTOP - 1)));
+        t.sigmask = get64(b, OFF_SIGMASK) & ~UNBLOCKABLE;
         for (int i = 0; i < SC_GPRS.length; i++) {
             s.gpr[SC_GPRS[i]] = get64(b, m + 8 * i);
         }
@@ -152,32 +161,51 @@ final class Signals {
         long flags = get64(b, m + 136);
         s.setRflags((s.getRflags() & ~FIX_EFLAGS) | (flags & FIX_EFLAGS));
         if (fxsave != null) {
-            s.mxcsr = (int) get64(fxsave, 24) & 0xffff;
-            for (int i = 0; i < 32; i++) {
-                s.xmm[i] = get64(fxsave, 160 + 8 * i);
-            }
+            restoreFxsave(s, fxsave, 16);
         }
         return s.gpr[CpuState.RAX];
     }
 
-    private static void put64(byte[] b, int o, long v) {
+    /** The FXSAVE image of the state mmulab keeps (FCW, MXCSR, the first {@code xmmRegs} XMM registers) at {@code off}. */
+    static void fxsaveImage(CpuState s, byte[] b, int off, int xmmRegs) {
+        put16(b, off, 0x37f); // FCW
+        put32(b, off + 24, s.mxcsr);
+        put32(b, off + 28, 0xffff); // MXCSR_MASK
+        for (int i = 0; i < 2 * xmmRegs; i++) {
+            put64(b, off + 160 + 8 * i, s.xmm[i]);
+        }
+    }
+
+    /** Restores MXCSR and the first {@code xmmRegs} XMM registers from an FXSAVE image. */
+    static void restoreFxsave(CpuState s, byte[] fx, int xmmRegs) {
+        s.mxcsr = (int) get64(fx, 24) & 0xffff;
+        for (int i = 0; i < 2 * xmmRegs; i++) {
+            s.xmm[i] = get64(fx, 160 + 8 * i);
+        }
+    }
+
+    static void put64(byte[] b, int o, long v) {
         for (int i = 0; i < 8; i++) {
             b[o + i] = (byte) (v >>> (8 * i));
         }
     }
 
-    private static void put32(byte[] b, int o, int v) {
+    static void put32(byte[] b, int o, int v) {
         for (int i = 0; i < 4; i++) {
             b[o + i] = (byte) (v >>> (8 * i));
         }
     }
 
-    private static void put16(byte[] b, int o, int v) {
+    static void put16(byte[] b, int o, int v) {
         b[o] = (byte) v;
         b[o + 1] = (byte) (v >>> 8);
     }
 
-    private static long get64(byte[] b, int o) {
+    static long get32(byte[] b, int o) {
+        return get64(b, o) & 0xffff_ffffL;
+    }
+
+    static long get64(byte[] b, int o) {
         long v = 0;
         for (int i = 7; i >= 0; i--) {
             v = (v << 8) | (b[o + i] & 0xff);

@@ -191,7 +191,7 @@ public final class Syscalls {
             NR32_GETUID = 24, NR32_BRK = 45, NR32_GETGID = 47, NR32_GETEUID = 49, NR32_GETEGID = 50, NR32_IOCTL = 54,
             NR32_GETPPID = 64, NR32_GETTIMEOFDAY = 78, NR32_OLD_MMAP = 90, NR32_MUNMAP = 91, NR32_UNAME = 122, NR32_MPROTECT = 125,
             NR32_LLSEEK = 140, NR32_WRITEV = 146, NR32_SCHED_YIELD = 158, NR32_NANOSLEEP = 162,
-            NR32_RT_SIGRETURN = 173, NR32_RT_SIGACTION = 174, NR32_RT_SIGPROCMASK = 175, NR32_MMAP2 = 192,
+            NR32_SIGRETURN = 119, NR32_RT_SIGRETURN = 173, NR32_RT_SIGACTION = 174, NR32_RT_SIGPROCMASK = 175, NR32_MMAP2 = 192,
             NR32_GETUID32 = 199, NR32_GETGID32 = 200, NR32_GETEUID32 = 201, NR32_GETEGID32 = 202,
             NR32_MADVISE = 219, NR32_GETTID = 224, NR32_SET_THREAD_AREA = 243, NR32_GET_THREAD_AREA = 244,
             NR32_EXIT_GROUP = 252, NR32_SET_TID_ADDRESS = 258, NR32_CLOCK_GETTIME = 265,
@@ -222,6 +222,7 @@ public final class Syscalls {
             case NR32_WRITEV -> "writev";
             case NR32_SCHED_YIELD -> "sched_yield";
             case NR32_NANOSLEEP -> "nanosleep";
+            case NR32_SIGRETURN -> "sigreturn";
             case NR32_RT_SIGRETURN -> "rt_sigreturn";
             case NR32_RT_SIGACTION -> "rt_sigaction";
             case NR32_RT_SIGPROCMASK -> "rt_sigprocmask";
@@ -253,8 +254,9 @@ public final class Syscalls {
      * mmap2's offset in pages, old mmap (#90) taking a struct mmap_arg_struct pointer. Unknown numbers
      * are -ENOSYS, counted as 0x1_0000_0000 + nr.
      *
-     * <p>Signals to an ia32 task: fault signals take the default action (no sigframe_ia32 /
-     * rt_sigframe_ia32 is built; a handler installed by rt_sigaction is recorded but not run).
+     * <p>Signals to an ia32 task: a fault signal with a handler gets an rt_sigframe_ia32
+     * (SA_SIGINFO) or the old sigframe_ia32 ({@link SignalsIa32}); rt_sigreturn (#173) and sigreturn
+     * (#119) restore them.
      */
     private long dispatchIa32(Vcpu cpu, long[] r) {
         long nr = r[CpuState.RAX] & 0xffff_ffffL;
@@ -300,6 +302,14 @@ public final class Syscalls {
             case NR32_GET_THREAD_AREA -> getThreadArea(b);
             case NR32_RT_SIGACTION -> rtSigaction32((int) b, c, d, si);
             case NR32_RT_SIGPROCMASK -> rtSigprocmask((int) b, c, d, si);
+            case NR32_SIGRETURN, NR32_RT_SIGRETURN -> {
+                Long eax = SignalsIa32.sigreturn(k, k.task(), cpu, nr == NR32_RT_SIGRETURN);
+                if (eax == null) {
+                    k.forceSigFault(Kernel.SIGSEGV, null); // signal_fault: a bad frame
+                    yield 0;
+                }
+                yield eax;
+            }
             default -> {
                 unknown.merge(nr | (1L << 32), 1L, Long::sum);
                 yield -Errno.ENOSYS;

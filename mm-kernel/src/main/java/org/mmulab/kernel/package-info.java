@@ -19,8 +19,8 @@
  *     a 64-bit image is refused with "64-bit image needs --paging 4level").</li>
  * <li>i386 TLS: set_thread_area records the user_desc per task and loads its base into
  *     {@code CpuState.gsBase}, which the interpreter uses as the %gs base in 32-bit mode.</li>
- * <li>ia32 tasks get default signal actions only: no sigframe_ia32 is built, so an installed handler
- *     is recorded but a fault signal terminates the task as if none were.</li>
+ * <li>ia32 tasks get the i386 frames (SignalsIa32): rt_sigframe_ia32 for SA_SIGINFO handlers, the
+ *     old sigframe_ia32 otherwise; rt_sigreturn (#173) and sigreturn (#119) restore them.</li>
  * <li>A fault signal runs its handler if one is installed (with SA_RESTORER) and not blocked, else
  *     takes the default action: the shell's message ("Segmentation fault", ...) on stderr, status 128+sig.</li>
  * </ul>

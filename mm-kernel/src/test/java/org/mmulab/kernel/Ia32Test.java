@@ -138,25 +138,79 @@ class Ia32Test {
         assertFalse(e.getMessage().contains("\n"));
     }
 
-    @Test
-    void faultSignalToAnIa32TaskTakesTheDefaultActionEvenWithAHandler() throws Exception {
-        Fixture f = Fixture.booted32(PagingMode.PAE);
+    /** Installs a SIGSEGV handler at 0x401000 (restorer 0x401001) and takes a #PF at an unmapped address. */
+    private static void faultWithHandler(Fixture f, long flags) {
         long buf = f.sys32(Syscalls.NR32_MMAP2, 0, 4096, RW, ANON, -1, 0) & 0xffff_ffffL;
-        f.writeBytes(buf, le32s(0x401000, 0x0400_0000L, 0x401001, 0, 0));
+        f.writeBytes(buf, le32s(0x401000, flags, 0x401001, 0, 0));
         assertEquals(0, f.sys32(Syscalls.NR32_RT_SIGACTION, 11, buf, 0, 8));
+        f.cpu.state.gpr[CpuState.RBX] = 0x1234_5678L; // a live register the frame must save
         try {
             f.cpu.mmu().translate(0x1000_0000L, org.mmulab.emulator.mmu.PfErr.U);
             throw new AssertionError("unmapped address translated");
         } catch (org.mmulab.emulator.cpu.GuestFault g) {
             assertEquals(org.mmulab.emulator.cpu.Vectors.PF, f.cpu.state.exceptionVector);
-            assertEquals(0x1000_0000L, f.cpu.state.cr2);
             assertTrue(f.kernel.task().ia32());
             f.cpu.state.exceptionVector = -1;
             f.kernel.exception(f.cpu, org.mmulab.emulator.cpu.Vectors.PF, f.cpu.state.exceptionErrorCode);
         }
-        assertTrue(f.kernel.task().exited(), "a handler is installed, but ia32 tasks get the default action");
+        assertFalse(f.kernel.task().exited(), "the handler runs");
+        assertEquals(0x401000, f.cpu.state.rip);
+        assertEquals(11, f.cpu.state.gpr[CpuState.RAX], "regparm: EAX = sig");
+    }
+
+    @Test
+    void aPlainHandlerGetsTheOldIa32SigframeAndSigreturnRestoresTheContext() throws Exception {
+        Fixture f = Fixture.booted32(PagingMode.PAE);
+        long rip = f.cpu.state.rip;
+        faultWithHandler(f, 0x0400_0000L); // SA_RESTORER only
+        long esp = f.cpu.state.gpr[CpuState.RSP];
+        assertEquals(0, (esp + 4) & 15, "ESP + 4 is 16-byte aligned at the handler");
+        assertEquals(0x401001, f.read32(esp), "pretcode = sa_restorer");
+        assertEquals(11, f.read32(esp + 4), "sig");
+        long sc = esp + 8; // struct sigcontext_32
+        assertEquals(0x1234_5678L, f.read32(sc + 32), "ebx");
+        assertEquals(14, f.read32(sc + 48), "trapno");
+        assertEquals(rip & 0xffff_ffffL, f.read32(sc + 56), "ip");
+        assertEquals(0x1000_0000L, f.read32(sc + 84), "cr2");
+        // The restorer: popl %eax (sig), then sigreturn (#119) with ESP just past sig.
+        f.cpu.state.gpr[CpuState.RSP] = esp + 8;
+        f.cpu.state.gpr[CpuState.RBX] = 0;
+        f.sys32(SignalsIa32.NR32_SIGRETURN);
+        assertEquals(rip, f.cpu.state.rip);
+        assertEquals(0x1234_5678L, f.cpu.state.gpr[CpuState.RBX]);
+        assertFalse(f.kernel.task().exited());
+    }
+
+    @Test
+    void anSaSiginfoHandlerGetsTheRtIa32Frame() throws Exception {
+        Fixture f = Fixture.booted32(PagingMode.FOUR_LEVEL);
+        faultWithHandler(f, 0x0400_0000L | Signals.SA_SIGINFO);
+        long esp = f.cpu.state.gpr[CpuState.RSP];
+        long info = f.read32(esp + 8), uc = f.read32(esp + 12);
+        assertEquals(esp + 16, info, "pinfo");
+        assertEquals(info, f.cpu.state.gpr[CpuState.RDX]);
+        assertEquals(uc, f.cpu.state.gpr[CpuState.RCX]);
+        assertEquals(11, f.read32(info), "si_signo");
+        assertEquals(Signals.SEGV_MAPERR, f.read32(info + 8), "si_code");
+        assertEquals(0x1000_0000L, f.read32(info + 12), "si_addr");
+        assertEquals(0x23, f.read32(uc + 20 + 60) & 0xffff, "cs = __USER32_CS under a 64-bit kernel");
+    }
+
+    @Test
+    void aHandlerWithoutSaRestorerCannotReturnAndGetsSigsegv() throws Exception {
+        Fixture f = Fixture.booted32(PagingMode.PAE);
+        long buf = f.sys32(Syscalls.NR32_MMAP2, 0, 4096, RW, ANON, -1, 0) & 0xffff_ffffL;
+        f.writeBytes(buf, le32s(0x401000, 0, 0, 0, 0));
+        assertEquals(0, f.sys32(Syscalls.NR32_RT_SIGACTION, 11, buf, 0, 8));
+        try {
+            f.cpu.mmu().translate(0x1000_0000L, org.mmulab.emulator.mmu.PfErr.U);
+            throw new AssertionError("unmapped address translated");
+        } catch (org.mmulab.emulator.cpu.GuestFault g) {
+            f.cpu.state.exceptionVector = -1;
+            f.kernel.exception(f.cpu, org.mmulab.emulator.cpu.Vectors.PF, f.cpu.state.exceptionErrorCode);
+        }
+        assertTrue(f.kernel.task().exited(), "no vDSO __kernel_rt_sigreturn to return through: force_sigsegv");
         assertEquals(139, f.kernel.task().exitStatus());
-        assertTrue(f.stderr().contains("Segmentation fault"), f.stderr());
     }
 
     // ---- int 0x80 --------------------------------------------------------------------------------
