@@ -339,7 +339,7 @@ public final class Interpreter {
                                 cf = ((res >>> (bits - 1)) & 1) != 0;
                                 of = cf != (((res >>> (bits - 2)) & 1) != 0);
                             }
-                            fl.setBits(CF | OF, (cf ? CF : 0) | (of ? OF : 0));
+                            fl.setCfOf(cf, of);
                             r[d] = res;
                             break;
                         }
@@ -352,7 +352,7 @@ public final class Interpreter {
                             final long lo = f1 * f2;
                             final boolean ovf = sh == 0 ? Math.multiplyHigh(f1, f2) != (lo >> 63) : lo != (int) lo;
                             r[d] = lo & sizeMask(fw);
-                            fl.setBits(CF | OF, ovf ? CF | OF : 0);
+                            fl.setCfOf(ovf, ovf);
                             break;
                         }
                         case FastOps.MOVX: {
@@ -1403,7 +1403,7 @@ public final class Interpreter {
 
     private void mulFlags(boolean overflow) {
         // AMD leaves SF/ZF/AF/PF unchanged on MUL/IMUL (recorded on the host).
-        fl.setBits(CF | OF, overflow ? CF | OF : 0);
+        fl.setCfOf(overflow, overflow);
     }
 
     private void muldiv() {
@@ -1710,7 +1710,7 @@ public final class Interpreter {
                 res = c == 0 ? a : ((a << c) | (a >>> (bits - c))) & m;
                 boolean cf = (res & 1) != 0;
                 boolean msb = ((res >>> (bits - 1)) & 1) != 0;
-                fl.setBits(CF | OF, (cf ? CF : 0) | (msb != cf ? OF : 0));
+                fl.setCfOf(cf, msb != cf);
                 break;
             }
             case 1: { // ROR
@@ -1718,7 +1718,7 @@ public final class Interpreter {
                 res = c == 0 ? a : ((a >>> c) | (a << (bits - c))) & m;
                 boolean msb = ((res >>> (bits - 1)) & 1) != 0;
                 boolean msb1 = ((res >>> (bits - 2)) & 1) != 0;
-                fl.setBits(CF | OF, (msb ? CF : 0) | (msb != msb1 ? OF : 0));
+                fl.setCfOf(msb, msb != msb1);
                 break;
             }
             case 2: { // RCL
