@@ -193,23 +193,13 @@ final class FastOps {
                 break;
             case Op.PUSH_R:
             case Op.POP_R:
-                if (!wide) {
-                    return GENERIC;
-                }
-                id = op == Op.PUSH_R ? PUSH : POP;
-                a = rm;
-                break;
             case Op.CALL:
-                if (!wide) {
-                    return GENERIC;
-                }
-                id = CALL;
-                break;
             case Op.RET:
                 if (!wide) {
                     return GENERIC;
                 }
-                id = RET;
+                id = op == Op.PUSH_R ? PUSH : op == Op.POP_R ? POP : op == Op.CALL ? CALL : RET;
+                a = rm; // PUSH/POP's register (unused by CALL/RET)
                 break;
             default:
                 return GENERIC;
