@@ -54,7 +54,7 @@ public class InterpBench {
     static final int BUDGET = 1 << 16;
 
     private static final long CODE = 0x40_0000L, DATA = 0x60_0000L, STACK = 0x7f_f000L;
-    private static final int CPU_LOOP = 0x000, MEM_LOOP = 0x040;
+    private static final int CPU_LOOP = 0x000, MEM_LOOP = 0x040, GUEST_LOOP = 0x080;
 
     /*
      * cpu_loop:                        (64-bit encoding shown; the 32-bit one uses e-registers)
@@ -86,10 +86,24 @@ public class InterpBench {
      * func:
      *   add  %rax,%rdx
      *   ret
+     * (padding to 0x80)
+     * guest_loop:                      ; the body of test-images' cpu_loop.c (rotate, 3-operand IMUL)
+     *   add  %rbx,%rax
+     *   xor  %rax,%rbx
+     *   rol  $7,%rax
+     *   lea  3(%rax,%rbx,2),%rbx
+     *   imul $33,%rax,%rax
+     *   sub  %rbx,%rax
+     *   dec  %rcx
+     *   jnz  guest_loop
+     *   mov  $1000000000,%ecx
+     *   jmp  guest_loop
      */
     private static final String CPU64 = "4801c8488d14404831d348c1ea074801d64883e90175e9b900ca9a3bebe2";
     private static final String MEM64 = "488b44cff84801c34831c8488944cff8e816000000f6c301740348011f535e48ffc975dc"
             + "b900010000ebd54801c2c3";
+    private static final String GUEST64 = "4801d84831c348c1c007488d5c5803486bc0214829d848ffc975e5b900ca9a3bebde";
+    private static final String GUEST32 = "01d831c3c1c0078d5c58036bc02129d84975edb900ca9a3bebe6";
     private static final String CPU32 = "01c88d144031d3c1ea0701d683e90175efb900ca9a3bebe8";
     private static final String MEM32 = "8b448ffc01c331c889448ffce813000000f6c3017402011f535e4975e3b900010000ebdc"
             + "01c2c3";
@@ -99,13 +113,14 @@ public class InterpBench {
     public String mode;
 
     /** One machine per program, both set up (and warmed once) before any measurement. */
-    private Guest cpuLoop, memLoop;
+    private Guest cpuLoop, memLoop, guestLoop;
 
     @Setup
     public void setUp() {
         boolean m32 = mode.equals("32");
         cpuLoop = new Guest(m32, CPU_LOOP, 1_000_000_000L);
         memLoop = new Guest(m32, MEM_LOOP, 256);
+        guestLoop = new Guest(m32, GUEST_LOOP, 1_000_000_000L);
     }
 
     @Benchmark
@@ -120,22 +135,30 @@ public class InterpBench {
         return memLoop.run();
     }
 
+    /** The loop of the guest {@code cpu_loop} image (what {@code mmulab bench} reports as its MIPS). */
+    @Benchmark
+    @OperationsPerInvocation(BUDGET)
+    public long guestLoop() {
+        return guestLoop.run();
+    }
+
     /**
      * A quick probe outside JMH for a loaded machine: runs each program for {@code seconds} (default 5)
      * per mode and prints guest MIPS per second of wall time and per second of this thread's CPU time
      * (the latter is what other processes on a shared 2-core machine disturb least). Reported only.
      * Usage: {@code java -cp bench/target/benchmarks.jar org.mmulab.bench.InterpBench [seconds [64|32
-     * [cpuLoop|memBranch]]]}; naming one mode and program keeps the JIT profile free of the others.
+     * [cpuLoop|memBranch|guestLoop]]]}; naming one mode and program keeps the JIT profile free of the others.
      */
     public static void main(String[] args) {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         java.lang.management.ThreadMXBean tmx = java.lang.management.ManagementFactory.getThreadMXBean();
         String[] modes = args.length > 1 ? new String[] {args[1]} : new String[] {"64", "32"};
-        int[] entries = args.length > 2 ? new int[] {args[2].equals("cpuLoop") ? CPU_LOOP : MEM_LOOP}
-                : new int[] {CPU_LOOP, MEM_LOOP};
+        int[] entries = args.length > 2 ? new int[] {args[2].equals("cpuLoop") ? CPU_LOOP
+                : args[2].equals("guestLoop") ? GUEST_LOOP : MEM_LOOP}
+                : new int[] {CPU_LOOP, MEM_LOOP, GUEST_LOOP};
         for (String m : modes) {
             for (int entry : entries) {
-                Guest g = new Guest(m.equals("32"), entry, entry == CPU_LOOP ? 1_000_000_000L : 256);
+                Guest g = new Guest(m.equals("32"), entry, entry == MEM_LOOP ? 256 : 1_000_000_000L);
                 double best = 0, bestCpu = 0;
                 for (int sec = 0; sec < seconds; sec++) {
                     long t0 = System.nanoTime();
@@ -149,7 +172,8 @@ public class InterpBench {
                     bestCpu = Math.max(bestCpu, n / ((tmx.getCurrentThreadCpuTime() - c0) / 1e3));
                 }
                 System.out.printf("%-10s %s-bit: best second %.1f MIPS wall, %.1f MIPS per thread-CPU second%n",
-                        entry == CPU_LOOP ? "cpuLoop" : "memBranch", m, best, bestCpu);
+                        entry == CPU_LOOP ? "cpuLoop" : entry == GUEST_LOOP ? "guestLoop" : "memBranch", m, best,
+                        bestCpu);
             }
         }
     }
@@ -168,6 +192,7 @@ public class InterpBench {
             pt.map(STACK, Pte.P | Pte.RW | Pte.US | Pte.XD);
             pt.load(CODE + CPU_LOOP, m32 ? CPU32 : CPU64);
             pt.load(CODE + MEM_LOOP, m32 ? MEM32 : MEM64);
+            pt.load(CODE + GUEST_LOOP, m32 ? GUEST32 : GUEST64);
             state.cpl = 3;
             if (m32) {
                 state.efer = CpuState.EFER_NXE; // no LME/LMA: PAE paging, 32-bit protected mode

@@ -17,7 +17,12 @@ public final class Flags {
 
     // Lazy operation kinds.
     public static final int NONE = 0, ADD = 1, ADC = 2, SUB = 3, SBB = 4, LOGIC = 5, INC = 6, DEC = 7, NEG = 8,
-            SHL = 9, SHR = 10, SAR = 11, MUL = 12;
+            SHL = 9, SHR = 10, SAR = 11, MUL = 12,
+            /**
+             * A logic op's SF/ZF/PF (from {@link #r}) and AF = 0, with CF = {@link #c} and OF = ({@link #b} != 0)
+             * replaced by a later rotate or multiply ({@link #setCfOf}), so that pair needs no materialization.
+             */
+            LOGIC_CO = 13;
 
     private long value = CpuState.RFLAGS_FIXED | CpuState.IF;
     int op;
@@ -58,6 +63,22 @@ public final class Flags {
     void setBits(long mask, long bitsValue) {
         materialize();
         value = (value & ~mask) | (bitsValue & mask);
+    }
+
+    /**
+     * Replaces CF and OF, keeping SF/ZF/AF/PF (ROL/ROR, MUL/IMUL). After a logic op (the usual case: XOR,
+     * AND, TEST before a rotate or multiply) the state stays lazy as {@link #LOGIC_CO}; otherwise the lazy
+     * state is materialized first, as {@link #setBits}.
+     */
+    void setCfOf(boolean cf, boolean of) {
+        int o = op;
+        if (o == LOGIC || o == LOGIC_CO) {
+            op = LOGIC_CO;
+            c = cf;
+            b = of ? 1 : 0;
+            return;
+        }
+        setBits(CpuState.CF | CpuState.OF, (cf ? CpuState.CF : 0) | (of ? CpuState.OF : 0));
     }
 
     boolean df() {
@@ -244,6 +265,14 @@ public final class Flags {
                 break;
             }
             case LOGIC:
+                break;
+            case LOGIC_CO:
+                if (c) {
+                    f |= CpuState.CF;
+                }
+                if (b != 0) {
+                    f |= CpuState.OF;
+                }
                 break;
             case INC:
                 if (c) {

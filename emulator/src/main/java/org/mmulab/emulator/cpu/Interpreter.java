@@ -141,8 +141,9 @@ public final class Interpreter {
      *
      * <p>Hot-loop layout (why it looks like this): the current instruction's decoded fields, RIP, the
      * retired count and the page's arrays live in locals, so straight-line code touches the heap only for
-     * guest registers, lazy flags and guest memory. The commonest forms (register ALU, MOV, LEA, Jcc, JMP)
-     * run inline in {@link #run}'s switch; everything else goes through {@link #exec} with the fields set.
+     * guest registers, lazy flags and guest memory. The commonest register forms and branches ({@link
+     * FastOps}) run inline in {@link #run}'s switch, the commonest memory forms in {@link #fastMem} (one
+     * call, kept out of this method); everything else goes through {@link #exec} with the fields set.
      * {@code state.instructions} is brought up to date whenever {@code run} returns or throws (nobody
      * reads it while {@code run} is executing: tracing, debugging and the kernel all run between calls).
      * {@link #requestStop} is polled once per {@link #STOP_POLL} instructions: stop requests come from
@@ -319,7 +320,69 @@ public final class Interpreter {
                             r[d] = res;
                             break;
                         }
+                        case FastOps.ROL:
+                        case FastOps.ROR: {
+                            // Flags: only CF and OF change (shift(): the rest are preserved).
+                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
+                            final long m = sizeMask(fw);
+                            final int bits = bits(fw);
+                            final int c = (int) imms[slot] & (bits - 1); // non-zero (FastOps.classify)
+                            final long a = r[d] & m;
+                            final long res;
+                            final boolean cf, of;
+                            if ((fw & FastOps.ID_MASK) == FastOps.ROL) {
+                                res = ((a << c) | (a >>> (bits - c))) & m;
+                                cf = (res & 1) != 0;
+                                of = (((res >>> (bits - 1)) & 1) != 0) != cf;
+                            } else {
+                                res = ((a >>> c) | (a << (bits - c))) & m;
+                                cf = ((res >>> (bits - 1)) & 1) != 0;
+                                of = cf != (((res >>> (bits - 2)) & 1) != 0);
+                            }
+                            fl.setCfOf(cf, of);
+                            r[d] = res;
+                            break;
+                        }
+                        case FastOps.IMUL: {
+                            // Flags: CF = OF = overflow, SF/ZF/AF/PF preserved (mulFlags).
+                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
+                            final int sh = 64 - bits(fw);
+                            final long f1 = (r[(fw >>> FastOps.B_SHIFT) & 31] << sh) >> sh;
+                            final long f2 = (((fw & FastOps.IMM) != 0 ? imms[slot] : r[d]) << sh) >> sh;
+                            final long lo = f1 * f2;
+                            final boolean ovf = sh == 0 ? Math.multiplyHigh(f1, f2) != (lo >> 63) : lo != (int) lo;
+                            r[d] = lo & sizeMask(fw);
+                            fl.setCfOf(ovf, ovf);
+                            break;
+                        }
+                        case FastOps.MOVX: {
+                            final int sh = 64 - (8 << ((fw >>> FastOps.X_SHIFT) & 3)); // source width 8, 16 or 32
+                            final long v = r[(fw >>> FastOps.B_SHIFT) & 31] << sh;
+                            r[(fw >>> FastOps.A_SHIFT) & 31] = ((fw & FastOps.X_SIGN) != 0 ? v >> sh : v >>> sh) & sizeMask(fw);
+                            break;
+                        }
+                        case FastOps.SETCC: {
+                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
+                            r[d] = (r[d] & ~0xffL) | (fl.cond((fw >>> FastOps.B_SHIFT) & 31) ? 1 : 0);
+                            break;
+                        }
+                        case FastOps.CMOVCC: {
+                            final int d = (fw >>> FastOps.A_SHIFT) & 31;
+                            // A 32-bit CMOV always writes (zero-extends) its destination.
+                            r[d] = (fl.cond((fw >>> FastOps.X_SHIFT) & 15) ? r[(fw >>> FastOps.B_SHIFT) & 31] : r[d]) & sizeMask(fw);
+                            break;
+                        }
                         case FastOps.NOP:
+                            break;
+                        case FastOps.LOAD:
+                        case FastOps.LOADX:
+                        case FastOps.STORE:
+                        case FastOps.ALUM:
+                        case FastOps.PUSH:
+                        case FastOps.POP:
+                        case FastOps.CALL:
+                        case FastOps.RET:
+                            nxt = fastMem(fw, mems[slot], disps[slot], imms[slot], fall); // out of line
                             break;
                         default:
                             nxt = slow(slot, ops, infos, mems, disps, imms, fall);
@@ -382,6 +445,79 @@ public final class Interpreter {
         next = fall;
         exitCode = exec();
         return next;
+    }
+
+    /**
+     * The memory forms of {@link FastOps} (loads, stores, ALU with a memory operand, PUSH/POP, CALL/RET):
+     * one method the run loop calls and the JIT compiles on its own (too large to inline), so the MMU's
+     * access paths are not inlined at each case of {@link #run} (see the FastOps class comment), yet the
+     * operands come from the fast word instead of the group methods' decoding of the info word. No
+     * segment override, LOCK or REP reaches here ({@link FastOps#classify}); semantics are the group
+     * methods' ({@link #movEG}, {@link #aluMem}, {@link #push}, {@link #popR}, {@link #call}, {@link #ret}).
+     * Returns the next RIP.
+     */
+    private long fastMem(int fw, int m, int dsp, long immv, long fall) {
+        final int sz = (fw >>> FastOps.SIZE_SHIFT) & 3;
+        final int a = (fw >>> FastOps.A_SHIFT) & 31;
+        switch (fw & FastOps.ID_MASK) {
+            case FastOps.LOAD:
+                r[a] = rd(fastEa(fw, m, dsp, fall), sz);
+                return fall;
+            case FastOps.LOADX: {
+                final int w = (fw >>> FastOps.X_SHIFT) & 3;
+                final long v = rd(fastEa(fw, m, dsp, fall), w);
+                r[a] = ((fw & FastOps.X_SIGN) != 0 ? sext(v, w) : v) & sizeMask(fw);
+                return fall;
+            }
+            case FastOps.STORE:
+                wr(fastEa(fw, m, dsp, fall), sz, (fw & FastOps.IMM) != 0 ? immv : r[a]);
+                return fall;
+            case FastOps.ALUM: {
+                final int kind = (fw >>> FastOps.X_SHIFT) & 15;
+                final long va = fastEa(fw, m, dsp, fall);
+                if ((fw & FastOps.TO_REG) != 0) { // ALU r, m
+                    final long res = alu(kind, sz, r[a], rd(va, sz));
+                    if (kind != 7 && kind != 8) {
+                        r[a] = res; // alu() masks to the operand size: a 32-bit result is zero-extended
+                    }
+                    return fall;
+                }
+                final long src = (fw & FastOps.IMM) != 0 ? immv : r[a];
+                if (kind == 7 || kind == 8) { // CMP/TEST m, r/imm: a plain read
+                    alu(kind, sz, rd(va, sz), src);
+                    return fall;
+                }
+                rmwWrite(sz, alu(kind, sz, rmwRead(va, sz), src));
+                return fall;
+            }
+            case FastOps.PUSH: {
+                final long v = r[a];
+                final long sp = (r[RSP] - (1L << sz)) & addrMask;
+                wr(sp, sz, v);
+                r[RSP] = sp;
+                return fall;
+            }
+            case FastOps.POP: {
+                final long sp = r[RSP] & addrMask;
+                final long v = rd(sp, sz);
+                r[RSP] = (sp + (1L << sz)) & addrMask;
+                r[a] = v; // after the RSP update: POP %rsp loads the popped value
+                return fall;
+            }
+            case FastOps.CALL: {
+                final int ssz = m32 ? sz : 3;
+                final long sp = (r[RSP] - (1L << ssz)) & addrMask;
+                wr(sp, ssz, fall);
+                r[RSP] = sp;
+                return fall + immv;
+            }
+            default: { // RET
+                final long sp = r[RSP] & addrMask;
+                final long target = rd(sp, sz);
+                r[RSP] = (sp + (1L << sz)) & addrMask;
+                return target;
+            }
+        }
     }
 
     /**
@@ -1267,7 +1403,7 @@ public final class Interpreter {
 
     private void mulFlags(boolean overflow) {
         // AMD leaves SF/ZF/AF/PF unchanged on MUL/IMUL (recorded on the host).
-        fl.setBits(CF | OF, overflow ? CF | OF : 0);
+        fl.setCfOf(overflow, overflow);
     }
 
     private void muldiv() {
@@ -1574,7 +1710,7 @@ public final class Interpreter {
                 res = c == 0 ? a : ((a << c) | (a >>> (bits - c))) & m;
                 boolean cf = (res & 1) != 0;
                 boolean msb = ((res >>> (bits - 1)) & 1) != 0;
-                fl.setBits(CF | OF, (cf ? CF : 0) | (msb != cf ? OF : 0));
+                fl.setCfOf(cf, msb != cf);
                 break;
             }
             case 1: { // ROR
@@ -1582,7 +1718,7 @@ public final class Interpreter {
                 res = c == 0 ? a : ((a >>> c) | (a << (bits - c))) & m;
                 boolean msb = ((res >>> (bits - 1)) & 1) != 0;
                 boolean msb1 = ((res >>> (bits - 2)) & 1) != 0;
-                fl.setBits(CF | OF, (msb ? CF : 0) | (msb != msb1 ? OF : 0));
+                fl.setCfOf(msb, msb != msb1);
                 break;
             }
             case 2: { // RCL
