@@ -217,23 +217,28 @@ public final class FrameTable {
             }
         }
         synchronized (zoneLock) {
-            int p = (int) pfn;
-            if ((flags[p] & (PG_BUDDY | PG_RESERVED)) != 0) {
-                throw new IllegalStateException("double free of pfn 0x" + Long.toHexString(pfn));
-            }
-            freePages += 1L << ord;
-            int o = ord;
-            while (o < MAX_ORDER) {
-                int buddy = p ^ (1 << o);
-                if (buddy >= nframes || (flags[buddy] & PG_BUDDY) == 0 || order[buddy] != o) {
-                    break;
-                }
-                removeFree(buddy, o);
-                p = Math.min(p, buddy);
-                o++;
-            }
-            addFree(p, o);
+            freeLocked(pfn, ord);
         }
+    }
+
+    /** __free_one_page under zone->lock: merges with the buddy while it is free at the same order. */
+    private void freeLocked(long pfn, int ord) {
+        int p = (int) pfn;
+        if ((flags[p] & (PG_BUDDY | PG_RESERVED)) != 0) {
+            throw new IllegalStateException("double free of pfn 0x" + Long.toHexString(pfn));
+        }
+        freePages += 1L << ord;
+        int o = ord;
+        while (o < MAX_ORDER) {
+            int buddy = p ^ (1 << o);
+            if (buddy >= nframes || (flags[buddy] & PG_BUDDY) == 0 || order[buddy] != o) {
+                break;
+            }
+            removeFree(buddy, o);
+            p = Math.min(p, buddy);
+            o++;
+        }
+        addFree(p, o);
     }
 
     private void addFree(int pfn, int o) {
@@ -323,6 +328,67 @@ public final class FrameTable {
                 return;
             }
         }
+    }
+
+    /**
+     * release_pages (mm/swap.c) for {@code pfns[0..n)}: drops one reference from each frame, as
+     * {@link #put} does, and frees the frames whose last reference went in one pass under one
+     * {@code zone->lock} hold (free_unref_folios) instead of one lock round trip per frame. The frames
+     * that survive keep their references; the array's first entries are overwritten with the frames freed.
+     */
+    public void putPages(long[] pfns, int n) {
+        int dead = 0;
+        for (int i = 0; i < n; i++) {
+            long pfn = pfns[i];
+            int p = (int) pfn;
+            if ((flags(p) & PG_RESERVED) != 0) {
+                continue;
+            }
+            for (;;) {
+                int r = (int) INTS.getVolatile(refcount, p);
+                if (r <= 0) {
+                    throw new IllegalStateException("put_page underflow on 0x" + Long.toHexString(pfn));
+                }
+                if (INTS.compareAndSet(refcount, p, r, r - 1)) {
+                    if (r == 1) {
+                        pfns[dead++] = pfn;
+                    }
+                    break;
+                }
+            }
+        }
+        if (dead == 0) {
+            return;
+        }
+        LongConsumer obs = freeObserver;
+        if (obs != null) {
+            for (int i = 0; i < dead; i++) {
+                int ord = order[(int) pfns[i]];
+                for (int j = 0; j < (1 << ord); j++) {
+                    obs.accept(pfns[i] + j);
+                }
+            }
+        }
+        synchronized (zoneLock) {
+            for (int i = 0; i < dead; i++) {
+                freeLocked(pfns[i], order[(int) pfns[i]]);
+            }
+        }
+    }
+
+    /**
+     * folio_add_new_anon_rmap: the first mapping of a frame just allocated, which no page table, TLB or
+     * other thread can reach yet. As in Linux (__folio_set_anon, atomic_set of _mapcount) these are
+     * plain stores, not atomic read-modify-writes; the release store of the PTE that maps the frame (or
+     * the PTE lock's release) publishes them to everyone who later finds the frame through it.
+     */
+    public void addNewAnonRmap(long pfn) {
+        int p = (int) pfn;
+        if (refcount[p] <= 0 || mapcount[p] != 0) {
+            throw new IllegalStateException("new anon rmap on a frame in use: 0x" + Long.toHexString(pfn));
+        }
+        flags[p] |= PG_ANON;
+        mapcount[p] = 1;
     }
 
     /** page_add_*_rmap: one more PTE maps the frame. */
