@@ -210,14 +210,19 @@ public final class FrameTable {
 
     /** __free_pages(page, order) once the last reference is gone. */
     private void freePagesNow(long pfn, int ord) {
+        observeFree(pfn, ord);
+        synchronized (zoneLock) {
+            freeLocked(pfn, ord);
+        }
+    }
+
+    /** Tells the test hook about every frame of the block before it returns to the free lists. */
+    private void observeFree(long pfn, int ord) {
         LongConsumer obs = freeObserver;
         if (obs != null) {
             for (int i = 0; i < (1 << ord); i++) {
                 obs.accept(pfn + i);
             }
-        }
-        synchronized (zoneLock) {
-            freeLocked(pfn, ord);
         }
     }
 
@@ -312,9 +317,16 @@ public final class FrameTable {
      * frames never go.
      */
     public void put(long pfn) {
+        if (putTestZero(pfn)) {
+            freePagesNow(pfn, order[(int) pfn]);
+        }
+    }
+
+    /** put_page_testzero: drops one reference; true when it was the last (never for a reserved frame). */
+    private boolean putTestZero(long pfn) {
         int p = (int) pfn;
         if ((flags(p) & PG_RESERVED) != 0) {
-            return;
+            return false;
         }
         for (;;) {
             int r = (int) INTS.getVolatile(refcount, p);
@@ -322,10 +334,7 @@ public final class FrameTable {
                 throw new IllegalStateException("put_page underflow on 0x" + Long.toHexString(pfn));
             }
             if (INTS.compareAndSet(refcount, p, r, r - 1)) {
-                if (r == 1) {
-                    freePagesNow(pfn, order[p]);
-                }
-                return;
+                return r == 1;
             }
         }
     }
@@ -339,35 +348,15 @@ public final class FrameTable {
     public void putPages(long[] pfns, int n) {
         int dead = 0;
         for (int i = 0; i < n; i++) {
-            long pfn = pfns[i];
-            int p = (int) pfn;
-            if ((flags(p) & PG_RESERVED) != 0) {
-                continue;
-            }
-            for (;;) {
-                int r = (int) INTS.getVolatile(refcount, p);
-                if (r <= 0) {
-                    throw new IllegalStateException("put_page underflow on 0x" + Long.toHexString(pfn));
-                }
-                if (INTS.compareAndSet(refcount, p, r, r - 1)) {
-                    if (r == 1) {
-                        pfns[dead++] = pfn;
-                    }
-                    break;
-                }
+            if (putTestZero(pfns[i])) {
+                pfns[dead++] = pfns[i];
             }
         }
         if (dead == 0) {
             return;
         }
-        LongConsumer obs = freeObserver;
-        if (obs != null) {
-            for (int i = 0; i < dead; i++) {
-                int ord = order[(int) pfns[i]];
-                for (int j = 0; j < (1 << ord); j++) {
-                    obs.accept(pfns[i] + j);
-                }
-            }
+        for (int i = 0; i < dead; i++) {
+            observeFree(pfns[i], order[(int) pfns[i]]);
         }
         synchronized (zoneLock) {
             for (int i = 0; i < dead; i++) {
