@@ -210,30 +210,40 @@ public final class FrameTable {
 
     /** __free_pages(page, order) once the last reference is gone. */
     private void freePagesNow(long pfn, int ord) {
+        observeFree(pfn, ord);
+        synchronized (zoneLock) {
+            freeLocked(pfn, ord);
+        }
+    }
+
+    /** Tells the test hook about every frame of the block before it returns to the free lists. */
+    private void observeFree(long pfn, int ord) {
         LongConsumer obs = freeObserver;
         if (obs != null) {
             for (int i = 0; i < (1 << ord); i++) {
                 obs.accept(pfn + i);
             }
         }
-        synchronized (zoneLock) {
-            int p = (int) pfn;
-            if ((flags[p] & (PG_BUDDY | PG_RESERVED)) != 0) {
-                throw new IllegalStateException("double free of pfn 0x" + Long.toHexString(pfn));
-            }
-            freePages += 1L << ord;
-            int o = ord;
-            while (o < MAX_ORDER) {
-                int buddy = p ^ (1 << o);
-                if (buddy >= nframes || (flags[buddy] & PG_BUDDY) == 0 || order[buddy] != o) {
-                    break;
-                }
-                removeFree(buddy, o);
-                p = Math.min(p, buddy);
-                o++;
-            }
-            addFree(p, o);
+    }
+
+    /** __free_one_page under zone->lock: merges with the buddy while it is free at the same order. */
+    private void freeLocked(long pfn, int ord) {
+        int p = (int) pfn;
+        if ((flags[p] & (PG_BUDDY | PG_RESERVED)) != 0) {
+            throw new IllegalStateException("double free of pfn 0x" + Long.toHexString(pfn));
         }
+        freePages += 1L << ord;
+        int o = ord;
+        while (o < MAX_ORDER) {
+            int buddy = p ^ (1 << o);
+            if (buddy >= nframes || (flags[buddy] & PG_BUDDY) == 0 || order[buddy] != o) {
+                break;
+            }
+            removeFree(buddy, o);
+            p = Math.min(p, buddy);
+            o++;
+        }
+        addFree(p, o);
     }
 
     private void addFree(int pfn, int o) {
@@ -307,9 +317,16 @@ public final class FrameTable {
      * frames never go.
      */
     public void put(long pfn) {
+        if (putTestZero(pfn)) {
+            freePagesNow(pfn, order[(int) pfn]);
+        }
+    }
+
+    /** put_page_testzero: drops one reference; true when it was the last (never for a reserved frame). */
+    private boolean putTestZero(long pfn) {
         int p = (int) pfn;
         if ((flags(p) & PG_RESERVED) != 0) {
-            return;
+            return false;
         }
         for (;;) {
             int r = (int) INTS.getVolatile(refcount, p);
@@ -317,12 +334,50 @@ public final class FrameTable {
                 throw new IllegalStateException("put_page underflow on 0x" + Long.toHexString(pfn));
             }
             if (INTS.compareAndSet(refcount, p, r, r - 1)) {
-                if (r == 1) {
-                    freePagesNow(pfn, order[p]);
-                }
-                return;
+                return r == 1;
             }
         }
+    }
+
+    /**
+     * release_pages (mm/swap.c) for {@code pfns[0..n)}: drops one reference from each frame, as
+     * {@link #put} does, and frees the frames whose last reference went in one pass under one
+     * {@code zone->lock} hold (free_unref_folios) instead of one lock round trip per frame. The frames
+     * that survive keep their references; the array's first entries are overwritten with the frames freed.
+     */
+    public void putPages(long[] pfns, int n) {
+        int dead = 0;
+        for (int i = 0; i < n; i++) {
+            if (putTestZero(pfns[i])) {
+                pfns[dead++] = pfns[i];
+            }
+        }
+        if (dead == 0) {
+            return;
+        }
+        for (int i = 0; i < dead; i++) {
+            observeFree(pfns[i], order[(int) pfns[i]]);
+        }
+        synchronized (zoneLock) {
+            for (int i = 0; i < dead; i++) {
+                freeLocked(pfns[i], order[(int) pfns[i]]);
+            }
+        }
+    }
+
+    /**
+     * folio_add_new_anon_rmap: the first mapping of a frame just allocated, which no page table, TLB or
+     * other thread can reach yet. As in Linux (__folio_set_anon, atomic_set of _mapcount) these are
+     * plain stores, not atomic read-modify-writes; the release store of the PTE that maps the frame (or
+     * the PTE lock's release) publishes them to everyone who later finds the frame through it.
+     */
+    public void addNewAnonRmap(long pfn) {
+        int p = (int) pfn;
+        if (refcount[p] <= 0 || mapcount[p] != 0) {
+            throw new IllegalStateException("new anon rmap on a frame in use: 0x" + Long.toHexString(pfn));
+        }
+        flags[p] |= PG_ANON;
+        mapcount[p] = 1;
     }
 
     /** page_add_*_rmap: one more PTE maps the frame. */

@@ -612,8 +612,7 @@ public final class Memory {
                 return VM_FAULT_OK;
             }
             vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);
-            frames.setFlags(pfn, FrameTable.PG_ANON);
-            frames.addMap(pfn); // folio_add_new_anon_rmap
+            frames.addNewAnonRmap(pfn);
             ops.set(vmf.ptep, entry);
             stats.faultAnonNew.incrementAndGet();
             return VM_FAULT_OK;
@@ -802,8 +801,7 @@ public final class Memory {
                 // ptep_clear_flush
                 ops.getAndClear(vmf.ptep);
                 vmf.mm.flushTlbPage(vmf.address);
-                frames.setFlags(nw, FrameTable.PG_ANON);
-                frames.addMap(nw);
+                frames.addNewAnonRmap(nw);
                 ops.set(vmf.ptep, entry);
                 if (old >= 0) {
                     frames.removeMap(old);

@@ -15,7 +15,12 @@ public final class MmuGather {
     private long end;
     private boolean freedTables;
     private boolean needFlushAll;
-    private long[] pages = new long[Memory.GATHER_BATCH];
+    /**
+     * The page batch, allocated when the first page is queued (tlb_next_batch): most munmaps of
+     * never-touched ranges queue none, and an mmu_gather costs Linux nothing until then either.
+     */
+    private long[] pages = NO_PAGES;
+    private static final long[] NO_PAGES = {};
     private int nrPages;
     private long[] tables = new long[8];
     private int nrTables;
@@ -38,8 +43,11 @@ public final class MmuGather {
 
     /** __tlb_remove_page: queue a page reference; true when the batch is full and must be flushed. */
     boolean removePage(long pfn) {
+        if (pages == NO_PAGES) {
+            pages = new long[Memory.GATHER_BATCH];
+        }
         pages[nrPages++] = pfn;
-        return nrPages == pages.length;
+        return nrPages == Memory.GATHER_BATCH;
     }
 
     /** pte_free_tlb / pmd_free_tlb: the table is freed after the flush; its span needs flushing. */
@@ -76,9 +84,7 @@ public final class MmuGather {
     public void flushMmu() {
         flushTlbOnly();
         FrameTable frames = mm.memory.frames();
-        for (int i = 0; i < nrPages; i++) {
-            frames.put(pages[i]);
-        }
+        frames.putPages(pages, nrPages); // tlb_batch_pages_flush -> free_pages_and_swap_cache
         nrPages = 0;
         for (int i = 0; i < nrTables; i++) {
             mm.memory.freePgtablePage(tables[i]);

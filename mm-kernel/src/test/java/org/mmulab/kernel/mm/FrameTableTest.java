@@ -43,6 +43,46 @@ class FrameTableTest {
     }
 
     @Test
+    void putPagesFreesOnlyLastReferencesSkipsReservedAndMergesBack() {
+        FrameTable ft = new FrameTable(new PhysicalMemory(1L << 20)); // 256 frames
+        long before = ft.freePages();
+        long[] batch = new long[8];
+        for (int i = 0; i < batch.length; i++) {
+            batch[i] = ft.allocPages(0);
+        }
+        long shared = batch[2];
+        long reserved = batch[5];
+        ft.get(shared);
+        ft.reserve(reserved);
+        List<Long> observed = new ArrayList<>();
+        ft.setFreeObserver(observed::add);
+        long[] copy = batch.clone();
+        ft.putPages(copy, copy.length);
+        ft.setFreeObserver(null);
+        assertEquals(6, observed.size(), "the shared and the reserved frame survive");
+        assertTrue(!observed.contains(shared) && !observed.contains(reserved));
+        for (long p : batch) {
+            assertEquals(p != shared && p != reserved, ft.refcount(p) == 0, "pfn " + p);
+        }
+        assertEquals(1, ft.refcount(shared));
+        assertEquals(before - 2, ft.freePages());
+        ft.put(shared);
+        assertEquals(before - 1, ft.freePages());
+        long[] again = {shared};
+        assertThrows(IllegalStateException.class, () -> ft.putPages(again, 1), "put_page underflow");
+    }
+
+    @Test
+    void newAnonRmapRefusesAFrameAlreadyMapped() {
+        FrameTable ft = new FrameTable(new PhysicalMemory(1L << 20));
+        long p = ft.allocZeroedPage();
+        ft.addNewAnonRmap(p);
+        assertEquals(1, ft.mapcount(p));
+        assertTrue((ft.flags(p) & FrameTable.PG_ANON) != 0);
+        assertThrows(IllegalStateException.class, () -> ft.addNewAnonRmap(p));
+    }
+
+    @Test
     void refcountsAndDoubleFree() {
         FrameTable ft = new FrameTable(new PhysicalMemory(1L << 20));
         long p = ft.allocZeroedPage();
