@@ -168,7 +168,7 @@ public final class Syscalls {
             case NR_IOCTL:
                 return ioctl((int) a0, (int) a1, a2);
             case NR_RT_SIGACTION:
-                return rtSigaction((int) a0, a1, a2, a3);
+                return rtSigaction((int) a0, a1, a2, a3, 8);
             case NR_RT_SIGPROCMASK:
                 return rtSigprocmask((int) a0, a1, a2, a3);
             case NR_RT_SIGRETURN: {
@@ -300,7 +300,7 @@ public final class Syscalls {
             }
             case NR32_SET_THREAD_AREA -> setThreadArea(cpu, b);
             case NR32_GET_THREAD_AREA -> getThreadArea(b);
-            case NR32_RT_SIGACTION -> rtSigaction32((int) b, c, d, si);
+            case NR32_RT_SIGACTION -> rtSigaction((int) b, c, d, si, 4);
             case NR32_RT_SIGPROCMASK -> rtSigprocmask((int) b, c, d, si);
             case NR32_SIGRETURN, NR32_RT_SIGRETURN -> {
                 Long eax = SignalsIa32.sigreturn(k, k.task(), cpu, nr == NR32_RT_SIGRETURN);
@@ -421,44 +421,6 @@ public final class Syscalls {
         put32(u, 8, d[1]);
         put32(u, 12, d[2]);
         return k.userAccess().copyToUser(uinfo, u, 0, 16) == 0 ? 0 : -Errno.EFAULT;
-    }
-
-    /** compat rt_sigaction: struct sigaction32 {u32 handler, u32 flags, u32 restorer, compat_sigset_t mask}. */
-    private long rtSigaction32(int sig, long act, long oact, long sigsetsize) {
-        if (sigsetsize != 8) {
-            return -Errno.EINVAL;
-        }
-        if (sig < 1 || sig > Task.NSIG) {
-            return -Errno.EINVAL;
-        }
-        if (act != 0 && (sig == Kernel.SIGKILL || sig == Kernel.SIGSTOP)) {
-            return -Errno.EINVAL;
-        }
-        Task t = k.task();
-        long[] nw = null;
-        if (act != 0) {
-            byte[] b = new byte[20];
-            if (k.userAccess().copyFromUser(b, 0, act, 20) != 0) {
-                return -Errno.EFAULT;
-            }
-            nw = new long[] {le32(b, 0), le32(b, 4), le32(b, 8), (le32(b, 12) | le32(b, 16) << 32) & ~UNBLOCKABLE};
-        }
-        long[] old = t.sigactions[sig].clone();
-        if (nw != null) {
-            t.sigactions[sig] = nw;
-        }
-        if (oact != 0) {
-            byte[] b = new byte[20];
-            put32(b, 0, old[0]);
-            put32(b, 4, old[1]);
-            put32(b, 8, old[2]);
-            put32(b, 12, old[3]);
-            put32(b, 16, old[3] >>> 32);
-            if (k.userAccess().copyToUser(oact, b, 0, 20) != 0) {
-                return -Errno.EFAULT;
-            }
-        }
-        return 0;
     }
 
     /** clock_nanosleep_time64 (CLOCK_REALTIME/MONOTONIC; TIMER_ABSTIME is slept relative to now). */
@@ -802,8 +764,12 @@ public final class Syscalls {
 
     private static final long UNBLOCKABLE = (1L << (Kernel.SIGKILL - 1)) | (1L << (Kernel.SIGSTOP - 1));
 
-    /** rt_sigaction: struct k_sigaction {handler, flags, restorer, mask}. */
-    private long rtSigaction(int sig, long act, long oact, long sigsetsize) {
+    /**
+     * rt_sigaction: struct sigaction {handler, flags, restorer, u64 mask} with {@code word}-byte
+     * pointers and flags: 8 for the 64-bit ABI, 4 for compat struct sigaction32 (whose
+     * compat_sigset_t is two u32 at offset 12, the same bytes as a little-endian u64).
+     */
+    private long rtSigaction(int sig, long act, long oact, long sigsetsize, int word) {
         if (sigsetsize != 8) {
             return -Errno.EINVAL;
         }
@@ -813,25 +779,30 @@ public final class Syscalls {
         if (act != 0 && (sig == Kernel.SIGKILL || sig == Kernel.SIGSTOP)) {
             return -Errno.EINVAL;
         }
+        int size = 3 * word + 8;
         Task t = k.task();
         long[] nw = null;
         if (act != 0) {
-            byte[] b = new byte[32];
-            if (k.userAccess().copyFromUser(b, 0, act, 32) != 0) {
+            byte[] b = new byte[size];
+            if (k.userAccess().copyFromUser(b, 0, act, size) != 0) {
                 return -Errno.EFAULT;
             }
-            nw = new long[] {le64(b, 0), le64(b, 8), le64(b, 16), le64(b, 24) & ~UNBLOCKABLE};
+            long wordMask = word == 8 ? -1L : 0xffff_ffffL;
+            nw = new long[] {le64(b, 0) & wordMask, le64(b, word) & wordMask, le64(b, 2 * word) & wordMask,
+                    le64(b, 3 * word) & ~UNBLOCKABLE};
         }
         long[] old = t.sigactions[sig].clone();
         if (nw != null) {
             t.sigactions[sig] = nw;
         }
         if (oact != 0) {
-            byte[] b = new byte[32];
-            for (int i = 0; i < 4; i++) {
-                put64(b, 8 * i, old[i]);
+            byte[] b = new byte[size];
+            // In order: a 4-byte word's put64 writes zeros into the next slot, which the next put rewrites.
+            for (int i = 0; i < 3; i++) {
+                put64(b, word * i, old[i]);
             }
-            if (k.userAccess().copyToUser(oact, b, 0, 32) != 0) {
+            put64(b, 3 * word, old[3]);
+            if (k.userAccess().copyToUser(oact, b, 0, size) != 0) {
                 return -Errno.EFAULT;
             }
         }
