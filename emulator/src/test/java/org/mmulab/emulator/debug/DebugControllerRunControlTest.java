@@ -39,8 +39,22 @@ class DebugControllerRunControlTest {
 
     private StopEvent next() throws InterruptedException {
         StopEvent e = events.poll(WAIT_S, TimeUnit.SECONDS);
-        assertNotNull(e, "no stop event within " + WAIT_S + " s");
+        assertNotNull(e, () -> "no stop event within " + WAIT_S + " s; stopped=" + g.dbg.isStopped() + "\n" + vcpuStacks());
         return e;
+    }
+
+    /** Where every vCPU thread is, for a stop that never came (an intermittent failure seen under load). */
+    private static String vcpuStacks() {
+        StringBuilder b = new StringBuilder();
+        Thread.getAllStackTraces().forEach((t, stack) -> {
+            if (t.getName().startsWith("vcpu-")) {
+                b.append(t.getName()).append(' ').append(t.getState()).append('\n');
+                for (int i = 0; i < Math.min(stack.length, 12); i++) {
+                    b.append("    at ").append(stack[i]).append('\n');
+                }
+            }
+        });
+        return b.toString();
     }
 
     private void resume(DebugController.Action a) {
