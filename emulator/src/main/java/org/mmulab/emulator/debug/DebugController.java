@@ -291,6 +291,13 @@ public final class DebugController {
             if (exited) {
                 return;
             }
+            if (cause == null && !haltRequested && actions[id] != Action.STAY) {
+                // It came to park for a halt that a resume cancelled before it got the lock. Parking
+                // now would set haltRequested again behind the debugger's back: the machine would sit
+                // stopped with nothing reported, and the next interrupt would find it "already
+                // stopped" and report nothing either (seen as a lost stop under load).
+                return;
+            }
             if (cause != null && pendingEvent == null) {
                 pendingEvent = cause;
             }

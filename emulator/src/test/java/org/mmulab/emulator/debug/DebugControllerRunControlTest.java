@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.mmulab.emulator.cpu.CpuState;
+import org.mmulab.emulator.machine.Vcpu;
 
 /**
  * All-stop run control on real guest code ({@link GuestLoop}): breakpoints, single steps, continue,
@@ -231,6 +232,44 @@ class DebugControllerRunControlTest {
             assertTrue(g.dbg.isStopped(), "round " + i + ": reported before every vCPU parked");
         }
         assertNull(events.poll());
+    }
+
+    /**
+     * A vCPU that saw a halt request and went to park, but got the controller's lock only after a resume
+     * cancelled that halt, must not park: parking would set the halt again with nothing reported, and
+     * the next interrupt would find the machine "already stopped" and report nothing (a lost Ctrl-C).
+     * The interleaving is forced by holding the controller's lock while the vCPU blocks on it.
+     */
+    @Test
+    void aVcpuLateToParkForACancelledHaltDoesNotSwallowTheNextInterrupt() throws Exception {
+        machine(1);
+        Vcpu v = g.machine.vcpu(0);
+        g.dbg.vcpuStarted(v);
+        g.dbg.interrupt(); // a halt request; the vCPU is running, so nothing is reported yet
+        java.lang.reflect.Field f = DebugController.class.getDeclaredField("lock");
+        f.setAccessible(true);
+        Object lock = f.get(g.dbg);
+        Thread late = new Thread(() -> g.dbg.beforeInstructions(v, 100), "late-vcpu");
+        late.setDaemon(true);
+        synchronized (lock) {
+            late.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+            while (late.getState() != Thread.State.BLOCKED && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertEquals(Thread.State.BLOCKED, late.getState(), "the vCPU waits for the lock inside park");
+            resume(DebugController.Action.CONTINUE); // cancels the halt before the vCPU gets the lock
+        }
+        late.join(TimeUnit.SECONDS.toMillis(WAIT_S));
+        assertTrue(!late.isAlive(), "the vCPU went on running instead of parking for a cancelled halt");
+        g.dbg.interrupt();
+        Thread back = new Thread(() -> g.dbg.beforeInstructions(v, 100), "vcpu-back");
+        back.setDaemon(true);
+        back.start(); // the vCPU comes back from its quantum and parks for the new halt
+        assertEquals(StopEvent.Reason.INTERRUPT, next().reason());
+        assertNull(events.poll());
+        resume(DebugController.Action.CONTINUE);
+        back.join(TimeUnit.SECONDS.toMillis(WAIT_S));
     }
 
     @Test
