@@ -852,15 +852,25 @@ public final class Memory {
     }
 
     /**
-     * The entry for {@code addr} in {@code table} (at {@code level}) is none: returns the index of the
-     * next entry in this table, up to the one holding {@code end - 1}, that is not none, or
-     * {@link #lastIndex} + 1 — one scan ({@link PgtableOps#nextNonNone}) instead of an ordered read per
-     * empty entry. [addr, end) lies inside this table's span, as every pXd_addr_end-bounded walk
-     * guarantees. The teardown callers hold the mmap write lock, so nothing populates these levels
+     * The entry for {@code addr} in {@code table} (at {@code level}) is none: returns the first address
+     * of the next entry in this table, up to the one holding {@code end - 1}, that is not none, or
+     * {@code end} when there is none — one scan ({@link PgtableOps#nextNonNone}) instead of an ordered
+     * read per empty entry. [addr, end) lies inside this table's span, as every pXd_addr_end-bounded
+     * walk guarantees. The teardown callers hold the mmap write lock, so nothing populates these levels
      * meanwhile, and a hit is re-read by the caller's loop anyway.
      */
-    private int skipNone(long table, int level, long addr, long end) {
-        return ops.nextNonNone(table, index(addr, level) + 1, lastIndex(end, level) + 1);
+    private long skipNone(long table, int level, long addr, long end) {
+        int last = lastIndex(end, level);
+        int j = ops.nextNonNone(table, index(addr, level) + 1, last + 1);
+        return j > last ? end : entryStart(addr, level, j);
+    }
+
+    /**
+     * Entries a teardown walk of [addr, end) in one table accounts as visited: every entry of the range,
+     * read one by one or passed over by {@link #skipNone}'s scan.
+     */
+    private int entriesIn(long addr, long end, int level) {
+        return lastIndex(end, level) - index(addr, level) + 1;
     }
 
     private int index(long addr, int level) {
@@ -879,22 +889,16 @@ public final class Memory {
 
     /**
      * zap_p4d_range / zap_pud_range / zap_pmd_range: walk only present tables. The entries visited are
-     * counted locally and added to the statistics once per table (an atomic add per entry would cost
-     * more than the visit itself on a sparse range).
+     * added to the statistics once per table (an atomic add per entry would cost more than the visit
+     * itself on a sparse range).
      */
     private void zapLevel(MmuGather tlb, VmArea vma, long table, int level, long addr, long end) {
-        long visited = 0;
+        stats.zapEntriesVisited.addAndGet(entriesIn(addr, end, level));
         do {
             long ep = ops.entryAddr(table, addr, level);
-            visited++;
             long e = ops.getLockless(ep);
             if (PteBits.none(e)) {
-                int j = skipNone(table, level, addr, end);
-                visited += j - index(addr, level) - 1;
-                if (j > lastIndex(end, level)) {
-                    break;
-                }
-                addr = entryStart(addr, level, j);
+                addr = skipNone(table, level, addr, end); // end when nothing is left: the loop ends
                 continue;
             }
             long next = addrEnd(addr, end, level);
@@ -914,7 +918,6 @@ public final class Memory {
             }
             addr = next;
         } while (addr != end);
-        stats.zapEntriesVisited.addAndGet(visited);
     }
 
     /**
@@ -1023,18 +1026,12 @@ public final class Memory {
     private void freeLevelRange(MmuGather tlb, long parentEp, long table, int level, long addr, long end, long floor,
             long ceiling) {
         long start = addr;
-        long visited = 0;
+        stats.freeEntriesVisited.addAndGet(entriesIn(addr, end, level));
         do {
             long ep = ops.entryAddr(table, addr, level);
-            visited++;
             long e = ops.getLockless(ep);
             if (PteBits.none(e)) {
-                int j = skipNone(table, level, addr, end);
-                visited += j - index(addr, level) - 1;
-                if (j > lastIndex(end, level)) {
-                    break;
-                }
-                addr = entryStart(addr, level, j);
+                addr = skipNone(table, level, addr, end); // end when nothing is left: the loop ends
                 continue;
             }
             long next = addrEnd(addr, end, level);
@@ -1051,7 +1048,6 @@ public final class Memory {
             }
             addr = next;
         } while (addr != end);
-        stats.freeEntriesVisited.addAndGet(visited);
         if (parentEp < 0) {
             return;
         }
