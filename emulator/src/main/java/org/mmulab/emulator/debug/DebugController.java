@@ -219,10 +219,19 @@ public final class DebugController {
     // ------------------------------------------------------------------------------------------
     // Hooks called by Vcpu's run loop.
 
-    /** Entering the run loop. */
+    /**
+     * Entering the run loop. A vCPU that enters while the machine is stopped (or told to stay) counts as
+     * parked at once: its next step is {@link #beforeInstructions}, which parks it before any instruction
+     * runs. Counting it as running instead made a stop that was already reported (every running vCPU
+     * parked, this one not yet started) look unfinished until the newcomer reached park().
+     */
     public void vcpuStarted(Vcpu v) {
+        int id = v.id();
         synchronized (lock) {
-            inRun[v.id()] = true;
+            inRun[id] = true;
+            if (haltRequested || actions[id] == Action.STAY) {
+                parked[id] = true;
+            }
         }
         v.mmu().setAccessObserver((va, len, write) -> onAccess(v.id(), va, len, write));
     }
