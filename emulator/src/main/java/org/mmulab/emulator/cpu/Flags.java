@@ -8,9 +8,28 @@ package org.mmulab.emulator.cpu;
  * {@link #cf()}). Bits other than the six arithmetic ones (DF, IF, AC, ID, TF...) always live in
  * {@link #value}. When {@link #op} is {@link #NONE}, {@link #value} holds the full architectural value.
  *
- * <p>Undefined flags (SDM "undefined") follow what the AMD EPYC host the test vectors were recorded
- * on does, where that is cheap to model: logic ops clear AF; shifts leave AF cleared... see the
- * individual cases in {@link #arith()}.
+ * <p><b>Undefined flags.</b> Where the SDM (Vol. 2, each instruction's "Flags Affected") leaves a flag
+ * undefined, Intel and AMD parts differ, and so do generations of one vendor. mmulab always gives the
+ * AMD Zen (EPYC) result, one behaviour on every host, whatever the host CPU is:
+ * <table>
+ * <caption>Values mmulab gives flags the SDM leaves undefined</caption>
+ * <tr><th>instruction</th><th>undefined (SDM)</th><th>mmulab</th></tr>
+ * <tr><td>AND OR XOR TEST</td><td>AF</td><td>AF = 0</td></tr>
+ * <tr><td>SHL/SAL SHR SAR, count != 0</td><td>AF; OF if count != 1; CF if count &ge; size</td>
+ *     <td>AF = 1; SHL: OF = MSB(result) XOR CF for every count, SHR/SAR: OF = 0 when count != 1;
+ *     CF = the last bit shifted out (0 once every bit is gone)</td></tr>
+ * <tr><td>ROL ROR RCL RCR, count != 0</td><td>OF if count != 1</td><td>OF by the count-1 formula on the
+ *     result (ROL: MSB XOR CF; ROR: the two top bits XORed)</td></tr>
+ * <tr><td>SHLD SHRD, count != 0</td><td>AF; OF if count != 1; all if count &gt; size</td><td>AF = 1, OF by
+ *     the count-1 formula, SF ZF PF from the result; 16-bit counts above 16 as a 48-bit funnel</td></tr>
+ * <tr><td>MUL IMUL</td><td>SF ZF AF PF</td><td>unchanged</td></tr>
+ * <tr><td>DIV IDIV</td><td>all six</td><td>SF ZF PF = 0, AF = 1, CF OF unchanged</td></tr>
+ * <tr><td>BSF BSR</td><td>CF OF SF AF PF</td><td>unchanged (only ZF written)</td></tr>
+ * <tr><td>BT BTS BTR BTC</td><td>OF SF AF PF</td><td>unchanged (only CF written)</td></tr>
+ * </table>
+ * The register oracle never depends on this choice: its comparator ignores undefined flags and every
+ * register or branch they flow into (test-images {@code TraceComparator}), so the suite passes on
+ * Intel and AMD hosts alike.
  */
 public final class Flags {
     public static final long ARITH = CpuState.CF | CpuState.PF | CpuState.AF | CpuState.ZF | CpuState.SF | CpuState.OF;

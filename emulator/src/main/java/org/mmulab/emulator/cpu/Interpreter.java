@@ -28,10 +28,9 @@ import org.mmulab.emulator.mmu.Mmu;
  *     in it (user code cannot change translations without a trap, which ends {@code run}).</li>
  * <li>The hot loop allocates nothing; faults use the shared {@link GuestFault#INSTANCE}.</li>
  * </ul>
- * Undefined flag results follow the AMD EPYC host the test vectors were recorded on (see {@link Flags}):
- * MUL/IMUL leave SF/ZF/AF/PF unchanged, DIV/IDIV clear SF/ZF/PF and set AF, shifts set AF, BSF/BSR
- * change only ZF, BT changes only CF. F3 0F BC/BD run as BSF/BSR because BMI1/LZCNT are not
- * advertised (a host with BMI1 runs them as TZCNT/LZCNT: same result for a non-zero source, other flags).
+ * Undefined flag results are AMD Zen's on every host (the table is in {@link Flags}). F3 0F BC/BD run
+ * as BSF/BSR because BMI1/LZCNT are not advertised (a host with BMI1 runs them as TZCNT/LZCNT: same
+ * result for a non-zero source, other flags).
  *
  * <p>Hot-path layout: one {@code switch} over dense op ids split into {@code exec}/{@code exec2}/
  * {@code exec3} and one group method per instruction family, each well under the JIT's 8000-byte

@@ -357,6 +357,164 @@ public final class X86Insn {
         return AF | (count != 1 ? OF : 0);
     }
 
+    /** How an instruction carries RFLAGS into a register, memory or control flow (see {@link #flagUse()}). */
+    public enum FlagUse {
+        /** Reads no flag the comparator tracks. */
+        NONE,
+        /** Jcc: the condition decides RIP. */
+        BRANCH,
+        /** SETcc: the condition becomes a byte. */
+        SETCC,
+        /** CMOVcc: the condition decides whether the destination is replaced. */
+        CMOVCC,
+        /** ADC, SBB, RCL, RCR: CF is an input of the result and of the flags written. */
+        CARRY_IN,
+        /** LAHF: SF ZF AF PF CF into AH. */
+        LAHF,
+        /** PUSHF: RFLAGS onto the stack. */
+        PUSHF,
+        /** POPF: RFLAGS from the stack. */
+        POPF,
+        /** POP into a general-purpose register (a value PUSHF may have pushed). */
+        POP,
+        /** SYSCALL: RFLAGS into R11. */
+        SYSCALL
+    }
+
+    /** Which way this instruction moves flag values somewhere else, if any. */
+    public FlagUse flagUse() {
+        if (!decoded || map < 0) {
+            return FlagUse.NONE;
+        }
+        if (map == 0) {
+            if (opcode >= 0x70 && opcode <= 0x7f) {
+                return FlagUse.BRANCH;
+            }
+            if ((opcode >= 0x10 && opcode <= 0x15) || (opcode >= 0x18 && opcode <= 0x1d)) {
+                return FlagUse.CARRY_IN;
+            }
+            int r = reg();
+            switch (opcode) {
+                case 0x80, 0x81, 0x83, 0xc0, 0xc1, 0xd0, 0xd1, 0xd2, 0xd3:
+                    return r == 2 || r == 3 ? FlagUse.CARRY_IN : FlagUse.NONE;
+                case 0x9f:
+                    return FlagUse.LAHF;
+                case 0x9c:
+                    return FlagUse.PUSHF;
+                case 0x9d:
+                    return FlagUse.POPF;
+                case 0x8f:
+                    return r == 0 ? FlagUse.POP : FlagUse.NONE;
+                default:
+                    return opcode >= 0x58 && opcode <= 0x5f ? FlagUse.POP : FlagUse.NONE;
+            }
+        }
+        if (map == 1) {
+            if (opcode >= 0x80 && opcode <= 0x8f) {
+                return FlagUse.BRANCH;
+            }
+            if (opcode >= 0x90 && opcode <= 0x9f) {
+                return FlagUse.SETCC;
+            }
+            if (opcode >= 0x40 && opcode <= 0x4f) {
+                return FlagUse.CMOVCC;
+            }
+            if (opcode == 0x05) {
+                return FlagUse.SYSCALL;
+            }
+        }
+        return FlagUse.NONE;
+    }
+
+    /** The arithmetic flags the instruction reads (the condition of Jcc/SETcc/CMOVcc, CF of ADC...). */
+    public long flagsRead() {
+        return switch (flagUse()) {
+            case BRANCH, SETCC, CMOVCC -> conditionFlags(opcode & 0xf);
+            case CARRY_IN -> CF;
+            case LAHF -> CF | PF | AF | ZF | SF;
+            case PUSHF, SYSCALL -> ARITH;
+            default -> 0;
+        };
+    }
+
+    /** The flags condition code {@code cc} tests (SDM Vol. 1 appendix B, table B-1). */
+    static long conditionFlags(int cc) {
+        return switch (cc >> 1) {
+            case 0 -> OF;
+            case 1 -> CF;
+            case 2 -> ZF;
+            case 3 -> CF | ZF;
+            case 4 -> SF;
+            case 5 -> PF;
+            case 6 -> SF | OF;
+            default -> ZF | SF | OF;
+        };
+    }
+
+    /**
+     * The general-purpose register (0-15, RAX..R15) a SETcc, CMOVcc, carry-in, LAHF or POP writes; -1 for a
+     * memory destination or any other instruction. Byte registers AH..BH map to RAX..RBX (see {@link #destMask()}).
+     */
+    public int destGpr() {
+        int enc = destEncoding();
+        return enc >= 0 && destByteForm() && rex == 0 && enc >= 4 && enc < 8 ? enc - 4 : enc;
+    }
+
+    /** The bits of {@link #destGpr()} written: a byte (bits 7:0, or 15:8 for AH..BH and LAHF) or all. */
+    public long destMask() {
+        if (flagUse() == FlagUse.LAHF) {
+            return 0xff00;
+        }
+        if (!destByteForm()) {
+            return -1L;
+        }
+        int enc = destEncoding();
+        return rex == 0 && enc >= 4 && enc < 8 ? 0xff00 : 0xff;
+    }
+
+    /** The destination's register number as encoded (REX extension applied), -1 when not a register. */
+    private int destEncoding() {
+        int m = at(modrmPos);
+        boolean regDirect = m >= 0 && (m >> 6) == 3;
+        int rmReg = m < 0 ? -1 : (m & 7) | ((rex & 1) << 3);
+        int regReg = m < 0 ? -1 : ((m >> 3) & 7) | ((rex & 4) << 1);
+        switch (flagUse()) {
+            case LAHF:
+                return 0;
+            case POP:
+                return map == 0 && opcode != 0x8f ? (opcode & 7) | ((rex & 1) << 3) : regDirect ? rmReg : -1;
+            case CMOVCC:
+                return regReg;
+            case CARRY_IN:
+                if (map == 0 && opcode < 0x20) {
+                    int form = opcode & 7; // 0/1 r/m,reg  2/3 reg,r/m  4/5 AL/eAX,imm
+                    return form >= 4 ? 0 : form >= 2 ? regReg : regDirect ? rmReg : -1;
+                }
+                return regDirect ? rmReg : -1;
+            case SETCC:
+                return regDirect ? rmReg : -1;
+            default:
+                return -1;
+        }
+    }
+
+    /** True when the destination is a byte register (SETcc, and the 8-bit ADC/SBB/RCL/RCR forms). */
+    private boolean destByteForm() {
+        FlagUse u = flagUse();
+        if (u == FlagUse.SETCC) {
+            return true;
+        }
+        if (u != FlagUse.CARRY_IN) {
+            return false;
+        }
+        return opcode < 0x20 ? (opcode & 1) == 0 : opcode == 0x80 || opcode == 0xc0 || opcode == 0xd0 || opcode == 0xd2;
+    }
+
+    /** Bytes PUSHF/POPF/POP move: 2 with an operand-size prefix, else the stack width. */
+    public int stackOperandBytes() {
+        return opsize16 ? 2 : longMode ? 8 : 4;
+    }
+
     /**
      * Flags whose value depends on a CPU feature the host and mmulab's CPU model do not share:
      * F3 0F BC/BD is TZCNT/LZCNT on a CPU with BMI1/ABM (the host) and BSF/BSR on one without
