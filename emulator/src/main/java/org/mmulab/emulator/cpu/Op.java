@@ -24,9 +24,11 @@ final class Op {
             // SSE: sub-ids are in Sse.
             SSE = 79,
             // 32-bit mode only.
-            PUSHA = 80, POPA = 81;
+            PUSHA = 80, POPA = 81,
+            // x87 escapes D8-DF and FWAIT: sub-ids and FOP in X87Exec.
+            X87 = 82;
 
-    static final int COUNT = 82;
+    static final int COUNT = 83;
 
     private Op() {
     }

@@ -1,0 +1,825 @@
+package org.mmulab.emulator.cpu.fpu;
+
+/**
+ * Exact software 80-bit extended-precision arithmetic as the x87 FPU performs it (SDM Vol. 1 §4.2.2,
+ * §4.8 "Real numbers and floating-point formats", §4.9 "Floating-point exception conditions", §8.1.5
+ * precision and rounding control). A value is a sign/exponent half-word {@code se} (bit 15 sign,
+ * bits 14:0 biased exponent) and a 64-bit significand {@code sig} with an explicit integer bit 63.
+ *
+ * <p>One instance is an arithmetic unit: {@link #cw} supplies rounding control (RC, bits 11:10),
+ * precision control (PC, bits 9:8; the reserved 01 acts as 64 bits) and the exception masks (bits
+ * 5:0); every operation writes its result to {@link #rSe}/{@link #rSig}, ORs the exceptions it
+ * detected into {@link #flags} and sets {@link #c1} when the result was rounded up in magnitude.
+ * Nothing allocates. Semantics followed:
+ * <ul>
+ * <li>Results are rounded once from the exact value: round-to-nearest-even, down, up, toward zero;
+ *     PC limits the significand of FADD/FSUB/FMUL/FDIV/FSQRT results (not the exponent range).</li>
+ * <li>Denormal operands (including pseudo-denormals, exponent 0 with the integer bit set, which act as
+ *     exponent 1) set DE; unnormals, pseudo-infinities and pseudo-NaNs are unsupported formats: IE and
+ *     the real indefinite (sign 1, exponent 7FFF, significand C000000000000000).</li>
+ * <li>NaN operands propagate as SDM table 4-7 gives it (SNaN quieted with IE; of two NaNs the QNaN, or
+ *     the larger significand); invalid operations produce the real indefinite.</li>
+ * <li>Tininess is detected before rounding (as Intel processors do); a masked underflow is signalled
+ *     only when the tiny result is also inexact. When OE or UE is unmasked, a result for a register
+ *     destination is delivered with its exponent biased by -/+24576 (SDM §4.9.2); the executor decides
+ *     what is stored when IE/DE/ZE are unmasked.</li>
+ * </ul>
+ * Modelled on Berkeley SoftFloat 3's {@code roundPackToExtF80} and Bochs' {@code fpu/} (own code).
+ */
+public final class Fx80 {
+    public static final int IE = 1, DE = 2, ZE = 4, OE = 8, UE = 16, PE = 32;
+    public static final int RC_NEAREST = 0, RC_DOWN = 1, RC_UP = 2, RC_ZERO = 3;
+    /** Operand classes ({@link #classify}). */
+    public static final int ZERO = 0, NORMAL = 1, DENORMAL = 2, INF = 3, QNAN = 4, SNAN = 5, UNSUPPORTED = 6;
+    public static final int INDEF_SE = 0xffff;
+    public static final long INDEF_SIG = 0xC000_0000_0000_0000L;
+    public static final long INT_BIT = Long.MIN_VALUE, QUIET = 1L << 62;
+    /** Exponent bias adjustment for unmasked overflow/underflow (SDM §4.9.1.4). */
+    public static final int BIAS_ADJ = 24576;
+    public static final int EXP_MAX = 0x7ffe, BIAS = 16383;
+
+    /** Control word: masks, PC and RC. */
+    public int cw = 0x037f;
+    /** Exceptions detected (FSW bits 5:0), accumulated until the caller clears them. */
+    public int flags;
+    /** The last rounding increased the magnitude (FSW.C1 after an inexact result). */
+    public boolean c1;
+    /** Result. */
+    public int rSe;
+    public long rSig;
+    /** Second result (FXTRACT's exponent), or the partial-remainder quotient bits. */
+    public int xSe;
+    public long xSig;
+    /** FPREM/FPREM1: low three quotient bits and whether the reduction is incomplete (C2). */
+    public int quot;
+    public boolean partial;
+
+    // Scratch of the last normalization / rounding.
+    private int nExp;
+    private long nSig;
+    private int rExp, rSign;
+
+    /** Biased exponent of the last {@link #roundPack} (emin for denormals, emax + 1 for infinity). */
+    public int roundedExp() {
+        return rExp;
+    }
+
+    public static int classify(int se, long sig) {
+        int e = se & 0x7fff;
+        if (e == 0) {
+            return sig == 0 ? ZERO : DENORMAL;
+        }
+        if (sig >= 0) {
+            return UNSUPPORTED;
+        }
+        if (e == 0x7fff) {
+            if ((sig << 1) == 0) {
+                return INF;
+            }
+            return (sig & QUIET) != 0 ? QNAN : SNAN;
+        }
+        return NORMAL;
+    }
+
+    public int rc() {
+        return (cw >>> 10) & 3;
+    }
+
+    /** Significand bits selected by PC. */
+    public int pcBits() {
+        int pc = (cw >>> 8) & 3;
+        return pc == 0 ? 24 : pc == 2 ? 53 : 64;
+    }
+
+    public void set(int se, long sig) {
+        rSe = se;
+        rSig = sig;
+    }
+
+    public void invalid() {
+        flags |= IE;
+        set(INDEF_SE, INDEF_SIG);
+    }
+
+    /** One-operand NaN/unsupported handling; true when the result is set. */
+    public boolean special1(int se, long sig, int c) {
+        if (c == UNSUPPORTED) {
+            invalid();
+            return true;
+        }
+        if (c == SNAN) {
+            flags |= IE;
+            set(se, sig | QUIET);
+            return true;
+        }
+        if (c == QNAN) {
+            set(se, sig);
+            return true;
+        }
+        return false;
+    }
+
+    /** Two-operand NaN/unsupported handling (SDM table 4-7); true when the result is set. */
+    public boolean special2(int aSe, long aSig, int ca, int bSe, long bSig, int cb) {
+        if (ca == UNSUPPORTED || cb == UNSUPPORTED) {
+            invalid();
+            return true;
+        }
+        boolean an = ca >= QNAN, bn = cb >= QNAN;
+        if (!an && !bn) {
+            return false;
+        }
+        if (ca == SNAN || cb == SNAN) {
+            flags |= IE;
+        }
+        boolean pickA;
+        if (!bn) {
+            pickA = true;
+        } else if (!an) {
+            pickA = false;
+        } else if (ca != cb) {
+            pickA = ca == QNAN;
+        } else {
+            int c = Long.compareUnsigned(aSig, bSig);
+            pickA = c != 0 ? c > 0 : (aSe & 0xffff) < (bSe & 0xffff);
+        }
+        if (pickA) {
+            set(aSe, aSig | QUIET);
+        } else {
+            set(bSe, bSig | QUIET);
+        }
+        return true;
+    }
+
+    /** Normalizes a finite non-zero operand into {@link #nExp}/{@link #nSig} (exponent may go below 1). */
+    private void normalize(int se, long sig) {
+        int e = se & 0x7fff;
+        if (e == 0) {
+            int s = Long.numberOfLeadingZeros(sig);
+            nSig = sig << s;
+            nExp = 1 - s;
+        } else {
+            nExp = e;
+            nSig = sig;
+        }
+    }
+
+    private void denormalCheck(int ca, int cb) {
+        if (ca == DENORMAL || cb == DENORMAL) {
+            flags |= DE;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Rounding
+
+    /**
+     * Rounds the exact value (-1)^sign * (hi:lo / 2^127) * 2^(exp - 16383 + ... ) - i.e. hi is the
+     * significand with its integer bit at bit 63 and lo holds the bits below (any non-zero low bit acts
+     * as sticky) - to {@code p} significand bits in the exponent range [emin, emax] (biased as the
+     * extended format). Result in rSign/rExp/rSig: rSig with bit 63 clear is a denormal or zero (rExp =
+     * emin then); rExp = emax + 1 is infinity. {@code regDest}: an x87 register destination, which takes
+     * the biased result when OE/UE is unmasked.
+     */
+    public void roundPack(int sign, int exp, long hi, long lo, int p, int emin, int emax, boolean regDest) {
+        boolean tiny = false;
+        if (exp < emin) {
+            if (regDest && (cw & UE) == 0) {
+                exp += BIAS_ADJ;
+                flags |= UE;
+            } else {
+                tiny = true;
+                int d = emin - exp;
+                if (d < 64) {
+                    long sticky = (lo << (64 - d)) != 0 ? 1 : 0;
+                    lo = (lo >>> d) | (hi << (64 - d)) | sticky;
+                    hi >>>= d;
+                } else if (d < 128) {
+                    long sticky = lo != 0 || (d > 64 && (hi << (128 - d)) != 0) ? 1 : 0;
+                    lo = (d == 64 ? hi : hi >>> (d - 64)) | sticky;
+                    hi = 0;
+                } else {
+                    lo = (hi | lo) != 0 ? 1 : 0;
+                    hi = 0;
+                }
+                exp = emin;
+            }
+        }
+        int sh = 64 - p;
+        long keep, rb;
+        if (sh == 0) {
+            keep = hi;
+            rb = lo;
+        } else {
+            keep = hi >>> sh;
+            rb = (hi << (64 - sh)) | (lo != 0 ? 1 : 0);
+        }
+        boolean inc;
+        switch (rc()) {
+            case RC_NEAREST -> inc = rb < 0 && (rb != Long.MIN_VALUE || (keep & 1) != 0);
+            case RC_DOWN -> inc = sign != 0 && rb != 0;
+            case RC_UP -> inc = sign == 0 && rb != 0;
+            default -> inc = false;
+        }
+        boolean inexact = rb != 0;
+        if (inc) {
+            keep++;
+            if (sh == 0 ? keep == 0 : keep == 1L << p) {
+                keep = 1L << (p - 1);
+                exp++;
+            }
+        }
+        long sig = keep << sh;
+        rSign = sign;
+        if (exp > emax) {
+            if (regDest && (cw & OE) == 0) {
+                exp -= BIAS_ADJ;
+                flags |= OE;
+            } else {
+                flags |= OE | PE;
+                int rc = rc();
+                boolean toInf = rc == RC_NEAREST || (rc == RC_DOWN && sign != 0) || (rc == RC_UP && sign == 0);
+                if (toInf) {
+                    rExp = emax + 1;
+                    rSig = INT_BIT;
+                    c1 = true;
+                } else {
+                    rExp = emax;
+                    rSig = -1L << sh;
+                    c1 = false;
+                }
+                return;
+            }
+        }
+        if (tiny && ((cw & UE) == 0 || inexact)) {
+            flags |= UE;
+        }
+        if (inexact) {
+            flags |= PE;
+        }
+        c1 = inc;
+        rExp = exp;
+        rSig = sig;
+    }
+
+    /** {@link #roundPack} into the extended format, result in rSe/rSig. */
+    public void roundPackX(int sign, int exp, long hi, long lo, int p, boolean regDest) {
+        roundPack(sign, exp, hi, lo, p, 1, EXP_MAX, regDest);
+        rSe = (sign << 15) | (rSig < 0 ? rExp : 0);
+    }
+
+    /** Packs an exact unsigned magnitude as an extended value (FILD, FXTRACT exponent, FRNDINT). */
+    public void packInt(int sign, long mag) {
+        if (mag == 0) {
+            set(sign << 15, 0);
+            return;
+        }
+        int s = Long.numberOfLeadingZeros(mag);
+        set((sign << 15) | (BIAS + 63 - s), mag << s);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Arithmetic
+
+    /** a + b, or a - b when {@code subtract} (FADD/FSUB; FSUBR swaps the operands). */
+    public void add(int aSe, long aSig, int bSe, long bSig, boolean subtract) {
+        if (subtract) {
+            bSe ^= 0x8000;
+        }
+        int ca = classify(aSe, aSig), cb = classify(bSe, bSig);
+        if (special2(aSe, aSig, ca, bSe, bSig, cb)) {
+            return;
+        }
+        denormalCheck(ca, cb);
+        int sa = (aSe >>> 15) & 1, sb = (bSe >>> 15) & 1;
+        c1 = false;
+        if (ca == INF || cb == INF) {
+            if (ca == INF && cb == INF && sa != sb) {
+                invalid();
+            } else {
+                set(ca == INF ? aSe : bSe, INT_BIT);
+            }
+            return;
+        }
+        if (ca == ZERO && cb == ZERO) {
+            set((sa == sb ? sa : rc() == RC_DOWN ? 1 : 0) << 15, 0);
+            return;
+        }
+        if (cb == ZERO || ca == ZERO) {
+            int s = cb == ZERO ? sa : sb;
+            normalize(cb == ZERO ? aSe : bSe, cb == ZERO ? aSig : bSig);
+            roundPackX(s, nExp, nSig, 0, pcBits(), true);
+            return;
+        }
+        normalize(aSe, aSig);
+        int ea = nExp;
+        long ma = nSig;
+        normalize(bSe, bSig);
+        int eb = nExp;
+        long mb = nSig;
+        if (eb > ea || (eb == ea && Long.compareUnsigned(mb, ma) > 0)) {
+            int t = ea;
+            ea = eb;
+            eb = t;
+            long u = ma;
+            ma = mb;
+            mb = u;
+            t = sa;
+            sa = sb;
+            sb = t;
+        }
+        int d = ea - eb;
+        long bh, bl;
+        if (d == 0) {
+            bh = mb;
+            bl = 0;
+        } else if (d < 64) {
+            bh = mb >>> d;
+            bl = mb << (64 - d);
+        } else if (d == 64) {
+            bh = 0;
+            bl = mb;
+        } else if (d < 128) {
+            bh = 0;
+            bl = (mb >>> (d - 64)) | ((mb << (128 - d)) != 0 ? 1 : 0);
+        } else {
+            bh = 0;
+            bl = 1;
+        }
+        long hi, lo;
+        int e = ea;
+        if (sa == sb) {
+            lo = bl;
+            hi = ma + bh;
+            if (Long.compareUnsigned(hi, ma) < 0) {
+                lo = (lo >>> 1) | (hi << 63) | (lo & 1);
+                hi = (hi >>> 1) | INT_BIT;
+                e++;
+            }
+        } else {
+            lo = -bl;
+            hi = ma - bh - (bl != 0 ? 1 : 0);
+            if (hi == 0 && lo == 0) {
+                set((rc() == RC_DOWN ? 1 : 0) << 15, 0);
+                return;
+            }
+            if (hi == 0) {
+                hi = lo;
+                lo = 0;
+                e -= 64;
+            }
+            int s = Long.numberOfLeadingZeros(hi);
+            if (s != 0) {
+                hi = (hi << s) | (lo >>> (64 - s));
+                lo <<= s;
+                e -= s;
+            }
+        }
+        roundPackX(sa, e, hi, lo, pcBits(), true);
+    }
+
+    /** Unsigned high 64 bits of a 64x64 product. */
+    public static long umulh(long a, long b) {
+        return Math.multiplyHigh(a, b) + ((a >> 63) & b) + ((b >> 63) & a);
+    }
+
+    public void mul(int aSe, long aSig, int bSe, long bSig) {
+        int ca = classify(aSe, aSig), cb = classify(bSe, bSig);
+        if (special2(aSe, aSig, ca, bSe, bSig, cb)) {
+            return;
+        }
+        denormalCheck(ca, cb);
+        int sign = ((aSe ^ bSe) >>> 15) & 1;
+        c1 = false;
+        if (ca == INF || cb == INF) {
+            if (ca == ZERO || cb == ZERO) {
+                invalid();
+            } else {
+                set((sign << 15) | 0x7fff, INT_BIT);
+            }
+            return;
+        }
+        if (ca == ZERO || cb == ZERO) {
+            set(sign << 15, 0);
+            return;
+        }
+        normalize(aSe, aSig);
+        int ea = nExp;
+        long ma = nSig;
+        normalize(bSe, bSig);
+        int e = ea + nExp - BIAS;
+        long hi = umulh(ma, nSig), lo = ma * nSig;
+        if (hi >= 0) {
+            hi = (hi << 1) | (lo >>> 63);
+            lo <<= 1;
+        } else {
+            e++;
+        }
+        roundPackX(sign, e, hi, lo, pcBits(), true);
+    }
+
+    public void div(int aSe, long aSig, int bSe, long bSig) {
+        int ca = classify(aSe, aSig), cb = classify(bSe, bSig);
+        if (special2(aSe, aSig, ca, bSe, bSig, cb)) {
+            return;
+        }
+        int sign = ((aSe ^ bSe) >>> 15) & 1;
+        c1 = false;
+        if (ca == INF) {
+            denormalCheck(ca, cb);
+            if (cb == INF) {
+                invalid();
+            } else {
+                set((sign << 15) | 0x7fff, INT_BIT);
+            }
+            return;
+        }
+        if (cb == INF) {
+            denormalCheck(ca, cb);
+            set(sign << 15, 0);
+            return;
+        }
+        if (cb == ZERO) {
+            if (ca == ZERO) {
+                invalid();
+            } else {
+                denormalCheck(ca, cb);
+                flags |= ZE;
+                set((sign << 15) | 0x7fff, INT_BIT);
+            }
+            return;
+        }
+        denormalCheck(ca, cb);
+        if (ca == ZERO) {
+            set(sign << 15, 0);
+            return;
+        }
+        normalize(aSe, aSig);
+        int ea = nExp;
+        long r = nSig;
+        normalize(bSe, bSig);
+        long d = nSig;
+        int e = ea - nExp + BIAS;
+        long q;
+        int n;
+        if (Long.compareUnsigned(r, d) >= 0) {
+            r -= d;
+            q = 1;
+            n = 63;
+        } else {
+            q = 0;
+            n = 64;
+            e--;
+        }
+        for (int i = 0; i < n; i++) {
+            boolean carry = r < 0;
+            r <<= 1;
+            q <<= 1;
+            if (carry || Long.compareUnsigned(r, d) >= 0) {
+                r -= d;
+                q |= 1;
+            }
+        }
+        boolean carry = r < 0;
+        r <<= 1;
+        boolean g = carry || Long.compareUnsigned(r, d) >= 0;
+        if (g) {
+            r -= d;
+        }
+        long lo = (g ? INT_BIT : 0) | (r != 0 ? 1 : 0);
+        roundPackX(sign, e, q, lo, pcBits(), true);
+    }
+
+    public void sqrt(int aSe, long aSig) {
+        int ca = classify(aSe, aSig);
+        if (special1(aSe, aSig, ca)) {
+            return;
+        }
+        c1 = false;
+        if (ca == ZERO) {
+            set(aSe, aSig);
+            return;
+        }
+        if ((aSe & 0x8000) != 0) {
+            if (ca == DENORMAL) {
+                flags |= DE;
+            }
+            invalid();
+            return;
+        }
+        if (ca == INF) {
+            set(aSe, aSig);
+            return;
+        }
+        if (ca == DENORMAL) {
+            flags |= DE;
+        }
+        normalize(aSe, aSig);
+        int u = nExp - BIAS;
+        int k = (u & 1) != 0 ? 64 : 63;
+        long nh = k == 64 ? nSig : nSig >>> 1, nl = k == 64 ? 0 : nSig << 63;
+        long root = 0, remH = 0, remL = 0;
+        for (int i = 63; i >= 0; i--) {
+            long two = i >= 32 ? (nh >>> (2 * (i - 32))) & 3 : (nl >>> (2 * i)) & 3;
+            remH = (remH << 2) | (remL >>> 62);
+            remL = (remL << 2) | two;
+            long tH = root >>> 62, tL = (root << 2) | 1;
+            if (remH > tH || (remH == tH && Long.compareUnsigned(remL, tL) >= 0)) {
+                long nl2 = remL - tL;
+                remH = remH - tH - (Long.compareUnsigned(remL, tL) < 0 ? 1 : 0);
+                remL = nl2;
+                root = (root << 1) | 1;
+            } else {
+                root <<= 1;
+            }
+        }
+        long lo;
+        if (remH == 0 && remL == 0) {
+            lo = 0;
+        } else if (remH != 0 || Long.compareUnsigned(remL, root) > 0) {
+            lo = 0xC000_0000_0000_0000L;
+        } else {
+            lo = 0x4000_0000_0000_0000L;
+        }
+        int e = BIAS + 63 + (u - 63 - k) / 2;
+        roundPackX(0, e, root, lo, pcBits(), true);
+    }
+
+    /**
+     * FPREM ({@code ieee} false: quotient truncated) or FPREM1 (quotient rounded to nearest even) of
+     * a by b (SDM Vol. 2 FPREM/FPREM1): the exact partial remainder; {@link #quot} and {@link #partial}
+     * give C0/C3/C1 and C2. An exponent difference of 64 or more reduces by 2^N with N = 32..63 (the
+     * difference's low five bits plus 32, as Bochs chooses) and reports an incomplete reduction.
+     */
+    public void rem(int aSe, long aSig, int bSe, long bSig, boolean ieee) {
+        int ca = classify(aSe, aSig), cb = classify(bSe, bSig);
+        quot = 0;
+        partial = false;
+        c1 = false;
+        if (special2(aSe, aSig, ca, bSe, bSig, cb)) {
+            return;
+        }
+        if (ca == INF || cb == ZERO) {
+            if (ca == DENORMAL || cb == DENORMAL) {
+                flags |= DE;
+            }
+            invalid();
+            return;
+        }
+        denormalCheck(ca, cb);
+        int sign = (aSe >>> 15) & 1;
+        if (ca == ZERO || cb == INF) {
+            if (ca == DENORMAL) {
+                normalize(aSe, aSig);
+                roundPackX(sign, nExp, nSig, 0, 64, true);
+            } else {
+                set(aSe, aSig);
+            }
+            return;
+        }
+        normalize(aSe, aSig);
+        int ea = nExp;
+        long ma = nSig;
+        normalize(bSe, bSig);
+        int eb = nExp;
+        long mb = nSig;
+        int d = ea - eb;
+        long r;
+        int re;
+        if (d < 0) {
+            r = ma;
+            re = ea;
+            if (ieee && d == -1 && Long.compareUnsigned(ma, mb) > 0) {
+                r = mb - (ma - mb);
+                sign ^= 1;
+                quot = 1;
+            }
+        } else {
+            int k = d;
+            if (d >= 64) {
+                k = (d & 31) | 32;
+                partial = true;
+            }
+            r = ma;
+            long q = 0;
+            if (Long.compareUnsigned(r, mb) >= 0) {
+                r -= mb;
+                q = 1;
+            }
+            for (int i = 0; i < k; i++) {
+                boolean carry = r < 0;
+                r <<= 1;
+                q <<= 1;
+                if (carry || Long.compareUnsigned(r, mb) >= 0) {
+                    r -= mb;
+                    q |= 1;
+                }
+            }
+            re = ea - k;
+            if (ieee && !partial) {
+                // r < mb; compare 2r with mb without overflow.
+                int c = r < 0 ? 1 : Long.compareUnsigned(r << 1, mb);
+                if (c > 0 || (c == 0 && (q & 1) != 0)) {
+                    r = mb - r;
+                    sign ^= 1;
+                    q++;
+                }
+            }
+            quot = partial ? 0 : (int) (q & 7);
+        }
+        if (r == 0) {
+            set((aSe & 0x8000), 0);
+            return;
+        }
+        int s = Long.numberOfLeadingZeros(r);
+        roundPackX(sign, re - s, r << s, 0, 64, true);
+    }
+
+    /** FSCALE: a * 2^trunc(b). */
+    public void scale(int aSe, long aSig, int bSe, long bSig) {
+        int ca = classify(aSe, aSig), cb = classify(bSe, bSig);
+        c1 = false;
+        if (special2(aSe, aSig, ca, bSe, bSig, cb)) {
+            return;
+        }
+        denormalCheck(ca, cb);
+        boolean bNeg = (bSe & 0x8000) != 0;
+        if (cb == INF) {
+            if ((ca == ZERO && !bNeg) || (ca == INF && bNeg)) {
+                invalid();
+            } else if (ca == ZERO || ca == INF) {
+                set(aSe, aSig);
+            } else if (bNeg) {
+                set(aSe & 0x8000, 0);
+            } else {
+                set((aSe & 0x8000) | 0x7fff, INT_BIT);
+            }
+            return;
+        }
+        if (ca == ZERO || ca == INF) {
+            set(aSe, aSig);
+            return;
+        }
+        int n = 0;
+        if (cb != ZERO) {
+            normalize(bSe, bSig);
+            int u = nExp - BIAS;
+            if (u > 20) {
+                n = 1 << 20;
+            } else if (u >= 0) {
+                n = (int) (nSig >>> (63 - u));
+            }
+            if (bNeg) {
+                n = -n;
+            }
+        }
+        normalize(aSe, aSig);
+        roundPackX((aSe >>> 15) & 1, nExp + n, nSig, 0, 64, true);
+    }
+
+    /**
+     * Rounds a finite operand to an integer magnitude per {@code rc}: returns the magnitude, sets
+     * {@link #c1} (rounded up in magnitude) and {@link #partial} to "does not fit in 64 bits"; PE in
+     * flags when inexact.
+     */
+    public long roundToInt(int se, long sig, int rc) {
+        partial = false;
+        c1 = false;
+        int c = classify(se, sig);
+        if (c == ZERO) {
+            return 0;
+        }
+        normalize(se, sig);
+        int sign = (se >>> 15) & 1;
+        int u = nExp - BIAS;
+        if (u >= 64) {
+            partial = true;
+            return 0;
+        }
+        if (u == 63) {
+            return nSig;
+        }
+        long ip, rb;
+        if (u < 0) {
+            ip = 0;
+            rb = u == -1 ? nSig : (u > -64 ? (nSig >>> (-1 - u)) | ((nSig << (65 + u)) != 0 ? 1 : 0) : 1);
+        } else {
+            ip = nSig >>> (63 - u);
+            rb = nSig << (u + 1);
+        }
+        boolean inc = switch (rc) {
+            case RC_NEAREST -> rb < 0 && (rb != Long.MIN_VALUE || (ip & 1) != 0);
+            case RC_DOWN -> sign != 0 && rb != 0;
+            case RC_UP -> sign == 0 && rb != 0;
+            default -> false;
+        };
+        if (rb != 0) {
+            flags |= PE;
+        }
+        if (inc) {
+            ip++;
+            c1 = true;
+            if (ip == 0) {
+                partial = true;
+            }
+        }
+        return ip;
+    }
+
+    /** FRNDINT: round to an integral value per RC. */
+    public void roundInt(int se, long sig) {
+        int c = classify(se, sig);
+        c1 = false;
+        if (special1(se, sig, c)) {
+            return;
+        }
+        if (c == DENORMAL) {
+            flags |= DE;
+        }
+        if (c == ZERO || c == INF || (se & 0x7fff) >= BIAS + 63) {
+            set(se, sig);
+            return;
+        }
+        long mag = roundToInt(se, sig, rc());
+        int sign = (se >>> 15) & 1;
+        if (partial) { // 2^64 after rounding up
+            set((sign << 15) | (BIAS + 64), INT_BIT);
+        } else {
+            packInt(sign, mag);
+        }
+        partial = false;
+    }
+
+    /** FXTRACT: significand in rSe/rSig, exponent in xSe/xSig. */
+    public void extract(int se, long sig) {
+        int c = classify(se, sig);
+        c1 = false;
+        if (special1(se, sig, c)) {
+            xSe = rSe;
+            xSig = rSig;
+            return;
+        }
+        if (c == ZERO) {
+            flags |= ZE;
+            xSe = 0xffff;
+            xSig = INT_BIT;
+            set(se, sig);
+            return;
+        }
+        if (c == INF) {
+            xSe = 0x7fff;
+            xSig = INT_BIT;
+            set(se, sig);
+            return;
+        }
+        if (c == DENORMAL) {
+            flags |= DE;
+        }
+        normalize(se, sig);
+        int u = nExp - BIAS;
+        int sign = (se >>> 15) & 1;
+        long m = nSig;
+        packInt(u < 0 ? 1 : 0, Math.abs(u));
+        xSe = rSe;
+        xSig = rSig;
+        set((sign << 15) | BIAS, m);
+    }
+
+    /**
+     * Compares a with b: -1 less, 0 equal, 1 greater, 2 unordered. IE for an SNaN or unsupported
+     * operand, and for any NaN unless {@code quiet} (FUCOM*, FUCOMI*); DE for a denormal operand.
+     */
+    public int compare(int aSe, long aSig, int bSe, long bSig, boolean quiet) {
+        int ca = classify(aSe, aSig), cb = classify(bSe, bSig);
+        if (ca == UNSUPPORTED || cb == UNSUPPORTED) {
+            flags |= IE;
+            return 2;
+        }
+        if (ca >= QNAN || cb >= QNAN) {
+            if (!quiet || ca == SNAN || cb == SNAN) {
+                flags |= IE;
+            }
+            return 2;
+        }
+        denormalCheck(ca, cb);
+        if (ca == ZERO && cb == ZERO) {
+            return 0;
+        }
+        int sa = (aSe >>> 15) & 1, sb = (bSe >>> 15) & 1;
+        if (ca == ZERO) {
+            return sb != 0 ? 1 : -1;
+        }
+        if (cb == ZERO) {
+            return sa != 0 ? -1 : 1;
+        }
+        if (sa != sb) {
+            return sa != 0 ? -1 : 1;
+        }
+        normalize(aSe, aSig);
+        int ea = nExp;
+        long ma = nSig;
+        normalize(bSe, bSig);
+        int mag = ea != nExp ? Integer.compare(ea, nExp) : Long.compareUnsigned(ma, nSig);
+        return sa != 0 ? -mag : mag;
+    }
+}
