@@ -191,7 +191,7 @@ final class X87Exec {
         switch (opc) {
             case 0 -> {
                 if (reg == 2 || reg == 3) {
-                    fcomReg(it, f, u, i, false, reg - 1, false);
+                    fcomReg(it, f, u, i, false, reg - 2, false);
                 } else {
                     arithReg(f, u, reg, i, 0, 0);
                 }

@@ -19,8 +19,9 @@ package org.mmulab.emulator.cpu.fpu;
  *     the real indefinite (sign 1, exponent 7FFF, significand C000000000000000).</li>
  * <li>NaN operands propagate as SDM table 4-7 gives it (SNaN quieted with IE; of two NaNs the QNaN, or
  *     the larger significand); invalid operations produce the real indefinite.</li>
- * <li>Tininess is detected before rounding (as Intel processors do); a masked underflow is signalled
- *     only when the tiny result is also inexact. When OE or UE is unmasked, a result for a register
+ * <li>Tininess is detected after rounding (a result that rounds up to the smallest normal is not
+ *     tiny: checked against native x87 runs); a masked underflow is signalled only when the tiny
+ *     result is also inexact. When OE or UE is unmasked, a result for a register
  *     destination is delivered with its exponent biased by -/+24576 (SDM §4.9.2); the executor decides
  *     what is stored when IE/DE/ZE are unmasked.</li>
  * </ul>
@@ -96,8 +97,9 @@ public final class Fx80 {
         rSig = sig;
     }
 
+    /** Invalid operation: IE and the real indefinite (a denormal operand is then not reported: DE ranks below). */
     public void invalid() {
-        flags |= IE;
+        flags = (flags & ~DE) | IE;
         set(INDEF_SE, INDEF_SIG);
     }
 
@@ -183,12 +185,14 @@ public final class Fx80 {
      */
     public void roundPack(int sign, int exp, long hi, long lo, int p, int emin, int emax, boolean regDest) {
         boolean tiny = false;
+        if (exp < emin && (exp < emin - 1 || !roundsToNormal(sign, hi, lo, p))) {
+            tiny = true;
+        }
         if (exp < emin) {
-            if (regDest && (cw & UE) == 0) {
+            if (regDest && (cw & UE) == 0 && tiny) {
                 exp += BIAS_ADJ;
                 flags |= UE;
             } else {
-                tiny = true;
                 int d = emin - exp;
                 if (d < 64) {
                     long sticky = (lo << (64 - d)) != 0 ? 1 : 0;
@@ -262,6 +266,24 @@ public final class Fx80 {
         rSig = sig;
     }
 
+    /**
+     * Tininess after rounding (what x87 hardware does, verified against native runs): a result one
+     * binade below the smallest normal is not tiny when rounding it to p bits with an unbounded
+     * exponent carries into the next binade.
+     */
+    private boolean roundsToNormal(int sign, long hi, long lo, int p) {
+        int sh = 64 - p;
+        long keep = sh == 0 ? hi : hi >>> sh;
+        long rb = sh == 0 ? lo : (hi << (64 - sh)) | (lo != 0 ? 1 : 0);
+        boolean inc = switch (rc()) {
+            case RC_NEAREST -> rb < 0 && (rb != Long.MIN_VALUE || (keep & 1) != 0);
+            case RC_DOWN -> sign != 0 && rb != 0;
+            case RC_UP -> sign == 0 && rb != 0;
+            default -> false;
+        };
+        return inc && keep == (sh == 0 ? -1L : (1L << p) - 1);
+    }
+
     /** {@link #roundPack} into the extended format, result in rSe/rSig. */
     public void roundPackX(int sign, int exp, long hi, long lo, int p, boolean regDest) {
         roundPack(sign, exp, hi, lo, p, 1, EXP_MAX, regDest);
@@ -283,12 +305,12 @@ public final class Fx80 {
 
     /** a + b, or a - b when {@code subtract} (FADD/FSUB; FSUBR swaps the operands). */
     public void add(int aSe, long aSig, int bSe, long bSig, boolean subtract) {
-        if (subtract) {
-            bSe ^= 0x8000;
-        }
         int ca = classify(aSe, aSig), cb = classify(bSe, bSig);
         if (special2(aSe, aSig, ca, bSe, bSig, cb)) {
-            return;
+            return; // NaNs propagate with their own sign
+        }
+        if (subtract) {
+            bSe ^= 0x8000;
         }
         denormalCheck(ca, cb);
         int sa = (aSe >>> 15) & 1, sb = (bSe >>> 15) & 1;
@@ -443,8 +465,7 @@ public final class Fx80 {
             if (ca == ZERO) {
                 invalid();
             } else {
-                denormalCheck(ca, cb);
-                flags |= ZE;
+                flags |= ZE; // DE ranks below ZE: a denormal dividend is not reported
                 set((sign << 15) | 0x7fff, INT_BIT);
             }
             return;

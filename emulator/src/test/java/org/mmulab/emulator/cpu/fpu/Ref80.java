@@ -46,7 +46,8 @@ final class Ref80 {
         while (cmpPow(num, den, e + 1) >= 0) {
             e++;
         }
-        tiny = e < emin;
+        // Tininess after rounding: tiny unless rounding to p bits with an unbounded exponent reaches 2^emin.
+        tiny = e < emin && !(e == emin - 1 && roundUnbounded(sign, num, den, e - (p - 1), rc).bitLength() > p);
         int eff = Math.max(e, emin);
         int qexp = eff - (p - 1); // quantum 2^qexp
         // v / 2^qexp = num / (den * 2^qexp)
@@ -82,6 +83,21 @@ final class Ref80 {
         }
         sig = s;
         return this;
+    }
+
+    private static BigInteger roundUnbounded(int sign, BigInteger num, BigInteger den, int qexp, int rc) {
+        BigInteger n2 = qexp >= 0 ? num : num.shiftLeft(-qexp);
+        BigInteger d2 = qexp >= 0 ? den.shiftLeft(qexp) : den;
+        BigInteger[] qr = n2.divideAndRemainder(d2);
+        boolean inexact = qr[1].signum() != 0;
+        int cmpHalf = qr[1].shiftLeft(1).compareTo(d2);
+        boolean inc = switch (rc) {
+            case 0 -> cmpHalf > 0 || (cmpHalf == 0 && qr[0].testBit(0));
+            case 1 -> sign != 0 && inexact;
+            case 2 -> sign == 0 && inexact;
+            default -> false;
+        };
+        return inc ? qr[0].add(BigInteger.ONE) : qr[0];
     }
 
     private static int cmpPow(BigInteger num, BigInteger den, int e) {
