@@ -7,6 +7,7 @@ import static org.mmulab.emulator.cpu.fpu.Fx80.UE;
 import static org.mmulab.emulator.cpu.fpu.Fx80.ZE;
 
 import org.mmulab.emulator.cpu.fpu.Fx80;
+import org.mmulab.emulator.cpu.fpu.Fx80Ops;
 import org.mmulab.emulator.cpu.fpu.Fx80Convert;
 import org.mmulab.emulator.cpu.fpu.X87State;
 import org.mmulab.emulator.mmu.Mmu;
@@ -316,7 +317,7 @@ final class X87Exec {
             }
             return;
         }
-        int r = u.compare(f.stSe(0), f.stSig(0), f.stSe(i), f.stSig(i), quiet);
+        int r = Fx80Ops.compare(u, f.stSe(0), f.stSig(0), f.stSe(i), f.stSig(i), quiet);
         if (commit(f, u)) {
             compareResult(it, f, r, eflags);
             popN(f, pops);
@@ -369,7 +370,7 @@ final class X87Exec {
                     return;
                 }
                 if (reg == 2 || reg == 3) {
-                    int r = u.compare(f.stSe(0), f.stSig(0), oSe, oSig, false);
+                    int r = Fx80Ops.compare(u, f.stSe(0), f.stSig(0), oSe, oSig, false);
                     if (commit(f, u)) {
                         compareResult(it, f, r, false);
                         popN(f, reg - 2);

@@ -1,6 +1,7 @@
 package org.mmulab.emulator.cpu;
 
 import org.mmulab.emulator.cpu.fpu.Fx80;
+import org.mmulab.emulator.cpu.fpu.Fx80Ops;
 import org.mmulab.emulator.cpu.fpu.Fx80Trans;
 import org.mmulab.emulator.cpu.fpu.X87State;
 
@@ -80,7 +81,7 @@ final class X87Math {
                     }
                     return;
                 }
-                int r = u.compare(f.stSe(0), f.stSig(0), 0, 0, false);
+                int r = Fx80Ops.compare(u, f.stSe(0), f.stSig(0), 0, 0, false);
                 if (X87Exec.commit(f, u)) {
                     X87Exec.compareResult(it, f, r, false);
                 }
@@ -188,13 +189,13 @@ final class X87Math {
             case 3 -> pushing(f, u, 3);
             case 4 -> { // FRNDINT
                 if (needs(f, u, 1, 0, 0)) {
-                    u.roundInt(f.stSe(0), f.stSig(0));
+                    Fx80Ops.roundInt(u, f.stSe(0), f.stSig(0));
                     X87Exec.result(f, u, 0, 0);
                 }
             }
             case 5 -> { // FSCALE
                 if (needs(f, u, 2, 0, 0)) {
-                    u.scale(f.stSe(0), f.stSig(0), f.stSe(1), f.stSig(1));
+                    Fx80Ops.scale(u, f.stSe(0), f.stSig(0), f.stSe(1), f.stSig(1));
                     X87Exec.result(f, u, 0, 0);
                 }
             }
@@ -223,7 +224,7 @@ final class X87Math {
         if (!needs(f, u, 2, 0, 0)) {
             return;
         }
-        u.rem(f.stSe(0), f.stSig(0), f.stSe(1), f.stSig(1), ieee);
+        Fx80Ops.rem(u, f.stSe(0), f.stSig(0), f.stSe(1), f.stSig(1), ieee);
         if (X87Exec.commit(f, u)) {
             f.setSt(0, u.rSe, u.rSig);
             int q = u.quot;
@@ -261,7 +262,7 @@ final class X87Math {
         int pushSe;
         long pushSig;
         if (kind == 4) {
-            u.extract(se, sig);
+            Fx80Ops.extract(u, se, sig);
             keepSe = u.xSe; // exponent stays in ST(1)
             keepSig = u.xSig;
             pushSe = u.rSe;

@@ -170,7 +170,7 @@ public final class Fx80Convert {
             return bits == 64 ? indef : indef & ((1L << bits) - 1);
         }
         int saved = u.flags;
-        long mag = u.roundToInt(se, sig, truncate ? Fx80.RC_ZERO : u.rc());
+        long mag = Fx80Ops.roundToInt(u, se, sig, truncate ? Fx80.RC_ZERO : u.rc());
         boolean neg = (se & 0x8000) != 0;
         boolean over = u.partial || (neg ? Long.compareUnsigned(mag, indef) > 0 : Long.compareUnsigned(mag, indef) >= 0);
         u.partial = false;
@@ -208,7 +208,7 @@ public final class Fx80Convert {
             return;
         }
         int saved = u.flags;
-        long mag = u.roundToInt(se, sig, u.rc());
+        long mag = Fx80Ops.roundToInt(u, se, sig, u.rc());
         if (u.partial || Long.compareUnsigned(mag, BCD_LIMIT) >= 0) {
             u.partial = false;
             u.flags = saved | Fx80.IE;

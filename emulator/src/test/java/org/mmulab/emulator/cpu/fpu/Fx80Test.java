@@ -154,7 +154,7 @@ class Fx80Test {
             long aSig = randSig(r, aSe), bSig = randSig(r, bSe);
             for (int ieee = 0; ieee < 2; ieee++) {
                 u.flags = 0;
-                u.rem(aSe, aSig, bSe, bSig, ieee == 1);
+                Fx80Ops.rem(u, aSe, aSig, bSe, bSig, ieee == 1);
                 String what = String.format("rem%s %04x:%016x, %04x:%016x", ieee == 1 ? "1" : "", aSe, aSig, bSe, bSig);
                 if (u.partial) {
                     assertTrue((aSe & 0x7fff) - (bSe & 0x7fff) >= 64, what);
