@@ -457,6 +457,7 @@ public final class Fx80Trans {
             w.sub(A, A, B);
             n = w.sign(B) != 0 ? -n : n;
         }
+        boolean exact = w.isZero(A); // integral x: 2^x - 1 is exact
         w.mul(A, A, LN2);
         expm1Series(B, A);
         if (n != 0) {
@@ -464,7 +465,7 @@ public final class Fx80Trans {
             w.scale(B, (int) n);
             w.sub(B, B, ONE);
         }
-        round(B, false);
+        round(B, exact);
     }
 
     /** FYL2X: y * log2(x). */

@@ -267,9 +267,12 @@ class Fx80TransTest {
         u.flags = 0;
         t.f2xm1(0xffff & 0xffff, Long.MIN_VALUE); // -inf -> -1
         u.flags = 0;
+        u.cw = 0x77f; // round down: an exact result must not move
         t.f2xm1(0xbfff, Long.MIN_VALUE); // 2^-1 - 1 = -0.5
         assertEquals(0xbffe, u.rSe);
         assertEquals(Long.MIN_VALUE, u.rSig);
+        assertEquals(0, u.flags, "exact");
+        u.cw = 0x37f;
         assertTrue(Fx80Trans.outOfRange(0x3fff + 63, Long.MIN_VALUE));
         u.flags = 0;
         t.trig(0x7fff, Long.MIN_VALUE, 0); // sin(inf): invalid
