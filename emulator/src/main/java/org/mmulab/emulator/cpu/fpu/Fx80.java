@@ -477,38 +477,62 @@ public final class Fx80 {
         }
         normalize(aSe, aSig);
         int ea = nExp;
-        long r = nSig;
+        long ma = nSig;
         normalize(bSe, bSig);
         long d = nSig;
         int e = ea - nExp + BIAS;
+        // q = floor(ma * 2^63 / d) when ma >= d, else floor(ma * 2^64 / d): 64 bits with bit 63 set.
         long q;
-        int n;
-        if (Long.compareUnsigned(r, d) >= 0) {
-            r -= d;
-            q = 1;
-            n = 63;
+        if (Long.compareUnsigned(ma, d) >= 0) {
+            q = divlu(ma >>> 1, ma << 63, d);
         } else {
-            q = 0;
-            n = 64;
+            q = divlu(ma, 0, d);
             e--;
         }
-        for (int i = 0; i < n; i++) {
-            boolean carry = r < 0;
-            r <<= 1;
-            q <<= 1;
-            if (carry || Long.compareUnsigned(r, d) >= 0) {
-                r -= d;
-                q |= 1;
+        long r = divRem;
+        // Round/sticky from the remainder: compare 2r with d (r < d).
+        long lo;
+        if (r == 0) {
+            lo = 0;
+        } else {
+            int c = r < 0 ? 1 : Long.compareUnsigned(r << 1, d);
+            lo = c > 0 ? 0xC000_0000_0000_0000L : c == 0 ? INT_BIT : 0x4000_0000_0000_0000L;
+        }
+        roundPackX(sign, e, q, lo, pcBits(), true);
+    }
+
+    /** Remainder of the last {@link #divlu}. */
+    private long divRem;
+
+    /**
+     * Unsigned (u1:u0) / v for a normalized v (bit 63 set) and u1 &lt; v: the 64-bit quotient, remainder in
+     * {@link #divRem} (Hacker's Delight, divlu: two steps of 32-bit digits with quotient correction).
+     */
+    long divlu(long u1, long u0, long v) {
+        final long b = 1L << 32;
+        long vn1 = v >>> 32, vn0 = v & 0xffff_ffffL;
+        long un1 = u0 >>> 32, un0 = u0 & 0xffff_ffffL;
+        long q1 = Long.divideUnsigned(u1, vn1);
+        long rhat = u1 - q1 * vn1;
+        while (Long.compareUnsigned(q1, b) >= 0 || Long.compareUnsigned(q1 * vn0, (rhat << 32) + un1) > 0) {
+            q1--;
+            rhat += vn1;
+            if (Long.compareUnsigned(rhat, b) >= 0) {
+                break;
             }
         }
-        boolean carry = r < 0;
-        r <<= 1;
-        boolean g = carry || Long.compareUnsigned(r, d) >= 0;
-        if (g) {
-            r -= d;
+        long un21 = (u1 << 32) + un1 - q1 * v;
+        long q0 = Long.divideUnsigned(un21, vn1);
+        rhat = un21 - q0 * vn1;
+        while (Long.compareUnsigned(q0, b) >= 0 || Long.compareUnsigned(q0 * vn0, (rhat << 32) + un0) > 0) {
+            q0--;
+            rhat += vn1;
+            if (Long.compareUnsigned(rhat, b) >= 0) {
+                break;
+            }
         }
-        long lo = (g ? INT_BIT : 0) | (r != 0 ? 1 : 0);
-        roundPackX(sign, e, q, lo, pcBits(), true);
+        divRem = (un21 << 32) + un0 - q0 * v;
+        return (q1 << 32) + q0;
     }
 
     public void sqrt(int aSe, long aSig) {
