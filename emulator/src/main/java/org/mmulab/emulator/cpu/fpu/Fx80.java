@@ -24,7 +24,11 @@ package org.mmulab.emulator.cpu.fpu;
  *     result is also inexact. When OE or UE is unmasked, a result for a register
  *     destination is delivered with its exponent biased by -/+24576 (SDM §4.9.2); the executor decides
  *     what is stored when IE/DE/ZE are unmasked.</li>
+ * <li>A denormal operand is not reported together with IE or ZE (they rank above DE; native runs
+ *     agree).</li>
  * </ul>
+ * This class holds rounding, the four rules and the square root; {@link Fx80Ops} the remainders,
+ * FSCALE, FRNDINT, FXTRACT and compares, {@link Fx80Convert} the memory formats.
  * Modelled on Berkeley SoftFloat 3's {@code roundPackToExtF80} and Bochs' {@code fpu/} (own code).
  */
 public final class Fx80 {
