@@ -102,4 +102,38 @@ class CpuClockTest {
         assertEquals(0, f.sys32(Syscalls.NR32_CLOCK_GETRES_TIME64, 5, ts));
         assertEquals(4_000_000, f.read64(ts + 8));
     }
+
+    /** clock_gettime(CLOCK_PROCESS_CPUTIME_ID, 0x403010); write(1, 0x403010, 16); a 1000-step loop; again; exit(0). */
+    private static final String READ_AND_PRINT = "b8e4000000" + "bf02000000" + "be10304000" + "0f05"
+            + "b801000000" + "bf01000000" + "be10304000" + "ba10000000" + "0f05";
+
+    private static byte[] guestRun(long seed) throws Exception {
+        String loop = "b9e8030000" + "ffc9" + "75fc"; // mov ecx,1000; dec ecx; jnz -4
+        String code = READ_AND_PRINT + loop + READ_AND_PRINT + "b83c000000" + "31ff" + "0f05";
+        byte[] b = new byte[code.length() / 2];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (byte) Integer.parseInt(code.substring(2 * i, 2 * i + 2), 16);
+        }
+        Fixture f = new Fixture(64L << 20);
+        if (seed >= 0) {
+            f.machine.setDeterministic(seed);
+        }
+        f.exec(TestElf.standard(b, new byte[16], 0).build());
+        assertEquals(0, f.kernel.run(), f.stderr());
+        return f.out.toByteArray();
+    }
+
+    @Test
+    void aGuestReadsTheSameCpuTimesInEveryRunAndTheyGrowWithItsWork() throws Exception {
+        byte[] first = guestRun(1);
+        assertEquals(32, first.length);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(first).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long t0 = bb.getLong(0) * 1_000_000_000L + bb.getLong(8);
+        long t1 = bb.getLong(16) * 1_000_000_000L + bb.getLong(24);
+        assertTrue(t0 > 0 && t1 > t0, t0 + " then " + t1);
+        assertTrue(t1 - t0 >= 2000 * 1_000_000_000L / 4_000_000_000L, "2000+ instructions at 4 GHz at least");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(first, guestRun(1), "--deterministic, same seed");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(first, guestRun(2), "CPU time does not depend on the seed");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(first, guestRun(-1), "nor on host time: cycles are modelled");
+    }
 }
