@@ -149,6 +149,10 @@ public final class Kernel implements TrapHandler {
             s.cr4 |= CpuState.CR4_PAE | CpuState.CR4_PGE | CpuState.CR4_PCIDE;
         }
         s.longMode64 = !elf32;
+        // The user code segments of Linux's GDT (arch/x86/include/asm/segment.h): __USER_CS 0x33 and
+        // __USER32_CS 0x23 on a 64-bit kernel; a 32-bit kernel has only __USER_CS 0x73.
+        s.userCs64 = pae ? -1 : 0x33;
+        s.userCs32 = pae ? 0x73 : 0x23;
         if (oldCr0 != s.cr0 || oldCr4 != s.cr4 || oldEfer != s.efer) {
             cpu.mmu().controlRegistersChanged(oldCr0, oldCr4, oldEfer);
         }

@@ -154,7 +154,8 @@ class ProcessTest {
         Fixture f = new Fixture(2L << 20); // 512 frames
         long initialFree = f.memory().frames().freePages();
         f.exec(TestElf.standard(Fixture.CODE, new byte[8], 0).build());
-        long a = f.mmap(0, 64L << 20, RW, ANON);
+        // MAP_NORESERVE: 64 MiB is more than this machine's RAM, which overcommit would refuse up front.
+        long a = f.mmap(0, 64L << 20, RW, ANON | Mmap.MAP_NORESERVE);
         assertTrue(a > 0);
         long va = a;
         int r;

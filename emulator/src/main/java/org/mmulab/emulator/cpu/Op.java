@@ -24,9 +24,11 @@ final class Op {
             // SSE: sub-ids are in Sse.
             SSE = 79,
             // 32-bit mode only.
-            PUSHA = 80, POPA = 81;
+            PUSHA = 80, POPA = 81,
+            // Far return (CA, CB).
+            RETF = 82;
 
-    static final int COUNT = 82;
+    static final int COUNT = 83;
 
     private Op() {
     }
