@@ -16,6 +16,8 @@ import java.util.concurrent.Callable;
 import org.mmulab.emulator.debug.DebugController;
 import org.mmulab.emulator.debug.RegisterTraceWriter;
 import org.mmulab.emulator.machine.Machine;
+import org.mmulab.emulator.memory.HostMemory;
+import org.mmulab.emulator.memory.HostMemoryException;
 import org.mmulab.emulator.machine.PerfStats;
 import org.mmulab.emulator.machine.TimingMode;
 import org.mmulab.gdbstub.EmulatorTarget;
@@ -25,6 +27,7 @@ import org.mmulab.kernel.ExecFormatException;
 import org.mmulab.kernel.Kernel;
 import org.mmulab.kernel.KernelConfig;
 import org.mmulab.kernel.KernelMonitor;
+import org.mmulab.kernel.mm.FrameTable;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -94,6 +97,9 @@ final class BootCommand implements Callable<Integer> {
     @Parameters(index = "1..*", paramLabel = "ARGS", description = "Arguments passed to the guest unchanged.")
     List<String> guestArgs = new ArrayList<>();
 
+    /** The host's limits for --mem (tests inject small ones). */
+    HostMemory hostMemory = HostMemory.system();
+
     private final InputStream in;
     private final PrintStream out;
     private final PrintStream err;
@@ -128,6 +134,10 @@ final class BootCommand implements Callable<Integer> {
                         + (e.getMessage() != null ? " " + e.getMessage() : ""));
             }
         }
+        String tooBig = hostMemory.refusal(memBytes, (memBytes >>> 12) * FrameTable.HEAP_BYTES_PER_FRAME);
+        if (tooBig != null) {
+            return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + tooBig);
+        }
         byte[] elf;
         try {
             elf = Files.readAllBytes(Path.of(image));
@@ -146,7 +156,12 @@ final class BootCommand implements Callable<Integer> {
         argv.add(image);
         argv.addAll(guestArgs);
 
-        Machine machine = new Machine(memBytes, 1);
+        Machine machine;
+        try {
+            machine = new Machine(memBytes, 1);
+        } catch (HostMemoryException e) {
+            return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + e.getMessage());
+        }
         machine.configureTiming(timing);
         if (deterministic) {
             machine.setDeterministic(seed != null ? seed : 0L);
