@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,10 +22,13 @@ import org.mmulab.emulator.machine.TimingMode;
 import org.mmulab.gdbstub.EmulatorTarget;
 import org.mmulab.gdbstub.GdbServer;
 import org.mmulab.gdbstub.codec.GdbPacketDecoder;
+import org.mmulab.kernel.ExecFile;
 import org.mmulab.kernel.ExecFormatException;
+import org.mmulab.kernel.ExecOpenException;
 import org.mmulab.kernel.Kernel;
 import org.mmulab.kernel.KernelConfig;
 import org.mmulab.kernel.KernelMonitor;
+import org.mmulab.kernel.mm.FileBytes;
 import org.mmulab.kernel.mm.FrameTable;
 
 import picocli.CommandLine.Command;
@@ -138,13 +140,11 @@ final class BootCommand implements Callable<Integer> {
         if (tooBig != null) {
             return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + tooBig);
         }
-        byte[] elf;
+        FileBytes elf;
         try {
-            elf = Files.readAllBytes(Path.of(image));
-        } catch (NoSuchFileException e) {
-            return fail(image + ": no such file");
-        } catch (IOException e) {
-            return fail(image + ": cannot read: " + e.getMessage());
+            elf = ExecFile.open(Path.of(image));
+        } catch (ExecOpenException | java.nio.file.InvalidPathException e) {
+            return fail(image + ": " + e.getMessage());
         }
         List<String> envp;
         try {
@@ -289,8 +289,8 @@ final class BootCommand implements Callable<Integer> {
     }
 
     /** ELF32 images get PAE paging (a 32-bit kernel), everything else 4-level (e_ident[EI_CLASS]). */
-    static KernelConfig.PagingMode defaultPaging(byte[] elf) {
-        boolean elf32 = elf.length > 4 && elf[4] == 1;
+    static KernelConfig.PagingMode defaultPaging(FileBytes elf) {
+        boolean elf32 = elf.size() > 4 && elf.u8(4) == 1;
         return elf32 ? KernelConfig.PagingMode.PAE : KernelConfig.PagingMode.FOUR_LEVEL;
     }
 
