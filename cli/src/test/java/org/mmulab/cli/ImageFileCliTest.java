@@ -67,7 +67,7 @@ class ImageFileCliTest {
         assertRefused(CliRun.run("boot", missing.toString()), missing.toString(), "No such file or directory (ENOENT)");
         Path file = Files.writeString(tmp.resolve("file"), "x");
         Path under = file.resolve("child");
-        assertRefused(CliRun.run("boot", under.toString()), under.toString(), "Not a directory (ENOTDIR)");
+        assertRefused(CliRun.run("boot", under.toString()), under.toString(), "Not a directory");
         assertEquals("Permission denied (EACCES)",
                 org.mmulab.kernel.ExecFileAccess.describe(new AccessDeniedException(file.toString())));
     }
@@ -84,7 +84,7 @@ class ImageFileCliTest {
         CliRun r = CliRun.run("boot", big.toString(), "a", "b");
         CliRun ref = CliRun.run("boot", HELLO.toString(), "a", "b");
         assertEquals(0, r.status(), r.err());
-        assertEquals(ref.out().replace(HELLO.toString(), big.toString()), r.out());
+        assertEquals(ref.out().replace("basename=hello\n", "basename=hello_sparse\n"), r.out());
         assertTrue(r.out().length() > 0);
     }
 }
