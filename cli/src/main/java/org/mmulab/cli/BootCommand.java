@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,15 +15,21 @@ import java.util.concurrent.Callable;
 import org.mmulab.emulator.debug.DebugController;
 import org.mmulab.emulator.debug.RegisterTraceWriter;
 import org.mmulab.emulator.machine.Machine;
+import org.mmulab.emulator.memory.HostMemory;
+import org.mmulab.emulator.memory.HostMemoryException;
 import org.mmulab.emulator.machine.PerfStats;
 import org.mmulab.emulator.machine.TimingMode;
 import org.mmulab.gdbstub.EmulatorTarget;
 import org.mmulab.gdbstub.GdbServer;
 import org.mmulab.gdbstub.codec.GdbPacketDecoder;
+import org.mmulab.kernel.ExecFile;
 import org.mmulab.kernel.ExecFormatException;
+import org.mmulab.kernel.ExecOpenException;
 import org.mmulab.kernel.Kernel;
 import org.mmulab.kernel.KernelConfig;
 import org.mmulab.kernel.KernelMonitor;
+import org.mmulab.kernel.mm.FileBytes;
+import org.mmulab.kernel.mm.FrameTable;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -94,6 +99,9 @@ final class BootCommand implements Callable<Integer> {
     @Parameters(index = "1..*", paramLabel = "ARGS", description = "Arguments passed to the guest unchanged.")
     List<String> guestArgs = new ArrayList<>();
 
+    /** The host's limits for --mem (tests inject small ones). */
+    HostMemory hostMemory = HostMemory.system();
+
     private final InputStream in;
     private final PrintStream out;
     private final PrintStream err;
@@ -128,13 +136,15 @@ final class BootCommand implements Callable<Integer> {
                         + (e.getMessage() != null ? " " + e.getMessage() : ""));
             }
         }
-        byte[] elf;
+        String tooBig = hostMemory.refusal(memBytes, (memBytes >>> 12) * FrameTable.HEAP_BYTES_PER_FRAME);
+        if (tooBig != null) {
+            return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + tooBig);
+        }
+        FileBytes elf;
         try {
-            elf = Files.readAllBytes(Path.of(image));
-        } catch (NoSuchFileException e) {
-            return fail(image + ": no such file");
-        } catch (IOException e) {
-            return fail(image + ": cannot read: " + e.getMessage());
+            elf = ExecFile.open(Path.of(image));
+        } catch (ExecOpenException | java.nio.file.InvalidPathException e) {
+            return fail(image + ": " + e.getMessage());
         }
         List<String> envp;
         try {
@@ -146,7 +156,12 @@ final class BootCommand implements Callable<Integer> {
         argv.add(image);
         argv.addAll(guestArgs);
 
-        Machine machine = new Machine(memBytes, 1);
+        Machine machine;
+        try {
+            machine = new Machine(memBytes, 1);
+        } catch (HostMemoryException e) {
+            return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + e.getMessage());
+        }
         machine.configureTiming(timing);
         if (deterministic) {
             machine.setDeterministic(seed != null ? seed : 0L);
@@ -274,8 +289,8 @@ final class BootCommand implements Callable<Integer> {
     }
 
     /** ELF32 images get PAE paging (a 32-bit kernel), everything else 4-level (e_ident[EI_CLASS]). */
-    static KernelConfig.PagingMode defaultPaging(byte[] elf) {
-        boolean elf32 = elf.length > 4 && elf[4] == 1;
+    static KernelConfig.PagingMode defaultPaging(FileBytes elf) {
+        boolean elf32 = elf.size() > 4 && elf.u8(4) == 1;
         return elf32 ? KernelConfig.PagingMode.PAE : KernelConfig.PagingMode.FOUR_LEVEL;
     }
 

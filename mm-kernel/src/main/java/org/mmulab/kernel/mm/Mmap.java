@@ -496,19 +496,25 @@ public final class Mmap {
     }
 
     /**
-     * vm_brk_flags: an anonymous private mapping at a fixed address (ELF bss), which does not touch
-     * existing mappings. Returns 0 or -errno.
+     * vm_brk_flags (mm/mmap.c, Linux 6.x): an anonymous private mapping at a fixed address (ELF bss).
+     * check_brk_limits first (the range must fit below TASK_SIZE: get_unmapped_area with MAP_FIXED), then,
+     * as Linux does, whatever is mapped in the range is unmapped (do_vmi_munmap) before do_brk_flags maps
+     * it: a bss that runs into a segment loaded earlier replaces that part of it. Returns 0 or -errno.
      */
-    public long vmBrkFlags(MmStruct mm, long addr, long len, int vmExtra) {
-        len = pageAlign(len);
+    public long vmBrkFlags(MmStruct mm, long addr, long request, int vmExtra) {
+        long len = pageAlign(request);
+        if (Long.compareUnsigned(len, request) < 0) {
+            return ENOMEM;
+        }
         if (len == 0) {
             return 0;
         }
+        if (Long.compareUnsigned(len, mm.taskSize) > 0 || Long.compareUnsigned(addr, mm.taskSize - len) > 0) {
+            return ENOMEM;
+        }
         mm.mmapLock.writeLock().lock();
         try {
-            if (mm.findVmaIntersection(addr, addr + len) != null) {
-                return ENOMEM;
-            }
+            doMunmapLocked(mm, addr, len);
             VmArea v = new VmArea(mm, addr, addr + len, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
                     | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | vmExtra, addr >>> 12, null);
             mm.insertVma(addr, v);
