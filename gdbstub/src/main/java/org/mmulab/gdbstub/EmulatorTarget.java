@@ -1,7 +1,5 @@
 package org.mmulab.gdbstub;
 
-import java.lang.System.Logger;
-import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -17,6 +15,7 @@ import java.util.concurrent.TimeoutException;
 import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.debug.DebugController;
 import org.mmulab.emulator.debug.WatchKind;
+import org.mmulab.gdbstub.protocol.StubLog;
 import org.mmulab.gdbstub.target.BreakpointType;
 import org.mmulab.gdbstub.target.GdbTarget;
 import org.mmulab.gdbstub.target.RegisterDef;
@@ -41,7 +40,6 @@ import org.mmulab.gdbstub.target.TargetArch;
  * composition root asks {@link #killed()} to tell a killed guest from an exited one.
  */
 public final class EmulatorTarget implements GdbTarget {
-    private static final Logger LOG = System.getLogger(EmulatorTarget.class.getName());
     /** How long {@link #attach} waits for a running machine to stop (a vCPU blocked in the kernel never parks). */
     static final long ATTACH_TIMEOUT_MS = 30_000;
 
@@ -63,9 +61,16 @@ public final class EmulatorTarget implements GdbTarget {
     private final Map<Long, int[]> breakpoints = new ConcurrentHashMap<>();
     private final List<long[]> watchpoints = new ArrayList<>();   // {address, length, WatchKind ordinal}
     private volatile boolean killed;
+    private final StubLog log;
 
     public EmulatorTarget(DebugController dbg) {
+        this(dbg, StubLog.SILENT);
+    }
+
+    /** @param log where diagnostics go (never the guest's stderr) */
+    public EmulatorTarget(DebugController dbg, StubLog log) {
         this.dbg = Objects.requireNonNull(dbg);
+        this.log = Objects.requireNonNull(log);
         dbg.setStopListener(this::stopped);
     }
 
@@ -129,7 +134,7 @@ public final class EmulatorTarget implements GdbTarget {
         attaching = null;
         client = listener;
         if (e == null) {
-            LOG.log(Level.WARNING, "attach: the machine did not stop within " + ATTACH_TIMEOUT_MS + " ms");
+            log.log("attach: the machine did not stop within " + ATTACH_TIMEOUT_MS + " ms");
             return StopEvent.signal(dbg.selectedCpu() + 1, StopEvent.SIGTRAP);
         }
         if (e.reason() == org.mmulab.emulator.debug.StopEvent.Reason.EXITED
@@ -208,6 +213,17 @@ public final class EmulatorTarget implements GdbTarget {
 
     @Override
     public void detach() {
+        forgetClient();
+        dbg.resume(DebugController.Action.CONTINUE, Map.of());
+    }
+
+    /** Stays stopped: only what the departed client set is removed. */
+    @Override
+    public void release() {
+        forgetClient();
+    }
+
+    private void forgetClient() {
         client = null;
         synchronized (lock) {
             for (Map.Entry<Long, int[]> b : breakpoints.entrySet()) {
@@ -220,7 +236,6 @@ public final class EmulatorTarget implements GdbTarget {
             watchpoints.clear();
         }
         dbg.setPhysicalMode(false);
-        dbg.resume(DebugController.Action.CONTINUE, Map.of());
     }
 
     @Override

@@ -10,7 +10,6 @@ import org.mmulab.gdbstub.target.ResumePlan;
 import org.mmulab.gdbstub.target.StopEvent;
 import org.mmulab.gdbstub.target.TargetArch;
 
-import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -24,8 +23,6 @@ import java.util.Arrays;
  * {@code E16} target running (EBUSY), {@code E22} invalid register, thread or value (EINVAL).
  */
 public final class GdbSession {
-    private static final System.Logger LOG = System.getLogger(GdbSession.class.getName());
-
     /** Where a session's replies go. */
     public interface Output {
         /** Sends one packet (the handler frames it, and keeps it for retransmission). */
@@ -49,6 +46,7 @@ public final class GdbSession {
     private final GdbTarget target;
     private final int packetSize;
     private final Output out;
+    private final StubLog log;
 
     private TargetArch arch;
     private int threads;
@@ -65,9 +63,14 @@ public final class GdbSession {
     private long packets;
 
     public GdbSession(GdbTarget target, int packetSize, Output out) {
+        this(target, packetSize, out, StubLog.SILENT);
+    }
+
+    public GdbSession(GdbTarget target, int packetSize, Output out, StubLog log) {
         this.target = target;
         this.packetSize = packetSize;
         this.out = out;
+        this.log = log;
     }
 
     /** The client connected: attach to (and thereby stop) the target. */
@@ -84,12 +87,31 @@ public final class GdbSession {
             out.execute(() -> onStop(gen, ev));
         } catch (RuntimeException e) {
             // The connection's event loop is gone (server closing); the stop has nobody to go to.
-            LOG.log(Level.DEBUG, "stop event dropped: " + ev, e);
+            log.log("stop event dropped: " + ev, e);
         }
     }
 
-    /** The connection closed: detach so the guest keeps running (unless the client killed it). */
+    /**
+     * The connection closed without {@code D} or {@code k}: the machine stays as it was (QEMU {@code -s -S}). If gdb
+     * had resumed it, it runs on, detached; if it is stopped ({@code --wait}, attach, breakpoint, step), it stays
+     * stopped, without this client's breakpoints, until a debugger attaches again and resumes it.
+     */
     public void close() {
+        end(running);
+    }
+
+    /** The stub is shutting down: detach so that the machine runs on whatever its state. */
+    public void closeAndDetach() {
+        end(true);
+    }
+
+    /** {@link #open()} failed: forget the session without calling the target again. */
+    void abandon() {
+        finished = true;
+        generation++;
+    }
+
+    private void end(boolean resume) {
         if (finished) {
             return;
         }
@@ -97,10 +119,14 @@ public final class GdbSession {
         generation++;
         if (!killed) {
             try {
-                target.detach();
+                if (resume) {
+                    target.detach();
+                } else {
+                    target.release();
+                }
             } catch (RuntimeException e) {
                 internalErrors++;
-                LOG.log(Level.WARNING, "target.detach() failed on disconnect", e);
+                log.log("target " + (resume ? "detach" : "release") + " failed on disconnect", e);
             }
         }
     }
@@ -135,7 +161,7 @@ public final class GdbSession {
             target.interrupt();
         } catch (RuntimeException e) {
             internalErrors++;
-            LOG.log(Level.WARNING, "target.interrupt() failed", e);
+            log.log("target.interrupt() failed", e);
         }
     }
 
@@ -168,7 +194,7 @@ public final class GdbSession {
             }
             dispatch(p, s);
         } catch (MalformedPacketException | NumberFormatException e) {
-            LOG.log(Level.DEBUG, () -> "malformed packet " + p + ": " + e.getMessage());
+            log.log("malformed packet " + p + ": " + e.getMessage());
             reply(E_MALFORMED);
         } catch (InvalidArgumentException e) {
             reply(E_INVALID);
@@ -176,7 +202,7 @@ public final class GdbSession {
             reply("");
         } catch (RuntimeException e) {
             internalErrors++;
-            LOG.log(Level.WARNING, "packet " + p + " failed", e);
+            log.log("packet " + p + " failed", e);
             reply(E_INVALID);
         }
     }

@@ -476,11 +476,39 @@ class GdbProtocolHandlerTest {
     }
 
     @Test
-    void disconnectDetaches() {
+    void disconnectWhileStoppedLeavesTheMachineStoppedWithoutTheClientsBreakpoints() {
         ask("?");
+        assertEquals("OK", ask("Z0,1234,1"));
+        ch.close();
+        assertEquals(0, target.detaches());
+        assertEquals(1, target.releases());
+        assertFalse(target.running(), "stopped stays stopped");
+        assertTrue(target.breakpoints().isEmpty());
+        assertTrue(target.resumes().isEmpty());
+    }
+
+    @Test
+    void disconnectWhileRunningDetachesAndTheMachineRunsOn() {
+        ask("?");
+        assertEquals("+", raw(frame("vCont;c")));
+        assertTrue(target.running());
         ch.close();
         assertEquals(1, target.detaches());
+        assertEquals(0, target.releases());
         assertTrue(target.running());
+    }
+
+    @Test
+    void aConnectionThatSendsNoPacketNeverTouchesTheMachine() {
+        ch.close();   // a port probe: connect, close
+        assertEquals(0, target.attaches());
+        assertEquals(0, target.detaches());
+        assertEquals(0, target.releases());
+        connect(new FakeTarget(TargetArch.AMD64, 2, false), GdbPacketDecoder.DEFAULT_MAX_PAYLOAD);
+        assertEquals("", raw("+-"));   // acks alone do not attach either
+        assertEquals(0, target.attaches());
+        assertEquals("T05thread:1;", ask("?"));
+        assertEquals(1, target.attaches());
     }
 
     @Test
