@@ -79,6 +79,7 @@ class GdbSessionEndToEndTest {
                     "stepi",
                     "p $cr3",
                     "p/x $cr3",
+                    "info registers cr0 cr4 efer",
                     "monitor ptdump",
                     "disconnect",
                     "target remote 127.0.0.1:" + port,
@@ -94,6 +95,8 @@ class GdbSessionEndToEndTest {
             assertFalse(out.contains("Invalid register"), out);
             Matcher cr3 = Pattern.compile("\\$3 = 0x([0-9a-f]+)\\n").matcher(out);
             assertTrue(cr3.find(), out);
+            assertTrue(Pattern.compile("cr0 +0x80010001 +\\[ PG WP PE \\]").matcher(out).find(), out);
+            assertTrue(Pattern.compile("efer +0x[0-9a-f]+ +\\[ NXE").matcher(out).find(), out);
             Matcher pgd = Pattern.compile("page tables of gdbdemo at 0x([0-9a-f]+)").matcher(out);
             assertTrue(pgd.find(), out);
             assertEquals(Long.parseUnsignedLong(pgd.group(1), 16), Long.parseUnsignedLong(cr3.group(1), 16) & v.cr3Mask(),
