@@ -34,10 +34,14 @@ public final class CpuState {
     public final Flags flags = new Flags();
 
     public long fsBase, gsBase;
+    /** IA32_KERNEL_GS_BASE (MSR C000_0102H), what SWAPGS exchanges with the GS base. */
+    public long kernelGsBase;
     public long cr0 = CR0_PE | CR0_PG | CR0_WP;
     public long cr2, cr3;
     public long cr4 = CR4_PAE | CR4_PGE;
     public long efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
+    /** CR8, the task-priority register (bits 3:0; 64-bit mode only on hardware). Stored, nothing reads it. */
+    public long cr8;
     /** Current privilege level: 3 while guest code runs, 0 while the kernel acts on its behalf. */
     public int cpl = 3;
     /** True in 64-bit mode (CS.L=1); false in 32-bit protected or compatibility mode. */
