@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,15 +15,23 @@ import java.util.concurrent.Callable;
 import org.mmulab.emulator.debug.DebugController;
 import org.mmulab.emulator.debug.RegisterTraceWriter;
 import org.mmulab.emulator.machine.Machine;
+import org.mmulab.emulator.memory.HostMemory;
+import org.mmulab.emulator.memory.HostMemoryException;
 import org.mmulab.emulator.machine.PerfStats;
 import org.mmulab.emulator.machine.TimingMode;
 import org.mmulab.gdbstub.EmulatorTarget;
 import org.mmulab.gdbstub.GdbServer;
+import org.mmulab.gdbstub.StubLogFile;
 import org.mmulab.gdbstub.codec.GdbPacketDecoder;
+import org.mmulab.gdbstub.protocol.StubLog;
+import org.mmulab.kernel.ExecFile;
 import org.mmulab.kernel.ExecFormatException;
+import org.mmulab.kernel.ExecOpenException;
 import org.mmulab.kernel.Kernel;
 import org.mmulab.kernel.KernelConfig;
 import org.mmulab.kernel.KernelMonitor;
+import org.mmulab.kernel.mm.FileBytes;
+import org.mmulab.kernel.mm.FrameTable;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -82,17 +89,27 @@ final class BootCommand implements Callable<Integer> {
 
     @Option(names = "--gdb", paramLabel = "HOST:PORT",
             description = "Serve the GDB remote protocol on HOST:PORT (host defaults to 127.0.0.1; port 0 picks a free one). "
-                    + "gdb may attach at any time (attaching stops the guest); the guest keeps running when gdb detaches.")
+                    + "gdb may attach at any time (its first packet stops the guest; a port probe changes nothing); the "
+                    + "guest keeps running when gdb detaches, and a gdb that vanishes leaves it as it was (stopped or running). "
+                    + "Anything but a loopback host makes the stub reachable from the network.")
     String gdb;
 
     @Option(names = "--wait", description = "With --gdb: hold the guest at its first instruction until gdb continues it.")
     boolean waitForGdb;
+
+    @Option(names = "--gdb-log", paramLabel = "FILE",
+            description = "With --gdb: write the stub's diagnostics (connections, refused clients, resets, protocol "
+                    + "errors) to FILE. Without it they are dropped; stderr stays the guest's.")
+    Path gdbLog;
 
     @Parameters(index = "0", paramLabel = "IMAGE", description = "Static ELF executable to run.")
     String image;
 
     @Parameters(index = "1..*", paramLabel = "ARGS", description = "Arguments passed to the guest unchanged.")
     List<String> guestArgs = new ArrayList<>();
+
+    /** The host's limits for --mem (tests inject small ones). */
+    HostMemory hostMemory = HostMemory.system();
 
     private final InputStream in;
     private final PrintStream out;
@@ -115,6 +132,8 @@ final class BootCommand implements Callable<Integer> {
             }
         } else if (waitForGdb) {
             return fail("--wait needs --gdb HOST:PORT");
+        } else if (gdbLog != null) {
+            return fail("--gdb-log needs --gdb HOST:PORT");
         }
         if (seed != null && !deterministic) {
             return fail("--seed needs --deterministic");
@@ -128,13 +147,15 @@ final class BootCommand implements Callable<Integer> {
                         + (e.getMessage() != null ? " " + e.getMessage() : ""));
             }
         }
-        byte[] elf;
+        String tooBig = hostMemory.refusal(memBytes, (memBytes >>> 12) * FrameTable.HEAP_BYTES_PER_FRAME);
+        if (tooBig != null) {
+            return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + tooBig);
+        }
+        FileBytes elf;
         try {
-            elf = Files.readAllBytes(Path.of(image));
-        } catch (NoSuchFileException e) {
-            return fail(image + ": no such file");
-        } catch (IOException e) {
-            return fail(image + ": cannot read: " + e.getMessage());
+            elf = ExecFile.open(Path.of(image));
+        } catch (ExecOpenException | java.nio.file.InvalidPathException e) {
+            return fail(image + ": " + e.getMessage());
         }
         List<String> envp;
         try {
@@ -146,7 +167,12 @@ final class BootCommand implements Callable<Integer> {
         argv.add(image);
         argv.addAll(guestArgs);
 
-        Machine machine = new Machine(memBytes, 1);
+        Machine machine;
+        try {
+            machine = new Machine(memBytes, 1);
+        } catch (HostMemoryException e) {
+            return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + e.getMessage());
+        }
         machine.configureTiming(timing);
         if (deterministic) {
             machine.setDeterministic(seed != null ? seed : 0L);
@@ -160,23 +186,39 @@ final class BootCommand implements Callable<Integer> {
         }
         GdbServer server = null;
         EmulatorTarget target = null;
+        StubLogFile stubLog = null;
         if (gdbAddress != null) {
+            if (gdbLog != null) {
+                try {
+                    stubLog = StubLogFile.open(gdbLog);
+                } catch (IOException | RuntimeException e) {
+                    return fail("--gdb-log " + gdbLog + ": cannot write: " + e.getClass().getSimpleName()
+                            + (e.getMessage() != null ? " " + e.getMessage() : ""));
+                }
+            }
+            StubLog log = stubLog != null ? stubLog : StubLog.SILENT;
             DebugController debug = new DebugController(machine);
             KernelMonitor.register(kernel, debug.monitor());
             if (waitForGdb) {
                 debug.haltAtStart();
             }
-            target = new EmulatorTarget(debug);
-            server = new GdbServer(target, gdbAddress, GdbPacketDecoder.DEFAULT_MAX_PAYLOAD);
+            target = new EmulatorTarget(debug, log);
+            server = new GdbServer(target, gdbAddress, GdbPacketDecoder.DEFAULT_MAX_PAYLOAD, log);
             try {
                 server.start();
             } catch (Exception e) {   // BindException arrives unchecked from Netty
+                if (stubLog != null) {
+                    stubLog.close();
+                }
                 return fail("--gdb " + gdb + ": cannot listen: " + e.getMessage());
             }
-            InetSocketAddress bound = server.localAddress();
-            err.println("mmulab: gdb stub listening on " + bound.getAddress().getHostAddress() + ":" + bound.getPort()
-                    + (waitForGdb ? " (waiting for gdb: target remote " + bound.getAddress().getHostAddress() + ":"
-                            + bound.getPort() + ")" : ""));
+            String shown = GdbServer.display(gdbAddress, server.boundPort());
+            err.println("mmulab: gdb stub listening on " + shown
+                    + (waitForGdb ? " (waiting for gdb: target remote " + shown + ")" : ""));
+            if (GdbServer.reachableFromNetwork(gdbAddress)) {
+                err.println("mmulab: warning: the gdb stub on " + shown + " is reachable from the network and has no "
+                        + "authentication: whoever connects controls the guest (use 127.0.0.1 unless you trust it)");
+            }
             err.flush();
         }
         long started = System.nanoTime();
@@ -193,6 +235,9 @@ final class BootCommand implements Callable<Integer> {
         } finally {
             if (server != null) {
                 server.close();   // also when the emulator failed: no stub outlives its machine
+            }
+            if (stubLog != null) {
+                stubLog.close();
             }
         }
         long hostNanos = System.nanoTime() - started;
@@ -274,8 +319,8 @@ final class BootCommand implements Callable<Integer> {
     }
 
     /** ELF32 images get PAE paging (a 32-bit kernel), everything else 4-level (e_ident[EI_CLASS]). */
-    static KernelConfig.PagingMode defaultPaging(byte[] elf) {
-        boolean elf32 = elf.length > 4 && elf[4] == 1;
+    static KernelConfig.PagingMode defaultPaging(FileBytes elf) {
+        boolean elf32 = elf.size() > 4 && elf.u8(4) == 1;
         return elf32 ? KernelConfig.PagingMode.PAE : KernelConfig.PagingMode.FOUR_LEVEL;
     }
 

@@ -1,6 +1,7 @@
 package org.mmulab.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -8,6 +9,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,9 +62,52 @@ class BootGdbOptionsTest {
         }
     }
 
+    private String hello() throws IOException {
+        Path hello = Path.of("").toAbsolutePath().getParent().resolve("test-images/bin/x86_64/hello");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(hello), hello + " is not built");
+        return hello.toString();
+    }
+
+    @Test
+    void aWildcardAddressIsShownAsGivenWithOneWarning() throws IOException {
+        CliRun r = run("boot", "--gdb", "0.0.0.0:0", hello());
+        assertEquals(0, r.status(), r.err());
+        List<String> lines = r.err().lines().toList();
+        assertEquals(2, lines.size(), r.err());
+        assertTrue(lines.get(0).matches("mmulab: gdb stub listening on 0\\.0\\.0\\.0:[1-9][0-9]*"), r.err());
+        assertTrue(lines.get(1).startsWith("mmulab: warning: the gdb stub on 0.0.0.0:"), r.err());
+        assertTrue(lines.get(1).contains("reachable from the network"), r.err());
+        assertFalse(r.err().contains("0:0:0:0"), r.err());
+    }
+
+    @Test
+    void aLoopbackAddressHasNoWarning() throws IOException {
+        CliRun r = run("boot", "--gdb", "127.0.0.1:0", hello());
+        assertEquals(0, r.status(), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().matches("mmulab: gdb stub listening on 127\\.0\\.0\\.1:[1-9][0-9]*\n"), r.err());
+    }
+
+    @Test
+    void gdbLogGetsTheStubsDiagnosticsAndNeedsGdb() throws IOException {
+        Path log = tmp.resolve("gdb.log");
+        CliRun r = run("boot", "--gdb", "127.0.0.1:0", "--gdb-log", log.toString(), hello());
+        assertEquals(0, r.status(), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(Files.readString(log).contains("gdb stub listening on"), Files.readString(log));
+        CliRun noGdb = run("boot", "--gdb-log", log.toString(), image());
+        assertEquals(Mmulab.EXIT_USAGE, noGdb.status());
+        assertEquals("mmulab: --gdb-log needs --gdb HOST:PORT\n", noGdb.err());
+        CliRun bad = run("boot", "--gdb", "127.0.0.1:0", "--gdb-log", tmp.resolve("no/such/dir/log").toString(), hello());
+        assertEquals(Mmulab.EXIT_USAGE, bad.status());
+        assertTrue(bad.err().startsWith("mmulab: --gdb-log "), bad.err());
+        assertEquals(1, bad.err().lines().count(), bad.err());
+    }
+
     @Test
     void helpListsTheOptions() {
         CliRun r = run("boot", "--help");
         assertTrue(r.out().contains("--gdb=HOST:PORT") && r.out().contains("--wait"), r.out());
+        assertTrue(r.out().contains("--gdb-log=FILE"), r.out());
     }
 }

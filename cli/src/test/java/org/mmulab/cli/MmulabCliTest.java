@@ -68,6 +68,9 @@ class MmulabCliTest {
         arm[18] = (byte) 183; // EM_AARCH64
         arm[20] = 1;
         Path aarch64 = Files.write(tmp.resolve("arm"), arm);
+        for (Path p : List.of(text, truncated, aarch64)) {
+            p.toFile().setExecutable(true);
+        }
         for (Path p : List.of(missing, text, truncated, aarch64)) {
             CliRun r = run("boot", p.toString());
             assertEquals(2, r.status(), p + ": " + r.err());

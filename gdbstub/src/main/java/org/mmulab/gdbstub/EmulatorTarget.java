@@ -1,7 +1,5 @@
 package org.mmulab.gdbstub;
 
-import java.lang.System.Logger;
-import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -16,7 +14,9 @@ import java.util.concurrent.TimeoutException;
 
 import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.debug.DebugController;
+import org.mmulab.emulator.debug.SystemRegister;
 import org.mmulab.emulator.debug.WatchKind;
+import org.mmulab.gdbstub.protocol.StubLog;
 import org.mmulab.gdbstub.target.BreakpointType;
 import org.mmulab.gdbstub.target.GdbTarget;
 import org.mmulab.gdbstub.target.RegisterDef;
@@ -34,14 +34,16 @@ import org.mmulab.gdbstub.target.TargetArch;
  * Segment selectors are the flat user selectors Linux gives a process (64-bit: cs 0x33, ss 0x2b, the data
  * selectors 0; 32-bit: cs 0x23, ss/ds/es 0x2b, fs/gs 0) and can only be "written" with the value they have.
  * The emulator has no x87 unit: st0-7 read as zero and the x87 control registers as after FNINIT
- * (fctrl 0x37f, ftag 0xffff); writes of other values are refused. Signals that gdb asks to deliver on resume
+ * (fctrl 0x37f, ftag 0xffff); writes of other values are refused. The system registers (cr0, cr2, cr3, cr4, cr8,
+ * efer, fs_base, gs_base, k_gs_base) are written through the CPU's MOV-to-CR / WRMSR checks
+ * ({@link DebugController#writeSystemRegister}): what the CPU would refuse with #GP is refused ({@code E22}) and
+ * changes nothing, and rewriting the current value is no write at all. Signals that gdb asks to deliver on resume
  * ({@code C}/{@code S}) are not delivered.
  *
  * <p>{@link #kill()} stops every vCPU for good ({@link org.mmulab.emulator.machine.Machine#shutdown()}); the
  * composition root asks {@link #killed()} to tell a killed guest from an exited one.
  */
 public final class EmulatorTarget implements GdbTarget {
-    private static final Logger LOG = System.getLogger(EmulatorTarget.class.getName());
     /** How long {@link #attach} waits for a running machine to stop (a vCPU blocked in the kernel never parks). */
     static final long ATTACH_TIMEOUT_MS = 30_000;
 
@@ -50,6 +52,11 @@ public final class EmulatorTarget implements GdbTarget {
         CpuState.RDI, CpuState.RBP, CpuState.RSP, 8, 9, 10, 11, 12, 13, 14, 15};
     private static final int[] FLAT64 = {0x33, 0x2b, 0, 0, 0, 0};
     private static final int[] FLAT32 = {0x23, 0x2b, 0x2b, 0x2b, 0, 0};
+    /** The target-description names of the system registers. */
+    private static final Map<String, SystemRegister> SYSTEM = Map.of("fs_base", SystemRegister.FS_BASE,
+            "gs_base", SystemRegister.GS_BASE, "k_gs_base", SystemRegister.KERNEL_GS_BASE,
+            "cr0", SystemRegister.CR0, "cr2", SystemRegister.CR2, "cr3", SystemRegister.CR3,
+            "cr4", SystemRegister.CR4, "cr8", SystemRegister.CR8, "efer", SystemRegister.EFER);
 
     private final DebugController dbg;
     /**
@@ -63,9 +70,16 @@ public final class EmulatorTarget implements GdbTarget {
     private final Map<Long, int[]> breakpoints = new ConcurrentHashMap<>();
     private final List<long[]> watchpoints = new ArrayList<>();   // {address, length, WatchKind ordinal}
     private volatile boolean killed;
+    private final StubLog log;
 
     public EmulatorTarget(DebugController dbg) {
+        this(dbg, StubLog.SILENT);
+    }
+
+    /** @param log where diagnostics go (never the guest's stderr) */
+    public EmulatorTarget(DebugController dbg, StubLog log) {
         this.dbg = Objects.requireNonNull(dbg);
+        this.log = Objects.requireNonNull(log);
         dbg.setStopListener(this::stopped);
     }
 
@@ -129,7 +143,7 @@ public final class EmulatorTarget implements GdbTarget {
         attaching = null;
         client = listener;
         if (e == null) {
-            LOG.log(Level.WARNING, "attach: the machine did not stop within " + ATTACH_TIMEOUT_MS + " ms");
+            log.log("attach: the machine did not stop within " + ATTACH_TIMEOUT_MS + " ms");
             return StopEvent.signal(dbg.selectedCpu() + 1, StopEvent.SIGTRAP);
         }
         if (e.reason() == org.mmulab.emulator.debug.StopEvent.Reason.EXITED
@@ -208,6 +222,17 @@ public final class EmulatorTarget implements GdbTarget {
 
     @Override
     public void detach() {
+        forgetClient();
+        dbg.resume(DebugController.Action.CONTINUE, Map.of());
+    }
+
+    /** Stays stopped: only what the departed client set is removed. */
+    @Override
+    public void release() {
+        forgetClient();
+    }
+
+    private void forgetClient() {
         client = null;
         synchronized (lock) {
             for (Map.Entry<Long, int[]> b : breakpoints.entrySet()) {
@@ -220,7 +245,6 @@ public final class EmulatorTarget implements GdbTarget {
             watchpoints.clear();
         }
         dbg.setPhysicalMode(false);
-        dbg.resume(DebugController.Action.CONTINUE, Map.of());
     }
 
     @Override
@@ -357,10 +381,8 @@ public final class EmulatorTarget implements GdbTarget {
             put(b, 8, s.xmm[2 * x + 1]);
         } else if (r.name().equals("mxcsr")) {
             put(b, s.mxcsr);
-        } else if (r.name().equals("fs_base")) {
-            put(b, s.fsBase);
-        } else if (r.name().equals("gs_base")) {
-            put(b, s.gsBase);
+        } else if (SYSTEM.containsKey(r.name())) {
+            put(b, dbg.readSystemRegister(cpu(thread), SYSTEM.get(r.name())));
         } else {
             return null;
         }
@@ -392,10 +414,15 @@ public final class EmulatorTarget implements GdbTarget {
             s.xmm[2 * x + 1] = get(value, 8);
         } else if (r.name().equals("mxcsr")) {
             s.mxcsr = (int) v;
-        } else if (r.name().equals("fs_base")) {
-            s.fsBase = v;
-        } else if (r.name().equals("gs_base")) {
-            s.gsBase = v;
+        } else if (SYSTEM.containsKey(r.name())) {
+            SystemRegister sr = SYSTEM.get(r.name());
+            int cpu = cpu(thread);
+            if (r.bytes() < 8) {
+                // A 32-bit view (i386 layout): the bits above it keep their value, so writing back what was read
+                // changes nothing even when the register is wider (a compatibility-mode process under 4-level paging).
+                v = (dbg.readSystemRegister(cpu, sr) & ~0xffff_ffffL) | (v & 0xffff_ffffL);
+            }
+            return dbg.writeSystemRegister(cpu, sr, v);
         } else {
             return false;
         }

@@ -2,39 +2,38 @@ package org.mmulab.gdbstub;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import org.mmulab.gdbstub.codec.Control;
 import org.mmulab.gdbstub.codec.GdbPacketDecoder;
 import org.mmulab.gdbstub.codec.GdbPacketEncoder;
-import org.mmulab.gdbstub.codec.Hex;
-import org.mmulab.gdbstub.codec.Packet;
+import org.mmulab.gdbstub.protocol.ClientSeat;
 import org.mmulab.gdbstub.protocol.GdbProtocolHandler;
+import org.mmulab.gdbstub.protocol.StubLog;
 import org.mmulab.gdbstub.target.GdbTarget;
 
-import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
+import java.net.UnknownHostException;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The GDB remote stub server: listens on a TCP address (loopback by default), serves one gdb client at a time
- * against one {@link GdbTarget}. A second client while one is attached gets an {@code O} packet saying so and, to
- * its first packet, the reply {@code E.}{@link #BUSY_MESSAGE} (gdb prints it as a "Remote failure reply"), then
- * the connection is closed; the first client is unaffected. When the client detaches or
- * its connection drops, the target is detached and keeps running, and the next client may connect.
+ * The GDB remote stub server: listens on a TCP address (loopback by default) until {@link #close()} (the composition
+ * root closes it when the guest exits), and serves one gdb client at a time against one {@link GdbTarget}, with the
+ * session rules of QEMU's {@code -s -S} (see {@link GdbProtocolHandler}): a connection attaches with its first
+ * packet, so a port probe changes nothing; a client that goes away without {@code D}/{@code k} leaves the machine
+ * as it was; {@code disconnect} and attach again works; a second simultaneous client is refused with
+ * {@code E.}{@link #BUSY_MESSAGE} and the first is unaffected.
+ *
+ * <p>Diagnostics (connections, refusals, resets, oversized packets, Netty's own warnings) go to the {@link StubLog}
+ * given, never to stderr.
  *
  * <pre>
  *   try (GdbServer server = new GdbServer(target, 0).start()) {
@@ -47,18 +46,21 @@ import java.util.concurrent.atomic.AtomicReference;
  * arrive from anywhere).
  */
 public final class GdbServer implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(GdbServer.class.getName());
+    static {
+        NettyLogBridge.routeTo(StubLog.SILENT);   // before any Netty class asks for a logger
+    }
 
     /** Text of the refusal sent to a second client. */
-    public static final String BUSY_MESSAGE =
-            "mmulab: another gdb is already attached to this machine (one client at a time)";
+    public static final String BUSY_MESSAGE = GdbProtocolHandler.BUSY_MESSAGE;
 
     private final GdbTarget target;
     private final InetSocketAddress address;
     private final int packetSize;
-    private final AtomicReference<Channel> client = new AtomicReference<>();
+    private final StubLog log;
+    private final ClientSeat seat = new ClientSeat();
     private EventLoopGroup group;
     private Channel serverChannel;
+    private ChannelGroup connections;
 
     /** A server on 127.0.0.1:{@code port} (0 = ephemeral). */
     public GdbServer(GdbTarget target, int port) {
@@ -72,8 +74,14 @@ public final class GdbServer implements AutoCloseable {
      * @param packetSize largest packet payload accepted (advertised as {@code PacketSize})
      */
     public GdbServer(GdbTarget target, InetSocketAddress address, int packetSize) {
+        this(target, address, packetSize, StubLog.SILENT);
+    }
+
+    /** @param log where the stub's diagnostics go ({@link StubLog#SILENT} to drop them) */
+    public GdbServer(GdbTarget target, InetSocketAddress address, int packetSize, StubLog log) {
         this.target = Objects.requireNonNull(target, "target");
         this.address = Objects.requireNonNull(address, "address");
+        this.log = Objects.requireNonNull(log, "log");
         if (packetSize < 256) {
             throw new IllegalArgumentException("packetSize too small: " + packetSize);
         }
@@ -115,7 +123,12 @@ public final class GdbServer implements AutoCloseable {
             throw new IllegalArgumentException("gdb port out of range in '" + spec + "'");
         }
         if (host == null || host.isEmpty()) {
-            return new InetSocketAddress(InetAddress.getLoopbackAddress(), p);
+            InetAddress lo = InetAddress.getLoopbackAddress();
+            try {   // keeps the numeric form as the host string, for display()
+                return new InetSocketAddress(InetAddress.getByAddress(lo.getHostAddress(), lo.getAddress()), p);
+            } catch (UnknownHostException impossible) {
+                return new InetSocketAddress(lo, p);
+            }
         }
         InetSocketAddress a = new InetSocketAddress(host, p);
         if (a.isUnresolved()) {
@@ -124,12 +137,32 @@ public final class GdbServer implements AutoCloseable {
         return a;
     }
 
+    /**
+     * How to show {@code requested} (from {@link #parseAddress}) with the port actually bound: the host as the user
+     * wrote it ({@code 0.0.0.0}, {@code localhost}, {@code [::1]}), never the wildcard the socket reports.
+     */
+    public static String display(InetSocketAddress requested, int boundPort) {
+        String host = requested.getHostString();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + boundPort;
+    }
+
+    /**
+     * True if a stub on {@code address} can be reached from other machines (anything but a loopback address): the
+     * protocol has no authentication, so whoever connects controls the guest.
+     */
+    public static boolean reachableFromNetwork(InetSocketAddress address) {
+        InetAddress a = address.getAddress();
+        return a == null || !a.isLoopbackAddress();
+    }
+
     /** Binds and starts accepting; returns this. Fails with the bind error (e.g. port in use). */
     public synchronized GdbServer start() {
         if (group != null) {
             throw new IllegalStateException("already started");
         }
+        NettyLogBridge.routeTo(log);
         group = new NioEventLoopGroup(1, new DefaultThreadFactory("gdbstub", true));
+        connections = new DefaultChannelGroup("gdb-clients", group.next());
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
@@ -138,16 +171,10 @@ public final class GdbServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        if (client.compareAndSet(null, ch)) {
-                            ch.closeFuture().addListener(f -> client.compareAndSet(ch, null));
-                            ch.pipeline().addLast("decoder", new GdbPacketDecoder(packetSize));
-                            ch.pipeline().addLast("encoder", new GdbPacketEncoder());
-                            ch.pipeline().addLast("gdb", new GdbProtocolHandler(target, packetSize));
-                        } else {
-                            ch.pipeline().addLast("decoder", new GdbPacketDecoder(packetSize));
-                            ch.pipeline().addLast("encoder", new GdbPacketEncoder());
-                            ch.pipeline().addLast("refuse", new Refusal());
-                        }
+                        connections.add(ch);
+                        ch.pipeline().addLast("decoder", new GdbPacketDecoder(packetSize));
+                        ch.pipeline().addLast("encoder", new GdbPacketEncoder());
+                        ch.pipeline().addLast("gdb", new GdbProtocolHandler(target, packetSize, seat, log));
                     }
                 });
         try {
@@ -157,7 +184,7 @@ public final class GdbServer implements AutoCloseable {
             group = null;
             throw e;
         }
-        LOG.log(Level.DEBUG, "gdb stub listening on " + serverChannel.localAddress());
+        log.log("gdb stub listening on " + serverChannel.localAddress());
         return this;
     }
 
@@ -174,12 +201,15 @@ public final class GdbServer implements AutoCloseable {
         return localAddress().getPort();
     }
 
-    /** True while a gdb client is connected. */
+    /** True while a gdb client is attached (a connection that has not sent a packet yet does not count). */
     public boolean hasClient() {
-        return client.get() != null;
+        return seat.occupied();
     }
 
-    /** Closes the listening socket and the client connection (which detaches the target), and stops the I/O thread. */
+    /**
+     * Closes the listening socket and every connection, and stops the I/O thread. An attached client is detached
+     * (the machine runs on): with the stub gone nobody could resume it.
+     */
     @Override
     public synchronized void close() {
         if (group == null) {
@@ -188,54 +218,15 @@ public final class GdbServer implements AutoCloseable {
         if (serverChannel != null) {
             serverChannel.close().syncUninterruptibly();
         }
-        Channel c = client.get();
-        if (c != null) {
-            c.close().syncUninterruptibly();
+        for (Channel c : connections) {
+            GdbProtocolHandler h = c.pipeline().get(GdbProtocolHandler.class);
+            if (h != null) {
+                h.detachOnClose();
+            }
         }
+        connections.close().syncUninterruptibly();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         group = null;
         serverChannel = null;
-    }
-
-    /**
-     * For a second client: an {@code O} packet saying why (for raw clients), then, when its first packet arrives
-     * (gdb's {@code qSupported}), an ack and the error reply {@code E.<reason>}, which gdb 13 prints as
-     * "Remote failure reply: E.mmulab: ..."; then half-close, drain what the client still sends so the close is
-     * orderly, and close fully when it hangs up (or after a few seconds).
-     */
-    private static final class Refusal extends ChannelInboundHandlerAdapter {
-        private boolean answered;
-
-        @Override
-        public void channelActive(ChannelHandlerContext ctx) {
-            LOG.log(Level.WARNING, "refused gdb connection from " + ctx.channel().remoteAddress()
-                    + ": a client is already attached");
-            ctx.writeAndFlush(Packet.of("O" + Hex.encode((BUSY_MESSAGE + "\n").getBytes(StandardCharsets.US_ASCII))));
-            ctx.executor().schedule(() -> ctx.close(), 5, TimeUnit.SECONDS);
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ReferenceCountUtil.release(msg);
-            if (msg instanceof Packet && !answered) {
-                answered = true;
-                ctx.write(Control.ACK);
-                ctx.writeAndFlush(Packet.of("E." + BUSY_MESSAGE)).addListener((ChannelFutureListener) f -> {
-                    if (f.channel() instanceof SocketChannel sc && sc.isActive()) {
-                        sc.shutdownOutput();
-                    }
-                });
-            }
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            ctx.close();
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            ctx.close();
-        }
     }
 }

@@ -105,6 +105,65 @@ class EmulatorTargetTest {
         target.detach();
     }
 
+    private static byte[] bytes(long v, int n) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++) {
+            b[i] = (byte) (v >>> (8 * i));
+        }
+        return b;
+    }
+
+    @Test
+    void systemRegistersReadTheCpuAndWriteThroughItsMovToCrChecks() throws Exception {
+        machine(1);
+        g.start();
+        target.attach(events::add);
+        CpuState s = g.state(0);
+        TargetArch a = TargetArch.AMD64;
+        assertEquals(s.cr0, le(target.readRegister(1, a.register("cr0").regnum())));
+        assertEquals(s.cr3, le(target.readRegister(1, a.register("cr3").regnum())));
+        assertEquals(s.cr4, le(target.readRegister(1, a.register("cr4").regnum())));
+        assertEquals(s.efer, le(target.readRegister(1, a.register("efer").regnum())));
+        long cr3 = s.cr3;
+        long cr4 = s.cr4;
+        long flushes = g.machine.vcpu(0).mmu().counters.cr3Flushes + g.machine.vcpu(0).mmu().counters.fullFlushes;
+        // Rewriting what is there (gdb's G does) is no MOV at all: no flush.
+        assertTrue(target.writeRegister(1, a.register("cr3").regnum(), bytes(cr3, 8)));
+        assertTrue(target.writeRegister(1, a.register("cr4").regnum(), bytes(cr4, 8)));
+        assertEquals(flushes, g.machine.vcpu(0).mmu().counters.cr3Flushes + g.machine.vcpu(0).mmu().counters.fullFlushes);
+        // What the CPU refuses with #GP is refused and changes nothing.
+        assertFalse(target.writeRegister(1, a.register("cr4").regnum(), bytes(cr4 | (1L << 12), 8)), "LA57");
+        assertFalse(target.writeRegister(1, a.register("cr0").regnum(), bytes(s.cr0 & ~CpuState.CR0_PG, 8)));
+        assertFalse(target.writeRegister(1, a.register("cr3").regnum(), bytes(1L << 52, 8)));
+        assertFalse(target.writeRegister(1, a.register("cr8").regnum(), bytes(0x10, 8)));
+        assertFalse(target.writeRegister(1, a.register("efer").regnum(), bytes(s.efer | 2, 8)));
+        assertFalse(target.writeRegister(1, a.register("k_gs_base").regnum(), bytes(1L << 47, 8)), "non-canonical");
+        assertEquals(cr3, s.cr3);
+        assertEquals(cr4, s.cr4);
+        assertEquals(0, s.cr8);
+        // Legal writes land.
+        assertTrue(target.writeRegister(1, a.register("cr8").regnum(), bytes(7, 8)));
+        assertEquals(7, s.cr8);
+        assertTrue(target.writeRegister(1, a.register("k_gs_base").regnum(), bytes(0xffff_8000_0000_0000L, 8)));
+        assertEquals(0xffff_8000_0000_0000L, s.kernelGsBase);
+        assertTrue(target.writeRegister(1, a.register("cr2").regnum(), bytes(0x1234_5678_9000L, 8)));
+        assertEquals(0x1234_5678_9000L, s.cr2);
+        // The i386 view of a register wider than 32 bits: writing back what it shows keeps the high half.
+        s.longMode64 = false;
+        try {
+            TargetArch i = TargetArch.I386;
+            assertEquals(i, target.arch());
+            assertEquals(0x5678_9000L, le(target.readRegister(1, i.register("cr2").regnum())));
+            assertTrue(target.writeRegister(1, i.register("cr2").regnum(), bytes(0xdead_b000L, 4)));
+            assertEquals(0x1234_dead_b000L, s.cr2);
+            assertTrue(target.writeRegister(1, i.register("cr3").regnum(), bytes(cr3, 4)));
+            assertEquals(cr3, s.cr3);
+        } finally {
+            s.longMode64 = true;
+        }
+        target.detach();
+    }
+
     @Test
     void breakpointStepWatchpointAndDetachOnTwoVcpus() throws Exception {
         machine(2);

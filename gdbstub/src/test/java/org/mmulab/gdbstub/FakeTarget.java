@@ -39,6 +39,7 @@ public final class FakeTarget implements GdbTarget {
     private int runningThread = 1;
     private int attaches;
     private int detaches;
+    private int releases;
     private int kills;
     private int interrupts;
 
@@ -318,6 +319,17 @@ public final class FakeTarget implements GdbTarget {
         listener = null;
         breakpoints.clear();
         running = true;   // the guest runs freely
+    }
+
+    @Override
+    public synchronized void release() {
+        releases++;
+        listener = null;
+        breakpoints.clear();
+    }
+
+    public synchronized int releases() {
+        return releases;
     }
 
     @Override

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -50,10 +51,19 @@ class RealGdbSmokeTest {
     @Test
     void amd64RegistersMemoryThreadsStepMonitorDetach() throws Exception {
         FakeTarget target = new FakeTarget(TargetArch.AMD64, 2, true);
+        target.setRegister(1, TargetArch.AMD64.register("cr3").regnum(), 0x12_3000L);
+        target.setRegister(1, TargetArch.AMD64.register("cr0").regnum(), 0x8001_0001L);
         try (GdbServer server = new GdbServer(target, 0).start()) {
             String out = runGdb(server,
                     "set architecture i386:x86-64",
                     "target remote 127.0.0.1:PORT",
+                    "p $cr3",
+                    "p/x $cr3",
+                    "info registers cr0",
+                    "set var $cr8 = 5",
+                    "set $cr3 = (unsigned long) 0x456000",   // a flags register takes a value of its size
+                    "p/x $efer",
+                    "p/x $k_gs_base",
                     "info registers rip",
                     "x/4xb 0x1000",
                     "x/2xb 0x3000",
@@ -68,13 +78,20 @@ class RealGdbSmokeTest {
                     "x/4xb 0x2000",
                     "set {char}0x3000 = 1",
                     "detach");
+            // QEMU's system registers: p $cr3 shows the flags type, p/x the number; writes reach the target.
+            assertTrue(out.contains("$1 = [ PDBR=291 PCID=0 ]"), out);   // 0x123000 >> 12
+            assertTrue(out.contains("$2 = 0x123000"), out);
+            assertTrue(out.contains("[ PG WP PE ]"), out);
+            assertEquals(5, target.register(1, TargetArch.AMD64.register("cr8").regnum()));
+            assertEquals(0x45_6000L, target.register(1, TargetArch.AMD64.register("cr3").regnum()));
+            assertFalse(out.contains("Invalid register"), out);
             assertTrue(out.contains("rip            0x1000"), out);
             assertTrue(out.contains("0x1000:\t0x00\t0x01\t0x02\t0x03"), out);
             assertTrue(out.contains("Cannot access memory at address 0x3000"), out);
             assertTrue(out.contains("Thread 2"), out);
-            assertTrue(out.contains("$1 = 0x2222"), out);
-            assertTrue(out.contains("$2 = 0x0"), out);
-            assertTrue(out.contains("$3 = 0x1001"), out);
+            assertTrue(out.contains("$5 = 0x2222"), out);
+            assertTrue(out.contains("$6 = 0x0"), out);
+            assertTrue(out.contains("$7 = 0x1001"), out);
             assertTrue(out.contains("hello from the stub"), out);
             // gdb writes with X and escapes $ # } *; the stub must unescape them
             assertTrue(out.contains("0x2000:\t0x24\t0x2a\t0x23\t0x7d"), out);
@@ -118,15 +135,19 @@ class RealGdbSmokeTest {
                     "target remote 127.0.0.1:PORT",
                     "show architecture",
                     "info registers eip esp",
+                    "p/x $cr3",
+                    "p/x $cr4",
+                    "p/x $fs_base",
                     "x/2xb 0x1002",
                     "stepi",
                     "p/x $eip",
                     "detach");
             assertTrue(out.contains("(currently \"i386\")"), out);
             assertTrue(out.contains("eip            0x1000"), out);
+            assertFalse(out.contains("Invalid register"), out);
             assertTrue(out.contains("esp            0x8000"), out);
             assertTrue(out.contains("0x1002:\t0x02\t0x03"), out);
-            assertTrue(out.contains("$1 = 0x1001"), out);
+            assertTrue(out.contains("$4 = 0x1001"), out);
         }
     }
 
@@ -151,7 +172,7 @@ class RealGdbSmokeTest {
         try (GdbServer server = new GdbServer(target, 0).start();
              java.net.Socket first = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(),
                      server.boundPort())) {
-            assertTrue(first.isConnected());
+            first.getOutputStream().write("$?#3f".getBytes(java.nio.charset.StandardCharsets.US_ASCII));   // attaches
             GdbServerTest.waitFor(server::hasClient);
             String out = runGdb(server,
                     "set architecture i386:x86-64",

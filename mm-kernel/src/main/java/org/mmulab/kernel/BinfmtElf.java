@@ -59,7 +59,10 @@ final class BinfmtElf {
     private BinfmtElf() {
     }
 
-    /** Returns null when the mapping failed for lack of memory (the caller turns that into an OOM kill). */
+    /**
+     * Returns null when exec failed after the point of no return: the task then has either an OOM kill
+     * pending (no frame was left) or {@link Task#execFailure} set (bprm_execve's force_fatal_sig(SIGSEGV)).
+     */
     static Loaded load(Kernel k, MmStruct mm, AddressSpace file, ElfImage elf, String execPath, List<String> argv,
             List<String> envp, UserAccess ua) throws ExecFormatException {
         Mmap mmap = k.mmap();
@@ -99,7 +102,11 @@ final class BinfmtElf {
             }
             long mapAddr = elfLoad(k, mm, file, p, loadBias + vaddr, prot, flags, totalSize, ua);
             if (mapAddr < 0) {
-                if (mapAddr == -Errno.ENOMEM) {
+                if (mapAddr == -Errno.ENOMEM || mapAddr == -Errno.EFAULT) {
+                    if (!k.task().oomKillPending) {
+                        k.task().execFailure = "mapping the ELF segment at 0x" + Long.toHexString(vaddr) + " failed ("
+                                + (mapAddr == -Errno.ENOMEM ? "ENOMEM" : "EFAULT") + ")";
+                    }
                     return null;
                 }
                 throw new ExecFormatException("cannot map ELF segment at 0x" + Long.toHexString(vaddr) + ": errno "
@@ -152,7 +159,11 @@ final class BinfmtElf {
                 throw new ExecFormatException("cannot reserve the vDSO area: errno " + -v);
             }
         }
-        return createTables(k, mm, elf, entry, phdrAddr, execPath, argv, envp, ua);
+        Loaded l = createTables(k, mm, elf, entry, phdrAddr, execPath, argv, envp, ua);
+        if (l == null && !k.task().oomKillPending) {
+            k.task().execFailure = "writing the initial stack failed (EFAULT)";
+        }
+        return l;
     }
 
     /** elf_load (6.x): map the file part, zero the partial page, map the anonymous rest. */

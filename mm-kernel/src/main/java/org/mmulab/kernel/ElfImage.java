@@ -1,9 +1,9 @@
 package org.mmulab.kernel;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+
+import org.mmulab.kernel.mm.FileBytes;
 
 /**
  * A parsed static ELF64 x86-64 or ELF32 i386 executable (fs/binfmt_elf.c, and compat_binfmt_elf.c's
@@ -26,7 +26,7 @@ public final class ElfImage {
     public record Phdr(int type, int flags, long offset, long vaddr, long filesz, long memsz, long align) {
     }
 
-    public final byte[] data;
+    public final FileBytes data;
     public final int type;
     public final long entry;
     public final long phoff;
@@ -35,7 +35,7 @@ public final class ElfImage {
     /** ELFCLASS32 (i386): a 32-bit program. */
     public final boolean elf32;
 
-    private ElfImage(byte[] data, boolean elf32, int type, long entry, long phoff, int phnum, List<Phdr> phdrs) {
+    private ElfImage(FileBytes data, boolean elf32, int type, long entry, long phoff, int phnum, List<Phdr> phdrs) {
         this.data = data;
         this.elf32 = elf32;
         this.type = type;
@@ -61,29 +61,38 @@ public final class ElfImage {
     }
 
     public static ElfImage parse(byte[] img) throws ExecFormatException {
-        if (img.length < 4 || img[0] != 0x7f || img[1] != 'E' || img[2] != 'L' || img[3] != 'F') {
+        return parse(FileBytes.of(img));
+    }
+
+    /**
+     * Parses and checks an image. Every offset and size read from the file is checked with arithmetic that
+     * cannot overflow ({@link FileBytes#contains}, unsigned comparisons), so a hostile header yields an
+     * {@link ExecFormatException}, never another exception.
+     */
+    public static ElfImage parse(FileBytes img) throws ExecFormatException {
+        long len = img.size();
+        if (len < 4 || img.u8(0) != 0x7f || img.u8(1) != 'E' || img.u8(2) != 'L' || img.u8(3) != 'F') {
             throw new ExecFormatException("not an ELF file (bad magic)");
         }
-        if (img.length < 16) {
-            throw new ExecFormatException("truncated ELF file: " + img.length + " bytes, shorter than the ELF identification");
+        if (len < 16) {
+            throw new ExecFormatException("truncated ELF file: " + len + " bytes, shorter than the ELF identification");
         }
-        int cls = img[4];
+        int cls = img.u8(4);
         if (cls != 1 && cls != 2) {
             throw new ExecFormatException("wrong ELF class " + cls + ", expected ELF64 (2) or ELF32 (1)");
         }
         boolean e32 = cls == 1;
-        if (img[5] != 1) {
-            throw new ExecFormatException("wrong ELF data encoding " + img[5] + ", expected little-endian (1)");
+        if (img.u8(5) != 1) {
+            throw new ExecFormatException("wrong ELF data encoding " + img.u8(5) + ", expected little-endian (1)");
         }
         int ehdrSize = e32 ? EHDR32_SIZE : EHDR_SIZE;
         int phdrSize = e32 ? PHDR32_SIZE : PHDR_SIZE;
-        if (img.length < ehdrSize) {
-            throw new ExecFormatException("truncated ELF file: " + img.length + " bytes, shorter than the " + ehdrSize
+        if (len < ehdrSize) {
+            throw new ExecFormatException("truncated ELF file: " + len + " bytes, shorter than the " + ehdrSize
                     + "-byte ELF header");
         }
-        ByteBuffer b = ByteBuffer.wrap(img).order(ByteOrder.LITTLE_ENDIAN);
-        int type = b.getShort(16) & 0xffff;
-        int machine = b.getShort(18) & 0xffff;
+        int type = img.u16(16);
+        int machine = img.u16(18);
         int wantMachine = e32 ? EM_386 : EM_X86_64;
         if (machine != wantMachine) {
             throw new ExecFormatException("wrong machine: e_machine " + machine + machineName(machine)
@@ -92,43 +101,49 @@ public final class ElfImage {
         if (type != ET_EXEC && type != ET_DYN) {
             throw new ExecFormatException("not an executable: e_type " + type + (type == 1 ? " (relocatable object)" : type == 4 ? " (core dump)" : ""));
         }
-        long entry = e32 ? b.getInt(24) & 0xffff_ffffL : b.getLong(24);
-        long phoff = e32 ? b.getInt(28) & 0xffff_ffffL : b.getLong(32);
-        int phentsize = b.getShort(e32 ? 42 : 54) & 0xffff;
-        int phnum = b.getShort(e32 ? 44 : 56) & 0xffff;
+        long entry = e32 ? img.u32(24) : img.i64(24);
+        long phoff = e32 ? img.u32(28) : img.i64(32);
+        int phentsize = img.u16(e32 ? 42 : 54);
+        int phnum = img.u16(e32 ? 44 : 56);
         if (phentsize != phdrSize) {
             throw new ExecFormatException("bad ELF header: e_phentsize " + phentsize + ", expected " + phdrSize);
         }
         if (phnum < 1 || phnum > 65536 / phdrSize) {
             throw new ExecFormatException("bad ELF header: e_phnum " + phnum);
         }
-        if (phoff < 0 || phoff + (long) phnum * phdrSize > img.length) {
-            throw new ExecFormatException("truncated ELF file: program headers end at " + (phoff + (long) phnum * phdrSize)
-                    + " but the file has " + img.length + " bytes");
+        // phnum * phdrSize <= 65536, so only the offset can be absurd; contains() compares without adding.
+        if (!img.contains(phoff, (long) phnum * phdrSize)) {
+            throw new ExecFormatException("truncated ELF file: program headers at offset " + Long.toUnsignedString(phoff)
+                    + " (" + phnum + " x " + phdrSize + " bytes) are not inside the " + len + "-byte file");
         }
         List<Phdr> phdrs = new ArrayList<>();
         boolean anyLoad = false;
         for (int i = 0; i < phnum; i++) {
-            int o = (int) (phoff + (long) i * phdrSize);
+            long o = phoff + (long) i * phdrSize;
             Phdr p = e32
-                    ? new Phdr(b.getInt(o), b.getInt(o + 24), u32(b, o + 4), u32(b, o + 8), u32(b, o + 16), u32(b, o + 20),
-                            u32(b, o + 28))
-                    : new Phdr(b.getInt(o), b.getInt(o + 4), b.getLong(o + 8), b.getLong(o + 16), b.getLong(o + 32),
-                            b.getLong(o + 40), b.getLong(o + 48));
+                    ? new Phdr(img.i32(o), img.i32(o + 24), img.u32(o + 4), img.u32(o + 8), img.u32(o + 16), img.u32(o + 20),
+                            img.u32(o + 28))
+                    : new Phdr(img.i32(o), img.i32(o + 4), img.i64(o + 8), img.i64(o + 16), img.i64(o + 32),
+                            img.i64(o + 40), img.i64(o + 48));
             phdrs.add(p);
             if (p.type == PT_INTERP) {
                 String interp = "";
-                if (p.offset >= 0 && p.filesz > 0 && p.offset + p.filesz <= img.length && p.filesz < 4096) {
-                    interp = new String(img, (int) p.offset, (int) p.filesz - 1, java.nio.charset.StandardCharsets.ISO_8859_1);
+                if (p.filesz > 1 && p.filesz < 4096 && img.contains(p.offset, p.filesz)) {
+                    byte[] b = new byte[(int) p.filesz - 1];
+                    img.read(p.offset, b, 0, b.length);
+                    interp = new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
+                    int nul = interp.indexOf('\0');
+                    interp = (nul >= 0 ? interp.substring(0, nul) : interp).replaceAll("[^\\x20-\\x7e]", "?");
                 }
                 throw new ExecFormatException("dynamically linked executable (PT_INTERP" + (interp.isEmpty() ? "" : " " + interp)
                         + ") is not supported; link it with -static");
             }
             if (p.type == PT_LOAD) {
                 anyLoad = true;
-                if (p.filesz < 0 || p.offset < 0 || p.offset + p.filesz > img.length || p.offset + p.filesz < p.offset) {
-                    throw new ExecFormatException("truncated ELF file: segment " + i + " needs bytes up to "
-                            + Long.toUnsignedString(p.offset + p.filesz) + " but the file has " + img.length);
+                if (!img.contains(p.offset, p.filesz)) {
+                    throw new ExecFormatException("truncated ELF file: segment " + i + " needs bytes "
+                            + Long.toUnsignedString(p.offset) + " + " + Long.toUnsignedString(p.filesz) + " but the file has "
+                            + len);
                 }
                 if (Long.compareUnsigned(p.filesz, p.memsz) > 0) {
                     throw new ExecFormatException("bad ELF segment " + i + ": p_filesz > p_memsz");
@@ -136,8 +151,9 @@ public final class ElfImage {
                 if (((p.vaddr - p.offset) & 0xfff) != 0) {
                     throw new ExecFormatException("bad ELF segment " + i + ": p_vaddr and p_offset differ modulo the page size");
                 }
-                long end = p.vaddr + p.memsz;
-                if (p.vaddr < 0 || end < p.vaddr || end > (e32 ? TASK_SIZE_32 : (1L << 47) - 4096)) {
+                long top = e32 ? TASK_SIZE_32 : (1L << 47) - 4096;
+                // vaddr + memsz <= top, unsigned and without the sum: memsz <= top && vaddr <= top - memsz.
+                if (Long.compareUnsigned(p.memsz, top) > 0 || Long.compareUnsigned(p.vaddr, top - p.memsz) > 0) {
                     throw new ExecFormatException("bad ELF segment " + i + ": outside the user address space");
                 }
             }
@@ -146,10 +162,6 @@ public final class ElfImage {
             throw new ExecFormatException("ELF file has no PT_LOAD segment");
         }
         return new ElfImage(img, e32, type, entry, phoff, phnum, List.copyOf(phdrs));
-    }
-
-    private static long u32(ByteBuffer b, int o) {
-        return b.getInt(o) & 0xffff_ffffL;
     }
 
     private static String machineName(int m) {

@@ -16,6 +16,7 @@ import org.mmulab.emulator.machine.Vcpu;
 import org.mmulab.emulator.machine.PerfStats;
 import org.mmulab.emulator.mmu.PfErr;
 import org.mmulab.kernel.mm.AddressSpace;
+import org.mmulab.kernel.mm.FileBytes;
 import org.mmulab.kernel.mm.CycleCharge;
 import org.mmulab.kernel.mm.Memory;
 import org.mmulab.kernel.mm.MmStruct;
@@ -149,6 +150,10 @@ public final class Kernel implements TrapHandler {
             s.cr4 |= CpuState.CR4_PAE | CpuState.CR4_PGE | CpuState.CR4_PCIDE;
         }
         s.longMode64 = !elf32;
+        // The user code segments of Linux's GDT (arch/x86/include/asm/segment.h): __USER_CS 0x33 and
+        // __USER32_CS 0x23 on a 64-bit kernel; a 32-bit kernel has only __USER_CS 0x73.
+        s.userCs64 = pae ? -1 : 0x33;
+        s.userCs32 = pae ? 0x73 : 0x23;
         if (oldCr0 != s.cr0 || oldCr4 != s.cr4 || oldEfer != s.efer) {
             cpu.mmu().controlRegistersChanged(oldCr0, oldCr4, oldEfer);
         }
@@ -166,6 +171,11 @@ public final class Kernel implements TrapHandler {
      * the process is then OOM-killed by {@link #run()}, as a guest touching too much memory would be.
      */
     public void exec(byte[] elfImage, String execPath, List<String> argv, List<String> envp) throws ExecFormatException {
+        exec(FileBytes.of(elfImage), execPath, argv, envp);
+    }
+
+    /** {@link #exec(byte[], String, List, List)} for an image read or mapped by {@link ExecFile}. */
+    public void exec(FileBytes elfImage, String execPath, List<String> argv, List<String> envp) throws ExecFormatException {
         ElfImage elf = ElfImage.parse(elfImage);
         boolean pae = config.paging() == KernelConfig.PagingMode.PAE;
         if (pae && !elf.elf32) {
@@ -202,7 +212,11 @@ public final class Kernel implements TrapHandler {
             throw e;
         }
         if (l == null) {
-            t.oomKillPending = true;
+            // Past the point of no return: out of frames is the OOM killer's SIGKILL (137); any other
+            // failure (a mapping's ENOMEM, an EFAULT) is bprm_execve's force_fatal_sig(SIGSEGV) (139).
+            if (!t.oomKillPending && t.execFailure == null) {
+                t.execFailure = "loading the image failed";
+            }
             return;
         }
         // start_thread: every register zero (ELF_PLAT_INIT), RFLAGS.IF, fresh FPU state.
@@ -240,6 +254,9 @@ public final class Kernel implements TrapHandler {
         }
         if (task.oomKillPending && !task.exited) {
             oomKill();
+        } else if (task.execFailure != null && !task.exited) {
+            forceSigFault(SIGSEGV, "mmulab: exec of " + task.comm + ": " + task.execFailure
+                    + " after the point of no return; the process gets SIGSEGV as on Linux");
         }
         if (!task.exited) {
             machine.run(0);

@@ -1,8 +1,5 @@
 package org.mmulab.kernel;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -14,33 +11,36 @@ import org.mmulab.kernel.mm.MmStruct;
 import org.mmulab.kernel.mm.Mmap;
 
 /**
- * The x86-64 system-call table (arch/x86/entry/syscalls/syscall_64.tbl) for what guest images use.
- * Arguments in RDI, RSI, RDX, R10, R8, R9; the result or -errno in RAX. Semantics follow the Linux
- * implementations named on each method; fds 0-2 are pipes (stdin read-only, stdout/stderr write-only),
- * so terminal ioctls give -ENOTTY as on a pipe. Anything else is -ENOSYS and counted by number.
+ * The x86-64 and ia32 system-call tables (arch/x86/entry/syscalls/syscall_64.tbl, syscall_32.tbl) for
+ * what guest images use. Arguments in RDI, RSI, RDX, R10, R8, R9; the result or -errno in RAX. The
+ * tables dispatch by subsystem as Linux's do: fds to {@link SysFs} (fs/read_write.c; fds 0-2 are pipes,
+ * stdin read-only, stdout/stderr write-only, so terminal ioctls give -ENOTTY as on a pipe), clocks and
+ * sleeps to {@link SysTime} (kernel/time/), memory to {@link Mmap} (mm/), signals to {@link Signals}
+ * and the rest (identity, arch_prctl, TLS, sigaction) here. Anything else is -ENOSYS and counted by
+ * number.
  */
 public final class Syscalls {
     public static final int NR_READ = 0, NR_WRITE = 1, NR_CLOSE = 3, NR_MMAP = 9, NR_MPROTECT = 10, NR_MUNMAP = 11,
             NR_BRK = 12, NR_RT_SIGACTION = 13, NR_RT_SIGPROCMASK = 14, NR_RT_SIGRETURN = 15, NR_IOCTL = 16, NR_WRITEV = 20,
             NR_SCHED_YIELD = 24, NR_MADVISE = 28, NR_NANOSLEEP = 35, NR_GETPID = 39, NR_EXIT = 60, NR_UNAME = 63,
-            NR_GETTIMEOFDAY = 96, NR_TIME = 201,
+            NR_GETTIMEOFDAY = 96, NR_TIME = 201, NR_CLOCK_GETRES = 229,
             NR_GETUID = 102, NR_GETGID = 104, NR_GETEUID = 107, NR_GETEGID = 108, NR_GETPPID = 110,
             NR_ARCH_PRCTL = 158, NR_GETTID = 186, NR_SET_TID_ADDRESS = 218, NR_CLOCK_GETTIME = 228,
             NR_EXIT_GROUP = 231;
 
     private static final int MAX_NR = 512;
-    private static final long MAX_RW_COUNT = Integer.MAX_VALUE & ~4095L;
-    private static final int CHUNK = 1 << 16;
 
     private final Kernel k;
+    private final SysFs fs;
+    private final SysTime time;
     private final long[] counts = new long[MAX_NR];
     private final TreeMap<Long, Long> unknown = new TreeMap<>();
     private long total;
-    /** The vCPU whose system call is being served (its clock is the one the time calls read). */
-    private Vcpu currentCpu;
 
     Syscalls(Kernel k) {
         this.k = k;
+        this.fs = new SysFs(k);
+        this.time = new SysTime(k);
     }
 
     public long total() {
@@ -95,6 +95,7 @@ public final class Syscalls {
             case NR_GETTID -> "gettid";
             case NR_SET_TID_ADDRESS -> "set_tid_address";
             case NR_CLOCK_GETTIME -> "clock_gettime";
+            case NR_CLOCK_GETRES -> "clock_getres";
             case NR_GETTIMEOFDAY -> "gettimeofday";
             case NR_TIME -> "time";
             case NR_EXIT_GROUP -> "exit_group";
@@ -102,28 +103,32 @@ public final class Syscalls {
         };
     }
 
+    /**
+     * The 64-bit entry (arch/x86/entry/syscall_64.c do_syscall_64): the number is an {@code int}, so the
+     * upper half of RAX is ignored, and it indexes the table as an unsigned int; anything past the table
+     * (including -1, and the x32 numbers: no CONFIG_X86_X32_ABI) is -ENOSYS.
+     */
     long dispatch(Vcpu cpu, boolean int80) {
-        currentCpu = cpu;
         long[] r = cpu.state.gpr;
-        long nr = r[CpuState.RAX];
         total++;
         if (int80) {
             return dispatchIa32(cpu, r);
         }
+        int nr = (int) r[CpuState.RAX];
         if (nr >= 0 && nr < MAX_NR) {
-            counts[(int) nr]++;
+            counts[nr]++;
         }
         long a0 = r[CpuState.RDI], a1 = r[CpuState.RSI], a2 = r[CpuState.RDX], a3 = r[CpuState.R10],
                 a4 = r[CpuState.R8], a5 = r[CpuState.R9];
         MmStruct mm = k.mm();
         UserAccess ua = k.userAccess();
-        switch ((int) Math.min(Math.max(nr, -1), MAX_NR)) {
+        switch (nr) {
             case NR_READ:
-                return read((int) a0, a1, a2);
+                return fs.read((int) a0, a1, a2);
             case NR_WRITE:
-                return write((int) a0, a1, a2);
+                return fs.write((int) a0, a1, a2);
             case NR_WRITEV:
-                return writev((int) a0, a1, (int) a2, 16);
+                return fs.writev((int) a0, a1, a2, 16);
             case NR_EXIT:
             case NR_EXIT_GROUP:
                 k.doExit((int) (a0 & 0xff), 0);
@@ -139,13 +144,15 @@ public final class Syscalls {
             case NR_MADVISE:
                 return k.mmap().madvise(mm, a0, a1, (int) a2);
             case NR_CLOCK_GETTIME:
-                return clockGettime((int) a0, a1, true);
+                return time.clockGettime(cpu, (int) a0, a1, true);
+            case NR_CLOCK_GETRES:
+                return time.clockGetres((int) a0, a1, true);
             case NR_GETTIMEOFDAY:
-                return gettimeofday(a0, true);
+                return time.gettimeofday(cpu, a0, true);
             case NR_TIME:
-                return time(a0, true);
+                return time.time(cpu, a0, true);
             case NR_NANOSLEEP:
-                return nanosleep(a0, true);
+                return time.nanosleep(cpu, a0, true);
             case NR_GETPID:
             case NR_GETTID:
                 return k.task().pid;
@@ -166,7 +173,7 @@ public final class Syscalls {
                 k.task().clearChildTid = a0;
                 return k.task().pid;
             case NR_IOCTL:
-                return ioctl((int) a0, (int) a1, a2);
+                return fs.ioctl((int) a0, (int) a1, a2);
             case NR_RT_SIGACTION:
                 return rtSigaction((int) a0, a1, a2, a3, 8);
             case NR_RT_SIGPROCMASK:
@@ -180,7 +187,7 @@ public final class Syscalls {
                 return rax;
             }
             default:
-                unknown.merge(nr, 1L, Long::sum);
+                unknown.merge((long) nr, 1L, Long::sum);
                 return -Errno.ENOSYS;
         }
     }
@@ -194,8 +201,8 @@ public final class Syscalls {
             NR32_SIGRETURN = 119, NR32_RT_SIGRETURN = 173, NR32_RT_SIGACTION = 174, NR32_RT_SIGPROCMASK = 175, NR32_MMAP2 = 192,
             NR32_GETUID32 = 199, NR32_GETGID32 = 200, NR32_GETEUID32 = 201, NR32_GETEGID32 = 202,
             NR32_MADVISE = 219, NR32_GETTID = 224, NR32_SET_THREAD_AREA = 243, NR32_GET_THREAD_AREA = 244,
-            NR32_EXIT_GROUP = 252, NR32_SET_TID_ADDRESS = 258, NR32_CLOCK_GETTIME = 265,
-            NR32_CLOCK_GETTIME64 = 403, NR32_CLOCK_NANOSLEEP_TIME64 = 407;
+            NR32_EXIT_GROUP = 252, NR32_SET_TID_ADDRESS = 258, NR32_CLOCK_GETTIME = 265, NR32_CLOCK_GETRES = 266,
+            NR32_CLOCK_GETTIME64 = 403, NR32_CLOCK_GETRES_TIME64 = 406, NR32_CLOCK_NANOSLEEP_TIME64 = 407;
     private static final int MAX_NR32 = 512;
     private final long[] counts32 = new long[MAX_NR32];
 
@@ -239,6 +246,8 @@ public final class Syscalls {
             case NR32_SET_TID_ADDRESS -> "set_tid_address";
             case NR32_CLOCK_GETTIME -> "clock_gettime";
             case NR32_CLOCK_GETTIME64 -> "clock_gettime64";
+            case NR32_CLOCK_GETRES -> "clock_getres";
+            case NR32_CLOCK_GETRES_TIME64 -> "clock_getres_time64";
             case NR32_CLOCK_NANOSLEEP_TIME64 -> "clock_nanosleep_time64";
             default -> null;
         };
@@ -271,9 +280,9 @@ public final class Syscalls {
                 k.doExit((int) (b & 0xff), 0);
                 yield 0;
             }
-            case NR32_READ -> read((int) b, c, d);
-            case NR32_WRITE -> write((int) b, c, d);
-            case NR32_WRITEV -> writev((int) b, c, (int) d, 8);
+            case NR32_READ -> fs.read((int) b, c, d);
+            case NR32_WRITE -> fs.write((int) b, c, d);
+            case NR32_WRITEV -> fs.writev((int) b, c, d, 8);
             case NR32_GETPID, NR32_GETTID -> k.task().pid;
             case NR32_GETPPID -> 0;
             case NR32_GETUID, NR32_GETGID, NR32_GETEUID, NR32_GETEGID -> k.config().uid() & 0xffff;
@@ -286,14 +295,16 @@ public final class Syscalls {
             case NR32_MPROTECT -> k.mmap().mprotect(mm, b, c, (int) d);
             case NR32_MADVISE -> k.mmap().madvise(mm, b, c, (int) d);
             case NR32_LLSEEK -> b <= 2 ? -Errno.ESPIPE : -Errno.EBADF; // fds 0-2 are pipes
-            case NR32_IOCTL -> ioctl((int) b, (int) c, d);
+            case NR32_IOCTL -> fs.ioctl((int) b, (int) c, d);
             case NR32_UNAME -> uname(b, k.config().paging() == KernelConfig.PagingMode.PAE ? "i686" : "x86_64");
-            case NR32_CLOCK_GETTIME -> clockGettime((int) b, c, false);
-            case NR32_GETTIMEOFDAY -> gettimeofday(b, false);
-            case NR32_TIME -> time(b, false);
-            case NR32_CLOCK_GETTIME64 -> clockGettime((int) b, c, true);
-            case NR32_NANOSLEEP -> nanosleep(b, false);
-            case NR32_CLOCK_NANOSLEEP_TIME64 -> clockNanosleep64((int) b, (int) c, d);
+            case NR32_CLOCK_GETTIME -> time.clockGettime(cpu, (int) b, c, false);
+            case NR32_CLOCK_GETRES -> time.clockGetres((int) b, c, false);
+            case NR32_GETTIMEOFDAY -> time.gettimeofday(cpu, b, false);
+            case NR32_TIME -> time.time(cpu, b, false);
+            case NR32_CLOCK_GETTIME64 -> time.clockGettime(cpu, (int) b, c, true);
+            case NR32_CLOCK_GETRES_TIME64 -> time.clockGetres((int) b, c, true);
+            case NR32_NANOSLEEP -> time.nanosleep(cpu, b, false);
+            case NR32_CLOCK_NANOSLEEP_TIME64 -> time.clockNanosleep64(cpu, (int) b, (int) c, d);
             case NR32_SET_TID_ADDRESS -> {
                 k.task().clearChildTid = b;
                 yield k.task().pid;
@@ -331,21 +342,11 @@ public final class Syscalls {
         if (k.userAccess().copyFromUser(a, 0, argp, 24) != 0) {
             return -Errno.EFAULT;
         }
-        long off = le32(a, 20);
+        long off = Le.le32(a, 20);
         if ((off & 4095) != 0) {
             return -Errno.EINVAL;
         }
-        return mmapPgoff(mm, le32(a, 0), le32(a, 4), (int) le32(a, 8), (int) le32(a, 12), (int) le32(a, 16), off >>> 12);
-    }
-
-    private static long le32(byte[] b, int o) {
-        return (b[o] & 0xffL) | (b[o + 1] & 0xffL) << 8 | (b[o + 2] & 0xffL) << 16 | (b[o + 3] & 0xffL) << 24;
-    }
-
-    private static void put32(byte[] b, int o, long v) {
-        for (int i = 0; i < 4; i++) {
-            b[o + i] = (byte) (v >>> (8 * i));
-        }
+        return mmapPgoff(mm, Le.le32(a, 0), Le.le32(a, 4), (int) Le.le32(a, 8), (int) Le.le32(a, 12), (int) Le.le32(a, 16), off >>> 12);
     }
 
     /** GDT_ENTRY_TLS_MIN: 12 on a 64-bit kernel (compat tasks), 6 on a 32-bit one. */
@@ -365,8 +366,8 @@ public final class Syscalls {
         if (k.userAccess().copyFromUser(u, 0, uinfo, 16) != 0) {
             return -Errno.EFAULT;
         }
-        long entry = le32(u, 0);
-        long base = le32(u, 4), limit = le32(u, 8), flags = le32(u, 12);
+        long entry = Le.le32(u, 0);
+        long base = Le.le32(u, 4), limit = Le.le32(u, 8), flags = Le.le32(u, 12);
         Task t = k.task();
         int min = tlsEntryMin();
         int idx;
@@ -381,7 +382,7 @@ public final class Syscalls {
             if (idx < 0) {
                 return -Errno.ESRCH;
             }
-            put32(u, 0, min + idx);
+            Le.put32(u, 0, min + idx);
             if (k.userAccess().copyToUser(uinfo, u, 0, 4) != 0) {
                 return -Errno.EFAULT;
             }
@@ -407,7 +408,7 @@ public final class Syscalls {
         if (k.userAccess().copyFromUser(u, 0, uinfo, 4) != 0) {
             return -Errno.EFAULT;
         }
-        long entry = le32(u, 0);
+        long entry = Le.le32(u, 0);
         int min = tlsEntryMin();
         Task t = k.task();
         if (entry < min || entry >= min + t.tls.length) {
@@ -417,178 +418,10 @@ public final class Syscalls {
         if (d == null) {
             d = new long[] {0, 0, (1 << 3) | (1 << 5)};
         }
-        put32(u, 4, d[0]);
-        put32(u, 8, d[1]);
-        put32(u, 12, d[2]);
+        Le.put32(u, 4, d[0]);
+        Le.put32(u, 8, d[1]);
+        Le.put32(u, 12, d[2]);
         return k.userAccess().copyToUser(uinfo, u, 0, 16) == 0 ? 0 : -Errno.EFAULT;
-    }
-
-    /** clock_nanosleep_time64 (CLOCK_REALTIME/MONOTONIC; TIMER_ABSTIME is slept relative to now). */
-    private long clockNanosleep64(int clk, int flags, long req) {
-        if (clk != 0 && clk != 1 && clk != 7) {
-            return clk == 2 || clk == 3 ? -Errno.EOPNOTSUPP : -Errno.EINVAL;
-        }
-        if ((flags & 1) == 0) {
-            return nanosleep(req, true);
-        }
-        byte[] b = new byte[16];
-        if (k.userAccess().copyFromUser(b, 0, req, 16) != 0) {
-            return -Errno.EFAULT;
-        }
-        long sec = le64(b, 0), nsec = le64(b, 8);
-        if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) {
-            return -Errno.EINVAL;
-        }
-        long nowNs = clk == 0 ? k.machine().guestTime().realtimeNanos(currentCpu)
-                : k.machine().guestTime().monotonicNanos(currentCpu);
-        long target = sec > Long.MAX_VALUE / 1_000_000_000L - 1 ? Long.MAX_VALUE : sec * 1_000_000_000L + nsec;
-        return sleepNanos(Math.max(0, target - nowNs));
-    }
-
-    // ---- fds: 0 = stdin pipe (read end), 1/2 = stdout/stderr pipes (write ends) ----------------
-
-    private OutputStream outFor(int fd) {
-        return switch (fd) {
-            case 1 -> k.config().stdout();
-            case 2 -> k.config().stderr();
-            default -> null;
-        };
-    }
-
-    /** ksys_read on a pipe: blocks for at least one byte, returns what is available up to count. */
-    private long read(int fd, long buf, long count) {
-        if (fd != 0) {
-            return fd == 1 || fd == 2 ? -Errno.EBADF : -Errno.EBADF;
-        }
-        if (count < 0) {
-            return -Errno.EINVAL;
-        }
-        if (count == 0) {
-            return 0;
-        }
-        if (buf < 0 || buf >= k.taskSize()) {
-            return -Errno.EFAULT;
-        }
-        int n = (int) Math.min(count, CHUNK);
-        // Fault the first destination page in before taking bytes from the pipe, so that a bad buffer
-        // fails with -EFAULT without consuming input (pipe_read leaves the data in the pipe then).
-        if (k.userAccess().translate(buf, true) < 0) {
-            return -Errno.EFAULT;
-        }
-        byte[] b = new byte[n];
-        InputStream in = k.config().stdin();
-        int got;
-        try {
-            got = in.read(b, 0, n);
-        } catch (IOException e) {
-            return -Errno.EIO;
-        }
-        if (got <= 0) {
-            return 0;
-        }
-        int notCopied = k.userAccess().copyToUser(buf, b, 0, got);
-        if (notCopied == got) {
-            return -Errno.EFAULT;
-        }
-        return got - notCopied;
-    }
-
-    /** ksys_write on a pipe. */
-    private long write(int fd, long buf, long count) {
-        OutputStream out = outFor(fd);
-        if (out == null) {
-            return -Errno.EBADF;
-        }
-        if (count < 0) {
-            return -Errno.EINVAL;
-        }
-        count = Math.min(count, MAX_RW_COUNT);
-        if (count == 0) {
-            return 0;
-        }
-        if (buf < 0 || buf >= k.taskSize() || count > k.taskSize() - buf) {
-            return -Errno.EFAULT;
-        }
-        long done = 0;
-        byte[] b = new byte[(int) Math.min(count, CHUNK)];
-        while (done < count) {
-            int n = (int) Math.min(count - done, b.length);
-            int notCopied = k.userAccess().copyFromUser(b, 0, buf + done, n);
-            int ok = n - notCopied;
-            try {
-                out.write(b, 0, ok);
-            } catch (IOException e) {
-                return done > 0 ? done : -Errno.EPIPE;
-            }
-            done += ok;
-            if (notCopied != 0) {
-                break;
-            }
-        }
-        try {
-            out.flush();
-        } catch (IOException ignored) {
-            // nothing to report beyond the count
-        }
-        return done == 0 ? -Errno.EFAULT : done;
-    }
-
-    /**
-     * do_writev: iovcnt up to UIO_MAXIOV (1024); a fault mid-way returns what was written.
-     * {@code iovSize} 16 for struct iovec, 8 for struct compat_iovec.
-     */
-    private long writev(int fd, long iov, int iovcnt, int iovSize) {
-        OutputStream out = outFor(fd);
-        if (out == null) {
-            return -Errno.EBADF;
-        }
-        if (iovcnt < 0 || iovcnt > 1024) {
-            return -Errno.EINVAL;
-        }
-        if (iovcnt == 0) {
-            return 0;
-        }
-        byte[] vec = new byte[iovSize * iovcnt];
-        if (k.userAccess().copyFromUser(vec, 0, iov, vec.length) != 0) {
-            return -Errno.EFAULT;
-        }
-        long[] base = new long[iovcnt];
-        long[] len = new long[iovcnt];
-        long totalLen = 0;
-        for (int i = 0; i < iovcnt; i++) {
-            base[i] = iovSize == 16 ? le64(vec, 16 * i) : le32(vec, 8 * i);
-            len[i] = iovSize == 16 ? le64(vec, 16 * i + 8) : le32(vec, 8 * i + 4);
-            if (len[i] < 0) {
-                return -Errno.EINVAL;
-            }
-            if (len[i] > MAX_RW_COUNT - totalLen) {
-                len[i] = MAX_RW_COUNT - totalLen;
-            }
-            totalLen += len[i];
-        }
-        long done = 0;
-        for (int i = 0; i < iovcnt; i++) {
-            if (len[i] == 0) {
-                continue;
-            }
-            long w = write(fd, base[i], len[i]);
-            if (w < 0) {
-                return done > 0 ? done : w;
-            }
-            done += w;
-            if (w < len[i]) {
-                break;
-            }
-        }
-        return done;
-    }
-
-    private static long le64(byte[] b, int o) {
-        long v = 0;
-        for (int i = 7; i >= 0; i--) {
-            v = (v << 8) | (b[o + i] & 0xff);
-        }
-        return v;
     }
 
     /** ksys_mmap_pgoff: file mappings need a mappable fd; the only fds are pipes. */
@@ -600,105 +433,6 @@ public final class Syscalls {
             return fd >= 0 && fd <= 2 ? -Errno.ENODEV : -Errno.EBADF;
         }
         return k.mmap().doMmap(mm, null, addr, len, prot, flags, off >>> 12, null);
-    }
-
-    // ---- time ---------------------------------------------------------------------------------
-
-    /** clock_gettime into a __kernel_timespec (two s64, {@code ts64}) or an old_timespec32 (two s32). */
-    private long clockGettime(int clk, long tp, boolean ts64) {
-        long sec, nsec;
-        switch (clk) {
-            case 0, 5, 8, 11 -> { // REALTIME, REALTIME_COARSE, REALTIME_ALARM, TAI
-                long t = k.machine().guestTime().realtimeNanos(currentCpu);
-                sec = t / 1_000_000_000L;
-                nsec = t % 1_000_000_000L;
-            }
-            case 1, 4, 6, 7, 9, 2, 3 -> { // MONOTONIC(_RAW/_COARSE), BOOTTIME(_ALARM), process/thread CPU time
-                long t = k.machine().guestTime().monotonicNanos(currentCpu);
-                sec = t / 1_000_000_000L;
-                nsec = t % 1_000_000_000L;
-            }
-            default -> {
-                return -Errno.EINVAL;
-            }
-        }
-        byte[] b = new byte[ts64 ? 16 : 8];
-        if (ts64) {
-            put64(b, 0, sec);
-            put64(b, 8, nsec);
-        } else {
-            put32(b, 0, sec); // y2038: truncated as the time32 call does
-            put32(b, 4, nsec);
-        }
-        return k.userAccess().copyToUser(tp, b, 0, b.length) == 0 ? 0 : -Errno.EFAULT;
-    }
-
-    /** gettimeofday into a struct timeval of two longs ({@code wide}: 64-bit) or an old 32-bit one; tz ignored. */
-    private long gettimeofday(long tv, boolean wide) {
-        if (tv == 0) {
-            return 0;
-        }
-        long t = k.machine().guestTime().realtimeNanos(currentCpu);
-        long sec = t / 1_000_000_000L, usec = t % 1_000_000_000L / 1000;
-        byte[] b = new byte[wide ? 16 : 8];
-        if (wide) {
-            put64(b, 0, sec);
-            put64(b, 8, usec);
-        } else {
-            put32(b, 0, sec);
-            put32(b, 4, usec);
-        }
-        return k.userAccess().copyToUser(tv, b, 0, b.length) == 0 ? 0 : -Errno.EFAULT;
-    }
-
-    /** time(tloc): seconds since the epoch (a 32-bit old_time_t for ia32), also stored at tloc if non-null. */
-    private long time(long tloc, boolean wide) {
-        long sec = k.machine().guestTime().realtimeNanos(currentCpu) / 1_000_000_000L;
-        if (!wide) {
-            sec = (int) sec;
-        }
-        if (tloc != 0) {
-            byte[] b = new byte[wide ? 8 : 4];
-            if (wide) {
-                put64(b, 0, sec);
-            } else {
-                put32(b, 0, sec);
-            }
-            if (k.userAccess().copyToUser(tloc, b, 0, b.length) != 0) {
-                return -Errno.EFAULT;
-            }
-        }
-        return sec;
-    }
-
-    /** nanosleep with a __kernel_timespec ({@code ts64}) or an old_timespec32 request. */
-    private long nanosleep(long req, boolean ts64) {
-        byte[] b = new byte[ts64 ? 16 : 8];
-        if (k.userAccess().copyFromUser(b, 0, req, b.length) != 0) {
-            return -Errno.EFAULT;
-        }
-        long sec = ts64 ? le64(b, 0) : (int) le32(b, 0), nsec = ts64 ? le64(b, 8) : (int) le32(b, 4);
-        if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) {
-            return -Errno.EINVAL;
-        }
-        return sleepNanos(sec > Long.MAX_VALUE / 1_000_000_000L - 1 ? Long.MAX_VALUE : sec * 1_000_000_000L + nsec);
-    }
-
-    /** Sleeps (host time) or advances the vCPU's virtual time (--deterministic): GuestTime.sleep. */
-    private long sleepNanos(long total) {
-        try {
-            k.machine().guestTime().sleep(currentCpu, total);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -Errno.EINTR;
-        }
-        return 0;
-    }
-
-    private static void put64(byte[] b, int o, long v) {
-        for (int i = 0; i < 8; i++) {
-            b[o + i] = (byte) (v >>> (8 * i));
-        }
     }
 
     // ---- identity -----------------------------------------------------------------------------
@@ -740,26 +474,6 @@ public final class Syscalls {
         }
     }
 
-    /** ioctl on a pipe: FIONREAD works, every terminal request is -ENOTTY. */
-    private long ioctl(int fd, int cmd, long arg) {
-        if (fd < 0 || fd > 2) {
-            return -Errno.EBADF;
-        }
-        if (cmd == 0x541b) { // FIONREAD
-            int avail = 0;
-            if (fd == 0) {
-                try {
-                    avail = k.config().stdin().available();
-                } catch (IOException e) {
-                    avail = 0;
-                }
-            }
-            byte[] b = {(byte) avail, (byte) (avail >>> 8), (byte) (avail >>> 16), (byte) (avail >>> 24)};
-            return k.userAccess().copyToUser(arg, b, 0, 4) == 0 ? 0 : -Errno.EFAULT;
-        }
-        return -Errno.ENOTTY; // TCGETS, TCSETS*, TCSBRK, TIOCGWINSZ, TIOCGPGRP...
-    }
-
     // ---- signals (recorded) -------------------------------------------------------------------
 
     private static final long UNBLOCKABLE = (1L << (Kernel.SIGKILL - 1)) | (1L << (Kernel.SIGSTOP - 1));
@@ -788,8 +502,8 @@ public final class Syscalls {
                 return -Errno.EFAULT;
             }
             long wordMask = word == 8 ? -1L : 0xffff_ffffL;
-            nw = new long[] {le64(b, 0) & wordMask, le64(b, word) & wordMask, le64(b, 2 * word) & wordMask,
-                    le64(b, 3 * word) & ~UNBLOCKABLE};
+            nw = new long[] {Le.le64(b, 0) & wordMask, Le.le64(b, word) & wordMask, Le.le64(b, 2 * word) & wordMask,
+                    Le.le64(b, 3 * word) & ~UNBLOCKABLE};
         }
         long[] old = t.sigactions[sig].clone();
         if (nw != null) {
@@ -799,9 +513,9 @@ public final class Syscalls {
             byte[] b = new byte[size];
             // In order: a 4-byte word's put64 writes zeros into the next slot, which the next put rewrites.
             for (int i = 0; i < 3; i++) {
-                put64(b, word * i, old[i]);
+                Le.put64(b, word * i, old[i]);
             }
-            put64(b, 3 * word, old[3]);
+            Le.put64(b, 3 * word, old[3]);
             if (k.userAccess().copyToUser(oact, b, 0, size) != 0) {
                 return -Errno.EFAULT;
             }

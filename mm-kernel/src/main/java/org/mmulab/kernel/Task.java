@@ -28,6 +28,11 @@ public final class Task {
     int termSignal;
     /** Set by an allocation failure in kernel context: the OOM killer's SIGKILL, acted on at return. */
     boolean oomKillPending;
+    /**
+     * Why exec failed after the point of no return for a reason other than running out of frames (an
+     * ENOMEM/EFAULT from mapping the image or building the stack): bprm_execve then forces SIGSEGV.
+     */
+    String execFailure;
     /** An i386 (ELF32) process: TIF_IA32 / in_ia32_syscall. */
     boolean ia32;
     /** set_thread_area's TLS descriptors (GDT entries 6-8, GDT_ENTRY_TLS_MIN..MAX): base, limit, flags. */

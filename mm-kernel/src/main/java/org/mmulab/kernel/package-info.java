@@ -2,7 +2,8 @@
  * The process model on top of the mm port: {@link org.mmulab.kernel.Kernel} (the vCPUs' trap handler:
  * syscalls, exceptions, page faults via {@code do_user_addr_fault}, signals' default actions, the OOM
  * kill, {@code --stats}), the static ELF64 / ELF32 loader and initial stack ({@code BinfmtElf}, following
- * fs/binfmt_elf.c with ASLR off), the x86-64 and ia32 syscall tables ({@link org.mmulab.kernel.Syscalls}) and
+ * fs/binfmt_elf.c with ASLR off), the x86-64 and ia32 syscall tables ({@link org.mmulab.kernel.Syscalls}, which
+ * dispatch by subsystem: {@code SysFs} for fs/read_write.c, {@code SysTime} for kernel/time/, the mm port for mm/) and
  * signal frames ({@code Signals}, arch/x86/kernel/signal_64.c), user-memory access through the MMU ({@link org.mmulab.kernel.UserAccess}).
  *
  * <p>Decisions worth knowing:
@@ -21,6 +22,12 @@
  *     {@code CpuState.gsBase}, which the interpreter uses as the %gs base in 32-bit mode.</li>
  * <li>ia32 tasks get the i386 frames (SignalsIa32): rt_sigframe_ia32 for SA_SIGINFO handlers, the
  *     old sigframe_ia32 otherwise; rt_sigreturn (#173) and sigreturn (#119) restore them.</li>
+ * <li>Argument checks are Linux's, in Linux's order: addresses and lengths are unsigned longs compared
+ *     with TASK_SIZE; access_ok (the whole range below the kernel's TASK_SIZE_MAX) comes before
+ *     rw_verify_area; the 64-bit syscall number is an int; overcommit follows mode 0 (a single charged
+ *     request larger than RAM is ENOMEM, see {@code mm.Overcommit}).</li>
+ * <li>#GP (a privileged instruction, a far return to a selector that is not __USER_CS/__USER32_CS) is
+ *     SIGSEGV with SI_KERNEL, status 139; #UD is SIGILL.</li>
  * <li>A fault signal runs its handler if one is installed (with SA_RESTORER) and not blocked, else
  *     takes the default action: the shell's message ("Segmentation fault", ...) on stderr, status 128+sig.</li>
  * </ul>

@@ -165,7 +165,7 @@ final class Fixture {
         }
     }
 
-    long sys(int nr, long... args) {
+    long sys(long nr, long... args) {
         long[] r = cpu.state.gpr;
         int[] regs = {CpuState.RDI, CpuState.RSI, CpuState.RDX, CpuState.R10, CpuState.R8, CpuState.R9};
         r[CpuState.RAX] = nr;

@@ -34,14 +34,25 @@ public final class CpuState {
     public final Flags flags = new Flags();
 
     public long fsBase, gsBase;
+    /** IA32_KERNEL_GS_BASE (MSR C000_0102H), what SWAPGS exchanges with the GS base. */
+    public long kernelGsBase;
     public long cr0 = CR0_PE | CR0_PG | CR0_WP;
     public long cr2, cr3;
     public long cr4 = CR4_PAE | CR4_PGE;
     public long efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
+    /** CR8, the task-priority register (bits 3:0; 64-bit mode only on hardware). Stored, nothing reads it. */
+    public long cr8;
     /** Current privilege level: 3 while guest code runs, 0 while the kernel acts on its behalf. */
     public int cpl = 3;
     /** True in 64-bit mode (CS.L=1); false in 32-bit protected or compatibility mode. */
     public boolean longMode64 = true;
+    /**
+     * The user code segments the GDT holds, as selectors with RPL 3, or -1 for none: a 64-bit one
+     * (L=1) and a 32-bit one (D=1), both DPL 3. There are no descriptor tables in guest memory: a far
+     * transfer (RETF) may load only these into CS, anything else is #GP. The OS sets them (Linux's GDT:
+     * __USER_CS 0x33 and __USER32_CS 0x23 under a 64-bit kernel, __USER_CS 0x73 under a 32-bit one).
+     */
+    public int userCs64 = -1, userCs32 = -1;
 
     /** XMM0-15 as lo/hi 64-bit halves: xmm[2*i] is bits 63:0 of XMMi. */
     public final long[] xmm = new long[32];

@@ -572,6 +572,12 @@ final class Decoder {
                 dImm = imm16() & 0xffff;
                 out(Op.RET_I);
                 return;
+            case 0xca:
+            case 0xcb:
+                // RETF: the operand size is 32 bits by default in both modes (REX.W: 64, 66: 16).
+                dImm = b == 0xca ? imm16() & 0xffff : 0;
+                out(Op.RETF);
+                return;
             case 0xc3:
                 stackSize();
                 out(Op.RET);
@@ -729,11 +735,54 @@ final class Decoder {
 
     private void twoByte(int b) {
         switch (b) {
+            case 0x00: // group 6: LLDT /2 and LTR /3 need CPL 0; SLDT, STR, VERR, VERW stay undefined here
+                modrm();
+                if ((reg & 7) == 2 || (reg & 7) == 3) {
+                    out(Op.PRIV);
+                }
+                reg = 0;
+                return;
+            case 0x01: { // group 7
+                modrm();
+                int r = reg & 7;
+                if (hasMem ? r == 2 || r == 3 || r == 6 || r == 7 // LGDT, LIDT, LMSW, INVLPG
+                        : r == 6 || (mode64 && r == 7 && (modrmByte & 7) == 0) // LMSW, SWAPGS (0F 01 F8)
+                                || modrmByte == 0xd1) { // XSETBV
+                    out(Op.PRIV);
+                }
+                reg = 0;
+                return;
+            }
             case 0x05:
                 if (mode64) {
                     out(Op.SYSCALL);
                 }
                 return;
+            case 0x06: // CLTS
+            case 0x08: // INVD
+            case 0x09: // WBINVD
+            case 0x30: // WRMSR
+            case 0x32: // RDMSR
+            case 0x33: // RDPMC: #GP(0) at CPL > 0 with CR4.PCE clear, as Linux leaves it
+            case 0x35: // SYSEXIT (Intel: #GP(0) unless CPL 0)
+                out(Op.PRIV);
+                return;
+            case 0x07: // SYSRET: #GP(0) at CPL > 0 in 64-bit mode
+                if (mode64) {
+                    out(Op.PRIV);
+                }
+                return;
+            case 0x20: case 0x21: case 0x22: case 0x23: { // MOV from/to CRn, DRn: the mod bits are ignored
+                int m = fetch();
+                modrmByte = m;
+                int n = ((m >>> 3) & 7) | ((rex & 4) << 1);
+                boolean cr = b == 0x20 || b == 0x22;
+                // CR1, CR5-7, CR9-15 and DR8-15 do not exist: #UD, which takes priority over the CPL check.
+                if (cr ? n == 0 || n == 2 || n == 3 || n == 4 || n == 8 : n < 8) {
+                    out(Op.PRIV);
+                }
+                return;
+            }
             case 0x0b:
                 return; // UD2
             case 0x0d:

@@ -92,7 +92,7 @@ public final class InstructionTiming {
     static InstrClass classOf(int op) {
         return switch (op) {
             case Op.JCC, Op.JMP, Op.JMP_E, Op.JRCXZ, Op.LOOP -> InstrClass.BRANCH;
-            case Op.CALL, Op.CALL_E, Op.RET, Op.RET_I -> InstrClass.CALL_RET;
+            case Op.CALL, Op.CALL_E, Op.RET, Op.RET_I, Op.RETF -> InstrClass.CALL_RET;
             case Op.PUSH_R, Op.POP_R, Op.PUSH_I, Op.PUSH_E, Op.POP_E, Op.PUSHF, Op.LEAVE, Op.PUSHA, Op.POPA ->
                     InstrClass.STACK;
             case Op.POPF -> InstrClass.POPF;

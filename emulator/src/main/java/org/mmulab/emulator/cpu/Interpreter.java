@@ -393,7 +393,8 @@ public final class Interpreter {
                     if (x != Exit.BUDGET) {
                         s.rip = rip;
                         s.instructions += n;
-                        return x;
+                        // A far transfer changed CS.L: run() must be re-entered to decode in the new mode.
+                        return x == MODE_SWITCH ? Exit.BUDGET : x;
                     }
                     slot = rip == fall && (fw & DecodedPage.FALL) != 0 ? slot + 1 : -1; // FALL implies slot >= 0
                 }
@@ -1002,6 +1003,8 @@ public final class Interpreter {
             case Op.RET_I:
                 ret(imm);
                 return Exit.BUDGET;
+            case Op.RETF:
+                return retf(imm);
             case Op.JRCXZ:
                 if (((info & Decoder.ASZ32) != 0 ? r[RCX] & 0xffff_ffffL : r[RCX]) == 0) {
                     next += imm;
@@ -1966,6 +1969,54 @@ public final class Interpreter {
         long target = rd(sp, sz);
         r[RSP] = (sp + (1L << sz) + extra) & addrMask;
         next = target;
+    }
+
+    /** Internal exit code of {@link #retf} after a change between 64-bit and compatibility mode. */
+    private static final int MODE_SWITCH = -1;
+
+    /**
+     * RETF / RETF imm16 (SDM Vol. 2 RET, far return to the same privilege level): pops the offset and,
+     * from a slot of the same operand size, the CS selector. A null selector is #GP(0); a selector whose
+     * RPL is not the CPL (a return to an outer level cannot happen from CPL 3, the only level the
+     * interpreter runs at), or that is not one of the GDT's user code segments ({@link CpuState#userCs64},
+     * {@link CpuState#userCs32}: a data segment, a kernel segment, an LDT selector) is #GP(selector). The
+     * new RIP must be canonical (64-bit target) or within the 4 GiB limit (32-bit target), else #GP(0).
+     * Nothing is committed before the checks pass. Returning to the other code segment switches between
+     * 64-bit and compatibility mode (only under long mode: a 32-bit kernel's GDT has one user code segment).
+     */
+    private int retf(long extra) {
+        int sz = size();
+        int slot = 1 << sz;
+        long sp = r[RSP] & addrMask;
+        long offset = rd(sp, sz);
+        int sel = (int) rd((sp + slot) & addrMask, sz) & 0xffff;
+        if ((sel & 0xfffc) == 0) {
+            lastFault = String.format("far return to the null selector at 0x%x", s.rip);
+            describing = true;
+            throw GuestFault.raise(s, Vectors.GP, 0);
+        }
+        boolean to64;
+        if ((sel & 3) == s.cpl && sel == s.userCs64) {
+            to64 = true;
+        } else if ((sel & 3) == s.cpl && sel == s.userCs32) {
+            to64 = false;
+        } else {
+            lastFault = String.format("far return to selector 0x%x (not a user code segment) at 0x%x", sel, s.rip);
+            describing = true;
+            throw GuestFault.raise(s, Vectors.GP, sel & 0xfffc);
+        }
+        if (to64 ? (offset << 16) >> 16 != offset : (offset >>> 32) != 0) {
+            lastFault = String.format("far return to 0x%x:0x%x outside the code segment at 0x%x", sel, offset, s.rip);
+            describing = true;
+            throw GuestFault.raise(s, Vectors.GP, 0);
+        }
+        r[RSP] = (sp + 2L * slot + extra) & addrMask;
+        next = sz == 1 ? offset & 0xffff : offset;
+        if (to64 == m32) {
+            s.longMode64 = to64;
+            return MODE_SWITCH;
+        }
+        return Exit.BUDGET;
     }
 
     private void leave() {

@@ -25,10 +25,12 @@ final class Op {
             SSE = 79,
             // 32-bit mode only.
             PUSHA = 80, POPA = 81,
+            // Far return (CA, CB).
+            RETF = 82,
             // x87 escapes D8-DF and FWAIT: sub-ids and FOP in X87Exec.
-            X87 = 82;
+            X87 = 83;
 
-    static final int COUNT = 83;
+    static final int COUNT = 84;
 
     private Op() {
     }

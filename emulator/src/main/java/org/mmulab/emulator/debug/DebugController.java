@@ -124,6 +124,22 @@ public final class DebugController {
         return machine.vcpu(cpu).state;
     }
 
+    /** System register {@code r} of a vCPU (control registers, EFER, segment bases). */
+    public long readSystemRegister(int cpu, SystemRegister r) {
+        return r.read(state(cpu));
+    }
+
+    /**
+     * Writes system register {@code r} as MOV to CRn / WRMSR would (only while the machine is stopped): false, with
+     * nothing changed, where the CPU raises #GP. Writing the value the register already has does nothing at all (no
+     * TLB flush), so a debugger that rewrites every register ({@code G}) leaves the TLBs alone.
+     */
+    public boolean writeSystemRegister(int cpu, SystemRegister r, long value) {
+        checkCpu(cpu);
+        Vcpu v = machine.vcpu(cpu);
+        return r.read(v.state) == value || r.write(v.mmu(), value);
+    }
+
     /** True when the vCPU runs 64-bit code (amd64 register layout) rather than 32-bit (i386). */
     public boolean is64Bit(int cpu) {
         return state(cpu).longMode64;

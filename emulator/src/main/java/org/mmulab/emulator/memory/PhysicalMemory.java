@@ -2,51 +2,68 @@ package org.mmulab.emulator.memory;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Guest physical RAM: {@code byte[]} chunks addressed by {@code long}, little-endian, as on a PC.
+ * Guest physical RAM: off-heap regions addressed by {@code long}, little-endian, as on a PC.
  *
  * <p>Rules (DESIGN §2 memory): unbacked physical addresses read as all-ones and ignore writes, like
  * a PC bus with nothing decoding the address; MMIO regions above RAM are routed to {@link Mmio}
  * handlers. Naturally aligned 32/64-bit words support acquire/release and compare-and-exchange,
  * which is what the page walker's locked A/D update (SDM Vol. 3A §4.8) and the kernel's
- * {@code cmpxchg64} need. Chunks are allocated on first touch so a 4 GiB guest costs only what it uses.
+ * {@code cmpxchg64} need ({@code MethodHandles.byteBufferViewVarHandle} gives exactly these on a direct
+ * buffer: plain, opaque, acquire/release and CAS on aligned words).
+ *
+ * <p>Where the bytes live: not on the Java heap, so guest RAM never depends on {@code -Xmx}. RAM is
+ * {@link HostRam}: 1 GiB regions mapped from a deleted sparse file, made when the memory is created
+ * (so a host that cannot give the address space refuses here, once, instead of failing mid-run) and
+ * backed by host pages only where the guest touches them. {@code ByteBuffer.allocateDirect} was not
+ * used: it is capped by {@code -XX:MaxDirectMemorySize} (the heap maximum by default), pre-zeroes
+ * (touches) all it allocates, and cannot be released before a GC; see {@link HostRam} for the mapping
+ * choice. A region is at most 1 GiB so that offsets stay {@code int} (the VarHandle index) and a 1 GiB
+ * page never straddles two regions.
  *
  * <p>Every write path checks the per-frame "holds decoded code" bit and tells the
  * {@link CodeWriteListener}, so self-modifying code and kernel writes into code pages (read(2) into
- * .text, ELF loading) invalidate the decoded-instruction cache. Host-side fast paths that write
- * straight into {@link #chunkFor(long)} must never be used for frames marked as code.
+ * .text, ELF loading) invalidate the decoded-instruction cache.
  */
 public final class PhysicalMemory {
-    public static final int CHUNK_SHIFT = 21; // 2 MiB: a large page never straddles two chunks
-    public static final int CHUNK_SIZE = 1 << CHUNK_SHIFT;
-    private static final int CHUNK_MASK = CHUNK_SIZE - 1;
+    /** log2 of a RAM region: 1 GiB, so a large page never straddles two regions and offsets fit an int. */
+    public static final int REGION_SHIFT = 30;
+    public static final long REGION_SIZE = 1L << REGION_SHIFT;
+    private static final long REGION_MASK = REGION_SIZE - 1;
     public static final int PAGE_SHIFT = 12;
     public static final int PAGE_SIZE = 1 << PAGE_SHIFT;
+    /** The largest guest RAM: 1 TiB (the frame table indexes frames with an int). */
+    public static final long MAX_SIZE = 1L << 40;
 
-    private static final VarHandle I16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle I32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final VarHandle I64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle I16 = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle I32 = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle I64 = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle CODE_BITS = MethodHandles.arrayElementVarHandle(long[].class);
 
     private final long size;
-    private final byte[][] chunks;
+    private final ByteBuffer[] regions;
     private final long[] codeBits;
     private final CopyOnWriteArrayList<MmioRegion> mmio = new CopyOnWriteArrayList<>();
     private volatile CodeWriteListener codeWriteListener = CodeWriteListener.NONE;
 
+    /**
+     * RAM of {@code size} bytes, off the heap. Throws {@link HostMemoryException} when the host cannot map
+     * it (address space, ulimit -v, commit limit), {@link IllegalArgumentException} for a bad size.
+     */
     public PhysicalMemory(long size) {
         if (size <= 0 || (size & (PAGE_SIZE - 1)) != 0) {
             throw new IllegalArgumentException("RAM size must be a positive multiple of 4 KiB: " + size);
         }
-        if (size > (1L << 40)) {
+        if (size > MAX_SIZE) {
             throw new IllegalArgumentException("RAM size above 1 TiB is not supported: " + size);
         }
         this.size = size;
-        this.chunks = new byte[(int) ((size + CHUNK_MASK) >>> CHUNK_SHIFT)][];
+        this.regions = HostRam.map(size, REGION_SIZE, this);
         this.codeBits = new long[(int) (((size >>> PAGE_SHIFT) + 63) >>> 6)];
     }
 
@@ -63,25 +80,13 @@ public final class PhysicalMemory {
         return pa >= 0 && pa + len <= size && pa + len >= pa;
     }
 
-    /** The chunk holding {@code pa} (allocated on first touch); only for RAM addresses. */
-    public byte[] chunkFor(long pa) {
-        int i = (int) (pa >>> CHUNK_SHIFT);
-        byte[] c = chunks[i];
-        return c != null ? c : allocateChunk(i);
+    /** The region holding {@code pa}; only for RAM addresses. */
+    private ByteBuffer regionFor(long pa) {
+        return regions[(int) (pa >>> REGION_SHIFT)];
     }
 
-    public static int chunkOffset(long pa) {
-        return (int) (pa & CHUNK_MASK);
-    }
-
-    private synchronized byte[] allocateChunk(int i) {
-        byte[] c = chunks[i];
-        if (c == null) {
-            long remaining = size - ((long) i << CHUNK_SHIFT);
-            c = new byte[(int) Math.min(CHUNK_SIZE, remaining)];
-            chunks[i] = c;
-        }
-        return c;
+    private static int regionOffset(long pa) {
+        return (int) (pa & REGION_MASK);
     }
 
     // ---- plain little-endian access. Multi-byte accesses must not cross a 4 KiB frame boundary
@@ -91,28 +96,28 @@ public final class PhysicalMemory {
         if (!isRam(pa, 1)) {
             return (int) unbackedRead(pa, 1);
         }
-        return chunkFor(pa)[chunkOffset(pa)] & 0xff;
+        return regionFor(pa).get(regionOffset(pa)) & 0xff;
     }
 
     public int read16(long pa) {
         if (!isRam(pa, 2)) {
             return (int) unbackedRead(pa, 2);
         }
-        return (short) I16.get(chunkFor(pa), chunkOffset(pa)) & 0xffff;
+        return (short) I16.get(regionFor(pa), regionOffset(pa)) & 0xffff;
     }
 
     public int read32(long pa) {
         if (!isRam(pa, 4)) {
             return (int) unbackedRead(pa, 4);
         }
-        return (int) I32.get(chunkFor(pa), chunkOffset(pa));
+        return (int) I32.get(regionFor(pa), regionOffset(pa));
     }
 
     public long read64(long pa) {
         if (!isRam(pa, 8)) {
             return unbackedRead(pa, 8);
         }
-        return (long) I64.get(chunkFor(pa), chunkOffset(pa));
+        return (long) I64.get(regionFor(pa), regionOffset(pa));
     }
 
     public void write8(long pa, int v) {
@@ -120,7 +125,7 @@ public final class PhysicalMemory {
             unbackedWrite(pa, 1, v);
             return;
         }
-        chunkFor(pa)[chunkOffset(pa)] = (byte) v;
+        regionFor(pa).put(regionOffset(pa), (byte) v);
         noteWrite(pa);
     }
 
@@ -129,7 +134,7 @@ public final class PhysicalMemory {
             unbackedWrite(pa, 2, v);
             return;
         }
-        I16.set(chunkFor(pa), chunkOffset(pa), (short) v);
+        I16.set(regionFor(pa), regionOffset(pa), (short) v);
         noteWrite(pa);
     }
 
@@ -138,7 +143,7 @@ public final class PhysicalMemory {
             unbackedWrite(pa, 4, v);
             return;
         }
-        I32.set(chunkFor(pa), chunkOffset(pa), v);
+        I32.set(regionFor(pa), regionOffset(pa), v);
         noteWrite(pa);
     }
 
@@ -147,7 +152,7 @@ public final class PhysicalMemory {
             unbackedWrite(pa, 8, v);
             return;
         }
-        I64.set(chunkFor(pa), chunkOffset(pa), v);
+        I64.set(regionFor(pa), regionOffset(pa), v);
         noteWrite(pa);
     }
 
@@ -158,7 +163,7 @@ public final class PhysicalMemory {
         if (!isRam(pa, 8)) {
             return unbackedRead(pa, 8);
         }
-        return (long) I64.getAcquire(chunkFor(pa), chunkOffset(pa));
+        return (long) I64.getAcquire(regionFor(pa), regionOffset(pa));
     }
 
     /**
@@ -172,11 +177,11 @@ public final class PhysicalMemory {
         if (count <= 0) {
             return 0;
         }
-        if (!isRam(pa, count * 8) || chunkOffset(pa) + count * 8 > CHUNK_SIZE) {
+        if (!isRam(pa, count * 8) || regionOffset(pa) + (long) count * 8 > REGION_SIZE) {
             return 0;
         }
-        byte[] c = chunkFor(pa);
-        int off = chunkOffset(pa);
+        ByteBuffer c = regionFor(pa);
+        int off = regionOffset(pa);
         for (int i = 0; i < count; i++, off += 8) {
             if ((long) I64.get(c, off) != 0) {
                 return i;
@@ -190,7 +195,7 @@ public final class PhysicalMemory {
         if (!isRam(pa, 8)) {
             return unbackedRead(pa, 8);
         }
-        return (long) I64.getOpaque(chunkFor(pa), chunkOffset(pa));
+        return (long) I64.getOpaque(regionFor(pa), regionOffset(pa));
     }
 
     public void write64Release(long pa, long v) {
@@ -198,7 +203,7 @@ public final class PhysicalMemory {
         if (!isRam(pa, 8)) {
             return;
         }
-        I64.setRelease(chunkFor(pa), chunkOffset(pa), v);
+        I64.setRelease(regionFor(pa), regionOffset(pa), v);
         noteWrite(pa);
     }
 
@@ -207,7 +212,7 @@ public final class PhysicalMemory {
         if (!isRam(pa, 4)) {
             return (int) unbackedRead(pa, 4);
         }
-        return (int) I32.getAcquire(chunkFor(pa), chunkOffset(pa));
+        return (int) I32.getAcquire(regionFor(pa), regionOffset(pa));
     }
 
     public void write32Release(long pa, int v) {
@@ -215,7 +220,7 @@ public final class PhysicalMemory {
         if (!isRam(pa, 4)) {
             return;
         }
-        I32.setRelease(chunkFor(pa), chunkOffset(pa), v);
+        I32.setRelease(regionFor(pa), regionOffset(pa), v);
         noteWrite(pa);
     }
 
@@ -225,7 +230,7 @@ public final class PhysicalMemory {
         if (!isRam(pa, 8)) {
             return unbackedRead(pa, 8);
         }
-        long w = (long) I64.compareAndExchange(chunkFor(pa), chunkOffset(pa), expected, update);
+        long w = (long) I64.compareAndExchange(regionFor(pa), regionOffset(pa), expected, update);
         if (w == expected) {
             noteWrite(pa);
         }
@@ -238,7 +243,7 @@ public final class PhysicalMemory {
         if (!isRam(pa, 4)) {
             return (int) unbackedRead(pa, 4);
         }
-        int w = (int) I32.compareAndExchange(chunkFor(pa), chunkOffset(pa), expected, update);
+        int w = (int) I32.compareAndExchange(regionFor(pa), regionOffset(pa), expected, update);
         if (w == expected) {
             noteWrite(pa);
         }
@@ -250,7 +255,7 @@ public final class PhysicalMemory {
         if (!isRam(pa, 8)) {
             return unbackedRead(pa, 8);
         }
-        long old = (long) I64.getAndAdd(chunkFor(pa), chunkOffset(pa), delta);
+        long old = (long) I64.getAndAdd(regionFor(pa), regionOffset(pa), delta);
         noteWrite(pa);
         return old;
     }
@@ -260,7 +265,7 @@ public final class PhysicalMemory {
         if (!isRam(pa, 4)) {
             return (int) unbackedRead(pa, 4);
         }
-        int old = (int) I32.getAndAdd(chunkFor(pa), chunkOffset(pa), delta);
+        int old = (int) I32.getAndAdd(regionFor(pa), regionOffset(pa), delta);
         noteWrite(pa);
         return old;
     }
@@ -270,7 +275,7 @@ public final class PhysicalMemory {
         if (!isRam(pa, 8)) {
             return unbackedRead(pa, 8);
         }
-        long old = (long) I64.getAndSet(chunkFor(pa), chunkOffset(pa), v);
+        long old = (long) I64.getAndSet(regionFor(pa), regionOffset(pa), v);
         noteWrite(pa);
         return old;
     }
@@ -280,7 +285,7 @@ public final class PhysicalMemory {
         if (!isRam(pa, 4)) {
             return (int) unbackedRead(pa, 4);
         }
-        int old = (int) I32.getAndSet(chunkFor(pa), chunkOffset(pa), v);
+        int old = (int) I32.getAndSet(regionFor(pa), regionOffset(pa), v);
         noteWrite(pa);
         return old;
     }
@@ -298,8 +303,8 @@ public final class PhysicalMemory {
         if (!isRam(pa, PAGE_SIZE)) {
             return;
         }
-        byte[] c = chunkFor(pa);
-        for (int off = chunkOffset(pa), end = off + PAGE_SIZE; off < end; off += ZERO_LINE) {
+        ByteBuffer c = regionFor(pa);
+        for (int off = regionOffset(pa), end = off + PAGE_SIZE; off < end; off += ZERO_LINE) {
             if (((long) I64.get(c, off) | (long) I64.get(c, off + 8) | (long) I64.get(c, off + 16)
                     | (long) I64.get(c, off + 24) | (long) I64.get(c, off + 32) | (long) I64.get(c, off + 40)
                     | (long) I64.get(c, off + 48) | (long) I64.get(c, off + 56)) != 0) {
@@ -325,7 +330,7 @@ public final class PhysicalMemory {
         if (!isRam(srcPa, PAGE_SIZE) || !isRam(dstPa, PAGE_SIZE)) {
             throw new IllegalArgumentException("copyFrame outside RAM");
         }
-        System.arraycopy(chunkFor(srcPa), chunkOffset(srcPa), chunkFor(dstPa), chunkOffset(dstPa), PAGE_SIZE);
+        regionFor(dstPa).put(regionOffset(dstPa), regionFor(srcPa), regionOffset(srcPa), PAGE_SIZE);
         noteWrite(dstPa);
     }
 
@@ -334,7 +339,7 @@ public final class PhysicalMemory {
         while (len > 0) {
             int n = (int) Math.min(len, PAGE_SIZE - (pa & (PAGE_SIZE - 1)));
             if (isRam(pa, n)) {
-                System.arraycopy(chunkFor(pa), chunkOffset(pa), dst, off, n);
+                regionFor(pa).get(regionOffset(pa), dst, off, n);
             } else {
                 Arrays.fill(dst, off, off + n, (byte) 0xff);
             }
@@ -349,7 +354,7 @@ public final class PhysicalMemory {
         while (len > 0) {
             int n = (int) Math.min(len, PAGE_SIZE - (pa & (PAGE_SIZE - 1)));
             if (isRam(pa, n)) {
-                System.arraycopy(src, off, chunkFor(pa), chunkOffset(pa), n);
+                regionFor(pa).put(regionOffset(pa), src, off, n);
                 noteWrite(pa);
             }
             pa += n;

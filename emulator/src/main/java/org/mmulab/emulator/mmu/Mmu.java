@@ -800,13 +800,38 @@ public final class Mmu {
         return (s.cr0 & CpuState.CR0_PG) != 0 && (s.cr4 & CpuState.CR4_PAE) != 0 && !s.pagingLongMode();
     }
 
+    /** The vCPU state this MMU belongs to (for {@link ControlRegisterWrites}). */
+    CpuState state() {
+        return s;
+    }
+
+    /** True if {@code cr3} sets a bit at or above MAXPHYADDR (bits 62:MAXPHYADDR; bit 63 is not an address bit). */
+    boolean cr3AddressReserved(long cr3) {
+        return (cr3 & paeReservedHigh) != 0;
+    }
+
+    /** True if loading the PDPTE registers from {@code cr3} would succeed (reads only; no #GP, no state change). */
+    boolean pdptesLoadable(long cr3) {
+        long base = cr3 & 0xffff_ffe0L;
+        for (int i = 0; i < 4; i++) {
+            if (pdpteReserved(mem.read64(base + 8L * i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean pdpteReserved(long e) {
+        return (e & Pte.P) != 0 && ((e & PDPTE_REG_RESERVED_LOW) != 0 || (e & paeReservedHigh) != 0 || e < 0);
+    }
+
     /** SDM §4.4.1: read the four PDPTEs at CR3[31:5]; a present one with reserved bits set → #GP(0). */
     private void loadPdpteRegisters(long cr3) {
         long base = cr3 & 0xffff_ffe0L;
         long[] loaded = new long[4];
         for (int i = 0; i < 4; i++) {
             long e = mem.read64(base + 8L * i);
-            if ((e & Pte.P) != 0 && ((e & PDPTE_REG_RESERVED_LOW) != 0 || (e & paeReservedHigh) != 0 || e < 0)) {
+            if (pdpteReserved(e)) {
                 throw GuestFault.raise(s, Vectors.GP, 0);
             }
             loaded[i] = e;

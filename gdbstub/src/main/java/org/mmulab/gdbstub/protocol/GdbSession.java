@@ -10,7 +10,6 @@ import org.mmulab.gdbstub.target.ResumePlan;
 import org.mmulab.gdbstub.target.StopEvent;
 import org.mmulab.gdbstub.target.TargetArch;
 
-import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -24,8 +23,6 @@ import java.util.Arrays;
  * {@code E16} target running (EBUSY), {@code E22} invalid register, thread or value (EINVAL).
  */
 public final class GdbSession {
-    private static final System.Logger LOG = System.getLogger(GdbSession.class.getName());
-
     /** Where a session's replies go. */
     public interface Output {
         /** Sends one packet (the handler frames it, and keeps it for retransmission). */
@@ -49,6 +46,7 @@ public final class GdbSession {
     private final GdbTarget target;
     private final int packetSize;
     private final Output out;
+    private final StubLog log;
 
     private TargetArch arch;
     private int threads;
@@ -65,9 +63,14 @@ public final class GdbSession {
     private long packets;
 
     public GdbSession(GdbTarget target, int packetSize, Output out) {
+        this(target, packetSize, out, StubLog.SILENT);
+    }
+
+    public GdbSession(GdbTarget target, int packetSize, Output out, StubLog log) {
         this.target = target;
         this.packetSize = packetSize;
         this.out = out;
+        this.log = log;
     }
 
     /** The client connected: attach to (and thereby stop) the target. */
@@ -84,12 +87,31 @@ public final class GdbSession {
             out.execute(() -> onStop(gen, ev));
         } catch (RuntimeException e) {
             // The connection's event loop is gone (server closing); the stop has nobody to go to.
-            LOG.log(Level.DEBUG, "stop event dropped: " + ev, e);
+            log.log("stop event dropped: " + ev, e);
         }
     }
 
-    /** The connection closed: detach so the guest keeps running (unless the client killed it). */
+    /**
+     * The connection closed without {@code D} or {@code k}: the machine stays as it was (QEMU {@code -s -S}). If gdb
+     * had resumed it, it runs on, detached; if it is stopped ({@code --wait}, attach, breakpoint, step), it stays
+     * stopped, without this client's breakpoints, until a debugger attaches again and resumes it.
+     */
     public void close() {
+        end(running);
+    }
+
+    /** The stub is shutting down: detach so that the machine runs on whatever its state. */
+    public void closeAndDetach() {
+        end(true);
+    }
+
+    /** {@link #open()} failed: forget the session without calling the target again. */
+    void abandon() {
+        finished = true;
+        generation++;
+    }
+
+    private void end(boolean resume) {
         if (finished) {
             return;
         }
@@ -97,10 +119,14 @@ public final class GdbSession {
         generation++;
         if (!killed) {
             try {
-                target.detach();
+                if (resume) {
+                    target.detach();
+                } else {
+                    target.release();
+                }
             } catch (RuntimeException e) {
                 internalErrors++;
-                LOG.log(Level.WARNING, "target.detach() failed on disconnect", e);
+                log.log("target " + (resume ? "detach" : "release") + " failed on disconnect", e);
             }
         }
     }
@@ -135,7 +161,7 @@ public final class GdbSession {
             target.interrupt();
         } catch (RuntimeException e) {
             internalErrors++;
-            LOG.log(Level.WARNING, "target.interrupt() failed", e);
+            log.log("target.interrupt() failed", e);
         }
     }
 
@@ -168,7 +194,7 @@ public final class GdbSession {
             }
             dispatch(p, s);
         } catch (MalformedPacketException | NumberFormatException e) {
-            LOG.log(Level.DEBUG, () -> "malformed packet " + p + ": " + e.getMessage());
+            log.log("malformed packet " + p + ": " + e.getMessage());
             reply(E_MALFORMED);
         } catch (InvalidArgumentException e) {
             reply(E_INVALID);
@@ -176,7 +202,7 @@ public final class GdbSession {
             reply("");
         } catch (RuntimeException e) {
             internalErrors++;
-            LOG.log(Level.WARNING, "packet " + p + " failed", e);
+            log.log("packet " + p + " failed", e);
             reply(E_INVALID);
         }
     }
@@ -247,7 +273,7 @@ public final class GdbSession {
         } else if (s.startsWith("qSymbol:")) {
             reply("OK");
         } else if (s.startsWith("qThreadExtraInfo,")) {
-            int t = parseThread(s.substring("qThreadExtraInfo,".length()));
+            int t = PacketArgs.parseThread(s.substring("qThreadExtraInfo,".length()));
             reply(validThread(t) ? Hex.encode(("vCPU " + (t - 1)).getBytes(StandardCharsets.US_ASCII)) : E_INVALID);
         } else if (s.startsWith("qRcmd,")) {
             monitor(s.substring("qRcmd,".length()));
@@ -276,7 +302,7 @@ public final class GdbSession {
             throw new MalformedPacketException("qXfer without offset");
         }
         String annex = args.substring(0, colon);
-        long[] offLen = pair(args.substring(colon + 1), ',');
+        long[] offLen = PacketArgs.pair(args.substring(colon + 1), ',');
         if (!annex.equals("target.xml")) {
             return Packet.of(E_INVALID);
         }
@@ -285,7 +311,7 @@ public final class GdbSession {
             return Packet.of("l");
         }
         int from = (int) offLen[0];
-        int to = from + Math.min(xml.length - from, clamp(offLen[1], Math.max(1, packetSize - 1)));
+        int to = from + Math.min(xml.length - from, PacketArgs.clamp(offLen[1], Math.max(1, packetSize - 1)));
         byte[] reply = new byte[1 + to - from];
         reply[0] = (byte) (to == xml.length ? 'l' : 'm');
         System.arraycopy(xml, from, reply, 1, to - from);
@@ -346,7 +372,7 @@ public final class GdbSession {
     }
 
     private String readRegister(String args) {
-        RegisterDef r = arch.register(parseRegnum(args));
+        RegisterDef r = arch.register(PacketArgs.parseRegnum(args));
         if (r == null) {
             return E_INVALID;
         }
@@ -360,7 +386,7 @@ public final class GdbSession {
         if (eq < 0) {
             throw new MalformedPacketException("P without '='");
         }
-        RegisterDef r = arch.register(parseRegnum(args.substring(0, eq)));
+        RegisterDef r = arch.register(PacketArgs.parseRegnum(args.substring(0, eq)));
         byte[] value = Hex.decode(args.substring(eq + 1));
         if (value == null) {
             throw new MalformedPacketException("P: bad hex");
@@ -371,19 +397,14 @@ public final class GdbSession {
         return target.writeRegister(generalThread(), r.regnum(), value) ? "OK" : E_INVALID;
     }
 
-    private static int parseRegnum(String s) {
-        long n = Hex.parseUnsigned(s);
-        return n > Integer.MAX_VALUE ? -1 : (int) n;
-    }
-
     // ---------------------------------------------------------------- memory
 
     private String readMemory(String args) {
-        long[] al = pair(args, ',');
+        long[] al = PacketArgs.pair(args, ',');
         if (al[1] == 0) {
             return "";
         }
-        int len = clamp(al[1], Math.max(1, packetSize / 2));
+        int len = PacketArgs.clamp(al[1], Math.max(1, packetSize / 2));
         byte[] data = target.readMemory(generalThread(), al[0], len);
         if (data == null || data.length == 0) {
             return E_MEMORY;
@@ -396,7 +417,7 @@ public final class GdbSession {
         if (colon < 0) {
             throw new MalformedPacketException("M without ':'");
         }
-        long[] al = pair(args.substring(0, colon), ',');
+        long[] al = PacketArgs.pair(args.substring(0, colon), ',');
         byte[] data = Hex.decode(args.substring(colon + 1));
         if (data == null || data.length != al[1]) {
             throw new MalformedPacketException("M: data does not match length");
@@ -416,7 +437,7 @@ public final class GdbSession {
         if (colon < 0) {
             throw new MalformedPacketException("X without ':'");
         }
-        long[] al = pair(new String(raw, 1, colon - 1, StandardCharsets.ISO_8859_1), ',');
+        long[] al = PacketArgs.pair(new String(raw, 1, colon - 1, StandardCharsets.ISO_8859_1), ',');
         byte[] data = Binary.unescape(raw, colon + 1, raw.length);
         if (data == null || data.length != al[1]) {
             throw new MalformedPacketException("X: data does not match length");
@@ -461,7 +482,7 @@ public final class GdbSession {
             throw new MalformedPacketException("H: want op and thread");
         }
         char op = s.charAt(1);
-        int t = parseThread(s.substring(2));
+        int t = PacketArgs.parseThread(s.substring(2));
         if (t > threads) {
             return E_INVALID;
         }
@@ -476,23 +497,7 @@ public final class GdbSession {
     }
 
     private String threadAlive(String args) {
-        return validThread(parseThread(args)) ? "OK" : E_INVALID;
-    }
-
-    /** Thread id: hex, "-1" (all) or "0" (any); "pPID.TID" accepted too. Returns -1, 0 or 1..(big). */
-    private static int parseThread(String s) {
-        if (s.startsWith("p")) {
-            int dot = s.indexOf('.');
-            if (dot < 0) {
-                return -1;   // pPID: all threads of the process
-            }
-            s = s.substring(dot + 1);
-        }
-        if (s.equals("-1")) {
-            return -1;
-        }
-        long t = Hex.parseUnsigned(s);
-        return t > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) t;
+        return validThread(PacketArgs.parseThread(args)) ? "OK" : E_INVALID;
     }
 
     private boolean validThread(int t) {
@@ -517,7 +522,7 @@ public final class GdbSession {
         if (s.equals("vCont?")) {
             reply("vCont;c;C;s;S");
         } else if (s.startsWith("vCont;")) {
-            resume(parseVCont(s.substring("vCont;".length())));
+            resume(PacketArgs.vCont(s.substring("vCont;".length()), threads, continueThread()));
         } else if (s.equals("vCtrlC")) {
             reply("OK");
             onInterrupt();
@@ -528,64 +533,13 @@ public final class GdbSession {
         }
     }
 
-    private ResumePlan parseVCont(String actions) {
-        ResumePlan.Builder plan = ResumePlan.builder(threads);
-        boolean[] assigned = new boolean[threads + 1];
-        for (String a : actions.split(";", -1)) {
-            if (a.isEmpty()) {
-                throw new MalformedPacketException("vCont: empty action");
-            }
-            int colon = a.indexOf(':');
-            String act = colon < 0 ? a : a.substring(0, colon);
-            if (act.isEmpty()) {
-                throw new MalformedPacketException("vCont: action without a letter");
-            }
-            int tid = colon < 0 ? -1 : parseThread(a.substring(colon + 1));
-            if (tid == 0) {
-                tid = continueThread();
-            }
-            if (tid != -1 && !validThread(tid)) {
-                throw new InvalidArgumentException();
-            }
-            ResumePlan.Action action;
-            int sig = 0;
-            switch (act.charAt(0)) {
-                case 'c' -> action = ResumePlan.Action.CONTINUE;
-                case 's' -> action = ResumePlan.Action.STEP;
-                case 't' -> action = ResumePlan.Action.STAY;
-                case 'C', 'S' -> {
-                    action = act.charAt(0) == 'C' ? ResumePlan.Action.CONTINUE : ResumePlan.Action.STEP;
-                    sig = signalNumber(act.substring(1));
-                }
-                default -> throw new MalformedPacketException("vCont: unknown action " + act);
-            }
-            if ((act.charAt(0) == 'c' || act.charAt(0) == 's' || act.charAt(0) == 't') && act.length() != 1) {
-                throw new MalformedPacketException("vCont: junk after action " + act);
-            }
-            for (int t = tid == -1 ? 1 : tid; t <= (tid == -1 ? threads : tid); t++) {
-                if (!assigned[t]) {
-                    assigned[t] = true;
-                    plan.set(t, action, sig);
-                }
-            }
-        }
-        return plan.build();
-    }
-
-    private static int signalNumber(String s) {
-        if (s.length() != 2) {
-            throw new MalformedPacketException("signal wants two hex digits");
-        }
-        return (int) Hex.parseUnsigned(s);
-    }
-
     private void legacyResume(String s) {
         char op = s.charAt(0);
         String rest = s.substring(1);
         int sig = 0;
         if (op == 'C' || op == 'S') {
             int semi = rest.indexOf(';');
-            sig = signalNumber(semi < 0 ? rest : rest.substring(0, semi));
+            sig = PacketArgs.signalNumber(semi < 0 ? rest : rest.substring(0, semi));
             rest = semi < 0 ? "" : rest.substring(semi + 1);
         }
         int t = continueThread();
@@ -634,34 +588,7 @@ public final class GdbSession {
 
     /** The stop reply for {@code ev} (GDB manual, "Stop Reply Packets"). */
     String stopReply(StopEvent ev) {
-        StringBuilder sb = new StringBuilder(40);
-        switch (ev.reason()) {
-            case EXITED -> {
-                sb.append('W');
-                Hex.appendByte(sb, ev.signal());
-                return sb.toString();
-            }
-            case TERMINATED -> {
-                sb.append('X');
-                Hex.appendByte(sb, ev.signal());
-                return sb.toString();
-            }
-            default -> {
-                sb.append('T');
-                Hex.appendByte(sb, ev.signal());
-            }
-        }
-        switch (ev.reason()) {
-            case SOFTWARE_BREAKPOINT -> sb.append(swbreak ? "swbreak:;" : "");
-            case HARDWARE_BREAKPOINT -> sb.append(hwbreak ? "hwbreak:;" : "");
-            case WRITE_WATCHPOINT -> sb.append("watch:").append(Hex.number(ev.address())).append(';');
-            case READ_WATCHPOINT -> sb.append("rwatch:").append(Hex.number(ev.address())).append(';');
-            case ACCESS_WATCHPOINT -> sb.append("awatch:").append(Hex.number(ev.address())).append(';');
-            default -> { }
-        }
-        int t = validThread(ev.thread()) ? ev.thread() : 1;
-        sb.append("thread:").append(Hex.number(t)).append(';');
-        return sb.toString();
+        return StopReplies.of(ev, swbreak, hwbreak, validThread(ev.thread()) ? ev.thread() : 1);
     }
 
     // ---------------------------------------------------------------- detach, kill
@@ -691,26 +618,5 @@ public final class GdbSession {
             generation++;
             out.close();
         }
-    }
-
-    /** Well-formed but naming something that does not exist (a thread, say): {@code E22}. */
-    private static final class InvalidArgumentException extends RuntimeException {
-        InvalidArgumentException() {
-            super(null, null, false, false);
-        }
-    }
-
-    /** {@code v} read as unsigned, capped at {@code max}. */
-    private static int clamp(long v, int max) {
-        return v < 0 || v > max ? max : (int) v;
-    }
-
-    /** "a,b" (or with another separator): two unsigned hex numbers. */
-    private static long[] pair(String s, char sep) {
-        int i = s.indexOf(sep);
-        if (i < 0) {
-            throw new MalformedPacketException("want two numbers separated by '" + sep + "'");
-        }
-        return new long[] {Hex.parseUnsigned(s.substring(0, i)), Hex.parseUnsigned(s.substring(i + 1))};
     }
 }

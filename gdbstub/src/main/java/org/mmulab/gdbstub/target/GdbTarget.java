@@ -79,6 +79,13 @@ public interface GdbTarget {
      */
     void detach();
 
+    /**
+     * The client went away without detaching while the machine is stopped: remove its breakpoints and watchpoints
+     * and forget the listener, but leave every vCPU stopped (the next client finds the machine as this one left
+     * it). Must be safe to call when already detached.
+     */
+    void release();
+
     /** The client asked to kill the debuggee. */
     void kill();
 }

@@ -22,7 +22,7 @@ final class TargetXml {
                 }
                 open = r.feature();
                 sb.append("  <feature name=\"").append(open).append("\">\n");
-                types(sb, open);
+                types(sb, open, architecture.endsWith("64"));
             }
             sb.append("    <reg name=\"").append(r.name()).append("\" bitsize=\"").append(r.bitsize())
                     .append("\" type=\"").append(r.type()).append("\" regnum=\"").append(r.regnum()).append('"');
@@ -38,7 +38,7 @@ final class TargetXml {
         return sb.toString();
     }
 
-    private static void types(StringBuilder sb, String feature) {
+    private static void types(StringBuilder sb, String feature, boolean amd64) {
         if (feature.equals(TargetArch.CORE)) {
             flags(sb, "i386_eflags", new String[] {"CF", "0", "", "1", "PF", "2", "AF", "4", "ZF", "6", "SF", "7",
                 "TF", "8", "IF", "9", "DF", "10", "OF", "11", "NT", "14", "RF", "16", "VM", "17", "AC", "18",
@@ -59,14 +59,36 @@ final class TargetXml {
             sb.append("    </union>\n");
             flags(sb, "i386_mxcsr", new String[] {"IE", "0", "DE", "1", "ZE", "2", "OE", "3", "UE", "4", "PE", "5",
                 "DAZ", "6", "IM", "7", "DM", "8", "ZM", "9", "OM", "10", "UM", "11", "PM", "12", "FZ", "15"});
+        } else if (feature.equals(TargetArch.SYS)) {
+            // QEMU's gdb-xml/i386-64bit.xml and i386-32bit.xml flag types, one size per layout.
+            String p = amd64 ? "x64_" : "i386_";
+            int size = amd64 ? 8 : 4;
+            flags(sb, p + "cr0", size, new String[] {"PG", "31", "CD", "30", "NW", "29", "AM", "18", "WP", "16",
+                "NE", "5", "ET", "4", "TS", "3", "EM", "2", "MP", "1", "PE", "0"});
+            flags(sb, p + "cr3", size, new String[] {"PDBR", "12-" + (size * 8 - 1), "PCID", "0-11"});
+            flags(sb, p + "cr4", size, new String[] {"PKE", "22", "SMAP", "21", "SMEP", "20", "OSXSAVE", "18",
+                "PCIDE", "17", "FSGSBASE", "16", "SMXE", "14", "VMXE", "13", "LA57", "12", "UMIP", "11",
+                "OSXMMEXCPT", "10", "OSFXSR", "9", "PCE", "8", "PGE", "7", "MCE", "6", "PAE", "5", "PSE", "4",
+                "DE", "3", "TSD", "2", "PVI", "1", "VME", "0"});
+            flags(sb, p + "efer", size, new String[] {"TCE", "15", "FFXSR", "14", "LMSLE", "13", "SVME", "12",
+                "NXE", "11", "LMA", "10", "LME", "8", "SCE", "0"});
         }
     }
 
     private static void flags(StringBuilder sb, String id, String[] nameBit) {
-        sb.append("    <flags id=\"").append(id).append("\" size=\"4\">\n");
-        for (int i = 0; i < nameBit.length; i += 2) {
-            sb.append("      <field name=\"").append(nameBit[i]).append("\" start=\"").append(nameBit[i + 1])
-                    .append("\" end=\"").append(nameBit[i + 1]).append("\"/>\n");
+        flags(sb, id, 4, nameBit);
+    }
+
+    /** A flags type; each field is a bit ("5") or a range ("12-63"). */
+    private static void flags(StringBuilder sb, String id, int size, String[] nameBits) {
+        sb.append("    <flags id=\"").append(id).append("\" size=\"").append(size).append("\">\n");
+        for (int i = 0; i < nameBits.length; i += 2) {
+            String bits = nameBits[i + 1];
+            int dash = bits.indexOf('-');
+            String start = dash < 0 ? bits : bits.substring(0, dash);
+            String end = dash < 0 ? bits : bits.substring(dash + 1);
+            sb.append("      <field name=\"").append(nameBits[i]).append("\" start=\"").append(start)
+                    .append("\" end=\"").append(end).append("\"/>\n");
         }
         sb.append("    </flags>\n");
     }

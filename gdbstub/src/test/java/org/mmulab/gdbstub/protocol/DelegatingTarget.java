@@ -81,6 +81,11 @@ class DelegatingTarget implements GdbTarget {
     }
 
     @Override
+    public void release() {
+        d.release();
+    }
+
+    @Override
     public void kill() {
         d.kill();
     }

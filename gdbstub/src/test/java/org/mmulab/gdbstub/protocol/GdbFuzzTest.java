@@ -54,17 +54,21 @@ class GdbFuzzTest {
         return b;
     }
 
-    /** Writes {@code data} split at random positions. */
-    private static void feed(EmbeddedChannel ch, Random r, byte[] data) {
+    /**
+     * Writes {@code data} split at random positions; false when the channel closed before all of it was
+     * written (the rest is dropped).
+     */
+    private static boolean feed(EmbeddedChannel ch, Random r, byte[] data) {
         int from = 0;
         while (from < data.length) {
             if (!ch.isOpen()) {
-                throw new AssertionError("channel closed by input " + Binary.printable(data, 0, from, 4000));
+                return false;
             }
             int n = 1 + r.nextInt(Math.max(1, Math.min(64, data.length - from)));
             ch.writeInbound(buf(Arrays.copyOfRange(data, from, from + n)));
             from += n;
         }
+        return ch.isOpen();
     }
 
     @Test
@@ -74,7 +78,9 @@ class GdbFuzzTest {
         EmbeddedChannel ch = new EmbeddedChannel(decoder);
         long messages = 0;
         for (int i = 0; i < COUNT; i++) {
-            feed(ch, r, randomBytes(r, 200));   // EmbeddedChannel rethrows any exception from the pipeline
+            byte[] in = randomBytes(r, 200);
+            assertTrue(feed(ch, r, in), () -> "the decoder closed the channel on " + Binary.printable(in, 0, in.length, 4000));
+            // EmbeddedChannel rethrows any exception from the pipeline
             messages += drainInbound(ch).size();
         }
         ch.writeInbound(buf(bytes(frame("qC"))));
@@ -111,33 +117,58 @@ class GdbFuzzTest {
     private static void fuzzPipeline(int count) {
         Random r = new Random(seed("stubSurvivesRandomPackets(" + count + ")"));
         FakeTarget target = new FakeTarget(TargetArch.AMD64, 3, false);
-        GdbProtocolHandler handler = new GdbProtocolHandler(target, PACKET_SIZE);
-        EmbeddedChannel ch = new EmbeddedChannel(new GdbPacketDecoder(PACKET_SIZE), new GdbPacketEncoder(), handler);
+        Connection c = new Connection(target);
         ByteArrayOutputStream batch = new ByteArrayOutputStream();
-        long replies = 0;
+        long replies = 0, packets = 0, sessionsEnded = 0;
         for (int i = 0; i < count; i++) {
             batch.writeBytes(randomItem(r));
             if (batch.size() > 512 || i == count - 1) {
-                feed(ch, r, batch.toByteArray());
+                byte[] in = batch.toByteArray();
+                boolean open = feed(c.ch, r, in);
                 batch.reset();
-                ch.runPendingTasks();
-                String out = drainOutbound(ch);
+                c.ch.runPendingTasks();
+                String out = drainOutbound(c.ch);
                 replies += GdbProtocolHandlerTest.payloads(out).size();   // checksums of every reply verified
-                assertTrue(ch.isOpen(), "channel closed at item " + i);
-                assertEquals(0, handler.pipelineErrors(), "exception in the pipeline at item " + i);
-                assertEquals(0, handler.session().internalErrors(), "stub error (see log) at item " + i);
+                assertEquals(0, c.handler.pipelineErrors(), "exception in the pipeline at item " + i);
+                assertEquals(0, c.internalErrors(), "stub error (see log) at item " + i);
+                if (!open || !c.ch.isOpen()) {
+                    // Only the client's own D or k (a well-framed one the random bytes can form) ends a session.
+                    assertTrue(c.handler.session() != null && c.handler.session().isFinished(),
+                            "channel closed at item " + i + " by input " + Binary.printable(in, 0, in.length, 4000));
+                    packets += c.handler.session().packetsHandled();
+                    sessionsEnded++;
+                    c.ch.finishAndReleaseAll();
+                    c = new Connection(target);   // gdb attaches again
+                }
             }
         }
         // Stop a target a random vCont may have left running, then a plain query must be answered.
-        ch.writeInbound(buf(bytes("\u0003")));
-        ch.runPendingTasks();
-        drainOutbound(ch);
-        ch.writeInbound(buf(bytes(frame("qfThreadInfo"))));
-        String out = drainOutbound(ch);
+        c.ch.writeInbound(buf(bytes("\u0003")));
+        c.ch.runPendingTasks();
+        drainOutbound(c.ch);
+        c.ch.writeInbound(buf(bytes(frame("qfThreadInfo"))));
+        String out = drainOutbound(c.ch);
         assertTrue(out.endsWith(frame("m1,2,3")), out);
         assertTrue(replies > count / 2, "the fuzz was answered: " + replies + " replies");
-        assertTrue(handler.session().packetsHandled() > count / 2, "packets reached the session");
-        ch.finishAndReleaseAll();
+        packets += c.handler.session().packetsHandled();
+        assertTrue(packets > count / 2, "packets reached the sessions (" + (sessionsEnded + 1) + " of them)");
+        c.ch.finishAndReleaseAll();
+    }
+
+    /** One client connection to the target, as a pipeline on an embedded channel. */
+    private static final class Connection {
+        final GdbProtocolHandler handler;
+        final EmbeddedChannel ch;
+
+        Connection(FakeTarget target) {
+            handler = new GdbProtocolHandler(target, PACKET_SIZE);
+            ch = new EmbeddedChannel(new GdbPacketDecoder(PACKET_SIZE), new GdbPacketEncoder(), handler);
+        }
+
+        /** The session attaches with the first packet; before that there is nothing to count. */
+        long internalErrors() {
+            return handler.session() == null ? 0 : handler.session().internalErrors();
+        }
     }
 
     /** One item: mostly well-framed packets from the stub's grammar, some corrupt, some raw noise. */

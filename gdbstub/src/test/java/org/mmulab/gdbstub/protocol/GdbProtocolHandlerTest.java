@@ -155,7 +155,7 @@ class GdbProtocolHandlerTest {
             assertEquals("none", doc.getElementsByTagName("osabi").item(0).getTextContent());
             assertEquals(arch.gdbArchitecture(), doc.getElementsByTagName("architecture").item(0).getTextContent());
             NodeList regs = doc.getElementsByTagName("reg");
-            assertEquals(arch == TargetArch.AMD64 ? 59 : 41, regs.getLength());
+            assertEquals(arch == TargetArch.AMD64 ? 66 : 49, regs.getLength());
             int bits = 0;
             for (int i = 0; i < regs.getLength(); i++) {
                 Element e = (Element) regs.item(i);
@@ -169,7 +169,20 @@ class GdbProtocolHandlerTest {
                 features.add(((Element) fs.item(i)).getAttribute("name"));
             }
             assertTrue(features.contains("org.gnu.gdb.i386.core") && features.contains("org.gnu.gdb.i386.sse"));
-            assertEquals(arch == TargetArch.AMD64, features.contains("org.gnu.gdb.i386.segments"));
+            assertTrue(features.contains("org.gnu.gdb.i386.segments") && features.contains("org.gnu.gdb.i386.sys"));
+            // QEMU's system registers, in both layouts, at the word size of the layout.
+            java.util.Map<String, Element> byName = new java.util.HashMap<>();
+            for (int i = 0; i < regs.getLength(); i++) {
+                byName.put(((Element) regs.item(i)).getAttribute("name"), (Element) regs.item(i));
+            }
+            for (String n : new String[] {"cr0", "cr2", "cr3", "cr4", "cr8", "efer", "fs_base", "gs_base"}) {
+                assertTrue(byName.containsKey(n), n);
+                assertEquals(Integer.toString(arch.wordBits()), byName.get(n).getAttribute("bitsize"), n);
+            }
+            assertEquals(arch == TargetArch.AMD64, byName.containsKey("k_gs_base"));
+            String p = arch == TargetArch.AMD64 ? "x64_" : "i386_";
+            assertEquals(p + "cr3", byName.get("cr3").getAttribute("type"));
+            assertEquals(p + "efer", byName.get("efer").getAttribute("type"));
         }
     }
 
@@ -177,13 +190,20 @@ class GdbProtocolHandlerTest {
     void registersInGdbOrder() {
         String g = ask("g");
         assertEquals(TargetArch.AMD64.gPacketBytes() * 2, g.length());
-        assertEquals(552, TargetArch.AMD64.gPacketBytes());
+        assertEquals(552 + 7 * 8, TargetArch.AMD64.gPacketBytes());
         assertEquals(le(0x1111, 8), g.substring(0, 16));                // rax
         assertEquals(le(0x8000, 8), g.substring(7 * 16, 8 * 16));       // rsp = regnum 7
         assertEquals(le(0x1000, 8), g.substring(16 * 16, 17 * 16));     // rip = regnum 16
         assertEquals(le(0x1000, 8), ask("p10"));
         assertEquals(le(0, 8), ask("p3a"));                              // gs_base
-        assertEquals("E22", ask("p3b"));
+        assertEquals(TargetArch.AMD64.register("cr3").regnum(), 0x3e);
+        target.setRegister(1, 0x3e, 0x1234_5000L);
+        assertEquals(le(0x1234_5000L, 8), ask("p3e"));                   // cr3
+        int end = TargetArch.AMD64.gPacketBytes() * 2;
+        assertEquals(le(0x1234_5000L, 8), ask("g").substring(end - 4 * 16, end - 3 * 16));   // cr3 cr4 cr8 efer last
+        assertEquals("OK", ask("P3e=" + le(0x2000, 8)));
+        assertEquals(0x2000, target.register(1, 0x3e));
+        assertEquals("E22", ask("p42"));
         assertEquals("E01", ask("pzz"));
         assertEquals("OK", ask("P10=" + le(0x2000, 8)));
         assertEquals(0x2000, target.pc(1));
@@ -204,7 +224,12 @@ class GdbProtocolHandlerTest {
         assertEquals(TargetArch.I386.gPacketBytes() * 2, g.length());
         assertEquals(le(0x1000, 4), g.substring(8 * 8, 9 * 8));          // eip = regnum 8
         assertEquals(le(0x8000, 4), ask("p4"));                          // esp
-        assertEquals("E22", ask("p29"));
+        assertEquals(TargetArch.I386.register("cr3").regnum(), 0x2d);
+        target.setRegister(1, 0x2d, 0x7000);
+        assertEquals(le(0x7000, 4), ask("p2d"));                         // cr3, 32-bit
+        assertEquals(le(0x7000, 4), ask("g").substring(TargetArch.I386.gPacketBytes() * 2 - 4 * 8,
+                TargetArch.I386.gPacketBytes() * 2 - 3 * 8));           // cr3 cr4 cr8 efer end the g packet
+        assertEquals("E22", ask("p31"));
     }
 
     @Test
@@ -476,11 +501,39 @@ class GdbProtocolHandlerTest {
     }
 
     @Test
-    void disconnectDetaches() {
+    void disconnectWhileStoppedLeavesTheMachineStoppedWithoutTheClientsBreakpoints() {
         ask("?");
+        assertEquals("OK", ask("Z0,1234,1"));
+        ch.close();
+        assertEquals(0, target.detaches());
+        assertEquals(1, target.releases());
+        assertFalse(target.running(), "stopped stays stopped");
+        assertTrue(target.breakpoints().isEmpty());
+        assertTrue(target.resumes().isEmpty());
+    }
+
+    @Test
+    void disconnectWhileRunningDetachesAndTheMachineRunsOn() {
+        ask("?");
+        assertEquals("+", raw(frame("vCont;c")));
+        assertTrue(target.running());
         ch.close();
         assertEquals(1, target.detaches());
+        assertEquals(0, target.releases());
         assertTrue(target.running());
+    }
+
+    @Test
+    void aConnectionThatSendsNoPacketNeverTouchesTheMachine() {
+        ch.close();   // a port probe: connect, close
+        assertEquals(0, target.attaches());
+        assertEquals(0, target.detaches());
+        assertEquals(0, target.releases());
+        connect(new FakeTarget(TargetArch.AMD64, 2, false), GdbPacketDecoder.DEFAULT_MAX_PAYLOAD);
+        assertEquals("", raw("+-"));   // acks alone do not attach either
+        assertEquals(0, target.attaches());
+        assertEquals("T05thread:1;", ask("?"));
+        assertEquals(1, target.attaches());
     }
 
     @Test

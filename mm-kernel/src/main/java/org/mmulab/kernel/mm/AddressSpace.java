@@ -13,12 +13,12 @@ import java.util.Map;
 public final class AddressSpace {
     private int users = 1;
     private final String name;
-    private final byte[] data;
+    private final FileBytes data;
     private final boolean shmem;
     private final Map<Long, Long> pages = new HashMap<>();
     private final FrameTable frames;
 
-    private AddressSpace(FrameTable frames, String name, byte[] data, boolean shmem) {
+    private AddressSpace(FrameTable frames, String name, FileBytes data, boolean shmem) {
         this.frames = frames;
         this.name = name;
         this.data = data;
@@ -26,6 +26,11 @@ public final class AddressSpace {
     }
 
     public static AddressSpace file(FrameTable frames, String name, byte[] data) {
+        return file(frames, name, FileBytes.of(data));
+    }
+
+    /** The page cache of a read-only file image (read or mapped from the host by {@link FileBytes}). */
+    public static AddressSpace file(FrameTable frames, String name, FileBytes data) {
         AddressSpace a = new AddressSpace(frames, name, data, false);
         frames.registerShrinker(a.shrinker);
         return a;
@@ -73,9 +78,11 @@ public final class AddressSpace {
             }
             if (data != null) {
                 long off = index << 12;
-                if (off < data.length) {
-                    int n = (int) Math.min(4096, data.length - off);
-                    frames.memory().writeBytes(p << 12, data, (int) off, n);
+                if (index >= 0 && index < (1L << 52) && off < data.size()) {
+                    int n = (int) Math.min(4096, data.size() - off);
+                    byte[] page = new byte[n];
+                    data.read(off, page, 0, n);
+                    frames.memory().writeBytes(p << 12, page, 0, n);
                     frames.charge().bulk(p << 12, n);
                 }
             }

@@ -26,6 +26,15 @@ import org.mmulab.emulator.memory.PhysicalMemory;
 public final class FrameTable {
     public static final int MAX_ORDER = 10;
 
+    /**
+     * Java heap the kernel needs per guest frame at most, so a launcher can check {@code --mem} against the
+     * heap before booting: this table's arrays (refcount, mapcount, flags, next, prev: 4 bytes each; order:
+     * 1; the ptlock reference: up to 8) plus, when every frame is in a page cache or shmem object, that
+     * object's index entry ({@link AddressSpace}: a HashMap node with boxed key and value, about 80 bytes).
+     * Page tables live in guest RAM, VMAs are bounded by max_map_count, so nothing else grows with RAM.
+     */
+    public static final long HEAP_BYTES_PER_FRAME = 29 + 80;
+
     /** Flags (subset of enum pageflags and page types). */
     public static final int PG_RESERVED = 1, PG_BUDDY = 1 << 1, PG_PGTABLE = 1 << 2, PG_ANON = 1 << 3,
             PG_ZERO = 1 << 4, PG_PAGECACHE = 1 << 5, PG_SHMEM = 1 << 6;

@@ -96,6 +96,9 @@ public final class MmStruct {
 
     /** find_vma: the first VMA with end > addr, or null. */
     public VmArea findVma(long addr) {
+        if (addr < 0) {
+            return null; // above 2^63 unsigned: past every VMA (the tree is keyed by signed longs)
+        }
         Map.Entry<Long, VmArea> e = vmas.floorEntry(addr);
         if (e != null && Long.compareUnsigned(addr, e.getValue().end) < 0) {
             return e.getValue();
@@ -116,7 +119,7 @@ public final class MmStruct {
     /** find_vma_intersection(start, end). */
     public VmArea findVmaIntersection(long start, long end) {
         VmArea v = findVma(start);
-        return v != null && v.start < end ? v : null;
+        return v != null && Long.compareUnsigned(v.start, end) < 0 ? v : null;
     }
 
     public VmArea prevVma(VmArea v) {
@@ -133,7 +136,7 @@ public final class MmStruct {
     public List<VmArea> vmasIn(long start, long end) {
         List<VmArea> out = new ArrayList<>();
         VmArea v = findVma(start);
-        while (v != null && v.start < end) {
+        while (v != null && Long.compareUnsigned(v.start, end) < 0) {
             out.add(v);
             v = nextVma(v);
         }

@@ -3,10 +3,11 @@ package org.mmulab.kernel.mm;
 import java.util.List;
 
 /**
- * The address-space operations of mm/mmap.c, mm/vma.c, mm/mprotect.c and mm/madvise.c (Linux 6.x),
+ * The address-space operations of mm/mmap.c and mm/vma.c (Linux 6.x),
  * with x86's placement policy from arch/x86/mm/mmap.c and arch/x86/kernel/sys_x86_64.c: do_mmap,
  * get_unmapped_area (top-down from mmap_base, hints, MAP_FIXED, THP alignment of anonymous mappings
- * whose length is a multiple of 2 MiB), munmap (split, detach, unmap_region), brk, mprotect, madvise,
+ * whose length is a multiple of 2 MiB), munmap (split, detach, unmap_region), brk, mprotect and madvise
+ * (entry points; {@link Mprotect} and {@link Madvise} hold mm/mprotect.c and mm/madvise.c),
  * expand_stack, and VMA split/merge. All return a value or a negative errno, never throw for bad input.
  * Callers need not hold the mmap lock; these take it for writing (madvise DONTNEED too, for simplicity).
  */
@@ -41,9 +42,18 @@ public final class Mmap {
             EOPNOTSUPP = -95, EPERM = -1, EAGAIN = -11;
 
     private final Memory memory;
+    private final Mprotect mprotect;
+    private final Madvise madvise;
 
     public Mmap(Memory memory) {
         this.memory = memory;
+        this.mprotect = new Mprotect(this, memory);
+        this.madvise = new Madvise(this, memory);
+    }
+
+    /** IS_ERR_VALUE: the top 4095 values of an unsigned long are -errno, everything else an address. */
+    static boolean isErr(long v) {
+        return Long.compareUnsigned(v, -4095L) >= 0;
     }
 
     static long pageAlign(long v) {
@@ -122,16 +132,16 @@ public final class Mmap {
 
     /** arch_get_unmapped_area_topdown (x86): hint first, then the top-down search below mmap_base. */
     static long archGetUnmappedAreaTopdown(MmStruct mm, long addr, long len, int flags) {
-        if (len > mm.taskSize) {
-            return ENOMEM;
+        if (Long.compareUnsigned(len, mm.taskSize) > 0) {
+            return ENOMEM; // requested length too big for entire address space
         }
         if ((flags & MAP_FIXED) != 0) {
             return addr;
         }
         if (addr != 0) {
             addr &= -PAGE_SIZE;
-            // mmap_address_hint_valid
-            if (mm.taskSize - len >= addr) {
+            // mmap_address_hint_valid: TASK_SIZE - len >= addr, unsigned (len <= TASK_SIZE here)
+            if (Long.compareUnsigned(mm.taskSize - len, addr) >= 0) {
                 VmArea v = mm.findVma(addr);
                 if (v == null || addr + len <= startGap(v)) {
                     return addr;
@@ -139,7 +149,7 @@ public final class Mmap {
             }
         }
         long a = unmappedAreaTopdown(mm, len, Math.max(PAGE_SIZE, MMAP_MIN_ADDR), mm.mmapBase);
-        if (a >= 0) {
+        if (!isErr(a)) {
             return a;
         }
         // Bottom-up fallback (arch_get_unmapped_area): lowest gap from TASK_UNMAPPED_BASE.
@@ -159,8 +169,8 @@ public final class Mmap {
 
     /** __get_unmapped_area: including the THP alignment of large anonymous private mappings (6.7+). */
     static long getUnmappedArea(MmStruct mm, boolean file, long addr, long len, long pgoff, int flags) {
-        if (len > mm.taskSize) {
-            return ENOMEM;
+        if (Long.compareUnsigned(len, mm.taskSize) > 0) {
+            return ENOMEM; // "Careful about overflows.."
         }
         long a;
         // __thp_get_unmapped_area does nothing for 32-bit tasks (6.8+: !CONFIG_64BIT || in_compat_syscall()).
@@ -169,8 +179,8 @@ public final class Mmap {
                 && (len & (PMD_SIZE - 1)) == 0) {
             // thp_get_unmapped_area: ask for len + PMD_SIZE and align the result.
             long lenPad = len + PMD_SIZE;
-            long ret = lenPad < len ? ENOMEM : archGetUnmappedAreaTopdown(mm, 0, lenPad, flags);
-            if (ret >= 0) {
+            long ret = Long.compareUnsigned(lenPad, len) < 0 ? ENOMEM : archGetUnmappedAreaTopdown(mm, 0, lenPad, flags);
+            if (!isErr(ret)) {
                 long off = pgoff << 12;
                 long offSub = (off - ret) & (PMD_SIZE - 1);
                 a = offSub == 0 ? ret + PMD_SIZE : ret + offSub;
@@ -180,17 +190,19 @@ public final class Mmap {
         } else {
             a = archGetUnmappedAreaTopdown(mm, addr, len, flags);
         }
-        if (a < 0) {
+        if (isErr(a)) {
             return a;
         }
-        if (a > mm.taskSize - len) {
+        // MAP_FIXED addresses come back unchecked: an address past TASK_SIZE (or above 2^63, negative
+        // as a Java long) is ENOMEM, and only then is an unaligned one EINVAL.
+        if (Long.compareUnsigned(a, mm.taskSize - len) > 0) {
             return ENOMEM;
         }
         if ((a & (PAGE_SIZE - 1)) != 0) {
             return EINVAL;
         }
         // security_mmap_addr: below mmap_min_addr needs CAP_SYS_RAWIO, which guests do not have.
-        if (a < MMAP_MIN_ADDR) {
+        if (Long.compareUnsigned(a, MMAP_MIN_ADDR) < 0) {
             return EPERM;
         }
         return a;
@@ -224,7 +236,7 @@ public final class Mmap {
         if ((flags & MAP_FIXED) == 0) {
             // round_hint_to_min
             addr &= -PAGE_SIZE;
-            if (addr != 0 && addr < MMAP_MIN_ADDR) {
+            if (addr != 0 && Long.compareUnsigned(addr, MMAP_MIN_ADDR) < 0) {
                 addr = pageAlign(MMAP_MIN_ADDR);
             }
         }
@@ -233,7 +245,7 @@ public final class Mmap {
             return ENOMEM;
         }
         len = plen;
-        if (pgoff + (len >>> 12) < pgoff) {
+        if (Long.compareUnsigned(pgoff + (len >>> 12), pgoff) < 0) {
             return EOVERFLOW;
         }
         if (mm.mapCount() > 65530) {
@@ -260,11 +272,8 @@ public final class Mmap {
         if ((flags & MAP_HUGETLB) != 0 && file == null) {
             return ENOMEM; // no hugetlb pages reserved (vm.nr_hugepages = 0)
         }
-        if ((flags & MAP_FIXED) != 0 && ((addr & (PAGE_SIZE - 1)) != 0)) {
-            return EINVAL;
-        }
         long a = getUnmappedArea(mm, file != null, addr, len, pgoff, flags);
-        if (a < 0) {
+        if (isErr(a)) {
             return a;
         }
         addr = a;
@@ -276,10 +285,10 @@ public final class Mmap {
             vmFlags |= VmArea.VM_SHARED | VmArea.VM_MAYSHARE;
         }
         if ((flags & MAP_NORESERVE) != 0) {
-            vmFlags |= VmArea.VM_NORESERVE;
+            vmFlags |= VmArea.VM_NORESERVE; // honoured: overcommit mode 0 is not OVERCOMMIT_NEVER
         }
         long r = mmapRegion(mm, file, addr, len, vmFlags, pgoff, name);
-        if (r >= 0 && ((flags & MAP_POPULATE) != 0 && (flags & MAP_NONBLOCK) == 0 || (vmFlags & VmArea.VM_LOCKED) != 0)) {
+        if (!isErr(r) && ((flags & MAP_POPULATE) != 0 && (flags & MAP_NONBLOCK) == 0 || (vmFlags & VmArea.VM_LOCKED) != 0)) {
             populate(mm, addr, addr + len);
         }
         return r;
@@ -288,6 +297,19 @@ public final class Mmap {
     private long mmapRegion(MmStruct mm, AddressSpace file, long addr, long len, int vmFlags, long pgoff,
             String name) {
         long end = addr + len;
+        // Private writable mappings are charged against overcommit (VM_ACCOUNT), less what the
+        // mappings being replaced were charged already.
+        if (Overcommit.accountableMapping(vmFlags)) {
+            if (!Overcommit.vmEnoughMemory(memory.frames(), Overcommit.chargeForRegion(mm, addr, end))) {
+                return ENOMEM;
+            }
+            vmFlags |= VmArea.VM_ACCOUNT;
+        }
+        // shmem_zero_setup -> shmem_acct_size: shared anonymous memory is charged unless MAP_NORESERVE.
+        if (file == null && (vmFlags & (VmArea.VM_SHARED | VmArea.VM_NORESERVE)) == VmArea.VM_SHARED
+                && !Overcommit.vmEnoughMemory(memory.frames(), len >>> 12)) {
+            return ENOMEM;
+        }
         // Unmap whatever is there (MAP_FIXED).
         doMunmapLocked(mm, addr, len);
         if (file == null) {
@@ -364,7 +386,9 @@ public final class Mmap {
     // munmap (do_vmi_munmap, unmap_region)
 
     public int doMunmap(MmStruct mm, long start, long len) {
-        if ((start & (PAGE_SIZE - 1)) != 0 || start > mm.taskSize || len > mm.taskSize - start) {
+        // do_vmi_munmap: start and len are unsigned longs
+        if ((start & (PAGE_SIZE - 1)) != 0 || Long.compareUnsigned(start, mm.taskSize) > 0
+                || Long.compareUnsigned(len, mm.taskSize - start) > 0) {
             return EINVAL;
         }
         len = pageAlign(len);
@@ -426,7 +450,7 @@ public final class Mmap {
         mm.mmapLock.writeLock().lock();
         try {
             long origbrk = mm.brk;
-            if (brk < mm.startBrk) {
+            if (Long.compareUnsigned(brk, mm.startBrk) < 0) {
                 return origbrk;
             }
             long newbrk = pageAlign(brk);
@@ -435,7 +459,7 @@ public final class Mmap {
                 mm.brk = brk;
                 return brk;
             }
-            if (brk <= mm.brk) {
+            if (Long.compareUnsigned(brk, mm.brk) <= 0) {
                 VmArea brkvma = mm.findVma(newbrk);
                 if (brkvma == null || brkvma.start >= oldbrk) {
                     return origbrk;
@@ -448,7 +472,11 @@ public final class Mmap {
             if (next != null && newbrk + PAGE_SIZE > startGap(next)) {
                 return origbrk;
             }
-            // do_brk_flags: expand the brk VMA ending at oldbrk, or create it.
+            // do_brk_flags: charge the growth (security_vm_enough_memory_mm), then expand the brk VMA
+            // ending at oldbrk, or create it.
+            if (!Overcommit.vmEnoughMemory(memory.frames(), (newbrk - oldbrk) >>> 12)) {
+                return origbrk;
+            }
             VmArea brkvma = mm.vmaLookup(oldbrk - 1);
             if (brkvma != null && brkvma.start >= mm.startBrk && brkvma.end == oldbrk && brkvma.file == null
                     && "[heap]".equals(brkvma.name)) {
@@ -468,19 +496,25 @@ public final class Mmap {
     }
 
     /**
-     * vm_brk_flags: an anonymous private mapping at a fixed address (ELF bss), which does not touch
-     * existing mappings. Returns 0 or -errno.
+     * vm_brk_flags (mm/mmap.c, Linux 6.x): an anonymous private mapping at a fixed address (ELF bss).
+     * check_brk_limits first (the range must fit below TASK_SIZE: get_unmapped_area with MAP_FIXED), then,
+     * as Linux does, whatever is mapped in the range is unmapped (do_vmi_munmap) before do_brk_flags maps
+     * it: a bss that runs into a segment loaded earlier replaces that part of it. Returns 0 or -errno.
      */
-    public long vmBrkFlags(MmStruct mm, long addr, long len, int vmExtra) {
-        len = pageAlign(len);
+    public long vmBrkFlags(MmStruct mm, long addr, long request, int vmExtra) {
+        long len = pageAlign(request);
+        if (Long.compareUnsigned(len, request) < 0) {
+            return ENOMEM;
+        }
         if (len == 0) {
             return 0;
         }
+        if (Long.compareUnsigned(len, mm.taskSize) > 0 || Long.compareUnsigned(addr, mm.taskSize - len) > 0) {
+            return ENOMEM;
+        }
         mm.mmapLock.writeLock().lock();
         try {
-            if (mm.findVmaIntersection(addr, addr + len) != null) {
-                return ENOMEM;
-            }
+            doMunmapLocked(mm, addr, len);
             VmArea v = new VmArea(mm, addr, addr + len, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
                     | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | vmExtra, addr >>> 12, null);
             mm.insertVma(addr, v);
@@ -494,96 +528,18 @@ public final class Mmap {
     }
 
     // ==========================================================================================
-    // mprotect (mm/mprotect.c do_mprotect_pkey, mprotect_fixup)
+    // mprotect and madvise: mm/mprotect.c and mm/madvise.c live in {@link Mprotect} and {@link Madvise}
 
     public int mprotect(MmStruct mm, long start, long len, int prot) {
-        int grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
-        prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
-        if (grows == (PROT_GROWSDOWN | PROT_GROWSUP)) {
-            return EINVAL;
-        }
-        if ((start & (PAGE_SIZE - 1)) != 0) {
-            return EINVAL;
-        }
-        if (len == 0) {
-            return 0;
-        }
-        len = pageAlign(len);
-        long end = start + len;
-        if (Long.compareUnsigned(end, start) <= 0) {
-            return ENOMEM;
-        }
-        if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) != 0) {
-            return EINVAL;
-        }
-        mm.mmapLock.writeLock().lock();
-        try {
-            VmArea vma = mm.findVma(start);
-            if (vma == null) {
-                return ENOMEM;
-            }
-            if ((grows & PROT_GROWSDOWN) != 0) {
-                if (vma.start >= end) {
-                    return ENOMEM;
-                }
-                start = vma.start;
-                if ((vma.flags & VmArea.VM_GROWSDOWN) == 0) {
-                    return EINVAL;
-                }
-            } else if (vma.start > start) {
-                return ENOMEM;
-            }
-            long nstart = start;
-            MmuGather tlb = new MmuGather(mm);
-            int error = 0;
-            try {
-                for (;;) {
-                    int newflags = vmFlags(prot, 0) | (vma.flags & ~(VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_EXEC));
-                    // newflags >> 4 puts VM_MAY* where VM_* are
-                    if (((newflags & ~(newflags >> 4)) & (VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_EXEC)) != 0) {
-                        error = EACCES;
-                        break;
-                    }
-                    long tmp = Math.min(vma.end, end);
-                    vma = mprotectFixup(tlb, mm, vma, nstart, tmp, newflags);
-                    nstart = tmp;
-                    if (nstart >= end) {
-                        break;
-                    }
-                    // The VMA holding nstart (the fixup may have merged it with the previous one).
-                    VmArea next = mm.vmaLookup(nstart);
-                    if (next == null) {
-                        error = ENOMEM;
-                        break;
-                    }
-                    vma = next;
-                }
-            } finally {
-                tlb.finish();
-            }
-            return error;
-        } finally {
-            mm.mmapLock.writeLock().unlock();
-        }
+        return mprotect.doMprotect(mm, start, len, prot);
     }
 
-    /** mprotect_fixup: split to [start, end), set the flags, change the PTEs, merge. Returns the VMA now covering start. */
-    private VmArea mprotectFixup(MmuGather tlb, MmStruct mm, VmArea vma, long start, long end, int newflags) {
-        if (newflags == vma.flags) {
-            return vma;
-        }
-        vma = isolate(mm, vma, start, end);
-        vma.flags = newflags;
-        memory.changeProtection(tlb, vma, start, end);
-        tlb.flushTlbOnly();
-        long s = vma.start;
-        mergeAround(mm, vma.end);
-        mergeAround(mm, s);
-        return mm.vmaLookup(end - 1);
+    public int madvise(MmStruct mm, long start, long lenIn, int behavior) {
+        return madvise.doMadvise(mm, start, lenIn, behavior);
     }
 
     /** Splits so that exactly [start, end) is one VMA (start/end inside vma); returns it. */
-    private VmArea isolate(MmStruct mm, VmArea vma, long start, long end) {
+    VmArea isolate(MmStruct mm, VmArea vma, long start, long end) {
         if (vma.start < start) {
             vma = splitVma(mm, vma, start);
         }
@@ -591,140 +547,6 @@ public final class Mmap {
             splitVma(mm, vma, end);
         }
         return vma;
-    }
-
-    // ==========================================================================================
-    // madvise (mm/madvise.c)
-
-    static boolean madviseBehaviorValid(int behavior) {
-        switch (behavior) {
-            case MADV_DOFORK, MADV_DONTFORK, MADV_NORMAL, MADV_SEQUENTIAL, MADV_RANDOM, MADV_REMOVE, MADV_WILLNEED,
-                    MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ,
-                    MADV_POPULATE_WRITE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLLAPSE, MADV_DONTDUMP, MADV_DODUMP,
-                    MADV_WIPEONFORK, MADV_KEEPONFORK:
-                return true;
-            default:
-                return false;
-        }
-    }
-
-    public int madvise(MmStruct mm, long start, long lenIn, int behavior) {
-        if (!madviseBehaviorValid(behavior)) {
-            return EINVAL;
-        }
-        if ((start & (PAGE_SIZE - 1)) != 0) {
-            return EINVAL;
-        }
-        long len = pageAlign(lenIn);
-        if (lenIn != 0 && len == 0) {
-            return EINVAL;
-        }
-        long end = start + len;
-        if (Long.compareUnsigned(end, start) < 0) {
-            return EINVAL;
-        }
-        if (end == start) {
-            return 0;
-        }
-        mm.mmapLock.writeLock().lock();
-        try {
-            int unmappedError = 0;
-            long a = start;
-            while (a < end) {
-                VmArea vma = mm.findVma(a);
-                if (vma == null || vma.start >= end) {
-                    unmappedError = ENOMEM;
-                    break;
-                }
-                if (vma.start > a) {
-                    unmappedError = ENOMEM;
-                    a = vma.start;
-                }
-                long tmp = Math.min(vma.end, end);
-                int r = madviseVma(mm, vma, a, tmp, behavior);
-                if (r < 0) {
-                    return r;
-                }
-                a = tmp;
-            }
-            return unmappedError;
-        } finally {
-            mm.mmapLock.writeLock().unlock();
-        }
-    }
-
-    private int madviseVma(MmStruct mm, VmArea vma, long start, long end, int behavior) {
-        int newFlags = vma.flags;
-        switch (behavior) {
-            case MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE -> {
-                if ((vma.flags & (VmArea.VM_LOCKED | VmArea.VM_PFNMAP)) != 0 && behavior != MADV_DONTNEED_LOCKED) {
-                    return EINVAL;
-                }
-                if (behavior == MADV_FREE && !vma.isAnonymous()) {
-                    return EINVAL;
-                }
-                // zap_page_range_single: the PTEs go, the page tables stay.
-                MmuGather tlb = new MmuGather(mm);
-                mm.updateHiwaterRss();
-                memory.unmapSingleVma(tlb, vma, start, end);
-                tlb.finish();
-                return 0;
-            }
-            case MADV_REMOVE -> {
-                if ((vma.flags & VmArea.VM_LOCKED) != 0 || vma.file == null) {
-                    return EINVAL;
-                }
-                if ((vma.flags & (VmArea.VM_SHARED | VmArea.VM_MAYWRITE)) != (VmArea.VM_SHARED | VmArea.VM_MAYWRITE)) {
-                    return EACCES;
-                }
-                MmuGather tlb = new MmuGather(mm);
-                memory.unmapSingleVma(tlb, vma, start, end);
-                tlb.finish();
-                return 0; // hole punching in shmem arrives with truncate
-            }
-            case MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT, MADV_COLLAPSE -> {
-                return 0;
-            }
-            case MADV_POPULATE_READ, MADV_POPULATE_WRITE -> {
-                if (!vma.accessible() || behavior == MADV_POPULATE_WRITE && (vma.flags & VmArea.VM_WRITE) == 0) {
-                    return behavior == MADV_POPULATE_WRITE ? EINVAL : ENOMEM;
-                }
-                for (long a = start; a < end; a += PAGE_SIZE) {
-                    if (memory.handleMmFault(vma, a, behavior == MADV_POPULATE_WRITE ? Memory.FAULT_FLAG_WRITE : 0)
-                            == Memory.VM_FAULT_OOM) {
-                        return ENOMEM;
-                    }
-                }
-                return 0;
-            }
-            case MADV_NORMAL -> newFlags &= ~(VmArea.VM_RAND_READ | VmArea.VM_SEQ_READ);
-            case MADV_RANDOM -> newFlags = (newFlags & ~VmArea.VM_SEQ_READ) | VmArea.VM_RAND_READ;
-            case MADV_SEQUENTIAL -> newFlags = (newFlags & ~VmArea.VM_RAND_READ) | VmArea.VM_SEQ_READ;
-            case MADV_DONTFORK -> newFlags |= VmArea.VM_DONTCOPY;
-            case MADV_DOFORK -> newFlags &= ~VmArea.VM_DONTCOPY;
-            case MADV_DONTDUMP -> newFlags |= VmArea.VM_DONTDUMP;
-            case MADV_DODUMP -> newFlags &= ~VmArea.VM_DONTDUMP;
-            case MADV_WIPEONFORK -> {
-                if (!vma.isAnonymous() || (vma.flags & VmArea.VM_SHARED) != 0) {
-                    return EINVAL;
-                }
-                newFlags |= VmArea.VM_WIPEONFORK;
-            }
-            case MADV_KEEPONFORK -> newFlags &= ~VmArea.VM_WIPEONFORK;
-            case MADV_HUGEPAGE -> newFlags = (newFlags & ~VmArea.VM_NOHUGEPAGE) | VmArea.VM_HUGEPAGE;
-            case MADV_NOHUGEPAGE -> newFlags = (newFlags & ~VmArea.VM_HUGEPAGE) | VmArea.VM_NOHUGEPAGE;
-            default -> {
-                return 0;
-            }
-        }
-        if (newFlags != vma.flags) {
-            VmArea v = isolate(mm, vma, start, end);
-            v.flags = newFlags;
-            long s = v.start;
-            mergeAround(mm, v.end);
-            mergeAround(mm, s);
-        }
-        return 0;
     }
 
     // ==========================================================================================

@@ -4,7 +4,9 @@
  * org.mmulab.kernel.mm.PgtableOps} ({@link org.mmulab.kernel.mm.X86_64Pgtable} 4-level,
  * {@link org.mmulab.kernel.mm.PaePgtable} 3-level PAE with two-word entries), the fault path and
  * teardown of mm/memory.c ({@link org.mmulab.kernel.mm.Memory}, {@link org.mmulab.kernel.mm.MmuGather}),
- * the address-space operations of mm/mmap.c, mprotect.c and madvise.c ({@link org.mmulab.kernel.mm.Mmap}),
+ * the address-space operations of mm/mmap.c ({@link org.mmulab.kernel.mm.Mmap}), mm/mprotect.c
+ * ({@code Mprotect}), mm/madvise.c ({@code Madvise}) and mm/util.c's overcommit check
+ * ({@link org.mmulab.kernel.mm.Overcommit}),
  * and arch/x86/mm/tlb.c's ASID/PCID switches and flush decisions ({@link org.mmulab.kernel.mm.TlbFlush}).
  *
  * <p>PAE rules kept here: every PTE/PMD read made without the entry's lock goes through

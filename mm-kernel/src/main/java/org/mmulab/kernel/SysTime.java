@@ -1,0 +1,211 @@
+package org.mmulab.kernel;
+
+import org.mmulab.emulator.machine.GuestTime;
+import org.mmulab.emulator.machine.Vcpu;
+
+/**
+ * The time system calls, after kernel/time/posix-timers.c (clock_gettime, clock_getres,
+ * clock_nanosleep and clockid_to_kclock), kernel/time/posix-cpu-timers.c (the CPU-time clocks),
+ * kernel/time/time.c (gettimeofday, time) and kernel/time/hrtimer.c (nanosleep), Linux 6.x. Every clock
+ * reads the vCPU serving the call through {@link GuestTime}: host time, or virtual time under
+ * {@code --deterministic}.
+ *
+ * <p>CPU-time clocks: CLOCK_PROCESS_CPUTIME_ID (2), CLOCK_THREAD_CPUTIME_ID (3) and the negative ids
+ * of clock_getcpuclockid/pthread_getcpuclockid, {@code (~pid << 3) | perthread << 2 | which} with which
+ * = PROF 0, VIRT 1, SCHED 2 (which 3 with perthread 0 is CLOCKFD, a posix-clock fd: none exist here,
+ * EINVAL). pid 0 is the caller; otherwise it must name the caller's process (or, per-thread, its
+ * thread: the single task's tid is its pid), else EINVAL. The value is the time the vCPU spent
+ * executing: its modelled cycles (instructions, walks and the kernel's charges, never idle time or a
+ * sleep) at the timing model's frequency. The process is the only thing that runs on its vCPU, so this
+ * is both its process and its thread CPU time; user and system time are not told apart, so PROF and
+ * VIRT read the same as SCHED. Cycles are a function of the instruction stream, so these clocks are
+ * deterministic in every mode.
+ */
+final class SysTime {
+    /** CPUCLOCK_* (include/linux/posix-timers_types.h). */
+    static final int CPUCLOCK_PROF = 0, CPUCLOCK_VIRT = 1, CPUCLOCK_SCHED = 2, CPUCLOCK_MAX = 3,
+            CPUCLOCK_PERTHREAD_MASK = 4, CPUCLOCK_CLOCK_MASK = 3, CLOCKFD = 3, CLOCKFD_MASK = 7;
+    /** TICK_NSEC for HZ=250: the resolution of tick-based clocks (COARSE, PROF, VIRT). */
+    static final long TICK_NSEC = 4_000_000L;
+    private static final long NSEC_PER_SEC = 1_000_000_000L;
+
+    private final Kernel k;
+
+    SysTime(Kernel k) {
+        this.k = k;
+    }
+
+    private GuestTime time() {
+        return k.machine().guestTime();
+    }
+
+    /** MAKE_PROCESS_CPUCLOCK(pid, which) / MAKE_THREAD_CPUCLOCK(tid, which). */
+    static int makeCpuClock(int pid, int which, boolean thread) {
+        return (~pid << 3) | which | (thread ? CPUCLOCK_PERTHREAD_MASK : 0);
+    }
+
+    /**
+     * pid_for_clock (posix-cpu-timers.c): is this CPU-time clock one the caller may read? The clock's
+     * pid is 0 (the caller) or the caller's own pid/tid; which must be below CPUCLOCK_MAX.
+     */
+    private boolean cpuClockValid(int clk) {
+        if ((clk & CPUCLOCK_CLOCK_MASK) >= CPUCLOCK_MAX) {
+            return false;
+        }
+        int upid = ~(clk >> 3);
+        return upid == 0 || upid == k.task().pid;
+    }
+
+    /** The caller's CPU time in ns (see the class comment). */
+    static long cpuTimeNanos(Vcpu cpu) {
+        return cpu.clock().model().cyclesToNanos(cpu.cycles());
+    }
+
+    /**
+     * The clock's current value in ns, or a negative errno: -EINVAL for an id with no clock
+     * (clockid_to_kclock NULL, a CLOCKFD id, an invalid CPU clock).
+     */
+    private long clockNanos(Vcpu cpu, int clk) {
+        if (clk < 0) {
+            if ((clk & CLOCKFD_MASK) == CLOCKFD || !cpuClockValid(clk)) {
+                return -Errno.EINVAL;
+            }
+            return cpuTimeNanos(cpu);
+        }
+        return switch (clk) {
+            case 0, 5, 8, 11 -> time().realtimeNanos(cpu); // REALTIME, REALTIME_COARSE, REALTIME_ALARM, TAI
+            case 1, 4, 6, 7, 9 -> time().monotonicNanos(cpu); // MONOTONIC(_RAW/_COARSE), BOOTTIME(_ALARM)
+            case 2, 3 -> cpuTimeNanos(cpu); // PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID
+            default -> -Errno.EINVAL; // 10 (the removed CLOCK_SGI_CYCLE) and anything past CLOCK_TAI
+        };
+    }
+
+    /** The clock's resolution in ns (clock_getres), or -EINVAL. */
+    private long clockResolution(int clk) {
+        if (clk < 0) {
+            if ((clk & CLOCKFD_MASK) == CLOCKFD || !cpuClockValid(clk)) {
+                return -Errno.EINVAL;
+            }
+            // posix_cpu_clock_getres: TICK_NSEC, but 1 ns for the scheduler's clock
+            return (clk & CPUCLOCK_CLOCK_MASK) == CPUCLOCK_SCHED ? 1 : TICK_NSEC;
+        }
+        return switch (clk) {
+            case 0, 1, 4, 7, 8, 9, 11 -> 1; // hrtimer_resolution with high-resolution timers
+            case 5, 6 -> TICK_NSEC; // the COARSE clocks: LOW_RES_NSEC
+            case 2, 3 -> 1; // CPUCLOCK_SCHED
+            default -> -Errno.EINVAL;
+        };
+    }
+
+    /** Stores a timespec: __kernel_timespec (two s64, {@code ts64}) or old_timespec32 (two s32). */
+    private long putTimespec(long tp, long ns, boolean ts64) {
+        long sec = ns / NSEC_PER_SEC, nsec = ns % NSEC_PER_SEC;
+        byte[] b = new byte[ts64 ? 16 : 8];
+        if (ts64) {
+            Le.put64(b, 0, sec);
+            Le.put64(b, 8, nsec);
+        } else {
+            Le.put32(b, 0, sec); // y2038: truncated as the time32 call does
+            Le.put32(b, 4, nsec);
+        }
+        return k.userAccess().copyToUser(tp, b, 0, b.length) == 0 ? 0 : -Errno.EFAULT;
+    }
+
+    /** clock_gettime into a __kernel_timespec ({@code ts64}) or an old_timespec32. */
+    long clockGettime(Vcpu cpu, int clk, long tp, boolean ts64) {
+        long ns = clockNanos(cpu, clk);
+        return ns < 0 ? ns : putTimespec(tp, ns, ts64);
+    }
+
+    /** clock_getres: the resolution; a NULL tp only validates the clock. */
+    long clockGetres(int clk, long tp, boolean ts64) {
+        long res = clockResolution(clk);
+        if (res < 0 || tp == 0) {
+            return res < 0 ? res : 0;
+        }
+        return putTimespec(tp, res, ts64);
+    }
+
+    /** gettimeofday into a struct timeval of two longs ({@code wide}: 64-bit) or an old 32-bit one; tz ignored. */
+    long gettimeofday(Vcpu cpu, long tv, boolean wide) {
+        if (tv == 0) {
+            return 0;
+        }
+        long t = time().realtimeNanos(cpu);
+        long sec = t / NSEC_PER_SEC, usec = t % NSEC_PER_SEC / 1000;
+        byte[] b = new byte[wide ? 16 : 8];
+        if (wide) {
+            Le.put64(b, 0, sec);
+            Le.put64(b, 8, usec);
+        } else {
+            Le.put32(b, 0, sec);
+            Le.put32(b, 4, usec);
+        }
+        return k.userAccess().copyToUser(tv, b, 0, b.length) == 0 ? 0 : -Errno.EFAULT;
+    }
+
+    /** time(tloc): seconds since the epoch (a 32-bit old_time_t for ia32), also stored at tloc if non-null. */
+    long time(Vcpu cpu, long tloc, boolean wide) {
+        long sec = time().realtimeNanos(cpu) / NSEC_PER_SEC;
+        if (!wide) {
+            sec = (int) sec;
+        }
+        if (tloc != 0) {
+            byte[] b = new byte[wide ? 8 : 4];
+            if (wide) {
+                Le.put64(b, 0, sec);
+            } else {
+                Le.put32(b, 0, sec);
+            }
+            if (k.userAccess().copyToUser(tloc, b, 0, b.length) != 0) {
+                return -Errno.EFAULT;
+            }
+        }
+        return sec;
+    }
+
+    /** nanosleep with a __kernel_timespec ({@code ts64}) or an old_timespec32 request. */
+    long nanosleep(Vcpu cpu, long req, boolean ts64) {
+        byte[] b = new byte[ts64 ? 16 : 8];
+        if (k.userAccess().copyFromUser(b, 0, req, b.length) != 0) {
+            return -Errno.EFAULT;
+        }
+        long sec = ts64 ? Le.le64(b, 0) : (int) Le.le32(b, 0), nsec = ts64 ? Le.le64(b, 8) : (int) Le.le32(b, 4);
+        if (sec < 0 || nsec < 0 || nsec >= NSEC_PER_SEC) {
+            return -Errno.EINVAL;
+        }
+        return sleepNanos(cpu, sec > Long.MAX_VALUE / NSEC_PER_SEC - 1 ? Long.MAX_VALUE : sec * NSEC_PER_SEC + nsec);
+    }
+
+    /** clock_nanosleep_time64 (CLOCK_REALTIME/MONOTONIC/BOOTTIME; TIMER_ABSTIME is slept relative to now). */
+    long clockNanosleep64(Vcpu cpu, int clk, int flags, long req) {
+        if (clk != 0 && clk != 1 && clk != 7) {
+            return clk == 2 || clk == 3 ? -Errno.EOPNOTSUPP : -Errno.EINVAL;
+        }
+        if ((flags & 1) == 0) {
+            return nanosleep(cpu, req, true);
+        }
+        byte[] b = new byte[16];
+        if (k.userAccess().copyFromUser(b, 0, req, 16) != 0) {
+            return -Errno.EFAULT;
+        }
+        long sec = Le.le64(b, 0), nsec = Le.le64(b, 8);
+        if (sec < 0 || nsec < 0 || nsec >= NSEC_PER_SEC) {
+            return -Errno.EINVAL;
+        }
+        long nowNs = clk == 0 ? time().realtimeNanos(cpu) : time().monotonicNanos(cpu);
+        long target = sec > Long.MAX_VALUE / NSEC_PER_SEC - 1 ? Long.MAX_VALUE : sec * NSEC_PER_SEC + nsec;
+        return sleepNanos(cpu, Math.max(0, target - nowNs));
+    }
+
+    /** Sleeps (host time) or advances the vCPU's virtual time (--deterministic): GuestTime.sleep. */
+    private long sleepNanos(Vcpu cpu, long total) {
+        try {
+            time().sleep(cpu, total);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -Errno.EINTR;
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,126 @@
+package org.mmulab.kernel.mm;
+
+import static org.mmulab.kernel.mm.Mmap.PAGE_SIZE;
+import static org.mmulab.kernel.mm.Mmap.PROT_EXEC;
+import static org.mmulab.kernel.mm.Mmap.PROT_GROWSDOWN;
+import static org.mmulab.kernel.mm.Mmap.PROT_GROWSUP;
+import static org.mmulab.kernel.mm.Mmap.PROT_READ;
+import static org.mmulab.kernel.mm.Mmap.PROT_SEM;
+import static org.mmulab.kernel.mm.Mmap.PROT_WRITE;
+
+/**
+ * mprotect(2) after mm/mprotect.c (Linux 6.x): do_mprotect_pkey and mprotect_fixup. Addresses and
+ * lengths are unsigned longs as in the kernel: {@code end} may lie above 2^63 (a length of 2^63 is
+ * applied to the VMAs up to the first hole and then fails with ENOMEM, as Linux does). Making a private
+ * mapping writable charges it against overcommit ({@link Overcommit}) unless it already is charged,
+ * shared or MAP_NORESERVE.
+ */
+final class Mprotect {
+    private static final int ENOMEM = -12, EINVAL = -22, EACCES = -13;
+    private static final int VM_ACCESS_FLAGS = VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_EXEC;
+
+    private final Mmap mmap;
+    private final Memory memory;
+
+    Mprotect(Mmap mmap, Memory memory) {
+        this.mmap = mmap;
+        this.memory = memory;
+    }
+
+    int doMprotect(MmStruct mm, long start, long len, int prot) {
+        int grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+        prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+        if (grows == (PROT_GROWSDOWN | PROT_GROWSUP)) {
+            return EINVAL;
+        }
+        if ((start & (PAGE_SIZE - 1)) != 0) {
+            return EINVAL;
+        }
+        if (len == 0) {
+            return 0;
+        }
+        len = Mmap.pageAlign(len);
+        long end = start + len;
+        if (Long.compareUnsigned(end, start) <= 0) {
+            return ENOMEM;
+        }
+        if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) != 0) {
+            return EINVAL;
+        }
+        mm.mmapLock.writeLock().lock();
+        try {
+            VmArea vma = mm.findVma(start);
+            if (vma == null || Long.compareUnsigned(vma.start, end) >= 0) {
+                return ENOMEM; // vma_find(&vmi, end): nothing in [start, end)
+            }
+            if ((grows & PROT_GROWSDOWN) != 0) {
+                start = vma.start;
+                if ((vma.flags & VmArea.VM_GROWSDOWN) == 0) {
+                    return EINVAL;
+                }
+            } else if (vma.start > start) {
+                return ENOMEM;
+            }
+            long nstart = start;
+            MmuGather tlb = new MmuGather(mm);
+            int error = 0;
+            try {
+                for (;;) {
+                    int newflags = Mmap.vmFlags(prot, 0) | (vma.flags & ~VM_ACCESS_FLAGS);
+                    // newflags >> 4 puts VM_MAY* where VM_* are
+                    if (((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) != 0) {
+                        error = EACCES;
+                        break;
+                    }
+                    long tmp = Long.compareUnsigned(vma.end, end) < 0 ? vma.end : end;
+                    error = mprotectFixup(tlb, mm, vma, nstart, tmp, newflags);
+                    if (error != 0) {
+                        break;
+                    }
+                    nstart = tmp;
+                    if (Long.compareUnsigned(nstart, end) >= 0) {
+                        break;
+                    }
+                    // The VMA holding nstart (the fixup may have merged it with the previous one);
+                    // none: a hole or the end of the address space before end.
+                    VmArea next = mm.vmaLookup(nstart);
+                    if (next == null) {
+                        error = ENOMEM;
+                        break;
+                    }
+                    vma = next;
+                }
+            } finally {
+                tlb.finish();
+            }
+            return error;
+        } finally {
+            mm.mmapLock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * mprotect_fixup: charge a private mapping that becomes writable, split to [start, end), set the
+     * flags, change the PTEs, merge. 0 or -ENOMEM (nothing changed then).
+     */
+    private int mprotectFixup(MmuGather tlb, MmStruct mm, VmArea vma, long start, long end, int newflags) {
+        if (newflags == vma.flags) {
+            return 0;
+        }
+        if ((newflags & VmArea.VM_WRITE) != 0
+                && (vma.flags & (VmArea.VM_ACCOUNT | VmArea.VM_WRITE | VmArea.VM_SHARED | VmArea.VM_NORESERVE)) == 0) {
+            if (!Overcommit.vmEnoughMemory(memory.frames(), (end - start) >>> 12)) {
+                return ENOMEM;
+            }
+            newflags |= VmArea.VM_ACCOUNT;
+        }
+        vma = mmap.isolate(mm, vma, start, end);
+        vma.flags = newflags;
+        memory.changeProtection(tlb, vma, start, end);
+        tlb.flushTlbOnly();
+        long s = vma.start;
+        mmap.mergeAround(mm, vma.end);
+        mmap.mergeAround(mm, s);
+        return 0;
+    }
+}
