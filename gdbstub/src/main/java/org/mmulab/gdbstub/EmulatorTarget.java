@@ -412,6 +412,8 @@ public final class EmulatorTarget implements GdbTarget {
             s.rip = v;
         } else if (regnum == gprs + 1) {
             s.setRflags(v);
+        } else if (regnum < gprs + 8) {
+            return Arrays.equals(value, readRegister(thread, regnum));   // segments: only the value they have
         } else if (regnum < gprs + 16) {
             X87State f = s.fpu;
             int p = f.phys(regnum - gprs - 8);
