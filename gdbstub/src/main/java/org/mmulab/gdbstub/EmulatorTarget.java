@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import org.mmulab.emulator.cpu.CpuState;
+import org.mmulab.emulator.cpu.fpu.X87State;
 import org.mmulab.emulator.debug.DebugController;
 import org.mmulab.emulator.debug.SystemRegister;
 import org.mmulab.emulator.debug.WatchKind;
@@ -33,8 +34,10 @@ import org.mmulab.gdbstub.target.TargetArch;
  * <p>Registers: the layout is chosen per connection from vCPU 0's mode ({@code longMode64}: AMD64, else I386).
  * Segment selectors are the flat user selectors Linux gives a process (64-bit: cs 0x33, ss 0x2b, the data
  * selectors 0; 32-bit: cs 0x23, ss/ds/es 0x2b, fs/gs 0) and can only be "written" with the value they have.
- * The emulator has no x87 unit: st0-7 read as zero and the x87 control registers as after FNINIT
- * (fctrl 0x37f, ftag 0xffff); writes of other values are refused. The system registers (cr0, cr2, cr3, cr4, cr8,
+ * st0-7 and fctrl..fop are the vCPU's x87 state ({@code CpuState.fpu}): st(i) is physical register
+ * (TOP + i) mod 8 as stored (10 bytes), ftag the full tag word computed from the contents as FNSTENV stores
+ * it, fiseg/foseg 0, fioff/fooff the low bits of FIP/FDP; writes change exactly that state (a written ftag
+ * only distinguishes empty from non-empty, as FLDENV does). The system registers (cr0, cr2, cr3, cr4, cr8,
  * efer, fs_base, gs_base, k_gs_base) are written through the CPU's MOV-to-CR / WRMSR checks
  * ({@link DebugController#writeSystemRegister}): what the CPU would refuse with #GP is refused ({@code E22}) and
  * changes nothing, and rewriting the current value is no write at all. Signals that gdb asks to deliver on resume
@@ -372,9 +375,12 @@ public final class EmulatorTarget implements GdbTarget {
         } else if (regnum < gprs + 8) {
             put(b, (amd64 ? FLAT64 : FLAT32)[regnum - gprs - 2]);
         } else if (regnum < gprs + 16) {
-            return b;   // st0-7
+            X87State f = s.fpu;
+            int p = f.phys(regnum - gprs - 8);
+            put(b, 0, f.sig[p]);
+            put(b, 8, f.se[p]);
         } else if (regnum < gprs + 24) {
-            put(b, x87Reset(regnum - gprs - 16));
+            put(b, x87Control(s.fpu, regnum - gprs - 16));
         } else if (regnum < gprs + 24 + (amd64 ? 16 : 8)) {
             int x = regnum - gprs - 24;
             put(b, 0, s.xmm[2 * x]);
@@ -406,8 +412,15 @@ public final class EmulatorTarget implements GdbTarget {
             s.rip = v;
         } else if (regnum == gprs + 1) {
             s.setRflags(v);
+        } else if (regnum < gprs + 8) {
+            return Arrays.equals(value, readRegister(thread, regnum));   // segments: only the value they have
+        } else if (regnum < gprs + 16) {
+            X87State f = s.fpu;
+            int p = f.phys(regnum - gprs - 8);
+            f.sig[p] = v;
+            f.se[p] = (int) get(value, 8) & 0xffff;
         } else if (regnum < gprs + 24) {
-            return Arrays.equals(value, readRegister(thread, regnum));   // fixed: only the value it has
+            setX87Control(s.fpu, regnum - gprs - 16, v);
         } else if (regnum < gprs + 24 + (amd64 ? 16 : 8)) {
             int x = regnum - gprs - 24;
             s.xmm[2 * x] = v;
@@ -429,9 +442,34 @@ public final class EmulatorTarget implements GdbTarget {
         return true;
     }
 
-    /** fctrl fstat ftag fiseg fioff foseg fooff fop after FNINIT (gdb shows ftag 0xffff: all empty). */
-    private static long x87Reset(int i) {
-        return i == 0 ? 0x37f : i == 2 ? 0xffff : 0;
+    /** fctrl fstat ftag fiseg fioff foseg fooff fop. */
+    private static long x87Control(X87State f, int i) {
+        return switch (i) {
+            case 0 -> f.fcw;
+            case 1 -> f.statusWord();
+            case 2 -> f.tagWord();
+            case 3 -> f.fcs;
+            case 4 -> f.fip;
+            case 5 -> f.fds;
+            case 6 -> f.fdp;
+            default -> f.fop;
+        };
+    }
+
+    private static void setX87Control(X87State f, int i, long v) {
+        switch (i) {
+            case 0 -> f.fcw = (int) v & 0xffff;
+            case 1 -> f.setStatusWord((int) v);
+            case 2 -> f.setTagWord((int) v);
+            case 3 -> f.fcs = (int) v & 0xffff;
+            case 4 -> f.fip = v;
+            case 5 -> f.fds = (int) v & 0xffff;
+            case 6 -> f.fdp = v;
+            default -> f.fop = (int) v & 0x7ff;
+        }
+        if (i <= 1) {
+            f.updateSummary(); // ES/B follow the unmasked pending exceptions
+        }
     }
 
     private static void put(byte[] b, long v) {

@@ -96,6 +96,21 @@ class EmulatorTargetTest {
         assertArrayEquals(x, target.readRegister(1, a.register("xmm3").regnum()));
         assertTrue(target.writeRegister(1, a.register("fs_base").regnum(), v));
         assertEquals(0x42, s.fsBase);
+        // x87: st(i) follows TOP; ftag is computed from the contents.
+        s.fpu.push(0x3fff, Long.MIN_VALUE); // 1.0 in R7
+        byte[] st0 = target.readRegister(1, a.register("st0").regnum());
+        assertEquals(Long.MIN_VALUE, le(java.util.Arrays.copyOf(st0, 8)));
+        assertEquals(0x3fff, (st0[8] & 0xff) | (st0[9] & 0xff) << 8);
+        assertEquals(0x3fff, le(target.readRegister(1, a.register("ftag").regnum())), "R7 valid, rest empty");
+        assertEquals(7 << 11, le(target.readRegister(1, a.register("fstat").regnum())), "TOP 7");
+        byte[] two = new byte[10];
+        two[8] = 0x00;
+        two[9] = 0x40;
+        two[7] = (byte) 0x80; // 2.0
+        assertTrue(target.writeRegister(1, a.register("st0").regnum(), two));
+        assertEquals(0x4000, s.fpu.stSe(0));
+        assertTrue(target.writeRegister(1, a.register("fctrl").regnum(), new byte[] {0x7f, 0x0f, 0, 0}));
+        assertEquals(0x0f7f, s.fpu.fcw);
         assertFalse(target.writeRegister(1, a.register("cs").regnum(), new byte[] {0x10, 0, 0, 0}));
         assertTrue(target.writeRegister(1, a.register("cs").regnum(), new byte[] {0x33, 0, 0, 0}));
         // Memory through the debug walk: the code bytes, nothing at an unmapped page.

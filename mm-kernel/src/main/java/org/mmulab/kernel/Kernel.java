@@ -223,6 +223,7 @@ public final class Kernel implements TrapHandler {
         java.util.Arrays.fill(s.gpr, 0);
         java.util.Arrays.fill(s.xmm, 0);
         s.mxcsr = 0x1f80;
+        s.fpu.init(); // FCW 0x37F, empty stack (fpstate_init_fstate)
         s.gpr[CpuState.RSP] = l.sp();
         s.rip = l.entry();
         s.setRflags(CpuState.IF);
@@ -335,7 +336,8 @@ public final class Kernel implements TrapHandler {
                 }
             }
             case Vectors.DE, Vectors.MF, Vectors.XM -> {
-                if (!deliver(cpu, SIGFPE, Signals.FPE_INTDIV, cpu.state.rip, vector, 0)) {
+                int code = vector == Vectors.MF ? x87FpeCode(cpu.state) : Signals.FPE_INTDIV;
+                if (!deliver(cpu, SIGFPE, code, cpu.state.rip, vector, 0)) {
                     recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
                     forceSigFault(SIGFPE, null);
                 }
@@ -397,6 +399,23 @@ public final class Kernel implements TrapHandler {
     /** The last fatal signal's kernel-log line, or null. Also printed by {@link #printStats}. */
     public String lastFatalSignal() {
         return lastFatal;
+    }
+
+    /** si_code of a SIGFPE for #MF, from the unmasked x87 exception flags (fpu__exception_code). */
+    static int x87FpeCode(CpuState s) {
+        int err = s.fpu.statusWord() & ~s.fpu.fcw & 0x3f;
+        if ((err & 0x01) != 0) {
+            return 7; // FPE_FLTINV
+        } else if ((err & 0x04) != 0) {
+            return 3; // FPE_FLTDIV
+        } else if ((err & 0x08) != 0) {
+            return 4; // FPE_FLTOVF
+        } else if ((err & 0x12) != 0) {
+            return 5; // FPE_FLTUND
+        } else if ((err & 0x20) != 0) {
+            return 6; // FPE_FLTRES
+        }
+        return 0;
     }
 
     private static String illegalInstructionDescription(Vcpu cpu) {

@@ -123,6 +123,7 @@ final class Signals {
         }
         long bit = 1L << (sig - 1);
         s.setRflags(s.getRflags() & ~(CpuState.DF | CpuState.TF | (1L << 16)));
+        s.fpu.init(); // the handler starts with a fresh x87 state (fpu__clear_user_states)
         t.sigmask |= act[3];
         if ((act[1] & SA_NODEFER) == 0) {
             t.sigmask |= bit;
@@ -166,18 +167,45 @@ final class Signals {
         return s.gpr[CpuState.RAX];
     }
 
-    /** The FXSAVE image of the state mmulab keeps (FCW, MXCSR, the first {@code xmmRegs} XMM registers) at {@code off}. */
+    /**
+     * The FXSAVE image (legacy region, as copy_fpstate_to_sigframe writes it) of the x87 state, MXCSR
+     * and the first {@code xmmRegs} XMM registers at {@code off}.
+     */
     static void fxsaveImage(CpuState s, byte[] b, int off, int xmmRegs) {
-        put16(b, off, 0x37f); // FCW
+        org.mmulab.emulator.cpu.fpu.X87State f = s.fpu;
+        put16(b, off, f.fcw);
+        put16(b, off + 2, f.statusWord());
+        b[off + 4] = (byte) f.abridgedTag();
+        put16(b, off + 6, f.fop);
+        put64(b, off + 8, f.fip);
+        put64(b, off + 16, f.fdp);
         put32(b, off + 24, s.mxcsr);
         put32(b, off + 28, 0xffff); // MXCSR_MASK
+        for (int i = 0; i < 8; i++) {
+            int p = f.phys(i);
+            put64(b, off + 32 + 16 * i, f.sig[p]);
+            put16(b, off + 40 + 16 * i, f.se[p]);
+        }
         for (int i = 0; i < 2 * xmmRegs; i++) {
             put64(b, off + 160 + 8 * i, s.xmm[i]);
         }
     }
 
-    /** Restores MXCSR and the first {@code xmmRegs} XMM registers from an FXSAVE image. */
+    /** Restores the x87 state, MXCSR and the first {@code xmmRegs} XMM registers from an FXSAVE image. */
     static void restoreFxsave(CpuState s, byte[] fx, int xmmRegs) {
+        org.mmulab.emulator.cpu.fpu.X87State f = s.fpu;
+        f.fcw = ((int) get64(fx, 0) & 0x1f3f) | 0x40;
+        f.setStatusWord((int) (get64(fx, 0) >>> 16) & 0xffff);
+        f.valid = fx[4] & 0xff;
+        f.fop = (int) (get64(fx, 0) >>> 48) & 0x7ff;
+        f.fip = get64(fx, 8);
+        f.fdp = get64(fx, 16);
+        for (int i = 0; i < 8; i++) {
+            int p = f.phys(i);
+            f.sig[p] = get64(fx, 32 + 16 * i);
+            f.se[p] = (int) get64(fx, 40 + 16 * i) & 0xffff;
+        }
+        f.updateSummary();
         s.mxcsr = (int) get64(fx, 24) & 0xffff;
         for (int i = 0; i < 2 * xmmRegs; i++) {
             s.xmm[i] = get64(fx, 160 + 8 * i);

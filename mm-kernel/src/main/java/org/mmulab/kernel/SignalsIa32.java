@@ -77,9 +77,23 @@ final class SignalsIa32 {
         }
         writeSigcontext(k, t, s, b, m, trapno, err, addr, esp, fpstate);
         byte[] fp = new byte[FSAVE_HEADER + Signals.FXSAVE_SIZE];
-        Signals.put32(fp, 0, 0xffff037f); // cw (the FSAVE env words are 32-bit with the high half set)
-        Signals.put32(fp, 8, 0xffffffff); // tag: all empty
-        // status (108) = sw, magic (110) = 0: X86_FXSR_MAGIC, the FXSAVE image follows
+        // The FSAVE environment (32-bit words, high halves set) and ST0-7, as convert_from_fxsr writes it.
+        org.mmulab.emulator.cpu.fpu.X87State x87 = s.fpu;
+        Signals.put32(fp, 0, 0xffff0000 | x87.fcw);
+        Signals.put32(fp, 4, 0xffff0000 | x87.statusWord());
+        Signals.put32(fp, 8, 0xffff0000 | x87.tagWord());
+        Signals.put32(fp, 12, (int) x87.fip);
+        Signals.put32(fp, 16, x87.fop << 16);
+        Signals.put32(fp, 20, (int) x87.fdp);
+        for (int i = 0; i < 8; i++) {
+            int p = x87.phys(i);
+            Signals.put64(fp, 28 + 10 * i, x87.sig[p]);
+            fp[28 + 10 * i + 8] = (byte) x87.se[p];
+            fp[28 + 10 * i + 9] = (byte) (x87.se[p] >>> 8);
+        }
+        fp[108] = (byte) x87.statusWord(); // status
+        fp[109] = (byte) (x87.statusWord() >>> 8);
+        // magic (110) = 0: X86_FXSR_MAGIC, the FXSAVE image follows
         Signals.fxsaveImage(s, fp, FSAVE_HEADER, 8);
         UserAccess ua = k.userAccess();
         if (ua.copyToUser(fpstate, fp, 0, fp.length) != 0 || ua.copyToUser(frame, b, 0, size) != 0) {

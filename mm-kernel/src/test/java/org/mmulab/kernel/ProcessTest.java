@@ -36,8 +36,13 @@ class ProcessTest {
     void initialStackMatchesCreateElfTables() throws Exception {
         Fixture f = new Fixture(64L << 20);
         byte[] elf = TestElf.standard(Fixture.CODE, new byte[16], 0).build();
+        f.cpu.state.fpu.fcw = 0x0c7f; // left over from a previous image: exec resets the FPU
+        f.cpu.state.fpu.push(0x3fff, Long.MIN_VALUE);
         f.kernel.exec(elf, "./aux", List.of("./aux", "x", "yy"), List.of("A=1", "B=22"));
         CpuState s = f.cpu.state;
+        assertEquals(0x037f, s.fpu.fcw, "FCW as Linux's fpstate_init leaves it");
+        assertEquals(0, s.fpu.statusWord());
+        assertEquals(0xffff, s.fpu.tagWord(), "all registers empty");
         long sp = s.gpr[CpuState.RSP];
         // Native: sp 0x7fffffffee00 with 22 auxv entries incl. AT_SYSINFO_EHDR; mmulab has no vDSO -> 16 bytes higher.
         assertEquals(0x7fffffffee10L, sp);

@@ -57,6 +57,8 @@ public final class CpuState {
     /** XMM0-15 as lo/hi 64-bit halves: xmm[2*i] is bits 63:0 of XMMi. */
     public final long[] xmm = new long[32];
     public int mxcsr = 0x1f80;
+    /** x87 FPU: register stack, control/status/tag words, last-instruction pointers. */
+    public final org.mmulab.emulator.cpu.fpu.X87State fpu = new org.mmulab.emulator.cpu.fpu.X87State();
 
     /** Retired instructions on this vCPU. */
     public long instructions;
@@ -97,6 +99,7 @@ public final class CpuState {
         gsBase = o.gsBase;
         System.arraycopy(o.xmm, 0, xmm, 0, 32);
         mxcsr = o.mxcsr;
+        fpu.copyFrom(o.fpu);
         longMode64 = o.longMode64;
     }
 }

@@ -11,10 +11,10 @@ import java.nio.charset.StandardCharsets;
  *     software assumes no vendor-specific behaviour).</li>
  * <li>Leaf 1: family 6, model 0x5E, stepping 3 (EAX 0x000506E3: the Skylake-client-like TLB preset of
  *     the MMU); EBX: CLFLUSH line size 8 (64 bytes), 1 logical processor, APIC id 0.
- *     EDX: PSE(3), TSC(4), PAE(6), CX8(8), PGE(13), CMOV(15), FXSR(24), SSE(25), SSE2(26).
- *     ECX: PCID(17), POPCNT(23). Not advertised: FPU/x87, MMX, CLFSH, SSE3+, CX16, MOVBE, XSAVE,
+ *     EDX: FPU(0), PSE(3), TSC(4), PAE(6), CX8(8), PGE(13), CMOV(15), FXSR(24), SSE(25), SSE2(26).
+ *     ECX: PCID(17), POPCNT(23). Not advertised: MMX, CLFSH, SSE3+, CX16, MOVBE, XSAVE,
  *     AVX, hypervisor bit.</li>
- * <li>Leaf 7 subleaf 0: EBX SMEP(7), SMAP(20). No BMI1/BMI2 (so F3 0F BC/BD execute as BSF/BSR),
+ * <li>Leaf 7 subleaf 0: EBX SMEP(7), FPU CS/DS deprecated (13: FXSAVE/FNSTENV store them as 0), SMAP(20). No BMI1/BMI2 (so F3 0F BC/BD execute as BSF/BSR),
  *     no ERMS, no INVPCID yet.</li>
  * <li>0x80000000: max extended leaf 0x80000008. 0x80000001: ECX LAHF-SAHF in 64-bit mode (0);
  *     EDX SYSCALL(11), NX(20), Page1GB(26), LM(29). No RDTSCP, no LZCNT (ABM).</li>
@@ -31,10 +31,10 @@ public final class Cpuid {
     public static final String BRAND = "mmulab virtual x86-64 processor";
     public static final int TSC_MHZ = 2000;
 
-    static final int L1_EDX = (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 15) | (1 << 24) | (1 << 25)
+    static final int L1_EDX = 1 | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 15) | (1 << 24) | (1 << 25)
             | (1 << 26);
     static final int L1_ECX = (1 << 17) | (1 << 23);
-    static final int L7_EBX = (1 << 7) | (1 << 20);
+    static final int L7_EBX = (1 << 7) | (1 << 13) | (1 << 20);
     static final int E1_ECX = 1;
     static final int E1_EDX = (1 << 11) | (1 << 20) | (1 << 26) | (1 << 29);
 

@@ -478,7 +478,8 @@ final class Decoder {
                 out(Op.CWD);
                 return;
             case 0x9b:
-                out(Op.NOP); // FWAIT: no pending x87 exceptions
+                sub = X87Exec.FWAIT;
+                out(Op.X87); // FWAIT: #MF if an unmasked x87 exception is pending
                 return;
             case 0x9c:
                 stackSize();
@@ -616,6 +617,15 @@ final class Decoder {
             case 0xd7:
                 size = 0;
                 out(Op.XLAT);
+                return;
+            case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
+                // x87 escape: sub = escape bits and ModRM.reg, imm = the 11-bit FOP.
+                modrm();
+                sub = ((b & 7) << 3) | (reg & 7);
+                dImm = ((b & 7) << 8) | modrmByte;
+                reg = 0;
+                rm = hasMem ? 0 : rm & 7;
+                out(Op.X87);
                 return;
             case 0xe0:
             case 0xe1:

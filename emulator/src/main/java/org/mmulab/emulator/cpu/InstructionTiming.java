@@ -41,6 +41,8 @@ import org.mmulab.emulator.timing.WalkTiming;
  * <tr><td>SSE: ADD/SUB/MUL/MIN/MAX</td><td>SSE_FP</td></tr>
  * <tr><td>SSE: LDMXCSR/STMXCSR, FXSAVE/FXRSTOR</td><td>MXCSR, FXSAVE</td></tr>
  * <tr><td>SSE: everything else (moves, logic, shuffles, packed integer, conversions, compares)</td><td>SSE_SIMPLE</td></tr>
+ * <tr><td>x87: FDIV*, FPREM*, FSCALE, FXTRACT, FRNDINT / FSQRT / transcendentals / FNSTENV, FLDENV,
+ *     FNSAVE, FRSTOR / everything else incl. FWAIT</td><td>X87_DIV / X87_SQRT / X87_TRANS / X87_STATE / X87_FP</td></tr>
  * </table>
  */
 public final class InstructionTiming {
@@ -53,6 +55,8 @@ public final class InstructionTiming {
     private final int[] opCost = new int[Op.COUNT];
     /** Cost of an SSE instruction by sub id. */
     private final int[] sseCost = new int[256];
+    /** x87 cost by (sub << 4) | (memory form ? 8 : 0) | ModRM.rm; sub 64 is FWAIT. */
+    private final int[] x87Cost = new int[65 << 4];
     private final int memExtra, locked, div32, div64, mul, repStartup, repIter, repCmpIter;
 
     private boolean pending;
@@ -71,6 +75,9 @@ public final class InstructionTiming {
         for (int sub = 0; sub < 256; sub++) {
             sseCost[sub] = model.cycles(sseClass(sub));
         }
+        for (int k = 0; k < x87Cost.length; k++) {
+            x87Cost[k] = model.cycles(x87Class(k >>> 4, (k & 8) != 0, k & 7));
+        }
         memExtra = model.cycles(InstrClass.MEM_OPERAND);
         locked = model.cycles(InstrClass.LOCKED_RMW);
         div32 = model.cycles(InstrClass.DIV32);
@@ -81,7 +88,7 @@ public final class InstructionTiming {
         repCmpIter = model.cycles(InstrClass.STRING_CMP_ITER);
     }
 
-    /** The class of an op whose cost depends on the op id alone; null for MULDIV, SSE, and string ops. */
+    /** The class of an op whose cost depends on the op id alone; null for MULDIV, SSE, X87 and string ops. */
     static InstrClass classOf(int op) {
         return switch (op) {
             case Op.JCC, Op.JMP, Op.JMP_E, Op.JRCXZ, Op.LOOP -> InstrClass.BRANCH;
@@ -95,7 +102,7 @@ public final class InstructionTiming {
             case Op.ENTER -> InstrClass.ENTER;
             case Op.CMPXCHG8B -> InstrClass.CMPXCHG8B;
             case Op.SYSCALL, Op.INT3, Op.INT_N, Op.PRIV, Op.UD -> InstrClass.TRAP;
-            case Op.MULDIV, Op.SSE, Op.MOVS, Op.STOS, Op.LODS, Op.CMPS, Op.SCAS -> null;
+            case Op.MULDIV, Op.SSE, Op.X87, Op.MOVS, Op.STOS, Op.LODS, Op.CMPS, Op.SCAS -> null;
             default -> InstrClass.SIMPLE;
         };
     }
@@ -119,6 +126,34 @@ public final class InstructionTiming {
         };
     }
 
+    /**
+     * The class of an x87 instruction by its decoded {@code sub} ((escape & 7) << 3 | ModRM.reg, or
+     * X87Exec.FWAIT), memory or register form, and ModRM.rm of a register form.
+     */
+    static InstrClass x87Class(int sub, boolean mem, int rm) {
+        int opc = sub >>> 3, reg = sub & 7;
+        if (sub >= 64) {
+            return InstrClass.X87_FP;
+        }
+        if (mem) {
+            if ((opc == 1 && (reg == 4 || reg == 6)) || (opc == 5 && (reg == 4 || reg == 6))) {
+                return InstrClass.X87_STATE;
+            }
+            return (opc & 1) == 0 && reg >= 6 ? InstrClass.X87_DIV : InstrClass.X87_FP;
+        }
+        if (opc == 1) {
+            if (reg == 6 && rm <= 3 || reg == 7 && (rm == 1 || rm == 3 || rm >= 6)) {
+                return InstrClass.X87_TRANS;
+            }
+            if (reg == 7 && rm == 2) {
+                return InstrClass.X87_SQRT;
+            }
+            return (reg == 6 && (rm == 4 || rm == 5)) || (reg == 7 && (rm == 0 || rm == 4 || rm == 5))
+                    ? InstrClass.X87_DIV : InstrClass.X87_FP;
+        }
+        return (opc == 0 || opc == 4 || opc == 6) && reg >= 6 ? InstrClass.X87_DIV : InstrClass.X87_FP;
+    }
+
     /** Base cost of a retired instruction (REP iterations excluded). */
     int cost(int op, int info) {
         int c = opCost[op];
@@ -129,6 +164,9 @@ public final class InstructionTiming {
                 c = sub < 6 ? mul : ((info >>> Decoder.SIZE_SHIFT) & 3) == 3 ? div64 : div32;
             } else if (op == Op.SSE) {
                 c = sseCost[sub];
+            } else if (op == Op.X87) {
+                return x87Cost[(sub << 4) | ((info & Decoder.HASMEM) != 0 ? 8 : 0) | ((info >>> Decoder.RM_SHIFT) & 7)]
+                        + (hasMem ? memExtra : 0);
             } else { // string op: the element work is charged per iteration
                 return repKind(op, info) == NO_REP ? opCost[Op.NOP] + memExtra : repStartup;
             }

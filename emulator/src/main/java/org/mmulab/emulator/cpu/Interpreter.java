@@ -1035,6 +1035,9 @@ public final class Interpreter {
             case Op.SSE:
                 SseExec.exec(this);
                 return Exit.BUDGET;
+            case Op.X87:
+                X87Exec.exec(this);
+                return Exit.BUDGET;
             default:
                 return exec3();
         }

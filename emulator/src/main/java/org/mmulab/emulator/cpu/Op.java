@@ -26,9 +26,11 @@ final class Op {
             // 32-bit mode only.
             PUSHA = 80, POPA = 81,
             // Far return (CA, CB).
-            RETF = 82;
+            RETF = 82,
+            // x87 escapes D8-DF and FWAIT: sub-ids and FOP in X87Exec.
+            X87 = 83;
 
-    static final int COUNT = 83;
+    static final int COUNT = 84;
 
     private Op() {
     }

@@ -301,58 +301,14 @@ final class SseExec {
                 m.write32(it.curEa(), it.state().mxcsr);
                 return;
             case Sse.FXSAVE:
-                fxsave(it);
+                X87Env.fxsave(it);
                 return;
             case Sse.FXRSTOR:
-                fxrstor(it);
+                X87Env.fxrstor(it);
                 return;
             default:
                 throw it.undefinedOpcode();
         }
-    }
-
-    private static void fxsave(Interpreter it) {
-        long va = it.curEa();
-        if ((va & 15) != 0) {
-            throw GuestFault.raise(it.state(), Vectors.GP, 0);
-        }
-        Mmu m = it.mmu();
-        for (long p = va; p < va + 512; p = (p | 0xfff) + 1) {
-            m.translateWrite(p);
-        }
-        long[] x = it.state().xmm;
-        // Legacy region: FCW 0x037F (x87 reset state; no x87 is advertised), FSW/FTW 0, MXCSR, MXCSR_MASK.
-        m.write64(va, 0x037fL);
-        m.write64(va + 8, 0);
-        m.write64(va + 16, 0);
-        m.write32(va + 24, it.state().mxcsr);
-        m.write32(va + 28, 0xffff);
-        for (int i = 32; i < 160; i += 8) {
-            m.write64(va + i, 0);
-        }
-        for (int i = 0; i < 16; i++) {
-            m.write64(va + 160 + 16 * i, x[2 * i]);
-            m.write64(va + 168 + 16 * i, x[2 * i + 1]);
-        }
-    }
-
-    private static void fxrstor(Interpreter it) {
-        long va = it.curEa();
-        if ((va & 15) != 0) {
-            throw GuestFault.raise(it.state(), Vectors.GP, 0);
-        }
-        Mmu m = it.mmu();
-        int mx = m.read32(va + 24);
-        if ((mx & ~0xffff) != 0) {
-            throw GuestFault.raise(it.state(), Vectors.GP, 0);
-        }
-        long[] tmp = new long[32]; // slow path
-        for (int i = 0; i < 16; i++) {
-            tmp[2 * i] = m.read64(va + 160 + 16 * i);
-            tmp[2 * i + 1] = m.read64(va + 168 + 16 * i);
-        }
-        System.arraycopy(tmp, 0, it.state().xmm, 0, 32);
-        it.state().mxcsr = mx;
     }
 
     private static long dword(long lo, long hi, int i) {

@@ -5,7 +5,8 @@
  * ({@link org.mmulab.emulator.cpu.DecodedCodeCache}, per physical frame, shared by every vCPU on a
  * memory, invalidated through {@code PhysicalMemory}'s code-write listener), and the interpreter
  * ({@link org.mmulab.emulator.cpu.Interpreter} with its group methods, {@code SseExec} for SSE/SSE2
- * integer and moves, {@code SseFp} for SSE/SSE2 floating point, {@link org.mmulab.emulator.cpu.Cpuid}).
+ * integer and moves, {@code SseFp} for SSE/SSE2 floating point, {@code X87Exec}/{@code X87Math}/{@code X87Env}
+ * for the x87 FPU on the data path of {@link org.mmulab.emulator.cpu.fpu}, {@link org.mmulab.emulator.cpu.Cpuid}).
  *
  * <p>May call: {@code mmu} for every guest memory access and instruction-fetch translation, and
  * {@code memory} for physical access at addresses the MMU returned, atomics and code-frame marks.

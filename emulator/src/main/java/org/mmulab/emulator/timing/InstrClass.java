@@ -56,6 +56,16 @@ public enum InstrClass {
     MXCSR,
     /** FXSAVE/FXRSTOR. */
     FXSAVE,
+    /** x87 loads, stores, FADD/FSUB/FMUL, compares, exchanges, control-word and stack operations, FWAIT. */
+    X87_FP,
+    /** x87 FDIV/FDIVR (all forms), FPREM/FPREM1, FSCALE, FXTRACT, FRNDINT. */
+    X87_DIV,
+    /** FSQRT. */
+    X87_SQRT,
+    /** FSIN, FCOS, FSINCOS, FPTAN, FPATAN, F2XM1, FYL2X, FYL2XP1 (microcoded). */
+    X87_TRANS,
+    /** FNSTENV/FLDENV/FNSAVE/FRSTOR (microcoded). */
+    X87_STATE,
     /** SYSCALL, INT n, INT3, UD, privileged ops: the instruction itself (entry costs are separate). */
     TRAP;
 

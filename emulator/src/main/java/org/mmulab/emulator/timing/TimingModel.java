@@ -103,6 +103,12 @@ public record TimingModel(String name, long frequencyHz,
         c[InstrClass.SSE_SQRT.ordinal()] = 6;
         c[InstrClass.MXCSR.ordinal()] = 3;
         c[InstrClass.FXSAVE.ordinal()] = 70;
+        // x87 (reciprocal throughputs of Agner Fog's Skylake tables, rounded): FDIV 4-5, FSQRT 4-7,
+        // FPREM ~20 and FRNDINT ~10 folded into X87_DIV, FSIN/FPATAN/FYL2X 50-130, FNSAVE/FRSTOR ~90-150.
+        c[InstrClass.X87_DIV.ordinal()] = 5;
+        c[InstrClass.X87_SQRT.ordinal()] = 6;
+        c[InstrClass.X87_TRANS.ordinal()] = 60;
+        c[InstrClass.X87_STATE.ordinal()] = 90;
         return c;
     }
 

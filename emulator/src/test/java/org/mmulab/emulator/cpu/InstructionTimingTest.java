@@ -135,7 +135,7 @@ class InstructionTimingTest {
     void theClassTableCoversEveryOpId() {
         for (int op = 0; op < Op.COUNT; op++) {
             InstrClass k = InstructionTiming.classOf(op);
-            boolean computed = op == Op.MULDIV || op == Op.SSE || (op >= Op.MOVS && op <= Op.SCAS);
+            boolean computed = op == Op.MULDIV || op == Op.SSE || op == Op.X87 || (op >= Op.MOVS && op <= Op.SCAS);
             if (computed) {
                 assertNull(k, "op " + op);
             } else {
@@ -149,5 +149,20 @@ class InstructionTimingTest {
         assertEquals(InstrClass.SSE_FP, InstructionTiming.sseClass(Sse.FP_ARITH + 4 + 2)); // ADDSD
         assertEquals(InstrClass.SSE_SIMPLE, InstructionTiming.sseClass(Sse.PXOR));
         assertEquals(InstrClass.FXSAVE, InstructionTiming.sseClass(Sse.FXSAVE));
+    }
+
+    @Test
+    void x87InstructionsAreClassedByKind() {
+        assertEquals(InstrClass.X87_FP, InstructionTiming.x87Class(0, false, 1)); // FADD ST, ST(1)
+        assertEquals(InstrClass.X87_DIV, InstructionTiming.x87Class((6 << 3) | 7, false, 1)); // FDIVP
+        assertEquals(InstrClass.X87_DIV, InstructionTiming.x87Class((4 << 3) | 6, true, 0)); // FDIV m64
+        assertEquals(InstrClass.X87_SQRT, InstructionTiming.x87Class((1 << 3) | 7, false, 2)); // FSQRT
+        assertEquals(InstrClass.X87_TRANS, InstructionTiming.x87Class((1 << 3) | 7, false, 6)); // FSIN
+        assertEquals(InstrClass.X87_TRANS, InstructionTiming.x87Class((1 << 3) | 6, false, 3)); // FPATAN
+        assertEquals(InstrClass.X87_DIV, InstructionTiming.x87Class((1 << 3) | 7, false, 0)); // FPREM
+        assertEquals(InstrClass.X87_FP, InstructionTiming.x87Class((1 << 3) | 4, false, 0)); // FCHS
+        assertEquals(InstrClass.X87_STATE, InstructionTiming.x87Class((5 << 3) | 6, true, 0)); // FNSAVE
+        assertEquals(InstrClass.X87_FP, InstructionTiming.x87Class((1 << 3) | 5, true, 0)); // FLDCW
+        assertEquals(InstrClass.X87_FP, InstructionTiming.x87Class(X87Exec.FWAIT, false, 0));
     }
 }
