@@ -26,9 +26,12 @@ final class Op {
             // 32-bit mode only.
             PUSHA = 80, POPA = 81,
             // Far return (CA, CB).
-            RETF = 82;
+            RETF = 82,
+            // Segment-register moves (8C, 8E, PUSH/POP Sreg; sub-ids in Interpreter.segOp) and the
+            // XSAVE family with XGETBV (sub-ids in XState); numbered apart from other branches' ids.
+            SEG = 90, XSTATE = 91;
 
-    static final int COUNT = 83;
+    static final int COUNT = 92;
 
     private Op() {
     }
