@@ -8,6 +8,7 @@
 #   ./build.sh --record             build, then run every manifest entry natively and write
 #                                   expected/<arch>/<name>.stdout and .status
 #   ./build.sh --record hello ...   only these images (and their image@variant entries)
+#   src/libc/*.c                    static glibc/musl programs: see "libc images" below
 #
 # The manifest images.tsv lists what the suite boots: name, arch, expected status, what to compare,
 # guest arguments and environment (see the header of images.tsv). Expected outputs are recorded
@@ -109,6 +110,25 @@ for arch in "${arches[@]}"; do
         echo "built bin/$arch/$name"
         if ! grep -q "^$name[@"$'\t'"]" images.tsv; then
             echo "build.sh: warning: $name is not in images.tsv, the suite will not boot it" >&2
+        fi
+    done
+done
+
+# libc images: src/libc/NAME.c is an ordinary C program linked statically against the distribution's
+# libc (glibc 2.36 with gcc -static; musl 1.2.3 with Debian musl-tools' musl-gcc -static, x86_64 only)
+# into bin/ARCH/NAME-glibc and bin/x86_64/NAME-musl. Needs gcc-multilib for i386 and musl-tools.
+LIBC_CFLAGS=(-static -O2 -Wall -Wextra -Werror)
+for arch in "${arches[@]}"; do
+    for src in src/libc/*.c; do
+        [[ -e "$src" ]] || continue
+        name="$(basename "$src" .c)"
+        selected "$name" || selected "$name-glibc" || selected "$name-musl" || continue
+        # shellcheck disable=SC2046
+        "$CC" $(arch_flags "$arch") "${LIBC_CFLAGS[@]}" -o "bin/$arch/$name-glibc" "$src"
+        echo "built bin/$arch/$name-glibc"
+        if [[ "$arch" == x86_64 ]]; then
+            musl-gcc "${LIBC_CFLAGS[@]}" -o "bin/$arch/$name-musl" "$src"
+            echo "built bin/$arch/$name-musl"
         fi
     done
 done

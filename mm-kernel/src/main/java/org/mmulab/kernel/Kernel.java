@@ -154,6 +154,10 @@ public final class Kernel implements TrapHandler {
         // __USER32_CS 0x23 on a 64-bit kernel; a 32-bit kernel has only __USER_CS 0x73.
         s.userCs64 = pae ? -1 : 0x33;
         s.userCs32 = pae ? 0x73 : 0x23;
+        Tls.installGdt(cpu, pae);
+        // fpu__init_cpu_xstate: CR4.OSXSAVE and XCR0 = the user xfeatures (x87 | SSE), as on every x86 CPU with XSAVE.
+        s.cr4 |= CpuState.CR4_OSXSAVE;
+        s.xcr0 = 3;
         if (oldCr0 != s.cr0 || oldCr4 != s.cr4 || oldEfer != s.efer) {
             cpu.mmu().controlRegistersChanged(oldCr0, oldCr4, oldEfer);
         }
@@ -186,6 +190,7 @@ public final class Kernel implements TrapHandler {
         }
         Task t = new Task(config.pid());
         t.ia32 = elf.elf32;
+        t.exePath = java.nio.file.Path.of(execPath).toAbsolutePath().normalize().toString();
         String base = execPath.substring(execPath.lastIndexOf('/') + 1);
         t.comm = base.length() > 15 ? base.substring(0, 15) : base;
         long taskSize = !elf.elf32 ? X86_64Pgtable.TASK_SIZE : pae ? PaePgtable.TASK_SIZE : TASK_SIZE_32;
@@ -227,8 +232,8 @@ public final class Kernel implements TrapHandler {
         s.gpr[CpuState.RSP] = l.sp();
         s.rip = l.entry();
         s.setRflags(CpuState.IF);
-        s.fsBase = 0;
-        s.gsBase = 0;
+        Tls.startThread(s, pae, elf.elf32); // selectors; FS/GS null with zero bases
+        Tls.loadTls(t, s, pae);
         s.exceptionVector = -1;
         lastLoaded = l;
     }

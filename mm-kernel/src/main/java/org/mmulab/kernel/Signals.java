@@ -6,7 +6,9 @@ import org.mmulab.emulator.machine.Vcpu;
 /**
  * Delivery of synchronous fault signals to a user handler and rt_sigreturn, as arch/x86/kernel/signal.c
  * and signal_64.c do it for a 64-bit task (x64_setup_rt_frame, get_sigframe, restore_sigcontext):
- * below the 128-byte red zone, a 64-byte aligned FXSAVE image, then the rt_sigframe
+ * below the 128-byte red zone (or at the top of the sigaltstack for an SA_ONSTACK handler,
+ * {@link SigAltStack}), the 64-byte aligned XSAVE image with its sw_reserved and MAGIC2
+ * ({@link SigXstate}), then the rt_sigframe
  * {pretcode = sa_restorer, struct ucontext, struct siginfo} aligned so that RSP+8 is 16-byte aligned,
  * RDI = signo, RSI = &info, RDX = &uc, RAX = 0, RIP = handler; blocked |= sa_mask (| sig unless
  * SA_NODEFER), SA_RESETHAND resets the action. A 64-bit handler must have SA_RESTORER, as on Linux.
@@ -66,18 +68,20 @@ final class Signals {
         CpuState s = cpu.state;
         UserAccess ua = k.userAccess();
         // get_sigframe
-        long sp = s.gpr[CpuState.RSP] - 128;
-        long fx = (sp - FXSAVE_SIZE) & -64L;
-        sp = fx - FRAME_SIZE;
-        sp = ((sp + 8) & -16L) - 8;
+        long regsSp = s.gpr[CpuState.RSP];
+        long start = SigAltStack.frameStart(t, regsSp, act[1], false); // red zone, or the alternate stack
+        long fx = (start - SigXstate.FRAME_FP_SIZE) & -64L; // fpu__alloc_mathframe: XSAVE area + MAGIC2
+        long sp = fx - FRAME_SIZE;
+        sp = (sp & -16L) - 8; // align_sigframe
         long frame = sp;
+        if (SigAltStack.overflows(t, regsSp, start, frame)) {
+            return SETUP_FAILED;
+        }
         byte[] b = new byte[FRAME_SIZE];
         put64(b, 0, act[2]); // pretcode = sa_restorer
-        put64(b, OFF_UC, 2 | 4); // UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
+        put64(b, OFF_UC, 1 | 2 | 4); // UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
         put64(b, OFF_UC + 8, 0); // uc_link
-        put64(b, OFF_UC + 16, 0); // uc_stack.ss_sp
-        put32(b, OFF_UC + 24, 2); // SS_DISABLE
-        put64(b, OFF_UC + 32, 0); // ss_size
+        SigAltStack.save(t, regsSp, b, OFF_UC + 16, 8); // uc_stack
         int m = OFF_MCONTEXT;
         for (int i = 0; i < SC_GPRS.length; i++) {
             put64(b, m + 8 * i, s.gpr[SC_GPRS[i]]);
@@ -96,12 +100,13 @@ final class Signals {
         put32(b, OFF_INFO + 4, 0);
         put32(b, OFF_INFO + 8, code);
         put64(b, OFF_INFO + 16, addr); // si_addr
-        byte[] fxsave = new byte[FXSAVE_SIZE];
+        byte[] fxsave = new byte[SigXstate.FRAME_FP_SIZE];
         fxsaveImage(s, fxsave, 0, 16);
+        SigXstate.extend(fxsave, 0, false);
         // The siginfo is copied only for SA_SIGINFO handlers (x64_setup_rt_frame); otherwise whatever
         // was on the stack stays there.
         int len = (act[1] & SA_SIGINFO) != 0 ? FRAME_SIZE : OFF_INFO;
-        if (ua.copyToUser(fx, fxsave, 0, FXSAVE_SIZE) != 0 || ua.copyToUser(frame, b, 0, len) != 0) {
+        if (ua.copyToUser(fx, fxsave, 0, fxsave.length) != 0 || ua.copyToUser(frame, b, 0, len) != 0) {
             return SETUP_FAILED;
         }
         s.gpr[CpuState.RDI] = sig;
@@ -149,8 +154,8 @@ final class Signals {
         long fx = get64(b, m + 184);
         byte[] fxsave = null;
         if (fx != 0) {
-            fxsave = new byte[FXSAVE_SIZE];
-            if ((fx & 63) != 0 || ua.copyFromUser(fxsave, 0, fx, FXSAVE_SIZE) != 0) {
+            fxsave = (fx & 63) != 0 ? null : SigXstate.restoreImage(ua, fx, s.xcr0);
+            if (fxsave == null) {
                 return null;
             }
         }
@@ -164,6 +169,7 @@ final class Signals {
         if (fxsave != null) {
             restoreFxsave(s, fxsave, 16);
         }
+        SigAltStack.restore(t, s.gpr[CpuState.RSP], b, OFF_UC + 16, 8);
         return s.gpr[CpuState.RAX];
     }
 

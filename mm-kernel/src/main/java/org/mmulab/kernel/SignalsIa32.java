@@ -1,6 +1,7 @@
 package org.mmulab.kernel;
 
 import org.mmulab.emulator.cpu.CpuState;
+import org.mmulab.emulator.cpu.Segments;
 import org.mmulab.emulator.machine.Vcpu;
 
 /**
@@ -49,11 +50,12 @@ final class SignalsIa32 {
         boolean rt = (act[1] & Signals.SA_SIGINFO) != 0;
         CpuState s = cpu.state;
         long esp = s.gpr[CpuState.RSP] & 0xffff_ffffL;
-        long fx = (esp - Signals.FXSAVE_SIZE) & -64L;
+        long start = SigAltStack.frameStart(t, esp, act[1], true);
+        long fx = (start - SigXstate.FRAME_FP_SIZE) & -64L; // XSAVE area + MAGIC2 (fpu__alloc_mathframe)
         long fpstate = fx - FSAVE_HEADER;
         int size = rt ? FRAME_SIZE : OLD_FRAME_SIZE;
         long frame = ((fpstate - size + 4) & -16L) - 4;
-        if (frame < 0) {
+        if (frame < 0 || SigAltStack.overflows(t, esp, start, frame)) {
             return Signals.SETUP_FAILED;
         }
         byte[] b = new byte[size];
@@ -66,7 +68,8 @@ final class SignalsIa32 {
             Signals.put32(b, OFF_INFO, sig);
             Signals.put32(b, OFF_INFO + 8, code);
             Signals.put32(b, OFF_INFO + 12, (int) addr); // si_addr
-            Signals.put32(b, OFF_UC + 12, 2); // uc_stack.ss_flags = SS_DISABLE
+            Signals.put32(b, OFF_UC, 1); // uc_flags = UC_FP_XSTATE
+            SigAltStack.save(t, esp, b, OFF_UC + 8, 4); // uc_stack
             Signals.put64(b, OFF_SIGMASK, t.sigmask);
             m = OFF_MCONTEXT;
             writeRetcode(b, OFF_RETCODE, false);
@@ -76,7 +79,7 @@ final class SignalsIa32 {
             writeRetcode(b, OLD_OFF_RETCODE, true);
         }
         writeSigcontext(k, t, s, b, m, trapno, err, addr, esp, fpstate);
-        byte[] fp = new byte[FSAVE_HEADER + Signals.FXSAVE_SIZE];
+        byte[] fp = new byte[FSAVE_HEADER + SigXstate.FRAME_FP_SIZE];
         // The FSAVE environment (32-bit words, high halves set) and ST0-7, as convert_from_fxsr writes it.
         org.mmulab.emulator.cpu.fpu.X87State x87 = s.fpu;
         Signals.put32(fp, 0, 0xffff0000 | x87.fcw);
@@ -95,6 +98,7 @@ final class SignalsIa32 {
         fp[109] = (byte) (x87.statusWord() >>> 8);
         // magic (110) = 0: X86_FXSR_MAGIC, the FXSAVE image follows
         Signals.fxsaveImage(s, fp, FSAVE_HEADER, 8);
+        SigXstate.extend(fp, FSAVE_HEADER, true);
         UserAccess ua = k.userAccess();
         if (ua.copyToUser(fpstate, fp, 0, fp.length) != 0 || ua.copyToUser(frame, b, 0, size) != 0) {
             return Signals.SETUP_FAILED;
@@ -124,9 +128,11 @@ final class SignalsIa32 {
             long esp, long fpstate) {
         boolean pae = k.config().paging() == KernelConfig.PagingMode.PAE;
         int userCs = pae ? 0x73 : 0x23, userDs = pae ? 0x7b : 0x2b; // __USER_CS/__USER32_CS, __USER_DS
-        Signals.put32(b, m + 4, 0); // fs
-        Signals.put32(b, m + 8, userDs); // es
-        Signals.put32(b, m + 12, userDs); // ds
+        int[] sel = s.segs.sel;
+        Signals.put32(b, m, sel[Segments.GS]); // gs
+        Signals.put32(b, m + 4, sel[Segments.FS]); // fs
+        Signals.put32(b, m + 8, sel[Segments.ES]); // es
+        Signals.put32(b, m + 12, sel[Segments.DS]); // ds
         for (int i = 0; i < SC_GPRS.length; i++) {
             Signals.put32(b, m + 16 + 4 * i, (int) s.gpr[SC_GPRS[i]]);
         }
@@ -136,7 +142,7 @@ final class SignalsIa32 {
         Signals.put32(b, m + SC_CS, userCs);
         Signals.put32(b, m + SC_FLAGS, (int) s.getRflags());
         Signals.put32(b, m + SC_SP_AT_SIGNAL, (int) esp);
-        Signals.put32(b, m + SC_SS, userDs);
+        Signals.put32(b, m + SC_SS, sel[Segments.SS] != 0 ? sel[Segments.SS] : userDs);
         Signals.put32(b, m + SC_FPSTATE, (int) fpstate);
         Signals.put32(b, m + SC_OLDMASK, (int) t.sigmask);
         Signals.put32(b, m + SC_CR2, trapno == 14 ? (int) addr : 0);
@@ -160,9 +166,8 @@ final class SignalsIa32 {
         long fpstate = Signals.get32(b, m + SC_FPSTATE);
         byte[] fx = null;
         if (fpstate != 0) {
-            fx = new byte[Signals.FXSAVE_SIZE];
-            if (((fpstate + FSAVE_HEADER) & 15) != 0
-                    || ua.copyFromUser(fx, 0, fpstate + FSAVE_HEADER, Signals.FXSAVE_SIZE) != 0) {
+            fx = ((fpstate + FSAVE_HEADER) & 15) != 0 ? null : SigXstate.restoreImage(ua, fpstate + FSAVE_HEADER, s.xcr0);
+            if (fx == null) {
                 return null;
             }
         }
@@ -177,6 +182,17 @@ final class SignalsIa32 {
         s.setRflags((s.getRflags() & ~Signals.FIX_EFLAGS) | (flags & Signals.FIX_EFLAGS));
         if (fx != null) {
             Signals.restoreFxsave(s, fx, 8);
+        }
+        // reload_segments: GS, FS, ES, DS from the sigcontext (| 3); one that cannot be loaded becomes null.
+        int[] sregs = {Segments.GS, Segments.FS, Segments.ES, Segments.DS}; // sigcontext_32 order
+        for (int i = 0; i < 4; i++) {
+            int sel = (int) Signals.get32(b, m + 4 * i) & 0xffff | 3;
+            if (sel != s.segs.sel[sregs[i]]) {
+                Tls.reload(s, sregs[i], sel);
+            }
+        }
+        if (rt) {
+            SigAltStack.restore(t, s.gpr[CpuState.RSP] & 0xffff_ffffL, b, OFF_UC + 8, 4);
         }
         return s.gpr[CpuState.RAX];
     }

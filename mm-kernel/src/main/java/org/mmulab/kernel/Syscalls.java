@@ -33,6 +33,7 @@ public final class Syscalls {
     private final Kernel k;
     private final SysFs fs;
     private final SysTime time;
+    private final SysProc proc;
     private final long[] counts = new long[MAX_NR];
     private final TreeMap<Long, Long> unknown = new TreeMap<>();
     private long total;
@@ -41,6 +42,7 @@ public final class Syscalls {
         this.k = k;
         this.fs = new SysFs(k);
         this.time = new SysTime(k);
+        this.proc = new SysProc(k);
     }
 
     public long total() {
@@ -99,7 +101,7 @@ public final class Syscalls {
             case NR_GETTIMEOFDAY -> "gettimeofday";
             case NR_TIME -> "time";
             case NR_EXIT_GROUP -> "exit_group";
-            default -> null;
+            default -> SysProc.name64(nr);
         };
     }
 
@@ -186,9 +188,14 @@ public final class Syscalls {
                 }
                 return rax;
             }
-            default:
+            default: {
+                long rv = proc.dispatch64(cpu, nr, a0, a1, a2, a3, a4);
+                if (rv != SysProc.NOT_HANDLED) {
+                    return rv;
+                }
                 unknown.merge((long) nr, 1L, Long::sum);
                 return -Errno.ENOSYS;
+            }
         }
     }
 
@@ -249,7 +256,7 @@ public final class Syscalls {
             case NR32_CLOCK_GETRES -> "clock_getres";
             case NR32_CLOCK_GETRES_TIME64 -> "clock_getres_time64";
             case NR32_CLOCK_NANOSLEEP_TIME64 -> "clock_nanosleep_time64";
-            default -> null;
+            default -> SysProc.name32(nr);
         };
     }
 
@@ -309,8 +316,8 @@ public final class Syscalls {
                 k.task().clearChildTid = b;
                 yield k.task().pid;
             }
-            case NR32_SET_THREAD_AREA -> setThreadArea(cpu, b);
-            case NR32_GET_THREAD_AREA -> getThreadArea(b);
+            case NR32_SET_THREAD_AREA -> Tls.setThreadArea(k, cpu, b, false);
+            case NR32_GET_THREAD_AREA -> Tls.getThreadArea(k, b);
             case NR32_RT_SIGACTION -> rtSigaction((int) b, c, d, si, 4);
             case NR32_RT_SIGPROCMASK -> rtSigprocmask((int) b, c, d, si);
             case NR32_SIGRETURN, NR32_RT_SIGRETURN -> {
@@ -322,6 +329,10 @@ public final class Syscalls {
                 yield eax;
             }
             default -> {
+                long rv = nr < MAX_NR32 ? proc.dispatch32(cpu, (int) nr, b, c, d, si, di) : SysProc.NOT_HANDLED;
+                if (rv != SysProc.NOT_HANDLED) {
+                    yield rv;
+                }
                 unknown.merge(nr | (1L << 32), 1L, Long::sum);
                 yield -Errno.ENOSYS;
             }
@@ -347,81 +358,6 @@ public final class Syscalls {
             return -Errno.EINVAL;
         }
         return mmapPgoff(mm, Le.le32(a, 0), Le.le32(a, 4), (int) Le.le32(a, 8), (int) Le.le32(a, 12), (int) Le.le32(a, 16), off >>> 12);
-    }
-
-    /** GDT_ENTRY_TLS_MIN: 12 on a 64-bit kernel (compat tasks), 6 on a 32-bit one. */
-    int tlsEntryMin() {
-        return k.config().paging() == KernelConfig.PagingMode.PAE ? 6 : 12;
-    }
-
-    /**
-     * set_thread_area (arch/x86/kernel/tls.c do_set_thread_area): struct user_desc {entry_number,
-     * base_addr, limit, flags}. entry_number -1 picks the first free TLS slot and writes it back. The
-     * descriptor is kept per task; its base is also loaded into {@code CpuState.gsBase}, which the
-     * interpreter uses as the %gs base in 32-bit mode — what the {@code mov %gs, (entry*8+3)} that i386
-     * libcs issue right after the call would load. An empty descriptor (LDT_empty) frees the slot.
-     */
-    private long setThreadArea(Vcpu cpu, long uinfo) {
-        byte[] u = new byte[16];
-        if (k.userAccess().copyFromUser(u, 0, uinfo, 16) != 0) {
-            return -Errno.EFAULT;
-        }
-        long entry = Le.le32(u, 0);
-        long base = Le.le32(u, 4), limit = Le.le32(u, 8), flags = Le.le32(u, 12);
-        Task t = k.task();
-        int min = tlsEntryMin();
-        int idx;
-        if (entry == 0xffff_ffffL) {
-            idx = -1;
-            for (int i = 0; i < t.tls.length; i++) {
-                if (t.tls[i] == null) {
-                    idx = i;
-                    break;
-                }
-            }
-            if (idx < 0) {
-                return -Errno.ESRCH;
-            }
-            Le.put32(u, 0, min + idx);
-            if (k.userAccess().copyToUser(uinfo, u, 0, 4) != 0) {
-                return -Errno.EFAULT;
-            }
-        } else if (entry >= min && entry < min + t.tls.length) {
-            idx = (int) (entry - min);
-        } else {
-            return -Errno.EINVAL;
-        }
-        // LDT_empty: base 0, limit 0, contents 0, read_exec_only 1, seg_32bit 0, limit_in_pages 0,
-        // seg_not_present 1, useable 0 (flags bits: seg_32bit 0, contents 1-2, read_exec_only 3,
-        // limit_in_pages 4, seg_not_present 5, useable 6).
-        boolean empty = base == 0 && limit == 0 && (flags & 0x7f) == ((1 << 3) | (1 << 5));
-        t.tls[idx] = empty ? null : new long[] {base, limit, flags};
-        if (!empty) {
-            cpu.state.gsBase = base;
-        }
-        return 0;
-    }
-
-    /** get_thread_area: fills struct user_desc for entry_number. */
-    private long getThreadArea(long uinfo) {
-        byte[] u = new byte[16];
-        if (k.userAccess().copyFromUser(u, 0, uinfo, 4) != 0) {
-            return -Errno.EFAULT;
-        }
-        long entry = Le.le32(u, 0);
-        int min = tlsEntryMin();
-        Task t = k.task();
-        if (entry < min || entry >= min + t.tls.length) {
-            return -Errno.EINVAL;
-        }
-        long[] d = t.tls[(int) (entry - min)];
-        if (d == null) {
-            d = new long[] {0, 0, (1 << 3) | (1 << 5)};
-        }
-        Le.put32(u, 4, d[0]);
-        Le.put32(u, 8, d[1]);
-        Le.put32(u, 12, d[2]);
-        return k.userAccess().copyToUser(uinfo, u, 0, 16) == 0 ? 0 : -Errno.EFAULT;
     }
 
     /** ksys_mmap_pgoff: file mappings need a mappable fd; the only fds are pipes. */

@@ -35,8 +35,20 @@ public final class Task {
     String execFailure;
     /** An i386 (ELF32) process: TIF_IA32 / in_ia32_syscall. */
     boolean ia32;
-    /** set_thread_area's TLS descriptors (GDT entries 6-8, GDT_ENTRY_TLS_MIN..MAX): base, limit, flags. */
-    final long[][] tls = new long[3][];
+    /** thread.tls_array: set_thread_area's raw TLS descriptors (GDT_ENTRY_TLS_MIN..MAX), 0 = empty. */
+    final long[] tls = new long[Tls.TLS_ENTRIES];
+
+    /** signal->rlim (SysProc), created on first use from INIT_RLIMITS. */
+    long[][] rlimits;
+    /** fs->umask. */
+    int umask = 0022;
+    /** set_robust_list's head (recorded; walked at exit only by a futex implementation). */
+    long robustList;
+    /** The image's absolute path: what /proc/self/exe reads. */
+    String exePath = "";
+    /** sigaltstack: sas_ss_sp, sas_ss_size, sas_ss_flags (SS_AUTODISARM only). */
+    long sasSp, sasSize;
+    int sasFlags;
 
     Task(int pid) {
         this.pid = pid;

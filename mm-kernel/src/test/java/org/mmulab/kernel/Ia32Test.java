@@ -291,18 +291,36 @@ class Ia32Test {
         assertEquals(-Errno.ESPIPE, f.sys32(Syscalls.NR32_LLSEEK, 1, 0, 0, buf, 0));
         assertEquals(-Errno.EBADF, f.sys32(Syscalls.NR32_LLSEEK, 7, 0, 0, buf, 0));
         assertEquals(-Errno.ENOTTY, f.sys32(Syscalls.NR32_IOCTL, 1, 0x5401, buf));
-        // set_thread_area(entry -1): the first TLS slot is chosen and written back; %gs base loaded.
+        // set_thread_area(entry -1): the first TLS slot is chosen and written back; the GDT entry is a
+        // DPL 3 data segment that mov %gs then loads (the call itself does not touch %gs, as on Linux).
         f.writeBytes(buf + 256, le32s(0xffff_ffffL, 0x0804_c000L, 0xfffff, 0x51));
         assertEquals(0, f.sys32(Syscalls.NR32_SET_THREAD_AREA, buf + 256));
         int min = pae ? 6 : 12;
         assertEquals(min, f.read32(buf + 256));
+        assertEquals(0, f.cpu.state.gsBase);
+        assertEquals(null, f.cpu.state.segs.load(f.cpu.state, org.mmulab.emulator.cpu.Segments.GS, min * 8 + 3));
         assertEquals(0x0804_c000L, f.cpu.state.gsBase);
+        assertEquals(0xffff_ffffL, f.cpu.state.segs.gsLimit);
+        // a descriptor rewritten under a loaded %gs is reloaded (do_set_thread_area's refresh)
+        f.writeBytes(buf + 256, le32s(min, 0x0805_0000L, 0xfffff, 0x51));
+        assertEquals(0, f.sys32(Syscalls.NR32_SET_THREAD_AREA, buf + 256));
+        assertEquals(0x0805_0000L, f.cpu.state.gsBase);
+        // 16-bit, code and not-present descriptors are refused (tls_desc_okay)
+        f.writeBytes(buf + 256, le32s(min, 0x1000, 0xfffff, 0x50));
+        assertEquals(-Errno.EINVAL, f.sys32(Syscalls.NR32_SET_THREAD_AREA, buf + 256), "16-bit");
+        f.writeBytes(buf + 256, le32s(min, 0x1000, 0xfffff, 0x55));
+        assertEquals(-Errno.EINVAL, f.sys32(Syscalls.NR32_SET_THREAD_AREA, buf + 256), "code");
+        f.writeBytes(buf + 256, le32s(min, 0x1000, 0xfffff, 0x71));
+        assertEquals(-Errno.EINVAL, f.sys32(Syscalls.NR32_SET_THREAD_AREA, buf + 256), "not present");
+        f.writeBytes(buf + 256, le32s(min, 0x0804_c000L, 0xfffff, 0x51));
+        assertEquals(0, f.sys32(Syscalls.NR32_SET_THREAD_AREA, buf + 256));
         f.writeBytes(buf + 256, le32s(0xffff_ffffL, 0x0900_0000L, 0xfffff, 0x51));
         assertEquals(0, f.sys32(Syscalls.NR32_SET_THREAD_AREA, buf + 256));
         assertEquals(min + 1, f.read32(buf + 256), "the next free slot");
         f.writeBytes(buf + 512, le32s(min));
         assertEquals(0, f.sys32(Syscalls.NR32_GET_THREAD_AREA, buf + 512));
         assertEquals(0x0804_c000L, f.read32(buf + 516));
+        assertEquals(0x51, f.read32(buf + 524), "fill_user_desc gives the flags back");
         f.writeBytes(buf + 256, le32s(3, 0, 0, 0));
         assertEquals(-Errno.EINVAL, f.sys32(Syscalls.NR32_SET_THREAD_AREA, buf + 256), "not a TLS entry");
         // rt_sigaction with struct sigaction32 {handler, flags, restorer, mask[2]}

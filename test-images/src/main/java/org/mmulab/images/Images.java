@@ -36,6 +36,32 @@ public final class Images {
         return moduleDir().resolve("expected").resolve(arch).resolve(name + "." + suffix);
     }
 
+    /**
+     * The binaries build.sh makes from src/libc/NAME.c for {@code arch}: NAME-glibc (gcc -static) on
+     * both architectures, NAME-musl (musl-gcc -static) on x86_64 only (Debian's musl-tools has no i386
+     * target).
+     */
+    public static java.util.Set<String> libcBinaries(String arch) throws java.io.IOException {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        Path dir = moduleDir().resolve("src/libc");
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                String n = p.getFileName().toString();
+                if (n.endsWith(".c")) {
+                    String base = n.substring(0, n.length() - 2);
+                    out.add(base + "-glibc");
+                    if (arch.equals("x86_64")) {
+                        out.add(base + "-musl");
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** The native register tracer built by build.sh. */
     public static Path regtrace() {
         return moduleDir().resolve("bin/host/regtrace");

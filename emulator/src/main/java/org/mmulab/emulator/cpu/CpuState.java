@@ -20,6 +20,7 @@ public final class CpuState {
     // Control-register bits that paging depends on (SDM Vol. 3A §2.5, §4.1).
     public static final long CR0_PE = 1L, CR0_WP = 1L << 16, CR0_PG = 1L << 31;
     public static final long CR4_PSE = 1L << 4, CR4_PAE = 1L << 5, CR4_PGE = 1L << 7, CR4_PCIDE = 1L << 17,
+            CR4_OSXSAVE = 1L << 18,
             CR4_SMEP = 1L << 20, CR4_SMAP = 1L << 21;
     public static final long EFER_SCE = 1L, EFER_LME = 1L << 8, EFER_LMA = 1L << 10, EFER_NXE = 1L << 11;
 
@@ -53,6 +54,12 @@ public final class CpuState {
      * __USER_CS 0x33 and __USER32_CS 0x23 under a 64-bit kernel, __USER_CS 0x73 under a 32-bit one).
      */
     public int userCs64 = -1, userCs32 = -1;
+    /** Segment selectors, the GDT the OS set up, FS/GS hidden limits ({@link Segments}). */
+    public final Segments segs = new Segments();
+    /** This logical processor's index (initial APIC id) and the machine's vCPU count, for CPUID. */
+    public int cpuIndex, cpuCount = 1;
+    /** XCR0 (XFEATURE_ENABLED_MASK), what XGETBV ECX=0 reads; set by the OS with CR4.OSXSAVE. */
+    public long xcr0 = 1;
 
     /** XMM0-15 as lo/hi 64-bit halves: xmm[2*i] is bits 63:0 of XMMi. */
     public final long[] xmm = new long[32];
@@ -101,5 +108,7 @@ public final class CpuState {
         mxcsr = o.mxcsr;
         fpu.copyFrom(o.fpu);
         longMode64 = o.longMode64;
+        segs.copyFrom(o.segs);
+        xcr0 = o.xcr0;
     }
 }

@@ -2,33 +2,47 @@ package org.mmulab.emulator.cpu;
 
 import java.nio.charset.StandardCharsets;
 
+import org.mmulab.emulator.mmu.CpuModel;
+import org.mmulab.emulator.timing.TimingModel;
+
 /**
- * CPUID of the mmulab virtual processor (SDM Vol. 2A CPUID). It advertises exactly what the
- * interpreter and MMU implement, nothing more:
+ * CPUID (SDM Vol. 2A CPUID, Table 3-8) as the part of {@link SkylakeClientPart} would report it, with
+ * every feature bit exactly what the interpreter and MMU implement, and the cache, TLB and topology
+ * leaves read from the same {@link CpuModel} (and its {@link TimingModel}) the MMU and the cache model
+ * are built from — one source of truth.
  *
  * <ul>
- * <li>Leaf 0: max basic leaf 7, vendor string {@value #VENDOR} (12 bytes; neither Intel nor AMD, so
- *     software assumes no vendor-specific behaviour).</li>
- * <li>Leaf 1: family 6, model 0x5E, stepping 3 (EAX 0x000506E3: the Skylake-client-like TLB preset of
- *     the MMU); EBX: CLFLUSH line size 8 (64 bytes), 1 logical processor, APIC id 0.
- *     EDX: FPU(0), PSE(3), TSC(4), PAE(6), CX8(8), PGE(13), CMOV(15), FXSR(24), SSE(25), SSE2(26).
- *     ECX: PCID(17), POPCNT(23). Not advertised: MMX, CLFSH, SSE3+, CX16, MOVBE, XSAVE,
- *     AVX, hypervisor bit.</li>
- * <li>Leaf 7 subleaf 0: EBX SMEP(7), FPU CS/DS deprecated (13: FXSAVE/FNSTENV store them as 0), SMAP(20). No BMI1/BMI2 (so F3 0F BC/BD execute as BSF/BSR),
- *     no ERMS, no INVPCID yet.</li>
- * <li>0x80000000: max extended leaf 0x80000008. 0x80000001: ECX LAHF-SAHF in 64-bit mode (0);
- *     EDX SYSCALL(11), NX(20), Page1GB(26), LM(29). No RDTSCP, no LZCNT (ABM).</li>
- * <li>0x80000002..4: brand string {@value #BRAND}.</li>
- * <li>0x80000008: EAX = 39 physical / 48 linear address bits (0x3027).</li>
- * <li>Any other leaf returns zeros.</li>
+ * <li>0: max basic leaf 18H, "GenuineIntel".</li>
+ * <li>1: EAX 000506E3H; EBX CLFLUSH line 8 (64 bytes), addressable logical processor IDs in the package
+ *     (next power of two of the vCPU count), initial APIC id = vCPU index.
+ *     EDX: FPU(0), PSE(3), TSC(4), PAE(6), CX8(8), PGE(13), CMOV(15), FXSR(24), SSE(25), SSE2(26), HTT(28).
+ *     ECX: PCID(17), POPCNT(23), XSAVE(26), OSXSAVE(27) = CR4.OSXSAVE. Not advertised: MMX,
+ *     CLFSH, SSE3+, CX16, MOVBE, AVX, RDRAND, x2APIC, hypervisor bit.</li>
+ * <li>2: 00FEFF01H: one round, FFH "no cache descriptors, use leaf 4", FEH "no TLB descriptors,
+ *     use leaf 18H".</li>
+ * <li>4: deterministic cache parameters of the modelled L1D, L2 and LLC (sets, ways, 64-byte lines),
+ *     each private to one logical processor, as the cache model keeps one hierarchy per vCPU; EAX[31:26]
+ *     = addressable core IDs - 1. No L1I level: the cache model has none.</li>
+ * <li>6: ARAT only. 7/0: EBX SMEP(7), FPU CS/DS deprecated (13: FXSAVE/FNSTENV store them as 0), SMAP(20) (no BMI1/BMI2, ERMS, INVPCID, RDSEED). 0AH: zero
+ *     (no architectural performance monitoring).</li>
+ * <li>0BH: x2APIC topology: level 0 SMT (1 thread), level 1 core (the vCPU count), EDX = APIC id.</li>
+ * <li>0DH: XSAVE for x87 and SSE (XCR0 bits 0-1), 576-byte area; subleaf 1: XSAVEOPT and XSAVEC.</li>
+ * <li>18H: one subleaf per modelled TLB array (L1 dTLB 4K/2M/1G, L1 iTLB 4K/2M, STLB 4K/2M/1G):
+ *     page sizes, ways, sets, type and level.</li>
+ * <li>80000000H: max 80000008H. 80000001H: ECX LAHF-SAHF(0); EDX NX(20), Page1GB(26), LM(29), and
+ *     SYSCALL(11) only when CPUID runs in 64-bit mode (Intel). 80000002-4H: brand string.
+ *     80000006H: L2 line size, associativity code and size. 80000007H: invariant TSC.
+ *     80000008H: physical (CpuModel.maxPhysAddrBits) and 48 linear address bits.</li>
+ * <li>Any other leaf returns zeros (Intel returns the highest basic leaf's data for leaves above
+ *     the maximum; mmulab returns zeros, which software treats the same way).</li>
  * </ul>
  * RDTSC: under {@code --deterministic} the vCPU's virtual cycle count (an invariant TSC at the timing
  * model's core frequency, {@link CpuState#tscSource}); otherwise host monotonic nanoseconds since JVM
  * start scaled to a nominal {@value #TSC_MHZ} MHz.
  */
 public final class Cpuid {
-    public static final String VENDOR = "mmulabVirtCP";
-    public static final String BRAND = "mmulab virtual x86-64 processor";
+    public static final String VENDOR = SkylakeClientPart.VENDOR;
+    public static final String BRAND = SkylakeClientPart.BRAND;
     public static final int TSC_MHZ = 2000;
 
     static final int L1_EDX = 1 | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 15) | (1 << 24) | (1 << 25)
@@ -37,6 +51,8 @@ public final class Cpuid {
     static final int L7_EBX = (1 << 7) | (1 << 13) | (1 << 20);
     static final int E1_ECX = 1;
     static final int E1_EDX = (1 << 11) | (1 << 20) | (1 << 26) | (1 << 29);
+    /** Bits owned by this file's XSAVE support and the topology, apart from the instruction-set bits above. */
+    static final int L1_EDX_HTT = 1 << 28, L1_ECX_XSAVE = 1 << 26, L1_ECX_OSXSAVE = 1 << 27, E1_EDX_SYSCALL = 1 << 11;
 
     private static final int[] VENDOR_REGS = words(VENDOR, 12);
     private static final int[] BRAND_REGS = words(BRAND, 48);
@@ -61,35 +77,99 @@ public final class Cpuid {
         return src != null ? src.getAsLong() : (System.nanoTime() - base) * TSC_MHZ / 1000;
     }
 
-    /** Executes CPUID: leaf in EAX, subleaf in ECX; results zero-extended into RAX, RBX, RCX, RDX. */
-    static void execute(long[] r) {
-        int leaf = (int) r[0];
-        int sub = (int) r[1];
+    /** Smallest power of two >= n. */
+    static int pow2(int n) {
+        return n <= 1 ? 1 : Integer.highestOneBit(n - 1) << 1;
+    }
+
+    /**
+     * Executes CPUID on the vCPU with state {@code s} and model {@code model}: leaf in EAX, subleaf in
+     * ECX; results zero-extended into RAX, RBX, RCX, RDX.
+     */
+    public static void execute(CpuState s, CpuModel model, long[] r) {
+        int[] out = leaf(s, model, (int) r[0], (int) r[1]);
+        r[0] = out[0] & 0xffff_ffffL;
+        r[3] = out[1] & 0xffff_ffffL;
+        r[1] = out[2] & 0xffff_ffffL;
+        r[2] = out[3] & 0xffff_ffffL;
+    }
+
+    /** EAX, EBX, ECX, EDX of a leaf (slow path, allocates). */
+    public static int[] leaf(CpuState s, CpuModel model, int leaf, int sub) {
         int a = 0, b = 0, c = 0, d = 0;
+        int cpus = Math.max(1, s.cpuCount);
         switch (leaf) {
             case 0:
-                a = 7;
+                a = SkylakeClientPart.MAX_BASIC_LEAF;
                 b = VENDOR_REGS[0];
                 d = VENDOR_REGS[1];
                 c = VENDOR_REGS[2];
                 break;
             case 1:
-                a = 0x000506e3;
-                b = 0x00000800 | (1 << 16);
-                c = L1_ECX;
-                d = L1_EDX;
+                a = SkylakeClientPart.SIGNATURE;
+                b = (SkylakeClientPart.CLFLUSH_UNITS << 8) | (Math.min(255, pow2(cpus)) << 16) | (s.cpuIndex << 24);
+                c = L1_ECX | L1_ECX_XSAVE | ((s.cr4 & CpuState.CR4_OSXSAVE) != 0 ? L1_ECX_OSXSAVE : 0);
+                d = L1_EDX | L1_EDX_HTT;
+                break;
+            case 2:
+                a = 0x00feff01;
+                break;
+            case 4: {
+                int[] l = CpuidCaches.leaf4(model.timing(), sub, cpus);
+                a = l[0];
+                b = l[1];
+                c = l[2];
+                d = l[3];
+                break;
+            }
+            case 6:
+                a = 1 << 2; // ARAT
                 break;
             case 7:
                 if (sub == 0) {
                     b = L7_EBX;
                 }
                 break;
+            case 0xb: {
+                int shift = Integer.numberOfTrailingZeros(pow2(cpus));
+                if (sub == 0) {
+                    a = 0;
+                    b = 1;
+                    c = (1 << 8);
+                } else if (sub == 1) {
+                    a = shift;
+                    b = cpus;
+                    c = (2 << 8) | 1;
+                } else {
+                    c = sub & 0xff;
+                }
+                d = s.cpuIndex;
+                break;
+            }
+            case 0xd:
+                if (sub == 0) {
+                    a = (int) XState.XCR0_SUPPORTED;
+                    b = XState.AREA_SIZE; // for the components enabled in XCR0 (both, or x87 alone: same layout)
+                    c = XState.AREA_SIZE;
+                } else if (sub == 1) {
+                    a = 1 | 2; // XSAVEOPT, XSAVEC
+                    b = XState.AREA_SIZE;
+                }
+                break;
+            case 0x18: {
+                int[] l = CpuidCaches.leaf18(model, sub);
+                a = l[0];
+                b = l[1];
+                c = l[2];
+                d = l[3];
+                break;
+            }
             case 0x80000000:
-                a = 0x80000008;
+                a = SkylakeClientPart.MAX_EXTENDED_LEAF;
                 break;
             case 0x80000001:
                 c = E1_ECX;
-                d = E1_EDX;
+                d = s.longMode64 ? E1_EDX : E1_EDX & ~E1_EDX_SYSCALL;
                 break;
             case 0x80000002:
             case 0x80000003:
@@ -101,15 +181,18 @@ public final class Cpuid {
                 d = BRAND_REGS[i + 3];
                 break;
             }
+            case 0x80000006:
+                c = CpuidCaches.leaf80000006(model.timing());
+                break;
+            case 0x80000007:
+                d = 1 << 8; // invariant TSC
+                break;
             case 0x80000008:
-                a = 39 | (48 << 8);
+                a = model.maxPhysAddrBits() | (SkylakeClientPart.LINEAR_BITS << 8);
                 break;
             default:
                 break;
         }
-        r[0] = a & 0xffff_ffffL;
-        r[3] = b & 0xffff_ffffL;
-        r[1] = c & 0xffff_ffffL;
-        r[2] = d & 0xffff_ffffL;
+        return new int[] {a, b, c, d};
     }
 }

@@ -449,6 +449,27 @@ final class Decoder {
                     out(Op.LEA);
                 }
                 return;
+            case 0x8c:
+            case 0x8e: {
+                // MOV r/m16,Sreg / MOV Sreg,r/m16: REX.R is ignored; Sreg 6-7 and MOV to CS are #UD.
+                modrm();
+                int sr = reg & 7;
+                reg = sr;
+                if (sr <= 5 && !(b == 0x8e && sr == 1)) {
+                    sub = b == 0x8c ? 0 : 1;
+                    out(Op.SEG);
+                }
+                return;
+            }
+            case 0x06: case 0x07: case 0x0e: case 0x16: case 0x17: case 0x1e: case 0x1f:
+                // PUSH/POP ES, CS, SS, DS: invalid in 64-bit mode; POP CS does not exist (0F is the escape).
+                if (!mode64) {
+                    stackSize();
+                    reg = b >>> 3;
+                    sub = (b & 1) == 0 ? 2 : 3;
+                    out(Op.SEG);
+                }
+                return;
             case 0x8f:
                 stackSize();
                 modrm();
@@ -749,6 +770,9 @@ final class Decoder {
                         : r == 6 || (mode64 && r == 7 && (modrmByte & 7) == 0) // LMSW, SWAPGS (0F 01 F8)
                                 || modrmByte == 0xd1) { // XSETBV
                     out(Op.PRIV);
+                } else if (modrmByte == 0xd0 && !p66 && rep == 0) {
+                    sub = XState.XGETBV;
+                    out(Op.XSTATE);
                 }
                 reg = 0;
                 return;
@@ -828,6 +852,12 @@ final class Decoder {
                 sub = (b >>> 3) & 3; // a3->0 BT, ab->1 BTS, b3->2 BTR, bb->3 BTC
                 out(Op.BT_G);
                 return;
+            case 0xa0: case 0xa1: case 0xa8: case 0xa9: // PUSH/POP FS, GS
+                stackSize();
+                reg = b < 0xa8 ? 4 : 5;
+                sub = (b & 1) == 0 ? 2 : 3;
+                out(Op.SEG);
+                return;
             case 0xa4:
             case 0xac:
                 modrm();
@@ -853,6 +883,12 @@ final class Decoder {
                     case 1 -> sse(Sse.FXRSTOR);
                     case 2 -> sse(Sse.LDMXCSR);
                     case 3 -> sse(Sse.STMXCSR);
+                    case 4, 5, 6 -> { // XSAVE, XRSTOR, XSAVEOPT (66/F2/F3 forms are other instructions)
+                        if (!p66 && rep == 0) {
+                            sub = (reg & 7) == 4 ? XState.XSAVE : (reg & 7) == 5 ? XState.XRSTOR : XState.XSAVEOPT;
+                            out(Op.XSTATE);
+                        }
+                    }
                     default -> {
                     }
                 }
@@ -923,6 +959,10 @@ final class Decoder {
                 if (hasMem && (reg & 7) == 1) {
                     reg = 0;
                     out(Op.CMPXCHG8B);
+                } else if (hasMem && (reg & 7) == 4 && !p66 && rep == 0) {
+                    reg = 0;
+                    sub = XState.XSAVEC;
+                    out(Op.XSTATE);
                 }
                 return;
             case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0xcc: case 0xcd: case 0xce: case 0xcf:

@@ -721,17 +721,35 @@ public final class Interpreter {
 
     private long segBase() {
         int seg = (info >>> Decoder.SEG_SHIFT) & 3;
+        if (seg != 0 && m32) {
+            checkSeg32(seg, 0);
+        }
         return seg == 0 ? 0 : seg == 1 ? s.fsBase : s.gsBase;
     }
 
-    /** Linear address of offset {@code a} in the instruction's data segment (FS/GS base or 0). */
+    /**
+     * Linear address of offset {@code a} in the instruction's data segment (FS/GS base or 0). In 32-bit
+     * code FS/GS must hold a usable selector and the offset must be within the hidden limit (#GP(0)).
+     */
     private long linear(long a) {
         int seg = (info >>> Decoder.SEG_SHIFT) & 3;
         if (seg != 0) {
+            if (m32) {
+                checkSeg32(seg, a);
+            }
             // 32-bit mode: flat segments except FS/GS (i386 TLS lives at %gs:), wrapping at 4 GiB.
             a = (a + (seg == 1 ? s.fsBase : s.gsBase)) & addrMask;
         }
         return a;
+    }
+
+    private void checkSeg32(int seg, long offset) {
+        if (!s.segs.usable32(seg, offset)) {
+            lastFault = String.format("%%%s:0x%x with selector 0x%x (null or beyond the limit) at 0x%x",
+                    seg == 1 ? "fs" : "gs", offset, s.segs.sel[seg == 1 ? Segments.FS : Segments.GS], s.rip);
+            describing = true;
+            throw GuestFault.raise(s, Vectors.GP, 0);
+        }
     }
 
     private long ea() {
@@ -1085,7 +1103,7 @@ public final class Interpreter {
                         : r[RBX] + (r[RAX] & 0xff)), 0));
                 return Exit.BUDGET;
             case Op.CPUID:
-                Cpuid.execute(r);
+                Cpuid.execute(s, mmu.model(), r);
                 return Exit.BUDGET;
             case Op.RDTSC: {
                 long tsc = Cpuid.tsc(s, TSC_BASE);
@@ -1115,6 +1133,12 @@ public final class Interpreter {
             case Op.CMPXCHG8B:
                 cmpxchg8b();
                 return Exit.BUDGET;
+            case Op.SEG:
+                segOp();
+                return Exit.BUDGET;
+            case Op.XSTATE:
+                XState.execute(this, (info >>> Decoder.SUB_SHIFT) & 0xff);
+                return Exit.BUDGET;
             case Op.PUSHA:
                 pusha();
                 return Exit.BUDGET;
@@ -1124,6 +1148,50 @@ public final class Interpreter {
             case Op.UD:
             default:
                 throw undefined();
+        }
+    }
+
+    /**
+     * MOV r/m16,Sreg (sub 0), MOV Sreg,r/m16 (1), PUSH Sreg (2), POP Sreg (3); the segment register is
+     * the reg field. A register destination of MOV from Sreg is zero-extended to the operand size; a
+     * memory one is a 16-bit store. PUSH writes the selector with a 16-bit move into an operand-size
+     * slot (recent Intel cores; the slot's upper bytes keep their value). Loads follow {@link Segments#load}.
+     */
+    private void segOp() {
+        int sub = (info >>> Decoder.SUB_SHIFT) & 0xff;
+        int sreg = (info >>> Decoder.REG_SHIFT) & 7;
+        int sz = size();
+        switch (sub) {
+            case 0 -> {
+                int v = s.segs.sel[sreg];
+                if ((info & Decoder.HASMEM) != 0) {
+                    wr(ea(), 1, v);
+                } else {
+                    setR((info >>> Decoder.RM_SHIFT) & 31, sz, v);
+                }
+            }
+            case 1 -> loadSeg(sreg, (int) ((info & Decoder.HASMEM) != 0 ? rd(ea(), 1)
+                    : getR((info >>> Decoder.RM_SHIFT) & 31, 1)));
+            case 2 -> {
+                long sp = (r[RSP] - (1L << sz)) & addrMask;
+                wr(sp, 1, s.segs.sel[sreg]);
+                r[RSP] = sp;
+            }
+            default -> {
+                long sp = r[RSP] & addrMask;
+                int v = (int) rd(sp, sz);
+                loadSeg(sreg, v);
+                r[RSP] = (sp + (1L << sz)) & addrMask;
+            }
+        }
+    }
+
+    private void loadSeg(int sreg, int selector) {
+        String why = s.segs.load(s, sreg, selector);
+        if (why != null) {
+            lastFault = why + " at 0x" + Long.toHexString(s.rip);
+            describing = true;
+            throw GuestFault.INSTANCE;
         }
     }
 

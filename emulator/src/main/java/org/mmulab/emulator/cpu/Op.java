@@ -28,9 +28,12 @@ final class Op {
             // Far return (CA, CB).
             RETF = 82,
             // x87 escapes D8-DF and FWAIT: sub-ids and FOP in X87Exec.
-            X87 = 83;
+            X87 = 83,
+            // Segment-register moves (8C, 8E, PUSH/POP Sreg; sub-ids in Interpreter.segOp) and the
+            // XSAVE family with XGETBV (sub-ids in XState).
+            SEG = 90, XSTATE = 91;
 
-    static final int COUNT = 84;
+    static final int COUNT = 92;
 
     private Op() {
     }

@@ -130,10 +130,9 @@ final class X87Env {
         f.setTagWord(tw);
     }
 
-    /** FXSAVE (0F AE /0); {@code rexW}: the 64-bit FIP/FDP format. */
+    /** FXSAVE (0F AE /0); REX.W: the 64-bit FIP/FDP format. */
     static void fxsave(Interpreter it) {
         CpuState s = it.state();
-        X87State f = s.fpu;
         long va = it.curEa();
         if ((va & 15) != 0) {
             throw GuestFault.raise(s, Vectors.GP, 0);
@@ -142,7 +141,25 @@ final class X87Env {
         for (long p = va; p < va + 512; p = (p | 0xfff) + 1) {
             m.translateWrite(p);
         }
-        boolean rexW = it.curSize() == 3;
+        saveLegacy(it, va, it.curSize() == 3);
+        m.write32(va + 24, s.mxcsr);
+        m.write32(va + 28, 0xffff); // MXCSR_MASK: DAZ supported
+        int nx = s.longMode64 ? 16 : 8;
+        long[] x = s.xmm;
+        for (int i = 0; i < nx; i++) {
+            m.write64(va + 160 + 16 * i, x[2 * i]);
+            m.write64(va + 168 + 16 * i, x[2 * i + 1]);
+        }
+    }
+
+    /**
+     * The x87 part of an FXSAVE / XSAVE legacy region at {@code va} (SDM Vol. 1 table 10-2): FCW, FSW,
+     * abridged FTW, FOP, FIP/FDP (64-bit with REX.W, else offset and selector) in bytes 0-23 (MXCSR
+     * excluded) and ST(0)..ST(7) in 32-159. The pages must already be known writable.
+     */
+    static void saveLegacy(Interpreter it, long va, boolean rexW) {
+        X87State f = it.state().fpu;
+        Mmu m = it.mmu();
         m.write16(va, f.fcw);
         m.write16(va + 2, f.statusWord());
         m.write16(va + 4, f.abridgedTag());
@@ -156,18 +173,10 @@ final class X87Env {
             m.write32(va + 16, (int) f.fdp);
             m.write32(va + 20, f.fds);
         }
-        m.write32(va + 24, s.mxcsr);
-        m.write32(va + 28, 0xffff); // MXCSR_MASK: DAZ supported
         for (int i = 0; i < 8; i++) {
             int p = f.phys(i);
             m.write64(va + 32 + 16 * i, f.sig[p]);
             m.write64(va + 40 + 16 * i, f.se[p] & 0xffff);
-        }
-        int nx = s.longMode64 ? 16 : 8;
-        long[] x = s.xmm;
-        for (int i = 0; i < nx; i++) {
-            m.write64(va + 160 + 16 * i, x[2 * i]);
-            m.write64(va + 168 + 16 * i, x[2 * i + 1]);
         }
     }
 
@@ -184,7 +193,24 @@ final class X87Env {
         if ((mx & ~0xffff) != 0) {
             throw GuestFault.raise(s, Vectors.GP, 0);
         }
-        boolean rexW = it.curSize() == 3;
+        int nx = s.longMode64 ? 16 : 8;
+        long[] xs = f.scratchXmm;
+        for (int i = 0; i < nx; i++) {
+            xs[2 * i] = m.read64(va + 160 + 16 * i);
+            xs[2 * i + 1] = m.read64(va + 168 + 16 * i);
+        }
+        loadLegacy(it, va, it.curSize() == 3); // reads all of its part, then commits it
+        System.arraycopy(xs, 0, s.xmm, 0, 2 * nx);
+        s.mxcsr = mx;
+    }
+
+    /**
+     * Loads the x87 part of a legacy region (the layout of {@link #saveLegacy}): every field is read
+     * before anything changes, so a fault part-way leaves the x87 state as it was.
+     */
+    static void loadLegacy(Interpreter it, long va, boolean rexW) {
+        X87State f = it.state().fpu;
+        Mmu m = it.mmu();
         int cw = m.read16(va), sw = m.read16(va + 2), tag = m.read8(va + 4), fop = m.read16(va + 6);
         long fip = rexW ? m.read64(va + 8) : m.read32(va + 8) & 0xffff_ffffL;
         long fdp = rexW ? m.read64(va + 16) : m.read32(va + 16) & 0xffff_ffffL;
@@ -195,14 +221,6 @@ final class X87Env {
             sig[i] = m.read64(va + 32 + 16 * i);
             se[i] = m.read16(va + 40 + 16 * i);
         }
-        int nx = s.longMode64 ? 16 : 8;
-        long[] xs = f.scratchXmm;
-        for (int i = 0; i < nx; i++) {
-            xs[2 * i] = m.read64(va + 160 + 16 * i);
-            xs[2 * i + 1] = m.read64(va + 168 + 16 * i);
-        }
-        System.arraycopy(xs, 0, s.xmm, 0, 2 * nx);
-        s.mxcsr = mx;
         f.fcw = (cw & 0x1f3f) | 0x40;
         f.setStatusWord(sw);
         f.valid = tag & 0xff;

@@ -33,6 +33,10 @@ public final class Machine {
             list.add(new Vcpu(this, i, memory, DEFAULT_MAXPHYADDR));
         }
         this.vcpus = List.copyOf(list);
+        for (Vcpu v : vcpus) {
+            v.state.cpuIndex = v.id(); // CPUID's APIC id and topology
+            v.state.cpuCount = cpus;
+        }
     }
 
     public PhysicalMemory memory() {

@@ -11,7 +11,7 @@ import org.mmulab.emulator.cpu.CpuState;
  * the debugger's register writes do.
  *
  * <p>Reserved bits follow what {@link org.mmulab.emulator.cpu.Cpuid} advertises: CR4 may set TSD, PSE, PAE, PGE,
- * OSFXSR, OSXMMEXCPT, PCIDE, SMEP and SMAP, nothing else (no VME, DE, MCE, PCE, UMIP, LA57, FSGSBASE, OSXSAVE, PKE);
+ * OSFXSR, OSXMMEXCPT, PCIDE, OSXSAVE, SMEP and SMAP, nothing else (no VME, DE, MCE, PCE, UMIP, LA57, FSGSBASE, PKE);
  * EFER has SCE, LME, LMA (read-only: writes keep the current value, as on Intel) and NXE. Linear addresses are
  * 48-bit (no LA57), so the base MSRs must be canonical at 48 bits. CR0 bits 28:19, 17 and 15:6 are ignored (read
  * back as 0).
@@ -25,7 +25,7 @@ public final class ControlRegisterWrites {
     public static final long CR4_TSD = 1L << 2, CR4_OSFXSR = 1L << 9, CR4_OSXMMEXCPT = 1L << 10;
     /** CR4 bits a write may set (the features {@code Cpuid} advertises); any other set bit is #GP. */
     public static final long CR4_SUPPORTED = CR4_TSD | CpuState.CR4_PSE | CpuState.CR4_PAE | CpuState.CR4_PGE
-            | CR4_OSFXSR | CR4_OSXMMEXCPT | CpuState.CR4_PCIDE | CpuState.CR4_SMEP | CpuState.CR4_SMAP;
+            | CR4_OSFXSR | CR4_OSXMMEXCPT | CpuState.CR4_PCIDE | CpuState.CR4_OSXSAVE | CpuState.CR4_SMEP | CpuState.CR4_SMAP;
     public static final long EFER_SUPPORTED = CpuState.EFER_SCE | CpuState.EFER_LME | CpuState.EFER_LMA
             | CpuState.EFER_NXE;
     private static final long CR3_NOFLUSH = 1L << 63;

@@ -145,11 +145,15 @@ class Mode32Test {
 
     @Test
     void gsPrefixAddsGsBaseForTls() {
-        code("65a110000000 65c70307000000");
-        m.s.gsBase = TLS;
+        // mov %ax,%gs with a TLS descriptor in GDT entry 6 (base TLS, 4 GiB limit), then %gs: accesses.
+        code("8ee8 65a110000000 65c70307000000");
+        m.s.segs.gdt[6] = Segments.descriptor(TLS, 0xfffff, 3, true, 3, true, false, false, true, true);
+        r()[CpuState.RAX] = 6 * 8 + 3;
         m.mem.write32(m.pa(TLS + 0x10), 0x5eed);
         r()[CpuState.RBX] = 0x20;
-        assertEquals(Exit.BUDGET, m.cpu.run(2));
+        assertEquals(Exit.BUDGET, m.cpu.run(3));
+        assertEquals(6 * 8 + 3, m.s.segs.sel[Segments.GS]);
+        assertEquals(TLS, m.s.gsBase);
         assertEquals(0x5eed, r()[CpuState.RAX]);
         assertEquals(7, m.mem.read32(m.pa(TLS + 0x20)));
     }
