@@ -11,13 +11,14 @@ import java.nio.charset.StandardCharsets;
  *     software assumes no vendor-specific behaviour).</li>
  * <li>Leaf 1: family 6, model 0x5E, stepping 3 (EAX 0x000506E3: the Skylake-client-like TLB preset of
  *     the MMU); EBX: CLFLUSH line size 8 (64 bytes), 1 logical processor, APIC id 0.
- *     EDX: PSE(3), TSC(4), PAE(6), CX8(8), PGE(13), CMOV(15), FXSR(24), SSE(25), SSE2(26).
- *     ECX: PCID(17), POPCNT(23). Not advertised: FPU/x87, MMX, CLFSH, SSE3+, CX16, MOVBE, XSAVE,
- *     AVX, hypervisor bit.</li>
- * <li>Leaf 7 subleaf 0: EBX SMEP(7), SMAP(20). No BMI1/BMI2 (so F3 0F BC/BD execute as BSF/BSR),
+ *     EDX: PSE(3), TSC(4), PAE(6), CX8(8), PGE(13), CMOV(15), CLFSH(19), FXSR(24), SSE(25), SSE2(26).
+ *     ECX: SSE3(0), SSSE3(9), CX16(13), PCID(17), SSE4.1(19), SSE4.2(20), MOVBE(22), POPCNT(23): with
+ *     LAHF-SAHF below, the x86-64-v2 level. Not advertised: FPU/x87, MMX, PCLMULQDQ, XSAVE, AVX,
+ *     hypervisor bit.</li>
+ * <li>Leaf 7 subleaf 0: EBX SMEP(7), SMAP(20). No BMI1/BMI2 (no VEX; F3 0F BC executes as BSF),
  *     no ERMS, no INVPCID yet.</li>
- * <li>0x80000000: max extended leaf 0x80000008. 0x80000001: ECX LAHF-SAHF in 64-bit mode (0);
- *     EDX SYSCALL(11), NX(20), Page1GB(26), LM(29). No RDTSCP, no LZCNT (ABM).</li>
+ * <li>0x80000000: max extended leaf 0x80000008. 0x80000001: ECX LAHF-SAHF in 64-bit mode (0),
+ *     ABM/LZCNT (5); EDX SYSCALL(11), NX(20), Page1GB(26), LM(29). No RDTSCP.</li>
  * <li>0x80000002..4: brand string {@value #BRAND}.</li>
  * <li>0x80000008: EAX = 39 physical / 48 linear address bits (0x3027).</li>
  * <li>Any other leaf returns zeros.</li>
@@ -31,11 +32,11 @@ public final class Cpuid {
     public static final String BRAND = "mmulab virtual x86-64 processor";
     public static final int TSC_MHZ = 2000;
 
-    static final int L1_EDX = (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 15) | (1 << 24) | (1 << 25)
-            | (1 << 26);
-    static final int L1_ECX = (1 << 17) | (1 << 23);
+    static final int L1_EDX = (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 15) | (1 << 19) | (1 << 24)
+            | (1 << 25) | (1 << 26);
+    static final int L1_ECX = 1 | (1 << 9) | (1 << 13) | (1 << 17) | (1 << 19) | (1 << 20) | (1 << 22) | (1 << 23);
     static final int L7_EBX = (1 << 7) | (1 << 20);
-    static final int E1_ECX = 1;
+    static final int E1_ECX = 1 | (1 << 5);
     static final int E1_EDX = (1 << 11) | (1 << 20) | (1 << 26) | (1 << 29);
 
     private static final int[] VENDOR_REGS = words(VENDOR, 12);

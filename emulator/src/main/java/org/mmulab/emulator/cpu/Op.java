@@ -26,9 +26,11 @@ final class Op {
             // 32-bit mode only.
             PUSHA = 80, POPA = 81,
             // Far return (CA, CB).
-            RETF = 82;
+            RETF = 82,
+            // 0F 38 / 0F 3A maps (SSSE3, SSE4.1, SSE4.2, CRC32, MOVBE): sub-ids in SseX.
+            SSEX = 83;
 
-    static final int COUNT = 83;
+    static final int COUNT = 84;
 
     private Op() {
     }
