@@ -3,12 +3,14 @@
  * every MXCSR rounding mode with DAZ/FTZ (results and the exception flags each operation raises),
  * SSE3, SSSE3, SSE4.1, SSE4.2 (PCMPxSTRx in every imm8 mode with its flag results, CRC32, PCMPGTQ),
  * POPCNT, LZCNT, MOVBE, CMPXCHG16B, LAHF/SAHF. Each section prints one FNV-style digest; the last line
- * digests everything. scale (default 1, 1..16) multiplies the inputs.
+ * digests everything. scale (default 1, 1..16) multiplies the inputs. "sse42 cvt64" (x86_64 only) runs
+ * the 64-bit integer conversions (CVTSD2SI/CVTTSS2SI r64, CVTSI2SS/SD r64) under every MXCSR mode.
  *
  * Only fixed-width types: the i386 build (-m32) prints the same lines as the x86_64 build. The few
  * instructions that exist in 64-bit mode only (CRC32/POPCNT/LZCNT/PEXTRQ/PINSRQ on 64-bit operands,
- * CMPXCHG16B) are computed by equivalent 32-bit instruction sequences on i386.
- * Oracle-friendly: no CPUID/RDTSC, no undefined flags reach a register (LZCNT/POPCNT/PTEST/PCMPxSTRx
+ * CMPXCHG16B) are computed by equivalent 32-bit instruction sequences on i386; 64-bit integer conversions
+ * are in the separate cvt64 run.
+ * Oracle-friendly: no CPUID/RDTSC/PUSHF, no undefined flags reach a register (LZCNT/POPCNT/PTEST/PCMPxSTRx
  * define all of theirs), no RCPPS/RSQRTPS (their bits are model-specific).
  *
  * build.sh cflags: -msse4.2 -mpopcnt -mlzcnt -mmovbe
@@ -241,19 +243,19 @@ static void fp_cmp(void)
         CHECK_PDI("cmpsd", 2, c, d);
         CHECK_PSI("cmpss", 5, a, b);
         /* (U)COMIS*: flags after the compare, and the exception flags */
-        unsigned long f1, f2, f3, f4; /* pushf/pop: stack width */
+        uint32_t f1, f2, f3, f4; /* AH = SF ZF AF PF CF (LAHF), AL = OF (SETO): no PUSHF, whose TF a tracer sets */
         setcsr(csr_base);
-        __asm__ volatile("comiss %1, %2\n\tpushf\n\tpop %0" : "=r"(f1) : "x"(a), "x"(b) : "cc", "memory");
-        mix((f1 & 0x8d5) | (getcsr() & 0x3f) << 16);
+        __asm__ volatile("comiss %1, %2\n\tlahf\n\tseto %%al" : "=a"(f1) : "x"(a), "x"(b) : "cc", "memory");
+        mix((f1 & 0xd5ff) | (getcsr() & 0x3f) << 16);
         setcsr(csr_base);
-        __asm__ volatile("ucomiss %1, %2\n\tpushf\n\tpop %0" : "=r"(f2) : "x"(a), "x"(b) : "cc", "memory");
-        mix((f2 & 0x8d5) | (getcsr() & 0x3f) << 16);
+        __asm__ volatile("ucomiss %1, %2\n\tlahf\n\tseto %%al" : "=a"(f2) : "x"(a), "x"(b) : "cc", "memory");
+        mix((f2 & 0xd5ff) | (getcsr() & 0x3f) << 16);
         setcsr(csr_base);
-        __asm__ volatile("comisd %1, %2\n\tpushf\n\tpop %0" : "=r"(f3) : "x"(c), "x"(d) : "cc", "memory");
-        mix((f3 & 0x8d5) | (getcsr() & 0x3f) << 16);
+        __asm__ volatile("comisd %1, %2\n\tlahf\n\tseto %%al" : "=a"(f3) : "x"(c), "x"(d) : "cc", "memory");
+        mix((f3 & 0xd5ff) | (getcsr() & 0x3f) << 16);
         setcsr(csr_base);
-        __asm__ volatile("ucomisd %1, %2\n\tpushf\n\tpop %0" : "=r"(f4) : "x"(c), "x"(d) : "cc", "memory");
-        mix((f4 & 0x8d5) | (getcsr() & 0x3f) << 16);
+        __asm__ volatile("ucomisd %1, %2\n\tlahf\n\tseto %%al" : "=a"(f4) : "x"(c), "x"(d) : "cc", "memory");
+        mix((f4 & 0xd5ff) | (getcsr() & 0x3f) << 16);
     }
 }
 
@@ -290,14 +292,27 @@ static void fp_cvt(void)
         __asm__ volatile("cvtsi2ss %1, %0" : "+x"(s) : "r"(iv) : "memory");
         MIXPS(s);
         mix(getcsr() & 0x3f);
+    }
+}
+
+/* 64-bit integer conversions exist in 64-bit mode only: the "cvt64" run (x86_64 only). */
+static void fp_cvt64(void)
+{
 #if defined(__x86_64__)
+    for (unsigned i = 0; i < 300 * scale; i++) {
+        __m128 a = rndps();
+        __m128d c = rndpd();
         uint64_t r64;
-        int64_t lv = (int64_t)next64() >> (next64() & 63);
+        int64_t lv = (int64_t)next64();
+        lv >>= next64() & 63;
         setcsr(csr_base);
         __asm__ volatile("cvtsd2si %1, %0" : "=r"(r64) : "x"(c) : "memory");
         mix(r64 ^ (uint64_t)(getcsr() & 0x3f) << 8);
         setcsr(csr_base);
-        s = a;
+        __asm__ volatile("cvttss2si %1, %0" : "=r"(r64) : "x"(a) : "memory");
+        mix(r64 ^ (uint64_t)(getcsr() & 0x3f) << 8);
+        __m128 s = a;
+        setcsr(csr_base);
         __asm__ volatile("cvtsi2ssq %1, %0" : "+x"(s) : "r"(lv) : "memory");
         MIXPS(s);
         mix(getcsr() & 0x3f);
@@ -306,11 +321,8 @@ static void fp_cvt(void)
         __asm__ volatile("cvtsi2sdq %1, %0" : "+x"(t) : "r"(lv) : "memory");
         MIXPD(t);
         mix(getcsr() & 0x3f);
-#else
-        (void)next64();
-        (void)next64();
-#endif
     }
+#endif
 }
 
 static void fp_sse41(void)
@@ -340,10 +352,11 @@ static void fp_sse41(void)
     }
 }
 
+static const uint32_t modes[] = {0x1f80, 0x3f80, 0x5f80, 0x7f80, 0x1fc0, 0x9f80, 0xbfc0, 0xffc0};
+
 static void fp_all(void)
 {
-    /* RC 0..3 x (no DAZ/FTZ, DAZ, FTZ, both); all exceptions masked */
-    static const uint32_t modes[] = {0x1f80, 0x3f80, 0x5f80, 0x7f80, 0x1fc0, 0x9f80, 0xbfc0, 0xffc0};
+    /* RC 0..3, DAZ, FTZ and both (modes[]); all exceptions masked */
     for (unsigned m = 0; m < sizeof modes / sizeof modes[0]; m++) {
         csr_base = modes[m];
         fp_arith();
@@ -625,21 +638,30 @@ static void scalar(void)
         mix((uint64_t)ok | expect[0] << 1 | expect[1] << 7);
         mix(pair[0] ^ pair[1] << 3);
         uint32_t ah = 0;
-        unsigned long fl = 0;
         uint32_t in = (uint32_t)v & 0xd5;
-        __asm__ volatile("mov %2, %%eax\n\tshl $8, %%eax\n\tsahf\n\tmov $0, %%eax\n\tlahf\n\tmov %%eax, %0\n\tpushf\n\tpop %1"
-                         : "=r"(ah), "=r"(fl) : "r"(in) : "eax", "cc");
-        mix(ah | (uint64_t)(fl & 0xd5) << 32);
+        __asm__ volatile("mov %1, %%eax\n\tshl $8, %%eax\n\tsahf\n\tmov $0, %%eax\n\tlahf\n\tmov %%eax, %0"
+                         : "=r"(ah) : "r"(in) : "eax", "cc");
+        mix(ah);
     }
     report("scalar");
 }
 
 int main(int argc, char **argv)
 {
+    h = 0xcbf29ce484222325ULL;
+    if (argc > 1 && strcmp(argv[1], "cvt64") == 0) {
+        for (unsigned m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+            csr_base = modes[m];
+            fp_cvt64();
+        }
+        setcsr(0x1f80);
+        report("fp-cvt64");
+        return 0;
+    }
     if (argc > 1) {
         scale = (unsigned)mm_atou(argv[1]);
         if (scale < 1 || scale > 16) {
-            mm_puts("usage: sse42 [scale 1..16]\n");
+            mm_puts("usage: sse42 [scale 1..16 | cvt64]\n");
             return 2;
         }
     }

@@ -3,8 +3,9 @@ package org.mmulab.emulator.cpu;
 /**
  * The SSE floating-point environment of one vCPU and IEEE 754 binary32/binary64 arithmetic under it
  * (SDM Vol. 1 §4.8 and §11.5, MXCSR in §10.2.3): rounding per MXCSR.RC, DAZ (denormal operands read
- * as signed zeros, no #D), FTZ (tiny results flushed to signed zero with UE and PE when underflow is
- * masked), and the six exception flags; tininess is detected after rounding, as x86 does.
+ * as signed zeros, no #D), FTZ (every tiny result, exact ones too, flushed to a signed zero with UE and
+ * PE when underflow is masked, as recorded on hardware), and the six exception flags; tininess is
+ * detected after rounding, as x86 does.
  *
  * <p>NaN rules (SDM Vol. 1 Table 4-7, §4.8.3.5): an SNaN operand signals IE; a NaN result is the
  * first operand if it is a NaN, else the second, quieted; an invalid operation without NaN operands
@@ -202,7 +203,7 @@ final class SoftFloat {
         }
         long kept = s >>> sh;
         long rem = s & lowMask;
-        if (tiny && rem != 0 && ftz && ueMasked) { // FTZ: a masked underflow returns a signed zero
+        if (tiny && ftz && ueMasked) { // FTZ: every tiny result, exact or not, is a signed zero with UE and PE
             flags |= UE | PE;
             return zero(fmt, negative);
         }
@@ -357,10 +358,10 @@ final class SoftFloat {
             return zero(fmt, sa == sb ? sa : rc == 1);
         }
         if (zB) {
-            return a; // exact
+            return flushExact(fmt, a);
         }
         if (zA) {
-            return b ^ (subtract ? SIGN[fmt] : 0);
+            return flushExact(fmt, b ^ (subtract ? SIGN[fmt] : 0));
         }
         unpack(fmt, a);
         long sigA = uSig;
@@ -393,6 +394,15 @@ final class SoftFloat {
         // value = s / 2^61 * 2^expA
         int k = Long.numberOfLeadingZeros(s) - 1;
         return roundPack(fmt, sa, expA + 1 - k, s << k);
+    }
+
+    /** An exact result: under FTZ (underflow masked) a denormal becomes a signed zero with UE and PE. */
+    private long flushExact(int fmt, long r) {
+        if (ftz && ueMasked && isDenormal(fmt, r)) {
+            flags |= UE | PE;
+            return r & SIGN[fmt];
+        }
+        return r;
     }
 
     private long mulSlow(int fmt, long a, long b) {
@@ -433,10 +443,14 @@ final class SoftFloat {
         if (isNaN(fmt, a) || isNaN(fmt, b)) {
             return nan2(fmt, a, b);
         }
-        a = operand(fmt, a);
-        b = operand(fmt, b);
-        boolean sign = neg(fmt, a) ^ neg(fmt, b);
         long mag = SIGN[fmt] - 1;
+        b = operand(fmt, b);
+        if ((b & mag) == 0 && exp(fmt, a) != EXPMAX[fmt] && isDenormal(fmt, a) && !daz) {
+            flags |= ZE; // finite / 0 with a denormal dividend: ZE, and no DE (recorded on hardware)
+            return inf(fmt, neg(fmt, a) ^ neg(fmt, b));
+        }
+        a = operand(fmt, a);
+        boolean sign = neg(fmt, a) ^ neg(fmt, b);
         boolean zA = (a & mag) == 0;
         boolean zB = (b & mag) == 0;
         boolean infA = exp(fmt, a) == EXPMAX[fmt];
@@ -491,13 +505,13 @@ final class SoftFloat {
             }
             return quiet(fmt, a);
         }
-        a = operand(fmt, a);
         long mag = SIGN[fmt] - 1;
+        if (neg(fmt, a) && (a & mag) != 0 && !(daz && isDenormal(fmt, a))) {
+            return invalid(fmt); // invalid before denormal: no DE for a negative denormal
+        }
+        a = operand(fmt, a);
         if ((a & mag) == 0) {
             return a;
-        }
-        if (neg(fmt, a)) {
-            return invalid(fmt);
         }
         if (exp(fmt, a) == EXPMAX[fmt]) {
             return a;
@@ -533,17 +547,16 @@ final class SoftFloat {
 
     /** MINSS/MINSD/MINPS/MINPD (max=false) and MAX*: the second operand if unordered or equal; IE on any NaN. */
     long minMax(int fmt, long a, long b, boolean max) {
+        if (daz) { // DAZ applies to the sources first: even the NaN case returns a flushed second operand
+            a = operand(fmt, a);
+            b = operand(fmt, b);
+        }
         if (isNaN(fmt, a) || isNaN(fmt, b)) {
             flags |= IE;
             return b;
         }
-        long oa = operand(fmt, a);
-        long ob = operand(fmt, b);
-        int c = compareOrdered(fmt, oa, ob);
-        if (max ? c > 0 : c < 0) {
-            return daz ? oa : a;
-        }
-        return daz ? ob : b;
+        int c = compareOrdered(fmt, operand(fmt, a), operand(fmt, b));
+        return (max ? c > 0 : c < 0) ? a : b;
     }
 
     /** -1, 0, 1 for ordered non-NaN operands (zeros equal). */
