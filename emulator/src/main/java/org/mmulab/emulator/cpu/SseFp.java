@@ -60,7 +60,7 @@ final class SseFp {
             case Sse.UCOMISD:
             case Sse.COMISD: {
                 boolean dbl = op == Sse.UCOMISD || op == Sse.COMISD;
-                long f = sf.comi(dbl ? F64 : F32, dbl ? x[d] : x[d] & 0xffff_ffffL, scalarSrc(it, x, dbl),
+                long f = SseCompare.comi(sf, dbl ? F64 : F32, dbl ? x[d] : x[d] & 0xffff_ffffL, scalarSrc(it, x, dbl),
                         op == Sse.COMISS || op == Sse.COMISD);
                 sf.commit(st);
                 st.flags.setBits(Flags.ARITH, f);
@@ -117,20 +117,20 @@ final class SseFp {
                 break;
             }
             case Sse.CMPSD:
-                r0 = sf.cmp(F64, x[d], scalarSrc(it, x, true), (int) it.curImm()) ? -1L : 0;
+                r0 = SseCompare.cmp(sf, F64, x[d], scalarSrc(it, x, true), (int) it.curImm()) ? -1L : 0;
                 sf.commit(st);
                 x[d] = r0;
                 return;
             case Sse.CMPSS:
-                r0 = sf.cmp(F32, x[d] & 0xffff_ffffL, scalarSrc(it, x, false), (int) it.curImm()) ? 0xffff_ffffL : 0;
+                r0 = SseCompare.cmp(sf, F32, x[d] & 0xffff_ffffL, scalarSrc(it, x, false), (int) it.curImm()) ? 0xffff_ffffL : 0;
                 sf.commit(st);
                 x[d] = (x[d] & ~0xffff_ffffL) | r0;
                 return;
             case Sse.CMPPD: {
                 SseExec.src128(it, true, t);
                 int p = (int) it.curImm();
-                r0 = sf.cmp(F64, x[d], t[0], p) ? -1L : 0;
-                r1 = sf.cmp(F64, x[d + 1], t[1], p) ? -1L : 0;
+                r0 = SseCompare.cmp(sf, F64, x[d], t[0], p) ? -1L : 0;
+                r1 = SseCompare.cmp(sf, F64, x[d + 1], t[1], p) ? -1L : 0;
                 break;
             }
             case Sse.CMPPS: {
@@ -206,8 +206,8 @@ final class SseFp {
     }
 
     private static long cmpPair(SoftFloat sf, long a, long b, int p) {
-        long lo = sf.cmp(F32, lo32(a), lo32(b), p) ? 0xffff_ffffL : 0;
-        long hi = sf.cmp(F32, a >>> 32, b >>> 32, p) ? 0xffff_ffffL : 0;
+        long lo = SseCompare.cmp(sf, F32, lo32(a), lo32(b), p) ? 0xffff_ffffL : 0;
+        long hi = SseCompare.cmp(sf, F32, a >>> 32, b >>> 32, p) ? 0xffff_ffffL : 0;
         return lo | (hi << 32);
     }
 
@@ -232,11 +232,11 @@ final class SseFp {
             case 3:
                 return sf.sub(fmt, a, b);
             case 4:
-                return sf.minMax(fmt, a, b, false);
+                return SseCompare.minMax(sf, fmt, a, b, false);
             case 5:
                 return sf.div(fmt, a, b);
             default:
-                return sf.minMax(fmt, a, b, true);
+                return SseCompare.minMax(sf, fmt, a, b, true);
         }
     }
 
