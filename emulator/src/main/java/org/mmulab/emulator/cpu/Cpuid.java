@@ -11,10 +11,10 @@ import java.nio.charset.StandardCharsets;
  *     software assumes no vendor-specific behaviour).</li>
  * <li>Leaf 1: family 6, model 0x5E, stepping 3 (EAX 0x000506E3: the Skylake-client-like TLB preset of
  *     the MMU); EBX: CLFLUSH line size 8 (64 bytes), 1 logical processor, APIC id 0.
- *     EDX: PSE(3), TSC(4), PAE(6), CX8(8), PGE(13), CMOV(15), CLFSH(19), FXSR(24), SSE(25), SSE2(26).
+ *     EDX: PSE(3), TSC(4), PAE(6), CX8(8), PGE(13), CMOV(15), FXSR(24), SSE(25), SSE2(26).
  *     ECX: SSE3(0), SSSE3(9), CX16(13), PCID(17), SSE4.1(19), SSE4.2(20), MOVBE(22), POPCNT(23): with
- *     LAHF-SAHF below, the x86-64-v2 level. Not advertised: FPU/x87, MMX, PCLMULQDQ, XSAVE, AVX,
- *     hypervisor bit.</li>
+ *     LAHF-SAHF below, the x86-64-v2 level. Not advertised: FPU/x87, MMX, CLFSH (CLFLUSH is #UD),
+ *     PCLMULQDQ, XSAVE, AVX, hypervisor bit.</li>
  * <li>Leaf 7 subleaf 0: EBX SMEP(7), SMAP(20). No BMI1/BMI2 (no VEX; F3 0F BC executes as BSF),
  *     no ERMS, no INVPCID yet.</li>
  * <li>0x80000000: max extended leaf 0x80000008. 0x80000001: ECX LAHF-SAHF in 64-bit mode (0),
@@ -32,8 +32,8 @@ public final class Cpuid {
     public static final String BRAND = "mmulab virtual x86-64 processor";
     public static final int TSC_MHZ = 2000;
 
-    static final int L1_EDX = (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 15) | (1 << 19) | (1 << 24)
-            | (1 << 25) | (1 << 26);
+    static final int L1_EDX = (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 15) | (1 << 24) | (1 << 25)
+            | (1 << 26);
     static final int L1_ECX = 1 | (1 << 9) | (1 << 13) | (1 << 17) | (1 << 19) | (1 << 20) | (1 << 22) | (1 << 23);
     static final int L7_EBX = (1 << 7) | (1 << 20);
     static final int E1_ECX = 1 | (1 << 5);

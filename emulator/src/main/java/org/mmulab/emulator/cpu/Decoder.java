@@ -843,11 +843,6 @@ final class Decoder {
                     case 1 -> sse(Sse.FXRSTOR);
                     case 2 -> sse(Sse.LDMXCSR);
                     case 3 -> sse(Sse.STMXCSR);
-                    case 7 -> {
-                        if (!p66 && rep == 0) {
-                            sse(Sse.CLFLUSH);
-                        }
-                    }
                     default -> {
                     }
                 }

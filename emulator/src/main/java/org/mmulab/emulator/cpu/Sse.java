@@ -16,7 +16,7 @@ final class Sse {
             PSRLQ_I = 34, PSRLDQ = 35, PSLLQ_I = 36, PSLLDQ = 37,
             MOVNT_ST = 38, LDMXCSR = 39, STMXCSR = 40, FXSAVE = 41, FXRSTOR = 42,
             MOVDQU_LD = 43, MOVDQU_ST = 44, PINSRW = 45, PEXTRW = 46,
-            MASKMOVDQU = 47, /* SSE3 */ MOVDDUP = 48, MOVSLDUP = 49, MOVSHDUP = 50, LDDQU = 51, CLFLUSH = 52,
+            MASKMOVDQU = 47, /* SSE3 */ MOVDDUP = 48, MOVSLDUP = 49, MOVSHDUP = 50, LDDQU = 51,
             // Binary packed ops (dst = dst op src, m128 must be 16-byte aligned): from BIN on.
             BIN = 64,
             PAND = 64, PANDN = 65, POR = 66, PXOR = 67,

@@ -306,10 +306,6 @@ final class SseExec {
             case Sse.MASKMOVDQU:
                 maskmovdqu(it, x, d);
                 return;
-            case Sse.CLFLUSH:
-                // No caches of guest data to write back: the access is checked as a byte read (SDM CLFLUSH).
-                m.translateRead(it.curEa());
-                return;
             case Sse.LDMXCSR: {
                 int v = m.read32(it.curEa());
                 if ((v & ~0xffff) != 0) {
