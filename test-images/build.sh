@@ -23,6 +23,7 @@
 #   -fcf-protection=full                 keep ENDBR64 at function entries and NOTRACK-prefixed
 #                                        indirect jumps, as distribution compilers emit by default;
 #                                        the interpreter must decode them (as NOPs / a segment prefix)
+#   per image: a " * build.sh cflags: ..." line in the source adds flags (sse42.c: -msse4.2 ...)
 #   -lgcc (x86_64 only)                  __popcountdi2 without -mpopcnt; on i386 mmrt.h defines the
 #                                        64-bit division/popcount/ctz helpers itself, so the build does
 #                                        not depend on a 32-bit libgcc being installed
@@ -105,8 +106,10 @@ for arch in "${arches[@]}"; do
     for src in src/images/*.c; do
         name="$(basename "$src" .c)"
         selected "$name" || continue
-        # shellcheck disable=SC2046
-        "$CC" $(arch_flags "$arch") "${CFLAGS_COMMON[@]}" -o "bin/$arch/$name" "$src" $(arch_libs "$arch")
+        # Per-image extra flags: a source line " * build.sh cflags: -msse4.2 ..." (e.g. ISA extensions).
+        extra="$(sed -n 's|^ \* build.sh cflags: ||p' "$src" | head -n 1)"
+        # shellcheck disable=SC2046,SC2086
+        "$CC" $(arch_flags "$arch") "${CFLAGS_COMMON[@]}" $extra -o "bin/$arch/$name" "$src" $(arch_libs "$arch")
         echo "built bin/$arch/$name"
         if ! grep -q "^$name[@"$'\t'"]" images.tsv; then
             echo "build.sh: warning: $name is not in images.tsv, the suite will not boot it" >&2

@@ -1,5 +1,7 @@
 package org.mmulab.kernel;
 
+import org.mmulab.emulator.cpu.Cpuid;
+
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Objects;
@@ -46,11 +48,10 @@ public record KernelConfig(InputStream stdin, OutputStream stdout, OutputStream 
     }
 
     /**
-     * ELF_HWCAP is boot_cpu_data's CPUID.1:EDX: the interpreter's CPUID reports FPU, PSE, TSC, PAE, CX8, PGE,
-     * CMOV, FXSR, SSE, SSE2 (emulator.cpu.Cpuid L1_EDX) and HTT (L1_EDX_HTT), so that is what AT_HWCAP says.
+     * ELF_HWCAP is boot_cpu_data's CPUID.1:EDX (arch/x86/include/asm/elf.h), read from the interpreter's CPUID so
+     * the two never disagree.
      */
-    public static final long DEFAULT_HWCAP = 1 | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 15)
-            | (1 << 24) | (1 << 25) | (1 << 26) | (1 << 28);
+    public static final long DEFAULT_HWCAP = Cpuid.LEAF1_EDX & 0xffff_ffffL;
     public static final int DEFAULT_PID = 1;
     public static final int DEFAULT_VDSO_PAGES = 8;
 

@@ -16,20 +16,21 @@ import org.mmulab.emulator.timing.TimingModel;
  * <li>1: EAX 000506E3H; EBX CLFLUSH line 8 (64 bytes), addressable logical processor IDs in the package
  *     (next power of two of the vCPU count), initial APIC id = vCPU index.
  *     EDX: FPU(0), PSE(3), TSC(4), PAE(6), CX8(8), PGE(13), CMOV(15), FXSR(24), SSE(25), SSE2(26), HTT(28).
- *     ECX: PCID(17), POPCNT(23), XSAVE(26), OSXSAVE(27) = CR4.OSXSAVE. Not advertised: MMX,
- *     CLFSH, SSE3+, CX16, MOVBE, AVX, RDRAND, x2APIC, hypervisor bit.</li>
+ *     ECX: SSE3(0), SSSE3(9), CX16(13), PCID(17), SSE4.1(19), SSE4.2(20), MOVBE(22), POPCNT(23),
+ *     XSAVE(26), OSXSAVE(27) = CR4.OSXSAVE: with LAHF-SAHF below, the x86-64-v2 level. Not advertised:
+ *     MMX, CLFSH (CLFLUSH is #UD), PCLMULQDQ, AVX, RDRAND, x2APIC, hypervisor bit.</li>
  * <li>2: 00FEFF01H: one round, FFH "no cache descriptors, use leaf 4", FEH "no TLB descriptors,
  *     use leaf 18H".</li>
  * <li>4: deterministic cache parameters of the modelled L1D, L2 and LLC (sets, ways, 64-byte lines),
  *     each private to one logical processor, as the cache model keeps one hierarchy per vCPU; EAX[31:26]
  *     = addressable core IDs - 1. No L1I level: the cache model has none.</li>
- * <li>6: ARAT only. 7/0: EBX SMEP(7), FPU CS/DS deprecated (13: FXSAVE/FNSTENV store them as 0), SMAP(20) (no BMI1/BMI2, ERMS, INVPCID, RDSEED). 0AH: zero
+ * <li>6: ARAT only. 7/0: EBX SMEP(7), FPU CS/DS deprecated (13: FXSAVE/FNSTENV store them as 0), SMAP(20) (no BMI1/BMI2: no VEX, F3 0F BC executes as BSF; no ERMS, INVPCID, RDSEED). 0AH: zero
  *     (no architectural performance monitoring).</li>
  * <li>0BH: x2APIC topology: level 0 SMT (1 thread), level 1 core (the vCPU count), EDX = APIC id.</li>
  * <li>0DH: XSAVE for x87 and SSE (XCR0 bits 0-1), 576-byte area; subleaf 1: XSAVEOPT and XSAVEC.</li>
  * <li>18H: one subleaf per modelled TLB array (L1 dTLB 4K/2M/1G, L1 iTLB 4K/2M, STLB 4K/2M/1G):
  *     page sizes, ways, sets, type and level.</li>
- * <li>80000000H: max 80000008H. 80000001H: ECX LAHF-SAHF(0); EDX NX(20), Page1GB(26), LM(29), and
+ * <li>80000000H: max 80000008H. 80000001H: ECX LAHF-SAHF(0), ABM/LZCNT(5); EDX NX(20), Page1GB(26), LM(29), and
  *     SYSCALL(11) only when CPUID runs in 64-bit mode (Intel). 80000002-4H: brand string.
  *     80000006H: L2 line size, associativity code and size. 80000007H: invariant TSC.
  *     80000008H: physical (CpuModel.maxPhysAddrBits) and 48 linear address bits.</li>
@@ -47,12 +48,14 @@ public final class Cpuid {
 
     static final int L1_EDX = 1 | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 15) | (1 << 24) | (1 << 25)
             | (1 << 26);
-    static final int L1_ECX = (1 << 17) | (1 << 23);
+    static final int L1_ECX = 1 | (1 << 9) | (1 << 13) | (1 << 17) | (1 << 19) | (1 << 20) | (1 << 22) | (1 << 23);
     static final int L7_EBX = (1 << 7) | (1 << 13) | (1 << 20);
-    static final int E1_ECX = 1;
+    static final int E1_ECX = 1 | (1 << 5);
     static final int E1_EDX = (1 << 11) | (1 << 20) | (1 << 26) | (1 << 29);
     /** Bits owned by this file's XSAVE support and the topology, apart from the instruction-set bits above. */
     static final int L1_EDX_HTT = 1 << 28, L1_ECX_XSAVE = 1 << 26, L1_ECX_OSXSAVE = 1 << 27, E1_EDX_SYSCALL = 1 << 11;
+    /** CPUID.1:EDX as leaf 1 reports it: what Linux passes to user space as ELF_HWCAP (AT_HWCAP). */
+    public static final int LEAF1_EDX = L1_EDX | L1_EDX_HTT;
 
     private static final int[] VENDOR_REGS = words(VENDOR, 12);
     private static final int[] BRAND_REGS = words(BRAND, 48);
@@ -109,7 +112,7 @@ public final class Cpuid {
                 a = SkylakeClientPart.SIGNATURE;
                 b = (SkylakeClientPart.CLFLUSH_UNITS << 8) | (Math.min(255, pow2(cpus)) << 16) | (s.cpuIndex << 24);
                 c = L1_ECX | L1_ECX_XSAVE | ((s.cr4 & CpuState.CR4_OSXSAVE) != 0 ? L1_ECX_OSXSAVE : 0);
-                d = L1_EDX | L1_EDX_HTT;
+                d = LEAF1_EDX;
                 break;
             case 2:
                 a = 0x00feff01;

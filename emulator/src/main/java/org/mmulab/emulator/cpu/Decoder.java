@@ -931,6 +931,12 @@ final class Decoder {
                     out(Op.POPCNT);
                 }
                 return;
+            case 0x38:
+                map0f38(fetch());
+                return;
+            case 0x3a:
+                map0f3a(fetch());
+                return;
             case 0xba:
                 modrm();
                 if ((reg & 7) >= 4) {
@@ -942,9 +948,10 @@ final class Decoder {
                 return;
             case 0xbc:
             case 0xbd:
-                // F3 0F BC/BD (TZCNT/LZCNT) execute as BSF/BSR: BMI1/ABM are not advertised, as on
-                // processors without them (SDM Vol. 2 TZCNT/LZCNT: "executes as BSF/BSR").
+                // F3 0F BD is LZCNT (ABM is advertised): sub 1. F3 0F BC (TZCNT) executes as BSF: BMI1 is
+                // not advertised, as on processors without it (SDM Vol. 2 TZCNT: "executes as BSF").
                 modrm();
+                sub = b == 0xbd && rep == 1 ? 1 : 0;
                 rep = 0;
                 out(b == 0xbc ? Op.BSF : Op.BSR);
                 return;
@@ -979,6 +986,48 @@ final class Decoder {
         out(Op.SSE);
     }
 
+    /**
+     * 0F 38 map (SDM Vol. 2 Table A-4): SSSE3/SSE4.1/SSE4.2 with a mandatory 66 prefix (the MMX forms
+     * without it are #UD: MMX is not advertised), sub = the opcode byte; MOVBE (no prefix or 66, sub =
+     * F0/F1) and CRC32 (F2, F2 66, sub = F2/F3) at F0/F1.
+     */
+    private void map0f38(int b) {
+        if (b == 0xf0 || b == 0xf1) {
+            modrm();
+            if (rep == 2) { // CRC32 Gd/Gq, Eb (F0) or Ev (F1)
+                if (b == 0xf0) {
+                    size = 0;
+                    rm = hasMem ? 0 : byteReg(rm, rex);
+                }
+                rep = 0;
+                sub = b + 2;
+            } else if (rep != 0 || !hasMem) {
+                return; // MOVBE needs memory
+            } else {
+                sub = b;
+            }
+            out(Op.SSEX);
+            return;
+        }
+        if (!p66 || rep != 0 || b >= 0x80 || !SseX.valid38(b)) {
+            return;
+        }
+        modrm();
+        sub = b;
+        out(Op.SSEX);
+    }
+
+    /** 0F 3A map (SDM Vol. 2 Table A-5): 66-prefixed SSSE3/SSE4.1/SSE4.2 with an imm8, sub = 0x80 | byte. */
+    private void map0f3a(int b) {
+        if (!p66 || rep != 0 || b >= 0x70 || !SseX.valid3a(b)) {
+            return;
+        }
+        modrm();
+        dImm = fetch();
+        sub = 0x80 | b;
+        out(Op.SSEX);
+    }
+
     /** 0F xx opcodes of SSE/SSE2 selected by the mandatory prefix (none, 66, F3, F2). */
     private void sseOpcode(int b) {
         // The mandatory prefix is consumed: 66 must not change integer operand size here, but REX.W
@@ -989,11 +1038,11 @@ final class Decoder {
         switch (b) {
             case 0x10 -> op = pfx == 0 ? Sse.MOVUPS_LD : pfx == 1 ? Sse.MOVUPS_LD : pfx == 3 ? Sse.MOVSS_LD : Sse.MOVSD_LD;
             case 0x11 -> op = pfx == 0 ? Sse.MOVUPS_ST : pfx == 1 ? Sse.MOVUPS_ST : pfx == 3 ? Sse.MOVSS_ST : Sse.MOVSD_ST;
-            case 0x12 -> op = pfx <= 1 ? Sse.MOVLPS_LD : -1;
+            case 0x12 -> op = pfx <= 1 ? Sse.MOVLPS_LD : pfx == 2 ? Sse.MOVDDUP : Sse.MOVSLDUP;
             case 0x13 -> op = pfx <= 1 ? Sse.MOVLPS_ST : -1;
             case 0x14 -> op = pfx == 0 ? Sse.UNPCKLPS : pfx == 1 ? Sse.UNPCKLPD : -1;
             case 0x15 -> op = pfx == 0 ? Sse.UNPCKHPS : pfx == 1 ? Sse.UNPCKHPD : -1;
-            case 0x16 -> op = pfx <= 1 ? Sse.MOVHPS_LD : -1;
+            case 0x16 -> op = pfx <= 1 ? Sse.MOVHPS_LD : pfx == 3 ? Sse.MOVSHDUP : -1;
             case 0x17 -> op = pfx <= 1 ? Sse.MOVHPS_ST : -1;
             case 0x28 -> op = pfx <= 1 ? Sse.MOVAPS_LD : -1;
             case 0x29 -> op = pfx <= 1 ? Sse.MOVAPS_ST : -1;
@@ -1022,7 +1071,15 @@ final class Decoder {
             case 0x2a -> op = pfx == 3 ? Sse.CVTSI2SS : pfx == 2 ? Sse.CVTSI2SD : -1;
             case 0x2c -> op = pfx == 3 ? Sse.CVTTSS2SI : pfx == 2 ? Sse.CVTTSD2SI : -1;
             case 0x2d -> op = pfx == 3 ? Sse.CVTSS2SI : pfx == 2 ? Sse.CVTSD2SI : -1;
-            case 0x2e, 0x2f -> op = pfx == 0 ? Sse.UCOMISS : pfx == 1 ? Sse.UCOMISD : -1;
+            case 0x2e -> op = pfx == 0 ? Sse.UCOMISS : pfx == 1 ? Sse.UCOMISD : -1;
+            case 0x2f -> op = pfx == 0 ? Sse.COMISS : pfx == 1 ? Sse.COMISD : -1;
+            case 0x52 -> op = pfx == 0 ? Sse.RSQRTPS : pfx == 3 ? Sse.RSQRTSS : -1;
+            case 0x53 -> op = pfx == 0 ? Sse.RCPPS : pfx == 3 ? Sse.RCPSS : -1;
+            case 0xd0 -> op = pfx == 1 ? Sse.ADDSUBPD : pfx == 2 ? Sse.ADDSUBPS : -1;
+            case 0x7c -> op = pfx == 1 ? Sse.HADDPD : pfx == 2 ? Sse.HADDPS : -1;
+            case 0x7d -> op = pfx == 1 ? Sse.HSUBPD : pfx == 2 ? Sse.HSUBPS : -1;
+            case 0xf0 -> op = pfx == 2 ? Sse.LDDQU : -1;
+            case 0xf7 -> op = pfx == 1 ? Sse.MASKMOVDQU : -1;
             case 0x5a -> op = pfx == 0 ? Sse.CVTPS2PD : pfx == 1 ? Sse.CVTPD2PS : pfx == 3 ? Sse.CVTSS2SD : Sse.CVTSD2SS;
             case 0x5b -> op = pfx == 0 ? Sse.CVTDQ2PS : pfx == 1 ? Sse.CVTPS2DQ : pfx == 3 ? Sse.CVTTPS2DQ : -1;
             case 0xe6 -> op = pfx == 1 ? Sse.CVTTPD2DQ : pfx == 3 ? Sse.CVTDQ2PD : pfx == 2 ? Sse.CVTPD2DQ : -1;
@@ -1065,7 +1122,10 @@ final class Decoder {
             }
             op = op == Sse.MOVLPS_LD ? Sse.MOVHLPS : Sse.MOVLHPS;
         }
-        if ((op == Sse.MOVLPS_ST || op == Sse.MOVHPS_ST || op == Sse.MOVNT_ST) && !hasMem) {
+        if ((op == Sse.MOVLPS_ST || op == Sse.MOVHPS_ST || op == Sse.MOVNT_ST || op == Sse.LDDQU) && !hasMem) {
+            return;
+        }
+        if (op == Sse.MASKMOVDQU && hasMem) {
             return;
         }
         if (op == Sse.PSHUFD || op == Sse.PSHUFHW || op == Sse.PSHUFLW || op == Sse.SHUFPS || op == Sse.SHUFPD

@@ -25,6 +25,7 @@ package org.mmulab.emulator.cpu;
  * <tr><td>MUL IMUL</td><td>SF ZF AF PF</td><td>unchanged</td></tr>
  * <tr><td>DIV IDIV</td><td>all six</td><td>SF ZF PF = 0, AF = 1, CF OF unchanged</td></tr>
  * <tr><td>BSF BSR</td><td>CF OF SF AF PF</td><td>unchanged (only ZF written)</td></tr>
+ * <tr><td>LZCNT</td><td>OF SF AF PF</td><td>SF AF PF = 0, OF unchanged</td></tr>
  * <tr><td>BT BTS BTR BTC</td><td>OF SF AF PF</td><td>unchanged (only CF written)</td></tr>
  * </table>
  * The register oracle never depends on this choice: its comparator ignores undefined flags and every

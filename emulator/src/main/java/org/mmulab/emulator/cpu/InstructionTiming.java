@@ -38,7 +38,7 @@ import org.mmulab.emulator.timing.WalkTiming;
  * <tr><td>CPUID, RDTSC, ENTER</td><td>CPUID, RDTSC, ENTER</td></tr>
  * <tr><td>SYSCALL, INT3, INT_N, PRIV, UD</td><td>TRAP (entry/exit costs are charged by the vCPU)</td></tr>
  * <tr><td>SSE: DIV*S / DIV*D / SQRT*</td><td>SSE_DIV_SINGLE / SSE_DIV_DOUBLE / SSE_SQRT</td></tr>
- * <tr><td>SSE: ADD/SUB/MUL/MIN/MAX</td><td>SSE_FP</td></tr>
+ * <tr><td>SSE: ADD/SUB/MUL/MIN/MAX, SSE3 ADDSUB/HADD/HSUB</td><td>SSE_FP</td></tr>
  * <tr><td>SSE: LDMXCSR/STMXCSR, FXSAVE/FXRSTOR</td><td>MXCSR, FXSAVE</td></tr>
  * <tr><td>SSE: everything else (moves, logic, shuffles, packed integer, conversions, compares)</td><td>SSE_SIMPLE</td></tr>
  * <tr><td>x87: FDIV*, FPREM*, FSCALE, FXTRACT, FRNDINT / FSQRT / transcendentals / FNSTENV, FLDENV,
@@ -122,6 +122,7 @@ public final class InstructionTiming {
         return switch (sub) {
             case Sse.LDMXCSR, Sse.STMXCSR -> InstrClass.MXCSR;
             case Sse.FXSAVE, Sse.FXRSTOR -> InstrClass.FXSAVE;
+            case Sse.ADDSUBPS, Sse.ADDSUBPD, Sse.HADDPS, Sse.HADDPD, Sse.HSUBPS, Sse.HSUBPD -> InstrClass.SSE_FP;
             default -> InstrClass.SSE_SIMPLE;
         };
     }

@@ -28,9 +28,9 @@ import org.mmulab.emulator.mmu.Mmu;
  *     in it (user code cannot change translations without a trap, which ends {@code run}).</li>
  * <li>The hot loop allocates nothing; faults use the shared {@link GuestFault#INSTANCE}.</li>
  * </ul>
- * Undefined flag results are AMD Zen's on every host (the table is in {@link Flags}). F3 0F BC/BD run
- * as BSF/BSR because BMI1/LZCNT are not advertised (a host with BMI1 runs them as TZCNT/LZCNT: same
- * result for a non-zero source, other flags).
+ * Undefined flag results are AMD Zen's on every host (the table is in {@link Flags}). F3 0F BD is LZCNT
+ * (ABM advertised); F3 0F BC runs as BSF because BMI1 is not advertised (a host with BMI1 runs it as
+ * TZCNT: same result for a non-zero source, other flags).
  *
  * <p>Hot-path layout: one {@code switch} over dense op ids split into {@code exec}/{@code exec2}/
  * {@code exec3} and one group method per instruction family, each well under the JIT's 8000-byte
@@ -78,6 +78,8 @@ public final class Interpreter {
     private boolean rmwSplit;
     /** 128-bit scratch for SseExec (no allocation per instruction). */
     final long[] scratch128 = new long[2];
+    /** SSE floating-point environment (MXCSR rounding, DAZ/FTZ, exception flags) of this vCPU. */
+    final SoftFloat sf = new SoftFloat();
 
     private String lastFault = "";
     /** lastFault describes the current fault; describing: an instruction just wrote lastFault. */
@@ -1056,6 +1058,9 @@ public final class Interpreter {
             case Op.X87:
                 X87Exec.exec(this);
                 return Exit.BUDGET;
+            case Op.SSEX:
+                SseX.exec(this);
+                return Exit.BUDGET;
             default:
                 return exec3();
         }
@@ -1945,6 +1950,13 @@ public final class Interpreter {
             fl.setBits(Flags.ARITH, v == 0 ? ZF : 0);
             return;
         }
+        if (op == Op.BSR && sub() == 1) { // LZCNT: CF = source zero, ZF = result zero; AMD clears SF/AF/PF, keeps OF
+            int bits = 8 << sz;
+            long n = v == 0 ? bits : Long.numberOfLeadingZeros(v) - (64 - bits);
+            setR(reg(), sz, n);
+            fl.setBits(CF | ZF | SF | AF | PF, (v == 0 ? CF : 0) | (n == 0 ? ZF : 0));
+            return;
+        }
         if (v == 0) {
             fl.setBits(ZF, ZF); // destination unchanged (AMD documents it; Intel hardware does it)
             return;
@@ -2330,7 +2342,8 @@ public final class Interpreter {
 
     private void cmpxchg8b() {
         if (size() == 3) {
-            throw undefined(); // CMPXCHG16B: CPUID.1:ECX.CX16 is not advertised
+            IntExt.cmpxchg16b(this);
+            return;
         }
         long va = ea();
         long expect = ((r[RDX] & 0xffff_ffffL) << 32) | (r[RAX] & 0xffff_ffffL);
@@ -2393,6 +2406,15 @@ public final class Interpreter {
         return ea();
     }
 
+    /** Linear address of offset {@code a} under the current instruction's segment override. */
+    long curLinear(long a) {
+        return linear(a);
+    }
+
+    int curInfo() {
+        return info;
+    }
+
     long gpr(int reg, int sz) {
         return getR(reg, sz);
     }
@@ -2415,5 +2437,13 @@ public final class Interpreter {
 
     GuestFault undefinedOpcode() {
         return undefined();
+    }
+
+    PhysicalMemory memory() {
+        return mem;
+    }
+
+    Flags flagsReg() {
+        return fl;
     }
 }

@@ -29,6 +29,8 @@ final class Op {
             RETF = 82,
             // x87 escapes D8-DF and FWAIT: sub-ids and FOP in X87Exec.
             X87 = 83,
+            // 0F 38 / 0F 3A maps (SSSE3, SSE4.1, SSE4.2, CRC32, MOVBE): sub-ids in SseX.
+            SSEX = 84,
             // Segment-register moves (8C, 8E, PUSH/POP Sreg; sub-ids in Interpreter.segOp) and the
             // XSAVE family with XGETBV (sub-ids in XState).
             SEG = 90, XSTATE = 91;

@@ -1,7 +1,7 @@
 package org.mmulab.emulator.cpu;
 
 /**
- * SSE/SSE2 sub-operation ids (the {@code sub} field of an {@link Op#SSE} instruction). Names follow the
+ * SSE/SSE2/SSE3 sub-operation ids (the {@code sub} field of an {@link Op#SSE} instruction). Names follow the
  * mnemonic; "LD" is register &lt;- r/m, "ST" is r/m &lt;- register.
  */
 final class Sse {
@@ -16,6 +16,7 @@ final class Sse {
             PSRLQ_I = 34, PSRLDQ = 35, PSLLQ_I = 36, PSLLDQ = 37,
             MOVNT_ST = 38, LDMXCSR = 39, STMXCSR = 40, FXSAVE = 41, FXRSTOR = 42,
             MOVDQU_LD = 43, MOVDQU_ST = 44, PINSRW = 45, PEXTRW = 46,
+            MASKMOVDQU = 47, /* SSE3 */ MOVDDUP = 48, MOVSLDUP = 49, MOVSHDUP = 50, LDDQU = 51,
             // Binary packed ops (dst = dst op src, m128 must be 16-byte aligned): from BIN on.
             BIN = 64,
             PAND = 64, PANDN = 65, POR = 66, PXOR = 67,
@@ -35,10 +36,13 @@ final class Sse {
     /** Arithmetic: FP_ARITH + 4 * k + form, k: 0 SQRT 1 ADD 2 MUL 3 SUB 4 MIN 5 DIV 6 MAX; form 0 PS 1 PD 2 SD 3 SS. */
     static final int FP_ARITH = 128, // .. 155
             CVTSI2SS = 160, CVTSI2SD = 161, CVTTSS2SI = 162, CVTTSD2SI = 163, CVTSS2SI = 164, CVTSD2SI = 165,
-            UCOMISS = 166, UCOMISD = 167, /* COMIS* behave identically without exceptions */
+            UCOMISS = 166, UCOMISD = 167,
             CVTPS2PD = 168, CVTPD2PS = 169, CVTSS2SD = 170, CVTSD2SS = 171,
             CVTDQ2PS = 172, CVTPS2DQ = 173, CVTTPS2DQ = 174, CVTTPD2DQ = 175, CVTDQ2PD = 176, CVTPD2DQ = 177,
-            CMPPS = 178, CMPPD = 179, CMPSD = 180, CMPSS = 181;
+            CMPPS = 178, CMPPD = 179, CMPSD = 180, CMPSS = 181,
+            COMISS = 182, COMISD = 183, RCPPS = 184, RCPSS = 185, RSQRTPS = 186, RSQRTSS = 187,
+            // SSE3
+            ADDSUBPS = 188, ADDSUBPD = 189, HADDPS = 190, HADDPD = 191, HSUBPS = 192, HSUBPD = 193;
 
     private Sse() {
     }

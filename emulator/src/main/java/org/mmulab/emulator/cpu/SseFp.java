@@ -1,357 +1,276 @@
 package org.mmulab.emulator.cpu;
 
+import static org.mmulab.emulator.cpu.SoftFloat.F32;
+import static org.mmulab.emulator.cpu.SoftFloat.F64;
+
 import org.mmulab.emulator.mmu.Mmu;
 
 /**
- * SSE/SSE2 floating point: scalar and packed single/double arithmetic, conversions, compares.
- *
- * <p>Results are IEEE 754 round-to-nearest-even (Java arithmetic); MXCSR.RC is honoured by the
- * CVTSS2SI/CVTSD2SI/CVTPS2DQ/CVTPD2DQ conversions only, and MXCSR exception flags are not
- * accumulated (exceptions are masked by default, so no #XM is ever raised). NaN results follow
- * the SSE rules: a NaN operand is propagated quieted (first operand first), an invalid operation
- * yields the default QNaN (sign set); out-of-range float-to-integer conversions give the
- * "integer indefinite" value (sign bit only).
+ * SSE/SSE2/SSE3 floating point (SDM Vol. 1 ch. 10-12; Vol. 2 ADDPS ... UCOMISS, ADDSUBPS, HADDPS):
+ * scalar and packed single/double arithmetic, MIN/MAX, compares, conversions, RCP/RSQRT, ADDSUB and
+ * horizontal add/subtract. Every operation goes through the vCPU's {@link SoftFloat}: results are
+ * bit-exact with MXCSR rounding, DAZ/FTZ and the exception flags; an unmasked exception raises #XM
+ * before anything is written. Operand order of horizontal ops follows the SDM pseudo-code.
  */
 final class SseFp {
-    private static final long DNAN = 0xfff8_0000_0000_0000L;
-    private static final int FNAN = 0xffc0_0000;
-
     private SseFp() {
     }
 
     static void exec(Interpreter it, int op, long[] x, int d) {
+        SoftFloat sf = it.sf;
+        CpuState st = it.state();
+        sf.begin(st.mxcsr);
         if (op < Sse.FP_ARITH + 28) {
-            arith(it, op - Sse.FP_ARITH, x, d);
+            arith(it, sf, op - Sse.FP_ARITH, x, d);
             return;
         }
         Mmu m = it.mmu();
         long[] t = it.scratch128;
+        long r0;
+        long r1;
         switch (op) {
-            case Sse.CVTSI2SS: {
-                long v = it.curSize() == 3 ? it.readOperand(3) : (int) it.readOperand(2);
-                x[d] = (x[d] & ~0xffff_ffffL) | (Float.floatToRawIntBits((float) v) & 0xffff_ffffL);
-                return;
-            }
+            case Sse.CVTSI2SS:
             case Sse.CVTSI2SD: {
                 long v = it.curSize() == 3 ? it.readOperand(3) : (int) it.readOperand(2);
-                x[d] = Double.doubleToRawLongBits((double) v);
+                if (op == Sse.CVTSI2SS) {
+                    r0 = SseCvt.fromInt(sf, F32, v);
+                    sf.commit(st);
+                    x[d] = (x[d] & ~0xffff_ffffL) | r0;
+                } else {
+                    r0 = SseCvt.fromInt(sf, F64, v);
+                    sf.commit(st);
+                    x[d] = r0;
+                }
                 return;
             }
             case Sse.CVTTSS2SI:
-            case Sse.CVTSS2SI: {
-                float f = Float.intBitsToFloat((int) scalarSrc(it, x, false));
-                double v = op == Sse.CVTTSS2SI ? trunc(f) : round(it, f);
-                it.setGpr(it.curReg(), it.curSize() == 3 ? 3 : 2, toInt(v, it.curSize() == 3));
-                return;
-            }
+            case Sse.CVTSS2SI:
             case Sse.CVTTSD2SI:
             case Sse.CVTSD2SI: {
-                double f = Double.longBitsToDouble(scalarSrc(it, x, true));
-                double v = op == Sse.CVTTSD2SI ? trunc(f) : round(it, f);
-                it.setGpr(it.curReg(), it.curSize() == 3 ? 3 : 2, toInt(v, it.curSize() == 3));
+                boolean dbl = op == Sse.CVTTSD2SI || op == Sse.CVTSD2SI;
+                boolean wide = it.curSize() == 3;
+                r0 = SseCvt.toInt(sf, dbl ? F64 : F32, scalarSrc(it, x, dbl),
+                        op == Sse.CVTTSS2SI || op == Sse.CVTTSD2SI, wide);
+                sf.commit(st);
+                it.setGpr(it.curReg(), wide ? 3 : 2, r0);
                 return;
             }
             case Sse.UCOMISS:
-            case Sse.UCOMISD: {
-                double a;
-                double b;
-                if (op == Sse.UCOMISS) {
-                    a = Float.intBitsToFloat((int) x[d]);
-                    b = Float.intBitsToFloat((int) scalarSrc(it, x, false));
-                } else {
-                    a = Double.longBitsToDouble(x[d]);
-                    b = Double.longBitsToDouble(scalarSrc(it, x, true));
-                }
-                long f;
-                if (Double.isNaN(a) || Double.isNaN(b)) {
-                    f = CpuState.ZF | CpuState.PF | CpuState.CF;
-                } else if (a > b) {
-                    f = 0;
-                } else if (a < b) {
-                    f = CpuState.CF;
-                } else {
-                    f = CpuState.ZF;
-                }
-                it.state().flags.setBits(Flags.ARITH, f);
+            case Sse.COMISS:
+            case Sse.UCOMISD:
+            case Sse.COMISD: {
+                boolean dbl = op == Sse.UCOMISD || op == Sse.COMISD;
+                long f = SseCompare.comi(sf, dbl ? F64 : F32, dbl ? x[d] : x[d] & 0xffff_ffffL, scalarSrc(it, x, dbl),
+                        op == Sse.COMISS || op == Sse.COMISD);
+                sf.commit(st);
+                st.flags.setBits(Flags.ARITH, f);
                 return;
             }
-            case Sse.CVTSS2SD: {
-                float f = Float.intBitsToFloat((int) scalarSrc(it, x, false));
-                x[d] = Double.isNaN(f) ? quietD(f2dNan(Float.floatToRawIntBits(f))) : Double.doubleToRawLongBits(f);
+            case Sse.CVTSS2SD:
+                r0 = SseCvt.f2d(sf, scalarSrc(it, x, false));
+                sf.commit(st);
+                x[d] = r0;
                 return;
-            }
-            case Sse.CVTSD2SS: {
-                double v = Double.longBitsToDouble(scalarSrc(it, x, true));
-                x[d] = (x[d] & ~0xffff_ffffL) | (d2f(v) & 0xffff_ffffL);
+            case Sse.CVTSD2SS:
+                r0 = SseCvt.d2f(sf, scalarSrc(it, x, true));
+                sf.commit(st);
+                x[d] = (x[d] & ~0xffff_ffffL) | r0;
                 return;
-            }
             case Sse.CVTPS2PD: {
                 long lo = it.curHasMem() ? m.read64(it.curEa()) : x[2 * it.curRm()];
-                float f0 = Float.intBitsToFloat((int) lo);
-                float f1 = Float.intBitsToFloat((int) (lo >>> 32));
-                x[d] = Double.isNaN(f0) ? quietD(f2dNan((int) lo)) : Double.doubleToRawLongBits(f0);
-                x[d + 1] = Double.isNaN(f1) ? quietD(f2dNan((int) (lo >>> 32))) : Double.doubleToRawLongBits(f1);
-                return;
+                r0 = SseCvt.f2d(sf, lo & 0xffff_ffffL);
+                r1 = SseCvt.f2d(sf, lo >>> 32);
+                break;
             }
-            case Sse.CVTPD2PS: {
+            case Sse.CVTPD2PS:
                 SseExec.src128(it, true, t);
-                x[d] = (d2f(Double.longBitsToDouble(t[0])) & 0xffff_ffffL) | ((long) d2f(Double.longBitsToDouble(t[1])) << 32);
-                x[d + 1] = 0;
-                return;
-            }
-            case Sse.CVTDQ2PS: {
+                r0 = SseCvt.d2f(sf, t[0]) | (SseCvt.d2f(sf, t[1]) << 32);
+                r1 = 0;
+                break;
+            case Sse.CVTDQ2PS:
                 SseExec.src128(it, true, t);
-                x[d] = i2f((int) t[0]) | (i2f((int) (t[0] >>> 32)) << 32);
-                x[d + 1] = i2f((int) t[1]) | (i2f((int) (t[1] >>> 32)) << 32);
-                return;
-            }
+                r0 = SseCvt.fromInt(sf, F32, (int) t[0]) | (SseCvt.fromInt(sf, F32, (int) (t[0] >>> 32)) << 32);
+                r1 = SseCvt.fromInt(sf, F32, (int) t[1]) | (SseCvt.fromInt(sf, F32, (int) (t[1] >>> 32)) << 32);
+                break;
             case Sse.CVTPS2DQ:
             case Sse.CVTTPS2DQ: {
                 SseExec.src128(it, true, t);
                 boolean tr = op == Sse.CVTTPS2DQ;
-                long r0 = f2i(it, Float.intBitsToFloat((int) t[0]), tr);
-                long r1 = f2i(it, Float.intBitsToFloat((int) (t[0] >>> 32)), tr);
-                long r2 = f2i(it, Float.intBitsToFloat((int) t[1]), tr);
-                long r3 = f2i(it, Float.intBitsToFloat((int) (t[1] >>> 32)), tr);
-                x[d] = r0 | (r1 << 32);
-                x[d + 1] = r2 | (r3 << 32);
-                return;
+                r0 = SseCvt.toInt(sf, F32, t[0] & 0xffff_ffffL, tr, false)
+                        | (SseCvt.toInt(sf, F32, t[0] >>> 32, tr, false) << 32);
+                r1 = SseCvt.toInt(sf, F32, t[1] & 0xffff_ffffL, tr, false)
+                        | (SseCvt.toInt(sf, F32, t[1] >>> 32, tr, false) << 32);
+                break;
             }
             case Sse.CVTTPD2DQ:
             case Sse.CVTPD2DQ: {
                 SseExec.src128(it, true, t);
                 boolean tr = op == Sse.CVTTPD2DQ;
-                long r0 = f2i(it, Double.longBitsToDouble(t[0]), tr);
-                long r1 = f2i(it, Double.longBitsToDouble(t[1]), tr);
-                x[d] = r0 | (r1 << 32);
-                x[d + 1] = 0;
-                return;
+                r0 = SseCvt.toInt(sf, F64, t[0], tr, false) | (SseCvt.toInt(sf, F64, t[1], tr, false) << 32);
+                r1 = 0;
+                break;
             }
             case Sse.CVTDQ2PD: {
                 long lo = it.curHasMem() ? m.read64(it.curEa()) : x[2 * it.curRm()];
-                x[d] = Double.doubleToRawLongBits((int) lo);
-                x[d + 1] = Double.doubleToRawLongBits((int) (lo >>> 32));
-                return;
+                r0 = Double.doubleToRawLongBits((int) lo);
+                r1 = Double.doubleToRawLongBits((int) (lo >>> 32));
+                break;
             }
-            case Sse.CMPSD: {
-                double a = Double.longBitsToDouble(x[d]);
-                double b = Double.longBitsToDouble(scalarSrc(it, x, true));
-                x[d] = cmp(a, b, (int) it.curImm()) ? -1L : 0;
+            case Sse.CMPSD:
+                r0 = SseCompare.cmp(sf, F64, x[d], scalarSrc(it, x, true), (int) it.curImm()) ? -1L : 0;
+                sf.commit(st);
+                x[d] = r0;
                 return;
-            }
-            case Sse.CMPSS: {
-                float a = Float.intBitsToFloat((int) x[d]);
-                float b = Float.intBitsToFloat((int) scalarSrc(it, x, false));
-                x[d] = (x[d] & ~0xffff_ffffL) | (cmp(a, b, (int) it.curImm()) ? 0xffff_ffffL : 0);
+            case Sse.CMPSS:
+                r0 = SseCompare.cmp(sf, F32, x[d] & 0xffff_ffffL, scalarSrc(it, x, false), (int) it.curImm()) ? 0xffff_ffffL : 0;
+                sf.commit(st);
+                x[d] = (x[d] & ~0xffff_ffffL) | r0;
                 return;
-            }
             case Sse.CMPPD: {
                 SseExec.src128(it, true, t);
                 int p = (int) it.curImm();
-                x[d] = cmp(Double.longBitsToDouble(x[d]), Double.longBitsToDouble(t[0]), p) ? -1L : 0;
-                x[d + 1] = cmp(Double.longBitsToDouble(x[d + 1]), Double.longBitsToDouble(t[1]), p) ? -1L : 0;
-                return;
+                r0 = SseCompare.cmp(sf, F64, x[d], t[0], p) ? -1L : 0;
+                r1 = SseCompare.cmp(sf, F64, x[d + 1], t[1], p) ? -1L : 0;
+                break;
             }
             case Sse.CMPPS: {
                 SseExec.src128(it, true, t);
                 int p = (int) it.curImm();
-                for (int h = 0; h < 2; h++) {
-                    long a = x[d + h];
-                    long b = t[h];
-                    long lo = cmp(Float.intBitsToFloat((int) a), Float.intBitsToFloat((int) b), p) ? 0xffff_ffffL : 0;
-                    long hi = cmp(Float.intBitsToFloat((int) (a >>> 32)), Float.intBitsToFloat((int) (b >>> 32)), p)
-                            ? 0xffff_ffffL : 0;
-                    x[d + h] = lo | (hi << 32);
-                }
+                r0 = cmpPair(sf, x[d], t[0], p);
+                r1 = cmpPair(sf, x[d + 1], t[1], p);
+                break;
+            }
+            case Sse.RCPSS:
+            case Sse.RSQRTSS: {
+                long v = scalarSrc(it, x, false) & 0xffff_ffffL;
+                x[d] = (x[d] & ~0xffff_ffffL) | (op == Sse.RCPSS ? SseCvt.rcp(v) : SseCvt.rsqrt(v));
                 return;
+            }
+            case Sse.RCPPS:
+            case Sse.RSQRTPS: {
+                SseExec.src128(it, true, t);
+                boolean rcp = op == Sse.RCPPS;
+                r0 = approx(t[0] & 0xffff_ffffL, rcp) | (approx(t[0] >>> 32, rcp) << 32);
+                r1 = approx(t[1] & 0xffff_ffffL, rcp) | (approx(t[1] >>> 32, rcp) << 32);
+                break;
+            }
+            case Sse.ADDSUBPD:
+                SseExec.src128(it, true, t);
+                r0 = sf.sub(F64, x[d], t[0]);
+                r1 = sf.add(F64, x[d + 1], t[1]);
+                break;
+            case Sse.ADDSUBPS:
+                SseExec.src128(it, true, t);
+                r0 = pack(sf.sub(F32, lo32(x[d]), lo32(t[0])), sf.add(F32, x[d] >>> 32, t[0] >>> 32));
+                r1 = pack(sf.sub(F32, lo32(x[d + 1]), lo32(t[1])), sf.add(F32, x[d + 1] >>> 32, t[1] >>> 32));
+                break;
+            case Sse.HADDPD:
+            case Sse.HSUBPD: {
+                SseExec.src128(it, true, t);
+                boolean add = op == Sse.HADDPD;
+                r0 = add ? sf.add(F64, x[d], x[d + 1]) : sf.sub(F64, x[d], x[d + 1]);
+                r1 = add ? sf.add(F64, t[0], t[1]) : sf.sub(F64, t[0], t[1]);
+                break;
+            }
+            case Sse.HADDPS:
+            case Sse.HSUBPS: {
+                SseExec.src128(it, true, t);
+                boolean add = op == Sse.HADDPS;
+                r0 = pack(hop(sf, add, x[d]), hop(sf, add, x[d + 1]));
+                r1 = pack(hop(sf, add, t[0]), hop(sf, add, t[1]));
+                break;
             }
             default:
                 throw it.undefinedOpcode();
         }
+        sf.commit(st);
+        x[d] = r0;
+        x[d + 1] = r1;
+    }
+
+    private static long lo32(long v) {
+        return v & 0xffff_ffffL;
+    }
+
+    private static long pack(long lo, long hi) {
+        return (lo & 0xffff_ffffL) | (hi << 32);
+    }
+
+    /** Horizontal op on the two binary32 lanes of a 64-bit half: lane0 op lane1. */
+    private static long hop(SoftFloat sf, boolean add, long v) {
+        return add ? sf.add(F32, lo32(v), v >>> 32) : sf.sub(F32, lo32(v), v >>> 32);
+    }
+
+    private static long approx(long v, boolean rcp) {
+        return rcp ? SseCvt.rcp(v) : SseCvt.rsqrt(v);
+    }
+
+    private static long cmpPair(SoftFloat sf, long a, long b, int p) {
+        long lo = SseCompare.cmp(sf, F32, lo32(a), lo32(b), p) ? 0xffff_ffffL : 0;
+        long hi = SseCompare.cmp(sf, F32, a >>> 32, b >>> 32, p) ? 0xffff_ffffL : 0;
+        return lo | (hi << 32);
     }
 
     /** Scalar source: low 32/64 bits of an XMM register or a 32/64-bit memory operand (no alignment). */
-    private static long scalarSrc(Interpreter it, long[] x, boolean dbl) {
+    static long scalarSrc(Interpreter it, long[] x, boolean dbl) {
         if (!it.curHasMem()) {
-            return x[2 * it.curRm()];
+            long v = x[2 * it.curRm()];
+            return dbl ? v : v & 0xffff_ffffL;
         }
         return dbl ? it.mmu().read64(it.curEa()) : it.mmu().read32(it.curEa()) & 0xffff_ffffL;
     }
 
-    private static boolean cmp(double a, double b, int pred) {
-        boolean un = Double.isNaN(a) || Double.isNaN(b);
-        switch (pred & 7) {
+    /** k: 0 SQRT 1 ADD 2 MUL 3 SUB 4 MIN 5 DIV 6 MAX. */
+    static long op(SoftFloat sf, int fmt, int k, long a, long b) {
+        switch (k) {
             case 0:
-                return a == b;
+                return sf.sqrt(fmt, b);
             case 1:
-                return a < b;
+                return sf.add(fmt, a, b);
             case 2:
-                return a <= b;
+                return sf.mul(fmt, a, b);
             case 3:
-                return un;
+                return sf.sub(fmt, a, b);
             case 4:
-                return !(a == b);
+                return SseCompare.minMax(sf, fmt, a, b, false);
             case 5:
-                return !(a < b);
-            case 6:
-                return !(a <= b);
+                return sf.div(fmt, a, b);
             default:
-                return !un;
+                return SseCompare.minMax(sf, fmt, a, b, true);
         }
     }
 
-    private static long i2f(int v) {
-        return Float.floatToRawIntBits((float) v) & 0xffff_ffffL;
-    }
-
-    private static int d2f(double v) {
-        if (Double.isNaN(v)) {
-            long bits = Double.doubleToRawLongBits(v);
-            return (int) ((bits >>> 32) & 0x8000_0000L) | 0x7fc0_0000 | (int) ((bits >>> 29) & 0x003f_ffff);
-        }
-        return Float.floatToRawIntBits((float) v);
-    }
-
-    private static long f2dNan(int f) {
-        return ((long) (f & 0x8000_0000) << 32) | 0x7ff0_0000_0000_0000L | ((long) (f & 0x007f_ffff) << 29);
-    }
-
-    private static long quietD(long bits) {
-        return bits | 0x0008_0000_0000_0000L;
-    }
-
-    private static double trunc(double v) {
-        return v < 0 ? Math.ceil(v) : Math.floor(v);
-    }
-
-    private static double round(Interpreter it, double v) {
-        switch ((it.state().mxcsr >>> 13) & 3) {
-            case 0:
-                return Math.rint(v);
-            case 1:
-                return Math.floor(v);
-            case 2:
-                return Math.ceil(v);
-            default:
-                return trunc(v);
-        }
-    }
-
-    /** Integer conversion with the "integer indefinite" result for NaN and out-of-range values. */
-    private static long toInt(double v, boolean wide) {
-        if (wide) {
-            if (Double.isNaN(v) || v >= 0x1p63 || v < -0x1p63) {
-                return Long.MIN_VALUE;
-            }
-            return (long) v;
-        }
-        if (Double.isNaN(v) || v >= 0x1p31 || v < -0x1p31) {
-            return 0x8000_0000L;
-        }
-        return (long) v & 0xffff_ffffL;
-    }
-
-    private static long f2i(Interpreter it, double v, boolean truncate) {
-        return toInt(truncate ? trunc(v) : round(it, v), false);
-    }
-
-    private static void arith(Interpreter it, int code, long[] x, int d) {
+    private static void arith(Interpreter it, SoftFloat sf, int code, long[] x, int d) {
         int k = code >>> 2;
         int form = code & 3;
         long[] t = it.scratch128;
+        CpuState st = it.state();
+        long r0;
+        long r1;
         switch (form) {
-            case 2: { // SD
-                long b = scalarSrc(it, x, true);
-                x[d] = opD(k, x[d], b);
+            case 2: // SD
+                r0 = op(sf, F64, k, x[d], scalarSrc(it, x, true));
+                sf.commit(st);
+                x[d] = r0;
                 return;
-            }
-            case 3: { // SS
-                long b = scalarSrc(it, x, false);
-                x[d] = (x[d] & ~0xffff_ffffL) | (opF(k, (int) x[d], (int) b) & 0xffff_ffffL);
+            case 3: // SS
+                r0 = op(sf, F32, k, lo32(x[d]), scalarSrc(it, x, false));
+                sf.commit(st);
+                x[d] = (x[d] & ~0xffff_ffffL) | (r0 & 0xffff_ffffL);
                 return;
-            }
             case 1: // PD
                 SseExec.src128(it, true, t);
-                x[d] = opD(k, x[d], t[0]);
-                x[d + 1] = opD(k, x[d + 1], t[1]);
-                return;
+                r0 = op(sf, F64, k, x[d], t[0]);
+                r1 = op(sf, F64, k, x[d + 1], t[1]);
+                break;
             default: // PS
                 SseExec.src128(it, true, t);
-                for (int h = 0; h < 2; h++) {
-                    long a = x[d + h];
-                    long b = t[h];
-                    long lo = opF(k, (int) a, (int) b) & 0xffff_ffffL;
-                    long hi = opF(k, (int) (a >>> 32), (int) (b >>> 32)) & 0xffff_ffffL;
-                    x[d + h] = lo | (hi << 32);
-                }
+                r0 = pack(op(sf, F32, k, lo32(x[d]), lo32(t[0])), op(sf, F32, k, x[d] >>> 32, t[0] >>> 32));
+                r1 = pack(op(sf, F32, k, lo32(x[d + 1]), lo32(t[1])), op(sf, F32, k, x[d + 1] >>> 32, t[1] >>> 32));
+                break;
         }
-    }
-
-    private static long opD(int k, long ab, long bb) {
-        double a = Double.longBitsToDouble(ab);
-        double b = Double.longBitsToDouble(bb);
-        double r;
-        switch (k) {
-            case 0:
-                r = Math.sqrt(b);
-                if (Double.isNaN(r)) {
-                    return Double.isNaN(b) ? quietD(bb) : DNAN;
-                }
-                return Double.doubleToRawLongBits(r);
-            case 1:
-                r = a + b;
-                break;
-            case 2:
-                r = a * b;
-                break;
-            case 3:
-                r = a - b;
-                break;
-            case 4:
-                return a < b ? ab : bb; // MINSD: the second operand if unordered or both zero
-            case 5:
-                r = a / b;
-                break;
-            default:
-                return a > b ? ab : bb;
-        }
-        if (Double.isNaN(r)) {
-            return Double.isNaN(a) ? quietD(ab) : Double.isNaN(b) ? quietD(bb) : DNAN;
-        }
-        return Double.doubleToRawLongBits(r);
-    }
-
-    private static int opF(int k, int ab, int bb) {
-        float a = Float.intBitsToFloat(ab);
-        float b = Float.intBitsToFloat(bb);
-        float r;
-        switch (k) {
-            case 0:
-                r = (float) Math.sqrt(b); // exact: sqrt of a float rounds identically via double
-                if (Float.isNaN(r)) {
-                    return Float.isNaN(b) ? bb | 0x0040_0000 : FNAN;
-                }
-                return Float.floatToRawIntBits(r);
-            case 1:
-                r = a + b;
-                break;
-            case 2:
-                r = a * b;
-                break;
-            case 3:
-                r = a - b;
-                break;
-            case 4:
-                return a < b ? ab : bb;
-            case 5:
-                r = a / b;
-                break;
-            default:
-                return a > b ? ab : bb;
-        }
-        if (Float.isNaN(r)) {
-            return Float.isNaN(a) ? ab | 0x0040_0000 : Float.isNaN(b) ? bb | 0x0040_0000 : FNAN;
-        }
-        return Float.floatToRawIntBits(r);
+        sf.commit(st);
+        x[d] = r0;
+        x[d + 1] = r1;
     }
 }

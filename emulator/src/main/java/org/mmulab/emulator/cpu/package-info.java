@@ -4,9 +4,13 @@
  * 0F maps, ModRM/SIB/RIP-relative, into dense {@code Op} ids), the decoded-code cache
  * ({@link org.mmulab.emulator.cpu.DecodedCodeCache}, per physical frame, shared by every vCPU on a
  * memory, invalidated through {@code PhysicalMemory}'s code-write listener), and the interpreter
- * ({@link org.mmulab.emulator.cpu.Interpreter} with its group methods, {@code SseExec} for SSE/SSE2
- * integer and moves, {@code SseFp} for SSE/SSE2 floating point, {@code X87Exec}/{@code X87Math}/{@code X87Env}
- * for the x87 FPU on the data path of {@link org.mmulab.emulator.cpu.fpu}, {@link org.mmulab.emulator.cpu.Cpuid}).
+ * ({@link org.mmulab.emulator.cpu.Interpreter} with its group methods; SSE by group as Bochs' sse*.cc:
+ * {@code SseExec} moves and shuffles, {@code SsePacked} SSE2 packed integer, {@code SseFp}/{@code SseCvt}/
+ * {@code SseCompare} SSE/SSE2/SSE3 floating point on {@code SoftFloat} (MXCSR rounding, DAZ/FTZ, flags),
+ * {@code SseX} dispatching the 0F 38/0F 3A maps to {@code Ssse3}, {@code Sse41}, {@code Sse41Fp},
+ * {@code SseString} (PCMPxSTRx) and {@code IntExt} (CRC32, MOVBE, CMPXCHG16B); {@code X87Exec}/{@code X87Math}/
+ * {@code X87Env} for the x87 FPU on the data path of {@link org.mmulab.emulator.cpu.fpu};
+ * {@link org.mmulab.emulator.cpu.Cpuid}).
  *
  * <p>May call: {@code mmu} for every guest memory access and instruction-fetch translation, and
  * {@code memory} for physical access at addresses the MMU returned, atomics and code-frame marks.

@@ -97,6 +97,18 @@ class InterpreterOracleTest {
     }
 
     /**
+     * SSE/SSE2 floating point under every MXCSR mode, SSE3, SSSE3, SSE4.1, SSE4.2 (PCMPxSTRx in every
+     * imm8 mode), CRC32, POPCNT, LZCNT, MOVBE, CMPXCHG16B: XMM registers and RFLAGS after each of about
+     * 2.5 million instructions, and MXCSR through the STMXCSR values the image mixes into registers.
+     */
+    @Tag("slow")
+    @Test
+    void sse42MatchesTheHostCpuInstructionByInstruction() throws Exception {
+        oracle("sse42", List.of(), 6_000_000);
+        oracle("sse42", List.of("cvt64"), 6_000_000);
+    }
+
+    /**
      * Any static image by hand: {@code -Dtest=InterpreterOracleTest -Doracle.image=PATH
      * [-Doracle.args="a b"] [-Doracle.limit=N]}.
      */

@@ -50,9 +50,9 @@ import java.util.concurrent.TimeUnit;
  *     differently ends the comparison without a divergence: the report says which branch and flag,
  *     since nothing after it is comparable. Memory is not traced: a flag that reaches memory and comes
  *     back other than by PUSHF/POP or POPF is reported.</li>
- * <li><b>CPU-model differences.</b> F3 0F BC/BD is TZCNT/LZCNT on the host (BMI1/ABM) and BSF/BSR
- *     on mmulab's CPU model, which does not advertise those features; their flags are not compared
- *     (see {@link X86Insn#modelDependentFlags()}); their results are.</li>
+ * <li><b>CPU-model differences.</b> F3 0F BC is TZCNT on the host (BMI1) and BSF on mmulab's CPU
+ *     model, which does not advertise BMI1; its flags are not compared (see
+ *     {@link X86Insn#modelDependentFlags()}); its result is.</li>
  * <li><b>TF in copies of RFLAGS.</b> Natively RFLAGS.TF is set by ptrace's single-stepping, so the copy
  *     SYSCALL puts in R11 and the one PUSHF pushes has bit 8 set; that bit is don't-care in the copy as
  *     undefined flags are (above).</li>

@@ -18,6 +18,9 @@ package org.mmulab.images.oracle;
  * <li>SHLD, SHRD with a masked count c != 0: AF; OF when c != 1; all six when c > operand size</li>
  * <li>32-bit only: DAA, DAS: OF; AAA, AAS: OF SF ZF PF; AAM, AAD: OF AF CF</li>
  * </ul>
+ * Defined by the x86-64-v2 instructions (all six written, none undefined): POPCNT, PTEST (ZF CF, the
+ * rest cleared), PCMPESTRI/ESTRM/ISTRI/ISTRM (CF ZF SF OF, AF PF cleared), (U)COMISS/SD; CMPXCHG8B/16B
+ * write ZF only; CRC32, MOVBE and every other SSE instruction write none.
  * A count of zero leaves the flags unchanged, so nothing is masked then.
  */
 public final class X86Insn {
@@ -313,9 +316,17 @@ public final class X86Insn {
                     return (rcxBefore & (wide() ? 0x3f : 0x1f)) == 0 ? 0 : ARITH;
                 case 0x2e, 0x2f: // UCOMISS/COMISS (and SD with 66): ZF PF CF set, OF SF AF cleared
                     return ARITH;
+                case 0xc7:
+                    return r == 1 ? ZF : 0; // CMPXCHG8B/16B
                 default:
                     return 0;
             }
+        }
+        if (map == 2 && opsize16 && rep == 0 && opcode == 0x17) {
+            return ARITH; // PTEST
+        }
+        if (map == 3 && opsize16 && opcode >= 0x60 && opcode <= 0x63) {
+            return ARITH; // PCMPESTRM, PCMPESTRI, PCMPISTRM, PCMPISTRI
         }
         return 0;
     }
@@ -517,14 +528,14 @@ public final class X86Insn {
 
     /**
      * Flags whose value depends on a CPU feature the host and mmulab's CPU model do not share:
-     * F3 0F BC/BD is TZCNT/LZCNT on a CPU with BMI1/ABM (the host) and BSF/BSR on one without
-     * (mmulab's model does not advertise them; the SDM says the encoding then executes as BSF/BSR).
-     * gcc -O2 emits "rep bsf" for __builtin_ctz because both give the same result for a non-zero
-     * source; the flags differ (TZCNT: CF = source was zero, ZF = result is zero; BSF: ZF = source
-     * was zero, the rest undefined). The destination is still compared.
+     * F3 0F BC is TZCNT on a CPU with BMI1 (the host) and BSF on one without (mmulab's model does not
+     * advertise BMI1; the SDM says the encoding then executes as BSF). gcc -O2 emits "rep bsf" for
+     * __builtin_ctz because both give the same result for a non-zero source; the flags differ (TZCNT:
+     * CF = source was zero, ZF = result is zero; BSF: ZF = source was zero, the rest undefined). The
+     * destination is still compared. F3 0F BD is LZCNT on both (mmulab advertises ABM).
      */
     public long modelDependentFlags() {
-        if (decoded && map == 1 && rep == 0xf3 && (opcode == 0xbc || opcode == 0xbd)) {
+        if (decoded && map == 1 && rep == 0xf3 && opcode == 0xbc) {
             return ARITH;
         }
         return 0;

@@ -86,6 +86,25 @@ class X86InsnTest {
         assertEquals(CF | OF | SF | AF | PF, x64("48 0f ab c2").writtenFlags(0), "bts leaves ZF alone");
         assertEquals(ARITH, x64("f3 48 0f bc c9").modelDependentFlags(), "tzcnt/rep bsf depends on BMI1");
         assertEquals(0, x64("48 0f bc c9").modelDependentFlags(), "plain bsf does not");
+        assertEquals(0, x64("f3 48 0f bd c2").modelDependentFlags(), "lzcnt: ABM is advertised");
+        assertEquals(OF | SF | AF | PF, x64("f3 48 0f bd c2").undefinedFlags(0), "lzcnt rax,rdx");
+    }
+
+    @Test
+    void flagsOfTheX8664V2Instructions() {
+        assertEquals(ARITH, x64("66 0f 38 17 ca").writtenFlags(0), "ptest writes all six");
+        assertEquals(0, x64("66 0f 38 17 ca").undefinedFlags(0), "ptest leaves none undefined");
+        for (String op : new String[] {"60", "61", "62", "63"}) {
+            assertEquals(ARITH, x64("66 0f 3a " + op + " ca 0c").writtenFlags(0), "pcmp?str? " + op);
+            assertEquals(ARITH, x64("66 48 0f 3a " + op + " ca 0c").writtenFlags(0), "pcmp?str?q " + op);
+            assertEquals(0, x64("66 0f 3a " + op + " ca 0c").undefinedFlags(0));
+        }
+        assertEquals(0, x64("66 0f 3a 0f ca 05").writtenFlags(0), "palignr writes none");
+        assertEquals(0, x64("f2 48 0f 38 f1 c2").writtenFlags(0), "crc32 writes none");
+        assertEquals(0, x64("0f 38 f0 02").writtenFlags(0), "movbe writes none");
+        assertEquals(ARITH, x64("f3 48 0f b8 c2").writtenFlags(0), "popcnt");
+        assertEquals(0, x64("f3 48 0f b8 c2").undefinedFlags(0));
+        assertEquals(ZF, x64("f0 48 0f c7 0e").writtenFlags(0), "lock cmpxchg16b");
     }
 
     @Test
