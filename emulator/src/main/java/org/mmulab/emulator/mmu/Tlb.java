@@ -57,9 +57,11 @@ public final class Tlb {
     public long fill(int sizeIndex, long va, int pcid, long frame, int attrs) {
         TlbArray a = arrays[sizeIndex];
         if (a == null) {
-            // No array for this size: the hardware splinters the large page into 4K entries.
+            // No array for this size: the hardware splinters the large page into 4K entries, each
+            // remembering the size of the page it came from so INVLPG can drop them all.
             long within = va & ((1L << pageShift(sizeIndex)) - 1) & ~0xfffL;
-            long ev = arrays[SIZE_4K].fill(va, pcid, frame + within, attrs);
+            long ev = arrays[SIZE_4K].fill(va, pcid, frame + within,
+                    attrs | sizeIndex << TlbArray.ATTR_SPLIT_SHIFT);
             return ev < 0 ? -1 : ev | SIZE_4K;
         }
         long ev = a.fill(va, pcid, frame, attrs);
