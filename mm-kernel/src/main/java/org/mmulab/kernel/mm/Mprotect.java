@@ -116,11 +116,63 @@ final class Mprotect {
         }
         vma = mmap.isolate(mm, vma, start, end);
         vma.flags = newflags;
-        memory.changeProtection(tlb, vma, start, end);
+        changeProtection(tlb, vma, start, end);
         tlb.flushTlbOnly();
         long s = vma.start;
         mmap.mergeAround(mm, vma.end);
         mmap.mergeAround(mm, s);
         return 0;
+    }
+
+    /** Rewrites the protection of present PTEs in [start, end) of {@code vma}; returns pages changed. */
+    private long changeProtection(MmuGather tlb, VmArea vma, long start, long end) {
+        long newProt = vma.pageProt();
+        boolean tryWritable = (vma.flags & (VmArea.VM_WRITE | VmArea.VM_SHARED)) == VmArea.VM_WRITE;
+        long[] pages = {0};
+        changeLevel(tlb, vma, vma.mm.pgd << 12, memory.ops().levels(), start, end, newProt, tryWritable, pages);
+        return pages[0];
+    }
+
+    private void changeLevel(MmuGather tlb, VmArea vma, long table, int level, long addr, long end, long newProt,
+            boolean tryWritable, long[] pages) {
+        do {
+            long next = memory.pgtables.addrEnd(addr, end, level);
+            long ep = memory.ops().entryAddr(table, addr, level);
+            long e = memory.ops().getLockless(ep);
+            if (!PteBits.none(e) && !memory.ops().tableBad(level, e)) {
+                if (level == 2) {
+                    PteMap pm = memory.pgtables.pteOffsetMapLock(vma.mm, ep, addr);
+                    if (pm != null) {
+                        try {
+                            long ptep = pm.ptep();
+                            for (long a = addr; a != next; a += 4096, ptep += 8) {
+                                long old = memory.ops().get(ptep);
+                                if (!PteBits.present(old)) {
+                                    continue;
+                                }
+                                long nw = PteBits.modify(old, newProt);
+                                long page = memory.vmNormalPage(old);
+                                // MM_CP_TRY_CHANGE_WRITABLE: an exclusive anon page may become writable at once.
+                                if (tryWritable && (nw & PteBits.PRESENT) != 0 && page >= 0
+                                        && (memory.frames().flags(page) & FrameTable.PG_ANON) != 0 && memory.frames().refcount(page) == 1) {
+                                    nw |= PteBits.RW;
+                                }
+                                if (nw != old) {
+                                    memory.ops().getAndClear(ptep);
+                                    memory.ops().set(ptep, nw);
+                                    tlb.removeTlbEntry(a);
+                                    pages[0]++;
+                                }
+                            }
+                        } finally {
+                            pm.unlock();
+                        }
+                    }
+                } else {
+                    changeLevel(tlb, vma, PteBits.pfn(e) << 12, level - 1, addr, next, newProt, tryWritable, pages);
+                }
+            }
+            addr = next;
+        } while (addr != end);
     }
 }

@@ -2,8 +2,10 @@
  * The Java port of Linux mm (6.x): the frame table and buddy allocator ({@link
  * org.mmulab.kernel.mm.FrameTable}), page tables in guest RAM behind {@link
  * org.mmulab.kernel.mm.PgtableOps} ({@link org.mmulab.kernel.mm.X86_64Pgtable} 4-level,
- * {@link org.mmulab.kernel.mm.PaePgtable} 3-level PAE with two-word entries), the fault path and
- * teardown of mm/memory.c ({@link org.mmulab.kernel.mm.Memory}, {@link org.mmulab.kernel.mm.MmuGather}),
+ * {@link org.mmulab.kernel.mm.PaePgtable} 3-level PAE with two-word entries), the fault path of
+ * mm/memory.c ({@link org.mmulab.kernel.mm.Memory}, the facade), its teardown ({@code Zap},
+ * {@link org.mmulab.kernel.mm.MmuGather}), mm/pgtable-generic.c and page-table allocation
+ * ({@code PgtableGeneric}), mm_alloc/pgd_alloc/exit_mmap ({@code MmLifecycle}),
  * the address-space operations of mm/mmap.c ({@link org.mmulab.kernel.mm.Mmap}), mm/mprotect.c
  * ({@code Mprotect}), mm/madvise.c ({@code Madvise}) and mm/util.c's overcommit check
  * ({@link org.mmulab.kernel.mm.Overcommit}),
