@@ -1,7 +1,5 @@
 package org.mmulab.kernel.mm;
 
-import java.util.concurrent.locks.ReentrantLock;
-
 import org.mmulab.emulator.memory.PhysicalMemory;
 
 /**
@@ -259,8 +257,9 @@ public final class Memory {
         if (!PteBits.present(vmf.origPte)) {
             return doSwapPage(vmf);
         }
-        ReentrantLock ptl = vmf.ptl;
+        SpinLock ptl = vmf.ptl;
         ptl.lock();
+        boolean handedOff = false; // do_wp_page takes the locked PTE over and releases the lock itself
         try {
             long entry = vmf.origPte;
             if (ops.get(vmf.ptep) != entry) {
@@ -273,7 +272,8 @@ public final class Memory {
             }
             if (vmf.write()) {
                 if (!PteBits.write(entry)) {
-                    return doWpPage(vmf); // unlocks
+                    handedOff = true;
+                    return doWpPage(vmf);
                 }
                 entry |= PteBits.DIRTY;
             }
@@ -289,7 +289,7 @@ public final class Memory {
             }
             return VM_FAULT_OK;
         } finally {
-            if (ptl.isHeldByCurrentThread()) {
+            if (!handedOff) {
                 ptl.unlock();
             }
         }
@@ -304,7 +304,7 @@ public final class Memory {
      * entry, which mmulab never creates, so that is SIGBUS.
      */
     private int doSwapPage(VmFault vmf) {
-        ReentrantLock ptl = vmf.ptl;
+        SpinLock ptl = vmf.ptl;
         ptl.lock();
         try {
             if (ops.get(vmf.ptep) != vmf.origPte) {

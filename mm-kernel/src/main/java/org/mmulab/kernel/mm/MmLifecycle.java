@@ -77,7 +77,7 @@ final class MmLifecycle {
 
     /** exit_mmap: unmaps every VMA, frees every page table and the PGD. */
     void exitMmap(MmStruct mm) {
-        mm.mmapLock.writeLock().lock();
+        mm.mmapLock.downWrite();
         try {
             mm.updateHiwaterRss();
             mm.updateHiwaterVm();
@@ -98,7 +98,7 @@ final class MmLifecycle {
             mm.cpus.clear();
             pg.freePgtablePage(mm.pgd);
         } finally {
-            mm.mmapLock.writeLock().unlock();
+            mm.mmapLock.upWrite();
         }
     }
 }

@@ -47,7 +47,7 @@ final class Mprotect {
         if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) != 0) {
             return EINVAL;
         }
-        mm.mmapLock.writeLock().lock();
+        mm.mmapLock.downWrite();
         try {
             VmArea vma = mm.findVma(start);
             if (vma == null || Long.compareUnsigned(vma.start, end) >= 0) {
@@ -95,7 +95,7 @@ final class Mprotect {
             }
             return error;
         } finally {
-            mm.mmapLock.writeLock().unlock();
+            mm.mmapLock.upWrite();
         }
     }
 

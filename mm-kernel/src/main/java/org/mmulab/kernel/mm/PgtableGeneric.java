@@ -1,7 +1,5 @@
 package org.mmulab.kernel.mm;
 
-import java.util.concurrent.locks.ReentrantLock;
-
 /**
  * The page-table helpers of mm/pgtable-generic.c and the table allocation of mm/memory.c (Linux 6.x):
  * page-table pages ({@code pagetable_alloc} with the split-lock ctor), {@code __pud_alloc} /
@@ -152,7 +150,7 @@ final class PgtableGeneric {
     boolean mapNolock(long pmdp, long addr, PteSlot out) {
         long pmdval = ops.getLockless(pmdp);
         long ptep = pteOffsetMap(pmdp, pmdval, addr);
-        ReentrantLock ptl = ptep < 0 ? null : ptlockOrNull(pmdval);
+        SpinLock ptl = ptep < 0 ? null : ptlockOrNull(pmdval);
         out.ptep = ptep;
         out.ptl = ptl;
         out.pmdval = pmdval;
@@ -182,7 +180,7 @@ final class PgtableGeneric {
                 out.ptl = null;
                 return false;
             }
-            ReentrantLock ptl = ptlockOrNull(pmdval);
+            SpinLock ptl = ptlockOrNull(pmdval);
             Runnable hook = pteMapLockRaceHook;
             if (hook != null) {
                 hook.run();
@@ -203,7 +201,7 @@ final class PgtableGeneric {
         }
     }
 
-    private ReentrantLock ptlockOrNull(long pmdval) {
+    private SpinLock ptlockOrNull(long pmdval) {
         long pfn = PteBits.pfn(pmdval);
         if ((frames.flags(pfn) & FrameTable.PG_PGTABLE) == 0) {
             return null;

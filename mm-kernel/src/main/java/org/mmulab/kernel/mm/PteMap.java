@@ -1,9 +1,7 @@
 package org.mmulab.kernel.mm;
 
-import java.util.concurrent.locks.ReentrantLock;
-
 /** A mapped and (for the _lock variant) locked PTE: the entry's address, its table's lock, the PMD seen. */
-public record PteMap(long ptep, ReentrantLock ptl, long pmdval) {
+public record PteMap(long ptep, SpinLock ptl, long pmdval) {
     public void unlock() {
         ptl.unlock();
     }

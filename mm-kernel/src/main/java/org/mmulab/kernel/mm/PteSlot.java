@@ -1,7 +1,5 @@
 package org.mmulab.kernel.mm;
 
-import java.util.concurrent.locks.ReentrantLock;
-
 /**
  * The out-parameters of pte_offset_map*(): Linux returns the PTE pointer and fills {@code *ptlp};
  * here the entry address, its table's lock (null: no page table) and the PMD value seen. Mutable
@@ -9,6 +7,6 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 class PteSlot {
     long ptep;
-    ReentrantLock ptl;
+    SpinLock ptl;
     long pmdval;
 }
