@@ -82,15 +82,17 @@ final class Zap {
             }
             long next = pg.addrEnd(addr, end, level);
             if (level == 2) {
+                // zap_pmd_range: while zap_pte_range stops short (a full batch, or pte_offset_map_lock
+                // failed because the PMD changed), look at the PMD again: a table installed meanwhile
+                // is zapped too; none (or a huge PMD, zap_huge_pmd's business: mmulab maps none) ends it.
                 long a = addr;
-                while (a != next) {
-                    long r = zapPteRange(tlb, vma, ep, a, next);
-                    if (r == a) {
-                        // pte_offset_map_lock failed: no PTE table here any more (a huge PMD would
-                        // be zap_huge_pmd's business; mmulab maps none yet), so nothing to zap.
+                long pmd = e;
+                while (!PteBits.none(pmd) && (pmd & PteBits.PSE) == 0 && !ops.tableBad(2, pmd)) {
+                    a = zapPteRange(tlb, vma, ep, a, next);
+                    if (a == next) {
                         break;
                     }
-                    a = r;
+                    pmd = ops.getLockless(ep);
                 }
             } else if (!ops.tableBad(level, e)) {
                 zapLevel(tlb, vma, PteBits.pfn(e) << 12, level - 1, addr, next);
