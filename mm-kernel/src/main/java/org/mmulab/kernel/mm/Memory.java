@@ -283,9 +283,12 @@ public final class Memory {
                 ops.set(vmf.ptep, entry);
                 stats.faultAccessFlags.incrementAndGet();
             } else {
-                // Spurious: the PTE already allows the access; a stale TLB entry faulted.
+                // Spurious: the PTE already allows the access; a stale TLB entry faulted (another
+                // vCPU raised the permission, which needs no flush). handle_pte_fault then calls
+                // flush_tlb_fix_spurious_fault, a no-op on x86: the #PF itself dropped the faulting
+                // address's TLB and paging-structure-cache entries (SDM Vol. 3A 4.10.4.1), so the
+                // retried access walks the page tables. Flushing the mm would cost every vCPU using it.
                 stats.faultSpurious.incrementAndGet();
-                vmf.mm.flushTlbPage(vmf.address);
             }
             return VM_FAULT_OK;
         } finally {
