@@ -79,6 +79,16 @@ public final class Memory {
         return mem;
     }
 
+    /**
+     * Physical address of init_mm's PGD (swapper_pg_dir), what a vCPU's CR3 holds when it runs no user
+     * mm ({@link TlbFlush#leaveMm}). mmulab's kernel runs in Java, so init_mm maps nothing: its top
+     * table is all empty, which the zero page already is — never written (with no present entry the
+     * walker never sets an A bit) and never freed. Under PAE it is a PDPT of four non-present PDPTEs.
+     */
+    public long swapperPgdPhys() {
+        return zeroPfn << 12;
+    }
+
     /** my_zero_pfn. */
     public long zeroPfn() {
         return zeroPfn;

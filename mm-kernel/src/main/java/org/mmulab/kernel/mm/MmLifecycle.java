@@ -75,10 +75,20 @@ final class MmLifecycle {
         return kernelPmd;
     }
 
-    /** exit_mmap: unmaps every VMA, frees every page table and the PGD. */
+    /**
+     * exit_mmap: unmaps every VMA, frees every page table and the PGD. Before anything is freed, every
+     * vCPU that may still reach the mm's tables leaves it for init_mm ({@link TlbFlush#forgetMm}): in
+     * Linux the exiting task's CPU keeps the mm loaded lazily and tlb_finish_mmu's flush (freed_tables)
+     * reaches lazy CPUs too, whose flush_tlb_func switches them to init_mm; the PGD itself is freed only
+     * by the final mmdrop, once no CPU has it in CR3. Here the switch comes first, so no CR3, PAE PDPTE
+     * register, TLB, paging-structure-cache or fast-path entry can name a table when it is freed.
+     */
     void exitMmap(MmStruct mm) {
         mm.mmapLock.downWrite();
         try {
+            for (org.mmulab.emulator.machine.Vcpu cpu : mm.cpus) {
+                memory.tlbFlush.forgetMm(cpu, mm);
+            }
             mm.updateHiwaterRss();
             mm.updateHiwaterVm();
             MmuGather tlb = new MmuGather(mm);
@@ -94,9 +104,8 @@ final class MmLifecycle {
             }
             mm.clearVmas();
             mm.totalVm = 0;
-            mm.flushTlbAll();
             mm.cpus.clear();
-            pg.freePgtablePage(mm.pgd);
+            pg.freePgtablePage(mm.pgd); // mm_free_pgd
         } finally {
             mm.mmapLock.upWrite();
         }
