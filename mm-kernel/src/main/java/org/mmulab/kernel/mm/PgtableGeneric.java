@@ -123,10 +123,14 @@ final class PgtableGeneric {
 
     /**
      * __pte_offset_map: validates the PMD read locklessly (pmdp_get_lockless). Returns the PTE address
-     * or -1 for no page table (none, huge, bad — a bad PMD is cleared, as pmd_clear_bad does).
+     * or -1 for no page table (none, huge, bad). Only a <em>present</em> bad PMD is cleared, as
+     * pmd_clear_bad does: a present lockless value is never torn, but a non-present one may be (this
+     * format writes a PMD as two 32-bit words under PAE, where Linux uses one set_64bit: a reader inside
+     * the write sees the new high word with the old low word), and clearing the PMD for it would drop a
+     * table just installed. Such a value is "no page table" for now; the caller retries or bails out.
      */
     long pteOffsetMap(long pmdp, long pmdval, long addr) {
-        if (PteBits.none(pmdval) || (pmdval & PteBits.PSE) != 0) {
+        if (PteBits.none(pmdval) || (pmdval & PteBits.PSE) != 0 || !PteBits.present(pmdval)) {
             return -1;
         }
         if (ops.tableBad(2, pmdval) || PteBits.pfn(pmdval) >= frames.frameCount()) {

@@ -12,8 +12,9 @@
  * and arch/x86/mm/tlb.c's ASID/PCID switches and flush decisions ({@link org.mmulab.kernel.mm.TlbFlush}).
  *
  * <p>PAE rules kept here: every PTE/PMD read made without the entry's lock goes through
- * {@code PgtableOps.getLockless} (ptep_get_lockless / pmdp_get_lockless); a non-none, non-present
- * lockless value is revalidated under the PTE lock (pte_unmap_same) because it may be torn; all four
+ * {@code PgtableOps.getLockless} (ptep_get_lockless / pmdp_get_lockless), which may return a torn value
+ * when it is not present; so a non-none, non-present lockless value is revalidated under the PTE lock
+ * (pte_unmap_same) and never acted on as it is (a torn PMD is "no table", not a bad one to clear); all four
  * PDPTEs are present from pgd_alloc, and a PDPTE written later (after free_pgtables freed a whole
  * gigabyte's PMD) is followed by a full flush, which reloads the PDPTE registers.
  * May call org.mmulab.emulator.memory and org.mmulab.emulator.mmu (invalidations) and
