@@ -74,15 +74,17 @@ public final class Tlb {
     }
 
     /**
-     * Drops the entries that translate {@code va} (current PCID, and global ones) in every page-size array.
-     * Returns a bit mask of the page-size indexes (4K = bit 0, 2M = bit 1, 1G = bit 2) that dropped one.
+     * Drops the entries that translate {@code va} (current PCID, and global ones) in every page-size array,
+     * splinters of the large page holding it included. Returns a bit mask of the page-size indexes
+     * (4K = bit 0, 2M = bit 1, 1G = bit 2) whose translations of {@code va} were dropped: a dropped
+     * splinter of a 1 GiB page sets bit 2, as all of that page's entries went.
      */
     public int invalidatePage(long va, int pcid) {
         int dropped = 0;
         for (int s = 0; s < arrays.length; s++) {
             TlbArray a = arrays[s];
             if (a != null && a.invalidatePage(va, pcid) > 0) {
-                dropped |= 1 << s;
+                dropped |= 1 << s | a.droppedSplinterSizes();
             }
         }
         return dropped;

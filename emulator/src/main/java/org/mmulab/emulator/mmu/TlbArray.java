@@ -35,6 +35,8 @@ public final class TlbArray {
     private long clock;
     /** Some valid entry may be a splinter (ATTR_SPLIT_MASK set): INVLPG must then scan every set. */
     private boolean maySplinter;
+    /** Bit s set: the last invalidatePage dropped splinters of a page of size index s. */
+    private int droppedSplinterSizes;
 
     public TlbArray(String name, int entries, int ways, int pageShift) {
         if (entries % ways != 0 || Integer.bitCount(entries / ways) != 1) {
@@ -157,6 +159,7 @@ public final class TlbArray {
      * 4 KiB entries loses all of them). Returns the number of entries dropped.
      */
     public int invalidatePage(long va, int curPcid) {
+        droppedSplinterSizes = 0;
         long vpn = (va >>> pageShift) + 1;
         int base = (int) ((vpn - 1) & setMask) * ways;
         int n = 0;
@@ -190,12 +193,21 @@ public final class TlbArray {
             if ((entryVa >>> shift) == (va >>> shift) && (global ? pcid[i] == curPcid || g : pcid[i] == curPcid && !g)) {
                 tag[i] = 0;
                 n++;
+                droppedSplinterSizes |= 1 << split;
             } else {
                 any = true;
             }
         }
         maySplinter = any;
         return n;
+    }
+
+    /**
+     * Page sizes (bit = size index) whose splinters the last {@link #invalidatePage} dropped: the whole
+     * large page's translations went, and whatever they backed (the fast path) must go too.
+     */
+    public int droppedSplinterSizes() {
+        return droppedSplinterSizes;
     }
 
     /** INVPCID type 0 for this array: drops non-global entries for {@code va} in {@code onlyPcid}, splinters included. */
