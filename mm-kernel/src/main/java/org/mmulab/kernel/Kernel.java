@@ -469,7 +469,7 @@ public final class Kernel implements TrapHandler {
             flags |= Memory.FAULT_FLAG_INSTRUCTION;
         }
         // lock_mm_and_find_vma: read lock, upgraded to write only to expand a stack.
-        mm.mmapLock.readLock().lock();
+        mm.mmapLock.downRead();
         boolean write = false;
         try {
             Task t = task;
@@ -483,8 +483,8 @@ public final class Kernel implements TrapHandler {
                     memory.stats.faultSigsegv.incrementAndGet();
                     return FAULT_SIGSEGV;
                 }
-                mm.mmapLock.readLock().unlock();
-                mm.mmapLock.writeLock().lock();
+                mm.mmapLock.upRead();
+                mm.mmapLock.downWrite();
                 write = true;
                 vma = mm.findVma(address);
                 if (vma == null || (vma.start() > address
@@ -515,9 +515,9 @@ public final class Kernel implements TrapHandler {
             return FAULT_SIGSEGV;
         } finally {
             if (write) {
-                mm.mmapLock.writeLock().unlock();
+                mm.mmapLock.upWrite();
             } else {
-                mm.mmapLock.readLock().unlock();
+                mm.mmapLock.upRead();
             }
         }
     }

@@ -16,7 +16,8 @@ import org.mmulab.kernel.mm.VmArea;
  * /proc/pid/maps listing with one that also shows sizes and the vm_flags.
  *
  * <p>Runs while the machine is stopped (gdb only sends {@code qRcmd} then), so it reads the VMA tree and the
- * page tables without locks; page tables are read with {@code getLockless} (never a torn PAE entry).
+ * page tables without locks; page tables are read with {@code getLockless}, and only present entries are
+ * shown (a present PAE entry read locklessly is never torn; a non-present one may be, and is skipped).
  */
 public final class KernelMonitor {
     /** ptdump prints at most this many entries, then how many more there are. */

@@ -194,7 +194,7 @@ class AddressSpaceOpsTest {
                 m.ops().set(pmdp, PteBits.mkTable(other));
             }
         });
-        Memory.PteMap pm = m.pteOffsetMapLock(f.mm(), pmdp, a);
+        org.mmulab.kernel.mm.PteMap pm = m.pteOffsetMapLock(f.mm(), pmdp, a);
         m.setPteMapLockRaceHook(null);
         assertNotNull(pm);
         assertEquals(m.frames().ptlock(other), pm.ptl());

@@ -14,7 +14,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.ReentrantLock;
 
 import org.junit.jupiter.api.Test;
 import org.mmulab.emulator.cpu.CpuState;
@@ -140,7 +139,7 @@ class PaeTest {
         assertTrue(f.write64(a, 1) > 0); // the PTE table exists now
         long target = a + 4096;
         long pmd = f.machine.memory().read64(f.memory().pmdOffset(f.mm(), target));
-        ReentrantLock ptl = f.memory().frames().ptlock(PteBits.pfn(pmd));
+        org.mmulab.kernel.mm.SpinLock ptl = f.memory().frames().ptlock(PteBits.pfn(pmd));
         long anonBefore = f.mm().counter(org.mmulab.kernel.mm.MmStruct.MM_ANONPAGES);
         long retriesBefore = f.memory().stats.faultPteUnmapSameRetry.get();
         AtomicReference<Thread> a2 = new AtomicReference<>();

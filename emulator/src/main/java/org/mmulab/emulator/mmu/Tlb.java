@@ -57,9 +57,11 @@ public final class Tlb {
     public long fill(int sizeIndex, long va, int pcid, long frame, int attrs) {
         TlbArray a = arrays[sizeIndex];
         if (a == null) {
-            // No array for this size: the hardware splinters the large page into 4K entries.
+            // No array for this size: the hardware splinters the large page into 4K entries, each
+            // remembering the size of the page it came from so INVLPG can drop them all.
             long within = va & ((1L << pageShift(sizeIndex)) - 1) & ~0xfffL;
-            long ev = arrays[SIZE_4K].fill(va, pcid, frame + within, attrs);
+            long ev = arrays[SIZE_4K].fill(va, pcid, frame + within,
+                    attrs | sizeIndex << TlbArray.ATTR_SPLIT_SHIFT);
             return ev < 0 ? -1 : ev | SIZE_4K;
         }
         long ev = a.fill(va, pcid, frame, attrs);
@@ -72,15 +74,17 @@ public final class Tlb {
     }
 
     /**
-     * Drops the entries that translate {@code va} (current PCID, and global ones) in every page-size array.
-     * Returns a bit mask of the page-size indexes (4K = bit 0, 2M = bit 1, 1G = bit 2) that dropped one.
+     * Drops the entries that translate {@code va} (current PCID, and global ones) in every page-size array,
+     * splinters of the large page holding it included. Returns a bit mask of the page-size indexes
+     * (4K = bit 0, 2M = bit 1, 1G = bit 2) whose translations of {@code va} were dropped: a dropped
+     * splinter of a 1 GiB page sets bit 2, as all of that page's entries went.
      */
     public int invalidatePage(long va, int pcid) {
         int dropped = 0;
         for (int s = 0; s < arrays.length; s++) {
             TlbArray a = arrays[s];
             if (a != null && a.invalidatePage(va, pcid) > 0) {
-                dropped |= 1 << s;
+                dropped |= 1 << s | a.droppedSplinterSizes();
             }
         }
         return dropped;

@@ -89,6 +89,33 @@ class FastPathSubsetTest {
         assertEquals(0xaaaa, mmu.read64(VA), "a 4 KiB page outside it keeps its (stale) fast entry");
     }
 
+    /**
+     * A dTLB without a 1 GiB array caches a 1 GiB page as 4 KiB splinters, each backing fast entries.
+     * INVLPG of one address drops every splinter of the page (SDM 4.10.4.1), so no fast entry they
+     * backed may survive either.
+     */
+    @Test
+    void invlpgOfASplinteredPageEndsTheFastHitsOfAllItsSplinters() {
+        CpuModel t = CpuModel.TINY;
+        CpuModel no1g = new CpuModel("no-1g", t.maxPhysAddrBits(), t.l1d4k(), t.l1d2m(), new CpuModel.TlbGeometry(0, 1),
+                t.l1i4k(), t.l1i2m(), t.stlb4k(), t.stlb2m(), new CpuModel.TlbGeometry(0, 1), t.pml4eCache(),
+                t.pdpteCache(), t.pdeCache(), t.timing());
+        Mmu m = new Mmu(mem, s, no1g);
+        long big = 0x4000_0000L;
+        long pdpte = pt.map1g(big, 0, Pte.P | Pte.RW | Pte.US | Pte.A | Pte.D); // the first GiB of RAM
+        mem.write64(0x3000, 0x1111);
+        mem.write64(0x5000, 0x5555);
+        for (int i = 0; i < 3; i++) { // walk, L1 hit that installs the fast entry, fast hit
+            assertEquals(0x1111, m.read64(big + 0x3000));
+            assertEquals(0x5555, m.read64(big + 0x5000));
+        }
+        mem.write64(pdpte, 0); // unmapped; the TLB and fast path are stale until the INVLPG
+        assertEquals(0x5555, m.read64(big + 0x5000), "stale until invalidated");
+        m.invlpg(big + 0x3000);
+        assertThrows(GuestFault.class, () -> m.read64(big + 0x5000),
+                "a fast entry backed by a dropped splinter of the same 1 GiB page survived INVLPG");
+    }
+
     @Test
     void writesNeedDirtyAndWritableEntries() {
         long ro = 0x1000_1000L;

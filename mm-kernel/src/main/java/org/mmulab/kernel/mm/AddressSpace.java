@@ -8,7 +8,8 @@ import java.util.Map;
  * read-only file image (an executable's page cache: pages filled from its bytes on first fault, bytes
  * past EOF read as zero) and a shmem object (MAP_SHARED|MAP_ANONYMOUS: pages zero-filled on first
  * fault, kept until the object goes). The cache holds one reference to each of its pages; every PTE
- * mapping one holds another, so a page outlives the mappings that zapped it.
+ * mapping one holds another, so a page outlives the mappings that zapped it. Locking: see {@link #iPages}
+ * and {@link #shrinkUnmapped}.
  */
 public final class AddressSpace {
     private int users = 1;
@@ -17,12 +18,18 @@ public final class AddressSpace {
     private final boolean shmem;
     private final Map<Long, Long> pages = new HashMap<>();
     private final FrameTable frames;
+    /**
+     * {@code mapping->i_pages}' lock: guards {@link #pages} and {@link #users}; innermost in the mm's
+     * lock order, held only around the index, never across an allocation.
+     */
+    private final SpinLock iPages;
 
     private AddressSpace(FrameTable frames, String name, FileBytes data, boolean shmem) {
         this.frames = frames;
         this.name = name;
         this.data = data;
         this.shmem = shmem;
+        this.iPages = new SpinLock(LockDep.I_PAGES, CycleCharge.NONE);
     }
 
     public static AddressSpace file(FrameTable frames, String name, byte[] data) {
@@ -39,16 +46,29 @@ public final class AddressSpace {
     /** Page-cache reclaim: a clean file page nobody maps (only the cache's reference) can be dropped. */
     private final FrameTable.Shrinker shrinker = this::shrinkUnmapped;
 
-    synchronized long shrinkUnmapped() {
+    /**
+     * The shrinker's scan: drops the clean pages only the cache holds. It runs inside another task's
+     * allocation, which may hold other locks (another mapping's, in filemap_fault), so like Linux's
+     * shrinkers it never waits for this mapping's lock: if the mapping is busy it skips it
+     * ({@code xa_trylock}-style), and returns what it freed.
+     */
+    long shrinkUnmapped() {
+        if (!iPages.tryLock()) {
+            return 0;
+        }
         long n = 0;
-        var it = pages.entrySet().iterator();
-        while (it.hasNext()) {
-            long pfn = it.next().getValue();
-            if (frames.refcount(pfn) == 1 && frames.mapcount(pfn) == 0) {
-                it.remove();
-                frames.put(pfn);
-                n++;
+        try {
+            var it = pages.entrySet().iterator();
+            while (it.hasNext()) {
+                long pfn = it.next().getValue();
+                if (frames.refcount(pfn) == 1 && frames.mapcount(pfn) == 0) {
+                    it.remove();
+                    frames.put(pfn);
+                    n++;
+                }
             }
+        } finally {
+            iPages.unlock();
         }
         return n;
     }
@@ -67,47 +87,82 @@ public final class AddressSpace {
 
     /**
      * filemap_fault / shmem_get_folio: returns the pfn of page {@code index} with a reference taken for
-     * the caller, reading it in if needed; -1 when no frame is free.
+     * the caller, reading it in if needed; -1 when no frame is free. As filemap_add_folio does, a new
+     * page is allocated and filled without the mapping's lock (the allocation may reclaim, and reclaim
+     * must be free to scan other mappings), then inserted under it; if another task inserted the page
+     * meanwhile, that one is used and ours freed.
      */
-    public synchronized long getPage(long index) {
-        Long pfn = pages.get(index);
-        if (pfn == null) {
-            long p = frames.allocZeroedPage();
-            if (p < 0) {
-                return -1;
+    public long getPage(long index) {
+        iPages.lock();
+        try {
+            Long pfn = pages.get(index);
+            if (pfn != null) {
+                frames.get(pfn);
+                return pfn;
             }
-            if (data != null) {
-                long off = index << 12;
-                if (index >= 0 && index < (1L << 52) && off < data.size()) {
-                    int n = (int) Math.min(4096, data.size() - off);
-                    byte[] page = new byte[n];
-                    data.read(off, page, 0, n);
-                    frames.memory().writeBytes(p << 12, page, 0, n);
-                    frames.charge().bulk(p << 12, n);
-                }
-            }
-            frames.setFlags(p, shmem ? FrameTable.PG_SHMEM : FrameTable.PG_PAGECACHE);
-            pages.put(index, p);
-            pfn = p;
+        } finally {
+            iPages.unlock();
         }
-        frames.get(pfn);
-        return pfn;
+        long p = frames.allocZeroedPage();
+        if (p < 0) {
+            return -1;
+        }
+        if (data != null) {
+            long off = index << 12;
+            if (index >= 0 && index < (1L << 52) && off < data.size()) {
+                int n = (int) Math.min(4096, data.size() - off);
+                byte[] page = new byte[n];
+                data.read(off, page, 0, n);
+                frames.memory().writeBytes(p << 12, page, 0, n);
+                frames.charge().bulk(p << 12, n);
+            }
+        }
+        frames.setFlags(p, shmem ? FrameTable.PG_SHMEM : FrameTable.PG_PAGECACHE);
+        long raced = -1;
+        iPages.lock();
+        try {
+            Long pfn = pages.putIfAbsent(index, p);
+            if (pfn != null) {
+                raced = p;
+                p = pfn;
+            }
+            frames.get(p); // the caller's reference; the cache keeps the allocation's
+        } finally {
+            iPages.unlock();
+        }
+        if (raced >= 0) {
+            frames.put(raced);
+        }
+        return p;
     }
 
-    public synchronized int cachedPages() {
-        return pages.size();
+    public int cachedPages() {
+        iPages.lock();
+        try {
+            return pages.size();
+        } finally {
+            iPages.unlock();
+        }
     }
 
     /** get_file: one more VMA (or the exec) refers to the object. */
-    public synchronized void acquire() {
-        users++;
+    public void acquire() {
+        iPages.lock();
+        try {
+            users++;
+        } finally {
+            iPages.unlock();
+        }
     }
 
     /** fput: when the last user goes, the cached pages are dropped. */
     public void releaseUser() {
         boolean last;
-        synchronized (this) {
+        iPages.lock();
+        try {
             last = --users == 0;
+        } finally {
+            iPages.unlock();
         }
         if (last) {
             frames.unregisterShrinker(shrinker);
@@ -116,10 +171,15 @@ public final class AddressSpace {
     }
 
     /** truncate_inode_pages: drops the cache's references (mapped pages live on until unmapped). */
-    public synchronized void release() {
-        for (long pfn : pages.values()) {
-            frames.put(pfn);
+    public void release() {
+        iPages.lock();
+        try {
+            for (long pfn : pages.values()) {
+                frames.put(pfn);
+            }
+            pages.clear();
+        } finally {
+            iPages.unlock();
         }
-        pages.clear();
     }
 }

@@ -9,7 +9,7 @@ import org.mmulab.emulator.timing.VcpuClock;
  * fault's cost is the hardware part plus this kernel part). The narrow places where the kernel
  * touches guest RAM call it: the {@link PgtableOps} implementations (every page-table read, write and
  * atomic), {@link FrameTable} (zeroing and copying frames, per cache line), the page cache fill in
- * {@link AddressSpace}, and copy to/from user in {@code UserAccess}; {@link ChargedLock} charges lock
+ * {@link AddressSpace}, and copy to/from user in {@code UserAccess}; {@link SpinLock} charges lock
  * acquire, release and contention hand-off. Without a machine (unit tests of the mm alone) it charges
  * nothing.
  */

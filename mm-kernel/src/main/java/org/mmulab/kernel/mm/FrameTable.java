@@ -2,7 +2,6 @@ package org.mmulab.kernel.mm;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongConsumer;
 
 import org.mmulab.emulator.memory.PhysicalMemory;
@@ -52,7 +51,7 @@ public final class FrameTable {
     private final int[] next;
     private final int[] prev;
     private final int[] freeHead = new int[MAX_ORDER + 1];
-    private final ReentrantLock[] ptl;
+    private final SpinLock[] ptl;
     private final Object zoneLock = new Object();
     private long freePages;
     private long allocFailures;
@@ -72,7 +71,7 @@ public final class FrameTable {
         order = new byte[nframes];
         next = new int[nframes];
         prev = new int[nframes];
-        ptl = new ReentrantLock[nframes];
+        ptl = new SpinLock[nframes];
         java.util.Arrays.fill(freeHead, -1);
         if (nframes > 0) {
             flags[0] = PG_RESERVED;
@@ -412,7 +411,7 @@ public final class FrameTable {
 
     public void pgtableCtor(long pfn) {
         setFlags(pfn, PG_PGTABLE);
-        ptl[(int) pfn] = new ChargedLock(charge);
+        ptl[(int) pfn] = new SpinLock(LockDep.PTE_LOCK, charge);
     }
 
     public void pgtableDtor(long pfn) {
@@ -421,8 +420,8 @@ public final class FrameTable {
     }
 
     /** ptlock_ptr(page): the lock of a page-table page. */
-    public ReentrantLock ptlock(long pfn) {
-        ReentrantLock l = ptl[(int) pfn];
+    public SpinLock ptlock(long pfn) {
+        SpinLock l = ptl[(int) pfn];
         if (l == null) {
             throw new IllegalStateException("pfn 0x" + Long.toHexString(pfn) + " is not a page table");
         }

@@ -49,7 +49,7 @@ final class Madvise {
         if (end == start) {
             return 0;
         }
-        mm.mmapLock.writeLock().lock();
+        mm.mmapLock.downWrite();
         try {
             int unmappedError = 0;
             long a = start;
@@ -72,7 +72,7 @@ final class Madvise {
             }
             return unmappedError;
         } finally {
-            mm.mmapLock.writeLock().unlock();
+            mm.mmapLock.upWrite();
         }
     }
 

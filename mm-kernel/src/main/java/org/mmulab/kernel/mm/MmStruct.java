@@ -8,8 +8,6 @@ import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import org.mmulab.emulator.machine.Vcpu;
 
@@ -27,8 +25,8 @@ public final class MmStruct {
     final Memory memory;
     /** pfn of the top-level table (PML4 in 4-level mode). */
     final long pgd;
-    public final ReentrantLock pageTableLock;
-    public final ReentrantReadWriteLock mmapLock = new ReentrantReadWriteLock();
+    public final SpinLock pageTableLock;
+    public final RwSemaphore mmapLock = new RwSemaphore(LockDep.MMAP_LOCK);
     final TreeMap<Long, VmArea> vmas = new TreeMap<>();
     private final AtomicLongArray rss = new AtomicLongArray(4);
     private final AtomicLong hiwaterRss = new AtomicLong();
@@ -52,7 +50,7 @@ public final class MmStruct {
 
     MmStruct(Memory memory, long pgd, long taskSize, long ctxId) {
         this.memory = memory;
-        this.pageTableLock = new ChargedLock(memory.frames().charge());
+        this.pageTableLock = new SpinLock(LockDep.PAGE_TABLE_LOCK, memory.frames().charge());
         this.pgd = pgd;
         this.taskSize = taskSize;
         this.ctxId = ctxId;

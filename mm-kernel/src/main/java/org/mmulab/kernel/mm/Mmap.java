@@ -217,11 +217,11 @@ public final class Mmap {
      */
     public long doMmap(MmStruct mm, AddressSpace file, long addr, long len, int prot, int flags, long pgoff,
             String name) {
-        mm.mmapLock.writeLock().lock();
+        mm.mmapLock.downWrite();
         try {
             return doMmapLocked(mm, file, addr, len, prot, flags, pgoff, name, 0);
         } finally {
-            mm.mmapLock.writeLock().unlock();
+            mm.mmapLock.upWrite();
         }
     }
 
@@ -395,11 +395,11 @@ public final class Mmap {
         if (len == 0) {
             return EINVAL;
         }
-        mm.mmapLock.writeLock().lock();
+        mm.mmapLock.downWrite();
         try {
             return doMunmapLocked(mm, start, len);
         } finally {
-            mm.mmapLock.writeLock().unlock();
+            mm.mmapLock.upWrite();
         }
     }
 
@@ -447,7 +447,7 @@ public final class Mmap {
     // brk (mm/mmap.c SYSCALL_DEFINE1(brk))
 
     public long brk(MmStruct mm, long brk) {
-        mm.mmapLock.writeLock().lock();
+        mm.mmapLock.downWrite();
         try {
             long origbrk = mm.brk;
             if (Long.compareUnsigned(brk, mm.startBrk) < 0) {
@@ -491,7 +491,7 @@ public final class Mmap {
             mm.brk = brk;
             return brk;
         } finally {
-            mm.mmapLock.writeLock().unlock();
+            mm.mmapLock.upWrite();
         }
     }
 
@@ -512,7 +512,7 @@ public final class Mmap {
         if (Long.compareUnsigned(len, mm.taskSize) > 0 || Long.compareUnsigned(addr, mm.taskSize - len) > 0) {
             return ENOMEM;
         }
-        mm.mmapLock.writeLock().lock();
+        mm.mmapLock.downWrite();
         try {
             doMunmapLocked(mm, addr, len);
             VmArea v = new VmArea(mm, addr, addr + len, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
@@ -523,7 +523,7 @@ public final class Mmap {
             mergeAround(mm, addr + len);
             return 0;
         } finally {
-            mm.mmapLock.writeLock().unlock();
+            mm.mmapLock.upWrite();
         }
     }
 
@@ -584,7 +584,7 @@ public final class Mmap {
 
     /** Creates the initial stack VMA [start, end) (setup_arg_pages). */
     public void setupStackVma(MmStruct mm, long start, long end) {
-        mm.mmapLock.writeLock().lock();
+        mm.mmapLock.downWrite();
         try {
             VmArea v = new VmArea(mm, start, end, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
                     | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | VmArea.VM_GROWSDOWN, start >>> 12, null);
@@ -592,7 +592,7 @@ public final class Mmap {
             mm.insertVma(start, v);
             mm.totalVm += (end - start) >>> 12;
         } finally {
-            mm.mmapLock.writeLock().unlock();
+            mm.mmapLock.upWrite();
         }
     }
 }

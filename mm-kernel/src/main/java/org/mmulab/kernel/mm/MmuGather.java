@@ -25,7 +25,7 @@ public final class MmuGather {
     private long[] tables = new long[8];
     private int nrTables;
     /** zap_pte_range's mapped-PTE scratch (pte and ptl locals in Linux), reused across tables. */
-    final Memory.PteSlot pteSlot = new Memory.PteSlot();
+    final PteSlot pteSlot = new PteSlot();
 
     public MmuGather(MmStruct mm) {
         this.mm = mm;

@@ -47,7 +47,7 @@ final class Mprotect {
         if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) != 0) {
             return EINVAL;
         }
-        mm.mmapLock.writeLock().lock();
+        mm.mmapLock.downWrite();
         try {
             VmArea vma = mm.findVma(start);
             if (vma == null || Long.compareUnsigned(vma.start, end) >= 0) {
@@ -95,7 +95,7 @@ final class Mprotect {
             }
             return error;
         } finally {
-            mm.mmapLock.writeLock().unlock();
+            mm.mmapLock.upWrite();
         }
     }
 
@@ -116,11 +116,97 @@ final class Mprotect {
         }
         vma = mmap.isolate(mm, vma, start, end);
         vma.flags = newflags;
-        memory.changeProtection(tlb, vma, start, end);
+        changeProtection(tlb, vma, start, end);
         tlb.flushTlbOnly();
         long s = vma.start;
         mmap.mergeAround(mm, vma.end);
         mmap.mergeAround(mm, s);
         return 0;
+    }
+
+    /** change_protection: rewrites the protection of present PTEs in [start, end) of {@code vma}; returns pages changed. */
+    private long changeProtection(MmuGather tlb, VmArea vma, long start, long end) {
+        long newProt = vma.pageProt();
+        boolean tryWritable = (vma.flags & (VmArea.VM_WRITE | VmArea.VM_SHARED)) == VmArea.VM_WRITE;
+        long[] pages = {0};
+        changeLevel(tlb, vma, vma.mm.pgd << 12, memory.ops().levels(), start, end, newProt, tryWritable, pages,
+                new PteSlot());
+        return pages[0];
+    }
+
+    /**
+     * change_p4d_range / change_pud_range / change_pmd_range. At the PMD level, when
+     * pte_offset_map_lock fails (the PMD changed between the lockless read and the lock) the entry is
+     * looked at again, as change_pmd_range's {@code goto again} does: a table installed meanwhile is
+     * changed too, a PMD gone none is skipped. Skipping at once would leave a racing refault's PTE with
+     * the old protection (writable after mprotect(PROT_READ)).
+     */
+    private void changeLevel(MmuGather tlb, VmArea vma, long table, int level, long addr, long end, long newProt,
+            boolean tryWritable, long[] pages, PteSlot slot) {
+        PgtableOps ops = memory.ops();
+        do {
+            long next = memory.pgtables.addrEnd(addr, end, level);
+            long ep = ops.entryAddr(table, addr, level);
+            for (;;) {
+                long e = ops.getLockless(ep);
+                if (PteBits.none(e) || ops.tableBad(level, e)) {
+                    break;
+                }
+                if (level != 2) {
+                    changeLevel(tlb, vma, PteBits.pfn(e) << 12, level - 1, addr, next, newProt, tryWritable, pages, slot);
+                    break;
+                }
+                if (changePteRange(tlb, vma, ep, addr, next, newProt, tryWritable, pages, slot)) {
+                    break;
+                }
+            }
+            addr = next;
+        } while (addr != end);
+    }
+
+    /**
+     * change_pte_range: under the PTE lock, each present PTE whose protection changes goes through
+     * ptep_modify_prot_start (an atomic get-and-clear) and ptep_modify_prot_commit, and the new value is
+     * made from what the atomic clear returned: between the read that decided to change the PTE and the
+     * clear, another vCPU's page walker may have set A or D in it (a locked CAS the PTE lock does not
+     * stop), and a PTE built from the earlier read would drop that bit. False when
+     * pte_offset_map_lock failed ({@code -EAGAIN}): the caller looks at the PMD again.
+     */
+    private boolean changePteRange(MmuGather tlb, VmArea vma, long pmdp, long addr, long end, long newProt,
+            boolean tryWritable, long[] pages, PteSlot slot) {
+        if (!memory.pgtables.mapLock(pmdp, addr, slot)) {
+            return false;
+        }
+        PgtableOps ops = memory.ops();
+        try {
+            long ptep = slot.ptep;
+            for (long a = addr; a != end; a += 4096, ptep += 8) {
+                long old = ops.get(ptep);
+                if (!PteBits.present(old) || newPte(old, newProt, tryWritable) == old) {
+                    continue;
+                }
+                old = ops.getAndClear(ptep); // ptep_modify_prot_start
+                ops.set(ptep, newPte(old, newProt, tryWritable)); // ptep_modify_prot_commit
+                tlb.removeTlbEntry(a);
+                pages[0]++;
+            }
+        } finally {
+            slot.ptl.unlock();
+            slot.ptl = null;
+        }
+        return true;
+    }
+
+    /** pte_modify, plus MM_CP_TRY_CHANGE_WRITABLE: an exclusive anon page may become writable at once. */
+    private long newPte(long old, long newProt, boolean tryWritable) {
+        long nw = PteBits.modify(old, newProt);
+        if (tryWritable && (nw & PteBits.PRESENT) != 0) {
+            long page = memory.vmNormalPage(old);
+            FrameTable frames = memory.frames();
+            if (page >= 0 && (frames.flags(page) & FrameTable.PG_ANON) != 0 && frames.refcount(page) == 1) {
+                nw |= PteBits.RW;
+            }
+        }
+        return nw;
     }
 }

@@ -14,7 +14,11 @@ import org.mmulab.emulator.memory.PhysicalMemory;
  * <li>{@code native_pte_clear}: low word first (not present any more), then high;</li>
  * <li>{@code native_ptep_get_and_clear}: a 64-bit cmpxchg loop;</li>
  * <li>{@code ptep_get_lockless} / {@code pmdp_get_lockless}: low, smp_rmb, high, smp_rmb, re-read
- *     low, retry if it changed — a torn value is never returned.</li>
+ *     low, retry if it changed. That does <em>not</em> exclude a torn value: a reader between
+ *     native_set_pte's two stores reads the old low word, the new high word, and the old low word again,
+ *     and returns that mix. It only guarantees that a value with P set is whole (P lives in the low
+ *     word, stored last and cleared first); a non-present, non-none value may be torn, which is why the
+ *     callers revalidate under the lock ({@link PgtableOps#getLockless}).</li>
  * </ul>
  * TASK_SIZE is PAGE_OFFSET = 3 GiB (the default VMSPLIT_3G). Selected by
  * {@code KernelConfig.PagingMode.PAE}; the generic mm goes through {@link PgtableOps} only.

@@ -33,7 +33,18 @@ public interface PgtableOps {
     /** Reads an entry with the page-table lock held (ptep_get). */
     long get(long entryPa);
 
-    /** Lockless read that never returns a torn value (ptep_get_lockless / pmdp_get_lockless). */
+    /**
+     * Lockless read (ptep_get_lockless / pmdp_get_lockless, include/linux/pgtable.h). In 4-level mode one
+     * atomic 64-bit load. Under PAE the entry is two words and the value <em>can be torn</em>: the low
+     * word is re-read and the read retried only if it changed, so a reader that reads the low word, then
+     * (after native_set_pte stored the new high word) the new high word, then the still-old low word again
+     * returns the new high word with the old low word. What is guaranteed, as in Linux: a value with P set
+     * is a value the entry really held (set_pte stores the low word, which holds P, last; pte_clear clears
+     * it first), so a present result can be used; a non-present, non-none result may be rubbish. Every
+     * caller that acts on what it read must revalidate under the entry's lock (pte_same under the PTE
+     * lock, pmd_same in pte_offset_map_lock, the re-check in __pte_alloc under page_table_lock) or be a
+     * path that no writer can race (the mmap write lock held, the machine stopped).
+     */
     long getLockless(long entryPa);
 
     /**

@@ -39,6 +39,7 @@ public final class TlbFlush {
 
     /** struct tlb_state for one vCPU. */
     public static final class CpuTlbState {
+        /** The mm whose PGD CR3 holds; null: init_mm (the boot page tables, or after {@link TlbFlush#leaveMm}). */
         MmStruct loadedMm;
         int loadedMmAsid;
         int nextAsid = 1;
@@ -135,6 +136,49 @@ public final class TlbFlush {
         st.loadedMm = next;
         st.loadedMmAsid = asid;
         return needFlush;
+    }
+
+    /**
+     * leave_mm / switch_mm_irqs_off(NULL, &init_mm): {@code cpu} stops using its loaded mm and runs on
+     * init_mm, whose PGD ({@link Memory#swapperPgdPhys}) maps no user address. CR3 is written without the
+     * no-flush bit (PCID 0 under PCIDE), which also reloads the PAE PDPTE registers from that empty
+     * table, and the CPU leaves the old mm's mm_cpumask. A no-op when init_mm is already loaded.
+     */
+    public void leaveMm(Vcpu cpu) {
+        CpuTlbState st = state(cpu);
+        MmStruct prev = st.loadedMm;
+        if (prev == null) {
+            return;
+        }
+        cpu.mmu().writeCr3(memory.swapperPgdPhys());
+        st.loadedMm = null;
+        st.loadedMmAsid = 0;
+        prev.cpus.remove(cpu);
+        memory.stats.switchMmFlush.incrementAndGet();
+    }
+
+    /**
+     * The mm is going away (exit_mmap, before any of its page tables is freed): {@code cpu} must not be
+     * able to reach them any more. If it has the mm loaded it leaves it ({@link #leaveMm}); every ASID
+     * slot that still holds the mm's ctx_id is emptied, and under PCIDE its PCID's entries are
+     * invalidated (INVPCID single-context): TLB and paging-structure-cache entries tagged with an
+     * inactive PCID are unusable, but they would still name the freed tables until the ASID is reused.
+     */
+    public void forgetMm(Vcpu cpu, MmStruct mm) {
+        CpuTlbState st = state(cpu);
+        if (st.loadedMm == mm) {
+            leaveMm(cpu);
+        }
+        for (int a = 0; a < TLB_NR_DYN_ASIDS; a++) {
+            if (st.ctxId[a] == mm.ctxId) {
+                st.ctxId[a] = 0;
+                st.tlbGen[a] = 0;
+                if (pcid(cpu)) {
+                    cpu.mmu().invpcid(1, kernPcid(a), 0);
+                }
+            }
+        }
+        mm.cpus.remove(cpu);
     }
 
     /**

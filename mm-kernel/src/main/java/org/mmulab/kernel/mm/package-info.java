@@ -2,16 +2,19 @@
  * The Java port of Linux mm (6.x): the frame table and buddy allocator ({@link
  * org.mmulab.kernel.mm.FrameTable}), page tables in guest RAM behind {@link
  * org.mmulab.kernel.mm.PgtableOps} ({@link org.mmulab.kernel.mm.X86_64Pgtable} 4-level,
- * {@link org.mmulab.kernel.mm.PaePgtable} 3-level PAE with two-word entries), the fault path and
- * teardown of mm/memory.c ({@link org.mmulab.kernel.mm.Memory}, {@link org.mmulab.kernel.mm.MmuGather}),
+ * {@link org.mmulab.kernel.mm.PaePgtable} 3-level PAE with two-word entries), the fault path of
+ * mm/memory.c ({@link org.mmulab.kernel.mm.Memory}, the facade), its teardown ({@code Zap},
+ * {@link org.mmulab.kernel.mm.MmuGather}), mm/pgtable-generic.c and page-table allocation
+ * ({@code PgtableGeneric}), mm_alloc/pgd_alloc/exit_mmap ({@code MmLifecycle}),
  * the address-space operations of mm/mmap.c ({@link org.mmulab.kernel.mm.Mmap}), mm/mprotect.c
  * ({@code Mprotect}), mm/madvise.c ({@code Madvise}) and mm/util.c's overcommit check
  * ({@link org.mmulab.kernel.mm.Overcommit}),
  * and arch/x86/mm/tlb.c's ASID/PCID switches and flush decisions ({@link org.mmulab.kernel.mm.TlbFlush}).
  *
  * <p>PAE rules kept here: every PTE/PMD read made without the entry's lock goes through
- * {@code PgtableOps.getLockless} (ptep_get_lockless / pmdp_get_lockless); a non-none, non-present
- * lockless value is revalidated under the PTE lock (pte_unmap_same) because it may be torn; all four
+ * {@code PgtableOps.getLockless} (ptep_get_lockless / pmdp_get_lockless), which may return a torn value
+ * when it is not present; so a non-none, non-present lockless value is revalidated under the PTE lock
+ * (pte_unmap_same) and never acted on as it is (a torn PMD is "no table", not a bad one to clear); all four
  * PDPTEs are present from pgd_alloc, and a PDPTE written later (after free_pgtables freed a whole
  * gigabyte's PMD) is followed by a full flush, which reloads the PDPTE registers.
  * May call org.mmulab.emulator.memory and org.mmulab.emulator.mmu (invalidations) and
