@@ -22,6 +22,10 @@ package org.mmulab.images.oracle;
  * rest cleared), PCMPESTRI/ESTRM/ISTRI/ISTRM (CF ZF SF OF, AF PF cleared), (U)COMISS/SD; CMPXCHG8B/16B
  * write ZF only; CRC32, MOVBE and every other SSE instruction write none.
  * A count of zero leaves the flags unchanged, so nothing is masked then.
+ *
+ * <p>x87 (escape opcodes D8-DF, FWAIT): the condition codes C0-C3 each instruction writes and leaves
+ * undefined are tabulated in {@link X87Ops}; FCOMI/FCOMIP/FUCOMI/FUCOMIP write ZF PF CF (OF SF AF
+ * cleared); FCMOVcc reads CF, ZF or PF.
  */
 public final class X86Insn {
     public static final long CF = 1, PF = 1 << 2, AF = 1 << 4, ZF = 1 << 6, SF = 1 << 7, OF = 1 << 11;
@@ -282,6 +286,10 @@ public final class X86Insn {
                     return longMode ? 0 : ARITH;
                 case 0x9e: // SAHF
                     return CF | PF | AF | ZF | SF;
+                case 0xdb, 0xdf: { // FCOMI, FUCOMI (and the popping forms): ZF PF CF, the rest cleared
+                    int m = at(modrmPos);
+                    return m >= 0xe8 && m < 0xf8 ? ARITH : 0;
+                }
                 case 0xf6, 0xf7:
                     return r == 2 ? 0 : ARITH; // NOT writes none; TEST NEG MUL IMUL DIV IDIV all
                 case 0xfe, 0xff:
@@ -389,7 +397,11 @@ public final class X86Insn {
         /** POP into a general-purpose register (a value PUSHF may have pushed). */
         POP,
         /** SYSCALL: RFLAGS into R11. */
-        SYSCALL
+        SYSCALL,
+        /** SAHF: AH into SF ZF AF PF CF. */
+        SAHF,
+        /** FCMOVcc: the condition decides whether ST(0) is replaced. */
+        FCMOVCC
     }
 
     /** Which way this instruction moves flag values somewhere else, if any. */
@@ -410,6 +422,12 @@ public final class X86Insn {
                     return r == 2 || r == 3 ? FlagUse.CARRY_IN : FlagUse.NONE;
                 case 0x9f:
                     return FlagUse.LAHF;
+                case 0x9e:
+                    return FlagUse.SAHF;
+                case 0xda, 0xdb: {
+                    int m = at(modrmPos);
+                    return m >= 0xc0 && m < 0xe0 ? FlagUse.FCMOVCC : FlagUse.NONE;
+                }
                 case 0x9c:
                     return FlagUse.PUSHF;
                 case 0x9d:
@@ -442,6 +460,12 @@ public final class X86Insn {
         return switch (flagUse()) {
             case BRANCH, SETCC, CMOVCC -> conditionFlags(opcode & 0xf);
             case CARRY_IN -> CF;
+            case FCMOVCC -> switch ((at(modrmPos) >> 3) & 3) {
+                case 0 -> CF; // FCMOVB / FCMOVNB
+                case 1 -> ZF; // FCMOVE / FCMOVNE
+                case 2 -> CF | ZF; // FCMOVBE / FCMOVNBE
+                default -> PF; // FCMOVU / FCMOVNU
+            };
             case LAHF -> CF | PF | AF | ZF | SF;
             case PUSHF, SYSCALL -> ARITH;
             default -> 0;
@@ -539,6 +563,39 @@ public final class X86Insn {
             return ARITH;
         }
         return 0;
+    }
+
+    /**
+     * The x87 class of this instruction ({@link X87Ops#ARITH} ...): which condition codes it writes and
+     * leaves undefined. FXRSTOR and XRSTOR load all four; other non-x87 instructions are {@link X87Ops#NONE}.
+     */
+    public int x87Class() {
+        return decoded && map >= 0 ? X87Ops.classify(map, opcode, at(modrmPos)) : X87Ops.NONE;
+    }
+
+    /** FSW condition codes (C0-C3) this instruction leaves undefined. */
+    public int x87UndefinedCc() {
+        return X87Ops.undefined(x87Class());
+    }
+
+    /** FSW condition codes (C0-C3) this instruction writes, defined or not. */
+    public int x87WrittenCc() {
+        return X87Ops.written(x87Class());
+    }
+
+    /** Stack positions holding the result of a transcendental ({@link X87Ops#transcendentalResult}). */
+    public int x87TranscendentalResult() {
+        return decoded && map == 0 ? X87Ops.transcendentalResult(opcode, at(modrmPos)) : 0;
+    }
+
+    /** What this instruction stores to memory from the x87 registers ({@link X87Ops#STORE_NONE} ...). */
+    public int x87Store() {
+        return decoded && map >= 0 ? X87Ops.store(map, opcode, at(modrmPos)) : X87Ops.STORE_NONE;
+    }
+
+    /** FNSTSW AX (DF E0): the status word, condition codes included, into AX. */
+    public boolean isFnstswAx() {
+        return decoded && map == 0 && opcode == 0xdf && at(modrmPos) == 0xe0;
     }
 
     /** Names of the flags in {@code mask}, e.g. "SF ZF AF PF". */
