@@ -178,7 +178,8 @@ public final class TraceComparator {
             boolean hn = n.next();
             boolean he = e.next();
             if (!hn || !he) {
-                return endOfTrace(n, e, hn, he, index, insnAddr, recent);
+                Result end = endOfTrace(n, e, hn, he, index, insnAddr, recent);
+                return end.diverged() ? end : new Result(end.compared(), false, end.report() + x87.summary());
             }
             byte[] bytes = elf.bytesAt(insnAddr, 15);
             X86Insn insn = X86Insn.decode(bytes, elf.is64());
@@ -256,7 +257,7 @@ public final class TraceComparator {
             }
             index++;
         }
-        return new Result(index, false, "identical for the first " + index + " instructions (limit)");
+        return new Result(index, false, "identical for the first " + index + " instructions (limit)" + x87.summary());
     }
 
     private String checkHeaders(RegisterTrace n, RegisterTrace e) {

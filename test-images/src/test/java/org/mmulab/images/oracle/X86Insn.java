@@ -24,7 +24,7 @@ package org.mmulab.images.oracle;
  * A count of zero leaves the flags unchanged, so nothing is masked then.
  *
  * <p>x87 (escape opcodes D8-DF, FWAIT): the condition codes C0-C3 each instruction writes and leaves
- * undefined are tabulated in {@link X87Ops}; FCOMI/FCOMIP/FUCOMI/FUCOMIP write ZF PF CF (OF SF AF
+ * undefined are tabulated in {@link X87Ops} (which reads this decoding); FCOMI/FCOMIP/FUCOMI/FUCOMIP write ZF PF CF (OF SF AF
  * cleared); FCMOVcc reads CF, ZF or PF.
  */
 public final class X86Insn {
@@ -38,6 +38,7 @@ public final class X86Insn {
     private boolean opsize16;
     private boolean addrsize; // 67 seen
     private int rex;
+    private int seg;
     private int map = -1; // 0 one-byte, 1 0F, 2 0F38, 3 0F3A; -1 unknown/VEX/EVEX
     private int opcode = -1;
     private int modrmPos = -1;
@@ -73,7 +74,10 @@ public final class X86Insn {
             } else if (x == 0x67) {
                 addrsize = true;
                 rex = 0;
-            } else if (x == 0xf0 || x == 0x2e || x == 0x36 || x == 0x3e || x == 0x26 || x == 0x64 || x == 0x65) {
+            } else if (x == 0xf0) {
+                rex = 0;
+            } else if (x == 0x2e || x == 0x36 || x == 0x3e || x == 0x26 || x == 0x64 || x == 0x65) {
+                seg = x;
                 rex = 0;
             } else if (longMode && x >= 0x40 && x <= 0x4f) {
                 rex = x;
@@ -565,38 +569,20 @@ public final class X86Insn {
         return 0;
     }
 
-    /**
-     * The x87 class of this instruction ({@link X87Ops#ARITH} ...): which condition codes it writes and
-     * leaves undefined. FXRSTOR and XRSTOR load all four; other non-x87 instructions are {@link X87Ops#NONE}.
-     */
-    public int x87Class() {
-        return decoded && map >= 0 ? X87Ops.classify(map, opcode, at(modrmPos)) : X87Ops.NONE;
-    }
-
-    /** FSW condition codes (C0-C3) this instruction leaves undefined. */
-    public int x87UndefinedCc() {
-        return X87Ops.undefined(x87Class());
-    }
-
-    /** FSW condition codes (C0-C3) this instruction writes, defined or not. */
-    public int x87WrittenCc() {
-        return X87Ops.written(x87Class());
-    }
-
-    /** Stack positions holding the result of a transcendental ({@link X87Ops#transcendentalResult}). */
-    public int x87TranscendentalResult() {
-        return decoded && map == 0 ? X87Ops.transcendentalResult(opcode, at(modrmPos)) : 0;
-    }
-
-    /** What this instruction stores to memory from the x87 registers ({@link X87Ops#STORE_NONE} ...). */
-    public int x87Store() {
-        return decoded && map >= 0 ? X87Ops.store(map, opcode, at(modrmPos)) : X87Ops.STORE_NONE;
-    }
-
-    /** FNSTSW AX (DF E0): the status word, condition codes included, into AX. */
-    public boolean isFnstswAx() {
-        return decoded && map == 0 && opcode == 0xdf && at(modrmPos) == 0xe0;
-    }
+    // Decoded fields for the x87 tables (X87Ops) and memory operands (MemOperand): map() is -1 when not decoded,
+    // modrm() -1 when the bytes end first, segmentPrefix() the last of 26 2E 36 3E 64 65 or 0.
+    // @formatter:off
+    int map() { return decoded ? map : -1; }
+    int opcode() { return opcode; }
+    int modrm() { return at(modrmPos); }
+    int modrmPos() { return modrmPos; }
+    int byteAt(int i) { return at(i); }
+    int rex() { return rex; }
+    boolean longMode() { return longMode; }
+    boolean addressSizePrefix() { return addrsize; }
+    boolean operandSizePrefix() { return opsize16; }
+    int segmentPrefix() { return seg; }
+    // @formatter:on
 
     /** Names of the flags in {@code mask}, e.g. "SF ZF AF PF". */
     public static String flagNames(long mask) {

@@ -5,11 +5,15 @@ import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_FP_SE0;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_FP_SIG0;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_FSW;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_FTW;
+import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_GPR0;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_MXCSR;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_NAMES;
+import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_RIP;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The x87 and MXCSR part of {@link TraceComparator}, the sibling of {@link UndefinedFlagFlow}: which
@@ -24,17 +28,30 @@ import java.util.List;
  *     all four ...) stay "don't care" until an instruction writes them (FCOM, FXAM, FPREM, FNINIT,
  *     FRSTOR ...), as undefined RFLAGS bits do. FNSTSW AX copies don't-care bits into AX (bits 8-10,
  *     14), where {@link UndefinedFlagFlow} follows them (a MOV copy, SAHF into RFLAGS and a Jcc on
- *     them). FNSTSW, FNSTENV or FNSAVE to memory are not followed: memory is not traced, so a
- *     don't-care bit that comes back from memory into a register and differs there is reported.
+ *     them). FNSTSW m16, FNSTENV and FNSAVE store them to memory: the address (computed from the
+ *     native registers, {@link MemOperand}) is remembered with its don't-care bits, and a MOV, MOVZX
+ *     or MOVSX that loads those bytes into a register makes the same bits of it don't-care. Memory
+ *     itself is not traced: a remembered status word is forgotten only when another status word is
+ *     stored there or, on the stack, when it lies more than the red zone below RSP; one that comes
+ *     back by any other instruction (TEST with a memory operand...) and differs there is reported.
  *     FCOMI/FUCOMI define ZF PF CF, which are compared (see {@link X86Insn#writtenFlags}).</li>
  * <li><b>Transcendentals: one ulp.</b> mmulab's FSIN, FCOS, FSINCOS, FPTAN, FPATAN, F2XM1, FYL2X and
  *     FYL2XP1 are correctly rounded; Intel and AMD hardware are documented to be within about 1 ulp
  *     (SDM Vol. 1 §8.3.10) and are not correctly rounded. A result register of exactly these
  *     instructions (ST(0), and ST(1) for FPTAN and FSINCOS) that differs by one unit in the last
- *     place of the 64-bit significand (the same sign; across a binade boundary too) is accepted, and
- *     so is C1 of that instruction (the round-up indicator, which follows the result). FSINCOS is
- *     included because it computes the same two functions as FSIN and FCOS. Two ulps, or any other
- *     register, are a divergence.</li>
+ *     place of the 64-bit significand (the same sign; across a binade boundary too) is accepted.
+ *     FSINCOS is included because it computes the same two functions as FSIN and FCOS. Two ulps, or
+ *     any other register, are a divergence. C1 after exactly these instructions is not compared
+ *     (until an instruction writes it again): it is the round-up indicator, and the host computes
+ *     it against its own approximation, so it differs even where both results are identical (FSINCOS
+ *     of 2.0 on an Intel host).</li>
+ * <li><b>Transcendentals: a spurious inexact.</b> The host's transcendental microcode reports
+ *     inexact (FSW.PE) for results that are exact (FYL2X of 0.5 and -3.0 gives exactly 3.0 with PE set
+ *     on an Intel host); mmulab sets PE only for inexact results, as the SDM's #P describes. After
+ *     exactly the instructions above, PE set natively and clear on mmulab is accepted, and PE (a
+ *     sticky flag) stays "don't care" until an instruction clears the exception flags (FNCLEX,
+ *     FNINIT, FNSAVE, FLDENV, FRSTOR, FXRSTOR, XRSTOR); FNSTSW carries it as it does the condition
+ *     codes. The opposite difference (PE on mmulab only) is reported.</li>
  * <li><b>What follows an accepted ulp.</b> The accepted value stays accepted in its register and in
  *     any register holding the very same pair of values (FLD ST(i), FXCH). A store of it to memory
  *     (FST/FSTP m32/m64) that rounds both runs' values to the same float or double under FCW.RC loses
@@ -50,17 +67,32 @@ import java.util.List;
  * </ol>
  */
 final class X87Flow {
+    /** FSW.PE, the precision (inexact) exception flag. */
+    static final int PE = 1 << 5;
+
     /** FSW condition codes not compared now. */
     private int cc;
-    private final long[] ccOrigin = new long[16];
+    /** FSW.PE when it is not compared now (a transcendental's spurious inexact, see the class comment). */
+    private int pe;
     /** Accepted (native se, native sig, mmulab se, mmulab sig) register values. */
     private final List<long[]> accepted = new ArrayList<>();
     private String acceptedWhat;
     private String memoryTaint;
+    /** Address of a status word FNSTSW/FNSTENV/FNSAVE stored -> its don't-care condition codes. */
+    private final TreeMap<Long, Integer> storedStatus = new TreeMap<>();
 
-    /** FSW condition codes not compared now. */
-    int condition() {
-        return cc;
+    private long acceptedUlps, acceptedInexact;
+
+    /** What was accepted so far, for the report of a comparison without divergence; empty when nothing was. */
+    String summary() {
+        return acceptedUlps + acceptedInexact == 0 ? "" : String.format(
+                "; x87: %d transcendental results one ulp apart and %d spurious inexact flags accepted (X87Flow)",
+                acceptedUlps, acceptedInexact);
+    }
+
+    /** FSW bits not compared now: condition codes, and PE after a spurious inexact. */
+    int dontCare() {
+        return cc | pe;
     }
 
     /**
@@ -69,21 +101,26 @@ final class X87Flow {
      */
     void retire(X86Insn insn, long insnAddr, long index, long[] nb, long[] eb, long[] na, long[] ea,
             UndefinedFlagFlow flow) {
-        if (insn.isFnstswAx()) {
-            flow.taintGpr(0, cc);
+        if (X87Ops.isFnstswAx(insn)) {
+            flow.taintGpr(0, dontCare());
         }
-        int store = insn.x87Store();
+        followStatusWordInMemory(insn, nb, na[REG_RIP], na[REG_GPR0 + 4], flow);
+        int store = X87Ops.store(insn);
         if (store != X87Ops.STORE_NONE && !accepted.isEmpty() && memoryTaint == null) {
             followStore(store, insnAddr, nb, eb);
         }
-        int undefined = insn.x87UndefinedCc();
-        for (int bit = 0; bit < 16; bit++) {
-            if ((undefined & (1 << bit)) != 0) {
-                ccOrigin[bit] = insnAddr;
+        cc = (cc & ~X87Ops.writtenCc(insn)) | X87Ops.undefinedCc(insn);
+        if (X87Ops.clearsExceptions(insn)) {
+            pe = 0;
+        }
+        int results = X87Ops.transcendentalResult(insn);
+        if (results != 0) {
+            cc |= X87Ops.C1; // the round-up indicator of an approximation: see the class comment
+            if ((na[REG_FSW] & ~ea[REG_FSW] & PE) != 0 && pe == 0) {
+                pe = PE;
+                acceptedInexact++;
             }
         }
-        cc = (cc & ~insn.x87WrittenCc()) | undefined;
-        int results = insn.x87TranscendentalResult();
         int top = (int) (na[REG_FSW] >>> 11) & 7;
         for (int k = 0; k < 2; k++) {
             if ((results & (1 << k)) == 0) {
@@ -94,13 +131,42 @@ final class X87Flow {
             long ese = ea[REG_FP_SE0 + p], esig = ea[REG_FP_SIG0 + p];
             if ((nse != ese || nsig != esig) && oneUlpApart(nse, nsig, ese, esig)) {
                 accepted.add(new long[] { nse, nsig, ese, esig });
-                cc |= X87Ops.C1;
-                ccOrigin[9] = insnAddr;
+                acceptedUlps++;
                 acceptedWhat = String.format("the result in st(%d) of the transcendental at 0x%x (instruction #%d), "
                         + "native %04x:%016x, mmulab %04x:%016x, one ulp apart (accepted: see X87Flow)", k, insnAddr,
                         index, nse, nsig, ese, esig);
             }
         }
+    }
+
+    /** FNSTSW m16/FNSTENV/FNSAVE remember where don't-care codes went; a load from there carries them on. */
+    private void followStatusWordInMemory(X86Insn insn, long[] nb, long nextRip, long rspAfter, UndefinedFlagFlow flow) {
+        int off = X87Ops.statusWordStoreOffset(insn);
+        if (off >= 0) {
+            Long a = MemOperand.address(insn, nb, nextRip);
+            if (a != null && dontCare() != 0) {
+                storedStatus.put(a + off, dontCare());
+            } else if (a != null) {
+                storedStatus.remove(a + off);
+            }
+        }
+        int[] load = storedStatus.isEmpty() ? null : MemOperand.load(insn);
+        Long a = load == null ? null : MemOperand.address(insn, nb, nextRip);
+        if (a != null) {
+            long bits = 0;
+            for (Map.Entry<Long, Integer> en : storedStatus.subMap(a - 1, true, a + load[1], false).entrySet()) {
+                for (int k = 0; k < 2; k++) {
+                    long pos = en.getKey() + k - a;
+                    if (pos >= 0 && pos < load[1]) {
+                        bits |= (long) ((en.getValue() >>> (8 * k)) & 0xff) << (8 * pos + load[2]);
+                    }
+                }
+            }
+            if (bits != 0) {
+                flow.taintGpr(load[0], bits);
+            }
+        }
+        storedStatus.subMap(rspAfter - TraceComparator.STACK_BELOW, rspAfter - 128).clear();
     }
 
     private void followStore(int store, long insnAddr, long[] nb, long[] eb) {
@@ -130,10 +196,10 @@ final class X87Flow {
                 diffs.add(row(i, n[i], e[i], i == REG_MXCSR ? mxcsrDiff(n[i] ^ e[i]) : ""));
             }
         }
-        long fswDiff = (n[REG_FSW] ^ e[REG_FSW]) & ~cc;
+        long fswDiff = (n[REG_FSW] ^ e[REG_FSW]) & ~dontCare();
         if (fswDiff != 0) {
             diffs.add(row(REG_FSW, n[REG_FSW], e[REG_FSW], "differs in " + fswNames(fswDiff)
-                    + (cc != 0 ? "; not compared (undefined): " + fswNames(cc) : "")));
+                    + (dontCare() != 0 ? "; not compared (undefined): " + fswNames(dontCare()) : "")));
         }
         int top = (int) (n[REG_FSW] >>> 11) & 7;
         boolean live = false;

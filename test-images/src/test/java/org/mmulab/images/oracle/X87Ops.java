@@ -36,6 +36,68 @@ final class X87Ops {
     private X87Ops() {
     }
 
+    /** The class of {@code insn} ({@link #ARITH} ...); FXRSTOR and XRSTOR load all four codes. */
+    static int classify(X86Insn insn) {
+        return insn.map() >= 0 ? classify(insn.map(), insn.opcode(), insn.modrm()) : NONE;
+    }
+
+    /** FSW condition codes (C0-C3) {@code insn} leaves undefined. */
+    static int undefinedCc(X86Insn insn) {
+        return UNDEF[classify(insn)];
+    }
+
+    /** FSW condition codes (C0-C3) {@code insn} writes, defined or not. */
+    static int writtenCc(X86Insn insn) {
+        return WRITTEN[classify(insn)];
+    }
+
+    /** {@link #transcendentalResult(int, int)} of {@code insn}. */
+    static int transcendentalResult(X86Insn insn) {
+        return insn.map() == 0 ? transcendentalResult(insn.opcode(), insn.modrm()) : 0;
+    }
+
+    /** {@link #store(int, int, int)} of {@code insn}. */
+    static int store(X86Insn insn) {
+        return insn.map() >= 0 ? store(insn.map(), insn.opcode(), insn.modrm()) : STORE_NONE;
+    }
+
+    /**
+     * Where {@code insn} stores the status word, condition codes included: 0 for FNSTSW m16, 4 for
+     * FNSTENV and FNSAVE (offset of FSW in their image in 32- and 64-bit mode), -1 for anything else
+     * (FNSTSW AX is {@link #isFnstswAx}).
+     */
+    static int statusWordStoreOffset(X86Insn insn) {
+        int m = insn.modrm();
+        if (insn.map() != 0 || m < 0 || m >= 0xc0) {
+            return -1;
+        }
+        int reg = (m >> 3) & 7, op = insn.opcode();
+        return op == 0xdd && reg == 7 ? 0 : (op == 0xd9 || op == 0xdd) && reg == 6 ? 4 : -1;
+    }
+
+    /**
+     * True for the instructions that clear or load the FSW exception flags: FNCLEX, FNINIT, FNSAVE,
+     * FLDENV, FRSTOR, FXRSTOR, XRSTOR.
+     */
+    static boolean clearsExceptions(X86Insn insn) {
+        int m = insn.modrm(), op = insn.opcode();
+        if (m < 0) {
+            return false;
+        }
+        int reg = (m >> 3) & 7;
+        boolean mem = m < 0xc0;
+        if (insn.map() == 1) {
+            return op == 0xae && mem && (reg == 1 || reg == 5);
+        }
+        return insn.map() == 0 && ((op == 0xdb && (m == 0xe2 || m == 0xe3)) || (op == 0xd9 && mem && reg == 4)
+                || (op == 0xdd && mem && (reg == 4 || reg == 6)));
+    }
+
+    /** FNSTSW AX (DF E0): the status word into AX. */
+    static boolean isFnstswAx(X86Insn insn) {
+        return insn.map() == 0 && insn.opcode() == 0xdf && insn.modrm() == 0xe0;
+    }
+
     static int written(int cls) {
         return WRITTEN[cls];
     }
