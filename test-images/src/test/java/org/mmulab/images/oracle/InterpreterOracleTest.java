@@ -99,7 +99,7 @@ class InterpreterOracleTest {
     /**
      * SSE/SSE2 floating point under every MXCSR mode, SSE3, SSSE3, SSE4.1, SSE4.2 (PCMPxSTRx in every
      * imm8 mode), CRC32, POPCNT, LZCNT, MOVBE, CMPXCHG16B: XMM registers and RFLAGS after each of about
-     * 2.5 million instructions, and MXCSR through the STMXCSR values the image mixes into registers.
+     * 2.3 million instructions, and MXCSR (exception flags included) after each of them.
      */
     @Tag("slow")
     @Test
