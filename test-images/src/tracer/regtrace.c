@@ -28,10 +28,13 @@
  * Exit status: 0 when the trace was written (whatever the child did), 77 when ptrace is not
  * permitted here (tests skip on 77), 1 on other errors.
  *
- * Record stream: per record a LEB128 mask of the registers that changed since the previous record
- * (bit 0 RIP, 1 RFLAGS, 2..17 RAX RCX RDX RBX RSP RBP RSI RDI R8..R15, 18 FS_BASE, 19..50 XMM0..15
- * as low/high 64-bit halves; bit 51 marks the end record), then for each set bit, lowest first,
- * the zig-zag LEB128 of (new - old) modulo 2^64.
+ * Record stream (format version 2): per record a LEB128 of the 128-bit mask of the register slots
+ * that changed since the previous record (0 RIP, 1 RFLAGS, 2..17 RAX RCX RDX RBX RSP RBP RSI RDI
+ * R8..R15, 18 FS_BASE, 19..50 XMM0..15 as low/high 64-bit halves, 51 FSW, 52 FTW (abridged, as
+ * FXSAVE stores it), 53 FCW, 54 MXCSR, 55..62 significands of the physical x87 registers R0..R7,
+ * 63..70 their sign/exponent; bit 71 marks the end record), then for each set bit, lowest first,
+ * the zig-zag LEB128 of (new - old) modulo 2^64. PTRACE_GETFPREGS gives the FXSAVE image, whose
+ * register area is in stack order ST(0)..ST(7); R(p) is ST((p - TOP) mod 8), TOP = FSW bits 13:11.
  * The "previous record" before the first one is all zeroes. The end record carries the zig-zag
  * LEB128 of the exit status as a shell reports it (128+signal when killed), -1 unknown,
  * -2 truncated by -n.
@@ -52,12 +55,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define NREGS 51
-#define END_BIT (1ull << 51)
+#define NREGS 71
+#define END_SLOT 71
+#define REG_FSW 51
+#define REG_FP_SIG0 55
+#define REG_FP_SE0 63
 #define EXIT_NO_PTRACE 77
 
 static const char MAGIC[8] = { 'M', 'M', 'R', 'T', 'R', 'A', 'C', 'E' };
-enum { FORMAT_VERSION = 1, PRODUCER_PTRACE = 1 };
+enum { FORMAT_VERSION = 2, PRODUCER_PTRACE = 1 };
 
 static FILE *out;
 static uint64_t prev[NREGS];
@@ -82,6 +88,17 @@ static void put_uleb(uint64_t v)
 {
     do {
         unsigned b = v & 0x7f;
+        v >>= 7;
+        put_u8(v ? b | 0x80 : b);
+    } while (v);
+}
+
+typedef unsigned __int128 mask_t;
+
+static void put_uleb128(mask_t v)
+{
+    do {
+        unsigned b = (unsigned)(v & 0x7f);
         v >>= 7;
         put_u8(v ? b | 0x80 : b);
     } while (v);
@@ -114,19 +131,29 @@ static void regs_to_array(const struct user_regs_struct *r, const struct user_fp
     a[16] = r->r14;
     a[17] = r->r15;
     a[18] = r->fs_base;
+    a[REG_FSW] = f->swd;
+    a[REG_FSW + 1] = f->ftw & 0xff;
+    a[REG_FSW + 2] = f->cwd;
+    a[REG_FSW + 3] = f->mxcsr;
+    unsigned top = (f->swd >> 11) & 7;
+    for (unsigned p = 0; p < 8; p++) {
+        const uint32_t *st = &f->st_space[4 * ((p - top) & 7)];
+        a[REG_FP_SIG0 + p] = (uint64_t)st[0] | (uint64_t)st[1] << 32;
+        a[REG_FP_SE0 + p] = st[2] & 0xffff;
+    }
 }
 
 static void write_record(const uint64_t *cur)
 {
-    uint64_t mask = 0;
+    mask_t mask = 0;
     for (int i = 0; i < NREGS; i++) {
         if (cur[i] != prev[i]) {
-            mask |= 1ull << i;
+            mask |= (mask_t)1 << i;
         }
     }
-    put_uleb(mask);
+    put_uleb128(mask);
     for (int i = 0; i < NREGS; i++) {
-        if (mask & (1ull << i)) {
+        if (mask & ((mask_t)1 << i)) {
             put_zz((int64_t)(cur[i] - prev[i]));
             prev[i] = cur[i];
         }
@@ -135,7 +162,7 @@ static void write_record(const uint64_t *cur)
 
 static void write_end(int64_t status)
 {
-    put_uleb(END_BIT);
+    put_uleb128((mask_t)1 << END_SLOT);
     put_zz(status);
 }
 

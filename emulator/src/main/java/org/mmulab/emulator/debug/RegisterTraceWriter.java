@@ -23,22 +23,37 @@ import org.mmulab.emulator.mmu.DebugWalk;
  * writes, so that the interpreter can be compared instruction by instruction with the host CPU.
  * Attach with {@code vcpu.setTrace(writer)}; {@code mmulab boot --trace-regs FILE} does.
  *
- * <h2>Format (version 1, little-endian)</h2>
+ * <h2>Format (version 2, little-endian)</h2>
  * <pre>
- * header:  "MMRTRACE"  u8 version=1  u8 producer (1 ptrace, 2 mmulab)  u8 address bits (64|32)
+ * header:  "MMRTRACE"  u8 version=2  u8 producer (1 ptrace, 2 mmulab)  u8 address bits (64|32)
  *          u8 flags (bit 0: rsp0 was inferred, not observed before the first instruction)
  *          u64 rsp0 (initial stack pointer)  u64 rip0 (initial RIP, 0 if unknown)
  *          u32 argc  u32 envc  then argc+envc times: u64 address, u32 length (without the NUL)
  *          of argv[0..] and envp[0..] strings as they lie in the guest's memory
- * records: uleb128 mask of the registers that differ from the previous record,
- *          bit 0 RIP, 1 RFLAGS, 2..17 RAX RCX RDX RBX RSP RBP RSI RDI R8..R15, 18 FS_BASE,
- *          19..50 XMM0..XMM15 as 64-bit halves (19 = XMM0 bits 63:0, 20 = XMM0 bits 127:64, ...);
+ * records: uleb128 of a 128-bit mask of the register slots that differ from the previous record
+ *          (only bits 0..71 are ever used: at most 11 bytes, 1 byte when only RIP changed),
+ *          slot 0 RIP, 1 RFLAGS, 2..17 RAX RCX RDX RBX RSP RBP RSI RDI R8..R15, 18 FS_BASE,
+ *          19..50 XMM0..XMM15 as 64-bit halves (19 = XMM0 bits 63:0, 20 = XMM0 bits 127:64, ...),
+ *          51 FSW (x87 status word, TOP in bits 13:11), 52 FTW (the abridged tag byte as FXSAVE
+ *          stores it: bit i set = physical register Ri not empty), 53 FCW, 54 MXCSR,
+ *          55..62 significands of the physical x87 registers R0..R7 (bit 63 = the explicit
+ *          integer bit), 63..70 their sign and exponent (bits 15:0 as FXSAVE stores them);
  *          then for each set bit, lowest first, zigzag-uleb128 of (new - old) mod 2^64.
  *          The state before the first record is all zeroes.
- * end:     uleb128 (1 &lt;&lt; 51), then zigzag-uleb128 of the exit status as a shell reports it,
+ * end:     uleb128 (1 &lt;&lt; 71), then zigzag-uleb128 of the exit status as a shell reports it,
  *          {@link #STATUS_UNKNOWN} or {@link #STATUS_TRUNCATED}. A file without an end record was cut
  *          short (the writer was never closed).
  * </pre>
+ * The x87 registers are recorded by physical number R0-R7, not in stack order: ST(i) is
+ * R((TOP + i) mod 8) with TOP from the FSW slot. A push or pop then changes one register and the
+ * FSW instead of all eight, and ST(i) is recovered exactly; the native tracer converts ptrace's
+ * PTRACE_GETFPREGS image (FXSAVE layout: ST(0)..ST(7) in stack order) to this numbering. Empty
+ * registers are recorded too: FXSAVE stores their contents, so they are architectural. FIP, FDP
+ * and FOP are not recorded (AMD's FXSAVE stores them only while an exception is pending).
+ *
+ * <p>Version 1 (readers still accept it) is the same format with slots 0..50 only and the end
+ * record's mask 1 &lt;&lt; 51.
+ *
  * A typical record is 3-6 bytes (RIP advances by a small delta, one or two registers change).
  *
  * <p>The initial stack pointer and the string table let a comparator treat stack addresses as
@@ -53,12 +68,18 @@ import org.mmulab.emulator.mmu.DebugWalk;
  */
 public final class RegisterTraceWriter implements InstructionTrace, Closeable {
     public static final byte[] MAGIC = "MMRTRACE".getBytes(StandardCharsets.US_ASCII);
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     public static final int PRODUCER_PTRACE = 1, PRODUCER_MMULAB = 2;
     public static final int FLAG_RSP0_INFERRED = 1;
     /** Register slots in a record, in mask-bit order. */
-    public static final int REG_RIP = 0, REG_RFLAGS = 1, REG_GPR0 = 2, REG_FS_BASE = 18, REG_XMM0 = 19, NREGS = 51;
-    public static final long END_BIT = 1L << 51;
+    public static final int REG_RIP = 0, REG_RFLAGS = 1, REG_GPR0 = 2, REG_FS_BASE = 18, REG_XMM0 = 19;
+    /** x87 status, abridged tag, control words, MXCSR, then the physical x87 registers R0..R7. */
+    public static final int REG_FSW = 51, REG_FTW = 52, REG_FCW = 53, REG_MXCSR = 54, REG_FP_SIG0 = 55,
+            REG_FP_SE0 = 63, NREGS = 71;
+    /** Slots of a version-1 trace (RIP..XMM15), and its end record's mask bit. */
+    public static final int NREGS_V1 = 51, END_SLOT_V1 = 51;
+    /** The end record's mask bit (in version 2): the slot after the last register. */
+    public static final int END_SLOT = NREGS;
     public static final long STATUS_UNKNOWN = -1, STATUS_TRUNCATED = -2;
     public static final List<String> REG_NAMES = names();
 
@@ -69,11 +90,18 @@ public final class RegisterTraceWriter implements InstructionTrace, Closeable {
             n.add("xmm" + i + ".lo");
             n.add("xmm" + i + ".hi");
         }
+        n.addAll(List.of("fsw", "ftw", "fcw", "mxcsr"));
+        for (int i = 0; i < 8; i++) {
+            n.add("r" + i + ".sig");
+        }
+        for (int i = 0; i < 8; i++) {
+            n.add("r" + i + ".se");
+        }
         return List.copyOf(n);
     }
 
-    /** Bytes a record's mask takes at most (51 register bits plus the end bit, 7 bits a byte). */
-    private static final int MASK_BYTES = 8;
+    /** Bytes a record's mask takes at most (71 register bits plus the end bit, 7 bits a byte). */
+    private static final int MASK_BYTES = 11;
 
     private static final int MAX_ARGS = 1 << 16;
     private static final long MAX_STRING = 1 << 20;
@@ -130,7 +158,7 @@ public final class RegisterTraceWriter implements InstructionTrace, Closeable {
             return;
         }
         CpuState s = cpu.state;
-        long mask = 0;
+        long maskLo = 0, maskHi = 0;
         long v;
         // Encode straight into rec[]: the mask is only known after the scan, so values go to
         // rec[MASK_BYTES..] and the mask is placed right before them.
@@ -143,18 +171,24 @@ public final class RegisterTraceWriter implements InstructionTrace, Closeable {
                     case REG_FS_BASE -> s.fsBase;
                     default -> s.gpr[i - REG_GPR0];
                 };
-            } else {
+            } else if (i < REG_FSW) {
                 v = s.xmm[i - REG_XMM0];
+            } else {
+                v = fpSlot(s, i);
             }
             if (v != prev[i]) {
-                mask |= 1L << i;
+                if (i < 64) {
+                    maskLo |= 1L << i;
+                } else {
+                    maskHi |= 1L << (i - 64);
+                }
                 p = putZigzag(rec, p, v - prev[i]);
                 prev[i] = v;
             }
         }
-        int maskLen = (64 - Long.numberOfLeadingZeros(mask | 1) + 6) / 7;
+        int maskLen = ulebLength(maskLo, maskHi);
         int start = MASK_BYTES - maskLen;
-        putUleb(rec, start, mask);
+        putUleb128(rec, start, maskLo, maskHi);
         write(rec, start, p - start);
         records++;
         if (records >= maxRecords) {
@@ -190,7 +224,7 @@ public final class RegisterTraceWriter implements InstructionTrace, Closeable {
             return;
         }
         ended = true;
-        int p = putUleb(rec, 0, END_BIT);
+        int p = putUleb128(rec, 0, 0, 1L << (END_SLOT - 64));
         p = putZigzag(rec, p, status);
         write(rec, 0, p);
     }
@@ -382,6 +416,34 @@ public final class RegisterTraceWriter implements InstructionTrace, Closeable {
             v >>>= 7;
             b[p++] = (byte) (v != 0 ? x | 0x80 : x);
         } while (v != 0);
+        return p;
+    }
+
+    /** Slot {@code i} (REG_FSW and above) of {@code s}: the x87 and MXCSR state as FXSAVE stores it. */
+    private static long fpSlot(CpuState s, int i) {
+        return switch (i) {
+            case REG_FSW -> s.fpu.statusWord() & 0xffff;
+            case REG_FTW -> s.fpu.abridgedTag() & 0xff;
+            case REG_FCW -> s.fpu.fcw & 0xffff;
+            case REG_MXCSR -> s.mxcsr & 0xffff_ffffL;
+            default -> i < REG_FP_SE0 ? s.fpu.sig[i - REG_FP_SIG0] : s.fpu.se[i - REG_FP_SE0] & 0xffff;
+        };
+    }
+
+    /** Bytes the uleb128 of the 128-bit value hi:lo takes. */
+    static int ulebLength(long lo, long hi) {
+        int bits = hi != 0 ? 128 - Long.numberOfLeadingZeros(hi) : 64 - Long.numberOfLeadingZeros(lo | 1);
+        return (bits + 6) / 7;
+    }
+
+    /** uleb128 of the 128-bit value hi:lo at b[p]; returns the position after it. */
+    static int putUleb128(byte[] b, int p, long lo, long hi) {
+        do {
+            int x = (int) (lo & 0x7f);
+            lo = (lo >>> 7) | (hi << 57);
+            hi >>>= 7;
+            b[p++] = (byte) (lo != 0 || hi != 0 ? x | 0x80 : x);
+        } while (lo != 0 || hi != 0);
         return p;
     }
 

@@ -99,13 +99,38 @@ class InterpreterOracleTest {
     /**
      * SSE/SSE2 floating point under every MXCSR mode, SSE3, SSSE3, SSE4.1, SSE4.2 (PCMPxSTRx in every
      * imm8 mode), CRC32, POPCNT, LZCNT, MOVBE, CMPXCHG16B: XMM registers and RFLAGS after each of about
-     * 2.5 million instructions, and MXCSR through the STMXCSR values the image mixes into registers.
+     * 2.3 million instructions, and MXCSR (exception flags included) after each of them.
      */
     @Tag("slow")
     @Test
     void sse42MatchesTheHostCpuInstructionByInstruction() throws Exception {
         oracle("sse42", List.of(), 6_000_000);
         oracle("sse42", List.of("cvt64"), 6_000_000);
+    }
+
+    /**
+     * x87 state after every instruction: ST0-7 (as R0-R7 and TOP), FSW (C0-C3 where the SDM defines
+     * them), FCW, the tag word and MXCSR, with the 1-ulp transcendental rule of {@link X87Flow}. The
+     * x87 image runs the sections named by its arguments: here loads of every format, FXAM/FTST,
+     * FPREM/FPREM1/FXTRACT/FSCALE/FRNDINT under every rounding control, the stack, tags and
+     * FNSTENV/FLDENV/FNSAVE/FRSTOR, and the transcendentals (about 0.2 million instructions).
+     */
+    @Test
+    void x87MatchesTheHostCpuInstructionByInstruction() throws Exception {
+        oracle("x87", List.of("loads", "misc", "stack_and_env", "transcendental"), LIMIT);
+    }
+
+    /**
+     * The rest of the x87 image: stores to every format with their exceptions, compares (FCOM, FUCOMI,
+     * FCOMIP, FTST...) and the arithmetic table and random digests under every precision and rounding
+     * control (about 45 million instructions in all; the random digests are cut at 3 million).
+     */
+    @Tag("slow")
+    @Test
+    void x87StoresComparesAndArithmeticMatchTheHostCpu() throws Exception {
+        oracle("x87", List.of("stores", "compares"), LIMIT);
+        oracle("x87", List.of("random_digests"), 3_000_000);
+        oracle("x87", List.of("arithmetic_table"), 3_000_000);
     }
 
     /**

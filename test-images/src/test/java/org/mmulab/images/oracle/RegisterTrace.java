@@ -1,6 +1,5 @@
 package org.mmulab.images.oracle;
 
-import static org.mmulab.emulator.debug.RegisterTraceWriter.END_BIT;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.NREGS;
 
 import java.io.BufferedInputStream;
@@ -16,10 +15,13 @@ import org.mmulab.emulator.debug.RegisterTraceWriter;
 
 /**
  * Streaming reader of the MMRT register-trace format (specified in {@link RegisterTraceWriter}), as
- * written by the native tracer {@code bin/host/regtrace} and by the emulator.
+ * written by the native tracer {@code bin/host/regtrace} and by the emulator. Reads version 2 and
+ * version 1; a version-1 trace has no x87/MXCSR slots ({@link #nregs()} is 51), which read as zero.
  */
 public final class RegisterTrace implements Closeable {
     public final Path path;
+    /** Format version of the file: 1 or 2. */
+    public final int version;
     public final int producer;
     public final int bits;
     public final int flags;
@@ -37,6 +39,9 @@ public final class RegisterTrace implements Closeable {
     private boolean ended;
     private boolean cutShort;
     private long endStatus = RegisterTraceWriter.STATUS_UNKNOWN;
+    private final int nregs;
+    private final int endSlot;
+    private long maskLo, maskHi;
 
     private RegisterTrace(Path path) throws IOException {
         this.path = path;
@@ -46,10 +51,16 @@ public final class RegisterTrace implements Closeable {
             in.close();
             throw new IOException(path + ": not an MMRT register trace");
         }
-        int version = u8();
-        if (version != RegisterTraceWriter.VERSION) {
+        version = u8();
+        if (version == 1) {
+            nregs = RegisterTraceWriter.NREGS_V1;
+            endSlot = RegisterTraceWriter.END_SLOT_V1;
+        } else if (version == RegisterTraceWriter.VERSION) {
+            nregs = NREGS;
+            endSlot = RegisterTraceWriter.END_SLOT;
+        } else {
             in.close();
-            throw new IOException(path + ": trace format version " + version + ", expected " + RegisterTraceWriter.VERSION);
+            throw new IOException(path + ": trace format version " + version + ", expected 1 or " + RegisterTraceWriter.VERSION);
         }
         producer = u8();
         bits = u8();
@@ -93,22 +104,28 @@ public final class RegisterTrace implements Closeable {
             cutShort = true;
             return false;
         }
-        long mask = uleb(first);
-        if (mask == END_BIT) {
+        uleb128(first);
+        if (maskLo == (endSlot < 64 ? 1L << endSlot : 0) && maskHi == (endSlot >= 64 ? 1L << (endSlot - 64) : 0)) {
             endStatus = zigzag(uleb(in.read()));
             ended = true;
             return false;
         }
-        if (mask >>> NREGS != 0) {
-            throw new IOException(path + ": corrupt record " + records + " (mask 0x" + Long.toHexString(mask) + ")");
+        if ((nregs >= 64 ? maskHi >>> (nregs - 64) : maskHi | maskLo >>> nregs) != 0) {
+            throw new IOException(path + ": corrupt record " + records + " (mask 0x" + Long.toHexString(maskHi)
+                    + String.format("%016x", maskLo) + ")");
         }
-        for (int i = 0; i < NREGS; i++) {
-            if ((mask & (1L << i)) != 0) {
+        for (int i = 0; i < nregs; i++) {
+            if (((i < 64 ? maskLo >>> i : maskHi >>> (i - 64)) & 1) != 0) {
                 regs[i] += zigzag(uleb(in.read()));
             }
         }
         records++;
         return true;
+    }
+
+    /** Register slots this trace records: 71 (version 2) or 51 (version 1: no x87 or MXCSR). */
+    public int nregs() {
+        return nregs;
     }
 
     /** Register slot {@code i} (see RegisterTraceWriter.REG_*) of the current record. */
@@ -174,6 +191,37 @@ public final class RegisterTrace implements Closeable {
             v |= (long) (b & 0x7f) << shift;
             if ((b & 0x80) == 0) {
                 return v;
+            }
+            shift += 7;
+            b = in.read();
+        }
+    }
+
+    /** Reads a uleb128 of up to 128 bits into maskLo/maskHi. */
+    private void uleb128(int first) throws IOException {
+        long lo = 0, hi = 0;
+        int shift = 0;
+        int b = first;
+        while (true) {
+            if (b < 0) {
+                throw new EOFException(path + ": truncated record " + records);
+            }
+            if (shift > 126) {
+                throw new IOException(path + ": overlong mask in record " + records);
+            }
+            long g = b & 0x7f;
+            if (shift < 64) {
+                lo |= g << shift;
+                if (shift > 57) {
+                    hi |= g >>> (64 - shift);
+                }
+            } else {
+                hi |= g << (shift - 64);
+            }
+            if ((b & 0x80) == 0) {
+                maskLo = lo;
+                maskHi = hi;
+                return;
             }
             shift += 7;
             b = in.read();

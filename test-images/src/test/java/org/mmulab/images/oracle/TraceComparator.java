@@ -1,6 +1,7 @@
 package org.mmulab.images.oracle;
 
 import static org.mmulab.emulator.debug.RegisterTraceWriter.NREGS;
+import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_FSW;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_GPR0;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_NAMES;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_RFLAGS;
@@ -56,8 +57,14 @@ import java.util.concurrent.TimeUnit;
  * <li><b>TF in copies of RFLAGS.</b> Natively RFLAGS.TF is set by ptrace's single-stepping, so the copy
  *     SYSCALL puts in R11 and the one PUSHF pushes has bit 8 set; that bit is don't-care in the copy as
  *     undefined flags are (above).</li>
+ * <li><b>x87 condition codes and transcendentals.</b> C0-C3 that the SDM leaves undefined, and a
+ *     one-ulp difference in the result of FSIN, FCOS, FSINCOS, FPTAN, FPATAN, F2XM1, FYL2X or FYL2XP1
+ *     (correctly rounded on mmulab, within about 1 ulp on hardware), with what may follow from it: see
+ *     {@link X87Flow}, which states exactly what is accepted and when the comparison ends instead.</li>
  * </ol>
- * RIP, RFLAGS (other bits), FS_BASE, XMM0-15 and every other register value are compared exactly.
+ * RIP, RFLAGS (other bits), FS_BASE, XMM0-15, MXCSR, FCW, FSW (other bits), the abridged tag word,
+ * the x87 registers and every other register value are compared exactly. The x87 and MXCSR state is
+ * compared when both traces have it (format version 2; a version-1 trace has none).
  */
 public final class TraceComparator {
     /** How far below the initial RSP a value still counts as a stack address (the default RLIMIT_STACK). */
@@ -162,6 +169,8 @@ public final class TraceComparator {
         Side e = new Side(et, "mmulab");
         Deque<Long> recent = new ArrayDeque<>();
         UndefinedFlagFlow undefinedFlow = new UndefinedFlagFlow();
+        X87Flow x87 = new X87Flow();
+        boolean fp = nt.nregs() > REG_FSW && et.nregs() > REG_FSW;
         long[] gprDiffs = new long[16];
         long index = 0;
         while (index < limit) {
@@ -169,23 +178,28 @@ public final class TraceComparator {
             boolean hn = n.next();
             boolean he = e.next();
             if (!hn || !he) {
-                return endOfTrace(n, e, hn, he, index, insnAddr, recent);
+                Result end = endOfTrace(n, e, hn, he, index, insnAddr, recent);
+                return end.diverged() ? end : new Result(end.compared(), false, end.report() + x87.summary());
             }
             byte[] bytes = elf.bytesAt(insnAddr, 15);
             X86Insn insn = X86Insn.decode(bytes, elf.is64());
+            long[] na = nt.snapshot(), ea = et.snapshot();
             String notComparable = undefinedFlow.retire(insn, insnAddr, n.before[RegisterTraceWriterSlots.RCX],
                     n.before[RegisterTraceWriterSlots.RSP], nt.reg(RegisterTraceWriterSlots.RSP),
-                    nt.reg(REG_RIP) != et.reg(REG_RIP));
+                    nt.reg(REG_RIP) != et.reg(REG_RIP), fp && X87Flow.registersDiffer(na, ea));
             if (notComparable != null) {
                 return new Result(index, false, "identical for " + index + " instructions; then " + notComparable
                         + ", which only the undefined flag explains: not compared further\n" + recentText(recent));
+            }
+            if (fp) {
+                x87.retire(insn, insnAddr, index, n.before, e.before, na, ea, undefinedFlow);
             }
             long dontCare = undefinedFlow.flags();
             for (int g = 0; g < 16; g++) {
                 gprDiffs[g] = nt.reg(REG_GPR0 + g) ^ et.reg(REG_GPR0 + g);
             }
             List<String> diffs = new ArrayList<>();
-            for (int i = 0; i < NREGS; i++) {
+            for (int i = 0; i < REG_FSW; i++) {
                 long a = nt.reg(i), b = et.reg(i);
                 if (i >= REG_GPR0 && i < REG_GPR0 + 16 && undefinedFlow.explains(i - REG_GPR0, a ^ b, gprDiffs)) {
                     continue;
@@ -213,6 +227,18 @@ public final class TraceComparator {
                 }
                 diffs.add(row(i, a, b, ""));
             }
+            if (fp) {
+                x87.compare(na, ea, diffs);
+            }
+            String derived = diffs.isEmpty() || !fp ? null : x87.explainsDifferences();
+            if (derived != null) {
+                StringBuilder sb = new StringBuilder("identical for " + index + " instructions; then instruction #"
+                        + index + " differs\n" + describeInsn(insnAddr, bytes));
+                diffs.forEach(sb::append);
+                sb.append("which may follow from ").append(derived).append(": not compared further\n")
+                        .append(recentText(recent));
+                return new Result(index, false, sb.toString());
+            }
             if (!diffs.isEmpty()) {
                 StringBuilder sb = new StringBuilder();
                 sb.append("first divergence at instruction #").append(index)
@@ -220,8 +246,8 @@ public final class TraceComparator {
                 sb.append(describeInsn(insnAddr, bytes));
                 sb.append(String.format("  %-8s %-18s %-18s %s%n", "register", "native", "mmulab", "note"));
                 diffs.forEach(sb::append);
-                sb.append("registers before this instruction (native):\n").append(dump(n.before));
-                sb.append("registers before this instruction (mmulab):\n").append(dump(e.before));
+                sb.append("registers before this instruction (native):\n").append(dump(n.before, fp));
+                sb.append("registers before this instruction (mmulab):\n").append(dump(e.before, fp));
                 sb.append(recentText(recent));
                 return new Result(index, true, sb.toString());
             }
@@ -231,7 +257,7 @@ public final class TraceComparator {
             }
             index++;
         }
-        return new Result(index, false, "identical for the first " + index + " instructions (limit)");
+        return new Result(index, false, "identical for the first " + index + " instructions (limit)" + x87.summary());
     }
 
     private String checkHeaders(RegisterTrace n, RegisterTrace e) {
@@ -271,8 +297,8 @@ public final class TraceComparator {
         byte[] bytes = elf.bytesAt(insnAddr, 15);
         String sb = "the " + ended.name + " trace ends at instruction #" + index + " (" + ended.describeEnd() + "), but the "
                 + going.name + " run retires it\n" + describeInsn(insnAddr, bytes)
-                + "registers before this instruction (native):\n" + dump(n.before)
-                + "registers before this instruction (mmulab):\n" + dump(e.before) + recentText(recent);
+                + "registers before this instruction (native):\n" + dump(n.before, false)
+                + "registers before this instruction (mmulab):\n" + dump(e.before, false) + recentText(recent);
         return new Result(index, true, sb);
     }
 
@@ -327,7 +353,7 @@ public final class TraceComparator {
         return sb.toString();
     }
 
-    private static String dump(long[] r) {
+    private static String dump(long[] r, boolean fp) {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < REG_XMM0; i++) {
             sb.append(String.format("  %-7s=%016x", REG_NAMES.get(i), r[i]));
@@ -347,6 +373,9 @@ public final class TraceComparator {
         }
         if (shown % 2 != 0) {
             sb.append('\n');
+        }
+        if (fp) {
+            sb.append(X87Flow.dump(r));
         }
         return sb.toString();
     }

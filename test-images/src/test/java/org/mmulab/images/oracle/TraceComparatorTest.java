@@ -105,6 +105,7 @@ class TraceComparatorTest {
                 for (int i = 0; i < 32; i++) {
                     s.xmm[i] = r[REG_XMM0 + i];
                 }
+                setFpState(s, r);
                 w.retired(cpu);
                 insnAddr = rip;
                 index++;
@@ -114,6 +115,18 @@ class TraceComparatorTest {
             }
         }
         return out;
+    }
+
+    /** The x87 and MXCSR slots of a record into {@code s}, as the writer reads them back. */
+    static void setFpState(CpuState s, long[] r) {
+        s.mxcsr = (int) r[RegisterTraceWriter.REG_MXCSR];
+        s.fpu.fcw = (int) r[RegisterTraceWriter.REG_FCW];
+        s.fpu.setStatusWord((int) r[RegisterTraceWriter.REG_FSW]);
+        s.fpu.valid = (int) r[RegisterTraceWriter.REG_FTW];
+        for (int p = 0; p < 8; p++) {
+            s.fpu.sig[p] = r[RegisterTraceWriter.REG_FP_SIG0 + p];
+            s.fpu.se[p] = (int) r[RegisterTraceWriter.REG_FP_SE0 + p];
+        }
     }
 
     private static long relocate(long v, RegisterTrace n, RegisterTrace e, long lowestString) {
@@ -317,6 +330,9 @@ class TraceComparatorTest {
                 for (int i = 0; i < 32; i++) {
                     states[k][REG_XMM0 + i] = s.xmm[i];
                 }
+                states[k][RegisterTraceWriter.REG_FCW] = s.fpu.fcw;
+                states[k][RegisterTraceWriter.REG_FSW] = s.fpu.statusWord();
+                states[k][RegisterTraceWriter.REG_MXCSR] = s.mxcsr;
                 w.retired(cpu);
             }
             w.finish(0);

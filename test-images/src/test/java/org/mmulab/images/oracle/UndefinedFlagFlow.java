@@ -14,7 +14,9 @@ import java.util.TreeMap;
  * pushed slot, by its native stack address), SETcc and CMOVcc on a don't-care condition (their
  * destination), ADC/SBB/RCL/RCR with a don't-care CF (their destination and every flag they write), and
  * a MOV-like copy (a register differing by exactly a don't-care register's difference). A Jcc on a
- * don't-care condition is reported by {@link #retire} when the two runs branch differently.
+ * don't-care condition is reported by {@link #retire} when the two runs branch differently, and so is an
+ * FCMOVcc on one after which the x87 registers differ. SAHF moves don't-care bits of AH (for instance the
+ * x87 condition codes FNSTSW AX copied there, see {@link X87Flow}) into SF ZF AF PF CF.
  */
 final class UndefinedFlagFlow {
     /** TF: set natively by ptrace single-stepping, so it is don't-care in every copy of RFLAGS. */
@@ -37,13 +39,20 @@ final class UndefinedFlagFlow {
         return gpr[i];
     }
 
+    /** Makes {@code bits} of general-purpose register {@code i} don't-care: a copy of don't-care x87 condition codes. */
+    void taintGpr(int i, long bits) {
+        gpr[i] |= bits;
+    }
+
     /**
      * Accounts for the instruction at {@code insnAddr} that both runs just retired. {@code rspBefore} and
      * {@code rspAfter} are the native stack pointer around it; {@code branchesDiffer} is true when the two
-     * runs' RIP after it differ. Returns null, or an explanation when it is a Jcc that the two runs took
-     * differently because its condition reads a don't-care flag (nothing after it is comparable).
+     * runs' RIP after it differ, {@code fpDiffers} when their x87 registers do. Returns null, or an
+     * explanation when it is a Jcc that the two runs took differently, or an FCMOVcc that moved in one run
+     * only, because its condition reads a don't-care flag (nothing after it is comparable).
      */
-    String retire(X86Insn insn, long insnAddr, long rcxBefore, long rspBefore, long rspAfter, boolean branchesDiffer) {
+    String retire(X86Insn insn, long insnAddr, long rcxBefore, long rspBefore, long rspAfter, boolean branchesDiffer,
+            boolean fpDiffers) {
         long readDontCare = insn.flagsRead() & flags;
         long carried = 0; // flags that stay don't-care because they were computed from one
         int dest = insn.destGpr();
@@ -52,6 +61,15 @@ final class UndefinedFlagFlow {
                 if (readDontCare != 0 && branchesDiffer) {
                     return explainBranch(insnAddr, readDontCare);
                 }
+                break;
+            case FCMOVCC:
+                if (readDontCare != 0 && fpDiffers) {
+                    return explainBranch(insnAddr, readDontCare).replace("conditional branch", "FCMOVcc")
+                            .replace("went different ways", "moved differently");
+                }
+                break;
+            case SAHF:
+                carried = (gpr[0] >>> 8) & (X86Insn.CF | X86Insn.PF | X86Insn.AF | X86Insn.ZF | X86Insn.SF);
                 break;
             case SETCC, CMOVCC:
                 if (readDontCare != 0 && dest >= 0) {

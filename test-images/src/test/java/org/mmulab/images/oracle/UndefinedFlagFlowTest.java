@@ -3,14 +3,10 @@ package org.mmulab.images.oracle;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.mmulab.emulator.debug.RegisterTraceWriter.NREGS;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_GPR0;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_RFLAGS;
 import static org.mmulab.emulator.debug.RegisterTraceWriter.REG_RIP;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -20,9 +16,6 @@ import java.util.function.BiConsumer;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.mmulab.emulator.cpu.CpuState;
-import org.mmulab.emulator.debug.RegisterTraceWriter;
-import org.mmulab.emulator.machine.Vcpu;
 
 /**
  * The comparator against traces made here, without the host CPU: a "native" trace as an Intel part
@@ -32,7 +25,6 @@ import org.mmulab.emulator.machine.Vcpu;
  * accepted; the same differences in defined flags, or in values no undefined flag reached, are reported.
  */
 class UndefinedFlagFlowTest {
-    private static final long BASE = 0x401000;
     private static final int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RBP = 5, RSI = 6, RDI = 7, R11 = 11;
     private static final long PF = X86Insn.PF, AF = X86Insn.AF, ZF = X86Insn.ZF, OF = X86Insn.OF, CF = X86Insn.CF;
     private static final long IF = 0x202; // IF and the always-one bit 1
@@ -165,7 +157,7 @@ class UndefinedFlagFlowTest {
 
     @Test
     void undefinedFlagsAndWhereTheyFlowAreNotADivergence() throws Exception {
-        Program p = program(FLOWS);
+        SyntheticProgram p = program(FLOWS);
         TraceComparator.Result r = p.compare(flowsNative(p.start), flowsMmulab(p.start));
         assertFalse(r.diverged(), r.report());
         assertEquals(13, r.compared(), r.report());
@@ -173,7 +165,7 @@ class UndefinedFlagFlowTest {
 
     @Test
     void theSameDifferencesInDefinedFlagsAreReported() throws Exception {
-        Program p = program(FLOWS);
+        SyntheticProgram p = program(FLOWS);
         // ZF in R11 after the SYSCALL: ZF was defined by the shift
         assertDivergesAt(p, 1, "r11", (i, regs) -> {
             if (i >= 1) {
@@ -212,7 +204,7 @@ class UndefinedFlagFlowTest {
         });
     }
 
-    private void assertDivergesAt(Program p, int index, String expected, BiConsumer<Integer, long[]> change)
+    private void assertDivergesAt(SyntheticProgram p, int index, String expected, BiConsumer<Integer, long[]> change)
             throws Exception {
         List<long[]> emu = flowsMmulab(p.start);
         for (int i = 0; i < emu.size(); i++) {
@@ -226,7 +218,7 @@ class UndefinedFlagFlowTest {
 
     @Test
     void aBranchOnAnUndefinedFlagEndsTheComparisonWithoutADivergence() throws Exception {
-        Program p = program(BRANCH_ON_OF);
+        SyntheticProgram p = program(BRANCH_ON_OF);
         TraceComparator.Result r = p.compare(branch(p.start, 0x401008, IF | OF), branch(p.start, 0x401006, IF | AF));
         assertFalse(r.diverged(), r.report());
         assertEquals(1, r.compared(), r.report());
@@ -236,7 +228,7 @@ class UndefinedFlagFlowTest {
 
     @Test
     void aBranchOnADefinedFlagThatGoesTheOtherWayIsADivergence() throws Exception {
-        Program p = program(BRANCH_ON_DEFINED_OF);
+        SyntheticProgram p = program(BRANCH_ON_DEFINED_OF);
         TraceComparator.Result r = p.compare(branch(p.start, 0x401008, IF | OF), branch(p.start, 0x401006, IF | OF));
         assertTrue(r.diverged(), r.report());
         assertEquals(1, r.compared(), r.report());
@@ -289,70 +281,7 @@ class UndefinedFlagFlowTest {
         }
     }
 
-    /** A static ELF64 whose code is {@code hex} at 0x401000, exec'ed by mmulab's kernel for a real initial state. */
-    private Program program(String hex) throws Exception {
-        byte[] code = HexFormat.ofDelimiter(" ").parseHex(hex);
-        ByteBuffer b = ByteBuffer.allocate(0x1000 + code.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(0x464c457f).put((byte) 2).put((byte) 1).put((byte) 1);
-        b.position(16);
-        b.putShort((short) 2).putShort((short) 62).putInt(1).putLong(BASE).putLong(64).putLong(0);
-        b.putInt(0).putShort((short) 64).putShort((short) 56).putShort((short) 1).putShort((short) 64)
-                .putShort((short) 0).putShort((short) 0);
-        b.putInt(1).putInt(5).putLong(0).putLong(BASE - 0x1000).putLong(BASE - 0x1000)
-                .putLong(0x1000 + code.length).putLong(0x1000 + code.length).putLong(0x1000);
-        b.position(0x1000);
-        b.put(code);
-        Path elf = Files.createTempFile(dir, "flows", ".elf");
-        Files.write(elf, b.array());
-        elf.toFile().setExecutable(true);
-        return new Program(elf);
-    }
-
-    private final class Program {
-        final Path elf;
-        final EmulatedRun run;
-        final long[] start = new long[NREGS];
-
-        Program(Path elf) throws Exception {
-            this.elf = elf;
-            this.run = new EmulatedRun(elf, List.of(), List.of());
-            CpuState s = run.machine.vcpu(0).state;
-            start[REG_RIP] = s.rip;
-            start[REG_RFLAGS] = s.getRflags();
-            for (int i = 0; i < 16; i++) {
-                start[REG_GPR0 + i] = s.gpr[i];
-            }
-        }
-
-        TraceComparator.Result compare(List<long[]> nativeStates, List<long[]> mmulabStates) throws Exception {
-            Path n = write("native", nativeStates);
-            Path e = write("mmulab", mmulabStates);
-            return new TraceComparator(ElfCode.load(elf), Long.MAX_VALUE).compare(n, e);
-        }
-
-        private Path write(String name, List<long[]> states) throws Exception {
-            Vcpu cpu = run.machine.vcpu(0);
-            CpuState s = cpu.state;
-            Path out = Files.createTempFile(dir, name, ".trace");
-            try (RegisterTraceWriter w = new RegisterTraceWriter(out)) {
-                setState(s, start);
-                w.begin(cpu);
-                for (long[] r : states) {
-                    setState(s, r);
-                    w.retired(cpu);
-                }
-                w.finish(0);
-            }
-            setState(s, start);
-            return out;
-        }
-
-        private static void setState(CpuState s, long[] r) {
-            s.rip = r[REG_RIP];
-            s.setRflags(r[REG_RFLAGS]);
-            for (int i = 0; i < 16; i++) {
-                s.gpr[i] = r[REG_GPR0 + i];
-            }
-        }
+    private SyntheticProgram program(String hex) throws Exception {
+        return SyntheticProgram.create(dir, hex);
     }
 }

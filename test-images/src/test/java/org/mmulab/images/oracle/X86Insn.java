@@ -22,6 +22,10 @@ package org.mmulab.images.oracle;
  * rest cleared), PCMPESTRI/ESTRM/ISTRI/ISTRM (CF ZF SF OF, AF PF cleared), (U)COMISS/SD; CMPXCHG8B/16B
  * write ZF only; CRC32, MOVBE and every other SSE instruction write none.
  * A count of zero leaves the flags unchanged, so nothing is masked then.
+ *
+ * <p>x87 (escape opcodes D8-DF, FWAIT): the condition codes C0-C3 each instruction writes and leaves
+ * undefined are tabulated in {@link X87Ops} (which reads this decoding); FCOMI/FCOMIP/FUCOMI/FUCOMIP write ZF PF CF (OF SF AF
+ * cleared); FCMOVcc reads CF, ZF or PF.
  */
 public final class X86Insn {
     public static final long CF = 1, PF = 1 << 2, AF = 1 << 4, ZF = 1 << 6, SF = 1 << 7, OF = 1 << 11;
@@ -34,6 +38,7 @@ public final class X86Insn {
     private boolean opsize16;
     private boolean addrsize; // 67 seen
     private int rex;
+    private int seg;
     private int map = -1; // 0 one-byte, 1 0F, 2 0F38, 3 0F3A; -1 unknown/VEX/EVEX
     private int opcode = -1;
     private int modrmPos = -1;
@@ -69,7 +74,10 @@ public final class X86Insn {
             } else if (x == 0x67) {
                 addrsize = true;
                 rex = 0;
-            } else if (x == 0xf0 || x == 0x2e || x == 0x36 || x == 0x3e || x == 0x26 || x == 0x64 || x == 0x65) {
+            } else if (x == 0xf0) {
+                rex = 0;
+            } else if (x == 0x2e || x == 0x36 || x == 0x3e || x == 0x26 || x == 0x64 || x == 0x65) {
+                seg = x;
                 rex = 0;
             } else if (longMode && x >= 0x40 && x <= 0x4f) {
                 rex = x;
@@ -282,6 +290,10 @@ public final class X86Insn {
                     return longMode ? 0 : ARITH;
                 case 0x9e: // SAHF
                     return CF | PF | AF | ZF | SF;
+                case 0xdb, 0xdf: { // FCOMI, FUCOMI (and the popping forms): ZF PF CF, the rest cleared
+                    int m = at(modrmPos);
+                    return m >= 0xe8 && m < 0xf8 ? ARITH : 0;
+                }
                 case 0xf6, 0xf7:
                     return r == 2 ? 0 : ARITH; // NOT writes none; TEST NEG MUL IMUL DIV IDIV all
                 case 0xfe, 0xff:
@@ -389,7 +401,11 @@ public final class X86Insn {
         /** POP into a general-purpose register (a value PUSHF may have pushed). */
         POP,
         /** SYSCALL: RFLAGS into R11. */
-        SYSCALL
+        SYSCALL,
+        /** SAHF: AH into SF ZF AF PF CF. */
+        SAHF,
+        /** FCMOVcc: the condition decides whether ST(0) is replaced. */
+        FCMOVCC
     }
 
     /** Which way this instruction moves flag values somewhere else, if any. */
@@ -410,6 +426,12 @@ public final class X86Insn {
                     return r == 2 || r == 3 ? FlagUse.CARRY_IN : FlagUse.NONE;
                 case 0x9f:
                     return FlagUse.LAHF;
+                case 0x9e:
+                    return FlagUse.SAHF;
+                case 0xda, 0xdb: {
+                    int m = at(modrmPos);
+                    return m >= 0xc0 && m < 0xe0 ? FlagUse.FCMOVCC : FlagUse.NONE;
+                }
                 case 0x9c:
                     return FlagUse.PUSHF;
                 case 0x9d:
@@ -442,6 +464,12 @@ public final class X86Insn {
         return switch (flagUse()) {
             case BRANCH, SETCC, CMOVCC -> conditionFlags(opcode & 0xf);
             case CARRY_IN -> CF;
+            case FCMOVCC -> switch ((at(modrmPos) >> 3) & 3) {
+                case 0 -> CF; // FCMOVB / FCMOVNB
+                case 1 -> ZF; // FCMOVE / FCMOVNE
+                case 2 -> CF | ZF; // FCMOVBE / FCMOVNBE
+                default -> PF; // FCMOVU / FCMOVNU
+            };
             case LAHF -> CF | PF | AF | ZF | SF;
             case PUSHF, SYSCALL -> ARITH;
             default -> 0;
@@ -540,6 +568,21 @@ public final class X86Insn {
         }
         return 0;
     }
+
+    // Decoded fields for the x87 tables (X87Ops) and memory operands (MemOperand): map() is -1 when not decoded,
+    // modrm() -1 when the bytes end first, segmentPrefix() the last of 26 2E 36 3E 64 65 or 0.
+    // @formatter:off
+    int map() { return decoded ? map : -1; }
+    int opcode() { return opcode; }
+    int modrm() { return at(modrmPos); }
+    int modrmPos() { return modrmPos; }
+    int byteAt(int i) { return at(i); }
+    int rex() { return rex; }
+    boolean longMode() { return longMode; }
+    boolean addressSizePrefix() { return addrsize; }
+    boolean operandSizePrefix() { return opsize16; }
+    int segmentPrefix() { return seg; }
+    // @formatter:on
 
     /** Names of the flags in {@code mask}, e.g. "SF ZF AF PF". */
     public static String flagNames(long mask) {
