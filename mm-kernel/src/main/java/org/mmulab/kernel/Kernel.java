@@ -287,6 +287,9 @@ public final class Kernel implements TrapHandler {
         if (task.oomKillPending) {
             oomKill();
         }
+        if (SignalQueue.hasDeliverable(task)) {
+            SignalQueue.deliverPending(this, cpu);
+        }
     }
 
     @Override
