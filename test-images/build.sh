@@ -118,19 +118,29 @@ for arch in "${arches[@]}"; do
 done
 
 # libc images: src/libc/NAME.c is an ordinary C program linked statically against the distribution's
-# libc (glibc 2.36 with gcc -static; musl 1.2.3 with Debian musl-tools' musl-gcc -static, x86_64 only)
-# into bin/ARCH/NAME-glibc and bin/x86_64/NAME-musl. Needs gcc-multilib for i386 and musl-tools.
+# libc (glibc 2.36 with gcc -static; musl 1.2.3 with Debian musl-tools' musl-gcc -static, x86_64 only):
+#   bin/x86_64/NAME-glibc      gcc -static -O2                      (SSE2; glibc's ifuncs by CPUID)
+#   bin/x86_64/NAME-glibc-v2   gcc -static -O3 -march=x86-64-v2     (SSE4.2/POPCNT code from gcc too)
+#   bin/x86_64/NAME-musl       musl-gcc -static -O2
+#   bin/i386/NAME-glibc        gcc -m32 -static -O2                 (x87 floating point, int 0x80, %gs TLS)
+# plus a source's own " * build.sh cflags: ..." line (libc_vec.c: -O3). Needs gcc-multilib for i386
+# and musl-tools. These keep their symbol table too (the oracle names libc functions).
 LIBC_CFLAGS=(-static -O2 -Wall -Wextra -Werror)
 for arch in "${arches[@]}"; do
     for src in src/libc/*.c; do
         [[ -e "$src" ]] || continue
         name="$(basename "$src" .c)"
-        selected "$name" || selected "$name-glibc" || selected "$name-musl" || continue
-        # shellcheck disable=SC2046
-        "$CC" $(arch_flags "$arch") "${LIBC_CFLAGS[@]}" -o "bin/$arch/$name-glibc" "$src"
+        selected "$name" || selected "$name-glibc" || selected "$name-glibc-v2" || selected "$name-musl" || continue
+        extra="$(sed -n 's|^ \* build.sh cflags: ||p' "$src" | head -n 1)"
+        # shellcheck disable=SC2046,SC2086
+        "$CC" $(arch_flags "$arch") "${LIBC_CFLAGS[@]}" $extra -o "bin/$arch/$name-glibc" "$src" -lm
         echo "built bin/$arch/$name-glibc"
         if [[ "$arch" == x86_64 ]]; then
-            musl-gcc "${LIBC_CFLAGS[@]}" -o "bin/$arch/$name-musl" "$src"
+            # shellcheck disable=SC2086
+            "$CC" -m64 "${LIBC_CFLAGS[@]}" $extra -O3 -march=x86-64-v2 -o "bin/$arch/$name-glibc-v2" "$src" -lm
+            echo "built bin/$arch/$name-glibc-v2"
+            # shellcheck disable=SC2086
+            musl-gcc "${LIBC_CFLAGS[@]}" $extra -o "bin/$arch/$name-musl" "$src" -lm
             echo "built bin/$arch/$name-musl"
         fi
     done
@@ -160,7 +170,9 @@ for arch in "${arches[@]}"; do
     mkdir -p "expected/$arch"
     while IFS=$'\t' read -r name img_arch status check args env; do
         [[ -z "$name" || "$name" == \#* ]] && continue
-        selected "${name%%@*}" || selected "$name" || continue
+        base="${name%%@*}"
+        base="${base%-glibc-v2}"; base="${base%-glibc}"; base="${base%-musl}"
+        selected "${name%%@*}" || selected "$name" || selected "$base" || continue
         if [[ "$img_arch" != "*" && ",$img_arch," != *",$arch,"* ]]; then
             continue
         fi

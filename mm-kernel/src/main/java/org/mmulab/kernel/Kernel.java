@@ -287,6 +287,9 @@ public final class Kernel implements TrapHandler {
         if (task.oomKillPending) {
             oomKill();
         }
+        if (SignalQueue.hasDeliverable(task)) {
+            SignalQueue.deliverPending(this, cpu);
+        }
     }
 
     @Override
@@ -337,7 +340,7 @@ public final class Kernel implements TrapHandler {
                 if (!deliver(cpu, SIGILL, Signals.ILL_ILLOPN, cpu.state.rip, vector, 0)) {
                     String d = illegalInstructionDescription(cpu);
                     recordFatal(cpu, "trap invalid opcode (" + d + ")", errorCode);
-                    forceSigFault(SIGILL, d);
+                    forceSigFault(SIGILL, d + UNFLUSHED);
                 }
             }
             case Vectors.DE, Vectors.MF, Vectors.XM -> {
@@ -422,6 +425,14 @@ public final class Kernel implements TrapHandler {
         }
         return 0;
     }
+
+    /**
+     * What the #UD report adds: a process killed by a signal does not run exit handlers, so whatever
+     * its libc still held in stdio buffers is never written. mmulab cannot see into those buffers (they
+     * are guest memory in libc's own layout), so it says so once instead of guessing.
+     */
+    static final String UNFLUSHED = " (killed by SIGILL: output still buffered in the guest's stdio is lost"
+            + " with it, as on Linux)";
 
     private static String illegalInstructionDescription(Vcpu cpu) {
         String d = cpu.interpreter().lastFaultDescription();
@@ -667,7 +678,9 @@ public final class Kernel implements TrapHandler {
         } else {
             out.println("unknown syscalls (-ENOSYS):");
             for (Map.Entry<Long, Long> e : unknown.entrySet()) {
-                out.printf("  nr %-17d %d%n", e.getKey(), e.getValue());
+                long nr = e.getKey(); // bit 32 tags the ia32 table (int 0x80)
+                String name = (nr >>> 32) != 0 ? "ia32 nr " + (nr & 0xffff_ffffL) : "nr " + nr;
+                out.printf("  %-20s %d%n", name, e.getValue());
             }
         }
         out.println("page faults:");

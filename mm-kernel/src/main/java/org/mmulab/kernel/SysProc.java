@@ -50,6 +50,9 @@ final class SysProc {
     static String name64(int nr) {
         return switch (nr) {
             case 5 -> "fstat";
+            case SignalQueue.NR_KILL -> "kill";
+            case SignalQueue.NR_TKILL -> "tkill";
+            case SignalQueue.NR_TGKILL -> "tgkill";
             case 89 -> "readlink";
             case 95 -> "umask";
             case 97 -> "getrlimit";
@@ -75,6 +78,9 @@ final class SysProc {
     static String name32(int nr) {
         return switch (nr) {
             case 43 -> "times";
+            case SignalQueue.NR32_KILL -> "kill";
+            case SignalQueue.NR32_TKILL -> "tkill";
+            case SignalQueue.NR32_TGKILL -> "tgkill";
             case 60 -> "umask";
             case 75 -> "setrlimit";
             case 76 -> "getrlimit";
@@ -102,6 +108,9 @@ final class SysProc {
     long dispatch64(Vcpu cpu, int nr, long a0, long a1, long a2, long a3, long a4) {
         return switch (nr) {
             case 5 -> SysStat.fstatat(k, (int) a0, 0, a1, 0x1000, false);
+            case SignalQueue.NR_KILL -> SignalQueue.kill(k, (int) a0, (int) a1);
+            case SignalQueue.NR_TKILL -> SignalQueue.tkill(k, (int) a0, (int) a1);
+            case SignalQueue.NR_TGKILL -> SignalQueue.tgkill(k, (int) a0, (int) a1, (int) a2);
             case 262 -> SysStat.fstatat(k, (int) a0, a1, a2, (int) a3, false);
             case 332 -> SysStat.statx(k, (int) a0, a1, (int) a2, a4);
             case 89 -> readlink(a0, a1, (int) a2);
@@ -127,6 +136,9 @@ final class SysProc {
     long dispatch32(Vcpu cpu, int nr, long b, long c, long d, long si, long di) {
         return switch (nr) {
             case 197 -> SysStat.fstatat(k, (int) b, 0, c, 0x1000, true);
+            case SignalQueue.NR32_KILL -> SignalQueue.kill(k, (int) b, (int) c);
+            case SignalQueue.NR32_TKILL -> SignalQueue.tkill(k, (int) b, (int) c);
+            case SignalQueue.NR32_TGKILL -> SignalQueue.tgkill(k, (int) b, (int) c, (int) d);
             case 300 -> SysStat.fstatat(k, (int) b, c, d, (int) si, true);
             case 383 -> SysStat.statx(k, (int) b, c, (int) d, di);
             case 85 -> readlink(b, c, (int) d);

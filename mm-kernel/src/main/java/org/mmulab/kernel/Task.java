@@ -5,7 +5,7 @@ import org.mmulab.kernel.mm.MmStruct;
 
 /**
  * struct task_struct, reduced to what a single-threaded process needs today: ids, comm, the mm, the
- * executable it runs, signal dispositions and mask (recorded; delivery to handlers comes later),
+ * executable it runs, signal dispositions, mask and pending signals ({@link SignalQueue}),
  * clear_child_tid, and how it ended.
  */
 public final class Task {
@@ -20,6 +20,9 @@ public final class Task {
     /** struct k_sigaction per signal 1..64: handler, flags, restorer, mask. */
     final long[][] sigactions = new long[NSIG + 1][];
     long sigmask;
+    /** Signals sent and not yet taken, one bit per signal (SignalQueue), and each one's si_code. */
+    long pendingSignals;
+    final int[] pendingCode = new int[NSIG + 1];
     long clearChildTid;
     boolean exited;
     /** Status a shell reports: exit code, or 128 + signal. */

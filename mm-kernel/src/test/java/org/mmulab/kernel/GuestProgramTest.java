@@ -61,6 +61,8 @@ class GuestProgramTest {
         String[] lines = f.stderr().split("\n");
         assertEquals(2, lines.length, f.stderr());
         assertTrue(lines[0].contains("0f 0b"), "the interpreter's description names the opcode: " + lines[0]);
+        assertTrue(lines[0].contains("buffered") && lines[0].contains("lost"),
+                "the report says the guest's unflushed stdio output is gone: " + lines[0]);
         assertEquals("Illegal instruction", lines[1]);
     }
 

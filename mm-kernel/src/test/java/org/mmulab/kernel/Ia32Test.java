@@ -339,6 +339,9 @@ class Ia32Test {
         // Unknown: -ENOSYS, counted; the emulator does not care.
         assertEquals(-Errno.ENOSYS, f.sys32(999, 1, 2, 3));
         assertEquals(1L, f.kernel.syscalls().unknownByNumber().get((1L << 32) | 999));
+        java.io.ByteArrayOutputStream so = new java.io.ByteArrayOutputStream();
+        f.kernel.printStats(new java.io.PrintStream(so, true, java.nio.charset.StandardCharsets.UTF_8));
+        assertTrue(so.toString(java.nio.charset.StandardCharsets.UTF_8).contains("ia32 nr 999 "), "--stats names the ia32 table");
         assertEquals(-Errno.ENOSYS, f.sys32(6, 1), "close is not in the 64-bit set either");
         f.sys32(Syscalls.NR32_EXIT_GROUP, 0x105);
         assertTrue(f.kernel.task().exited());

@@ -35,6 +35,11 @@ public record ImageManifest(List<Entry> entries) {
             return at < 0 ? name : name.substring(0, at);
         }
 
+        /** A variant named {@code @slow...}: booted only by the slow profile. */
+        public boolean slow() {
+            return name.contains("@slow");
+        }
+
         public boolean appliesTo(String arch) {
             return arches.isEmpty() || arches.contains(arch);
         }

@@ -38,8 +38,8 @@ public final class Images {
 
     /**
      * The binaries build.sh makes from src/libc/NAME.c for {@code arch}: NAME-glibc (gcc -static) on
-     * both architectures, NAME-musl (musl-gcc -static) on x86_64 only (Debian's musl-tools has no i386
-     * target).
+     * both architectures; on x86_64 also NAME-glibc-v2 (gcc -static -O3 -march=x86-64-v2) and NAME-musl
+     * (musl-gcc -static; Debian's musl-tools has no i386 target).
      */
     public static java.util.Set<String> libcBinaries(String arch) throws java.io.IOException {
         java.util.Set<String> out = new java.util.TreeSet<>();
@@ -54,6 +54,7 @@ public final class Images {
                     String base = n.substring(0, n.length() - 2);
                     out.add(base + "-glibc");
                     if (arch.equals("x86_64")) {
+                        out.add(base + "-glibc-v2");
                         out.add(base + "-musl");
                     }
                 }

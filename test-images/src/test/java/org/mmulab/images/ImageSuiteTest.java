@@ -22,6 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * and compares stdout byte for byte and the exit status with what the same binary did natively
  * (expected/&lt;arch&gt;/, recorded by build.sh --record).
  *
+ * <p>Entries named {@code @slow...} are left to the slow profile ({@link LibcImageTest}).
  * <p>Architectures: those in {@link #ARCHES}. x86_64 images run under 4-level paging; i386 images
  * (the same sources built with -m32) run under PAE and, in compatibility mode, under 4-level paging.
  */
@@ -41,7 +42,7 @@ class ImageSuiteTest {
                 continue;
             }
             for (ImageManifest.Entry e : m.entries()) {
-                if (!e.appliesTo(arch)) {
+                if (!e.appliesTo(arch) || e.slow()) {
                     continue;
                 }
                 for (String paging : pagingModes(arch)) {
@@ -54,7 +55,7 @@ class ImageSuiteTest {
 
     @Test
     void theSuiteCoversEveryManifestEntry() throws IOException {
-        long entries = ImageManifest.load().entries().stream().filter(e -> e.appliesTo("x86_64")).count();
+        long entries = ImageManifest.load().entries().stream().filter(e -> e.appliesTo("x86_64") && !e.slow()).count();
         long x86Runs = runs().filter(a -> a.get()[0].equals("x86_64")).count();
         assertEquals(entries, x86Runs);
         assertTrue(entries >= 5, "hello, fault_touch, brk_grow, compute, mprotect_segv at least");
@@ -63,6 +64,11 @@ class ImageSuiteTest {
     @ParameterizedTest(name = "{0} {1} {2}")
     @MethodSource("runs")
     void bootsAndMatchesTheNativeRun(String arch, String paging, ImageManifest.Entry e) throws IOException {
+        check(arch, paging, e);
+    }
+
+    /** Boots one manifest entry and compares its stdout and status with the native recording. */
+    static void check(String arch, String paging, ImageManifest.Entry e) throws IOException {
         Path image = Images.image(arch, e.image());
         assertTrue(Files.isRegularFile(image), image + " missing: run test-images/build.sh");
         List<String> args = new ArrayList<>(List.of("boot", "--clean-env"));
