@@ -58,31 +58,25 @@ public final class Fx80Trans {
     // ------------------------------------------------------------------------------------------
     // Series
 
-    /** d = atanh(x) = x + x^3/3 + x^5/5 + ... (|x| well below 1). Uses S, T, H. */
+    /** d = atanh(x) = x + x^3/3 + x^5/5 + ... (|x| well below 1). Uses S, T, H, G. */
     private void atanhSeries(int d, int x) {
-        w.mul(S, x, x);
-        w.set(T, x);
-        w.set(H, x);
-        for (int k = 1; k < 400; k++) {
-            w.mul(T, T, S);
-            if (w.isZero(T)) {
-                break;
-            }
-            w.divInt(G, T, 2 * k + 1);
-            if (w.exp(G) < w.exp(H) - 130) {
-                break;
-            }
-            w.add(H, H, G);
-        }
-        w.set(d, H);
+        oddPowerSeries(d, x, false, 400);
     }
 
     /** d = atan(x) = x - x^3/3 + ... (|x| &lt;= 0.2). Uses S, T, H, G. */
     private void atanSeries(int d, int x) {
+        oddPowerSeries(d, x, true, 200);
+    }
+
+    /**
+     * d = x +- x^3/3 + x^5/5 +- ... (signs alternating when {@code alternating}), summed until a term is 130
+     * bits below the sum or {@code maxTerms} terms. Uses S, T, H, G.
+     */
+    private void oddPowerSeries(int d, int x, boolean alternating, int maxTerms) {
         w.mul(S, x, x);
         w.set(T, x);
         w.set(H, x);
-        for (int k = 1; k < 200; k++) {
+        for (int k = 1; k < maxTerms; k++) {
             w.mul(T, T, S);
             if (w.isZero(T)) {
                 break;
@@ -91,7 +85,7 @@ public final class Fx80Trans {
             if (w.exp(G) < w.exp(H) - 130) {
                 break;
             }
-            if ((k & 1) != 0) {
+            if (alternating && (k & 1) != 0) {
                 w.sub(H, H, G);
             } else {
                 w.add(H, H, G);
