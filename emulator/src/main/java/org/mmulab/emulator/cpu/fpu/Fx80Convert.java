@@ -24,37 +24,23 @@ public final class Fx80Convert {
     }
 
     public static void fromF32(Fx80 u, int bits) {
-        int sign = bits >>> 31;
-        int e = (bits >>> 23) & 0xff;
-        long m = bits & 0x7fffffL;
-        if (e == 0xff) {
-            long sig = Fx80.INT_BIT | (m << 40);
-            if (m != 0 && (m & 0x400000) == 0) {
-                u.flags |= Fx80.IE;
-                sig |= Fx80.QUIET;
-            }
-            u.set((sign << 15) | 0x7fff, sig);
-        } else if (e == 0) {
-            if (m == 0) {
-                u.set(sign << 15, 0);
-            } else {
-                u.flags |= Fx80.DE;
-                int s = Long.numberOfLeadingZeros(m);
-                // value m * 2^-149 = (m << s) * 2^(-149 - 63 + s)
-                u.set((sign << 15) | (Fx80.BIAS - 149 + 63 - s), m << s);
-            }
-        } else {
-            u.set((sign << 15) | (e - 127 + Fx80.BIAS), Fx80.INT_BIT | (m << 40));
-        }
+        widen(u, bits >>> 31, (bits >>> 23) & 0xff, bits & 0x7fffffL, 23, 127);
     }
 
     public static void fromF64(Fx80 u, long bits) {
-        int sign = (int) (bits >>> 63);
-        int e = (int) (bits >>> 52) & 0x7ff;
-        long m = bits & 0xf_ffff_ffff_ffffL;
-        if (e == 0x7ff) {
-            long sig = Fx80.INT_BIT | (m << 11);
-            if (m != 0 && (m & (1L << 51)) == 0) {
+        widen(u, (int) (bits >>> 63), (int) (bits >>> 52) & 0x7ff, bits & 0xf_ffff_ffff_ffffL, 52, 1023);
+    }
+
+    /**
+     * Loads an IEEE binary32/binary64 value (sign, biased exponent {@code e}, fraction {@code m} of
+     * {@code fracBits} bits, exponent bias {@code bias}) exactly: an SNaN is quieted with IE, a denormal
+     * is normalised with DE.
+     */
+    private static void widen(Fx80 u, int sign, int e, long m, int fracBits, int bias) {
+        int shift = 63 - fracBits;
+        if (e == 2 * bias + 1) { // all-ones exponent: infinity or NaN
+            long sig = Fx80.INT_BIT | (m << shift);
+            if (m != 0 && (m & (1L << (fracBits - 1))) == 0) {
                 u.flags |= Fx80.IE;
                 sig |= Fx80.QUIET;
             }
@@ -65,10 +51,11 @@ public final class Fx80Convert {
             } else {
                 u.flags |= Fx80.DE;
                 int s = Long.numberOfLeadingZeros(m);
-                u.set((sign << 15) | (Fx80.BIAS - 1074 + 63 - s), m << s);
+                // value m * 2^(1 - bias - fracBits) = (m << s) * 2^(1 - bias - fracBits - 63 + s)
+                u.set((sign << 15) | (Fx80.BIAS + 1 - bias - fracBits + 63 - s), m << s);
             }
         } else {
-            u.set((sign << 15) | (e - 1023 + Fx80.BIAS), Fx80.INT_BIT | (m << 11));
+            u.set((sign << 15) | (e - bias + Fx80.BIAS), Fx80.INT_BIT | (m << shift));
         }
     }
 
