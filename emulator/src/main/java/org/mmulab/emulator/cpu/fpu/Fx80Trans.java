@@ -333,15 +333,26 @@ public final class Fx80Trans {
         }
     }
 
-    /** FPATAN: atan(y / x) with the quadrant of (x, y). */
-    public void atan2(int ySe, long ySig, int xSe, long xSig) {
-        int cy = Fx80.classify(ySe, ySig), cx = Fx80.classify(xSe, xSig);
+    /**
+     * The start every two-operand transcendental (FPATAN, FYL2X, FYL2XP1) shares: C1 cleared, NaN operands
+     * answered by {@link Fx80#special2} (true: the result is set), DE for a denormal operand.
+     */
+    private boolean twoOperandSpecial(int ySe, long ySig, int cy, int xSe, long xSig, int cx) {
         u.c1 = false;
         if (u.special2(ySe, ySig, cy, xSe, xSig, cx)) {
-            return;
+            return true;
         }
         if (cy == Fx80.DENORMAL || cx == Fx80.DENORMAL) {
             u.flags |= Fx80.DE;
+        }
+        return false;
+    }
+
+    /** FPATAN: atan(y / x) with the quadrant of (x, y). */
+    public void atan2(int ySe, long ySig, int xSe, long xSig) {
+        int cy = Fx80.classify(ySe, ySig), cx = Fx80.classify(xSe, xSig);
+        if (twoOperandSpecial(ySe, ySig, cy, xSe, xSig, cx)) {
+            return;
         }
         int sy = (ySe >>> 15) & 1;
         boolean xNeg = (xSe & 0x8000) != 0;
@@ -467,12 +478,8 @@ public final class Fx80Trans {
     /** FYL2X: y * log2(x). */
     public void yl2x(int ySe, long ySig, int xSe, long xSig) {
         int cy = Fx80.classify(ySe, ySig), cx = Fx80.classify(xSe, xSig);
-        u.c1 = false;
-        if (u.special2(ySe, ySig, cy, xSe, xSig, cx)) {
+        if (twoOperandSpecial(ySe, ySig, cy, xSe, xSig, cx)) {
             return;
-        }
-        if (cy == Fx80.DENORMAL || cx == Fx80.DENORMAL) {
-            u.flags |= Fx80.DE;
         }
         int sy = (ySe >>> 15) & 1;
         if ((xSe & 0x8000) != 0 && cx != Fx80.ZERO) {
@@ -528,12 +535,8 @@ public final class Fx80Trans {
     /** FYL2XP1: y * log2(x + 1). */
     public void yl2xp1(int ySe, long ySig, int xSe, long xSig) {
         int cy = Fx80.classify(ySe, ySig), cx = Fx80.classify(xSe, xSig);
-        u.c1 = false;
-        if (u.special2(ySe, ySig, cy, xSe, xSig, cx)) {
+        if (twoOperandSpecial(ySe, ySig, cy, xSe, xSig, cx)) {
             return;
-        }
-        if (cy == Fx80.DENORMAL || cx == Fx80.DENORMAL) {
-            u.flags |= Fx80.DE;
         }
         int sy = (ySe >>> 15) & 1, sx = (xSe >>> 15) & 1;
         if (cx == Fx80.ZERO) {
