@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Objects;
 
 import org.mmulab.emulator.memory.PhysicalMemory;
+import org.mmulab.emulator.mmu.CpuModel;
 import org.mmulab.emulator.timing.VcpuClock;
 
 /**
@@ -24,13 +25,18 @@ public final class Machine {
     private final ThreadLocal<Vcpu> current = new ThreadLocal<>();
 
     public Machine(long ramBytes, int cpus) {
+        this(ramBytes, cpus, CpuModel.SKYLAKE.withMaxPhysAddrBits(DEFAULT_MAXPHYADDR));
+    }
+
+    /** A machine whose vCPUs are {@code model} ({@code --cpu-model}): its TLBs, caches and timing. */
+    public Machine(long ramBytes, int cpus, CpuModel model) {
         if (cpus < 1 || cpus > 64) {
             throw new IllegalArgumentException("vCPU count must be 1..64: " + cpus);
         }
         this.memory = new PhysicalMemory(ramBytes);
         List<Vcpu> list = new ArrayList<>(cpus);
         for (int i = 0; i < cpus; i++) {
-            list.add(new Vcpu(this, i, memory, DEFAULT_MAXPHYADDR));
+            list.add(new Vcpu(this, i, memory, model));
         }
         this.vcpus = List.copyOf(list);
         for (Vcpu v : vcpus) {

@@ -121,6 +121,7 @@ public final class Mmu {
 
     public void setTiming(WalkTiming t) {
         this.timing = t;
+        clearFastPath(); // cycle mode keeps no fast entries (installFast)
     }
 
     public WalkTiming timing() {
@@ -227,6 +228,10 @@ public final class Mmu {
         long pa0 = translate(va, acc);
         long pa1 = translate((va | 0xfff) + 1, acc);
         int first = (int) (0x1000 - (va & 0xfff));
+        if (timing != null) {
+            timing.dataAccess(pa0 + first - 1);
+            timing.dataAccess(pa1);
+        }
         long v = 0;
         for (int i = 0; i < len; i++) {
             long b = i < first ? mem.read8(pa0 + i) : mem.read8(pa1 + (i - first));
@@ -240,6 +245,10 @@ public final class Mmu {
         long pa0 = translate(va, acc | PfErr.W);
         long pa1 = translate((va | 0xfff) + 1, acc | PfErr.W);
         int first = (int) (0x1000 - (va & 0xfff));
+        if (timing != null) {
+            timing.dataAccess(pa0 + first - 1);
+            timing.dataAccess(pa1);
+        }
         for (int i = 0; i < len; i++) {
             int b = (int) (v >>> (8 * i)) & 0xff;
             if (i < first) {
@@ -361,7 +370,8 @@ public final class Mmu {
     private final int[] fastHandle = new int[FAST_SIZE];
 
     private void installFast(long va, long pa, int handle, int attrs, int access) {
-        if ((access & (PfErr.U | PfErr.IMPLICIT)) != PfErr.U || (attrs & TlbArray.ATTR_US) == 0) {
+        // Cycle timing: no fast entries, so every guest data access reaches userRead/userWrite's charge.
+        if (timing != null || (access & (PfErr.U | PfErr.IMPLICIT)) != PfErr.U || (attrs & TlbArray.ATTR_US) == 0) {
             return;
         }
         int i = (int) (va >>> 12) & FAST_MASK;
@@ -421,7 +431,11 @@ public final class Mmu {
             dtlb.touch(fastHandle[i]);
             return fastPage[i] | (va & 0xfff);
         }
-        return translate(va, userBit());
+        long pa = translate(va, userBit());
+        if (timing != null) {
+            timing.dataAccess(pa); // cycle mode: the load goes through L1D/L2/LLC
+        }
+        return pa;
     }
 
     /** Physical address for a user-mode data write by the interpreter (CPL 3). */
@@ -432,7 +446,11 @@ public final class Mmu {
             dtlb.touch(fastHandle[i]);
             return fastPage[i] | (va & 0xfff);
         }
-        return translate(va, userBit() | PfErr.W);
+        long pa = translate(va, userBit() | PfErr.W);
+        if (timing != null) {
+            timing.dataAccess(pa); // cycle mode: the store's line is fetched for ownership (write-allocate)
+        }
+        return pa;
     }
 
     /**
