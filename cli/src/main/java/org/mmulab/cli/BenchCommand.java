@@ -68,7 +68,7 @@ final class BenchCommand implements Callable<Integer> {
             // Consecutive pages up to 262,144 (1 GiB): past the STLB and the paging-structure caches.
             new Workload("tlb_stride", List.of("262144", "262144"), List.of("256", "20000"), 1),
             // 8 pages apart: every PTE in its own line, so the walks' loads leave L1D, L2, LLC in turn.
-            new Workload("tlb_stride", TLB_STRIDE_8, List.of("65536", "262144", "8"), List.of("256", "20000", "8"), 1),
+            new Workload("tlb_stride", TLB_STRIDE_8, List.of("32768", "262144", "8"), List.of("256", "20000", "8"), 1),
             new Workload("cpu_loop", List.of("100"), List.of("2"), 1));
 
     @Option(names = "--paging", paramLabel = "4level|pae", converter = BootCommand.PagingConverter.class,
