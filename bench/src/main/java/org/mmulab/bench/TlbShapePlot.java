@@ -26,15 +26,15 @@ public final class TlbShapePlot {
     private TlbShapePlot() {
     }
 
-    /** pages → {model cycles, host ns} of one curve read from native.csv's "figure" lines. */
+    /** pages → {model cycles, host ns} of one curve read from native.csv's lines. */
     static TreeMap<Long, double[]> curve(List<String> csv, String workload) {
         TreeMap<Long, double[]> c = new TreeMap<>();
         for (String line : csv) {
             String[] f = line.split(",", -1);
-            if (f.length >= 7 && f[0].equals("figure") && f[1].equals(workload) && f[2].startsWith("access @pages=")
-                    && !f[4].isEmpty() && !f[5].isEmpty()) {
-                c.put(Long.parseLong(f[2].substring("access @pages=".length())),
-                        new double[] {Double.parseDouble(f[5]), Double.parseDouble(f[4])});
+            // workload,figure,mmulab_ns,native_ns,model_cycles,host_cycles_nominal,...
+            if (f.length >= 6 && f[0].equals(workload) && f[1].startsWith("access @pages=") && !f[3].isEmpty() && !f[4].isEmpty()) {
+                c.put(Long.parseLong(f[1].substring("access @pages=".length())),
+                        new double[] {Double.parseDouble(f[4]), Double.parseDouble(f[3])});
             }
         }
         return c;

@@ -249,13 +249,14 @@ final class BenchCommand implements Callable<Integer> {
             cmp.print(stdout);
             try {
                 Files.writeString(out.resolve("native.csv"), cmp.csv());
+                Files.writeString(out.resolve("shape.csv"), cmp.shapeCsv());
             } catch (IOException e) {
                 err.println("mmulab: bench: cannot write " + out + ": " + e.getMessage());
                 return 1;
             }
         }
         stdout.println("wrote " + out.resolve("results.csv") + ", results-raw.csv, fault_latency.csv, tlb_cliff.svg, fault_latency.svg"
-                + (nativeToo ? ", native.csv" : ""));
+                + (nativeToo ? ", native.csv, shape.csv" : ""));
         return 0;
     }
 

@@ -120,24 +120,30 @@ final class NativeComparison {
         return Double.isNaN(a) || Double.isNaN(b) || b == 0 ? "-" : String.format(Locale.ROOT, "%.2fx", a / b);
     }
 
-    /** native.csv: one line per figure of both runs, then the shape ratios. */
+    /** native.csv: one line per figure both runs printed. */
     String csv() {
-        StringBuilder b = new StringBuilder("kind,workload,figure,mmulab_ns,native_ns,model_cycles,host_cycles_nominal,mmulab_other,native_other\n");
+        StringBuilder b = new StringBuilder("workload,figure,mmulab_ns,native_ns,model_cycles,host_cycles_nominal,mmulab_other,native_other\n");
         for (BenchCommand.Row m : model) {
             BenchCommand.Row h = host.get(key(m));
             if (h == null) {
                 continue;
             }
-            b.append("figure,").append(m.workload).append(',').append(m.op).append(',').append(num(m.ns)).append(',')
-                    .append(num(h.ns)).append(',').append(num(m.cycles)).append(',').append(num(h.ns * ghz())).append(',')
-                    .append(num(m.other)).append(',').append(num(h.other)).append('\n');
+            b.append(m.workload).append(',').append(m.op).append(',').append(num(m.ns)).append(',').append(num(h.ns)).append(',')
+                    .append(num(m.cycles)).append(',').append(num(h.ns * ghz())).append(',').append(num(m.other)).append(',')
+                    .append(num(h.other)).append('\n');
         }
+        return b.toString();
+    }
+
+    /** shape.csv: the shape ratios of {@link #SHAPE_POINTS} for both curves, model and host. */
+    String shapeCsv() {
+        StringBuilder b = new StringBuilder("curve,pages,model_ratio,host_ratio\n");
         for (String label : List.of("tlb_stride", BenchCommand.TLB_STRIDE_8)) {
             TreeMap<Long, Double> mc = curve(model, label, true);
             TreeMap<Long, Double> hc = curve(new ArrayList<>(host.values()), label, false);
             for (long n : SHAPE_POINTS) {
-                b.append("shape,").append(label).append(",pages=").append(n).append(',').append(num(shape(mc, n))).append(',')
-                        .append(num(shape(hc, n))).append(",,,,\n");
+                b.append(label).append(',').append(n).append(',').append(num(shape(mc, n))).append(',').append(num(shape(hc, n)))
+                        .append('\n');
             }
         }
         return b.toString();
