@@ -112,6 +112,10 @@ final class BenchCommand implements Callable<Integer> {
                     + "and print mmulab and native side by side with ratios, the TLB-curve shape ratios, and native.csv.")
     boolean nativeToo;
 
+    @Option(names = "--native-runs", paramLabel = "N", defaultValue = "3",
+            description = "With --native: run each image N times natively and keep the best figure of each (default ${DEFAULT-VALUE}).")
+    int nativeRuns;
+
     private final PrintStream stdout;
     private final PrintStream err;
 
@@ -159,6 +163,9 @@ final class BenchCommand implements Callable<Integer> {
             MemorySize.parse(mem);
         } catch (RuntimeException e) {
             return usage("--mem: " + e.getMessage());
+        }
+        if (nativeRuns < 1 || nativeRuns > 100) {
+            return usage("--native-runs must be 1..100, got " + nativeRuns);
         }
         if (nativeToo && paging != KernelConfig.PagingMode.FOUR_LEVEL) {
             return usage("--native runs the x86_64 images on the host: use --paging 4level");
@@ -229,7 +236,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             err.printf(Locale.ROOT, "%.2f s%n", secs);
             if (nativeToo) {
-                String failure = NativeRun.run(image, args, w, nativeResults, err);
+                String failure = NativeRun.run(image, args, w, nativeRuns, nativeResults, err);
                 if (failure != null) {
                     err.println("mmulab: bench: native " + w.name() + ": " + failure);
                     return 1;

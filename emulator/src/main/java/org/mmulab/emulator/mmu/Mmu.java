@@ -121,7 +121,7 @@ public final class Mmu {
 
     public void setTiming(WalkTiming t) {
         this.timing = t;
-        clearFastPath(); // cycle mode keeps no fast entries (installFast)
+        clearFastPath(); // fast entries of the other mode go (installFast keeps the two apart)
     }
 
     public WalkTiming timing() {
@@ -368,19 +368,26 @@ public final class Mmu {
     private final long[] fastWriteTag = new long[FAST_SIZE];
     private final long[] fastPage = new long[FAST_SIZE];
     private final int[] fastHandle = new int[FAST_SIZE];
+    /**
+     * Cycle timing's fast entries: the same subset rule and slots, kept apart from the tags above so that
+     * the fast-mode check in userRead/userWrite never hits under cycle timing and every guest data access
+     * reaches the cache model's charge after it.
+     */
+    private final long[] cycleReadTag = new long[FAST_SIZE];
+    private final long[] cycleWriteTag = new long[FAST_SIZE];
 
     private void installFast(long va, long pa, int handle, int attrs, int access) {
-        // Cycle timing: no fast entries, so every guest data access reaches userRead/userWrite's charge.
-        if (timing != null || (access & (PfErr.U | PfErr.IMPLICIT)) != PfErr.U || (attrs & TlbArray.ATTR_US) == 0) {
+        if ((access & (PfErr.U | PfErr.IMPLICIT)) != PfErr.U || (attrs & TlbArray.ATTR_US) == 0) {
             return;
         }
         int i = (int) (va >>> 12) & FAST_MASK;
         long tag = (va >>> 12) + 1;
-        fastReadTag[i] = tag;
+        boolean cycle = timing != null;
+        (cycle ? cycleReadTag : fastReadTag)[i] = tag;
         fastPage[i] = pa & ~0xfffL;
         fastHandle[i] = handle;
         boolean writable = (attrs & (TlbArray.ATTR_RW | TlbArray.ATTR_D)) == (TlbArray.ATTR_RW | TlbArray.ATTR_D);
-        fastWriteTag[i] = writable ? tag : 0;
+        (cycle ? cycleWriteTag : fastWriteTag)[i] = writable ? tag : 0;
     }
 
     /** Drops the fast entries that translate anything in [base, base + 2^shift). */
@@ -389,15 +396,19 @@ public final class Mmu {
             int i = (int) (base >>> 12) & FAST_MASK;
             fastReadTag[i] = 0;
             fastWriteTag[i] = 0;
+            cycleReadTag[i] = 0;
+            cycleWriteTag[i] = 0;
             return;
         }
         long first = (base >>> 12) + 1;
         long last = first + (1L << (shift - 12));
         for (int i = 0; i < FAST_SIZE; i++) {
-            long t = fastReadTag[i];
-            if (t >= first && t < last) {
+            long t = fastReadTag[i], c = cycleReadTag[i];
+            if (t >= first && t < last || c >= first && c < last) {
                 fastReadTag[i] = 0;
                 fastWriteTag[i] = 0;
+                cycleReadTag[i] = 0;
+                cycleWriteTag[i] = 0;
             }
         }
     }
@@ -421,6 +432,8 @@ public final class Mmu {
     private void clearFastPath() {
         java.util.Arrays.fill(fastReadTag, 0);
         java.util.Arrays.fill(fastWriteTag, 0);
+        java.util.Arrays.fill(cycleReadTag, 0);
+        java.util.Arrays.fill(cycleWriteTag, 0);
     }
 
     /** Physical address for a user-mode data read by the interpreter (CPL 3). */
@@ -431,10 +444,19 @@ public final class Mmu {
             dtlb.touch(fastHandle[i]);
             return fastPage[i] | (va & 0xfff);
         }
-        long pa = translate(va, userBit());
-        if (timing != null) {
-            timing.dataAccess(pa); // cycle mode: the load goes through L1D/L2/LLC
+        WalkTiming t = timing;
+        if (t == null) {
+            return translate(va, userBit());
         }
+        long pa; // cycle mode: the load goes through L1D/L2/LLC
+        if (cycleReadTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
+            counters.dtlbHits++;
+            dtlb.touch(fastHandle[i]);
+            pa = fastPage[i] | (va & 0xfff);
+        } else {
+            pa = translate(va, userBit());
+        }
+        t.dataAccess(pa);
         return pa;
     }
 
@@ -446,10 +468,19 @@ public final class Mmu {
             dtlb.touch(fastHandle[i]);
             return fastPage[i] | (va & 0xfff);
         }
-        long pa = translate(va, userBit() | PfErr.W);
-        if (timing != null) {
-            timing.dataAccess(pa); // cycle mode: the store's line is fetched for ownership (write-allocate)
+        WalkTiming t = timing;
+        if (t == null) {
+            return translate(va, userBit() | PfErr.W);
         }
+        long pa; // cycle mode: the store's line is fetched for ownership (write-allocate)
+        if (cycleWriteTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
+            counters.dtlbHits++;
+            dtlb.touch(fastHandle[i]);
+            pa = fastPage[i] | (va & 0xfff);
+        } else {
+            pa = translate(va, userBit() | PfErr.W);
+        }
+        t.dataAccess(pa);
         return pa;
     }
 
