@@ -34,6 +34,11 @@ import picocli.CommandLine.Option;
  * option fails the run with exit status 2 and boot's message. Workloads are a list of {@link Workload}
  * records with a vCPU count, so multi-vCPU and fork/COW workloads slot in once the machine runs more
  * than one vCPU; today {@code --cpus} above 1 is refused.
+ *
+ * <p>{@code --cpu-model} is passed to every boot ({@code host} is resolved once, here). {@code --native}
+ * also runs each x86_64 image on the host ({@link NativeRun}, best of {@code --native-runs}) and prints
+ * the two side by side with ratios and the TLB-curve shape ratios ({@link NativeComparison}), writing
+ * native.csv and shape.csv; bench's TlbShapePlot draws them (docs/cache-model.md).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Run the guest workload benchmarks (page_fault1, sparse_unmap, tlb_stride, cpu_loop); "
