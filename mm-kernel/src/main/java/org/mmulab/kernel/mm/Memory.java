@@ -601,9 +601,9 @@ public final class Memory {
                     vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);
                 }
                 long entry = PteBits.mkPte(nw, vma.pageProt()) | PteBits.RW | PteBits.DIRTY;
-                // ptep_clear_flush
+                // ptep_clear_flush: every vCPU's translation of the old page is gone before it can be freed
                 ops.getAndClear(vmf.ptep);
-                vmf.mm.flushTlbPage(vmf.address);
+                tlbFlush.flushTlbMmRange(vmf.mm, vmf.address, vmf.address + 4096, true);
                 frames.addNewAnonRmap(nw);
                 ops.set(vmf.ptep, entry);
                 if (old >= 0) {

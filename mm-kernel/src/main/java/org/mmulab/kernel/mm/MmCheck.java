@@ -5,6 +5,8 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 
+import org.mmulab.emulator.machine.Machine;
+import org.mmulab.emulator.machine.Vcpu;
 import org.mmulab.emulator.memory.PhysicalMemory;
 
 /**
@@ -187,6 +189,25 @@ public final class MmCheck {
         }
         violations.addAll(out);
         return out;
+    }
+
+    /**
+     * Installs the frame table's free observer: every frame about to go back to the allocator (data
+     * page or page-table page, PGD included) must be unreachable from every vCPU of {@code machine}
+     * ({@link org.mmulab.emulator.mmu.Mmu#mayReach}: TLBs of every PCID, paging-structure caches, PDPTE
+     * registers, CR3, fast path, the interpreter's cached fetch page). The shootdowns that precede each
+     * free were acknowledged, which orders the reads here after those vCPUs' invalidations.
+     */
+    public void watchFrees(Machine machine) {
+        List<Vcpu> cpus = machine.vcpus();
+        memory.frames().setFreeObserver(pfn -> {
+            for (Vcpu v : cpus) {
+                if (v.mmu().mayReach(pfn << PhysicalMemory.PAGE_SHIFT)) {
+                    report(frame(pfn) + " freed while vCPU " + v.id() + " can still reach it (flags 0x"
+                            + Integer.toHexString(memory.frames().flags(pfn)) + ")");
+                }
+            }
+        });
     }
 
     /** At trap exit: the calling thread holds no mm lock (lockdep's "lock held when returning to user space"). */
