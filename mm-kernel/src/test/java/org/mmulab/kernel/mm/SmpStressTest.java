@@ -42,13 +42,13 @@ class SmpStressTest {
     @ParameterizedTest(name = "{0} vCPUs, pae={1}")
     @CsvSource({"2, false", "4, false", "4, true"})
     void concurrentFaultMunmapForkMprotectKeepEveryInvariant(int cpus, boolean pae) {
-        stress(cpus, pae, 400, seed());
+        stress(cpus, pae, 1500, seed());
     }
 
     @Tag("slow")
     @Test
     void eightVcpusLonger() {
-        stress(8, false, 3000, seed());
+        stress(8, false, 20000, seed());
     }
 
     static void stress(int cpus, boolean pae, int ops, long seed) {
