@@ -92,10 +92,6 @@ public final class TlbFlush {
         }
     }
 
-    /** struct flush_tlb_info: what every target of one shootdown is asked to do. */
-    private record FlushInfo(MmStruct mm, long start, long end, long newTlbGen, boolean freeing) {
-    }
-
     private final Memory memory;
     private final ConcurrentHashMap<Vcpu, CpuTlbState> states = new ConcurrentHashMap<>();
     /**
@@ -304,27 +300,35 @@ public final class TlbFlush {
             end = TLB_FLUSH_ALL;
         }
         long newGen = mm.tlbGen.incrementAndGet(); // inc_mm_tlb_gen
-        List<Vcpu> targets = null;
+        // Who gets it: every vCPU in mm_cpumask, the lazy ones only when something is freed after
+        // (on_each_cpu_cond_mask(tlb_is_not_lazy) unless freed_tables). The common case — the sender is
+        // the only one — is a plain call and allocates nothing.
+        Vcpu only = null;
+        int n = 0;
         for (Vcpu cpu : mm.cpus) {
-            if (freeing || !state(cpu).isLazy) { // on_each_cpu_cond_mask(tlb_is_not_lazy) unless freed_tables
-                if (targets == null) {
-                    targets = new ArrayList<>(4);
-                }
+            if (freeing || !state(cpu).isLazy) {
+                only = cpu;
+                n++;
+            }
+        }
+        if (n == 0) {
+            return;
+        }
+        Machine machine = only.machine();
+        Vcpu self = machine.currentVcpu();
+        if (n == 1 && only == self) {
+            flushTlbFunc(self, mm, start, end, newGen); // the local flush: a function call
+            return;
+        }
+        List<Vcpu> targets = new ArrayList<>(n);
+        for (Vcpu cpu : mm.cpus) {
+            if (freeing || !state(cpu).isLazy) {
                 targets.add(cpu);
             }
         }
-        if (targets == null) {
-            return;
-        }
-        FlushInfo info = new FlushInfo(mm, start, end, newGen, freeing);
-        Machine machine = targets.get(0).machine();
-        Vcpu self = machine.currentVcpu();
-        if (targets.size() == 1 && targets.get(0) == self) {
-            flushTlbFunc(self, info); // the local flush: a function call
-            return;
-        }
+        long s = start, e = end;
         machine.yieldPoint(YieldKind.TLB_SHOOTDOWN_BEFORE);
-        machine.sendIpis(self, targets, cpu -> flushTlbFunc(cpu, info));
+        machine.sendIpis(self, targets, cpu -> flushTlbFunc(cpu, mm, s, e, newGen));
         machine.yieldPoint(YieldKind.TLB_SHOOTDOWN_AFTER);
     }
 
@@ -335,34 +339,37 @@ public final class TlbFlush {
         }
     }
 
-    /** flush_tlb_func on {@code cpu}: the IPI handler (on its thread), or the local call. */
-    private void flushTlbFunc(Vcpu cpu, FlushInfo f) {
+    /**
+     * flush_tlb_func on {@code cpu} (struct flush_tlb_info passed as its fields): the IPI handler, on the
+     * target's thread, or the local call.
+     */
+    private void flushTlbFunc(Vcpu cpu, MmStruct mm, long start, long end, long newTlbGen) {
         observe(cpu);
         CpuTlbState st = state(cpu);
-        if (st.loadedMm != f.mm || st.isLazy) {
-            // Not running f.mm: lazy on it (only a freeing flush comes here then), or switched away with
+        if (st.loadedMm != mm || st.isLazy) {
+            // Not running mm: lazy on it (only a freeing flush comes here then), or switched away with
             // its PCID-tagged entries still cached. Linux switches a lazy CPU to init_mm and has a CPU
             // running another mm leave the mask (TLB_REMOTE_WRONG_CPU); mmulab also drops the mm's
             // PCID-tagged entries then, so nothing outside mm_cpumask can reach the mm's frames. The ASID
             // slot's tlb_gen was behind anyway: switching back would have flushed it.
-            if (st.loadedMm == f.mm) {
+            if (st.loadedMm == mm) {
                 leaveMm(cpu);
             }
-            dropAsids(cpu, st, f.mm, false);
-            f.mm.cpus.remove(cpu);
+            dropAsids(cpu, st, mm, false);
+            mm.cpus.remove(cpu);
             return;
         }
         int asid = st.loadedMmAsid;
         long local = st.tlbGen[asid];
-        long mmGen = f.mm.tlbGen.get();
-        if (local == mmGen || f.newTlbGen <= local) {
+        long mmGen = mm.tlbGen.get();
+        if (local == mmGen || newTlbGen <= local) {
             return;
         }
-        if (f.end != TLB_FLUSH_ALL && f.newTlbGen == local + 1 && f.newTlbGen == mmGen) {
-            for (long a = f.start; a != f.end; a += 4096) {
+        if (end != TLB_FLUSH_ALL && newTlbGen == local + 1 && newTlbGen == mmGen) {
+            for (long a = start; a != end; a += 4096) {
                 cpu.mmu().invlpg(a); // flush_tlb_one_user
             }
-            memory.stats.tlbPageFlushes.addAndGet((f.end - f.start) >>> 12);
+            memory.stats.tlbPageFlushes.addAndGet((end - start) >>> 12);
         } else {
             memory.stats.tlbFullFlushes.incrementAndGet();
             cpu.mmu().writeCr3(cpu.state.cr3 & ~CR3_NOFLUSH); // flush_tlb_local: CR3 reload without the no-flush bit
