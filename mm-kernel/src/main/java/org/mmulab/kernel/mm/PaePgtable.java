@@ -2,6 +2,7 @@ package org.mmulab.kernel.mm;
 
 import java.lang.invoke.VarHandle;
 
+import org.mmulab.emulator.machine.YieldKind;
 import org.mmulab.emulator.memory.PhysicalMemory;
 
 /**
@@ -87,12 +88,12 @@ public final class PaePgtable implements PgtableOps {
     }
 
     private long lo(long pa) {
-        charge.load(pa);
+        charge.load(pa, YieldKind.PTE_READ_LO);
         return mem.read32Acquire(pa) & 0xffff_ffffL;
     }
 
     private long hi(long pa) {
-        charge.load(pa + 4);
+        charge.load(pa + 4, YieldKind.PTE_READ_HI);
         return mem.read32Acquire(pa + 4) & 0xffff_ffffL;
     }
 
@@ -123,32 +124,63 @@ public final class PaePgtable implements PgtableOps {
 
     @Override
     public void set(long entryPa, long value) {
-        charge.store(entryPa + 4);
+        checkWrite(entryPa);
+        charge.store(entryPa + 4, YieldKind.PTE_WRITE_HI);
         mem.write32Release(entryPa + 4, (int) (value >>> 32));
         VarHandle.releaseFence(); // smp_wmb
         betweenHalves(entryPa);
-        charge.store(entryPa);
+        charge.store(entryPa, YieldKind.PTE_WRITE_LO);
         mem.write32Release(entryPa, (int) value);
+    }
+
+    /** clear_bit(_PAGE_BIT_RW) on the low word: a locked 32-bit AND; the high word is not touched. */
+    @Override
+    public void wrprotect(long entryPa) {
+        checkWrite(entryPa);
+        charge.atomic(entryPa);
+        for (;;) {
+            int old = mem.read32Acquire(entryPa);
+            if ((old & PteBits.RW) == 0 || mem.compareAndExchange32(entryPa, old, old & (int) ~PteBits.RW) == old) {
+                return;
+            }
+        }
     }
 
     @Override
     public void clear(long entryPa) {
-        charge.store(entryPa);
+        checkWrite(entryPa);
+        charge.store(entryPa, YieldKind.PTE_WRITE_LO);
         mem.write32Release(entryPa, 0);
         VarHandle.releaseFence();
         betweenHalves(entryPa);
-        charge.store(entryPa + 4);
+        charge.store(entryPa + 4, YieldKind.PTE_WRITE_HI);
         mem.write32Release(entryPa + 4, 0);
     }
 
     @Override
     public long getAndClear(long entryPa) {
+        checkWrite(entryPa);
         for (;;) {
             long old = getLockless(entryPa);
             charge.atomic(entryPa);
             if (mem.compareAndExchange64(entryPa, old, 0) == old) {
                 return old;
             }
+        }
+    }
+
+    /** {@link PgtableOps#setWriteCheck}: null unless --check. */
+    private java.util.function.LongConsumer writeCheck;
+
+    @Override
+    public void setWriteCheck(java.util.function.LongConsumer c) {
+        writeCheck = c;
+    }
+
+    private void checkWrite(long entryPa) {
+        java.util.function.LongConsumer c = writeCheck;
+        if (c != null) {
+            c.accept(entryPa);
         }
     }
 

@@ -2,12 +2,14 @@ package org.mmulab.kernel.mm;
 
 import java.util.concurrent.locks.AbstractQueuedSynchronizer;
 
+import org.mmulab.emulator.machine.YieldKind;
+
 /**
  * {@code struct rw_semaphore} (include/linux/rwsem.h, kernel/locking/rwsem.c) for {@code mmap_lock}:
  * many readers or one writer, not reentrant — a thread that takes it again (even for read, which a
  * queued writer would block) deadlocks in Linux; with {@link LockDep#CHECKS} on, that, a lock-order
  * violation and releasing it without holding it are reported. New readers queue behind a waiting writer
- * (no writer starvation), as rwsem's handoff does.
+ * (no writer starvation), as rwsem's handoff does. A waiter keeps answering IPIs ({@link LockWait}).
  */
 public final class RwSemaphore {
     private static final class Sync extends AbstractQueuedSynchronizer {
@@ -80,18 +82,28 @@ public final class RwSemaphore {
 
     private final Sync sync = new Sync();
     private final int lockClass;
+    private final CycleCharge charge;
 
     public RwSemaphore(int lockClass) {
+        this(lockClass, CycleCharge.NONE);
+    }
+
+    /** @param charge the machine whose IPIs a waiter answers and whose yield points the steps are */
+    public RwSemaphore(int lockClass, CycleCharge charge) {
         this.lockClass = lockClass;
+        this.charge = charge;
     }
 
     /** down_read. */
     public void downRead() {
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.checkAcquire(this, lockClass);
         }
-        sync.acquireShared(1);
-        if (LockDep.CHECKS) {
+        charge.yieldPoint(YieldKind.LOCK_ACQUIRE);
+        if (sync.tryAcquireShared(1) < 0) {
+            LockWait.await(charge.machine(), x -> sync.tryReadNow(), sync::tryAcquireSharedNanos, () -> sync.acquireShared(1));
+        }
+        if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
         }
     }
@@ -101,7 +113,7 @@ public final class RwSemaphore {
         if (!sync.tryReadNow()) {
             return false;
         }
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
         }
         return true;
@@ -109,20 +121,39 @@ public final class RwSemaphore {
 
     /** up_read. */
     public void upRead() {
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.release(this, lockClass);
         }
         sync.releaseShared(1);
+        charge.yieldPoint(YieldKind.LOCK_RELEASE);
     }
 
     /** down_write. */
     public void downWrite() {
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.checkAcquire(this, lockClass);
         }
-        sync.acquire(1);
-        if (LockDep.CHECKS) {
+        acquireWrite();
+        if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
+        }
+    }
+
+    /** mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING): dup_mmap's lock of the new mm under the old one's. */
+    public void downWriteNested() {
+        if (LockDep.on()) {
+            LockDep.checkAcquireNested(this, lockClass);
+        }
+        acquireWrite();
+        if (LockDep.on()) {
+            LockDep.acquired(this, lockClass);
+        }
+    }
+
+    private void acquireWrite() {
+        charge.yieldPoint(YieldKind.LOCK_ACQUIRE);
+        if (!sync.tryAcquire(1)) {
+            LockWait.await(charge.machine(), sync::tryAcquire, sync::tryAcquireNanos, () -> sync.acquire(1));
         }
     }
 
@@ -131,7 +162,7 @@ public final class RwSemaphore {
         if (!sync.tryAcquire(1)) {
             return false;
         }
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
         }
         return true;
@@ -139,7 +170,7 @@ public final class RwSemaphore {
 
     /** up_write. */
     public void upWrite() {
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             if (sync.writer() != Thread.currentThread()) {
                 throw new IllegalStateException("up_write of " + this + " by " + Thread.currentThread().getName()
                         + ", writer " + sync.writer());
@@ -147,18 +178,19 @@ public final class RwSemaphore {
             LockDep.release(this, lockClass);
         }
         sync.release(1);
+        charge.yieldPoint(YieldKind.LOCK_RELEASE);
     }
 
     /** mmap_assert_write_locked: with checks on, throws unless the current thread holds it for write. */
     public void assertWriteLocked() {
-        if (LockDep.CHECKS && sync.writer() != Thread.currentThread()) {
+        if (LockDep.on() && sync.writer() != Thread.currentThread()) {
             throw new IllegalStateException(LockDep.name(lockClass) + " not write-locked by " + Thread.currentThread().getName());
         }
     }
 
     /** mmap_assert_locked: with checks on, throws unless the current thread holds it (read or write). */
     public void assertLocked() {
-        if (LockDep.CHECKS && !LockDep.holds(this)) {
+        if (LockDep.on() && !LockDep.holds(this)) {
             throw new IllegalStateException(LockDep.name(lockClass) + " not held by " + Thread.currentThread().getName());
         }
     }

@@ -2,6 +2,7 @@ package org.mmulab.kernel.mm;
 
 import java.util.concurrent.locks.AbstractQueuedSynchronizer;
 
+import org.mmulab.emulator.machine.YieldKind;
 import org.mmulab.emulator.timing.VcpuClock;
 
 /**
@@ -13,7 +14,10 @@ import org.mmulab.emulator.timing.VcpuClock;
  * <p>It charges the current vCPU what x86's queued spinlock costs (kernel/locking/qspinlock.c): one
  * locked compare-and-exchange to acquire, a plain store to release, and, when another holder had it, the
  * hand-off of its cache line; the contention is counted ({@code ptlock.contended} in {@code --stats}).
- * A waiter parks rather than spins (the host may have fewer cores than vCPUs); nothing else differs.
+ * A waiter parks rather than spins (the host may have fewer cores than vCPUs), but like a CPU spinning
+ * with interrupts on it keeps answering IPIs meanwhile ({@link LockWait}): a holder that shoots down
+ * the waiter's TLB while holding the lock would otherwise wait for it forever. Acquire, release and
+ * each spin are yield points of the machine's scheduler.
  */
 public final class SpinLock {
     private static final class Sync extends AbstractQueuedSynchronizer {
@@ -56,14 +60,27 @@ public final class SpinLock {
 
     /** spin_lock. */
     public void lock() {
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.checkAcquire(this, lockClass);
         }
+        acquire();
+    }
+
+    /** spin_lock_nested(lock, SINGLE_DEPTH_NESTING): one other lock of this class may be held. */
+    public void lockNested() {
+        if (LockDep.on()) {
+            LockDep.checkAcquireNested(this, lockClass);
+        }
+        acquire();
+    }
+
+    private void acquire() {
+        charge.yieldPoint(YieldKind.LOCK_ACQUIRE);
         boolean contended = !sync.tryAcquire(1);
         if (contended) {
-            sync.acquire(1);
+            LockWait.await(charge.machine(), sync::tryAcquire, sync::tryAcquireNanos, () -> sync.acquire(1));
         }
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
         }
         VcpuClock c = charge.clock();
@@ -77,7 +94,7 @@ public final class SpinLock {
         if (!sync.tryAcquire(1)) {
             return false;
         }
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
         }
         VcpuClock c = charge.clock();
@@ -89,7 +106,7 @@ public final class SpinLock {
 
     /** spin_unlock. */
     public void unlock() {
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             if (sync.owner() != Thread.currentThread()) {
                 throw new IllegalStateException("spin_unlock of " + this + " by " + Thread.currentThread().getName()
                         + ", owner " + sync.owner());
@@ -101,6 +118,12 @@ public final class SpinLock {
         if (c != null) {
             c.lockReleased();
         }
+        charge.yieldPoint(YieldKind.LOCK_RELEASE);
+    }
+
+    /** Does the calling thread hold it (lockdep_is_held; works with checks off too)? */
+    public boolean heldByCurrentThread() {
+        return sync.owner() == Thread.currentThread();
     }
 
     /** spin_is_locked (by anyone). */
@@ -110,7 +133,7 @@ public final class SpinLock {
 
     /** lockdep_assert_held: with checks on, throws unless the current thread holds the lock. */
     public void assertHeld() {
-        if (LockDep.CHECKS && sync.owner() != Thread.currentThread()) {
+        if (LockDep.on() && sync.owner() != Thread.currentThread()) {
             throw new IllegalStateException(LockDep.name(lockClass) + " not held by " + Thread.currentThread().getName());
         }
     }
