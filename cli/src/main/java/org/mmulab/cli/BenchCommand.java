@@ -79,6 +79,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "Timing level passed to each boot (default ${DEFAULT-VALUE}).")
     String timing;
 
+    @Option(names = "--engine", paramLabel = "interp|tier", defaultValue = "tier",
+            description = "Engine passed to each boot (default ${DEFAULT-VALUE}; see boot --engine).")
+    String engine;
+
     @Option(names = "--deterministic",
             description = "Pass --deterministic to each boot (with --timing cycle: RDTSC and the clock follow virtual cycles).")
     boolean deterministic;
@@ -139,6 +143,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (cpus > 1) {
             return usage("--cpus " + cpus + ": multi-vCPU workloads are not supported yet (single vCPU machine)");
+        }
+        if (!engine.equals("interp") && !engine.equals("tier")) {
+            return usage("--engine: expected interp or tier, got '" + engine + "'");
         }
         if (!timing.equals("fast") && !timing.equals("cycle")) {
             return usage("--timing: expected fast or cycle, got '" + timing + "'");
@@ -231,6 +238,8 @@ final class BenchCommand implements Callable<Integer> {
         if (deterministic) {
             a.add("--deterministic");
         }
+        a.add("--engine");
+        a.add(engine);
         a.add(image.toString());
         a.addAll(args);
         return a.toArray(new String[0]);
