@@ -176,15 +176,16 @@ final class BlockCompiler {
         mv.visitInsn(LCMP);
         mv.visitJumpInsn(IFGE, body);
         if (t.hasMem) {
-            mv.visitJumpInsn(GOTO, exitHead);
-        } else {
-            mv.visitVarInsn(ALOAD, IT);
-            mv.visitFieldInsn(GETFIELD, INTERP, "stop", "Z");
-            mv.visitJumpInsn(IFNE, exitHead);
-            mv.visitVarInsn(ALOAD, IT);
-            mv.visitFieldInsn(GETFIELD, INTERP, "interrupted", "Z");
+            mv.visitVarInsn(ALOAD, C);
+            mv.visitFieldInsn(GETFIELD, CTX, "strictPolls", "Z");
             mv.visitJumpInsn(IFNE, exitHead);
         }
+        mv.visitVarInsn(ALOAD, IT);
+        mv.visitFieldInsn(GETFIELD, INTERP, "stop", "Z");
+        mv.visitJumpInsn(IFNE, exitHead);
+        mv.visitVarInsn(ALOAD, IT);
+        mv.visitFieldInsn(GETFIELD, INTERP, "interrupted", "Z");
+        mv.visitJumpInsn(IFNE, exitHead);
         mv.visitLabel(body);
         boolean ended = false;
         for (int i = 0; i < t.count && !ended; i++) {

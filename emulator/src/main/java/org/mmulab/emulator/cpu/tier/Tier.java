@@ -17,11 +17,13 @@ import org.mmulab.emulator.mmu.Mmu;
  * <li>Budget: a block pass runs only when all of it fits in {@code budgetLeft}, so a quantum (and the
  *     deterministic scheduler's yield every N instructions) ends on exactly the same instruction.</li>
  * <li>Stop and interrupt requests: the interpreter polls them every 1024 instructions, at fixed
- *     instruction counts of its run call. A pass that would cross such a poll point runs only if it has
- *     no memory access and no request is pending: under deterministic scheduling a request can only
- *     arrive while this vCPU is parked at a yield point, and yield points sit inside memory accesses
- *     (page walks, A/D updates), so without one the interpreter would have seen no request either.
- *     Otherwise the block returns and the interpreter reaches the poll point itself.</li>
+ *     instruction counts of its run call. A pass that would cross such a poll point runs only if no
+ *     request is pending and, under deterministic scheduling (walker yield points installed), only if it
+ *     has no memory access: there a request can only arrive while this vCPU is parked at a yield point,
+ *     and inside {@code run} yield points sit only in memory accesses (page walks, A/D updates), so a
+ *     pass without one sees what the interpreter would have seen at the poll point. Otherwise the block
+ *     returns and the interpreter reaches the poll point itself. Without yield points (parallel
+ *     scheduling) requests come from other threads at no defined instruction, so any pass may cross.</li>
  * <li>Faults: precise (see {@link CompiledBlock}); the caller raises them at the faulting RIP.</li>
  * <li>Code writes: a frame written by any vCPU is invalid; a block checks that on entry, after each of
  *     its memory accesses, and the interpreter drops the frame's translations with its decoded page.</li>
@@ -61,6 +63,7 @@ public final class Tier {
         c.page = page;
         c.vbase = vbase;
         c.fault = false;
+        c.strictPolls = c.mmu.yieldsInsideAccesses();
         long total = 0;
         for (;;) {
             CompiledBlock b = tp.block(off);

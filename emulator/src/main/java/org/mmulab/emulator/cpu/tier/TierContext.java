@@ -16,6 +16,8 @@ public final class TierContext {
     /** The code frame being run and the virtual address of its page (blocks are position independent). */
     public CodeSource page;
     public long vbase;
+    /** Guest accesses may yield to another vCPU (deterministic scheduling): see {@link Tier}'s poll rule. */
+    public boolean strictPolls;
     /** Out: next RIP (or the faulting instruction's RIP when {@link #fault}). */
     public long rip;
     /** Out: the last block raised a guest exception (vector and error code are in the CPU state). */
