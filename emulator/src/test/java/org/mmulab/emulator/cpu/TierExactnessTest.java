@@ -199,6 +199,41 @@ class TierExactnessTest {
         assertEquals(insns[1], insns[0]);
     }
 
+    /**
+     * An interrupt request that arrives at a walker yield point inside a compiled block (as another vCPU's
+     * IPI does under deterministic scheduling) is seen at the interpreter's next poll point, not earlier
+     * or later: both engines return at the same instruction count, a multiple of 1024.
+     */
+    @Test
+    void interruptAtAWalkerYieldIsSeenAtTheInterpretersPollPoint() {
+        TestMachine[] ms = {machine(Engine.TIER), machine(Engine.INTERP)};
+        for (TestMachine m : ms) {
+            for (int p = 0; p < 2000; p++) {
+                m.mapNew(DATA + p * 0x1000L, TestMachine.P | TestMachine.US | TestMachine.NX);
+            }
+            m.s.rip = CODE;
+            m.s.gpr[CpuState.RSI] = DATA;
+            m.s.gpr[CpuState.RCX] = 2000;
+            int[] loads = {0};
+            m.mmu.setWalkerYield(new org.mmulab.emulator.mmu.WalkerYield() {
+                @Override
+                public void beforeLoad() {
+                    if (++loads[0] == 1001) {
+                        m.cpu.interrupt(); // another vCPU ran here and sent an IPI
+                    }
+                }
+
+                @Override
+                public void beforeAdUpdate() {
+                }
+            });
+            assertEquals(Exit.BUDGET, m.cpu.run(9000));
+        }
+        assertTrue(compiled(ms[0]) > 0);
+        assertTrue(ms[1].s.instructions < 9000 && ms[1].s.instructions % 1024 == 0, "" + ms[1].s.instructions);
+        assertSameState(ms[0], ms[1]);
+    }
+
     /** Budgets of one instruction (single-step, --trace-regs, breakpoints) give the interpreter's states. */
     @Test
     void singleStepsMatchTheInterpreter() {
