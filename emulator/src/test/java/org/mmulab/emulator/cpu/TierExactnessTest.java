@@ -73,7 +73,11 @@ class TierExactnessTest {
     }
 
     private static long compiled(TestMachine m) {
-        return m.cpu.tier() == null ? 0 : m.cpu.tier().blocksCompiled;
+        if (m.cpu.tier() == null) {
+            return 0;
+        }
+        assertEquals(0, m.cpu.tier().compileFailures, "blocks the JVM refused");
+        return m.cpu.tier().blocksCompiled;
     }
 
     /** #PF on the load in the middle of a hot loop: the add before it is retired, RIP is the load. */

@@ -49,7 +49,13 @@ final class BlockCompiler {
 
     // Local variable slots of run(TierContext c, long budgetLeft, long windowLeft).
     private static final int C = 1, BUDGET = 2, WINDOW = 4, R = 6, FL = 7, MMU_L = 8, IT = 9, PG = 10, VBASE = 11,
-            N = 13, FA = 15, FB = 17, FR = 19, FC = 21, G0 = 22, T0 = 54, T1 = 56, I0 = 58, I1 = 59;
+            N = 13, FA = 15, FB = 17, FR = 19, FC = 21, G0 = 22, T0 = 54, T1 = 56, I0 = 58, I1 = 59, RETN = 60;
+
+    /**
+     * Largest class file accepted; a bigger trace is halved. The class bounds its run() method's bytecode,
+     * which must stay under HotSpot's HugeMethodLimit (8000 bytes) or the JIT never compiles it.
+     */
+    static final int MAX_CLASS_BYTES = 7000;
 
     private final MethodHandles.Lookup lookup;
 
@@ -69,12 +75,16 @@ final class BlockCompiler {
     private Trace t;
     private int written; // bit i: guest register i is written by the trace
     private int fk, fbits; // compile-time flag state (kind or IN_FL, width)
-    private Label head;
+    private Label head, commonExit;
     private final List<Runnable> handlers = new ArrayList<>();
 
     /** Compiles {@code trace} (count > 0) to a new block. */
     synchronized CompiledBlock compile(Trace trace) {
         byte[] bytes = bytes(trace);
+        while (bytes.length > MAX_CLASS_BYTES && trace.count > 1) {
+            trace.truncate(trace.count / 2); // keep run() under the JIT's huge-method limit
+            bytes = bytes(trace);
+        }
         try {
             MethodHandles.Lookup hidden = lookup.defineHiddenClass(bytes, true);
             return (CompiledBlock) hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class)).invoke();
@@ -150,6 +160,8 @@ final class BlockCompiler {
         mv.visitVarInsn(LSTORE, T0);
         mv.visitInsn(LCONST_0);
         mv.visitVarInsn(LSTORE, T1);
+        mv.visitInsn(LCONST_0);
+        mv.visitVarInsn(LSTORE, RETN);
         for (int g = 0; g < 16; g++) {
             if ((used & (1 << g)) != 0) {
                 mv.visitVarInsn(ALOAD, R);
@@ -158,6 +170,7 @@ final class BlockCompiler {
                 mv.visitVarInsn(LSTORE, G0 + 2 * g);
             }
         }
+        commonExit = new Label();
         // Loop head: a pass runs only when it fits the budget, and the poll window (see Tier).
         head = new Label();
         Label exitHead = new Label(), body = new Label();
@@ -201,6 +214,18 @@ final class BlockCompiler {
         for (Runnable h : handlers) {
             h.run();
         }
+        // Every exit ends here: store the registers the trace writes, return the retired count.
+        mv.visitLabel(commonExit);
+        for (int g = 0; g < 16; g++) {
+            if ((written & (1 << g)) != 0) {
+                mv.visitVarInsn(ALOAD, R);
+                pushInt(g);
+                mv.visitVarInsn(LLOAD, G0 + 2 * g);
+                mv.visitInsn(LASTORE);
+            }
+        }
+        mv.visitVarInsn(LLOAD, RETN);
+        mv.visitInsn(LRETURN);
     }
 
     private void loadField(String name, String desc, int local) {
@@ -966,15 +991,8 @@ final class BlockCompiler {
         }, retired);
     }
 
+    /** Flushes the flags (per this point's state), sets the RIP and retired count, and leaves via the common exit. */
     private void exit(Runnable pushRip, int retired) {
-        for (int g = 0; g < 16; g++) {
-            if ((written & (1 << g)) != 0) {
-                mv.visitVarInsn(ALOAD, R);
-                pushInt(g);
-                mv.visitVarInsn(LLOAD, G0 + 2 * g);
-                mv.visitInsn(LASTORE);
-            }
-        }
         flushCode();
         mv.visitVarInsn(ALOAD, C);
         pushRip.run();
@@ -982,7 +1000,8 @@ final class BlockCompiler {
         mv.visitVarInsn(LLOAD, N);
         pushLong(retired);
         mv.visitInsn(LADD);
-        mv.visitInsn(LRETURN);
+        mv.visitVarInsn(LSTORE, RETN);
+        mv.visitJumpInsn(GOTO, commonExit);
     }
 
     // ------------------------------------------------------------------------------------------

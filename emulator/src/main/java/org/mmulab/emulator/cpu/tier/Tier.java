@@ -40,6 +40,11 @@ public final class Tier {
     private final BlockCompiler compiler;
     /** Statistics (racy, for --stats and tests): blocks compiled by this vCPU, block calls. */
     public long blocksCompiled, blockRuns;
+    /**
+     * Traces the JVM refused (a compiler bug: the class failed to define or verify). Their offsets run in
+     * the interpreter, which stays exact; the tests require 0.
+     */
+    public long compileFailures;
 
     /**
      * @param cpuPackageLookup a full-privilege lookup of the interpreter's package, where compiled blocks
@@ -109,9 +114,16 @@ public final class Tier {
                 return b; // another vCPU compiled it meanwhile
             }
             Trace t = Trace.build(page, off);
-            b = t.count == 0 ? CompiledBlock.NONE : compiler.compile(t);
-            if (b != CompiledBlock.NONE) {
-                blocksCompiled++;
+            if (t.count == 0) {
+                b = CompiledBlock.NONE;
+            } else {
+                try {
+                    b = compiler.compile(t);
+                    blocksCompiled++;
+                } catch (IllegalStateException | LinkageError e) {
+                    compileFailures++;
+                    b = CompiledBlock.NONE;
+                }
             }
             tp.setBlock(off, b);
             return b;

@@ -75,6 +75,21 @@ final class Trace {
         return t;
     }
 
+    /**
+     * Keeps the first {@code n} instructions (a smaller class for the JIT). The trace then falls through to
+     * the instruction after them; it still loops only through a kept branch back to the start.
+     */
+    void truncate(int n) {
+        count = n;
+        hasMem = false;
+        loops = false;
+        for (int i = 0; i < n; i++) {
+            int id = id(fw[i]);
+            hasMem |= id >= FastOps.LOAD;
+            loops |= (id == FastOps.JCC || id == FastOps.JMP) && off[i] + len(fw[i]) + imm[i] == start;
+        }
+    }
+
     static boolean translatable(int w) {
         int id = id(w);
         if (id == FastOps.GENERIC || id > FastOps.RET) {
