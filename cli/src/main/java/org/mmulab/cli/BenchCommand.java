@@ -34,6 +34,11 @@ import picocli.CommandLine.Option;
  * option fails the run with exit status 2 and boot's message. Workloads are a list of {@link Workload}
  * records with a vCPU count, so multi-vCPU and fork/COW workloads slot in once the machine runs more
  * than one vCPU; today {@code --cpus} above 1 is refused.
+ *
+ * <p>{@code --cpu-model} is passed to every boot ({@code host} is resolved once, here). {@code --native}
+ * also runs each x86_64 image on the host ({@link NativeRun}, best of {@code --native-runs}) and prints
+ * the two side by side with ratios and the TLB-curve shape ratios ({@link NativeComparison}), writing
+ * native.csv and shape.csv; bench's TlbShapePlot draws them (docs/cache-model.md).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Run the guest workload benchmarks (page_fault1, sparse_unmap, tlb_stride, cpu_loop); "
@@ -65,9 +70,10 @@ final class BenchCommand implements Callable<Integer> {
             new Workload("page_fault1", List.of("128", "16"), List.of("4", "2"), 1),
             new Workload("sparse_unmap", List.of("200000"), List.of("50"), 1),
             // Consecutive pages: the L1 dTLB and STLB reach.
-            new Workload("tlb_stride", List.of("16384", "1048576"), List.of("256", "20000"), 1),
+            // Consecutive pages up to 262,144 (1 GiB): past the STLB and the paging-structure caches.
+            new Workload("tlb_stride", List.of("262144", "262144"), List.of("256", "20000"), 1),
             // 8 pages apart: every PTE in its own line, so the walks' loads leave L1D, L2, LLC in turn.
-            new Workload("tlb_stride", TLB_STRIDE_8, List.of("65536", "262144", "8"), List.of("256", "20000", "8"), 1),
+            new Workload("tlb_stride", TLB_STRIDE_8, List.of("32768", "262144", "8"), List.of("256", "20000", "8"), 1),
             new Workload("cpu_loop", List.of("100"), List.of("2"), 1));
 
     @Option(names = "--paging", paramLabel = "4level|pae", converter = BootCommand.PagingConverter.class,
@@ -101,8 +107,23 @@ final class BenchCommand implements Callable<Integer> {
             description = "Directory with x86_64/ and i386/ images (default: test-images/bin of this checkout).")
     Path images;
 
-    @Option(names = "--mem", paramLabel = "SIZE", defaultValue = "512M", description = "Guest RAM per workload (default ${DEFAULT-VALUE}).")
+    @Option(names = "--mem", paramLabel = "SIZE", defaultValue = "1536M",
+            description = "Guest RAM per workload (default ${DEFAULT-VALUE}: tlb_stride maps 1 GiB).")
     String mem;
+
+    @Option(names = "--cpu-model", paramLabel = "NAME|host|list", defaultValue = CpuModelOption.DEFAULT,
+            converter = CpuModelOption.Converter.class,
+            description = "CPU preset passed to each boot (default ${DEFAULT-VALUE}); host: the preset closest to this machine.")
+    CpuModelOption cpuModel;
+
+    @Option(names = "--native",
+            description = "Also run each x86_64 image natively on this host (they are ordinary static Linux binaries) "
+                    + "and print mmulab and native side by side with ratios, the TLB-curve shape ratios, and native.csv.")
+    boolean nativeToo;
+
+    @Option(names = "--native-runs", paramLabel = "N", defaultValue = "3",
+            description = "With --native: run each image N times natively and keep the best figure of each (default ${DEFAULT-VALUE}).")
+    int nativeRuns;
 
     private final PrintStream stdout;
     private final PrintStream err;
@@ -155,6 +176,15 @@ final class BenchCommand implements Callable<Integer> {
         } catch (RuntimeException e) {
             return usage("--mem: " + e.getMessage());
         }
+        if (nativeRuns < 1 || nativeRuns > 100) {
+            return usage("--native-runs must be 1..100, got " + nativeRuns);
+        }
+        if (nativeToo && paging != KernelConfig.PagingMode.FOUR_LEVEL) {
+            return usage("--native runs the x86_64 images on the host: use --paging 4level");
+        }
+        if (cpuModel.message() != null) {
+            err.println("mmulab: bench: " + cpuModel.message());
+        }
         Path bin = images != null ? images : defaultImages();
         String arch = paging == KernelConfig.PagingMode.PAE ? "i386" : "x86_64";
         if (bin == null || !Files.isDirectory(bin.resolve(arch))) {
@@ -168,6 +198,7 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         List<Result> results = new ArrayList<>();
+        List<Result> nativeResults = new ArrayList<>();
         long[] hist = new long[64];
         int i = 0;
         for (Workload w : suite) {
@@ -216,6 +247,13 @@ final class BenchCommand implements Callable<Integer> {
                 return 1;
             }
             err.printf(Locale.ROOT, "%.2f s%n", secs);
+            if (nativeToo) {
+                String failure = NativeRun.run(image, args, w, nativeRuns, nativeResults, err);
+                if (failure != null) {
+                    err.println("mmulab: bench: native " + w.name() + ": " + failure);
+                    return 1;
+                }
+            }
         }
         List<Row> rows = table(results);
         printTable(rows);
@@ -225,7 +263,19 @@ final class BenchCommand implements Callable<Integer> {
             err.println("mmulab: bench: cannot write " + out + ": " + e.getMessage());
             return 1;
         }
-        stdout.println("wrote " + out.resolve("results.csv") + ", results-raw.csv, fault_latency.csv, tlb_cliff.svg, fault_latency.svg");
+        if (nativeToo) {
+            NativeComparison cmp = new NativeComparison(rows, table(nativeResults), cpuModel.preset(), deterministic);
+            cmp.print(stdout);
+            try {
+                Files.writeString(out.resolve("native.csv"), cmp.csv());
+                Files.writeString(out.resolve("shape.csv"), cmp.shapeCsv());
+            } catch (IOException e) {
+                err.println("mmulab: bench: cannot write " + out + ": " + e.getMessage());
+                return 1;
+            }
+        }
+        stdout.println("wrote " + out.resolve("results.csv") + ", results-raw.csv, fault_latency.csv, tlb_cliff.svg, fault_latency.svg"
+                + (nativeToo ? ", native.csv, shape.csv" : ""));
         return 0;
     }
 
@@ -240,6 +290,8 @@ final class BenchCommand implements Callable<Integer> {
         }
         a.add("--engine");
         a.add(engine);
+        a.add("--cpu-model");
+        a.add(cpuModel.preset().name());
         a.add(image.toString());
         a.addAll(args);
         return a.toArray(new String[0]);
@@ -283,8 +335,8 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void printTable(List<Row> rows) {
-        stdout.printf("mmulab bench: paging %s, timing %s, %d vCPU%s; host %s, %d cores%n", paging.cliName(), timing, cpus,
-                quick ? ", --quick" : "", hostCpu(), Runtime.getRuntime().availableProcessors());
+        stdout.printf("mmulab bench: paging %s, timing %s, cpu model %s, %d vCPU%s; host %s, %d cores%n", paging.cliName(), timing,
+                cpuModel.preset().name(), cpus, quick ? ", --quick" : "", hostCpu(), Runtime.getRuntime().availableProcessors());
         if (deterministic) {
             stdout.println("(deterministic: guest cycles = RDTSC = the model's virtual cycles; ns = virtual time, not host time)");
         } else {
@@ -298,7 +350,7 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static String cell(double v) {
+    static String cell(double v) {
         if (Double.isNaN(v)) {
             return "-";
         }
@@ -372,7 +424,7 @@ final class BenchCommand implements Callable<Integer> {
         return null;
     }
 
-    private static String hostCpu() {
+    static String hostCpu() {
         try {
             for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
                 if (l.startsWith("model name")) {

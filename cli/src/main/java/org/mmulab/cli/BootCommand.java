@@ -73,6 +73,12 @@ final class BootCommand implements Callable<Integer> {
                     + "interp: the interpreter alone.")
     Engine engine;
 
+    @Option(names = "--cpu-model", paramLabel = "NAME|host|list", defaultValue = CpuModelOption.DEFAULT,
+            converter = CpuModelOption.Converter.class,
+            description = "CPU preset: TLBs, caches, latencies, frequency (default ${DEFAULT-VALUE}); host: the preset "
+                    + "closest to this machine's CPU; list: the presets.")
+    CpuModelOption cpuModel;
+
     @Option(names = "--deterministic",
             description = "Guest clocks (clock_gettime, gettimeofday, time, RDTSC) follow virtual time (cycles / model frequency), "
                     + "nanosleep advances virtual time instead of sleeping, and AT_RANDOM comes from --seed; "
@@ -175,12 +181,15 @@ final class BootCommand implements Callable<Integer> {
 
         Machine machine;
         try {
-            machine = new Machine(memBytes, 1);
+            machine = new Machine(memBytes, 1, cpuModel.model());
         } catch (HostMemoryException e) {
             return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + e.getMessage());
         }
         machine.configureTiming(timing);
         machine.vcpus().forEach(v -> v.interpreter().setEngine(engine));
+        if (cpuModel.message() != null) {
+            err.println("mmulab: " + cpuModel.message());
+        }
         if (deterministic) {
             machine.setDeterministic(seed != null ? seed : 0L);
         }

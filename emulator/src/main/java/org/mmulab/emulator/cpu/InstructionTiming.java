@@ -216,6 +216,11 @@ public final class InstructionTiming {
         issueCycles = clock.cycles() + walk.cycles;
     }
 
+    /** The instruction just issued is fetched from physical address {@code pa} (charged by line, WalkTiming#fetch). */
+    void fetch(long pa) {
+        walk.fetch(pa);
+    }
+
     /**
      * Commits the cost of the last issued instruction: in full if it retired, only the REP elements it
      * completed if it faulted. The vCPU calls this whenever the interpreter returns.

@@ -281,6 +281,7 @@ public final class Interpreter {
                     // Cycle timing: the instruction's base cost by class (null under --timing fast).
                     if (timing != null) {
                         timing.issue(slot >= 0 ? ops[slot] : op, slot >= 0 ? infos[slot] : info, s.instructions + n);
+                        timing.fetch((p.pfn << 12) | (rip & 0xfff)); // instruction fetch by line through L1I
                     }
                     switch (fw & FastOps.ID_MASK) {
                         case FastOps.ADD: {

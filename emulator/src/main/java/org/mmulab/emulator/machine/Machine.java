@@ -7,6 +7,7 @@ import java.util.Objects;
 import java.util.function.Consumer;
 
 import org.mmulab.emulator.memory.PhysicalMemory;
+import org.mmulab.emulator.mmu.CpuModel;
 import org.mmulab.emulator.timing.VcpuClock;
 
 /**
@@ -66,13 +67,18 @@ public final class Machine {
     private volatile boolean guestDeadlocked;
 
     public Machine(long ramBytes, int cpus) {
+        this(ramBytes, cpus, CpuModel.SKYLAKE.withMaxPhysAddrBits(DEFAULT_MAXPHYADDR));
+    }
+
+    /** A machine whose vCPUs are {@code model} ({@code --cpu-model}): its TLBs, caches and timing. */
+    public Machine(long ramBytes, int cpus, CpuModel model) {
         if (cpus < 1 || cpus > MAX_CPUS) {
             throw new IllegalArgumentException("vCPU count must be 1.." + MAX_CPUS + ": " + cpus);
         }
         this.memory = new PhysicalMemory(ramBytes);
         List<Vcpu> list = new ArrayList<>(cpus);
         for (int i = 0; i < cpus; i++) {
-            list.add(new Vcpu(this, i, memory, DEFAULT_MAXPHYADDR));
+            list.add(new Vcpu(this, i, memory, model));
         }
         this.vcpus = List.copyOf(list);
         for (Vcpu v : vcpus) {

@@ -62,13 +62,27 @@ public final class PerfStats {
                 for (int l = CacheHierarchy.L1; l <= CacheHierarchy.MEMORY; l++) {
                     put("page_walker_loads.itlb_" + lv[l], i, w.itlbWalkerLoadsByLevel[l]);
                 }
-                put("walk_cycles", i, w.cycles);
+                put("walk_cycles", i, w.walkCycles);
+                String[] src = {null, "l1_hit", "l2_hit", "l3_hit", "l3_miss"};
+                for (int l = CacheHierarchy.L1; l <= CacheHierarchy.MEMORY; l++) {
+                    put("guest_data." + src[l], i, w.dataAccessesByLevel[l]);
+                }
+                put("data_miss_cycles", i, w.dataCycles);
+                for (int l = CacheHierarchy.L1; l <= CacheHierarchy.MEMORY; l++) {
+                    put("guest_fetch_lines." + src[l], i, w.fetchLinesByLevel[l]);
+                }
+                put("fetch_miss_cycles", i, w.fetchCycles);
             }
             put("exceptions", i, c.exceptions);
             put("syscalls", i, c.syscalls);
             put("kernel.pt_loads", i, c.kernelLoads);
             put("kernel.pt_stores", i, c.kernelStores);
             put("kernel.bulk_lines", i, c.kernelBulkLines);
+            put("kernel_cycles.trap_entry_exit", i, c.trapCycles);
+            put("kernel_cycles.fault_path", i, c.faultPathCycles);
+            put("kernel_cycles.pt_access", i, c.ptAccessCycles);
+            put("kernel_cycles.zero_copy", i, c.bulkCycles);
+            put("kernel_cycles.locks_ipis", i, c.lockIpiCycles);
             put("ptlock.acquires", i, c.lockAcquires);
             put("ptlock.contended", i, c.lockContended);
             put("ipis.sent", i, c.ipisSent);

@@ -11,6 +11,7 @@ import org.mmulab.emulator.cpu.Interpreter;
 import org.mmulab.emulator.cpu.Vectors;
 import org.mmulab.emulator.debug.DebugController;
 import org.mmulab.emulator.memory.PhysicalMemory;
+import org.mmulab.emulator.mmu.CpuModel;
 import org.mmulab.emulator.mmu.Mmu;
 import org.mmulab.emulator.mmu.MmuCounters;
 import org.mmulab.emulator.mmu.WalkerYield;
@@ -79,10 +80,10 @@ public final class Vcpu {
     private WalkTiming walkTiming;
     private InstructionTiming instructionTiming;
 
-    Vcpu(Machine machine, int id, PhysicalMemory mem, int maxPhysAddrBits) {
+    Vcpu(Machine machine, int id, PhysicalMemory mem, CpuModel model) {
         this.machine = machine;
         this.id = id;
-        this.mmu = new Mmu(mem, state, maxPhysAddrBits);
+        this.mmu = new Mmu(mem, state, model);
         this.interpreter = new Interpreter(state, mmu, mem);
         this.timingModel = mmu.model().timing();
         configureTiming(TimingMode.FAST);

@@ -1,7 +1,5 @@
 package org.mmulab.emulator.mmu;
 
-import java.util.Locale;
-
 import org.mmulab.emulator.timing.TimingModel;
 
 /**
@@ -13,7 +11,8 @@ import org.mmulab.emulator.timing.TimingModel;
  * ChampSim's (PML4E 2, PDPTE 4, PDE 32 entries, fully associative).
  *
  * <p>{@link #timing} holds every latency the cycle model charges (instruction classes, TLB levels,
- * caches, traps, locks, IPIs) with its sources; both presets use {@link TimingModel#SKYLAKE}.
+ * caches, traps, locks, IPIs) with its sources; SKYLAKE and TINY use {@link TimingModel#SKYLAKE}. The other
+ * presets (one file per part, sources cited) are in {@code org.mmulab.emulator.mmu.cpudb}.
  *
  * <p>Simplification, stated where a reader looks for it: the STLB's 4K and 2M entries are modelled as
  * two arrays of the published geometry rather than one array whose capacity the two sizes share.
@@ -26,8 +25,28 @@ public record CpuModel(String name, int maxPhysAddrBits,
 
     /** Entries and ways of one set-associative array; {@code entries == 0} means no such array. */
     public record TlbGeometry(int entries, int ways) {
+        public TlbGeometry {
+            if (entries < 0 || ways <= 0 || entries > 0 && (entries % ways != 0 || Integer.bitCount(entries / ways) != 1)) {
+                throw new IllegalArgumentException("TLB geometry " + entries + "/" + ways + "-way: sets must be a power of two");
+            }
+        }
+
         TlbArray build(String name, int pageShift) {
             return entries == 0 ? null : new TlbArray(name, entries, ways, pageShift);
+        }
+    }
+
+    public CpuModel {
+        java.util.Objects.requireNonNull(name);
+        java.util.Objects.requireNonNull(timing);
+        if (maxPhysAddrBits < 32 || maxPhysAddrBits > 52) {
+            throw new IllegalArgumentException(name + ": MAXPHYADDR must be 32..52: " + maxPhysAddrBits);
+        }
+        if (l1d4k.entries() == 0 || l1i4k.entries() == 0 || stlb4k.entries() == 0) {
+            throw new IllegalArgumentException(name + ": the 4 KiB L1 dTLB, L1 iTLB and STLB cannot be empty");
+        }
+        if (pml4eCache < 1 || pdpteCache < 1 || pdeCache < 1) {
+            throw new IllegalArgumentException(name + ": paging-structure caches need at least one entry");
         }
     }
 
@@ -44,12 +63,12 @@ public record CpuModel(String name, int maxPhysAddrBits,
             new TlbGeometry(8, 2), new TlbGeometry(4, 2), new TlbGeometry(2, 2),
             1, 1, 2, TimingModel.SKYLAKE);
 
+    /**
+     * The preset called {@code name} ({@link org.mmulab.emulator.mmu.cpudb.CpuPresets}: skylake,
+     * sapphire-rapids, zen3, zen4, zen5, tiny); IllegalArgumentException naming the known ones.
+     */
     public static CpuModel byName(String name) {
-        return switch (name.toLowerCase(Locale.ROOT)) {
-            case "skylake" -> SKYLAKE;
-            case "tiny" -> TINY;
-            default -> throw new IllegalArgumentException("unknown CPU model '" + name + "' (known: skylake, tiny)");
-        };
+        return org.mmulab.emulator.mmu.cpudb.CpuPresets.byName(name).model();
     }
 
     /** The same model with another MAXPHYADDR. */

@@ -138,6 +138,7 @@ public final class Mmu {
 
     public void setTiming(WalkTiming t) {
         this.timing = t;
+        clearFastPath(); // fast entries of the other mode go (installFast keeps the two apart)
     }
 
     public WalkTiming timing() {
@@ -310,6 +311,10 @@ public final class Mmu {
         long pa0 = translate(va, acc);
         long pa1 = translate((va | 0xfff) + 1, acc);
         int first = (int) (0x1000 - (va & 0xfff));
+        if (timing != null) {
+            timing.dataAccess(pa0 + first - 1);
+            timing.dataAccess(pa1);
+        }
         long v = 0;
         for (int i = 0; i < len; i++) {
             long b = i < first ? mem.read8(pa0 + i) : mem.read8(pa1 + (i - first));
@@ -323,6 +328,10 @@ public final class Mmu {
         long pa0 = translate(va, acc | PfErr.W);
         long pa1 = translate((va | 0xfff) + 1, acc | PfErr.W);
         int first = (int) (0x1000 - (va & 0xfff));
+        if (timing != null) {
+            timing.dataAccess(pa0 + first - 1);
+            timing.dataAccess(pa1);
+        }
         for (int i = 0; i < len; i++) {
             int b = (int) (v >>> (8 * i)) & 0xff;
             if (i < first) {
@@ -442,6 +451,13 @@ public final class Mmu {
     private final long[] fastWriteTag = new long[FAST_SIZE];
     private final long[] fastPage = new long[FAST_SIZE];
     private final int[] fastHandle = new int[FAST_SIZE];
+    /**
+     * Cycle timing's fast entries: the same subset rule and slots, kept apart from the tags above so that
+     * the fast-mode check in userRead/userWrite never hits under cycle timing and every guest data access
+     * reaches the cache model's charge after it.
+     */
+    private final long[] cycleReadTag = new long[FAST_SIZE];
+    private final long[] cycleWriteTag = new long[FAST_SIZE];
 
     private void installFast(long va, long pa, int handle, int attrs, int access) {
         if ((access & (PfErr.U | PfErr.IMPLICIT)) != PfErr.U || (attrs & TlbArray.ATTR_US) == 0) {
@@ -449,11 +465,12 @@ public final class Mmu {
         }
         int i = (int) (va >>> 12) & FAST_MASK;
         long tag = (va >>> 12) + 1;
-        fastReadTag[i] = tag;
+        boolean cycle = timing != null;
+        (cycle ? cycleReadTag : fastReadTag)[i] = tag;
         fastPage[i] = pa & ~0xfffL;
         fastHandle[i] = handle;
         boolean writable = (attrs & (TlbArray.ATTR_RW | TlbArray.ATTR_D)) == (TlbArray.ATTR_RW | TlbArray.ATTR_D);
-        fastWriteTag[i] = writable ? tag : 0;
+        (cycle ? cycleWriteTag : fastWriteTag)[i] = writable ? tag : 0;
     }
 
     /** Drops the fast entries that translate anything in [base, base + 2^shift). */
@@ -462,15 +479,19 @@ public final class Mmu {
             int i = (int) (base >>> 12) & FAST_MASK;
             fastReadTag[i] = 0;
             fastWriteTag[i] = 0;
+            cycleReadTag[i] = 0;
+            cycleWriteTag[i] = 0;
             return;
         }
         long first = (base >>> 12) + 1;
         long last = first + (1L << (shift - 12));
         for (int i = 0; i < FAST_SIZE; i++) {
-            long t = fastReadTag[i];
-            if (t >= first && t < last) {
+            long t = fastReadTag[i], c = cycleReadTag[i];
+            if (t >= first && t < last || c >= first && c < last) {
                 fastReadTag[i] = 0;
                 fastWriteTag[i] = 0;
+                cycleReadTag[i] = 0;
+                cycleWriteTag[i] = 0;
             }
         }
     }
@@ -494,6 +515,8 @@ public final class Mmu {
     private void clearFastPath() {
         java.util.Arrays.fill(fastReadTag, 0);
         java.util.Arrays.fill(fastWriteTag, 0);
+        java.util.Arrays.fill(cycleReadTag, 0);
+        java.util.Arrays.fill(cycleWriteTag, 0);
     }
 
     /** Physical address for a user-mode data read by the interpreter (CPL 3). */
@@ -504,7 +527,20 @@ public final class Mmu {
             dtlb.touch(fastHandle[i]);
             return fastPage[i] | (va & 0xfff);
         }
-        return translate(va, userBit());
+        WalkTiming t = timing;
+        if (t == null) {
+            return translate(va, userBit());
+        }
+        long pa; // cycle mode: the load goes through L1D/L2/LLC
+        if (cycleReadTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
+            counters.dtlbHits++;
+            dtlb.touch(fastHandle[i]);
+            pa = fastPage[i] | (va & 0xfff);
+        } else {
+            pa = translate(va, userBit());
+        }
+        t.dataAccess(pa);
+        return pa;
     }
 
     /** Physical address for a user-mode data write by the interpreter (CPL 3). */
@@ -515,7 +551,20 @@ public final class Mmu {
             dtlb.touch(fastHandle[i]);
             return fastPage[i] | (va & 0xfff);
         }
-        return translate(va, userBit() | PfErr.W);
+        WalkTiming t = timing;
+        if (t == null) {
+            return translate(va, userBit() | PfErr.W);
+        }
+        long pa; // cycle mode: the store's line is fetched for ownership (write-allocate)
+        if (cycleWriteTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
+            counters.dtlbHits++;
+            dtlb.touch(fastHandle[i]);
+            pa = fastPage[i] | (va & 0xfff);
+        } else {
+            pa = translate(va, userBit() | PfErr.W);
+        }
+        t.dataAccess(pa);
+        return pa;
     }
 
     /**

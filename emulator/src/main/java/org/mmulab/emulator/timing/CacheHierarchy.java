@@ -1,7 +1,10 @@
 package org.mmulab.emulator.timing;
 
 /**
- * The data-side cache hierarchy a page walker's loads go through: L1D, L2 and LLC, then DRAM
+ * One vCPU's cache hierarchy: split L1I and L1D in front of a unified L2 and LLC, then DRAM. Guest
+ * loads and stores, the page walker's loads and the kernel's accesses go through L1D; instruction
+ * fetches (by line) through L1I; both share L2 and the LLC, so code, data and page tables evict each
+ * other as on the part. The page walker's loads go through L1D, L2 and LLC, then DRAM
  * (SDM Vol. 3A §4.10.3 notes the walker's loads are ordinary cacheable loads). Inclusive fill on a
  * miss. The default latencies are Skylake client figures measured by 7-cpu.com ("Intel Skylake":
  * L1 4-5 cycles, L2 12 cycles, L3 42 cycles, RAM 42 cycles + 51 ns, i.e. about 246 cycles at 4 GHz)
@@ -12,13 +15,19 @@ public final class CacheHierarchy {
     /** Which level served the last access: 1, 2, 3, or 4 for memory (page_walker_loads.dtlb_l1/l2/l3/memory). */
     public static final int L1 = 1, L2 = 2, LLC = 3, MEMORY = 4;
 
+    private final CacheLevel l1i;
     private final CacheLevel l1;
     private final CacheLevel l2;
     private final CacheLevel llc;
     private final int memoryLatency;
     private int lastLevel;
 
-    public CacheHierarchy(CacheLevel l1, CacheLevel l2, CacheLevel llc, int memoryLatency) {
+    /**
+     * @param l1i the instruction cache; the LLC is one core's share of the part's (see the presets): a
+     *            cache shared by the vCPUs, with snoops between their L1/L2s, is the next step for N vCPUs
+     */
+    public CacheHierarchy(CacheLevel l1i, CacheLevel l1, CacheLevel l2, CacheLevel llc, int memoryLatency) {
+        this.l1i = l1i;
         this.l1 = l1;
         this.l2 = l2;
         this.llc = llc;
@@ -53,6 +62,24 @@ public final class CacheHierarchy {
         return level;
     }
 
+    /**
+     * An instruction fetch of the line holding {@code pa}: L1I, then the shared L2 and LLC (filling every
+     * level that missed); returns the level that served it, {@link #L1} (= L1I) .. {@link #MEMORY}.
+     */
+    public int fetch(long pa) {
+        int level;
+        if (l1i.access(pa)) {
+            level = L1;
+        } else if (l2.access(pa)) {
+            level = L2;
+        } else if (llc.access(pa)) {
+            level = LLC;
+        } else {
+            level = MEMORY;
+        }
+        return level;
+    }
+
     /** Load-to-use latency of a level. */
     public int latency(int level) {
         return switch (level) {
@@ -68,6 +95,10 @@ public final class CacheHierarchy {
         return lastLevel;
     }
 
+    public CacheLevel l1i() {
+        return l1i;
+    }
+
     public CacheLevel l1() {
         return l1;
     }
@@ -81,6 +112,7 @@ public final class CacheHierarchy {
     }
 
     public void invalidateAll() {
+        l1i.invalidateAll();
         l1.invalidateAll();
         l2.invalidateAll();
         llc.invalidateAll();

@@ -45,6 +45,14 @@ public final class CacheLevel {
         return latency;
     }
 
+    public int sets() {
+        return sets;
+    }
+
+    public int ways() {
+        return ways;
+    }
+
     public long hits() {
         return hits;
     }

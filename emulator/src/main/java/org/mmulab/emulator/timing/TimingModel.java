@@ -41,10 +41,24 @@ import java.util.Objects;
  *     the acknowledgement.</li>
  * </ul>
  *
+ * <li>L1I (for {@code --timing cycle}'s instruction fetch by line): 32 KiB 8-way (optimization manual);
+ *     a hit is part of the pipelined fetch (0 extra), a miss costs the level that serves it.</li>
+ * <li>Fault software path ({@link #faultKernelPath}): what Linux 6.x executes for an anonymous write fault
+ *     besides the trap itself, the page-table accesses and clearing the page (which are charged where they
+ *     happen): {@code do_user_addr_fault}, {@code lock_vma_under_rcu}, {@code handle_mm_fault},
+ *     {@code do_anonymous_page} with {@code vma_alloc_folio} (per-CPU free list), the memcg charge,
+ *     {@code folio_add_new_anon_rmap} and {@code folio_add_lru_vma}, plus the share of {@code zap_pte_range}
+ *     and the batched free at munmap. will-it-scale's page_fault1 (one process) runs at roughly 0.5-0.7
+ *     million pages per second per core on Skylake-generation Xeons in Intel's LKP reports (about 4,000
+ *     to 5,000 cycles per page at 2.5-3 GHz); taking out entry, exit, clearing and the PTE accesses
+ *     leaves about 2,000 cycles of kernel instructions, charged here at the fault.</li>
+ *
  * @param frequencyHz     core (and TSC) frequency
  * @param bulkLineCycles  per-line cost of sequential kernel zeroing/copying served by L1D, L2, LLC,
  *                        memory (index {@link CacheHierarchy#L1}..{@link CacheHierarchy#MEMORY} - 1)
  * @param classCycles     base cost of each {@link InstrClass} (index = ordinal)
+ * @param l1i             the instruction cache (fetches by line go through it, then the shared L2/LLC)
+ * @param faultKernelPath cycles of the kernel's own instructions for one page fault (see above)
  */
 public record TimingModel(String name, long frequencyHz,
         CacheGeometry l1d, CacheGeometry l2, CacheGeometry llc, int memoryLatency, int[] bulkLineCycles,
@@ -52,10 +66,18 @@ public record TimingModel(String name, long frequencyHz,
         int exceptionEntry, int exceptionExit, int syscallEntry, int syscallExit,
         int lockAcquire, int lockRelease, int lockHandoff,
         int ipiSend, int ipiReceive, int ipiAckWait,
-        int[] classCycles) {
+        int[] classCycles, CacheGeometry l1i, int faultKernelPath) {
 
     /** One cache level: capacity, associativity and load-to-use latency. */
     public record CacheGeometry(int sizeBytes, int ways, int latency) {
+        public CacheGeometry {
+            int lines = sizeBytes >>> CacheLevel.LINE_SHIFT;
+            if (sizeBytes <= 0 || ways <= 0 || latency < 0 || lines % ways != 0 || Integer.bitCount(lines / ways) != 1) {
+                throw new IllegalArgumentException("cache geometry: " + sizeBytes + " B, " + ways
+                        + "-way, latency " + latency + ": sets must be a power of two, latency >= 0");
+            }
+        }
+
         CacheLevel build(String name) {
             return new CacheLevel(name, sizeBytes, ways, latency);
         }
@@ -65,6 +87,10 @@ public record TimingModel(String name, long frequencyHz,
         Objects.requireNonNull(name);
         if (frequencyHz <= 0) {
             throw new IllegalArgumentException("frequency must be positive");
+        }
+        Objects.requireNonNull(l1i);
+        if (faultKernelPath < 0) {
+            throw new IllegalArgumentException("faultKernelPath must not be negative");
         }
         if (bulkLineCycles.length != 4 || classCycles.length != InstrClass.COUNT) {
             throw new IllegalArgumentException("bulkLineCycles needs 4 entries, classCycles " + InstrClass.COUNT);
@@ -80,9 +106,14 @@ public record TimingModel(String name, long frequencyHz,
             715, 330, 90, 60,
             18, 1, 120,
             500, 1500, 2000,
-            skylakeClasses());
+            skylakeClasses(), new CacheGeometry(32 << 10, 8, 0), 2000);
 
-    private static int[] skylakeClasses() {
+    /**
+     * The Skylake class table, which the other presets start from: Agner Fog's tables give the same
+     * rounded reciprocal throughputs for the simple classes on every core since Haswell and Zen 1; the
+     * presets change the classes whose cost differs on their part (division, locked operations, CPUID).
+     */
+    public static int[] skylakeClasses() {
         int[] c = new int[InstrClass.COUNT];
         Arrays.fill(c, 1);
         c[InstrClass.MEM_OPERAND.ordinal()] = 1;
@@ -136,7 +167,7 @@ public record TimingModel(String name, long frequencyHz,
 
     /** The data-cache hierarchy these geometries describe (one per vCPU). */
     public CacheHierarchy buildCaches() {
-        return new CacheHierarchy(l1d.build("L1D"), l2.build("L2"), llc.build("LLC"), memoryLatency);
+        return new CacheHierarchy(l1i.build("L1I"), l1d.build("L1D"), l2.build("L2"), llc.build("LLC"), memoryLatency);
     }
 
     /** Nanoseconds of virtual time in {@code cycles} at this frequency (exact, no overflow). */

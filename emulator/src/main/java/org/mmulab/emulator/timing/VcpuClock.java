@@ -33,6 +33,12 @@ public final class VcpuClock {
     private long idleCycles;
 
     public long kernelLoads, kernelStores, kernelBulkLines;
+    /**
+     * Where the kernel-side cycles went (the {@code --stats} breakdown of a fault's cost): trap entry and
+     * exit (exceptions and system calls), the fault path's own instructions ({@link TimingModel#faultKernelPath}),
+     * page-table loads and stores, bulk zeroing/copying, locks and IPIs.
+     */
+    public long trapCycles, faultPathCycles, ptAccessCycles, bulkCycles, lockIpiCycles;
     public long exceptions, syscalls, pageFaults, minorFaults;
     public long lockAcquires, lockContended;
     public long ipisSent, shootdowns;
@@ -85,13 +91,17 @@ public final class VcpuClock {
     /** One latency-bound kernel load of the word at {@code pa} (a page-table read). */
     public void kernelLoad(long pa) {
         kernelLoads++;
-        cycles += caches == null ? l1Latency : caches.load(pa);
+        int c = caches == null ? l1Latency : caches.load(pa);
+        cycles += c;
+        ptAccessCycles += c;
     }
 
     /** One kernel store to {@code pa} (a page-table write, or a locked cmpxchg on an entry). */
     public void kernelStore(long pa) {
         kernelStores++;
-        cycles += caches == null ? l1Latency : caches.load(pa); // write-allocate: the line is fetched (RFO)
+        int c = caches == null ? l1Latency : caches.load(pa); // write-allocate: the line is fetched (RFO)
+        cycles += c;
+        ptAccessCycles += c;
     }
 
     /**
@@ -106,13 +116,16 @@ public final class VcpuClock {
         long last = (pa + bytes - 1) >>> CacheLevel.LINE_SHIFT;
         long lines = last - first + 1;
         kernelBulkLines += lines;
+        long c = 0;
         if (caches == null) {
-            cycles += lines * l1Bulk;
-            return;
+            c = lines * l1Bulk;
+        } else {
+            for (long l = first; l <= last; l++) {
+                c += model.bulkLine(caches.access(l << CacheLevel.LINE_SHIFT));
+            }
         }
-        for (long l = first; l <= last; l++) {
-            cycles += model.bulkLine(caches.access(l << CacheLevel.LINE_SHIFT));
-        }
+        cycles += c;
+        bulkCycles += c;
     }
 
     /** copy_page: read every line of the source, write every line of the destination. */
@@ -126,24 +139,34 @@ public final class VcpuClock {
     public void exceptionEntry() {
         exceptions++;
         cycles += model.exceptionEntry();
+        trapCycles += model.exceptionEntry();
     }
 
     public void exceptionExit() {
         cycles += model.exceptionExit();
+        trapCycles += model.exceptionExit();
     }
 
     public void syscallEntry() {
         syscalls++;
         cycles += model.syscallEntry();
+        trapCycles += model.syscallEntry();
     }
 
     public void syscallExit() {
         cycles += model.syscallExit();
+        trapCycles += model.syscallExit();
     }
 
-    /** A page fault entered the kernel's fault handler (perf's page-faults software event). */
+    /**
+     * A page fault entered the kernel's fault handler (perf's page-faults software event): charges the
+     * fault path's own instructions ({@link TimingModel#faultKernelPath}); the trap, the page-table
+     * accesses and the zeroing are charged where they happen.
+     */
     public void pageFault() {
         pageFaults++;
+        cycles += model.faultKernelPath();
+        faultPathCycles += model.faultKernelPath();
     }
 
     /** A fault was resolved without I/O (perf's minor-faults). */
@@ -154,21 +177,25 @@ public final class VcpuClock {
     /** A lock was taken; {@code contended}: it was held, so the line came over from its owner. */
     public void lockAcquired(boolean contended) {
         lockAcquires++;
-        cycles += model.lockAcquire();
+        long c = model.lockAcquire();
         if (contended) {
             lockContended++;
-            cycles += model.lockHandoff();
+            c += model.lockHandoff();
         }
+        cycles += c;
+        lockIpiCycles += c;
     }
 
     public void lockReleased() {
         cycles += model.lockRelease();
+        lockIpiCycles += model.lockRelease();
     }
 
     /** This vCPU sent an IPI and waited for its acknowledgement. */
     public void ipiSent() {
         ipisSent++;
         cycles += model.ipiSend() + model.ipiAckWait();
+        lockIpiCycles += model.ipiSend() + model.ipiAckWait();
     }
 
     /** This vCPU took an IPI (interrupt entry, handler, EOI, IRET). Callable from the sender's thread. */

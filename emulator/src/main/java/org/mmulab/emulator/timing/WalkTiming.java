@@ -1,28 +1,51 @@
 package org.mmulab.emulator.timing;
 
 /**
- * Cycles a vCPU's MMU spends beyond an L1 TLB hit (whose cost is part of the instruction's base cost,
- * {@link TimingModel#l1TlbHit()}): the STLB lookup after an L1 miss costs {@link TimingModel#stlbHit()}
- * extra (about 9 cycles on Skylake, Intel optimization manual) whether it hits or not — a miss learns
- * it no sooner — and then every paging-structure load of a walk goes through the
- * {@link CacheHierarchy} (SDM Vol. 3A §4.10.3: the walker's loads are ordinary cacheable loads);
- * paging-structure-cache hits skip the upper levels' loads, so they cost nothing here. Counters
- * mirror perf's {@code page_walker_loads.dtlb_l1/l2/l3/memory} and {@code .itlb_*}. Only attached to
- * the MMU under {@code --timing cycle}.
+ * Cycles a vCPU's MMU and memory pipeline spend beyond what an instruction's base cost covers, under
+ * {@code --timing cycle} only:
+ * <ul>
+ * <li>Translation: an L1 TLB hit is part of the load-to-use latency ({@link TimingModel#l1TlbHit()}); the
+ *     STLB lookup after an L1 miss costs {@link TimingModel#stlbHit()} extra whether it hits or not — a
+ *     miss learns it no sooner — and then every paging-structure load of a walk goes through the
+ *     {@link CacheHierarchy} (SDM Vol. 3A §4.10.3: the walker's loads are ordinary cacheable loads);
+ *     paging-structure-cache hits skip the upper levels' loads, so they cost nothing here.</li>
+ * <li>Guest data: every guest load or store goes through L1D, L2, LLC. An L1D hit is in the instruction's
+ *     base cost (its MEM_OPERAND class); a miss costs the serving level's load-to-use latency minus the L1D
+ *     latency. The cost is blocking, as in a simple in-order timing model (gem5's TimingSimpleCPU): the
+ *     benchmark images chase pointers, so each load's latency is exposed as on the real part. No
+ *     prefetcher is modelled (see docs/cache-model.md for where that shows).</li>
+ * <li>Instruction fetch: by 64-byte line; a fetch from the line of the previous instruction is free, a
+ *     new line goes through L1I (a hit is part of the pipelined fetch), a miss costs the level that
+ *     serves it.</li>
+ * </ul>
+ * Counters mirror perf's {@code page_walker_loads.dtlb_l1/l2/l3/memory} and {@code .itlb_*}, and AMD's
+ * / Intel's load-source events ({@code mem_load_retired.l1_hit/l2_hit/l3_hit/l3_miss}). Nothing here is
+ * touched under {@code --timing fast}: the MMU holds no WalkTiming then.
  */
 public final class WalkTiming {
     private final CacheHierarchy caches;
     private final int stlbHitLatency;
-    /** Cycles charged so far (STLB hits + walker loads). */
+    private final int l1Latency;
+    /** Cycles charged so far: STLB lookups, walker loads, guest data misses and fetch misses. */
     public long cycles;
+    /** Of {@link #cycles}: STLB lookups and walker loads (perf has no name; mmulab's walk_cycles). */
+    public long walkCycles;
     /** Data-side walker loads served by L1D, L2, LLC and memory (index = {@link CacheHierarchy#L1}..MEMORY). */
     public final long[] walkerLoadsByLevel = new long[5];
     /** The same for instruction-fetch walks. */
     public final long[] itlbWalkerLoadsByLevel = new long[5];
+    /** Guest loads and stores served by L1D, L2, LLC and memory (index = level). */
+    public final long[] dataAccessesByLevel = new long[5];
+    /** Instruction-fetch line accesses served by L1I, L2, LLC and memory (index = level). */
+    public final long[] fetchLinesByLevel = new long[5];
+    /** Of {@link #cycles}: guest data misses and fetch misses. */
+    public long dataCycles, fetchCycles;
+    private long lastFetchLine = -1;
 
     public WalkTiming(CacheHierarchy caches, int stlbHitLatency) {
         this.caches = caches;
         this.stlbHitLatency = stlbHitLatency;
+        this.l1Latency = caches.latency(CacheHierarchy.L1);
     }
 
     public static WalkTiming skylake() {
@@ -36,11 +59,13 @@ public final class WalkTiming {
     /** An L1 miss that hit in the STLB. */
     public void stlbHit() {
         cycles += stlbHitLatency;
+        walkCycles += stlbHitLatency;
     }
 
     /** An L1 miss that also missed the STLB: the lookup took as long as a hit before the walk starts. */
     public void stlbMiss() {
         cycles += stlbHitLatency;
+        walkCycles += stlbHitLatency;
     }
 
     /** A data-side walker load of the entry at {@code pa}. */
@@ -51,7 +76,36 @@ public final class WalkTiming {
     /** A walker load of the entry at {@code pa}; {@code fetch}: the walk is for an instruction fetch. */
     public void walkerLoad(long pa, boolean fetch) {
         int level = caches.access(pa);
-        cycles += caches.latency(level);
+        int c = caches.latency(level);
+        cycles += c;
+        walkCycles += c;
         (fetch ? itlbWalkerLoadsByLevel : walkerLoadsByLevel)[level]++;
+    }
+
+    /** A guest load or store of the line holding {@code pa} (after its translation). */
+    public void dataAccess(long pa) {
+        int level = caches.access(pa);
+        dataAccessesByLevel[level]++;
+        if (level != CacheHierarchy.L1) {
+            int c = caches.latency(level) - l1Latency;
+            cycles += c;
+            dataCycles += c;
+        }
+    }
+
+    /** The instruction at {@code pa} is fetched: charged when it starts a line other than the previous one's. */
+    public void fetch(long pa) {
+        long line = pa >>> CacheLevel.LINE_SHIFT;
+        if (line == lastFetchLine) {
+            return;
+        }
+        lastFetchLine = line;
+        int level = caches.fetch(pa);
+        fetchLinesByLevel[level]++;
+        if (level != CacheHierarchy.L1) {
+            int c = caches.latency(level);
+            cycles += c;
+            fetchCycles += c;
+        }
     }
 }

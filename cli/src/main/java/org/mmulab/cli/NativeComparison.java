@@ -1,0 +1,155 @@
+package org.mmulab.cli;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.mmulab.emulator.mmu.cpudb.CpuPresets;
+
+/**
+ * The side-by-side report of {@code mmulab bench --native}: every figure the emulated run and the native
+ * run both printed, with ratios; the shape of the TLB curves (tlb_stride's time per access at N pages as
+ * a ratio to its 64-page plateau, where every load hits the L1 dTLB and L1D) for the model and the host
+ * at {@link #SHAPE_POINTS}; and page_fault1's cycles per page, the host's as ns × the preset's nominal
+ * frequency. Model cycles are the guest's RDTSC deltas, which are the model's cycles only under
+ * {@code --timing cycle --deterministic}; the header says which.
+ */
+final class NativeComparison {
+    /** Page counts whose shape ratios are reported: past the Skylake STLB, past 64 MiB of reach, 1 GiB. */
+    static final long[] SHAPE_POINTS = {1536, 16384, 262144};
+    static final long PLATEAU = 64;
+
+    private final List<BenchCommand.Row> model;
+    private final Map<String, BenchCommand.Row> host = new LinkedHashMap<>();
+    private final CpuPresets.Preset preset;
+    private final boolean modelCycles;
+
+    NativeComparison(List<BenchCommand.Row> model, List<BenchCommand.Row> host, CpuPresets.Preset preset, boolean modelCycles) {
+        this.model = model;
+        for (BenchCommand.Row r : host) {
+            this.host.put(key(r), r);
+        }
+        this.preset = preset;
+        this.modelCycles = modelCycles;
+    }
+
+    private static String key(BenchCommand.Row r) {
+        return r.workload + "\0" + r.op;
+    }
+
+    private double ghz() {
+        return preset.model().timing().frequencyHz() / 1e9;
+    }
+
+    /** A curve: pages → time per access (model cycles, or host ns) of one tlb_stride run. */
+    static TreeMap<Long, Double> curve(List<BenchCommand.Row> rows, String label, boolean cycles) {
+        TreeMap<Long, Double> c = new TreeMap<>();
+        for (BenchCommand.Row r : rows) {
+            if (r.workload.equals(label) && r.op.startsWith("access @pages=")) {
+                double v = cycles ? r.cycles : r.ns;
+                if (!Double.isNaN(v)) {
+                    c.put(Long.parseLong(r.op.substring("access @pages=".length())), v);
+                }
+            }
+        }
+        return c;
+    }
+
+    /**
+     * The curve's value at {@code pages} as a ratio to its 64-page value; between two measured points it is
+     * interpolated on log-log axes (tlb_stride measures powers of two; 1,536 falls between 1,024 and 2,048).
+     * NaN when the curve does not reach that far.
+     */
+    static double shape(TreeMap<Long, Double> c, long pages) {
+        Double base = c.get(PLATEAU);
+        if (base == null || base <= 0) {
+            return Double.NaN;
+        }
+        Double exact = c.get(pages);
+        if (exact != null) {
+            return exact / base;
+        }
+        Map.Entry<Long, Double> lo = c.floorEntry(pages), hi = c.ceilingEntry(pages);
+        if (lo == null || hi == null) {
+            return Double.NaN;
+        }
+        double t = (Math.log(pages) - Math.log(lo.getKey())) / (Math.log(hi.getKey()) - Math.log(lo.getKey()));
+        return Math.exp(Math.log(lo.getValue()) + t * (Math.log(hi.getValue()) - Math.log(lo.getValue()))) / base;
+    }
+
+    void print(PrintStream out) {
+        out.printf(Locale.ROOT, "%nmmulab vs native on this host (%s): preset %s (%s), nominal %.2f GHz%n", BenchCommand.hostCpu(),
+                preset.name(), preset.summary(), ghz());
+        out.println(modelCycles ? "(model cycles: --timing cycle --deterministic; host cycles = native ns x nominal GHz)"
+                : "(mmulab cycles are host time at a nominal 2 GHz, not the model's: use --timing cycle --deterministic)");
+        out.printf("%-13s %-24s %12s %12s %8s %14s %14s %8s%n", "workload", "figure", "mmulab ns", "native ns", "ratio",
+                "model cycles", "host cycles", "ratio");
+        for (BenchCommand.Row m : model) {
+            BenchCommand.Row h = host.get(key(m));
+            if (h == null) {
+                continue;
+            }
+            if (!Double.isNaN(m.other)) {
+                out.printf(Locale.ROOT, "%-13s %-24s %12s %12s %8s   (%s)%n", m.workload, m.op, BenchCommand.cell(m.other),
+                        BenchCommand.cell(h.other), ratio(m.other, h.other), m.otherUnit);
+                continue;
+            }
+            double hc = h.ns * ghz();
+            out.printf(Locale.ROOT, "%-13s %-24s %12s %12s %8s %14s %14s %8s%n", m.workload, m.op, BenchCommand.cell(m.ns),
+                    BenchCommand.cell(h.ns), ratio(m.ns, h.ns), BenchCommand.cell(m.cycles), BenchCommand.cell(hc), ratio(m.cycles, hc));
+        }
+        out.printf("%nTLB curve shape (time per access / the %d-page plateau; 1,536 interpolated between 1,024 and 2,048)%n", PLATEAU);
+        out.printf("%-13s %8s %10s %10s %10s%n", "curve", "pages", "model", "host", "model/host");
+        for (String label : List.of("tlb_stride", BenchCommand.TLB_STRIDE_8)) {
+            TreeMap<Long, Double> mc = curve(model, label, true);
+            TreeMap<Long, Double> hc = curve(new ArrayList<>(host.values()), label, false);
+            for (long n : SHAPE_POINTS) {
+                double a = shape(mc, n), b = shape(hc, n);
+                if (!Double.isNaN(a) && !Double.isNaN(b)) {
+                    out.printf(Locale.ROOT, "%-13s %8d %10.2f %10.2f %+9.0f%%%n", label, n, a, b, (a / b - 1) * 100);
+                }
+            }
+        }
+    }
+
+    private static String ratio(double a, double b) {
+        return Double.isNaN(a) || Double.isNaN(b) || b == 0 ? "-" : String.format(Locale.ROOT, "%.2fx", a / b);
+    }
+
+    /** native.csv: one line per figure both runs printed. */
+    String csv() {
+        StringBuilder b = new StringBuilder("workload,figure,mmulab_ns,native_ns,model_cycles,host_cycles_nominal,mmulab_other,native_other\n");
+        for (BenchCommand.Row m : model) {
+            BenchCommand.Row h = host.get(key(m));
+            if (h == null) {
+                continue;
+            }
+            b.append(m.workload).append(',').append(m.op).append(',').append(num(m.ns)).append(',').append(num(h.ns)).append(',')
+                    .append(num(m.cycles)).append(',').append(num(h.ns * ghz())).append(',').append(num(m.other)).append(',')
+                    .append(num(h.other)).append('\n');
+        }
+        return b.toString();
+    }
+
+    /** shape.csv: the shape ratios of {@link #SHAPE_POINTS} for both curves, model and host. */
+    String shapeCsv() {
+        StringBuilder b = new StringBuilder("curve,pages,model_ratio,host_ratio\n");
+        for (String label : List.of("tlb_stride", BenchCommand.TLB_STRIDE_8)) {
+            TreeMap<Long, Double> mc = curve(model, label, true);
+            TreeMap<Long, Double> hc = curve(new ArrayList<>(host.values()), label, false);
+            for (long n : SHAPE_POINTS) {
+                b.append(label).append(',').append(n).append(',').append(num(shape(mc, n))).append(',').append(num(shape(hc, n)))
+                        .append('\n');
+            }
+        }
+        return b.toString();
+    }
+
+    private static String num(double v) {
+        return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.3f", v);
+    }
+}

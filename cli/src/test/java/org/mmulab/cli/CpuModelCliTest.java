@@ -1,0 +1,61 @@
+package org.mmulab.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code --cpu-model}: list and bad names are one-line usage errors; a preset reaches the machine (the
+ * counter table names it, the kernel's cycles are broken down); the same seed gives the same cycles.
+ */
+class CpuModelCliTest {
+    private static final Path X86 = Path.of("..", "test-images", "bin", "x86_64");
+
+    @Test
+    void listAndUnknownNamesAreOneLineUsageErrors() {
+        CliRun list = CliRun.run("boot", "--cpu-model", "list", "x");
+        assertEquals(2, list.status());
+        assertEquals(1, list.err().strip().lines().count(), list.err());
+        assertTrue(list.err().contains("zen5 = AMD Zen 5") && list.err().contains("skylake = Intel Skylake"), list.err());
+        CliRun bad = CliRun.run("boot", "--cpu-model", "pentium", "x");
+        assertEquals(2, bad.status());
+        assertEquals(1, bad.err().strip().lines().count(), bad.err());
+        assertTrue(bad.err().contains("unknown CPU model 'pentium'"), bad.err());
+        CliRun bench = CliRun.run("bench", "--cpu-model", "pentium");
+        assertEquals(2, bench.status());
+        assertTrue(bench.err().contains("unknown CPU model"), bench.err());
+        CliRun pae = CliRun.run("bench", "--native", "--paging", "pae");
+        assertEquals(2, pae.status());
+        assertTrue(pae.err().contains("--native runs the x86_64 images"), pae.err());
+    }
+
+    private static CliRun tlb(String model) {
+        return CliRun.run("boot", "--cpu-model", model, "--timing", "cycle", "--deterministic", "--seed", "7", "--stats",
+                "--clean-env", X86.resolve("tlb_stride").toString(), "256", "3000");
+    }
+
+    private static long counter(String stats, String name) {
+        Matcher m = Pattern.compile("\n  " + Pattern.quote(name) + "\\s+(\\d+)").matcher(stats);
+        assertTrue(m.find(), name + " in " + stats);
+        return Long.parseLong(m.group(1));
+    }
+
+    @Test
+    void aPresetReachesTheMachineAndCyclesAreDeterministic() {
+        CliRun a = tlb("zen4");
+        assertEquals(0, a.status(), a.err());
+        assertTrue(a.err().contains("model zen4"), a.err());
+        assertTrue(counter(a.err(), "kernel_cycles.fault_path") > 0, a.err());
+        assertTrue(counter(a.err(), "guest_data.l1_hit") > 0, a.err());
+        CliRun b = tlb("zen4");
+        assertEquals(a.out(), b.out(), "same seed: same guest output (its RDTSC figures are model cycles)");
+        assertEquals(a.err(), b.err(), "same seed: same counters");
+        CliRun sky = tlb("skylake");
+        assertTrue(counter(sky.err(), "cycles") != counter(a.err(), "cycles"), "another preset, other cycles");
+    }
+}

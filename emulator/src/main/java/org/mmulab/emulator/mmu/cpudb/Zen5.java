@@ -1,0 +1,63 @@
+package org.mmulab.emulator.mmu.cpudb;
+
+import org.mmulab.emulator.mmu.CpuModel;
+import org.mmulab.emulator.mmu.CpuModel.TlbGeometry;
+import org.mmulab.emulator.timing.InstrClass;
+import org.mmulab.emulator.timing.TimingModel;
+import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
+
+/**
+ * AMD Zen 5 server core (EPYC 9005 "Turin", CPUID family 1Ah models 00h-1Fh), modelled at the
+ * EPYC 9755's 2.7 GHz base clock. Sources:
+ * <ul>
+ * <li>AMD, "Software Optimization Guide for the AMD Zen5 Microarchitecture" (pub. 58455, rev 1.00, 2024)
+ *     and Cohen and Subramony, "Next Generation Zen 5 Core", Hot Chips 2024: L1 ITLB 64 entries and L1
+ *     DTLB 96 entries, fully associative, every page size; L2 ITLB 2K and L2 DTLB 4K entries holding
+ *     everything but 1 GiB pages; L1I 32 KiB 8-way, L1D 48 KiB 12-way, L2 1 MiB 16-way, L3 32 MiB
+ *     16-way per 8-core CCD (one core's 4 MiB share modelled, as for the other presets).</li>
+ * <li>Latencies: the optimization guide's 4-cycle integer load-to-use (5 used, as for complex
+ *     addressing), 14-cycle L2; Chips and Cheese, "Zen 5's Memory Subsystem" (2024): about 7 extra
+ *     cycles for an L2 DTLB hit, L3 about 50 cycles, DRAM about 110 ns beyond it on DDR5 servers (297
+ *     cycles at 2.7 GHz, 350 used with the L3 lookup).</li>
+ * <li>CPUID.80000008H: 52 physical address bits on EPYC 9005.</li>
+ * <li>Page-walk caches: AMD documents that the L2 DTLB also holds page-directory entries to speed
+ *     up walks but not their count; 64 PDEs, 16 PDPTEs, 4 PML4Es are assumed (a 2 MiB-granular
+ *     cache covering 128 MiB).</li>
+ * <li>Instruction classes: Agner Fog, "Instruction tables" (2024), Zen 4/Zen 5: DIV r32 ~11, DIV r64
+ *     ~14, LOCK-prefixed RMW ~8, RDTSC ~36; the rest as Skylake (same rounded throughputs).</li>
+ * </ul>
+ * Simplifications: the fully associative L1 DTLB and the L2 DTLB are one array per page size of the
+ * published geometry (they share capacity between sizes on the part); the separate L2 ITLB is not
+ * modelled (instruction misses look up the unified STLB); 1 GiB pages miss the STLB (AMD: not held);
+ * no L1/L2 data prefetcher.
+ */
+public final class Zen5 {
+    private Zen5() {
+    }
+
+    public static final String SUMMARY = "AMD Zen 5 server (EPYC 9005 Turin, family 1Ah), 2.7 GHz";
+
+    public static final TimingModel TIMING = new TimingModel("zen5", 2_700_000_000L,
+            new CacheGeometry(48 << 10, 12, 5), new CacheGeometry(1 << 20, 16, 14), new CacheGeometry(4 << 20, 16, 50),
+            350, new int[] {2, 3, 4, 12},
+            0, 7,
+            715, 330, 90, 60,
+            8, 1, 120,
+            500, 1500, 2000,
+            classes(), new CacheGeometry(32 << 10, 8, 0), 2000);
+
+    public static final CpuModel MODEL = new CpuModel("zen5", 52,
+            new TlbGeometry(96, 96), new TlbGeometry(96, 96), new TlbGeometry(96, 96),
+            new TlbGeometry(64, 64), new TlbGeometry(64, 64),
+            new TlbGeometry(4096, 16), new TlbGeometry(4096, 16), new TlbGeometry(0, 1),
+            4, 16, 64, TIMING);
+
+    static int[] classes() {
+        int[] c = TimingModel.skylakeClasses();
+        c[InstrClass.DIV32.ordinal()] = 11;
+        c[InstrClass.DIV64.ordinal()] = 14;
+        c[InstrClass.LOCKED_RMW.ordinal()] = 8;
+        c[InstrClass.RDTSC.ordinal()] = 36;
+        return c;
+    }
+}
