@@ -85,8 +85,8 @@ final class BenchCommand implements Callable<Integer> {
             description = "Timing level passed to each boot (default ${DEFAULT-VALUE}).")
     String timing;
 
-    @Option(names = "--engine", paramLabel = "interp|tier", defaultValue = "tier",
-            description = "Engine passed to each boot (default ${DEFAULT-VALUE}; see boot --engine).")
+    @Option(names = "--engine", paramLabel = "interp|tier",
+            description = "Engine passed to each boot (default tier; see boot --engine).")
     String engine;
 
     @Option(names = "--deterministic",
@@ -165,7 +165,7 @@ final class BenchCommand implements Callable<Integer> {
         if (cpus > 1) {
             return usage("--cpus " + cpus + ": multi-vCPU workloads are not supported yet (single vCPU machine)");
         }
-        if (!engine.equals("interp") && !engine.equals("tier")) {
+        if (engine != null && !engine.equals("interp") && !engine.equals("tier")) {
             return usage("--engine: expected interp or tier, got '" + engine + "'");
         }
         if (!timing.equals("fast") && !timing.equals("cycle")) {
@@ -288,8 +288,10 @@ final class BenchCommand implements Callable<Integer> {
         if (deterministic) {
             a.add("--deterministic");
         }
-        a.add("--engine");
-        a.add(engine);
+        if (engine != null) {
+            a.add("--engine");
+            a.add(engine);
+        }
         a.add("--cpu-model");
         a.add(cpuModel.preset().name());
         a.add(image.toString());

@@ -68,7 +68,7 @@ final class BootCommand implements Callable<Integer> {
                     + "walker load, kernel memory access, trap and lock is charged through the cycle model.")
     TimingMode timing;
 
-    @Option(names = "--engine", paramLabel = "interp|tier", defaultValue = "tier", converter = EngineConverter.class,
+    @Option(names = "--engine", paramLabel = "interp|tier", converter = EngineConverter.class,
             description = "tier (default): hot guest blocks compiled to JVM bytecode (exact; not used under --timing cycle); "
                     + "interp: the interpreter alone.")
     Engine engine;
@@ -186,7 +186,7 @@ final class BootCommand implements Callable<Integer> {
             return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + e.getMessage());
         }
         machine.configureTiming(timing);
-        machine.vcpus().forEach(v -> v.interpreter().setEngine(engine));
+        machine.vcpus().forEach(v -> v.interpreter().setEngine(engine != null ? engine : Engine.DEFAULT));
         if (cpuModel.message() != null) {
             err.println("mmulab: " + cpuModel.message());
         }

@@ -8,8 +8,12 @@ package org.mmulab.emulator.cpu.tier;
 public enum Engine {
     INTERP, TIER;
 
-    /** The default engine (the fastest exact one). */
-    public static final Engine DEFAULT = TIER;
+    /**
+     * The default engine: the fastest exact one, {@link #TIER}; the system property {@code mmulab.engine}
+     * (interp|tier) overrides it, so the whole suite can run on either ({@code mvn -B verify
+     * -Dmmulab.engine=interp}).
+     */
+    public static final Engine DEFAULT = parse(System.getProperty("mmulab.engine", "tier"));
 
     /** The CLI spelling. */
     public String cliName() {
