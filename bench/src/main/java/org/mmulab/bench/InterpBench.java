@@ -6,6 +6,7 @@ import java.util.concurrent.TimeUnit;
 import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.cpu.Exit;
 import org.mmulab.emulator.cpu.Interpreter;
+import org.mmulab.emulator.cpu.tier.Engine;
 import org.mmulab.emulator.memory.PhysicalMemory;
 import org.mmulab.emulator.mmu.CpuModel;
 import org.mmulab.emulator.mmu.Mmu;
@@ -41,7 +42,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * <li>{@code memBranch}: loads and stores through the MMU fast path (scaled-index addressing), a
  *     memory read-modify-write, CALL/RET, PUSH/POP and a data-dependent conditional branch.</li>
  * </ul>
- * Allocation per operation must be 0 B ({@code -prof gc}): the hot loop allocates nothing.
+ * {@code engine} runs each program with the translation tier ({@code tier}, the default engine) or the
+ * interpreter alone ({@code interp}); the tier compiles only 64-bit code, so mode 32 measures the
+ * interpreter either way. Allocation per operation must be 0 B ({@code -prof gc}) for both engines: the
+ * interpreter's hot loop and a compiled block's call allocate nothing.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -112,15 +116,20 @@ public class InterpBench {
     @Param({"64", "32"})
     public String mode;
 
+    /** {@code --engine}: "tier" (hot blocks compiled to bytecode; 64-bit mode only) or "interp". */
+    @Param({"tier", "interp"})
+    public String engine;
+
     /** One machine per program, both set up (and warmed once) before any measurement. */
     private Guest cpuLoop, memLoop, guestLoop;
 
     @Setup
     public void setUp() {
         boolean m32 = mode.equals("32");
-        cpuLoop = new Guest(m32, CPU_LOOP, 1_000_000_000L);
-        memLoop = new Guest(m32, MEM_LOOP, 256);
-        guestLoop = new Guest(m32, GUEST_LOOP, 1_000_000_000L);
+        Engine e = Engine.parse(engine);
+        cpuLoop = new Guest(m32, CPU_LOOP, 1_000_000_000L, e);
+        memLoop = new Guest(m32, MEM_LOOP, 256, e);
+        guestLoop = new Guest(m32, GUEST_LOOP, 1_000_000_000L, e);
     }
 
     @Benchmark
@@ -158,7 +167,8 @@ public class InterpBench {
                 : new int[] {CPU_LOOP, MEM_LOOP, GUEST_LOOP};
         for (String m : modes) {
             for (int entry : entries) {
-                Guest g = new Guest(m.equals("32"), entry, entry == MEM_LOOP ? 256 : 1_000_000_000L);
+                Guest g = new Guest(m.equals("32"), entry, entry == MEM_LOOP ? 256 : 1_000_000_000L,
+                        Engine.parse(System.getProperty("engine", "tier")));
                 double best = 0, bestCpu = 0;
                 for (int sec = 0; sec < seconds; sec++) {
                     long t0 = System.nanoTime();
@@ -183,7 +193,7 @@ public class InterpBench {
         final CpuState state = new CpuState();
         final Interpreter cpu;
 
-        Guest(boolean m32, int entry, long count) {
+        Guest(boolean m32, int entry, long count, Engine engine) {
             PhysicalMemory mem = new PhysicalMemory(16 << 20);
             Mmu mmu = new Mmu(mem, state, CpuModel.SKYLAKE);
             PageTables pt = new PageTables(mem, m32);
@@ -200,11 +210,12 @@ public class InterpBench {
             }
             mmu.writeCr3(pt.root); // loads the PDPTE registers under PAE
             cpu = new Interpreter(state, mmu, mem);
+            cpu.setEngine(engine);
             state.gpr[CpuState.RSP] = STACK + 0x800;
             state.gpr[CpuState.RDI] = DATA;
             state.gpr[CpuState.RCX] = count;
             state.rip = CODE + entry;
-            run(); // decodes the loop: measurements see the steady state
+            run(); // decodes the loop (and compiles it under the tier): measurements see the steady state
         }
 
         /** One quantum; returns a register so the work cannot be dropped. */

@@ -85,6 +85,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "Timing level passed to each boot (default ${DEFAULT-VALUE}).")
     String timing;
 
+    @Option(names = "--engine", paramLabel = "interp|tier",
+            description = "Engine passed to each boot (default tier; see boot --engine).")
+    String engine;
+
     @Option(names = "--deterministic",
             description = "Pass --deterministic to each boot (with --timing cycle: RDTSC and the clock follow virtual cycles).")
     boolean deterministic;
@@ -160,6 +164,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (cpus > 1) {
             return usage("--cpus " + cpus + ": multi-vCPU workloads are not supported yet (single vCPU machine)");
+        }
+        if (engine != null && !engine.equals("interp") && !engine.equals("tier")) {
+            return usage("--engine: expected interp or tier, got '" + engine + "'");
         }
         if (!timing.equals("fast") && !timing.equals("cycle")) {
             return usage("--timing: expected fast or cycle, got '" + timing + "'");
@@ -280,6 +287,10 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (deterministic) {
             a.add("--deterministic");
+        }
+        if (engine != null) {
+            a.add("--engine");
+            a.add(engine);
         }
         a.add("--cpu-model");
         a.add(cpuModel.preset().name());

@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 
 import org.mmulab.emulator.debug.DebugController;
 import org.mmulab.emulator.debug.RegisterTraceWriter;
+import org.mmulab.emulator.cpu.tier.Engine;
 import org.mmulab.emulator.machine.Machine;
 import org.mmulab.emulator.memory.HostMemory;
 import org.mmulab.emulator.memory.HostMemoryException;
@@ -66,6 +67,11 @@ final class BootCommand implements Callable<Integer> {
             description = "fast (default): counters only, maximum host speed; cycle: every instruction, TLB level, "
                     + "walker load, kernel memory access, trap and lock is charged through the cycle model.")
     TimingMode timing;
+
+    @Option(names = "--engine", paramLabel = "interp|tier", converter = EngineConverter.class,
+            description = "tier (default): hot guest blocks compiled to JVM bytecode (exact; not used under --timing cycle); "
+                    + "interp: the interpreter alone.")
+    Engine engine;
 
     @Option(names = "--cpu-model", paramLabel = "NAME|host|list", defaultValue = CpuModelOption.DEFAULT,
             converter = CpuModelOption.Converter.class,
@@ -180,6 +186,7 @@ final class BootCommand implements Callable<Integer> {
             return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + e.getMessage());
         }
         machine.configureTiming(timing);
+        machine.vcpus().forEach(v -> v.interpreter().setEngine(engine != null ? engine : Engine.DEFAULT));
         if (cpuModel.message() != null) {
             err.println("mmulab: " + cpuModel.message());
         }
@@ -351,6 +358,18 @@ final class BootCommand implements Callable<Integer> {
         public TimingMode convert(String value) {
             try {
                 return TimingMode.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    /** picocli converter for {@code --engine}. */
+    static final class EngineConverter implements picocli.CommandLine.ITypeConverter<Engine> {
+        @Override
+        public Engine convert(String value) {
+            try {
+                return Engine.parse(value);
             } catch (IllegalArgumentException e) {
                 throw new picocli.CommandLine.TypeConversionException(e.getMessage());
             }

@@ -6,7 +6,7 @@ package org.mmulab.emulator.cpu;
  * Instructions that straddle the frame end are never stored here (they are decoded on every
  * execution, so both pages are translated and permission-checked each time).
  */
-final class DecodedPage {
+final class DecodedPage implements org.mmulab.emulator.cpu.tier.CodeSource {
     static final int PAGE = 4096;
     /** Acquire/release access to {@link #slotOf} entries (published after the slot's fields). */
     static final java.lang.invoke.VarHandle SLOT = java.lang.invoke.MethodHandles.arrayElementVarHandle(short[].class);
@@ -38,6 +38,9 @@ final class DecodedPage {
     /** Byte offset in the frame of each slot's instruction (to link straight-line successors). */
     short[] offOf;
 
+    /** The translation tier's counts and blocks for this frame (dropped with the page when the frame is written). */
+    private volatile org.mmulab.emulator.cpu.tier.TierPage tierPage;
+
     DecodedPage(long pfn, int capacity) {
         this.pfn = pfn;
         op = new int[capacity];
@@ -62,5 +65,52 @@ final class DecodedPage {
             offOf = java.util.Arrays.copyOf(offOf, n);
         }
         return count++;
+    }
+
+    // CodeSource: the translation tier's read-only view of the decoded slots.
+
+    @Override
+    public int slotAt(int off) {
+        return (short) SLOT.getAcquire(slotOf, off) - 1;
+    }
+
+    @Override
+    public int fastWord(int slot) {
+        return (int) FAST.getAcquire(fast, slot) & ~FALL;
+    }
+
+    @Override
+    public int memWord(int slot) {
+        return mem[slot];
+    }
+
+    @Override
+    public int disp(int slot) {
+        return disp[slot];
+    }
+
+    @Override
+    public long imm(int slot) {
+        return imm[slot];
+    }
+
+    @Override
+    public boolean isValid() {
+        return valid;
+    }
+
+    @Override
+    public org.mmulab.emulator.cpu.tier.TierPage tierPage() {
+        org.mmulab.emulator.cpu.tier.TierPage t = tierPage;
+        if (t == null) {
+            synchronized (this) {
+                t = tierPage;
+                if (t == null) {
+                    t = new org.mmulab.emulator.cpu.tier.TierPage();
+                    tierPage = t;
+                }
+            }
+        }
+        return t;
     }
 }

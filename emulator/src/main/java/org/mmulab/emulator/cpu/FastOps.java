@@ -28,16 +28,16 @@ package org.mmulab.emulator.cpu;
  * 32-bit address size, 25 {@link #IMM}, 26-29 {@link #X_SHIFT extra field}, 28 {@link #X_SIGN}, 30
  * {@link #TO_REG}; bit 31 is {@link DecodedPage#FALL}, set by the cache, not here.
  */
-final class FastOps {
-    static final int ID_MASK = 0xff, A_SHIFT = 8, B_SHIFT = 13, LEN_SHIFT = 18, SIZE_SHIFT = 22;
-    static final int A32 = 1 << 24;
+public final class FastOps {
+    public static final int ID_MASK = 0xff, A_SHIFT = 8, B_SHIFT = 13, LEN_SHIFT = 18, SIZE_SHIFT = 22;
+    public static final int A32 = 1 << 24;
 
     /** Source is the immediate (imm array), not register B. */
-    static final int IMM = 1 << 25;
+    public static final int IMM = 1 << 25;
 
     // One id per operation; operand size (32/64) and register/immediate source are fields of the word,
     // so the run loop's switch (and the JIT's compile of it) stays small.
-    static final int GENERIC = 0,
+    public static final int GENERIC = 0,
             ADD = 1, OR = 2, AND = 3, SUB = 4, XOR = 5, CMP = 6, TEST = 7,
             MOV = 8, LEA = 9, JCC = 10, JMP = 11, INC = 12, DEC = 13, SHL = 14, SHR = 15, SAR = 16, NOP = 17,
             ROL = 18, ROR = 19, IMUL = 20, MOVX = 21, SETCC = 22, CMOVCC = 23,
@@ -45,13 +45,13 @@ final class FastOps {
             LOAD = 24, LOADX = 25, STORE = 26, ALUM = 27, PUSH = 28, POP = 29, CALL = 30, RET = 31;
 
     /** {@link #ALUM}: the destination is register A (ALU r, m); else memory (ALU m, r/imm). */
-    static final int TO_REG = 1 << 30;
+    public static final int TO_REG = 1 << 30;
 
     /**
      * Extra field, bits 26-29: the condition code of CMOVcc; the ALU kind (0-8) of ALUM; for MOVX and LOADX the source width (bits 26-27: 0 byte,
      * 1 word, 2 dword) and bit 28 set for sign extension.
      */
-    static final int X_SHIFT = 26, X_SIGN = 1 << 28;
+    public static final int X_SHIFT = 26, X_SIGN = 1 << 28;
 
     private FastOps() {
     }

@@ -7,6 +7,10 @@ import static org.mmulab.emulator.cpu.CpuState.PF;
 import static org.mmulab.emulator.cpu.CpuState.SF;
 import static org.mmulab.emulator.cpu.CpuState.ZF;
 
+import java.lang.invoke.MethodHandles;
+
+import org.mmulab.emulator.cpu.tier.Engine;
+import org.mmulab.emulator.cpu.tier.Tier;
 import org.mmulab.emulator.memory.PhysicalMemory;
 import org.mmulab.emulator.mmu.Mmu;
 
@@ -64,9 +68,13 @@ public final class Interpreter {
     private final PhysicalMemory mem;
     private final DecodedCodeCache cache;
     private final Decoder dec;
-    private volatile boolean stop;
+    /** Package-private: compiled blocks of the translation tier read both requests (cpu.tier.Tier). */
+    volatile boolean stop;
     /** Set by {@link #interrupt}: {@link #run} returns {@link Exit#BUDGET} at the next poll. */
-    private volatile boolean interrupted;
+    volatile boolean interrupted;
+    /** --engine: the translation tier for hot blocks (created on first use), or the interpreter alone. */
+    private Engine engine = Engine.DEFAULT;
+    private Tier tier;
     /** Per-instruction costs under --timing cycle; null under --timing fast (see InstructionTiming). */
     private InstructionTiming timing;
 
@@ -117,6 +125,20 @@ public final class Interpreter {
     /** Cycle-mode instruction costs (null: --timing fast); set before {@link #run}, from the vCPU's thread. */
     public void setTiming(InstructionTiming t) {
         this.timing = t;
+    }
+
+    /** Selects the engine ({@code --engine}); call from the vCPU's thread between {@link #run} calls. */
+    public void setEngine(Engine e) {
+        this.engine = e;
+    }
+
+    public Engine engine() {
+        return engine;
+    }
+
+    /** The translation tier, or null while it has not run (statistics, tests). */
+    public Tier tier() {
+        return tier;
     }
 
     /**
@@ -183,6 +205,9 @@ public final class Interpreter {
         final CpuState s = this.s;
         final long amask = addrMask;
         final InstructionTiming timing = this.timing;
+        // The translation tier runs hot blocks in 64-bit mode under fast timing (cpu.tier.Tier: cycle
+        // timing charges per instruction here, so it stays with the interpreter).
+        final Tier tier = engine == Engine.TIER && timing == null && !m32 ? tierOf() : null;
         long n = 0; // retired in this call, not yet added to s.instructions
         long rip = s.rip;
         DecodedPage p = null;
@@ -208,7 +233,8 @@ public final class Interpreter {
                     s.instructions += n;
                     return Exit.BUDGET;
                 }
-                final long end = Math.min(budget, n + STOP_POLL);
+                // Poll points at fixed counts (multiples of STOP_POLL) even when the tier ran past one.
+                final long end = Math.min(budget, (n | (STOP_POLL - 1)) + 1);
                 while (n < end) {
                     // s.rip is the current instruction's address while it executes (faults, RIP-relative).
                     s.rip = rip;
@@ -218,6 +244,19 @@ public final class Interpreter {
                             vpage = rip & ~0xfffL;
                         }
                         int off = (int) rip & 0xfff;
+                        if (tier != null && p.valid) {
+                            final long k = tier.run(p, off, vpage, budget - n, end - n);
+                            if (k != 0 || tier.faulted()) {
+                                n += k;
+                                rip = tier.rip();
+                                if (tier.faulted()) {
+                                    s.rip = rip;
+                                    throw GuestFault.INSTANCE; // raised by the MMU, recorded in the state
+                                }
+                                slot = -1;
+                                continue;
+                            }
+                        }
                         slot = (short) DecodedPage.SLOT.getAcquire(p.slotOf, off) - 1;
                         if (slot < 0) {
                             slot = decodeAt(p, rip, off); // -1: decoded into the fields but not cached
@@ -583,6 +622,13 @@ public final class Interpreter {
     /** Source operand of a fast ALU/MOV form: the immediate or register B. */
     private long source(int fw, int slot, long[] imms) {
         return (fw & FastOps.IMM) != 0 ? imms[slot] : r[(fw >>> FastOps.B_SHIFT) & 31];
+    }
+
+    private Tier tierOf() {
+        if (tier == null) {
+            tier = new Tier(r, fl, mmu, this, MethodHandles.lookup());
+        }
+        return tier;
     }
 
     private DecodedPage enterPage(long rip) {

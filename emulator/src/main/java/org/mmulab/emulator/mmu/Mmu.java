@@ -151,6 +151,14 @@ public final class Mmu {
     }
 
     /**
+     * Whether a guest access may stop at a yield point (walker yield points installed: deterministic
+     * scheduling), where another vCPU may run and post requests to this one (cpu.tier.Tier's poll rule).
+     */
+    public boolean yieldsInsideAccesses() {
+        return walkerYield != null;
+    }
+
+    /**
      * The interpreter tells which frame its cached fetch translation points at ({@code -1}: none, the
      * quantum ended), so that {@link #mayReach} sees it.
      */

@@ -1,0 +1,132 @@
+package org.mmulab.emulator.cpu.tier;
+
+import java.lang.invoke.MethodHandles;
+
+import org.mmulab.emulator.cpu.Flags;
+import org.mmulab.emulator.mmu.Mmu;
+
+/**
+ * The translation tier of one vCPU's interpreter: counts how often each code offset is entered as a
+ * block start (after a taken branch, a call, a return or a page change), compiles a {@link Trace} there
+ * once it is hot ({@link #HOT} entries), and runs compiled blocks back to back while each one's exit lands
+ * on another compiled block in the same frame (chaining through the frame's block table, no return to the
+ * interpreter loop in between).
+ *
+ * <p>How it stays exact with the interpreter (the reference):
+ * <ul>
+ * <li>Budget: a block pass runs only when all of it fits in {@code budgetLeft}, so a quantum (and the
+ *     deterministic scheduler's yield every N instructions) ends on exactly the same instruction.</li>
+ * <li>Stop and interrupt requests: the interpreter polls them every 1024 instructions, at fixed
+ *     instruction counts of its run call. A pass that would cross such a poll point runs only if no
+ *     request is pending and, under deterministic scheduling (walker yield points installed), only if it
+ *     has no memory access: there a request can only arrive while this vCPU is parked at a yield point,
+ *     and inside {@code run} yield points sit only in memory accesses (page walks, A/D updates), so a
+ *     pass without one sees what the interpreter would have seen at the poll point. Otherwise the block
+ *     returns and the interpreter reaches the poll point itself. Without yield points (parallel
+ *     scheduling) requests come from other threads at no defined instruction, so any pass may cross.</li>
+ * <li>Faults: precise (see {@link CompiledBlock}); the caller raises them at the faulting RIP.</li>
+ * <li>Code writes: a frame written by any vCPU is invalid; a block checks that on entry, after each of
+ *     its memory accesses, and the interpreter drops the frame's translations with its decoded page.</li>
+ * <li>Cycle timing charges per instruction in the interpreter, so the interpreter does not call the
+ *     tier under {@code --timing cycle} (cycles and counters are the interpreter's by construction).</li>
+ * </ul>
+ * Allocation: none per block call; compilation allocates (once per hot block).
+ */
+public final class Tier {
+    /** Entries at one offset before its block is compiled. */
+    static final int HOT = 24;
+
+    private final TierContext ctx;
+    private final BlockCompiler compiler;
+    /** Statistics (racy, for --stats and tests): blocks compiled by this vCPU, block calls. */
+    public long blocksCompiled, blockRuns;
+    /**
+     * Traces the JVM refused (a compiler bug: the class failed to define or verify). Their offsets run in
+     * the interpreter, which stays exact; the tests require 0.
+     */
+    public long compileFailures;
+
+    /**
+     * @param cpuPackageLookup a full-privilege lookup of the interpreter's package, where compiled blocks
+     *        are defined (they use its package-private flag and stop/interrupt members)
+     */
+    public Tier(long[] r, Flags fl, Mmu mmu, Object interpreter, MethodHandles.Lookup cpuPackageLookup) {
+        this.ctx = new TierContext(r, fl, mmu, interpreter);
+        this.compiler = new BlockCompiler(cpuPackageLookup);
+    }
+
+    /**
+     * Runs compiled code from offset {@code off} of {@code page} (mapped at virtual {@code vbase}) for at
+     * most {@code budgetLeft} instructions; {@code windowLeft} is the distance to the interpreter's next
+     * stop/interrupt poll. Returns the instructions retired (0: nothing ran, the interpreter runs the
+     * instruction at {@code off}); afterwards {@link #rip()} is the next RIP and {@link #faulted()} tells
+     * whether the instruction at it raised an exception (recorded in the CPU state).
+     */
+    public long run(CodeSource page, int off, long vbase, long budgetLeft, long windowLeft) {
+        TierPage tp = page.tierPage();
+        TierContext c = ctx;
+        c.page = page;
+        c.vbase = vbase;
+        c.fault = false;
+        c.strictPolls = c.mmu.yieldsInsideAccesses();
+        long total = 0;
+        for (;;) {
+            CompiledBlock b = tp.block(off);
+            if (b == null) {
+                if (!tp.countEntry(off, HOT)) {
+                    break;
+                }
+                b = compile(page, tp, off);
+            }
+            long k = b.run(c, budgetLeft - total, windowLeft - total);
+            blockRuns++;
+            total += k;
+            if (c.fault) {
+                return total;
+            }
+            if (k == 0) {
+                break;
+            }
+            long next = c.rip;
+            if ((next & ~0xfffL) != vbase) {
+                return total;
+            }
+            off = (int) next & 0xfff;
+        }
+        c.rip = vbase + off;
+        return total;
+    }
+
+    /** Next RIP after {@link #run} retired instructions, or the faulting instruction's RIP. */
+    public long rip() {
+        return ctx.rip;
+    }
+
+    /** Whether the last {@link #run} ended with a guest exception at {@link #rip()}. */
+    public boolean faulted() {
+        return ctx.fault;
+    }
+
+    private CompiledBlock compile(CodeSource page, TierPage tp, int off) {
+        synchronized (tp) {
+            CompiledBlock b = tp.block(off);
+            if (b != null) {
+                return b; // another vCPU compiled it meanwhile
+            }
+            Trace t = Trace.build(page, off);
+            if (t.count == 0) {
+                b = CompiledBlock.NONE;
+            } else {
+                try {
+                    b = compiler.compile(t);
+                    blocksCompiled++;
+                } catch (IllegalStateException | LinkageError e) {
+                    compileFailures++;
+                    b = CompiledBlock.NONE;
+                }
+            }
+            tp.setBlock(off, b);
+            return b;
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package org.mmulab.emulator.cpu.tier;
+
+import org.mmulab.emulator.cpu.FastOps;
+
+/**
+ * The guest instructions one {@link CompiledBlock} covers: from a start offset, straight-line successors
+ * in the same code frame, as long as each is already decoded and translatable. Conditional branches are
+ * side exits (or the loop's back edge when they return to the start); JMP, CALL and RET end the trace, and
+ * so does the first instruction the tier does not translate (the interpreter runs it).
+ *
+ * <p>Translated: the interpreter's {@link FastOps} forms in 64-bit mode (register ALU, MOV, LEA, shifts
+ * and rotates by an immediate, INC/DEC, IMUL, MOVZX/MOVSX, SETcc, CMOVcc, Jcc/JMP, loads and stores,
+ * ALU with a memory source, CMP/TEST with memory, PUSH/POP, CALL/RET). An ALU instruction writing memory
+ * (a read-modify-write, translated for write before the read) and ADC/SBB stay with the interpreter.
+ */
+final class Trace {
+    /** Longest trace, in instructions (keeps the compiled method small for the JIT). */
+    static final int MAX = 48;
+
+    final int start;
+    int count;
+    final int[] off = new int[MAX], fw = new int[MAX], mem = new int[MAX], disp = new int[MAX];
+    final long[] imm = new long[MAX];
+    /** Some instruction accesses memory (a pass may then stop at a walker yield point: see {@link Tier}). */
+    boolean hasMem;
+    /** Some conditional branch or JMP returns to the start: the block is a JVM loop. */
+    boolean loops;
+
+    private Trace(int start) {
+        this.start = start;
+    }
+
+    static int id(int fw) {
+        return fw & FastOps.ID_MASK;
+    }
+
+    static int len(int fw) {
+        return (fw >>> FastOps.LEN_SHIFT) & 15;
+    }
+
+    /** Builds the trace at {@code start}; its count is 0 when the first instruction is not translatable. */
+    static Trace build(CodeSource page, int start) {
+        Trace t = new Trace(start);
+        int o = start;
+        while (t.count < MAX && o < 4096) {
+            int slot = page.slotAt(o);
+            if (slot < 0) {
+                break;
+            }
+            int w = page.fastWord(slot);
+            if (!translatable(w)) {
+                break;
+            }
+            int i = t.count++;
+            t.off[i] = o;
+            t.fw[i] = w;
+            t.mem[i] = page.memWord(slot);
+            t.disp[i] = page.disp(slot);
+            t.imm[i] = page.imm(slot);
+            int id = id(w);
+            int next = o + len(w);
+            if (id >= FastOps.LOAD) {
+                t.hasMem = true;
+            }
+            if (id == FastOps.JCC || id == FastOps.JMP) {
+                if (next + t.imm[i] == start) {
+                    t.loops = true;
+                }
+            }
+            if (id == FastOps.JMP || id == FastOps.CALL || id == FastOps.RET) {
+                break;
+            }
+            o = next;
+        }
+        return t;
+    }
+
+    /**
+     * Keeps the first {@code n} instructions (a smaller class for the JIT). The trace then falls through to
+     * the instruction after them; it still loops only through a kept branch back to the start.
+     */
+    void truncate(int n) {
+        count = n;
+        hasMem = false;
+        loops = false;
+        for (int i = 0; i < n; i++) {
+            int id = id(fw[i]);
+            hasMem |= id >= FastOps.LOAD;
+            loops |= (id == FastOps.JCC || id == FastOps.JMP) && off[i] + len(fw[i]) + imm[i] == start;
+        }
+    }
+
+    static boolean translatable(int w) {
+        int id = id(w);
+        if (id == FastOps.GENERIC || id > FastOps.RET) {
+            return false;
+        }
+        if (id == FastOps.ALUM) {
+            int kind = (w >>> FastOps.X_SHIFT) & 15;
+            boolean toReg = (w & FastOps.TO_REG) != 0;
+            if (kind == 2 || kind == 3 || kind > 8) {
+                return false; // ADC/SBB read CF: the interpreter's
+            }
+            return toReg || kind == 7 || kind == 8; // ALU m, r writes memory: read-modify-write stays interpreted
+        }
+        return len(w) != 0;
+    }
+}

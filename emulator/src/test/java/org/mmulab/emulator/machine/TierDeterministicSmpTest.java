@@ -1,0 +1,116 @@
+package org.mmulab.emulator.machine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.mmulab.emulator.cpu.CpuState;
+import org.mmulab.emulator.cpu.tier.Engine;
+import org.mmulab.emulator.cpu.tier.Tier;
+import org.mmulab.emulator.mmu.MmuCounters;
+
+/**
+ * The translation tier under DETERMINISTIC scheduling (issue 16 item 2): 2-4 vCPUs race on an unlocked
+ * counter and a log spread over eight pages (page walks: walker yield points inside compiled blocks),
+ * and every 256 rounds send an IPI to the next vCPU (which interrupts its quantum). With the same seed,
+ * the outcome with {@code --engine tier} must equal the one with the interpreter alone: final memory,
+ * every vCPU's registers, instructions, cycles, TSC and MMU counters, and the instruction count at which
+ * each IPI ran on its target. That holds only if the tier ends quanta, honours interrupts and reaches
+ * yield points at exactly the interpreter's instructions.
+ * <pre>
+ * top:  mov (%rsi),%rax; add $1,%rax; mov %rax,(%rsi); mov %r9,%rax; and $0xfff,%eax;
+ *       mov %rdi,(%rbx,%rax,8); add (%rsi),%rdi; and $0xffff,%edi; dec %r9; jz done;
+ *       test $0xff,%eax; jnz top; mov $1,%eax; syscall; jmp top
+ * done: xor %eax,%eax; syscall
+ * </pre>
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class TierDeterministicSmpTest {
+    private static final int ROUNDS = 3000;
+    private static final int LOG_PAGES = 8;
+    private static final int[] RACER = {
+        0x48, 0x8b, 0x06, 0x48, 0x83, 0xc0, 0x01, 0x48, 0x89, 0x06, 0x4c, 0x89, 0xc8, 0x25, 0xff, 0x0f, 0x00, 0x00,
+        0x48, 0x89, 0x3c, 0xc3, 0x48, 0x03, 0x3e, 0x81, 0xe7, 0xff, 0xff, 0x00, 0x00, 0x49, 0xff, 0xc9, 0x74, 0x10,
+        0xa9, 0xff, 0x00, 0x00, 0x00, 0x75, 0xd5, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xeb, 0xcc, 0x31, 0xc0,
+        0x0f, 0x05,
+    };
+
+    private record Outcome(List<Long> memory, List<Long> perCpu, List<String> ipis) {
+    }
+
+    private static Outcome run(int cpus, long seed, TimingMode timing, Engine engine, long[] compiled) {
+        SmpGuest g = new SmpGuest(cpus, Machine.Scheduling.DETERMINISTIC, seed);
+        Machine m = g.machine;
+        m.configureTiming(timing);
+        g.code(0, 0, RACER);
+        for (int i = 0; i < cpus; i++) {
+            CpuState s = m.vcpu(i).state;
+            m.vcpu(i).interpreter().setEngine(engine);
+            g.start(i, SmpGuest.va(0));
+            s.gpr[CpuState.RSI] = SmpGuest.va(2);
+            s.gpr[CpuState.RBX] = SmpGuest.va(4);
+            s.gpr[CpuState.RDI] = i + 1;
+            s.gpr[CpuState.R9] = ROUNDS;
+        }
+        List<String> ipis = Collections.synchronizedList(new ArrayList<>());
+        g.onSyscall = (cpu, nr) -> {
+            if (nr == 0) {
+                cpu.stop();
+                return;
+            }
+            Vcpu target = m.vcpu((cpu.id() + 1) % cpus);
+            m.sendIpis(cpu, List.of(target), t -> ipis.add(cpu.id() + "->" + t.id() + "@" + t.state.instructions));
+        };
+        m.runAll();
+        g.assertNoFailures();
+        assertFalse(m.guestDeadlocked());
+        List<Long> memory = new ArrayList<>();
+        for (long pa = SmpGuest.frame(2); pa < SmpGuest.frame(4 + LOG_PAGES); pa += 8) {
+            memory.add(g.mem.read64(pa));
+        }
+        List<Long> perCpu = new ArrayList<>();
+        for (Vcpu v : m.vcpus()) {
+            MmuCounters c = v.mmu().counters;
+            for (long r : v.state.gpr) {
+                perCpu.add(r);
+            }
+            perCpu.add(v.state.instructions);
+            perCpu.add(v.cycles());
+            perCpu.add(v.tsc());
+            perCpu.add(c.dtlbMisses);
+            perCpu.add(c.dtlbHits);
+            perCpu.add(c.walkerLoads);
+            perCpu.add(c.itlbMisses);
+            perCpu.add(v.clock().ipisReceived());
+            perCpu.add(v.clock().ipisSent);
+            Tier t = v.interpreter().tier();
+            compiled[0] += t == null ? 0 : t.blocksCompiled;
+        }
+        return new Outcome(memory, perCpu, ipis);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"2, 1, FAST", "3, 42, FAST", "4, 7, FAST", "2, 5, CYCLE"})
+    void tierAndInterpreterGiveTheSameOutcome(int cpus, long seed, TimingMode timing) {
+        System.out.println("TierDeterministicSmpTest cpus=" + cpus + " seed=" + seed + " timing=" + timing);
+        long[] compiledTier = {0}, compiledInterp = {0};
+        Outcome interp = run(cpus, seed, timing, Engine.INTERP, compiledInterp);
+        Outcome tier = run(cpus, seed, timing, Engine.TIER, compiledTier);
+        assertEquals(0, compiledInterp[0]);
+        if (timing == TimingMode.FAST) {
+            assertTrue(compiledTier[0] > 0, "the tier compiled the racing loop");
+        }
+        assertFalse(interp.ipis().isEmpty());
+        assertEquals(interp.ipis(), tier.ipis(), "IPI points");
+        assertEquals(interp.perCpu(), tier.perCpu(), "registers, instructions, cycles, counters");
+        assertEquals(interp.memory(), tier.memory(), "memory");
+    }
+}
