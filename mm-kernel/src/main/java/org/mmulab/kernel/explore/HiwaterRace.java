@@ -39,7 +39,7 @@ final class HiwaterRace extends Scenario {
 
     @Override
     public long horizon() {
-        return 350;
+        return 190;
     }
 
     @Override

@@ -37,7 +37,7 @@ final class MmuGatherFreeBeforeFlush extends Scenario {
 
     @Override
     public long horizon() {
-        return 300;
+        return 180;
     }
 
     @Override

@@ -40,8 +40,13 @@ final class MprotectLostDirty extends Scenario {
     }
 
     @Override
+    public Strategy strategy() {
+        return Strategy.RANDOM;
+    }
+
+    @Override
     public long horizon() {
-        return 400;
+        return 45;
     }
 
     @Override

@@ -51,7 +51,7 @@ final class PaeTornPte extends Scenario {
 
     @Override
     public long horizon() {
-        return 400;
+        return 500;
     }
 
     @Override

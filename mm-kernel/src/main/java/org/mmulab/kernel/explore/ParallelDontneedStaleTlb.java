@@ -46,7 +46,7 @@ final class ParallelDontneedStaleTlb extends Scenario {
 
     @Override
     public long horizon() {
-        return 250;
+        return 110;
     }
 
     @Override

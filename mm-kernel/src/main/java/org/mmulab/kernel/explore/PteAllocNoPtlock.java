@@ -37,6 +37,11 @@ final class PteAllocNoPtlock extends Scenario {
     }
 
     @Override
+    public Strategy strategy() {
+        return Strategy.RANDOM;
+    }
+
+    @Override
     public long horizon() {
         return 170;
     }

@@ -38,8 +38,13 @@ final class RssCounterRace extends Scenario {
     }
 
     @Override
+    public Strategy strategy() {
+        return Strategy.RANDOM;
+    }
+
+    @Override
     public long horizon() {
-        return 400;
+        return 270;
     }
 
     @Override

@@ -52,7 +52,7 @@ final class TextFaultRewrite extends Scenario {
 
     @Override
     public long horizon() {
-        return 600;
+        return 360;
     }
 
     @Override

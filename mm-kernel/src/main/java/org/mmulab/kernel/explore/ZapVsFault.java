@@ -17,7 +17,7 @@ import org.mmulab.kernel.mm.Mmap;
  */
 final class ZapVsFault extends Scenario {
     static final long BASE = 0x4000_0000L;
-    static final int ROUNDS = 4;
+    static final int ROUNDS = 6;
 
     @Override
     public String name() {
@@ -41,7 +41,7 @@ final class ZapVsFault extends Scenario {
 
     @Override
     public long horizon() {
-        return 900;
+        return 170;
     }
 
     @Override
