@@ -258,6 +258,15 @@ public final class ExploreRig {
         }
     }
 
+    /**
+     * One turn of a user-space busy loop (x86 PAUSE): IPIs taken and a LOCK_SPIN yield point, which PCT
+     * passes over until another vCPU made progress.
+     */
+    void pause() {
+        machine.serviceIpis();
+        machine.yieldPoint(YieldKind.LOCK_SPIN);
+    }
+
     /** User instructions run: an instruction boundary (IPIs taken) and a quantum's yield point. */
     void userWork() {
         machine.serviceIpis();

@@ -9,9 +9,10 @@ import org.mmulab.kernel.mm.Mmap;
 
 /**
  * Seed 003 ("unmap_vmas with inner ptlock"): zap_pte_range against a COW fault on a private file
- * mapping. vCPU 1 reads a file page (mapped read-only from the page cache) and writes it: do_wp_page
+ * mapping. vCPU 1 reads a file page (mapped read-only from the page cache) and writes it, then drops its
+ * copy and starts again: do_wp_page
  * copies, and under the PTE lock checks pte_same, clears the PTE, installs the copy and drops the file
- * page's mapping. vCPU 0 runs MADV_DONTNEED on the page meanwhile (mmap read lock, as Linux). Without
+ * page's mapping. vCPU 0 runs MADV_DONTNEED on the page in a loop meanwhile (mmap read lock, as Linux). Without
  * the PTE lock the zap clears and unmaps the same file page between the fault's pte_same and its
  * clear: the page's mapcount and references are dropped twice.
  */
@@ -41,12 +42,12 @@ final class ZapVsFault extends Scenario {
 
     @Override
     public long horizon() {
-        return 170;
+        return 480;
     }
 
     @Override
     public int budget() {
-        return 300;
+        return 400;
     }
 
     @Override
@@ -67,6 +68,8 @@ final class ZapVsFault extends Scenario {
         }, cpu -> {
             mm.activate(cpu);
             for (int i = 0; i < ROUNDS; i++) {
+                // drop the private copy, map the file page again, COW it again
+                rig.mmap.madvise(mm, BASE, Mmap.PAGE_SIZE, Mmap.MADV_DONTNEED);
                 rig.load(cpu, mm, BASE);
                 rig.store(cpu, mm, BASE, i);
                 rig.userWork();
