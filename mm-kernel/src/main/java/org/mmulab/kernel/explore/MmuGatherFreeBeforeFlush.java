@@ -42,7 +42,7 @@ final class MmuGatherFreeBeforeFlush extends Scenario {
 
     @Override
     public int budget() {
-        return 20;
+        return 100;
     }
 
     @Override

@@ -27,7 +27,7 @@ class ScenarioFixTest {
         return Stream.of(
                 Arguments.of("pte-alloc-no-ptlock", 4),
                 Arguments.of("pae-torn-pte", 8),
-                Arguments.of("zap-vs-fault", 50),
+                Arguments.of("zap-vs-fault", 80),
                 Arguments.of("parallel-dontneed-stale-tlb", 4),
                 Arguments.of("mmu-gather-free-before-flush", 2),
                 Arguments.of("text-fault-rewrite", 12),
