@@ -40,11 +40,6 @@ final class MprotectLostDirty extends Scenario {
     }
 
     @Override
-    public Strategy strategy() {
-        return Strategy.RANDOM;
-    }
-
-    @Override
     public long horizon() {
         return 45;
     }

@@ -45,11 +45,6 @@ final class PaeTornPte extends Scenario {
     }
 
     @Override
-    public Strategy strategy() {
-        return Strategy.RANDOM;
-    }
-
-    @Override
     public long horizon() {
         return 500;
     }

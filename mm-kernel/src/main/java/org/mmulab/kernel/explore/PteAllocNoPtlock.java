@@ -37,11 +37,6 @@ final class PteAllocNoPtlock extends Scenario {
     }
 
     @Override
-    public Strategy strategy() {
-        return Strategy.RANDOM;
-    }
-
-    @Override
     public long horizon() {
         return 170;
     }

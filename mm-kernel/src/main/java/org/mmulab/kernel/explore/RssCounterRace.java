@@ -38,11 +38,6 @@ final class RssCounterRace extends Scenario {
     }
 
     @Override
-    public Strategy strategy() {
-        return Strategy.RANDOM;
-    }
-
-    @Override
     public long horizon() {
         return 270;
     }

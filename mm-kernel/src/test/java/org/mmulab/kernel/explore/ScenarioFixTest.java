@@ -25,15 +25,15 @@ class ScenarioFixTest {
     /** (scenario, reduced budget: a violation must be found within this many seeds from 0). */
     static Stream<Arguments> reduced() {
         return Stream.of(
-                Arguments.of("pte-alloc-no-ptlock", 4),
+                Arguments.of("pte-alloc-no-ptlock", 64),
                 Arguments.of("pae-torn-pte", 8),
                 Arguments.of("zap-vs-fault", 80),
                 Arguments.of("parallel-dontneed-stale-tlb", 4),
                 Arguments.of("mmu-gather-free-before-flush", 2),
                 Arguments.of("text-fault-rewrite", 12),
-                Arguments.of("rss-counter-race", 8),
+                Arguments.of("rss-counter-race", 24),
                 Arguments.of("hiwater-race", 10),
-                Arguments.of("mprotect-lost-dirty", 4));
+                Arguments.of("mprotect-lost-dirty", 6));
     }
 
     static Stream<String> names() {
