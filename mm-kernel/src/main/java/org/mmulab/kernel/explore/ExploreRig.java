@@ -121,7 +121,7 @@ public final class ExploreRig {
         }
     }
 
-    /** A new mm with {@code len} bytes mapped at {@code addr} ({@code flags}: MAP_PRIVATE/SHARED). */
+    /** A new, empty mm (mm_alloc + pgd_alloc). */
     MmStruct newMm() {
         MmStruct mm = memory.mmAlloc();
         if (mm == null) {
