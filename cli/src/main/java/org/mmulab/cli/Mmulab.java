@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "mmulab", mixinStandardHelpOptions = true, version = "mmulab 0.1.0",
         description = "Cycle-level x86-64 / PAE MMU emulator running a Java port of Linux mm.",
-        subcommands = {BootCommand.class, BenchCommand.class})
+        subcommands = {BootCommand.class, BenchCommand.class, ExploreCommand.class})
 public final class Mmulab implements Runnable {
     /** Exit status for usage errors and unusable images, as picocli and most Unix tools use. */
     public static final int EXIT_USAGE = 2;
@@ -70,6 +70,9 @@ public final class Mmulab implements Runnable {
             }
             if (cls == BenchCommand.class) {
                 return cls.cast(new BenchCommand(out, err));
+            }
+            if (cls == ExploreCommand.class) {
+                return cls.cast(new ExploreCommand(out, err));
             }
             return CommandLine.defaultFactory().create(cls);
         }

@@ -37,5 +37,10 @@ public enum YieldKind {
     /** A vCPU's run loop starts (the first hand-over of a run). */
     START,
     /** A vCPU's run loop ended: it gives the baton away for good. */
-    EXIT
+    EXIT,
+    /**
+     * Between the load and the store of a plain (non-atomic) read-modify-write of kernel data: only the
+     * race explorer's reverted fixes (an RSS counter updated without its atomic) reach it.
+     */
+    DATA_RMW
 }

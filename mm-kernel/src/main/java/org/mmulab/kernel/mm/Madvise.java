@@ -49,7 +49,12 @@ final class Madvise {
         if (end == start) {
             return 0;
         }
-        mm.mmapLock.downWrite();
+        boolean write = madviseNeedMmapWrite(behavior);
+        if (write) {
+            mm.mmapLock.downWrite();
+        } else {
+            mm.mmapLock.downRead();
+        }
         try {
             int unmappedError = 0;
             long a = start;
@@ -72,7 +77,26 @@ final class Madvise {
             }
             return unmappedError;
         } finally {
-            mm.mmapLock.upWrite();
+            if (write) {
+                mm.mmapLock.upWrite();
+            } else {
+                mm.mmapLock.upRead();
+            }
+        }
+    }
+
+    /**
+     * madvise_need_mmap_write: advice that only zaps or populates PTEs runs under the mmap read lock,
+     * concurrently with faults and with each other (two MADV_DONTNEEDs of one range: the nested flush
+     * of {@link MmuGather#finish}); advice that changes VMA flags splits VMAs and needs the write lock.
+     */
+    static boolean madviseNeedMmapWrite(int behavior) {
+        switch (behavior) {
+            case MADV_REMOVE, MADV_WILLNEED, MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_COLD, MADV_PAGEOUT, MADV_FREE,
+                    MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLLAPSE:
+                return false;
+            default:
+                return true;
         }
     }
 

@@ -50,6 +50,8 @@ public final class Memory {
     public final MmCheck check = new MmCheck(this);
     /** arch/x86/mm/tlb.c per-CPU ASID state; one per machine. */
     public final TlbFlush tlbFlush = new TlbFlush(this);
+    /** The fixes the race explorer may turn off ({@link MmFix}); all on unless a Java caller reverts one. */
+    public final MmFix.Fixes fixes = new MmFix.Fixes();
 
     public Memory(PhysicalMemory mem) {
         this(mem, new FrameTable(mem), null);
@@ -297,7 +299,7 @@ public final class Memory {
             }
             entry |= PteBits.ACCESSED;
             // ptep_set_access_flags: only write the PTE if it changes.
-            if (entry != vmf.origPte) {
+            if (entry != vmf.origPte || fixes.reverted(MmFix.NO_IDENTICAL_PTE_REWRITE)) {
                 ops.set(vmf.ptep, entry);
                 stats.faultAccessFlags.incrementAndGet();
             } else {
@@ -325,6 +327,9 @@ public final class Memory {
      * entry, which mmulab never creates, so that is SIGBUS.
      */
     private int doSwapPage(VmFault vmf) {
+        if (fixes.reverted(MmFix.PTE_UNMAP_SAME)) {
+            return VM_FAULT_SIGBUS; // explorer: act on the lockless value as it is (a swap entry)
+        }
         SpinLock ptl = vmf.ptl;
         ptl.lock();
         try {

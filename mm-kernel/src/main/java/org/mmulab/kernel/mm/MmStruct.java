@@ -50,6 +50,12 @@ public final class MmStruct {
     final long ctxId;
     /** mm->context.tlb_gen: bumped by every flush request; a CPU whose ASID is behind must flush. */
     final AtomicLong tlbGen = new AtomicLong(1);
+    /**
+     * mm->tlb_flush_pending: mmu_gathers of this mm begun and not finished (inc_tlb_flush_pending in
+     * tlb_gather_mmu). Above one, two zaps run in parallel under the mmap read lock (MADV_DONTNEED), and
+     * one may see PTEs the other cleared but has not flushed yet: mm_tlb_flush_nested.
+     */
+    final java.util.concurrent.atomic.AtomicInteger tlbFlushPending = new java.util.concurrent.atomic.AtomicInteger();
 
     MmStruct(Memory memory, long pgd, long taskSize, long ctxId) {
         this.memory = memory;
@@ -211,12 +217,33 @@ public final class MmStruct {
      * {@link #hiwaterRss()} is then exactly the highest RSS the mm ever had.
      */
     void addCounter(int member, long v) {
+        MmFix.Fixes fixes = memory.fixes;
+        if (fixes.reverted(MmFix.RSS_ATOMIC)) {
+            addCounterRacy(member, v);
+            return;
+        }
         rss.addAndGet(member, v);
         if (member != MM_SWAPENTS) {
             long before = rssTotal.getAndAdd(v);
-            if (v < 0) {
+            if (v < 0 && !fixes.reverted(MmFix.HIWATER_EXACT)) {
                 hiwaterRss.accumulateAndGet(before, Math::max);
             }
+        }
+    }
+
+    /**
+     * The race explorer's revert of {@link MmFix#RSS_ATOMIC}: the pre-2.6.15 {@code mm->anon_rss++}, a
+     * load and a store that another vCPU (holding another split PTE lock) can run between.
+     */
+    private void addCounterRacy(int member, long v) {
+        CycleCharge charge = memory.frames().charge();
+        long r = rss.get(member);
+        charge.yieldPoint(org.mmulab.emulator.machine.YieldKind.DATA_RMW);
+        rss.set(member, r + v);
+        if (member != MM_SWAPENTS) {
+            long t = rssTotal.get();
+            charge.yieldPoint(org.mmulab.emulator.machine.YieldKind.DATA_RMW);
+            rssTotal.set(t + v);
         }
     }
 

@@ -31,8 +31,13 @@ public final class MmuGather {
     /** zap_pte_range's mapped-PTE scratch (pte and ptl locals in Linux), reused across tables. */
     final PteSlot pteSlot = new PteSlot();
 
+    /** tlb_finish_mmu found a parallel gather: the flush covers the whole mm and the lazy vCPUs. */
+    private boolean forceFreeing;
+
+    /** tlb_gather_mmu: also inc_tlb_flush_pending; every gather must be {@link #finish}ed. */
     public MmuGather(MmStruct mm) {
         this.mm = mm;
+        mm.tlbFlushPending.incrementAndGet();
     }
 
     /** tlb_remove_tlb_entry / __tlb_adjust_range. */
@@ -97,10 +102,20 @@ public final class MmuGather {
     /** tlb_flush_mmu: flush the TLB, then free the batched pages and page tables. */
     public void flushMmu() {
         boolean freeing = nrPages > 0 || nrTables > 0;
-        flushTlbOnly(freeing);
+        if (mm.memory.fixes.reverted(MmFix.GATHER_FLUSH_BEFORE_FREE)) {
+            freeBatch(); // explorer: the frames go back to the allocator while TLBs may still map them
+            flushTlbOnly(freeing || forceFreeing);
+            return;
+        }
+        flushTlbOnly(freeing || forceFreeing);
         if (freeing) {
             mm.memory.frames().charge().yieldPoint(YieldKind.MMU_GATHER_FLUSH);
         }
+        freeBatch();
+    }
+
+    /** tlb_batch_pages_flush and tlb_table_flush. */
+    private void freeBatch() {
         FrameTable frames = mm.memory.frames();
         frames.putPages(pages, nrPages); // tlb_batch_pages_flush -> free_pages_and_swap_cache
         nrPages = 0;
@@ -111,9 +126,24 @@ public final class MmuGather {
         nrTables = 0;
     }
 
-    /** tlb_finish_mmu. */
+    /**
+     * tlb_finish_mmu. If another gather of this mm is pending (mm_tlb_flush_nested: two MADV_DONTNEEDs
+     * of one range under the mmap read lock), this one may have found PTEs already none that the other
+     * cleared and has not flushed yet; returning without a flush would let user space rely on a range
+     * that another vCPU's TLB still maps. So the whole mm is flushed, lazy vCPUs included, as Linux does
+     * (fullmm range, freed_tables), before dec_tlb_flush_pending.
+     */
     public void finish() {
-        flushMmu();
+        try {
+            if (mm.tlbFlushPending.get() > 1 && !mm.memory.fixes.reverted(MmFix.TLB_FLUSH_NESTED)) {
+                needFlushAll = true;
+                forceFreeing = true;
+            }
+            flushMmu();
+        } finally {
+            forceFreeing = false;
+            mm.tlbFlushPending.decrementAndGet();
+        }
     }
 
     boolean hasFreedTables() {

@@ -185,7 +185,10 @@ final class Mprotect {
                 if (!PteBits.present(old) || newPte(old, newProt, tryWritable) == old) {
                     continue;
                 }
-                old = ops.getAndClear(ptep); // ptep_modify_prot_start
+                long cleared = ops.getAndClear(ptep); // ptep_modify_prot_start
+                if (!memory.fixes.reverted(MmFix.MODIFY_PROT_START)) {
+                    old = cleared; // explorer's revert: build from the first read instead
+                }
                 ops.set(ptep, newPte(old, newProt, tryWritable)); // ptep_modify_prot_commit
                 tlb.removeTlbEntry(a);
                 pages[0]++;

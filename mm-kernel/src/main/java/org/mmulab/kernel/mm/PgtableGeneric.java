@@ -50,6 +50,12 @@ final class PgtableGeneric {
         }
         if (level == 2) {
             frames.setFlags(nw, FrameTable.PG_PTE_TABLE); // pagetable_pte_ctor
+            if (memory.fixes.reverted(MmFix.PTE_ALLOC_PTLOCK)) {
+                // explorer: the pre-seed-000 populate, trusting the caller's unlocked pmd_none
+                mm.nrPgtables.incrementAndGet();
+                ops.set(entryPa, ops.mkTable(level, nw));
+                return 0;
+            }
         }
         mm.pageTableLock.lock();
         try {

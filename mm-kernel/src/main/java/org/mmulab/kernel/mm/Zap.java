@@ -35,8 +35,9 @@ final class Zap {
      * of the next entry in this table, up to the one holding {@code end - 1}, that is not none, or
      * {@code end} when there is none — one scan ({@link PgtableOps#nextNonNone}) instead of an ordered
      * read per empty entry. [addr, end) lies inside this table's span, as every pXd_addr_end-bounded
-     * walk guarantees. The teardown callers hold the mmap write lock, so nothing populates these levels
-     * meanwhile, and a hit is re-read by the caller's loop anyway.
+     * walk guarantees. munmap and exit hold the mmap write lock, so nothing populates these levels
+     * meanwhile; MADV_DONTNEED holds only the read lock, and a table a racing fault installs after the
+     * scan is left alone like a fault that came after the zap. A hit is re-read by the caller's loop.
      */
     private long skipNone(long table, int level, long addr, long end) {
         int last = lastIndex(end, level);
@@ -110,7 +111,8 @@ final class Zap {
     long zapPteRange(MmuGather tlb, VmArea vma, long pmdp, long addr, long end) {
         MmStruct mm = vma.mm;
         PteSlot pm = tlb.pteSlot;
-        if (!pg.mapLock(pmdp, addr, pm)) {
+        boolean unlocked = memory.fixes.reverted(MmFix.ZAP_PTLOCK); // explorer: pte_offset_map, no lock
+        if (unlocked ? !pg.mapNolock(pmdp, addr, pm) : !pg.mapLock(pmdp, addr, pm)) {
             return addr;
         }
         boolean forceFlush = false;
@@ -165,7 +167,9 @@ final class Zap {
                 tlb.flushTlbOnly();
             }
         } finally {
-            pm.ptl.unlock();
+            if (!unlocked) {
+                pm.ptl.unlock();
+            }
             pm.ptl = null;
         }
         stats.zapEntriesVisited.addAndGet(visited);

@@ -1,0 +1,71 @@
+package org.mmulab.kernel.mm;
+
+/**
+ * The Linux mm fixes the port carries that the race explorer ({@code org.mmulab.kernel.explore}) can
+ * turn off one at a time ({@code mmulab explore NAME --revert-fix}), to show that each one matters: with
+ * the fix reverted a schedule breaks an invariant, with it none does. Each constant names the Linux
+ * change it stands for (a seed document in shared/seeds or a commit) and the place in the port that
+ * carries it. The switches live in a {@link Fixes} per {@link Memory}; all are on by default and only
+ * Java code that builds the Memory can turn one off — no syscall, file or guest-visible path reaches them.
+ */
+public enum MmFix {
+    /** Seed 000 (c74df32c72 "ptd_alloc take ptlock"): __pte_alloc takes page_table_lock and re-checks pmd_none. */
+    PTE_ALLOC_PTLOCK("seed 000", "__pte_alloc populates the PMD under page_table_lock after re-checking pmd_none"),
+    /** Seed 003 (8f4e2101fd "page fault handler locking"): pte_unmap_same revalidates a lockless PAE read. */
+    PTE_UNMAP_SAME("seed 003", "do_swap_page's pte_unmap_same revalidates a torn lockless PAE PTE read under the PTE lock"),
+    /** Seed 003 (508034a32b "unmap_vmas with inner ptlock"): zap_pte_range holds the PTE table's lock. */
+    ZAP_PTLOCK("seed 003", "zap_pte_range clears PTEs under the PTE table's split lock (pte_offset_map_lock)"),
+    /** 4.18 99baac21e458 "fix MADV_[FREE|DONTNEED] TLB flush miss problem": mm_tlb_flush_nested. */
+    TLB_FLUSH_NESTED("99baac21e458", "tlb_finish_mmu flushes the whole mm when another mmu_gather of it is pending"),
+    /** mm/mmu_gather.c: tlb_flush_mmu flushes the TLB (tlb_flush_mmu_tlbonly) before freeing the batch. */
+    GATHER_FLUSH_BEFORE_FREE("mmu_gather", "tlb_flush_mmu shoots down every vCPU's TLB before freeing the batched pages"),
+    /** Seed 003 (1a44e14908 ".text page fault SMP scalability"): no rewrite of an unchanged PTE. */
+    NO_IDENTICAL_PTE_REWRITE("seed 003", "handle_pte_fault writes the PTE only if the access flags change it"),
+    /** Seed 003 (f412ac08c9 "fix rss and mmlist locking"): the RSS counters are atomic. */
+    RSS_ATOMIC("seed 003", "the mm's RSS counters are atomic: split PTE locks no longer serialize their updates"),
+    /** The port's exact hiwater_rss: a decrease records the RSS it lowers from the same atomic add. */
+    HIWATER_EXACT("port", "a decrease of RSS records the value it lowers in hiwater_rss from the same atomic add"),
+    /** mm/mprotect.c change_pte_range: the new PTE is built from ptep_modify_prot_start's atomic read. */
+    MODIFY_PROT_START("mprotect.c", "change_pte_range builds the new PTE from ptep_modify_prot_start's atomic get-and-clear");
+
+    private final String origin;
+    private final String description;
+
+    MmFix(String origin, String description) {
+        this.origin = origin;
+        this.description = description;
+    }
+
+    /** Where the fix comes from: a seed document, a Linux commit, or the port. */
+    public String origin() {
+        return origin;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    /** The CLI spelling: lower case with dashes. */
+    public String cliName() {
+        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+
+    /**
+     * The switches of one {@link Memory}: every fix on unless {@link #revert} turned it off. Set them
+     * before any vCPU runs (starting the vCPU threads publishes them); the kernel reads them with a
+     * plain array load on the paths they guard.
+     */
+    public static final class Fixes {
+        private final boolean[] reverted = new boolean[values().length];
+
+        /** Turns {@code f} off in this Memory's kernel (race explorer only). */
+        public void revert(MmFix f) {
+            reverted[f.ordinal()] = true;
+        }
+
+        /** Is {@code f} turned off? */
+        public boolean reverted(MmFix f) {
+            return reverted[f.ordinal()];
+        }
+    }
+}
