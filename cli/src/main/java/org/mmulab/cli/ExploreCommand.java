@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 import org.mmulab.kernel.explore.Explorer;
@@ -32,7 +33,9 @@ import picocli.CommandLine.Parameters;
  * (each seed is one schedule, the same on any host), exits 1 at the first seed that breaks an invariant
  * with the command that replays it, 0 with {@code violations: 0/N}; {@code --replay SEED --trace}
  * prints the interleaving that led there; {@code --all} the summary table of every scenario with its
- * fix reverted and on. Usage errors (unknown scenario, bad numbers) are one line and status 2.
+ * fix reverted and on; {@code --merge FILE...} the {@code --json} files of a sweep sharded over jobs
+ * ({@link ExploreMerge}). Usage errors (unknown scenario, bad numbers, unmergeable files) are one line
+ * and status 2.
  */
 @Command(name = "explore", mixinStandardHelpOptions = true,
         description = "Search thread interleavings of the mm port for races (deterministic schedules as seeds).")
@@ -83,6 +86,16 @@ final class ExploreCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
 
+    @Option(names = "--merge", arity = "1..*", paramLabel = "FILE",
+            description = "Merge the --json files of sharded sweeps (--from/--seeds ranges) into one result.")
+    List<Path> merge;
+
+    @Option(names = "--allow-gaps", description = "With --merge: merge even if no file covers some seeds between the shards.")
+    boolean allowGaps;
+
+    /** The options that mean something with --merge; the shard files name the sweep. */
+    private static final Set<String> MERGE_OPTIONS = Set.of("--merge", "--json", "--allow-gaps", "--no-progress");
+
     ExploreCommand(PrintStream out, PrintStream err) {
         this.out = out;
         this.err = err;
@@ -120,6 +133,12 @@ final class ExploreCommand implements Callable<Integer> {
         if (replay != null && replay < 0) {
             throw usage("--replay must not be negative: " + replay);
         }
+        if (merge != null) {
+            return merge();
+        }
+        if (allowGaps) {
+            throw usage("--allow-gaps goes with --merge");
+        }
         if (list) {
             return list();
         }
@@ -142,6 +161,28 @@ final class ExploreCommand implements Callable<Integer> {
             return replay(s, o);
         }
         return sweep(s, o);
+    }
+
+    private int merge() throws IOException {
+        if (name != null) {
+            throw usage("--merge takes no scenario NAME: the files name their sweep");
+        }
+        for (CommandLine.Model.OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+            if (!MERGE_OPTIONS.contains(o.longestName())) {
+                throw usage("--merge goes only with --json and --allow-gaps, not " + o.longestName()
+                        + ": the files name their sweep");
+            }
+        }
+        ExploreMerge.Merged m;
+        try {
+            m = ExploreMerge.merge(merge, allowGaps);
+        } catch (ExploreMerge.MergeError e) {
+            throw usage("--merge: " + e.getMessage());
+        }
+        if (json != null) {
+            Files.writeString(json, ExploreMerge.json(m), StandardCharsets.UTF_8);
+        }
+        return ExploreMerge.print(m, out);
     }
 
     private int list() {
@@ -179,8 +220,9 @@ final class ExploreCommand implements Callable<Integer> {
     private int sweep(Scenario s, Explorer.Options o) throws IOException {
         long n = seeds != null ? seeds : 100;
         Explorer.Sweep r = sweepWithBar(s, from, n, o);
+        ExploreShard shard = ExploreShard.of(s, o, n, r);
         if (json != null) {
-            Files.writeString(json, json(s, o, r), StandardCharsets.UTF_8);
+            Files.writeString(json, ExploreMerge.write(shard.toJson()), StandardCharsets.UTF_8);
         }
         if (!r.failed()) {
             out.printf("%s: violations: 0/%d (seeds %d..%d, %s, fix %s, %.1f seeds/s)%n", s.name(), r.seedsRun(), from,
@@ -189,28 +231,13 @@ final class ExploreCommand implements Callable<Integer> {
         }
         out.printf("%s: seed %d breaks %s%n", s.name(), r.firstFailingSeed(), r.violation());
         out.printf("found after %d seeds (%s, fix %s)%n", r.seedsRun(), strategyName(s, o), o.revertFix() ? "reverted" : "on");
-        out.println("replay: " + replayCommand(s, o, r.firstFailingSeed()));
+        out.println("replay: " + shard.replayCommand(r.firstFailingSeed()));
         return 1;
     }
 
     private String strategyName(Scenario s, Explorer.Options o) {
         Strategy st = o.strategy() != null ? o.strategy() : s.strategy();
         return st == Strategy.PCT ? "pct depth " + o.depth() : "random";
-    }
-
-    private String replayCommand(Scenario s, Explorer.Options o, long seed) {
-        StringBuilder b = new StringBuilder("mmulab explore ").append(s.name()).append(" --replay ").append(seed)
-                .append(" --trace");
-        if (o.revertFix()) {
-            b.append(" --revert-fix");
-        }
-        if (o.strategy() != null) {
-            b.append(" --strategy ").append(o.strategy().name().toLowerCase(Locale.ROOT));
-        }
-        if (o.depth() != Explorer.DEFAULT_DEPTH) {
-            b.append(" --depth ").append(o.depth());
-        }
-        return b.toString();
     }
 
     private int replay(Scenario s, Explorer.Options o) {
@@ -260,48 +287,5 @@ final class ExploreCommand implements Callable<Integer> {
         out.printf("%d scenarios run, %d pending: %s%n", rows.size(), Scenarios.pending().size(),
                 ok ? "every reverted fix caught, every fixed version clean" : "FAILED");
         return ok ? 0 : 1;
-    }
-
-    private String json(Scenario s, Explorer.Options o, Explorer.Sweep r) {
-        StringBuilder b = new StringBuilder("{");
-        b.append("\"scenario\": ").append(quote(s.name()));
-        b.append(", \"fix\": ").append(quote(s.fix().cliName()));
-        b.append(", \"revertFix\": ").append(o.revertFix());
-        b.append(", \"strategy\": ").append(quote(o.strategy() != null ? o.strategy().name().toLowerCase(Locale.ROOT)
-                : s.strategy().name().toLowerCase(Locale.ROOT)));
-        b.append(", \"depth\": ").append(o.depth());
-        b.append(", \"from\": ").append(r.from());
-        b.append(", \"seedsRun\": ").append(r.seedsRun());
-        b.append(", \"firstFailingSeed\": ").append(r.failed() ? Long.toString(r.firstFailingSeed()) : "null");
-        if (r.failed()) {
-            b.append(", \"violation\": {\"invariant\": ").append(quote(r.violation().invariant()))
-                    .append(", \"detail\": ").append(quote(r.violation().detail()))
-                    .append(", \"atYield\": ").append(r.violation().atYield()).append('}');
-        } else {
-            b.append(", \"violation\": null");
-        }
-        b.append(String.format(Locale.ROOT, ", \"seedsPerSecond\": %.2f", r.seedsPerSecond()));
-        return b.append("}\n").toString();
-    }
-
-    static String quote(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\t' -> b.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        return b.append('"').toString();
     }
 }
