@@ -23,6 +23,13 @@ public final class AddressSpace {
      * lock order, held only around the index, never across an allocation.
      */
     private final SpinLock iPages;
+    /**
+     * {@code mapping->i_mmap_rwsem}: taken for writing by whatever must not miss a PTE of this object
+     * while mappings move (mremap's move_page_tables on a file/shmem VMA, seed 004) against truncate and
+     * hole punching, which unmap the object's range under it. Ordered after mmap_lock and before
+     * page_table_lock (mm/rmap.c "Lock ordering in mm").
+     */
+    public final RwSemaphore iMmapRwsem = new RwSemaphore(LockDep.I_MMAP);
 
     private AddressSpace(FrameTable frames, String name, FileBytes data, boolean shmem) {
         this.frames = frames;
@@ -134,6 +141,39 @@ public final class AddressSpace {
             frames.put(raced);
         }
         return p;
+    }
+
+    /**
+     * shmem_undo_range for [fromIndex, toIndex): the cache drops its references to those pages (a page
+     * still mapped lives on until its PTEs go). Returns how many pages were dropped.
+     */
+    public long punchHole(long fromIndex, long toIndex) {
+        long n = 0;
+        iPages.lock();
+        try {
+            var it = pages.entrySet().iterator();
+            while (it.hasNext()) {
+                var e = it.next();
+                if (e.getKey() >= fromIndex && e.getKey() < toIndex) {
+                    frames.put(e.getValue());
+                    it.remove();
+                    n++;
+                }
+            }
+        } finally {
+            iPages.unlock();
+        }
+        return n;
+    }
+
+    /** Whether page {@code index} is in the cache (mincore's view of a file page not mapped here). */
+    public boolean isCached(long index) {
+        iPages.lock();
+        try {
+            return pages.containsKey(index);
+        } finally {
+            iPages.unlock();
+        }
     }
 
     public int cachedPages() {

@@ -112,6 +112,10 @@ public final class Fork {
 
     /** vma_needs_copy: see the class comment (a private VMA may hold anon pages; a shared one refaults). */
     static boolean vmaNeedsCopy(VmArea src) {
+        // VM_COPY_ON_FORK: a PFN or mixed map cannot be refilled by faults (seed 003, vm_insert_page fix)
+        if ((src.flags & (VmArea.VM_PFNMAP | VmArea.VM_MIXEDMAP)) != 0) {
+            return true;
+        }
         return (src.flags & VmArea.VM_SHARED) == 0;
     }
 

@@ -337,6 +337,9 @@ public final class Memory {
     }
 
     private int doPteMissing(VmFault vmf) {
+        if ((vmf.vma.flags & (VmArea.VM_PFNMAP | VmArea.VM_MIXEDMAP)) != 0) {
+            return VM_FAULT_SIGBUS; // a driver mapping filled at mmap time has no fault handler (PfnMap)
+        }
         if (vmf.vma.isAnonymous()) {
             return doAnonymousPage(vmf);
         }
@@ -552,9 +555,14 @@ public final class Memory {
         return true;
     }
 
+    /** maybe_mkwrite: RW only in a VM_WRITE mapping (a FOLL_FORCE write of GUP breaks COW read-only). */
+    private static long maybeMkwrite(long entry, VmArea vma) {
+        return (vma.flags & VmArea.VM_WRITE) != 0 ? entry | PteBits.RW : entry;
+    }
+
     private int wpPageReuse(VmFault vmf) {
         try {
-            long entry = vmf.origPte | PteBits.ACCESSED | PteBits.DIRTY | PteBits.RW;
+            long entry = maybeMkwrite(vmf.origPte | PteBits.ACCESSED | PteBits.DIRTY, vmf.vma);
             ops.set(vmf.ptep, entry);
             stats.faultWpReuse.incrementAndGet();
             return VM_FAULT_OK;
@@ -570,15 +578,18 @@ public final class Memory {
      */
     private int wpPageCopy(VmFault vmf, long old) {
         VmArea vma = vmf.vma;
-        long nw = old < 0 ? frames.allocZeroedPage() : frames.allocPages(0);
+        // The source: the old page, or with no struct page (a private PFN map's frame) the frame itself;
+        // only the zero page gives a zeroed copy.
+        long src = old >= 0 ? old : PteBits.pfn(vmf.origPte) == zeroPfn ? -1 : PteBits.pfn(vmf.origPte);
+        long nw = src < 0 ? frames.allocZeroedPage() : frames.allocPages(0);
         if (nw < 0) {
             if (old >= 0) {
                 frames.put(old);
             }
             return VM_FAULT_OOM;
         }
-        if (old >= 0) {
-            frames.copyPage(old, nw);
+        if (src >= 0) {
+            frames.copyPage(src, nw);
         }
         if (!pgtables.mapLock(vmf.pmdp, vmf.address, vmf)) {
             frames.put(nw);
@@ -600,7 +611,7 @@ public final class Memory {
                 } else {
                     vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);
                 }
-                long entry = PteBits.mkPte(nw, vma.pageProt()) | PteBits.RW | PteBits.DIRTY;
+                long entry = maybeMkwrite(PteBits.mkPte(nw, vma.pageProt()) | PteBits.DIRTY, vma);
                 // ptep_clear_flush: every vCPU's translation of the old page is gone before it can be freed
                 ops.getAndClear(vmf.ptep);
                 tlbFlush.flushTlbMmRange(vmf.mm, vmf.address, vmf.address + 4096, true);

@@ -44,11 +44,40 @@ public final class Mmap {
     private final Memory memory;
     private final Mprotect mprotect;
     private final Madvise madvise;
+    private final Mremap mremap;
+    private final Mlock mlock;
+    private final Mincore mincore;
+    private final Gup gup;
 
     public Mmap(Memory memory) {
         this.memory = memory;
         this.mprotect = new Mprotect(this, memory);
         this.madvise = new Madvise(this, memory);
+        this.mremap = new Mremap(this, memory);
+        this.mlock = new Mlock(this);
+        this.mincore = new Mincore(memory);
+        this.gup = new Gup(memory);
+    }
+
+    /** mm/mremap.c ({@link Mremap}), mm/mlock.c ({@link Mlock}), mm/mincore.c, mm/gup.c. */
+    public Mremap mremapOps() {
+        return mremap;
+    }
+
+    public long mremap(MmStruct mm, long addr, long oldLen, long newLen, int flags, long newAddr) {
+        return mremap.mremap(mm, addr, oldLen, newLen, flags, newAddr);
+    }
+
+    public Mlock mlockOps() {
+        return mlock;
+    }
+
+    public Mincore mincoreOps() {
+        return mincore;
+    }
+
+    public Gup gup() {
+        return gup;
     }
 
     /** IS_ERR_VALUE: the top 4095 values of an unsigned long are -errno, everything else an address. */
@@ -94,6 +123,9 @@ public final class Mmap {
         }
         if ((flags & MAP_LOCKED) != 0) {
             vf |= VmArea.VM_LOCKED;
+        }
+        if ((flags & MAP_STACK) != 0) {
+            vf |= VmArea.VM_NOHUGEPAGE; // 6.7+: a thread stack is never backed by THPs
         }
         return vf;
     }
@@ -280,7 +312,14 @@ public final class Mmap {
         if ((flags & MAP_FIXED_NOREPLACE) != 0 && mm.findVmaIntersection(addr, addr + len) != null) {
             return EEXIST;
         }
-        int vmFlags = vmFlags(prot, flags) | VmArea.VM_MAYREAD | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | extraVmFlags;
+        int vmFlags = vmFlags(prot, flags) | mm.defFlags | VmArea.VM_MAYREAD | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC
+                | extraVmFlags;
+        if (!Mlock.mlockFutureOk(mm, vmFlags, len)) {
+            return EAGAIN; // MAP_LOCKED (or mlockall(MCL_FUTURE)) past RLIMIT_MEMLOCK
+        }
+        if ((vmFlags & VmArea.VM_GROWSDOWN) != 0 && (file != null || shared)) {
+            return EINVAL; // only private anonymous memory grows down
+        }
         if (shared) {
             vmFlags |= VmArea.VM_SHARED | VmArea.VM_MAYSHARE;
         }
@@ -288,7 +327,8 @@ public final class Mmap {
             vmFlags |= VmArea.VM_NORESERVE; // honoured: overcommit mode 0 is not OVERCOMMIT_NEVER
         }
         long r = mmapRegion(mm, file, addr, len, vmFlags, pgoff, name);
-        if (!isErr(r) && ((flags & MAP_POPULATE) != 0 && (flags & MAP_NONBLOCK) == 0 || (vmFlags & VmArea.VM_LOCKED) != 0)) {
+        if (!isErr(r) && ((flags & MAP_POPULATE) != 0 && (flags & MAP_NONBLOCK) == 0
+                || (vmFlags & (VmArea.VM_LOCKED | VmArea.VM_LOCKONFAULT)) == VmArea.VM_LOCKED)) {
             populate(mm, addr, addr + len);
         }
         return r;
@@ -331,16 +371,28 @@ public final class Mmap {
         return addr;
     }
 
+    /** mm_populate after the mmap write lock was dropped: takes the read lock around {@link #populate}. */
+    void populateUnlocked(MmStruct mm, long start, long end) {
+        mm.mmapLock.downRead();
+        try {
+            populate(mm, start, end);
+        } finally {
+            mm.mmapLock.upRead();
+        }
+    }
+
     /** MAP_POPULATE / mm_populate: fault every page in (write for private writable mappings). */
     public void populate(MmStruct mm, long start, long end) {
-        for (long a = start; a < end; a += PAGE_SIZE) {
-            VmArea v = mm.vmaLookup(a);
-            if (v == null || !v.accessible()) {
+        for (VmArea v : mm.vmasIn(start, end)) {
+            if (!v.accessible() || (v.flags & (VmArea.VM_IO | VmArea.VM_PFNMAP)) != 0) {
                 continue;
             }
             int ff = (v.flags & (VmArea.VM_WRITE | VmArea.VM_SHARED)) == VmArea.VM_WRITE ? Memory.FAULT_FLAG_WRITE : 0;
-            if (memory.handleMmFault(v, a, ff) == Memory.VM_FAULT_OOM) {
-                return;
+            long e = Long.compareUnsigned(v.end, end) < 0 ? v.end : end;
+            for (long a = Math.max(v.start, start); a < e; a += PAGE_SIZE) {
+                if (memory.handleMmFault(v, a, ff) == Memory.VM_FAULT_OOM) {
+                    return;
+                }
             }
         }
     }
