@@ -27,6 +27,11 @@ public final class Gup {
     private static final long NO_PAGE = -1;
 
     private final Memory memory;
+    /**
+     * Test hook run after each faultin_page, before follow_page looks again: where a racing
+     * MADV_DONTNEED on another vCPU can zap the page just faulted in (the Dirty COW window). Null: none.
+     */
+    volatile Runnable afterFaultHook;
 
     public Gup(Memory memory) {
         this.memory = memory;
@@ -154,6 +159,10 @@ public final class Gup {
                 if (fault != Memory.VM_FAULT_OK) {
                     page = EFAULT; // vm_fault_to_errno: SIGBUS / SIGSEGV
                     break;
+                }
+                Runnable hook = afterFaultHook;
+                if (hook != null) {
+                    hook.run();
                 }
             }
             if (page == EEXIST && pages == null) {
