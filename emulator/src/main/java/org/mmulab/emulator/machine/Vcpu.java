@@ -59,6 +59,8 @@ public final class Vcpu {
     /** Guards {@link #online} against a sender that runs a call itself while the loop starts. */
     private final Object onlineLock = new Object();
     private boolean online;
+    /** Calls for this vCPU being run by their senders while it is offline; guarded by onlineLock. */
+    private int offlineCalls;
     private volatile Thread thread;
     private volatile boolean idling, kicked, tickDue;
     /** The IPI batch this vCPU waits for under the baton scheduler (its eligibility), else null. */
@@ -218,8 +220,17 @@ public final class Vcpu {
         machine.scheduler().posted(this);
         LockSupport.unpark(thread);
         synchronized (onlineLock) {
-            if (!online && call.claim()) {
-                call.run(this);
+            if (online || !call.claim()) {
+                return;
+            }
+            offlineCalls++; // the loop cannot start while a sender runs a call for it
+        }
+        try {
+            call.run(this); // outside the lock: the call may reach yield points
+        } finally {
+            synchronized (onlineLock) {
+                offlineCalls--;
+                onlineLock.notifyAll();
             }
         }
     }
@@ -298,10 +309,24 @@ public final class Vcpu {
         return kicked;
     }
 
-    /** Joins or leaves the set of vCPUs whose mailbox is serviced by their own thread. */
+    /**
+     * Joins or leaves the set of vCPUs whose mailbox is serviced by their own thread. Joining waits for
+     * calls senders are running for this vCPU meanwhile (they use its TLBs).
+     */
     private void setOnline(boolean on) {
         synchronized (onlineLock) {
+            boolean interrupted = false;
+            while (on && offlineCalls > 0) {
+                try {
+                    onlineLock.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
             online = on;
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -96,10 +96,6 @@ public final class MmStruct {
         return new ArrayList<>(cpus);
     }
 
-    public void deactivate(Vcpu cpu) {
-        cpus.remove(cpu);
-    }
-
     // ---- VMA tree (find_vma & co., mm/mmap.c) ----------------------------------------------
 
     /** find_vma: the first VMA with end > addr, or null. */

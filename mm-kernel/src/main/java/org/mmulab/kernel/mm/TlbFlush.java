@@ -110,7 +110,14 @@ public final class TlbFlush {
 
     /** cpu_tlbstate of {@code cpu}: only its own thread may change it (tests read it when the machine is still). */
     public CpuTlbState state(Vcpu cpu) {
-        return states.computeIfAbsent(cpu, c -> new CpuTlbState());
+        CpuTlbState st = states.get(cpu);
+        if (st == null) {
+            st = states.computeIfAbsent(cpu, c -> new CpuTlbState());
+            if (MmCheck.enabled) {
+                memory.check.watchFreesOnce(cpu.machine()); // --check: the first vCPU seen names the machine
+            }
+        }
+        return st;
     }
 
     private static boolean pcid(Vcpu cpu) {

@@ -145,6 +145,67 @@ class SmpShootdownTest {
     }
 
     /**
+     * Lazy TLB (arch/x86/mm/tlb.c): a vCPU that keeps the mm loaded but runs none of its tasks is not
+     * interrupted by a flush that frees nothing (mprotect); switching back it finds its ASID behind
+     * tlb_gen and flushes, so its old writable entry is gone. A flush that frees (munmap) does interrupt
+     * it, and its flush_tlb_func switches it to init_mm.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void lazyVcpusSkipPermissionFlushesCatchUpOnSwitchAndLeaveOnFrees(boolean pae) {
+        SmpRig rig = new SmpRig(2, 32L << 20, pae);
+        MmStruct mm = rig.memory.mmAlloc();
+        assertEquals(A, rig.mmap.doMmap(mm, null, A, 8 * 4096, SmpRig.RW, ANON, 0, null));
+        List<Integer> flushedOn = Collections.synchronizedList(new ArrayList<>());
+        rig.memory.tlbFlush.setFlushFuncObserver((cpu, t) -> flushedOn.add(cpu.id()));
+        AtomicBoolean lazy = new AtomicBoolean(), protectedRo = new AtomicBoolean(), back = new AtomicBoolean(),
+                lazyAgain = new AtomicBoolean(), unmapped = new AtomicBoolean();
+        boolean[] flushedOnSwitch = new boolean[1], faulted = new boolean[1], leftForInitMm = new boolean[1];
+        int[] flushesOfVcpu1 = new int[2];
+        TlbFlush.CpuTlbState[] st1 = new TlbFlush.CpuTlbState[1];
+        rig.run(List.of(cpu -> {
+            mm.activate(cpu);
+            rig.await(cpu, lazy::get);
+            assertEquals(0, rig.mmap.mprotect(mm, A, 4096, Mmap.PROT_READ));
+            flushesOfVcpu1[0] = Collections.frequency(flushedOn, 1);
+            protectedRo.set(true);
+            rig.signal();
+            rig.await(cpu, lazyAgain::get);
+            assertEquals(0, rig.mmap.doMunmap(mm, A + 4096, 4096)); // frees a page: lazy vCPUs too
+            flushesOfVcpu1[1] = Collections.frequency(flushedOn, 1);
+            unmapped.set(true);
+            rig.signal();
+            rig.await(cpu, back::get);
+        }, cpu -> {
+            st1[0] = rig.memory.tlbFlush.state(cpu);
+            mm.activate(cpu);
+            assertTrue(rig.store(cpu, mm, A, 1));
+            assertTrue(rig.store(cpu, mm, A + 4096, 2));
+            rig.memory.tlbFlush.enterLazyTlb(cpu);
+            lazy.set(true);
+            rig.signal();
+            rig.await(cpu, protectedRo::get);
+            flushedOnSwitch[0] = rig.memory.tlbFlush.switchMm(cpu, mm); // the task runs again
+            faulted[0] = !rig.store(cpu, mm, A, 3);
+            rig.memory.tlbFlush.enterLazyTlb(cpu);
+            lazyAgain.set(true);
+            rig.signal();
+            rig.await(cpu, unmapped::get);
+            leftForInitMm[0] = st1[0].loadedMm() == null;
+            back.set(true);
+            rig.signal();
+        }));
+        assertEquals(0, flushesOfVcpu1[0], "mprotect skipped the lazy vCPU");
+        assertTrue(flushedOnSwitch[0], "its ASID was behind: the switch back flushed");
+        assertTrue(faulted[0], "so the store to the read-only page faulted");
+        assertTrue(flushesOfVcpu1[1] > 0, "munmap's freeing flush reached the lazy vCPU");
+        assertTrue(leftForInitMm[0], "... which left the mm for init_mm");
+        assertEquals(List.of(), rig.memory.check.violations());
+        rig.memory.exitMmap(mm);
+        assertEquals(List.of(), rig.memory.check.checkNoLeak());
+    }
+
+    /**
      * Both vCPUs wrote page P (writable, dirty TLB entries). vCPU 0 forks. vCPU 1 then stores to P
      * without any other kernel entry: the store must fault (fork's flush_tlb_mm reached it) and COW, so
      * the child keeps the value P had at fork time. With the parent's writable TLB entry left in place,
