@@ -5,7 +5,9 @@
  * call), mmap flags (MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_GROWSDOWN on shared memory, MAP_LOCKED),
  * madvise (DONTNEED on private and shared memory, REMOVE punching shared memory, FREE,
  * POPULATE_READ/WRITE with their EINVAL/ENOMEM cases, WIPEONFORK/DONTFORK/HUGEPAGE flags accepted,
- * bad advice), mincore vectors and errors, and mlock/munlock/mlock2/mlockall.
+ * bad advice), mincore vectors and errors, mlock/munlock/mlock2/mlockall, and process_vm_readv/writev
+ * on the process itself (data, a partial copy, EFAULT on an unmapped or read-only remote page, EINVAL,
+ * ESRCH).
  *
  * Everything printed is a value read back, an errno name, a mincore vector or a flag of whether an
  * address moved: never an address, so the i386 build is checked against the x86_64 recording.
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #ifndef MREMAP_DONTUNMAP
@@ -53,6 +56,7 @@ static const char *err(long r) {
     case EACCES: return "EACCES";
     case EPERM: return "EPERM";
     case ENOSYS: return "ENOSYS";
+    case ESRCH: return "ESRCH";
     default: return "other";
     }
 }
@@ -243,5 +247,27 @@ int main(void) {
     printf("mlockall 0: %s\n", err(mlockall(0)));
     printf("mlockall onfault alone: %s\n", err(mlockall(MCL_ONFAULT)));
     printf("munlockall: %s\n", err(munlockall()));
+
+    /* ---- process_vm_readv/writev on ourselves ---- */
+    char src[64], dst[64];
+    memset(dst, '.', sizeof dst);
+    strcpy(src, "process_vm_access");
+    struct iovec lv[2] = {{dst, 7}, {dst + 20, 10}}, rv[2] = {{src, 8}, {src + 8, 9}};
+    pid_t me = getpid();
+    long n = process_vm_readv(me, lv, 2, rv, 2, 0);
+    printf("readv: %ld %.7s|%.10s\n", n, dst, dst + 20);
+    char *ro = map(b, 2 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+    strcpy(ro, "remote");
+    struct iovec wl = {src, 8}, wr[2] = {{ro + P - 4, 4}, {ro + 4 * P, 4}};
+    n = process_vm_writev(me, &wl, 1, wr, 2, 0);
+    printf("writev partial: %ld %.4s\n", n, ro + P - 4);
+    mprotect(ro, P, PROT_READ);
+    struct iovec w1 = {ro, 4};
+    printf("writev read-only: %s\n", err(process_vm_writev(me, &wl, 1, &w1, 1, 0)));
+    struct iovec un = {ro + 4 * P, 4};
+    printf("readv unmapped: %s\n", err(process_vm_readv(me, lv, 1, &un, 1, 0)));
+    printf("readv flags: %s\n", err(process_vm_readv(me, lv, 1, rv, 1, 1)));
+    printf("readv no such pid: %s\n", err(process_vm_readv(0x7fffffff, lv, 1, rv, 1, 0)));
+    printf("readv bad iovec: %s\n", err(process_vm_readv(me, (struct iovec *) 16, 1, rv, 1, 0)));
     return 0;
 }
