@@ -29,7 +29,14 @@ public final class AddressSpace {
      * hole punching, which unmap the object's range under it. Ordered after mmap_lock and before
      * page_table_lock (mm/rmap.c "Lock ordering in mm").
      */
-    public final RwSemaphore iMmapRwsem = new RwSemaphore(LockDep.I_MMAP);
+    public final RwSemaphore iMmapRwsem;
+    /**
+     * {@code mapping->i_mmap}: every VMA of every mm that maps this object, in link order (Linux keeps an
+     * interval tree by pgoff; a walk over all of them is what unmap_mapping_range needs here). Changed
+     * only with {@link #iMmapRwsem} held for writing; so are the bounds of a linked VMA, which lets a
+     * walker holding it for reading use them without the VMA's mmap lock ({@link Truncate}).
+     */
+    private final java.util.LinkedHashSet<VmArea> iMmap = new java.util.LinkedHashSet<>();
 
     private AddressSpace(FrameTable frames, String name, FileBytes data, boolean shmem) {
         this.frames = frames;
@@ -37,6 +44,8 @@ public final class AddressSpace {
         this.data = data;
         this.shmem = shmem;
         this.iPages = new SpinLock(LockDep.I_PAGES, CycleCharge.NONE);
+        // a sleeping waiter answers shootdown IPIs meanwhile (its holder may be waiting for them)
+        this.iMmapRwsem = new RwSemaphore(LockDep.I_MMAP, frames.charge());
     }
 
     public static AddressSpace file(FrameTable frames, String name, byte[] data) {
@@ -164,6 +173,52 @@ public final class AddressSpace {
             iPages.unlock();
         }
         return n;
+    }
+
+    /** vma_link's __vma_link_file: {@code v} maps this object from now on. */
+    void linkVma(VmArea v) {
+        iMmapRwsem.downWrite();
+        try {
+            iMmap.add(v);
+        } finally {
+            iMmapRwsem.upWrite();
+        }
+    }
+
+    /** unlink_file_vma: before the VMA's page tables can be freed. */
+    void unlinkVma(VmArea v) {
+        iMmapRwsem.downWrite();
+        try {
+            iMmap.remove(v);
+        } finally {
+            iMmapRwsem.upWrite();
+        }
+    }
+
+    /** __vma_link_file with {@link #iMmapRwsem} already held for writing. */
+    void linkVmaLocked(VmArea v) {
+        iMmap.add(v);
+    }
+
+    /** __remove_shared_vm_struct with {@link #iMmapRwsem} already held for writing. */
+    void unlinkVmaLocked(VmArea v) {
+        iMmap.remove(v);
+    }
+
+    /** A snapshot of i_mmap; the caller holds {@link #iMmapRwsem}. */
+    java.util.List<VmArea> mappings() {
+        return new java.util.ArrayList<>(iMmap);
+    }
+
+    /** The pfn cached at {@code index} (no reference taken), or -1. */
+    long cachedPfn(long index) {
+        iPages.lock();
+        try {
+            Long pfn = pages.get(index);
+            return pfn == null ? -1 : pfn;
+        } finally {
+            iPages.unlock();
+        }
     }
 
     /** Whether page {@code index} is in the cache (mincore's view of a file page not mapped here). */

@@ -95,10 +95,11 @@ public final class Fork {
             }
             VmArea tmp = new VmArea(mm, mpnt.start, mpnt.end, mpnt.flags & ~VmArea.VM_LOCKED, mpnt.pgoff, mpnt.file);
             tmp.name = mpnt.name;
+            mm.insertVma(tmp.start, tmp);
             if (tmp.file != null) {
                 tmp.file.acquire(); // get_file
+                tmp.file.linkVma(tmp); // __vma_link_file
             }
-            mm.insertVma(tmp.start, tmp);
             if ((tmp.flags & VmArea.VM_WIPEONFORK) == 0 && !copyPageRange(memory, tmp, mpnt, dst, src)) {
                 ok = false;
                 break;

@@ -175,13 +175,8 @@ final class Madvise {
                 if (!vma.file.isShmem()) {
                     return EOPNOTSUPP; // vfs_fallocate: only tmpfs/shmem punch holes here
                 }
-                // shmem_fallocate(PUNCH_HOLE): unmap the range, then drop the object's pages. Other mms'
-                // mappings of the object keep their PTEs (no i_mmap walk yet): see the report.
-                MmuGather tlb = new MmuGather(mm);
-                memory.unmapSingleVma(tlb, vma, start, end);
-                tlb.finish();
-                vma.file.punchHole(vma.pageIndex(start), vma.pageIndex(end));
-                return 0;
+                // vfs_fallocate(PUNCH_HOLE | KEEP_SIZE): every mapping of the range, in every mm, goes
+                return Truncate.punchHole(memory, vma.file, vma.pageIndex(start), vma.pageIndex(end));
             }
             case MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT -> {
                 return 0; // no swap to read back or write to; file readahead is not modelled

@@ -478,6 +478,13 @@ public final class Memory {
                 stats.faultRetry.incrementAndGet();
                 return VM_FAULT_OK;
             }
+            if (!anon && vma.file != null && vma.file.cachedPfn(vma.pageIndex(vmf.address)) != pfn) {
+                // Truncated or punched since the lookup (the folio->mapping recheck under the folio
+                // lock in Linux): mapping it now would outlive Truncate's second unmap. Fault again.
+                frames.put(pfn);
+                stats.faultRetry.incrementAndGet();
+                return VM_FAULT_OK;
+            }
             long entry = PteBits.mkPte(pfn, vma.pageProt());
             if (vmf.write() && (vma.flags & VmArea.VM_WRITE) != 0) {
                 entry |= PteBits.RW | PteBits.DIRTY;

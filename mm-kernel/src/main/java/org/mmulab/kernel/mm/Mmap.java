@@ -365,6 +365,9 @@ public final class Mmap {
         VmArea v = new VmArea(mm, addr, end, vmFlags, pgoff, file);
         v.name = name;
         mm.insertVma(addr, v);
+        if (file != null) {
+            file.linkVma(v); // vma_link_file
+        }
         mm.totalVm += len >>> 12;
         mergeAround(mm, addr);
         mergeAround(mm, end);
@@ -404,11 +407,21 @@ public final class Mmap {
     VmArea splitVma(MmStruct mm, VmArea v, long addr) {
         VmArea n = new VmArea(mm, addr, v.end, v.flags, v.pgoff + ((addr - v.start) >>> 12), v.file);
         n.name = v.name;
-        if (v.file != null) {
-            v.file.acquire();
+        if (v.file == null) {
+            v.end = addr;
+            mm.insertVma(addr, n);
+            return n;
         }
-        v.end = addr;
-        mm.insertVma(addr, n);
+        // vma_prepare: a file VMA's bounds change under the mapping's i_mmap lock (Truncate walks them)
+        v.file.acquire();
+        v.file.iMmapRwsem.downWrite();
+        try {
+            v.end = addr;
+            mm.insertVma(addr, n);
+            v.file.linkVmaLocked(n);
+        } finally {
+            v.file.iMmapRwsem.upWrite();
+        }
         return n;
     }
 
@@ -426,11 +439,20 @@ public final class Mmap {
         }
         VmArea prev = mm.prevVma(next);
         if (prev != null && canMerge(prev, next)) {
-            prev.end = next.end;
-            mm.removeVma(next.start);
-            if (next.file != null) {
-                next.file.releaseUser();
+            if (next.file == null) {
+                prev.end = next.end;
+                mm.removeVma(next.start);
+                return;
             }
+            next.file.iMmapRwsem.downWrite();
+            try {
+                prev.end = next.end;
+                mm.removeVma(next.start);
+                next.file.unlinkVmaLocked(next);
+            } finally {
+                next.file.iMmapRwsem.upWrite();
+            }
+            next.file.releaseUser();
         }
     }
 
@@ -484,6 +506,11 @@ public final class Mmap {
         mm.updateHiwaterRss();
         for (VmArea v : list) {
             memory.unmapSingleVma(tlb, v, v.start, v.end);
+        }
+        for (VmArea v : list) {
+            if (v.file != null) {
+                v.file.unlinkVma(v); // free_pgtables' unlink_file_vma: before the tables go
+            }
         }
         memory.freePgdRange(tlb, lo.start, hi.end, prev == null ? 0 : prev.end, next == null ? 0 : next.start);
         tlb.finish();

@@ -233,7 +233,16 @@ public final class Mremap {
 
     /** vma_merge_extend: grow vma by delta, then merge it with the next VMA if they now touch and match. */
     private void vmaMergeExtend(MmStruct mm, VmArea vma, long delta) {
-        vma.end += delta;
+        if (vma.file != null) {
+            vma.file.iMmapRwsem.downWrite();
+            try {
+                vma.end += delta;
+            } finally {
+                vma.file.iMmapRwsem.upWrite();
+            }
+        } else {
+            vma.end += delta;
+        }
         mmap.mergeAround(mm, vma.end);
     }
 
@@ -304,10 +313,11 @@ public final class Mremap {
     private static VmArea copyVma(MmStruct mm, VmArea vma, long addr, long len, long pgoff) {
         VmArea n = new VmArea(mm, addr, addr + len, vma.flags, pgoff, vma.file);
         n.name = vma.name;
+        mm.insertVma(addr, n);
         if (n.file != null) {
             n.file.acquire();
+            n.file.linkVma(n);
         }
-        mm.insertVma(addr, n);
         return n;
     }
 }

@@ -178,6 +178,31 @@ class VmaOpsTest {
         tearDown();
     }
 
+    /** MADV_REMOVE in one mm punches the shared object under every mapping of it (i_mmap), in every mm. */
+    @ParameterizedTest(name = "pae={0}")
+    @ValueSource(booleans = {false, true})
+    void removeInTheChildUnmapsTheHoleFromTheParentToo(boolean pae) {
+        setUp(pae);
+        mmap.doMmap(mm, null, A, 4 * P, RW, SHARED, 0, null);
+        for (int i = 0; i < 4; i++) {
+            store(mm, A + i * P, 30 + i);
+        }
+        MmStruct child = Fork.dupMmap(memory, mm);
+        assertEquals(31, load(child, A + P));
+        long moved = mmap.mremap(child, A, 4 * P, 4 * P, Mremap.MREMAP_MAYMOVE | Mremap.MREMAP_FIXED, B);
+        assertEquals(B, moved, "the child's mapping moves: i_mmap follows it");
+        assertEquals(0, mmap.madvise(child, B + P, 2 * P, Mmap.MADV_REMOVE));
+        assertEquals(0, pte(mm, A + P), "the parent's PTEs of the hole are gone");
+        assertEquals(0, pte(mm, A + 2 * P));
+        assertTrue(PteBits.present(pte(mm, A + 3 * P)), "outside the hole: untouched");
+        assertEquals(0, load(mm, A + P), "the hole reads as zeroes everywhere");
+        assertEquals(0, load(child, B + 2 * P));
+        assertEquals(33, load(child, B + 3 * P));
+        store(child, B + P, 99);
+        assertEquals(99, load(mm, A + P), "still one object");
+        tearDown(child);
+    }
+
     @ParameterizedTest(name = "pae={0}")
     @ValueSource(booleans = {false, true})
     void forkHonoursDontforkAndWipeonfork(boolean pae) {
