@@ -149,10 +149,27 @@ class MremapSmpTest {
     @ParameterizedTest(name = "{0} vCPUs, pae={1}")
     @CsvSource({"1, false", "2, true", "4, false", "4, true"})
     void mremapMprotectMadviseAndFaultsKeepEveryInvariant(int cpus, boolean pae) {
+        stress(cpus, pae, seed(), false);
+    }
+
+    /**
+     * The same stress under DETERMINISTIC scheduling (the baton passed at every PTE word, lock step and
+     * IPI): the invariants hold, and one seed gives one run (the same mm event counts and vCPU cycles).
+     */
+    @ParameterizedTest(name = "4 vCPUs deterministic, pae={0}")
+    @CsvSource({"false", "true"})
+    void deterministicStressRepeatsForASeed(boolean pae) {
         long seed = seed();
-        System.out.println("MremapSmpTest cpus=" + cpus + " pae=" + pae + " seed=" + seed + " (re-run with -Dmmulab.seed="
-                + seed + ")");
+        assertEquals(stress(4, pae, seed, true), stress(4, pae, seed, true), "same seed, same run");
+    }
+
+    private static String stress(int cpus, boolean pae, long seed, boolean deterministic) {
+        System.out.println("MremapSmpTest cpus=" + cpus + " pae=" + pae + " deterministic=" + deterministic + " seed=" + seed
+                + " (re-run with -Dmmulab.seed=" + seed + ")");
         SmpRig rig = new SmpRig(cpus, 64L << 20, pae);
+        if (deterministic) {
+            rig.machine.setDeterministic(seed);
+        }
         MmStruct mm = rig.memory.mmAlloc();
         // Slots of 64 pages at 1 MiB strides; each holds 0..64 pages of a mapping that moves around.
         int slots = 8;
@@ -165,7 +182,7 @@ class MremapSmpTest {
             Random rnd = new Random(seed * 31 + id);
             bodies.add(cpu -> {
                 mm.activate(cpu);
-                for (int op = 0; op < 600; op++) {
+                for (int op = 0; op < (deterministic ? 250 : 600); op++) {
                     rig.irqWindow();
                     int kind = rnd.nextInt(100);
                     long slot = A + rnd.nextInt(slots) * stride;
@@ -223,8 +240,13 @@ class MremapSmpTest {
         assertEquals(List.of(), rig.memory.check.violations(), "during the run");
         assertEquals(List.of(), rig.memory.check.checkMms(List.of(mm)));
         assertFalse(rig.memory.stats.mremapPtesMoved.get() == 0, "some PTEs moved");
+        StringBuilder fingerprint = new StringBuilder(rig.memory.stats.asMap().toString());
+        for (Vcpu v : rig.machine.vcpus()) {
+            fingerprint.append(" cpu").append(v.id()).append('=').append(v.cycles());
+        }
         rig.memory.exitMmap(mm);
         assertEquals(List.of(), rig.memory.check.checkNoLeak(), "after the mm is gone");
         assertEquals(List.of(), rig.memory.check.violations());
+        return fingerprint.toString();
     }
 }
