@@ -117,7 +117,7 @@ public final class Mremap {
                 return ENOMEM;
             }
             int mapFlags = (vma.flags & VmArea.VM_MAYSHARE) != 0 ? Mmap.MAP_SHARED : 0;
-            long na = Mmap.getUnmappedArea(mm, vma.file != null, 0, newLen, vma.pgoff + ((addr - vma.start) >>> 12),
+            long na = UnmappedArea.getUnmappedArea(mm, vma.file != null, 0, newLen, vma.pgoff + ((addr - vma.start) >>> 12),
                     mapFlags);
             if (isErr(na)) {
                 return na;
@@ -175,7 +175,7 @@ public final class Mremap {
         if ((vma.flags & VmArea.VM_MAYSHARE) != 0) {
             mapFlags |= Mmap.MAP_SHARED;
         }
-        long ret = Mmap.getUnmappedArea(mm, vma.file != null, newAddr, newLen,
+        long ret = UnmappedArea.getUnmappedArea(mm, vma.file != null, newAddr, newLen,
                 vma.pgoff + ((addr - vma.start) >>> 12), mapFlags);
         if (isErr(ret)) {
             return ret;
@@ -228,7 +228,7 @@ public final class Mremap {
         if (mm.findVmaIntersection(vma.end, end) != null) {
             return false;
         }
-        return !isErr(Mmap.getUnmappedArea(mm, false, vma.start, end - vma.start, 0, Mmap.MAP_FIXED));
+        return !isErr(UnmappedArea.getUnmappedArea(mm, false, vma.start, end - vma.start, 0, Mmap.MAP_FIXED));
     }
 
     /** vma_merge_extend: grow vma by delta, then merge it with the next VMA if they now touch and match. */
