@@ -269,5 +269,8 @@ int main(void) {
     printf("readv flags: %s\n", err(process_vm_readv(me, lv, 1, rv, 1, 1)));
     printf("readv no such pid: %s\n", err(process_vm_readv(0x7fffffff, lv, 1, rv, 1, 0)));
     printf("readv bad iovec: %s\n", err(process_vm_readv(me, (struct iovec *) 16, 1, rv, 1, 0)));
+    struct iovec empty = {dst, 0};
+    printf("readv nothing to copy: %ld, no such pid: %ld\n", (long) process_vm_readv(me, &empty, 1, (struct iovec *) 16, 1, 0),
+           (long) process_vm_readv(0x7fffffff, &empty, 1, rv, 1, 0));
     return 0;
 }

@@ -40,28 +40,38 @@ public final class ProcessVmAccess {
         if (flags != 0) {
             return EINVAL;
         }
-        if (Long.compareUnsigned(liovcnt, UIO_MAXIOV) > 0 || Long.compareUnsigned(riovcnt, UIO_MAXIOV) > 0) {
+        // import_iovec of the local side: count, readable array, lengths
+        if (Long.compareUnsigned(liovcnt, UIO_MAXIOV) > 0) {
             return EINVAL;
         }
         long[] liov = readIovecs(gup, local, lvec, liovcnt, compat);
-        long[] riov = liov == null ? null : readIovecs(gup, local, rvec, riovcnt, compat);
-        if (liov == null || riov == null) {
+        if (liov == null) {
             return EFAULT;
         }
         long ltotal = 0;
         for (int i = 0; i < liovcnt; i++) {
             ltotal += liov[2 * i + 1];
             if (liov[2 * i + 1] < 0 || ltotal < 0) {
-                return EINVAL; // import_iovec: the total must fit in ssize_t
-            }
-        }
-        for (int i = 0; i < riovcnt; i++) {
-            if (riov[2 * i + 1] < 0) {
-                return EINVAL;
+                return EINVAL; // the total must fit in ssize_t
             }
         }
         if (ltotal == 0) {
-            return 0;
+            return 0; // nothing to copy: the remote side is not even looked at
+        }
+        // iovec_from_user of the remote side
+        if (Long.compareUnsigned(riovcnt, UIO_MAXIOV) > 0) {
+            return EINVAL;
+        }
+        long[] riov = readIovecs(gup, local, rvec, riovcnt, compat);
+        if (riov == null) {
+            return EFAULT;
+        }
+        long rtotal = 0;
+        for (int i = 0; i < riovcnt; i++) {
+            rtotal |= riov[2 * i + 1];
+        }
+        if (rtotal == 0) {
+            return 0; // process_vm_rw_core: no remote pages
         }
         if (remote == null) {
             return ESRCH;
