@@ -221,6 +221,27 @@ public final class AddressSpace {
         }
     }
 
+    /**
+     * force_page_cache_readahead for pages [from, to) of a file image: each page inside the file is read
+     * into the cache (a shmem object has nothing to read). Returns the pages now cached in the range.
+     */
+    public long readahead(long from, long to) {
+        if (data == null) {
+            return 0;
+        }
+        long end = Math.min(to, (data.size() + 4095) >>> 12);
+        long n = 0;
+        for (long i = Math.max(from, 0); i < end; i++) {
+            long pfn = getPage(i);
+            if (pfn < 0) {
+                break; // no memory: readahead is only advice
+            }
+            frames.put(pfn);
+            n++;
+        }
+        return n;
+    }
+
     /** Whether page {@code index} is in the cache (mincore's view of a file page not mapped here). */
     public boolean isCached(long index) {
         iPages.lock();

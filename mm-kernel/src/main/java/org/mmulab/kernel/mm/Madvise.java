@@ -178,8 +178,16 @@ final class Madvise {
                 // vfs_fallocate(PUNCH_HOLE | KEEP_SIZE): every mapping of the range, in every mm, goes
                 return Truncate.punchHole(memory, vma.file, vma.pageIndex(start), vma.pageIndex(end));
             }
-            case MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT -> {
-                return 0; // no swap to read back or write to; file readahead is not modelled
+            case MADV_WILLNEED -> {
+                // madvise_willneed: vfs_fadvise(WILLNEED) reads the file's pages into its cache; anonymous
+                // and shmem memory have no swap to read back here
+                if (vma.file != null && !vma.file.isShmem()) {
+                    vma.file.readahead(vma.pageIndex(start), vma.pageIndex(end));
+                }
+                return 0;
+            }
+            case MADV_COLD, MADV_PAGEOUT -> {
+                return 0; // no swap to write to: nothing to reclaim
             }
             case MADV_COLLAPSE -> {
                 // hugepage_vma_check: not for VM_NOHUGEPAGE, and the VMA must hold an aligned PMD range

@@ -40,6 +40,11 @@ final class MoveTables {
      */
     volatile boolean revertFlushBeforeUnlock;
     /**
+     * The explorer's {@code --revert-fix} switch for seed 004: true moves a file VMA's PTEs without the
+     * mapping's i_mmap lock (as between i_shared_sem becoming a spinlock and the rmap-14 fix).
+     */
+    volatile boolean revertRmapLocks;
+    /**
      * Test hook run by move_ptes right after both PTE locks are dropped (before the flush when the fix is
      * reverted): from here on a racing zap through the new mapping could free the pages (null: none).
      */
@@ -187,8 +192,8 @@ final class MoveTables {
     }
 
     /** take_rmap_locks: the file's i_mmap lock for writing (see the class comment); null for anon. */
-    private static RwSemaphore takeRmapLocks(VmArea vma) {
-        if (vma.file == null) {
+    private RwSemaphore takeRmapLocks(VmArea vma) {
+        if (vma.file == null || revertRmapLocks) {
             return null;
         }
         vma.file.iMmapRwsem.downWrite();

@@ -38,6 +38,11 @@ public final class Mremap {
         moveTables.revertFlushBeforeUnlock = revert;
     }
 
+    /** The explorer's {@code --revert-fix} for seed 004: move file PTEs without the i_mmap lock. */
+    public void setRevertRmapLocks(boolean revert) {
+        moveTables.revertRmapLocks = revert;
+    }
+
     /** Test hook: runs in move_ptes just after both PTE locks are dropped (see {@link MoveTables}). */
     public void setMovePtesUnlockHook(Runnable r) {
         moveTables.afterUnlockHook = r;

@@ -312,6 +312,21 @@ class VmaOpsTest {
         tearDown();
     }
 
+    /** MADV_WILLNEED reads a file's pages into its cache (mincore sees them) without mapping them. */
+    @ParameterizedTest(name = "pae={0}")
+    @ValueSource(booleans = {false, true})
+    void willneedReadsAheadUpToEndOfFile(boolean pae) {
+        setUp(pae);
+        AddressSpace f = file("readahead");
+        assertEquals(A, mmap.doMmap(mm, f, A, 4 * P, Mmap.PROT_READ, Mmap.MAP_PRIVATE | Mmap.MAP_FIXED, 0, null));
+        f.releaseUser();
+        assertArrayEquals(new byte[] {0, 0, 0, 0}, mincore(A, 4 * P));
+        assertEquals(0, mmap.madvise(mm, A, 4 * P, Mmap.MADV_WILLNEED));
+        assertArrayEquals(new byte[] {1, 1, 0, 0}, mincore(A, 4 * P), "two pages of file, two past its end");
+        assertEquals(0, pte(mm, A), "read ahead, not mapped");
+        tearDown();
+    }
+
     /**
      * Dirty COW (CVE-2016-5195), staged: right after GUP's write fault made the COW copy, the range is
      * zapped (what a racing MADV_DONTNEED does in that window). The retry must fault for write again;
