@@ -293,7 +293,7 @@ public final class Memory {
                     handedOff = true;
                     return wp.doWpPage(vmf);
                 }
-                entry |= PteBits.DIRTY;
+                entry = PteBits.mkdirty(entry);
             }
             entry |= PteBits.ACCESSED;
             // ptep_set_access_flags: only write the PTE if it changes.
@@ -385,7 +385,7 @@ public final class Memory {
         }
         long entry = PteBits.mkPte(pfn, vma.pageProt());
         if ((vma.flags & VmArea.VM_WRITE) != 0) {
-            entry |= PteBits.RW | PteBits.DIRTY;
+            entry = PteBits.mkdirty(entry | PteBits.RW);
         }
         if (!pgtables.mapLock(vmf.pmdp, vmf.address, vmf)) {
             frames.put(pfn);
@@ -487,7 +487,7 @@ public final class Memory {
             }
             long entry = PteBits.mkPte(pfn, vma.pageProt());
             if (vmf.write() && (vma.flags & VmArea.VM_WRITE) != 0) {
-                entry |= PteBits.RW | PteBits.DIRTY;
+                entry = PteBits.mkdirty(entry | PteBits.RW);
             }
             if (anon) {
                 vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);

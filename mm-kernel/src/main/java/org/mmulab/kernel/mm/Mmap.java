@@ -254,7 +254,8 @@ public final class Mmap {
         } else {
             file.acquire();
         }
-        VmArea v = new VmArea(mm, addr, end, vmFlags, pgoff, file);
+        // New (or expanded) VMAs are soft-dirty: a range unmapped and mapped again must read as written.
+        VmArea v = new VmArea(mm, addr, end, vmFlags | VmArea.VM_SOFTDIRTY, pgoff, file);
         v.name = name;
         mm.insertVma(addr, v);
         if (file != null) {
@@ -318,7 +319,8 @@ public final class Mmap {
     }
 
     private static boolean canMerge(VmArea a, VmArea b) {
-        return a.end == b.start && a.flags == b.flags && a.file == b.file
+        // VM_SOFTDIRTY is VM_IGNORE_MERGE: the merged VMA keeps it if either had it (mergeAround)
+        return a.end == b.start && ((a.flags ^ b.flags) & ~VmArea.VM_SOFTDIRTY) == 0 && a.file == b.file
                 && a.pgoff + a.pages() == b.pgoff && java.util.Objects.equals(a.name, b.name)
                 && (a.flags & VmArea.VM_GROWSDOWN) == 0;
     }
@@ -331,6 +333,7 @@ public final class Mmap {
         }
         VmArea prev = mm.prevVma(next);
         if (prev != null && canMerge(prev, next)) {
+            prev.flags |= next.flags & VmArea.VM_SOFTDIRTY;
             if (next.file == null) {
                 prev.end = next.end;
                 mm.removeVma(next.start);
@@ -452,9 +455,10 @@ public final class Mmap {
             if (brkvma != null && brkvma.start >= mm.startBrk && brkvma.end == oldbrk && brkvma.file == null
                     && "[heap]".equals(brkvma.name)) {
                 brkvma.end = newbrk;
+                brkvma.flags |= VmArea.VM_SOFTDIRTY;
             } else {
                 VmArea v = new VmArea(mm, oldbrk, newbrk, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
-                        | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC, oldbrk >>> 12, null);
+                        | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | VmArea.VM_SOFTDIRTY, oldbrk >>> 12, null);
                 v.name = "[heap]";
                 mm.insertVma(oldbrk, v);
             }
@@ -487,7 +491,7 @@ public final class Mmap {
         try {
             doMunmapLocked(mm, addr, len);
             VmArea v = new VmArea(mm, addr, addr + len, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
-                    | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | vmExtra, addr >>> 12, null);
+                    | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | VmArea.VM_SOFTDIRTY | vmExtra, addr >>> 12, null);
             mm.insertVma(addr, v);
             mm.totalVm += len >>> 12;
             mergeAround(mm, addr);
@@ -558,7 +562,7 @@ public final class Mmap {
         mm.mmapLock.downWrite();
         try {
             VmArea v = new VmArea(mm, start, end, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
-                    | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | VmArea.VM_GROWSDOWN, start >>> 12, null);
+                    | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | VmArea.VM_GROWSDOWN | VmArea.VM_SOFTDIRTY, start >>> 12, null);
             v.name = "[stack]";
             mm.insertVma(start, v);
             mm.totalVm += (end - start) >>> 12;

@@ -243,7 +243,8 @@ final class MoveTables {
                     if (PteBits.present(pte)) {
                         forceFlush = true;
                     }
-                    ops.set(np, pte); // move_pte is the identity on x86
+                    // move_pte is the identity on x86; move_soft_dirty_pte: a moved page reads as written
+                    ops.set(np, PteBits.present(pte) ? pte | PteBits.SOFT_DIRTY : pte);
                     moved++;
                 }
                 memory.stats.mremapPtesMoved.addAndGet(moved);

@@ -16,6 +16,8 @@ public final class VmArea {
             VM_ACCOUNT = 0x100000, VM_NORESERVE = 0x200000, VM_DONTDUMP = 0x4000000;
     public static final int VM_HUGEPAGE = 0x20000000, VM_NOHUGEPAGE = 0x40000000;
     public static final int VM_WIPEONFORK = 0x02000000;
+    /** VM_SOFTDIRTY: the whole VMA counts as soft-dirty (new since the last clear_refs "4"). */
+    public static final int VM_SOFTDIRTY = 0x08000000;
     /** Bits that must match for two neighbours to merge (everything but the "soft" ones). */
     static final int VM_MERGE_IGNORE = 0;
 

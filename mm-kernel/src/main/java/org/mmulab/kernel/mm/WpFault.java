@@ -69,7 +69,7 @@ final class WpFault {
 
     private int wpPageReuse(VmFault vmf) {
         try {
-            long entry = maybeMkwrite(vmf.origPte | PteBits.ACCESSED | PteBits.DIRTY, vmf.vma);
+            long entry = maybeMkwrite(PteBits.mkdirty(vmf.origPte | PteBits.ACCESSED), vmf.vma);
             ops.set(vmf.ptep, entry);
             memory.stats.faultWpReuse.incrementAndGet();
             return Memory.VM_FAULT_OK;
@@ -118,7 +118,7 @@ final class WpFault {
                 } else {
                     vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);
                 }
-                long entry = maybeMkwrite(PteBits.mkPte(nw, vma.pageProt()) | PteBits.DIRTY, vma);
+                long entry = maybeMkwrite(PteBits.mkdirty(PteBits.mkPte(nw, vma.pageProt())), vma);
                 // ptep_clear_flush: every vCPU's translation of the old page is gone before it can be freed
                 ops.getAndClear(vmf.ptep);
                 memory.tlbFlush.flushTlbMmRange(vmf.mm, vmf.address, vmf.address + 4096, true);
