@@ -5,44 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.List;
-
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.mmulab.emulator.memory.PhysicalMemory;
 
 /**
  * mremap on the mm alone ({@link Mremap}, {@link MoveTables}), in both page-table formats: what the
  * VMAs, the data behind each address, the counters and the move statistics are after each case, the
  * errno of every bad call, and the invariants (census, no leak once the mm is gone) after each test.
  */
-class MremapTest {
-    static final int RW = Mmap.PROT_READ | Mmap.PROT_WRITE;
-    static final int ANON = Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS | Mmap.MAP_FIXED;
-    static final int SHARED = Mmap.MAP_SHARED | Mmap.MAP_ANONYMOUS | Mmap.MAP_FIXED;
-    static final int W = Memory.FAULT_FLAG_WRITE | Memory.FAULT_FLAG_USER;
+class MremapTest extends MmFixture {
     static final int MAYMOVE = Mremap.MREMAP_MAYMOVE, FIXED = Mremap.MREMAP_FIXED, DONTUNMAP = Mremap.MREMAP_DONTUNMAP;
-    static final long P = 4096, PMD = 2L << 20;
+    static final long PMD = 2L << 20;
     static final long A = 0x4000_0000L, B = 0x6000_0000L;
-
-    PhysicalMemory mem;
-    Memory memory;
-    Mmap mmap;
-    MmStruct mm;
-
-    void setUp(boolean pae) {
-        mem = new PhysicalMemory(32L << 20);
-        memory = new Memory(mem, new FrameTable(mem), pae ? new PaePgtable(mem) : new X86_64Pgtable(mem));
-        memory.check.assertPteLocks();
-        mmap = new Mmap(memory);
-        mm = memory.mmAlloc();
-    }
-
-    void tearDown() {
-        assertEquals(List.of(), memory.check.checkMms(List.of(mm)));
-        memory.exitMmap(mm);
-        assertEquals(List.of(), memory.check.checkNoLeak());
-    }
 
     long map(long addr, long len, int flags) {
         long r = mmap.doMmap(mm, null, addr, len, RW, flags, 0, null);
@@ -50,20 +24,12 @@ class MremapTest {
         return r;
     }
 
-    /** A user store: fault for write if needed, then write through the PTE. */
     void store(long va, long v) {
-        if (!PteBits.write(memory.lookupPte(mm, va))) {
-            assertEquals(Memory.VM_FAULT_OK, memory.handleMmFault(mm.vmaLookup(va), va, W));
-        }
-        mem.write64((PteBits.pfn(memory.lookupPte(mm, va)) << 12) | (va & 0xfff), v);
+        store(mm, va, v);
     }
 
-    /** A user load: fault for read if not present. */
     long load(long va) {
-        if (!PteBits.present(memory.lookupPte(mm, va))) {
-            assertEquals(Memory.VM_FAULT_OK, memory.handleMmFault(mm.vmaLookup(va), va, Memory.FAULT_FLAG_USER));
-        }
-        return mem.read64((PteBits.pfn(memory.lookupPte(mm, va)) << 12) | (va & 0xfff));
+        return load(mm, va);
     }
 
     void fill(long base, int pages) {

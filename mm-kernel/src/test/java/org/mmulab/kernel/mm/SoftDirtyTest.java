@@ -5,11 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.List;
-
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.mmulab.emulator.memory.PhysicalMemory;
 
 /**
  * Soft-dirty tracking ({@link SoftDirty}) on the mm alone, both page-table formats: a new VMA reads as
@@ -19,32 +16,19 @@ import org.mmulab.emulator.memory.PhysicalMemory;
  * the range clean); mprotect does not make a clean PTE writable behind the fault's back; mremap marks
  * what it moves.
  */
-class SoftDirtyTest {
-    static final int RW = Mmap.PROT_READ | Mmap.PROT_WRITE;
-    static final long P = 4096, A = 0x4000_0000L, B = 0x5000_0000L;
-    static final int W = Memory.FAULT_FLAG_WRITE | Memory.FAULT_FLAG_USER;
+class SoftDirtyTest extends MmFixture {
+    static final long A = 0x4000_0000L, B = 0x5000_0000L;
 
-    PhysicalMemory mem;
-    Memory memory;
-    Mmap mmap;
-    MmStruct mm;
     SoftDirty sd;
 
+    @Override
     void setUp(boolean pae) {
-        mem = new PhysicalMemory(32L << 20);
-        memory = new Memory(mem, new FrameTable(mem), pae ? new PaePgtable(mem) : new X86_64Pgtable(mem));
-        memory.check.assertPteLocks();
-        mmap = new Mmap(memory);
-        mm = memory.mmAlloc();
+        super.setUp(pae);
         sd = new SoftDirty(memory);
     }
 
-    /** A user write: faults unless the PTE allows it (as the MMU would), then stores. */
     void write(long va) {
-        if (!PteBits.write(memory.lookupPte(mm, va))) {
-            assertEquals(Memory.VM_FAULT_OK, memory.handleMmFault(mm.vmaLookup(va), va, W));
-        }
-        mem.write64(PteBits.pfn(memory.lookupPte(mm, va)) << 12, 1);
+        store(mm, va, 1);
     }
 
     boolean softDirty(long va) {
@@ -93,10 +77,7 @@ class SoftDirtyTest {
         sd.clearRefs(mm);
         assertEquals(B, mmap.mremap(mm, A, 4 * P, 4 * P, Mremap.MREMAP_MAYMOVE | Mremap.MREMAP_FIXED, B));
         assertEquals("1110", bits(B, 4), "present PTEs moved: soft-dirty; the hole is not");
-        assertEquals(List.of(), memory.check.checkMms(List.of(mm, child)));
-        memory.exitMmap(child);
-        memory.exitMmap(mm);
-        assertEquals(List.of(), memory.check.checkNoLeak());
+        tearDown(child);
     }
 
     /** madv_populate.c's test_softdirty: MAP_SHARED|MAP_ANONYMOUS, clear_refs, POPULATE_READ, POPULATE_WRITE. */
@@ -116,7 +97,6 @@ class SoftDirtyTest {
         long e = sd.pagemapEntry(mm, A, false);
         assertNotEquals(0, e & SoftDirty.PM_FILE, "shmem pages are not anonymous");
         assertEquals(0, e & SoftDirty.PM_PFRAME_MASK, "no pfn without CAP_SYS_ADMIN");
-        memory.exitMmap(mm);
-        assertEquals(List.of(), memory.check.checkNoLeak());
+        tearDown();
     }
 }

@@ -13,7 +13,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.mmulab.emulator.memory.PhysicalMemory;
 
 /**
  * The VMA operations besides mremap on the mm alone, in both page-table formats: mmap flags
@@ -23,53 +22,8 @@ import org.mmulab.emulator.memory.PhysicalMemory;
  * (remap_pfn_range, vm_insert_page, COW and fork of them). Each test ends with the census and, once
  * every mm is gone, no leak.
  */
-class VmaOpsTest {
-    static final int RW = Mmap.PROT_READ | Mmap.PROT_WRITE;
-    static final int ANON = Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS | Mmap.MAP_FIXED;
-    static final int SHARED = Mmap.MAP_SHARED | Mmap.MAP_ANONYMOUS | Mmap.MAP_FIXED;
-    static final int W = Memory.FAULT_FLAG_WRITE | Memory.FAULT_FLAG_USER;
-    static final long P = 4096, A = 0x4000_0000L, B = 0x5000_0000L;
-
-    PhysicalMemory mem;
-    Memory memory;
-    Mmap mmap;
-    MmStruct mm;
-
-    void setUp(boolean pae) {
-        mem = new PhysicalMemory(32L << 20);
-        memory = new Memory(mem, new FrameTable(mem), pae ? new PaePgtable(mem) : new X86_64Pgtable(mem));
-        memory.check.assertPteLocks();
-        mmap = new Mmap(memory);
-        mm = memory.mmAlloc();
-    }
-
-    void tearDown(MmStruct... others) {
-        List<MmStruct> all = new java.util.ArrayList<>(List.of(others));
-        all.add(mm);
-        assertEquals(List.of(), memory.check.checkMms(all));
-        for (MmStruct m : all) {
-            memory.exitMmap(m);
-        }
-        assertEquals(List.of(), memory.check.checkNoLeak());
-    }
-
-    long pte(MmStruct m, long va) {
-        return memory.lookupPte(m, va);
-    }
-
-    void store(MmStruct m, long va, long v) {
-        if (!PteBits.write(pte(m, va))) {
-            assertEquals(Memory.VM_FAULT_OK, memory.handleMmFault(m.vmaLookup(va), va, W));
-        }
-        mem.write64((PteBits.pfn(pte(m, va)) << 12) | (va & 0xfff), v);
-    }
-
-    long load(MmStruct m, long va) {
-        if (!PteBits.present(pte(m, va))) {
-            assertEquals(Memory.VM_FAULT_OK, memory.handleMmFault(m.vmaLookup(va), va, Memory.FAULT_FLAG_USER));
-        }
-        return mem.read64((PteBits.pfn(pte(m, va)) << 12) | (va & 0xfff));
-    }
+class VmaOpsTest extends MmFixture {
+    static final long A = 0x4000_0000L, B = 0x5000_0000L;
 
     byte[] mincore(long start, long len) {
         byte[] vec = new byte[(int) ((len + P - 1) / P)];
