@@ -189,6 +189,13 @@ class MremapTest extends MmFixture {
         assertEquals(1, checked[0]);
         assertData(A + P, 4);
         assertEquals(0, file.iMmapRwsem.readers());
+        // the explorer's revert switch really drops the lock (seed 004's bug)
+        mmap.mremapOps().setRevertRmapLocks(true);
+        boolean[] lockedWhenReverted = {true};
+        mmap.mremapOps().setMovePtesUnlockHook(() -> lockedWhenReverted[0] = file.iMmapRwsem.isWriteLocked());
+        assertEquals(B, mmap.mremap(mm, A + P, 4 * P, 4 * P, MAYMOVE | FIXED, B));
+        assertTrue(!lockedWhenReverted[0], "reverted: PTEs move without the i_mmap lock");
+        mmap.mremapOps().setRevertRmapLocks(false);
         mmap.mremapOps().setMovePtesUnlockHook(null);
         tearDown();
     }
