@@ -2,7 +2,8 @@
  * VMA operations as a program sees them: mremap (shrink, grow in place, grow into a hole merging with
  * the next mapping, MREMAP_MAYMOVE, MREMAP_FIXED over an existing mapping, MREMAP_DONTUNMAP of private
  * and shared anonymous memory, the old_len 0 duplicate of a shared mapping, and the errno of each bad
- * call), mmap flags (MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_GROWSDOWN on shared memory, MAP_LOCKED),
+ * call, a source that fails validation leaving the MREMAP_FIXED target mapped, and Linux 6.17's move of
+ * several VMAs in one MREMAP_FIXED call with the gaps between them left alone), mmap flags (MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_GROWSDOWN on shared memory, MAP_LOCKED),
  * madvise (DONTNEED on private and shared memory, REMOVE punching shared memory, FREE,
  * POPULATE_READ/WRITE with their EINVAL/ENOMEM cases, WIPEONFORK/DONTFORK/HUGEPAGE flags accepted,
  * bad advice), mincore vectors and errors, mlock/munlock/mlock2/mlockall, and process_vm_readv/writev
@@ -12,8 +13,7 @@
  * Everything printed is a value read back, an errno name, a mincore vector or a flag of whether an
  * address moved: never an address, so the i386 build is checked against the x86_64 recording.
  * Avoided on purpose: anything RLIMIT_MEMLOCK or mmap_min_addr decide (the recording host runs as
- * root, whose CAP_IPC_LOCK and CAP_SYS_RAWIO lift both), and mremap moves spanning several VMAs
- * (Linux 6.17 started allowing some of them).
+ * root, whose CAP_IPC_LOCK and CAP_SYS_RAWIO lift both).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -100,6 +100,47 @@ static void core(const char *what, void *p, size_t len) {
     printf("\n");
 }
 
+static int mapped(void *p) {
+    unsigned char v;
+    return mincore(p, P, &v) == 0;
+}
+
+/* Eight pages 'a'..'h', the upper four read-only: two VMAs. */
+static char *two_vmas(char *at) {
+    char *a = map(at, 8 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+    for (int i = 0; i < 8; i++) {
+        a[i * P] = (char) ('a' + i);
+    }
+    mprotect(a + 4 * P, 4 * P, PROT_READ);
+    return a;
+}
+
+static void multi_vma_moves(char *src, char *t) {
+    map(t, 16 * P, PROT_NONE, MAP_PRIVATE);
+    char *a = two_vmas(src);
+    munmap(a + 2 * P, P);
+    void *r = mremap(a, 8 * P, 8 * P, MREMAP_MAYMOVE | MREMAP_FIXED, t);
+    printf("multi move, gap in middle: %s t0=%c t3=%c t7=%c gap keeps target=%d\n", merr(r), t[0], t[3 * P], t[7 * P],
+           mapped(t + 2 * P));
+    a = two_vmas(src);
+    printf("multi move from inside the first: %s\n", merr(mremap(a + P, 7 * P, 7 * P, MREMAP_MAYMOVE | MREMAP_FIXED, t + 8 * P)));
+    a = two_vmas(src);
+    munmap(a, P);
+    printf("multi move, gap at start: %s\n", merr(mremap(a, 8 * P, 8 * P, MREMAP_MAYMOVE | MREMAP_FIXED, t)));
+    a = two_vmas(src);
+    printf("multi dontunmap: %s\n", merr(mremap(a, 8 * P, 8 * P, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, t)));
+    a = two_vmas(src);
+    printf("multi grow: %s target kept=%d\n", merr(mremap(a, 8 * P, 9 * P, MREMAP_MAYMOVE | MREMAP_FIXED, t)), mapped(t));
+    printf("multi shrink: %s\n", merr(mremap(a, 8 * P, 6 * P, MREMAP_MAYMOVE | MREMAP_FIXED, t)));
+    munmap(a + 7 * P, P);
+    printf("multi move, gap at end: %s\n", merr(mremap(a, 8 * P, 8 * P, MREMAP_MAYMOVE | MREMAP_FIXED, t)));
+    a = two_vmas(src);
+    printf("duplicate private, fixed: %s target kept=%d\n", merr(mremap(a, 0, P, MREMAP_MAYMOVE | MREMAP_FIXED, t + 12 * P)),
+           mapped(t + 12 * P));
+    munmap(src, 8 * P);
+    munmap(t, 16 * P);
+}
+
 int main(void) {
     /* A 64-page arena to place things in with MAP_FIXED, so nothing depends on the layout. */
     char *arena = map(NULL, 64 * P, PROT_NONE, MAP_PRIVATE);
@@ -180,6 +221,8 @@ int main(void) {
     printf("overlap: %s\n", err(mremap(p, 2 * P, 2 * P, MREMAP_MAYMOVE | MREMAP_FIXED, p + P) == MAP_FAILED ? -1 : 0));
     printf("unaligned new: %s\n", err(mremap(p, P, P, MREMAP_MAYMOVE | MREMAP_FIXED, b + 1) == MAP_FAILED ? -1 : 0));
     printf("duplicate private: %s\n", err(mremap(p, 0, P, MREMAP_MAYMOVE) == MAP_FAILED ? -1 : 0));
+
+    multi_vma_moves(arena + 48 * P, c);
 
     /* ---- mmap flags ---- */
     printf("noreplace busy: %s\n", merr(mmap(p + P, P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0)));

@@ -5,7 +5,8 @@ import static org.mmulab.kernel.mm.Mmap.isErr;
 import static org.mmulab.kernel.mm.Mmap.pageAlign;
 
 /**
- * mremap(2) after mm/mremap.c (Linux 6.6): the syscall's argument checks, shrinking (an munmap of the
+ * mremap(2) after mm/mremap.c (Linux 6.6, plus 6.17's move of several VMAs in one MREMAP_FIXED call): the
+ * syscall's argument checks, shrinking (an munmap of the
  * tail), growing in place ({@code vma_expandable} + {@code vma_merge_extend}, which also merges with the
  * next VMA when the two become adjacent and compatible), moving ({@code MREMAP_MAYMOVE}: a new area from
  * get_unmapped_area; {@code MREMAP_FIXED}: at new_addr, unmapping what is there first), and
@@ -77,6 +78,10 @@ public final class Mremap {
             if (vma == null) {
                 return EFAULT;
             }
+            if ((flags & MREMAP_FIXED) != 0 && oldLen == newLen && oldLen != 0
+                    && Long.compareUnsigned(addr + oldLen, vma.end) > 0) {
+                return remapMove(mm, addr, oldLen, newAddr, flags);
+            }
             if ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0) {
                 long[] locked = {-1};
                 ret = mremapTo(mm, addr, oldLen, newAddr, newLen, flags, locked);
@@ -142,6 +147,34 @@ public final class Mremap {
         }
     }
 
+    /**
+     * remap_move (Linux 6.17+): a pure MREMAP_FIXED move (old_len == new_len) of a range that spans more
+     * than its first VMA moves each VMA's part to the same offset from new_addr, one after the other;
+     * the gaps between them are left alone at both ends (the destination's gaps are not unmapped). The
+     * range must start inside a VMA (checked by the caller: EFAULT).
+     */
+    private long remapMove(MmStruct mm, long addr, long len, long newAddr, int flags) {
+        if ((newAddr & (PAGE_SIZE - 1)) != 0) {
+            return EINVAL;
+        }
+        if (Long.compareUnsigned(len, mm.taskSize) > 0 || Long.compareUnsigned(newAddr, mm.taskSize - len) > 0) {
+            return EINVAL;
+        }
+        if (Long.compareUnsigned(addr + len, newAddr) > 0 && Long.compareUnsigned(newAddr + len, addr) > 0) {
+            return EINVAL;
+        }
+        long[] locked = {-1};
+        for (VmArea v : mm.vmasIn(addr, addr + len)) {
+            long s = Math.max(v.start, addr);
+            long e = Long.compareUnsigned(v.end, addr + len) < 0 ? v.end : addr + len;
+            long r = mremapTo(mm, s, e - s, newAddr + (s - addr), e - s, flags, locked);
+            if (isErr(r)) {
+                return r;
+            }
+        }
+        return newAddr;
+    }
+
     /** mremap_to: MREMAP_FIXED and/or MREMAP_DONTUNMAP. */
     private long mremapTo(MmStruct mm, long addr, long oldLen, long newAddr, long newLen, int flags, long[] locked) {
         if ((newAddr & (PAGE_SIZE - 1)) != 0) {
@@ -157,6 +190,22 @@ public final class Mremap {
         // move_vma() needs us to stay 4 maps below the threshold (both VMAs may split in three).
         if (mm.mapCount() + 2 >= MAX_MAP_COUNT - 3) {
             return ENOMEM;
+        }
+        // Linux 6.16+ validates the source before touching the destination: a call that fails on the
+        // source leaves whatever was mapped at new_addr in place.
+        VmArea src = mm.vmaLookup(addr);
+        if (src == null) {
+            return EFAULT;
+        }
+        if (oldLen == 0 && (src.flags & (VmArea.VM_SHARED | VmArea.VM_MAYSHARE)) == 0) {
+            return EINVAL;
+        }
+        if ((flags & MREMAP_DONTUNMAP) != 0 && (src.flags & (VmArea.VM_DONTEXPAND | VmArea.VM_PFNMAP)) != 0) {
+            return EINVAL;
+        }
+        long keep = Long.compareUnsigned(oldLen, newLen) < 0 ? oldLen : newLen;
+        if (Long.compareUnsigned(keep, src.end - addr) > 0) {
+            return EFAULT;
         }
         if ((flags & MREMAP_FIXED) != 0) {
             int r = mmap.doMunmapLocked(mm, newAddr, newLen);
