@@ -9,6 +9,7 @@ import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.machine.Vcpu;
 import org.mmulab.kernel.mm.MmStruct;
 import org.mmulab.kernel.mm.Mmap;
+import org.mmulab.kernel.mm.ProcessVmAccess;
 
 /**
  * The x86-64 and ia32 system-call tables (arch/x86/entry/syscalls/syscall_64.tbl, syscall_32.tbl) for
@@ -188,6 +189,24 @@ public final class Syscalls {
                 }
                 return rax;
             }
+            // mm/mremap.c, mincore.c, mlock.c (vma-ops): mremap, mincore, mlock, munlock, mlockall, munlockall, mlock2
+            case 25:
+                return k.mmap().mremap(mm, a0, a1, a2, (int) a3, a4);
+            case 27:
+                return k.mmap().mincoreOps().mincore(mm, a0, a1, a2, (va, b, n) -> ua.copyToUser(va, b, 0, n) == 0);
+            case 149:
+                return k.mmap().mlockOps().mlock(mm, a0, a1, 0);
+            case 150:
+                return k.mmap().mlockOps().munlock(mm, a0, a1);
+            case 151:
+                return k.mmap().mlockOps().mlockall(mm, (int) a0);
+            case 152:
+                return k.mmap().mlockOps().munlockall(mm);
+            case 325:
+                return k.mmap().mlockOps().mlock(mm, a0, a1, (int) a2);
+            case 310, 311: // process_vm_readv/writev; the remote process: only the caller here (one task)
+                return ProcessVmAccess.processVmRw(k.mmap().gup(), mm, a1, a2, (int) a0 == k.task().pid ? mm : null, a3, a4,
+                        a5, nr == 311, false);
             default: {
                 long rv = proc.dispatch64(cpu, nr, a0, a1, a2, a3, a4);
                 if (rv != SysProc.NOT_HANDLED) {
@@ -301,6 +320,17 @@ public final class Syscalls {
             case NR32_MUNMAP -> k.mmap().doMunmap(mm, b, c);
             case NR32_MPROTECT -> k.mmap().mprotect(mm, b, c, (int) d);
             case NR32_MADVISE -> k.mmap().madvise(mm, b, c, (int) d);
+            // vma-ops: mremap, mincore, mlock, munlock, mlockall, munlockall, mlock2
+            case 163 -> k.mmap().mremap(mm, b, c, d, (int) si, di);
+            case 218 -> k.mmap().mincoreOps().mincore(mm, b, c, d,
+                    (va, buf, n) -> k.userAccess().copyToUser(va, buf, 0, n) == 0);
+            case 150 -> k.mmap().mlockOps().mlock(mm, b, c, 0);
+            case 151 -> k.mmap().mlockOps().munlock(mm, b, c);
+            case 152 -> k.mmap().mlockOps().mlockall(mm, (int) b);
+            case 153 -> k.mmap().mlockOps().munlockall(mm);
+            case 376 -> k.mmap().mlockOps().mlock(mm, b, c, (int) d);
+            case 347, 348 -> ProcessVmAccess.processVmRw(k.mmap().gup(), mm, c, d, (int) b == k.task().pid ? mm : null, si, di,
+                    bp, nr == 348, true);
             case NR32_LLSEEK -> b <= 2 ? -Errno.ESPIPE : -Errno.EBADF; // fds 0-2 are pipes
             case NR32_IOCTL -> fs.ioctl((int) b, (int) c, d);
             case NR32_UNAME -> uname(b, k.config().paging() == KernelConfig.PagingMode.PAE ? "i686" : "x86_64");

@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * recordings: these programs print nothing architecture-dependent in their default runs (see each
  * source's header), and this host cannot run i386 binaries natively (no IA32 emulation), so images.tsv
  * lists the libc images for x86_64 only. Checked this way: libc_stdio (with args and env), libc_fmt,
- * libc_math, libc_mem and libc_vec, each under PAE and, in compatibility mode, under 4-level paging.
+ * libc_math, libc_mem, libc_vec and libc_vma, each under PAE and, in compatibility mode, under 4-level
+ * paging.
  * The x86_64-only variants (libc_math@exact, libc_vec@general) print per-architecture results and have
  * no i386 counterpart.
  *

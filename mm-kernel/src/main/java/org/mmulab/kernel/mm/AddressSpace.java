@@ -23,6 +23,20 @@ public final class AddressSpace {
      * lock order, held only around the index, never across an allocation.
      */
     private final SpinLock iPages;
+    /**
+     * {@code mapping->i_mmap_rwsem}: taken for writing by whatever must not miss a PTE of this object
+     * while mappings move (mremap's move_page_tables on a file/shmem VMA, seed 004) against truncate and
+     * hole punching, which unmap the object's range under it. Ordered after mmap_lock and before
+     * page_table_lock (mm/rmap.c "Lock ordering in mm").
+     */
+    public final RwSemaphore iMmapRwsem;
+    /**
+     * {@code mapping->i_mmap}: every VMA of every mm that maps this object, in link order (Linux keeps an
+     * interval tree by pgoff; a walk over all of them is what unmap_mapping_range needs here). Changed
+     * only with {@link #iMmapRwsem} held for writing; so are the bounds of a linked VMA, which lets a
+     * walker holding it for reading use them without the VMA's mmap lock ({@link Truncate}).
+     */
+    private final java.util.LinkedHashSet<VmArea> iMmap = new java.util.LinkedHashSet<>();
 
     private AddressSpace(FrameTable frames, String name, FileBytes data, boolean shmem) {
         this.frames = frames;
@@ -30,6 +44,8 @@ public final class AddressSpace {
         this.data = data;
         this.shmem = shmem;
         this.iPages = new SpinLock(LockDep.I_PAGES, CycleCharge.NONE);
+        // a sleeping waiter answers shootdown IPIs meanwhile (its holder may be waiting for them)
+        this.iMmapRwsem = new RwSemaphore(LockDep.I_MMAP, frames.charge());
     }
 
     public static AddressSpace file(FrameTable frames, String name, byte[] data) {
@@ -134,6 +150,106 @@ public final class AddressSpace {
             frames.put(raced);
         }
         return p;
+    }
+
+    /**
+     * shmem_undo_range for [fromIndex, toIndex): the cache drops its references to those pages (a page
+     * still mapped lives on until its PTEs go). Returns how many pages were dropped.
+     */
+    public long punchHole(long fromIndex, long toIndex) {
+        long n = 0;
+        iPages.lock();
+        try {
+            var it = pages.entrySet().iterator();
+            while (it.hasNext()) {
+                var e = it.next();
+                if (e.getKey() >= fromIndex && e.getKey() < toIndex) {
+                    frames.put(e.getValue());
+                    it.remove();
+                    n++;
+                }
+            }
+        } finally {
+            iPages.unlock();
+        }
+        return n;
+    }
+
+    /** vma_link's __vma_link_file: {@code v} maps this object from now on. */
+    void linkVma(VmArea v) {
+        iMmapRwsem.downWrite();
+        try {
+            iMmap.add(v);
+        } finally {
+            iMmapRwsem.upWrite();
+        }
+    }
+
+    /** unlink_file_vma: before the VMA's page tables can be freed. */
+    void unlinkVma(VmArea v) {
+        iMmapRwsem.downWrite();
+        try {
+            iMmap.remove(v);
+        } finally {
+            iMmapRwsem.upWrite();
+        }
+    }
+
+    /** __vma_link_file with {@link #iMmapRwsem} already held for writing. */
+    void linkVmaLocked(VmArea v) {
+        iMmap.add(v);
+    }
+
+    /** __remove_shared_vm_struct with {@link #iMmapRwsem} already held for writing. */
+    void unlinkVmaLocked(VmArea v) {
+        iMmap.remove(v);
+    }
+
+    /** A snapshot of i_mmap; the caller holds {@link #iMmapRwsem}. */
+    java.util.List<VmArea> mappings() {
+        return new java.util.ArrayList<>(iMmap);
+    }
+
+    /** The pfn cached at {@code index} (no reference taken), or -1. */
+    long cachedPfn(long index) {
+        iPages.lock();
+        try {
+            Long pfn = pages.get(index);
+            return pfn == null ? -1 : pfn;
+        } finally {
+            iPages.unlock();
+        }
+    }
+
+    /**
+     * force_page_cache_readahead for pages [from, to) of a file image: each page inside the file is read
+     * into the cache (a shmem object has nothing to read). Returns the pages now cached in the range.
+     */
+    public long readahead(long from, long to) {
+        if (data == null) {
+            return 0;
+        }
+        long end = Math.min(to, (data.size() + 4095) >>> 12);
+        long n = 0;
+        for (long i = Math.max(from, 0); i < end; i++) {
+            long pfn = getPage(i);
+            if (pfn < 0) {
+                break; // no memory: readahead is only advice
+            }
+            frames.put(pfn);
+            n++;
+        }
+        return n;
+    }
+
+    /** Whether page {@code index} is in the cache (mincore's view of a file page not mapped here). */
+    public boolean isCached(long index) {
+        iPages.lock();
+        try {
+            return pages.containsKey(index);
+        } finally {
+            iPages.unlock();
+        }
     }
 
     public int cachedPages() {

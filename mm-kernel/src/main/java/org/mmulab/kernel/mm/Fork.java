@@ -95,10 +95,11 @@ public final class Fork {
             }
             VmArea tmp = new VmArea(mm, mpnt.start, mpnt.end, mpnt.flags & ~VmArea.VM_LOCKED, mpnt.pgoff, mpnt.file);
             tmp.name = mpnt.name;
+            mm.insertVma(tmp.start, tmp);
             if (tmp.file != null) {
                 tmp.file.acquire(); // get_file
+                tmp.file.linkVma(tmp); // __vma_link_file
             }
-            mm.insertVma(tmp.start, tmp);
             if ((tmp.flags & VmArea.VM_WIPEONFORK) == 0 && !copyPageRange(memory, tmp, mpnt, dst, src)) {
                 ok = false;
                 break;
@@ -112,6 +113,10 @@ public final class Fork {
 
     /** vma_needs_copy: see the class comment (a private VMA may hold anon pages; a shared one refaults). */
     static boolean vmaNeedsCopy(VmArea src) {
+        // VM_COPY_ON_FORK: a PFN or mixed map cannot be refilled by faults (seed 003, vm_insert_page fix)
+        if ((src.flags & (VmArea.VM_PFNMAP | VmArea.VM_MIXEDMAP)) != 0) {
+            return true;
+        }
         return (src.flags & VmArea.VM_SHARED) == 0;
     }
 

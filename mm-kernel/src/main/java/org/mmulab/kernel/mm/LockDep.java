@@ -11,7 +11,8 @@ package org.mmulab.kernel.mm;
  * <li>releasing a lock the thread does not hold is reported.</li>
  * </ul>
  * The order, outermost first, is mm/rmap.c's "Lock ordering in mm" reduced to the locks mmulab has:
- * {@code mmap_lock} → {@code page_table_lock} → the split PTE lock → {@code mapping->i_pages}.
+ * {@code mmap_lock} → {@code mapping->i_mmap_rwsem} → {@code page_table_lock} → the split PTE lock →
+ * {@code mapping->i_pages}.
  *
  * <p>{@link #CHECKS} is read once: on with {@code -Dmmulab.lockdep=true} or when Java assertions are
  * enabled for this package (as surefire runs the tests); off, every check compiles out.
@@ -25,8 +26,8 @@ final class LockDep {
     }
 
     /** Lock classes in acquisition order. */
-    static final int MMAP_LOCK = 0, PAGE_TABLE_LOCK = 1, PTE_LOCK = 2, I_PAGES = 3;
-    private static final String[] NAMES = {"mmap_lock", "page_table_lock", "ptlock", "i_pages"};
+    static final int MMAP_LOCK = 0, I_MMAP = 1, PAGE_TABLE_LOCK = 2, PTE_LOCK = 3, I_PAGES = 4;
+    private static final String[] NAMES = {"mmap_lock", "i_mmap_rwsem", "page_table_lock", "ptlock", "i_pages"};
 
     private LockDep() {
     }
@@ -54,7 +55,7 @@ final class LockDep {
             }
             if (h.classes[i] >= lockClass) {
                 throw new IllegalStateException("lock order: " + NAMES[lockClass] + " taken while holding "
-                        + NAMES[h.classes[i]] + " (order: mmap_lock, page_table_lock, ptlock, i_pages)");
+                        + NAMES[h.classes[i]] + " (order: mmap_lock, i_mmap_rwsem, page_table_lock, ptlock, i_pages)");
             }
         }
     }
@@ -78,7 +79,7 @@ final class LockDep {
             }
             if (h.classes[i] >= lockClass) {
                 throw new IllegalStateException("lock order: " + NAMES[lockClass] + " (nested) taken while holding "
-                        + NAMES[h.classes[i]] + " (order: mmap_lock, page_table_lock, ptlock, i_pages)");
+                        + NAMES[h.classes[i]] + " (order: mmap_lock, i_mmap_rwsem, page_table_lock, ptlock, i_pages)");
             }
         }
     }

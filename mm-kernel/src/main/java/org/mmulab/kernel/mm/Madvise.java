@@ -3,13 +3,31 @@ package org.mmulab.kernel.mm;
 import static org.mmulab.kernel.mm.Mmap.*;
 
 /**
- * madvise(2) after mm/madvise.c (Linux 6.x): do_madvise's argument checks (an unaligned start or a
+ * madvise(2) after mm/madvise.c (Linux 6.6): do_madvise's argument checks (an unaligned start or a
  * length that wraps is EINVAL, an empty range 0) and madvise_walk_vmas, which applies the advice to
  * each VMA in [start, end) and reports ENOMEM for holes after doing the rest. {@code end} is an
  * unsigned long: a length of 2^63 reaches past every VMA and ends in ENOMEM, as in Linux.
+ * The lock is madvise_need_mmap_write's: advice that only zaps or faults (DONTNEED, FREE, REMOVE,
+ * WILLNEED, COLD, PAGEOUT, POPULATE_*, COLLAPSE) runs under the mmap read lock, concurrently with faults
+ * and GUP, as in Linux; advice that changes vm_flags takes it for writing.
+ *
+ * <ul>
+ * <li>DONTNEED zaps the PTEs (a later fault gives zeroes, or the object's data); not on VM_PFNMAP or,
+ *     except DONTNEED_LOCKED, VM_LOCKED (EINVAL). FREE (anonymous only) is lazy freeing with the
+ *     reclaim done at once: the pages go now, which is one of the outcomes Linux allows.</li>
+ * <li>REMOVE punches the shmem backing (shmem_fallocate PUNCH_HOLE): shared writable mappings only
+ *     (EACCES), not VM_LOCKED or anonymous (EINVAL).</li>
+ * <li>POPULATE_READ/WRITE (madvise_populate, faultin_vma_page_range): a hole is ENOMEM at once, an
+ *     incompatible mapping or missing permission (PROT_NONE, a write to a read-only mapping,
+ *     VM_PFNMAP/VM_IO) EINVAL, a fault that would signal (SIGBUS past EOF) EFAULT.</li>
+ * <li>DONTFORK/DOFORK (VM_DONTCOPY; EINVAL on VM_IO), WIPEONFORK/KEEPONFORK (private anonymous only;
+ *     {@link Fork} honours both), DONTDUMP/DODUMP, HUGEPAGE/NOHUGEPAGE are recorded in vm_flags;
+ *     COLLAPSE checks what hugepage_vma_check would (EINVAL for VM_NOHUGEPAGE or no aligned 2 MiB inside
+ *     the VMA) and otherwise has nothing to collapse: mmulab maps no THPs.</li>
+ * </ul>
  */
 final class Madvise {
-    private static final int ENOMEM = -12, EINVAL = -22, EACCES = -13;
+    private static final int ENOMEM = -12, EINVAL = -22, EACCES = -13, EFAULT = -14, EOPNOTSUPP = -95;
 
     private final Mmap mmap;
     private final Memory memory;
@@ -49,7 +67,15 @@ final class Madvise {
         if (end == start) {
             return 0;
         }
-        boolean write = madviseNeedMmapWrite(behavior);
+        if (behavior == MADV_POPULATE_READ || behavior == MADV_POPULATE_WRITE) {
+            mm.mmapLock.downRead();
+            try {
+                return madvisePopulate(mm, start, end, behavior == MADV_POPULATE_WRITE);
+            } finally {
+                mm.mmapLock.upRead();
+            }
+        }
+        boolean write = needMmapWrite(behavior);
         if (write) {
             mm.mmapLock.downWrite();
         } else {
@@ -90,21 +116,47 @@ final class Madvise {
      * concurrently with faults and with each other (two MADV_DONTNEEDs of one range: the nested flush
      * of {@link MmuGather#finish}); advice that changes VMA flags splits VMAs and needs the write lock.
      */
-    static boolean madviseNeedMmapWrite(int behavior) {
-        switch (behavior) {
+    static boolean needMmapWrite(int behavior) {
+        return switch (behavior) {
             case MADV_REMOVE, MADV_WILLNEED, MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_COLD, MADV_PAGEOUT, MADV_FREE,
-                    MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLLAPSE:
-                return false;
-            default:
-                return true;
+                    MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_COLLAPSE -> false;
+            default -> true;
+        };
+    }
+
+    /** madvise_populate: fault in [start, end) VMA by VMA through GUP's checks; mmap read lock held. */
+    private int madvisePopulate(MmStruct mm, long start, long end, boolean write) {
+        int gupFlags = Gup.FOLL_TOUCH | (write ? Gup.FOLL_WRITE : 0);
+        while (Long.compareUnsigned(start, end) < 0) {
+            VmArea vma = mm.vmaLookup(start);
+            if (vma == null) {
+                return ENOMEM;
+            }
+            // faultin_vma_page_range: permission problems and incompatible mappings are EINVAL
+            if (Gup.checkVmaFlags(vma, gupFlags) != 0) {
+                return EINVAL;
+            }
+            long tmpEnd = Long.compareUnsigned(end, vma.end) < 0 ? end : vma.end;
+            while (start < tmpEnd) {
+                // __get_user_pages: fault and follow (under the PTE lock) until each page is there
+                long n = mmap.gup().getUserPages(mm, start, (int) Math.min((tmpEnd - start) >>> 12, 1 << 20), gupFlags,
+                        null);
+                if (n < 0) {
+                    return n == EFAULT ? EFAULT : ENOMEM; // EFAULT: VM_FAULT_SIGBUS or VM_FAULT_SIGSEGV
+                }
+                start += n << 12;
+            }
         }
+        return 0;
     }
 
     private int madviseVma(MmStruct mm, VmArea vma, long start, long end, int behavior) {
         int newFlags = vma.flags;
         switch (behavior) {
             case MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE -> {
-                if ((vma.flags & (VmArea.VM_LOCKED | VmArea.VM_PFNMAP)) != 0 && behavior != MADV_DONTNEED_LOCKED) {
+                // madvise_dontneed_free_valid_vma
+                int forbidden = VmArea.VM_PFNMAP | (behavior != MADV_DONTNEED_LOCKED ? VmArea.VM_LOCKED : 0);
+                if ((vma.flags & forbidden) != 0) {
                     return EINVAL;
                 }
                 if (behavior == MADV_FREE && !vma.isAnonymous()) {
@@ -124,33 +176,48 @@ final class Madvise {
                 if ((vma.flags & (VmArea.VM_SHARED | VmArea.VM_MAYWRITE)) != (VmArea.VM_SHARED | VmArea.VM_MAYWRITE)) {
                     return EACCES;
                 }
-                MmuGather tlb = new MmuGather(mm);
-                memory.unmapSingleVma(tlb, vma, start, end);
-                tlb.finish();
-                return 0; // hole punching in shmem arrives with truncate
+                if (!vma.file.isShmem()) {
+                    return EOPNOTSUPP; // vfs_fallocate: only tmpfs/shmem punch holes here
+                }
+                // vfs_fallocate(PUNCH_HOLE | KEEP_SIZE): every mapping of the range, in every mm, goes
+                return Truncate.punchHole(memory, vma.file, vma.pageIndex(start), vma.pageIndex(end));
             }
-            case MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT, MADV_COLLAPSE -> {
+            case MADV_WILLNEED -> {
+                // madvise_willneed: vfs_fadvise(WILLNEED) reads the file's pages into its cache; anonymous
+                // and shmem memory have no swap to read back here
+                if (vma.file != null && !vma.file.isShmem()) {
+                    vma.file.readahead(vma.pageIndex(start), vma.pageIndex(end));
+                }
                 return 0;
             }
-            case MADV_POPULATE_READ, MADV_POPULATE_WRITE -> {
-                if (!vma.accessible() || behavior == MADV_POPULATE_WRITE && (vma.flags & VmArea.VM_WRITE) == 0) {
-                    return behavior == MADV_POPULATE_WRITE ? EINVAL : ENOMEM;
-                }
-                for (long a = start; a < end; a += PAGE_SIZE) {
-                    if (memory.handleMmFault(vma, a, behavior == MADV_POPULATE_WRITE ? Memory.FAULT_FLAG_WRITE : 0)
-                            == Memory.VM_FAULT_OOM) {
-                        return ENOMEM;
-                    }
+            case MADV_COLD, MADV_PAGEOUT -> {
+                return 0; // no swap to write to: nothing to reclaim
+            }
+            case MADV_COLLAPSE -> {
+                // hugepage_vma_check: not for VM_NOHUGEPAGE, and the VMA must hold an aligned PMD range
+                long hs = (vma.start + PMD_SIZE - 1) & -PMD_SIZE;
+                if ((vma.flags & (VmArea.VM_NOHUGEPAGE | VmArea.VM_SPECIAL)) != 0 || hs + PMD_SIZE > vma.end
+                        || hs < vma.start) {
+                    return EINVAL;
                 }
                 return 0;
             }
             case MADV_NORMAL -> newFlags &= ~(VmArea.VM_RAND_READ | VmArea.VM_SEQ_READ);
             case MADV_RANDOM -> newFlags = (newFlags & ~VmArea.VM_SEQ_READ) | VmArea.VM_RAND_READ;
             case MADV_SEQUENTIAL -> newFlags = (newFlags & ~VmArea.VM_RAND_READ) | VmArea.VM_SEQ_READ;
-            case MADV_DONTFORK -> newFlags |= VmArea.VM_DONTCOPY;
-            case MADV_DOFORK -> newFlags &= ~VmArea.VM_DONTCOPY;
+            case MADV_DONTFORK, MADV_DOFORK -> {
+                if ((vma.flags & VmArea.VM_IO) != 0) {
+                    return EINVAL;
+                }
+                newFlags = behavior == MADV_DONTFORK ? newFlags | VmArea.VM_DONTCOPY : newFlags & ~VmArea.VM_DONTCOPY;
+            }
             case MADV_DONTDUMP -> newFlags |= VmArea.VM_DONTDUMP;
-            case MADV_DODUMP -> newFlags &= ~VmArea.VM_DONTDUMP;
+            case MADV_DODUMP -> {
+                if ((vma.flags & VmArea.VM_SPECIAL) != 0) {
+                    return EINVAL;
+                }
+                newFlags &= ~VmArea.VM_DONTDUMP;
+            }
             case MADV_WIPEONFORK -> {
                 if (!vma.isAnonymous() || (vma.flags & VmArea.VM_SHARED) != 0) {
                     return EINVAL;

@@ -295,7 +295,7 @@ public final class Memory {
                     handedOff = true;
                     return wp.doWpPage(vmf);
                 }
-                entry |= PteBits.DIRTY;
+                entry = PteBits.mkdirty(entry);
             }
             entry |= PteBits.ACCESSED;
             // ptep_set_access_flags: only write the PTE if it changes.
@@ -345,6 +345,9 @@ public final class Memory {
     }
 
     private int doPteMissing(VmFault vmf) {
+        if ((vmf.vma.flags & (VmArea.VM_PFNMAP | VmArea.VM_MIXEDMAP)) != 0) {
+            return VM_FAULT_SIGBUS; // a driver mapping filled at mmap time has no fault handler (PfnMap)
+        }
         if (vmf.vma.isAnonymous()) {
             return doAnonymousPage(vmf);
         }
@@ -387,7 +390,7 @@ public final class Memory {
         }
         long entry = PteBits.mkPte(pfn, vma.pageProt());
         if ((vma.flags & VmArea.VM_WRITE) != 0) {
-            entry |= PteBits.RW | PteBits.DIRTY;
+            entry = PteBits.mkdirty(entry | PteBits.RW);
         }
         if (!pgtables.mapLock(vmf.pmdp, vmf.address, vmf)) {
             frames.put(pfn);
@@ -480,9 +483,16 @@ public final class Memory {
                 stats.faultRetry.incrementAndGet();
                 return VM_FAULT_OK;
             }
+            if (!anon && vma.file != null && vma.file.cachedPfn(vma.pageIndex(vmf.address)) != pfn) {
+                // Truncated or punched since the lookup (the folio->mapping recheck under the folio
+                // lock in Linux): mapping it now would outlive Truncate's second unmap. Fault again.
+                frames.put(pfn);
+                stats.faultRetry.incrementAndGet();
+                return VM_FAULT_OK;
+            }
             long entry = PteBits.mkPte(pfn, vma.pageProt());
             if (vmf.write() && (vma.flags & VmArea.VM_WRITE) != 0) {
-                entry |= PteBits.RW | PteBits.DIRTY;
+                entry = PteBits.mkdirty(entry | PteBits.RW);
             }
             if (anon) {
                 vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);

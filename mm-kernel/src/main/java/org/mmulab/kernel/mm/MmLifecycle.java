@@ -94,6 +94,11 @@ final class MmLifecycle {
             for (VmArea v : mm.vmaList()) {
                 memory.unmapSingleVma(tlb, v, v.start, v.end);
             }
+            for (VmArea v : mm.vmaList()) {
+                if (v.file != null) {
+                    v.file.unlinkVma(v); // free_pgtables' unlink_file_vma
+                }
+            }
             memory.freePgdRange(tlb, 0, mm.taskSize, 0, 0);
             tlb.finish();
             for (VmArea v : mm.vmaList()) {

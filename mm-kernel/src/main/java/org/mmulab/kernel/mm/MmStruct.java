@@ -45,6 +45,10 @@ public final class MmStruct {
     public final long taskSize;
     /** Stack rlimit (RLIMIT_STACK soft), 8 MiB by default as on a distribution kernel. */
     public long stackRlimit = 8L << 20;
+    /** RLIMIT_MEMLOCK soft limit in bytes (8 MiB, MLOCK_LIMIT since Linux 5.16). */
+    public long memlockRlimit = 8L << 20;
+    /** mm->def_flags: VM flags every new mapping gets (mlockall(MCL_FUTURE) sets VM_LOCKED). Mmap write lock. */
+    int defFlags;
 
     /** mm->context.ctx_id: unique for the machine's lifetime (arch/x86/mm/tlb.c's ASID matching). */
     final long ctxId;

@@ -4,9 +4,9 @@ import java.util.List;
 
 /**
  * The address-space operations of mm/mmap.c and mm/vma.c (Linux 6.x),
- * with x86's placement policy from arch/x86/mm/mmap.c and arch/x86/kernel/sys_x86_64.c: do_mmap,
- * get_unmapped_area (top-down from mmap_base, hints, MAP_FIXED, THP alignment of anonymous mappings
- * whose length is a multiple of 2 MiB), munmap (split, detach, unmap_region), brk, mprotect and madvise
+ * with x86's mmap_base from arch/x86/mm/mmap.c: do_mmap (placement by get_unmapped_area in
+ * {@link UnmappedArea}; MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_LOCKED against RLIMIT_MEMLOCK,
+ * MAP_STACK as VM_NOHUGEPAGE, MAP_GROWSDOWN for private anonymous memory only), munmap (split, detach, unmap_region), brk, mprotect and madvise
  * (entry points; {@link Mprotect} and {@link Madvise} hold mm/mprotect.c and mm/madvise.c),
  * expand_stack, and VMA split/merge. All return a value or a negative errno, never throw for bad input.
  * Callers need not hold the mmap lock; these take it for writing (madvise DONTNEED too, for simplicity).
@@ -44,11 +44,40 @@ public final class Mmap {
     private final Memory memory;
     private final Mprotect mprotect;
     private final Madvise madvise;
+    private final Mremap mremap;
+    private final Mlock mlock;
+    private final Mincore mincore;
+    private final Gup gup;
 
     public Mmap(Memory memory) {
         this.memory = memory;
         this.mprotect = new Mprotect(this, memory);
         this.madvise = new Madvise(this, memory);
+        this.mremap = new Mremap(this, memory);
+        this.mlock = new Mlock(this);
+        this.mincore = new Mincore(memory);
+        this.gup = new Gup(memory);
+    }
+
+    /** mm/mremap.c ({@link Mremap}), mm/mlock.c ({@link Mlock}), mm/mincore.c, mm/gup.c. */
+    public Mremap mremapOps() {
+        return mremap;
+    }
+
+    public long mremap(MmStruct mm, long addr, long oldLen, long newLen, int flags, long newAddr) {
+        return mremap.mremap(mm, addr, oldLen, newLen, flags, newAddr);
+    }
+
+    public Mlock mlockOps() {
+        return mlock;
+    }
+
+    public Mincore mincoreOps() {
+        return mincore;
+    }
+
+    public Gup gup() {
+        return gup;
     }
 
     /** IS_ERR_VALUE: the top 4095 values of an unsigned long are -errno, everything else an address. */
@@ -95,118 +124,13 @@ public final class Mmap {
         if ((flags & MAP_LOCKED) != 0) {
             vf |= VmArea.VM_LOCKED;
         }
+        if ((flags & MAP_STACK) != 0) {
+            vf |= VmArea.VM_NOHUGEPAGE; // 6.7+: a thread stack is never backed by THPs
+        }
         return vf;
     }
 
-    // ==========================================================================================
-    // get_unmapped_area
-
-    private static long startGap(VmArea v) {
-        if ((v.flags & VmArea.VM_GROWSDOWN) != 0) {
-            long g = v.start - STACK_GUARD_GAP;
-            return g > v.start ? 0 : g;
-        }
-        return v.start;
-    }
-
-    /** vm_unmapped_area with VM_UNMAPPED_AREA_TOPDOWN: highest gap in [low, high) that fits len. */
-    static long unmappedAreaTopdown(MmStruct mm, long len, long low, long high) {
-        long best = ENOMEM;
-        long prevEnd = 0;
-        for (VmArea v : mm.vmas.values()) {
-            best = Math.max(best, fitTop(prevEnd, startGap(v), len, low, high));
-            prevEnd = v.end;
-        }
-        best = Math.max(best, fitTop(prevEnd, mm.taskSize, len, low, high));
-        return best;
-    }
-
-    private static long fitTop(long gapStart, long gapEnd, long len, long low, long high) {
-        long gs = Math.max(gapStart, low);
-        long ge = Math.min(gapEnd, high);
-        if (ge > gs && ge - gs >= len) {
-            return ge - len;
-        }
-        return ENOMEM;
-    }
-
-    /** arch_get_unmapped_area_topdown (x86): hint first, then the top-down search below mmap_base. */
-    static long archGetUnmappedAreaTopdown(MmStruct mm, long addr, long len, int flags) {
-        if (Long.compareUnsigned(len, mm.taskSize) > 0) {
-            return ENOMEM; // requested length too big for entire address space
-        }
-        if ((flags & MAP_FIXED) != 0) {
-            return addr;
-        }
-        if (addr != 0) {
-            addr &= -PAGE_SIZE;
-            // mmap_address_hint_valid: TASK_SIZE - len >= addr, unsigned (len <= TASK_SIZE here)
-            if (Long.compareUnsigned(mm.taskSize - len, addr) >= 0) {
-                VmArea v = mm.findVma(addr);
-                if (v == null || addr + len <= startGap(v)) {
-                    return addr;
-                }
-            }
-        }
-        long a = unmappedAreaTopdown(mm, len, Math.max(PAGE_SIZE, MMAP_MIN_ADDR), mm.mmapBase);
-        if (!isErr(a)) {
-            return a;
-        }
-        // Bottom-up fallback (arch_get_unmapped_area): lowest gap from TASK_UNMAPPED_BASE.
-        long base = pageAlign(mm.taskSize / 3);
-        long prevEnd = base;
-        for (VmArea v : mm.vmas.values()) {
-            if (v.end <= base) {
-                continue;
-            }
-            if (startGap(v) > prevEnd && startGap(v) - prevEnd >= len) {
-                return prevEnd;
-            }
-            prevEnd = Math.max(prevEnd, v.end);
-        }
-        return mm.taskSize - prevEnd >= len ? prevEnd : ENOMEM;
-    }
-
-    /** __get_unmapped_area: including the THP alignment of large anonymous private mappings (6.7+). */
-    static long getUnmappedArea(MmStruct mm, boolean file, long addr, long len, long pgoff, int flags) {
-        if (Long.compareUnsigned(len, mm.taskSize) > 0) {
-            return ENOMEM; // "Careful about overflows.."
-        }
-        long a;
-        // __thp_get_unmapped_area does nothing for 32-bit tasks (6.8+: !CONFIG_64BIT || in_compat_syscall()).
-        boolean task32 = Long.compareUnsigned(mm.taskSize, 1L << 32) <= 0;
-        if (!task32 && !file && (flags & MAP_SHARED) == 0 && addr == 0 && (flags & MAP_FIXED) == 0
-                && (len & (PMD_SIZE - 1)) == 0) {
-            // thp_get_unmapped_area: ask for len + PMD_SIZE and align the result.
-            long lenPad = len + PMD_SIZE;
-            long ret = Long.compareUnsigned(lenPad, len) < 0 ? ENOMEM : archGetUnmappedAreaTopdown(mm, 0, lenPad, flags);
-            if (!isErr(ret)) {
-                long off = pgoff << 12;
-                long offSub = (off - ret) & (PMD_SIZE - 1);
-                a = offSub == 0 ? ret + PMD_SIZE : ret + offSub;
-            } else {
-                a = archGetUnmappedAreaTopdown(mm, addr, len, flags);
-            }
-        } else {
-            a = archGetUnmappedAreaTopdown(mm, addr, len, flags);
-        }
-        if (isErr(a)) {
-            return a;
-        }
-        // MAP_FIXED addresses come back unchecked: an address past TASK_SIZE (or above 2^63, negative
-        // as a Java long) is ENOMEM, and only then is an unaligned one EINVAL.
-        if (Long.compareUnsigned(a, mm.taskSize - len) > 0) {
-            return ENOMEM;
-        }
-        if ((a & (PAGE_SIZE - 1)) != 0) {
-            return EINVAL;
-        }
-        // security_mmap_addr: below mmap_min_addr needs CAP_SYS_RAWIO, which guests do not have.
-        if (Long.compareUnsigned(a, MMAP_MIN_ADDR) < 0) {
-            return EPERM;
-        }
-        return a;
-    }
+    // get_unmapped_area: {@link UnmappedArea}
 
     // ==========================================================================================
     // do_mmap / mmap_region
@@ -272,7 +196,7 @@ public final class Mmap {
         if ((flags & MAP_HUGETLB) != 0 && file == null) {
             return ENOMEM; // no hugetlb pages reserved (vm.nr_hugepages = 0)
         }
-        long a = getUnmappedArea(mm, file != null, addr, len, pgoff, flags);
+        long a = UnmappedArea.getUnmappedArea(mm, file != null, addr, len, pgoff, flags);
         if (isErr(a)) {
             return a;
         }
@@ -280,7 +204,14 @@ public final class Mmap {
         if ((flags & MAP_FIXED_NOREPLACE) != 0 && mm.findVmaIntersection(addr, addr + len) != null) {
             return EEXIST;
         }
-        int vmFlags = vmFlags(prot, flags) | VmArea.VM_MAYREAD | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | extraVmFlags;
+        int vmFlags = vmFlags(prot, flags) | mm.defFlags | VmArea.VM_MAYREAD | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC
+                | extraVmFlags;
+        if (!Mlock.mlockFutureOk(mm, vmFlags, len)) {
+            return EAGAIN; // MAP_LOCKED (or mlockall(MCL_FUTURE)) past RLIMIT_MEMLOCK
+        }
+        if ((vmFlags & VmArea.VM_GROWSDOWN) != 0 && (file != null || shared)) {
+            return EINVAL; // only private anonymous memory grows down
+        }
         if (shared) {
             vmFlags |= VmArea.VM_SHARED | VmArea.VM_MAYSHARE;
         }
@@ -288,7 +219,8 @@ public final class Mmap {
             vmFlags |= VmArea.VM_NORESERVE; // honoured: overcommit mode 0 is not OVERCOMMIT_NEVER
         }
         long r = mmapRegion(mm, file, addr, len, vmFlags, pgoff, name);
-        if (!isErr(r) && ((flags & MAP_POPULATE) != 0 && (flags & MAP_NONBLOCK) == 0 || (vmFlags & VmArea.VM_LOCKED) != 0)) {
+        if (!isErr(r) && ((flags & MAP_POPULATE) != 0 && (flags & MAP_NONBLOCK) == 0
+                || (vmFlags & (VmArea.VM_LOCKED | VmArea.VM_LOCKONFAULT)) == VmArea.VM_LOCKED)) {
             populate(mm, addr, addr + len);
         }
         return r;
@@ -322,25 +254,41 @@ public final class Mmap {
         } else {
             file.acquire();
         }
-        VmArea v = new VmArea(mm, addr, end, vmFlags, pgoff, file);
+        // New (or expanded) VMAs are soft-dirty: a range unmapped and mapped again must read as written.
+        VmArea v = new VmArea(mm, addr, end, vmFlags | VmArea.VM_SOFTDIRTY, pgoff, file);
         v.name = name;
         mm.insertVma(addr, v);
+        if (file != null) {
+            file.linkVma(v); // vma_link_file
+        }
         mm.totalVm += len >>> 12;
         mergeAround(mm, addr);
         mergeAround(mm, end);
         return addr;
     }
 
+    /** mm_populate after the mmap write lock was dropped: takes the read lock around {@link #populate}. */
+    void populateUnlocked(MmStruct mm, long start, long end) {
+        mm.mmapLock.downRead();
+        try {
+            populate(mm, start, end);
+        } finally {
+            mm.mmapLock.upRead();
+        }
+    }
+
     /** MAP_POPULATE / mm_populate: fault every page in (write for private writable mappings). */
     public void populate(MmStruct mm, long start, long end) {
-        for (long a = start; a < end; a += PAGE_SIZE) {
-            VmArea v = mm.vmaLookup(a);
-            if (v == null || !v.accessible()) {
+        for (VmArea v : mm.vmasIn(start, end)) {
+            if (!v.accessible() || (v.flags & (VmArea.VM_IO | VmArea.VM_PFNMAP)) != 0) {
                 continue;
             }
             int ff = (v.flags & (VmArea.VM_WRITE | VmArea.VM_SHARED)) == VmArea.VM_WRITE ? Memory.FAULT_FLAG_WRITE : 0;
-            if (memory.handleMmFault(v, a, ff) == Memory.VM_FAULT_OOM) {
-                return;
+            long e = Long.compareUnsigned(v.end, end) < 0 ? v.end : end;
+            for (long a = Math.max(v.start, start); a < e; a += PAGE_SIZE) {
+                if (memory.handleMmFault(v, a, ff) == Memory.VM_FAULT_OOM) {
+                    return;
+                }
             }
         }
     }
@@ -352,16 +300,27 @@ public final class Mmap {
     VmArea splitVma(MmStruct mm, VmArea v, long addr) {
         VmArea n = new VmArea(mm, addr, v.end, v.flags, v.pgoff + ((addr - v.start) >>> 12), v.file);
         n.name = v.name;
-        if (v.file != null) {
-            v.file.acquire();
+        if (v.file == null) {
+            v.end = addr;
+            mm.insertVma(addr, n);
+            return n;
         }
-        v.end = addr;
-        mm.insertVma(addr, n);
+        // vma_prepare: a file VMA's bounds change under the mapping's i_mmap lock (Truncate walks them)
+        v.file.acquire();
+        v.file.iMmapRwsem.downWrite();
+        try {
+            v.end = addr;
+            mm.insertVma(addr, n);
+            v.file.linkVmaLocked(n);
+        } finally {
+            v.file.iMmapRwsem.upWrite();
+        }
         return n;
     }
 
     private static boolean canMerge(VmArea a, VmArea b) {
-        return a.end == b.start && a.flags == b.flags && a.file == b.file
+        // VM_SOFTDIRTY is VM_IGNORE_MERGE: the merged VMA keeps it if either had it (mergeAround)
+        return a.end == b.start && ((a.flags ^ b.flags) & ~VmArea.VM_SOFTDIRTY) == 0 && a.file == b.file
                 && a.pgoff + a.pages() == b.pgoff && java.util.Objects.equals(a.name, b.name)
                 && (a.flags & VmArea.VM_GROWSDOWN) == 0;
     }
@@ -374,11 +333,21 @@ public final class Mmap {
         }
         VmArea prev = mm.prevVma(next);
         if (prev != null && canMerge(prev, next)) {
-            prev.end = next.end;
-            mm.removeVma(next.start);
-            if (next.file != null) {
-                next.file.releaseUser();
+            prev.flags |= next.flags & VmArea.VM_SOFTDIRTY;
+            if (next.file == null) {
+                prev.end = next.end;
+                mm.removeVma(next.start);
+                return;
             }
+            next.file.iMmapRwsem.downWrite();
+            try {
+                prev.end = next.end;
+                mm.removeVma(next.start);
+                next.file.unlinkVmaLocked(next);
+            } finally {
+                next.file.iMmapRwsem.upWrite();
+            }
+            next.file.releaseUser();
         }
     }
 
@@ -433,6 +402,11 @@ public final class Mmap {
         for (VmArea v : list) {
             memory.unmapSingleVma(tlb, v, v.start, v.end);
         }
+        for (VmArea v : list) {
+            if (v.file != null) {
+                v.file.unlinkVma(v); // free_pgtables' unlink_file_vma: before the tables go
+            }
+        }
         memory.freePgdRange(tlb, lo.start, hi.end, prev == null ? 0 : prev.end, next == null ? 0 : next.start);
         tlb.finish();
         for (VmArea v : list) {
@@ -469,7 +443,7 @@ public final class Mmap {
                 return brk;
             }
             VmArea next = mm.findVma(oldbrk);
-            if (next != null && newbrk + PAGE_SIZE > startGap(next)) {
+            if (next != null && newbrk + PAGE_SIZE > UnmappedArea.startGap(next)) {
                 return origbrk;
             }
             // do_brk_flags: charge the growth (security_vm_enough_memory_mm), then expand the brk VMA
@@ -481,9 +455,10 @@ public final class Mmap {
             if (brkvma != null && brkvma.start >= mm.startBrk && brkvma.end == oldbrk && brkvma.file == null
                     && "[heap]".equals(brkvma.name)) {
                 brkvma.end = newbrk;
+                brkvma.flags |= VmArea.VM_SOFTDIRTY;
             } else {
                 VmArea v = new VmArea(mm, oldbrk, newbrk, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
-                        | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC, oldbrk >>> 12, null);
+                        | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | VmArea.VM_SOFTDIRTY, oldbrk >>> 12, null);
                 v.name = "[heap]";
                 mm.insertVma(oldbrk, v);
             }
@@ -516,7 +491,7 @@ public final class Mmap {
         try {
             doMunmapLocked(mm, addr, len);
             VmArea v = new VmArea(mm, addr, addr + len, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
-                    | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | vmExtra, addr >>> 12, null);
+                    | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | VmArea.VM_SOFTDIRTY | vmExtra, addr >>> 12, null);
             mm.insertVma(addr, v);
             mm.totalVm += len >>> 12;
             mergeAround(mm, addr);
@@ -587,7 +562,7 @@ public final class Mmap {
         mm.mmapLock.downWrite();
         try {
             VmArea v = new VmArea(mm, start, end, VmArea.VM_READ | VmArea.VM_WRITE | VmArea.VM_MAYREAD
-                    | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | VmArea.VM_GROWSDOWN, start >>> 12, null);
+                    | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | VmArea.VM_GROWSDOWN | VmArea.VM_SOFTDIRTY, start >>> 12, null);
             v.name = "[stack]";
             mm.insertVma(start, v);
             mm.totalVm += (end - start) >>> 12;

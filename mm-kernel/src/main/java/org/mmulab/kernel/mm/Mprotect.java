@@ -182,14 +182,14 @@ final class Mprotect {
             long ptep = slot.ptep;
             for (long a = addr; a != end; a += 4096, ptep += 8) {
                 long old = ops.get(ptep);
-                if (!PteBits.present(old) || newPte(old, newProt, tryWritable) == old) {
+                if (!PteBits.present(old) || newPte(old, newProt, tryWritable && softDirtyOk(vma, old)) == old) {
                     continue;
                 }
                 long cleared = ops.getAndClear(ptep); // ptep_modify_prot_start
                 if (!memory.fixes.reverted(MmFix.MODIFY_PROT_START)) {
                     old = cleared; // explorer's revert: build from the first read instead
                 }
-                ops.set(ptep, newPte(old, newProt, tryWritable)); // ptep_modify_prot_commit
+                ops.set(ptep, newPte(old, newProt, tryWritable && softDirtyOk(vma, old))); // ptep_modify_prot_commit
                 tlb.removeTlbEntry(a);
                 pages[0]++;
             }
@@ -198,6 +198,11 @@ final class Mprotect {
             slot.ptl = null;
         }
         return true;
+    }
+
+    /** can_change_pte_writable's soft-dirty rule: with tracking on, a clean PTE must take the write fault. */
+    private static boolean softDirtyOk(VmArea vma, long pte) {
+        return (vma.flags & VmArea.VM_SOFTDIRTY) != 0 || (pte & PteBits.SOFT_DIRTY) != 0;
     }
 
     /**

@@ -11,6 +11,12 @@ public final class PteBits {
             PSE = Pte.PS, NX = Pte.XD;
     /** _PAGE_SPECIAL (software bit 9): no struct page behind it that mm may touch (the zero page). */
     public static final long SPECIAL = 1L << 9;
+    /**
+     * _PAGE_SOFT_DIRTY (software bit 11): written since the last clear_refs "4" ({@link SoftDirty}). Set
+     * by the kernel wherever it makes a PTE dirty ({@link #mkdirty}), never by the page walker: that is
+     * why clear_refs write-protects the PTEs, so that the next write faults.
+     */
+    public static final long SOFT_DIRTY = 1L << 11;
     /** _PAGE_PROTNONE: aliases _PAGE_GLOBAL and is only meaningful with P clear (PROT_NONE mapping). */
     public static final long PROTNONE = Pte.G;
     /** _PAGE_TABLE: how an upper-level entry points at a lower table. */
@@ -65,7 +71,9 @@ public final class PteBits {
             return PROTNONE | ACCESSED | NX;
         }
         long p = PRESENT | USER | ACCESSED;
-        if (w && shared) {
+        // vma_wants_writenotify: with soft-dirty tracking on (VM_SOFTDIRTY clear) a shared mapping's
+        // first write must fault, so its PTEs start read-only
+        if (w && shared && (vmFlags & VmArea.VM_SOFTDIRTY) != 0) {
             p |= RW;
         }
         if (!x) {
@@ -74,13 +82,18 @@ public final class PteBits {
         return p;
     }
 
+    /** pte_mkdirty: x86 sets the soft-dirty bit along with D. */
+    public static long mkdirty(long e) {
+        return e | DIRTY | SOFT_DIRTY;
+    }
+
     public static long mkPte(long pfn, long prot) {
         return (pfn << 12) | prot;
     }
 
     /** pte_modify: keep the pfn and the A/D/special bits, take the protection from {@code newProt}. */
     public static long modify(long e, long newProt) {
-        long keep = e & (PFN_MASK | ACCESSED | DIRTY | SPECIAL);
+        long keep = e & (PFN_MASK | ACCESSED | DIRTY | SPECIAL | SOFT_DIRTY); // _PAGE_CHG_MASK
         return keep | (newProt & ~PFN_MASK);
     }
 

@@ -8,11 +8,16 @@ package org.mmulab.kernel.mm;
 public final class VmArea {
     public static final int VM_READ = 0x1, VM_WRITE = 0x2, VM_EXEC = 0x4, VM_SHARED = 0x8;
     public static final int VM_MAYREAD = 0x10, VM_MAYWRITE = 0x20, VM_MAYEXEC = 0x40, VM_MAYSHARE = 0x80;
-    public static final int VM_GROWSDOWN = 0x100, VM_PFNMAP = 0x400, VM_LOCKED = 0x2000;
+    public static final int VM_GROWSDOWN = 0x100, VM_PFNMAP = 0x400, VM_LOCKED = 0x2000, VM_IO = 0x4000;
+    public static final int VM_DONTEXPAND = 0x40000, VM_LOCKONFAULT = 0x80000, VM_MIXEDMAP = 0x10000000;
+    /** VM_SPECIAL: mappings mremap may not expand and mlock/madvise leave alone. */
+    public static final int VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
     public static final int VM_SEQ_READ = 0x8000, VM_RAND_READ = 0x10000, VM_DONTCOPY = 0x20000,
             VM_ACCOUNT = 0x100000, VM_NORESERVE = 0x200000, VM_DONTDUMP = 0x4000000;
     public static final int VM_HUGEPAGE = 0x20000000, VM_NOHUGEPAGE = 0x40000000;
     public static final int VM_WIPEONFORK = 0x02000000;
+    /** VM_SOFTDIRTY: the whole VMA counts as soft-dirty (new since the last clear_refs "4"). */
+    public static final int VM_SOFTDIRTY = 0x08000000;
     /** Bits that must match for two neighbours to merge (everything but the "soft" ones). */
     static final int VM_MERGE_IGNORE = 0;
 

@@ -43,6 +43,10 @@ public final class VmStat {
     /** fork (dup_mmap): PTEs copied into children, and parent PTEs write-protected for COW. */
     public final AtomicLong forkPtesCopied = new AtomicLong();
     public final AtomicLong forkPtesWrprotected = new AtomicLong();
+    /** mremap's move_page_tables: whole PUD / PMD tables moved, and PTEs moved one by one. */
+    public final AtomicLong mremapPudsMoved = new AtomicLong();
+    public final AtomicLong mremapPmdsMoved = new AtomicLong();
+    public final AtomicLong mremapPtesMoved = new AtomicLong();
 
     public Map<String, Long> asMap() {
         Map<String, Long> m = new LinkedHashMap<>();
@@ -76,6 +80,9 @@ public final class VmStat {
         m.put("switch_mm.flush", switchMmFlush.get());
         m.put("fork.ptes_copied", forkPtesCopied.get());
         m.put("fork.ptes_wrprotected", forkPtesWrprotected.get());
+        m.put("mremap.puds_moved", mremapPudsMoved.get());
+        m.put("mremap.pmds_moved", mremapPmdsMoved.get());
+        m.put("mremap.ptes_moved", mremapPtesMoved.get());
         return m;
     }
 }

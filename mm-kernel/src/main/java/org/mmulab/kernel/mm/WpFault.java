@@ -62,9 +62,14 @@ final class WpFault {
         return true;
     }
 
+    /** maybe_mkwrite: RW only in a VM_WRITE mapping (a FOLL_FORCE write of GUP breaks COW read-only). */
+    private static long maybeMkwrite(long entry, VmArea vma) {
+        return (vma.flags & VmArea.VM_WRITE) != 0 ? entry | PteBits.RW : entry;
+    }
+
     private int wpPageReuse(VmFault vmf) {
         try {
-            long entry = vmf.origPte | PteBits.ACCESSED | PteBits.DIRTY | PteBits.RW;
+            long entry = maybeMkwrite(PteBits.mkdirty(vmf.origPte | PteBits.ACCESSED), vmf.vma);
             ops.set(vmf.ptep, entry);
             memory.stats.faultWpReuse.incrementAndGet();
             return Memory.VM_FAULT_OK;
@@ -80,15 +85,18 @@ final class WpFault {
      */
     private int wpPageCopy(VmFault vmf, long old) {
         VmArea vma = vmf.vma;
-        long nw = old < 0 ? frames.allocZeroedPage() : frames.allocPages(0);
+        // The source: the old page, or with no struct page (a private PFN map's frame, PfnMap) the frame
+        // itself; only the zero page gives a zeroed copy.
+        long src = old >= 0 ? old : PteBits.pfn(vmf.origPte) == memory.zeroPfn() ? -1 : PteBits.pfn(vmf.origPte);
+        long nw = src < 0 ? frames.allocZeroedPage() : frames.allocPages(0);
         if (nw < 0) {
             if (old >= 0) {
                 frames.put(old);
             }
             return Memory.VM_FAULT_OOM;
         }
-        if (old >= 0) {
-            frames.copyPage(old, nw);
+        if (src >= 0) {
+            frames.copyPage(src, nw);
         }
         if (!memory.pgtables.mapLock(vmf.pmdp, vmf.address, vmf)) {
             frames.put(nw);
@@ -110,7 +118,7 @@ final class WpFault {
                 } else {
                     vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);
                 }
-                long entry = PteBits.mkPte(nw, vma.pageProt()) | PteBits.RW | PteBits.DIRTY;
+                long entry = maybeMkwrite(PteBits.mkdirty(PteBits.mkPte(nw, vma.pageProt())), vma);
                 // ptep_clear_flush: every vCPU's translation of the old page is gone before it can be freed
                 ops.getAndClear(vmf.ptep);
                 memory.tlbFlush.flushTlbMmRange(vmf.mm, vmf.address, vmf.address + 4096, true);

@@ -8,7 +8,13 @@
  * ({@code PgtableGeneric}), mm_alloc/pgd_alloc/exit_mmap ({@code MmLifecycle}),
  * the address-space operations of mm/mmap.c ({@link org.mmulab.kernel.mm.Mmap}), mm/mprotect.c
  * ({@code Mprotect}), mm/madvise.c ({@code Madvise}) and mm/util.c's overcommit check
- * ({@link org.mmulab.kernel.mm.Overcommit}),
+ * ({@link org.mmulab.kernel.mm.Overcommit}), mm/mremap.c ({@link org.mmulab.kernel.mm.Mremap}, with
+ * move_page_tables in {@code MoveTables}), mm/mlock.c ({@link org.mmulab.kernel.mm.Mlock}), mm/mincore.c
+ * ({@link org.mmulab.kernel.mm.Mincore}), mm/gup.c ({@link org.mmulab.kernel.mm.Gup}) and
+ * mm/process_vm_access.c ({@link org.mmulab.kernel.mm.ProcessVmAccess}), remap_pfn_range/vm_insert_page
+ * ({@link org.mmulab.kernel.mm.PfnMap}), unmap_mapping_range through i_mmap and hole punching
+ * ({@link org.mmulab.kernel.mm.Truncate}), soft-dirty tracking for clear_refs and pagemap
+ * ({@link org.mmulab.kernel.mm.SoftDirty}),
  * kernel/fork.c's dup_mmap with copy_page_range ({@link org.mmulab.kernel.mm.Fork}), do_wp_page
  * ({@code WpFault}), arch/x86/mm/tlb.c's ASID/PCID switches, lazy TLB and IPI shootdowns
  * ({@link org.mmulab.kernel.mm.TlbFlush}), the lock types with lockdep's checks ({@code SpinLock},

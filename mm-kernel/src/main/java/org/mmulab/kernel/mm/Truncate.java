@@ -1,0 +1,47 @@
+package org.mmulab.kernel.mm;
+
+/**
+ * Unmapping an object's range from every mm that maps it, after mm/memory.c {@code unmap_mapping_range}
+ * and mm/truncate.c {@code truncate_pagecache_range} / mm/shmem.c {@code shmem_fallocate(PUNCH_HOLE)}
+ * (Linux 6.6): under the mapping's i_mmap lock (read), each VMA in i_mmap that maps part of the range
+ * has that part zapped ({@code zap_page_range_single}: PTE locks, an MmuGather shooting down that mm's
+ * TLBs before the pages go), without that VMA's mmap lock — which is why mremap moves a file range's
+ * PTEs with the i_mmap lock held for writing ({@link MoveTables}, seed 004): otherwise this walk could
+ * zap the new range before the PTEs arrive there and the old one after they left, missing them.
+ * Punching a hole unmaps, drops the object's pages, and unmaps again (pages faulted in meanwhile).
+ */
+public final class Truncate {
+    private Truncate() {
+    }
+
+    /** unmap_mapping_range for pages [fromIndex, toIndex) of {@code f}. */
+    public static void unmapMappingRange(Memory memory, AddressSpace f, long fromIndex, long toIndex) {
+        f.iMmapRwsem.downRead();
+        try {
+            for (VmArea v : f.mappings()) {
+                long vFirst = v.pgoff, vLast = v.pgoff + v.pages(); // [vFirst, vLast)
+                long s = Math.max(vFirst, fromIndex), e = Math.min(vLast, toIndex);
+                if (s >= e) {
+                    continue;
+                }
+                MmuGather tlb = new MmuGather(v.mm);
+                v.mm.updateHiwaterRss();
+                memory.unmapSingleVma(tlb, v, v.start + ((s - vFirst) << 12), v.start + ((e - vFirst) << 12));
+                tlb.finish();
+            }
+        } finally {
+            f.iMmapRwsem.upRead();
+        }
+    }
+
+    /** shmem_fallocate(FALLOC_FL_PUNCH_HOLE) of pages [fromIndex, toIndex): 0 or -EOPNOTSUPP. */
+    public static int punchHole(Memory memory, AddressSpace f, long fromIndex, long toIndex) {
+        if (!f.isShmem()) {
+            return -95;
+        }
+        unmapMappingRange(memory, f, fromIndex, toIndex);
+        f.punchHole(fromIndex, toIndex);
+        unmapMappingRange(memory, f, fromIndex, toIndex); // truncate_pagecache's second pass
+        return 0;
+    }
+}
