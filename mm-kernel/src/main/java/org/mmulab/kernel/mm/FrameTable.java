@@ -37,6 +37,14 @@ public final class FrameTable {
     /** Flags (subset of enum pageflags and page types). */
     public static final int PG_RESERVED = 1, PG_BUDDY = 1 << 1, PG_PGTABLE = 1 << 2, PG_ANON = 1 << 3,
             PG_ZERO = 1 << 4, PG_PAGECACHE = 1 << 5, PG_SHMEM = 1 << 6;
+    /**
+     * PG_anon_exclusive (include/linux/page-flags.h, 6.x): this anon page is mapped by exactly one mm and
+     * may be written in place; set when the page is first mapped (folio_add_new_anon_rmap) or reused by
+     * do_wp_page (folio_move_anon_rmap), cleared when fork shares it (page_try_dup_anon_rmap).
+     */
+    public static final int PG_ANON_EXCLUSIVE = 1 << 7;
+    /** A page-table page at the PTE level (whose entries are written only under its split lock). */
+    public static final int PG_PTE_TABLE = 1 << 8;
 
     private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
 
@@ -384,8 +392,28 @@ public final class FrameTable {
         if (refcount[p] <= 0 || mapcount[p] != 0) {
             throw new IllegalStateException("new anon rmap on a frame in use: 0x" + Long.toHexString(pfn));
         }
-        flags[p] |= PG_ANON;
+        flags[p] |= PG_ANON | PG_ANON_EXCLUSIVE;
         mapcount[p] = 1;
+    }
+
+    /**
+     * page_try_dup_anon_rmap (fork's copy_present_pte): one more mm maps the anon page, which is no
+     * longer exclusive to either. Called under the source PTE lock, so no do_wp_page of the parent can
+     * test the flag meanwhile. Always succeeds: mmulab has no GUP pins that would force a copy.
+     */
+    public void dupAnonRmap(long pfn) {
+        clearFlags(pfn, PG_ANON_EXCLUSIVE);
+        addMap(pfn);
+    }
+
+    /** folio_move_anon_rmap: do_wp_page found the only reference and takes the page over exclusively. */
+    public void moveAnonRmap(long pfn) {
+        setFlags(pfn, PG_ANON_EXCLUSIVE);
+    }
+
+    /** PageAnonExclusive. */
+    public boolean anonExclusive(long pfn) {
+        return (flags(pfn) & (PG_ANON | PG_ANON_EXCLUSIVE)) == (PG_ANON | PG_ANON_EXCLUSIVE);
     }
 
     /** page_add_*_rmap: one more PTE maps the frame. */
@@ -416,7 +444,16 @@ public final class FrameTable {
 
     public void pgtableDtor(long pfn) {
         ptl[(int) pfn] = null;
-        clearFlags(pfn, PG_PGTABLE);
+        clearFlags(pfn, PG_PGTABLE | PG_PTE_TABLE);
+    }
+
+    /**
+     * ptlock_ptr(page) or null when {@code pfn} is not a page table (any more). Each pgtableCtor makes a
+     * new lock, so a table freed and allocated again at the same pfn has a lock of a different identity:
+     * a thread that picked the old one up before the free sees the difference after locking it.
+     */
+    SpinLock ptlockOrNull(long pfn) {
+        return ptl[(int) pfn];
     }
 
     /** ptlock_ptr(page): the lock of a page-table page. */

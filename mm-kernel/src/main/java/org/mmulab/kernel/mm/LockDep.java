@@ -19,6 +19,11 @@ package org.mmulab.kernel.mm;
 final class LockDep {
     static final boolean CHECKS = Boolean.getBoolean("mmulab.lockdep") || LockDep.class.desiredAssertionStatus();
 
+    /** Checks on: {@link #CHECKS}, or {@code --check} ({@link MmCheck#enabled}, set before any lock is taken). */
+    static boolean on() {
+        return CHECKS || MmCheck.enabled;
+    }
+
     /** Lock classes in acquisition order. */
     static final int MMAP_LOCK = 0, PAGE_TABLE_LOCK = 1, PTE_LOCK = 2, I_PAGES = 3;
     private static final String[] NAMES = {"mmap_lock", "page_table_lock", "ptlock", "i_pages"};
@@ -49,6 +54,30 @@ final class LockDep {
             }
             if (h.classes[i] >= lockClass) {
                 throw new IllegalStateException("lock order: " + NAMES[lockClass] + " taken while holding "
+                        + NAMES[h.classes[i]] + " (order: mmap_lock, page_table_lock, ptlock, i_pages)");
+            }
+        }
+    }
+
+    /**
+     * Before a blocking acquire with {@code SINGLE_DEPTH_NESTING} (spin_lock_nested,
+     * mmap_write_lock_nested): fork's copy_pte_range holds the child's PTE lock and takes the parent's,
+     * dup_mmap holds both mmap locks. One lock of the same class may already be held (not this one);
+     * every other rule of {@link #checkAcquire} applies.
+     */
+    static void checkAcquireNested(Object lock, int lockClass) {
+        Held h = HELD.get();
+        int same = 0;
+        for (int i = 0; i < h.n; i++) {
+            if (h.locks[i] == lock) {
+                throw new IllegalStateException("recursive locking of " + NAMES[lockClass] + " " + lock
+                        + ": Linux's locks are not reentrant (self-deadlock)");
+            }
+            if (h.classes[i] == lockClass && same++ == 0) {
+                continue;
+            }
+            if (h.classes[i] >= lockClass) {
+                throw new IllegalStateException("lock order: " + NAMES[lockClass] + " (nested) taken while holding "
                         + NAMES[h.classes[i]] + " (order: mmap_lock, page_table_lock, ptlock, i_pages)");
             }
         }
@@ -93,6 +122,16 @@ final class LockDep {
 
     /** Locks the current thread holds (0 when checks are off). */
     static int heldCount() {
-        return CHECKS ? HELD.get().n : 0;
+        return on() ? HELD.get().n : 0;
+    }
+
+    /** The locks the current thread holds, outermost first (for reports). */
+    static String describeHeld() {
+        Held h = HELD.get();
+        StringBuilder b = new StringBuilder("[");
+        for (int i = 0; i < h.n; i++) {
+            b.append(i == 0 ? "" : ", ").append(h.locks[i]);
+        }
+        return b.append(']').toString();
     }
 }

@@ -44,6 +44,8 @@ public final class Memory {
     private final MmLifecycle lifecycle;
     /** ctx_id source (mm->context.ctx_id): unique per mm, never reused, so a recycled ASID is never mistaken. */
     private final java.util.concurrent.atomic.AtomicLong asidCtxIds = new java.util.concurrent.atomic.AtomicLong();
+    /** {@code --check}'s invariants for this machine's mm. */
+    public final MmCheck check = new MmCheck(this);
     /** arch/x86/mm/tlb.c per-CPU ASID state; one per machine. */
     public final TlbFlush tlbFlush = new TlbFlush(this);
 
@@ -62,6 +64,9 @@ public final class Memory {
         frames.reserve(z);
         frames.setFlags(z, FrameTable.PG_ZERO);
         this.zeroPfn = z;
+        if (MmCheck.enabled) {
+            check.assertPteLocks();
+        }
         this.pgtables = new PgtableGeneric(this);
         this.zap = new Zap(this, pgtables);
         this.lifecycle = new MmLifecycle(this, pgtables);
@@ -472,12 +477,12 @@ public final class Memory {
                 entry |= PteBits.RW | PteBits.DIRTY;
             }
             if (anon) {
-                frames.setFlags(pfn, FrameTable.PG_ANON);
                 vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);
+                frames.addNewAnonRmap(pfn); // a fresh copy: exclusive to this mm
             } else {
                 vmf.mm.addCounter(mmCounterFile(pfn), 1);
+                frames.addMap(pfn);
             }
-            frames.addMap(pfn);
             ops.set(vmf.ptep, entry);
             return VM_FAULT_OK;
         } finally {
@@ -514,8 +519,7 @@ public final class Memory {
             // wp_page_shared / wp_pfn_shared: no page_mkwrite for shmem; reuse.
             return wpPageReuse(vmf);
         }
-        if (page >= 0 && (frames.flags(page) & FrameTable.PG_ANON) != 0 && frames.refcount(page) == 1) {
-            // wp_can_reuse_anon_folio: exclusively ours, write in place.
+        if (page >= 0 && wpCanReuseAnon(page)) {
             return wpPageReuse(vmf);
         }
         if (page >= 0) {
@@ -523,6 +527,29 @@ public final class Memory {
         }
         vmf.ptl.unlock();
         return wpPageCopy(vmf, page);
+    }
+
+    /**
+     * The 6.x reuse rule of do_wp_page (wp_can_reuse_anon_folio): an anon page marked exclusive is
+     * written in place without looking further; otherwise it is reused only if this PTE holds its only
+     * reference (fork's other mm unmapped it, or COW-copied away), and then it becomes exclusive again
+     * (folio_move_anon_rmap). Any other reference — another mm's PTE, a pending MmuGather batch of a
+     * racing zap — means copy. Called under the PTE lock, which every path that could add a reference
+     * through this PTE also holds.
+     */
+    private boolean wpCanReuseAnon(long page) {
+        if ((frames.flags(page) & FrameTable.PG_ANON) == 0) {
+            return false;
+        }
+        if (frames.anonExclusive(page)) {
+            stats.faultWpReuseExclusive.incrementAndGet();
+            return true;
+        }
+        if (frames.refcount(page) != 1) {
+            return false;
+        }
+        frames.moveAnonRmap(page);
+        return true;
     }
 
     private int wpPageReuse(VmFault vmf) {

@@ -29,9 +29,12 @@ public final class MmStruct {
     public final RwSemaphore mmapLock = new RwSemaphore(LockDep.MMAP_LOCK);
     final TreeMap<Long, VmArea> vmas = new TreeMap<>();
     private final AtomicLongArray rss = new AtomicLongArray(4);
+    /** file + anon + shmem: get_mm_rss as one atomic, so a decrease knows the exact value it lowers. */
+    private final AtomicLong rssTotal = new AtomicLong();
     private final AtomicLong hiwaterRss = new AtomicLong();
-    long hiwaterVm;
-    long totalVm;
+    /** Written under the mmap write lock only; volatile for the readers that hold no lock (/proc). */
+    volatile long hiwaterVm;
+    volatile long totalVm;
     /** pgtables_bytes / PAGE_SIZE: page-table pages below the PGD. */
     final AtomicLong nrPgtables = new AtomicLong();
     final List<Vcpu> cpus = new CopyOnWriteArrayList<>();
@@ -202,12 +205,24 @@ public final class MmStruct {
         return rss.get(member);
     }
 
+    /**
+     * add_mm_counter. A decrease first records the RSS it is about to lower in hiwater_rss (Linux calls
+     * update_hiwater_rss before zapping): taken from the same atomic add, so a fault on another vCPU
+     * between a separate "read rss, update hiwater" and the decrease cannot leave a peak unrecorded;
+     * {@link #hiwaterRss()} is then exactly the highest RSS the mm ever had.
+     */
     void addCounter(int member, long v) {
         rss.addAndGet(member, v);
+        if (member != MM_SWAPENTS) {
+            long before = rssTotal.getAndAdd(v);
+            if (v < 0) {
+                hiwaterRss.accumulateAndGet(before, Math::max);
+            }
+        }
     }
 
     public long rss() {
-        return rss.get(MM_FILEPAGES) + rss.get(MM_ANONPAGES) + rss.get(MM_SHMEMPAGES);
+        return rssTotal.get();
     }
 
     /** update_hiwater_rss. */

@@ -197,13 +197,16 @@ final class Mprotect {
         return true;
     }
 
-    /** pte_modify, plus MM_CP_TRY_CHANGE_WRITABLE: an exclusive anon page may become writable at once. */
+    /**
+     * pte_modify, plus MM_CP_TRY_CHANGE_WRITABLE: an exclusive anon page (PageAnonExclusive, 6.x
+     * can_change_pte_writable) may become writable at once; a page fork shares must go through do_wp_page.
+     */
     private long newPte(long old, long newProt, boolean tryWritable) {
         long nw = PteBits.modify(old, newProt);
         if (tryWritable && (nw & PteBits.PRESENT) != 0) {
             long page = memory.vmNormalPage(old);
             FrameTable frames = memory.frames();
-            if (page >= 0 && (frames.flags(page) & FrameTable.PG_ANON) != 0 && frames.refcount(page) == 1) {
+            if (page >= 0 && frames.anonExclusive(page)) { // can_change_pte_writable: PageAnonExclusive
                 nw |= PteBits.RW;
             }
         }

@@ -123,6 +123,7 @@ public final class PaePgtable implements PgtableOps {
 
     @Override
     public void set(long entryPa, long value) {
+        checkWrite(entryPa);
         charge.store(entryPa + 4);
         mem.write32Release(entryPa + 4, (int) (value >>> 32));
         VarHandle.releaseFence(); // smp_wmb
@@ -131,8 +132,22 @@ public final class PaePgtable implements PgtableOps {
         mem.write32Release(entryPa, (int) value);
     }
 
+    /** clear_bit(_PAGE_BIT_RW) on the low word: a locked 32-bit AND; the high word is not touched. */
+    @Override
+    public void wrprotect(long entryPa) {
+        checkWrite(entryPa);
+        charge.atomic(entryPa);
+        for (;;) {
+            int old = mem.read32Acquire(entryPa);
+            if ((old & PteBits.RW) == 0 || mem.compareAndExchange32(entryPa, old, old & (int) ~PteBits.RW) == old) {
+                return;
+            }
+        }
+    }
+
     @Override
     public void clear(long entryPa) {
+        checkWrite(entryPa);
         charge.store(entryPa);
         mem.write32Release(entryPa, 0);
         VarHandle.releaseFence();
@@ -143,12 +158,28 @@ public final class PaePgtable implements PgtableOps {
 
     @Override
     public long getAndClear(long entryPa) {
+        checkWrite(entryPa);
         for (;;) {
             long old = getLockless(entryPa);
             charge.atomic(entryPa);
             if (mem.compareAndExchange64(entryPa, old, 0) == old) {
                 return old;
             }
+        }
+    }
+
+    /** {@link PgtableOps#setWriteCheck}: null unless --check. */
+    private java.util.function.LongConsumer writeCheck;
+
+    @Override
+    public void setWriteCheck(java.util.function.LongConsumer c) {
+        writeCheck = c;
+    }
+
+    private void checkWrite(long entryPa) {
+        java.util.function.LongConsumer c = writeCheck;
+        if (c != null) {
+            c.accept(entryPa);
         }
     }
 

@@ -48,6 +48,9 @@ final class PgtableGeneric {
         if (nw < 0) {
             return -12;
         }
+        if (level == 2) {
+            frames.setFlags(nw, FrameTable.PG_PTE_TABLE); // pagetable_pte_ctor
+        }
         mm.pageTableLock.lock();
         try {
             if (PteBits.none(ops.get(entryPa))) {
@@ -194,7 +197,9 @@ final class PgtableGeneric {
                 continue;
             }
             ptl.lock();
-            if (pmdval == ops.getLockless(pmdp)) {
+            // pmd_same, and the lock is still the table's: a table freed and allocated again at the same
+            // pfn (the same PMD value: ABA) has a new lock, and holding the old one would exclude nobody.
+            if (pmdval == ops.getLockless(pmdp) && frames.ptlockOrNull(PteBits.pfn(pmdval)) == ptl) {
                 out.ptep = ptep;
                 out.ptl = ptl;
                 out.pmdval = pmdval;
@@ -207,14 +212,10 @@ final class PgtableGeneric {
 
     private SpinLock ptlockOrNull(long pmdval) {
         long pfn = PteBits.pfn(pmdval);
-        if ((frames.flags(pfn) & FrameTable.PG_PGTABLE) == 0) {
+        if (pfn >= frames.frameCount() || (frames.flags(pfn) & FrameTable.PG_PGTABLE) == 0) {
             return null;
         }
-        try {
-            return frames.ptlock(pfn);
-        } catch (IllegalStateException freedUnderUs) {
-            return null;
-        }
+        return frames.ptlockOrNull(pfn);
     }
 
     /** pte_alloc_map_lock: allocates the PTE table if needed, then pte_offset_map_lock. Null on failure. */

@@ -64,6 +64,13 @@ public interface PgtableOps {
     /** set_pte / set_pmd (native_set_pte order in PAE). */
     void set(long entryPa, long value);
 
+    /**
+     * ptep_set_wrprotect: atomically clears RW ({@code clear_bit(_PAGE_BIT_RW)}, a locked AND): another
+     * vCPU's page walker may set A or D in the same entry at any moment, and a read-modify-write with a
+     * plain store would drop that bit. RW lives in the low word, so under PAE the locked op is on it alone.
+     */
+    void wrprotect(long entryPa);
+
     /** pte_clear (native_pte_clear order in PAE: low word first). */
     void clear(long entryPa);
 
@@ -81,6 +88,14 @@ public interface PgtableOps {
     /** pXd_bad for an entry at {@code level} that should point to a table. */
     default boolean tableBad(int level, long e) {
         return PteBits.tableBad(e);
+    }
+
+    /**
+     * {@code --check}: {@code c} is told the address of every entry about to be written (set, clear,
+     * get-and-clear, write-protect), before the write, and may throw. Null: none. Formats used only by
+     * tests may ignore it.
+     */
+    default void setWriteCheck(java.util.function.LongConsumer c) {
     }
 
     /** Highest user address + 1 (TASK_SIZE). */

@@ -87,11 +87,11 @@ public final class RwSemaphore {
 
     /** down_read. */
     public void downRead() {
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.checkAcquire(this, lockClass);
         }
         sync.acquireShared(1);
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
         }
     }
@@ -101,7 +101,7 @@ public final class RwSemaphore {
         if (!sync.tryReadNow()) {
             return false;
         }
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
         }
         return true;
@@ -109,7 +109,7 @@ public final class RwSemaphore {
 
     /** up_read. */
     public void upRead() {
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.release(this, lockClass);
         }
         sync.releaseShared(1);
@@ -117,11 +117,22 @@ public final class RwSemaphore {
 
     /** down_write. */
     public void downWrite() {
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.checkAcquire(this, lockClass);
         }
         sync.acquire(1);
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
+            LockDep.acquired(this, lockClass);
+        }
+    }
+
+    /** mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING): dup_mmap's lock of the new mm under the old one's. */
+    public void downWriteNested() {
+        if (LockDep.on()) {
+            LockDep.checkAcquireNested(this, lockClass);
+        }
+        sync.acquire(1);
+        if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
         }
     }
@@ -131,7 +142,7 @@ public final class RwSemaphore {
         if (!sync.tryAcquire(1)) {
             return false;
         }
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
         }
         return true;
@@ -139,7 +150,7 @@ public final class RwSemaphore {
 
     /** up_write. */
     public void upWrite() {
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             if (sync.writer() != Thread.currentThread()) {
                 throw new IllegalStateException("up_write of " + this + " by " + Thread.currentThread().getName()
                         + ", writer " + sync.writer());
@@ -151,14 +162,14 @@ public final class RwSemaphore {
 
     /** mmap_assert_write_locked: with checks on, throws unless the current thread holds it for write. */
     public void assertWriteLocked() {
-        if (LockDep.CHECKS && sync.writer() != Thread.currentThread()) {
+        if (LockDep.on() && sync.writer() != Thread.currentThread()) {
             throw new IllegalStateException(LockDep.name(lockClass) + " not write-locked by " + Thread.currentThread().getName());
         }
     }
 
     /** mmap_assert_locked: with checks on, throws unless the current thread holds it (read or write). */
     public void assertLocked() {
-        if (LockDep.CHECKS && !LockDep.holds(this)) {
+        if (LockDep.on() && !LockDep.holds(this)) {
             throw new IllegalStateException(LockDep.name(lockClass) + " not held by " + Thread.currentThread().getName());
         }
     }

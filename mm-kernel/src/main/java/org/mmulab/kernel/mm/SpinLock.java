@@ -56,14 +56,32 @@ public final class SpinLock {
 
     /** spin_lock. */
     public void lock() {
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.checkAcquire(this, lockClass);
         }
         boolean contended = !sync.tryAcquire(1);
         if (contended) {
             sync.acquire(1);
         }
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
+            LockDep.acquired(this, lockClass);
+        }
+        VcpuClock c = charge.clock();
+        if (c != null) {
+            c.lockAcquired(contended);
+        }
+    }
+
+    /** spin_lock_nested(lock, SINGLE_DEPTH_NESTING): one other lock of this class may be held. */
+    public void lockNested() {
+        if (LockDep.on()) {
+            LockDep.checkAcquireNested(this, lockClass);
+        }
+        boolean contended = !sync.tryAcquire(1);
+        if (contended) {
+            sync.acquire(1);
+        }
+        if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
         }
         VcpuClock c = charge.clock();
@@ -77,7 +95,7 @@ public final class SpinLock {
         if (!sync.tryAcquire(1)) {
             return false;
         }
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
         }
         VcpuClock c = charge.clock();
@@ -89,7 +107,7 @@ public final class SpinLock {
 
     /** spin_unlock. */
     public void unlock() {
-        if (LockDep.CHECKS) {
+        if (LockDep.on()) {
             if (sync.owner() != Thread.currentThread()) {
                 throw new IllegalStateException("spin_unlock of " + this + " by " + Thread.currentThread().getName()
                         + ", owner " + sync.owner());
@@ -103,6 +121,11 @@ public final class SpinLock {
         }
     }
 
+    /** Does the calling thread hold it (lockdep_is_held; works with checks off too)? */
+    public boolean heldByCurrentThread() {
+        return sync.owner() == Thread.currentThread();
+    }
+
     /** spin_is_locked (by anyone). */
     public boolean isLocked() {
         return sync.locked();
@@ -110,7 +133,7 @@ public final class SpinLock {
 
     /** lockdep_assert_held: with checks on, throws unless the current thread holds the lock. */
     public void assertHeld() {
-        if (LockDep.CHECKS && sync.owner() != Thread.currentThread()) {
+        if (LockDep.on() && sync.owner() != Thread.currentThread()) {
             throw new IllegalStateException(LockDep.name(lockClass) + " not held by " + Thread.currentThread().getName());
         }
     }

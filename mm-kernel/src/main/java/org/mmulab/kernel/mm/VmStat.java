@@ -12,6 +12,8 @@ public final class VmStat {
     public final AtomicLong faultWpZeroCopy = new AtomicLong();
     public final AtomicLong faultWpCopy = new AtomicLong();
     public final AtomicLong faultWpReuse = new AtomicLong();
+    /** do_wp_page reuses that PageAnonExclusive decided alone (no refcount look). */
+    public final AtomicLong faultWpReuseExclusive = new AtomicLong();
     public final AtomicLong faultFileRead = new AtomicLong();
     public final AtomicLong faultFileCow = new AtomicLong();
     public final AtomicLong faultShared = new AtomicLong();
@@ -38,6 +40,9 @@ public final class VmStat {
     /** switch_mm: CR3 loads that kept the ASID's TLB entries (PCID no-flush) / that flushed them. */
     public final AtomicLong switchMmNoFlush = new AtomicLong();
     public final AtomicLong switchMmFlush = new AtomicLong();
+    /** fork (dup_mmap): PTEs copied into children, and parent PTEs write-protected for COW. */
+    public final AtomicLong forkPtesCopied = new AtomicLong();
+    public final AtomicLong forkPtesWrprotected = new AtomicLong();
 
     public Map<String, Long> asMap() {
         Map<String, Long> m = new LinkedHashMap<>();
@@ -47,6 +52,7 @@ public final class VmStat {
         m.put("pgfault.wp_zero_page_copy", faultWpZeroCopy.get());
         m.put("pgfault.wp_copy", faultWpCopy.get());
         m.put("pgfault.wp_reuse", faultWpReuse.get());
+        m.put("pgfault.wp_reuse_exclusive", faultWpReuseExclusive.get());
         m.put("pgfault.file_read", faultFileRead.get());
         m.put("pgfault.file_cow", faultFileCow.get());
         m.put("pgfault.shared", faultShared.get());
@@ -68,6 +74,8 @@ public final class VmStat {
         m.put("mmu_gather.flushes", gatherFlushes.get());
         m.put("switch_mm.noflush", switchMmNoFlush.get());
         m.put("switch_mm.flush", switchMmFlush.get());
+        m.put("fork.ptes_copied", forkPtesCopied.get());
+        m.put("fork.ptes_wrprotected", forkPtesWrprotected.get());
         return m;
     }
 }

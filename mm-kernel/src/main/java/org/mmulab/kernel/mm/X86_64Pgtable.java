@@ -57,20 +57,50 @@ public final class X86_64Pgtable implements PgtableOps {
 
     @Override
     public void set(long entryPa, long value) {
+        checkWrite(entryPa);
         charge.store(entryPa);
         mem.write64Release(entryPa, value);
     }
 
     @Override
+    public void wrprotect(long entryPa) {
+        checkWrite(entryPa);
+        charge.atomic(entryPa);
+        for (;;) {
+            long old = mem.read64Acquire(entryPa);
+            if ((old & PteBits.RW) == 0 || mem.compareAndExchange64(entryPa, old, old & ~PteBits.RW) == old) {
+                return;
+            }
+        }
+    }
+
+    @Override
     public void clear(long entryPa) {
+        checkWrite(entryPa);
         charge.store(entryPa);
         mem.write64Release(entryPa, 0);
     }
 
     @Override
     public long getAndClear(long entryPa) {
+        checkWrite(entryPa);
         charge.atomic(entryPa);
         return mem.getAndSet64(entryPa, 0);
+    }
+
+    /** {@link PgtableOps#setWriteCheck}: null unless --check. */
+    private java.util.function.LongConsumer writeCheck;
+
+    @Override
+    public void setWriteCheck(java.util.function.LongConsumer c) {
+        writeCheck = c;
+    }
+
+    private void checkWrite(long entryPa) {
+        java.util.function.LongConsumer c = writeCheck;
+        if (c != null) {
+            c.accept(entryPa);
+        }
     }
 
     @Override

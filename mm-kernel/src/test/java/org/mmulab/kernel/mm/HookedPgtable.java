@@ -58,6 +58,11 @@ final class HookedPgtable implements PgtableOps {
     }
 
     @Override
+    public void wrprotect(long entryPa) {
+        real.wrprotect(entryPa);
+    }
+
+    @Override
     public void clear(long entryPa) {
         real.clear(entryPa);
     }
