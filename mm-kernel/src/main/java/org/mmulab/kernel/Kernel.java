@@ -791,9 +791,9 @@ public final class Kernel implements TrapHandler {
         memory.exitMmap(mm);
     }
 
-    /** fork's copy of the mm (dup_mm), or null when memory ran out. */
+    /** fork's copy of the mm (dup_mm, the mm package's {@link org.mmulab.kernel.mm.Fork}), or null when memory ran out. */
     MmStruct dupMm(MmStruct mm) {
-        return null;
+        return org.mmulab.kernel.mm.Fork.dupMmap(memory, mm);
     }
 
     /** switch_mm_irqs_off on {@code cpu} to {@code mm} (the scheduler's context switch and exec). */

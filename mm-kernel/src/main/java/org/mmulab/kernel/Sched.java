@@ -131,6 +131,12 @@ final class Sched {
         return tasks.get(tid);
     }
 
+    int liveTasksCount() {
+        synchronized (lock) {
+            return tasks.size();
+        }
+    }
+
     List<Task> liveTasksLocked() {
         return new ArrayList<>(tasks.values());
     }
