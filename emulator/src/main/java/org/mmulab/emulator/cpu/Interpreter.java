@@ -58,6 +58,8 @@ public final class Interpreter {
     private final DecodedCodeCache cache;
     private final Decoder dec;
     private volatile boolean stop;
+    /** Set by {@link #interrupt}: {@link #run} returns {@link Exit#BUDGET} at the next poll. */
+    private volatile boolean interrupted;
     /** Per-instruction costs under --timing cycle; null under --timing fast (see InstructionTiming). */
     private InstructionTiming timing;
 
@@ -116,6 +118,15 @@ public final class Interpreter {
      */
     public void requestStop() {
         stop = true;
+    }
+
+    /**
+     * Asks {@link #run} to return {@link Exit#BUDGET} at an instruction boundary, within 1024 instructions
+     * (immediately if {@code run} has not started yet); safe from any thread. An IPI uses it so that the
+     * target leaves its quantum, and with it the cached fetch translation, before running the call.
+     */
+    public void interrupt() {
+        interrupted = true;
     }
 
     /**
@@ -183,6 +194,12 @@ public final class Interpreter {
                     s.rip = rip;
                     s.instructions += n;
                     return Exit.HALT;
+                }
+                if (interrupted) {
+                    interrupted = false;
+                    s.rip = rip;
+                    s.instructions += n;
+                    return Exit.BUDGET;
                 }
                 final long end = Math.min(budget, n + STOP_POLL);
                 while (n < end) {
@@ -419,6 +436,10 @@ public final class Interpreter {
             lastFaultRip = s.rip;
             lastFaultCr2 = s.cr2;
             return Exit.EXCEPTION;
+        } finally {
+            if (vpage != 1) {
+                mmu.setFetchFrame(-1); // the cached fetch page ends with the quantum
+            }
         }
     }
 
@@ -558,6 +579,7 @@ public final class Interpreter {
 
     private DecodedPage enterPage(long rip) {
         long pa = mmu.translateFetch(rip);
+        mmu.setFetchFrame(pa);
         DecodedPage p = cache.page(pa >>> 12, decodeMode);
         if (p == null) {
             p = new DecodedPage(pa >>> 12, 1); // fetch from outside RAM: decode, never cache

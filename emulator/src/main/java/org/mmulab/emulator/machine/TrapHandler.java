@@ -14,4 +14,12 @@ public interface TrapHandler {
      * faulting instruction (for #BP, past INT3, as hardware leaves it for a trap).
      */
     void exception(Vcpu cpu, int vector, long errorCode);
+
+    /**
+     * The scheduler tick: called by the run loop on the vCPU's thread after every 65,536 instructions
+     * and after an {@link Vcpu#interrupt} (an IPI), at an instruction boundary with the vCPU's state
+     * consistent. The kernel may context-switch the vCPU's task here.
+     */
+    default void tick(Vcpu cpu) {
+    }
 }

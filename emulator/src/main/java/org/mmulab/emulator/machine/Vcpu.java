@@ -1,5 +1,9 @@
 package org.mmulab.emulator.machine;
 
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
 import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.cpu.Exit;
 import org.mmulab.emulator.cpu.InstructionTiming;
@@ -9,6 +13,7 @@ import org.mmulab.emulator.debug.DebugController;
 import org.mmulab.emulator.memory.PhysicalMemory;
 import org.mmulab.emulator.mmu.Mmu;
 import org.mmulab.emulator.mmu.MmuCounters;
+import org.mmulab.emulator.mmu.WalkerYield;
 import org.mmulab.emulator.timing.InstrClass;
 import org.mmulab.emulator.timing.TimingModel;
 import org.mmulab.emulator.timing.VcpuClock;
@@ -38,6 +43,21 @@ public final class Vcpu {
     private final Mmu mmu;
     private final Interpreter interpreter;
     private volatile boolean stopRequested;
+    /** IPI calls queued for this vCPU (kernel/smp.c call_single_queue). */
+    private final ConcurrentLinkedQueue<IpiCall> mailbox = new ConcurrentLinkedQueue<>();
+    /** Guards {@link #online} against a sender that runs a call itself while the loop starts. */
+    private final Object onlineLock = new Object();
+    private boolean online;
+    private volatile Thread thread;
+    private volatile boolean idling, kicked, tickDue;
+    /** The IPI batch this vCPU waits for under the baton scheduler (its eligibility), else null. */
+    IpiCall.Batch awaiting;
+    /**
+     * Guest monotonic time (ns, {@link GuestTime#monotonicNanos}) at which {@link #idle} must return
+     * even if its condition is still false: the kernel sets it before idling for a timed wait
+     * (futex timeouts, nanosleep); {@code Long.MAX_VALUE}: no deadline.
+     */
+    public volatile long idleDeadlineNanos = Long.MAX_VALUE;
     private volatile boolean running;
     private volatile InstructionTrace trace;
     private volatile DebugController debug;
@@ -53,6 +73,21 @@ public final class Vcpu {
         this.interpreter = new Interpreter(state, mmu, mem);
         this.timingModel = mmu.model().timing();
         configureTiming(TimingMode.FAST);
+    }
+
+    /** Installs the page walker's yield points (DETERMINISTIC scheduling) or removes them. */
+    void setWalkerYield(boolean on) {
+        mmu.setWalkerYield(on ? new WalkerYield() {
+            @Override
+            public void beforeLoad() {
+                machine.scheduler().yieldPoint(Vcpu.this, YieldKind.WALKER_LOAD);
+            }
+
+            @Override
+            public void beforeAdUpdate() {
+                machine.scheduler().yieldPoint(Vcpu.this, YieldKind.AD_CAS);
+            }
+        } : null);
     }
 
     /** Selects the timing level; call before the vCPU runs. Resets this vCPU's cycle account. */
@@ -132,36 +167,161 @@ public final class Vcpu {
         this.debug = d;
     }
 
-    /** Asks the run loop to return; safe from any thread and from inside a trap handler. */
+    /** Asks the run loop to return; safe from any thread and from inside a trap handler. Wakes an idle vCPU. */
     public void stop() {
         stopRequested = true;
         interpreter.requestStop();
+        LockSupport.unpark(thread);
     }
 
+    /** True once {@link #stop()} was called (the loop returns at the next instruction boundary). */
+    public boolean isStopRequested() {
+        return stopRequested;
+    }
+
+    /** True while the run loop is active on some thread (it then runs IPI calls sent to it itself). */
     public boolean isRunning() {
         return running;
+    }
+
+    /**
+     * Makes the interpreter return to the run loop at the next instruction boundary (within 1024
+     * instructions); the loop then services the mailbox and calls {@link TrapHandler#tick}. Safe from
+     * any thread.
+     */
+    public void interrupt() {
+        tickDue = true;
+        interpreter.interrupt();
+    }
+
+    // ---- IPIs ---------------------------------------------------------------------------------
+
+    /**
+     * Queues {@code call} for this vCPU and makes it notice (interrupt the quantum, wake it from idle).
+     * When the loop is not running (not started yet, or finished) the caller runs the call itself: this
+     * vCPU's TLBs are not in use, and nobody else would.
+     */
+    void post(IpiCall call) {
+        mailbox.add(call);
+        interrupt();
+        machine.scheduler().posted(this);
+        LockSupport.unpark(thread);
+        synchronized (onlineLock) {
+            if (!online && call.claim()) {
+                call.run(this);
+            }
+        }
+    }
+
+    /** Runs the calls queued for this vCPU; on its own thread. Returns how many ran. */
+    int serviceMailbox() {
+        int n = 0;
+        IpiCall c;
+        while ((c = mailbox.poll()) != null) {
+            if (c.claim()) {
+                c.run(this);
+                n++;
+                machine.scheduler().yieldPoint(this, YieldKind.IPI_ACK);
+            }
+        }
+        return n;
+    }
+
+    boolean hasMail() {
+        return !mailbox.isEmpty();
+    }
+
+    /** The host thread running this vCPU's loop, or null. */
+    Thread thread() {
+        return thread;
+    }
+
+    /** Wakes this vCPU if it idles, to re-check its idle condition. */
+    void kick() {
+        kicked = true;
+        machine.scheduler().kicked(this);
+        LockSupport.unpark(thread);
+    }
+
+    /**
+     * The kernel's idle loop for this vCPU, called on its own thread (from a trap handler): returns
+     * when {@code until} is true, when {@link #idleDeadlineNanos} (guest monotonic time) has passed, or
+     * when the vCPU or machine stops. The mailbox is serviced meanwhile. PARALLEL: the thread parks
+     * (no host CPU) and is woken by {@link Machine#kick}, an IPI or stop; the parked host time is
+     * counted as idle cycles. DETERMINISTIC: the baton goes to another vCPU and this one is not picked
+     * again until kicked, sent an IPI, or every vCPU idles (then virtual time jumps to the earliest
+     * deadline); the virtual time it waited is counted as idle cycles.
+     */
+    public void idle(BooleanSupplier until) {
+        if (Thread.currentThread() != thread) {
+            throw new IllegalStateException("vCPU " + id + " idles only on its own thread");
+        }
+        Scheduler sched = machine.scheduler();
+        GuestTime time = machine.guestTime();
+        try {
+            while (true) {
+                serviceMailbox();
+                kicked = false;
+                if (until.getAsBoolean() || stopRequested || time.monotonicNanos(this) >= idleDeadlineNanos) {
+                    return;
+                }
+                idling = true;
+                if (hasMail() || kicked || stopRequested) {
+                    idling = false;
+                    continue;
+                }
+                sched.idle(this, time);
+                idling = false;
+            }
+        } finally {
+            idling = false;
+        }
+    }
+
+    /** True while this vCPU waits in {@link #idle} (scheduler eligibility). */
+    boolean isIdling() {
+        return idling;
+    }
+
+    boolean isKicked() {
+        return kicked;
+    }
+
+    /** Joins or leaves the set of vCPUs whose mailbox is serviced by their own thread. */
+    private void setOnline(boolean on) {
+        synchronized (onlineLock) {
+            online = on;
+        }
     }
 
     /** Runs guest code on the calling thread until {@link #stop()}. */
     public void run() {
         TrapHandler kernel = machine.trapHandler();
         DebugController d = debug;
-        running = true;
+        Scheduler sched = machine.scheduler();
+        thread = Thread.currentThread();
         machine.enter(this);
+        setOnline(true);
+        running = true; // after going online: a sender that saw it running queues its calls for this thread
         if (d != null) {
             d.vcpuStarted(this);
         }
         try {
+            sched.started(this);
+            long sinceTick = 0;
             while (!stopRequested) {
+                serviceMailbox();
                 InstructionTrace t = trace;
-                long budget = t == null ? QUANTUM : 1;
+                long budget = t == null ? sched.quantum(this) : 1;
                 if (d != null) {
                     budget = d.beforeInstructions(this, budget);
                     if (stopRequested) {
                         break;
                     }
                 }
+                long before = state.instructions;
                 int exit = interpreter.run(budget);
+                sinceTick += state.instructions - before;
                 InstructionTiming it = instructionTiming;
                 if (it != null) {
                     it.settle();
@@ -201,10 +361,27 @@ public final class Vcpu {
                 if (d != null && !stopRequested) {
                     d.afterInstructions(this, exit);
                 }
+                if (stopRequested) {
+                    break;
+                }
+                if (sinceTick >= QUANTUM || tickDue) {
+                    // The scheduler tick: after each 65,536 instructions and after an interrupt.
+                    sinceTick = 0;
+                    tickDue = false;
+                    serviceMailbox();
+                    kernel.tick(this);
+                }
+                sched.endOfQuantum(this);
             }
         } finally {
+            // Leave the online set first: from here on senders run calls for this vCPU themselves;
+            // then run what was queued before (exactly one of the two runs each call).
+            setOnline(false);
+            serviceMailbox();
             machine.leave();
             running = false;
+            sched.finished(this);
+            thread = null;
             if (d != null) {
                 d.vcpuFinished(this);
             }

@@ -57,6 +57,23 @@ public final class Mmu {
     private WalkTiming timing;
     /** Watchpoint hook; null unless a debugger watches memory. */
     private volatile AccessObserver observer;
+    /** Deterministic scheduling's yield points in the walker; null (PARALLEL) costs one field read per load. */
+    private WalkerYield walkerYield;
+    /**
+     * Physical frame (address) of the interpreter's cached fetch page while it runs a quantum, -1 between
+     * quanta; written by this vCPU's thread with release stores, read by {@link #mayReach}.
+     */
+    private long fetchFrame = -1;
+    private static final java.lang.invoke.VarHandle FETCH_FRAME;
+
+    static {
+        try {
+            FETCH_FRAME = java.lang.invoke.MethodHandles.lookup().findVarHandle(Mmu.class, "fetchFrame", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     /** Test seam: runs between a walk's loads and its A/D compare-and-exchange (a racing writer). */
     Runnable beforeAccessedUpdate;
 
@@ -125,6 +142,64 @@ public final class Mmu {
 
     public WalkTiming timing() {
         return timing;
+    }
+
+    /** Installs (or, with null, removes) the walker's yield points; before the vCPU runs. */
+    public void setWalkerYield(WalkerYield y) {
+        this.walkerYield = y;
+    }
+
+    /**
+     * The interpreter tells which frame its cached fetch translation points at ({@code -1}: none, the
+     * quantum ended), so that {@link #mayReach} sees it.
+     */
+    public void setFetchFrame(long pa) {
+        FETCH_FRAME.setRelease(this, pa < 0 ? -1L : pa & ~0xfffL);
+    }
+
+    /**
+     * For {@code --check}: true if this vCPU's TLBs, paging-structure caches, PDPTE registers, fast
+     * path, CR3 root (4-level paging) or the interpreter's cached fetch page can still reach the 4 KiB
+     * frame at {@code framePhys}: a frame this returns true for must not be freed. Called from any
+     * thread; the caches are read racily, so the answer is exact only when the vCPU's last flush of
+     * the frame happened-before the call (it acknowledged the shootdown) or the vCPU is not running.
+     */
+    public boolean mayReach(long framePhys) {
+        long f = framePhys & ~0xfffL;
+        if ((long) FETCH_FRAME.getAcquire(this) == f) {
+            return true;
+        }
+        if ((s.cr0 & CpuState.CR0_PG) != 0) {
+            if (s.pagingLongMode() && (s.cr3 & physAddrMask) == f) {
+                return true;
+            }
+            if (isPae()) {
+                for (long e : pdpteRegisters) {
+                    if ((e & Pte.P) != 0 && (e & physAddrMask) == f) {
+                        return true;
+                    }
+                }
+            }
+        }
+        for (PagingStructureCache c : new PagingStructureCache[] {pml4eCache, pdpteCache, pdeCache}) {
+            if (c.references(f)) {
+                return true;
+            }
+        }
+        for (int i = 0; i < FAST_SIZE; i++) {
+            if ((fastReadTag[i] != 0 || fastWriteTag[i] != 0) && fastPage[i] == f) {
+                return true;
+            }
+        }
+        for (Tlb t : new Tlb[] {dtlb, itlb, stlb}) {
+            for (int size = Tlb.SIZE_4K; size <= Tlb.SIZE_1G; size++) {
+                TlbArray a = t.array(size);
+                if (a != null && a.covers(f)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     public void setAccessObserver(AccessObserver o) {
@@ -528,6 +603,10 @@ public final class Mmu {
         int n = 0;
         for (; level >= 1; level--) {
             long ea = table + (((va >>> (12 + 9 * (level - 1))) & 511) << 3);
+            WalkerYield y = walkerYield;
+            if (y != null) {
+                y.beforeLoad();
+            }
             long e = mem.read64Acquire(ea);
             counters.walkerLoads++;
             if (timing != null) {
@@ -585,6 +664,9 @@ public final class Mmu {
             long want = e | Pte.A;
             if (i == n - 1 && write) {
                 want |= Pte.D;
+            }
+            if (want != e && walkerYield != null) {
+                walkerYield.beforeAdUpdate();
             }
             if (want != e && mem.compareAndExchange64(walkEntryAddr[i], e, want) != e) {
                 counters.walkRestarts++;

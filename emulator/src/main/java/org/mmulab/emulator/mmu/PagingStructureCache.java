@@ -102,6 +102,16 @@ public final class PagingStructureCache {
         }
     }
 
+    /** True if a valid entry points at the table in frame {@code frame} ({@code Mmu.mayReach}). */
+    public boolean references(long frame) {
+        for (int i = 0; i < key.length; i++) {
+            if (key[i] != 0 && (next[i] & ~0xfffL) == frame) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public int validCount() {
         int n = 0;
         for (long k : key) {

@@ -256,6 +256,17 @@ public final class TlbArray {
         return n;
     }
 
+    /** True if a valid entry's page contains the 4 KiB frame at {@code frame} ({@code Mmu.mayReach}). */
+    public boolean covers(long frame) {
+        long mask = ~((1L << pageShift) - 1);
+        for (int i = 0; i < tag.length; i++) {
+            if (tag[i] != 0 && (this.frame[i] & mask) == (frame & mask)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Visits valid entries (for the {@code tlb} monitor command and tests). */
     public void forEach(EntryVisitor v) {
         for (int i = 0; i < tag.length; i++) {

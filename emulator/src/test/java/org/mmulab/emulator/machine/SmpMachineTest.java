@@ -1,0 +1,297 @@
+package org.mmulab.emulator.machine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The PARALLEL machine API (runAll, IPIs with acknowledgements, idle, kick, interrupt, tick, shutdown)
+ * with real guest code on real threads. Every assertion holds under any interleaving; {@code @Timeout}
+ * only turns a deadlock into a failure.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class SmpMachineTest {
+
+    @Test
+    void oneVcpuRunAllIsRun0() {
+        SmpGuest g = new SmpGuest(1);
+        g.code(0, 0, SmpGuest.SYSCALL_LOOP);
+        g.start(0, SmpGuest.va(0));
+        assertEquals(1, g.machine.runAll());
+        assertEquals(1, g.machine.vcpu(0).state.instructions);
+        assertEquals(Machine.Scheduling.PARALLEL, g.machine.scheduling());
+        g.assertNoFailures();
+    }
+
+    @Test
+    void ipiRunsOnTheTargetsThreadAndTheSenderWaitsForTheAck() {
+        SmpGuest g = new SmpGuest(2);
+        Machine m = g.machine;
+        Vcpu v0 = m.vcpu(0), v1 = m.vcpu(1);
+        g.code(0, 0, SmpGuest.SYSCALL_LOOP);
+        g.code(1, 0, SmpGuest.SPIN);
+        g.start(0, SmpGuest.va(0));
+        g.start(1, SmpGuest.va(1));
+        AtomicReference<Thread> ranOn = new AtomicReference<>();
+        AtomicReference<Vcpu> currentInCall = new AtomicReference<>();
+        AtomicBoolean doneBeforeReturn = new AtomicBoolean();
+        AtomicReference<Thread> senderThread = new AtomicReference<>();
+        g.onSyscall = (cpu, nr) -> {
+            senderThread.set(Thread.currentThread());
+            SmpGuest.await(v1::isRunning);
+            AtomicBoolean done = new AtomicBoolean();
+            m.sendIpis(cpu, List.of(v1), target -> {
+                ranOn.set(Thread.currentThread());
+                currentInCall.set(m.currentVcpu());
+                done.set(true);
+            });
+            doneBeforeReturn.set(done.get());
+            m.shutdown();
+        };
+        m.runAll();
+        g.assertNoFailures();
+        assertTrue(doneBeforeReturn.get(), "sendIpis returned before the target acknowledged");
+        assertSame(v1, currentInCall.get(), "the call ran on vCPU 1's thread");
+        assertTrue(ranOn.get() != senderThread.get());
+        assertEquals(1, v1.clock().ipisReceived());
+        assertEquals(1, v0.clock().ipisSent);
+        assertEquals(1, v0.clock().shootdowns);
+        assertTrue(v1.state.instructions > 0);
+    }
+
+    @Test
+    void aSenderAmongTheTargetsRunsTheCallItself() {
+        SmpGuest g = new SmpGuest(2);
+        Machine m = g.machine;
+        g.code(0, 0, SmpGuest.SYSCALL_LOOP);
+        g.code(1, 0, SmpGuest.SPIN);
+        g.start(0, SmpGuest.va(0));
+        g.start(1, SmpGuest.va(1));
+        AtomicIntegerArray ranOnOwnThread = new AtomicIntegerArray(2);
+        g.onSyscall = (cpu, nr) -> {
+            SmpGuest.await(m.vcpu(1)::isRunning);
+            m.sendIpis(cpu, m.vcpus(), target -> {
+                if (m.currentVcpu() == target) {
+                    ranOnOwnThread.incrementAndGet(target.id());
+                }
+            });
+            m.shutdown();
+        };
+        m.runAll();
+        g.assertNoFailures();
+        assertEquals(1, ranOnOwnThread.get(0));
+        assertEquals(1, ranOnOwnThread.get(1));
+    }
+
+    @Test
+    void vcpusIpiingEachOtherConcurrentlyNeverDeadlock() {
+        int cpus = 4, rounds = 200;
+        SmpGuest g = new SmpGuest(cpus);
+        Machine m = g.machine;
+        for (int i = 0; i < cpus; i++) {
+            g.code(i, 0, SmpGuest.SYSCALL_LOOP);
+            g.start(i, SmpGuest.va(i));
+        }
+        AtomicIntegerArray received = new AtomicIntegerArray(cpus);
+        AtomicIntegerArray sent = new AtomicIntegerArray(cpus);
+        g.onSyscall = (cpu, nr) -> {
+            m.sendIpis(cpu, m.vcpus(), target -> received.incrementAndGet(target.id()));
+            if (sent.incrementAndGet(cpu.id()) == rounds) {
+                cpu.stop();
+            }
+        };
+        m.runAll();
+        g.assertNoFailures();
+        for (int i = 0; i < cpus; i++) {
+            // every vCPU got every call, whether it ran it itself or (once stopped) its sender did
+            assertEquals(cpus * rounds, received.get(i), "calls for vCPU " + i);
+        }
+    }
+
+    @Test
+    void aStoppedTargetsCallIsRunByTheSender() {
+        SmpGuest g = new SmpGuest(2);
+        Machine m = g.machine;
+        Vcpu v1 = m.vcpu(1);
+        g.code(0, 0, SmpGuest.SYSCALL_LOOP);
+        g.code(1, 0, SmpGuest.SYSCALL_LOOP);
+        g.start(0, SmpGuest.va(0));
+        g.start(1, SmpGuest.va(1));
+        AtomicReference<Vcpu> ranBy = new AtomicReference<>();
+        g.onSyscall = (cpu, nr) -> {
+            if (cpu == v1) {
+                cpu.stop();
+                return;
+            }
+            SmpGuest.await(() -> !v1.isRunning());
+            m.sendIpis(cpu, List.of(v1), target -> ranBy.set(m.currentVcpu()));
+            cpu.stop();
+        };
+        m.runAll();
+        g.assertNoFailures();
+        assertSame(m.vcpu(0), ranBy.get());
+        assertEquals(1, v1.clock().ipisReceived());
+    }
+
+    @Test
+    void idleIsWokenByKick() {
+        SmpGuest g = new SmpGuest(2);
+        Machine m = g.machine;
+        Vcpu v1 = m.vcpu(1);
+        g.code(0, 0, SmpGuest.SYSCALL_LOOP);
+        g.code(1, 0, SmpGuest.SYSCALL_LOOP);
+        g.start(0, SmpGuest.va(0));
+        g.start(1, SmpGuest.va(1));
+        AtomicBoolean ready = new AtomicBoolean();
+        AtomicBoolean idleReturnedReady = new AtomicBoolean();
+        g.onSyscall = (cpu, nr) -> {
+            if (cpu == v1) {
+                cpu.idle(ready::get);
+                idleReturnedReady.set(ready.get());
+                cpu.stop();
+                return;
+            }
+            SmpGuest.await(v1::isIdling); // v1 is (about to be) parked
+            ready.set(true);
+            m.kick(v1);
+            cpu.stop();
+        };
+        m.runAll();
+        g.assertNoFailures();
+        assertTrue(idleReturnedReady.get());
+    }
+
+    @Test
+    void idleIsWokenByAnIpiWhichRunsOnTheIdleVcpu() {
+        SmpGuest g = new SmpGuest(2);
+        Machine m = g.machine;
+        Vcpu v1 = m.vcpu(1);
+        g.code(0, 0, SmpGuest.SYSCALL_LOOP);
+        g.code(1, 0, SmpGuest.SYSCALL_LOOP);
+        g.start(0, SmpGuest.va(0));
+        g.start(1, SmpGuest.va(1));
+        AtomicReference<Vcpu> ranOn = new AtomicReference<>();
+        g.onSyscall = (cpu, nr) -> {
+            if (cpu == v1) {
+                cpu.idle(() -> ranOn.get() != null);
+                cpu.stop();
+                return;
+            }
+            SmpGuest.await(v1::isIdling);
+            m.sendIpis(cpu, List.of(v1), target -> ranOn.set(m.currentVcpu()));
+            cpu.stop();
+        };
+        m.runAll();
+        g.assertNoFailures();
+        assertSame(v1, ranOn.get());
+    }
+
+    @Test
+    void idleReturnsAtItsDeadline() {
+        SmpGuest g = new SmpGuest(1);
+        Machine m = g.machine;
+        g.code(0, 0, SmpGuest.SYSCALL_LOOP);
+        g.start(0, SmpGuest.va(0));
+        AtomicLong lateBy = new AtomicLong(-1);
+        g.onSyscall = (cpu, nr) -> {
+            cpu.idleDeadlineNanos = m.guestTime().monotonicNanos(cpu) + 1_000_000;
+            cpu.idle(() -> false);
+            lateBy.set(m.guestTime().monotonicNanos(cpu) - cpu.idleDeadlineNanos);
+            cpu.stop();
+        };
+        m.runAll();
+        g.assertNoFailures();
+        assertTrue(lateBy.get() >= 0, "idle returned before its deadline");
+    }
+
+    @Test
+    void interruptEndsTheQuantumEarlyAndTicks() {
+        SmpGuest g = new SmpGuest(1);
+        Machine m = g.machine;
+        g.code(0, 0, SmpGuest.SPIN);
+        g.start(0, SmpGuest.va(0));
+        long[] atTick = new long[3];
+        AtomicInteger ticks = new AtomicInteger();
+        g.onTick = cpu -> {
+            int t = ticks.getAndIncrement();
+            atTick[t] = cpu.state.instructions;
+            if (t == 0) {
+                cpu.interrupt(); // pending before the next quantum starts: it must end at once
+            } else if (t == 2) {
+                cpu.stop();
+            }
+        };
+        m.runAll();
+        g.assertNoFailures();
+        assertEquals(Vcpu.QUANTUM, atTick[0], "a full quantum without an interrupt");
+        assertEquals(atTick[0], atTick[1], "the interrupted quantum ran no instruction");
+        assertEquals(atTick[1] + Vcpu.QUANTUM, atTick[2]);
+    }
+
+    @Test
+    void shutdownWakesIdleVcpusAndEndsRunAll() {
+        SmpGuest g = new SmpGuest(3);
+        Machine m = g.machine;
+        for (int i = 0; i < 3; i++) {
+            g.code(i, 0, SmpGuest.SYSCALL_LOOP);
+            g.start(i, SmpGuest.va(i));
+        }
+        AtomicInteger idleReturns = new AtomicInteger();
+        g.onSyscall = (cpu, nr) -> {
+            if (cpu.id() != 0) {
+                cpu.idle(() -> false);
+                idleReturns.incrementAndGet();
+                return;
+            }
+            SmpGuest.await(() -> m.vcpu(1).isIdling() && m.vcpu(2).isIdling());
+            m.shutdown();
+        };
+        m.runAll();
+        g.assertNoFailures();
+        assertEquals(2, idleReturns.get());
+        for (Vcpu v : m.vcpus()) {
+            assertFalse(v.isRunning());
+        }
+    }
+
+    @Test
+    void aThrowingVcpuShutsTheMachineDownAndRunAllRethrows() {
+        SmpGuest g = new SmpGuest(2);
+        Machine m = g.machine;
+        g.code(0, 0, SmpGuest.SPIN);
+        g.code(1, 0, SmpGuest.SYSCALL_LOOP);
+        g.start(0, SmpGuest.va(0));
+        g.start(1, SmpGuest.va(1));
+        m.setTrapHandler(new TrapHandler() {
+            @Override
+            public void syscall(Vcpu cpu, boolean int80) {
+                throw new IllegalStateException("kernel bug");
+            }
+
+            @Override
+            public void exception(Vcpu cpu, int vector, long errorCode) {
+            }
+        });
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, m::runAll);
+        assertEquals("kernel bug", e.getMessage());
+    }
+
+    @Test
+    void machinesUpTo256Vcpus() {
+        assertEquals(256, new Machine(1 << 20, 256).vcpus().size());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> new Machine(1 << 20, 257));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> new Machine(1 << 20, 0));
+    }
+}
