@@ -371,9 +371,31 @@ public final class Kernel implements TrapHandler {
                     + " after the point of no return; the process gets SIGSEGV as on Linux");
         }
         if (!t.sig.zombie) {
-            machine.run(0);
+            machine.runAll();
         }
         return t.sig.zombie ? t.sig.exitStatus : 0;
+    }
+
+    /**
+     * {@code --check} at the end of a run: with every task gone, no frame may be left referenced but by a
+     * page cache (checkNoLeak); with tasks left (the run was stopped), each live mm's refcounts and RSS
+     * must match its page tables. Returns every violation found during the run and now.
+     */
+    public java.util.List<String> checkMm() {
+        java.util.List<MmStruct> mms = new java.util.ArrayList<>();
+        synchronized (sched.lock) {
+            for (Task t : sched.liveTasksLocked()) {
+                if (t.mm != null && !mms.contains(t.mm)) {
+                    mms.add(t.mm);
+                }
+            }
+        }
+        if (mms.isEmpty()) {
+            memory.check.checkNoLeak();
+        } else {
+            memory.check.checkMms(mms);
+        }
+        return memory.check.violations();
     }
 
     /** The deadlock report if the run ended in one, else null. */
@@ -411,6 +433,7 @@ public final class Kernel implements TrapHandler {
      * used up while another waits, and acts on kills and signals sent from other vCPUs. An idle vCPU
      * (no task) enters the scheduler.
      */
+    @Override
     public void tick(Vcpu cpu) {
         CpuContext ctx = enter(cpu);
         Task t = ctx.curr;
@@ -449,6 +472,9 @@ public final class Kernel implements TrapHandler {
             } else {
                 break;
             }
+        }
+        if (org.mmulab.kernel.mm.MmCheck.enabled) {
+            memory.check.checkNoLocksHeld();
         }
         return !t.exited && t.state == Task.RUNNING && !ctx.needResched;
     }
@@ -803,10 +829,18 @@ public final class Kernel implements TrapHandler {
 
     /** Wakes idle vCPUs to look at the run queue again. */
     void kickIdle() {
+        machine.kickAll();
     }
 
     /** Makes the given vCPUs enter the kernel at their next instruction boundary (a kill, a signal). */
     void interruptCpus(java.util.List<Integer> ids) {
+        Vcpu self = machine.currentVcpu();
+        for (int id : ids) {
+            Vcpu v = machine.vcpu(id);
+            if (v != self) {
+                v.interrupt();
+            }
+        }
     }
 
     /** The last task is gone: every vCPU stops. */
@@ -817,12 +851,26 @@ public final class Kernel implements TrapHandler {
 
     /** Whether {@code cpu} may go on scheduling (not stopped from outside). */
     boolean machineRunning(Vcpu cpu) {
-        return true;
+        return !cpu.isStopRequested();
     }
 
-    /** The idle loop of {@code ctx}'s vCPU until work arrives or {@code deadline} (guest monotonic ns). */
+    /**
+     * The idle loop of {@code ctx}'s vCPU until work arrives or {@code deadline} (guest monotonic ns):
+     * {@link Vcpu#idle} on the vCPU's own thread (no host CPU; the deterministic baton moves on), a wait on
+     * the scheduler's lock for a thread that drives a vCPU without its run loop (tests).
+     */
     void idleWait(CpuContext ctx, long deadline) {
-        sched.waitForWork(ctx.cpu, deadline);
+        Vcpu cpu = ctx.cpu;
+        if (machine.currentVcpu() != cpu) {
+            sched.waitForWork(cpu, deadline);
+            return;
+        }
+        cpu.idleDeadlineNanos = deadline;
+        try {
+            cpu.idle(() -> sched.hasQueued() || sched.stopping);
+        } finally {
+            cpu.idleDeadlineNanos = Long.MAX_VALUE;
+        }
     }
 
     void stderrLine(String s) {

@@ -240,6 +240,7 @@ final class Sched {
         runQueue.addLast(t);
         queued = runQueue.size();
         lock.notifyAll();
+        k.kickIdle(); // kick: a flag and an unpark per vCPU, no yield point
     }
 
     /** Whether some task waits on the run queue (read without the lock at ticks and by idle vCPUs). */
