@@ -168,7 +168,7 @@ trap 'rm -rf "$tmp"' EXIT
 failed=0
 for arch in "${arches[@]}"; do
     mkdir -p "expected/$arch"
-    while IFS=$'\t' read -r name img_arch status check args env; do
+    while IFS=$'\t' read -r name img_arch status check args env _modes; do
         [[ -z "$name" || "$name" == \#* ]] && continue
         base="${name%%@*}"
         base="${base%-glibc-v2}"; base="${base%-glibc}"; base="${base%-musl}"
