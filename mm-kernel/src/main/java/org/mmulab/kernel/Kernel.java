@@ -441,6 +441,9 @@ public final class Kernel implements TrapHandler {
             sched.schedule(ctx);
             return;
         }
+        if (sched.hasTimed()) {
+            sched.expireTimeouts(cpu);
+        }
         if (sched.sliceExpired(ctx)) {
             ctx.needResched = true;
         }
