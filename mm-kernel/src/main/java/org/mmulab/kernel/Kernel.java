@@ -70,7 +70,7 @@ public final class Kernel implements TrapHandler {
     public Kernel(Machine machine, KernelConfig config) {
         this.machine = machine;
         this.config = config;
-        CycleCharge charge = new CycleCharge(machine::currentClock);
+        CycleCharge charge = new CycleCharge(machine);
         org.mmulab.kernel.mm.FrameTable frames = new org.mmulab.kernel.mm.FrameTable(machine.memory());
         frames.setCharge(charge);
         this.memory = new Memory(machine.memory(), frames,
