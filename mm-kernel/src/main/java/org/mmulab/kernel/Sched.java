@@ -340,6 +340,7 @@ final class Sched {
                     continue;
                 }
             }
+            k.memory().tlbFlush.enterLazyTlb(ctx.cpu); // idle: keep the last mm loaded, lazily
             idle(ctx, deadline);
             expireTimeouts(ctx.cpu);
         }
