@@ -33,6 +33,7 @@ import org.mmulab.kernel.KernelConfig;
 import org.mmulab.kernel.KernelMonitor;
 import org.mmulab.kernel.mm.FileBytes;
 import org.mmulab.kernel.mm.FrameTable;
+import org.mmulab.kernel.mm.MmCheck;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -88,6 +89,22 @@ final class BootCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", converter = SeedConverter.class,
             description = "With --deterministic: the seed of everything random (default 0). A decimal or 0x-hex 64-bit integer.")
     Long seed;
+
+    @Option(names = "--cpus", paramLabel = "N", defaultValue = "1",
+            description = "vCPUs of the machine, 1.." + Machine.MAX_CPUS + " (default ${DEFAULT-VALUE}): each runs on its own host "
+                    + "thread (one at a time under --deterministic); the guest's threads and processes are scheduled on them.")
+    int cpus;
+
+    @Option(names = "--quantum", paramLabel = "N",
+            description = "With --deterministic: guest instructions a vCPU runs between two scheduling points "
+                    + "(default " + Machine.DEFAULT_DETERMINISTIC_QUANTUM + " with several vCPUs).")
+    Integer quantum;
+
+    @Option(names = "--check",
+            description = "Check the mm's invariants: the PTE lock is held when a PTE is written, no lock is held at a "
+                    + "return to user mode, and at exit no page is leaked (or, if tasks remain, refcounts and RSS match the "
+                    + "page tables). A violation is reported on stderr and the exit status is " + Mmulab.EXIT_INTERNAL + ".")
+    boolean check;
 
     @Option(names = "--clean-env", description = "Start the guest with an empty environment instead of mmulab's.")
     boolean cleanEnv;
@@ -150,6 +167,18 @@ final class BootCommand implements Callable<Integer> {
         if (seed != null && !deterministic) {
             return fail("--seed needs --deterministic");
         }
+        if (quantum != null && !deterministic) {
+            return fail("--quantum needs --deterministic");
+        }
+        if (quantum != null && quantum < 1) {
+            return fail("--quantum must be at least 1 instruction, got " + quantum);
+        }
+        if (cpus < 1 || cpus > Machine.MAX_CPUS) {
+            return fail("--cpus must be 1.." + Machine.MAX_CPUS + ", got " + cpus);
+        }
+        if (cpus > 1 && (gdb != null || traceRegs != null)) {
+            return fail((gdb != null ? "--gdb" : "--trace-regs") + " works with one vCPU only (--cpus 1)");
+        }
         if (statsJson != null) {
             // Fail before the guest runs, not after: create (or truncate) the file now.
             try {
@@ -181,7 +210,7 @@ final class BootCommand implements Callable<Integer> {
 
         Machine machine;
         try {
-            machine = new Machine(memBytes, 1, cpuModel.model());
+            machine = new Machine(memBytes, cpus, cpuModel.model());
         } catch (HostMemoryException e) {
             return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + e.getMessage());
         }
@@ -191,7 +220,13 @@ final class BootCommand implements Callable<Integer> {
             err.println("mmulab: " + cpuModel.message());
         }
         if (deterministic) {
+            if (quantum != null) {
+                machine.setDeterministicQuantum(quantum);
+            }
             machine.setDeterministic(seed != null ? seed : 0L);
+        }
+        if (check) {
+            MmCheck.enabled = true; // before the kernel makes its Memory; stays on for this JVM
         }
         KernelConfig.PagingMode mode = paging != null ? paging : defaultPaging(elf);
         Kernel kernel = new Kernel(machine, new KernelConfig(in, out, err).withPaging(mode));
@@ -258,6 +293,15 @@ final class BootCommand implements Callable<Integer> {
         }
         long hostNanos = System.nanoTime() - started;
         out.flush();
+        if (check) {
+            List<String> violations = kernel.checkMm();
+            for (String v : violations) {
+                err.println("mmulab: --check: " + v);
+            }
+            if (!violations.isEmpty()) {
+                status = Mmulab.EXIT_INTERNAL;
+            }
+        }
         if (stats) {
             kernel.printStats(err);
             printRunSummary(machine, mode, hostNanos);
@@ -284,7 +328,8 @@ final class BootCommand implements Callable<Integer> {
             instructions += v.state.instructions;
         }
         err.printf("== run ==%n  paging                           %s%n  timing                           %s%n"
-                + "  instructions                     %d%n", mode.cliName(), timing.cliName(), instructions);
+                + "  vcpus                            %d%n  instructions                     %d%n", mode.cliName(), timing.cliName(),
+                cpus, instructions);
         if (deterministic) {
             err.printf("  seed                             %d%n", seed != null ? seed : 0L);
             return;

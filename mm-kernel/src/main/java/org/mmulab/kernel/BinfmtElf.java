@@ -103,8 +103,8 @@ final class BinfmtElf {
             long mapAddr = elfLoad(k, mm, file, p, loadBias + vaddr, prot, flags, totalSize, ua);
             if (mapAddr < 0) {
                 if (mapAddr == -Errno.ENOMEM || mapAddr == -Errno.EFAULT) {
-                    if (!k.task().oomKillPending) {
-                        k.task().execFailure = "mapping the ELF segment at 0x" + Long.toHexString(vaddr) + " failed ("
+                    if (!k.current().oomKillPending) {
+                        k.current().execFailure = "mapping the ELF segment at 0x" + Long.toHexString(vaddr) + " failed ("
                                 + (mapAddr == -Errno.ENOMEM ? "ENOMEM" : "EFAULT") + ")";
                     }
                     return null;
@@ -160,8 +160,8 @@ final class BinfmtElf {
             }
         }
         Loaded l = createTables(k, mm, elf, entry, phdrAddr, execPath, argv, envp, ua);
-        if (l == null && !k.task().oomKillPending) {
-            k.task().execFailure = "writing the initial stack failed (EFAULT)";
+        if (l == null && !k.current().oomKillPending) {
+            k.current().execFailure = "writing the initial stack failed (EFAULT)";
         }
         return l;
     }
@@ -198,7 +198,7 @@ final class BinfmtElf {
                 if (nbyte != 0) {
                     int n = 4096 - nbyte;
                     if (ua.clearUser(zeroStart, n) != 0 && (prot & Mmap.PROT_WRITE) != 0) {
-                        return k.task().oomKillPending ? -Errno.ENOMEM : -Errno.EFAULT;
+                        return k.current().oomKillPending ? -Errno.ENOMEM : -Errno.EFAULT;
                     }
                 }
             } else {

@@ -6,7 +6,7 @@ public final class Errno {
             EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EBUSY = 16, EEXIST = 17,
             ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23, EMFILE = 24, ENOTTY = 25, EFBIG = 27,
             ENOSPC = 28, ESPIPE = 29, EROFS = 30, EPIPE = 32, ERANGE = 34, ENOSYS = 38, EOVERFLOW = 75,
-            EOPNOTSUPP = 95;
+            EOPNOTSUPP = 95, ETIMEDOUT = 110;
 
     private Errno() {
     }

@@ -31,9 +31,16 @@ import org.mmulab.kernel.mm.VmArea;
  * ELF64 image, signals with their default actions (kernel/signal.c), the OOM kill (mm/oom_kill.c), and
  * the counters behind {@code --stats}. The mm itself is in {@link org.mmulab.kernel.mm}.
  *
- * <p>Single-threaded process on vCPU 0 for now. Synchronous fault signals (SIGSEGV, SIGBUS, SIGILL,
- * SIGFPE, SIGTRAP) run the task's handler when one is installed with SA_RESTORER and the signal is not
- * blocked ({@link Signals}); otherwise, as force_sig_fault does, the default action terminates the task.
+ * <p>Per-CPU kernel context ({@link CpuContext}): each vCPU has its current task, its user-copy path and
+ * its struct vm_fault; {@link #current()} is the task of the vCPU whose thread calls. Tasks, thread
+ * groups and the scheduler are {@link Task}, {@link SignalStruct} and {@link Sched}; clone/fork/vfork
+ * are {@link SysClone}, exit and wait {@link SysExit}, futexes {@link Futex}. Every return to user
+ * mode (after a syscall, an exception or a timer tick) goes through {@link #returnToUser}: a pending
+ * kill, the OOM kill, pending signals, a reschedule.
+ *
+ * <p>Synchronous fault signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) run the task's handler when
+ * one is installed with SA_RESTORER and the signal is not blocked ({@link Signals}); otherwise, as
+ * force_sig_fault does, the default action kills the whole thread group.
  */
 public final class Kernel implements TrapHandler {
     public static final int SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7, SIGFPE = 8, SIGKILL = 9, SIGSEGV = 11,
@@ -45,8 +52,18 @@ public final class Kernel implements TrapHandler {
     private final Mmap mmap;
     private final Syscalls syscalls;
     private final Vcpu cpu0;
-    private final UserAccess ua;
-    private Task task;
+    /** Per-CPU data, by vCPU id. */
+    private final CpuContext[] cpus;
+    /** The per-CPU data of the vCPU whose thread runs kernel code (set at every trap entry). */
+    private final ThreadLocal<CpuContext> here = new ThreadLocal<>();
+    private final Sched sched;
+    private final Futex futex;
+    private final SysExit exits;
+    private final SysClone clones;
+    /** The first process's leader (pid {@code config.pid()}): the init of mmulab's pid namespace. */
+    private Task initTask;
+    /** The exit signal of fork (and of vfork): SIGCHLD in CSIGNAL. */
+    static final long SIGCHLD_FLAGS = SignalQueue.SIGCHLD;
     private String exitCounters = "";
     private long exitHiwaterRss, exitHiwaterVm;
 
@@ -61,12 +78,15 @@ public final class Kernel implements TrapHandler {
                         : new X86_64Pgtable(machine.memory(), charge));
         this.mmap = new Mmap(memory);
         this.cpu0 = machine.vcpu(0);
-        this.ua = new UserAccess(this, cpu0);
-        this.syscalls = new Syscalls(this);
-        this.vmFaults = new Memory.VmFault[machine.vcpus().size()];
-        for (int i = 0; i < vmFaults.length; i++) {
-            vmFaults[i] = new Memory.VmFault();
+        this.cpus = new CpuContext[machine.vcpus().size()];
+        for (int i = 0; i < cpus.length; i++) {
+            cpus[i] = new CpuContext(this, machine.vcpu(i));
         }
+        this.sched = new Sched(this);
+        this.futex = new Futex(this, sched);
+        this.exits = new SysExit(this, sched);
+        this.clones = new SysClone(this, sched);
+        this.syscalls = new Syscalls(this);
         machine.setTrapHandler(this);
     }
 
@@ -86,18 +106,74 @@ public final class Kernel implements TrapHandler {
         return mmap;
     }
 
-    /** The current process, or null before exec. */
+    /**
+     * The current task of the calling vCPU, or (outside a trap, or on an idle vCPU) the init process's
+     * leader; null before exec. What tests and the CLI ask about "the process".
+     */
     public Task task() {
-        return task;
+        Task c = ctx().curr;
+        return c != null ? c : initTask;
     }
 
-    /** The current mm, or null. */
+    /** {@code current}: the task on the calling thread's vCPU (vCPU 0 outside a vCPU thread), or null. */
+    public Task current() {
+        return ctx().curr;
+    }
+
+    /** The init process's leader (the exec'd image), or null before exec. */
+    public Task initTask() {
+        return initTask;
+    }
+
+    SignalStruct initProcess() {
+        return initTask == null ? null : initTask.sig;
+    }
+
+    /** The current mm (of {@link #task()}), or null. */
     public MmStruct mm() {
-        return task == null ? null : task.mm;
+        Task t = task();
+        return t == null ? null : t.mm;
     }
 
+    /** copy_{to,from}_user on the calling vCPU. */
     public UserAccess userAccess() {
-        return ua;
+        return ctx().ua;
+    }
+
+    Sched sched() {
+        return sched;
+    }
+
+    Futex futex() {
+        return futex;
+    }
+
+    SysExit exits() {
+        return exits;
+    }
+
+    SysClone clones() {
+        return clones;
+    }
+
+    /** this_cpu: the calling thread's vCPU's data (vCPU 0's when the caller is not a vCPU thread). */
+    CpuContext ctx() {
+        CpuContext c = here.get();
+        return c != null ? c : cpus[0];
+    }
+
+    /** Trap entry on {@code cpu}: binds the calling thread to its per-CPU data. */
+    private CpuContext enter(Vcpu cpu) {
+        CpuContext c = cpus[cpu.id()];
+        if (here.get() != c) {
+            here.set(c);
+        }
+        return c;
+    }
+
+    /** The per-CPU data of {@code cpu}. */
+    CpuContext cpuContext(Vcpu cpu) {
+        return cpus[cpu.id()];
     }
 
     public Syscalls syscalls() {
@@ -126,7 +202,8 @@ public final class Kernel implements TrapHandler {
 
     /** Is the current process a 32-bit (i386) one? Its syscall results and pointers are 32-bit. */
     public boolean compat32() {
-        return task != null && task.ia32;
+        Task t = task();
+        return t != null && t.ia32;
     }
 
     /**
@@ -136,11 +213,11 @@ public final class Kernel implements TrapHandler {
      * PCIDs for its ASIDs). CR3 is first pointed at the new PGD so that the PDPTE load a paging-mode
      * change triggers reads the new mm's PDPT, never a stale or freed one.
      */
-    private void setCpuMode(Vcpu cpu, MmStruct mm, boolean elf32) {
+    private void setCpuMode(Vcpu cpu, long pgdPhys, boolean elf32) {
         CpuState s = cpu.state;
         long oldCr0 = s.cr0, oldCr4 = s.cr4, oldEfer = s.efer;
         boolean pae = config.paging() == KernelConfig.PagingMode.PAE;
-        s.cr3 = mm.pgdPhys();
+        s.cr3 = pgdPhys;
         s.cr0 |= CpuState.CR0_PE | CpuState.CR0_PG | CpuState.CR0_WP;
         if (pae) {
             s.efer = (s.efer & ~(CpuState.EFER_LME | CpuState.EFER_LMA | CpuState.EFER_SCE)) | CpuState.EFER_NXE;
@@ -185,35 +262,64 @@ public final class Kernel implements TrapHandler {
         if (pae && !elf.elf32) {
             throw new ExecFormatException("64-bit image needs --paging 4level");
         }
-        if (task != null && !task.exited) {
-            exitMm(task);
+        Task old = initTask;
+        if (old != null) {
+            if (!old.exited && old.mm != null) {
+                teardownMm(old, old.mm);
+                old.mm = null;
+            }
+            sched.forget(old);
+            cpus[0].curr = null;
+            initTask = null;
         }
-        Task t = new Task(config.pid());
+        SignalStruct sig = new SignalStruct(config.pid());
+        Task t = new Task(config.pid(), sig);
+        sig.leader = t;
+        sig.threads.add(t);
+        sig.parent = null;
+        sig.rlimits = SysProc.initRlimits(memory.frames().frameCount());
+        sched.resetPids(config.pid() + 1);
         t.ia32 = elf.elf32;
         t.exePath = java.nio.file.Path.of(execPath).toAbsolutePath().normalize().toString();
         String base = execPath.substring(execPath.lastIndexOf('/') + 1);
         t.comm = base.length() > 15 ? base.substring(0, 15) : base;
         long taskSize = !elf.elf32 ? X86_64Pgtable.TASK_SIZE : pae ? PaePgtable.TASK_SIZE : TASK_SIZE_32;
         MmStruct mm = memory.mmAlloc(taskSize);
-        task = t;
+        initTask = t;
+        cpus[0].curr = t;
+        t.mm = mm;
+        sched.attach(t, 0);
         if (mm == null) {
             t.oomKillPending = true;
             return;
         }
-        t.mm = mm;
         mm.mmapBase = Mmap.mmapBase(mm.taskSize, mm.stackRlimit);
         CpuState s = cpu0.state;
         s.cpl = 3;
-        setCpuMode(cpu0, mm, elf.elf32);
-        mm.activate(cpu0);
+        setCpuMode(cpu0, mm.pgdPhys(), elf.elf32);
+        for (int i = 1; i < cpus.length; i++) {
+            // A secondary vCPU starts idle on init_mm's tables (no user mapping): its first fetch traps into
+            // the scheduler (exception() with no current task), which gives it a task once one is runnable.
+            Vcpu v = cpus[i].cpu;
+            setCpuMode(v, memory.swapperPgdPhys(), elf.elf32);
+            v.state.cpl = 3;
+            v.state.rip = 0;
+            v.mmu().writeCr3(memory.swapperPgdPhys());
+        }
+        switchMm(cpu0, mm);
         t.exe = AddressSpace.file(memory.frames(), execPath, elfImage);
         BinfmtElf.Loaded l;
         try {
-            l = BinfmtElf.load(this, mm, t.exe, elf, execPath, argv, envp, ua);
+            l = BinfmtElf.load(this, mm, t.exe, elf, execPath, argv, envp, cpus[0].ua);
         } catch (ExecFormatException e) {
             // Past the point of no return Linux would kill the task; nothing has run yet, so undo.
-            exitMm(t);
-            task = null;
+            teardownMm(t, mm);
+            t.mm = null;
+            t.exe.releaseUser();
+            t.exe = null;
+            sched.forget(t);
+            cpus[0].curr = null;
+            initTask = null;
             throw e;
         }
         if (l == null) {
@@ -254,19 +360,47 @@ public final class Kernel implements TrapHandler {
      * {@code task().exited()} is false.
      */
     public int run() {
-        if (task == null) {
+        Task t = initTask;
+        if (t == null) {
             throw new IllegalStateException("exec first");
         }
-        if (task.oomKillPending && !task.exited) {
+        if (t.oomKillPending && !t.exited) {
             oomKill();
-        } else if (task.execFailure != null && !task.exited) {
-            forceSigFault(SIGSEGV, "mmulab: exec of " + task.comm + ": " + task.execFailure
+        } else if (t.execFailure != null && !t.exited) {
+            forceSigFault(SIGSEGV, "mmulab: exec of " + t.comm + ": " + t.execFailure
                     + " after the point of no return; the process gets SIGSEGV as on Linux");
         }
-        if (!task.exited) {
-            machine.run(0);
+        if (!t.sig.zombie) {
+            machine.runAll();
         }
-        return task.exitStatus;
+        return t.sig.zombie ? t.sig.exitStatus : 0;
+    }
+
+    /**
+     * {@code --check} at the end of a run: with every task gone, no frame may be left referenced but by a
+     * page cache (checkNoLeak); with tasks left (the run was stopped), each live mm's refcounts and RSS
+     * must match its page tables. Returns every violation found during the run and now.
+     */
+    public java.util.List<String> checkMm() {
+        java.util.List<MmStruct> mms = new java.util.ArrayList<>();
+        synchronized (sched.lock) {
+            for (Task t : sched.liveTasksLocked()) {
+                if (t.mm != null && !mms.contains(t.mm)) {
+                    mms.add(t.mm);
+                }
+            }
+        }
+        if (mms.isEmpty()) {
+            memory.check.checkNoLeak();
+        } else {
+            memory.check.checkMms(mms);
+        }
+        return memory.check.violations();
+    }
+
+    /** The deadlock report if the run ended in one, else null. */
+    public String deadlockReport() {
+        return sched.deadlock;
     }
 
     // ==========================================================================================
@@ -274,48 +408,110 @@ public final class Kernel implements TrapHandler {
 
     @Override
     public void syscall(Vcpu cpu, boolean int80) {
-        if (task == null || task.exited) {
-            cpu.stop();
+        CpuContext ctx = enter(cpu);
+        Task t = ctx.curr;
+        if (t == null || t.exited || t.killPending) {
+            if (t == null || !returnToUser(ctx)) {
+                sched.schedule(ctx);
+            }
             return;
         }
-        lastFaultAddr = -1;
+        t.lastFaultAddr = -1;
         long ret = syscalls.dispatch(cpu, int80);
-        if (task.exited) {
+        if (ret == Sched.BLOCK || t.exited) {
+            sched.schedule(ctx); // the continuation sets RAX when the task is woken
             return;
         }
         cpu.state.gpr[CpuState.RAX] = ret;
-        if (task.oomKillPending) {
-            oomKill();
+        if (!returnToUser(ctx)) {
+            sched.schedule(ctx);
         }
-        if (SignalQueue.hasDeliverable(task)) {
-            SignalQueue.deliverPending(this, cpu);
+    }
+
+    /**
+     * The timer tick (scheduler_tick + the return from the interrupt): preempts a task whose slice is
+     * used up while another waits, and acts on kills and signals sent from other vCPUs. An idle vCPU
+     * (no task) enters the scheduler.
+     */
+    @Override
+    public void tick(Vcpu cpu) {
+        CpuContext ctx = enter(cpu);
+        Task t = ctx.curr;
+        if (t == null) {
+            sched.schedule(ctx);
+            return;
         }
+        if (sched.hasTimed()) {
+            sched.expireTimeouts(cpu);
+        }
+        if (sched.sliceExpired(ctx)) {
+            ctx.needResched = true;
+        }
+        if (!ctx.needResched && !t.killPending && !t.oomKillPending && !SignalQueue.hasDeliverable(t)) {
+            return;
+        }
+        if (!returnToUser(ctx)) {
+            sched.schedule(ctx);
+        }
+    }
+
+    /**
+     * exit_to_user_mode_loop for the vCPU's current task: a pending kill exits it, the OOM kill, pending
+     * signals are delivered. True when the task goes back to user mode; false when the vCPU must
+     * schedule (the task exited, blocked, or must yield).
+     */
+    boolean returnToUser(CpuContext ctx) {
+        Task t = ctx.curr;
+        if (t == null) {
+            return false;
+        }
+        for (int i = 0; i < 4 && !t.exited && t.state == Task.RUNNING; i++) {
+            if (t.killPending) {
+                exits.exitThread(t, 128 + SIGKILL, SIGKILL);
+            } else if (t.oomKillPending) {
+                oomKill();
+            } else if (SignalQueue.hasDeliverable(t)) {
+                SignalQueue.deliverPending(this, ctx.cpu, t);
+            } else {
+                break;
+            }
+        }
+        if (org.mmulab.kernel.mm.MmCheck.enabled) {
+            memory.check.checkNoLocksHeld();
+        }
+        return !t.exited && t.state == Task.RUNNING && !ctx.needResched;
     }
 
     @Override
     public void exception(Vcpu cpu, int vector, long errorCode) {
-        if (task == null || task.exited) {
-            cpu.stop();
+        CpuContext ctx = enter(cpu);
+        Task task = ctx.curr;
+        if (task == null || task.exited || task.killPending) {
+            // An idle vCPU's first fetch (no task yet), or a task killed meanwhile.
+            if (task == null || !returnToUser(ctx)) {
+                sched.schedule(ctx);
+            }
             return;
         }
         switch (vector) {
             case Vectors.PF -> {
                 long addr = cpu.state.cr2;
-                if (addr == lastFaultAddr && cpu.state.rip == lastFaultRip && errorCode == lastFaultErr
-                        && cpu.state.instructions == lastFaultInstructions) {
-                    if (++repeatedFaults >= FAULT_LOOP_LIMIT) {
+                if (addr == task.lastFaultAddr && cpu.state.rip == task.lastFaultRip && errorCode == task.lastFaultErr
+                        && cpu.state.instructions == task.lastFaultInstructions) {
+                    if (++task.repeatedFaults >= FAULT_LOOP_LIMIT) {
                         // The kernel "resolved" the same fault over and over: a kernel bug, not the guest's.
                         stderrLine(String.format("mmulab: kernel bug: page fault at 0x%x (rip 0x%x, %s) not resolved after %d retries",
-                                addr, cpu.state.rip, PfErr.describe(errorCode), repeatedFaults));
+                                addr, cpu.state.rip, PfErr.describe(errorCode), task.repeatedFaults));
                         forceSigFault(SIGSEGV, null);
+                        sched.schedule(ctx);
                         return;
                     }
                 } else {
-                    lastFaultAddr = addr;
-                    lastFaultRip = cpu.state.rip;
-                    lastFaultErr = errorCode;
-                    lastFaultInstructions = cpu.state.instructions;
-                    repeatedFaults = 0;
+                    task.lastFaultAddr = addr;
+                    task.lastFaultRip = cpu.state.rip;
+                    task.lastFaultErr = errorCode;
+                    task.lastFaultInstructions = cpu.state.instructions;
+                    task.repeatedFaults = 0;
                 }
                 int r = doUserAddrFault(cpu, addr, errorCode);
                 switch (r) {
@@ -367,22 +563,20 @@ public final class Kernel implements TrapHandler {
                 }
             }
         }
-        if (task.oomKillPending && !task.exited) {
-            oomKill();
+        if (!returnToUser(ctx)) {
+            sched.schedule(ctx);
         }
     }
 
+    /** Same fault, same RIP, no instruction retired and no syscall in between (per task): not progress. */
     private static final int FAULT_LOOP_LIMIT = 64;
-    /** Same fault, same RIP, no instruction retired and no syscall in between: not progress. */
-    private long lastFaultAddr = -1, lastFaultRip = -1, lastFaultErr = -1, lastFaultInstructions = -1;
-    private int repeatedFaults;
 
     /**
      * Runs the handler for a fault signal if there is one. False: the caller takes the default action.
      * A handler whose frame cannot be set up gets SIGSEGV's default action (force_sigsegv).
      */
     private boolean deliver(Vcpu cpu, int sig, int code, long addr, int trapno, long err) {
-        int r = Signals.deliverFault(this, task, cpu, sig, code, addr, trapno, err);
+        int r = Signals.deliverFault(this, cpus[cpu.id()].curr, cpu, sig, code, addr, trapno, err);
         if (r == Signals.SETUP_FAILED) {
             recordFatal(cpu, "signal frame setup failed for signal " + sig, err);
             forceSigFault(SIGSEGV, null);
@@ -395,7 +589,8 @@ public final class Kernel implements TrapHandler {
 
     /** What Linux's show_signal_msg would log (dmesg, not the terminal): "comm[pid]: segfault at ... ip ... sp ...". */
     private void recordFatal(Vcpu cpu, String what, long err) {
-        MmStruct mm = mm();
+        Task task = cpus[cpu.id()].curr;
+        MmStruct mm = task.mm;
         long ip = cpu.state.rip;
         VmArea v = mm == null ? null : mm.vmaLookup(ip);
         lastFatal = String.format("%s[%d]: %s ip %016x sp %016x error %x%s", task.comm, task.pid, what, ip,
@@ -464,7 +659,8 @@ public final class Kernel implements TrapHandler {
      */
     public int doUserAddrFault(Vcpu cpu, long address, long err) {
         cpu.clock().pageFault(); // perf_sw_event(PERF_COUNT_SW_PAGE_FAULTS) at the top of do_user_addr_fault
-        MmStruct mm = mm();
+        Task t = cpus[cpu.id()].curr;
+        MmStruct mm = t == null ? null : t.mm;
         if (mm == null || (err & PfErr.RSVD) != 0 || address < 0 || address >= mm.taskSize) {
             memory.stats.faultSigsegv.incrementAndGet();
             return FAULT_SIGSEGV;
@@ -483,7 +679,6 @@ public final class Kernel implements TrapHandler {
         mm.mmapLock.downRead();
         boolean write = false;
         try {
-            Task t = task;
             VmArea vma = t != null && mm.vmacacheValid(t.vmacache, address) ? t.vmacache : mm.findVma(address);
             if (vma == null) {
                 memory.stats.faultSigsegv.incrementAndGet();
@@ -533,11 +728,9 @@ public final class Kernel implements TrapHandler {
         }
     }
 
-    /** Each vCPU's struct vm_fault, reused by every fault it takes (the fault path allocates nothing). */
-    private final Memory.VmFault[] vmFaults;
-
+    /** The vCPU's struct vm_fault, reused by every fault it takes (the fault path allocates nothing). */
     private Memory.VmFault vmFault(Vcpu cpu) {
-        return vmFaults[cpu.id()];
+        return cpus[cpu.id()].vmFault;
     }
 
     /**
@@ -546,6 +739,7 @@ public final class Kernel implements TrapHandler {
      */
     boolean kernelModeFault(Vcpu cpu, long address, long err) {
         int r = doUserAddrFault(cpu, address, err);
+        Task task = cpus[cpu.id()].curr;
         if (r == FAULT_OOM && task != null) {
             task.oomKillPending = true;
         }
@@ -568,54 +762,117 @@ public final class Kernel implements TrapHandler {
         };
     }
 
-    /** force_sig_fault with the default action: terminate (no core), status 128 + sig. */
+    /**
+     * force_sig_fault with the default action: the thread group dies with status 128 + sig. The shell's
+     * message ("Segmentation fault") is printed for init only; a child's death is its parent's to report.
+     */
     void forceSigFault(int sig, String detail) {
         if (detail != null) {
             stderrLine(detail);
         }
-        stderrLine(signalMessage(sig));
+        Task t = current();
+        if (t != null && t.sig == initProcess()) {
+            stderrLine(signalMessage(sig));
+        }
         doExit(128 + sig, sig);
     }
 
     /** mm/oom_kill.c: the guest needed a frame and none was left; kill it like the OOM killer. */
     void oomKill() {
+        Task task = current();
         MmStruct mm = task.mm;
         long kb = 4;
         String detail = mm == null ? "" : String.format(
                 " total-vm:%dkB, anon-rss:%dkB, file-rss:%dkB, shmem-rss:%dkB, UID:%d pgtables:%dkB oom_score_adj:0",
                 mm.totalVm() * kb, mm.counter(MmStruct.MM_ANONPAGES) * kb, mm.counter(MmStruct.MM_FILEPAGES) * kb,
                 mm.counter(MmStruct.MM_SHMEMPAGES) * kb, config.uid(), (mm.nrPgtables() + 1) * kb);
-        stderrLine("Out of memory: Killed process " + task.pid + " (" + task.comm + ")" + detail);
-        stderrLine(signalMessage(SIGKILL));
+        stderrLine("Out of memory: Killed process " + task.tgid() + " (" + task.comm + ")" + detail);
+        if (task.sig == initProcess()) {
+            stderrLine(signalMessage(SIGKILL));
+        }
+        task.oomKillPending = false;
         doExit(128 + SIGKILL, SIGKILL);
     }
 
-    /** do_exit: the status a shell would report; the mm is torn down, vCPU 0 stops. */
+    /** do_group_exit of the current task: the status a shell would report; the group's threads die. */
     void doExit(int status, int sig) {
-        if (task.exited) {
+        Task t = current();
+        if (t == null || t.exited) {
             return;
         }
-        task.exited = true;
-        task.exitStatus = status;
-        task.termSignal = sig;
-        task.oomKillPending = false;
-        exitMm(task);
-        cpu0.stop();
+        t.oomKillPending = false;
+        exits.groupExit(t, status, sig);
     }
 
-    private void exitMm(Task t) {
-        MmStruct mm = t.mm;
-        if (mm != null) {
-            mm.updateHiwaterRss();
+    /** exit(2): only the calling thread exits (the process with it when it is the last). */
+    void doExitThread(int code) {
+        exits.exitThread(current(), code, 0);
+    }
+
+    /** The last user of {@code mm} is gone: exit_mmap (init's counters are kept for --stats). */
+    void teardownMm(Task t, MmStruct mm) {
+        mm.updateHiwaterRss();
+        if (t.sig == initProcess() || initTask == null) {
             exitCounters = mm.countersDescription();
             exitHiwaterRss = mm.hiwaterRss();
             exitHiwaterVm = mm.hiwaterVm();
-            memory.exitMmap(mm);
-            t.mm = null;
         }
-        if (t.exe != null) {
-            t.exe.releaseUser();
-            t.exe = null;
+        memory.exitMmap(mm);
+    }
+
+    /** fork's copy of the mm (dup_mm, the mm package's {@link org.mmulab.kernel.mm.Fork}), or null when memory ran out. */
+    MmStruct dupMm(MmStruct mm) {
+        return org.mmulab.kernel.mm.Fork.dupMmap(memory, mm);
+    }
+
+    /** switch_mm_irqs_off on {@code cpu} to {@code mm} (the scheduler's context switch and exec). */
+    void switchMm(Vcpu cpu, MmStruct mm) {
+        mm.activate(cpu);
+    }
+
+    /** Wakes idle vCPUs to look at the run queue again. */
+    void kickIdle() {
+        machine.kickAll();
+    }
+
+    /** Makes the given vCPUs enter the kernel at their next instruction boundary (a kill, a signal). */
+    void interruptCpus(java.util.List<Integer> ids) {
+        Vcpu self = machine.currentVcpu();
+        for (int id : ids) {
+            Vcpu v = machine.vcpu(id);
+            if (v != self) {
+                v.interrupt();
+            }
+        }
+    }
+
+    /** The last task is gone: every vCPU stops. */
+    void stopMachine() {
+        sched.stopAll();
+        machine.shutdown();
+    }
+
+    /** Whether {@code cpu} may go on scheduling (not stopped from outside). */
+    boolean machineRunning(Vcpu cpu) {
+        return !cpu.isStopRequested();
+    }
+
+    /**
+     * The idle loop of {@code ctx}'s vCPU until work arrives or {@code deadline} (guest monotonic ns):
+     * {@link Vcpu#idle} on the vCPU's own thread (no host CPU; the deterministic baton moves on), a wait on
+     * the scheduler's lock for a thread that drives a vCPU without its run loop (tests).
+     */
+    void idleWait(CpuContext ctx, long deadline) {
+        Vcpu cpu = ctx.cpu;
+        if (machine.currentVcpu() != cpu) {
+            sched.waitForWork(cpu, deadline);
+            return;
+        }
+        cpu.idleDeadlineNanos = deadline;
+        try {
+            cpu.idle(() -> sched.hasQueued() || sched.stopping);
+        } finally {
+            cpu.idleDeadlineNanos = Long.MAX_VALUE;
         }
     }
 

@@ -103,7 +103,7 @@ final class SigAltStack {
 
     /** sigaltstack(uss, uoss) for the 64-bit ({@code compat} false) or compat stack_t. */
     static long sigaltstack(Kernel k, Vcpu cpu, long uss, long uoss, boolean compat) {
-        Task t = k.task();
+        Task t = k.current();
         int word = compat ? 4 : 8;
         int size = compat ? 12 : 24;
         long sp = cpu.state.gpr[CpuState.RSP];

@@ -50,6 +50,14 @@ final class SysProc {
     static String name64(int nr) {
         return switch (nr) {
             case 5 -> "fstat";
+            case SysClone.NR_CLONE -> "clone";
+            case SysClone.NR_FORK -> "fork";
+            case SysClone.NR_VFORK -> "vfork";
+            case SysExit.NR_WAIT4 -> "wait4";
+            case Futex.NR_FUTEX -> "futex";
+            case 203 -> "sched_setaffinity";
+            case SysExit.NR_WAITID -> "waitid";
+            case SysClone.NR_CLONE3 -> "clone3";
             case SignalQueue.NR_KILL -> "kill";
             case SignalQueue.NR_TKILL -> "tkill";
             case SignalQueue.NR_TGKILL -> "tgkill";
@@ -78,6 +86,16 @@ final class SysProc {
     static String name32(int nr) {
         return switch (nr) {
             case 43 -> "times";
+            case SysClone.NR32_FORK -> "fork";
+            case SysExit.NR32_WAITPID -> "waitpid";
+            case SysExit.NR32_WAIT4 -> "wait4";
+            case SysClone.NR32_CLONE -> "clone";
+            case SysClone.NR32_VFORK -> "vfork";
+            case Futex.NR32_FUTEX -> "futex";
+            case 241 -> "sched_setaffinity";
+            case SysExit.NR32_WAITID -> "waitid";
+            case Futex.NR32_FUTEX_TIME64 -> "futex_time64";
+            case SysClone.NR32_CLONE3 -> "clone3";
             case SignalQueue.NR32_KILL -> "kill";
             case SignalQueue.NR32_TKILL -> "tkill";
             case SignalQueue.NR32_TGKILL -> "tgkill";
@@ -124,6 +142,7 @@ final class SysProc {
             case 100 -> times(cpu, a0, false);
             case 115 -> getgroups((int) a0);
             case 131 -> SigAltStack.sigaltstack(k, cpu, a0, a1, false);
+            case 203 -> schedSetaffinity((int) a0, a1, a2);
             case 204 -> schedGetaffinity((int) a0, a1, a2, 8);
             case 273 -> setRobustList(a0, a1, 24);
             case 309 -> getcpu(cpu, a0, a1);
@@ -154,6 +173,7 @@ final class SysProc {
             case 80 -> getgroups((int) b);
             case 205 -> getgroups((int) b);
             case 186 -> SigAltStack.sigaltstack(k, cpu, b, c, true);
+            case 241 -> schedSetaffinity((int) b, c, d);
             case 242 -> schedGetaffinity((int) b, c, d, 4);
             case 311 -> setRobustList(b, c, 12);
             case 318 -> getcpu(cpu, b, c);
@@ -166,15 +186,15 @@ final class SysProc {
     // ---- limits -------------------------------------------------------------------------------
 
     private long[][] rlimits() {
-        Task t = k.task();
-        if (t.rlimits == null) {
-            t.rlimits = initRlimits(k.memory().frames().frameCount());
-            MmStruct mm = t.mm;
-            if (mm != null) {
-                t.rlimits[RLIMIT_STACK][0] = mm.stackRlimit;
-            }
+        SignalStruct s = k.current().sig;
+        if (s.rlimits == null) {
+            s.rlimits = initRlimits(k.memory().frames().frameCount());
         }
-        return t.rlimits;
+        MmStruct mm = k.current().mm;
+        if (mm != null) {
+            s.rlimits[RLIMIT_STACK][0] = mm.stackRlimit;
+        }
+        return s.rlimits;
     }
 
     /**
@@ -240,8 +260,8 @@ final class SysProc {
         if (nw != null) {
             r[0] = nw[0];
             r[1] = nw[1];
-            if (res == RLIMIT_STACK && k.task().mm != null) {
-                k.task().mm.stackRlimit = nw[0];
+            if (res == RLIMIT_STACK && k.current().mm != null) {
+                k.current().mm.stackRlimit = nw[0];
             }
         }
         return 0;
@@ -249,7 +269,7 @@ final class SysProc {
 
     /** prlimit64(pid, resource, new, old): struct rlimit64 (two u64); pid 0 or the caller's. */
     private long prlimit64(int pid, int res, long nwp, long oldp) {
-        if (pid != 0 && pid != k.task().pid) {
+        if (pid != 0 && pid != k.current().pid && pid != k.current().tgid()) {
             return -Errno.ESRCH;
         }
         long[] nw = null;
@@ -274,7 +294,7 @@ final class SysProc {
     // ---- identity and accounting ----------------------------------------------------------------
 
     private long umask(int mask) {
-        Task t = k.task();
+        Task t = k.current();
         int old = t.umask;
         t.umask = mask & 0777;
         return old;
@@ -289,7 +309,8 @@ final class SysProc {
         if (len != size) {
             return -Errno.EINVAL;
         }
-        k.task().robustList = head;
+        k.current().robustList = head;
+        k.current().robustListLen = len;
         return 0;
     }
 
@@ -347,7 +368,7 @@ final class SysProc {
             long ns = SysTime.cpuTimeNanos(cpu);
             put(b, 0, w, ns / 1_000_000_000L);
             put(b, w, w, ns % 1_000_000_000L / 1000);
-            MmStruct mm = k.task().mm;
+            MmStruct mm = k.current().mm;
             put(b, 4 * w, w, mm == null ? 0 : mm.hiwaterRss() * 4); // ru_maxrss
             put(b, 8 * w, w, k.memory().stats.faults.get()); // ru_minflt
         }
@@ -438,8 +459,8 @@ final class SysProc {
         if (bufsiz <= 0) {
             return -Errno.EINVAL;
         }
-        Task t = k.task();
-        if (!path.equals("/proc/self/exe") && !path.equals("/proc/" + t.pid + "/exe")
+        Task t = k.current();
+        if (!path.equals("/proc/self/exe") && !path.equals("/proc/" + t.tgid() + "/exe")
                 && !path.equals("/proc/thread-self/exe")) {
             return -Errno.ENOENT;
         }
@@ -453,7 +474,8 @@ final class SysProc {
      * word size; writes cpumask_size() bytes (nr_cpu_ids rounded up to longs) with one bit per vCPU.
      */
     private long schedGetaffinity(int pid, long len, long mask, int word) {
-        if (pid != 0 && pid != k.task().pid) {
+        Task t = affinityTarget(pid);
+        if (t == null) {
             return -Errno.ESRCH;
         }
         int cpus = k.machine().vcpus().size();
@@ -464,8 +486,50 @@ final class SysProc {
         int ret = (int) Math.min(len, size);
         byte[] b = new byte[ret];
         for (int i = 0; i < cpus; i++) {
-            b[i >>> 3] |= (byte) (1 << (i & 7));
+            if (i >= 64 || (t.cpusAllowed & (1L << i)) != 0) {
+                b[i >>> 3] |= (byte) (1 << (i & 7));
+            }
         }
         return k.userAccess().copyToUser(mask, b, 0, ret) == 0 ? ret : -Errno.EFAULT;
+    }
+
+    /** The task a sched_*affinity pid names: 0 is the caller, else any live thread. */
+    private Task affinityTarget(int pid) {
+        if (pid == 0) {
+            return k.current();
+        }
+        if (pid < 0) {
+            return null;
+        }
+        synchronized (k.sched().lock) {
+            return k.sched().findTaskLocked(pid);
+        }
+    }
+
+    /**
+     * sched_setaffinity(pid, len, mask): the mask is cut to the vCPUs that exist (cpu_active_mask); an
+     * empty result is -EINVAL, a negative pid or an unknown one -ESRCH, an unreadable mask -EFAULT. A
+     * task moved off its current vCPU moves at its next return to user mode.
+     */
+    private long schedSetaffinity(int pid, long len, long mask) {
+        Task t = affinityTarget(pid);
+        if (t == null) {
+            return -Errno.ESRCH;
+        }
+        int n = (int) Math.min(Math.max(len, 0), 8);
+        byte[] b = new byte[8];
+        if (n > 0 && k.userAccess().copyFromUser(b, 0, mask, n) != 0) {
+            return -Errno.EFAULT;
+        }
+        int cpus = k.machine().vcpus().size();
+        long m = Le.le64(b, 0) & (cpus >= 64 ? -1L : (1L << cpus) - 1);
+        if (m == 0) {
+            return -Errno.EINVAL;
+        }
+        t.cpusAllowed = m;
+        if (t == k.current() && (m & (1L << k.ctx().cpu.id())) == 0) {
+            k.ctx().needResched = true; // migrate: back on the run queue, picked by an allowed vCPU
+        }
+        return 0;
     }
 }

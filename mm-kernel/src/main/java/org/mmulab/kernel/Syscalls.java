@@ -4,6 +4,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.machine.Vcpu;
@@ -35,9 +37,10 @@ public final class Syscalls {
     private final SysFs fs;
     private final SysTime time;
     private final SysProc proc;
-    private final long[] counts = new long[MAX_NR];
+    /** Per-number counts; updated by every vCPU, so atomic. */
+    private final AtomicLongArray counts = new AtomicLongArray(MAX_NR);
     private final TreeMap<Long, Long> unknown = new TreeMap<>();
-    private long total;
+    private final AtomicLong total = new AtomicLong();
 
     Syscalls(Kernel k) {
         this.k = k;
@@ -47,23 +50,31 @@ public final class Syscalls {
     }
 
     public long total() {
-        return total;
+        return total.get();
     }
 
     public TreeMap<Long, Long> unknownByNumber() {
-        return new TreeMap<>(unknown);
+        synchronized (unknown) {
+            return new TreeMap<>(unknown);
+        }
+    }
+
+    private void countUnknown(long nr) {
+        synchronized (unknown) {
+            unknown.merge(nr, 1L, Long::sum);
+        }
     }
 
     public Map<String, Long> countsByName() {
         Map<String, Long> m = new LinkedHashMap<>();
         for (int i = 0; i < MAX_NR; i++) {
-            if (counts[i] != 0 && name(i) != null) {
-                m.put(name(i), counts[i]);
+            if (counts.get(i) != 0 && name(i) != null) {
+                m.put(name(i), counts.get(i));
             }
         }
         for (int i = 0; i < MAX_NR32; i++) {
-            if (counts32[i] != 0 && name32(i) != null) {
-                m.put("ia32:" + name32(i), counts32[i]);
+            if (counts32.get(i) != 0 && name32(i) != null) {
+                m.put("ia32:" + name32(i), counts32.get(i));
             }
         }
         return m;
@@ -113,13 +124,13 @@ public final class Syscalls {
      */
     long dispatch(Vcpu cpu, boolean int80) {
         long[] r = cpu.state.gpr;
-        total++;
+        total.incrementAndGet();
         if (int80) {
             return dispatchIa32(cpu, r);
         }
         int nr = (int) r[CpuState.RAX];
         if (nr >= 0 && nr < MAX_NR) {
-            counts[nr]++;
+            counts.incrementAndGet(nr);
         }
         long a0 = r[CpuState.RDI], a1 = r[CpuState.RSI], a2 = r[CpuState.RDX], a3 = r[CpuState.R10],
                 a4 = r[CpuState.R8], a5 = r[CpuState.R9];
@@ -133,6 +144,8 @@ public final class Syscalls {
             case NR_WRITEV:
                 return fs.writev((int) a0, a1, a2, 16);
             case NR_EXIT:
+                k.doExitThread((int) (a0 & 0xff));
+                return 0;
             case NR_EXIT_GROUP:
                 k.doExit((int) (a0 & 0xff), 0);
                 return 0;
@@ -157,24 +170,39 @@ public final class Syscalls {
             case NR_NANOSLEEP:
                 return time.nanosleep(cpu, a0, true);
             case NR_GETPID:
+                return k.current().tgid();
             case NR_GETTID:
-                return k.task().pid;
+                return k.current().pid;
             case NR_GETPPID:
-                return 0;
+                return getppid();
             case NR_GETUID:
             case NR_GETGID:
             case NR_GETEUID:
             case NR_GETEGID:
                 return k.config().uid();
             case NR_SCHED_YIELD:
-                return 0;
+                return schedYield();
             case NR_UNAME:
                 return uname(a0, "x86_64");
             case NR_ARCH_PRCTL:
                 return archPrctl(cpu, (int) a0, a1);
             case NR_SET_TID_ADDRESS:
-                k.task().clearChildTid = a0;
-                return k.task().pid;
+                k.current().clearChildTid = a0;
+                return k.current().pid;
+            case SysClone.NR_CLONE:
+                return k.clones().clone(cpu, a0, a1, a2, a3, a4);
+            case SysClone.NR_FORK:
+                return k.clones().fork(cpu);
+            case SysClone.NR_VFORK:
+                return k.clones().vfork(cpu);
+            case SysClone.NR_CLONE3:
+                return -Errno.ENOSYS; // glibc 2.34+ falls back to clone
+            case SysExit.NR_WAIT4:
+                return k.exits().wait4(cpu, (int) a0, a1, (int) a2, a3, false);
+            case SysExit.NR_WAITID:
+                return k.exits().waitid(cpu, (int) a0, (int) a1, a2, (int) a3, a4, false);
+            case Futex.NR_FUTEX:
+                return k.futex().futex(cpu, a0, (int) a1, (int) a2, a3, a4, (int) a5, true);
             case NR_IOCTL:
                 return fs.ioctl((int) a0, (int) a1, a2);
             case NR_RT_SIGACTION:
@@ -182,7 +210,7 @@ public final class Syscalls {
             case NR_RT_SIGPROCMASK:
                 return rtSigprocmask((int) a0, a1, a2, a3);
             case NR_RT_SIGRETURN: {
-                Long rax = Signals.rtSigreturn(k, k.task(), cpu);
+                Long rax = Signals.rtSigreturn(k, k.current(), cpu);
                 if (rax == null) {
                     k.forceSigFault(Kernel.SIGSEGV, null); // signal_fault: a bad frame
                     return 0;
@@ -212,7 +240,7 @@ public final class Syscalls {
                 if (rv != SysProc.NOT_HANDLED) {
                     return rv;
                 }
-                unknown.merge((long) nr, 1L, Long::sum);
+                countUnknown(nr);
                 return -Errno.ENOSYS;
             }
         }
@@ -230,7 +258,7 @@ public final class Syscalls {
             NR32_EXIT_GROUP = 252, NR32_SET_TID_ADDRESS = 258, NR32_CLOCK_GETTIME = 265, NR32_CLOCK_GETRES = 266,
             NR32_CLOCK_GETTIME64 = 403, NR32_CLOCK_GETRES_TIME64 = 406, NR32_CLOCK_NANOSLEEP_TIME64 = 407;
     private static final int MAX_NR32 = 512;
-    private final long[] counts32 = new long[MAX_NR32];
+    private final AtomicLongArray counts32 = new AtomicLongArray(MAX_NR32);
 
     static String name32(int nr) {
         return switch (nr) {
@@ -298,22 +326,36 @@ public final class Syscalls {
         long b = r[CpuState.RBX] & 0xffff_ffffL, c = r[CpuState.RCX] & 0xffff_ffffL, d = r[CpuState.RDX] & 0xffff_ffffL,
                 si = r[CpuState.RSI] & 0xffff_ffffL, di = r[CpuState.RDI] & 0xffff_ffffL, bp = r[CpuState.RBP] & 0xffff_ffffL;
         if (nr < MAX_NR32 && name32((int) nr) != null) {
-            counts32[(int) nr]++;
+            counts32.incrementAndGet((int) nr);
         }
         MmStruct mm = k.mm();
         return switch ((int) Math.min(nr, 1024)) {
-            case NR32_EXIT, NR32_EXIT_GROUP -> {
+            case NR32_EXIT -> {
+                k.doExitThread((int) (b & 0xff));
+                yield 0;
+            }
+            case NR32_EXIT_GROUP -> {
                 k.doExit((int) (b & 0xff), 0);
                 yield 0;
             }
+            case SysClone.NR32_CLONE -> k.clones().clone(cpu, b, c, d, di, si); // CLONE_BACKWARDS: tls before child_tid
+            case SysClone.NR32_FORK -> k.clones().fork(cpu);
+            case SysClone.NR32_VFORK -> k.clones().vfork(cpu);
+            case SysClone.NR32_CLONE3 -> -Errno.ENOSYS;
+            case SysExit.NR32_WAITPID -> k.exits().wait4(cpu, (int) b, c, (int) d, 0, true);
+            case SysExit.NR32_WAIT4 -> k.exits().wait4(cpu, (int) b, c, (int) d, si, true);
+            case SysExit.NR32_WAITID -> k.exits().waitid(cpu, (int) b, (int) c, d, (int) si, di, true);
+            case Futex.NR32_FUTEX -> k.futex().futex(cpu, b, (int) c, (int) d, si, di, (int) bp, false);
+            case Futex.NR32_FUTEX_TIME64 -> k.futex().futex(cpu, b, (int) c, (int) d, si, di, (int) bp, true);
             case NR32_READ -> fs.read((int) b, c, d);
             case NR32_WRITE -> fs.write((int) b, c, d);
             case NR32_WRITEV -> fs.writev((int) b, c, d, 8);
-            case NR32_GETPID, NR32_GETTID -> k.task().pid;
-            case NR32_GETPPID -> 0;
+            case NR32_GETPID -> k.current().tgid();
+            case NR32_GETTID -> k.current().pid;
+            case NR32_GETPPID -> getppid();
             case NR32_GETUID, NR32_GETGID, NR32_GETEUID, NR32_GETEGID -> k.config().uid() & 0xffff;
             case NR32_GETUID32, NR32_GETGID32, NR32_GETEUID32, NR32_GETEGID32 -> k.config().uid();
-            case NR32_SCHED_YIELD -> 0;
+            case NR32_SCHED_YIELD -> schedYield();
             case NR32_BRK -> k.mmap().brk(mm, b);
             case NR32_MMAP2 -> mmapPgoff(mm, b, c, (int) d, (int) si, (int) di, bp);
             case NR32_OLD_MMAP -> oldMmap(mm, b);
@@ -343,15 +385,15 @@ public final class Syscalls {
             case NR32_NANOSLEEP -> time.nanosleep(cpu, b, false);
             case NR32_CLOCK_NANOSLEEP_TIME64 -> time.clockNanosleep64(cpu, (int) b, (int) c, d);
             case NR32_SET_TID_ADDRESS -> {
-                k.task().clearChildTid = b;
-                yield k.task().pid;
+                k.current().clearChildTid = b;
+                yield k.current().pid;
             }
             case NR32_SET_THREAD_AREA -> Tls.setThreadArea(k, cpu, b, false);
             case NR32_GET_THREAD_AREA -> Tls.getThreadArea(k, b);
             case NR32_RT_SIGACTION -> rtSigaction((int) b, c, d, si, 4);
             case NR32_RT_SIGPROCMASK -> rtSigprocmask((int) b, c, d, si);
             case NR32_SIGRETURN, NR32_RT_SIGRETURN -> {
-                Long eax = SignalsIa32.sigreturn(k, k.task(), cpu, nr == NR32_RT_SIGRETURN);
+                Long eax = SignalsIa32.sigreturn(k, k.current(), cpu, nr == NR32_RT_SIGRETURN);
                 if (eax == null) {
                     k.forceSigFault(Kernel.SIGSEGV, null); // signal_fault: a bad frame
                     yield 0;
@@ -363,7 +405,7 @@ public final class Syscalls {
                 if (rv != SysProc.NOT_HANDLED) {
                     yield rv;
                 }
-                unknown.merge(nr | (1L << 32), 1L, Long::sum);
+                countUnknown(nr | (1L << 32));
                 yield -Errno.ENOSYS;
             }
         }; // regs->ax gets the sign-extended long result; a 32-bit task only sees EAX
@@ -402,6 +444,22 @@ public final class Syscalls {
     }
 
     // ---- identity -----------------------------------------------------------------------------
+
+    /** getppid: the parent process's tgid; 0 for init (its parent is outside the pid namespace). */
+    private long getppid() {
+        synchronized (k.sched().lock) {
+            SignalStruct p = k.current().sig.parent;
+            return p == null ? 0 : p.tgid;
+        }
+    }
+
+    /** sched_yield: the task goes to the back of the run queue at the return from the call. */
+    private long schedYield() {
+        if (k.sched().hasQueued()) {
+            k.ctx().needResched = true;
+        }
+        return 0;
+    }
 
     /**
      * struct new_utsname: six 65-byte fields. machine is x86_64 for any task of a 64-bit kernel (a compat
@@ -460,7 +518,7 @@ public final class Syscalls {
             return -Errno.EINVAL;
         }
         int size = 3 * word + 8;
-        Task t = k.task();
+        Task t = k.current();
         long[] nw = null;
         if (act != 0) {
             byte[] b = new byte[size];
@@ -493,7 +551,7 @@ public final class Syscalls {
         if (sigsetsize != 8) {
             return -Errno.EINVAL;
         }
-        Task t = k.task();
+        Task t = k.current();
         long old = t.sigmask;
         if (set != 0) {
             Long nw = k.userAccess().getUser64(set);

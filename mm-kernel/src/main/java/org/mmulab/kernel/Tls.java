@@ -113,6 +113,14 @@ final class Tls {
      * (load_TLS) and any of DS, ES, FS, GS that holds the modified selector is reloaded.
      */
     static long setThreadArea(Kernel k, Vcpu cpu, long uinfo, boolean lm64) {
+        return setThreadArea(k, k.current(), cpu.state, uinfo, lm64);
+    }
+
+    /**
+     * do_set_thread_area for task {@code t} whose user registers are {@code s}: the caller's own, or a
+     * new thread's (clone's CLONE_SETTLS from an i386 task, whose tls argument is a struct user_desc).
+     */
+    static long setThreadArea(Kernel k, Task t, CpuState s, long uinfo, boolean lm64) {
         byte[] u = new byte[16];
         if (k.userAccess().copyFromUser(u, 0, uinfo, 16) != 0) {
             return -Errno.EFAULT;
@@ -122,7 +130,6 @@ final class Tls {
         if (!descOkay(base, limit, flags, lm64)) {
             return -Errno.EINVAL;
         }
-        Task t = k.task();
         boolean pae = k.config().paging() == KernelConfig.PagingMode.PAE;
         int min = tlsMin(pae);
         if (entry == 0xffff_ffffL) {
@@ -147,7 +154,6 @@ final class Tls {
         }
         boolean clear = ldtEmpty(base, limit, flags) || ldtZero(base, limit, flags);
         t.tls[(int) (entry - min)] = clear ? 0 : fillLdt(base, limit, flags);
-        CpuState s = cpu.state;
         loadTls(t, s, pae);
         int modified = (int) (entry << 3) | 3;
         for (int sreg : new int[] {Segments.DS, Segments.ES, Segments.FS, Segments.GS}) {
@@ -183,7 +189,7 @@ final class Tls {
         if (entry < min || entry >= min + TLS_ENTRIES) {
             return -Errno.EINVAL;
         }
-        long d = k.task().tls[(int) (entry - min)];
+        long d = k.current().tls[(int) (entry - min)];
         byte[] u = new byte[16];
         Le.put32(u, 0, entry);
         Le.put32(u, 4, Segments.base(d));

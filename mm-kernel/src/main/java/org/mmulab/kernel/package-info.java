@@ -29,7 +29,15 @@
  * <li>#GP (a privileged instruction, a far return to a selector that is not __USER_CS/__USER32_CS) is
  *     SIGSEGV with SI_KERNEL, status 139; #UD is SIGILL.</li>
  * <li>A fault signal runs its handler if one is installed (with SA_RESTORER) and not blocked, else
- *     takes the default action: the shell's message ("Segmentation fault", ...) on stderr, status 128+sig.</li>
+ *     takes the default action: the whole thread group dies with status 128+sig; the shell's message
+ *     ("Segmentation fault", ...) is printed on stderr for init only (a child's death is its parent's
+ *     to report).</li>
+ * <li>Processes and threads: {@code Task} (one thread), {@code SignalStruct} (its process),
+ *     {@code CpuContext} (per-vCPU current task, user access, vm_fault), {@code Sched} (one run queue,
+ *     slices counted in instructions, blocking as continuations, deadlock detection), {@code SysClone}
+ *     (clone/fork/vfork), {@code SysExit} (exit, exit_group, wait4, waitid), {@code Futex}. The exec'd
+ *     image is init of its own pid namespace: its pid is {@code KernelConfig.pid()}, its getppid 0, and
+ *     when it dies every other task is killed and the run ends with its status.</li>
  * </ul>
  * Implements emulator.machine.TrapHandler; may call org.mmulab.emulator.*, never gdbstub or cli.
  */
