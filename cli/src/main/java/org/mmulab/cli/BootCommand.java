@@ -94,6 +94,14 @@ final class BootCommand implements Callable<Integer> {
                     + "page tables). A violation is reported on stderr and the exit status is " + Mmulab.EXIT_INTERNAL + ".")
     boolean check;
 
+    @Option(names = "--root", paramLabel = "DIR",
+            description = "The guest's / (default: the host's /, read-only, as qemu-user shows it).")
+    Path root;
+
+    @Option(names = "--rw", paramLabel = "DIR",
+            description = "Let the guest write below this host directory (repeatable); everything else is read-only.")
+    List<Path> rwDirs = new ArrayList<>();
+
     @Option(names = "--clean-env", description = "Start the guest with an empty environment instead of mmulab's.")
     boolean cleanEnv;
 
@@ -214,6 +222,12 @@ final class BootCommand implements Callable<Integer> {
         }
         KernelConfig.PagingMode mode = paging != null ? paging : defaultPaging(elf);
         Kernel kernel = new Kernel(machine, new KernelConfig(in, out, err).withPaging(mode));
+        try {
+            kernel.filesystems().configure(root, rwDirs);
+        } catch (IOException | RuntimeException e) {
+            return fail((root != null ? "--root " + root : "--rw") + ": " + e.getClass().getSimpleName()
+                    + (e.getMessage() != null ? " " + e.getMessage() : ""));
+        }
         try {
             kernel.exec(elf, image, argv, envp);
         } catch (ExecFormatException e) {

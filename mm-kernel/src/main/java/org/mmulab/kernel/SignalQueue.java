@@ -61,12 +61,10 @@ final class SignalQueue {
                 return -Errno.ESRCH;
             } else {
                 SignalStruct init = k.initProcess();
-                if (pid < -1 && (init == null || -pid != init.tgid)) {
-                    return -Errno.ESRCH; // the only process group is init's
-                }
+                int pgrp = pid == 0 ? self.sig.pgid : -pid; // 0: the caller's group; < -1: group -pid
                 int n = 0;
                 for (SignalStruct s : sched.processesLocked()) {
-                    if (pid == -1 && (s == init || s == self.sig)) {
+                    if (pid == -1 && (s == init || s == self.sig) || pid != -1 && s.pgid != pgrp) {
                         continue;
                     }
                     sendToProcessLocked(k, s, sig, SI_USER, cpus);

@@ -15,8 +15,9 @@ import org.mmulab.kernel.mm.Mmap;
 /**
  * The x86-64 and ia32 system-call tables (arch/x86/entry/syscalls/syscall_64.tbl, syscall_32.tbl) for
  * what guest images use. Arguments in RDI, RSI, RDX, R10, R8, R9; the result or -errno in RAX. The
- * tables dispatch by subsystem as Linux's do: fds to {@link SysFs} (fs/read_write.c; fds 0-2 are pipes,
- * stdin read-only, stdout/stderr write-only, so terminal ioctls give -ENOTTY as on a pipe), clocks and
+ * tables dispatch by subsystem as Linux's do: files to {@link SysFsTable} (the VFS: fs/read_write.c,
+ * fs/open.c, fs/namei.c, fs/pipe.c, fs/select.c, fs/exec.c; fds 0-2 of the first process are the
+ * console as pipes, so terminal ioctls give -ENOTTY as on a pipe), clocks and
  * sleeps to {@link SysTime} (kernel/time/), memory to {@link Mmap} (mm/), signals to {@link Signals}
  * and the rest (identity, arch_prctl, TLS, sigaction) here. Anything else is -ENOSYS and counted by
  * number.
@@ -33,7 +34,7 @@ public final class Syscalls {
     private static final int MAX_NR = 512;
 
     private final Kernel k;
-    private final SysFs fs;
+    private final SysFsTable fs;
     private final SysTime time;
     private final SysProc proc;
     /** Per-number counts; updated by every vCPU, so atomic. */
@@ -43,9 +44,13 @@ public final class Syscalls {
 
     Syscalls(Kernel k) {
         this.k = k;
-        this.fs = new SysFs(k);
+        this.fs = new SysFsTable(k);
         this.time = new SysTime(k);
         this.proc = new SysProc(k);
+    }
+
+    SysFsTable fsTable() {
+        return fs;
     }
 
     public long total() {
@@ -112,7 +117,7 @@ public final class Syscalls {
             case NR_GETTIMEOFDAY -> "gettimeofday";
             case NR_TIME -> "time";
             case NR_EXIT_GROUP -> "exit_group";
-            default -> SysProc.name64(nr);
+            default -> SysFsTable.name64(nr) != null ? SysFsTable.name64(nr) : SysProc.name64(nr);
         };
     }
 
@@ -142,6 +147,8 @@ public final class Syscalls {
                 return fs.write((int) a0, a1, a2);
             case NR_WRITEV:
                 return fs.writev((int) a0, a1, a2, 16);
+            case NR_CLOSE:
+                return fs.close((int) a0);
             case NR_EXIT:
                 k.doExitThread((int) (a0 & 0xff));
                 return 0;
@@ -217,7 +224,10 @@ public final class Syscalls {
                 return rax;
             }
             default: {
-                long rv = proc.dispatch64(cpu, nr, a0, a1, a2, a3, a4);
+                long rv = fs.dispatch64(cpu, nr, a0, a1, a2, a3, a4, a5);
+                if (rv == SysProc.NOT_HANDLED) {
+                    rv = proc.dispatch64(cpu, nr, a0, a1, a2, a3, a4);
+                }
                 if (rv != SysProc.NOT_HANDLED) {
                     return rv;
                 }
@@ -284,7 +294,7 @@ public final class Syscalls {
             case NR32_CLOCK_GETRES -> "clock_getres";
             case NR32_CLOCK_GETRES_TIME64 -> "clock_getres_time64";
             case NR32_CLOCK_NANOSLEEP_TIME64 -> "clock_nanosleep_time64";
-            default -> SysProc.name32(nr);
+            default -> SysFsTable.name32(nr) != null ? SysFsTable.name32(nr) : SysProc.name32(nr);
         };
     }
 
@@ -343,7 +353,7 @@ public final class Syscalls {
             case NR32_MUNMAP -> k.mmap().doMunmap(mm, b, c);
             case NR32_MPROTECT -> k.mmap().mprotect(mm, b, c, (int) d);
             case NR32_MADVISE -> k.mmap().madvise(mm, b, c, (int) d);
-            case NR32_LLSEEK -> b <= 2 ? -Errno.ESPIPE : -Errno.EBADF; // fds 0-2 are pipes
+            case NR32_LLSEEK -> fs.llseek32((int) b, c, d, si, (int) di);
             case NR32_IOCTL -> fs.ioctl((int) b, (int) c, d);
             case NR32_UNAME -> uname(b, k.config().paging() == KernelConfig.PagingMode.PAE ? "i686" : "x86_64");
             case NR32_CLOCK_GETTIME -> time.clockGettime(cpu, (int) b, c, false);
@@ -371,7 +381,10 @@ public final class Syscalls {
                 yield eax;
             }
             default -> {
-                long rv = nr < MAX_NR32 ? proc.dispatch32(cpu, (int) nr, b, c, d, si, di) : SysProc.NOT_HANDLED;
+                long rv = nr < MAX_NR32 ? fs.dispatch32(cpu, (int) nr, b, c, d, si, di, bp) : SysProc.NOT_HANDLED;
+                if (rv == SysProc.NOT_HANDLED && nr < MAX_NR32) {
+                    rv = proc.dispatch32(cpu, (int) nr, b, c, d, si, di);
+                }
                 if (rv != SysProc.NOT_HANDLED) {
                     yield rv;
                 }
@@ -384,7 +397,7 @@ public final class Syscalls {
     /** ia32 mmap_pgoff (mmap2): the offset is in pages, so no alignment check. */
     private long mmapPgoff(MmStruct mm, long addr, long len, int prot, int flags, int fd, long pgoff) {
         if ((flags & Mmap.MAP_ANONYMOUS) == 0) {
-            return fd >= 0 && fd <= 2 ? -Errno.ENODEV : -Errno.EBADF;
+            return fs.files().mmapFile(mm, addr, len, prot, flags, fd, pgoff);
         }
         return k.mmap().doMmap(mm, null, addr, len, prot, flags, pgoff, null);
     }
@@ -402,13 +415,13 @@ public final class Syscalls {
         return mmapPgoff(mm, Le.le32(a, 0), Le.le32(a, 4), (int) Le.le32(a, 8), (int) Le.le32(a, 12), (int) Le.le32(a, 16), off >>> 12);
     }
 
-    /** ksys_mmap_pgoff: file mappings need a mappable fd; the only fds are pipes. */
+    /** ksys_mmap_pgoff: a file mapping goes through the fd's page cache ({@link SysFile#mmapFile}). */
     private long mmap(MmStruct mm, long addr, long len, int prot, int flags, int fd, long off) {
         if ((off & 4095) != 0) {
             return -Errno.EINVAL;
         }
         if ((flags & Mmap.MAP_ANONYMOUS) == 0) {
-            return fd >= 0 && fd <= 2 ? -Errno.ENODEV : -Errno.EBADF;
+            return fs.files().mmapFile(mm, addr, len, prot, flags, fd, off >>> 12);
         }
         return k.mmap().doMmap(mm, null, addr, len, prot, flags, off >>> 12, null);
     }

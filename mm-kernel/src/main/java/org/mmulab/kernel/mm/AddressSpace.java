@@ -77,6 +77,57 @@ public final class AddressSpace {
         return new AddressSpace(frames, "/dev/zero (deleted)", null, true);
     }
 
+    /** A tmpfs file's shmem object (mm/shmem.c shmem_file_setup): {@code name} is what /proc/pid/maps shows. */
+    public static AddressSpace shmem(FrameTable frames, String name) {
+        return new AddressSpace(frames, name, null, true);
+    }
+
+    /**
+     * filemap_get_folio without FGP_CREAT: the pfn of page {@code index} with a reference for the caller,
+     * or -1 when it is not in the cache (a tmpfs hole reads as zeros without allocating).
+     */
+    public long findPage(long index) {
+        iPages.lock();
+        try {
+            Long pfn = pages.get(index);
+            if (pfn == null) {
+                return -1;
+            }
+            frames.get(pfn);
+            return pfn;
+        } finally {
+            iPages.unlock();
+        }
+    }
+
+    /**
+     * truncate_inode_pages_range from page {@code fromIndex} on: the cache drops its references to those
+     * pages (a page still mapped lives on until its PTEs go). Returns how many pages were dropped.
+     */
+    public long truncatePages(long fromIndex) {
+        long n = 0;
+        iPages.lock();
+        try {
+            var it = pages.entrySet().iterator();
+            while (it.hasNext()) {
+                var e = it.next();
+                if (e.getKey() >= fromIndex) {
+                    frames.put(e.getValue());
+                    it.remove();
+                    n++;
+                }
+            }
+        } finally {
+            iPages.unlock();
+        }
+        return n;
+    }
+
+    /** The frame table the pages come from. */
+    public FrameTable frames() {
+        return frames;
+    }
+
     public String name() {
         return name;
     }
