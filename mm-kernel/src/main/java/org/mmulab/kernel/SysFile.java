@@ -104,8 +104,10 @@ final class SysFile {
             int notCopied = k.userAccess().copyToUser(buf + done, b, 0, n);
             if (notCopied != 0) {
                 if (f instanceof ConsoleFile c) {
-                    c.unread(b, 0, n); // the bytes stay in the "pipe"
-                } else if (at < 0) {
+                    c.unread(b, 0, n); // pipe_read: a short copy consumes nothing of that buffer
+                    return done > 0 ? done : -Errno.EFAULT;
+                }
+                if (at < 0) {
                     f.setPos(f.pos() - notCopied);
                 }
                 done += n - notCopied;
@@ -198,9 +200,9 @@ final class SysFile {
         int notCopied = k.userAccess().copyToUser(buf, b, 0, n);
         if (notCopied != 0) {
             synchronized (s.lock) {
-                p.pipe.unread(b, n - notCopied, notCopied);
+                p.pipe.unread(b, 0, n); // pipe_read: a short copy is EFAULT and leaves the bytes in the pipe
             }
-            return n - notCopied > 0 ? n - notCopied : -Errno.EFAULT;
+            return -Errno.EFAULT;
         }
         return n;
     }
