@@ -434,6 +434,8 @@ public final class Kernel implements TrapHandler {
             return;
         }
         t.lastFaultAddr = -1;
+        long nr = cpu.state.gpr[CpuState.RAX];
+        t.origAx = nr & 0xffff_ffffL;
         long ret = syscalls.dispatch(cpu, int80);
         if (ret == Sched.BLOCK || t.exited) {
             sched.schedule(ctx); // the continuation sets RAX when the task is woken
@@ -493,7 +495,11 @@ public final class Kernel implements TrapHandler {
         if (org.mmulab.kernel.mm.MmCheck.enabled) {
             memory.check.checkNoLocksHeld();
         }
-        return !t.exited && t.state == Task.RUNNING && !ctx.needResched;
+        boolean toUser = !t.exited && t.state == Task.RUNNING && !ctx.needResched;
+        if (!t.exited && t.state == Task.RUNNING) {
+            SyscallRestart.noHandler(t, ctx.cpu.state); // an interrupted call with no handler run: again
+        }
+        return toUser;
     }
 
     @Override

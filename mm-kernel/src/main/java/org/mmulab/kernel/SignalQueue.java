@@ -175,6 +175,7 @@ final class SignalQueue {
                 if (handler == Signals.SIG_IGN) {
                     continue;
                 }
+                SyscallRestart.beforeHandler(t, cpu.state, t.sigactions[sig][1]);
                 long who = (t.tgid() & 0xffff_ffffL) | (long) k.config().uid() << 32; // si_pid, si_uid
                 int r = Signals.deliverFault(k, t, cpu, sig, t.pendingCode[sig], who, 0, 0);
                 if (r == Signals.SETUP_FAILED) {

@@ -275,7 +275,8 @@ final class SysExit {
                 } else {
                     me.waiters.add(t);
                     return sched.blockLocked(t,
-                            (kk, vcpu, task) -> task.wakeResult != 0 ? task.wakeResult
+                            (kk, vcpu, task) -> task.wakeResult == -Errno.EINTR ? -Errno.ERESTARTSYS
+                                    : task.wakeResult != 0 ? task.wakeResult
                                     : doWait(task, pid, options, statusp, infop, rusage, compat, waitid),
                             Long.MAX_VALUE, pid > 0 ? "wait for child " + pid : "wait for any child");
                 }

@@ -142,7 +142,7 @@ final class SysFile {
             return 0;
         }
         if (f instanceof Pipe.End p) {
-            return pipeWrite(p, buf, count);
+            return pipeWrite(p, buf, count, 0);
         }
         long done = 0;
         byte[] b = new byte[(int) Math.min(count, CHUNK)];
@@ -207,62 +207,54 @@ final class SysFile {
         return n;
     }
 
-    /** pipe_write: copies the user bytes first, then writes what fits, blocking for the rest. */
-    private long pipeWrite(Pipe.End p, long buf, long count) {
-        byte[] b = new byte[(int) Math.min(count, CHUNK)];
-        int notCopied = k.userAccess().copyFromUser(b, 0, buf, b.length);
+    /**
+     * pipe_write: copies up to a chunk of user bytes, then writes what fits, blocking for the rest;
+     * {@code done} is what this call has written so far (a continuation carries it on).
+     */
+    private long pipeWrite(Pipe.End p, long buf, long count, long done) {
+        byte[] b = new byte[(int) Math.min(count - done, CHUNK)];
+        int notCopied = k.userAccess().copyFromUser(b, 0, buf + done, b.length);
         int ok = b.length - notCopied;
         if (ok == 0) {
-            return -Errno.EFAULT;
+            return done > 0 ? done : -Errno.EFAULT;
         }
-        return pipeWriteBytes(p, b, ok, buf, count, 0, notCopied != 0);
+        return pipeWriteBytes(p, b, 0, ok, buf, count, done, notCopied != 0);
     }
 
-    private long pipeWriteBytes(Pipe.End p, byte[] b, int len, long buf, long count, long doneBefore, boolean faulted) {
+    private long pipeWriteBytes(Pipe.End p, byte[] b, int off, int len, long buf, long count, long done, boolean faulted) {
         Task t = k.current();
         Sched s = k.sched();
-        int off = 0;
-        long done = doneBefore;
+        boolean epipe = false;
         synchronized (s.lock) {
             while (off < len) {
                 int w;
                 try {
                     w = p.write(b, off, len - off);
                 } catch (FsException e) {
-                    if (e.errno == Errno.EPIPE) {
-                        // SIGPIPE is sent below, outside the lock
-                    } else if (e.errno == Errno.EAGAIN && !p.nonblocking()) {
-                        byte[] rest = java.util.Arrays.copyOfRange(b, off, len);
+                    if (e.errno == Errno.EAGAIN && !p.nonblocking()) {
+                        int o = off;
                         long d = done;
                         return blockOn(t, p.writeWait(),
-                                (kk, cpu, task) -> pipeWriteBytes(p, rest, rest.length, buf, count, d, faulted), "pipe write");
-                    } else if (done > 0) {
-                        return done;
-                    } else {
-                        return e.ret();
+                                (kk, cpu, task) -> pipeWriteBytes(p, b, o, len, buf, count, d, faulted), "pipe write", d);
                     }
-                    if (done > 0) {
-                        return done;
+                    if (e.errno != Errno.EPIPE) {
+                        return done > 0 ? done : e.ret();
                     }
+                    epipe = true;
                     break;
                 }
                 off += w;
                 done += w;
             }
         }
-        if (off < len) {
+        if (epipe) {
             sigpipe();
-            return -Errno.EPIPE;
+            return done > 0 ? done : -Errno.EPIPE;
         }
         if (faulted || done >= count) {
             return done;
         }
-        // More than one chunk: copy the next one.
-        long next = pipeWrite(p, buf + done, count - done);
-        if (next == Sched.BLOCK) {
-            return next;
-        }
-        return next < 0 ? done : done + next;
+        return pipeWrite(p, buf, count, done);
     }
 
     /**
@@ -270,12 +262,18 @@ final class SysFile {
      * the call, or returns EINTR if a signal woke it.
      */
     long blockOn(Task t, WaitQueue wq, Task.Resume retry, String what) {
+        return blockOn(t, wq, retry, what, 0);
+    }
+
+    /** {@link #blockOn}; a signal ends the wait with {@code partial} when something was transferred already. */
+    long blockOn(Task t, WaitQueue wq, Task.Resume retry, String what, long partial) {
         if (t.killPending) {
             return -Errno.EINTR;
         }
         Sched s = k.sched();
         Task.Resume[] self = new Task.Resume[1];
-        self[0] = (kk, cpu, task) -> task.wakeResult != 0 ? task.wakeResult : retry.resume(kk, cpu, task);
+        self[0] = (kk, cpu, task) -> task.wakeResult == -Errno.EINTR ? (partial > 0 ? partial : -Errno.ERESTARTSYS)
+                : task.wakeResult != 0 ? task.wakeResult : retry.resume(kk, cpu, task);
         wq.add(() -> {
             if (t.resume == self[0]) {
                 s.wakeLocked(t, 0);
@@ -791,6 +789,39 @@ final class SysFile {
             return k.mmap().doMmap(mm, a, addr, len, prot, flags, pgoff, null);
         } finally {
             a.releaseUser();
+        }
+    }
+
+    /**
+     * msync (mm/msync.c): flags MS_ASYNC 1, MS_INVALIDATE 2, MS_SYNC 4 (not ASYNC with SYNC: EINVAL), a
+     * page-aligned start (EINVAL), and the whole range mapped (ENOMEM otherwise). Shared mappings write
+     * into the page cache itself (tmpfs files' shmem pages, which read() reads), so there is nothing to
+     * write back; MS_INVALIDATE on a locked range would be EBUSY (no mlock here).
+     */
+    long msync(long start, long len, int flags) {
+        if ((flags & ~7) != 0 || (flags & 5) == 5 || (start & 4095) != 0) {
+            return -Errno.EINVAL;
+        }
+        long end = start + ((len + 4095) & ~4095L);
+        if (Long.compareUnsigned(end, start) < 0) {
+            return -Errno.ENOMEM;
+        }
+        if (end == start) {
+            return 0;
+        }
+        org.mmulab.kernel.mm.MmStruct mm = k.current().mm;
+        mm.mmapLock.downRead();
+        try {
+            long at = start;
+            for (org.mmulab.kernel.mm.VmArea v : mm.vmasIn(start, end)) {
+                if (v.start() > at) {
+                    return -Errno.ENOMEM;
+                }
+                at = v.end();
+            }
+            return at < end ? -Errno.ENOMEM : 0;
+        } finally {
+            mm.mmapLock.upRead();
         }
     }
 

@@ -47,6 +47,7 @@ final class SysFsTable {
             case 23 -> "select";
             case 32 -> "dup";
             case 33 -> "dup2";
+            case 26 -> "msync";
             case 40 -> "sendfile";
             case 59 -> "execve";
             case 72 -> "fcntl";
@@ -146,6 +147,7 @@ final class SysFsTable {
             case 143 -> "flock";
             case 145 -> "readv";
             case 147 -> "getsid";
+            case 144 -> "msync";
             case 148 -> "fdatasync";
             case 168 -> "poll";
             case 180 -> "pread64";
@@ -238,6 +240,7 @@ final class SysFsTable {
             case 23 -> poll.select(cpu, d0, a1, a2, a3, a4, false);
             case 32 -> f.dup(d0);
             case 33 -> f.dup3(d0, (int) a1, 0, true);
+            case 26 -> f.msync(a0, a1, (int) a2);
             case 40 -> f.sendfile(d0, (int) a1, a2, a3, false);
             case 59 -> exec.execve(cpu, AT_FDCWD, a0, a1, a2, 0);
             case 72 -> f.fcntl(d0, (int) a1, a2, false);
@@ -352,6 +355,7 @@ final class SysFsTable {
             case 133 -> p.fchdir(fd);
             case 142 -> poll.select(cpu, fd, c, d, si, di, true);
             case 143 -> f.flock(fd, (int) c);
+            case 144 -> f.msync(b, c, (int) d);
             case 145 -> f.rwv(fd, c, d, 8, false, -1);
             case 147 -> exec.getsid(fd);
             case 168 -> poll.poll(cpu, b, c, (int) d);

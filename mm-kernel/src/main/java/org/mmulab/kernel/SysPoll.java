@@ -62,7 +62,7 @@ final class SysPoll {
             }
             boolean timedOut = deadline != Long.MAX_VALUE && now(cpu) >= deadline;
             if (n == 0 && !timedOut && (t.killPending || SignalQueue.hasDeliverable(t))) {
-                n = -Errno.EINTR;
+                n = -Errno.ERESTARTNOHAND;
             } else if (n == 0 && !timedOut) {
                 List<WaitQueue> queues = new ArrayList<>();
                 for (File f : waitOn) {
@@ -86,7 +86,7 @@ final class SysPoll {
                         }
                     }
                     if (task.wakeResult == -Errno.EINTR) {
-                        return finish.finish(vcpu, -Errno.EINTR);
+                        return finish.finish(vcpu, -Errno.ERESTARTNOHAND);
                     }
                     long d = task.wakeResult == -Errno.ETIMEDOUT ? now(vcpu) : deadline;
                     return waitFor(vcpu, d, pass, finish);

@@ -65,6 +65,8 @@ public final class Task {
     public org.mmulab.kernel.fs.FdTable files;
     /** fs_struct: root and working directory (shared by CLONE_FS). */
     public org.mmulab.kernel.fs.FsContext fs;
+    /** orig_ax: the number of the system call the task is in (for restarting it), -1 outside one. */
+    long origAx = -1;
     /** fs->umask. */
     int umask = 0022;
     /** set_robust_list's head and its length (walked at exit by {@link Futex#exitRobustList}). */
