@@ -10,6 +10,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,22 @@ static const char *en(int e) {
 
 static int cmp(const void *a, const void *b) {
     return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static sigjmp_buf bus_jb;
+
+static void on_bus(int sig) {
+    (void) sig;
+    siglongjmp(bus_jb, 1);
+}
+
+/* Touches p: 1 if it raised SIGBUS, 0 if it read (the value in *val). */
+static int touch_bus(volatile char *p, int *val) {
+    if (sigsetjmp(bus_jb, 1) == 0) {
+        *val = *p;
+        return 0;
+    }
+    return 1;
 }
 
 /* An address the compiler cannot see through: no buffer-size warnings for the deliberate EFAULTs. */
@@ -205,6 +223,32 @@ int main(void) {
     TRY("rename to /dev/shm", rename("a", "/dev/shm/a"));
     TRY("readlink of a file", readlink("a", target, sizeof target));
     TRY("mmap /dev/null", mmap(0, 4096, PROT_READ, MAP_PRIVATE, nf, 0) == MAP_FAILED ? -1 : 0);
+
+    /* truncate unmaps what it cuts off: SIGBUS past the new end, zeros after regrowing */
+    signal(SIGBUS, on_bus);
+    int tf = open("trunc", O_RDWR | O_CREAT, 0600);
+    ftruncate(tf, 8192);
+    char *tm = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, tf, 0);
+    tm[4096] = 'q';
+    int v = 0;
+    int bus = touch_bus(tm + 4096, &v);
+    printf("before truncate: bus %d value %c\n", bus, v);
+    ftruncate(tf, 4096);
+    printf("after truncate: bus %d\n", touch_bus(tm + 4096, &v));
+    ftruncate(tf, 8192);
+    v = -1;
+    bus = touch_bus(tm + 4096, &v);
+    printf("after regrowing: bus %d value %d\n", bus, v);
+    write(tf, "abc", 3);
+    char *pm = mmap(0, 8192, PROT_READ, MAP_PRIVATE, tf, 0);
+    ftruncate(tf, 100);
+    bus = touch_bus(pm + 1, &v);
+    printf("private page 0: bus %d value %c\n", bus, v);
+    printf("private page 1: bus %d\n", touch_bus(pm + 4096, &v));
+    munmap(tm, 8192);
+    munmap(pm, 8192);
+    close(tf);
+    unlink("trunc");
 
     /* clean up */
     unlink("sub/x");

@@ -51,6 +51,8 @@ public final class Filesystems {
         Vfs v = new Vfs(rootInode, r.toString());
         tmp = new Tmpfs(k.memory().frames(), "/tmp", 0x16, 01777);
         shm = new Tmpfs(k.memory().frames(), "/dev/shm", 0x17, 01777);
+        tmp.setUnmapper(this::unmapMappingRange);
+        shm.setUnmapper(this::unmapMappingRange);
         v.mount("/tmp", tmp.root(), "tmpfs");
         v.mount("/proc", new ProcFs(k, this).root(), "proc");
         v.mount("/dev", devRoot(), "udev");
@@ -90,6 +92,44 @@ public final class Filesystems {
     Inode inodeOf(org.mmulab.kernel.mm.AddressSpace a) {
         synchronized (mappings) {
             return mappings.get(a);
+        }
+    }
+
+    /**
+     * unmap_mapping_range(mapping, from, 0, even_cows=1) for truncate: every VMA of every live mm that
+     * maps {@code a} loses its PTEs for file pages at or past {@code fromIndex} (private COW copies
+     * included), so later touches fault again (SIGBUS past the new end). The VMAs are found by walking
+     * each mm's VMA list (the i_mmap interval tree's answer, found the long way).
+     */
+    void unmapMappingRange(org.mmulab.kernel.mm.AddressSpace a, long fromIndex) {
+        java.util.List<org.mmulab.kernel.mm.MmStruct> mms = new java.util.ArrayList<>();
+        synchronized (k.sched().lock) {
+            for (Task t : k.sched().liveTasksLocked()) {
+                if (t.mm != null && !mms.contains(t.mm)) {
+                    mms.add(t.mm);
+                }
+            }
+        }
+        for (org.mmulab.kernel.mm.MmStruct mm : mms) {
+            mm.mmapLock.downRead();
+            try {
+                for (org.mmulab.kernel.mm.VmArea v : mm.vmaList()) {
+                    if (v.file() != a) {
+                        continue;
+                    }
+                    long pages = (v.end() - v.start()) >>> 12;
+                    long first = Math.max(v.pgoff(), fromIndex);
+                    if (first >= v.pgoff() + pages) {
+                        continue;
+                    }
+                    org.mmulab.kernel.mm.MmuGather tlb = new org.mmulab.kernel.mm.MmuGather(mm);
+                    mm.updateHiwaterRss();
+                    k.memory().unmapSingleVma(tlb, v, v.start() + ((first - v.pgoff()) << 12), v.end());
+                    tlb.finish();
+                }
+            } finally {
+                mm.mmapLock.upRead();
+            }
         }
     }
 

@@ -210,6 +210,7 @@ final class SysPath {
             synchronized (this) {
                 if (memfdFs == null) {
                     memfdFs = new Tmpfs(k.memory().frames(), "", 0x18, 01777);
+                    memfdFs.setUnmapper(k.filesystems()::unmapMappingRange);
                 }
             }
             String n = "memfd:" + name;

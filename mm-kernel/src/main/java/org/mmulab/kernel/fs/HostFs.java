@@ -65,6 +65,12 @@ public final class HostFs {
         return inode(root);
     }
 
+    /** The name a host path has in the guest (below the root). */
+    String guestPath(Path p) {
+        Path r = root.relativize(p);
+        return "/" + r.toString();
+    }
+
     boolean writableHost(Path p) {
         for (Path d : rwDirs) {
             if (p.startsWith(d)) {
@@ -412,7 +418,8 @@ public final class HostFs {
             }
             if (mapping == null) {
                 try (FileChannel ch = FileChannel.open(path, LinkOption.NOFOLLOW_LINKS, StandardOpenOption.READ)) {
-                    mapping = AddressSpace.file(fs.frames, path.toString(), FileBytes.load(ch, ch.size(), FileBytes.READ_LIMIT));
+                    mapping = AddressSpace.file(fs.frames, fs.guestPath(path), FileBytes.load(ch, ch.size(), FileBytes.READ_LIMIT));
+                    mapping.setEof(ch.size());
                 } catch (IOException e) {
                     throw errno(e);
                 }

@@ -23,6 +23,13 @@ public final class Tmpfs {
     final String mountPath;
     final long maxPages;
     final AtomicLong usedPages = new AtomicLong();
+    /** unmap_mapping_range: zaps every PTE mapping pages of a file from a page index on (set by the kernel). */
+    private volatile java.util.function.ObjLongConsumer<AddressSpace> unmapper = (a, from) -> { };
+
+    /** Installs the kernel's unmap_mapping_range (it knows every mm). */
+    public void setUnmapper(java.util.function.ObjLongConsumer<AddressSpace> u) {
+        unmapper = u;
+    }
     private final Node root;
 
     public Tmpfs(FrameTable frames, String mountPath, long dev, int rootMode) {
@@ -249,6 +256,7 @@ public final class Tmpfs {
         private synchronized AddressSpace data() {
             if (data == null) {
                 data = AddressSpace.shmem(fs.frames, path());
+                data.setEof(size);
             }
             return data;
         }
@@ -290,6 +298,7 @@ public final class Tmpfs {
             }
             synchronized (this) {
                 AddressSpace a = data();
+                a.setEof(Math.max(size, pos + len)); // shmem_write_begin may allocate up to the new end
                 PhysicalMemory mem = fs.frames.memory();
                 int done = 0;
                 while (done < len) {
@@ -311,10 +320,13 @@ public final class Tmpfs {
                     fs.frames.put(pfn);
                     done += chunk;
                 }
+                if (pos + done > size) {
+                    size = pos + done;
+                }
+                a.setEof(size);
                 if (done == 0 && len > 0) {
                     throw new FsException(Errno.ENOSPC);
                 }
-                size = Math.max(size, pos + done);
                 touchMtime();
                 return done;
             }
@@ -325,9 +337,14 @@ public final class Tmpfs {
             if (isDir()) {
                 throw new FsException(Errno.EISDIR);
             }
+            if (data != null) {
+                data.setEof(newSize);
+            }
             if (newSize < size && data != null) {
-                // Zero the tail of the last kept page, then drop the pages past it.
+                // truncate_pagecache: unmap the pages past the new end everywhere (private COW copies
+                // too), zero the tail of the last kept page, then drop the pages past it.
                 long keep = (newSize + 4095) >>> 12;
+                fs.unmapper.accept(data, keep);
                 if ((newSize & 4095) != 0) {
                     long pfn = data.findPage(newSize >>> 12);
                     if (pfn >= 0) {

@@ -13,6 +13,10 @@ import java.util.Map;
  */
 public final class AddressSpace {
     private int users = 1;
+    /** What {@link #getPage} returns for a page at or past end of file: the fault is SIGBUS. */
+    public static final long SIGBUS = -2;
+    /** Pages of the file (i_size rounded up): a fault at or beyond is SIGBUS; unlimited unless set. */
+    private volatile long eofPages = Long.MAX_VALUE;
     private final String name;
     private final FileBytes data;
     private final boolean shmem;
@@ -123,6 +127,11 @@ public final class AddressSpace {
         return n;
     }
 
+    /** i_size changed: faults at or past {@code bytes} (rounded up to a page) are SIGBUS from now on. */
+    public void setEof(long bytes) {
+        eofPages = (bytes + 4095) >>> 12;
+    }
+
     /** The frame table the pages come from. */
     public FrameTable frames() {
         return frames;
@@ -144,6 +153,9 @@ public final class AddressSpace {
      * meanwhile, that one is used and ours freed.
      */
     public long getPage(long index) {
+        if (index >= eofPages) {
+            return SIGBUS; // filemap_fault / shmem_fault: beyond i_size
+        }
         iPages.lock();
         try {
             Long pfn = pages.get(index);
