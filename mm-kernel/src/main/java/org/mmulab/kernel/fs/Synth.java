@@ -90,16 +90,12 @@ public final class Synth {
             this.write = null;
         }
 
-        @Override
-        public boolean writable() {
-            return write != null;
-        }
-
+        /**
+         * The mode bits decide who may open it for writing (root may, as CAP_DAC_OVERRIDE lets it); a
+         * file without a write handler then refuses the write itself with EINVAL (no FMODE_CAN_WRITE).
+         */
         @Override
         public File open(Dentry d, int flags) throws FsException {
-            if ((flags & File.O_ACCMODE) != File.O_RDONLY && write == null) {
-                throw new FsException(Errno.EACCES);
-            }
             byte[] snap = text == null || (flags & File.O_PATH) != 0 ? null : text.get().getBytes(StandardCharsets.UTF_8);
             return new File(d, this, flags) {
                 @Override
@@ -126,6 +122,9 @@ public final class Synth {
 
                 @Override
                 public int pwrite(long at, byte[] b, int off, int len) throws FsException {
+                    if (write == null) {
+                        throw new FsException(Errno.EINVAL);
+                    }
                     write.write(new String(b, off, len, StandardCharsets.UTF_8));
                     return len;
                 }
