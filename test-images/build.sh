@@ -125,6 +125,11 @@ done
 #   bin/i386/NAME-glibc        gcc -m32 -static -O2                 (x87 floating point, int 0x80, %gs TLS)
 # plus a source's own " * build.sh cflags: ..." line (libc_vec.c: -O3). Needs gcc-multilib for i386
 # and musl-tools. These keep their symbol table too (the oracle names libc functions).
+# The SMP images are libc images too (pthreads, fork, raw futex): threads_fault, fork_cow, fork_many,
+# munmap_race, futex_pingpong, thread_segv, sharing src/libc/smp_check.h (fail fast, never hang); their
+# sources add -pthread by the cflags line. Their output does not depend on the CPU count or the
+# interleaving, so one native recording serves every run; like every libc image, the i386 build is
+# checked against the x86_64 recording.
 LIBC_CFLAGS=(-static -O2 -Wall -Wextra -Werror)
 for arch in "${arches[@]}"; do
     for src in src/libc/*.c; do
@@ -168,7 +173,7 @@ trap 'rm -rf "$tmp"' EXIT
 failed=0
 for arch in "${arches[@]}"; do
     mkdir -p "expected/$arch"
-    while IFS=$'\t' read -r name img_arch status check args env; do
+    while IFS=$'\t' read -r name img_arch status check args env _modes; do
         [[ -z "$name" || "$name" == \#* ]] && continue
         base="${name%%@*}"
         base="${base%-glibc-v2}"; base="${base%-glibc}"; base="${base%-musl}"

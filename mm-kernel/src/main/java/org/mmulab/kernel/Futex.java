@@ -206,9 +206,14 @@ final class Futex {
         if (key == null) {
             return -Errno.EFAULT;
         }
+        int woken;
         synchronized (sched.lock) {
-            return wakeLocked(key, n, bitset);
+            woken = wakeLocked(key, n, bitset);
         }
+        if (woken > 0) {
+            k.machine().yieldPoint(org.mmulab.emulator.machine.YieldKind.WAKE); // the woken may run first
+        }
+        return woken;
     }
 
     private int wakeLocked(Key key, int n, int bitset) {

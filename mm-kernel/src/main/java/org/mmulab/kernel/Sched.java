@@ -286,6 +286,10 @@ final class Sched {
         if (prev == null) {
             return;
         }
+        if (prev.state == Task.BLOCKED) {
+            // Outside the lock: under DETERMINISTIC scheduling another vCPU may act before this one switches.
+            k.machine().yieldPoint(org.mmulab.emulator.machine.YieldKind.BLOCK);
+        }
         synchronized (lock) {
             if (prev.state != Task.DEAD) {
                 prev.regs.copyFrom(ctx.cpu.state);

@@ -55,7 +55,7 @@ final class SignalQueue {
                 if (t == null) {
                     return -Errno.ESRCH;
                 }
-                sendToProcessLocked(k, t.sig, sig, SI_USER, cpus);
+                sendToProcessLocked(k, t.sig, sig, SI_USER, self.tgid(), cpus);
                 r = 0;
             } else if (pid == Integer.MIN_VALUE) {
                 return -Errno.ESRCH;
@@ -67,7 +67,7 @@ final class SignalQueue {
                     if (pid == -1 && (s == init || s == self.sig) || pid != -1 && s.pgid != pgrp) {
                         continue;
                     }
-                    sendToProcessLocked(k, s, sig, SI_USER, cpus);
+                    sendToProcessLocked(k, s, sig, SI_USER, self.tgid(), cpus);
                     n++;
                 }
                 r = n > 0 ? 0 : -Errno.ESRCH;
@@ -104,7 +104,7 @@ final class SignalQueue {
             if (t == null || (tgid > 0 && t.tgid() != tgid)) {
                 return -Errno.ESRCH;
             }
-            sendLocked(k, t, sig, SI_TKILL, cpus);
+            sendLocked(k, t, sig, SI_TKILL, k.current().tgid(), cpus);
         }
         k.interruptCpus(cpus);
         return 0;
@@ -120,7 +120,7 @@ final class SignalQueue {
     }
 
     /** A process-directed signal (kill, SIGCHLD): queued on a thread that does not block it. */
-    static void sendToProcessLocked(Kernel k, SignalStruct s, int sig, int code, List<Integer> cpus) {
+    static void sendToProcessLocked(Kernel k, SignalStruct s, int sig, int code, int sender, List<Integer> cpus) {
         if (s.threads.isEmpty()) {
             return; // a zombie: nothing to signal
         }
@@ -133,16 +133,20 @@ final class SignalQueue {
                 }
             }
         }
-        sendLocked(k, target, sig, code, cpus);
+        sendLocked(k, target, sig, code, sender, cpus);
     }
 
-    /** send_signal + signal_wake_up for one thread; signal 0 only checks that the target exists. */
-    static void sendLocked(Kernel k, Task t, int sig, int code, List<Integer> cpus) {
+    /**
+     * send_signal + signal_wake_up for one thread ({@code sender}: the si_pid the handler sees); signal 0
+     * only checks that the target exists.
+     */
+    static void sendLocked(Kernel k, Task t, int sig, int code, int sender, List<Integer> cpus) {
         if (sig == 0 || t.exited || ignored(t, sig)) {
             return;
         }
         t.pendingSignals |= bit(sig);
         t.pendingCode[sig] = code;
+        t.pendingPid[sig] = sender;
         if ((t.sigmask & ~Signals.UNBLOCKABLE & bit(sig)) != 0) {
             return;
         }
@@ -176,7 +180,7 @@ final class SignalQueue {
                     continue;
                 }
                 SyscallRestart.beforeHandler(t, cpu.state, t.sigactions[sig][1]);
-                long who = (t.tgid() & 0xffff_ffffL) | (long) k.config().uid() << 32; // si_pid, si_uid
+                long who = (t.pendingPid[sig] & 0xffff_ffffL) | (long) k.config().uid() << 32; // si_pid, si_uid
                 int r = Signals.deliverFault(k, t, cpu, sig, t.pendingCode[sig], who, 0, 0);
                 if (r == Signals.SETUP_FAILED) {
                     k.forceSigFault(Kernel.SIGSEGV, null); // signal_setup_done -> force_sigsegv

@@ -184,7 +184,8 @@ final class SysExit {
         if (autoreap) {
             parent.children.remove(s);
         } else if (s.exitSignal != 0 && !parent.zombie) {
-            SignalQueue.sendToProcessLocked(k, parent, s.exitSignal, s.termSignal != 0 ? CLD_KILLED : CLD_EXITED, cpus);
+            SignalQueue.sendToProcessLocked(k, parent, s.exitSignal, s.termSignal != 0 ? CLD_KILLED : CLD_EXITED, s.tgid,
+                    cpus);
         }
         wakeWaitersLocked(parent);
     }

@@ -675,7 +675,11 @@ final class SysFile {
 
     // ---- sendfile -------------------------------------------------------------------------------------
 
-    /** sendfile(out, in, offp, count): through a kernel buffer; offp (loff_t, or compat off_t) if given. */
+    /**
+     * sendfile(out, in, offp, count): through a kernel buffer; offp (loff_t, or compat off_t) if given.
+     * Into a pipe it reads only what the pipe has room for, so nothing read is ever lost, and blocks
+     * while the pipe is full (as splice to a pipe waits in pipe_wait_writable). A pipe as input is EINVAL.
+     */
     long sendfile(int outFd, int inFd, long offp, long count, boolean compat) {
         File in, out;
         try {
@@ -686,6 +690,9 @@ final class SysFile {
         }
         if (!in.readable() || !out.writable()) {
             return -Errno.EBADF;
+        }
+        if (in instanceof Pipe.End) {
+            return -Errno.EINVAL;
         }
         long pos = -1;
         if (offp != 0) {
@@ -698,33 +705,59 @@ final class SysFile {
                 return -Errno.EINVAL;
             }
         }
-        count = Math.min(count, MAX_RW_COUNT);
-        byte[] buf = new byte[(int) Math.min(count, CHUNK)];
-        long done = 0;
+        return sendfileFrom(in, out, offp, pos, Math.min(count, MAX_RW_COUNT), 0, compat);
+    }
+
+    private long sendfileFrom(File in, File out, long offp, long pos, long count, long done, boolean compat) {
+        byte[] buf = new byte[(int) Math.min(Math.max(count, 1), CHUNK)];
+        Task t = k.current();
         while (done < count) {
             int want = (int) Math.min(buf.length, count - done);
             int n;
             try {
-                n = pos < 0 ? in.read(buf, 0, want) : in.pread(pos + done, buf, 0, want);
-            } catch (FsException e) {
-                return done > 0 ? done : e.ret();
-            }
-            if (n <= 0) {
-                break;
-            }
-            try {
-                int w = 0;
-                while (w < n) {
-                    w += out.write(buf, w, n - w);
+                if (out instanceof Pipe.End p) {
+                    synchronized (k.sched().lock) {
+                        int space = p.space();
+                        if (space < 0) {
+                            sigpipe();
+                            return finishSendfile(offp, pos, done, done > 0 ? done : -Errno.EPIPE, compat);
+                        }
+                        if (space == 0) {
+                            if (done > 0 || p.nonblocking()) {
+                                return finishSendfile(offp, pos, done, done > 0 ? done : -Errno.EAGAIN, compat);
+                            }
+                            long d = done;
+                            return blockOn(t, p.writeWait(), (kk, cpu, task) -> sendfileFrom(in, out, offp, pos, count, d, compat),
+                                    "sendfile to a pipe");
+                        }
+                        want = Math.min(want, space);
+                        n = pos < 0 ? in.read(buf, 0, want) : in.pread(pos + done, buf, 0, want);
+                        if (n > 0) {
+                            out.write(buf, 0, n); // fits: the lock was held since the space check
+                        }
+                    }
+                } else {
+                    n = pos < 0 ? in.read(buf, 0, want) : in.pread(pos + done, buf, 0, want);
+                    int w = 0;
+                    while (w < n) {
+                        w += out.write(buf, w, n - w);
+                    }
                 }
             } catch (FsException e) {
                 if (e.errno == Errno.EPIPE) {
                     sigpipe();
                 }
-                return done > 0 ? done : e.ret();
+                return finishSendfile(offp, pos, done, done > 0 ? done : e.ret(), compat);
+            }
+            if (n <= 0) {
+                break;
             }
             done += n;
         }
+        return finishSendfile(offp, pos, done, done, compat);
+    }
+
+    private long finishSendfile(long offp, long pos, long done, long ret, boolean compat) {
         if (offp != 0) {
             byte[] b = new byte[compat ? 4 : 8];
             if (compat) {
@@ -734,7 +767,7 @@ final class SysFile {
             }
             k.userAccess().copyToUser(offp, b, 0, b.length);
         }
-        return done;
+        return ret;
     }
 
     /**

@@ -246,7 +246,7 @@ final class SysProc {
 
     /** prlimit64(pid, resource, new, old): struct rlimit64 (two u64); pid 0 or the caller's. */
     private long prlimit64(int pid, int res, long nwp, long oldp) {
-        if (pid != 0 && pid != k.current().pid) {
+        if (pid != 0 && pid != k.current().pid && pid != k.current().tgid()) {
             return -Errno.ESRCH;
         }
         long[] nw = null;

@@ -53,7 +53,7 @@ final class SysTime {
             return false;
         }
         int upid = ~(clk >> 3);
-        return upid == 0 || upid == k.current().pid;
+        return upid == 0 || upid == k.current().pid || upid == k.current().tgid();
     }
 
     /** The caller's CPU time in ns (see the class comment). */

@@ -43,6 +43,8 @@ public final class Task {
     /** Signals sent to this thread and not yet taken, one bit per signal (SignalQueue), and each one's si_code. */
     long pendingSignals;
     final int[] pendingCode = new int[NSIG + 1];
+    /** The sender's tgid of each pending signal (si_pid). */
+    final int[] pendingPid = new int[NSIG + 1];
     long clearChildTid;
     boolean exited;
     /** Status a shell reports: exit code, or 128 + signal. */

@@ -3,7 +3,7 @@
  * syscalls, exceptions, page faults via {@code do_user_addr_fault}, signals' default actions, the OOM
  * kill, {@code --stats}), the static ELF64 / ELF32 loader and initial stack ({@code BinfmtElf}, following
  * fs/binfmt_elf.c with ASLR off), the x86-64 and ia32 syscall tables ({@link org.mmulab.kernel.Syscalls}, which
- * dispatch by subsystem: {@code SysFs} for fs/read_write.c, {@code SysTime} for kernel/time/, the mm port for mm/) and
+ * dispatch by subsystem: {@code SysFsTable} for fs/ (the VFS), {@code SysTime} for kernel/time/, the mm port for mm/) and
  * signal frames ({@code Signals}, arch/x86/kernel/signal_64.c), user-memory access through the MMU ({@link org.mmulab.kernel.UserAccess}).
  *
  * <p>Decisions worth knowing:
@@ -35,7 +35,15 @@
  * <li>#GP (a privileged instruction, a far return to a selector that is not __USER_CS/__USER32_CS) is
  *     SIGSEGV with SI_KERNEL, status 139; #UD is SIGILL.</li>
  * <li>A fault signal runs its handler if one is installed (with SA_RESTORER) and not blocked, else
- *     takes the default action: the shell's message ("Segmentation fault", ...) on stderr, status 128+sig.</li>
+ *     takes the default action: the whole thread group dies with status 128+sig; the shell's message
+ *     ("Segmentation fault", ...) is printed on stderr for init only (a child's death is its parent's
+ *     to report).</li>
+ * <li>Processes and threads: {@code Task} (one thread), {@code SignalStruct} (its process),
+ *     {@code CpuContext} (per-vCPU current task, user access, vm_fault), {@code Sched} (one run queue,
+ *     slices counted in instructions, blocking as continuations, deadlock detection), {@code SysClone}
+ *     (clone/fork/vfork), {@code SysExit} (exit, exit_group, wait4, waitid), {@code Futex}. The exec'd
+ *     image is init of its own pid namespace: its pid is {@code KernelConfig.pid()}, its getppid 0, and
+ *     when it dies every other task is killed and the run ends with its status.</li>
  * </ul>
  * Implements emulator.machine.TrapHandler; may call org.mmulab.emulator.*, never gdbstub or cli.
  */

@@ -163,4 +163,26 @@ class ForkWaitTest {
         assertEquals(0, f.kernel.sched().liveTasksCount(), "c2 went with init");
         assertEquals(5, f.kernel.run());
     }
+
+    @Test
+    void aSignalFromAnotherProcessInterruptsAWaitAndNamesItsSender() throws Exception {
+        Fixture f = boot(64L << 20);
+        Task parent = f.kernel.current();
+        long act = f.mmap(0, 4096, RW, ANON);
+        f.write64(act, 0x401000); // handler
+        f.write64(act + 8, 0x04000000L | 4); // SA_RESTORER | SA_SIGINFO
+        f.write64(act + 16, 0x401001); // restorer
+        assertEquals(0, f.sys(Syscalls.NR_RT_SIGACTION, 10, act, 0, 8));
+        long pid = f.sys(SysClone.NR_FORK);
+        assertEquals(0, wait4(f, pid, 0, 0), "the parent blocks, the child runs");
+        assertEquals(0, f.sys(SignalQueue.NR_KILL, parent.pid, 10), "SIGUSR1 to the parent");
+        assertEquals(pid, f.kernel.current().pid, "the child goes on");
+        f.sys(Syscalls.NR_SCHED_YIELD);
+        assertSame(parent, f.kernel.current(), "the signal cut the wait short");
+        assertEquals(0x401000, f.cpu.state.rip, "the parent runs its handler");
+        long info = f.cpu.state.gpr[CpuState.RSI];
+        assertEquals(pid, (int) f.read64(info + 16), "si_pid: the sender");
+        assertEquals(SignalQueue.SI_USER, (int) f.read64(info + 8));
+        assertEquals(0, wait4(f, pid, 0, SysExit.WNOHANG), "the child still lives");
+    }
 }

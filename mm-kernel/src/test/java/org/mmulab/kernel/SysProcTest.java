@@ -7,7 +7,7 @@ import java.nio.charset.StandardCharsets;
 
 import org.junit.jupiter.api.Test;
 
-/** The startup and stdio syscalls of static glibc and musl (SysProc, SysStat, SigAltStack), 64-bit ABI. */
+/** The startup and stdio syscalls of static glibc and musl (SysProc, SysPath stat, SigAltStack), 64-bit ABI. */
 class SysProcTest {
     static final int RW = 3, ANON = 0x22;
 

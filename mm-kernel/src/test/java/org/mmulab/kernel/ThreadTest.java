@@ -232,6 +232,32 @@ class ThreadTest {
         assertEquals(1, f.read64(page));
     }
 
+    @Test
+    void ia32CloneTakesTlsBeforeChildTidAndTlsIsAUserDesc() throws Exception {
+        Fixture f = Fixture.booted32(KernelConfig.PagingMode.PAE);
+        Task parent = f.kernel.current();
+        long page = f.sys32(Syscalls.NR32_MMAP2, 0, 4096, RW, ANON, -1, 0) & 0xffff_ffffL;
+        long desc = page + 256;
+        // struct user_desc {entry_number 6 (GDT_ENTRY_TLS_MIN of a 32-bit kernel), base, limit, seg_32bit|limit_in_pages|useable}
+        f.writeBytes(desc, le32(6));
+        f.writeBytes(desc + 4, le32(0x1234_5000L));
+        f.writeBytes(desc + 8, le32(0xfffff));
+        f.writeBytes(desc + 12, le32(0x51));
+        long tid = f.sys32(SysClone.NR32_CLONE, THREAD_FLAGS, 0x0800_0000L, page, desc, page + 4);
+        assertTrue(tid > parent.pid, "tid " + tid);
+        assertEquals(tid, f.read32(page), "CLONE_PARENT_SETTID");
+        assertEquals(0, parent.tls[0], "the parent's TLS is untouched");
+        assertEquals(0, f.sys32(Syscalls.NR32_SCHED_YIELD));
+        Task child = f.kernel.current();
+        assertEquals(tid, child.pid);
+        assertEquals(page + 4, child.clearChildTid, "the fifth argument is child_tid (CLONE_BACKWARDS)");
+        assertEquals(0x1234_5000L, org.mmulab.emulator.cpu.Segments.base(f.cpu.state.segs.gdt[6]), "the child's TLS descriptor");
+        assertEquals(0x0800_0000L, f.cpu.state.gpr[CpuState.RSP]);
+        assertEquals(parent.pid, f.sys32(Syscalls.NR32_GETPID));
+        assertEquals(-Errno.ECHILD, f.sys32(SysExit.NR32_WAITPID, -1, 0, 0), "a thread is not a child");
+        assertEquals(-Errno.EFAULT, f.sys32(Futex.NR32_FUTEX_TIME64, 0x1000, Futex.FUTEX_WAIT, 0, 0, 0, 0));
+    }
+
     static byte[] le32(long v) {
         byte[] b = new byte[4];
         Le.put32(b, 0, v);

@@ -13,7 +13,10 @@ import java.util.Set;
 /**
  * The image manifest {@code images.tsv}: one line per run of an image that the suite boots and that
  * {@code build.sh --record} runs natively. Columns (tab-separated, "-" for empty): name, arch ("*" or
- * a comma-separated list), expected status, check ("stdout" or "status"), guest args, guest env.
+ * a comma-separated list), expected status, check ("stdout" or "status"), guest args, guest env, and
+ * an optional seventh, modes: "-" (or absent) boots the entry in the base mode only (one vCPU,
+ * parallel scheduling, each paging mode of its architecture), "smp" in every mode (--cpus 1 and 4,
+ * parallel and --deterministic).
  * A name is an image name, or {@code image@variant} for a further run of the same image with other
  * arguments; expected outputs are stored under the name.
  */
@@ -26,9 +29,10 @@ public record ImageManifest(List<Entry> entries) {
      * @param arches  empty: every architecture
      * @param args    guest arguments after argv[0]
      * @param env     the whole guest environment, NAME=VALUE
+     * @param smp     booted in every SMP mode, not only the base mode
      */
     public record Entry(String name, Set<String> arches, int status, Check check, List<String> args, List<String> env,
-            int line) {
+            boolean smp, int line) {
         /** The image file name in bin/&lt;arch&gt;/. */
         public String image() {
             int at = name.indexOf('@');
@@ -68,8 +72,16 @@ public record ImageManifest(List<Entry> entries) {
             }
             String[] f = l.split("\t", -1);
             String where = source + ":" + (i + 1);
-            if (f.length != 6) {
-                throw new IllegalArgumentException(where + ": expected 6 tab-separated fields, found " + f.length);
+            if (f.length != 6 && f.length != 7) {
+                throw new IllegalArgumentException(where + ": expected 6 or 7 tab-separated fields, found " + f.length);
+            }
+            boolean smp = false;
+            if (f.length == 7) {
+                smp = switch (f[6]) {
+                    case "smp" -> true;
+                    case "-" -> false;
+                    default -> throw new IllegalArgumentException(where + ": modes must be smp or -, got '" + f[6] + "'");
+                };
             }
             String name = f[0];
             if (!name.matches("[A-Za-z0-9_.-]+(@[A-Za-z0-9_.-]+)?")) {
@@ -97,7 +109,7 @@ public record ImageManifest(List<Entry> entries) {
             if (!seen.add(name)) {
                 throw new IllegalArgumentException(where + ": duplicate name '" + name + "' (use image@variant)");
             }
-            out.add(new Entry(name, arches, status, check, args, env, i + 1));
+            out.add(new Entry(name, arches, status, check, args, env, smp, i + 1));
         }
         return new ImageManifest(List.copyOf(out));
     }

@@ -27,7 +27,7 @@ import org.mmulab.cli.Mmulab;
  * {@code --deterministic --seed S --timing cycle}: two runs of the same image give identical stdout,
  * exit status, {@code --stats} output (every counter and cycle total, the fault-latency histogram) and
  * {@code --stats-json} file — for every image of the manifest ({@link #determinismRun}), x86_64 under 4-level paging and i386
- * under PAE and under 4-level paging. The guest output must still be the native run's.
+ * under PAE and under 4-level paging; the manifest's smp entries also with four vCPUs. The guest output must still be the native run's.
  */
 class DeterminismTest {
     static final long SEED = 7;
@@ -58,7 +58,10 @@ class DeterminismTest {
                     continue;
                 }
                 for (String paging : arch.equals("i386") ? List.of("pae", "4level") : List.of("4level")) {
-                    out.add(Arguments.of(arch, paging, e));
+                    out.add(Arguments.of(arch, paging, 1, e));
+                    if (e.smp()) {
+                        out.add(Arguments.of(arch, paging, 4, e)); // the baton scheduler's seeded interleaving
+                    }
                 }
             }
         }
@@ -78,13 +81,13 @@ class DeterminismTest {
         return !e.image().startsWith("libc_") || (e.image().endsWith("-glibc") && e.name().equals(e.image()));
     }
 
-    @ParameterizedTest(name = "{0} {1} {2}")
+    @ParameterizedTest(name = "{0} {1} cpus={2} {3}")
     @MethodSource("runs")
-    void twoRunsAreIdentical(String arch, String paging, ImageManifest.Entry e, @TempDir Path tmp) throws IOException {
-        System.out.println("determinism: seed " + SEED + ", " + arch + " " + paging + " " + e);
+    void twoRunsAreIdentical(String arch, String paging, int cpus, ImageManifest.Entry e, @TempDir Path tmp) throws IOException {
+        System.out.println("determinism: seed " + SEED + ", " + arch + " " + paging + " cpus " + cpus + " " + e);
         Path image = Images.image(arch, e.image());
         List<String> opts = new ArrayList<>(List.of("--timing", "cycle", "--deterministic", "--seed", Long.toString(SEED),
-                "--stats", "--paging", paging));
+                "--stats", "--paging", paging, "--cpus", Integer.toString(cpus)));
         for (String kv : e.env()) {
             opts.add("--env");
             opts.add(kv);

@@ -25,9 +25,52 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>Entries named {@code @slow...} are left to the slow profile ({@link LibcImageTest}).
  * <p>Architectures: those in {@link #ARCHES}. x86_64 images run under 4-level paging; i386 images
  * (the same sources built with -m32) run under PAE and, in compatibility mode, under 4-level paging.
+ * <p>Modes ({@link Mode}): every entry boots in the base mode (one vCPU, PARALLEL scheduling). Entries
+ * marked {@code smp} in the manifest's modes column (the thread and fork images, and a few small
+ * single-threaded ones as controls) also boot with four vCPUs in PARALLEL, and with one and four vCPUs
+ * under {@code --deterministic}: every mode is covered without multiplying the whole manifest (the
+ * libc images dominate its run time) by four.
  */
 class ImageSuiteTest {
     static final List<String> ARCHES = Images.BOOTABLE_ARCHES;
+
+    /** A scheduling mode of the suite: vCPU count and PARALLEL or DETERMINISTIC. */
+    enum Mode {
+        CPUS1(1, false), CPUS4(4, false), CPUS1_DET(1, true), CPUS4_DET(4, true);
+
+        final int cpus;
+        final boolean deterministic;
+
+        Mode(int cpus, boolean deterministic) {
+            this.cpus = cpus;
+            this.deterministic = deterministic;
+        }
+
+        /** The CLI options of this mode (none for the base mode). */
+        List<String> options() {
+            List<String> o = new ArrayList<>();
+            if (cpus != 1) {
+                o.add("--cpus");
+                o.add(Integer.toString(cpus));
+            }
+            if (deterministic) {
+                o.add("--deterministic");
+                o.add("--seed");
+                o.add("12");
+            }
+            return o;
+        }
+
+        @Override
+        public String toString() {
+            return "cpus=" + cpus + (deterministic ? " deterministic" : " parallel");
+        }
+    }
+
+    /** The modes an entry boots in: the base mode, and all four for an smp entry. */
+    static List<Mode> modes(ImageManifest.Entry e) {
+        return e.smp() ? List.of(Mode.values()) : List.of(Mode.CPUS1);
+    }
 
     /** Paging modes each architecture's images run under; null: the CLI's default (no --paging). */
     static List<String> pagingModes(String arch) {
@@ -46,7 +89,9 @@ class ImageSuiteTest {
                     continue;
                 }
                 for (String paging : pagingModes(arch)) {
-                    out.add(Arguments.of(arch, paging, e));
+                    for (Mode mode : modes(e)) {
+                        out.add(Arguments.of(arch, paging, mode, e));
+                    }
                 }
             }
         }
@@ -56,22 +101,31 @@ class ImageSuiteTest {
     @Test
     void theSuiteCoversEveryManifestEntry() throws IOException {
         long entries = ImageManifest.load().entries().stream().filter(e -> e.appliesTo("x86_64") && !e.slow()).count();
-        long x86Runs = runs().filter(a -> a.get()[0].equals("x86_64")).count();
+        long x86Runs = runs().filter(a -> a.get()[0].equals("x86_64") && a.get()[2] == Mode.CPUS1).count();
         assertEquals(entries, x86Runs);
         assertTrue(entries >= 5, "hello, fault_touch, brk_grow, compute, mprotect_segv at least");
+        for (Mode m : Mode.values()) {
+            assertTrue(runs().anyMatch(a -> a.get()[2] == m), "some image boots in mode " + m);
+        }
     }
 
-    @ParameterizedTest(name = "{0} {1} {2}")
+    @ParameterizedTest(name = "{0} {1} {2} {3}")
     @MethodSource("runs")
-    void bootsAndMatchesTheNativeRun(String arch, String paging, ImageManifest.Entry e) throws IOException {
-        check(arch, paging, e);
+    void bootsAndMatchesTheNativeRun(String arch, String paging, Mode mode, ImageManifest.Entry e) throws IOException {
+        check(arch, paging, mode.options(), e);
     }
 
-    /** Boots one manifest entry and compares its stdout and status with the native recording. */
+    /** Boots one manifest entry in the base mode and compares its stdout and status with the native recording. */
     static void check(String arch, String paging, ImageManifest.Entry e) throws IOException {
+        check(arch, paging, List.of(), e);
+    }
+
+    /** Boots one manifest entry with extra CLI {@code options} and compares its stdout and status with the native recording. */
+    static void check(String arch, String paging, List<String> options, ImageManifest.Entry e) throws IOException {
         Path image = Images.image(arch, e.image());
         assertTrue(Files.isRegularFile(image), image + " missing: run test-images/build.sh");
         List<String> args = new ArrayList<>(List.of("boot", "--clean-env"));
+        args.addAll(options);
         if (paging != null) {
             args.add("--paging");
             args.add(paging);

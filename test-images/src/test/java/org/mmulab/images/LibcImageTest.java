@@ -26,15 +26,23 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The x86_64-only variants (libc_math@exact, libc_vec@general) print per-architecture results and have
  * no i386 counterpart.
  *
+ * <p>The SMP programs (threads_fault, fork_cow, ...: smp in the manifest) are booted in every mode of
+ * {@link ImageSuiteTest.Mode}, like their x86_64 builds.
+ *
  * <p>The slow profile also boots the manifest's {@code @slow...} entries (libc_mem full: every size
  * 0-700 at every source and destination alignment) and the i386 build of the same run.
  */
 class LibcImageTest {
     static Stream<Arguments> i386Runs() throws IOException {
         List<Arguments> out = new ArrayList<>();
+        ImageManifest m = ImageManifest.load();
         for (String image : Images.libcBinaries("i386")) {
+            ImageManifest.Entry e = m.entries().stream().filter(x -> x.name().equals(image)).findFirst().orElse(null);
             for (String paging : List.of("pae", "4level")) {
-                out.add(Arguments.of(image, paging));
+                // The thread and fork programs (smp in the manifest) run in every mode of ImageSuiteTest.
+                for (ImageSuiteTest.Mode mode : e == null ? List.of(ImageSuiteTest.Mode.CPUS1) : ImageSuiteTest.modes(e)) {
+                    out.add(Arguments.of(image, paging, mode));
+                }
             }
         }
         return out.stream();
@@ -45,12 +53,12 @@ class LibcImageTest {
         assertTrue(i386Runs().count() >= 10, "libc_stdio, libc_fmt, libc_math, libc_mem, libc_vec x 2 paging modes");
     }
 
-    @ParameterizedTest(name = "i386 {0} {1}")
+    @ParameterizedTest(name = "i386 {0} {1} {2}")
     @MethodSource("i386Runs")
-    void i386GlibcBuildMatchesTheNativeX86_64Run(String image, String paging) throws IOException {
+    void i386GlibcBuildMatchesTheNativeX86_64Run(String image, String paging, ImageSuiteTest.Mode mode) throws IOException {
         ImageManifest.Entry e = ImageManifest.load().entries().stream().filter(x -> x.name().equals(image)).findFirst()
                 .orElseThrow(() -> new AssertionError(image + " has no x86_64 manifest entry"));
-        bootI386(e, e.name(), paging);
+        bootI386(e, e.name(), paging, mode.options());
     }
 
     static Stream<Arguments> slowRuns() throws IOException {
@@ -73,13 +81,14 @@ class LibcImageTest {
         if (arch.equals("x86_64")) {
             ImageSuiteTest.check(arch, paging, e);
         } else {
-            bootI386(e, e.name(), paging);
+            bootI386(e, e.name(), paging, List.of());
         }
     }
 
     /** Boots the i386 build of entry {@code e} and compares with the x86_64 recording {@code recorded}. */
-    private static void bootI386(ImageManifest.Entry e, String recorded, String paging) throws IOException {
+    private static void bootI386(ImageManifest.Entry e, String recorded, String paging, List<String> options) throws IOException {
         List<String> args = new ArrayList<>(List.of("boot", "--clean-env", "--paging", paging));
+        args.addAll(options);
         for (String kv : e.env()) {
             args.add("--env");
             args.add(kv);

@@ -144,16 +144,24 @@ public final class Pipe {
             return false;
         }
 
-        /** Caller holds the scheduler lock. */
+        /** Under the scheduler lock (reentrant: the syscall layer usually holds it already). */
         @Override
         public int read(byte[] b, int off, int len) throws FsException {
-            return pipe.read(b, off, len);
+            synchronized (lock) {
+                return pipe.read(b, off, len);
+            }
         }
 
-        /** Caller holds the scheduler lock. */
         @Override
         public int write(byte[] b, int off, int len) throws FsException {
-            return pipe.write(b, off, len);
+            synchronized (lock) {
+                return pipe.write(b, off, len);
+            }
+        }
+
+        /** Room for a write now (the caller holds the lock); -1 without readers. */
+        public int space() {
+            return pipe.readers == 0 ? -1 : PIPE_SIZE - pipe.available();
         }
 
         @Override

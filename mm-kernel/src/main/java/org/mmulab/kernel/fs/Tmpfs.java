@@ -82,7 +82,7 @@ public final class Tmpfs {
 
         @Override
         public long size() {
-            return isDir() ? 40L * Math.max(1, children.size()) : isLink() ? target.length() : size;
+            return isDir() ? 20L * (2 + children.size()) : isLink() ? target.length() : size; // BOGO_DIRENT_SIZE per entry
         }
 
         @Override
