@@ -258,6 +258,28 @@ int main(int argc, char **argv) {
     printf("poll after the writer closed: %d hup %d\n", pr, (pf[0].revents & POLLHUP) != 0);
     close(a[0]);
 
+    /* sigsuspend: SIGCHLD blocked while the child exits, then taken inside sigsuspend */
+    sigset_t block, old, none;
+    sigemptyset(&block);
+    sigaddset(&block, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    sigchld = 0;
+    c = fork();
+    if (c == 0) {
+        _exit(9);
+    }
+    sigemptyset(&none);
+    errno = 0;
+    int ss = sigsuspend(&none);
+    int sserr = errno;
+    sigset_t now;
+    sigprocmask(SIG_SETMASK, NULL, &now);
+    printf("sigsuspend: %d %s, handler ran %d, SIGCHLD blocked again %d\n", ss, sserr == EINTR ? "EINTR" : "?",
+            sigchld > 0, sigismember(&now, SIGCHLD));
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    waitpid(c, &status, 0);
+    describe("sigsuspend child", status);
+
     /* umask */
     umask(027);
     char name[] = "/tmp/pipelineXXXXXX";

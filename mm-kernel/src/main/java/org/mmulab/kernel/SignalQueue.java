@@ -182,6 +182,7 @@ final class SignalQueue {
                 SyscallRestart.beforeHandler(t, cpu.state, t.sigactions[sig][1]);
                 long who = (t.pendingPid[sig] & 0xffff_ffffL) | (long) k.config().uid() << 32; // si_pid, si_uid
                 int r = Signals.deliverFault(k, t, cpu, sig, t.pendingCode[sig], who, 0, 0);
+                SyscallRestart.afterHandler(t);
                 if (r == Signals.SETUP_FAILED) {
                     k.forceSigFault(Kernel.SIGSEGV, null); // signal_setup_done -> force_sigsegv
                 }

@@ -14,9 +14,11 @@ final class SysFsTable {
     private final SysPath p;
     private final SysPoll poll;
     private final SysExec exec;
+    private final Kernel k;
     static final int AT_FDCWD = SysPath.AT_FDCWD;
 
     SysFsTable(Kernel k) {
+        this.k = k;
         this.f = new SysFile(k);
         this.p = new SysPath(k, f);
         this.poll = new SysPoll(k, f);
@@ -48,6 +50,8 @@ final class SysFsTable {
             case 32 -> "dup";
             case 33 -> "dup2";
             case 26 -> "msync";
+            case 34 -> "pause";
+            case 130 -> "rt_sigsuspend";
             case 40 -> "sendfile";
             case 59 -> "execve";
             case 72 -> "fcntl";
@@ -148,6 +152,9 @@ final class SysFsTable {
             case 145 -> "readv";
             case 147 -> "getsid";
             case 144 -> "msync";
+            case 29 -> "pause";
+            case 72 -> "sigsuspend";
+            case 179 -> "rt_sigsuspend";
             case 148 -> "fdatasync";
             case 168 -> "poll";
             case 180 -> "pread64";
@@ -241,6 +248,8 @@ final class SysFsTable {
             case 32 -> f.dup(d0);
             case 33 -> f.dup3(d0, (int) a1, 0, true);
             case 26 -> f.msync(a0, a1, (int) a2);
+            case 34 -> poll.sigsuspend(null);
+            case 130 -> poll.rtSigsuspend(a0, a1);
             case 40 -> f.sendfile(d0, (int) a1, a2, a3, false);
             case 59 -> exec.execve(cpu, AT_FDCWD, a0, a1, a2, 0);
             case 72 -> f.fcntl(d0, (int) a1, a2, false);
@@ -356,6 +365,9 @@ final class SysFsTable {
             case 142 -> poll.select(cpu, fd, c, d, si, di, true);
             case 143 -> f.flock(fd, (int) c);
             case 144 -> f.msync(b, c, (int) d);
+            case 29 -> poll.sigsuspend(null);
+            case 72 -> poll.sigsuspend((k.current().sigmask & ~0xffff_ffffL) | (d & 0xffff_ffffL)); // old_sigset_t in EDX
+            case 179 -> poll.rtSigsuspend(b, c);
             case 145 -> f.rwv(fd, c, d, 8, false, -1);
             case 147 -> exec.getsid(fd);
             case 168 -> poll.poll(cpu, b, c, (int) d);

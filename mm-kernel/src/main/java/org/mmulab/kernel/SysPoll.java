@@ -334,6 +334,41 @@ final class SysPoll {
         return restore(oldMask, r);
     }
 
+    // ---- sigsuspend / pause ------------------------------------------------------------------------
+
+    /**
+     * rt_sigsuspend (kernel/signal.c): the mask is replaced until a signal is delivered, then restored
+     * (after the handler's frame saved the old one); the result is -ERESTARTNOHAND (EINTR to a handler).
+     * {@code mask} null: pause(), the mask unchanged.
+     */
+    long sigsuspend(Long mask) {
+        Task t = k.current();
+        if (mask != null) {
+            t.savedSigmask = t.sigmask;
+            t.sigmask = mask & ~((1L << (Kernel.SIGKILL - 1)) | (1L << (Kernel.SIGSTOP - 1)));
+        }
+        return waitSignal(t);
+    }
+
+    private long waitSignal(Task t) {
+        Sched s = k.sched();
+        synchronized (s.lock) {
+            if (t.killPending || SignalQueue.hasDeliverable(t)) {
+                return -Errno.ERESTARTNOHAND;
+            }
+            return s.blockLocked(t, (kk, vcpu, task) -> task.wakeResult != 0 ? -Errno.ERESTARTNOHAND : waitSignal(task),
+                    Long.MAX_VALUE, "sigsuspend");
+        }
+    }
+
+    long rtSigsuspend(long maskp, long size) {
+        if (size != 8) {
+            return -Errno.EINVAL;
+        }
+        Long m = k.userAccess().getUser64(maskp);
+        return m == null ? -Errno.EFAULT : sigsuspend(m);
+    }
+
     // ---- timespecs ------------------------------------------------------------------------------------
 
     /** A timespec in ns; null on a fault; -2 when invalid (negative or nsec out of range). */

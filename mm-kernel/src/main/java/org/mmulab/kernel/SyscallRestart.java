@@ -28,6 +28,24 @@ final class SyscallRestart {
         s.rip -= 2;
     }
 
+    /** restore_saved_sigmask: the mask sigsuspend replaced comes back (before a frame saves it). */
+    private static void restoreSigmask(Task t) {
+        if (t.savedSigmask != -1) {
+            t.sigmask = t.savedSigmask;
+            t.savedSigmask = -1;
+        }
+    }
+
+    /** sigmask_to_save: what a signal frame records for sigreturn (the mask sigsuspend replaced, if any). */
+    static long maskToSave(Task t) {
+        return t.savedSigmask != -1 ? t.savedSigmask : t.sigmask;
+    }
+
+    /** A handler's frame now holds the saved mask: sigreturn restores it (clear_restore_sigmask). */
+    static void afterHandler(Task t) {
+        t.savedSigmask = -1;
+    }
+
     /** handle_signal's check, before the handler's frame saves the registers. */
     static void beforeHandler(Task t, CpuState s, long saFlags) {
         if (t.origAx < 0) {
@@ -44,6 +62,7 @@ final class SyscallRestart {
 
     /** Back to user mode without a handler: an interrupted call runs again. */
     static void noHandler(Task t, CpuState s) {
+        restoreSigmask(t);
         if (t.origAx < 0) {
             return;
         }

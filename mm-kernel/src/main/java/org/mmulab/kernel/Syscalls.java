@@ -29,7 +29,7 @@ public final class Syscalls {
             NR_GETTIMEOFDAY = 96, NR_TIME = 201, NR_CLOCK_GETRES = 229,
             NR_GETUID = 102, NR_GETGID = 104, NR_GETEUID = 107, NR_GETEGID = 108, NR_GETPPID = 110,
             NR_ARCH_PRCTL = 158, NR_GETTID = 186, NR_SET_TID_ADDRESS = 218, NR_CLOCK_GETTIME = 228,
-            NR_EXIT_GROUP = 231;
+            NR_EXIT_GROUP = 231, NR_CLOCK_NANOSLEEP = 230;
 
     private static final int MAX_NR = 512;
 
@@ -114,6 +114,7 @@ public final class Syscalls {
             case NR_SET_TID_ADDRESS -> "set_tid_address";
             case NR_CLOCK_GETTIME -> "clock_gettime";
             case NR_CLOCK_GETRES -> "clock_getres";
+            case NR_CLOCK_NANOSLEEP -> "clock_nanosleep";
             case NR_GETTIMEOFDAY -> "gettimeofday";
             case NR_TIME -> "time";
             case NR_EXIT_GROUP -> "exit_group";
@@ -175,6 +176,8 @@ public final class Syscalls {
                 return time.time(cpu, a0, true);
             case NR_NANOSLEEP:
                 return time.nanosleep(cpu, a0, true);
+            case NR_CLOCK_NANOSLEEP: // glibc's nanosleep and sleep(1) call clock_nanosleep
+                return time.clockNanosleep64(cpu, (int) a0, (int) a1, a2);
             case NR_GETPID:
                 return k.current().tgid();
             case NR_GETTID:

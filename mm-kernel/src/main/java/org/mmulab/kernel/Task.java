@@ -67,6 +67,8 @@ public final class Task {
     public org.mmulab.kernel.fs.FdTable files;
     /** fs_struct: root and working directory (shared by CLONE_FS). */
     public org.mmulab.kernel.fs.FsContext fs;
+    /** The mask sigsuspend/ppoll replaced, restored when the call returns (set_restore_sigmask), or -1. */
+    long savedSigmask = -1;
     /** orig_ax: the number of the system call the task is in (for restarting it), -1 outside one. */
     long origAx = -1;
     /** fs->umask. */
