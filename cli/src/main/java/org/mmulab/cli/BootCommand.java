@@ -184,6 +184,10 @@ final class BootCommand implements Callable<Integer> {
                         + (e.getMessage() != null ? " " + e.getMessage() : ""));
             }
         }
+        String fsProblem = checkFilesystemOptions();
+        if (fsProblem != null) {
+            return fail(fsProblem);
+        }
         String tooBig = hostMemory.refusal(memBytes, (memBytes >>> 12) * FrameTable.HEAP_BYTES_PER_FRAME);
         if (tooBig != null) {
             return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + tooBig);
@@ -378,6 +382,34 @@ final class BootCommand implements Callable<Integer> {
     }
 
     /** ELF32 images get PAE paging (a 32-bit kernel), everything else 4-level (e_ident[EI_CLASS]). */
+    /** --root must be a directory; each --rw a directory below the root. Null when they are fine. */
+    private String checkFilesystemOptions() {
+        Path r;
+        try {
+            r = (root != null ? root : Path.of("/")).toRealPath();
+        } catch (IOException | RuntimeException e) {
+            return "--root " + root + ": no such directory";
+        }
+        if (!Files.isDirectory(r)) {
+            return "--root " + root + ": not a directory";
+        }
+        for (Path d : rwDirs) {
+            Path real;
+            try {
+                real = d.toRealPath();
+            } catch (IOException | RuntimeException e) {
+                return "--rw " + d + ": no such directory";
+            }
+            if (!Files.isDirectory(real)) {
+                return "--rw " + d + ": not a directory";
+            }
+            if (!real.startsWith(r)) {
+                return "--rw " + d + ": not below the guest's root " + r;
+            }
+        }
+        return null;
+    }
+
     static KernelConfig.PagingMode defaultPaging(FileBytes elf) {
         boolean elf32 = elf.size() > 4 && elf.u8(4) == 1;
         return elf32 ? KernelConfig.PagingMode.PAE : KernelConfig.PagingMode.FOUR_LEVEL;

@@ -28,6 +28,7 @@ public final class Filesystems {
     private final Kernel k;
     private Vfs vfs;
     private String hostCwd;
+    private Path realRoot = Path.of("/");
     final SuperBlock pipefs = new SuperBlock("pipefs", SuperBlock.PIPEFS_MAGIC, 12, false);
     private Tmpfs tmp, shm;
 
@@ -57,7 +58,7 @@ public final class Filesystems {
         v.mount("/proc", new ProcFs(k, this).root(), "proc");
         v.mount("/dev", devRoot(), "udev");
         v.mount("/dev/shm", shm.root(), "tmpfs");
-        Path realRoot = r.toRealPath();
+        realRoot = r.toRealPath();
         Path cwd = Path.of("").toAbsolutePath();
         try {
             cwd = cwd.toRealPath();
@@ -130,6 +131,17 @@ public final class Filesystems {
             } finally {
                 mm.mmapLock.upRead();
             }
+        }
+    }
+
+    /** The guest's name for a host path below the root (the image booted under --root DIR); others unchanged. */
+    String guestPath(String hostPath) {
+        vfs();
+        try {
+            Path p = Path.of(hostPath).toRealPath();
+            return p.startsWith(realRoot) ? "/" + realRoot.relativize(p) : hostPath;
+        } catch (IOException | RuntimeException e) {
+            return hostPath;
         }
     }
 

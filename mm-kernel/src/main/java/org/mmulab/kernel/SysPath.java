@@ -415,7 +415,14 @@ final class SysPath {
             }
             Dentry d = f.dentry;
             long parentIno = d != null && d.parent != null ? d.parent.inode.ino() : f.inode.ino();
-            List<DirEntry> l = f.dirents(parentIno);
+            List<DirEntry> mounts = new java.util.ArrayList<>();
+            if (d != null) {
+                for (String n : vfs().mountNamesIn(d.path())) {
+                    Inode m = vfs().child(d, n);
+                    mounts.add(new DirEntry(n, m == null ? 0 : m.ino(), DirEntry.DT_DIR));
+                }
+            }
+            List<DirEntry> l = f.dirents(parentIno, mounts);
             int idx = (int) Math.min(f.pos(), l.size());
             byte[] out = new byte[(int) Math.min(count, 1 << 16)];
             int n = 0;

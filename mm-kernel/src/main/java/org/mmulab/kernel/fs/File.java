@@ -133,12 +133,17 @@ public class File {
     }
 
     /** The directory listing getdents64 walks ("." and ".." first), made at the first call after a rewind. */
-    public synchronized List<DirEntry> dirents(long parentIno) throws FsException {
+    public synchronized List<DirEntry> dirents(long parentIno, List<DirEntry> mountpoints) throws FsException {
         if (dirents == null || pos == 0) {
             List<DirEntry> l = new java.util.ArrayList<>();
             l.add(new DirEntry(".", inode.ino(), DirEntry.DT_DIR));
             l.add(new DirEntry("..", parentIno, DirEntry.DT_DIR));
             l.addAll(inode.list());
+            for (DirEntry m : mountpoints) {
+                if (l.stream().noneMatch(e -> e.name().equals(m.name()))) {
+                    l.add(m); // a mount point the directory itself lacks (/proc under --root DIR)
+                }
+            }
             dirents = l;
         }
         return dirents;
