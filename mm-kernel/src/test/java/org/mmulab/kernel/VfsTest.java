@@ -261,4 +261,30 @@ class VfsTest {
         assertTrue(f.kernel.task().exited(), "and SIGPIPE's default action");
         assertEquals(128 + 13, f.kernel.task().exitStatus());
     }
+
+    @Test
+    void execveRefusesWhatLinuxRefusesBeforeThePointOfNoReturn() throws Exception {
+        boot(null, List.of());
+        long argv = buf + 16 * 4096;
+        f.write64(argv, str("prog"));
+        f.write64(argv + 8, 0);
+        assertEquals(Errno.ENOENT, -f.sys(59, str("/tmp/none"), argv, 0));
+        assertEquals(Errno.EACCES, -f.sys(59, str("/proc"), argv, 0), "a directory");
+        long fd = open("/tmp/plain", O_WRONLY | O_CREAT, 0644);
+        write(fd, "\u007fELF garbage");
+        assertEquals(Errno.EACCES, -f.sys(59, str("/tmp/plain"), argv, 0), "no x bit");
+        assertEquals(0, f.sys(90, str("/tmp/plain"), 0755));
+        assertEquals(Errno.ENOEXEC, -f.sys(59, str("/tmp/plain"), argv, 0), "not an image");
+        fd = open("/tmp/script", O_WRONLY | O_CREAT, 0755);
+        write(fd, "#!/tmp/no-interpreter -x\necho\n");
+        assertEquals(Errno.ENOENT, -f.sys(59, str("/tmp/script"), argv, 0), "the interpreter is missing");
+        fd = open("/tmp/loop.sh", O_WRONLY | O_CREAT, 0755);
+        write(fd, "#!/tmp/loop.sh\n");
+        assertEquals(Errno.ELOOP, -f.sys(59, str("/tmp/loop.sh"), argv, 0), "a script interpreting itself");
+        assertEquals(Errno.EFAULT, -f.sys(59, str("/tmp/plain"), 0x10, 0), "argv unmapped");
+        f.write64(argv, 0x10);
+        assertEquals(Errno.EFAULT, -f.sys(59, str("/tmp/plain"), argv, 0), "argv[0] unmapped");
+        assertEquals(Errno.EINVAL, -f.sys(322, AT_FDCWD, str("/tmp/plain"), argv, 0, 0x4000), "execveat flags");
+        assertFalse(f.kernel.task().exited(), "every refusal leaves the caller running");
+    }
 }
