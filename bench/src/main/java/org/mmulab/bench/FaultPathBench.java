@@ -38,7 +38,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * (the region is remapped outside the timed part); {@code anonFaultAndZap} includes munmap (zap, TLB
  * flush, free_pgtables) and mmap amortised per page, like will-it-scale's page_fault1 loop;
  * {@code sparseMmapMunmap} is one mmap+munmap of a never-touched PROT_NONE range (1 TiB under 4-level
- * paging, 2 GiB under PAE: an i386 process has no more), seed 003's "unmap 1 TiB in microseconds".
+ * paging, 2 GiB under PAE: an i386 process has no more), seed 003's "unmap 1 TiB in microseconds";
+ * {@code cowFault} is the write fault after fork: the region is faulted in and the mm forked
+ * ({@link org.mmulab.kernel.mm.Fork#dupMmap}) outside the timing, so every timed write finds its page
+ * write-protected and shared with the child and copies it (do_wp_page -> wp_page_copy, with the
+ * ptep_clear_flush of the old translation).
  *
  * <p>{@code paging} selects the machine: {@code 4level} boots the x86_64 image, {@code pae} the i386
  * image under a 32-bit PAE kernel ({@link KernelConfig#withPaging}). Run from the repository root, or
@@ -120,6 +124,42 @@ public class FaultPathBench {
                 remap();
             }
         }
+    }
+
+    /**
+     * A process whose region is faulted in and then forked, untimed, before every invocation: each page is
+     * mapped read-only by parent and child. The previous invocation's child is torn down first.
+     */
+    @State(Scope.Thread)
+    public static class ForkedRegion extends Process {
+        org.mmulab.kernel.mm.MmStruct child;
+
+        @Setup(Level.Invocation)
+        public void forked() {
+            if (child != null) {
+                kernel.memory().exitMmap(child);
+                child = null;
+            }
+            remap();
+            for (int i = 0; i < PAGES; i++) {
+                write(base + ((long) i << 12));
+            }
+            child = org.mmulab.kernel.mm.Fork.dupMmap(kernel.memory(), kernel.mm());
+            if (child == null) {
+                throw new IllegalStateException("fork: out of memory");
+            }
+        }
+    }
+
+    /** The COW fault: one write per page of a region shared with a forked child (wp_page_copy). */
+    @Benchmark
+    @OperationsPerInvocation(PAGES)
+    public long cowFault(ForkedRegion p) {
+        long sum = 0;
+        for (int i = 0; i < PAGES; i++) {
+            sum += p.write(p.base + ((long) i << 12));
+        }
+        return sum;
     }
 
     /** Faults a whole 16 MiB region per invocation; the remap happens in the untimed setup. */

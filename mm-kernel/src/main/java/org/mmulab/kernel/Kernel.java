@@ -72,7 +72,7 @@ public final class Kernel implements TrapHandler {
     public Kernel(Machine machine, KernelConfig config) {
         this.machine = machine;
         this.config = config;
-        CycleCharge charge = new CycleCharge(machine::currentClock);
+        CycleCharge charge = new CycleCharge(machine);
         org.mmulab.kernel.mm.FrameTable frames = new org.mmulab.kernel.mm.FrameTable(machine.memory());
         frames.setCharge(charge);
         this.memory = new Memory(machine.memory(), frames,
@@ -460,6 +460,9 @@ public final class Kernel implements TrapHandler {
         if (t == null) {
             sched.schedule(ctx);
             return;
+        }
+        if (sched.hasTimed()) {
+            sched.expireTimeouts(cpu);
         }
         if (sched.sliceExpired(ctx)) {
             ctx.needResched = true;

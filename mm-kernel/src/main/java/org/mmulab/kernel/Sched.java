@@ -56,6 +56,8 @@ final class Sched {
     private int running;
     /** Queued tasks, read by idle vCPUs without the lock. */
     private volatile int queued;
+    /** Timed waiters, read at ticks without the lock. */
+    private volatile int timedCount;
     /** Set when the last task is gone (or a deadlock ended the run): every vCPU stops. */
     volatile boolean stopping;
     /** The deadlock report, when the run ended in one. */
@@ -111,6 +113,7 @@ final class Sched {
                 runQueue.remove(t);
                 queued = runQueue.size();
                 timed.remove(t);
+                timedCount = timed.size();
             }
             t.onCpu = -1;
             t.state = Task.DEAD;
@@ -184,6 +187,7 @@ final class Sched {
         t.state = Task.DEAD;
         tasks.remove(t.pid);
         timed.remove(t);
+        timedCount = timed.size();
         if (tasks.isEmpty()) {
             stopping = true;
         }
@@ -210,6 +214,7 @@ final class Sched {
         t.waitingFor = what;
         if (deadline != Long.MAX_VALUE) {
             timed.add(t);
+            timedCount = timed.size();
         }
         return BLOCK;
     }
@@ -230,6 +235,7 @@ final class Sched {
         }
         t.deadline = Long.MAX_VALUE;
         timed.remove(t);
+        timedCount = timed.size();
         if (t.onCpu < 0) {
             enqueueLocked(t);
         }
@@ -334,6 +340,7 @@ final class Sched {
                     continue;
                 }
             }
+            k.memory().tlbFlush.enterLazyTlb(ctx.cpu); // idle: keep the last mm loaded, lazily
             idle(ctx, deadline);
             expireTimeouts(ctx.cpu);
         }
@@ -358,7 +365,16 @@ final class Sched {
         }
     }
 
-    /** Wakes every timed waiter whose deadline has passed on {@code cpu}'s clock with -ETIMEDOUT. */
+    /** Whether some task waits with a timeout (checked at every tick without the lock). */
+    boolean hasTimed() {
+        return timedCount > 0;
+    }
+
+    /**
+     * Wakes every timed waiter whose deadline has passed on {@code cpu}'s clock with -ETIMEDOUT: after an
+     * idle wait, and at every tick of a busy vCPU (under virtual time each vCPU has its own clock, and a
+     * waiter's deadline must not wait for its own idle vCPU to be picked).
+     */
     void expireTimeouts(Vcpu cpu) {
         long now = k.machine().guestTime().monotonicNanos(cpu);
         synchronized (lock) {

@@ -1,5 +1,7 @@
 package org.mmulab.emulator.cpu;
 
+import java.lang.invoke.VarHandle;
+
 import org.mmulab.emulator.memory.PhysicalMemory;
 
 /**
@@ -90,6 +92,8 @@ public final class DecodedCodeCache implements PhysicalMemory.CodeWriteListener 
         }
         mem.markCodeFrame(pfn); // mark first: a write after this point invalidates the new page
         p = new DecodedPage(pfn, 64);
+        p.snapshot = new byte[DecodedPage.PAGE];
+        mem.readBytes(pfn << 12, p.snapshot, 0, DecodedPage.PAGE);
         leaf[(int) (pfn & LEAF_MASK)] = p;
         pagesDecoded++;
         return p;
@@ -107,6 +111,35 @@ public final class DecodedCodeCache implements PhysicalMemory.CodeWriteListener 
                 p.valid = false;
                 leaf[(int) (pfn & LEAF_MASK)] = null;
                 pagesInvalidated++;
+            }
+        }
+    }
+
+    /**
+     * A serializing instruction (CPUID) on some vCPU: after a full fence, every decoded page whose frame
+     * no longer holds the bytes it had when it was marked is dropped, so code another vCPU modified is
+     * decoded afresh (cross-modifying code, SDM Vol. 3A §8.1.3: the writer stores the code, then a flag;
+     * the executor waits for the flag, executes a serializing instruction, then runs the new code).
+     *
+     * <p>Why this is needed on top of the write-side check: a writer's store and its opaque read of the
+     * frame's code bit are not ordered (StoreLoad), so a store racing with another vCPU's first marking
+     * of the frame can miss the mark while the marking vCPU decodes the old bytes. Closing that window on
+     * the writer's side would cost a full fence on every guest store; the SDM only promises the new code
+     * after a serializing instruction, so the check is made there, where it is rare. The check compares
+     * every cached page with memory (a few microseconds per hundred pages).
+     */
+    public void serialize() {
+        VarHandle.fullFence();
+        for (DecodedPage[][] leaves : modes) {
+            for (DecodedPage[] leaf : leaves) {
+                if (leaf == null) {
+                    continue;
+                }
+                for (DecodedPage p : leaf) {
+                    if (p != null && p.valid && p.snapshot != null && !mem.frameEquals(p.pfn << 12, p.snapshot)) {
+                        codeFrameWritten(p.pfn);
+                    }
+                }
             }
         }
     }

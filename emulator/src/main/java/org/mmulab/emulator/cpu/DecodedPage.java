@@ -19,6 +19,11 @@ final class DecodedPage {
     static final int FALL = 1 << 31;
 
     final long pfn;
+    /**
+     * The frame's bytes right after it was marked as code (null for an uncached page): what the decoded
+     * instructions may have been decoded from, compared with memory at serializing instructions.
+     */
+    byte[] snapshot;
     /** Cleared (on the writing thread) when the frame is written; the owner then drops the page. */
     volatile boolean valid = true;
     final short[] slotOf = new short[PAGE];

@@ -873,7 +873,9 @@ final class Decoder {
                 modrm();
                 if (!hasMem) {
                     if ((reg & 7) >= 5) {
-                        out(Op.NOP); // LFENCE, MFENCE, SFENCE: the interpreter is sequentially consistent
+                        // MFENCE orders stores before later loads (TSO's one relaxation); LFENCE and
+                        // SFENCE give only orders TSO already has (PhysicalMemory's header).
+                        out((reg & 7) == 6 ? Op.FENCE : Op.NOP);
                     }
                     reg = 0;
                     return;

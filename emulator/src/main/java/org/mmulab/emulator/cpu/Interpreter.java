@@ -25,7 +25,14 @@ import org.mmulab.emulator.mmu.Mmu;
  * <li>Every guest access goes through {@link Mmu}; the decoded-code cache is keyed by the physical
  *     address of an instruction-fetch translation done at least once per page per {@code run} call.
  *     Within one {@code run} call the fetch translation of the current page is reused while RIP stays
- *     in it (user code cannot change translations without a trap, which ends {@code run}).</li>
+ *     in it. That is sound under SMP because a translation of this vCPU changes only by a flush run on
+ *     this vCPU's thread between two {@code run} calls: its own kernel's (after a trap, which ends
+ *     {@code run}) or one another vCPU requested with an IPI, which first ends {@code run} through
+ *     {@link #interrupt} (the machine's IPI mailbox runs calls only at instruction boundaries outside
+ *     {@code run}). While a quantum runs, the cached frame is published to
+ *     {@link Mmu#setFetchFrame} so that {@code --check} sees it ({@link Mmu#mayReach}).</li>
+ * <li>Decoded code is dropped when its frame is written (by any vCPU or the kernel) and, for
+ *     cross-modifying code racing with a first decode, at CPUID ({@link DecodedCodeCache#serialize}).</li>
  * <li>The hot loop allocates nothing; faults use the shared {@link GuestFault#INSTANCE}.</li>
  * </ul>
  * Undefined flag results are AMD Zen's on every host (the table is in {@link Flags}). F3 0F BD is LZCNT
@@ -1130,7 +1137,12 @@ public final class Interpreter {
                         : r[RBX] + (r[RAX] & 0xff)), 0));
                 return Exit.BUDGET;
             case Op.CPUID:
+                // Serializing (SDM Vol. 3A §8.3): after it, code another vCPU modified is run as modified.
+                cache.serialize();
                 Cpuid.execute(s, mmu.model(), r);
+                return Exit.BUDGET;
+            case Op.FENCE:
+                PhysicalMemory.fence();
                 return Exit.BUDGET;
             case Op.RDTSC: {
                 long tsc = Cpuid.tsc(s, TSC_BASE);
@@ -2317,6 +2329,7 @@ public final class Interpreter {
             for (;;) {
                 old = physRd(pa, sz);
                 if (old != acc) {
+                    PhysicalMemory.fence(); // a failed LOCK CMPXCHG is still a locked (fencing) instruction
                     break;
                 }
                 if (cas(pa, sz, acc, src)) {

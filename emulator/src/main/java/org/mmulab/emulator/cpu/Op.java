@@ -33,9 +33,11 @@ final class Op {
             SSEX = 84,
             // Segment-register moves (8C, 8E, PUSH/POP Sreg; sub-ids in Interpreter.segOp) and the
             // XSAVE family with XGETBV (sub-ids in XState).
-            SEG = 90, XSTATE = 91;
+            SEG = 90, XSTATE = 91,
+            // MFENCE (0F AE F0): a full fence between vCPU threads (LFENCE/SFENCE decode as NOP).
+            FENCE = 92;
 
-    static final int COUNT = 92;
+    static final int COUNT = 93;
 
     private Op() {
     }

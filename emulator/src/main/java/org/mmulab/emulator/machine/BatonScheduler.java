@@ -83,6 +83,19 @@ final class BatonScheduler extends Scheduler {
 
     @Override
     void started(Vcpu v) {
+        if (!participating[v.id()]) {
+            // A loop started directly (Vcpu.run, not Machine.run/runAll): it joins the run; the first one
+            // takes the baton. Only Machine.run/runAll give a host-independent order.
+            synchronized (this) {
+                participating[v.id()] = true;
+                finished[v.id()] = false;
+                if (holder < 0) {
+                    holder = v.id();
+                }
+            }
+            waitForBaton(v);
+            return;
+        }
         // Every loop of the run is online before the first instruction: whether an early IPI is queued
         // or run by its sender must not depend on how fast the host starts threads.
         arrived.countDown();

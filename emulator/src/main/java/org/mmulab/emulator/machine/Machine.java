@@ -28,6 +28,11 @@ import org.mmulab.emulator.timing.VcpuClock;
  * instruction boundary, or while it idles, spins ({@link #serviceIpis}) or waits for its own acks. So a
  * TLB flush only ever runs on the vCPU that owns the TLB, and the sender returns after every target
  * acknowledged.
+ *
+ * <p>Under DETERMINISTIC scheduling a vCPU thread must never block on something only another vCPU
+ * can release (a Java monitor or lock another vCPU holds, a latch): that vCPU is parked waiting for
+ * the baton. Kernel waits spin at {@link #yieldPoint} ({@code LOCK_SPIN}), idle ({@link Vcpu#idle}) or
+ * wait for IPI acks, all of which hand the baton over.
  */
 public final class Machine {
     /** Skylake client reports 39 physical address bits (CPUID.80000008H:EAX[7:0]). */

@@ -23,6 +23,17 @@ import org.mmulab.emulator.timing.WalkTiming;
  * One virtual CPU: architectural state, its MMU and TLBs, and the interpreter that runs it. The run
  * loop hands every trap to the {@link TrapHandler} and resumes until someone calls {@link #stop()}.
  *
+ * <p>SMP (how it works): the loop runs on the vCPU's own host thread ({@link Machine#runAll}), and
+ * nothing but that thread touches the vCPU's TLBs, paging-structure caches, fast path, CR3 or clock
+ * (the clock's {@code ipiReceived} excepted). Other vCPUs reach it through its IPI mailbox: a queued
+ * call {@linkplain #interrupt interrupts} the interpreter (it returns at the next poll, at most 1,024
+ * instructions later, which also ends the cached fetch translation) and the loop runs the call before
+ * the next quantum; an {@linkplain #idle idle} vCPU is unparked for it; a vCPU waiting for its own
+ * acknowledgements or spinning in the kernel ({@link Machine#serviceIpis}) runs it there. After every
+ * 65,536 instructions and after every interrupt the loop calls {@link TrapHandler#tick} (the kernel's
+ * scheduler tick). Under DETERMINISTIC scheduling the loop also yields the baton after every quantum
+ * ({@link Machine#quantum()} instructions) and the MMU at every walker load and A/D update.
+ *
  * <p>Timing (DESIGN.md §2 {@code timing}): every vCPU has a {@link VcpuClock}. Under
  * {@link TimingMode#CYCLE} the interpreter charges each instruction its class cost
  * ({@link InstructionTiming}), the MMU charges STLB hits and walker loads through this vCPU's cache
@@ -48,6 +59,8 @@ public final class Vcpu {
     /** Guards {@link #online} against a sender that runs a call itself while the loop starts. */
     private final Object onlineLock = new Object();
     private boolean online;
+    /** Calls for this vCPU being run by their senders while it is offline; guarded by onlineLock. */
+    private int offlineCalls;
     private volatile Thread thread;
     private volatile boolean idling, kicked, tickDue;
     /** The IPI batch this vCPU waits for under the baton scheduler (its eligibility), else null. */
@@ -207,8 +220,17 @@ public final class Vcpu {
         machine.scheduler().posted(this);
         LockSupport.unpark(thread);
         synchronized (onlineLock) {
-            if (!online && call.claim()) {
-                call.run(this);
+            if (online || !call.claim()) {
+                return;
+            }
+            offlineCalls++; // the loop cannot start while a sender runs a call for it
+        }
+        try {
+            call.run(this); // outside the lock: the call may reach yield points
+        } finally {
+            synchronized (onlineLock) {
+                offlineCalls--;
+                onlineLock.notifyAll();
             }
         }
     }
@@ -287,10 +309,24 @@ public final class Vcpu {
         return kicked;
     }
 
-    /** Joins or leaves the set of vCPUs whose mailbox is serviced by their own thread. */
+    /**
+     * Joins or leaves the set of vCPUs whose mailbox is serviced by their own thread. Joining waits for
+     * calls senders are running for this vCPU meanwhile (they use its TLBs).
+     */
     private void setOnline(boolean on) {
         synchronized (onlineLock) {
+            boolean interrupted = false;
+            while (on && offlineCalls > 0) {
+                try {
+                    onlineLock.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
             online = on;
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

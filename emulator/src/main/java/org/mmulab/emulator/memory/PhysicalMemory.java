@@ -12,10 +12,43 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *
  * <p>Rules (DESIGN §2 memory): unbacked physical addresses read as all-ones and ignore writes, like
  * a PC bus with nothing decoding the address; MMIO regions above RAM are routed to {@link Mmio}
- * handlers. Naturally aligned 32/64-bit words support acquire/release and compare-and-exchange,
- * which is what the page walker's locked A/D update (SDM Vol. 3A §4.8) and the kernel's
- * {@code cmpxchg64} need ({@code MethodHandles.byteBufferViewVarHandle} gives exactly these on a direct
- * buffer: plain, opaque, acquire/release and CAS on aligned words).
+ * handlers.
+ *
+ * <p>Memory ordering: guest code on several vCPU threads sees x86-TSO (SDM Vol. 3A §8.2.2; Owens,
+ * Sarkar, Sewell, "A better x86 memory model: x86-TSO"). Which Java access gives which guarantee:
+ * <ul>
+ * <li>Guest and kernel loads ({@code read8..read64}, {@link #readBytes}): a plain read followed by
+ *     {@code VarHandle.acquireFence()} — acquire: a load is not reordered with any later load or store
+ *     (TSO's load→load and load→store orders).</li>
+ * <li>Guest and kernel stores ({@code write8..write64}, {@link #writeBytes}, {@link #zeroFrame},
+ *     {@link #copyFrame}): {@code VarHandle.releaseFence()} then a plain write — release: a store is not
+ *     reordered with any earlier load or store (TSO's store→store and load→store). Store→load
+ *     reordering stays allowed, exactly TSO's store buffer. On an x86-64 host both fences are compiler
+ *     barriers only (plain MOVs), so the host's own TSO is the guest's; on a weaker host they are real
+ *     barriers and give TSO's orders (Java does not promise multi-copy atomicity for release/acquire,
+ *     so IRIW is only as strong as the host there).</li>
+ * <li>Single-copy atomicity: a naturally aligned 1/2/4/8-byte access is one plain VarHandle access of
+ *     that width, which Java makes atomic on 64-bit JVMs (SDM §8.1.1's guaranteed atomic accesses). A
+ *     misaligned access inside a frame is one unaligned host access: atomic on x86 hosts within a cache
+ *     line as the SDM says, not promised by Java. Accesses crossing a page are split by the MMU, as on
+ *     hardware they are not atomic either.</li>
+ * <li>LOCKed read-modify-writes and XCHG with memory (always locked, SDM Vol. 2 XCHG):
+ *     {@code compareAndExchange}/{@code getAndAdd}/{@code getAndSet} VarHandle operations, which are
+ *     volatile (sequentially consistent, full fences both sides) as SDM §8.2.2 orders locked
+ *     instructions. Byte and word operands go through a CAS loop on their containing aligned dword. A
+ *     locked instruction that ends up writing nothing (a failed CMPXCHG) still calls {@link #fence}. A
+ *     split lock (operand crossing a dword boundary for bytes/words, or misaligned dwords/qwords) is
+ *     serialized only against other split locks, under a Java lock: it is not atomic against an
+ *     aligned locked access to overlapping bytes (Linux's split-lock detection treats such code as a
+ *     bug).</li>
+ * <li>MFENCE: {@link #fence} ({@code VarHandle.fullFence()}). LFENCE and SFENCE are no-ops: the orders
+ *     they give are already TSO's for ordinary memory (no non-temporal or WC memory here).</li>
+ * <li>Page-table words for the walker and kernel: {@link #read64Acquire}, {@link #write64Release} and
+ *     the CAS family on naturally aligned words ({@code MethodHandles.byteBufferViewVarHandle} gives
+ *     exactly these on a direct buffer); the walker's A/D update is a CAS (SDM Vol. 3A §4.8).</li>
+ * </ul>
+ * Under DETERMINISTIC scheduling only one vCPU thread runs at a time and the baton hand-over is a
+ * volatile write/read pair, so every access is sequentially consistent there.
  *
  * <p>Where the bytes live: not on the Java heap, so guest RAM never depends on {@code -Xmx}. RAM is
  * {@link HostRam}: 1 GiB regions mapped from a deleted sparse file, made when the memory is created
@@ -26,9 +59,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * choice. A region is at most 1 GiB so that offsets stay {@code int} (the VarHandle index) and a 1 GiB
  * page never straddles two regions.
  *
- * <p>Every write path checks the per-frame "holds decoded code" bit and tells the
- * {@link CodeWriteListener}, so self-modifying code and kernel writes into code pages (read(2) into
- * .text, ELF loading) invalidate the decoded-instruction cache.
+ * <p>Every write path checks the per-frame "holds decoded code" bit (an opaque read after the store)
+ * and tells the {@link CodeWriteListener}, so self-modifying code and kernel writes into code pages
+ * (read(2) into .text, ELF loading) invalidate the decoded-instruction cache. A store racing with
+ * another vCPU's first marking of the frame may miss the bit (the check is not ordered after the store
+ * without a StoreLoad fence, which every guest store would pay for); the decoded-code cache closes
+ * that window at serializing instructions instead (cross-modifying code, SDM Vol. 3A §8.1.3: see
+ * {@code DecodedCodeCache#serialize}).
  */
 public final class PhysicalMemory {
     /** log2 of a RAM region: 1 GiB, so a large page never straddles two regions and offsets fit an int. */
@@ -96,28 +133,36 @@ public final class PhysicalMemory {
         if (!isRam(pa, 1)) {
             return (int) unbackedRead(pa, 1);
         }
-        return regionFor(pa).get(regionOffset(pa)) & 0xff;
+        int v = regionFor(pa).get(regionOffset(pa)) & 0xff;
+        VarHandle.acquireFence(); // a guest load: acquire (TSO orders it before later loads and stores)
+        return v;
     }
 
     public int read16(long pa) {
         if (!isRam(pa, 2)) {
             return (int) unbackedRead(pa, 2);
         }
-        return (short) I16.get(regionFor(pa), regionOffset(pa)) & 0xffff;
+        int v = (short) I16.get(regionFor(pa), regionOffset(pa)) & 0xffff;
+        VarHandle.acquireFence(); // a guest load: acquire (TSO orders it before later loads and stores)
+        return v;
     }
 
     public int read32(long pa) {
         if (!isRam(pa, 4)) {
             return (int) unbackedRead(pa, 4);
         }
-        return (int) I32.get(regionFor(pa), regionOffset(pa));
+        int v = (int) I32.get(regionFor(pa), regionOffset(pa));
+        VarHandle.acquireFence(); // a guest load: acquire (TSO orders it before later loads and stores)
+        return v;
     }
 
     public long read64(long pa) {
         if (!isRam(pa, 8)) {
             return unbackedRead(pa, 8);
         }
-        return (long) I64.get(regionFor(pa), regionOffset(pa));
+        long v = (long) I64.get(regionFor(pa), regionOffset(pa));
+        VarHandle.acquireFence(); // a guest load: acquire (TSO orders it before later loads and stores)
+        return v;
     }
 
     public void write8(long pa, int v) {
@@ -125,6 +170,7 @@ public final class PhysicalMemory {
             unbackedWrite(pa, 1, v);
             return;
         }
+        VarHandle.releaseFence(); // a guest store: release (after every earlier load and store)
         regionFor(pa).put(regionOffset(pa), (byte) v);
         noteWrite(pa);
     }
@@ -134,6 +180,7 @@ public final class PhysicalMemory {
             unbackedWrite(pa, 2, v);
             return;
         }
+        VarHandle.releaseFence(); // a guest store: release (after every earlier load and store)
         I16.set(regionFor(pa), regionOffset(pa), (short) v);
         noteWrite(pa);
     }
@@ -143,6 +190,7 @@ public final class PhysicalMemory {
             unbackedWrite(pa, 4, v);
             return;
         }
+        VarHandle.releaseFence(); // a guest store: release (after every earlier load and store)
         I32.set(regionFor(pa), regionOffset(pa), v);
         noteWrite(pa);
     }
@@ -152,6 +200,7 @@ public final class PhysicalMemory {
             unbackedWrite(pa, 8, v);
             return;
         }
+        VarHandle.releaseFence(); // a guest store: release (after every earlier load and store)
         I64.set(regionFor(pa), regionOffset(pa), v);
         noteWrite(pa);
     }
@@ -290,6 +339,32 @@ public final class PhysicalMemory {
         return old;
     }
 
+    /** MFENCE, and a LOCKed instruction that wrote nothing (failed CMPXCHG): a full two-way fence. */
+    public static void fence() {
+        VarHandle.fullFence();
+    }
+
+    /**
+     * True if the 4 KiB frame at {@code pa} holds exactly {@code snapshot} (4096 bytes). Allocates
+     * nothing; for the decoded-code cache's check at serializing instructions.
+     */
+    public boolean frameEquals(long pa, byte[] snapshot) {
+        checkAligned(pa, PAGE_SIZE);
+        if (!isRam(pa, PAGE_SIZE)) {
+            return false;
+        }
+        ByteBuffer c = regionFor(pa);
+        int base = regionOffset(pa);
+        for (int i = 0; i < PAGE_SIZE; i += 8) {
+            if ((long) I64.get(c, base + i) != (long) SNAP.get(snapshot, i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static final VarHandle SNAP = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
     // ---- bulk access for the kernel (zeroing, copying frames, loading images).
 
     /**
@@ -303,6 +378,7 @@ public final class PhysicalMemory {
         if (!isRam(pa, PAGE_SIZE)) {
             return;
         }
+        VarHandle.releaseFence();
         ByteBuffer c = regionFor(pa);
         for (int off = regionOffset(pa), end = off + PAGE_SIZE; off < end; off += ZERO_LINE) {
             if (((long) I64.get(c, off) | (long) I64.get(c, off + 8) | (long) I64.get(c, off + 16)
@@ -330,12 +406,18 @@ public final class PhysicalMemory {
         if (!isRam(srcPa, PAGE_SIZE) || !isRam(dstPa, PAGE_SIZE)) {
             throw new IllegalArgumentException("copyFrame outside RAM");
         }
+        VarHandle.releaseFence();
         regionFor(dstPa).put(regionOffset(dstPa), regionFor(srcPa), regionOffset(srcPa), PAGE_SIZE);
         noteWrite(dstPa);
     }
 
     /** Reads {@code len} bytes; the range may cross frames but must lie in RAM. */
     public void readBytes(long pa, byte[] dst, int off, int len) {
+        readBytesPlain(pa, dst, off, len);
+        VarHandle.acquireFence();
+    }
+
+    private void readBytesPlain(long pa, byte[] dst, int off, int len) {
         while (len > 0) {
             int n = (int) Math.min(len, PAGE_SIZE - (pa & (PAGE_SIZE - 1)));
             if (isRam(pa, n)) {
@@ -351,6 +433,7 @@ public final class PhysicalMemory {
 
     /** Writes {@code len} bytes; the range may cross frames. Unbacked parts are dropped. */
     public void writeBytes(long pa, byte[] src, int off, int len) {
+        VarHandle.releaseFence();
         while (len > 0) {
             int n = (int) Math.min(len, PAGE_SIZE - (pa & (PAGE_SIZE - 1)));
             if (isRam(pa, n)) {
@@ -386,12 +469,13 @@ public final class PhysicalMemory {
         if (pfn < 0 || pfn >= frameCount()) {
             return false;
         }
-        return (codeBits[(int) (pfn >>> 6)] & (1L << pfn)) != 0;
+        return ((long) CODE_BITS.getOpaque(codeBits, (int) (pfn >>> 6)) & (1L << pfn)) != 0;
     }
 
     private void noteWrite(long pa) {
         long pfn = pa >>> PAGE_SHIFT;
-        if ((codeBits[(int) (pfn >>> 6)] & (1L << pfn)) != 0) {
+        // Opaque: never hoisted out of a store loop, so a frame marked meanwhile is seen by the next store.
+        if (((long) CODE_BITS.getOpaque(codeBits, (int) (pfn >>> 6)) & (1L << pfn)) != 0) {
             codeWritten(pfn);
         }
     }

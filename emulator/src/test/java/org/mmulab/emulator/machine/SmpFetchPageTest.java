@@ -47,7 +47,7 @@ class SmpFetchPageTest {
                 cpu.stop();
                 return;
             }
-            SmpGuest.await(() -> m.memory().read64(counterPa) > 1000); // v1 runs the old code
+            g.await(() -> m.memory().read64(counterPa) > 1000); // v1 runs the old code
             beforeRemap.set(m.memory().read64(counterPa));
             m.memory().write64Release(SmpGuest.pteAddr(1), SmpGuest.SPARE0 | Pte.P | Pte.RW | Pte.US);
             m.sendIpis(cpu, List.of(v1), target -> target.mmu().invlpg(SmpGuest.va(1)));

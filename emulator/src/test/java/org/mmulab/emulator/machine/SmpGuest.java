@@ -33,7 +33,20 @@ final class SmpGuest {
     volatile java.util.function.Consumer<Vcpu> onTick = cpu -> { };
 
     SmpGuest(int cpus) {
+        this(cpus, Machine.Scheduling.PARALLEL, 0);
+    }
+
+    /** A machine in {@code mode}; DETERMINISTIC with seed 1. */
+    SmpGuest(Machine.Scheduling mode, int cpus) {
+        this(cpus, mode, 1);
+    }
+
+    /** A machine in {@code mode}; DETERMINISTIC uses {@code seed}. */
+    SmpGuest(int cpus, Machine.Scheduling mode, long seed) {
         machine = new Machine(16 << 20, cpus);
+        if (mode == Machine.Scheduling.DETERMINISTIC) {
+            machine.setDeterministic(seed);
+        }
         mem = machine.memory();
         long urw = Pte.P | Pte.RW | Pte.US;
         mem.write64(PML4, PDPT | urw);
@@ -103,9 +116,13 @@ final class SmpGuest {
         }
     }
 
-    /** Spins (on a vCPU's thread inside a handler) until {@code cond}; the test's @Timeout guards a hang. */
-    static void await(java.util.function.BooleanSupplier cond) {
+    /**
+     * Spins (on a vCPU's thread inside a handler) until {@code cond}, at a LOCK_SPIN yield point each
+     * round (so the baton moves under DETERMINISTIC scheduling); the test's @Timeout guards a hang.
+     */
+    void await(java.util.function.BooleanSupplier cond) {
         while (!cond.getAsBoolean()) {
+            machine.yieldPoint(YieldKind.LOCK_SPIN);
             Thread.onSpinWait();
         }
     }

@@ -15,9 +15,11 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The PARALLEL machine API (runAll, IPIs with acknowledgements, idle, kick, interrupt, tick, shutdown)
+ * The machine API, under both scheduling modes, (runAll, IPIs with acknowledgements, idle, kick, interrupt, tick, shutdown)
  * with real guest code on real threads. Every assertion holds under any interleaving; {@code @Timeout}
  * only turns a deadlock into a failure.
  */
@@ -35,9 +37,10 @@ class SmpMachineTest {
         g.assertNoFailures();
     }
 
-    @Test
-    void ipiRunsOnTheTargetsThreadAndTheSenderWaitsForTheAck() {
-        SmpGuest g = new SmpGuest(2);
+    @ParameterizedTest
+    @EnumSource(Machine.Scheduling.class)
+    void ipiRunsOnTheTargetsThreadAndTheSenderWaitsForTheAck(Machine.Scheduling mode) {
+        SmpGuest g = new SmpGuest(mode, 2);
         Machine m = g.machine;
         Vcpu v0 = m.vcpu(0), v1 = m.vcpu(1);
         g.code(0, 0, SmpGuest.SYSCALL_LOOP);
@@ -50,7 +53,7 @@ class SmpMachineTest {
         AtomicReference<Thread> senderThread = new AtomicReference<>();
         g.onSyscall = (cpu, nr) -> {
             senderThread.set(Thread.currentThread());
-            SmpGuest.await(v1::isRunning);
+            g.await(v1::isRunning);
             AtomicBoolean done = new AtomicBoolean();
             m.sendIpis(cpu, List.of(v1), target -> {
                 ranOn.set(Thread.currentThread());
@@ -71,9 +74,10 @@ class SmpMachineTest {
         assertTrue(v1.state.instructions > 0);
     }
 
-    @Test
-    void aSenderAmongTheTargetsRunsTheCallItself() {
-        SmpGuest g = new SmpGuest(2);
+    @ParameterizedTest
+    @EnumSource(Machine.Scheduling.class)
+    void aSenderAmongTheTargetsRunsTheCallItself(Machine.Scheduling mode) {
+        SmpGuest g = new SmpGuest(mode, 2);
         Machine m = g.machine;
         g.code(0, 0, SmpGuest.SYSCALL_LOOP);
         g.code(1, 0, SmpGuest.SPIN);
@@ -81,7 +85,7 @@ class SmpMachineTest {
         g.start(1, SmpGuest.va(1));
         AtomicIntegerArray ranOnOwnThread = new AtomicIntegerArray(2);
         g.onSyscall = (cpu, nr) -> {
-            SmpGuest.await(m.vcpu(1)::isRunning);
+            g.await(m.vcpu(1)::isRunning);
             m.sendIpis(cpu, m.vcpus(), target -> {
                 if (m.currentVcpu() == target) {
                     ranOnOwnThread.incrementAndGet(target.id());
@@ -95,10 +99,11 @@ class SmpMachineTest {
         assertEquals(1, ranOnOwnThread.get(1));
     }
 
-    @Test
-    void vcpusIpiingEachOtherConcurrentlyNeverDeadlock() {
+    @ParameterizedTest
+    @EnumSource(Machine.Scheduling.class)
+    void vcpusIpiingEachOtherConcurrentlyNeverDeadlock(Machine.Scheduling mode) {
         int cpus = 4, rounds = 200;
-        SmpGuest g = new SmpGuest(cpus);
+        SmpGuest g = new SmpGuest(mode, cpus);
         Machine m = g.machine;
         for (int i = 0; i < cpus; i++) {
             g.code(i, 0, SmpGuest.SYSCALL_LOOP);
@@ -120,9 +125,10 @@ class SmpMachineTest {
         }
     }
 
-    @Test
-    void aStoppedTargetsCallIsRunByTheSender() {
-        SmpGuest g = new SmpGuest(2);
+    @ParameterizedTest
+    @EnumSource(Machine.Scheduling.class)
+    void aStoppedTargetsCallIsRunByTheSender(Machine.Scheduling mode) {
+        SmpGuest g = new SmpGuest(mode, 2);
         Machine m = g.machine;
         Vcpu v1 = m.vcpu(1);
         g.code(0, 0, SmpGuest.SYSCALL_LOOP);
@@ -135,7 +141,7 @@ class SmpMachineTest {
                 cpu.stop();
                 return;
             }
-            SmpGuest.await(() -> !v1.isRunning());
+            g.await(() -> !v1.isRunning());
             m.sendIpis(cpu, List.of(v1), target -> ranBy.set(m.currentVcpu()));
             cpu.stop();
         };
@@ -145,9 +151,10 @@ class SmpMachineTest {
         assertEquals(1, v1.clock().ipisReceived());
     }
 
-    @Test
-    void idleIsWokenByKick() {
-        SmpGuest g = new SmpGuest(2);
+    @ParameterizedTest
+    @EnumSource(Machine.Scheduling.class)
+    void idleIsWokenByKick(Machine.Scheduling mode) {
+        SmpGuest g = new SmpGuest(mode, 2);
         Machine m = g.machine;
         Vcpu v1 = m.vcpu(1);
         g.code(0, 0, SmpGuest.SYSCALL_LOOP);
@@ -163,7 +170,7 @@ class SmpMachineTest {
                 cpu.stop();
                 return;
             }
-            SmpGuest.await(v1::isIdling); // v1 is (about to be) parked
+            g.await(v1::isIdling); // v1 is (about to be) parked
             ready.set(true);
             m.kick(v1);
             cpu.stop();
@@ -173,9 +180,10 @@ class SmpMachineTest {
         assertTrue(idleReturnedReady.get());
     }
 
-    @Test
-    void idleIsWokenByAnIpiWhichRunsOnTheIdleVcpu() {
-        SmpGuest g = new SmpGuest(2);
+    @ParameterizedTest
+    @EnumSource(Machine.Scheduling.class)
+    void idleIsWokenByAnIpiWhichRunsOnTheIdleVcpu(Machine.Scheduling mode) {
+        SmpGuest g = new SmpGuest(mode, 2);
         Machine m = g.machine;
         Vcpu v1 = m.vcpu(1);
         g.code(0, 0, SmpGuest.SYSCALL_LOOP);
@@ -189,7 +197,7 @@ class SmpMachineTest {
                 cpu.stop();
                 return;
             }
-            SmpGuest.await(v1::isIdling);
+            g.await(v1::isIdling);
             m.sendIpis(cpu, List.of(v1), target -> ranOn.set(m.currentVcpu()));
             cpu.stop();
         };
@@ -198,9 +206,10 @@ class SmpMachineTest {
         assertSame(v1, ranOn.get());
     }
 
-    @Test
-    void idleReturnsAtItsDeadline() {
-        SmpGuest g = new SmpGuest(1);
+    @ParameterizedTest
+    @EnumSource(Machine.Scheduling.class)
+    void idleReturnsAtItsDeadline(Machine.Scheduling mode) {
+        SmpGuest g = new SmpGuest(mode, 1);
         Machine m = g.machine;
         g.code(0, 0, SmpGuest.SYSCALL_LOOP);
         g.start(0, SmpGuest.va(0));
@@ -216,9 +225,10 @@ class SmpMachineTest {
         assertTrue(lateBy.get() >= 0, "idle returned before its deadline");
     }
 
-    @Test
-    void interruptEndsTheQuantumEarlyAndTicks() {
-        SmpGuest g = new SmpGuest(1);
+    @ParameterizedTest
+    @EnumSource(Machine.Scheduling.class)
+    void interruptEndsTheQuantumEarlyAndTicks(Machine.Scheduling mode) {
+        SmpGuest g = new SmpGuest(mode, 1);
         Machine m = g.machine;
         g.code(0, 0, SmpGuest.SPIN);
         g.start(0, SmpGuest.va(0));
@@ -240,9 +250,10 @@ class SmpMachineTest {
         assertEquals(atTick[1] + Vcpu.QUANTUM, atTick[2]);
     }
 
-    @Test
-    void shutdownWakesIdleVcpusAndEndsRunAll() {
-        SmpGuest g = new SmpGuest(3);
+    @ParameterizedTest
+    @EnumSource(Machine.Scheduling.class)
+    void shutdownWakesIdleVcpusAndEndsRunAll(Machine.Scheduling mode) {
+        SmpGuest g = new SmpGuest(mode, 3);
         Machine m = g.machine;
         for (int i = 0; i < 3; i++) {
             g.code(i, 0, SmpGuest.SYSCALL_LOOP);
@@ -255,7 +266,7 @@ class SmpMachineTest {
                 idleReturns.incrementAndGet();
                 return;
             }
-            SmpGuest.await(() -> m.vcpu(1).isIdling() && m.vcpu(2).isIdling());
+            g.await(() -> m.vcpu(1).isIdling() && m.vcpu(2).isIdling());
             m.shutdown();
         };
         m.runAll();

@@ -2,6 +2,8 @@ package org.mmulab.kernel.mm;
 
 import java.util.function.Supplier;
 
+import org.mmulab.emulator.machine.Machine;
+import org.mmulab.emulator.machine.YieldKind;
 import org.mmulab.emulator.timing.VcpuClock;
 
 /**
@@ -11,17 +13,32 @@ import org.mmulab.emulator.timing.VcpuClock;
  * atomic), {@link FrameTable} (zeroing and copying frames, per cache line), the page cache fill in
  * {@link AddressSpace}, and copy to/from user in {@code UserAccess}; {@link SpinLock} charges lock
  * acquire, release and contention hand-off. Without a machine (unit tests of the mm alone) it charges
- * nothing.
+ * nothing. Built with a {@link Machine}, the same places are the kernel's yield points (DESIGN.md §2,
+ * deterministic scheduling): each page-table word read or written — each 32-bit half separately under
+ * PAE — each lock acquire, release and spin, and the shootdown steps.
  */
 public final class CycleCharge {
     /** Charges nothing. */
     public static final CycleCharge NONE = new CycleCharge(() -> null);
 
     private final Supplier<VcpuClock> source;
+    /** The machine whose yield points the kernel's steps are (null: none, unit tests of the mm alone). */
+    private final Machine machine;
 
     /** @param source the current vCPU's clock (e.g. {@code machine::currentClock}); may supply null */
     public CycleCharge(Supplier<VcpuClock> source) {
         this.source = source;
+        this.machine = null;
+    }
+
+    /**
+     * Charges the current vCPU of {@code machine} and makes every page-table word access, lock step and
+     * shootdown a yield point of its scheduler ({@link Machine#yieldPoint}): under DETERMINISTIC
+     * scheduling another vCPU may run between any two of them; under PARALLEL it costs a field read.
+     */
+    public CycleCharge(Machine machine) {
+        this.source = machine::currentClock;
+        this.machine = machine;
     }
 
     /** The clock work is charged to now, or null. */
@@ -29,16 +46,31 @@ public final class CycleCharge {
         return source.get();
     }
 
-    /** A latency-bound load of one page-table word. */
-    void load(long pa) {
+    /** The machine (IPIs, yield points), or null. */
+    public Machine machine() {
+        return machine;
+    }
+
+    /** A yield point of kind {@code k} (nothing without a machine). */
+    public void yieldPoint(YieldKind k) {
+        Machine m = machine;
+        if (m != null) {
+            m.yieldPoint(k);
+        }
+    }
+
+    /** A latency-bound load of one page-table word; {@code k}: PTE_READ, or PTE_READ_LO/HI for a PAE half. */
+    void load(long pa, YieldKind k) {
+        yieldPoint(k);
         VcpuClock c = source.get();
         if (c != null) {
             c.kernelLoad(pa);
         }
     }
 
-    /** A store to one page-table word. */
-    void store(long pa) {
+    /** A store to one page-table word; {@code k}: PTE_WRITE, or PTE_WRITE_LO/HI for a PAE half. */
+    void store(long pa, YieldKind k) {
+        yieldPoint(k);
         VcpuClock c = source.get();
         if (c != null) {
             c.kernelStore(pa);
@@ -47,6 +79,7 @@ public final class CycleCharge {
 
     /** A locked read-modify-write (xchg, cmpxchg) of one page-table word. */
     void atomic(long pa) {
+        yieldPoint(YieldKind.PTE_WRITE);
         VcpuClock c = source.get();
         if (c != null) {
             c.kernelStore(pa);

@@ -10,8 +10,8 @@ import org.mmulab.emulator.memory.PhysicalMemory;
  * {@code pte_offset_map_lock}, which may fail when the PMD changes under it, seed 002), {@link Zap}
  * (memory.c's teardown: {@code unmap_vmas} / {@code zap_pte_range} under the PTE lock in bounded
  * batches, {@code free_pgtables}), {@link MmLifecycle} (mm_alloc, pgd_alloc, exit_mmap) and
- * {@link Mprotect} (mm/mprotect.c, change_protection included). This class is the facade the rest of
- * the kernel calls.
+ * {@link Mprotect} (mm/mprotect.c, change_protection included), {@link WpFault} (do_wp_page: COW with the
+ * 6.x reuse rule) and {@link Fork} (copy_page_range). This class is the facade the rest of the kernel calls.
  *
  * <p>One instance per machine: it owns the frame table, the page-table format and the shared zero
  * page (its {@code ZERO_PAGE}). Locking: the caller holds the mm's mmap lock (read for faults, write
@@ -40,6 +40,8 @@ public final class Memory {
     final PgtableGeneric pgtables;
     /** The teardown half of mm/memory.c. */
     private final Zap zap;
+    /** do_wp_page and its COW / reuse paths. */
+    private final WpFault wp;
     /** mm_alloc / pgd_alloc / exit_mmap. */
     private final MmLifecycle lifecycle;
     /** ctx_id source (mm->context.ctx_id): unique per mm, never reused, so a recycled ASID is never mistaken. */
@@ -69,6 +71,7 @@ public final class Memory {
         }
         this.pgtables = new PgtableGeneric(this);
         this.zap = new Zap(this, pgtables);
+        this.wp = new WpFault(this);
         this.lifecycle = new MmLifecycle(this, pgtables);
     }
 
@@ -288,7 +291,7 @@ public final class Memory {
             if (vmf.write()) {
                 if (!PteBits.write(entry)) {
                     handedOff = true;
-                    return doWpPage(vmf);
+                    return wp.doWpPage(vmf);
                 }
                 entry |= PteBits.DIRTY;
             }
@@ -509,128 +512,5 @@ public final class Memory {
             return -1;
         }
         return pfn;
-    }
-
-    /** do_wp_page: entered with the PTE lock held; returns with it released. */
-    private int doWpPage(VmFault vmf) {
-        VmArea vma = vmf.vma;
-        long page = vmNormalPage(vmf.origPte);
-        if ((vma.flags & (VmArea.VM_SHARED | VmArea.VM_MAYSHARE)) != 0) {
-            // wp_page_shared / wp_pfn_shared: no page_mkwrite for shmem; reuse.
-            return wpPageReuse(vmf);
-        }
-        if (page >= 0 && wpCanReuseAnon(page)) {
-            return wpPageReuse(vmf);
-        }
-        if (page >= 0) {
-            frames.get(page);
-        }
-        vmf.ptl.unlock();
-        return wpPageCopy(vmf, page);
-    }
-
-    /**
-     * The 6.x reuse rule of do_wp_page (wp_can_reuse_anon_folio): an anon page marked exclusive is
-     * written in place without looking further; otherwise it is reused only if this PTE holds its only
-     * reference (fork's other mm unmapped it, or COW-copied away), and then it becomes exclusive again
-     * (folio_move_anon_rmap). Any other reference — another mm's PTE, a pending MmuGather batch of a
-     * racing zap — means copy. Called under the PTE lock, which every path that could add a reference
-     * through this PTE also holds.
-     */
-    private boolean wpCanReuseAnon(long page) {
-        if ((frames.flags(page) & FrameTable.PG_ANON) == 0) {
-            return false;
-        }
-        if (frames.anonExclusive(page)) {
-            stats.faultWpReuseExclusive.incrementAndGet();
-            return true;
-        }
-        if (frames.refcount(page) != 1) {
-            return false;
-        }
-        frames.moveAnonRmap(page);
-        return true;
-    }
-
-    private int wpPageReuse(VmFault vmf) {
-        try {
-            long entry = vmf.origPte | PteBits.ACCESSED | PteBits.DIRTY | PteBits.RW;
-            ops.set(vmf.ptep, entry);
-            stats.faultWpReuse.incrementAndGet();
-            return VM_FAULT_OK;
-        } finally {
-            vmf.ptl.unlock();
-        }
-    }
-
-    /**
-     * wp_page_copy: new page (zeroed when the old one is the zero page, else a copy), then under the
-     * PTE lock and only if the PTE is unchanged: ptep_clear_flush (TLB flushed before the old page can be
-     * freed), set the new PTE, drop the old mapping.
-     */
-    private int wpPageCopy(VmFault vmf, long old) {
-        VmArea vma = vmf.vma;
-        long nw = old < 0 ? frames.allocZeroedPage() : frames.allocPages(0);
-        if (nw < 0) {
-            if (old >= 0) {
-                frames.put(old);
-            }
-            return VM_FAULT_OOM;
-        }
-        if (old >= 0) {
-            frames.copyPage(old, nw);
-        }
-        if (!pgtables.mapLock(vmf.pmdp, vmf.address, vmf)) {
-            frames.put(nw);
-            if (old >= 0) {
-                frames.put(old);
-            }
-            stats.faultRetry.incrementAndGet();
-            return VM_FAULT_OK;
-        }
-        boolean copied = false;
-        try {
-            if (ops.get(vmf.ptep) == vmf.origPte) {
-                if (old >= 0) {
-                    int oc = mmCounter(old);
-                    if (oc != MmStruct.MM_ANONPAGES) {
-                        vmf.mm.addCounter(oc, -1);
-                        vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);
-                    }
-                } else {
-                    vmf.mm.addCounter(MmStruct.MM_ANONPAGES, 1);
-                }
-                long entry = PteBits.mkPte(nw, vma.pageProt()) | PteBits.RW | PteBits.DIRTY;
-                // ptep_clear_flush
-                ops.getAndClear(vmf.ptep);
-                vmf.mm.flushTlbPage(vmf.address);
-                frames.addNewAnonRmap(nw);
-                ops.set(vmf.ptep, entry);
-                if (old >= 0) {
-                    frames.removeMap(old);
-                }
-                copied = true;
-                if (old < 0) {
-                    stats.faultWpZeroCopy.incrementAndGet();
-                } else {
-                    stats.faultWpCopy.incrementAndGet();
-                }
-            } else {
-                stats.faultRetry.incrementAndGet();
-            }
-        } finally {
-            vmf.ptl.unlock();
-        }
-        if (copied) {
-            if (old >= 0) {
-                frames.put(old); // the reference the old PTE held
-            }
-        } else {
-            frames.put(nw);
-        }
-        if (old >= 0) {
-            frames.put(old); // the reference do_wp_page took
-        }
-        return VM_FAULT_OK;
     }
 }

@@ -5,6 +5,8 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 
+import org.mmulab.emulator.machine.Machine;
+import org.mmulab.emulator.machine.Vcpu;
 import org.mmulab.emulator.memory.PhysicalMemory;
 
 /**
@@ -22,8 +24,9 @@ import org.mmulab.emulator.memory.PhysicalMemory;
  * <li>{@link #checkNoLocksHeld}: no mm lock is held by the calling thread (at trap exit).</li>
  * <li>the PTE setters assert that the PTE table's split lock is held by the writer (installed by
  *     {@link Memory} when {@link #enabled} is set before the Memory is made).</li>
- * <li>the frame table's free observer (when a machine is attached: {@link #watchFrees}) reports a frame
- *     or page-table page freed while any vCPU could still reach it.</li>
+ * <li>the frame table's free observer ({@link #watchFrees}; with {@link #enabled} installed by the mm
+ *     itself when the first vCPU loads an mm) reports a frame or page-table page freed while any vCPU
+ *     could still reach it.</li>
  * </ul>
  * {@link #enabled} is the {@code --check} flag: set it before the kernel builds its {@link Memory}
  * (the CLI does while parsing). It also turns on {@link LockDep}'s per-thread held-lock tracking, so set
@@ -187,6 +190,38 @@ public final class MmCheck {
         }
         violations.addAll(out);
         return out;
+    }
+
+    /**
+     * Installs the frame table's free observer: every frame about to go back to the allocator (data
+     * page or page-table page, PGD included) must be unreachable from every vCPU of {@code machine}
+     * ({@link org.mmulab.emulator.mmu.Mmu#mayReach}: TLBs of every PCID, paging-structure caches, PDPTE
+     * registers, CR3, fast path, the interpreter's cached fetch page). The shootdowns that precede each
+     * free were acknowledged, which orders the reads here after those vCPUs' invalidations.
+     */
+    public void watchFrees(Machine machine) {
+        List<Vcpu> cpus = machine.vcpus();
+        memory.frames().setFreeObserver(pfn -> {
+            for (Vcpu v : cpus) {
+                if (v.mmu().mayReach(pfn << PhysicalMemory.PAGE_SHIFT)) {
+                    report(frame(pfn) + " freed while vCPU " + v.id() + " can still reach it (flags 0x"
+                            + Integer.toHexString(memory.frames().flags(pfn)) + ")");
+                }
+            }
+        });
+    }
+
+    private boolean watching;
+
+    /**
+     * {@link #watchFrees} unless already done: with {@link #enabled} the mm installs it by itself the
+     * first time a vCPU loads an mm, so {@code --check} needs nothing more from the kernel.
+     */
+    synchronized void watchFreesOnce(Machine machine) {
+        if (!watching) {
+            watching = true;
+            watchFrees(machine);
+        }
     }
 
     /** At trap exit: the calling thread holds no mm lock (lockdep's "lock held when returning to user space"). */

@@ -77,7 +77,8 @@ final class MmLifecycle {
 
     /**
      * exit_mmap: unmaps every VMA, frees every page table and the PGD. Before anything is freed, every
-     * vCPU that may still reach the mm's tables leaves it for init_mm ({@link TlbFlush#forgetMm}): in
+     * vCPU that may still reach the mm's tables (mm_cpumask) leaves it for init_mm and drops its
+     * PCID-tagged entries ({@link TlbFlush#forgetMm}), each on its own thread by IPI: in
      * Linux the exiting task's CPU keeps the mm loaded lazily and tlb_finish_mmu's flush (freed_tables)
      * reaches lazy CPUs too, whose flush_tlb_func switches them to init_mm; the PGD itself is freed only
      * by the final mmdrop, once no CPU has it in CR3. Here the switch comes first, so no CR3, PAE PDPTE
@@ -86,9 +87,7 @@ final class MmLifecycle {
     void exitMmap(MmStruct mm) {
         mm.mmapLock.downWrite();
         try {
-            for (org.mmulab.emulator.machine.Vcpu cpu : mm.cpus) {
-                memory.tlbFlush.forgetMm(cpu, mm);
-            }
+            memory.tlbFlush.shootdownExitingMm(mm);
             mm.updateHiwaterRss();
             mm.updateHiwaterVm();
             MmuGather tlb = new MmuGather(mm);

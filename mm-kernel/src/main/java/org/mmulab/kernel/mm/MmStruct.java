@@ -26,7 +26,7 @@ public final class MmStruct {
     /** pfn of the top-level table (PML4 in 4-level mode). */
     final long pgd;
     public final SpinLock pageTableLock;
-    public final RwSemaphore mmapLock = new RwSemaphore(LockDep.MMAP_LOCK);
+    public final RwSemaphore mmapLock;
     final TreeMap<Long, VmArea> vmas = new TreeMap<>();
     private final AtomicLongArray rss = new AtomicLongArray(4);
     /** file + anon + shmem: get_mm_rss as one atomic, so a decrease knows the exact value it lowers. */
@@ -37,7 +37,7 @@ public final class MmStruct {
     volatile long totalVm;
     /** pgtables_bytes / PAGE_SIZE: page-table pages below the PGD. */
     final AtomicLong nrPgtables = new AtomicLong();
-    final List<Vcpu> cpus = new CopyOnWriteArrayList<>();
+    final CopyOnWriteArrayList<Vcpu> cpus = new CopyOnWriteArrayList<>();
 
     public long startCode, endCode, startData, endData, startBrk, brk, startStack;
     public long argStart, argEnd, envStart, envEnd;
@@ -54,6 +54,7 @@ public final class MmStruct {
     MmStruct(Memory memory, long pgd, long taskSize, long ctxId) {
         this.memory = memory;
         this.pageTableLock = new SpinLock(LockDep.PAGE_TABLE_LOCK, memory.frames().charge());
+        this.mmapLock = new RwSemaphore(LockDep.MMAP_LOCK, memory.frames().charge());
         this.pgd = pgd;
         this.taskSize = taskSize;
         this.ctxId = ctxId;
@@ -83,14 +84,12 @@ public final class MmStruct {
      * no-flush bit when that ASID's TLB contents are current) and adds the CPU to mm_cpumask.
      */
     public void activate(Vcpu cpu) {
-        if (!cpus.contains(cpu)) {
-            cpus.add(cpu);
-        }
         memory.tlbFlush.switchMm(cpu, this);
     }
 
-    public void deactivate(Vcpu cpu) {
-        cpus.remove(cpu);
+    /** mm_cpumask, a snapshot (for tests and --check). */
+    public List<Vcpu> cpumask() {
+        return new ArrayList<>(cpus);
     }
 
     // ---- VMA tree (find_vma & co., mm/mmap.c) ----------------------------------------------

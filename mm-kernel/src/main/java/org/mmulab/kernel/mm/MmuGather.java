@@ -2,12 +2,16 @@ package org.mmulab.kernel.mm;
 
 import java.util.Arrays;
 
+import org.mmulab.emulator.machine.YieldKind;
+
 /**
  * struct mmu_gather (mm/mmu_gather.c, include/asm-generic/tlb.h): collects the address range whose
  * PTEs were cleared, the pages they mapped and the page-table pages freed, and on
- * {@link #flushMmu()} flushes the TLB of every vCPU in mm_cpumask <em>before</em> any of those frames
- * is freed (tlb_flush_mmu_tlbonly, then tlb_batch_pages_flush and tlb_table_flush). A page freed
- * before the flush could be reused while a stale TLB entry still maps it.
+ * {@link #flushMmu()} shoots down the TLB of every vCPU in mm_cpumask, lazy ones included, by IPI and
+ * waits for every acknowledgement <em>before</em> any of those frames is freed (tlb_flush_mmu_tlbonly,
+ * then tlb_batch_pages_flush and tlb_table_flush). A page freed before the flush could be reused while
+ * a stale TLB entry on another vCPU still maps it. The batch is bounded ({@link Memory#GATHER_BATCH}):
+ * zap_pte_range stops under its PTE lock when it is full, drops the lock, flushes and frees, and goes on.
  */
 public final class MmuGather {
     final MmStruct mm;
@@ -65,14 +69,24 @@ public final class MmuGather {
         needFlushAll = true;
     }
 
-    /** tlb_flush_mmu_tlbonly. */
+    /** tlb_flush_mmu_tlbonly: the TLB flush alone (mprotect's, which frees nothing). */
     public void flushTlbOnly() {
+        flushTlbOnly(nrPages > 0 || nrTables > 0);
+    }
+
+    /**
+     * tlb_flush_mmu_tlbonly; {@code freeing}: pages or tables are freed right after, so the shootdown
+     * reaches every vCPU in mm_cpumask, the lazy ones too (freed_tables), and returns only when each has
+     * acknowledged: from then on no vCPU can reach what is freed.
+     */
+    private void flushTlbOnly(boolean freeing) {
+        TlbFlush tf = mm.memory.tlbFlush;
         if (needFlushAll) {
-            mm.flushTlbAll();
+            tf.flushTlbMmRange(mm, 0, TlbFlush.TLB_FLUSH_ALL, freeing);
             mm.memory.stats.gatherFlushes.incrementAndGet();
             needFlushAll = false;
         } else if (end > start) {
-            mm.flushTlbRange(start, end);
+            tf.flushTlbMmRange(mm, start, end, freeing);
             mm.memory.stats.gatherFlushes.incrementAndGet();
         }
         start = Long.MAX_VALUE;
@@ -82,7 +96,11 @@ public final class MmuGather {
 
     /** tlb_flush_mmu: flush the TLB, then free the batched pages and page tables. */
     public void flushMmu() {
-        flushTlbOnly();
+        boolean freeing = nrPages > 0 || nrTables > 0;
+        flushTlbOnly(freeing);
+        if (freeing) {
+            mm.memory.frames().charge().yieldPoint(YieldKind.MMU_GATHER_FLUSH);
+        }
         FrameTable frames = mm.memory.frames();
         frames.putPages(pages, nrPages); // tlb_batch_pages_flush -> free_pages_and_swap_cache
         nrPages = 0;

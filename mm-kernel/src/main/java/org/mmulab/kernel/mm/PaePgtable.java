@@ -2,6 +2,7 @@ package org.mmulab.kernel.mm;
 
 import java.lang.invoke.VarHandle;
 
+import org.mmulab.emulator.machine.YieldKind;
 import org.mmulab.emulator.memory.PhysicalMemory;
 
 /**
@@ -87,12 +88,12 @@ public final class PaePgtable implements PgtableOps {
     }
 
     private long lo(long pa) {
-        charge.load(pa);
+        charge.load(pa, YieldKind.PTE_READ_LO);
         return mem.read32Acquire(pa) & 0xffff_ffffL;
     }
 
     private long hi(long pa) {
-        charge.load(pa + 4);
+        charge.load(pa + 4, YieldKind.PTE_READ_HI);
         return mem.read32Acquire(pa + 4) & 0xffff_ffffL;
     }
 
@@ -124,11 +125,11 @@ public final class PaePgtable implements PgtableOps {
     @Override
     public void set(long entryPa, long value) {
         checkWrite(entryPa);
-        charge.store(entryPa + 4);
+        charge.store(entryPa + 4, YieldKind.PTE_WRITE_HI);
         mem.write32Release(entryPa + 4, (int) (value >>> 32));
         VarHandle.releaseFence(); // smp_wmb
         betweenHalves(entryPa);
-        charge.store(entryPa);
+        charge.store(entryPa, YieldKind.PTE_WRITE_LO);
         mem.write32Release(entryPa, (int) value);
     }
 
@@ -148,11 +149,11 @@ public final class PaePgtable implements PgtableOps {
     @Override
     public void clear(long entryPa) {
         checkWrite(entryPa);
-        charge.store(entryPa);
+        charge.store(entryPa, YieldKind.PTE_WRITE_LO);
         mem.write32Release(entryPa, 0);
         VarHandle.releaseFence();
         betweenHalves(entryPa);
-        charge.store(entryPa + 4);
+        charge.store(entryPa + 4, YieldKind.PTE_WRITE_HI);
         mem.write32Release(entryPa + 4, 0);
     }
 

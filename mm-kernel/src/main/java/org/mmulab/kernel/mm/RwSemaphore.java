@@ -2,12 +2,14 @@ package org.mmulab.kernel.mm;
 
 import java.util.concurrent.locks.AbstractQueuedSynchronizer;
 
+import org.mmulab.emulator.machine.YieldKind;
+
 /**
  * {@code struct rw_semaphore} (include/linux/rwsem.h, kernel/locking/rwsem.c) for {@code mmap_lock}:
  * many readers or one writer, not reentrant — a thread that takes it again (even for read, which a
  * queued writer would block) deadlocks in Linux; with {@link LockDep#CHECKS} on, that, a lock-order
  * violation and releasing it without holding it are reported. New readers queue behind a waiting writer
- * (no writer starvation), as rwsem's handoff does.
+ * (no writer starvation), as rwsem's handoff does. A waiter keeps answering IPIs ({@link LockWait}).
  */
 public final class RwSemaphore {
     private static final class Sync extends AbstractQueuedSynchronizer {
@@ -80,9 +82,16 @@ public final class RwSemaphore {
 
     private final Sync sync = new Sync();
     private final int lockClass;
+    private final CycleCharge charge;
 
     public RwSemaphore(int lockClass) {
+        this(lockClass, CycleCharge.NONE);
+    }
+
+    /** @param charge the machine whose IPIs a waiter answers and whose yield points the steps are */
+    public RwSemaphore(int lockClass, CycleCharge charge) {
         this.lockClass = lockClass;
+        this.charge = charge;
     }
 
     /** down_read. */
@@ -90,7 +99,10 @@ public final class RwSemaphore {
         if (LockDep.on()) {
             LockDep.checkAcquire(this, lockClass);
         }
-        sync.acquireShared(1);
+        charge.yieldPoint(YieldKind.LOCK_ACQUIRE);
+        if (sync.tryAcquireShared(1) < 0) {
+            LockWait.await(charge.machine(), x -> sync.tryReadNow(), sync::tryAcquireSharedNanos, () -> sync.acquireShared(1));
+        }
         if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
         }
@@ -113,6 +125,7 @@ public final class RwSemaphore {
             LockDep.release(this, lockClass);
         }
         sync.releaseShared(1);
+        charge.yieldPoint(YieldKind.LOCK_RELEASE);
     }
 
     /** down_write. */
@@ -120,7 +133,7 @@ public final class RwSemaphore {
         if (LockDep.on()) {
             LockDep.checkAcquire(this, lockClass);
         }
-        sync.acquire(1);
+        acquireWrite();
         if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
         }
@@ -131,9 +144,16 @@ public final class RwSemaphore {
         if (LockDep.on()) {
             LockDep.checkAcquireNested(this, lockClass);
         }
-        sync.acquire(1);
+        acquireWrite();
         if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
+        }
+    }
+
+    private void acquireWrite() {
+        charge.yieldPoint(YieldKind.LOCK_ACQUIRE);
+        if (!sync.tryAcquire(1)) {
+            LockWait.await(charge.machine(), sync::tryAcquire, sync::tryAcquireNanos, () -> sync.acquire(1));
         }
     }
 
@@ -158,6 +178,7 @@ public final class RwSemaphore {
             LockDep.release(this, lockClass);
         }
         sync.release(1);
+        charge.yieldPoint(YieldKind.LOCK_RELEASE);
     }
 
     /** mmap_assert_write_locked: with checks on, throws unless the current thread holds it for write. */

@@ -2,6 +2,7 @@ package org.mmulab.kernel.mm;
 
 import java.util.concurrent.locks.AbstractQueuedSynchronizer;
 
+import org.mmulab.emulator.machine.YieldKind;
 import org.mmulab.emulator.timing.VcpuClock;
 
 /**
@@ -13,7 +14,10 @@ import org.mmulab.emulator.timing.VcpuClock;
  * <p>It charges the current vCPU what x86's queued spinlock costs (kernel/locking/qspinlock.c): one
  * locked compare-and-exchange to acquire, a plain store to release, and, when another holder had it, the
  * hand-off of its cache line; the contention is counted ({@code ptlock.contended} in {@code --stats}).
- * A waiter parks rather than spins (the host may have fewer cores than vCPUs); nothing else differs.
+ * A waiter parks rather than spins (the host may have fewer cores than vCPUs), but like a CPU spinning
+ * with interrupts on it keeps answering IPIs meanwhile ({@link LockWait}): a holder that shoots down
+ * the waiter's TLB while holding the lock would otherwise wait for it forever. Acquire, release and
+ * each spin are yield points of the machine's scheduler.
  */
 public final class SpinLock {
     private static final class Sync extends AbstractQueuedSynchronizer {
@@ -59,17 +63,7 @@ public final class SpinLock {
         if (LockDep.on()) {
             LockDep.checkAcquire(this, lockClass);
         }
-        boolean contended = !sync.tryAcquire(1);
-        if (contended) {
-            sync.acquire(1);
-        }
-        if (LockDep.on()) {
-            LockDep.acquired(this, lockClass);
-        }
-        VcpuClock c = charge.clock();
-        if (c != null) {
-            c.lockAcquired(contended);
-        }
+        acquire();
     }
 
     /** spin_lock_nested(lock, SINGLE_DEPTH_NESTING): one other lock of this class may be held. */
@@ -77,9 +71,14 @@ public final class SpinLock {
         if (LockDep.on()) {
             LockDep.checkAcquireNested(this, lockClass);
         }
+        acquire();
+    }
+
+    private void acquire() {
+        charge.yieldPoint(YieldKind.LOCK_ACQUIRE);
         boolean contended = !sync.tryAcquire(1);
         if (contended) {
-            sync.acquire(1);
+            LockWait.await(charge.machine(), sync::tryAcquire, sync::tryAcquireNanos, () -> sync.acquire(1));
         }
         if (LockDep.on()) {
             LockDep.acquired(this, lockClass);
@@ -119,6 +118,7 @@ public final class SpinLock {
         if (c != null) {
             c.lockReleased();
         }
+        charge.yieldPoint(YieldKind.LOCK_RELEASE);
     }
 
     /** Does the calling thread hold it (lockdep_is_held; works with checks off too)? */

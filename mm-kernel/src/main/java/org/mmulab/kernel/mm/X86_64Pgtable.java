@@ -1,5 +1,6 @@
 package org.mmulab.kernel.mm;
 
+import org.mmulab.emulator.machine.YieldKind;
 import org.mmulab.emulator.memory.PhysicalMemory;
 
 /**
@@ -39,7 +40,7 @@ public final class X86_64Pgtable implements PgtableOps {
 
     @Override
     public long get(long entryPa) {
-        charge.load(entryPa);
+        charge.load(entryPa, YieldKind.PTE_READ);
         return mem.read64Acquire(entryPa);
     }
 
@@ -51,14 +52,14 @@ public final class X86_64Pgtable implements PgtableOps {
 
     @Override
     public long getLockless(long entryPa) {
-        charge.load(entryPa);
+        charge.load(entryPa, YieldKind.PTE_READ);
         return mem.read64Acquire(entryPa);
     }
 
     @Override
     public void set(long entryPa, long value) {
         checkWrite(entryPa);
-        charge.store(entryPa);
+        charge.store(entryPa, YieldKind.PTE_WRITE);
         mem.write64Release(entryPa, value);
     }
 
@@ -77,7 +78,7 @@ public final class X86_64Pgtable implements PgtableOps {
     @Override
     public void clear(long entryPa) {
         checkWrite(entryPa);
-        charge.store(entryPa);
+        charge.store(entryPa, YieldKind.PTE_WRITE);
         mem.write64Release(entryPa, 0);
     }
 

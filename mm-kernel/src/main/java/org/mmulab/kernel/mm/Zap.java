@@ -159,6 +159,11 @@ final class Zap {
             if (shmem != 0) {
                 mm.addCounter(MmStruct.MM_SHMEMPAGES, -shmem);
             }
+            if (forceFlush) {
+                // "Do the actual TLB flush before dropping ptl": the shootdown IPIs go out with the PTE
+                // lock held, so a vCPU spinning on this lock must answer them meanwhile (LockWait).
+                tlb.flushTlbOnly();
+            }
         } finally {
             pm.ptl.unlock();
             pm.ptl = null;
@@ -166,7 +171,7 @@ final class Zap {
         stats.zapEntriesVisited.addAndGet(visited);
         stats.zapPages.addAndGet(zapped);
         if (forceFlush) {
-            tlb.flushMmu();
+            tlb.flushMmu(); // the TLB is clean: frees the batched pages
         }
         return addr;
     }

@@ -9,7 +9,16 @@
  * the address-space operations of mm/mmap.c ({@link org.mmulab.kernel.mm.Mmap}), mm/mprotect.c
  * ({@code Mprotect}), mm/madvise.c ({@code Madvise}) and mm/util.c's overcommit check
  * ({@link org.mmulab.kernel.mm.Overcommit}),
- * and arch/x86/mm/tlb.c's ASID/PCID switches and flush decisions ({@link org.mmulab.kernel.mm.TlbFlush}).
+ * kernel/fork.c's dup_mmap with copy_page_range ({@link org.mmulab.kernel.mm.Fork}), do_wp_page
+ * ({@code WpFault}), arch/x86/mm/tlb.c's ASID/PCID switches, lazy TLB and IPI shootdowns
+ * ({@link org.mmulab.kernel.mm.TlbFlush}), the lock types with lockdep's checks ({@code SpinLock},
+ * {@code RwSemaphore}, {@code LockDep}, whose waiters answer IPIs: {@code LockWait}) and the
+ * {@code --check} invariants ({@link org.mmulab.kernel.mm.MmCheck}).
+ *
+ * <p>SMP rules kept here: a vCPU's TLB state is touched only on its own thread (other vCPUs are reached
+ * by {@code Machine.sendIpis}); nothing is freed until every vCPU in mm_cpumask acknowledged the
+ * shootdown; every page-table word access, lock step and shootdown is a yield point of the machine's
+ * scheduler ({@link org.mmulab.kernel.mm.CycleCharge}).
  *
  * <p>PAE rules kept here: every PTE/PMD read made without the entry's lock goes through
  * {@code PgtableOps.getLockless} (ptep_get_lockless / pmdp_get_lockless), which may return a torn value

@@ -92,6 +92,46 @@ class MmCheckTest {
     }
 
     /**
+     * {@code --check} ({@link MmCheck#enabled}) needs nothing from the kernel: a Memory made while it is
+     * set asserts PTE locks, and the first mm loaded on a vCPU installs the free observer, which then
+     * reports a frame freed while that vCPU's TLB still maps it (here: a PTE cleared and its page freed
+     * with no flush at all, the bug the check exists for).
+     */
+    @Test
+    void checkModeInstallsItsHooksByItself() {
+        MmCheck.enabled = true;
+        try {
+            org.mmulab.emulator.machine.Machine machine = new org.mmulab.emulator.machine.Machine(16L << 20, 1);
+            org.mmulab.emulator.machine.Vcpu cpu = machine.vcpu(0);
+            Memory m = new Memory(machine.memory());
+            MmStruct mm2 = m.mmAlloc();
+            Mmap mmap2 = new Mmap(m);
+            assertEquals(A, mmap2.doMmap(mm2, null, A, 4096, Mmap.PROT_READ | Mmap.PROT_WRITE,
+                    Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS | Mmap.MAP_FIXED, 0, null));
+            cpu.state.cr4 |= org.mmulab.emulator.cpu.CpuState.CR4_PCIDE;
+            mm2.activate(cpu);
+            assertEquals(Memory.VM_FAULT_OK, m.handleMmFault(mm2.findVma(A), A, W));
+            long pa = cpu.mmu().translate(A, org.mmulab.emulator.mmu.PfErr.U | org.mmulab.emulator.mmu.PfErr.W);
+            long pfn = pa >>> 12;
+            long pmd = machine.memory().read64(m.pmdOffset(mm2, A));
+            long ptep = m.ops().entryAddr(PteBits.pfn(pmd) << 12, A, 1);
+            assertThrows(IllegalStateException.class, () -> m.ops().clear(ptep), "PTE-lock assertion on");
+            SpinLock ptl = m.frames().ptlock(ptep >>> 12);
+            ptl.lock();
+            try {
+                m.ops().clear(ptep);
+            } finally {
+                ptl.unlock();
+            }
+            m.frames().removeMap(pfn);
+            m.frames().put(pfn); // freed with the TLB entry still there
+            assertTrue(m.check.violations().stream().anyMatch(v -> v.contains("can still reach it")), m.check.violations().toString());
+        } finally {
+            MmCheck.enabled = false;
+        }
+    }
+
+    /**
      * Split PTE lock ABA: pte_offset_map_lock read the PMD and picked up the table's lock; before it
      * locked it, the table was freed and a page table allocated again at the same pfn (the PMD value is
      * the same again). Holding the old lock would exclude nobody: the lock returned must be the table's
