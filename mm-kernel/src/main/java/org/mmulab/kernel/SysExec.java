@@ -234,7 +234,6 @@ final class SysExec {
         k.setCpuMode(cpu, mm.pgdPhys(), elf.elf32);
         k.switchMm(cpu, mm);
         if (old != null) {
-            old.deactivate(cpu);
             if (s.mmput(old)) {
                 k.teardownMm(t, old);
             }
