@@ -7,25 +7,21 @@ import org.mmulab.kernel.fs.FdTable;
 import org.mmulab.kernel.fs.File;
 import org.mmulab.kernel.fs.FsException;
 import org.mmulab.kernel.fs.Pipe;
-import org.mmulab.kernel.fs.WaitQueue;
 
 /**
- * The fd-based file calls of fs/read_write.c, fs/file.c, fs/fcntl.c, fs/ioctl.c and fs/pipe.c (Linux
- * 6.x) for both ABIs: read, write, readv/writev, pread64/pwrite64, preadv/pwritev, lseek/_llseek,
- * close, close_range, dup/dup2/dup3, fcntl, flock, ioctl, pipe/pipe2, fsync/fdatasync, sendfile.
+ * The fd-based file calls of fs/read_write.c, fs/file.c, fs/fcntl.c and fs/ioctl.c (Linux 6.x) for both
+ * ABIs: read, write, readv/writev, pread64/pwrite64, preadv/pwritev, lseek/_llseek, close, close_range,
+ * dup/dup2/dup3, fcntl, flock, ioctl, fsync/fdatasync; pipes and sendfile are {@link SysPipe}, mmap of
+ * an fd and msync {@link SysFileMap}.
  *
  * <p>Checks in Linux's order: the fd (EBADF, also for a file not open for that direction), then
- * access_ok(buf, count) (EFAULT), then rw_verify_area, then the clamp to MAX_RW_COUNT. A read or
- * write that would block on a pipe blocks the task through the scheduler ({@link Sched#blockLocked}):
- * it queues itself on the pipe's wait queue under the scheduler lock, and its continuation retries
- * the call when a writer, reader or close wakes it; a signal ends the wait with EINTR. A write to a
- * pipe without readers is EPIPE and SIGPIPE to the writer.
+ * access_ok(buf, count) (EFAULT), then rw_verify_area, then the clamp to MAX_RW_COUNT.
  */
 final class SysFile {
     static final long MAX_RW_COUNT = Integer.MAX_VALUE & ~4095L;
     static final int SIGPIPE = 13;
     static final int UIO_MAXIOV = 1024;
-    private static final int CHUNK = 1 << 16;
+    static final int CHUNK = 1 << 16;
     static final int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_GETLK = 5, F_SETLK = 6,
             F_SETLKW = 7, F_SETOWN = 8, F_GETOWN = 9, F_SETSIG = 10, F_GETSIG = 11, F_GETLK64 = 12, F_SETLK64 = 13,
             F_SETLKW64 = 14, F_OFD_GETLK = 36, F_OFD_SETLK = 37, F_OFD_SETLKW = 38, F_DUPFD_CLOEXEC = 1030,
@@ -34,9 +30,23 @@ final class SysFile {
             FIOCLEX = 0x5451, FIONCLEX = 0x5450;
 
     private final Kernel k;
+    /** Pipes, pipe2 and sendfile. */
+    final SysPipe pipes;
+    /** mmap of a file descriptor, msync. */
+    final SysFileMap maps;
 
     SysFile(Kernel k) {
         this.k = k;
+        this.pipes = new SysPipe(k, this);
+        this.maps = new SysFileMap(k, this);
+    }
+
+    void closeQuietly(int fd) {
+        try {
+            files().remove(fd).put();
+        } catch (FsException ignored) {
+            // already gone
+        }
     }
 
     FdTable files() {
@@ -86,7 +96,7 @@ final class SysFile {
             return 0;
         }
         if (f instanceof Pipe.End p) {
-            return pipeRead(p, buf, count);
+            return pipes.read(p, buf, count);
         }
         long done = 0;
         byte[] b = new byte[(int) Math.min(count, CHUNK)];
@@ -142,7 +152,7 @@ final class SysFile {
             return 0;
         }
         if (f instanceof Pipe.End p) {
-            return pipeWrite(p, buf, count, 0);
+            return pipes.write(p, buf, count, 0);
         }
         long done = 0;
         byte[] b = new byte[(int) Math.min(count, CHUNK)];
@@ -172,158 +182,8 @@ final class SysFile {
         return done == 0 ? -Errno.EFAULT : done;
     }
 
-    private void sigpipe() {
+    void sigpipe() {
         SignalQueue.kill(k, k.current().tgid(), SIGPIPE);
-    }
-
-    // ---- pipes ----------------------------------------------------------------------------------
-
-    /**
-     * pipe_read: takes what is there (blocking while the pipe is empty and has writers); bytes whose
-     * copy to user memory faults go back into the pipe.
-     */
-    private long pipeRead(Pipe.End p, long buf, long count) {
-        Task t = k.current();
-        Sched s = k.sched();
-        byte[] b = new byte[(int) Math.min(count, Pipe.PIPE_SIZE)];
-        int n;
-        synchronized (s.lock) {
-            try {
-                n = p.read(b, 0, b.length);
-            } catch (FsException e) {
-                if (e.errno != Errno.EAGAIN || p.nonblocking()) {
-                    return e.ret();
-                }
-                return blockOn(t, p.readWait(), (kk, cpu, task) -> pipeRead(p, buf, count), "pipe read");
-            }
-        }
-        int notCopied = k.userAccess().copyToUser(buf, b, 0, n);
-        if (notCopied != 0) {
-            synchronized (s.lock) {
-                p.pipe.unread(b, 0, n); // pipe_read: a short copy is EFAULT and leaves the bytes in the pipe
-            }
-            return -Errno.EFAULT;
-        }
-        return n;
-    }
-
-    /**
-     * pipe_write: copies up to a chunk of user bytes, then writes what fits, blocking for the rest;
-     * {@code done} is what this call has written so far (a continuation carries it on).
-     */
-    private long pipeWrite(Pipe.End p, long buf, long count, long done) {
-        byte[] b = new byte[(int) Math.min(count - done, CHUNK)];
-        int notCopied = k.userAccess().copyFromUser(b, 0, buf + done, b.length);
-        int ok = b.length - notCopied;
-        if (ok == 0) {
-            return done > 0 ? done : -Errno.EFAULT;
-        }
-        return pipeWriteBytes(p, b, 0, ok, buf, count, done, notCopied != 0);
-    }
-
-    private long pipeWriteBytes(Pipe.End p, byte[] b, int off, int len, long buf, long count, long done, boolean faulted) {
-        Task t = k.current();
-        Sched s = k.sched();
-        boolean epipe = false;
-        synchronized (s.lock) {
-            while (off < len) {
-                int w;
-                try {
-                    w = p.write(b, off, len - off);
-                } catch (FsException e) {
-                    if (e.errno == Errno.EAGAIN && !p.nonblocking()) {
-                        int o = off;
-                        long d = done;
-                        return blockOn(t, p.writeWait(),
-                                (kk, cpu, task) -> pipeWriteBytes(p, b, o, len, buf, count, d, faulted), "pipe write", d);
-                    }
-                    if (e.errno != Errno.EPIPE) {
-                        return done > 0 ? done : e.ret();
-                    }
-                    epipe = true;
-                    break;
-                }
-                off += w;
-                done += w;
-            }
-        }
-        if (epipe) {
-            sigpipe();
-            return done > 0 ? done : -Errno.EPIPE;
-        }
-        if (faulted || done >= count) {
-            return done;
-        }
-        return pipeWrite(p, buf, count, done);
-    }
-
-    /**
-     * Blocks the current task on {@code wq} (caller holds the scheduler lock); its continuation retries
-     * the call, or returns EINTR if a signal woke it.
-     */
-    long blockOn(Task t, WaitQueue wq, Task.Resume retry, String what) {
-        return blockOn(t, wq, retry, what, 0);
-    }
-
-    /** {@link #blockOn}; a signal ends the wait with {@code partial} when something was transferred already. */
-    long blockOn(Task t, WaitQueue wq, Task.Resume retry, String what, long partial) {
-        if (t.killPending) {
-            return -Errno.EINTR;
-        }
-        Sched s = k.sched();
-        Task.Resume[] self = new Task.Resume[1];
-        self[0] = (kk, cpu, task) -> task.wakeResult == -Errno.EINTR ? (partial > 0 ? partial : -Errno.ERESTARTSYS)
-                : task.wakeResult != 0 ? task.wakeResult : retry.resume(kk, cpu, task);
-        wq.add(() -> {
-            if (t.resume == self[0]) {
-                s.wakeLocked(t, 0);
-            }
-        });
-        return s.blockLocked(t, self[0], Long.MAX_VALUE, what);
-    }
-
-    long pipe2(long fdsp, int flags) {
-        if ((flags & ~(File.O_CLOEXEC | File.O_NONBLOCK | File.O_DIRECT)) != 0) {
-            return -Errno.EINVAL;
-        }
-        Pipe pipe = new Pipe(k.filesystems().pipefs, k.config().uid());
-        Object lock = k.sched().lock;
-        File r = new Pipe.End(pipe, true, flags & File.O_NONBLOCK, lock);
-        File w = new Pipe.End(pipe, false, flags & File.O_NONBLOCK, lock);
-        boolean cloexec = (flags & File.O_CLOEXEC) != 0;
-        FdTable ft = files();
-        int rfd, wfd;
-        try {
-            rfd = ft.install(r, 0, nofile(), cloexec);
-        } catch (FsException e) {
-            r.put();
-            w.put();
-            return e.ret();
-        }
-        try {
-            wfd = ft.install(w, 0, nofile(), cloexec);
-        } catch (FsException e) {
-            closeQuietly(rfd);
-            w.put();
-            return e.ret();
-        }
-        byte[] b = new byte[8];
-        Le.put32(b, 0, rfd);
-        Le.put32(b, 4, wfd);
-        if (k.userAccess().copyToUser(fdsp, b, 0, 8) != 0) {
-            closeQuietly(rfd);
-            closeQuietly(wfd);
-            return -Errno.EFAULT;
-        }
-        return 0;
-    }
-
-    private void closeQuietly(int fd) {
-        try {
-            files().remove(fd).put();
-        } catch (FsException ignored) {
-            // already gone
-        }
     }
 
     // ---- vectors ----------------------------------------------------------------------------------
@@ -670,191 +530,6 @@ final class SysFile {
             }
             default:
                 return -Errno.ENOTTY; // TCGETS, TCSETS*, TIOCGWINSZ, TIOCGPGRP: no fd is a terminal
-        }
-    }
-
-    // ---- sendfile -------------------------------------------------------------------------------------
-
-    /**
-     * sendfile(out, in, offp, count): through a kernel buffer; offp (loff_t, or compat off_t) if given.
-     * Into a pipe it reads only what the pipe has room for, so nothing read is ever lost, and blocks
-     * while the pipe is full (as splice to a pipe waits in pipe_wait_writable). A pipe as input is EINVAL.
-     */
-    long sendfile(int outFd, int inFd, long offp, long count, boolean compat) {
-        File in, out;
-        try {
-            in = file(inFd);
-            out = file(outFd);
-        } catch (FsException e) {
-            return e.ret();
-        }
-        if (!in.readable() || !out.writable()) {
-            return -Errno.EBADF;
-        }
-        if (in instanceof Pipe.End) {
-            return -Errno.EINVAL;
-        }
-        long pos = -1;
-        if (offp != 0) {
-            byte[] b = new byte[compat ? 4 : 8];
-            if (k.userAccess().copyFromUser(b, 0, offp, b.length) != 0) {
-                return -Errno.EFAULT;
-            }
-            pos = compat ? (int) Le.le32(b, 0) : Le.le64(b, 0);
-            if (pos < 0) {
-                return -Errno.EINVAL;
-            }
-        }
-        return sendfileFrom(in, out, offp, pos, Math.min(count, MAX_RW_COUNT), 0, compat);
-    }
-
-    private long sendfileFrom(File in, File out, long offp, long pos, long count, long done, boolean compat) {
-        byte[] buf = new byte[(int) Math.min(Math.max(count, 1), CHUNK)];
-        Task t = k.current();
-        while (done < count) {
-            int want = (int) Math.min(buf.length, count - done);
-            int n;
-            try {
-                if (out instanceof Pipe.End p) {
-                    synchronized (k.sched().lock) {
-                        int space = p.space();
-                        if (space < 0) {
-                            sigpipe();
-                            return finishSendfile(offp, pos, done, done > 0 ? done : -Errno.EPIPE, compat);
-                        }
-                        if (space == 0) {
-                            if (done > 0 || p.nonblocking()) {
-                                return finishSendfile(offp, pos, done, done > 0 ? done : -Errno.EAGAIN, compat);
-                            }
-                            long d = done;
-                            return blockOn(t, p.writeWait(), (kk, cpu, task) -> sendfileFrom(in, out, offp, pos, count, d, compat),
-                                    "sendfile to a pipe");
-                        }
-                        want = Math.min(want, space);
-                        n = pos < 0 ? in.read(buf, 0, want) : in.pread(pos + done, buf, 0, want);
-                        if (n > 0) {
-                            out.write(buf, 0, n); // fits: the lock was held since the space check
-                        }
-                    }
-                } else {
-                    n = pos < 0 ? in.read(buf, 0, want) : in.pread(pos + done, buf, 0, want);
-                    int w = 0;
-                    while (w < n) {
-                        w += out.write(buf, w, n - w);
-                    }
-                }
-            } catch (FsException e) {
-                if (e.errno == Errno.EPIPE) {
-                    sigpipe();
-                }
-                return finishSendfile(offp, pos, done, done > 0 ? done : e.ret(), compat);
-            }
-            if (n <= 0) {
-                break;
-            }
-            done += n;
-        }
-        return finishSendfile(offp, pos, done, done, compat);
-    }
-
-    private long finishSendfile(long offp, long pos, long done, long ret, boolean compat) {
-        if (offp != 0) {
-            byte[] b = new byte[compat ? 4 : 8];
-            if (compat) {
-                Le.put32(b, 0, pos + done);
-            } else {
-                Le.put64(b, 0, pos + done);
-            }
-            k.userAccess().copyToUser(offp, b, 0, b.length);
-        }
-        return ret;
-    }
-
-    /**
-     * ksys_mmap_pgoff of a file (mm/mmap.c do_mmap's file checks): EBADF for a bad or O_PATH fd, EACCES
-     * for a file not open for reading, or a shared writable mapping of a file not open for writing
-     * (EPERM for O_APPEND); ENODEV for a file without a page cache (pipes, directories). /dev/zero maps
-     * anonymous memory. The VMA maps the inode's page cache: tmpfs files share their shmem pages with
-     * read/write; host files map a cache filled from the file's bytes when it was first mapped.
-     */
-    long mmapFile(org.mmulab.kernel.mm.MmStruct mm, long addr, long len, int prot, int flags, int fd, long pgoff) {
-        File f;
-        try {
-            f = file(fd);
-        } catch (FsException e) {
-            return e.ret();
-        }
-        if (f.isPath()) {
-            return -Errno.EBADF;
-        }
-        int type = flags & org.mmulab.kernel.mm.Mmap.MAP_TYPE;
-        boolean shared = type == org.mmulab.kernel.mm.Mmap.MAP_SHARED || type == org.mmulab.kernel.mm.Mmap.MAP_SHARED_VALIDATE;
-        if (!f.readable()) {
-            return -Errno.EACCES;
-        }
-        if (shared && (prot & org.mmulab.kernel.mm.Mmap.PROT_WRITE) != 0) {
-            if (!f.writable()) {
-                return -Errno.EACCES;
-            }
-            if ((f.flags() & File.O_APPEND) != 0) {
-                return -Errno.EACCES;
-            }
-        }
-        if (f.inode instanceof org.mmulab.kernel.fs.Device dev
-                && (dev.kind == org.mmulab.kernel.fs.Device.Kind.ZERO || dev.kind == org.mmulab.kernel.fs.Device.Kind.NULL)) {
-            if (dev.kind == org.mmulab.kernel.fs.Device.Kind.NULL) {
-                return -Errno.ENODEV;
-            }
-            return k.mmap().doMmap(mm, null, addr, len, prot, flags | org.mmulab.kernel.mm.Mmap.MAP_ANONYMOUS, pgoff, null);
-        }
-        org.mmulab.kernel.mm.AddressSpace a;
-        try {
-            a = f.inode.mapping();
-        } catch (FsException e) {
-            return e.ret();
-        }
-        if (shared && (prot & org.mmulab.kernel.mm.Mmap.PROT_WRITE) != 0 && !a.isShmem()) {
-            a.releaseUser();
-            return -Errno.ENODEV; // no writeback of shared host-file mappings
-        }
-        k.filesystems().registerMapping(a, f.inode);
-        try {
-            return k.mmap().doMmap(mm, a, addr, len, prot, flags, pgoff, null);
-        } finally {
-            a.releaseUser();
-        }
-    }
-
-    /**
-     * msync (mm/msync.c): flags MS_ASYNC 1, MS_INVALIDATE 2, MS_SYNC 4 (not ASYNC with SYNC: EINVAL), a
-     * page-aligned start (EINVAL), and the whole range mapped (ENOMEM otherwise). Shared mappings write
-     * into the page cache itself (tmpfs files' shmem pages, which read() reads), so there is nothing to
-     * write back; MS_INVALIDATE on a locked range would be EBUSY (no mlock here).
-     */
-    long msync(long start, long len, int flags) {
-        if ((flags & ~7) != 0 || (flags & 5) == 5 || (start & 4095) != 0) {
-            return -Errno.EINVAL;
-        }
-        long end = start + ((len + 4095) & ~4095L);
-        if (Long.compareUnsigned(end, start) < 0) {
-            return -Errno.ENOMEM;
-        }
-        if (end == start) {
-            return 0;
-        }
-        org.mmulab.kernel.mm.MmStruct mm = k.current().mm;
-        mm.mmapLock.downRead();
-        try {
-            long at = start;
-            for (org.mmulab.kernel.mm.VmArea v : mm.vmasIn(start, end)) {
-                if (v.start() > at) {
-                    return -Errno.ENOMEM;
-                }
-                at = v.end();
-            }
-            return at < end ? -Errno.ENOMEM : 0;
-        } finally {
-            mm.mmapLock.upRead();
         }
     }
 

@@ -400,7 +400,7 @@ public final class Syscalls {
     /** ia32 mmap_pgoff (mmap2): the offset is in pages, so no alignment check. */
     private long mmapPgoff(MmStruct mm, long addr, long len, int prot, int flags, int fd, long pgoff) {
         if ((flags & Mmap.MAP_ANONYMOUS) == 0) {
-            return fs.files().mmapFile(mm, addr, len, prot, flags, fd, pgoff);
+            return fs.files().maps.mmapFile(mm, addr, len, prot, flags, fd, pgoff);
         }
         return k.mmap().doMmap(mm, null, addr, len, prot, flags, pgoff, null);
     }
@@ -424,7 +424,7 @@ public final class Syscalls {
             return -Errno.EINVAL;
         }
         if ((flags & Mmap.MAP_ANONYMOUS) == 0) {
-            return fs.files().mmapFile(mm, addr, len, prot, flags, fd, off >>> 12);
+            return fs.files().maps.mmapFile(mm, addr, len, prot, flags, fd, off >>> 12);
         }
         return k.mmap().doMmap(mm, null, addr, len, prot, flags, off >>> 12, null);
     }
