@@ -212,6 +212,7 @@ final class SysExec {
         List<Integer> cpus = new ArrayList<>();
         synchronized (s.lock) {
             k.exits().killOthersLocked(t.sig, t, cpus); // de_thread
+            t.sig.execed = true; // setpgid from the parent is EACCES from now on
             Task p = t.vforkParent;
             if (p != null) {
                 t.vforkParent = null;
