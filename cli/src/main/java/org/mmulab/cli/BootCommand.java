@@ -106,6 +106,14 @@ final class BootCommand implements Callable<Integer> {
                     + "page tables). A violation is reported on stderr and the exit status is " + Mmulab.EXIT_INTERNAL + ".")
     boolean check;
 
+    @Option(names = "--root", paramLabel = "DIR",
+            description = "The guest's / (default: the host's /, read-only, as qemu-user shows it).")
+    Path root;
+
+    @Option(names = "--rw", paramLabel = "DIR",
+            description = "Let the guest write below this host directory (repeatable); everything else is read-only.")
+    List<Path> rwDirs = new ArrayList<>();
+
     @Option(names = "--clean-env", description = "Start the guest with an empty environment instead of mmulab's.")
     boolean cleanEnv;
 
@@ -188,6 +196,10 @@ final class BootCommand implements Callable<Integer> {
                         + (e.getMessage() != null ? " " + e.getMessage() : ""));
             }
         }
+        String fsProblem = checkFilesystemOptions();
+        if (fsProblem != null) {
+            return fail(fsProblem);
+        }
         String tooBig = hostMemory.refusal(memBytes, (memBytes >>> 12) * FrameTable.HEAP_BYTES_PER_FRAME);
         if (tooBig != null) {
             return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + tooBig);
@@ -230,6 +242,12 @@ final class BootCommand implements Callable<Integer> {
         }
         KernelConfig.PagingMode mode = paging != null ? paging : defaultPaging(elf);
         Kernel kernel = new Kernel(machine, new KernelConfig(in, out, err).withPaging(mode));
+        try {
+            kernel.filesystems().configure(root, rwDirs);
+        } catch (IOException | RuntimeException e) {
+            return fail((root != null ? "--root " + root : "--rw") + ": " + e.getClass().getSimpleName()
+                    + (e.getMessage() != null ? " " + e.getMessage() : ""));
+        }
         try {
             kernel.exec(elf, image, argv, envp);
         } catch (ExecFormatException e) {
@@ -380,6 +398,34 @@ final class BootCommand implements Callable<Integer> {
     }
 
     /** ELF32 images get PAE paging (a 32-bit kernel), everything else 4-level (e_ident[EI_CLASS]). */
+    /** --root must be a directory; each --rw a directory below the root. Null when they are fine. */
+    private String checkFilesystemOptions() {
+        Path r;
+        try {
+            r = (root != null ? root : Path.of("/")).toRealPath();
+        } catch (IOException | RuntimeException e) {
+            return "--root " + root + ": no such directory";
+        }
+        if (!Files.isDirectory(r)) {
+            return "--root " + root + ": not a directory";
+        }
+        for (Path d : rwDirs) {
+            Path real;
+            try {
+                real = d.toRealPath();
+            } catch (IOException | RuntimeException e) {
+                return "--rw " + d + ": no such directory";
+            }
+            if (!Files.isDirectory(real)) {
+                return "--rw " + d + ": not a directory";
+            }
+            if (!real.startsWith(r)) {
+                return "--rw " + d + ": not below the guest's root " + r;
+            }
+        }
+        return null;
+    }
+
     static KernelConfig.PagingMode defaultPaging(FileBytes elf) {
         boolean elf32 = elf.size() > 4 && elf.u8(4) == 1;
         return elf32 ? KernelConfig.PagingMode.PAE : KernelConfig.PagingMode.FOUR_LEVEL;

@@ -51,6 +51,8 @@ public final class Kernel implements TrapHandler {
     private final Memory memory;
     private final Mmap mmap;
     private final Syscalls syscalls;
+    /** The mount namespace, pipefs and the console files ({@code --root}, {@code --rw}). */
+    private final Filesystems filesystems = new Filesystems(this);
     private final Vcpu cpu0;
     /** Per-CPU data, by vCPU id. */
     private final CpuContext[] cpus;
@@ -180,6 +182,15 @@ public final class Kernel implements TrapHandler {
         return syscalls;
     }
 
+    /** The guest's file systems: configure them ({@link Filesystems#configure}) before exec. */
+    public Filesystems filesystems() {
+        return filesystems;
+    }
+
+    SysFsTable fsTable() {
+        return syscalls.fsTable();
+    }
+
     /** AT_RANDOM's seed when not deterministic: fixed, like a run with ASLR off, so traces compare. */
     static final long DEFAULT_RANDOM_SEED = 0x6d6d756c6162L;
 
@@ -213,7 +224,7 @@ public final class Kernel implements TrapHandler {
      * PCIDs for its ASIDs). CR3 is first pointed at the new PGD so that the PDPTE load a paging-mode
      * change triggers reads the new mm's PDPT, never a stale or freed one.
      */
-    private void setCpuMode(Vcpu cpu, long pgdPhys, boolean elf32) {
+    void setCpuMode(Vcpu cpu, long pgdPhys, boolean elf32) {
         CpuState s = cpu.state;
         long oldCr0 = s.cr0, oldCr4 = s.cr4, oldEfer = s.efer;
         boolean pae = config.paging() == KernelConfig.PagingMode.PAE;
@@ -269,6 +280,10 @@ public final class Kernel implements TrapHandler {
                 old.mm = null;
             }
             sched.forget(old);
+            if (old.files != null) {
+                old.files.release();
+                old.files = null;
+            }
             cpus[0].curr = null;
             initTask = null;
         }
@@ -281,6 +296,9 @@ public final class Kernel implements TrapHandler {
         sched.resetPids(config.pid() + 1);
         t.ia32 = elf.elf32;
         t.exePath = java.nio.file.Path.of(execPath).toAbsolutePath().normalize().toString();
+        t.exePath = filesystems.guestPath(t.exePath);
+        t.files = filesystems.consoleFiles();
+        t.fs = filesystems.initialFs();
         String base = execPath.substring(execPath.lastIndexOf('/') + 1);
         t.comm = base.length() > 15 ? base.substring(0, 15) : base;
         long taskSize = !elf.elf32 ? X86_64Pgtable.TASK_SIZE : pae ? PaePgtable.TASK_SIZE : TASK_SIZE_32;
@@ -417,6 +435,8 @@ public final class Kernel implements TrapHandler {
             return;
         }
         t.lastFaultAddr = -1;
+        long nr = cpu.state.gpr[CpuState.RAX];
+        t.origAx = nr & 0xffff_ffffL;
         long ret = syscalls.dispatch(cpu, int80);
         if (ret == Sched.BLOCK || t.exited) {
             sched.schedule(ctx); // the continuation sets RAX when the task is woken
@@ -479,7 +499,11 @@ public final class Kernel implements TrapHandler {
         if (org.mmulab.kernel.mm.MmCheck.enabled) {
             memory.check.checkNoLocksHeld();
         }
-        return !t.exited && t.state == Task.RUNNING && !ctx.needResched;
+        boolean toUser = !t.exited && t.state == Task.RUNNING && !ctx.needResched;
+        if (!t.exited && t.state == Task.RUNNING) {
+            SyscallRestart.noHandler(t, ctx.cpu.state); // an interrupted call with no handler run: again
+        }
+        return toUser;
     }
 
     @Override

@@ -61,12 +61,10 @@ final class SignalQueue {
                 return -Errno.ESRCH;
             } else {
                 SignalStruct init = k.initProcess();
-                if (pid < -1 && (init == null || -pid != init.tgid)) {
-                    return -Errno.ESRCH; // the only process group is init's
-                }
+                int pgrp = pid == 0 ? self.sig.pgid : -pid; // 0: the caller's group; < -1: group -pid
                 int n = 0;
                 for (SignalStruct s : sched.processesLocked()) {
-                    if (pid == -1 && (s == init || s == self.sig)) {
+                    if (pid == -1 && (s == init || s == self.sig) || pid != -1 && s.pgid != pgrp) {
                         continue;
                     }
                     sendToProcessLocked(k, s, sig, SI_USER, self.tgid(), cpus);
@@ -181,8 +179,10 @@ final class SignalQueue {
                 if (handler == Signals.SIG_IGN) {
                     continue;
                 }
+                SyscallRestart.beforeHandler(t, cpu.state, t.sigactions[sig][1]);
                 long who = (t.pendingPid[sig] & 0xffff_ffffL) | (long) k.config().uid() << 32; // si_pid, si_uid
                 int r = Signals.deliverFault(k, t, cpu, sig, t.pendingCode[sig], who, 0, 0);
+                SyscallRestart.afterHandler(t);
                 if (r == Signals.SETUP_FAILED) {
                     k.forceSigFault(Kernel.SIGSEGV, null); // signal_setup_done -> force_sigsegv
                 }

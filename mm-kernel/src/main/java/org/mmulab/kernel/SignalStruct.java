@@ -36,8 +36,15 @@ final class SignalStruct {
     /** signal->rlim, created from INIT_RLIMITS for the first process and copied by fork. */
     long[][] rlimits;
 
+    /** The process group and session (task_pgrp, task_session); a new process inherits its parent's. */
+    int pgid, sid;
+    /** The process has called execve (setpgid on it from its parent is then EACCES). */
+    boolean execed;
+
     SignalStruct(int tgid) {
         this.tgid = tgid;
+        this.pgid = tgid;
+        this.sid = tgid;
     }
 
     /** The wait status wait4 stores: (code &lt;&lt; 8) for an exit, the signal number for a kill. */

@@ -92,10 +92,10 @@ final class Signals {
         put16(b, m + 150, 0x2b); // ss
         put64(b, m + 152, err);
         put64(b, m + 160, trapno);
-        put64(b, m + 168, t.sigmask); // oldmask
+        put64(b, m + 168, SyscallRestart.maskToSave(t)); // oldmask
         put64(b, m + 176, trapno == 14 ? addr : 0); // cr2
         put64(b, m + 184, fx); // fpstate
-        put64(b, OFF_SIGMASK, t.sigmask);
+        put64(b, OFF_SIGMASK, SyscallRestart.maskToSave(t));
         put32(b, OFF_INFO, sig);
         put32(b, OFF_INFO + 4, 0);
         put32(b, OFF_INFO + 8, code);

@@ -70,11 +70,11 @@ final class SignalsIa32 {
             Signals.put32(b, OFF_INFO + 12, (int) addr); // si_addr
             Signals.put32(b, OFF_UC, 1); // uc_flags = UC_FP_XSTATE
             SigAltStack.save(t, esp, b, OFF_UC + 8, 4); // uc_stack
-            Signals.put64(b, OFF_SIGMASK, t.sigmask);
+            Signals.put64(b, OFF_SIGMASK, SyscallRestart.maskToSave(t));
             m = OFF_MCONTEXT;
             writeRetcode(b, OFF_RETCODE, false);
         } else {
-            Signals.put32(b, OLD_OFF_EXTRAMASK, (int) (t.sigmask >>> 32));
+            Signals.put32(b, OLD_OFF_EXTRAMASK, (int) (SyscallRestart.maskToSave(t) >>> 32));
             m = OLD_OFF_SC;
             writeRetcode(b, OLD_OFF_RETCODE, true);
         }
@@ -144,7 +144,7 @@ final class SignalsIa32 {
         Signals.put32(b, m + SC_SP_AT_SIGNAL, (int) esp);
         Signals.put32(b, m + SC_SS, sel[Segments.SS] != 0 ? sel[Segments.SS] : userDs);
         Signals.put32(b, m + SC_FPSTATE, (int) fpstate);
-        Signals.put32(b, m + SC_OLDMASK, (int) t.sigmask);
+        Signals.put32(b, m + SC_OLDMASK, (int) SyscallRestart.maskToSave(t));
         Signals.put32(b, m + SC_CR2, trapno == 14 ? (int) addr : 0);
     }
 

@@ -120,6 +120,8 @@ final class SysClone {
             }
         }
         c.mm = mm;
+        c.files = cur.files == null ? null : (flags & CLONE_FILES) != 0 ? cur.files.share() : cur.files.dup();
+        c.fs = cur.fs == null ? null : (flags & CLONE_FS) != 0 ? cur.fs : cur.fs.copy();
         c.exe = cur.exe;
         if (c.exe != null) {
             c.exe.acquire();
@@ -144,6 +146,8 @@ final class SysClone {
                 s.leader = c;
                 s.exitSignal = exitSignal;
                 s.rlimits = deepCopy(cur.sig.rlimits);
+                s.pgid = cur.sig.pgid;
+                s.sid = cur.sig.sid;
                 SignalStruct parent = (flags & CLONE_PARENT) != 0 ? cur.sig.parent : cur.sig;
                 s.parent = parent;
                 parent.children.add(s);

@@ -86,6 +86,10 @@ final class SysExit {
             return;
         }
         exitMm(t);
+        if (t.files != null) {
+            t.files.release(); // exit_files: the last user closes every fd (pipe ends: EOF for readers)
+            t.files = null;
+        }
         List<Integer> cpus = new ArrayList<>();
         boolean stop;
         synchronized (sched.lock) {
@@ -207,7 +211,8 @@ final class SysExit {
         if (pid == Integer.MIN_VALUE) {
             return -Errno.ESRCH; // INT_MIN cannot be negated into a pgid
         }
-        return doWait(k.current(), pid <= 0 ? -1 : pid, options | WEXITED, statusp, 0, rusage, compat, false);
+        int who = pid == 0 ? -k.current().sig.pgid : pid; // 0: the caller's process group; < -1: that group
+        return doWait(k.current(), who, options | WEXITED, statusp, 0, rusage, compat, false);
     }
 
     /** waitid(idtype, id, infop, options, rusage). */
@@ -231,7 +236,7 @@ final class SysExit {
                 if (id < 0) {
                     return -Errno.EINVAL;
                 }
-                pid = -1; // one process group: the whole pid namespace
+                pid = id == 0 ? -k.current().sig.pgid : -id;
             }
             default -> {
                 return -Errno.EINVAL; // P_PIDFD: no pidfds
@@ -247,7 +252,7 @@ final class SysExit {
             boolean any = false;
             SignalStruct found = null;
             for (SignalStruct c : me.children) {
-                if (pid > 0 && c.tgid != pid) {
+                if (pid > 0 && c.tgid != pid || pid < -1 && c.pgid != -pid) {
                     continue;
                 }
                 boolean cloneChild = c.exitSignal != SignalQueue.SIGCHLD;
@@ -271,7 +276,8 @@ final class SysExit {
                 } else {
                     me.waiters.add(t);
                     return sched.blockLocked(t,
-                            (kk, vcpu, task) -> task.wakeResult != 0 ? task.wakeResult
+                            (kk, vcpu, task) -> task.wakeResult == -Errno.EINTR ? -Errno.ERESTARTSYS
+                                    : task.wakeResult != 0 ? task.wakeResult
                                     : doWait(task, pid, options, statusp, infop, rusage, compat, waitid),
                             Long.MAX_VALUE, pid > 0 ? "wait for child " + pid : "wait for any child");
                 }

@@ -1,6 +1,5 @@
 package org.mmulab.kernel;
 
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.SplittableRandom;
 
@@ -14,9 +13,7 @@ import org.mmulab.kernel.mm.MmStruct;
  * getgroups (kernel/groups.c; no supplementary groups), set_robust_list (kernel/futex/syscalls.c),
  * rseq (-ENOSYS: a kernel without CONFIG_RSEQ; glibc 2.35+ then runs with __rseq_size 0 and musl
  * never registers), getrandom (drivers/char/random.c: the seeded stream under --deterministic, the
- * host's SecureRandom otherwise), readlink/readlinkat of /proc/self/exe (fs/proc/base.c: the image's
- * absolute path; there is no other file system to look names up in, so any other path is -ENOENT),
- * sched_getaffinity (kernel/sched/core.c: one bit per vCPU) and getcpu.
+ * host's SecureRandom otherwise), sched_getaffinity (kernel/sched/core.c: one bit per vCPU) and getcpu.
  */
 final class SysProc {
     /** Returned by the dispatchers for a number they do not handle. */
@@ -49,7 +46,6 @@ final class SysProc {
 
     static String name64(int nr) {
         return switch (nr) {
-            case 5 -> "fstat";
             case SysClone.NR_CLONE -> "clone";
             case SysClone.NR_FORK -> "fork";
             case SysClone.NR_VFORK -> "vfork";
@@ -61,7 +57,6 @@ final class SysProc {
             case SignalQueue.NR_KILL -> "kill";
             case SignalQueue.NR_TKILL -> "tkill";
             case SignalQueue.NR_TGKILL -> "tgkill";
-            case 89 -> "readlink";
             case 95 -> "umask";
             case 97 -> "getrlimit";
             case 98 -> "getrusage";
@@ -71,13 +66,10 @@ final class SysProc {
             case 131 -> "sigaltstack";
             case 160 -> "setrlimit";
             case 204 -> "sched_getaffinity";
-            case 262 -> "newfstatat";
-            case 267 -> "readlinkat";
             case 273 -> "set_robust_list";
             case 302 -> "prlimit64";
             case 309 -> "getcpu";
             case 318 -> "getrandom";
-            case 332 -> "statx";
             case 334 -> "rseq";
             default -> null;
         };
@@ -104,20 +96,15 @@ final class SysProc {
             case 76 -> "getrlimit";
             case 77 -> "getrusage";
             case 80 -> "getgroups";
-            case 85 -> "readlink";
             case 116 -> "sysinfo";
             case 186 -> "sigaltstack";
             case 191 -> "ugetrlimit";
-            case 197 -> "fstat64";
             case 205 -> "getgroups32";
             case 242 -> "sched_getaffinity";
-            case 300 -> "fstatat64";
-            case 305 -> "readlinkat";
             case 311 -> "set_robust_list";
             case 318 -> "getcpu";
             case 340 -> "prlimit64";
             case 355 -> "getrandom";
-            case 383 -> "statx";
             case 386 -> "rseq";
             default -> null;
         };
@@ -125,14 +112,9 @@ final class SysProc {
 
     long dispatch64(Vcpu cpu, int nr, long a0, long a1, long a2, long a3, long a4) {
         return switch (nr) {
-            case 5 -> SysStat.fstatat(k, (int) a0, 0, a1, 0x1000, false);
             case SignalQueue.NR_KILL -> SignalQueue.kill(k, (int) a0, (int) a1);
             case SignalQueue.NR_TKILL -> SignalQueue.tkill(k, (int) a0, (int) a1);
             case SignalQueue.NR_TGKILL -> SignalQueue.tgkill(k, (int) a0, (int) a1, (int) a2);
-            case 262 -> SysStat.fstatat(k, (int) a0, a1, a2, (int) a3, false);
-            case 332 -> SysStat.statx(k, (int) a0, a1, (int) a2, a4);
-            case 89 -> readlink(a0, a1, (int) a2);
-            case 267 -> readlink(a1, a2, (int) a3);
             case 95 -> umask((int) a0);
             case 97 -> getrlimit((int) a0, a1, 8);
             case 160 -> setrlimit((int) a0, a1, 8);
@@ -154,14 +136,9 @@ final class SysProc {
 
     long dispatch32(Vcpu cpu, int nr, long b, long c, long d, long si, long di) {
         return switch (nr) {
-            case 197 -> SysStat.fstatat(k, (int) b, 0, c, 0x1000, true);
             case SignalQueue.NR32_KILL -> SignalQueue.kill(k, (int) b, (int) c);
             case SignalQueue.NR32_TKILL -> SignalQueue.tkill(k, (int) b, (int) c);
             case SignalQueue.NR32_TGKILL -> SignalQueue.tgkill(k, (int) b, (int) c, (int) d);
-            case 300 -> SysStat.fstatat(k, (int) b, c, d, (int) si, true);
-            case 383 -> SysStat.statx(k, (int) b, c, (int) d, di);
-            case 85 -> readlink(b, c, (int) d);
-            case 305 -> readlink(c, d, (int) si);
             case 60 -> umask((int) b);
             case 76 -> getrlimit((int) b, c, -4);
             case 191 -> getrlimit((int) b, c, 4);
@@ -448,25 +425,6 @@ final class SysProc {
             host.nextBytes(r);
             System.arraycopy(r, 0, b, 0, len);
         }
-    }
-
-    /** readlink(at): /proc/self/exe and /proc/PID/exe give the image's path, truncated to bufsiz, no NUL. */
-    private long readlink(long pathp, long buf, int bufsiz) {
-        String path = k.userAccess().getUserString(pathp, 4096);
-        if (path == null) {
-            return -Errno.EFAULT;
-        }
-        if (bufsiz <= 0) {
-            return -Errno.EINVAL;
-        }
-        Task t = k.current();
-        if (!path.equals("/proc/self/exe") && !path.equals("/proc/" + t.tgid() + "/exe")
-                && !path.equals("/proc/thread-self/exe")) {
-            return -Errno.ENOENT;
-        }
-        byte[] b = t.exePath.getBytes(StandardCharsets.UTF_8);
-        int len = Math.min(b.length, bufsiz);
-        return k.userAccess().copyToUser(buf, b, 0, len) == 0 ? len : -Errno.EFAULT;
     }
 
     /**

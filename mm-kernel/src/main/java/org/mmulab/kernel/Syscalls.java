@@ -16,8 +16,9 @@ import org.mmulab.kernel.mm.ProcessVmAccess;
 /**
  * The x86-64 and ia32 system-call tables (arch/x86/entry/syscalls/syscall_64.tbl, syscall_32.tbl) for
  * what guest images use. Arguments in RDI, RSI, RDX, R10, R8, R9; the result or -errno in RAX. The
- * tables dispatch by subsystem as Linux's do: fds to {@link SysFs} (fs/read_write.c; fds 0-2 are pipes,
- * stdin read-only, stdout/stderr write-only, so terminal ioctls give -ENOTTY as on a pipe), clocks and
+ * tables dispatch by subsystem as Linux's do: files to {@link SysFsTable} (the VFS: fs/read_write.c,
+ * fs/open.c, fs/namei.c, fs/pipe.c, fs/select.c, fs/exec.c; fds 0-2 of the first process are the
+ * console as pipes, so terminal ioctls give -ENOTTY as on a pipe), clocks and
  * sleeps to {@link SysTime} (kernel/time/), memory to {@link Mmap} (mm/), signals to {@link Signals}
  * and the rest (identity, arch_prctl, TLS, sigaction) here. Anything else is -ENOSYS and counted by
  * number.
@@ -29,12 +30,12 @@ public final class Syscalls {
             NR_GETTIMEOFDAY = 96, NR_TIME = 201, NR_CLOCK_GETRES = 229,
             NR_GETUID = 102, NR_GETGID = 104, NR_GETEUID = 107, NR_GETEGID = 108, NR_GETPPID = 110,
             NR_ARCH_PRCTL = 158, NR_GETTID = 186, NR_SET_TID_ADDRESS = 218, NR_CLOCK_GETTIME = 228,
-            NR_EXIT_GROUP = 231;
+            NR_EXIT_GROUP = 231, NR_CLOCK_NANOSLEEP = 230;
 
     private static final int MAX_NR = 512;
 
     private final Kernel k;
-    private final SysFs fs;
+    private final SysFsTable fs;
     private final SysTime time;
     private final SysProc proc;
     /** Per-number counts; updated by every vCPU, so atomic. */
@@ -44,9 +45,13 @@ public final class Syscalls {
 
     Syscalls(Kernel k) {
         this.k = k;
-        this.fs = new SysFs(k);
+        this.fs = new SysFsTable(k);
         this.time = new SysTime(k);
         this.proc = new SysProc(k);
+    }
+
+    SysFsTable fsTable() {
+        return fs;
     }
 
     public long total() {
@@ -110,10 +115,11 @@ public final class Syscalls {
             case NR_SET_TID_ADDRESS -> "set_tid_address";
             case NR_CLOCK_GETTIME -> "clock_gettime";
             case NR_CLOCK_GETRES -> "clock_getres";
+            case NR_CLOCK_NANOSLEEP -> "clock_nanosleep";
             case NR_GETTIMEOFDAY -> "gettimeofday";
             case NR_TIME -> "time";
             case NR_EXIT_GROUP -> "exit_group";
-            default -> SysProc.name64(nr);
+            default -> SysFsTable.name64(nr) != null ? SysFsTable.name64(nr) : SysProc.name64(nr);
         };
     }
 
@@ -143,6 +149,8 @@ public final class Syscalls {
                 return fs.write((int) a0, a1, a2);
             case NR_WRITEV:
                 return fs.writev((int) a0, a1, a2, 16);
+            case NR_CLOSE:
+                return fs.close((int) a0);
             case NR_EXIT:
                 k.doExitThread((int) (a0 & 0xff));
                 return 0;
@@ -169,6 +177,8 @@ public final class Syscalls {
                 return time.time(cpu, a0, true);
             case NR_NANOSLEEP:
                 return time.nanosleep(cpu, a0, true);
+            case NR_CLOCK_NANOSLEEP: // glibc's nanosleep and sleep(1) call clock_nanosleep
+                return time.clockNanosleep64(cpu, (int) a0, (int) a1, a2);
             case NR_GETPID:
                 return k.current().tgid();
             case NR_GETTID:
@@ -236,7 +246,10 @@ public final class Syscalls {
                 return ProcessVmAccess.processVmRw(k.mmap().gup(), mm, a1, a2, (int) a0 == k.task().pid ? mm : null, a3, a4,
                         a5, nr == 311, false);
             default: {
-                long rv = proc.dispatch64(cpu, nr, a0, a1, a2, a3, a4);
+                long rv = fs.dispatch64(cpu, nr, a0, a1, a2, a3, a4, a5);
+                if (rv == SysProc.NOT_HANDLED) {
+                    rv = proc.dispatch64(cpu, nr, a0, a1, a2, a3, a4);
+                }
                 if (rv != SysProc.NOT_HANDLED) {
                     return rv;
                 }
@@ -303,7 +316,7 @@ public final class Syscalls {
             case NR32_CLOCK_GETRES -> "clock_getres";
             case NR32_CLOCK_GETRES_TIME64 -> "clock_getres_time64";
             case NR32_CLOCK_NANOSLEEP_TIME64 -> "clock_nanosleep_time64";
-            default -> SysProc.name32(nr);
+            default -> SysFsTable.name32(nr) != null ? SysFsTable.name32(nr) : SysProc.name32(nr);
         };
     }
 
@@ -373,7 +386,7 @@ public final class Syscalls {
             case 376 -> k.mmap().mlockOps().mlock(mm, b, c, (int) d);
             case 347, 348 -> ProcessVmAccess.processVmRw(k.mmap().gup(), mm, c, d, (int) b == k.task().pid ? mm : null, si, di,
                     bp, nr == 348, true);
-            case NR32_LLSEEK -> b <= 2 ? -Errno.ESPIPE : -Errno.EBADF; // fds 0-2 are pipes
+            case NR32_LLSEEK -> fs.llseek32((int) b, c, d, si, (int) di);
             case NR32_IOCTL -> fs.ioctl((int) b, (int) c, d);
             case NR32_UNAME -> uname(b, k.config().paging() == KernelConfig.PagingMode.PAE ? "i686" : "x86_64");
             case NR32_CLOCK_GETTIME -> time.clockGettime(cpu, (int) b, c, false);
@@ -401,7 +414,10 @@ public final class Syscalls {
                 yield eax;
             }
             default -> {
-                long rv = nr < MAX_NR32 ? proc.dispatch32(cpu, (int) nr, b, c, d, si, di) : SysProc.NOT_HANDLED;
+                long rv = nr < MAX_NR32 ? fs.dispatch32(cpu, (int) nr, b, c, d, si, di, bp) : SysProc.NOT_HANDLED;
+                if (rv == SysProc.NOT_HANDLED && nr < MAX_NR32) {
+                    rv = proc.dispatch32(cpu, (int) nr, b, c, d, si, di);
+                }
                 if (rv != SysProc.NOT_HANDLED) {
                     yield rv;
                 }
@@ -414,7 +430,7 @@ public final class Syscalls {
     /** ia32 mmap_pgoff (mmap2): the offset is in pages, so no alignment check. */
     private long mmapPgoff(MmStruct mm, long addr, long len, int prot, int flags, int fd, long pgoff) {
         if ((flags & Mmap.MAP_ANONYMOUS) == 0) {
-            return fd >= 0 && fd <= 2 ? -Errno.ENODEV : -Errno.EBADF;
+            return fs.files().maps.mmapFile(mm, addr, len, prot, flags, fd, pgoff);
         }
         return k.mmap().doMmap(mm, null, addr, len, prot, flags, pgoff, null);
     }
@@ -432,13 +448,13 @@ public final class Syscalls {
         return mmapPgoff(mm, Le.le32(a, 0), Le.le32(a, 4), (int) Le.le32(a, 8), (int) Le.le32(a, 12), (int) Le.le32(a, 16), off >>> 12);
     }
 
-    /** ksys_mmap_pgoff: file mappings need a mappable fd; the only fds are pipes. */
+    /** ksys_mmap_pgoff: a file mapping goes through the fd's page cache ({@link SysFile#mmapFile}). */
     private long mmap(MmStruct mm, long addr, long len, int prot, int flags, int fd, long off) {
         if ((off & 4095) != 0) {
             return -Errno.EINVAL;
         }
         if ((flags & Mmap.MAP_ANONYMOUS) == 0) {
-            return fd >= 0 && fd <= 2 ? -Errno.ENODEV : -Errno.EBADF;
+            return fs.files().maps.mmapFile(mm, addr, len, prot, flags, fd, off >>> 12);
         }
         return k.mmap().doMmap(mm, null, addr, len, prot, flags, off >>> 12, null);
     }

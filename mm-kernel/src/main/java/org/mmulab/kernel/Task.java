@@ -63,6 +63,14 @@ public final class Task {
     /** thread.tls_array: set_thread_area's raw TLS descriptors (GDT_ENTRY_TLS_MIN..MAX), 0 = empty. */
     final long[] tls = new long[Tls.TLS_ENTRIES];
 
+    /** files_struct: the fd table (shared by CLONE_FILES, copied by fork). */
+    public org.mmulab.kernel.fs.FdTable files;
+    /** fs_struct: root and working directory (shared by CLONE_FS). */
+    public org.mmulab.kernel.fs.FsContext fs;
+    /** The mask sigsuspend/ppoll replaced, restored when the call returns (set_restore_sigmask), or -1. */
+    long savedSigmask = -1;
+    /** orig_ax: the number of the system call the task is in (for restarting it), -1 outside one. */
+    long origAx = -1;
     /** fs->umask. */
     int umask = 0022;
     /** set_robust_list's head and its length (walked at exit by {@link Futex#exitRobustList}). */

@@ -3,13 +3,19 @@
  * syscalls, exceptions, page faults via {@code do_user_addr_fault}, signals' default actions, the OOM
  * kill, {@code --stats}), the static ELF64 / ELF32 loader and initial stack ({@code BinfmtElf}, following
  * fs/binfmt_elf.c with ASLR off), the x86-64 and ia32 syscall tables ({@link org.mmulab.kernel.Syscalls}, which
- * dispatch by subsystem: {@code SysFs} for fs/read_write.c, {@code SysTime} for kernel/time/, the mm port for mm/) and
+ * dispatch by subsystem: {@code SysFsTable} for fs/ (the VFS), {@code SysTime} for kernel/time/, the mm port for mm/) and
  * signal frames ({@code Signals}, arch/x86/kernel/signal_64.c), user-memory access through the MMU ({@link org.mmulab.kernel.UserAccess}).
  *
  * <p>Decisions worth knowing:
  * <ul>
- * <li>fds 0-2 are pipes: stdin read-only, stdout/stderr write-only; TCGETS/TIOCGWINSZ/TCSBRK give
- *     -ENOTTY as Linux does on a pipe, so output does not depend on whether the host has a terminal.</li>
+ * <li>fds 0-2 of the first process are pipes (the console: stdin read-only, stdout/stderr
+ *     write-only); TCGETS/TIOCGWINSZ/TCSBRK give -ENOTTY as Linux does on a pipe, so output does not
+ *     depend on whether the host has a terminal. /dev/tty is ENXIO (no controlling terminal).</li>
+ * <li>Files: the VFS of {@link org.mmulab.kernel.fs} ({@code Filesystems} builds the namespace: the host
+ *     tree read-only at / or {@code --root DIR}, {@code --rw DIR} writable, tmpfs /tmp and /dev/shm in
+ *     guest RAM, /proc ({@code ProcFs}), /dev); the calls are {@code SysFile} (fds), {@code SysPath}
+ *     (names), {@code SysPoll}, {@code SysExec} (execve, #! scripts, process groups), routed by
+ *     {@code SysFsTable}. Interrupted blocking calls restart as on Linux ({@code SyscallRestart}).</li>
  * <li>ELF segments are private file mappings of the image: pages come from the image's page cache at
  *     fault time (read → shared read-only page, write → private copy).</li>
  * <li>No vDSO: AT_SYSINFO_EHDR is absent, so the initial RSP is 16 bytes above a native 6.x run; the

@@ -7,7 +7,7 @@ import java.nio.charset.StandardCharsets;
 
 import org.junit.jupiter.api.Test;
 
-/** The startup and stdio syscalls of static glibc and musl (SysProc, SysStat, SigAltStack), 64-bit ABI. */
+/** The startup and stdio syscalls of static glibc and musl (SysProc, SysPath stat, SigAltStack), 64-bit ABI. */
 class SysProcTest {
     static final int RW = 3, ANON = 0x22;
 
@@ -79,8 +79,10 @@ class SysProcTest {
         assertEquals(f.kernel.task().exePath, path);
         assertEquals(3, f.sys(89, buf, buf + 1024, 3), "truncated, no NUL");
         assertEquals(-22, f.sys(89, buf, buf + 1024, 0));
-        f.writeBytes(buf, "/etc/passwd\0".getBytes(StandardCharsets.US_ASCII));
+        f.writeBytes(buf, "/nonexistent-mmulab\0".getBytes(StandardCharsets.US_ASCII));
         assertEquals(-2, f.sys(89, buf, buf + 1024, 100));
+        f.writeBytes(buf, "/proc/self/status\0".getBytes(StandardCharsets.US_ASCII));
+        assertEquals(-22, f.sys(89, buf, buf + 1024, 100), "not a symlink");
         f.writeBytes(buf, "\0".getBytes(StandardCharsets.US_ASCII));
         assertEquals(0, f.sys(262, 1, buf, buf + 1024, 0x1000)); // newfstatat(1, "", AT_EMPTY_PATH)
         assertEquals(0010600, f.read32(buf + 1024 + 24), "S_IFIFO|0600");

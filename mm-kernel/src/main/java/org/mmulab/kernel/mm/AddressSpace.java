@@ -13,6 +13,10 @@ import java.util.Map;
  */
 public final class AddressSpace {
     private int users = 1;
+    /** What {@link #getPage} returns for a page at or past end of file: the fault is SIGBUS. */
+    public static final long SIGBUS = -2;
+    /** Pages of the file (i_size rounded up): a fault at or beyond is SIGBUS; unlimited unless set. */
+    private volatile long eofPages = Long.MAX_VALUE;
     private final String name;
     private final FileBytes data;
     private final boolean shmem;
@@ -93,6 +97,62 @@ public final class AddressSpace {
         return new AddressSpace(frames, "/dev/zero (deleted)", null, true);
     }
 
+    /** A tmpfs file's shmem object (mm/shmem.c shmem_file_setup): {@code name} is what /proc/pid/maps shows. */
+    public static AddressSpace shmem(FrameTable frames, String name) {
+        return new AddressSpace(frames, name, null, true);
+    }
+
+    /**
+     * filemap_get_folio without FGP_CREAT: the pfn of page {@code index} with a reference for the caller,
+     * or -1 when it is not in the cache (a tmpfs hole reads as zeros without allocating).
+     */
+    public long findPage(long index) {
+        iPages.lock();
+        try {
+            Long pfn = pages.get(index);
+            if (pfn == null) {
+                return -1;
+            }
+            frames.get(pfn);
+            return pfn;
+        } finally {
+            iPages.unlock();
+        }
+    }
+
+    /**
+     * truncate_inode_pages_range from page {@code fromIndex} on: the cache drops its references to those
+     * pages (a page still mapped lives on until its PTEs go). Returns how many pages were dropped.
+     */
+    public long truncatePages(long fromIndex) {
+        long n = 0;
+        iPages.lock();
+        try {
+            var it = pages.entrySet().iterator();
+            while (it.hasNext()) {
+                var e = it.next();
+                if (e.getKey() >= fromIndex) {
+                    frames.put(e.getValue());
+                    it.remove();
+                    n++;
+                }
+            }
+        } finally {
+            iPages.unlock();
+        }
+        return n;
+    }
+
+    /** i_size changed: faults at or past {@code bytes} (rounded up to a page) are SIGBUS from now on. */
+    public void setEof(long bytes) {
+        eofPages = (bytes + 4095) >>> 12;
+    }
+
+    /** The frame table the pages come from. */
+    public FrameTable frames() {
+        return frames;
+    }
+
     public String name() {
         return name;
     }
@@ -109,6 +169,9 @@ public final class AddressSpace {
      * meanwhile, that one is used and ours freed.
      */
     public long getPage(long index) {
+        if (index >= eofPages) {
+            return SIGBUS; // filemap_fault / shmem_fault: beyond i_size
+        }
         iPages.lock();
         try {
             Long pfn = pages.get(index);

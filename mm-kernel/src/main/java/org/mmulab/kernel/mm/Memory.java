@@ -429,7 +429,7 @@ public final class Memory {
     private int doReadFault(VmFault vmf, long index) {
         long pfn = vmf.vma.file.getPage(index);
         if (pfn < 0) {
-            return VM_FAULT_OOM;
+            return pfn == AddressSpace.SIGBUS ? VM_FAULT_SIGBUS : VM_FAULT_OOM;
         }
         stats.faultFileRead.incrementAndGet();
         return finishFault(vmf, pfn, false);
@@ -438,7 +438,7 @@ public final class Memory {
     private int doSharedFault(VmFault vmf, long index) {
         long pfn = vmf.vma.file.getPage(index);
         if (pfn < 0) {
-            return VM_FAULT_OOM;
+            return pfn == AddressSpace.SIGBUS ? VM_FAULT_SIGBUS : VM_FAULT_OOM;
         }
         stats.faultShared.incrementAndGet();
         return finishFault(vmf, pfn, false);
@@ -453,7 +453,7 @@ public final class Memory {
         long src = vmf.vma.file.getPage(index);
         if (src < 0) {
             frames.put(nw);
-            return VM_FAULT_OOM;
+            return src == AddressSpace.SIGBUS ? VM_FAULT_SIGBUS : VM_FAULT_OOM;
         }
         frames.copyPage(src, nw);
         frames.put(src);
