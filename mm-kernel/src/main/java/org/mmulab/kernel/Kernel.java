@@ -389,7 +389,14 @@ public final class Kernel implements TrapHandler {
                     + " after the point of no return; the process gets SIGSEGV as on Linux");
         }
         if (!t.sig.zombie) {
-            machine.runAll();
+            try {
+                machine.runAll();
+            } finally {
+                // vCPU 0 ran on this thread: its per-CPU binding would otherwise keep this kernel, its
+                // machine and the machine's mapped RAM reachable from the caller's ThreadLocalMap for as
+                // long as the thread lives (a suite booting hundreds of machines on one thread).
+                here.remove();
+            }
         }
         return t.sig.zombie ? t.sig.exitStatus : 0;
     }
