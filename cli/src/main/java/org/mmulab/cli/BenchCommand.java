@@ -74,7 +74,11 @@ final class BenchCommand implements Callable<Integer> {
             new Workload("tlb_stride", List.of("262144", "262144"), List.of("256", "20000"), 1),
             // 8 pages apart: every PTE in its own line, so the walks' loads leave L1D, L2, LLC in turn.
             new Workload("tlb_stride", TLB_STRIDE_8, List.of("32768", "262144", "8"), List.of("256", "20000", "8"), 1),
-            new Workload("cpu_loop", List.of("100"), List.of("2"), 1));
+            new Workload("cpu_loop", List.of("100"), List.of("2"), 1),
+            // fork, then the child writes every page: one COW fault (do_wp_page copy) each.
+            new Workload("cow_fork-glibc", "cow_fork", List.of("8192", "4"), List.of("256", "2"), 1),
+            // N threads, one per vCPU, each faulting its own pages in one mm; runs with --cpus N > 1 only.
+            new Workload("fault_scale-glibc", "fault_scale", List.of("2048"), List.of("64"), 2));
 
     @Option(names = "--paging", paramLabel = "4level|pae", converter = BootCommand.PagingConverter.class,
             defaultValue = "4level",
@@ -93,8 +97,20 @@ final class BenchCommand implements Callable<Integer> {
             description = "Pass --deterministic to each boot (with --timing cycle: RDTSC and the clock follow virtual cycles).")
     boolean deterministic;
 
-    @Option(names = "--cpus", paramLabel = "N", defaultValue = "1", description = "vCPUs (only 1 is supported yet).")
+    @Option(names = "--cpus", paramLabel = "N", defaultValue = "1",
+            description = "vCPUs of each boot, 1..256 (default ${DEFAULT-VALUE}); with N > 1 fault_scale runs N threads too.")
     int cpus;
+
+    @Option(names = "--scalability",
+            description = "Instead of the suite: the PTE-lock scalability run (ScalabilityRun). fault_scale with N threads on N vCPUs "
+                    + "under --timing cycle --deterministic for each N of --scalability-cpus, with split PTE locks and with "
+                    + "page_table_lock for every PTE (the pre-split kernel); prints faults per million cycles against N for both, "
+                    + "writes scalability.csv and scalability.svg to --out. Default run: a few minutes.")
+    boolean scalability;
+
+    @Option(names = "--scalability-cpus", paramLabel = "N,N,...", split = ",", defaultValue = "1,2,4,8,16,64,256",
+            description = "With --scalability: the vCPU counts (default ${DEFAULT-VALUE}); each 1..256.")
+    List<Integer> scalabilityCpus;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench-results",
             description = "Directory for CSV files and plots (default ${DEFAULT-VALUE}).")
@@ -162,8 +178,13 @@ final class BenchCommand implements Callable<Integer> {
         if (cpus < 1) {
             return usage("--cpus must be at least 1");
         }
-        if (cpus > 1) {
-            return usage("--cpus " + cpus + ": multi-vCPU workloads are not supported yet (single vCPU machine)");
+        if (cpus > ScalabilityRun.MAX_CPUS) {
+            return usage("--cpus must be 1.." + ScalabilityRun.MAX_CPUS + ", got " + cpus);
+        }
+        for (int n : scalabilityCpus) {
+            if (n < 1 || n > ScalabilityRun.MAX_CPUS) {
+                return usage("--scalability-cpus: each N must be 1.." + ScalabilityRun.MAX_CPUS + ", got " + n);
+            }
         }
         if (engine != null && !engine.equals("interp") && !engine.equals("tier")) {
             return usage("--engine: expected interp or tier, got '" + engine + "'");
@@ -191,8 +212,15 @@ final class BenchCommand implements Callable<Integer> {
             return usage("no workload images in " + (bin == null ? "test-images/bin" : bin.resolve(arch))
                     + " (give --images DIR, the test-images/bin directory)");
         }
+        if (scalability) {
+            return new ScalabilityRun(bin.resolve(arch), scalabilityCpus, quick, out, stdout, err).run(paging, cpuModel.preset().name());
+        }
         List<Workload> suite = new ArrayList<>();
         for (Workload w : WORKLOADS) {
+            if (!Files.isRegularFile(bin.resolve(arch).resolve(w.name()))) {
+                err.println("mmulab bench: " + w.label() + ": no " + arch + " build of " + w.name() + ", skipped");
+                continue;
+            }
             if (w.cpus() <= cpus) {
                 suite.add(w);
             }
@@ -204,7 +232,10 @@ final class BenchCommand implements Callable<Integer> {
         for (Workload w : suite) {
             i++;
             Path image = bin.resolve(arch).resolve(w.name());
-            List<String> args = quick ? w.quickArgs() : w.args();
+            List<String> args = new ArrayList<>(quick ? w.quickArgs() : w.args());
+            if (w.cpus() > 1) {
+                args.add(0, Integer.toString(cpus)); // one thread per vCPU
+            }
             err.printf("mmulab bench: [%d/%d] %s %s (%s, %s timing) ... ", i, suite.size(), w.label(), String.join(" ", args),
                     paging.cliName(), timing);
             err.flush();
@@ -280,7 +311,8 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private String[] bootArgs(Path image, List<String> args) {
-        List<String> a = new ArrayList<>(List.of("boot", "--paging", paging.cliName(), "--mem", mem, "--clean-env"));
+        List<String> a = new ArrayList<>(List.of("boot", "--paging", paging.cliName(), "--mem", mem, "--clean-env",
+                "--cpus", Integer.toString(cpus)));
         if (!timing.equals("fast")) {
             a.add("--timing");
             a.add(timing);

@@ -95,6 +95,10 @@ final class BootCommand implements Callable<Integer> {
                     + "thread (one at a time under --deterministic); the guest's threads and processes are scheduled on them.")
     int cpus;
 
+    /** mmulab bench --scalability's comparison (kernel PtlockSplit): not in --help, never guest-reachable. */
+    @Option(names = "--pte-lock", paramLabel = "split|mm", hidden = true, defaultValue = "split")
+    String pteLock;
+
     @Option(names = "--quantum", paramLabel = "N",
             description = "With --deterministic: guest instructions a vCPU runs between two scheduling points "
                     + "(default " + Machine.DEFAULT_DETERMINISTIC_QUANTUM + " with several vCPUs).")
@@ -181,6 +185,9 @@ final class BootCommand implements Callable<Integer> {
         if (quantum != null && quantum < 1) {
             return fail("--quantum must be at least 1 instruction, got " + quantum);
         }
+        if (!pteLock.equals("split") && !pteLock.equals("mm")) {
+            return fail("--pte-lock: expected split or mm, got '" + pteLock + "'");
+        }
         if (cpus < 1 || cpus > Machine.MAX_CPUS) {
             return fail("--cpus must be 1.." + Machine.MAX_CPUS + ", got " + cpus);
         }
@@ -242,6 +249,9 @@ final class BootCommand implements Callable<Integer> {
         }
         KernelConfig.PagingMode mode = paging != null ? paging : defaultPaging(elf);
         Kernel kernel = new Kernel(machine, new KernelConfig(in, out, err).withPaging(mode));
+        if (pteLock.equals("mm")) {
+            kernel.memory().ptlockSplit.usePageTableLock(); // before any vCPU runs or table exists
+        }
         try {
             kernel.filesystems().configure(root, rwDirs);
         } catch (IOException | RuntimeException e) {

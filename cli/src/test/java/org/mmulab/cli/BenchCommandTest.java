@@ -85,11 +85,45 @@ class BenchCommandTest {
     }
 
     @Test
+    void scalabilityRunComparesBothLocksAndPlots() throws Exception {
+        Path dir = tmp.resolve("scal");
+        CliRun r = run("bench", "--scalability", "--quick", "--scalability-cpus", "1,2", "--images", IMAGES.toString(), "--out",
+                dir.toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.err().contains("2 vCPUs x 64 pages, --pte-lock mm"), r.err());
+        List<String> csv = Files.readAllLines(dir.resolve("scalability.csv"));
+        assertEquals("vcpus,pages_per_vcpu,split_faults_per_mcycle,page_table_lock_faults_per_mcycle", csv.get(0));
+        assertEquals(3, csv.size(), csv.toString());
+        for (String row : csv.subList(1, 3)) {
+            String[] f = row.split(",");
+            assertTrue(Double.parseDouble(f[2]) > 0 && Double.parseDouble(f[3]) > 0, row);
+        }
+        assertTrue(parseSvg(dir.resolve("scalability.svg")).getDocumentElement().getTextContent().contains("page_table_lock for every PTE"));
+    }
+
+    @Test
+    void bootRejectsAnUnknownPteLock() {
+        CliRun r = run("boot", "--pte-lock", "global", IMAGES.resolve("x86_64").resolve("hello").toString());
+        assertEquals(2, r.status());
+        assertTrue(r.err().contains("--pte-lock: expected split or mm, got 'global'"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+    }
+
+    @Test
     void badOptionsExitTwo() {
-        CliRun cpus = run("bench", "--cpus", "2", "--images", IMAGES.toString(), "--out", tmp.toString());
+        CliRun cpus = run("bench", "--cpus", "257", "--images", IMAGES.toString(), "--out", tmp.toString());
         assertEquals(2, cpus.status());
-        assertTrue(cpus.err().contains("multi-vCPU workloads are not supported yet"), cpus.err());
+        assertTrue(cpus.err().contains("--cpus must be 1..256, got 257"), cpus.err());
         assertEquals(1, cpus.err().strip().lines().count(), cpus.err());
+        for (String bad : List.of("0", "1,2,300", "512")) {
+            CliRun n = run("bench", "--scalability", "--scalability-cpus", bad, "--images", IMAGES.toString(), "--out", tmp.toString());
+            assertEquals(2, n.status(), bad);
+            assertTrue(n.err().contains("--scalability-cpus: each N must be 1..256"), n.err());
+            assertEquals(1, n.err().strip().lines().count(), n.err());
+        }
+        CliRun word = run("bench", "--scalability", "--scalability-cpus", "1,two", "--out", tmp.toString());
+        assertEquals(2, word.status(), word.err());
+        assertTrue(word.err().contains("two"), word.err());
         assertEquals(2, run("bench", "--cpus", "0").status());
         CliRun timing = run("bench", "--timing", "slow", "--out", tmp.toString());
         assertEquals(2, timing.status());

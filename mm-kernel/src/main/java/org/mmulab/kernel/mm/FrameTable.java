@@ -442,6 +442,14 @@ public final class FrameTable {
         ptl[(int) pfn] = new SpinLock(LockDep.PTE_LOCK, charge);
     }
 
+    /**
+     * The pre-split kernel's ptlock for a PTE table not yet visible to anyone: its mm's page_table_lock
+     * ({@link PtlockSplit}). The table then shares that lock with every other table of the mm.
+     */
+    void sharePtlock(long pfn, SpinLock pageTableLock) {
+        ptl[(int) pfn] = pageTableLock;
+    }
+
     public void pgtableDtor(long pfn) {
         ptl[(int) pfn] = null;
         clearFlags(pfn, PG_PGTABLE | PG_PTE_TABLE);

@@ -52,6 +52,8 @@ public final class Memory {
     public final TlbFlush tlbFlush = new TlbFlush(this);
     /** The fixes the race explorer may turn off ({@link MmFix}); all on unless a Java caller reverts one. */
     public final MmFix.Fixes fixes = new MmFix.Fixes();
+    /** Split PTE locks or page_table_lock for every PTE ({@link PtlockSplit}, mmulab bench --scalability only). */
+    public final PtlockSplit ptlockSplit = new PtlockSplit();
 
     public Memory(PhysicalMemory mem) {
         this(mem, new FrameTable(mem), null);

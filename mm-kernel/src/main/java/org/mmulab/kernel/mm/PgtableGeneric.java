@@ -50,6 +50,9 @@ final class PgtableGeneric {
         }
         if (level == 2) {
             frames.setFlags(nw, FrameTable.PG_PTE_TABLE); // pagetable_pte_ctor
+            if (memory.ptlockSplit.pageTableLockForEveryPte()) {
+                frames.sharePtlock(nw, mm.pageTableLock); // pte_lockptr without USE_SPLIT_PTE_PTLOCKS
+            }
             if (memory.fixes.reverted(MmFix.PTE_ALLOC_PTLOCK)) {
                 // explorer: the pre-seed-000 populate, trusting the caller's unlocked pmd_none
                 mm.nrPgtables.incrementAndGet();
