@@ -603,51 +603,25 @@ final class BlockCompiler {
             case FastOps.PUSH:
                 loadReg(a);
                 mv.visitVarInsn(LSTORE, T1);
-                loadReg(RSP);
-                pushLong(1L << sz);
-                mv.visitInsn(LSUB);
-                mv.visitVarInsn(LSTORE, T0);
-                write(i, sz);
-                mv.visitVarInsn(LLOAD, T0);
-                storeReg(RSP);
+                pushT1(i, sz);
                 checkValid(i, fall);
                 return false;
             case FastOps.POP:
-                loadReg(RSP);
-                mv.visitVarInsn(LSTORE, T0);
-                read(i, sz);
-                mv.visitVarInsn(LSTORE, T1);
-                mv.visitVarInsn(LLOAD, T0);
-                pushLong(1L << sz);
-                mv.visitInsn(LADD);
-                storeReg(RSP);
+                popToT1(i, sz);
                 mv.visitVarInsn(LLOAD, T1);
                 storeReg(a); // after RSP: POP %rsp loads the popped value
                 checkValid(i, fall);
                 return false;
             case FastOps.CALL:
-                loadReg(RSP);
-                pushLong(8);
-                mv.visitInsn(LSUB);
-                mv.visitVarInsn(LSTORE, T0);
                 mv.visitVarInsn(LLOAD, VBASE);
                 pushLong(fall);
                 mv.visitInsn(LADD);
                 mv.visitVarInsn(LSTORE, T1);
-                write(i, 3);
-                mv.visitVarInsn(LLOAD, T0);
-                storeReg(RSP);
+                pushT1(i, 3);
                 exitTo(fall + t.imm[i], i + 1);
                 return true;
             case FastOps.RET:
-                loadReg(RSP);
-                mv.visitVarInsn(LSTORE, T0);
-                read(i, sz);
-                mv.visitVarInsn(LSTORE, T1);
-                mv.visitVarInsn(LLOAD, T0);
-                pushLong(1L << sz);
-                mv.visitInsn(LADD);
-                storeReg(RSP);
+                popToT1(i, sz);
                 exit(() -> mv.visitVarInsn(LLOAD, T1), i + 1);
                 return true;
             default:
@@ -1076,5 +1050,31 @@ final class BlockCompiler {
         } else {
             mv.visitLdcInsn(v);
         }
+    }
+
+    /**
+     * The stack half of PUSH and CALL: T0 = RSP - (1 << sz), store T1 there (may fault before RSP
+     * changes), then RSP = T0.
+     */
+    private void pushT1(int i, int sz) {
+        loadReg(RSP);
+        pushLong(1L << sz);
+        mv.visitInsn(LSUB);
+        mv.visitVarInsn(LSTORE, T0);
+        write(i, sz);
+        mv.visitVarInsn(LLOAD, T0);
+        storeReg(RSP);
+    }
+
+    /** The stack half of POP and RET: T1 = the value at RSP (may fault before RSP changes), then RSP += 1 << sz. */
+    private void popToT1(int i, int sz) {
+        loadReg(RSP);
+        mv.visitVarInsn(LSTORE, T0);
+        read(i, sz);
+        mv.visitVarInsn(LSTORE, T1);
+        mv.visitVarInsn(LLOAD, T0);
+        pushLong(1L << sz);
+        mv.visitInsn(LADD);
+        storeReg(RSP);
     }
 }
