@@ -6,14 +6,10 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.mmulab.emulator.cpu.CpuState;
-import org.mmulab.emulator.cpu.Vectors;
 import org.mmulab.emulator.machine.Machine;
 import org.mmulab.emulator.machine.TrapHandler;
 import org.mmulab.emulator.machine.Vcpu;
-import org.mmulab.emulator.machine.PerfStats;
-import org.mmulab.emulator.mmu.PfErr;
 import org.mmulab.kernel.mm.AddressSpace;
 import org.mmulab.kernel.mm.FileBytes;
 import org.mmulab.kernel.mm.CycleCharge;
@@ -22,7 +18,6 @@ import org.mmulab.kernel.mm.MmStruct;
 import org.mmulab.kernel.mm.Mmap;
 import org.mmulab.kernel.mm.PaePgtable;
 import org.mmulab.kernel.mm.X86_64Pgtable;
-import org.mmulab.kernel.mm.VmArea;
 
 /**
  * The Java kernel behind the vCPUs: trap entry (arch/x86/entry/common.c do_syscall_64, the exception

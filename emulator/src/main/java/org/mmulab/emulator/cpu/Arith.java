@@ -20,7 +20,11 @@ final class Arith {
     private Arith() {
     }
 
-    static final Object SPLIT_LOCK = new Object();
+    /**
+     * Serializes LOCKed read-modify-writes that cannot use one compare-and-exchange (a split lock across
+     * a word or page boundary, SDM Vol. 3A §9.1.2.2) against each other; aligned ones never take it.
+     */
+    private static final Object SPLIT_LOCK = new Object();
 
     /** Computes ALU operation {@code kind} (0 ADD..7 CMP, 8 TEST), sets lazy flags, returns the result. */
     static long alu(Interpreter cpu, int kind, int sz, long a, long b) {

@@ -1,11 +1,6 @@
 package org.mmulab.emulator.cpu;
 
-import static org.mmulab.emulator.cpu.CpuState.AF;
-import static org.mmulab.emulator.cpu.CpuState.CF;
-import static org.mmulab.emulator.cpu.CpuState.OF;
 import static org.mmulab.emulator.cpu.CpuState.PF;
-import static org.mmulab.emulator.cpu.CpuState.SF;
-import static org.mmulab.emulator.cpu.CpuState.ZF;
 
 import java.lang.invoke.MethodHandles;
 import org.mmulab.emulator.cpu.tier.Engine;

@@ -1,8 +1,6 @@
 package org.mmulab.emulator.cpu;
 
 import static org.mmulab.emulator.cpu.CpuState.AF;
-import static org.mmulab.emulator.cpu.CpuState.CF;
-import static org.mmulab.emulator.cpu.CpuState.OF;
 import static org.mmulab.emulator.cpu.CpuState.PF;
 import static org.mmulab.emulator.cpu.CpuState.SF;
 import static org.mmulab.emulator.cpu.CpuState.ZF;
@@ -49,70 +47,45 @@ final class Mult {
 
     static void mul(Interpreter cpu, int sz, long src) {
         long a = cpu.getR(RAX, sz);
-        switch (sz) {
-            case 0: {
-                long p = a * src;
-                cpu.setR(RAX, 1, p);
-                mulFlags(cpu, (p >>> 8) != 0);
-                break;
-            }
-            case 1: {
-                long p = a * src;
-                cpu.setR(RAX, 1, p);
-                cpu.setR(RDX, 1, p >>> 16);
-                mulFlags(cpu, (p >>> 16) != 0);
-                break;
-            }
-            case 2: {
-                long p = a * src;
-                cpu.setR(RAX, 2, p);
-                cpu.setR(RDX, 2, p >>> 32);
-                mulFlags(cpu, (p >>> 32) != 0);
-                break;
-            }
-            default: {
-                long hi = umulHigh(a, src);
-                cpu.r[RAX] = a * src;
-                cpu.r[RDX] = hi;
-                mulFlags(cpu, hi != 0);
-                break;
-            }
+        if (sz < 3) {
+            long p = a * src; // both below 2^32: the product fits in 64 bits
+            storeProduct(cpu, sz, p);
+            mulFlags(cpu, (p >>> (8 << sz)) != 0);
+            return;
         }
+        long hi = umulHigh(a, src);
+        cpu.r[RAX] = a * src;
+        cpu.r[RDX] = hi;
+        mulFlags(cpu, hi != 0);
     }
 
     static void imul1(Interpreter cpu, int sz, long src) {
         long a = sext(cpu.getR(RAX, sz), sz);
         long b = sext(src, sz);
-        switch (sz) {
-            case 0: {
-                long p = a * b;
-                cpu.setR(RAX, 1, p);
-                mulFlags(cpu, p != (byte) p);
-                break;
-            }
-            case 1: {
-                long p = a * b;
-                cpu.setR(RAX, 1, p);
-                cpu.setR(RDX, 1, p >>> 16);
-                mulFlags(cpu, p != (short) p);
-                break;
-            }
-            case 2: {
-                long p = a * b;
-                cpu.setR(RAX, 2, p);
-                cpu.setR(RDX, 2, p >>> 32);
-                mulFlags(cpu, p != (int) p);
-                break;
-            }
-            default: {
-                long hi = Math.multiplyHigh(a, b);
-                long lo = a * b;
-                cpu.r[RAX] = lo;
-                cpu.r[RDX] = hi;
-                mulFlags(cpu, hi != (lo >> 63));
-                break;
-            }
+        if (sz < 3) {
+            long p = a * b;
+            storeProduct(cpu, sz, p);
+            mulFlags(cpu, p != sext(p, sz));
+            return;
         }
+        long hi = Math.multiplyHigh(a, b);
+        long lo = a * b;
+        cpu.r[RAX] = lo;
+        cpu.r[RDX] = hi;
+        mulFlags(cpu, hi != (lo >> 63));
+    }
+
+    /**
+     * The double-width product of an 8/16/32-bit MUL or IMUL: AX = the whole product for a byte operand,
+     * else DX:AX or EDX:EAX (low half in the accumulator, high half in DX/EDX).
+     */
+    private static void storeProduct(Interpreter cpu, int sz, long p) {
+        if (sz == 0) {
+            cpu.setR(RAX, 1, p);
+            return;
+        }
+        cpu.setR(RAX, sz, p);
+        cpu.setR(RDX, sz, p >>> (8 << sz));
     }
 
     static void imul2(Interpreter cpu, long e, long b) {
