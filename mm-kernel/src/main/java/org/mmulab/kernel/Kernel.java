@@ -6,15 +6,10 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-
 import org.mmulab.emulator.cpu.CpuState;
-import org.mmulab.emulator.cpu.Vectors;
 import org.mmulab.emulator.machine.Machine;
 import org.mmulab.emulator.machine.TrapHandler;
 import org.mmulab.emulator.machine.Vcpu;
-import org.mmulab.emulator.machine.PerfStats;
-import org.mmulab.emulator.mmu.PfErr;
 import org.mmulab.kernel.mm.AddressSpace;
 import org.mmulab.kernel.mm.FileBytes;
 import org.mmulab.kernel.mm.CycleCharge;
@@ -23,7 +18,6 @@ import org.mmulab.kernel.mm.MmStruct;
 import org.mmulab.kernel.mm.Mmap;
 import org.mmulab.kernel.mm.PaePgtable;
 import org.mmulab.kernel.mm.X86_64Pgtable;
-import org.mmulab.kernel.mm.VmArea;
 
 /**
  * The Java kernel behind the vCPUs: trap entry (arch/x86/entry/common.c do_syscall_64, the exception
@@ -41,6 +35,13 @@ import org.mmulab.kernel.mm.VmArea;
  * <p>Synchronous fault signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) run the task's handler when
  * one is installed with SA_RESTORER and the signal is not blocked ({@link Signals}); otherwise, as
  * force_sig_fault does, the default action kills the whole thread group.
+ *
+ * <p>One file per Linux file, as the anchors split it: this class is the kernel's state, boot (exec of
+ * the first process, CPU mode setup), the run loop and the exit/OOM glue; {@link EntryCommon} is
+ * arch/x86/entry/common.c (syscall and tick entry, exit_to_user_mode_loop), {@link Traps}
+ * arch/x86/kernel/traps.c (exceptions to signals), {@link UserFault} arch/x86/mm/fault.c
+ * (do_user_addr_fault), {@link KernelStats} the --stats report and monitor commands. The public entry
+ * points stay here and delegate.
  */
 public final class Kernel implements TrapHandler {
     public static final int SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7, SIGFPE = 8, SIGKILL = 9, SIGSEGV = 11,
@@ -53,6 +54,10 @@ public final class Kernel implements TrapHandler {
     private final Syscalls syscalls;
     /** The mount namespace, pipefs and the console files ({@code --root}, {@code --rw}). */
     private final Filesystems filesystems = new Filesystems(this);
+    private final EntryCommon entry = new EntryCommon(this);
+    private final Traps traps = new Traps(this);
+    private final UserFault userFault = new UserFault(this);
+    private final KernelStats stats = new KernelStats(this);
     private final Vcpu cpu0;
     /** Per-CPU data, by vCPU id. */
     private final CpuContext[] cpus;
@@ -66,8 +71,8 @@ public final class Kernel implements TrapHandler {
     private Task initTask;
     /** The exit signal of fork (and of vfork): SIGCHLD in CSIGNAL. */
     static final long SIGCHLD_FLAGS = SignalQueue.SIGCHLD;
-    private String exitCounters = "";
-    private long exitHiwaterRss, exitHiwaterVm;
+    String exitCounters = "";
+    long exitHiwaterRss, exitHiwaterVm;
 
     public Kernel(Machine machine, KernelConfig config) {
         this.machine = machine;
@@ -165,7 +170,7 @@ public final class Kernel implements TrapHandler {
     }
 
     /** Trap entry on {@code cpu}: binds the calling thread to its per-CPU data. */
-    private CpuContext enter(Vcpu cpu) {
+    CpuContext enter(Vcpu cpu) {
         CpuContext c = cpus[cpu.id()];
         if (here.get() != c) {
             here.set(c);
@@ -433,26 +438,7 @@ public final class Kernel implements TrapHandler {
 
     @Override
     public void syscall(Vcpu cpu, boolean int80) {
-        CpuContext ctx = enter(cpu);
-        Task t = ctx.curr;
-        if (t == null || t.exited || t.killPending) {
-            if (t == null || !returnToUser(ctx)) {
-                sched.schedule(ctx);
-            }
-            return;
-        }
-        t.lastFaultAddr = -1;
-        long nr = cpu.state.gpr[CpuState.RAX];
-        t.origAx = nr & 0xffff_ffffL;
-        long ret = syscalls.dispatch(cpu, int80);
-        if (ret == Sched.BLOCK || t.exited) {
-            sched.schedule(ctx); // the continuation sets RAX when the task is woken
-            return;
-        }
-        cpu.state.gpr[CpuState.RAX] = ret;
-        if (!returnToUser(ctx)) {
-            sched.schedule(ctx);
-        }
+        entry.syscall(cpu, int80);
     }
 
     /**
@@ -462,24 +448,7 @@ public final class Kernel implements TrapHandler {
      */
     @Override
     public void tick(Vcpu cpu) {
-        CpuContext ctx = enter(cpu);
-        Task t = ctx.curr;
-        if (t == null) {
-            sched.schedule(ctx);
-            return;
-        }
-        if (sched.hasTimed()) {
-            sched.expireTimeouts(cpu);
-        }
-        if (sched.sliceExpired(ctx)) {
-            ctx.needResched = true;
-        }
-        if (!ctx.needResched && !t.killPending && !t.oomKillPending && !SignalQueue.hasDeliverable(t)) {
-            return;
-        }
-        if (!returnToUser(ctx)) {
-            sched.schedule(ctx);
-        }
+        entry.tick(cpu);
     }
 
     /**
@@ -488,181 +457,19 @@ public final class Kernel implements TrapHandler {
      * schedule (the task exited, blocked, or must yield).
      */
     boolean returnToUser(CpuContext ctx) {
-        Task t = ctx.curr;
-        if (t == null) {
-            return false;
-        }
-        for (int i = 0; i < 4 && !t.exited && t.state == Task.RUNNING; i++) {
-            if (t.killPending) {
-                exits.exitThread(t, 128 + SIGKILL, SIGKILL);
-            } else if (t.oomKillPending) {
-                oomKill();
-            } else if (SignalQueue.hasDeliverable(t)) {
-                SignalQueue.deliverPending(this, ctx.cpu, t);
-            } else {
-                break;
-            }
-        }
-        if (org.mmulab.kernel.mm.MmCheck.enabled) {
-            memory.check.checkNoLocksHeld();
-        }
-        boolean toUser = !t.exited && t.state == Task.RUNNING && !ctx.needResched;
-        if (!t.exited && t.state == Task.RUNNING) {
-            SyscallRestart.noHandler(t, ctx.cpu.state); // an interrupted call with no handler run: again
-        }
-        return toUser;
+        return entry.returnToUser(ctx);
     }
 
     @Override
     public void exception(Vcpu cpu, int vector, long errorCode) {
-        CpuContext ctx = enter(cpu);
-        Task task = ctx.curr;
-        if (task == null || task.exited || task.killPending) {
-            // An idle vCPU's first fetch (no task yet), or a task killed meanwhile.
-            if (task == null || !returnToUser(ctx)) {
-                sched.schedule(ctx);
-            }
-            return;
-        }
-        switch (vector) {
-            case Vectors.PF -> {
-                long addr = cpu.state.cr2;
-                if (addr == task.lastFaultAddr && cpu.state.rip == task.lastFaultRip && errorCode == task.lastFaultErr
-                        && cpu.state.instructions == task.lastFaultInstructions) {
-                    if (++task.repeatedFaults >= FAULT_LOOP_LIMIT) {
-                        // The kernel "resolved" the same fault over and over: a kernel bug, not the guest's.
-                        stderrLine(String.format("mmulab: kernel bug: page fault at 0x%x (rip 0x%x, %s) not resolved after %d retries",
-                                addr, cpu.state.rip, PfErr.describe(errorCode), task.repeatedFaults));
-                        forceSigFault(SIGSEGV, null);
-                        sched.schedule(ctx);
-                        return;
-                    }
-                } else {
-                    task.lastFaultAddr = addr;
-                    task.lastFaultRip = cpu.state.rip;
-                    task.lastFaultErr = errorCode;
-                    task.lastFaultInstructions = cpu.state.instructions;
-                    task.repeatedFaults = 0;
-                }
-                int r = doUserAddrFault(cpu, addr, errorCode);
-                switch (r) {
-                    case FAULT_OK -> { }
-                    case FAULT_OOM -> oomKill();
-                    case FAULT_SIGBUS -> {
-                        if (!deliver(cpu, SIGBUS, Signals.BUS_ADRERR, addr, vector, errorCode)) {
-                            recordFatal(cpu, "bus error at 0x" + Long.toHexString(addr), errorCode);
-                            forceSigFault(SIGBUS, null);
-                        }
-                    }
-                    default -> {
-                        int code = mm() != null && mm().vmaLookup(addr) != null ? Signals.SEGV_ACCERR : Signals.SEGV_MAPERR;
-                        if (!deliver(cpu, SIGSEGV, code, addr, vector, errorCode)) {
-                            recordFatal(cpu, "segfault at " + Long.toHexString(addr), errorCode);
-                            forceSigFault(SIGSEGV, null);
-                        }
-                    }
-                }
-            }
-            case Vectors.UD -> {
-                if (!deliver(cpu, SIGILL, Signals.ILL_ILLOPN, cpu.state.rip, vector, 0)) {
-                    String d = illegalInstructionDescription(cpu);
-                    recordFatal(cpu, "trap invalid opcode (" + d + ")", errorCode);
-                    forceSigFault(SIGILL, d + UNFLUSHED);
-                }
-            }
-            case Vectors.DE, Vectors.MF, Vectors.XM -> {
-                int code = vector == Vectors.MF ? x87FpeCode(cpu.state) : Signals.FPE_INTDIV;
-                if (!deliver(cpu, SIGFPE, code, cpu.state.rip, vector, 0)) {
-                    recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
-                    forceSigFault(SIGFPE, null);
-                }
-            }
-            case Vectors.BP, Vectors.DB -> {
-                if (!deliver(cpu, SIGTRAP, 1, cpu.state.rip, vector, 0)) {
-                    forceSigFault(SIGTRAP, null);
-                }
-            }
-            case Vectors.AC -> {
-                if (!deliver(cpu, SIGBUS, 1, cpu.state.rip, vector, errorCode)) {
-                    forceSigFault(SIGBUS, null);
-                }
-            }
-            default -> { // #GP, #SS, #NP, #TS and anything else: SIGSEGV with SI_KERNEL (0x80)
-                if (!deliver(cpu, SIGSEGV, 0x80, 0, vector, errorCode)) {
-                    recordFatal(cpu, "trap " + Vectors.name(vector), errorCode);
-                    forceSigFault(SIGSEGV, null);
-                }
-            }
-        }
-        if (!returnToUser(ctx)) {
-            sched.schedule(ctx);
-        }
+        traps.exception(cpu, vector, errorCode);
     }
 
     /** Same fault, same RIP, no instruction retired and no syscall in between (per task): not progress. */
-    private static final int FAULT_LOOP_LIMIT = 64;
-
-    /**
-     * Runs the handler for a fault signal if there is one. False: the caller takes the default action.
-     * A handler whose frame cannot be set up gets SIGSEGV's default action (force_sigsegv).
-     */
-    private boolean deliver(Vcpu cpu, int sig, int code, long addr, int trapno, long err) {
-        int r = Signals.deliverFault(this, cpus[cpu.id()].curr, cpu, sig, code, addr, trapno, err);
-        if (r == Signals.SETUP_FAILED) {
-            recordFatal(cpu, "signal frame setup failed for signal " + sig, err);
-            forceSigFault(SIGSEGV, null);
-            return true;
-        }
-        return r == Signals.DELIVERED;
-    }
-
-    private String lastFatal;
-
-    /** What Linux's show_signal_msg would log (dmesg, not the terminal): "comm[pid]: segfault at ... ip ... sp ...". */
-    private void recordFatal(Vcpu cpu, String what, long err) {
-        Task task = cpus[cpu.id()].curr;
-        MmStruct mm = task.mm;
-        long ip = cpu.state.rip;
-        VmArea v = mm == null ? null : mm.vmaLookup(ip);
-        lastFatal = String.format("%s[%d]: %s ip %016x sp %016x error %x%s", task.comm, task.pid, what, ip,
-                cpu.state.gpr[CpuState.RSP], err,
-                v == null ? "" : String.format(" in %s[%x+%x]", v.file() != null ? v.file().name() : v.name() != null ? v.name() : "anon",
-                        v.start(), v.end() - v.start()));
-    }
 
     /** The last fatal signal's kernel-log line, or null. Also printed by {@link #printStats}. */
     public String lastFatalSignal() {
-        return lastFatal;
-    }
-
-    /** si_code of a SIGFPE for #MF, from the unmasked x87 exception flags (fpu__exception_code). */
-    static int x87FpeCode(CpuState s) {
-        int err = s.fpu.statusWord() & ~s.fpu.fcw & 0x3f;
-        if ((err & 0x01) != 0) {
-            return 7; // FPE_FLTINV
-        } else if ((err & 0x04) != 0) {
-            return 3; // FPE_FLTDIV
-        } else if ((err & 0x08) != 0) {
-            return 4; // FPE_FLTOVF
-        } else if ((err & 0x12) != 0) {
-            return 5; // FPE_FLTUND
-        } else if ((err & 0x20) != 0) {
-            return 6; // FPE_FLTRES
-        }
-        return 0;
-    }
-
-    /**
-     * What the #UD report adds: a process killed by a signal does not run exit handlers, so whatever
-     * its libc still held in stdio buffers is never written. mmulab cannot see into those buffers (they
-     * are guest memory in libc's own layout), so it says so once instead of guessing.
-     */
-    static final String UNFLUSHED = " (killed by SIGILL: output still buffered in the guest's stdio is lost"
-            + " with it, as on Linux)";
-
-    private static String illegalInstructionDescription(Vcpu cpu) {
-        String d = cpu.interpreter().lastFaultDescription();
-        return d != null && !d.isEmpty() ? d : "invalid opcode at 0x" + Long.toHexString(cpu.state.rip);
+        return traps.lastFatal;
     }
 
     // ==========================================================================================
@@ -670,98 +477,12 @@ public final class Kernel implements TrapHandler {
 
     static final int FAULT_OK = 0, FAULT_SIGSEGV = 1, FAULT_SIGBUS = 2, FAULT_OOM = 3;
 
-    /** access_error(): may this access touch this VMA at all? */
-    static boolean accessError(long err, VmArea vma) {
-        if ((err & PfErr.PK) != 0) {
-            return true;
-        }
-        if ((err & PfErr.W) != 0) {
-            return (vma.flags() & VmArea.VM_WRITE) == 0;
-        }
-        if ((err & PfErr.P) != 0) {
-            return true; // read, present: a protection fault (NX fetch, no U bit)
-        }
-        return !vma.accessible();
-    }
-
     /**
      * do_user_addr_fault: find the VMA (expanding a stack), check access, handle_mm_fault. Returns
      * FAULT_OK when the access should be retried.
      */
     public int doUserAddrFault(Vcpu cpu, long address, long err) {
-        cpu.clock().pageFault(); // perf_sw_event(PERF_COUNT_SW_PAGE_FAULTS) at the top of do_user_addr_fault
-        Task t = cpus[cpu.id()].curr;
-        MmStruct mm = t == null ? null : t.mm;
-        if (mm == null || (err & PfErr.RSVD) != 0 || address < 0 || address >= mm.taskSize) {
-            memory.stats.faultSigsegv.incrementAndGet();
-            return FAULT_SIGSEGV;
-        }
-        int flags = 0;
-        if ((err & PfErr.U) != 0) {
-            flags |= Memory.FAULT_FLAG_USER;
-        }
-        if ((err & PfErr.W) != 0) {
-            flags |= Memory.FAULT_FLAG_WRITE;
-        }
-        if ((err & PfErr.I) != 0) {
-            flags |= Memory.FAULT_FLAG_INSTRUCTION;
-        }
-        // lock_mm_and_find_vma: read lock, upgraded to write only to expand a stack.
-        mm.mmapLock.downRead();
-        boolean write = false;
-        try {
-            VmArea vma = t != null && mm.vmacacheValid(t.vmacache, address) ? t.vmacache : mm.findVma(address);
-            if (vma == null) {
-                memory.stats.faultSigsegv.incrementAndGet();
-                return FAULT_SIGSEGV;
-            }
-            if (vma.start() > address) {
-                if ((vma.flags() & VmArea.VM_GROWSDOWN) == 0) {
-                    memory.stats.faultSigsegv.incrementAndGet();
-                    return FAULT_SIGSEGV;
-                }
-                mm.mmapLock.upRead();
-                mm.mmapLock.downWrite();
-                write = true;
-                vma = mm.findVma(address);
-                if (vma == null || (vma.start() > address
-                        && ((vma.flags() & VmArea.VM_GROWSDOWN) == 0 || mmap.expandStack(mm, vma, address) != 0))) {
-                    memory.stats.faultSigsegv.incrementAndGet();
-                    return FAULT_SIGSEGV;
-                }
-            }
-            if (accessError(err, vma)) {
-                memory.stats.faultSigsegv.incrementAndGet();
-                return FAULT_SIGSEGV;
-            }
-            if (t != null) {
-                t.vmacache = vma; // vmacache_update
-            }
-            int r = memory.handleMmFault(vmFault(cpu), vma, address, flags);
-            if (r == Memory.VM_FAULT_OK) {
-                cpu.clock().minorFault(); // mm_account_fault: no I/O was needed
-                return FAULT_OK;
-            }
-            if (r == Memory.VM_FAULT_OOM) {
-                return FAULT_OOM;
-            }
-            if (r == Memory.VM_FAULT_SIGBUS) {
-                return FAULT_SIGBUS;
-            }
-            memory.stats.faultSigsegv.incrementAndGet();
-            return FAULT_SIGSEGV;
-        } finally {
-            if (write) {
-                mm.mmapLock.upWrite();
-            } else {
-                mm.mmapLock.upRead();
-            }
-        }
-    }
-
-    /** The vCPU's struct vm_fault, reused by every fault it takes (the fault path allocates nothing). */
-    private Memory.VmFault vmFault(Vcpu cpu) {
-        return cpus[cpu.id()].vmFault;
+        return userFault.doUserAddrFault(cpu, address, err);
     }
 
     /**
@@ -769,12 +490,7 @@ public final class Kernel implements TrapHandler {
      * VM_FAULT_OOM the OOM killer's SIGKILL is left pending for the task, and the copy fails.
      */
     boolean kernelModeFault(Vcpu cpu, long address, long err) {
-        int r = doUserAddrFault(cpu, address, err);
-        Task task = cpus[cpu.id()].curr;
-        if (r == FAULT_OOM && task != null) {
-            task.oomKillPending = true;
-        }
-        return r == FAULT_OK;
+        return userFault.kernelModeFault(cpu, address, err);
     }
 
     // ==========================================================================================
@@ -922,86 +638,18 @@ public final class Kernel implements TrapHandler {
 
     /** Adds the kernel's monitor commands to the emulator's registry (the CLI calls this with --gdb). */
     public void registerMonitorCommands(org.mmulab.emulator.debug.MonitorRegistry registry) {
-        registry.register("vmas", "the current process's VMAs, as /proc/pid/maps", (args, out) -> {
-            MmStruct mm = mm();
-            out.print(mm == null ? "no process\n" : mm.maps());
-        });
-        registry.register("pte", "pte VA: the kernel's PTE for VA (software view, no TLB involved)", (args, out) -> {
-            MmStruct mm = mm();
-            if (mm == null || args.length < 1) {
-                out.println(mm == null ? "no process" : "usage: pte VA");
-                return;
-            }
-            long va = Long.parseUnsignedLong(args[0].replaceFirst("^0[xX]", ""), 16);
-            VmArea v = mm.vmaLookup(va);
-            out.println("vma: " + (v == null ? "none" : v.toString()));
-            out.println("pte: " + org.mmulab.kernel.mm.PteBits.describe(memory.lookupPte(mm, va)));
-        });
-        registry.register("mmstat", "kernel mm counters (faults by kind, RSS, hiwater)", (args, out) -> {
-            for (Map.Entry<String, Long> e : memory.stats.asMap().entrySet()) {
-                out.printf("%-32s %d%n", e.getKey(), e.getValue());
-            }
-            MmStruct mm = mm();
-            if (mm != null) {
-                out.println(mm.countersDescription());
-            }
-        });
+        stats.registerMonitorCommands(registry);
     }
 
     // ==========================================================================================
     // --stats
 
     public void printStats(PrintStream out) {
-        out.println("== mmulab kernel statistics ==");
-        out.printf("syscalls: %d%n", syscalls.total());
-        if (signalsDelivered > 0) {
-            out.printf("signals delivered to handlers: %d%n", signalsDelivered);
-        }
-        for (Map.Entry<String, Long> e : syscalls.countsByName().entrySet()) {
-            out.printf("  %-20s %d%n", e.getKey(), e.getValue());
-        }
-        TreeMap<Long, Long> unknown = syscalls.unknownByNumber();
-        if (unknown.isEmpty()) {
-            out.println("unknown syscalls (-ENOSYS): none");
-        } else {
-            out.println("unknown syscalls (-ENOSYS):");
-            for (Map.Entry<Long, Long> e : unknown.entrySet()) {
-                long nr = e.getKey(); // bit 32 tags the ia32 table (int 0x80)
-                String name = (nr >>> 32) != 0 ? "ia32 nr " + (nr & 0xffff_ffffL) : "nr " + nr;
-                out.printf("  %-20s %d%n", name, e.getValue());
-            }
-        }
-        out.println("page faults:");
-        for (Map.Entry<String, Long> e : memory.stats.asMap().entrySet()) {
-            out.printf("  %-32s %d%n", e.getKey(), e.getValue());
-        }
-        MmStruct mm = mm();
-        if (mm != null) {
-            mm.updateHiwaterRss();
-            out.println("mm: " + mm.countersDescription());
-            out.printf("  hiwater_rss %d kB, hiwater_vm %d kB%n", mm.hiwaterRss() * 4, mm.hiwaterVm() * 4);
-        } else if (!exitCounters.isEmpty()) {
-            out.println("mm (at exit): " + exitCounters);
-            out.printf("  hiwater_rss %d kB, hiwater_vm %d kB%n", exitHiwaterRss * 4, exitHiwaterVm * 4);
-        }
-        out.printf("frames: %d free of %d%n", memory.frames().freePages(), memory.frames().frameCount());
-        if (lastFatal != null) {
-            out.println("fatal signal: " + lastFatal);
-        }
-        PerfStats.of(machine).printTable(out);
+        stats.printStats(out);
     }
 
     /** The kernel's counter groups for {@code --stats-json}: mm fault kinds (vmstat) and system calls by name. */
     public Map<String, Map<String, Long>> statsSections() {
-        Map<String, Map<String, Long>> m = new java.util.LinkedHashMap<>();
-        m.put("vmstat", memory.stats.asMap());
-        Map<String, Long> sys = new java.util.LinkedHashMap<>();
-        sys.put("total", syscalls.total());
-        sys.putAll(syscalls.countsByName());
-        m.put("syscalls", sys);
-        Map<String, Long> unknown = new java.util.LinkedHashMap<>();
-        syscalls.unknownByNumber().forEach((nr, n) -> unknown.put(Long.toString(nr), n));
-        m.put("unknown_syscalls", unknown);
-        return m;
+        return stats.statsSections();
     }
 }

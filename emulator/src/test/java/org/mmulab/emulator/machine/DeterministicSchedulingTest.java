@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -15,8 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.mmulab.emulator.cpu.CpuState;
-import org.mmulab.emulator.mmu.MmuCounters;
+import org.mmulab.emulator.machine.RacingGuest.Outcome;
 
 /**
  * DETERMINISTIC scheduling (issue 12 item 8): 2..4 vCPUs run guest code that races on memory (an
@@ -29,9 +27,6 @@ import org.mmulab.emulator.mmu.MmuCounters;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class DeterministicSchedulingTest {
-    private static final int ROUNDS = 3000;
-    private static final int LOG_PAGES = 8;
-
     private static final int[] RACER = {
         0x48, 0x8b, 0x06,                   // 0: mov rax, [rsi]          unlocked counter
         0x48, 0xff, 0xc0,                   // 3: inc rax
@@ -52,58 +47,15 @@ class DeterministicSchedulingTest {
         0x0f, 0x05,                         // 52: syscall
     };
 
-    /** Everything a run produced, comparable with equals. */
-    private record Outcome(List<Long> memory, List<Long> perCpu, List<String> ipis) {
-    }
-
     private static Outcome run(int cpus, long seed, TimingMode timing, ScheduleSource source, ScheduleRecorder recorder) {
-        SmpGuest g = new SmpGuest(cpus, Machine.Scheduling.DETERMINISTIC, seed);
-        Machine m = g.machine;
-        m.configureTiming(timing);
-        if (source != null) {
-            m.setScheduleSource(source);
-        }
-        m.setScheduleRecorder(recorder);
-        g.code(0, 0, RACER);
-        for (int i = 0; i < cpus; i++) {
-            CpuState s = m.vcpu(i).state;
-            g.start(i, SmpGuest.va(0));
-            s.gpr[CpuState.RSI] = SmpGuest.va(2);
-            s.gpr[CpuState.RBX] = SmpGuest.va(4);
-            s.gpr[CpuState.RDI] = i + 1;
-            s.gpr[CpuState.R9] = ROUNDS;
-        }
-        List<String> ipis = Collections.synchronizedList(new ArrayList<>());
-        g.onSyscall = (cpu, nr) -> {
-            if (nr == 0) {
-                cpu.stop();
-                return;
+        Outcome o = RacingGuest.run(RACER, cpus, seed, timing, m -> {
+            if (source != null) {
+                m.setScheduleSource(source);
             }
-            Vcpu target = m.vcpu((cpu.id() + 1) % cpus);
-            m.sendIpis(cpu, List.of(target), t -> ipis.add(cpu.id() + "->" + t.id() + "@" + t.state.instructions));
-        };
-        m.runAll();
-        g.assertNoFailures();
-        assertFalse(m.guestDeadlocked());
-        List<Long> memory = new ArrayList<>();
-        for (long pa = SmpGuest.frame(2); pa < SmpGuest.frame(4 + LOG_PAGES); pa += 8) {
-            memory.add(g.mem.read64(pa));
-        }
-        List<Long> perCpu = new ArrayList<>();
-        for (Vcpu v : m.vcpus()) {
-            MmuCounters c = v.mmu().counters;
-            perCpu.add(v.state.instructions);
-            perCpu.add(v.cycles());
-            perCpu.add(v.tsc());
-            perCpu.add(c.dtlbMisses);
-            perCpu.add(c.dtlbHits);
-            perCpu.add(c.walkerLoads);
-            perCpu.add(c.itlbMisses);
-            perCpu.add(v.clock().ipisReceived());
-            perCpu.add(v.clock().ipisSent);
-        }
-        assertEquals((long) cpus * ROUNDS, g.mem.read64(SmpGuest.frame(2) + 8), "LOCK XADD lost an increment");
-        return new Outcome(memory, perCpu, ipis);
+            m.setScheduleRecorder(recorder);
+        }, null);
+        assertEquals((long) cpus * RacingGuest.ROUNDS, o.logIndex(), "LOCK XADD lost an increment");
+        return o;
     }
 
     @ParameterizedTest

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -25,12 +26,22 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class SmpMachineTest {
+    /**
+     * A machine in {@code mode} (DETERMINISTIC: seed 1) with one vCPU per program: vCPU i runs
+     * {@code programs[i]} from the start of guest page i.
+     */
+    private static SmpGuest running(Machine.Scheduling mode, int[]... programs) {
+        SmpGuest g = new SmpGuest(mode, programs.length);
+        for (int i = 0; i < programs.length; i++) {
+            g.code(i, 0, programs[i]);
+            g.start(i, SmpGuest.va(i));
+        }
+        return g;
+    }
 
     @Test
     void oneVcpuRunAllIsRun0() {
-        SmpGuest g = new SmpGuest(1);
-        g.code(0, 0, SmpGuest.SYSCALL_LOOP);
-        g.start(0, SmpGuest.va(0));
+        SmpGuest g = running(Machine.Scheduling.PARALLEL, SmpGuest.SYSCALL_LOOP);
         assertEquals(1, g.machine.runAll());
         assertEquals(1, g.machine.vcpu(0).state.instructions);
         assertEquals(Machine.Scheduling.PARALLEL, g.machine.scheduling());
@@ -40,13 +51,9 @@ class SmpMachineTest {
     @ParameterizedTest
     @EnumSource(Machine.Scheduling.class)
     void ipiRunsOnTheTargetsThreadAndTheSenderWaitsForTheAck(Machine.Scheduling mode) {
-        SmpGuest g = new SmpGuest(mode, 2);
+        SmpGuest g = running(mode, SmpGuest.SYSCALL_LOOP, SmpGuest.SPIN);
         Machine m = g.machine;
         Vcpu v0 = m.vcpu(0), v1 = m.vcpu(1);
-        g.code(0, 0, SmpGuest.SYSCALL_LOOP);
-        g.code(1, 0, SmpGuest.SPIN);
-        g.start(0, SmpGuest.va(0));
-        g.start(1, SmpGuest.va(1));
         AtomicReference<Thread> ranOn = new AtomicReference<>();
         AtomicReference<Vcpu> currentInCall = new AtomicReference<>();
         AtomicBoolean doneBeforeReturn = new AtomicBoolean();
@@ -77,12 +84,8 @@ class SmpMachineTest {
     @ParameterizedTest
     @EnumSource(Machine.Scheduling.class)
     void aSenderAmongTheTargetsRunsTheCallItself(Machine.Scheduling mode) {
-        SmpGuest g = new SmpGuest(mode, 2);
+        SmpGuest g = running(mode, SmpGuest.SYSCALL_LOOP, SmpGuest.SPIN);
         Machine m = g.machine;
-        g.code(0, 0, SmpGuest.SYSCALL_LOOP);
-        g.code(1, 0, SmpGuest.SPIN);
-        g.start(0, SmpGuest.va(0));
-        g.start(1, SmpGuest.va(1));
         AtomicIntegerArray ranOnOwnThread = new AtomicIntegerArray(2);
         g.onSyscall = (cpu, nr) -> {
             g.await(m.vcpu(1)::isRunning);
@@ -103,12 +106,8 @@ class SmpMachineTest {
     @EnumSource(Machine.Scheduling.class)
     void vcpusIpiingEachOtherConcurrentlyNeverDeadlock(Machine.Scheduling mode) {
         int cpus = 4, rounds = 200;
-        SmpGuest g = new SmpGuest(mode, cpus);
+        SmpGuest g = running(mode, Collections.nCopies(cpus, SmpGuest.SYSCALL_LOOP).toArray(int[][]::new));
         Machine m = g.machine;
-        for (int i = 0; i < cpus; i++) {
-            g.code(i, 0, SmpGuest.SYSCALL_LOOP);
-            g.start(i, SmpGuest.va(i));
-        }
         AtomicIntegerArray received = new AtomicIntegerArray(cpus);
         AtomicIntegerArray sent = new AtomicIntegerArray(cpus);
         g.onSyscall = (cpu, nr) -> {
@@ -128,13 +127,9 @@ class SmpMachineTest {
     @ParameterizedTest
     @EnumSource(Machine.Scheduling.class)
     void aStoppedTargetsCallIsRunByTheSender(Machine.Scheduling mode) {
-        SmpGuest g = new SmpGuest(mode, 2);
+        SmpGuest g = running(mode, SmpGuest.SYSCALL_LOOP, SmpGuest.SYSCALL_LOOP);
         Machine m = g.machine;
         Vcpu v1 = m.vcpu(1);
-        g.code(0, 0, SmpGuest.SYSCALL_LOOP);
-        g.code(1, 0, SmpGuest.SYSCALL_LOOP);
-        g.start(0, SmpGuest.va(0));
-        g.start(1, SmpGuest.va(1));
         AtomicReference<Vcpu> ranBy = new AtomicReference<>();
         g.onSyscall = (cpu, nr) -> {
             if (cpu == v1) {
@@ -154,13 +149,9 @@ class SmpMachineTest {
     @ParameterizedTest
     @EnumSource(Machine.Scheduling.class)
     void idleIsWokenByKick(Machine.Scheduling mode) {
-        SmpGuest g = new SmpGuest(mode, 2);
+        SmpGuest g = running(mode, SmpGuest.SYSCALL_LOOP, SmpGuest.SYSCALL_LOOP);
         Machine m = g.machine;
         Vcpu v1 = m.vcpu(1);
-        g.code(0, 0, SmpGuest.SYSCALL_LOOP);
-        g.code(1, 0, SmpGuest.SYSCALL_LOOP);
-        g.start(0, SmpGuest.va(0));
-        g.start(1, SmpGuest.va(1));
         AtomicBoolean ready = new AtomicBoolean();
         AtomicBoolean idleReturnedReady = new AtomicBoolean();
         g.onSyscall = (cpu, nr) -> {
@@ -183,13 +174,9 @@ class SmpMachineTest {
     @ParameterizedTest
     @EnumSource(Machine.Scheduling.class)
     void idleIsWokenByAnIpiWhichRunsOnTheIdleVcpu(Machine.Scheduling mode) {
-        SmpGuest g = new SmpGuest(mode, 2);
+        SmpGuest g = running(mode, SmpGuest.SYSCALL_LOOP, SmpGuest.SYSCALL_LOOP);
         Machine m = g.machine;
         Vcpu v1 = m.vcpu(1);
-        g.code(0, 0, SmpGuest.SYSCALL_LOOP);
-        g.code(1, 0, SmpGuest.SYSCALL_LOOP);
-        g.start(0, SmpGuest.va(0));
-        g.start(1, SmpGuest.va(1));
         AtomicReference<Vcpu> ranOn = new AtomicReference<>();
         g.onSyscall = (cpu, nr) -> {
             if (cpu == v1) {
@@ -209,10 +196,8 @@ class SmpMachineTest {
     @ParameterizedTest
     @EnumSource(Machine.Scheduling.class)
     void idleReturnsAtItsDeadline(Machine.Scheduling mode) {
-        SmpGuest g = new SmpGuest(mode, 1);
+        SmpGuest g = running(mode, SmpGuest.SYSCALL_LOOP);
         Machine m = g.machine;
-        g.code(0, 0, SmpGuest.SYSCALL_LOOP);
-        g.start(0, SmpGuest.va(0));
         AtomicLong lateBy = new AtomicLong(-1);
         g.onSyscall = (cpu, nr) -> {
             cpu.idleDeadlineNanos = m.guestTime().monotonicNanos(cpu) + 1_000_000;
@@ -228,10 +213,8 @@ class SmpMachineTest {
     @ParameterizedTest
     @EnumSource(Machine.Scheduling.class)
     void interruptEndsTheQuantumEarlyAndTicks(Machine.Scheduling mode) {
-        SmpGuest g = new SmpGuest(mode, 1);
+        SmpGuest g = running(mode, SmpGuest.SPIN);
         Machine m = g.machine;
-        g.code(0, 0, SmpGuest.SPIN);
-        g.start(0, SmpGuest.va(0));
         long[] atTick = new long[3];
         AtomicInteger ticks = new AtomicInteger();
         g.onTick = cpu -> {
@@ -253,12 +236,8 @@ class SmpMachineTest {
     @ParameterizedTest
     @EnumSource(Machine.Scheduling.class)
     void shutdownWakesIdleVcpusAndEndsRunAll(Machine.Scheduling mode) {
-        SmpGuest g = new SmpGuest(mode, 3);
+        SmpGuest g = running(mode, Collections.nCopies(3, SmpGuest.SYSCALL_LOOP).toArray(int[][]::new));
         Machine m = g.machine;
-        for (int i = 0; i < 3; i++) {
-            g.code(i, 0, SmpGuest.SYSCALL_LOOP);
-            g.start(i, SmpGuest.va(i));
-        }
         AtomicInteger idleReturns = new AtomicInteger();
         g.onSyscall = (cpu, nr) -> {
             if (cpu.id() != 0) {
@@ -279,12 +258,8 @@ class SmpMachineTest {
 
     @Test
     void aThrowingVcpuShutsTheMachineDownAndRunAllRethrows() {
-        SmpGuest g = new SmpGuest(2);
+        SmpGuest g = running(Machine.Scheduling.PARALLEL, SmpGuest.SPIN, SmpGuest.SYSCALL_LOOP);
         Machine m = g.machine;
-        g.code(0, 0, SmpGuest.SPIN);
-        g.code(1, 0, SmpGuest.SYSCALL_LOOP);
-        g.start(0, SmpGuest.va(0));
-        g.start(1, SmpGuest.va(1));
         m.setTrapHandler(new TrapHandler() {
             @Override
             public void syscall(Vcpu cpu, boolean int80) {

@@ -4,18 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.cpu.tier.Engine;
-import org.mmulab.emulator.cpu.tier.Tier;
-import org.mmulab.emulator.mmu.MmuCounters;
+import org.mmulab.emulator.machine.RacingGuest.Outcome;
 
 /**
  * The translation tier under DETERMINISTIC scheduling (issue 16 item 2): 2-4 vCPUs race on an unlocked
@@ -34,8 +29,6 @@ import org.mmulab.emulator.mmu.MmuCounters;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class TierDeterministicSmpTest {
-    private static final int ROUNDS = 3000;
-    private static final int LOG_PAGES = 8;
     private static final int[] RACER = {
         0x48, 0x8b, 0x06, 0x48, 0x83, 0xc0, 0x01, 0x48, 0x89, 0x06, 0x4c, 0x89, 0xc8, 0x25, 0xff, 0x0f, 0x00, 0x00,
         0x48, 0x89, 0x3c, 0xc3, 0x48, 0x03, 0x3e, 0x81, 0xe7, 0xff, 0xff, 0x00, 0x00, 0x49, 0xff, 0xc9, 0x74, 0x10,
@@ -43,58 +36,12 @@ class TierDeterministicSmpTest {
         0x0f, 0x05,
     };
 
-    private record Outcome(List<Long> memory, List<Long> perCpu, List<String> ipis) {
-    }
-
     private static Outcome run(int cpus, long seed, TimingMode timing, Engine engine, long[] compiled) {
-        SmpGuest g = new SmpGuest(cpus, Machine.Scheduling.DETERMINISTIC, seed);
-        Machine m = g.machine;
-        m.configureTiming(timing);
-        g.code(0, 0, RACER);
-        for (int i = 0; i < cpus; i++) {
-            CpuState s = m.vcpu(i).state;
-            m.vcpu(i).interpreter().setEngine(engine);
-            g.start(i, SmpGuest.va(0));
-            s.gpr[CpuState.RSI] = SmpGuest.va(2);
-            s.gpr[CpuState.RBX] = SmpGuest.va(4);
-            s.gpr[CpuState.RDI] = i + 1;
-            s.gpr[CpuState.R9] = ROUNDS;
-        }
-        List<String> ipis = Collections.synchronizedList(new ArrayList<>());
-        g.onSyscall = (cpu, nr) -> {
-            if (nr == 0) {
-                cpu.stop();
-                return;
+        return RacingGuest.run(RACER, cpus, seed, timing, m -> {
+            for (Vcpu v : m.vcpus()) {
+                v.interpreter().setEngine(engine);
             }
-            Vcpu target = m.vcpu((cpu.id() + 1) % cpus);
-            m.sendIpis(cpu, List.of(target), t -> ipis.add(cpu.id() + "->" + t.id() + "@" + t.state.instructions));
-        };
-        m.runAll();
-        g.assertNoFailures();
-        assertFalse(m.guestDeadlocked());
-        List<Long> memory = new ArrayList<>();
-        for (long pa = SmpGuest.frame(2); pa < SmpGuest.frame(4 + LOG_PAGES); pa += 8) {
-            memory.add(g.mem.read64(pa));
-        }
-        List<Long> perCpu = new ArrayList<>();
-        for (Vcpu v : m.vcpus()) {
-            MmuCounters c = v.mmu().counters;
-            for (long r : v.state.gpr) {
-                perCpu.add(r);
-            }
-            perCpu.add(v.state.instructions);
-            perCpu.add(v.cycles());
-            perCpu.add(v.tsc());
-            perCpu.add(c.dtlbMisses);
-            perCpu.add(c.dtlbHits);
-            perCpu.add(c.walkerLoads);
-            perCpu.add(c.itlbMisses);
-            perCpu.add(v.clock().ipisReceived());
-            perCpu.add(v.clock().ipisSent);
-            Tier t = v.interpreter().tier();
-            compiled[0] += t == null ? 0 : t.blocksCompiled;
-        }
-        return new Outcome(memory, perCpu, ipis);
+        }, compiled);
     }
 
     @ParameterizedTest
