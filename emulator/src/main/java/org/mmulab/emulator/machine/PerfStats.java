@@ -80,6 +80,7 @@ public final class PerfStats {
             put("kernel.bulk_lines", i, c.kernelBulkLines);
             put("kernel_cycles.trap_entry_exit", i, c.trapCycles);
             put("kernel_cycles.fault_path", i, c.faultPathCycles);
+            put("kernel_cycles.hypervisor", i, c.hypervisorCycles);
             put("kernel_cycles.pt_access", i, c.ptAccessCycles);
             put("kernel_cycles.zero_copy", i, c.bulkCycles);
             put("kernel_cycles.locks_ipis", i, c.lockIpiCycles);
