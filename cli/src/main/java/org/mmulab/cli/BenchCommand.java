@@ -65,6 +65,8 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Label of the tlb_stride run at a stride of 8 pages (each PTE in its own cache line). */
     static final String TLB_STRIDE_8 = "tlb_stride/8";
+    /** Label of the tlb_stride run over consecutive pages in a random order (no stride for a prefetcher). */
+    static final String TLB_STRIDE_RANDOM = "tlb_stride/rnd";
 
     /** The suite, in run order. Add multi-vCPU (cpus > 1) and fork/COW workloads here. */
     static final List<Workload> WORKLOADS = List.of(
@@ -77,6 +79,9 @@ final class BenchCommand implements Callable<Integer> {
             new Workload("tlb_stride", List.of("262144", "262144"), List.of("256", "20000"), 1),
             // 8 pages apart: every PTE in its own line, so the walks' loads leave L1D, L2, LLC in turn.
             new Workload("tlb_stride", TLB_STRIDE_8, List.of("32768", "262144", "8"), List.of("256", "20000", "8"), 1),
+            // Consecutive pages in a random order: no constant stride for a prefetcher (to 16,384 pages: past the
+            // L2 DTLB; beyond, a virtualised host's walks dominate and its best-of-3 timings scatter).
+            new Workload("tlb_stride", TLB_STRIDE_RANDOM, List.of("16384", "65536", "1", "1"), List.of("256", "20000", "1", "1"), 1),
             new Workload("cpu_loop", List.of("100"), List.of("2"), 1),
             // fork, then the child writes every page: one COW fault (do_wp_page copy) each.
             new Workload("cow_fork-glibc", "cow_fork", List.of("8192", "4"), List.of("256", "2"), 1),
