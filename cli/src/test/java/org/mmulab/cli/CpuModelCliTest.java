@@ -88,4 +88,18 @@ class CpuModelCliTest {
         assertTrue(Math.abs(extra - hv) < 500, "the layer adds its charges and nothing else (the guest prints other "
                 + "RDTSC digits, a few instructions more or less): " + extra + " vs " + hv);
     }
+
+    @Test
+    void nVcpusShareAnLlcAndTheirSnoopsAreDeterministic() {
+        for (String cpus : new String[] {"2", "4"}) {
+            String[] args = {"boot", "--cpu-model", "zen5", "--cpus", cpus, "--timing", "cycle", "--deterministic", "--seed", "3",
+                    "--stats", "--clean-env", X86.resolve("fault_scale-glibc").toString(), cpus, "64"};
+            CliRun a = CliRun.run(args);
+            assertEquals(0, a.status(), a.err());
+            CliRun b = CliRun.run(args);
+            assertEquals(a.out(), b.out(), cpus + " vCPUs, same seed: same guest output");
+            assertEquals(a.err(), b.err(), cpus + " vCPUs, same seed: same cycles, snoops and every other counter");
+            assertTrue(counter(a.err(), "snoops") > 0, "threads of one mm write shared page-table and data lines: " + a.err());
+        }
+    }
 }

@@ -68,6 +68,8 @@ public final class PerfStats {
                     put("guest_data." + src[l], i, w.dataAccessesByLevel[l]);
                 }
                 put("data_miss_cycles", i, w.dataCycles);
+                put("snoops", i, w.caches().snoops());
+                put("snoop_cycles", i, w.snoopCycles);
                 for (int l = CacheHierarchy.L1; l <= CacheHierarchy.MEMORY; l++) {
                     put("guest_fetch_lines." + src[l], i, w.fetchLinesByLevel[l]);
                 }

@@ -107,7 +107,13 @@ public final class VcpuClock {
     /** One kernel store to {@code pa} (a page-table write, or a locked cmpxchg on an entry). */
     public void kernelStore(long pa) {
         kernelStores++;
-        int c = caches == null ? l1Latency : caches.load(pa); // write-allocate: the line is fetched (RFO)
+        int c; // write-allocate: the line is fetched (RFO); other vCPUs' copies are invalidated (a snoop if any)
+        if (caches == null) {
+            c = l1Latency;
+        } else {
+            int snoop = caches.store(pa);
+            c = caches.latency(caches.lastLevel()) + snoop;
+        }
         cycles += c;
         ptAccessCycles += c;
     }
