@@ -46,7 +46,8 @@ public final class TlbShapePlot {
                 .yAxisTitle("time per access / 64-page plateau (log scale)").build();
         chart.getStyler().setXAxisLogarithmic(true).setYAxisLogarithmic(true).setLegendPosition(
                 org.knowm.xchart.style.Styler.LegendPosition.InsideNW);
-        String[][] curves = {{"tlb_stride", "consecutive pages"}, {"tlb_stride/8", "8 pages apart"}};
+        String[][] curves = {{"tlb_stride", "consecutive pages"}, {"tlb_stride/8", "8 pages apart"},
+                {"tlb_stride/rnd", "consecutive pages, random order"}};
         for (String[] c : curves) {
             TreeMap<Long, double[]> pts = curve(csv, c[0]);
             double[] base = pts.get(64L);

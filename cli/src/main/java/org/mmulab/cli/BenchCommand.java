@@ -16,6 +16,7 @@ import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.mmulab.emulator.timing.VirtualisedHost;
 import org.mmulab.kernel.KernelConfig;
 
 import picocli.CommandLine.Command;
@@ -64,9 +65,13 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Label of the tlb_stride run at a stride of 8 pages (each PTE in its own cache line). */
     static final String TLB_STRIDE_8 = "tlb_stride/8";
+    /** Label of the tlb_stride run over consecutive pages in a random order (no stride for a prefetcher). */
+    static final String TLB_STRIDE_RANDOM = "tlb_stride/rnd";
 
     /** The suite, in run order. Add multi-vCPU (cpus > 1) and fork/COW workloads here. */
     static final List<Workload> WORKLOADS = List.of(
+            // First: a null system call and a read fault, the calibration of the virtualised-host layer (--virt-layer auto).
+            new Workload("trap_cost", List.of("200000", "4096", "4"), List.of("2000", "64", "2"), 1),
             new Workload("page_fault1", List.of("128", "16"), List.of("4", "2"), 1),
             new Workload("sparse_unmap", List.of("200000"), List.of("50"), 1),
             // Consecutive pages: the L1 dTLB and STLB reach.
@@ -74,6 +79,9 @@ final class BenchCommand implements Callable<Integer> {
             new Workload("tlb_stride", List.of("262144", "262144"), List.of("256", "20000"), 1),
             // 8 pages apart: every PTE in its own line, so the walks' loads leave L1D, L2, LLC in turn.
             new Workload("tlb_stride", TLB_STRIDE_8, List.of("32768", "262144", "8"), List.of("256", "20000", "8"), 1),
+            // Consecutive pages in a random order: no constant stride for a prefetcher (to 16,384 pages: past the
+            // L2 DTLB; beyond, a virtualised host's walks dominate and its best-of-3 timings scatter).
+            new Workload("tlb_stride", TLB_STRIDE_RANDOM, List.of("16384", "65536", "1", "1"), List.of("256", "20000", "1", "1"), 1),
             new Workload("cpu_loop", List.of("100"), List.of("2"), 1),
             // fork, then the child writes every page: one COW fault (do_wp_page copy) each.
             new Workload("cow_fork-glibc", "cow_fork", List.of("8192", "4"), List.of("256", "2"), 1),
@@ -136,6 +144,16 @@ final class BenchCommand implements Callable<Integer> {
             description = "Also run each x86_64 image natively on this host (they are ordinary static Linux binaries) "
                     + "and print mmulab and native side by side with ratios, the TLB-curve shape ratios, and native.csv.")
     boolean nativeToo;
+
+    @Option(names = "--virt-layer", paramLabel = "auto|none|SYSCALL,EXCEPTION", defaultValue = "auto",
+            description = "The virtualised-host layer passed to each boot (boot --virt-layer). auto (default): none, except "
+                    + "with --native --timing cycle --deterministic --cpu-model host on a virtual machine (cpuinfo flag "
+                    + "'hypervisor'), where it is calibrated from trap_cost (host minus bare model), printed, and used for "
+                    + "the workloads after trap_cost.")
+    String virtLayerOption;
+
+    /** The layer the boots after trap_cost get (none until calibrated or given). */
+    private VirtualisedHost virtLayer = VirtualisedHost.NONE;
 
     @Option(names = "--native-runs", paramLabel = "N", defaultValue = "3",
             description = "With --native: run each image N times natively and keep the best figure of each (default ${DEFAULT-VALUE}).")
@@ -205,6 +223,23 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (cpuModel.message() != null) {
             err.println("mmulab: bench: " + cpuModel.message());
+        }
+        boolean calibrate = false;
+        if (!virtLayerOption.equals("auto")) {
+            try {
+                virtLayer = VirtualisedHost.parse(virtLayerOption);
+            } catch (IllegalArgumentException e) {
+                return usage(e.getMessage());
+            }
+        } else if (cpuModel.virtualised() && nativeToo) {
+            if (timing.equals("cycle") && deterministic) {
+                calibrate = true;
+                err.println("mmulab: bench: virtual machine: the virtualised-host layer is calibrated from trap_cost "
+                        + "(native minus the bare model) and added to every workload after it");
+            } else {
+                err.println("mmulab: bench: virtual machine: calibrating the virtualised-host layer needs --timing cycle "
+                        + "--deterministic (model cycles); the model stays bare metal");
+            }
         }
         Path bin = images != null ? images : defaultImages();
         String arch = paging == KernelConfig.PagingMode.PAE ? "i386" : "x86_64";
@@ -285,6 +320,12 @@ final class BenchCommand implements Callable<Integer> {
                     return 1;
                 }
             }
+            if (calibrate && w.name().equals("trap_cost")) {
+                virtLayer = calibrateLayer(results, nativeResults);
+                stdout.println("virtualised-host layer (calibrated, not predicted): " + virtLayer);
+                stdout.println("  the workloads after trap_cost run with --virt-layer " + virtLayer.option()
+                        + "; pass it to boot or bench to reproduce them");
+            }
         }
         List<Row> rows = table(results);
         printTable(rows);
@@ -326,9 +367,36 @@ final class BenchCommand implements Callable<Integer> {
         }
         a.add("--cpu-model");
         a.add(cpuModel.preset().name());
+        if (!virtLayer.isNone()) {
+            a.add("--virt-layer");
+            a.add(virtLayer.option());
+        }
         a.add(image.toString());
         a.addAll(args);
         return a.toArray(new String[0]);
+    }
+
+    /**
+     * The layer from trap_cost's figures: the host's ns per null system call and per read fault (best of
+     * the native runs) against the bare model's cycles for the same image ({@link VirtualisedHost#calibrate}).
+     */
+    private VirtualisedHost calibrateLayer(List<Result> model, List<Result> host) {
+        double ms = figure(model, "cycles_per_syscall"), mf = figure(model, "cycles_per_read_fault");
+        double hs = figure(host, "ns_per_syscall"), hf = figure(host, "ns_per_read_fault");
+        if (Double.isNaN(ms) || Double.isNaN(mf) || Double.isNaN(hs) || Double.isNaN(hf)) {
+            err.println("mmulab: bench: trap_cost printed no syscall/read-fault figures; the model stays bare metal");
+            return VirtualisedHost.NONE;
+        }
+        return VirtualisedHost.calibrate(cpuModel.model().timing(), hs, hf, ms, mf);
+    }
+
+    private static double figure(List<Result> results, String figure) {
+        for (Result r : results) {
+            if (r.workload().equals("trap_cost") && r.figure().equals(figure)) {
+                return r.value();
+            }
+        }
+        return Double.NaN;
     }
 
     static Result parseResult(String line) {

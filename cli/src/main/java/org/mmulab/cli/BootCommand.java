@@ -80,6 +80,13 @@ final class BootCommand implements Callable<Integer> {
                     + "closest to this machine's CPU; list: the presets.")
     CpuModelOption cpuModel;
 
+    @Option(names = "--virt-layer", paramLabel = "none|SYSCALL,EXCEPTION", defaultValue = "none",
+            converter = VirtLayerConverter.class,
+            description = "Add a virtualised-host layer under the preset: SYSCALL cycles more per system call and "
+                    + "EXCEPTION per exception (a hypervisor that traps guest kernel entries); 'bench --native "
+                    + "--cpu-model host' calibrates it on a virtual machine. Default none (bare metal).")
+    org.mmulab.emulator.timing.VirtualisedHost virtLayer;
+
     @Option(names = "--deterministic",
             description = "Guest clocks (clock_gettime, gettimeofday, time, RDTSC) follow virtual time (cycles / model frequency), "
                     + "nanosleep advances virtual time instead of sleeping, and AT_RANDOM comes from --seed; "
@@ -229,7 +236,7 @@ final class BootCommand implements Callable<Integer> {
 
         Machine machine;
         try {
-            machine = new Machine(memBytes, cpus, cpuModel.model());
+            machine = new Machine(memBytes, cpus, virtLayer.isNone() ? cpuModel.model() : cpuModel.model().withHostLayer(virtLayer));
         } catch (HostMemoryException e) {
             return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + e.getMessage());
         }
@@ -237,6 +244,9 @@ final class BootCommand implements Callable<Integer> {
         machine.vcpus().forEach(v -> v.interpreter().setEngine(engine != null ? engine : Engine.DEFAULT));
         if (cpuModel.message() != null) {
             err.println("mmulab: " + cpuModel.message());
+        }
+        if (!virtLayer.isNone()) {
+            err.println("mmulab: --virt-layer: " + virtLayer);
         }
         if (deterministic) {
             if (quantum != null) {
@@ -512,5 +522,17 @@ final class BootCommand implements Callable<Integer> {
     private int fail(String message) {
         err.println("mmulab: " + message);
         return Mmulab.EXIT_USAGE;
+    }
+
+    /** {@code --virt-layer}: none or SYSCALL,EXCEPTION cycles; anything else is a one-line usage error. */
+    static final class VirtLayerConverter implements picocli.CommandLine.ITypeConverter<org.mmulab.emulator.timing.VirtualisedHost> {
+        @Override
+        public org.mmulab.emulator.timing.VirtualisedHost convert(String value) {
+            try {
+                return org.mmulab.emulator.timing.VirtualisedHost.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
     }
 }

@@ -15,8 +15,9 @@ import picocli.CommandLine.TypeConversionException;
  *
  * @param preset  the chosen preset
  * @param message what {@code host} chose and why (printed on stderr), or null for a named preset
+ * @param virtualised {@code host} on a machine whose flags include {@code hypervisor} ({@link HostCpu#virtualised})
  */
-record CpuModelOption(CpuPresets.Preset preset, String message) {
+record CpuModelOption(CpuPresets.Preset preset, String message, boolean virtualised) {
     static final String DEFAULT = "skylake";
 
     CpuModel model() {
@@ -29,9 +30,9 @@ record CpuModelOption(CpuPresets.Preset preset, String message) {
         }
         if (value.equals("host")) {
             HostCpu h = HostCpu.detect();
-            return new CpuModelOption(h.preset(), h.message());
+            return new CpuModelOption(h.preset(), h.message(), h.virtualised());
         }
-        return new CpuModelOption(CpuPresets.byName(value), null);
+        return new CpuModelOption(CpuPresets.byName(value), null, false);
     }
 
     /** picocli converter: a bad name or {@code list} is a usage error with a one-line message. */

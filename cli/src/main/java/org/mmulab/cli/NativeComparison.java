@@ -104,7 +104,7 @@ final class NativeComparison {
         }
         out.printf("%nTLB curve shape (time per access / the %d-page plateau; 1,536 interpolated between 1,024 and 2,048)%n", PLATEAU);
         out.printf("%-13s %8s %10s %10s %10s%n", "curve", "pages", "model", "host", "model/host");
-        for (String label : List.of("tlb_stride", BenchCommand.TLB_STRIDE_8)) {
+        for (String label : List.of("tlb_stride", BenchCommand.TLB_STRIDE_8, BenchCommand.TLB_STRIDE_RANDOM)) {
             TreeMap<Long, Double> mc = curve(model, label, true);
             TreeMap<Long, Double> hc = curve(new ArrayList<>(host.values()), label, false);
             for (long n : SHAPE_POINTS) {
@@ -138,7 +138,7 @@ final class NativeComparison {
     /** shape.csv: the shape ratios of {@link #SHAPE_POINTS} for both curves, model and host. */
     String shapeCsv() {
         StringBuilder b = new StringBuilder("curve,pages,model_ratio,host_ratio\n");
-        for (String label : List.of("tlb_stride", BenchCommand.TLB_STRIDE_8)) {
+        for (String label : List.of("tlb_stride", BenchCommand.TLB_STRIDE_8, BenchCommand.TLB_STRIDE_RANDOM)) {
             TreeMap<Long, Double> mc = curve(model, label, true);
             TreeMap<Long, Double> hc = curve(new ArrayList<>(host.values()), label, false);
             for (long n : SHAPE_POINTS) {

@@ -58,4 +58,48 @@ class CpuModelCliTest {
         CliRun sky = tlb("skylake");
         assertTrue(counter(sky.err(), "cycles") != counter(a.err(), "cycles"), "another preset, other cycles");
     }
+
+    @Test
+    void aVirtLayerIsChargedPerEntryAndBadValuesAreUsageErrors() {
+        CliRun bad = CliRun.run("boot", "--virt-layer", "1,x", "x");
+        assertEquals(2, bad.status());
+        assertEquals(1, bad.err().strip().lines().count(), bad.err());
+        assertTrue(bad.err().contains("--virt-layer: expected none or SYSCALL,EXCEPTION"), bad.err());
+        CliRun benchBad = CliRun.run("bench", "--virt-layer", "-5,3");
+        assertEquals(2, benchBad.status());
+        assertTrue(benchBad.err().contains("--virt-layer: expected"), benchBad.err());
+        String img = X86.resolve("trap_cost").toString();
+        CliRun none = CliRun.run("boot", "--cpu-model", "zen5", "--timing", "cycle", "--deterministic", "--stats", "--clean-env",
+                img, "100", "8", "1");
+        CliRun virt = CliRun.run("boot", "--cpu-model", "zen5", "--virt-layer", "1000,20000", "--timing", "cycle",
+                "--deterministic", "--stats", "--clean-env", img, "100", "8", "1");
+        assertEquals(0, none.status(), none.err());
+        assertEquals(0, virt.status(), virt.err());
+        assertTrue(virt.err().contains("--virt-layer: virtualised host: +1000 cycles per system call, +20000 per exception"),
+                virt.err());
+        assertEquals(0, counter(none.err(), "kernel_cycles.hypervisor"));
+        long hv = counter(virt.err(), "kernel_cycles.hypervisor");
+        assertEquals(1000 * counter(virt.err(), "syscalls") + 20000 * counter(virt.err(), "exceptions"), hv);
+        assertEquals(counter(none.err(), "syscalls"), counter(virt.err(), "syscalls"));
+        assertEquals(counter(none.err(), "exceptions"), counter(virt.err(), "exceptions"));
+        assertEquals(counter(none.err(), "kernel_cycles.trap_entry_exit"), counter(virt.err(), "kernel_cycles.trap_entry_exit"),
+                "the bare trap cost is unchanged; the layer is counted apart");
+        long extra = counter(virt.err(), "cycles") - counter(none.err(), "cycles");
+        assertTrue(Math.abs(extra - hv) < 500, "the layer adds its charges and nothing else (the guest prints other "
+                + "RDTSC digits, a few instructions more or less): " + extra + " vs " + hv);
+    }
+
+    @Test
+    void nVcpusShareAnLlcAndTheirSnoopsAreDeterministic() {
+        for (String cpus : new String[] {"2", "4"}) {
+            String[] args = {"boot", "--cpu-model", "zen5", "--cpus", cpus, "--timing", "cycle", "--deterministic", "--seed", "3",
+                    "--stats", "--clean-env", X86.resolve("fault_scale-glibc").toString(), cpus, "64"};
+            CliRun a = CliRun.run(args);
+            assertEquals(0, a.status(), a.err());
+            CliRun b = CliRun.run(args);
+            assertEquals(a.out(), b.out(), cpus + " vCPUs, same seed: same guest output");
+            assertEquals(a.err(), b.err(), cpus + " vCPUs, same seed: same cycles, snoops and every other counter");
+            assertTrue(counter(a.err(), "snoops") > 0, "threads of one mm write shared page-table and data lines: " + a.err());
+        }
+    }
 }

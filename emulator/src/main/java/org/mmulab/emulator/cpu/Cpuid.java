@@ -3,10 +3,12 @@ package org.mmulab.emulator.cpu;
 import java.nio.charset.StandardCharsets;
 
 import org.mmulab.emulator.mmu.CpuModel;
+import org.mmulab.emulator.mmu.cpudb.CpuIdentity;
 import org.mmulab.emulator.timing.TimingModel;
 
 /**
- * CPUID (SDM Vol. 2A CPUID, Table 3-8) as the part of {@link SkylakeClientPart} would report it, with
+ * CPUID (SDM Vol. 2A CPUID, Table 3-8; AMD APM Vol. 3 Appendix E) as the preset's part ({@link CpuModel#identity}:
+ * {@link SkylakeClientPart} for the default preset) would report it, with
  * every feature bit exactly what the interpreter and MMU implement, and the cache, TLB and topology
  * leaves read from the same {@link CpuModel} (and its {@link TimingModel}) the MMU and the cache model
  * are built from — one source of truth.
@@ -34,6 +36,12 @@ import org.mmulab.emulator.timing.TimingModel;
  *     SYSCALL(11) only when CPUID runs in 64-bit mode (Intel). 80000002-4H: brand string.
  *     80000006H: L2 line size, associativity code and size. 80000007H: invariant TSC.
  *     80000008H: physical (CpuModel.maxPhysAddrBits) and 48 linear address bits.</li>
+ * <li>AMD presets ({@link CpuIdentity#amd}): "AuthenticAMD", the part's signature and brand, max basic leaf
+ *     10H; leaves 2, 4 and 18H are reserved on AMD and return zeros; 80000001H ECX adds TOPOEXT(22);
+ *     80000005H/80000006H describe the L1 and L2 TLBs and the L1D, L1I, L2 and L3 of the model in AMD's
+ *     format (APM Vol. 3 E.4.4-E.4.5); 80000008H ECX[7:0] = cores - 1; 8000001DH is the cache topology
+ *     (leaf 4's format, with the L1I) and 8000001EH the extended APIC id, core and node ids; max extended
+ *     leaf 8000001EH. The feature bits are the same as under Intel presets: what mmulab executes.</li>
  * <li>Any other leaf returns zeros (Intel returns the highest basic leaf's data for leaves above
  *     the maximum; mmulab returns zeros, which software treats the same way).</li>
  * </ul>
@@ -54,6 +62,8 @@ public final class Cpuid {
     static final int E1_EDX = (1 << 11) | (1 << 20) | (1 << 26) | (1 << 29);
     /** Bits owned by this file's XSAVE support and the topology, apart from the instruction-set bits above. */
     static final int L1_EDX_HTT = 1 << 28, L1_ECX_XSAVE = 1 << 26, L1_ECX_OSXSAVE = 1 << 27, E1_EDX_SYSCALL = 1 << 11;
+    /** AMD: leaves 8000001DH and 8000001EH are implemented (CPUID.80000001H:ECX bit 22). */
+    static final int E1_ECX_TOPOEXT = 1 << 22;
     /** CPUID.1:EDX as leaf 1 reports it: what Linux passes to user space as ELF_HWCAP (AT_HWCAP). */
     public static final int LEAF1_EDX = L1_EDX | L1_EDX_HTT;
 
@@ -101,15 +111,29 @@ public final class Cpuid {
     public static int[] leaf(CpuState s, CpuModel model, int leaf, int sub) {
         int a = 0, b = 0, c = 0, d = 0;
         int cpus = Math.max(1, s.cpuCount);
+        CpuIdentity id = model.identity();
+        boolean amd = id.amd();
+        if (Integer.compareUnsigned(leaf, id.maxBasicLeaf()) > 0 && Integer.compareUnsigned(leaf, 0x80000000) < 0
+                || Integer.compareUnsigned(leaf, id.maxExtendedLeaf()) > 0) {
+            return new int[4]; // above the maximum: zeros (see the class comment)
+        }
+        if (amd) {
+            int[] l = CpuidCaches.amdLeaf(model, leaf, sub, s.cpuIndex, cpus);
+            if (l != null) {
+                return l;
+            }
+        }
         switch (leaf) {
-            case 0:
-                a = SkylakeClientPart.MAX_BASIC_LEAF;
-                b = VENDOR_REGS[0];
-                d = VENDOR_REGS[1];
-                c = VENDOR_REGS[2];
+            case 0: {
+                int[] v = id == CpuIdentity.SKYLAKE ? VENDOR_REGS : words(id.vendor(), 12);
+                a = id.maxBasicLeaf();
+                b = v[0];
+                d = v[1];
+                c = v[2];
                 break;
+            }
             case 1:
-                a = SkylakeClientPart.SIGNATURE;
+                a = id.signature();
                 b = (SkylakeClientPart.CLFLUSH_UNITS << 8) | (Math.min(255, pow2(cpus)) << 16) | (s.cpuIndex << 24);
                 c = L1_ECX | L1_ECX_XSAVE | ((s.cr4 & CpuState.CR4_OSXSAVE) != 0 ? L1_ECX_OSXSAVE : 0);
                 d = LEAF1_EDX;
@@ -168,20 +192,27 @@ public final class Cpuid {
                 break;
             }
             case 0x80000000:
-                a = SkylakeClientPart.MAX_EXTENDED_LEAF;
+                a = id.maxExtendedLeaf();
+                if (amd) { // AMD repeats the vendor string here
+                    int[] v = words(id.vendor(), 12);
+                    b = v[0];
+                    d = v[1];
+                    c = v[2];
+                }
                 break;
             case 0x80000001:
-                c = E1_ECX;
+                c = E1_ECX | (amd ? E1_ECX_TOPOEXT : 0);
                 d = s.longMode64 ? E1_EDX : E1_EDX & ~E1_EDX_SYSCALL;
                 break;
             case 0x80000002:
             case 0x80000003:
             case 0x80000004: {
                 int i = (leaf - 0x80000002) * 4;
-                a = BRAND_REGS[i];
-                b = BRAND_REGS[i + 1];
-                c = BRAND_REGS[i + 2];
-                d = BRAND_REGS[i + 3];
+                int[] brand = id == CpuIdentity.SKYLAKE ? BRAND_REGS : words(id.brand(), 48);
+                a = brand[i];
+                b = brand[i + 1];
+                c = brand[i + 2];
+                d = brand[i + 3];
                 break;
             }
             case 0x80000006:

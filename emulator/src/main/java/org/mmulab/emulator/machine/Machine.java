@@ -101,8 +101,11 @@ public final class Machine {
 
     /** {@code --timing}: selects every vCPU's timing level and resets their cycle accounts. Call before running. */
     public void configureTiming(TimingMode mode) {
+        // N vCPUs under cycle timing share an LLC and keep their private caches coherent (timing.CoherenceDomain).
+        var domain = mode == TimingMode.CYCLE && vcpus.size() > 1
+                ? new org.mmulab.emulator.timing.CoherenceDomain(vcpus.get(0).mmu().model().timing(), vcpus.size()) : null;
         for (Vcpu v : vcpus) {
-            v.configureTiming(mode);
+            v.configureTiming(mode, domain);
         }
     }
 

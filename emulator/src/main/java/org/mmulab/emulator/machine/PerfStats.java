@@ -68,6 +68,8 @@ public final class PerfStats {
                     put("guest_data." + src[l], i, w.dataAccessesByLevel[l]);
                 }
                 put("data_miss_cycles", i, w.dataCycles);
+                put("snoops", i, w.caches().snoops());
+                put("snoop_cycles", i, w.snoopCycles);
                 for (int l = CacheHierarchy.L1; l <= CacheHierarchy.MEMORY; l++) {
                     put("guest_fetch_lines." + src[l], i, w.fetchLinesByLevel[l]);
                 }
@@ -80,6 +82,7 @@ public final class PerfStats {
             put("kernel.bulk_lines", i, c.kernelBulkLines);
             put("kernel_cycles.trap_entry_exit", i, c.trapCycles);
             put("kernel_cycles.fault_path", i, c.faultPathCycles);
+            put("kernel_cycles.hypervisor", i, c.hypervisorCycles);
             put("kernel_cycles.pt_access", i, c.ptAccessCycles);
             put("kernel_cycles.zero_copy", i, c.bulkCycles);
             put("kernel_cycles.locks_ipis", i, c.lockIpiCycles);

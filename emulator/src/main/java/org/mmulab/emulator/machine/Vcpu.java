@@ -86,7 +86,7 @@ public final class Vcpu {
         this.mmu = new Mmu(mem, state, model);
         this.interpreter = new Interpreter(state, mmu, mem);
         this.timingModel = mmu.model().timing();
-        configureTiming(TimingMode.FAST);
+        configureTiming(TimingMode.FAST, null);
     }
 
     /** Installs the page walker's yield points (DETERMINISTIC scheduling) or removes them. */
@@ -105,9 +105,9 @@ public final class Vcpu {
     }
 
     /** Selects the timing level; call before the vCPU runs. Resets this vCPU's cycle account. */
-    void configureTiming(TimingMode mode) {
+    void configureTiming(TimingMode mode, org.mmulab.emulator.timing.CoherenceDomain domain) {
         if (mode == TimingMode.CYCLE) {
-            walkTiming = new WalkTiming(timingModel.buildCaches(), timingModel.stlbHit());
+            walkTiming = new WalkTiming(domain != null ? domain.join() : timingModel.buildCaches(), timingModel.stlbHit());
             clock = new VcpuClock(timingModel, walkTiming.caches());
             instructionTiming = new InstructionTiming(state, timingModel, clock, walkTiming);
         } else {

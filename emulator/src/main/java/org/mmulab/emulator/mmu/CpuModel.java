@@ -14,6 +14,9 @@ import org.mmulab.emulator.timing.TimingModel;
  * caches, traps, locks, IPIs) with its sources; SKYLAKE and TINY use {@link TimingModel#SKYLAKE}. The other
  * presets (one file per part, sources cited) are in {@code org.mmulab.emulator.mmu.cpudb}.
  *
+ * <p>{@link #identity} is what the guest's CPUID reports (vendor, family/model/stepping, brand, and which
+ * vendor's cache/TLB leaves); the presets each give their part's.
+ *
  * <p>Simplification, stated where a reader looks for it: the STLB's 4K and 2M entries are modelled as
  * two arrays of the published geometry rather than one array whose capacity the two sizes share.
  */
@@ -21,7 +24,18 @@ public record CpuModel(String name, int maxPhysAddrBits,
         TlbGeometry l1d4k, TlbGeometry l1d2m, TlbGeometry l1d1g,
         TlbGeometry l1i4k, TlbGeometry l1i2m,
         TlbGeometry stlb4k, TlbGeometry stlb2m, TlbGeometry stlb1g,
-        int pml4eCache, int pdpteCache, int pdeCache, TimingModel timing) {
+        int pml4eCache, int pdpteCache, int pdeCache, TimingModel timing,
+        org.mmulab.emulator.mmu.cpudb.CpuIdentity identity) {
+
+    /** A model that identifies itself as the Skylake client part (the default preset's CPUID). */
+    public CpuModel(String name, int maxPhysAddrBits,
+            TlbGeometry l1d4k, TlbGeometry l1d2m, TlbGeometry l1d1g,
+            TlbGeometry l1i4k, TlbGeometry l1i2m,
+            TlbGeometry stlb4k, TlbGeometry stlb2m, TlbGeometry stlb1g,
+            int pml4eCache, int pdpteCache, int pdeCache, TimingModel timing) {
+        this(name, maxPhysAddrBits, l1d4k, l1d2m, l1d1g, l1i4k, l1i2m, stlb4k, stlb2m, stlb1g, pml4eCache, pdpteCache,
+                pdeCache, timing, org.mmulab.emulator.mmu.cpudb.CpuIdentity.SKYLAKE);
+    }
 
     /** Entries and ways of one set-associative array; {@code entries == 0} means no such array. */
     public record TlbGeometry(int entries, int ways) {
@@ -39,6 +53,7 @@ public record CpuModel(String name, int maxPhysAddrBits,
     public CpuModel {
         java.util.Objects.requireNonNull(name);
         java.util.Objects.requireNonNull(timing);
+        java.util.Objects.requireNonNull(identity);
         if (maxPhysAddrBits < 32 || maxPhysAddrBits > 52) {
             throw new IllegalArgumentException(name + ": MAXPHYADDR must be 32..52: " + maxPhysAddrBits);
         }
@@ -74,7 +89,13 @@ public record CpuModel(String name, int maxPhysAddrBits,
     /** The same model with another MAXPHYADDR. */
     public CpuModel withMaxPhysAddrBits(int bits) {
         return new CpuModel(name, bits, l1d4k, l1d2m, l1d1g, l1i4k, l1i2m, stlb4k, stlb2m, stlb1g, pml4eCache,
-                pdpteCache, pdeCache, timing);
+                pdpteCache, pdeCache, timing, identity);
+    }
+
+    /** The same model with the virtualised-host layer {@code layer} under its timing ({@link TimingModel#withHostLayer}). */
+    public CpuModel withHostLayer(org.mmulab.emulator.timing.VirtualisedHost layer) {
+        return new CpuModel(name, maxPhysAddrBits, l1d4k, l1d2m, l1d1g, l1i4k, l1i2m, stlb4k, stlb2m, stlb1g, pml4eCache,
+                pdpteCache, pdeCache, timing.withHostLayer(layer), identity);
     }
 
     Tlb buildL1d() {

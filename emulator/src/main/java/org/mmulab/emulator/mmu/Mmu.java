@@ -329,8 +329,8 @@ public final class Mmu {
         long pa1 = translate((va | 0xfff) + 1, acc | PfErr.W);
         int first = (int) (0x1000 - (va & 0xfff));
         if (timing != null) {
-            timing.dataAccess(pa0 + first - 1);
-            timing.dataAccess(pa1);
+            timing.dataStore(pa0 + first - 1);
+            timing.dataStore(pa1);
         }
         for (int i = 0; i < len; i++) {
             int b = (int) (v >>> (8 * i)) & 0xff;
@@ -563,7 +563,7 @@ public final class Mmu {
         } else {
             pa = translate(va, userBit() | PfErr.W);
         }
-        t.dataAccess(pa);
+        t.dataStore(pa);
         return pa;
     }
 

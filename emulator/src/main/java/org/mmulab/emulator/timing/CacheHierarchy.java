@@ -21,17 +21,54 @@ public final class CacheHierarchy {
     private final CacheLevel llc;
     private final int memoryLatency;
     private int lastLevel;
+    /** The machine's coherence domain (N vCPUs under cycle timing) and this hierarchy's index in it, or null. */
+    private final CoherenceDomain domain;
+    private final int member;
+    /** Stores that invalidated another vCPU's copy (each charged as a snoop). */
+    private long snoops;
 
     /**
      * @param l1i the instruction cache; the LLC is one core's share of the part's (see the presets): a
      *            cache shared by the vCPUs, with snoops between their L1/L2s, is the next step for N vCPUs
      */
     public CacheHierarchy(CacheLevel l1i, CacheLevel l1, CacheLevel l2, CacheLevel llc, int memoryLatency) {
+        this(l1i, l1, l2, llc, memoryLatency, null, 0);
+    }
+
+    /** A member of {@code domain} (its shared LLC is {@code llc}); see {@link CoherenceDomain#join}. */
+    CacheHierarchy(CacheLevel l1i, CacheLevel l1, CacheLevel l2, CacheLevel llc, int memoryLatency, CoherenceDomain domain,
+            int member) {
         this.l1i = l1i;
         this.l1 = l1;
         this.l2 = l2;
         this.llc = llc;
         this.memoryLatency = memoryLatency;
+        this.domain = domain;
+        this.member = member;
+    }
+
+    /**
+     * A store to the line holding {@code pa}: an {@link #access} (write-allocate), and with other vCPUs in a
+     * {@link CoherenceDomain}, their private copies invalidated. Returns the extra cycles: the domain's snoop
+     * latency when another vCPU held the line, else 0. The level that served it is {@link #lastLevel}.
+     */
+    public int store(long pa) {
+        access(pa);
+        if (domain != null && domain.invalidateOthers(member, pa)) {
+            snoops++;
+            return domain.snoopLatency();
+        }
+        return 0;
+    }
+
+    /** Drops the line holding {@code pa} from L1I, L1D and L2; true when any of them held it. */
+    boolean invalidatePrivate(long pa) {
+        return l1.invalidate(pa) | l2.invalidate(pa) | l1i.invalidate(pa);
+    }
+
+    /** Stores of this vCPU that invalidated another vCPU's copy. */
+    public long snoops() {
+        return snoops;
     }
 
     public static CacheHierarchy skylake() {
@@ -111,6 +148,7 @@ public final class CacheHierarchy {
         return llc;
     }
 
+    /** Empties every level (a shared LLC too: call it on every member or none). */
     public void invalidateAll() {
         l1i.invalidateAll();
         l1.invalidateAll();

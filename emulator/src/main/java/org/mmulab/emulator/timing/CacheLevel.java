@@ -82,6 +82,20 @@ public final class CacheLevel {
         return false;
     }
 
+    /** Drops the line holding {@code pa} if present; true when it was. */
+    public boolean invalidate(long pa) {
+        long line = (pa >>> LINE_SHIFT) + 1;
+        int base = (int) ((line - 1) & (sets - 1)) * ways;
+        for (int i = base, end = base + ways; i < end; i++) {
+            if (tag[i] == line) {
+                tag[i] = 0;
+                lastUse[i] = 0;
+                return true;
+            }
+        }
+        return false;
+    }
+
     public void invalidateAll() {
         Arrays.fill(tag, 0);
     }

@@ -59,6 +59,9 @@ import java.util.Objects;
  * @param classCycles     base cost of each {@link InstrClass} (index = ordinal)
  * @param l1i             the instruction cache (fetches by line go through it, then the shared L2/LLC)
  * @param faultKernelPath cycles of the kernel's own instructions for one page fault (see above)
+ * @param hostLayer       the virtualised-host layer ({@link VirtualisedHost}): what a hypervisor under the
+ *                        guest adds to each system call and exception; {@link VirtualisedHost#NONE} for every
+ *                        preset (they model bare metal)
  */
 public record TimingModel(String name, long frequencyHz,
         CacheGeometry l1d, CacheGeometry l2, CacheGeometry llc, int memoryLatency, int[] bulkLineCycles,
@@ -66,7 +69,27 @@ public record TimingModel(String name, long frequencyHz,
         int exceptionEntry, int exceptionExit, int syscallEntry, int syscallExit,
         int lockAcquire, int lockRelease, int lockHandoff,
         int ipiSend, int ipiReceive, int ipiAckWait,
-        int[] classCycles, CacheGeometry l1i, int faultKernelPath) {
+        int[] classCycles, CacheGeometry l1i, int faultKernelPath, VirtualisedHost hostLayer) {
+
+    /** A bare-metal model (no {@link VirtualisedHost} layer): what every preset is. */
+    public TimingModel(String name, long frequencyHz,
+            CacheGeometry l1d, CacheGeometry l2, CacheGeometry llc, int memoryLatency, int[] bulkLineCycles,
+            int l1TlbHit, int stlbHit,
+            int exceptionEntry, int exceptionExit, int syscallEntry, int syscallExit,
+            int lockAcquire, int lockRelease, int lockHandoff,
+            int ipiSend, int ipiReceive, int ipiAckWait,
+            int[] classCycles, CacheGeometry l1i, int faultKernelPath) {
+        this(name, frequencyHz, l1d, l2, llc, memoryLatency, bulkLineCycles, l1TlbHit, stlbHit, exceptionEntry, exceptionExit,
+                syscallEntry, syscallExit, lockAcquire, lockRelease, lockHandoff, ipiSend, ipiReceive, ipiAckWait, classCycles, l1i,
+                faultKernelPath, VirtualisedHost.NONE);
+    }
+
+    /** This model with the virtualised-host layer {@code layer} under it (NONE: bare metal again). */
+    public TimingModel withHostLayer(VirtualisedHost layer) {
+        return new TimingModel(name, frequencyHz, l1d, l2, llc, memoryLatency, bulkLineCycles, l1TlbHit, stlbHit, exceptionEntry,
+                exceptionExit, syscallEntry, syscallExit, lockAcquire, lockRelease, lockHandoff, ipiSend, ipiReceive, ipiAckWait,
+                classCycles, l1i, faultKernelPath, Objects.requireNonNull(layer));
+    }
 
     /** One cache level: capacity, associativity and load-to-use latency. */
     public record CacheGeometry(int sizeBytes, int ways, int latency) {
@@ -89,6 +112,7 @@ public record TimingModel(String name, long frequencyHz,
             throw new IllegalArgumentException("frequency must be positive");
         }
         Objects.requireNonNull(l1i);
+        Objects.requireNonNull(hostLayer);
         if (faultKernelPath < 0) {
             throw new IllegalArgumentException("faultKernelPath must not be negative");
         }
@@ -187,7 +211,7 @@ public record TimingModel(String name, long frequencyHz,
     @Override
     public boolean equals(Object o) {
         return o instanceof TimingModel t && t.name.equals(name) && Arrays.equals(t.classCycles, classCycles)
-                && Arrays.equals(t.bulkLineCycles, bulkLineCycles) && t.frequencyHz == frequencyHz;
+                && Arrays.equals(t.bulkLineCycles, bulkLineCycles) && t.frequencyHz == frequencyHz && t.hostLayer.equals(hostLayer);
     }
 
     @Override
@@ -197,6 +221,6 @@ public record TimingModel(String name, long frequencyHz,
 
     @Override
     public String toString() {
-        return "TimingModel[" + name + ", " + frequencyHz / 1_000_000 + " MHz]";
+        return "TimingModel[" + name + ", " + frequencyHz / 1_000_000 + " MHz" + (hostLayer.isNone() ? "" : ", " + hostLayer) + "]";
     }
 }

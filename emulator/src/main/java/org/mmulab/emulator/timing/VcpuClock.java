@@ -39,6 +39,12 @@ public final class VcpuClock {
      * page-table loads and stores, bulk zeroing/copying, locks and IPIs.
      */
     public long trapCycles, faultPathCycles, ptAccessCycles, bulkCycles, lockIpiCycles;
+    /**
+     * Of {@link #cycles}: what the virtualised-host layer ({@link TimingModel#hostLayer}) added to system calls
+     * and exceptions; zero for a bare-metal model.
+     */
+    public long hypervisorCycles;
+    private final int hvSyscall, hvException;
     public long exceptions, syscalls, pageFaults, minorFaults;
     public long lockAcquires, lockContended;
     public long ipisSent, shootdowns;
@@ -52,6 +58,8 @@ public final class VcpuClock {
         this.caches = caches;
         this.l1Latency = model.l1d().latency();
         this.l1Bulk = model.bulkLine(CacheHierarchy.L1);
+        this.hvSyscall = model.hostLayer().syscallCycles();
+        this.hvException = model.hostLayer().exceptionCycles();
     }
 
     public TimingModel model() {
@@ -99,7 +107,13 @@ public final class VcpuClock {
     /** One kernel store to {@code pa} (a page-table write, or a locked cmpxchg on an entry). */
     public void kernelStore(long pa) {
         kernelStores++;
-        int c = caches == null ? l1Latency : caches.load(pa); // write-allocate: the line is fetched (RFO)
+        int c; // write-allocate: the line is fetched (RFO); other vCPUs' copies are invalidated (a snoop if any)
+        if (caches == null) {
+            c = l1Latency;
+        } else {
+            int snoop = caches.store(pa);
+            c = caches.latency(caches.lastLevel()) + snoop;
+        }
         cycles += c;
         ptAccessCycles += c;
     }
@@ -138,8 +152,9 @@ public final class VcpuClock {
 
     public void exceptionEntry() {
         exceptions++;
-        cycles += model.exceptionEntry();
+        cycles += model.exceptionEntry() + hvException;
         trapCycles += model.exceptionEntry();
+        hypervisorCycles += hvException;
     }
 
     public void exceptionExit() {
@@ -149,8 +164,9 @@ public final class VcpuClock {
 
     public void syscallEntry() {
         syscalls++;
-        cycles += model.syscallEntry();
+        cycles += model.syscallEntry() + hvSyscall;
         trapCycles += model.syscallEntry();
+        hypervisorCycles += hvSyscall;
     }
 
     public void syscallExit() {

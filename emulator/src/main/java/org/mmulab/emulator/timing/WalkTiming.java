@@ -40,6 +40,8 @@ public final class WalkTiming {
     public final long[] fetchLinesByLevel = new long[5];
     /** Of {@link #cycles}: guest data misses and fetch misses. */
     public long dataCycles, fetchCycles;
+    /** Of {@link #dataCycles}: snoops of guest stores that invalidated another vCPU's copy. */
+    public long snoopCycles;
     private long lastFetchLine = -1;
 
     public WalkTiming(CacheHierarchy caches, int stlbHitLatency) {
@@ -90,6 +92,22 @@ public final class WalkTiming {
             int c = caches.latency(level) - l1Latency;
             cycles += c;
             dataCycles += c;
+        }
+    }
+
+    /**
+     * A guest store to the line holding {@code pa}: as {@link #dataAccess}, plus, with other vCPUs in a
+     * {@link CoherenceDomain}, the snoop when the store invalidated another vCPU's copy.
+     */
+    public void dataStore(long pa) {
+        int snoop = caches.store(pa);
+        int level = caches.lastLevel();
+        dataAccessesByLevel[level]++;
+        int c = snoop + (level != CacheHierarchy.L1 ? caches.latency(level) - l1Latency : 0);
+        if (c != 0) {
+            cycles += c;
+            dataCycles += c;
+            snoopCycles += snoop;
         }
     }
 

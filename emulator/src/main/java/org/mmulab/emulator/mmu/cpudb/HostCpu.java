@@ -17,8 +17,18 @@ import java.util.Locale;
  * @param preset  the chosen preset
  * @param message one line: the host CPU as read, and why this preset (or that it is a fallback)
  * @param exact   true when the preset models the host's own microarchitecture
+ * @param virtualised true when the host's flags include {@code hypervisor} (CPUID.1:ECX bit 31, which
+ *                    hypervisors set for their guests): the host is a virtual machine, so its kernel entries
+ *                    may cost far more than the bare-metal preset charges (see
+ *                    {@link org.mmulab.emulator.timing.VirtualisedHost}); the message then says so
  */
-public record HostCpu(CpuPresets.Preset preset, String message, boolean exact) {
+public record HostCpu(CpuPresets.Preset preset, String message, boolean exact, boolean virtualised) {
+
+    /** What {@code --cpu-model host} says on a virtual machine, after the preset line. */
+    public static final String VIRTUALISED_NOTE = "this host is a virtual machine (cpuinfo flag 'hypervisor'): the preset "
+            + "models bare metal; its guest kernel entries may cost far more here (shadow paging traps each one). "
+            + "'mmulab bench --native --cpu-model host' calibrates a virtualised-host layer on this host (trap_cost) "
+            + "and prints the --virt-layer value that adds it";
 
     /** Reads {@code /proc/cpuinfo}; on a machine without it, falls back like an unknown CPU. */
     public static HostCpu detect() {
@@ -26,7 +36,7 @@ public record HostCpu(CpuPresets.Preset preset, String message, boolean exact) {
         try {
             text = Files.readString(Path.of("/proc/cpuinfo"));
         } catch (IOException | RuntimeException e) {
-            return fallback("no /proc/cpuinfo (" + System.getProperty("os.name") + ", " + System.getProperty("os.arch") + ")");
+            return fallback("no /proc/cpuinfo (" + System.getProperty("os.name") + ", " + System.getProperty("os.arch") + ")", false);
         }
         return fromCpuinfo(text);
     }
@@ -38,14 +48,16 @@ public record HostCpu(CpuPresets.Preset preset, String message, boolean exact) {
         String mod = field(cpuinfo, "model");
         String name = field(cpuinfo, "model name");
         if (vendor == null || fam == null || mod == null) {
-            return fallback("not an x86 /proc/cpuinfo (no vendor_id / cpu family / model)");
+            return fallback("not an x86 /proc/cpuinfo (no vendor_id / cpu family / model)", false);
         }
+        String flags = field(cpuinfo, "flags");
+        boolean virtualised = flags != null && (" " + flags + " ").contains(" hypervisor ");
         int family, model;
         try {
             family = Integer.parseInt(fam);
             model = Integer.parseInt(mod);
         } catch (NumberFormatException e) {
-            return fallback("unreadable cpu family/model '" + fam + "'/'" + mod + "'");
+            return fallback("unreadable cpu family/model '" + fam + "'/'" + mod + "'", false);
         }
         String host = String.format(Locale.ROOT, "%s family %02Xh model %02Xh%s", vendor, family, model,
                 name == null ? "" : " (" + name + ")");
@@ -97,15 +109,21 @@ public record HostCpu(CpuPresets.Preset preset, String message, boolean exact) {
             }
         }
         if (pick == null) {
-            return fallback("no preset for " + host);
+            return fallback("no preset for " + host, virtualised);
         }
         CpuPresets.Preset p = CpuPresets.byName(pick);
-        return new HostCpu(p, "--cpu-model host: " + p.name() + " for " + host + ": " + why, exact);
+        return new HostCpu(p, "--cpu-model host: " + p.name() + " for " + host + ": " + why + note(virtualised), exact,
+                virtualised);
     }
 
-    private static HostCpu fallback(String why) {
+    private static String note(boolean virtualised) {
+        return virtualised ? "; " + VIRTUALISED_NOTE : "";
+    }
+
+    private static HostCpu fallback(String why, boolean virtualised) {
         CpuPresets.Preset p = CpuPresets.ALL.get(0);
-        return new HostCpu(p, "--cpu-model host: " + why + "; using the default " + p.name(), false);
+        return new HostCpu(p, "--cpu-model host: " + why + "; using the default " + p.name() + note(virtualised), false,
+                virtualised);
     }
 
     /** The value of the first "key : value" line whose key is exactly {@code key}, or null. */

@@ -46,7 +46,7 @@ public final class SapphireRapids {
             new TlbGeometry(96, 6), new TlbGeometry(32, 4), new TlbGeometry(8, 8),
             new TlbGeometry(256, 8), new TlbGeometry(32, 32),
             new TlbGeometry(2048, 16), new TlbGeometry(2048, 16), new TlbGeometry(1024, 8),
-            2, 4, 32, TIMING);
+            2, 4, 32, TIMING, CpuIdentity.SAPPHIRE_RAPIDS);
 
     private static int[] classes() {
         int[] c = TimingModel.skylakeClasses();

@@ -43,7 +43,7 @@ public final class Zen3 {
             new TlbGeometry(64, 64), new TlbGeometry(64, 64), new TlbGeometry(64, 64),
             new TlbGeometry(64, 64), new TlbGeometry(64, 64),
             new TlbGeometry(2048, 16), new TlbGeometry(2048, 16), new TlbGeometry(0, 1),
-            4, 16, 64, TIMING);
+            4, 16, 64, TIMING, CpuIdentity.ZEN3);
 
     private static int[] classes() {
         int[] c = Zen5.classes();

@@ -42,5 +42,5 @@ public final class Zen4 {
             new TlbGeometry(72, 72), new TlbGeometry(72, 72), new TlbGeometry(72, 72),
             new TlbGeometry(64, 64), new TlbGeometry(64, 64),
             new TlbGeometry(3072, 24), new TlbGeometry(3072, 24), new TlbGeometry(0, 1),
-            4, 16, 64, TIMING);
+            4, 16, 64, TIMING, CpuIdentity.ZEN4);
 }

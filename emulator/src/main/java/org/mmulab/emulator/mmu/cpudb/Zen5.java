@@ -50,7 +50,7 @@ public final class Zen5 {
             new TlbGeometry(96, 96), new TlbGeometry(96, 96), new TlbGeometry(96, 96),
             new TlbGeometry(64, 64), new TlbGeometry(64, 64),
             new TlbGeometry(4096, 16), new TlbGeometry(4096, 16), new TlbGeometry(0, 1),
-            4, 16, 64, TIMING);
+            4, 16, 64, TIMING, CpuIdentity.ZEN5);
 
     static int[] classes() {
         int[] c = TimingModel.skylakeClasses();

@@ -54,4 +54,18 @@ class HostCpuTest {
         assertTrue(HostCpu.fromCpuinfo("vendor_id : GenuineIntel\ncpu family : six\nmodel : 1\n").message().contains("unreadable"));
         assertTrue(HostCpu.fromCpuinfo("").message().contains("not an x86"));
     }
+
+    @Test
+    void aVirtualMachineIsNamedAsOne() {
+        String bare = x86("AuthenticAMD", 26, 2, "AMD EPYC");
+        HostCpu b = HostCpu.fromCpuinfo(bare);
+        assertFalse(b.virtualised());
+        assertFalse(b.message().contains("virtual machine"), b.message());
+        HostCpu v = HostCpu.fromCpuinfo(bare.replace("flags\t\t: fpu vme", "flags\t\t: fpu vme hypervisor lahf_lm"));
+        assertTrue(v.virtualised());
+        assertEquals("zen5", v.preset().name(), "the preset stays bare metal");
+        assertTrue(v.message().contains("virtual machine") && v.message().contains("--virt-layer")
+                && !v.message().contains("\n"), v.message());
+        assertFalse(HostCpu.fromCpuinfo(bare.replace("fpu vme", "fpu hypervisorx")).virtualised(), "whole flag words only");
+    }
 }
