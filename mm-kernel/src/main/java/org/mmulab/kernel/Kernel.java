@@ -474,6 +474,9 @@ public final class Kernel implements TrapHandler {
         if (sched.sliceExpired(ctx)) {
             ctx.needResched = true;
         }
+        if (t.mm != null) {
+            memory().khugepaged.tick(t.mm); // khugepaged's pass for MADV_HUGEPAGE VMAs, every few ticks
+        }
         if (!ctx.needResched && !t.killPending && !t.oomKillPending && !SignalQueue.hasDeliverable(t)) {
             return;
         }

@@ -272,10 +272,6 @@ public final class Khugepaged {
                         result = SCAN_PAGE_NULL;
                         continue;
                     }
-                    if (frames.isCompound(page)) {
-                        result = SCAN_PAGE_COMPOUND; // a PTE-mapped THP: left to split/deferred split
-                        continue;
-                    }
                     if ((frames.flags(page) & FrameTable.PG_ANON) == 0) {
                         result = SCAN_PAGE_ANON;
                         continue;
@@ -284,8 +280,8 @@ public final class Khugepaged {
                         result = SCAN_EXCEED_SHARED_PTE;
                         continue;
                     }
-                    if (frames.refcount(page) != frames.mapcount(page)) {
-                        result = SCAN_PAGE_COUNT; // is_refcount_suitable: a pin or a copy in flight
+                    if (!refcountSuitable(page)) {
+                        result = SCAN_PAGE_COUNT; // a pin or a copy in flight
                         continue;
                     }
                     referenced |= (pte & PteBits.ACCESSED) != 0;
@@ -303,6 +299,23 @@ public final class Khugepaged {
             return result;
         }
         return collapseHugePage(mm, address);
+    }
+
+    /**
+     * is_refcount_suitable: every reference to the page's folio is a mapping (no GUP pin, no copy in
+     * flight). A subpage of a PTE-mapped huge folio counts its folio's total mapcount (the PTEs of all
+     * 512 subpages and the PMDs); such a folio is collapsed by copying like small pages, as in Linux.
+     */
+    private boolean refcountSuitable(long page) {
+        if (!frames.isCompound(page)) {
+            return frames.refcount(page) == frames.mapcount(page);
+        }
+        long head = frames.compoundHead(page);
+        long total = frames.entireMapcount(head);
+        for (int i = 0; i < HPAGE_PMD_NR; i++) {
+            total += frames.pageMapcount(head + i);
+        }
+        return frames.refcount(head) == total;
     }
 
     /** collapse_huge_page: no mmap lock held on entry or exit. */
@@ -356,8 +369,7 @@ public final class Khugepaged {
                 long pte = ops.get(tablePa + 8L * i);
                 long page = PteBits.none(pte) ? -1 : memory.vmNormalPage(pte);
                 pages[i] = page;
-                if (page >= 0 && (frames.isCompound(page) || (frames.flags(page) & FrameTable.PG_ANON) == 0
-                        || frames.refcount(page) != frames.mapcount(page))) {
+                if (page >= 0 && ((frames.flags(page) & FrameTable.PG_ANON) == 0 || !refcountSuitable(page))) {
                     // restore: pmd_populate the old table again
                     mm.pageTableLock.lock();
                     try {
@@ -705,6 +717,24 @@ public final class Khugepaged {
         }
         pg.rcu.poll();
         return made;
+    }
+
+    /**
+     * Ticks between two khugepaged passes over an mm (khugepaged_scan_sleep_millisecs, counted in the
+     * timer ticks of the vCPUs running the mm: the same instructions give the same passes under
+     * --deterministic).
+     */
+    public static final int SCAN_TICKS = 64;
+
+    /**
+     * The kernel's timer tick on a vCPU running {@code mm}: khugepaged's wakeup. mmulab has no kernel
+     * threads, so the pass runs on the ticking vCPU, in its own mm, with no lock held (the task is in
+     * user mode). Allocates nothing unless the mm is on khugepaged's list.
+     */
+    public void tick(MmStruct mm) {
+        if (mm.khugepagedListed && mm.khugepagedTicks.incrementAndGet() % SCAN_TICKS == 0) {
+            scanMm(mm);
+        }
     }
 
     /** One khugepaged pass over every listed mm (khugepaged_do_scan); returns the huge pages made. */

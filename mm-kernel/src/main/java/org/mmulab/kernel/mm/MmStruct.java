@@ -49,6 +49,8 @@ public final class MmStruct {
     final AtomicLong hugePmds = new AtomicLong();
     /** khugepaged_enter_vma: this mm has a VM_HUGEPAGE VMA and is on khugepaged's list (MMF_VM_HUGEPAGE). */
     volatile boolean khugepagedListed;
+    /** Timer ticks seen while this mm ran: khugepaged scans it every {@link Khugepaged#SCAN_TICKS}. */
+    final java.util.concurrent.atomic.AtomicLong khugepagedTicks = new java.util.concurrent.atomic.AtomicLong();
     final CopyOnWriteArrayList<Vcpu> cpus = new CopyOnWriteArrayList<>();
 
     public long startCode, endCode, startData, endData, startBrk, brk, startStack;
