@@ -263,4 +263,42 @@ class ThpTest extends MmFixture {
         census();
         tearDown();
     }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void mremapMincoreAndGupOnAHugeMapping(boolean pae) {
+        setUp(pae);
+        assertEquals(BASE, mmap.doMmap(mm, null, BASE, H, RW, ANON, 0, null));
+        fill(mm, BASE, H, false);
+        assertEquals(0, mmap.madvise(mm, BASE, H, Mmap.MADV_COLLAPSE));
+        assertEquals(1, mm.hugePmdCounts.get(0));
+        // mincore: a huge PMD maps every page, and looking does not split it
+        byte[][] vec = new byte[1][];
+        assertEquals(0, mmap.mincoreOps().mincore(mm, BASE, H, 0x1000, (va, buf, n) -> {
+            vec[0] = java.util.Arrays.copyOf(buf, n);
+            return true;
+        }));
+        for (byte b : vec[0]) {
+            assertEquals(1, b);
+        }
+        assertTrue(huge(mm, BASE));
+        // GUP (follow_page) of a few pages in the middle: split, then followed under the PTE lock
+        long[] pages = new long[4];
+        assertEquals(4, mmap.gup().getUserPages(mm, BASE + 100 * P, 4, Gup.FOLL_GET, pages));
+        assertFalse(huge(mm, BASE));
+        assertEquals(PteBits.pfn(pte(mm, BASE + 101 * P)), pages[1]);
+        for (long pfn : pages) {
+            memory.frames().put(pfn);
+        }
+        census();
+        // collapse again, then mremap the huge range elsewhere (aligned): the data moves with it
+        assertEquals(0, mmap.madvise(mm, BASE, H, Mmap.MADV_COLLAPSE));
+        long to = BASE + 8 * H;
+        assertEquals(to, mmap.mremap(mm, BASE, H, H, Mremap.MREMAP_MAYMOVE | Mremap.MREMAP_FIXED, to));
+        check(mm, to, H, false, BASE);
+        assertEquals(0, mm.hugePmdCounts.get(0) + (huge(mm, to) ? -1 : 0));
+        census();
+        tearDown();
+        assertEquals(0, memory.stats.anonThps.get());
+    }
 }
