@@ -51,6 +51,9 @@ final class EntryCommon {
         if (k.sched().sliceExpired(ctx)) {
             ctx.needResched = true;
         }
+        if (t.mm != null) {
+            k.memory().khugepaged.tick(t.mm); // khugepaged's pass for MADV_HUGEPAGE VMAs, every few ticks
+        }
         if (!ctx.needResched && !t.killPending && !t.oomKillPending && !SignalQueue.hasDeliverable(t)) {
             return;
         }

@@ -411,7 +411,8 @@ final class ProcFs {
         String[] names = {"Rss", "Pss", "Pss_Dirty", "Pss_Anon", "Pss_File", "Pss_Shmem", "Shared_Clean", "Shared_Dirty",
             "Private_Clean", "Private_Dirty", "Referenced", "Anonymous", "KSM", "LazyFree", "AnonHugePages",
             "ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked"};
-        long[] vals = {rss, rss, anon, anon, file, shmem, 0, 0, file + shmem, anon, rss, anon, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        long thpAnon = mm.hugePmdCounts.get(0) * 512, thpShmem = mm.hugePmdCounts.get(1) * 512; // AnonHugePages, ShmemPmdMapped
+        long[] vals = {rss, rss, anon, anon, file, shmem, 0, 0, file + shmem, anon, rss, anon, 0, 0, thpAnon, thpShmem, 0, 0, 0, 0, 0, 0};
         for (int i = 0; i < names.length; i++) {
             b.append(String.format("%-15s %8d kB%n", names[i] + ":", vals[i] * 4));
         }

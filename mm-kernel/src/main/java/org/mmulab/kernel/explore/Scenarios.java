@@ -20,18 +20,12 @@ public final class Scenarios {
             new TextFaultRewrite(),
             new RssCounterRace(),
             new HiwaterRace(),
-            new MprotectLostDirty());
+            new MprotectLostDirty(),
+            new PteOffsetMapStalePmd(), new CollapseVsFault());
 
-    private static final String THP = "THP collapse (DESIGN.md: khugepaged-style collapse_pte_mapped_thp / retract_page_tables; no issue yet)";
     private static final String GUP = "issue 15 [vma-ops] item 7 (GUP, follow_page)";
 
     private static final List<PendingScenario> PENDING = List.of(
-            new PendingScenario("pte-offset-map-stale-pmd", "seed 002 pmd_same",
-                    "the fix is in (PgtableGeneric.mapLock re-checks pmd_same) but nothing changes a PMD under the mmap"
-                            + " read lock yet: Linux's writer is retract_page_tables",
-                    THP),
-            new PendingScenario("collapse-vs-fault", "seed 001", "no THP collapse (retract without the PMD lock,"
-                    + " immediate pte free)", THP),
             new PendingScenario("mremap-flush-after-unlock", "CVE-2018-18281", "no mremap / move_page_tables",
                     "issue 15 [vma-ops] item 1"),
             new PendingScenario("mremap-vs-truncate", "seed 004", "no mremap and no shmem truncate through i_mmap",

@@ -273,6 +273,76 @@ public final class AddressSpace {
         return new java.util.ArrayList<>(iMmap);
     }
 
+    /** What hpage_collapse_scan_file saw in [start, start + n): see {@link #scanForCollapse}. */
+    public record HugeScan(int present, boolean compound, long headAt, boolean eofShort) {
+    }
+
+    /**
+     * hpage_collapse_scan_file's look at the cache: how many of the pages are cached, whether any is part
+     * of a compound page, whether page {@code start} is the head of a huge folio that covers the range
+     * ({@code headAt}: its pfn, else -1), and whether the range reaches past end of file.
+     */
+    HugeScan scanForCollapse(long start, int n) {
+        if (start + n > eofPages) {
+            return new HugeScan(0, false, -1, true);
+        }
+        iPages.lock();
+        try {
+            int present = 0;
+            boolean compound = false;
+            for (int i = 0; i < n; i++) {
+                Long pfn = pages.get(start + i);
+                if (pfn != null) {
+                    present++;
+                    compound |= frames.isCompound(pfn);
+                }
+            }
+            Long first = pages.get(start);
+            long head = first != null && (frames.flags(first) & FrameTable.PG_HEAD) != 0 ? first : -1;
+            return new HugeScan(present, compound, head, false);
+        } finally {
+            iPages.unlock();
+        }
+    }
+
+    /**
+     * collapse_file's replacement step for shmem: under i_pages, if every small page of [start, start + 512)
+     * is held by the cache alone (refcount 1, not mapped: the caller unmapped them everywhere, and a fault
+     * or read(2) that took a reference since makes this fail), copy each into the subpage of the huge folio
+     * at {@code hpage} (a hole stays zero) and let the cache point at the subpages, holding one folio
+     * reference per page as Linux's cache does. Returns false, changing nothing, if a page is busy.
+     */
+    boolean replaceWithHuge(long start, long hpage) {
+        int n = FrameTable.HPAGE_PMD_NR;
+        long[] old = new long[n];
+        iPages.lock();
+        try {
+            for (int i = 0; i < n; i++) {
+                Long pfn = pages.get(start + i);
+                old[i] = pfn == null ? -1 : pfn;
+                if (pfn != null && (frames.isCompound(pfn) || frames.refcount(pfn) != 1 || frames.mapcount(pfn) != 0)) {
+                    return false;
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                if (old[i] >= 0) {
+                    frames.copyPage(old[i], hpage + i);
+                }
+                frames.setFlags(hpage + i, shmem ? FrameTable.PG_SHMEM : FrameTable.PG_PAGECACHE);
+                pages.put(start + i, hpage + i);
+            }
+            frames.refAdd(hpage, n);
+            for (int i = 0; i < n; i++) {
+                if (old[i] >= 0) {
+                    frames.put(old[i]);
+                }
+            }
+            return true;
+        } finally {
+            iPages.unlock();
+        }
+    }
+
     /** The pfn cached at {@code index} (no reference taken), or -1. */
     long cachedPfn(long index) {
         iPages.lock();

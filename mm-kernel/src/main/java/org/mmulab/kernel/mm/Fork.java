@@ -137,7 +137,7 @@ public final class Fork {
         while (addr != end) {
             long next = pg.addrEnd(addr, end, 2);
             long srcPmdp = pg.pmdOffset(srcVma.mm, addr);
-            if (srcPmdp >= 0 && !PteBits.none(ops.getLockless(srcPmdp))) {
+            if (srcPmdp >= 0 && !PteBits.none(memory.huge.splitIfHuge(srcVma, srcPmdp, addr, ops.getLockless(srcPmdp)))) {
                 long dstPmdp = pg.pmdAlloc(dstVma.mm, addr);
                 if (dstPmdp < 0 || !copyPteRange(memory, dstVma, srcVma, dstPmdp, srcPmdp, addr, next, dst, src)) {
                     return false;

@@ -32,7 +32,7 @@ public final class FrameTable {
      * object's index entry ({@link AddressSpace}: a HashMap node with boxed key and value, about 80 bytes).
      * Page tables live in guest RAM, VMAs are bounded by max_map_count, so nothing else grows with RAM.
      */
-    public static final long HEAP_BYTES_PER_FRAME = 29 + 80;
+    public static final long HEAP_BYTES_PER_FRAME = 30 + 80;
 
     /** Flags (subset of enum pageflags and page types). */
     public static final int PG_RESERVED = 1, PG_BUDDY = 1 << 1, PG_PGTABLE = 1 << 2, PG_ANON = 1 << 3,
@@ -45,6 +45,18 @@ public final class FrameTable {
     public static final int PG_ANON_EXCLUSIVE = 1 << 7;
     /** A page-table page at the PTE level (whose entries are written only under its split lock). */
     public static final int PG_PTE_TABLE = 1 << 8;
+    /**
+     * A PMD-sized compound page ({@code PG_head} / a tail's {@code compound_head}): 512 contiguous, aligned
+     * frames allocated as one order-9 block. The folio's refcount lives on the head; every
+     * {@link #get}/{@link #put}/{@link #refcount} of a tail goes to its head (compound_head), as
+     * {@code put_page(tail)} drops a folio reference in Linux. {@code _mapcount} stays per page (PTE
+     * mappings of a subpage); the folio's PMD mappings are counted in {@link #entireMapcount}.
+     */
+    public static final int PG_HEAD = 1 << 9, PG_TAIL = 1 << 10;
+    /** PG_locked on a folio's head (trylock_page / unlock_page): held by khugepaged while it collapses. */
+    public static final int PG_LOCKED = 1 << 11;
+    /** Order and size of a PMD-mapped huge page (HPAGE_PMD_ORDER, HPAGE_PMD_NR). */
+    public static final int HPAGE_PMD_ORDER = 9, HPAGE_PMD_NR = 1 << HPAGE_PMD_ORDER;
 
     private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
 
@@ -60,6 +72,8 @@ public final class FrameTable {
     private final int[] prev;
     private final int[] freeHead = new int[MAX_ORDER + 1];
     private final SpinLock[] ptl;
+    /** folio->_entire_mapcount of the huge page whose head is {@code pfn}, at index pfn >> 9 (one per 2 MiB). */
+    private final int[] entireMapcount;
     private final Object zoneLock = new Object();
     private long freePages;
     private long allocFailures;
@@ -80,6 +94,7 @@ public final class FrameTable {
         next = new int[nframes];
         prev = new int[nframes];
         ptl = new SpinLock[nframes];
+        entireMapcount = new int[(nframes >> HPAGE_PMD_ORDER) + 1];
         java.util.Arrays.fill(freeHead, -1);
         if (nframes > 0) {
             flags[0] = PG_RESERVED;
@@ -218,6 +233,76 @@ public final class FrameTable {
         return pfn;
     }
 
+    /**
+     * vma_alloc_folio(GFP_TRANSHUGE, HPAGE_PMD_ORDER) for khugepaged: a zeroed, 2 MiB aligned compound page
+     * (head + 511 tails), refcount 1 on the head; -1 when no order-9 block is free (the caller's
+     * SCAN_ALLOC_HUGE_PAGE_FAIL: MADV_COLLAPSE's ENOMEM).
+     */
+    public long allocHugePage() {
+        long pfn = allocPages(HPAGE_PMD_ORDER);
+        if (pfn < 0) {
+            return -1;
+        }
+        for (int i = 0; i < HPAGE_PMD_NR; i++) {
+            mem.zeroFrame((pfn + i) << PhysicalMemory.PAGE_SHIFT);
+            flags[(int) pfn + i] = i == 0 ? PG_HEAD : PG_TAIL; // prep_compound_page, before anyone sees it
+        }
+        charge.bulk(pfn << PhysicalMemory.PAGE_SHIFT, (long) PhysicalMemory.PAGE_SIZE * HPAGE_PMD_NR);
+        entireMapcount[(int) pfn >> HPAGE_PMD_ORDER] = 0;
+        VarHandle.releaseFence();
+        return pfn;
+    }
+
+    /** compound_head: the head of the huge page {@code pfn} belongs to, or {@code pfn} itself. */
+    public long compoundHead(long pfn) {
+        return (flags(pfn) & PG_TAIL) != 0 ? pfn & -(long) HPAGE_PMD_NR : pfn;
+    }
+
+    /** folio_test_large / PageCompound. */
+    public boolean isCompound(long pfn) {
+        return (flags(pfn) & (PG_HEAD | PG_TAIL)) != 0;
+    }
+
+    /** folio_entire_mapcount of the huge page containing {@code pfn}: how many PMDs map it whole. */
+    public int entireMapcount(long pfn) {
+        return isCompound(pfn) ? (int) INTS.getVolatile(entireMapcount, (int) compoundHead(pfn) >> HPAGE_PMD_ORDER) : 0;
+    }
+
+    /** folio_add_*_rmap_pmd / folio_remove_rmap_pmd: {@code delta} PMD mappings of the huge page at {@code head}. */
+    public void addEntireMap(long head, int delta) {
+        int old = (int) INTS.getAndAdd(entireMapcount, (int) head >> HPAGE_PMD_ORDER, delta);
+        if (old + delta < 0) {
+            INTS.getAndAdd(entireMapcount, (int) head >> HPAGE_PMD_ORDER, -delta);
+            throw new IllegalStateException("entire mapcount underflow on 0x" + Long.toHexString(head));
+        }
+    }
+
+    /** The per-page {@code _mapcount} alone (PTE mappings of this one page), for the census. */
+    public int pageMapcount(long pfn) {
+        return (int) INTS.getVolatile(mapcount, (int) pfn);
+    }
+
+    /** folio_ref_add: {@code n} more references to the huge page at {@code head} (split_huge_pmd's PTEs). */
+    public void refAdd(long head, int n) {
+        INTS.getAndAdd(refcount, (int) compoundHead(head), n);
+    }
+
+    /** trylock_page on the folio's head: true if this caller took PG_locked. */
+    public boolean trylockPage(long pfn) {
+        long h = compoundHead(pfn);
+        return ((int) INTS.getAndBitwiseOr(flags, (int) h, PG_LOCKED) & PG_LOCKED) == 0;
+    }
+
+    /** unlock_page. */
+    public void unlockPage(long pfn) {
+        clearFlags(compoundHead(pfn), PG_LOCKED);
+    }
+
+    /** PageLocked (of the folio). */
+    public boolean pageLocked(long pfn) {
+        return (flags(compoundHead(pfn)) & PG_LOCKED) != 0;
+    }
+
     /** copy_page(dst, src) (copy_user_highpage): copies frame {@code srcPfn} into {@code dstPfn}, charged per line. */
     public void copyPage(long srcPfn, long dstPfn) {
         mem.copyFrame(srcPfn << PhysicalMemory.PAGE_SHIFT, dstPfn << PhysicalMemory.PAGE_SHIFT);
@@ -227,8 +312,18 @@ public final class FrameTable {
     /** __free_pages(page, order) once the last reference is gone. */
     private void freePagesNow(long pfn, int ord) {
         observeFree(pfn, ord);
+        destroyCompound(pfn, ord);
         synchronized (zoneLock) {
             freeLocked(pfn, ord);
+        }
+    }
+
+    /** free_tail_page_prepare: a freed compound page's frames stop being head and tails. */
+    private void destroyCompound(long pfn, int ord) {
+        if ((flags(pfn) & PG_HEAD) != 0) {
+            for (int i = 0; i < (1 << ord); i++) {
+                clearFlags(pfn + i, PG_HEAD | PG_TAIL | PG_LOCKED);
+            }
         }
     }
 
@@ -288,12 +383,14 @@ public final class FrameTable {
 
     // ---- struct page accessors -------------------------------------------------------------
 
+    /** page_count: the folio's refcount (a tail's is its head's). */
     public int refcount(long pfn) {
-        return (int) INTS.getVolatile(refcount, (int) pfn);
+        return (int) INTS.getVolatile(refcount, (int) compoundHead(pfn));
     }
 
+    /** page_mapcount (6.x): this page's PTE mappings plus the PMD mappings of its folio. */
     public int mapcount(long pfn) {
-        return (int) INTS.getVolatile(mapcount, (int) pfn);
+        return (int) INTS.getVolatile(mapcount, (int) pfn) + entireMapcount(pfn);
     }
 
     public int flags(long pfn) {
@@ -316,7 +413,7 @@ public final class FrameTable {
 
     /** get_page / folio_get (page_ref_inc; a free page must not be revived). */
     public void get(long pfn) {
-        int p = (int) pfn;
+        int p = (int) compoundHead(pfn);
         for (;;) {
             int r = (int) INTS.getVolatile(refcount, p);
             if (r <= 0) {
@@ -333,8 +430,9 @@ public final class FrameTable {
      * frames never go.
      */
     public void put(long pfn) {
-        if (putTestZero(pfn)) {
-            freePagesNow(pfn, order[(int) pfn]);
+        long h = compoundHead(pfn);
+        if (putTestZero(h)) {
+            freePagesNow(h, order[(int) h]);
         }
     }
 
@@ -364,8 +462,9 @@ public final class FrameTable {
     public void putPages(long[] pfns, int n) {
         int dead = 0;
         for (int i = 0; i < n; i++) {
-            if (putTestZero(pfns[i])) {
-                pfns[dead++] = pfns[i];
+            long h = compoundHead(pfns[i]);
+            if (putTestZero(h)) {
+                pfns[dead++] = h;
             }
         }
         if (dead == 0) {
@@ -373,6 +472,7 @@ public final class FrameTable {
         }
         for (int i = 0; i < dead; i++) {
             observeFree(pfns[i], order[(int) pfns[i]]);
+            destroyCompound(pfns[i], order[(int) pfns[i]]);
         }
         synchronized (zoneLock) {
             for (int i = 0; i < dead; i++) {

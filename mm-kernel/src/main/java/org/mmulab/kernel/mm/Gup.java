@@ -93,7 +93,7 @@ public final class Gup {
             return NO_PAGE;
         }
         PteSlot slot = new PteSlot();
-        if (!pg.mapLock(pmdp, addr, slot)) {
+        if (!pg.mapLockSplit(vma, pmdp, addr, slot)) {
             return NO_PAGE; // no page table (or it changed): fault
         }
         try {

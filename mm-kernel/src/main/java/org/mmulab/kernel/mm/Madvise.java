@@ -22,8 +22,7 @@ import static org.mmulab.kernel.mm.Mmap.*;
  *     VM_PFNMAP/VM_IO) EINVAL, a fault that would signal (SIGBUS past EOF) EFAULT.</li>
  * <li>DONTFORK/DOFORK (VM_DONTCOPY; EINVAL on VM_IO), WIPEONFORK/KEEPONFORK (private anonymous only;
  *     {@link Fork} honours both), DONTDUMP/DODUMP, HUGEPAGE/NOHUGEPAGE are recorded in vm_flags;
- *     COLLAPSE checks what hugepage_vma_check would (EINVAL for VM_NOHUGEPAGE or no aligned 2 MiB inside
- *     the VMA) and otherwise has nothing to collapse: mmulab maps no THPs.</li>
+ *     HUGEPAGE also puts the mm on khugepaged's list; COLLAPSE is {@link Khugepaged#madviseCollapse}.</li>
  * </ul>
  */
 final class Madvise {
@@ -66,6 +65,9 @@ final class Madvise {
         }
         if (end == start) {
             return 0;
+        }
+        if (behavior == MADV_COLLAPSE) {
+            return memory.khugepaged.madviseCollapse(mm, start, end); // drops and retakes the mmap lock
         }
         if (behavior == MADV_POPULATE_READ || behavior == MADV_POPULATE_WRITE) {
             mm.mmapLock.downRead();
@@ -193,15 +195,6 @@ final class Madvise {
             case MADV_COLD, MADV_PAGEOUT -> {
                 return 0; // no swap to write to: nothing to reclaim
             }
-            case MADV_COLLAPSE -> {
-                // hugepage_vma_check: not for VM_NOHUGEPAGE, and the VMA must hold an aligned PMD range
-                long hs = (vma.start + PMD_SIZE - 1) & -PMD_SIZE;
-                if ((vma.flags & (VmArea.VM_NOHUGEPAGE | VmArea.VM_SPECIAL)) != 0 || hs + PMD_SIZE > vma.end
-                        || hs < vma.start) {
-                    return EINVAL;
-                }
-                return 0;
-            }
             case MADV_NORMAL -> newFlags &= ~(VmArea.VM_RAND_READ | VmArea.VM_SEQ_READ);
             case MADV_RANDOM -> newFlags = (newFlags & ~VmArea.VM_SEQ_READ) | VmArea.VM_RAND_READ;
             case MADV_SEQUENTIAL -> newFlags = (newFlags & ~VmArea.VM_RAND_READ) | VmArea.VM_SEQ_READ;
@@ -234,6 +227,9 @@ final class Madvise {
         if (newFlags != vma.flags) {
             VmArea v = mmap.isolate(mm, vma, start, end);
             v.flags = newFlags;
+            if (behavior == MADV_HUGEPAGE) {
+                memory.khugepaged.enterVma(v); // khugepaged_enter_vma
+            }
             long s = v.start;
             mmap.mergeAround(mm, v.end);
             mmap.mergeAround(mm, s);

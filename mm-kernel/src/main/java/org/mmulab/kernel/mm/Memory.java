@@ -44,6 +44,10 @@ public final class Memory {
     private final WpFault wp;
     /** mm_alloc / pgd_alloc / exit_mmap. */
     private final MmLifecycle lifecycle;
+    /** mm/huge_memory.c: huge PMDs, split_huge_pmd. */
+    public final HugeMemory huge;
+    /** mm/khugepaged.c: MADV_COLLAPSE and the khugepaged pass. */
+    public final Khugepaged khugepaged;
     /** ctx_id source (mm->context.ctx_id): unique per mm, never reused, so a recycled ASID is never mistaken. */
     private final java.util.concurrent.atomic.AtomicLong asidCtxIds = new java.util.concurrent.atomic.AtomicLong();
     /** {@code --check}'s invariants for this machine's mm. */
@@ -77,6 +81,8 @@ public final class Memory {
         this.zap = new Zap(this, pgtables);
         this.wp = new WpFault(this);
         this.lifecycle = new MmLifecycle(this, pgtables);
+        this.huge = new HugeMemory(this);
+        this.khugepaged = new Khugepaged(this, pgtables, huge);
     }
 
     public FrameTable frames() {
@@ -247,7 +253,15 @@ public final class Memory {
         if (vmf.pmdp < 0) {
             return oom();
         }
-        int ret = handlePteFault(vmf);
+        // the lockless walk below is an RCU read-side section (__pte_offset_map .. pte_unmap): a table
+        // khugepaged retracts meanwhile is freed only after it ends (pte_free_defer)
+        int rcu = pgtables.rcu.readLock(vmf);
+        int ret;
+        try {
+            ret = handlePteFault(vmf);
+        } finally {
+            pgtables.rcu.readUnlock(rcu);
+        }
         if (ret == VM_FAULT_OOM) {
             stats.faultOom.incrementAndGet();
         }
@@ -261,6 +275,9 @@ public final class Memory {
 
     private int handlePteFault(VmFault vmf) {
         long pmdval = ops.getLockless(vmf.pmdp);
+        if (HugeMemory.pmdTransHuge(pmdval)) {
+            return huge.hugePmdFault(vmf, pmdval); // huge_pmd_set_accessed / wp_huge_pmd
+        }
         if (PteBits.none(pmdval)) {
             vmf.ptl = null;
         } else {
@@ -433,6 +450,7 @@ public final class Memory {
         if (pfn < 0) {
             return pfn == AddressSpace.SIGBUS ? VM_FAULT_SIGBUS : VM_FAULT_OOM;
         }
+        huge.waitOnPageLocked(pfn); // filemap_fault's folio lock: khugepaged may be collapsing it
         stats.faultFileRead.incrementAndGet();
         return finishFault(vmf, pfn, false);
     }
@@ -442,6 +460,7 @@ public final class Memory {
         if (pfn < 0) {
             return pfn == AddressSpace.SIGBUS ? VM_FAULT_SIGBUS : VM_FAULT_OOM;
         }
+        huge.waitOnPageLocked(pfn);
         stats.faultShared.incrementAndGet();
         return finishFault(vmf, pfn, false);
     }
@@ -485,7 +504,10 @@ public final class Memory {
                 stats.faultRetry.incrementAndGet();
                 return VM_FAULT_OK;
             }
-            if (!anon && vma.file != null && vma.file.cachedPfn(vma.pageIndex(vmf.address)) != pfn) {
+            if (!anon && vma.file != null && (vma.file.cachedPfn(vma.pageIndex(vmf.address)) != pfn
+                    || frames.pageLocked(pfn))) {
+                // (or locked again since the wait: khugepaged is collapsing it, seed 001's "huge page
+                // lock stops new PTEs": never map a subpage into a table it is retracting)
                 // Truncated or punched since the lookup (the folio->mapping recheck under the folio
                 // lock in Linux): mapping it now would outlive Truncate's second unmap. Fault again.
                 frames.put(pfn);

@@ -78,7 +78,11 @@ public final class Mincore {
     /** mincore_pte_range for one page: the PTE under its lock, else the object's cache. */
     private boolean resident(MmStruct mm, VmArea vma, long a, PgtableOps ops, PteSlot slot) {
         long pmdp = memory.pgtables.pmdOffset(mm, a);
-        if (pmdp >= 0 && memory.pgtables.mapLock(pmdp, a, slot)) {
+        boolean mapped = pmdp >= 0 && memory.pgtables.mapLock(pmdp, a, slot);
+        if (!mapped && pmdp >= 0 && HugeMemory.pmdTransHuge(slot.pmdval)) {
+            return true; // mincore_pte_range: a huge PMD maps every page of its range
+        }
+        if (mapped) {
             long pte;
             try {
                 pte = ops.get(slot.ptep);

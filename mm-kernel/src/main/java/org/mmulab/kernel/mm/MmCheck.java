@@ -58,11 +58,13 @@ public final class MmCheck {
     public List<String> checkMms(Collection<MmStruct> mms) {
         FrameTable frames = memory.frames();
         int[] refs = new int[frames.frameCount()];
+        int[] entire = new int[(frames.frameCount() >> FrameTable.HPAGE_PMD_ORDER) + 1];
         List<String> out = new ArrayList<>();
         for (MmStruct mm : mms) {
             long[] rss = new long[4];
             long[] tables = {0};
-            walk(mm, mm.pgd << 12, memory.ops().levels(), 0, refs, rss, tables, out);
+            walk(mm, mm.pgd << 12, memory.ops().levels(), 0, refs, entire, rss, tables, out);
+            tables[0] += mm.hugePmdDeposited(); // pgtable_trans_huge_deposit keeps them in nr_ptes
             for (int t : new int[] {MmStruct.MM_FILEPAGES, MmStruct.MM_ANONPAGES, MmStruct.MM_SHMEMPAGES}) {
                 if (mm.counter(t) != rss[t]) {
                     out.add("mm " + mm.ctxId + ": rss " + MmStruct.COUNTER_NAMES[t] + " counter " + mm.counter(t)
@@ -82,6 +84,12 @@ public final class MmCheck {
         for (int pfn = 0; pfn < refs.length; pfn++) {
             int f = frames.flags(pfn);
             if ((f & (FrameTable.PG_BUDDY | FrameTable.PG_RESERVED | FrameTable.PG_PGTABLE)) != 0) {
+                continue;
+            }
+            if ((f & (FrameTable.PG_HEAD | FrameTable.PG_TAIL)) != 0) {
+                if ((f & FrameTable.PG_HEAD) != 0) {
+                    checkFolio(pfn, refs, entire, out);
+                }
                 continue;
             }
             int map = frames.mapcount(pfn), ref = frames.refcount(pfn);
@@ -109,6 +117,35 @@ public final class MmCheck {
         return out;
     }
 
+    /**
+     * A PMD-sized folio: each subpage's own mapcount equals the PTEs mapping it, the entire mapcount the
+     * huge PMDs mapping it; an anon folio's refcount is one per PTE and per PMD mapping, a cache folio's
+     * exceeds that by at most the cache's 512.
+     */
+    private void checkFolio(int head, int[] refs, int[] entire, List<String> out) {
+        FrameTable frames = memory.frames();
+        long maps = 0;
+        for (int i = 0; i < FrameTable.HPAGE_PMD_NR; i++) {
+            int m = frames.pageMapcount(head + i);
+            if (m != refs[head + i]) {
+                out.add(frame(head + i) + " (subpage " + i + "): mapcount " + m + " but " + refs[head + i] + " PTEs map it");
+            }
+            maps += m;
+        }
+        int e = frames.entireMapcount(head);
+        if (e != entire[head >> FrameTable.HPAGE_PMD_ORDER]) {
+            out.add(frame(head) + ": entire mapcount " + e + " but " + entire[head >> FrameTable.HPAGE_PMD_ORDER]
+                    + " huge PMDs map it");
+        }
+        maps += e;
+        long ref = frames.refcount(head);
+        int f = frames.flags(head);
+        if ((f & FrameTable.PG_ANON) != 0 ? ref != maps : ref - maps < 0 || ref - maps > FrameTable.HPAGE_PMD_NR) {
+            out.add(frame(head) + ": huge folio refcount " + ref + " vs " + maps + " mappings (flags 0x"
+                    + Integer.toHexString(f) + ")");
+        }
+    }
+
     private static String frame(long pfn) {
         return "pfn 0x" + Long.toHexString(pfn);
     }
@@ -118,8 +155,8 @@ public final class MmCheck {
         return memory.physicalMemory().read64Acquire(pa);
     }
 
-    private void walk(MmStruct mm, long table, int level, long base, int[] refs, long[] rss, long[] tables,
-            List<String> out) {
+    private void walk(MmStruct mm, long table, int level, long base, int[] refs, int[] entire, long[] rss,
+            long[] tables, List<String> out) {
         PgtableOps ops = memory.ops();
         FrameTable frames = memory.frames();
         int n = ops.entries(level);
@@ -133,6 +170,16 @@ public final class MmCheck {
                 continue;
             }
             long pfn = PteBits.pfn(e);
+            if (level == 2 && HugeMemory.pmdTransHuge(e) && pfn < frames.frameCount()) {
+                if ((frames.flags(pfn) & FrameTable.PG_HEAD) == 0 || (pfn & (FrameTable.HPAGE_PMD_NR - 1)) != 0) {
+                    out.add("mm " + mm.ctxId + ": huge PMD " + PteBits.describe(e) + " for va 0x" + Long.toHexString(va)
+                            + " maps " + frame(pfn) + ", not the head of a huge page");
+                    continue;
+                }
+                entire[(int) pfn >> FrameTable.HPAGE_PMD_ORDER]++;
+                rss[memory.mmCounter(pfn)] += FrameTable.HPAGE_PMD_NR;
+                continue;
+            }
             if (level > 1) {
                 if ((e & PteBits.PSE) != 0 || !PteBits.present(e) || pfn >= frames.frameCount()) {
                     out.add("mm " + mm.ctxId + ": bad level-" + level + " entry " + PteBits.describe(e) + " for va 0x"
@@ -149,7 +196,7 @@ public final class MmCheck {
                     out.add("mm " + mm.ctxId + ": PTE table " + frame(pfn) + " not marked as one");
                 }
                 tables[0]++;
-                walk(mm, pfn << 12, level - 1, va, refs, rss, tables, out);
+                walk(mm, pfn << 12, level - 1, va, refs, entire, rss, tables, out);
                 continue;
             }
             if (!PteBits.present(e)) {
@@ -181,8 +228,12 @@ public final class MmCheck {
             if ((f & FrameTable.PG_BUDDY) == 0 && frames.refcount(pfn) == 0) {
                 continue; // a tail frame of a free higher-order block
             }
+            if ((f & FrameTable.PG_TAIL) != 0) {
+                continue; // judged with its head
+            }
+            int cacheRefs = (f & FrameTable.PG_HEAD) != 0 ? FrameTable.HPAGE_PMD_NR : 1;
             boolean cacheOnly = (f & (FrameTable.PG_PAGECACHE | FrameTable.PG_SHMEM)) != 0
-                    && frames.refcount(pfn) == 1 && frames.mapcount(pfn) == 0;
+                    && frames.refcount(pfn) == cacheRefs && frames.mapcount(pfn) == 0;
             if (!cacheOnly) {
                 out.add(frame(pfn) + " leaked: flags 0x" + Integer.toHexString(f) + ", refcount " + frames.refcount(pfn)
                         + ", mapcount " + frames.mapcount(pfn));

@@ -26,7 +26,11 @@ public enum MmFix {
     /** The port's exact hiwater_rss: a decrease records the RSS it lowers from the same atomic add. */
     HIWATER_EXACT("port", "a decrease of RSS records the value it lowers in hiwater_rss from the same atomic add"),
     /** mm/mprotect.c change_pte_range: the new PTE is built from ptep_modify_prot_start's atomic read. */
-    MODIFY_PROT_START("mprotect.c", "change_pte_range builds the new PTE from ptep_modify_prot_start's atomic get-and-clear");
+    MODIFY_PROT_START("mprotect.c", "change_pte_range builds the new PTE from ptep_modify_prot_start's atomic get-and-clear"),
+    /** Seed 002 (Hugh Dickins, "mm/pgtable: allow pte_offset_map[_lock]() to fail"): the pmd_same recheck. */
+    PMD_SAME_RECHECK("seed 002", "__pte_offset_map_lock re-checks pmd_same after taking the PTE lock and retries if the PMD changed"),
+    /** Seed 001 ("mm/khugepaged: collapse_pte_mapped_thp() with mmap_read_lock()"): pmd_lock + pte_free_defer. */
+    PTE_FREE_DEFER("seed 001", "collapse_pte_mapped_thp/retract_page_tables unlink the PTE table under pmd_lock and its PTE lock and free it with pte_free_defer after a grace period");
 
     private final String origin;
     private final String description;

@@ -85,6 +85,7 @@ final class MmLifecycle {
      * register, TLB, paging-structure-cache or fast-path entry can name a table when it is freed.
      */
     void exitMmap(MmStruct mm) {
+        memory.khugepaged.exitMm(mm);
         mm.mmapLock.downWrite();
         try {
             memory.tlbFlush.shootdownExitingMm(mm);
@@ -101,6 +102,12 @@ final class MmLifecycle {
             }
             memory.freePgdRange(tlb, 0, mm.taskSize, 0, 0);
             tlb.finish();
+            // zap split every huge PMD, withdrawing its deposited table; none can be left, but a table
+            // must never outlive its mm
+            while (!mm.hugePmdDeposit.isEmpty()) {
+                mm.nrPgtables.decrementAndGet();
+                pg.freePgtablePage(mm.hugePmdDeposit.pop());
+            }
             for (VmArea v : mm.vmaList()) {
                 if (v.file != null) {
                     v.file.releaseUser();
@@ -113,5 +120,6 @@ final class MmLifecycle {
         } finally {
             mm.mmapLock.upWrite();
         }
+        pg.rcu.poll();
     }
 }

@@ -37,6 +37,20 @@ public final class MmStruct {
     volatile long totalVm;
     /** pgtables_bytes / PAGE_SIZE: page-table pages below the PGD. */
     final AtomicLong nrPgtables = new AtomicLong();
+    /**
+     * mm->pmd_huge_pte (pgtable_trans_huge_deposit / withdraw without split PMD locks): the PTE tables kept
+     * for the anon huge PMDs of this mm, so split_huge_pmd never allocates. Guarded by
+     * {@link #pageTableLock}; counted in {@link #nrPgtables} as Linux's nr_ptes counts them.
+     */
+    final java.util.ArrayDeque<Long> hugePmdDeposit = new java.util.ArrayDeque<>();
+    /** Huge PMDs this mm maps now (anon and shmem): smaps_rollup's AnonHugePages/ShmemPmdMapped. */
+    public final java.util.concurrent.atomic.AtomicLongArray hugePmdCounts = new java.util.concurrent.atomic.AtomicLongArray(2);
+    /** All huge PMDs of this mm: zero means no walker needs to look for one. */
+    final AtomicLong hugePmds = new AtomicLong();
+    /** khugepaged_enter_vma: this mm has a VM_HUGEPAGE VMA and is on khugepaged's list (MMF_VM_HUGEPAGE). */
+    volatile boolean khugepagedListed;
+    /** Timer ticks seen while this mm ran: khugepaged scans it every {@link Khugepaged#SCAN_TICKS}. */
+    final java.util.concurrent.atomic.AtomicLong khugepagedTicks = new java.util.concurrent.atomic.AtomicLong();
     final CopyOnWriteArrayList<Vcpu> cpus = new CopyOnWriteArrayList<>();
 
     public long startCode, endCode, startData, endData, startBrk, brk, startStack;
@@ -280,6 +294,11 @@ public final class MmStruct {
 
     public long totalVm() {
         return totalVm;
+    }
+
+    /** Deposited PTE tables (one per anon huge PMD), for the census (quiescent: no lock, no yield point). */
+    public int hugePmdDeposited() {
+        return hugePmdDeposit.size();
     }
 
     public long nrPgtables() {

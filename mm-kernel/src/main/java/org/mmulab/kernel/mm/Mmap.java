@@ -298,6 +298,9 @@ public final class Mmap {
 
     /** __split_vma: [v.start, addr) stays in v, [addr, v.end) becomes a new VMA, returned. */
     VmArea splitVma(MmStruct mm, VmArea v, long addr) {
+        if ((addr & ~HugeMemory.HPAGE_PMD_MASK) != 0 && mm.hugePmds.get() != 0) {
+            memory.huge.splitHugePmd(v, memory.pmdOffset(mm, addr), addr); // vma_adjust_trans_huge
+        }
         VmArea n = new VmArea(mm, addr, v.end, v.flags, v.pgoff + ((addr - v.start) >>> 12), v.file);
         n.name = v.name;
         if (v.file == null) {

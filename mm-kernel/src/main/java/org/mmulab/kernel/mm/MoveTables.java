@@ -129,8 +129,8 @@ final class MoveTables {
             }
             extent = getExtent(pmdShift, oldAddr, oldEnd, newAddr);
             long oldPmd = entryOffset(mm, oldAddr, 2);
-            if (oldPmd < 0 || PteBits.none(ops.getLockless(oldPmd))) {
-                continue;
+            if (oldPmd < 0 || PteBits.none(memory.huge.splitIfHuge(vma, oldPmd, oldAddr, ops.getLockless(oldPmd)))) {
+                continue; // (a huge PMD split first: move_huge_pmd's job, done on the PTEs)
             }
             long newPmd = entryAlloc(mm, newAddr, 2);
             if (newPmd < 0) {

@@ -149,6 +149,7 @@ final class Mprotect {
             long ep = ops.entryAddr(table, addr, level);
             for (;;) {
                 long e = ops.getLockless(ep);
+                e = level == 2 ? memory.huge.splitIfHuge(vma, ep, addr, e) : e; // change_huge_pmd's job, on PTEs
                 if (PteBits.none(e) || ops.tableBad(level, e)) {
                     break;
                 }

@@ -17,12 +17,15 @@ final class PgtableGeneric {
      * the PTE lock: the window in which khugepaged's retract_page_tables can change the PMD.
      */
     volatile Runnable pteMapLockRaceHook;
+    /** pte_free_defer's grace periods and the lockless walkers' read-side sections. */
+    final RcuTableFree rcu;
 
     PgtableGeneric(Memory memory) {
         this.memory = memory;
         this.ops = memory.ops();
         this.frames = memory.frames();
         this.stats = memory.stats;
+        this.rcu = new RcuTableFree(memory, this::freePgtablePage);
     }
 
     long allocPgtablePage() {
@@ -130,6 +133,10 @@ final class PgtableGeneric {
         if (PteBits.none(pmd)) {
             return 0;
         }
+        if (HugeMemory.pmdTransHuge(pmd)) {
+            // the PTE a split would make for addr: the subpage, with the huge PMD's bits but PS
+            return (pmd & ~PteBits.PSE) + (((addr >>> 12) & (HugeMemory.HPAGE_PMD_NR - 1)) << 12);
+        }
         return ops.getLockless(ops.entryAddr(PteBits.pfn(pmd) << 12, addr, 1));
     }
 
@@ -188,15 +195,32 @@ final class PgtableGeneric {
      * out.ptl null) when there is no page table any more.
      */
     boolean mapLock(long pmdp, long addr, PteSlot out) {
+        // rcu_read_lock from the lockless PMD read until the lock is validated (or given up): a table
+        // unlinked meanwhile is not freed before the pmd_same recheck below found out
+        out.ptl = null;
+        out.pmdval = 0;
+        int rcuSlot = rcu.readLock(out);
+        try {
+            return mapLockRcu(pmdp, addr, out);
+        } finally {
+            rcu.readUnlock(rcuSlot);
+        }
+    }
+
+    private boolean mapLockRcu(long pmdp, long addr, PteSlot out) {
         for (;;) {
             long pmdval = ops.getLockless(pmdp);
             long ptep = pteOffsetMap(pmdp, pmdval, addr);
             if (ptep < 0) {
                 stats.pteMapLockFailed.incrementAndGet();
                 out.ptl = null;
+                out.pmdval = pmdval; // what it found instead: none, huge, or not a table
                 return false;
             }
             SpinLock ptl = ptlockOrNull(pmdval);
+            // mapped, not yet locked: what RcuTableFree's check sees of this walker meanwhile
+            out.pmdval = pmdval;
+            out.ptl = ptl;
             Runnable hook = pteMapLockRaceHook;
             if (hook != null) {
                 hook.run();
@@ -208,15 +232,32 @@ final class PgtableGeneric {
             ptl.lock();
             // pmd_same, and the lock is still the table's: a table freed and allocated again at the same
             // pfn (the same PMD value: ABA) has a new lock, and holding the old one would exclude nobody.
-            if (pmdval == ops.getLockless(pmdp) && frames.ptlockOrNull(PteBits.pfn(pmdval)) == ptl) {
+            if (memory.fixes.reverted(MmFix.PMD_SAME_RECHECK) || pmdval == ops.getLockless(pmdp)
+                    && frames.ptlockOrNull(PteBits.pfn(pmdval)) == ptl) {
                 out.ptep = ptep;
                 out.ptl = ptl;
                 out.pmdval = pmdval;
                 return true;
             }
             ptl.unlock();
+            out.ptl = null;
             stats.pteMapLockRetries.incrementAndGet();
         }
+    }
+
+    /**
+     * pte_offset_map_lock for a walker that meets a huge PMD by splitting it (split_huge_pmd) and trying
+     * again; the split happens only on the failure path, so ordinary walks are unchanged.
+     */
+    boolean mapLockSplit(VmArea vma, long pmdp, long addr, PteSlot out) {
+        if (mapLock(pmdp, addr, out)) {
+            return true;
+        }
+        if (!HugeMemory.pmdTransHuge(out.pmdval)) {
+            return false;
+        }
+        memory.huge.splitHugePmd(vma, pmdp, addr);
+        return mapLock(pmdp, addr, out);
     }
 
     private SpinLock ptlockOrNull(long pmdval) {

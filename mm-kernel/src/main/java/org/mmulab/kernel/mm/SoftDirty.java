@@ -35,7 +35,7 @@ public final class SoftDirty {
                 for (long a = v.start; a < v.end;) {
                     long next = memory.pgtables.addrEnd(a, v.end, 2);
                     long pmdp = memory.pgtables.pmdOffset(mm, a);
-                    if (pmdp >= 0 && memory.pgtables.mapLock(pmdp, a, slot)) {
+                    if (pmdp >= 0 && memory.pgtables.mapLockSplit(v, pmdp, a, slot)) {
                         try {
                             long ptep = slot.ptep;
                             for (long x = a; x < next; x += 4096, ptep += 8) {
@@ -76,7 +76,7 @@ public final class SoftDirty {
             long flags = (v.flags & VmArea.VM_SOFTDIRTY) != 0 ? PM_SOFT_DIRTY : 0;
             long pmdp = memory.pgtables.pmdOffset(mm, addr);
             PteSlot slot = new PteSlot();
-            if (pmdp < 0 || !memory.pgtables.mapLock(pmdp, addr, slot)) {
+            if (pmdp < 0 || !memory.pgtables.mapLockSplit(v, pmdp, addr, slot)) {
                 return flags;
             }
             try {

@@ -47,6 +47,14 @@ public final class VmStat {
     public final AtomicLong mremapPudsMoved = new AtomicLong();
     public final AtomicLong mremapPmdsMoved = new AtomicLong();
     public final AtomicLong mremapPtesMoved = new AtomicLong();
+    /** THP (mm/huge_memory.c, khugepaged): PMD-mapped anon THPs now (meminfo AnonHugePages / 2 MiB) and
+     * shmem PMD mappings now (ShmemPmdMapped), collapses done and failed, PMD splits, tables deferred. */
+    public final AtomicLong anonThps = new AtomicLong();
+    public final AtomicLong shmemPmdMapped = new AtomicLong();
+    public final AtomicLong thpCollapseAlloc = new AtomicLong();
+    public final AtomicLong thpCollapseFailed = new AtomicLong();
+    public final AtomicLong thpSplitPmd = new AtomicLong();
+    public final AtomicLong pteFreeDeferred = new AtomicLong();
 
     public Map<String, Long> asMap() {
         Map<String, Long> m = new LinkedHashMap<>();
@@ -83,6 +91,12 @@ public final class VmStat {
         m.put("mremap.puds_moved", mremapPudsMoved.get());
         m.put("mremap.pmds_moved", mremapPmdsMoved.get());
         m.put("mremap.ptes_moved", mremapPtesMoved.get());
+        m.put("nr_anon_transparent_hugepages", anonThps.get());
+        m.put("nr_shmem_pmdmapped", shmemPmdMapped.get());
+        m.put("thp_collapse_alloc", thpCollapseAlloc.get());
+        m.put("thp_collapse_alloc_failed", thpCollapseFailed.get());
+        m.put("thp_split_pmd", thpSplitPmd.get());
+        m.put("pte_free_defer", pteFreeDeferred.get());
         return m;
     }
 }

@@ -85,9 +85,9 @@ final class Zap {
             if (level == 2) {
                 // zap_pmd_range: while zap_pte_range stops short (a full batch, or pte_offset_map_lock
                 // failed because the PMD changed), look at the PMD again: a table installed meanwhile
-                // is zapped too; none (or a huge PMD, zap_huge_pmd's business: mmulab maps none) ends it.
+                // is zapped too; none ends it.
                 long a = addr;
-                long pmd = e;
+                long pmd = memory.huge.splitIfHuge(vma, ep, addr, e); // zap_huge_pmd's job, done on PTEs
                 while (!PteBits.none(pmd) && (pmd & PteBits.PSE) == 0 && !ops.tableBad(2, pmd)) {
                     a = zapPteRange(tlb, vma, ep, a, next);
                     if (a == next) {

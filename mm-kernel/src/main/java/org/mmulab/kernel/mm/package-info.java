@@ -14,7 +14,10 @@
  * mm/process_vm_access.c ({@link org.mmulab.kernel.mm.ProcessVmAccess}), remap_pfn_range/vm_insert_page
  * ({@link org.mmulab.kernel.mm.PfnMap}), unmap_mapping_range through i_mmap and hole punching
  * ({@link org.mmulab.kernel.mm.Truncate}), soft-dirty tracking for clear_refs and pagemap
- * ({@link org.mmulab.kernel.mm.SoftDirty}),
+ * ({@link org.mmulab.kernel.mm.SoftDirty}), transparent huge pages: PMD leaves and split_huge_pmd of
+ * mm/huge_memory.c ({@link org.mmulab.kernel.mm.HugeMemory}), MADV_COLLAPSE and the khugepaged pass of
+ * mm/khugepaged.c ({@link org.mmulab.kernel.mm.Khugepaged}) and pte_free_defer's grace periods for
+ * lockless walkers ({@code RcuTableFree}),
  * kernel/fork.c's dup_mmap with copy_page_range ({@link org.mmulab.kernel.mm.Fork}), do_wp_page
  * ({@code WpFault}), arch/x86/mm/tlb.c's ASID/PCID switches, lazy TLB and IPI shootdowns
  * ({@link org.mmulab.kernel.mm.TlbFlush}), the lock types with lockdep's checks ({@code SpinLock},
