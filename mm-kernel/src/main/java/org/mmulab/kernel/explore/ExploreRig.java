@@ -30,10 +30,14 @@ import org.mmulab.kernel.mm.PteBits;
 public final class ExploreRig {
     /** Guest RAM of a run: small, so building a machine per seed stays cheap. */
     static final long RAM = 16L << 20;
-    /** A run that reaches this many yield points is stuck (a livelock the revert may cause). */
+    /** Guest RAM of a {@link GuestScenario}'s run: a libc program and its threads. */
+    static final long GUEST_RAM = 64L << 20;
+    /** A Java-driven run that reaches this many yield points is stuck (a livelock the revert may cause). */
     static final long MAX_YIELDS = 200_000;
 
     final BodyRig body;
+    /** The fixes this run turns off. */
+    final Set<MmFix> reverted;
     final Machine machine;
     final Memory memory;
     final Mmap mmap;
@@ -43,17 +47,31 @@ public final class ExploreRig {
     private long yields;
 
     ExploreRig(int cpus, boolean pae, Set<MmFix> reverted, long seed, ScheduleSource schedule, ScheduleRecorder trace) {
+        this(cpus, pae, reverted, seed, schedule, trace, false, 0, MAX_YIELDS);
+    }
+
+    /**
+     * {@code bare}: a machine of {@link #GUEST_RAM} without the Java bodies' mm ({@link #memory} and
+     * {@link #mmap} null): a {@link GuestScenario} boots the kernel on it and turns {@link #reverted} off
+     * in the kernel's Memory. {@code quantum}: guest instructions between two QUANTUM yield points (0: default).
+     */
+    ExploreRig(int cpus, boolean pae, Set<MmFix> reverted, long seed, ScheduleSource schedule, ScheduleRecorder trace,
+            boolean bare, int quantum, long maxYields) {
         this.pae = pae;
-        body = new BodyRig(cpus, RAM, pae, reverted);
-        machine = body.machine;
-        memory = body.memory;
-        mmap = body.mmap;
+        this.reverted = Set.copyOf(reverted);
+        body = bare ? null : new BodyRig(cpus, RAM, pae, reverted);
+        machine = bare ? new Machine(GUEST_RAM, cpus) : body.machine;
+        memory = bare ? null : body.memory;
+        mmap = bare ? null : body.mmap;
+        if (quantum > 0) {
+            machine.setDeterministicQuantum(quantum);
+        }
         machine.setDeterministic(seed);
         machine.setScheduleSource((k, vcpu, kind, eligible, count) -> {
             yields = k + 1;
-            if (k >= MAX_YIELDS && kind != YieldKind.EXIT) {
+            if (k >= maxYields && kind != YieldKind.EXIT) {
                 // unwinds the holder (never at its exit hand-over, which must pass the baton on)
-                throw new IllegalStateException("no progress after " + MAX_YIELDS + " yield points (livelock)");
+                throw new IllegalStateException("no progress after " + maxYields + " yield points (livelock)");
             }
             for (Runnable m : monitors) {
                 try {
