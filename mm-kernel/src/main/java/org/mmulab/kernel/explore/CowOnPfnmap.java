@@ -1,10 +1,11 @@
 package org.mmulab.kernel.explore;
 
 import java.util.List;
+import java.util.function.Consumer;
 
+import org.mmulab.emulator.machine.Vcpu;
 import org.mmulab.kernel.mm.MmFix;
 import org.mmulab.kernel.mm.MmStruct;
-import org.mmulab.kernel.mm.Mmap;
 
 /**
  * Seed 003's 920fc356f5 ("unpaged: COW on VM_UNPAGED") and ee498ed730 ("anon in VM_UNPAGED"): a
@@ -51,11 +52,8 @@ final class CowOnPfnmap extends Scenario {
     @Override
     void run(ExploreRig rig) {
         MmStruct mm = rig.newMm();
-        long frame = rig.deviceFrame(PATTERN);
-        int driverRefs = rig.memory.frames().refcount(frame);
-        rig.mapAnon(mm, BASE, Mmap.PAGE_SIZE, Mmap.PROT_READ | Mmap.PROT_WRITE, Mmap.MAP_PRIVATE);
-        rig.remapPfn(mm, BASE, frame);
-        java.util.function.Consumer<org.mmulab.emulator.machine.Vcpu> writer = cpu -> {
+        ExploreRig.DeviceMapping device = rig.mapDevice(mm, BASE, PATTERN);
+        Consumer<Vcpu> writer = cpu -> {
             mm.activate(cpu);
             long va = BASE + 8 + 8L * cpu.id();
             if (rig.load(cpu, mm, BASE) != PATTERN) {
@@ -70,7 +68,7 @@ final class CowOnPfnmap extends Scenario {
             }
         };
         rig.run(List.of(writer, writer));
-        rig.checkDeviceFrame(frame, PATTERN, driverRefs);
+        rig.checkDevice(device);
         rig.checkCensus(List.of(mm));
     }
 }

@@ -250,22 +250,24 @@ public final class ExploreRig {
         return 0;
     }
 
+    /** A driver's one-page PFN map: the device frame, the data the driver put there and its refcount. */
+    record DeviceMapping(long pfn, long pattern, int refcount) {
+    }
+
     /**
-     * A device's frame, outside the page allocator's use (reserved, as memory a driver hands out with
-     * remap_pfn_range), filled with {@code pattern}: its pfn.
+     * A driver's mmap handler on a private writable one-page VMA at {@code va}: a device frame outside
+     * the page allocator's use (reserved, as memory a driver hands out) filled with {@code pattern},
+     * mapped with remap_pfn_range (VM_PFNMAP, special PTE, no counts).
      */
-    long deviceFrame(long pattern) {
-        long pfn = memory.frames().allocZeroedPage();
+    DeviceMapping mapDevice(MmStruct mm, long va, long pattern) {
+        FrameTable frames = memory.frames();
+        long pfn = frames.allocZeroedPage();
         if (pfn < 0) {
             throw new IllegalStateException("no memory for a device frame");
         }
-        memory.frames().reserve(pfn);
+        frames.reserve(pfn);
         machine.memory().write64(pfn << 12, pattern);
-        return pfn;
-    }
-
-    /** A driver's mmap handler: remap_pfn_range of the whole one-page VMA at {@code va} to {@code pfn}. */
-    void remapPfn(MmStruct mm, long va, long pfn) {
+        mapAnon(mm, va, Mmap.PAGE_SIZE, Mmap.PROT_READ | Mmap.PROT_WRITE, Mmap.MAP_PRIVATE);
         mm.mmapLock.downWrite();
         try {
             int r = new PfnMap(memory).remapPfnRange(mm.vmaLookup(va), va, pfn, Mmap.PAGE_SIZE);
@@ -275,22 +277,24 @@ public final class ExploreRig {
         } finally {
             mm.mmapLock.upWrite();
         }
+        return new DeviceMapping(pfn, pattern, frames.refcount(pfn));
     }
 
     /**
      * A PFN map's frame has no struct page the mm may touch (mm/memory.c vm_normal_page): its data,
      * reference count and map count are what the driver set up, whatever the users of the mapping did.
      */
-    void checkDeviceFrame(long pfn, long pattern, int refcount) {
+    void checkDevice(DeviceMapping d) {
         FrameTable frames = memory.frames();
-        if (frames.refcount(pfn) != refcount || frames.mapcount(pfn) != 0) {
-            violate("pfnmap-untouched", "the device frame 0x" + Long.toHexString(pfn) + " has refcount "
-                    + frames.refcount(pfn) + " (driver's " + refcount + ") and mapcount " + frames.mapcount(pfn));
+        String f = "the device frame 0x" + Long.toHexString(d.pfn());
+        if (frames.refcount(d.pfn()) != d.refcount() || frames.mapcount(d.pfn()) != 0) {
+            violate("pfnmap-untouched", f + " has refcount " + frames.refcount(d.pfn()) + " (driver's " + d.refcount()
+                    + ") and mapcount " + frames.mapcount(d.pfn()));
         }
-        long now = machine.memory().read64(pfn << 12);
-        if (now != pattern) {
-            violate("pfnmap-untouched", "the device frame 0x" + Long.toHexString(pfn) + " reads 0x"
-                    + Long.toHexString(now) + ", not the driver's 0x" + Long.toHexString(pattern));
+        long now = machine.memory().read64(d.pfn() << 12);
+        if (now != d.pattern()) {
+            violate("pfnmap-untouched", f + " reads 0x" + Long.toHexString(now) + ", not the driver's 0x"
+                    + Long.toHexString(d.pattern()));
         }
     }
 

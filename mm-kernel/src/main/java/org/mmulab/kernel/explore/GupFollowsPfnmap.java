@@ -4,7 +4,6 @@ import java.util.List;
 
 import org.mmulab.kernel.mm.MmFix;
 import org.mmulab.kernel.mm.MmStruct;
-import org.mmulab.kernel.mm.Mmap;
 
 /**
  * Seed 003's 1ff8038988 ("get_user_pages: don't try to follow PFNMAP pages", with 6aab341e0a's
@@ -52,10 +51,7 @@ final class GupFollowsPfnmap extends Scenario {
     @Override
     void run(ExploreRig rig) {
         MmStruct mm = rig.newMm();
-        long frame = rig.deviceFrame(PATTERN);
-        int driverRefs = rig.memory.frames().refcount(frame);
-        rig.mapAnon(mm, BASE, Mmap.PAGE_SIZE, Mmap.PROT_READ | Mmap.PROT_WRITE, Mmap.MAP_PRIVATE);
-        rig.remapPfn(mm, BASE, frame);
+        ExploreRig.DeviceMapping device = rig.mapDevice(mm, BASE, PATTERN);
         rig.run(List.of(cpu -> {
             mm.activate(cpu);
             byte[] buf = new byte[8];
@@ -72,7 +68,7 @@ final class GupFollowsPfnmap extends Scenario {
                 rig.userWork();
             }
         }));
-        rig.checkDeviceFrame(frame, PATTERN, driverRefs);
+        rig.checkDevice(device);
         rig.checkCensus(List.of(mm));
     }
 }
