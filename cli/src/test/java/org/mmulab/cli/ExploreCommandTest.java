@@ -6,8 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.mmulab.kernel.explore.PendingScenario;
+import org.mmulab.kernel.explore.Scenario;
+import org.mmulab.kernel.explore.Scenarios;
 
 /** {@code mmulab explore}: listing, sweeps both ways, replay with trace, JSON, and one-line usage errors. */
 class ExploreCommandTest {
@@ -63,5 +67,37 @@ class ExploreCommandTest {
             assertTrue(r.err().startsWith("mmulab: "), r.err());
         }
         assertTrue(CliRun.run("explore", "mremap-vs-truncate").err().contains("pending"));
+    }
+
+    @Test
+    void allPrintsOneRowPerScenarioAndTheirSeedsPerSecond() {
+        // one seed each: the table's shape (seed 0 catches some reverted fixes, not all: exit 1)
+        CliRun r = CliRun.run("explore", "--all", "--seeds", "1", "--no-progress");
+        assertEquals(1, r.status(), r.out() + r.err());
+        assertTrue(r.out().lines().findFirst().orElse("").matches("scenario +fix +strategy +seeds-to-violation +clean-with-fix +seeds/s.*"),
+                r.out());
+        for (Scenario s : Scenarios.real()) {
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith(s.name() + " ") && l.contains(s.fix().cliName())), s.name());
+        }
+        for (PendingScenario p : Scenarios.pending()) {
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith(p.name() + " ") && l.contains("pending")), p.name());
+        }
+        assertTrue(r.out().contains("FAILED"), r.out());
+    }
+
+    /**
+     * Issue 18's done-when: with each scenario's full budget every reverted fix is caught and every fixed
+     * version is clean (the slow profile, {@code mvn -B verify -Pslow}); the table is printed.
+     */
+    @Tag("slow")
+    @Test
+    void allCatchesEveryRevertedFixAndFindsEveryFixedVersionClean() {
+        CliRun r = CliRun.run("explore", "--all", "--no-progress");
+        System.out.println(r.out());
+        assertEquals(0, r.status(), r.out() + r.err());
+        assertTrue(r.out().contains("every reverted fix caught, every fixed version clean"), r.out());
+        for (Scenario s : Scenarios.real()) {
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith(s.name() + " ") && l.endsWith("ok")), s.name());
+        }
     }
 }

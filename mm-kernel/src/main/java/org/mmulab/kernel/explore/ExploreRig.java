@@ -6,42 +6,38 @@ import java.util.List;
 import java.util.Set;
 import java.util.function.Consumer;
 
-import org.mmulab.emulator.cpu.CpuState;
-import org.mmulab.emulator.cpu.GuestFault;
 import org.mmulab.emulator.machine.Machine;
 import org.mmulab.emulator.machine.ScheduleRecorder;
 import org.mmulab.emulator.machine.ScheduleSource;
-import org.mmulab.emulator.machine.TrapHandler;
 import org.mmulab.emulator.machine.Vcpu;
 import org.mmulab.emulator.machine.YieldKind;
-import org.mmulab.emulator.mmu.PfErr;
-import org.mmulab.kernel.mm.CycleCharge;
 import org.mmulab.kernel.mm.FrameTable;
 import org.mmulab.kernel.mm.Memory;
 import org.mmulab.kernel.mm.MmFix;
 import org.mmulab.kernel.mm.MmStruct;
 import org.mmulab.kernel.mm.Mmap;
-import org.mmulab.kernel.mm.PaePgtable;
+import org.mmulab.kernel.mm.PfnMap;
 import org.mmulab.kernel.mm.PgtableOps;
 import org.mmulab.kernel.mm.PteBits;
-import org.mmulab.kernel.mm.VmArea;
-import org.mmulab.kernel.mm.X86_64Pgtable;
 
 /**
- * One run of a scenario: a small machine (2-3 vCPUs, 16 MiB) under DETERMINISTIC scheduling with the
- * mm port on it, no guest image. Every vCPU starts paging on init_mm's empty tables at CPL 3, so its
- * first fetch raises #PF and the trap handler runs that vCPU's Java body on the vCPU's own thread —
- * where the kernel's fault and syscall code runs. Bodies touch user memory through their own vCPU's
- * MMU (TLB, paging-structure caches, walker A/D updates, all with their yield points) and enter the
- * fault path as arch/x86/mm/fault.c does. The frame table's free observer reports a frame freed while
- * a vCPU can still reach it ({@code MmCheck.watchFrees}).
+ * One run of a scenario: a {@link BodyRig} (2-3 vCPUs, 16 MiB, a Java body per vCPU faulting through
+ * its own MMU) under DETERMINISTIC scheduling with the seed's schedule. What the run breaks is recorded
+ * as {@link Violation}s instead of thrown: a kernel exception, a deadlock, a lock held at the return to
+ * user space, a frame freed while a vCPU can reach it, and whatever the scenario's monitors and final
+ * checks find.
  */
 public final class ExploreRig {
     /** Guest RAM of a run: small, so building a machine per seed stays cheap. */
     static final long RAM = 16L << 20;
-    /** A run that reaches this many yield points is stuck (a livelock the revert may cause). */
+    /** Guest RAM of a {@link GuestScenario}'s run: a libc program and its threads. */
+    static final long GUEST_RAM = 64L << 20;
+    /** A Java-driven run that reaches this many yield points is stuck (a livelock the revert may cause). */
     static final long MAX_YIELDS = 200_000;
 
+    final BodyRig body;
+    /** The fixes this run turns off. */
+    final Set<MmFix> reverted;
     final Machine machine;
     final Memory memory;
     final Mmap mmap;
@@ -51,50 +47,44 @@ public final class ExploreRig {
     private long yields;
 
     ExploreRig(int cpus, boolean pae, Set<MmFix> reverted, long seed, ScheduleSource schedule, ScheduleRecorder trace) {
+        this(cpus, pae, reverted, seed, schedule, trace, false, 0, MAX_YIELDS);
+    }
+
+    /**
+     * {@code bare}: a machine of {@link #GUEST_RAM} without the Java bodies' mm ({@link #memory} and
+     * {@link #mmap} null): a {@link GuestScenario} boots the kernel on it and turns {@link #reverted} off
+     * in the kernel's Memory. {@code quantum}: guest instructions between two QUANTUM yield points (0: default).
+     */
+    ExploreRig(int cpus, boolean pae, Set<MmFix> reverted, long seed, ScheduleSource schedule, ScheduleRecorder trace,
+            boolean bare, int quantum, long maxYields) {
         this.pae = pae;
-        machine = new Machine(RAM, cpus);
-        machine.setDeterministic(seed);
-        CycleCharge charge = new CycleCharge(machine);
-        FrameTable frames = new FrameTable(machine.memory());
-        frames.setCharge(charge);
-        memory = new Memory(machine.memory(), frames,
-                pae ? new PaePgtable(machine.memory(), charge) : new X86_64Pgtable(machine.memory(), charge));
-        for (MmFix f : reverted) {
-            memory.fixes.revert(f);
+        this.reverted = Set.copyOf(reverted);
+        body = bare ? null : new BodyRig(cpus, RAM, pae, reverted);
+        machine = bare ? new Machine(GUEST_RAM, cpus) : body.machine;
+        memory = bare ? null : body.memory;
+        mmap = bare ? null : body.mmap;
+        if (quantum > 0) {
+            machine.setDeterministicQuantum(quantum);
         }
-        memory.check.watchFrees(machine);
-        mmap = new Mmap(memory);
+        machine.setDeterministic(seed);
         machine.setScheduleSource((k, vcpu, kind, eligible, count) -> {
             yields = k + 1;
-            if (k >= MAX_YIELDS && kind != YieldKind.EXIT) {
+            if (k >= maxYields && kind != YieldKind.EXIT) {
                 // unwinds the holder (never at its exit hand-over, which must pass the baton on)
-                throw new IllegalStateException("no progress after " + MAX_YIELDS + " yield points (livelock)");
+                throw new IllegalStateException("no progress after " + maxYields + " yield points (livelock)");
             }
             for (Runnable m : monitors) {
-                m.run();
+                try {
+                    m.run();
+                } catch (RuntimeException e) {
+                    // never out of the schedule source: the baton must pass on
+                    violate("monitor-bug", e.toString());
+                }
             }
             return schedule.next(k, vcpu, kind, eligible, count);
         });
         if (trace != null) {
             machine.setScheduleRecorder(trace);
-        }
-        for (Vcpu v : machine.vcpus()) {
-            CpuState s = v.state;
-            long cr0 = s.cr0, cr4 = s.cr4, efer = s.efer;
-            s.cr0 |= CpuState.CR0_PE | CpuState.CR0_PG | CpuState.CR0_WP;
-            if (pae) {
-                s.efer = (s.efer & ~(CpuState.EFER_LME | CpuState.EFER_LMA | CpuState.EFER_SCE)) | CpuState.EFER_NXE;
-                s.cr4 = (s.cr4 & ~CpuState.CR4_PCIDE) | CpuState.CR4_PAE | CpuState.CR4_PGE;
-                s.longMode64 = false;
-            } else {
-                s.efer |= CpuState.EFER_LME | CpuState.EFER_LMA | CpuState.EFER_NXE;
-                s.cr4 |= CpuState.CR4_PAE | CpuState.CR4_PGE | CpuState.CR4_PCIDE;
-                s.longMode64 = true;
-            }
-            s.cpl = 3;
-            s.cr3 = memory.swapperPgdPhys();
-            s.rip = 0x10_0000; // mapped by nothing: the first fetch traps into the body
-            v.mmu().controlRegistersChanged(cr0, cr4, efer);
         }
     }
 
@@ -144,26 +134,12 @@ public final class ExploreRig {
      * {@code kernel-bug}; a machine whose vCPUs all wait for each other is {@code deadlock}.
      */
     void run(List<Consumer<Vcpu>> bodies) {
-        machine.setTrapHandler(new TrapHandler() {
-            @Override
-            public void syscall(Vcpu cpu, boolean int80) {
-                throw new IllegalStateException("no guest code here");
-            }
-
-            @Override
-            public void exception(Vcpu cpu, int vector, long errorCode) {
-                try {
-                    bodies.get(cpu.id()).accept(cpu);
-                    if (!memory.check.checkNoLocksHeld()) {
-                        violate("no-lock-at-exit", "vCPU " + cpu.id() + " returns to user space holding a lock");
-                    }
-                } finally {
-                    cpu.stop();
-                }
-            }
-        });
         try {
-            machine.runAll();
+            body.run(bodies, cpu -> {
+                if (!memory.check.checkNoLocksHeld()) {
+                    violate("no-lock-at-exit", "vCPU " + cpu.id() + " returns to user space holding a lock");
+                }
+            });
         } catch (RuntimeException | Error e) {
             violate("kernel-bug", e.toString());
         }
@@ -194,31 +170,12 @@ public final class ExploreRig {
      * permission) and -2 for SIGBUS/OOM from the fault path.
      */
     long access(Vcpu cpu, MmStruct mm, long va, boolean write) {
-        int pf = PfErr.U | (write ? PfErr.W : 0);
-        for (int tries = 0; tries < 64; tries++) {
-            try {
-                return cpu.mmu().translate(va, pf);
-            } catch (GuestFault f) {
-                cpu.state.exceptionVector = -1;
-            }
-            mm.mmapLock.downRead();
-            int r;
-            try {
-                VmArea vma = mm.findVma(va);
-                if (vma == null || va < vma.start()
-                        || (write ? (vma.flags() & VmArea.VM_WRITE) == 0 : !vma.accessible())) {
-                    return -1;
-                }
-                r = memory.handleMmFault(vma, va, Memory.FAULT_FLAG_USER | (write ? Memory.FAULT_FLAG_WRITE : 0));
-            } finally {
-                mm.mmapLock.upRead();
-            }
-            if (r != Memory.VM_FAULT_OK) {
-                return -2;
-            }
+        long pa = body.access(cpu, mm, va, write);
+        if (pa == BodyRig.NO_PROGRESS) {
+            violate("fault-progress", "fault at 0x" + Long.toHexString(va) + " never resolved");
+            return BodyRig.SIGBUS;
         }
-        violate("fault-progress", "fault at 0x" + Long.toHexString(va) + " never resolved");
-        return -2;
+        return pa;
     }
 
     /**
@@ -291,5 +248,67 @@ public final class ExploreRig {
             table = PteBits.pfn(e) << 12;
         }
         return 0;
+    }
+
+    /** A driver's one-page PFN map: the device frame, the data the driver put there and its refcount. */
+    record DeviceMapping(long pfn, long pattern, int refcount) {
+    }
+
+    /**
+     * A driver's mmap handler on a private writable one-page VMA at {@code va}: a device frame outside
+     * the page allocator's use (reserved, as memory a driver hands out) filled with {@code pattern},
+     * mapped with remap_pfn_range (VM_PFNMAP, special PTE, no counts).
+     */
+    DeviceMapping mapDevice(MmStruct mm, long va, long pattern) {
+        FrameTable frames = memory.frames();
+        long pfn = frames.allocZeroedPage();
+        if (pfn < 0) {
+            throw new IllegalStateException("no memory for a device frame");
+        }
+        frames.reserve(pfn);
+        machine.memory().write64(pfn << 12, pattern);
+        mapAnon(mm, va, Mmap.PAGE_SIZE, Mmap.PROT_READ | Mmap.PROT_WRITE, Mmap.MAP_PRIVATE);
+        mm.mmapLock.downWrite();
+        try {
+            int r = new PfnMap(memory).remapPfnRange(mm.vmaLookup(va), va, pfn, Mmap.PAGE_SIZE);
+            if (r != 0) {
+                throw new IllegalStateException("remap_pfn_range: " + r);
+            }
+        } finally {
+            mm.mmapLock.upWrite();
+        }
+        return new DeviceMapping(pfn, pattern, frames.refcount(pfn));
+    }
+
+    /**
+     * A PFN map's frame has no struct page the mm may touch (mm/memory.c vm_normal_page): its data,
+     * reference count and map count are what the driver set up, whatever the users of the mapping did.
+     */
+    void checkDevice(DeviceMapping d) {
+        FrameTable frames = memory.frames();
+        String f = "the device frame 0x" + Long.toHexString(d.pfn());
+        if (frames.refcount(d.pfn()) != d.refcount() || frames.mapcount(d.pfn()) != 0) {
+            violate("pfnmap-untouched", f + " has refcount " + frames.refcount(d.pfn()) + " (driver's " + d.refcount()
+                    + ") and mapcount " + frames.mapcount(d.pfn()));
+        }
+        long now = machine.memory().read64(d.pfn() << 12);
+        if (now != d.pattern()) {
+            violate("pfnmap-untouched", f + " reads 0x" + Long.toHexString(now) + ", not the driver's 0x"
+                    + Long.toHexString(d.pattern()));
+        }
+    }
+
+    /** The pfn of the PTE table that maps {@code va} in {@code mm}, or -1 when there is none. */
+    long pteTable(MmStruct mm, long va) {
+        PgtableOps ops = memory.ops();
+        long table = mm.pgdPhys();
+        for (int level = ops.levels(); level >= 2; level--) {
+            long e = machine.memory().read64Acquire(ops.entryAddr(table, va, level));
+            if (!PteBits.present(e) || (e & PteBits.PSE) != 0) {
+                return -1;
+            }
+            table = PteBits.pfn(e) << 12;
+        }
+        return table >>> 12;
     }
 }

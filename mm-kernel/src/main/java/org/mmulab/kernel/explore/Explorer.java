@@ -59,7 +59,7 @@ public final class Explorer {
             case PCT -> new Pct(seed, s.cpus(), o.depth(), s.horizon());
             case RANDOM -> ScheduleSource.seeded(seed);
         };
-        ExploreRig rig = new ExploreRig(s.cpus(), s.pae(), reverted, seed, schedule, trace);
+        ExploreRig rig = new ExploreRig(s.cpus(), s.pae(), reverted, seed, schedule, trace, s.guest(), s.quantum(), s.maxYields());
         s.run(rig);
         return new RunResult(seed, rig.violations(), rig.yields());
     }

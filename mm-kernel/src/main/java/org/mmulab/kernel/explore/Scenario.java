@@ -47,6 +47,24 @@ public abstract class Scenario {
      */
     public abstract int budget();
 
+    /**
+     * Does {@link #run} boot a guest program with the whole kernel on the rig's bare machine
+     * ({@link GuestScenario}) instead of Java bodies on a {@link BodyRig}?
+     */
+    boolean guest() {
+        return false;
+    }
+
+    /** Yield points after which a run is a livelock (a {@code kernel-bug} violation). */
+    long maxYields() {
+        return ExploreRig.MAX_YIELDS;
+    }
+
+    /** Guest instructions between two QUANTUM yield points of a guest run (0: the machine's default). */
+    int quantum() {
+        return 0;
+    }
+
     /** One run under the rig's schedule. */
     abstract void run(ExploreRig rig);
 }

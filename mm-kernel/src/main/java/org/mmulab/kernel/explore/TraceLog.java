@@ -35,7 +35,8 @@ public final class TraceLog implements ScheduleRecorder {
         for (StackTraceElement f : Thread.currentThread().getStackTrace()) {
             String c = f.getClassName();
             boolean kernel = c.startsWith("org.mmulab.kernel.mm.") && !c.endsWith(".CycleCharge") && !c.endsWith(".LockWait");
-            boolean body = c.startsWith("org.mmulab.kernel.explore.") && !c.endsWith(".TraceLog") && !c.endsWith(".ExploreRig");
+            boolean body = c.startsWith("org.mmulab.kernel.explore.") && !c.endsWith(".TraceLog") && !c.endsWith(".ExploreRig")
+                    && !c.endsWith(".BodyRig") && !c.contains(".BodyRig$");
             if (!kernel && !body && !c.endsWith(".Mmu") && !c.endsWith(".PageWalker")) {
                 continue;
             }

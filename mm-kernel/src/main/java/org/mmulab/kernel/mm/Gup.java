@@ -1,5 +1,7 @@
 package org.mmulab.kernel.mm;
 
+import org.mmulab.emulator.machine.YieldKind;
+
 /**
  * get_user_pages and follow_page after mm/gup.c (Linux 6.6), for the kernel's own accesses to a
  * process's memory (another process's in process_vm_readv/writev, access_remote_vm).
@@ -39,7 +41,10 @@ public final class Gup {
 
     /** check_vma_flags: 0 or -EFAULT. */
     static int checkVmaFlags(VmArea vma, int gupFlags) {
-        int f = vma.flags;
+        return checkVmaFlags(vma.flags, gupFlags);
+    }
+
+    private static int checkVmaFlags(int f, int gupFlags) {
         boolean write = (gupFlags & FOLL_WRITE) != 0;
         if ((f & (VmArea.VM_IO | VmArea.VM_PFNMAP)) != 0) {
             return EFAULT;
@@ -93,7 +98,9 @@ public final class Gup {
             return NO_PAGE;
         }
         PteSlot slot = new PteSlot();
-        if (!pg.mapLockSplit(vma, pmdp, addr, slot)) {
+        // MmFix.FOLLOW_PAGE_PTLOCK reverted: pte_offset_map without the lock (before seed 003's deceb6cd17)
+        boolean locked = !memory.fixes.reverted(MmFix.FOLLOW_PAGE_PTLOCK);
+        if (!(locked ? pg.mapLockSplit(vma, pmdp, addr, slot) : pg.mapNolock(pmdp, addr, slot))) {
             return NO_PAGE; // no page table (or it changed): fault
         }
         try {
@@ -102,6 +109,10 @@ public final class Gup {
                 return NO_PAGE;
             }
             long page = memory.vmNormalPage(pte);
+            if (page < 0 && memory.fixes.reverted(MmFix.GUP_NO_PFNMAP) && PteBits.pfn(pte) != memory.zeroPfn()
+                    && PteBits.pfn(pte) < memory.frames().frameCount()) {
+                page = PteBits.pfn(pte); // reverted: pte_page of a PFN map's frame, as before vm_normal_page
+            }
             if ((flags & FOLL_WRITE) != 0 && !canFollowWritePte(pte, page, vma, flags)) {
                 return NO_PAGE;
             }
@@ -112,11 +123,16 @@ public final class Gup {
                 return (flags & FOLL_GET) != 0 ? EFAULT : EEXIST;
             }
             if ((flags & FOLL_GET) != 0) {
-                memory.frames().get(page); // try_grab_page, under the PTE lock
+                // try_grab_page, under the PTE lock: an atomic on the page's refcount, where the other
+                // vCPUs' steps interleave like at any shared access (a yield point under DETERMINISTIC)
+                memory.frames().charge().yieldPoint(YieldKind.QUANTUM);
+                memory.frames().get(page);
             }
             return page;
         } finally {
-            slot.ptl.unlock();
+            if (locked) {
+                slot.ptl.unlock();
+            }
         }
     }
 
@@ -139,19 +155,22 @@ public final class Gup {
                     ret = EFAULT;
                     break;
                 }
-                int err = checkVmaFlags(vma, gupFlags);
+                // MmFix.GUP_NO_PFNMAP reverted: a PFN map followed as for a driver that cleared VM_IO (1ff8038988)
+                int err = memory.fixes.reverted(MmFix.GUP_NO_PFNMAP)
+                        ? checkVmaFlags(vma.flags & ~(VmArea.VM_PFNMAP | VmArea.VM_IO), gupFlags) : checkVmaFlags(vma, gupFlags);
                 if (err != 0) {
                     ret = err;
                     break;
                 }
             }
             long page;
+            int foll = gupFlags;
             for (;;) {
-                page = followPage(vma, start, gupFlags);
+                page = followPage(vma, start, foll);
                 if (page != NO_PAGE) {
                     break;
                 }
-                int fault = memory.handleMmFault(vma, start, (gupFlags & FOLL_WRITE) != 0 ? Memory.FAULT_FLAG_WRITE : 0);
+                int fault = memory.handleMmFault(vma, start, (foll & FOLL_WRITE) != 0 ? Memory.FAULT_FLAG_WRITE : 0);
                 if (fault == Memory.VM_FAULT_OOM) {
                     page = ENOMEM;
                     break;
@@ -159,6 +178,9 @@ public final class Gup {
                 if (fault != Memory.VM_FAULT_OK) {
                     page = EFAULT; // vm_fault_to_errno: SIGBUS / SIGSEGV
                     break;
+                }
+                if (memory.fixes.reverted(MmFix.FOLL_COW) && (foll & FOLL_WRITE) != 0 && (vma.flags & VmArea.VM_WRITE) == 0) {
+                    foll &= ~FOLL_WRITE; // reverted: pre-2016 faultin_page, "COW done, follow it read-only"
                 }
                 Runnable hook = afterFaultHook;
                 if (hook != null) {

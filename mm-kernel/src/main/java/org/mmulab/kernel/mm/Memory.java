@@ -365,7 +365,17 @@ public final class Memory {
 
     private int doPteMissing(VmFault vmf) {
         if ((vmf.vma.flags & (VmArea.VM_PFNMAP | VmArea.VM_MIXEDMAP)) != 0) {
-            return VM_FAULT_SIGBUS; // a driver mapping filled at mmap time has no fault handler (PfnMap)
+            // A driver mapping filled at mmap time has no fault handler (PfnMap): SIGBUS — unless the none
+            // entry was a temporary clearing (wp_page_copy's ptep_clear_flush on another vCPU), which
+            // do_fault tells apart by looking again under the PTE lock.
+            if (!pgtables.mapLock(vmf.pmdp, vmf.address, vmf)) {
+                return VM_FAULT_SIGBUS;
+            }
+            try {
+                return PteBits.none(ops.get(vmf.ptep)) ? VM_FAULT_SIGBUS : VM_FAULT_OK;
+            } finally {
+                vmf.ptl.unlock();
+            }
         }
         if (vmf.vma.isAnonymous()) {
             return doAnonymousPage(vmf);

@@ -30,7 +30,36 @@ public enum MmFix {
     /** Seed 002 (Hugh Dickins, "mm/pgtable: allow pte_offset_map[_lock]() to fail"): the pmd_same recheck. */
     PMD_SAME_RECHECK("seed 002", "__pte_offset_map_lock re-checks pmd_same after taking the PTE lock and retries if the PMD changed"),
     /** Seed 001 ("mm/khugepaged: collapse_pte_mapped_thp() with mmap_read_lock()"): pmd_lock + pte_free_defer. */
-    PTE_FREE_DEFER("seed 001", "collapse_pte_mapped_thp/retract_page_tables unlink the PTE table under pmd_lock and its PTE lock and free it with pte_free_defer after a grace period");
+    PTE_FREE_DEFER("seed 001", "collapse_pte_mapped_thp/retract_page_tables unlink the PTE table under pmd_lock and its PTE lock and free it with pte_free_defer after a grace period"),
+    /**
+     * 4.20 eb66ae030829 (CVE-2018-18281), carried by {@code MoveTables}: move_ptes flushes the old range
+     * before it drops the PTE locks ({@link Mremap#setRevertFlushBeforeUnlock} sets the same switch).
+     */
+    MREMAP_FLUSH_BEFORE_UNLOCK("eb66ae030829", "move_ptes flushes the TLB of the old range before dropping the PTE locks"),
+    /**
+     * 4.8.3 19be0eaffa3a (Dirty COW, CVE-2016-5195) as 6.x carries it ({@code Gup} can_follow_write_pte):
+     * after a FOLL_FORCE write fault GUP keeps FOLL_WRITE and follows only the COW copy it made.
+     * Reverted: the pre-2016 rule, FOLL_WRITE dropped once the COW fault returned.
+     */
+    FOLL_COW("19be0eaffa3a", "GUP keeps FOLL_WRITE after a forced COW fault and writes only into its own anon copy"),
+    /**
+     * 5.8-6.x's do_wp_page reuse rule ({@code WpFault} wp_can_reuse_anon_folio: refcount, not mapcount;
+     * 09854ba94c6a, CVE-2020-29374). Reverted: the 2.6 rule, reuse when page_mapcount is 1 — a page
+     * another mm pinned through GUP is then written in place.
+     */
+    COW_REUSE_REFCOUNT("09854ba94c6a", "do_wp_page reuses an anon page only when the PTE holds its only reference"),
+    /** Seed 003 (deceb6cd17 "follow_page with inner ptlock"): follow_page takes the reference under the PTE lock. */
+    FOLLOW_PAGE_PTLOCK("seed 003", "follow_page reads the PTE and takes the page reference under the PTE table's lock"),
+    /**
+     * Seed 003 (1ff8038988 "get_user_pages: don't try to follow PFNMAP pages", with 6aab341e0a's
+     * vm_normal_page): GUP never follows a VM_PFNMAP mapping, whose frames have no struct page to count.
+     */
+    GUP_NO_PFNMAP("seed 003", "get_user_pages refuses VM_PFNMAP mappings and never counts a PFN-mapped frame"),
+    /**
+     * Seed 003 (920fc356f5 "unpaged: COW on VM_UNPAGED"): do_wp_page copies a private PFN map's frame
+     * without touching its (nonexistent) page counts.
+     */
+    COW_PFNMAP_NO_REFCOUNT("seed 003", "do_wp_page on a private PFN map copies the frame without counting or unmapping it");
 
     private final String origin;
     private final String description;
@@ -65,6 +94,11 @@ public enum MmFix {
         /** Turns {@code f} off in this Memory's kernel (race explorer only). */
         public void revert(MmFix f) {
             reverted[f.ordinal()] = true;
+        }
+
+        /** Turns {@code f} off (true) or back on (the switch a test sets from Java, e.g. Mremap's). */
+        public void set(MmFix f, boolean revert) {
+            reverted[f.ordinal()] = revert;
         }
 
         /** Is {@code f} turned off? */

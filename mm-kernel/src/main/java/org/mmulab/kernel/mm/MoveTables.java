@@ -17,7 +17,7 @@ package org.mmulab.kernel.mm;
  *     other vCPUs may be setting A/D in it) and set at the new address; if any was present the TLB is
  *     flushed for the old range <em>before the PTE locks are dropped</em>. Dropping them first (the bug
  *     fixed for CVE-2018-18281) lets a truncate or zap through the new mapping free the page while a
- *     vCPU still holds a stale translation of the old address: {@link #revertFlushBeforeUnlock} brings
+ *     vCPU still holds a stale translation of the old address: {@link MmFix#MREMAP_FLUSH_BEFORE_UNLOCK} brings
  *     that order back for the explorer.</li>
  * <li>rmap locks ({@code take_rmap_locks}): for a file or shmem VMA the mapping's i_mmap lock is held
  *     for writing across each table or PTE batch moved (seed 004, the i_shared_lock fix), so a racing
@@ -34,11 +34,6 @@ final class MoveTables {
     private final PgtableGeneric pg;
     private final PgtableOps ops;
 
-    /**
-     * The explorer's {@code --revert-fix} switch for CVE-2018-18281: true flushes the old range only
-     * after both PTE locks are released (Linux before 4.20), false (default) flushes before.
-     */
-    volatile boolean revertFlushBeforeUnlock;
     /**
      * The explorer's {@code --revert-fix} switch for seed 004: true moves a file VMA's PTEs without the
      * mapping's i_mmap lock (as between i_shared_sem becoming a spinlock and the rmap-14 fix).
@@ -248,7 +243,7 @@ final class MoveTables {
                     moved++;
                 }
                 memory.stats.mremapPtesMoved.addAndGet(moved);
-                if (forceFlush && !revertFlushBeforeUnlock) {
+                if (forceFlush && !memory.fixes.reverted(MmFix.MREMAP_FLUSH_BEFORE_UNLOCK)) {
                     // "make sure to flush TLB before we drop the PTL for the PTE" (CVE-2018-18281)
                     mm.flushTlbRange(oldEnd - len, oldEnd);
                     forceFlush = false;

@@ -36,7 +36,7 @@ public final class Mremap {
      * old range only after dropping the PTE locks, as Linux did before 4.20.
      */
     public void setRevertFlushBeforeUnlock(boolean revert) {
-        moveTables.revertFlushBeforeUnlock = revert;
+        memory.fixes.set(MmFix.MREMAP_FLUSH_BEFORE_UNLOCK, revert);
     }
 
     /** The explorer's {@code --revert-fix} for seed 004: move file PTEs without the i_mmap lock. */

@@ -25,6 +25,10 @@ final class WpFault {
     int doWpPage(VmFault vmf) {
         VmArea vma = vmf.vma;
         long page = memory.vmNormalPage(vmf.origPte);
+        if (page < 0 && (vma.flags & VmArea.VM_PFNMAP) != 0 && memory.fixes.reverted(MmFix.COW_PFNMAP_NO_REFCOUNT)
+                && PteBits.pfn(vmf.origPte) < frames.frameCount()) {
+            page = PteBits.pfn(vmf.origPte); // reverted: the PFN map's frame counted like a page (before 920fc356f5)
+        }
         if ((vma.flags & (VmArea.VM_SHARED | VmArea.VM_MAYSHARE)) != 0) {
             // wp_page_shared / wp_pfn_shared: no page_mkwrite for shmem; reuse.
             return wpPageReuse(vmf);
@@ -50,6 +54,14 @@ final class WpFault {
     private boolean wpCanReuseAnon(long page) {
         if ((frames.flags(page) & FrameTable.PG_ANON) == 0) {
             return false;
+        }
+        if (memory.fixes.reverted(MmFix.COW_REUSE_REFCOUNT)) {
+            // reverted: 2.6's can_share_swap_page, reuse when this PTE is the only mapping (pins not seen)
+            if (frames.mapcount(page) != 1) {
+                return false;
+            }
+            frames.moveAnonRmap(page);
+            return true;
         }
         if (frames.anonExclusive(page)) {
             memory.stats.faultWpReuseExclusive.incrementAndGet();
