@@ -164,7 +164,7 @@ public final class Filesystems {
         FdTable t = new FdTable();
         KernelConfig c = k.config();
         try {
-            t.install(ConsoleFile.input(pipefs, c.uid(), c.stdin()), 0, 3, false);
+            t.install(ConsoleFile.input(pipefs, c.uid(), c.stdin(), k.sched().lock), 0, 3, false);
             t.install(ConsoleFile.output(pipefs, c.uid(), c.stdout()), 1, 3, false);
             t.install(ConsoleFile.output(pipefs, c.uid(), c.stderr()), 2, 3, false);
         } catch (FsException e) {

@@ -1,5 +1,6 @@
 package org.mmulab.kernel;
 
+import org.mmulab.kernel.fs.ConsoleFile;
 import org.mmulab.kernel.fs.File;
 import org.mmulab.kernel.fs.FdTable;
 import org.mmulab.kernel.fs.FsException;
@@ -101,6 +102,32 @@ final class SysPipe {
             return done;
         }
         return write(p, buf, count, done);
+    }
+
+    /**
+     * A read of the console's stdin ({@link ConsoleFile}): what the host reader buffered, blocking as a
+     * continuation while there is nothing and the host stream is open; a faulting copy gives the bytes back.
+     */
+    long consoleRead(ConsoleFile c, long buf, long count) {
+        Task t = k.current();
+        Sched s = k.sched();
+        byte[] b = new byte[(int) Math.min(count, Pipe.PIPE_SIZE)];
+        int n;
+        synchronized (s.lock) {
+            try {
+                n = c.read(b, 0, b.length);
+            } catch (FsException e) {
+                if (e.errno != Errno.EAGAIN || c.nonblocking()) {
+                    return e.ret();
+                }
+                return blockOn(t, c.readWait(), (kk, cpu, task) -> consoleRead(c, buf, count), Sched.HOST_INPUT);
+            }
+        }
+        if (n > 0 && k.userAccess().copyToUser(buf, b, 0, n) != 0) {
+            c.unread(b, 0, n);
+            return -Errno.EFAULT;
+        }
+        return n;
     }
 
     /**

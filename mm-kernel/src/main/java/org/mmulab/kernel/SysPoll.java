@@ -15,7 +15,8 @@ import org.mmulab.kernel.fs.WaitQueue;
  * deadline (guest monotonic time), then runs the pass again when woken. A signal ends the wait with
  * EINTR; the timeout with 0 ready. The remaining time is written back where Linux writes it (select's
  * timeval, ppoll's and pselect6's timespec). A sigmask given to ppoll/pselect6 is in force while the
- * call waits and restored when it returns (signals it unblocked stay pending until then).
+ * call waits; when a signal ends the wait it stays in force until that signal is delivered
+ * ({@link #restore}), otherwise it is restored when the call returns.
  */
 final class SysPoll {
     static final int POLLIN_SET = File.POLLRDNORM | File.POLLRDBAND | File.POLLIN | File.POLLHUP | File.POLLERR;
@@ -188,9 +189,20 @@ final class SysPoll {
         return restore(oldMask, r);
     }
 
+    /**
+     * poll_select_finish's restore_saved_sigmask_unless(ret == -ERESTARTNOHAND): a call a signal
+     * interrupted keeps its temporary mask until that signal is delivered (the handler's frame saves
+     * the old mask, or the return without a handler restores it: {@link SyscallRestart}), so a signal
+     * the temporary mask unblocked is taken; any other result restores the old mask now.
+     */
     private long restore(long oldMask, long r) {
         if (oldMask != -1) {
-            k.current().sigmask = oldMask;
+            Task t = k.current();
+            if (r == -Errno.ERESTARTNOHAND) {
+                t.savedSigmask = oldMask;
+            } else {
+                t.sigmask = oldMask;
+            }
         }
         return r;
     }

@@ -176,9 +176,9 @@ public final class Syscalls {
             case NR_TIME:
                 return time.time(cpu, a0, true);
             case NR_NANOSLEEP:
-                return time.nanosleep(cpu, a0, true);
+                return time.nanosleep(cpu, a0, a1, true);
             case NR_CLOCK_NANOSLEEP: // glibc's nanosleep and sleep(1) call clock_nanosleep
-                return time.clockNanosleep64(cpu, (int) a0, (int) a1, a2);
+                return time.clockNanosleep64(cpu, (int) a0, (int) a1, a2, a3, true);
             case NR_GETPID:
                 return k.current().tgid();
             case NR_GETTID:
@@ -395,8 +395,8 @@ public final class Syscalls {
             case NR32_TIME -> time.time(cpu, b, false);
             case NR32_CLOCK_GETTIME64 -> time.clockGettime(cpu, (int) b, c, true);
             case NR32_CLOCK_GETRES_TIME64 -> time.clockGetres((int) b, c, true);
-            case NR32_NANOSLEEP -> time.nanosleep(cpu, b, false);
-            case NR32_CLOCK_NANOSLEEP_TIME64 -> time.clockNanosleep64(cpu, (int) b, (int) c, d);
+            case NR32_NANOSLEEP -> time.nanosleep(cpu, b, c, false);
+            case NR32_CLOCK_NANOSLEEP_TIME64 -> time.clockNanosleep64(cpu, (int) b, (int) c, d, si, true);
             case NR32_SET_TID_ADDRESS -> {
                 k.current().clearChildTid = b;
                 yield k.current().pid;
