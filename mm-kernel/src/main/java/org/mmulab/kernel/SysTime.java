@@ -169,15 +169,10 @@ final class SysTime {
      * written to {@code rem} (if not 0) when a signal ends the sleep (hrtimer_nanosleep).
      */
     long nanosleep(Vcpu cpu, long req, long rem, boolean ts64) {
-        byte[] b = new byte[ts64 ? 16 : 8];
-        if (k.userAccess().copyFromUser(b, 0, req, b.length) != 0) {
-            return -Errno.EFAULT;
+        long ns = readRequest(req, ts64);
+        if (ns < 0) {
+            return ns;
         }
-        long sec = ts64 ? Le.le64(b, 0) : (int) Le.le32(b, 0), nsec = ts64 ? Le.le64(b, 8) : (int) Le.le32(b, 4);
-        if (sec < 0 || nsec < 0 || nsec >= NSEC_PER_SEC) {
-            return -Errno.EINVAL;
-        }
-        long ns = sec > Long.MAX_VALUE / NSEC_PER_SEC - 1 ? Long.MAX_VALUE : sec * NSEC_PER_SEC + nsec;
         long now = time().monotonicNanos(cpu);
         return sleepUntil(cpu, ns > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + ns, rem, ts64);
     }
@@ -193,6 +188,18 @@ final class SysTime {
         if ((flags & 1) == 0) {
             return nanosleep(cpu, req, rem, ts64);
         }
+        long target = readRequest(req, ts64);
+        if (target < 0) {
+            return target;
+        }
+        long mono = time().monotonicNanos(cpu);
+        long nowNs = clk == 0 ? time().realtimeNanos(cpu) : mono;
+        long left = Math.max(0, target - nowNs);
+        return sleepUntil(cpu, left > Long.MAX_VALUE - mono ? Long.MAX_VALUE : mono + left, 0, ts64);
+    }
+
+    /** get_timespec64 + timespec64_valid of a sleep request: ns (saturated), or -EFAULT / -EINVAL. */
+    private long readRequest(long req, boolean ts64) {
         byte[] b = new byte[ts64 ? 16 : 8];
         if (k.userAccess().copyFromUser(b, 0, req, b.length) != 0) {
             return -Errno.EFAULT;
@@ -201,11 +208,7 @@ final class SysTime {
         if (sec < 0 || nsec < 0 || nsec >= NSEC_PER_SEC) {
             return -Errno.EINVAL;
         }
-        long mono = time().monotonicNanos(cpu);
-        long nowNs = clk == 0 ? time().realtimeNanos(cpu) : mono;
-        long target = sec > Long.MAX_VALUE / NSEC_PER_SEC - 1 ? Long.MAX_VALUE : sec * NSEC_PER_SEC + nsec;
-        long left = Math.max(0, target - nowNs);
-        return sleepUntil(cpu, left > Long.MAX_VALUE - mono ? Long.MAX_VALUE : mono + left, 0, ts64);
+        return sec > Long.MAX_VALUE / NSEC_PER_SEC - 1 ? Long.MAX_VALUE : sec * NSEC_PER_SEC + nsec;
     }
 
     /**

@@ -84,22 +84,10 @@ final class HostPageCache implements AddressSpace.Backing {
             return 0;
         }
         int n = (int) Math.min(len, size - pos);
-        PhysicalMemory mem = frames.memory();
-        int done = 0;
-        while (done < n) {
-            long p = pos + done;
-            int inPage = (int) (p & 4095);
-            int chunk = Math.min(n - done, 4096 - inPage);
-            long pfn = a.findPage(p >>> 12);
-            if (pfn >= 0) {
-                mem.readBytes((pfn << 12) + inPage, b, off + done, chunk);
-                frames.put(pfn);
-            } else {
-                int got = readFully(ch, p, b, off + done, chunk);
-                java.util.Arrays.fill(b, off + done + got, off + done + chunk, (byte) 0);
-            }
-            done += chunk;
-        }
+        PageCacheRead.copy(a, frames, pos, b, off, n, (p, dst, o, l) -> {
+            int got = readFully(ch, p, dst, o, l);
+            java.util.Arrays.fill(dst, o + got, o + l, (byte) 0);
+        });
         return n;
     }
 
