@@ -62,7 +62,7 @@ final class SysFileMap {
         }
         k.filesystems().registerMapping(a, file.inode);
         try {
-            return k.mmap().doMmap(mm, a, addr, len, prot, flags, pgoff, null);
+            return k.mmap().doMmap(mm, a, addr, len, prot, flags, pgoff, null, file.writable());
         } finally {
             a.releaseUser();
         }

@@ -40,6 +40,9 @@ class ConsoleStdinTest {
             }
         });
         writer.start();
+        f.write64(buf + 2048, 0);
+        f.writeBytes(buf + 2052, new byte[] {POLLIN, 0, 0, 0});
+        assertEquals(1, f.sys(7, buf + 2048, 1, -1), "poll without a timeout waits for the host (not a deadlock)");
         StringBuilder got = new StringBuilder();
         while (got.length() < 6) {
             long n = f.sys(Syscalls.NR_READ, 0, buf, 64); // blocks (continuation) until the host delivers

@@ -157,5 +157,8 @@ class HostPageCacheTest {
         assertEquals(0, f.sys(26, m, 4096, MS_INVALIDATE));
         long roMap = f.sys(9, 0, 4096, R, Mmap.MAP_SHARED, ro, 0);
         assertEquals(-1 - Kernel.FAULT_SIGSEGV, f.touch(roMap, true), "a store to a read-only shared mapping");
+        assertEquals(-Errno.EACCES, f.sys(10, roMap, 4096, RW), "mprotect(PROT_WRITE): no VM_MAYWRITE without FMODE_WRITE");
+        long roPriv = f.sys(9, 0, 4096, R, Mmap.MAP_PRIVATE, ro, 0);
+        assertEquals(0, f.sys(10, roPriv, 4096, RW), "a private mapping may become writable (COW)");
     }
 }
