@@ -118,6 +118,30 @@ public final class Filesystems {
         }
     }
 
+    /**
+     * mm->exe_file for the image booted from host path {@code hostPath}: its dentry in the guest tree when
+     * that names the same host file, else a dentry of its own (the guest's tmpfs /tmp shadows a host
+     * /tmp/..., and an image outside --root has no guest name), so exec of /proc/self/exe still runs it.
+     */
+    Dentry bootExe(String hostPath) {
+        Vfs v = vfs();
+        String guest = guestPath(hostPath);
+        try {
+            Dentry d = v.walk(v.root(), v.root(), guest, true, 0);
+            if (HostFs.isHostFile(d.inode, Path.of(hostPath))) {
+                return d;
+            }
+        } catch (FsException e) {
+            // not reachable by its guest name: a detached dentry below
+        }
+        try {
+            Inode i = HostFs.detached(Path.of(hostPath), k.memory().frames());
+            return i == null ? null : new Dentry(v.root(), guest.startsWith("/") ? guest.substring(1) : guest, i);
+        } catch (java.io.IOException | FsException e) {
+            return null;
+        }
+    }
+
     /** Pages held by tmpfs files (Shmem in /proc/meminfo). */
     long tmpfsPages() {
         return (tmp == null ? 0 : tmp.usedPages()) + (shm == null ? 0 : shm.usedPages());

@@ -302,6 +302,7 @@ public final class Kernel implements TrapHandler {
         sched.resetPids(config.pid() + 1);
         t.ia32 = elf.elf32;
         t.exePath = java.nio.file.Path.of(execPath).toAbsolutePath().normalize().toString();
+        t.exeDentry = filesystems.bootExe(t.exePath);
         t.exePath = filesystems.guestPath(t.exePath);
         t.files = filesystems.consoleFiles();
         t.fs = filesystems.initialFs();

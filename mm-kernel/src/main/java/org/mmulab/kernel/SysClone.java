@@ -86,6 +86,7 @@ final class SysClone {
         c.ia32 = cur.ia32;
         c.comm = cur.comm;
         c.exePath = cur.exePath;
+        c.exeDentry = cur.exeDentry;
         c.umask = cur.umask;
         c.sigmask = cur.sigmask;
         c.cpusAllowed = cur.cpusAllowed;

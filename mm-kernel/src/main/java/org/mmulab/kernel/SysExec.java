@@ -229,6 +229,7 @@ final class SysExec {
         k.filesystems().registerMapping(t.exe, d.inode);
         t.ia32 = elf.elf32;
         t.exePath = d.path();
+        t.exeDentry = d;
         String base = execPath.substring(execPath.lastIndexOf('/') + 1);
         t.comm = base.length() > 15 ? base.substring(0, 15) : base;
         // Files: unshare, then close-on-exec.

@@ -77,6 +77,8 @@ public final class Task {
     long robustList, robustListLen;
     /** The image's absolute path: what /proc/self/exe reads. */
     String exePath = "";
+    /** mm->exe_file: what following /proc/self/exe opens (null: follow exePath as text). */
+    org.mmulab.kernel.fs.Dentry exeDentry;
     /** sigaltstack: sas_ss_sp, sas_ss_size, sas_ss_flags (SS_AUTODISARM only). */
     long sasSp, sasSize;
     int sasFlags;

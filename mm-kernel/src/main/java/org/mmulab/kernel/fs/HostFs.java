@@ -89,6 +89,24 @@ public final class HostFs {
         return false;
     }
 
+    /** Whether {@code i} is the host file {@code p} names (after resolving links). */
+    public static boolean isHostFile(Inode i, Path p) {
+        try {
+            return i instanceof HostInode h && Files.isSameFile(h.path, p);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The inode of host file {@code file} outside any mounted tree: a read-only HostFs rooted at its
+     * directory (the booted image when the guest cannot name it), or null when it does not exist.
+     */
+    public static Inode detached(Path file, FrameTable frames) throws IOException, FsException {
+        Path real = file.toRealPath();
+        return new HostFs(real.getParent(), List.of(), frames).inode(real);
+    }
+
     /** The inode for host path {@code p} (lstat), or null when it does not exist. */
     HostInode inode(Path p) throws FsException {
         Map<String, Object> a;

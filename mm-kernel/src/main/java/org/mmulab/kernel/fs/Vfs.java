@@ -176,6 +176,10 @@ public final class Vfs {
             if (--budget[0] < 0) {
                 throw new FsException(Errno.ELOOP);
             }
+            Dentry jumped = child instanceof Synth.MagicLink m ? m.jump() : null;
+            if (jumped != null) {
+                return jumped; // nd_jump_link
+            }
             String target = child.readlink();
             if (target.isEmpty()) {
                 throw new FsException(Errno.ENOENT);
