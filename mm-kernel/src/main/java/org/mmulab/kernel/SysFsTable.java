@@ -60,6 +60,7 @@ final class SysFsTable {
             case 75 -> "fdatasync";
             case 76 -> "truncate";
             case 77 -> "ftruncate";
+            case 285 -> "fallocate";
             case 79 -> "getcwd";
             case 80 -> "chdir";
             case 81 -> "fchdir";
@@ -195,6 +196,7 @@ final class SysFsTable {
             case 334 -> "pwritev";
             case 353 -> "renameat2";
             case 356 -> "memfd_create";
+            case 324 -> "fallocate";
             case 358 -> "execveat";
             case 383 -> "statx";
             case 412 -> "utimensat_time64";
@@ -257,6 +259,7 @@ final class SysFsTable {
             case 74, 75 -> f.fsync(d0);
             case 76 -> p.truncate(a0, a1);
             case 77 -> p.ftruncate(d0, a1);
+            case 285 -> fallocate(d0, (int) a1, a2, a3);
             case 79 -> p.getcwd(a0, a1);
             case 80 -> p.chdir(a0);
             case 81 -> p.fchdir(d0);
@@ -320,6 +323,15 @@ final class SysFsTable {
                 return -Errno.ESPIPE;
             }
             return advice < 0 || advice > 5 ? -Errno.EINVAL : 0;
+        } catch (org.mmulab.kernel.fs.FsException e) {
+            return e.ret();
+        }
+    }
+
+    /** ksys_fallocate: EBADF for a bad fd, then {@link org.mmulab.kernel.fs.Fallocate#vfsFallocate}. */
+    private long fallocate(int fd, int mode, long off, long len) {
+        try {
+            return org.mmulab.kernel.fs.Fallocate.vfsFallocate(f.file(fd), mode, off, len, k.memory());
         } catch (org.mmulab.kernel.fs.FsException e) {
             return e.ret();
         }
@@ -412,6 +424,7 @@ final class SysFsTable {
             case 334 -> f.rwv(fd, c, d, 8, true, off64(si, di));
             case 353 -> p.renameat2(fd, c, (int) d, si, (int) di);
             case 356 -> p.memfdCreate(b, (int) c);
+            case 324 -> fallocate(fd, (int) c, off64(d, si), off64(di, bp));
             case 358 -> exec.execve(cpu, fd, c, d, si, (int) di);
             case 383 -> p.stats.statx(fd, c, (int) d, (int) si, di);
             case 436 -> f.closeRange(b, c, (int) d);

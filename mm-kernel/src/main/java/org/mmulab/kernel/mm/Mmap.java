@@ -141,16 +141,25 @@ public final class Mmap {
      */
     public long doMmap(MmStruct mm, AddressSpace file, long addr, long len, int prot, int flags, long pgoff,
             String name) {
+        return doMmap(mm, file, addr, len, prot, flags, pgoff, name, 0);
+    }
+
+    /**
+     * do_mmap with VM flags the file's checks take away ({@code clearVmFlags}: VM_MAYWRITE for a shared
+     * mapping of a write-sealed memfd, memfd_check_seals_mmap).
+     */
+    public long doMmap(MmStruct mm, AddressSpace file, long addr, long len, int prot, int flags, long pgoff,
+            String name, int clearVmFlags) {
         mm.mmapLock.downWrite();
         try {
-            return doMmapLocked(mm, file, addr, len, prot, flags, pgoff, name, 0);
+            return doMmapLocked(mm, file, addr, len, prot, flags, pgoff, name, 0, clearVmFlags);
         } finally {
             mm.mmapLock.upWrite();
         }
     }
 
     long doMmapLocked(MmStruct mm, AddressSpace file, long addr, long len, int prot, int flags, long pgoff,
-            String name, int extraVmFlags) {
+            String name, int extraVmFlags, int clearVmFlags) {
         if (len == 0) {
             return EINVAL;
         }
@@ -204,8 +213,8 @@ public final class Mmap {
         if ((flags & MAP_FIXED_NOREPLACE) != 0 && mm.findVmaIntersection(addr, addr + len) != null) {
             return EEXIST;
         }
-        int vmFlags = vmFlags(prot, flags) | mm.defFlags | VmArea.VM_MAYREAD | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC
-                | extraVmFlags;
+        int vmFlags = (vmFlags(prot, flags) | mm.defFlags | VmArea.VM_MAYREAD | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC
+                | extraVmFlags) & ~clearVmFlags;
         if (!Mlock.mlockFutureOk(mm, vmFlags, len)) {
             return EAGAIN; // MAP_LOCKED (or mlockall(MCL_FUTURE)) past RLIMIT_MEMLOCK
         }
