@@ -46,6 +46,9 @@ final class SysFileMap {
                 return -Errno.EACCES;
             }
         }
+        if (file.inode instanceof org.mmulab.kernel.fs.DriverDevice drv) {
+            return drv.driver().mmap(addr, len, prot, flags, pgoff); // f_op->mmap: remap_pfn_range, vm_insert_page
+        }
         if (file.inode instanceof org.mmulab.kernel.fs.Device dev
                 && (dev.kind == org.mmulab.kernel.fs.Device.Kind.ZERO || dev.kind == org.mmulab.kernel.fs.Device.Kind.NULL)) {
             if (dev.kind == org.mmulab.kernel.fs.Device.Kind.NULL) {

@@ -45,6 +45,8 @@ public final class FrameTable {
     public static final int PG_ANON_EXCLUSIVE = 1 << 7;
     /** A page-table page at the PTE level (whose entries are written only under its split lock). */
     public static final int PG_PTE_TABLE = 1 << 8;
+    /** A driver's page (vm_insert_page): the driver holds one reference besides its mappings' (PfnMap). */
+    public static final int PG_DRIVER = 1 << 9;
 
     private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
 
