@@ -156,6 +156,9 @@ public final class Filesystems {
         nodes.put("random", new Device(sb, Device.Kind.RANDOM, 1, 8, this::randomBytes));
         nodes.put("urandom", new Device(sb, Device.Kind.URANDOM, 1, 9, this::randomBytes));
         nodes.put("tty", new Device(sb, Device.Kind.TTY, 5, 0, null));
+        PfnDevices drivers = new PfnDevices(k); // mmulab's remap_pfn_range and vm_insert_page devices
+        nodes.put("mmulab-pfn", drivers.pfnDevice(sb));
+        nodes.put("mmulab-page", drivers.pageDevice(sb));
         nodes.put("fd", new Synth.Link(sb, () -> "/proc/self/fd"));
         nodes.put("stdin", new Synth.Link(sb, () -> "/proc/self/fd/0"));
         nodes.put("stdout", new Synth.Link(sb, () -> "/proc/self/fd/1"));

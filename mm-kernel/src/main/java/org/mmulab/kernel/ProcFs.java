@@ -111,6 +111,7 @@ final class ProcFs {
         e.put("cmdline", () -> text(() -> cmdline(alive(pid))));
         e.put("maps", () -> text(() -> maps(alive(pid))));
         e.put("smaps_rollup", () -> text(() -> smapsRollup(alive(pid))));
+        e.put("smaps", () -> text(() -> ProcSmaps.text(k, this, alive(pid))));
         e.put("status", () -> text(() -> status(alive(pid))));
         e.put("stat", () -> text(() -> stat(alive(pid))));
         e.put("statm", () -> text(() -> statm(alive(pid))));
@@ -200,7 +201,7 @@ final class ProcFs {
         return b.toString();
     }
 
-    private void mapLine(StringBuilder b, VmArea v, MmStruct mm) {
+    void mapLine(StringBuilder b, VmArea v, MmStruct mm) {
         int f = v.flags();
         long dev = 0, ino = 0;
         String name = null;

@@ -426,8 +426,10 @@ final class SysFile {
                 return f instanceof Pipe.End ? Pipe.PIPE_SIZE : -Errno.EBADF;
             case F_SETPIPE_SZ:
                 return f instanceof Pipe.End ? Pipe.PIPE_SIZE : -Errno.EBADF;
-            case F_GET_SEALS, F_ADD_SEALS:
-                return -Errno.EINVAL;
+            case F_GET_SEALS:
+                return org.mmulab.kernel.fs.MemfdSeals.getSeals(f);
+            case F_ADD_SEALS:
+                return org.mmulab.kernel.fs.MemfdSeals.addSeals(f, (int) arg); // memfd_fcntl: unsigned int arg
             default:
                 return -Errno.EINVAL;
         }

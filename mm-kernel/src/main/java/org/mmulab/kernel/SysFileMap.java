@@ -47,6 +47,9 @@ final class SysFileMap {
                 return -Errno.EACCES;
             }
         }
+        if (file.inode instanceof org.mmulab.kernel.fs.DriverDevice drv) {
+            return drv.driver().mmap(addr, len, prot, flags, pgoff); // f_op->mmap: remap_pfn_range, vm_insert_page
+        }
         if (file.inode instanceof org.mmulab.kernel.fs.Device dev
                 && (dev.kind == org.mmulab.kernel.fs.Device.Kind.ZERO || dev.kind == org.mmulab.kernel.fs.Device.Kind.NULL)) {
             if (dev.kind == org.mmulab.kernel.fs.Device.Kind.NULL) {
@@ -62,7 +65,25 @@ final class SysFileMap {
         }
         k.filesystems().registerMapping(a, file.inode);
         try {
-            return k.mmap().doMmap(mm, a, addr, len, prot, flags, pgoff, null, file.writable());
+            // memfd_check_seals_mmap, then mmap_region's mapping_map_writable for a shared VMA that may write
+            int seal = org.mmulab.kernel.fs.MemfdSeals.mmapCheck(file, shared, (prot & org.mmulab.kernel.mm.Mmap.PROT_WRITE) != 0);
+            if (seal < 0) {
+                return seal;
+            }
+            // do_mmap: a shared mapping of a file not open for writing can never become writable either
+            int clear = shared && !file.writable() ? org.mmulab.kernel.mm.VmArea.VM_MAYWRITE | org.mmulab.kernel.mm.VmArea.VM_SHARED
+                    : seal > 0 ? org.mmulab.kernel.mm.VmArea.VM_MAYWRITE : 0;
+            boolean maywrite = shared && clear == 0;
+            if (maywrite && !a.mapWritable()) {
+                return -Errno.EPERM;
+            }
+            try {
+                return k.mmap().doMmap(mm, a, addr, len, prot, flags, pgoff, null, clear);
+            } finally {
+                if (maywrite) {
+                    a.unmapWritable();
+                }
+            }
         } finally {
             a.releaseUser();
         }

@@ -63,6 +63,7 @@ final class SysFsTable {
             case 76 -> "truncate";
             case 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199 -> SysXattr.NAMES[nr - 188];
             case 77 -> "ftruncate";
+            case 285 -> "fallocate";
             case 79 -> "getcwd";
             case 80 -> "chdir";
             case 81 -> "fchdir";
@@ -199,6 +200,7 @@ final class SysFsTable {
             case 334 -> "pwritev";
             case 353 -> "renameat2";
             case 356 -> "memfd_create";
+            case 324 -> "fallocate";
             case 358 -> "execveat";
             case 383 -> "statx";
             case 412 -> "utimensat_time64";
@@ -262,6 +264,7 @@ final class SysFsTable {
             case 76 -> p.truncate(a0, a1);
             case 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199 -> xattr.call(nr, 188, a0, a1, a3, (int) a4);
             case 77 -> p.ftruncate(d0, a1);
+            case 285 -> fallocate(d0, (int) a1, a2, a3);
             case 79 -> p.getcwd(a0, a1);
             case 80 -> p.chdir(a0);
             case 81 -> p.fchdir(d0);
@@ -325,6 +328,15 @@ final class SysFsTable {
                 return -Errno.ESPIPE;
             }
             return advice < 0 || advice > 5 ? -Errno.EINVAL : 0;
+        } catch (org.mmulab.kernel.fs.FsException e) {
+            return e.ret();
+        }
+    }
+
+    /** ksys_fallocate: EBADF for a bad fd, then {@link org.mmulab.kernel.fs.Fallocate#vfsFallocate}. */
+    private long fallocate(int fd, int mode, long off, long len) {
+        try {
+            return org.mmulab.kernel.fs.Fallocate.vfsFallocate(f.file(fd), mode, off, len, k.memory());
         } catch (org.mmulab.kernel.fs.FsException e) {
             return e.ret();
         }
@@ -418,6 +430,7 @@ final class SysFsTable {
             case 334 -> f.rwv(fd, c, d, 8, true, off64(si, di));
             case 353 -> p.renameat2(fd, c, (int) d, si, (int) di);
             case 356 -> p.memfdCreate(b, (int) c);
+            case 324 -> fallocate(fd, (int) c, off64(d, si), off64(di, bp));
             case 358 -> exec.execve(cpu, fd, c, d, si, (int) di);
             case 383 -> p.stats.statx(fd, c, (int) d, (int) si, di);
             case 436 -> f.closeRange(b, c, (int) d);

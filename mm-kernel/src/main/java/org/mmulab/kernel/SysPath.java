@@ -202,8 +202,8 @@ final class SysPath {
 
     /** memfd_create(name, flags): an unlinked tmpfs file "memfd:NAME", open read-write. */
     long memfdCreate(long namep, int flags) {
-        if ((flags & ~(1 | 2 | 4 | 8 | 0x10)) != 0 || (flags & 4) != 0) {
-            return -Errno.EINVAL; // MFD_HUGETLB: no huge pages
+        if ((flags & ~(1 | 2 | 4 | 8 | 0x10)) != 0 || (flags & 4) != 0 || (flags & 0x18) == 0x18) {
+            return -Errno.EINVAL; // MFD_HUGETLB: no huge pages; MFD_EXEC with MFD_NOEXEC_SEAL
         }
         try {
             String name = files.userPath(namep, 250);
@@ -219,7 +219,8 @@ final class SysPath {
             String n = "memfd:" + name;
             Inode dir = memfdFs.root();
             String unique = n + "#" + System.identityHashCode(new Object());
-            Inode i = dir.create(unique, 0777, uid(), uid());
+            Inode i = dir.create(unique, (flags & 8) != 0 ? 0666 : 0777, uid(), uid()); // MFD_NOEXEC_SEAL
+            org.mmulab.kernel.fs.MemfdSeals.memfdCreated(i, flags);
             File f = i.open(new Dentry(vfs().root(), n + " (deleted)", i), File.O_RDWR | File.O_LARGEFILE);
             dir.unlink(unique);
             try {

@@ -11,7 +11,6 @@ import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.machine.Vcpu;
 import org.mmulab.kernel.mm.MmStruct;
 import org.mmulab.kernel.mm.Mmap;
-import org.mmulab.kernel.mm.ProcessVmAccess;
 
 /**
  * The x86-64 and ia32 system-call tables (arch/x86/entry/syscalls/syscall_64.tbl, syscall_32.tbl) for
@@ -242,9 +241,8 @@ public final class Syscalls {
                 return k.mmap().mlockOps().munlockall(mm);
             case 325:
                 return k.mmap().mlockOps().mlock(mm, a0, a1, (int) a2);
-            case 310, 311: // process_vm_readv/writev; the remote process: only the caller here (one task)
-                return ProcessVmAccess.processVmRw(k.mmap().gup(), mm, a1, a2, (int) a0 == k.task().pid ? mm : null, a3, a4,
-                        a5, nr == 311, false);
+            case 310, 311: // process_vm_readv/writev of any task
+                return SysProcessVm.rw(k, mm, (int) a0, a1, a2, a3, a4, a5, nr == 311, false); // pid_t
             default: {
                 long rv = fs.dispatch64(cpu, nr, a0, a1, a2, a3, a4, a5);
                 if (rv == SysProc.NOT_HANDLED) {
@@ -386,8 +384,7 @@ public final class Syscalls {
             case 152 -> k.mmap().mlockOps().mlockall(mm, (int) b);
             case 153 -> k.mmap().mlockOps().munlockall(mm);
             case 376 -> k.mmap().mlockOps().mlock(mm, b, c, (int) d);
-            case 347, 348 -> ProcessVmAccess.processVmRw(k.mmap().gup(), mm, c, d, (int) b == k.task().pid ? mm : null, si, di,
-                    bp, nr == 348, true);
+            case 347, 348 -> SysProcessVm.rw(k, mm, (int) b, c, d, si, di, bp, nr == 348, true);
             case NR32_LLSEEK -> fs.llseek32((int) b, c, d, si, (int) di);
             case NR32_IOCTL -> fs.ioctl((int) b, (int) c, d);
             case NR32_UNAME -> uname(b, k.config().paging() == KernelConfig.PagingMode.PAE ? "i686" : "x86_64");

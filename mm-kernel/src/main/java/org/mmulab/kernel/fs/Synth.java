@@ -10,8 +10,9 @@ import org.mmulab.kernel.Errno;
 
 /**
  * Inodes whose content is made by the kernel when they are read, for procfs (fs/proc/: generic
- * directories, seq_file text snapshotted at open as seq_read does for a small file, symlinks whose
- * target is computed) and devfs. Read-only unless a file has a write handler (clear_refs).
+ * directories, seq_file text made by a read from offset 0 and kept for the reads after it, so a
+ * rewind re-reads it as seq_read does; symlinks whose target is computed) and devfs. Read-only unless
+ * a file has a write handler (clear_refs).
  */
 public final class Synth {
     private Synth() {
@@ -96,8 +97,10 @@ public final class Synth {
          */
         @Override
         public File open(Dentry d, int flags) throws FsException {
-            byte[] snap = text == null || (flags & File.O_PATH) != 0 ? null : text.get().getBytes(StandardCharsets.UTF_8);
             return new File(d, this, flags) {
+                /** seq_file's buffer: made by a read from offset 0 (after open, rewind or lseek to 0). */
+                private byte[] snap;
+
                 @Override
                 public synchronized int read(byte[] b, int off, int len) throws FsException {
                     int n = pread(pos, b, off, len);
@@ -111,6 +114,13 @@ public final class Synth {
                         byte[] r = readAt.read(at, len);
                         System.arraycopy(r, 0, b, off, r.length);
                         return r.length;
+                    }
+                    byte[] snap;
+                    synchronized (this) {
+                        if (at == 0 || this.snap == null) { // seq_read at 0 traverses afresh (rewind)
+                            this.snap = text.get().getBytes(StandardCharsets.UTF_8);
+                        }
+                        snap = this.snap;
                     }
                     if (at >= snap.length) {
                         return 0;

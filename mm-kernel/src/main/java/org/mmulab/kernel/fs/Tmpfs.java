@@ -9,6 +9,8 @@ import org.mmulab.emulator.memory.PhysicalMemory;
 import org.mmulab.kernel.Errno;
 import org.mmulab.kernel.mm.AddressSpace;
 import org.mmulab.kernel.mm.FrameTable;
+import org.mmulab.kernel.mm.Memory;
+import org.mmulab.kernel.mm.Truncate;
 
 /**
  * tmpfs (mm/shmem.c, Linux 6.x): directories, symlinks and regular files whose data are shmem pages in
@@ -61,6 +63,8 @@ public final class Tmpfs {
         /** Where it was created, for the mapping's name in /proc/pid/maps. */
         private Node parent;
         private String name;
+        /** shmem_inode_info.seals ({@link MemfdSeals}). */
+        final MemfdSeals seals = new MemfdSeals();
 
         Node(Tmpfs fs, int mode, Node parent, String name) {
             super(fs.sb, fs.sb.nextIno(), mode);
@@ -283,6 +287,11 @@ public final class Tmpfs {
                 throw new FsException(Errno.EISDIR);
             }
             synchronized (this) {
+                long allowed = seals.writableLength(pos, len, size);
+                if (allowed < 0) {
+                    throw new FsException((int) -allowed);
+                }
+                len = (int) allowed;
                 AddressSpace a = data();
                 a.setEof(Math.max(size, pos + len)); // shmem_write_begin may allocate up to the new end
                 PhysicalMemory mem = fs.frames.memory();
@@ -323,6 +332,9 @@ public final class Tmpfs {
             if (isDir()) {
                 throw new FsException(Errno.EISDIR);
             }
+            if (seals.resizeCheck(size, newSize) != 0) {
+                throw new FsException(Errno.EPERM);
+            }
             if (data != null) {
                 data.setEof(newSize);
             }
@@ -343,6 +355,72 @@ public final class Tmpfs {
             }
             size = newSize;
             touchMtime();
+        }
+
+        /**
+         * shmem_fallocate for {@link Fallocate}: a hole punch unmaps and frees the whole pages of the range
+         * ({@link Truncate#punchHole}) and zeroes the partial ones at its ends; otherwise the range's pages
+         * are allocated (ENOSPC, keeping none of them, past the size limit) and the file grows to its end
+         * unless {@code keepSize}.
+         */
+        synchronized void fallocate(boolean punch, boolean keepSize, long off, long len, Memory memory)
+                throws FsException {
+            long end = off + len;
+            int e = seals.fallocateCheck(punch, end, size);
+            if (e != 0) {
+                throw new FsException(-e);
+            }
+            AddressSpace a = data();
+            if (punch) {
+                long first = (off + 4095) >>> 12, last = end >>> 12; // whole pages [first, last)
+                if (first < last) {
+                    fs.usedPages.addAndGet(-Truncate.punchHole(memory, a, first, last));
+                }
+                zeroCached(a, off, Math.min(end, first << 12));
+                zeroCached(a, Math.max(off, last << 12), end);
+                touchMtime();
+                return;
+            }
+            long from = off >>> 12, to = (end + 4095) >>> 12;
+            if (to - from > fs.maxPages) {
+                throw new FsException(Errno.ENOSPC);
+            }
+            a.setEof(Math.max(size, end));
+            java.util.List<Long> added = new java.util.ArrayList<>();
+            for (long idx = from; idx < to; idx++) {
+                if (a.isCached(idx)) {
+                    continue;
+                }
+                long pfn = fs.usedPages.get() < fs.maxPages ? a.getPage(idx) : -1;
+                if (pfn < 0) {
+                    for (long undo : added) { // shmem_undo_range of what this call allocated
+                        fs.usedPages.addAndGet(-a.punchHole(undo, undo + 1));
+                    }
+                    a.setEof(size);
+                    throw new FsException(Errno.ENOSPC);
+                }
+                fs.frames.put(pfn);
+                fs.usedPages.incrementAndGet();
+                added.add(idx);
+            }
+            if (!keepSize && end > size) {
+                size = end;
+            }
+            a.setEof(size);
+            touchMtime();
+        }
+
+        /** Zeroes bytes [from, to) of cached pages within one page (a hole punch's partial ends). */
+        private void zeroCached(AddressSpace a, long from, long to) {
+            if (from >= to) {
+                return;
+            }
+            long pfn = a.findPage(from >>> 12);
+            if (pfn >= 0) {
+                int n = (int) (to - from);
+                fs.frames.memory().writeBytes((pfn << 12) + (from & 4095), new byte[n], 0, n);
+                fs.frames.put(pfn);
+            }
         }
 
         @Override

@@ -45,6 +45,11 @@ public final class AddressSpace {
      * walker holding it for reading use them without the VMA's mmap lock ({@link Truncate}).
      */
     private final java.util.LinkedHashSet<VmArea> iMmap = new java.util.LinkedHashSet<>();
+    /**
+     * i_mmap_writable: the number of shared VMAs that may write the object (VM_SHARED|VM_MAYWRITE) plus
+     * mmaps making one; negative once F_SEAL_WRITE denied them ({@link #denyWritable}).
+     */
+    private final java.util.concurrent.atomic.AtomicInteger iMmapWritable = new java.util.concurrent.atomic.AtomicInteger();
 
     private AddressSpace(FrameTable frames, String name, FileBytes data, boolean shmem) {
         this(frames, name, data, null, shmem);
@@ -281,7 +286,7 @@ public final class AddressSpace {
     void linkVma(VmArea v) {
         iMmapRwsem.downWrite();
         try {
-            iMmap.add(v);
+            linkVmaLocked(v);
         } finally {
             iMmapRwsem.upWrite();
         }
@@ -291,20 +296,50 @@ public final class AddressSpace {
     void unlinkVma(VmArea v) {
         iMmapRwsem.downWrite();
         try {
-            iMmap.remove(v);
+            unlinkVmaLocked(v);
         } finally {
             iMmapRwsem.upWrite();
         }
     }
 
-    /** __vma_link_file with {@link #iMmapRwsem} already held for writing. */
+    /** __vma_link_file with {@link #iMmapRwsem} already held for writing (mapping_allow_writable too). */
     void linkVmaLocked(VmArea v) {
-        iMmap.add(v);
+        if (iMmap.add(v) && sharedMaywrite(v.flags)) {
+            iMmapWritable.incrementAndGet();
+        }
     }
 
-    /** __remove_shared_vm_struct with {@link #iMmapRwsem} already held for writing. */
+    /** __remove_shared_vm_struct with {@link #iMmapRwsem} already held for writing (mapping_unmap_writable). */
     void unlinkVmaLocked(VmArea v) {
-        iMmap.remove(v);
+        if (iMmap.remove(v) && sharedMaywrite(v.flags)) {
+            iMmapWritable.decrementAndGet();
+        }
+    }
+
+    /** is_shared_maywrite: a VMA through which the object can be written now or after mprotect. */
+    public static boolean sharedMaywrite(int vmFlags) {
+        return (vmFlags & (VmArea.VM_SHARED | VmArea.VM_MAYWRITE)) == (VmArea.VM_SHARED | VmArea.VM_MAYWRITE);
+    }
+
+    /**
+     * mapping_map_writable: mmap_region's hold on the object while it makes a shared writable VMA;
+     * false (EPERM) once F_SEAL_WRITE denied writable mappings. Paired with {@link #unmapWritable}.
+     */
+    public boolean mapWritable() {
+        return iMmapWritable.getAndUpdate(n -> n < 0 ? n : n + 1) >= 0;
+    }
+
+    /** mapping_unmap_writable. */
+    public void unmapWritable() {
+        iMmapWritable.decrementAndGet();
+    }
+
+    /**
+     * mapping_deny_writable (F_SEAL_WRITE): succeeds only while no shared writable VMA or mmap in progress
+     * holds the object (EBUSY otherwise), and from then on {@link #mapWritable} fails.
+     */
+    public boolean denyWritable() {
+        return iMmapWritable.getAndUpdate(n -> n > 0 ? n : n - 1) <= 0;
     }
 
     /** A snapshot of i_mmap; the caller holds {@link #iMmapRwsem}. */

@@ -57,6 +57,8 @@ public final class FrameTable {
     public static final int PG_LOCKED = 1 << 11;
     /** Order and size of a PMD-mapped huge page (HPAGE_PMD_ORDER, HPAGE_PMD_NR). */
     public static final int HPAGE_PMD_ORDER = 9, HPAGE_PMD_NR = 1 << HPAGE_PMD_ORDER;
+    /** A driver's page (vm_insert_page): the driver holds one reference besides its mappings' (PfnMap). */
+    public static final int PG_DRIVER = 1 << 12;
 
     private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
 

@@ -182,7 +182,7 @@ final class Madvise {
                     return EOPNOTSUPP; // vfs_fallocate: only tmpfs/shmem punch holes here
                 }
                 // vfs_fallocate(PUNCH_HOLE | KEEP_SIZE): every mapping of the range, in every mm, goes
-                return Truncate.punchHole(memory, vma.file, vma.pageIndex(start), vma.pageIndex(end));
+                return (int) Math.min(0, Truncate.punchHole(memory, vma.file, vma.pageIndex(start), vma.pageIndex(end)));
             }
             case MADV_WILLNEED -> {
                 // madvise_willneed: vfs_fadvise(WILLNEED) reads the file's pages into its cache; anonymous

@@ -103,7 +103,7 @@ public final class MmCheck {
                 if ((f & FrameTable.PG_ANON_EXCLUSIVE) != 0 && map > 1) {
                     out.add(frame(pfn) + ": PageAnonExclusive but mapped " + map + " times");
                 }
-            } else if ((f & (FrameTable.PG_PAGECACHE | FrameTable.PG_SHMEM)) != 0) {
+            } else if ((f & (FrameTable.PG_PAGECACHE | FrameTable.PG_SHMEM | FrameTable.PG_DRIVER)) != 0) {
                 if (ref - map < 0 || ref - map > 1) {
                     out.add(frame(pfn) + ": page-cache refcount " + ref + " vs mapcount " + map);
                 }
@@ -232,7 +232,7 @@ public final class MmCheck {
                 continue; // judged with its head
             }
             int cacheRefs = (f & FrameTable.PG_HEAD) != 0 ? FrameTable.HPAGE_PMD_NR : 1;
-            boolean cacheOnly = (f & (FrameTable.PG_PAGECACHE | FrameTable.PG_SHMEM)) != 0
+            boolean cacheOnly = (f & (FrameTable.PG_PAGECACHE | FrameTable.PG_SHMEM | FrameTable.PG_DRIVER)) != 0
                     && frames.refcount(pfn) == cacheRefs && frames.mapcount(pfn) == 0;
             if (!cacheOnly) {
                 out.add(frame(pfn) + " leaked: flags 0x" + Integer.toHexString(f) + ", refcount " + frames.refcount(pfn)

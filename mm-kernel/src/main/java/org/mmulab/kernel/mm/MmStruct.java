@@ -275,6 +275,11 @@ public final class MmStruct {
         hiwaterRss.accumulateAndGet(r, Math::max);
     }
 
+    /** reset_mm_hiwater_rss (clear_refs "5"): the peak becomes the current RSS. */
+    public void resetHiwaterRss() {
+        hiwaterRss.set(rss());
+    }
+
     /** update_hiwater_vm. */
     void updateHiwaterVm() {
         if (hiwaterVm < totalVm) {

@@ -108,7 +108,6 @@ public final class Mmap {
 
     /** calc_vm_prot_bits | calc_vm_flag_bits. */
     /** doMmapLocked's extraVmFlags bit (no VM_* flag uses bit 31): the file is not open for writing. */
-    private static final int CLEAR_MAYWRITE = 1 << 31;
 
     static int vmFlags(int prot, int flags) {
         int vf = 0;
@@ -144,23 +143,45 @@ public final class Mmap {
      */
     public long doMmap(MmStruct mm, AddressSpace file, long addr, long len, int prot, int flags, long pgoff,
             String name) {
-        return doMmap(mm, file, addr, len, prot, flags, pgoff, name, true);
+        return doMmap(mm, file, addr, len, prot, flags, pgoff, name, 0);
     }
 
-    /** {@link #doMmap}; {@code fileWritable} false: do_mmap's "!(file->f_mode & FMODE_WRITE)", no VM_MAYWRITE/VM_SHARED. */
+    /**
+     * do_mmap with VM flags the file's checks take away ({@code clearVmFlags}, applied last: VM_MAYWRITE
+     * for a shared mapping of a write-sealed memfd, memfd_check_seals_mmap; VM_MAYWRITE|VM_SHARED for a
+     * shared mapping of a file not open for writing, do_mmap's "!(file->f_mode & FMODE_WRITE)" — a later
+     * mprotect(PROT_WRITE) is EACCES).
+     */
     public long doMmap(MmStruct mm, AddressSpace file, long addr, long len, int prot, int flags, long pgoff,
-            String name, boolean fileWritable) {
+            String name, int clearVmFlags) {
         mm.mmapLock.downWrite();
         try {
-            return doMmapLocked(mm, file, addr, len, prot, flags, pgoff, name,
-                    file != null && !fileWritable ? CLEAR_MAYWRITE : 0);
+            return doMmapLocked(mm, file, addr, len, prot, flags, pgoff, name, 0, clearVmFlags, null);
+        } finally {
+            mm.mmapLock.upWrite();
+        }
+    }
+
+    /**
+     * do_mmap of a character device whose f_op->mmap is {@code driver} (a driver calling remap_pfn_range
+     * or vm_insert_page, {@link PfnMap}): the VMA maps no object (no page cache, no shmem even when
+     * shared; vm_pgoff is the device offset) and is filled by {@code driver} with the mmap write lock
+     * held before mmap returns; its 0 or -errno (the VMA is unmapped again on an error). Such a VMA never
+     * merges with a neighbour (VM_SPECIAL).
+     */
+    public long mmapDriver(MmStruct mm, long addr, long len, int prot, int flags, long pgoff,
+            java.util.function.ToIntFunction<VmArea> driver) {
+        mm.mmapLock.downWrite();
+        try {
+            return doMmapLocked(mm, null, addr, len, prot, flags & ~MAP_POPULATE, pgoff, null, VmArea.VM_DONTEXPAND, 0,
+                    driver);
         } finally {
             mm.mmapLock.upWrite();
         }
     }
 
     long doMmapLocked(MmStruct mm, AddressSpace file, long addr, long len, int prot, int flags, long pgoff,
-            String name, int extraVmFlags) {
+            String name, int extraVmFlags, int clearVmFlags, java.util.function.ToIntFunction<VmArea> driver) {
         if (len == 0) {
             return EINVAL;
         }
@@ -214,9 +235,8 @@ public final class Mmap {
         if ((flags & MAP_FIXED_NOREPLACE) != 0 && mm.findVmaIntersection(addr, addr + len) != null) {
             return EEXIST;
         }
-        boolean readOnlyFile = (extraVmFlags & CLEAR_MAYWRITE) != 0;
         int vmFlags = vmFlags(prot, flags) | mm.defFlags | VmArea.VM_MAYREAD | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC
-                | (extraVmFlags & ~CLEAR_MAYWRITE);
+                | extraVmFlags;
         if (!Mlock.mlockFutureOk(mm, vmFlags, len)) {
             return EAGAIN; // MAP_LOCKED (or mlockall(MCL_FUTURE)) past RLIMIT_MEMLOCK
         }
@@ -225,14 +245,12 @@ public final class Mmap {
         }
         if (shared) {
             vmFlags |= VmArea.VM_SHARED | VmArea.VM_MAYSHARE;
-            if (readOnlyFile) {
-                vmFlags &= ~(VmArea.VM_MAYWRITE | VmArea.VM_SHARED); // a later mprotect(PROT_WRITE) is EACCES
-            }
         }
+        vmFlags &= ~clearVmFlags;
         if ((flags & MAP_NORESERVE) != 0) {
             vmFlags |= VmArea.VM_NORESERVE; // honoured: overcommit mode 0 is not OVERCOMMIT_NEVER
         }
-        long r = mmapRegion(mm, file, addr, len, vmFlags, pgoff, name);
+        long r = mmapRegion(mm, file, addr, len, vmFlags, pgoff, name, driver);
         if (!isErr(r) && ((flags & MAP_POPULATE) != 0 && (flags & MAP_NONBLOCK) == 0
                 || (vmFlags & (VmArea.VM_LOCKED | VmArea.VM_LOCKONFAULT)) == VmArea.VM_LOCKED)) {
             populate(mm, addr, addr + len);
@@ -241,7 +259,7 @@ public final class Mmap {
     }
 
     private long mmapRegion(MmStruct mm, AddressSpace file, long addr, long len, int vmFlags, long pgoff,
-            String name) {
+            String name, java.util.function.ToIntFunction<VmArea> driver) {
         long end = addr + len;
         // Private writable mappings are charged against overcommit (VM_ACCOUNT), less what the
         // mappings being replaced were charged already.
@@ -258,6 +276,17 @@ public final class Mmap {
         }
         // Unmap whatever is there (MAP_FIXED).
         doMunmapLocked(mm, addr, len);
+        if (driver != null) {
+            VmArea v = new VmArea(mm, addr, end, vmFlags | VmArea.VM_SOFTDIRTY, pgoff, null);
+            mm.insertVma(addr, v);
+            mm.totalVm += len >>> 12;
+            int r = driver.applyAsInt(v); // call_mmap: the driver fills the VMA (no merging: VM_SPECIAL)
+            if (r < 0) {
+                doMunmapLocked(mm, addr, len);
+                return r;
+            }
+            return addr;
+        }
         if (file == null) {
             if ((vmFlags & VmArea.VM_SHARED) != 0) {
                 file = AddressSpace.shmem(memory.frames()); // shmem_zero_setup: the VMA owns the reference

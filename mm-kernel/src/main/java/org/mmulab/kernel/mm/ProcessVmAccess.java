@@ -5,7 +5,9 @@ package org.mmulab.kernel.mm;
  * the caller's iovecs and another process's through GUP on the remote mm ({@link Gup}: no FOLL_FORCE,
  * so the remote protections hold; PFN maps are never followed) and ordinary user copies on the local
  * side. Checks as Linux: flags must be 0 (EINVAL), at most UIO_MAXIOV iovecs on either side (EINVAL),
- * the iovec arrays must be readable (EFAULT), a missing process is ESRCH. The result is the bytes
+ * the iovec arrays must be readable (EFAULT), a missing process (or one whose mm is gone: a zombie)
+ * is ESRCH. The target is any thread of any process ({@link Target}); every guest process runs with
+ * the same credentials, so mm_access's ptrace check (EPERM) always passes. The result is the bytes
  * copied; if none could be copied, the error of the first remote page (EFAULT).
  */
 public final class ProcessVmAccess {
@@ -32,11 +34,37 @@ public final class ProcessVmAccess {
     }
 
     /**
-     * process_vm_rw: {@code remote} is the target's mm (null: no such process). {@code write} copies
-     * local to remote (process_vm_writev). {@code compat}: the ia32 struct compat_iovec layout.
+     * How process_vm_rw_core finds the target: find_get_task_by_vpid + mm_access (an mmget that keeps
+     * the mm alive while it is copied), and the mmput after.
      */
-    public static long processVmRw(Gup gup, MmStruct local, long lvec, long liovcnt, MmStruct remote, long rvec,
-            long riovcnt, long flags, boolean write, boolean compat) {
+    public interface Target {
+        /** The mm of thread {@code pid} with a user reference, or null (no such task, or it has no mm). */
+        MmStruct mmget(int pid);
+
+        void mmput(MmStruct mm);
+    }
+
+    /** A target that is only the caller itself (tests, and a kernel with one process). */
+    public static Target self(int selfPid, MmStruct mm) {
+        return new Target() {
+            @Override
+            public MmStruct mmget(int pid) {
+                return pid == selfPid ? mm : null;
+            }
+
+            @Override
+            public void mmput(MmStruct m) {
+            }
+        };
+    }
+
+    /**
+     * process_vm_rw: {@code pid} names the target thread, found through {@code target} only after the
+     * iovecs were checked (ESRCH comes after EINVAL/EFAULT as in Linux). {@code write} copies local to
+     * remote (process_vm_writev). {@code compat}: the ia32 struct compat_iovec layout.
+     */
+    public static long processVmRw(Gup gup, MmStruct local, long lvec, long liovcnt, Target target, long pid,
+            long rvec, long riovcnt, long flags, boolean write, boolean compat) {
         if (flags != 0) {
             return EINVAL;
         }
@@ -73,9 +101,19 @@ public final class ProcessVmAccess {
         if (rtotal == 0) {
             return 0; // process_vm_rw_core: no remote pages
         }
+        MmStruct remote = pid == (int) pid ? target.mmget((int) pid) : null; // pid_t
         if (remote == null) {
             return ESRCH;
         }
+        try {
+            return copy(gup, local, liov, liovcnt, remote, riov, riovcnt, write);
+        } finally {
+            target.mmput(remote);
+        }
+    }
+
+    private static long copy(Gup gup, MmStruct local, long[] liov, long liovcnt, MmStruct remote, long[] riov,
+            long riovcnt, boolean write) {
         // Remote iovecs in order, each copied page by page against the local iterator.
         int li = 0;
         long loff = 0;

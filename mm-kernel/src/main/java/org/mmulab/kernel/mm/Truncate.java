@@ -34,14 +34,17 @@ public final class Truncate {
         }
     }
 
-    /** shmem_fallocate(FALLOC_FL_PUNCH_HOLE) of pages [fromIndex, toIndex): 0 or -EOPNOTSUPP. */
-    public static int punchHole(Memory memory, AddressSpace f, long fromIndex, long toIndex) {
+    /**
+     * shmem_fallocate(FALLOC_FL_PUNCH_HOLE) of pages [fromIndex, toIndex): the number of pages the object
+     * dropped (tmpfs's block accounting), or -EOPNOTSUPP for an object that is not shmem.
+     */
+    public static long punchHole(Memory memory, AddressSpace f, long fromIndex, long toIndex) {
         if (!f.isShmem()) {
             return -95;
         }
         unmapMappingRange(memory, f, fromIndex, toIndex);
-        f.punchHole(fromIndex, toIndex);
+        long n = f.punchHole(fromIndex, toIndex);
         unmapMappingRange(memory, f, fromIndex, toIndex); // truncate_pagecache's second pass
-        return 0;
+        return n;
     }
 }
