@@ -195,10 +195,8 @@ public final class Mmu {
                 return true;
             }
         }
-        for (int i = 0; i < FAST_SIZE; i++) {
-            if ((fastReadTag[i] != 0 || fastWriteTag[i] != 0) && fastPage[i] == f) {
-                return true;
-            }
+        if (fast.reaches(f)) {
+            return true;
         }
         for (Tlb t : new Tlb[] {dtlb, itlb, stlb}) {
             for (int size = Tlb.SIZE_4K; size <= Tlb.SIZE_1G; size++) {
@@ -498,7 +496,7 @@ public final class Mmu {
     void fillL1(Tlb l1, int sizeIndex, long va, int pcid, long frame, int attrs) {
         long evicted = l1.fill(sizeIndex, va, pcid, frame, attrs);
         if (evicted >= 0 && l1 == dtlb) {
-            dropFast(evicted & ~3L, Tlb.pageShift((int) evicted & 3));
+            fast.drop(evicted & ~3L, Tlb.pageShift((int) evicted & 3));
         }
     }
 
@@ -507,26 +505,16 @@ public final class Mmu {
     }
 
     // ------------------------------------------------------------------------------------------
-    // Fast path: a direct-mapped, host-side cache of user-mode data translations. It is a strict
-    // subset of the modelled L1 dTLB: an entry is installed only from a usable dTLB entry, and every
-    // invalidation, flush or eviction in the dTLB clears it. A hit counts as a dTLB hit and refreshes
-    // the dTLB entry's LRU age, so the modelled TLB behaves exactly as without the fast path.
+    // Fast path (FastPath): the same arrays, read here through final fields.
 
-    private static final int FAST_SIZE = 256;
-    private static final int FAST_MASK = FAST_SIZE - 1;
-    /** (va >>> 12) + 1 of a user-readable page, or 0. */
-    private final long[] fastReadTag = new long[FAST_SIZE];
-    /** (va >>> 12) + 1 of a user-writable page whose dTLB entry has D=1, or 0. */
-    private final long[] fastWriteTag = new long[FAST_SIZE];
-    private final long[] fastPage = new long[FAST_SIZE];
-    private final int[] fastHandle = new int[FAST_SIZE];
-    /**
-     * Cycle timing's fast entries: the same subset rule and slots, kept apart from the tags above so that
-     * the fast-mode check in the accessors never hits under cycle timing and every guest data access
-     * reaches the cache model's charge after it.
-     */
-    private final long[] cycleReadTag = new long[FAST_SIZE];
-    private final long[] cycleWriteTag = new long[FAST_SIZE];
+    private static final int FAST_MASK = FastPath.MASK;
+    private final FastPath fast = new FastPath();
+    private final long[] fastReadTag = fast.readTag;
+    private final long[] fastWriteTag = fast.writeTag;
+    private final long[] fastPage = fast.page;
+    private final int[] fastHandle = fast.handle;
+    private final long[] cycleReadTag = fast.cycleReadTag;
+    private final long[] cycleWriteTag = fast.cycleWriteTag;
 
     /** A fast-path hit in slot {@code i}: a dTLB hit (counter and LRU age); returns the physical address. */
     private long fastHit(int i, long va) {
@@ -540,37 +528,7 @@ public final class Mmu {
                 || observer != null) {
             return;
         }
-        int i = (int) (va >>> 12) & FAST_MASK;
-        long tag = (va >>> 12) + 1;
-        boolean cycle = timing != null;
-        (cycle ? cycleReadTag : fastReadTag)[i] = tag;
-        fastPage[i] = pa & ~0xfffL;
-        fastHandle[i] = handle;
-        boolean writable = (attrs & (TlbArray.ATTR_RW | TlbArray.ATTR_D)) == (TlbArray.ATTR_RW | TlbArray.ATTR_D);
-        (cycle ? cycleWriteTag : fastWriteTag)[i] = writable ? tag : 0;
-    }
-
-    /** Drops the fast entries that translate anything in [base, base + 2^shift). */
-    private void dropFast(long base, int shift) {
-        if (shift == 12) {
-            int i = (int) (base >>> 12) & FAST_MASK;
-            fastReadTag[i] = 0;
-            fastWriteTag[i] = 0;
-            cycleReadTag[i] = 0;
-            cycleWriteTag[i] = 0;
-            return;
-        }
-        long first = (base >>> 12) + 1;
-        long last = first + (1L << (shift - 12));
-        for (int i = 0; i < FAST_SIZE; i++) {
-            long t = fastReadTag[i], c = cycleReadTag[i];
-            if (t >= first && t < last || c >= first && c < last) {
-                fastReadTag[i] = 0;
-                fastWriteTag[i] = 0;
-                cycleReadTag[i] = 0;
-                cycleWriteTag[i] = 0;
-            }
-        }
+        fast.install(va, pa, handle, attrs, timing != null);
     }
 
     /**
@@ -580,20 +538,17 @@ public final class Mmu {
      */
     void invalidateDtlbPage(long va, int pcid) {
         int sizes = dtlb.invalidatePage(va, pcid);
-        dropFast(va & ~0xfffL, 12);
+        fast.drop(va & ~0xfffL, 12);
         if ((sizes & 2) != 0) {
-            dropFast(va & ~((1L << 21) - 1), 21);
+            fast.drop(va & ~((1L << 21) - 1), 21);
         }
         if ((sizes & 4) != 0) {
-            dropFast(va & ~((1L << 30) - 1), 30);
+            fast.drop(va & ~((1L << 30) - 1), 30);
         }
     }
 
     void clearFastPath() {
-        java.util.Arrays.fill(fastReadTag, 0);
-        java.util.Arrays.fill(fastWriteTag, 0);
-        java.util.Arrays.fill(cycleReadTag, 0);
-        java.util.Arrays.fill(cycleWriteTag, 0);
+        fast.clear();
     }
 
     /** Physical address for a user-mode data read by the interpreter (CPL 3). */
@@ -639,33 +594,22 @@ public final class Mmu {
     // ------------------------------------------------------------------------------------------
     // Invalidation and control-register writes (SDM §4.10.4, §4.4.1): TlbInvalidation.
 
-    /**
-     * INVLPG: drops TLB entries for the page of {@code va} (current PCID, and global ones) and every
-     * paging-structure-cache entry of the current PCID, whatever its address (§4.10.4.1).
-     */
+    /** INVLPG (SDM §4.10.4.1): {@link TlbInvalidation#invlpg}. */
     public void invlpg(long va) {
         invalidation.invlpg(va);
     }
 
-    /** INVPCID types 0-3 (SDM Vol. 2 INVPCID). Type 0 with a non-canonical address raises #GP. */
+    /** INVPCID types 0-3; type 0 with a non-canonical address raises #GP: {@link TlbInvalidation#invpcid}. */
     public void invpcid(int type, int pcid, long va) {
         invalidation.invpcid(type, pcid, va);
     }
 
-    /**
-     * MOV to CR3: loads the new root (and, under PAE, the PDPTE registers, checking their reserved bits:
-     * #GP(0) leaves CR3 unchanged). Unless PCIDE=1 with bit 63 set, drops the non-global TLB entries
-     * (of the new PCID when PCIDE=1) and the paging-structure caches of that PCID.
-     */
+    /** MOV to CR3, PAE PDPTE registers and PCID no-flush included: {@link TlbInvalidation#writeCr3}. */
     public void writeCr3(long value) {
         invalidation.writeCr3(value);
     }
 
-    /**
-     * Applies the effects of a write to CR0, CR4 or EFER that the caller has already stored in the
-     * state (SDM §4.10.4.1): toggling CR0.PG, CR4.PGE or CR4.PAE, or clearing CR4.PCIDE, flushes
-     * everything including global entries; entering PAE paging reloads the PDPTE registers (§4.4.1).
-     */
+    /** The TLB effects of a CR0/CR4/EFER write already stored: {@link TlbInvalidation#controlRegistersChanged}. */
     public void controlRegistersChanged(long oldCr0, long oldCr4, long oldEfer) {
         invalidation.controlRegistersChanged(oldCr0, oldCr4, oldEfer);
     }

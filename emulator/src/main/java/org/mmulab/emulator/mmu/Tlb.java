@@ -80,7 +80,7 @@ public final class Tlb {
 
     /** Refreshes the LRU age of a looked-up entry (a fast-path hit is an L1 hit). */
     public void touch(int handle) {
-        arrays[handle >>> SLOT_BITS].touch(handle & SLOT_MASK);
+        (handle >>> SLOT_BITS == SIZE_4K ? a4k : arrays[handle >>> SLOT_BITS]).touch(handle & SLOT_MASK);
     }
 
     /**
