@@ -44,12 +44,18 @@ public final class Tlb {
         return -1;
     }
 
+    /** The array a handle points into (the 4 KiB one without an array load). */
+    private TlbArray arrayOf(int handle) {
+        int size = handle >>> SLOT_BITS;
+        return size == SIZE_4K ? a4k : arrays[size];
+    }
+
     public long physical(int handle, long va) {
-        return arrays[handle >>> SLOT_BITS].physical(handle & SLOT_MASK, va);
+        return arrayOf(handle).physical(handle & SLOT_MASK, va);
     }
 
     public int attrs(int handle) {
-        return arrays[handle >>> SLOT_BITS].attrs(handle & SLOT_MASK);
+        return arrayOf(handle).attrs(handle & SLOT_MASK);
     }
 
     public int sizeIndex(int handle) {
@@ -80,7 +86,7 @@ public final class Tlb {
 
     /** Refreshes the LRU age of a looked-up entry (a fast-path hit is an L1 hit). */
     public void touch(int handle) {
-        (handle >>> SLOT_BITS == SIZE_4K ? a4k : arrays[handle >>> SLOT_BITS]).touch(handle & SLOT_MASK);
+        arrayOf(handle).touch(handle & SLOT_MASK);
     }
 
     /**

@@ -161,21 +161,24 @@ public final class TlbArray {
         int free = -1;
         int lru = base;
         boolean dropped = false;
+        long key = pack(vpn, curPcid, 0);
+        long[] en = entry;
         for (int i = base; i < end; i++) {
-            long e = entry[i];
-            long t = tagOf(e);
-            if (t == vpn && (global || pcidOf(e) == curPcid || global(e))) {
+            long e = en[i];
+            long d = e ^ key;
+            if ((d & TAG_MASK) == 0 && (global || (d & TAG_PCID_MASK) == 0 || global(e))) {
+                // same page, and this PCID or a global entry on either side
                 if (victim < 0) {
                     victim = i;
                 } else {
-                    entry[i] = 0; // a second entry the new one would shadow
+                    en[i] = 0; // a second entry the new one would shadow
                     dropped = true;
                 }
-            } else if (t == 0) {
+            } else if (e == 0) {
                 if (free < 0) {
                     free = i;
                 }
-            } else if (lastUse[i] < lastUse[lru] || entry[lru] == 0) {
+            } else if (lastUse[i] < lastUse[lru] || en[lru] == 0) {
                 lru = i;
             }
         }
