@@ -439,7 +439,7 @@ public final class Mmu {
         }
         int attrs = l1.attrs(h);
         if (!AccessRights.permitted(s, attrs, access)) {
-            return walker.pageFault(va, access | PfErr.P, pcid, 0);
+            return walker.pageFault(va, access | PfErr.P, pcid);
         }
         if ((access & PfErr.W) != 0 && (attrs & TlbArray.ATTR_D) == 0) {
             return walker.walk(va, access, l1, pcid); // a write re-walks to set D (SDM §4.8)
@@ -468,7 +468,7 @@ public final class Mmu {
         if (h >= 0) {
             int attrs = stlb.attrs(h);
             if (!AccessRights.permitted(s, attrs, access)) {
-                return walker.pageFault(va, access | PfErr.P, pcid, 0);
+                return walker.pageFault(va, access | PfErr.P, pcid);
             }
             if ((access & PfErr.W) == 0 || (attrs & TlbArray.ATTR_D) != 0) {
                 counters.stlbHits++;

@@ -35,13 +35,11 @@ final class PageWalker {
     /** PAE: bits 62:MAXPHYADDR of PDEs and PTEs are reserved (SDM tables 4-10, 4-11). */
     private final long paeReservedHigh;
 
-    // Walk scratch (reused; a walk allocates nothing). Entries 0..walkCount-1 were read from memory by
-    // the current walk, outermost first.
+    // Walk scratch (reused; a walk allocates nothing): the entries read by the current walk, outermost first.
     private final long[] walkEntryAddr = new long[MAX_LEVELS];
     private final long[] walkEntry = new long[MAX_LEVELS];
     private final int[] walkLevel = new int[MAX_LEVELS];
     private final int[] walkRights = new int[MAX_LEVELS];
-    private int walkCount;
 
     PageWalker(Mmu mmu, long physAddrMask, long reservedHigh, long paeReservedHigh) {
         this.mmu = mmu;
@@ -123,8 +121,7 @@ final class PageWalker {
             } else {
                 long pdpte = mmu.pdpteRegister((int) (va >>> 30) & 3);
                 if ((pdpte & Pte.P) == 0) {
-                    walkCount = 0;
-                    return pageFault(va, access & ~PfErr.P, pcid, 0);
+                    return pageFault(va, access & ~PfErr.P, pcid);
                 }
                 table = pdpte & physAddrMask;
                 level = 2;
@@ -149,7 +146,6 @@ final class PageWalker {
     private int readLevels(long va, int access, int pcid, long table, int level, int rights, boolean pae,
             boolean nxe) {
         int n = 0;
-        walkCount = 0;
         PhysicalMemory mem = mmu.mem;
         for (; level >= 1; level--) {
             long ea = table + (((va >>> (12 + 9 * (level - 1))) & 511) << 3);
@@ -164,11 +160,11 @@ final class PageWalker {
                 t.walkerLoad(ea, (access & PfErr.I) != 0);
             }
             if ((e & Pte.P) == 0) {
-                pageFault(va, access & ~PfErr.P, pcid, n);
+                pageFault(va, access & ~PfErr.P, pcid);
                 return -1;
             }
             if (pae ? reservedPae(e, level, nxe) : reserved4Level(e, level, nxe)) {
-                pageFault(va, access | PfErr.P | PfErr.RSVD, pcid, n);
+                pageFault(va, access | PfErr.P | PfErr.RSVD, pcid);
                 return -1;
             }
             rights = AccessRights.combine(rights, e, nxe);
@@ -177,7 +173,6 @@ final class PageWalker {
             walkLevel[n] = level;
             walkRights[n] = rights;
             n++;
-            walkCount = n;
             if (level == 1 || (level <= 3 && (e & Pte.PS) != 0)) {
                 break;
             }
@@ -193,7 +188,7 @@ final class PageWalker {
      */
     private long finishWalk(long va, int access, Tlb l1, int pcid, int n, int rights) {
         if (!AccessRights.permitted(s, rights, access)) {
-            return pageFault(va, access | PfErr.P, pcid, n - 1);
+            return pageFault(va, access | PfErr.P, pcid);
         }
         Runnable race = mmu.beforeAccessedUpdate;
         if (race != null) {
@@ -281,19 +276,17 @@ final class PageWalker {
     /**
      * Records #PF: error code from the access bits (SDM §4.7), CR2 = va, and drops whatever the TLBs and
      * paging-structure caches hold for va (§4.10.4.1), so the handler's fix is seen on retry. Returns
-     * {@link Mmu#FAULT}.
+     * {@link Mmu#FAULT}. A fault sets no A/D flag and fills nothing: the retry's walk does both, once.
      *
-     * <p>Then the first {@code freshNonLeaf} entries of the current walk — non-leaf entries this walk
-     * has just read from guest memory, present and free of reserved bits — go back into the
-     * paging-structure caches if their A flag is already 1. They equal memory at the fault, so the
-     * §4.10.4.1 guarantee (the fault does not recur unless memory causes it) holds; the SDM lets the
-     * processor create such entries at any time, not only on a successful translation (§4.10.3.1), and
-     * never from an entry with A = 0 (§4.10.4.3), which is why those are left out (a fault sets no A
-     * flag). Entries the faulting walk took from the caches are not re-created: they may be the stale
-     * cause of the fault. The effect: the retry after the kernel fixes a PTE (or a PDE) starts from the
-     * deepest cached level instead of CR3.
+     * <p>Not done, on purpose: re-creating, after this invalidation, the paging-structure-cache entries
+     * for the non-leaf entries the faulting walk has just read from memory (present, A = 1). The SDM
+     * would allow it (the processor may create such entries at any time, §4.10.3.1), but in the common
+     * anonymous fault the walk took the PDE from the PDE cache, which §4.10.4.1 requires dropping, so
+     * the retry walks from CR3 anyway; page_fault1 saved 30 of 2.8 million walker loads, and the
+     * shifted walker yield points changed the race explorer's seed-to-schedule mapping (zap-vs-fault
+     * was no longer caught within ScenarioFixTest's 80 seeds).
      */
-    long pageFault(long va, int code, int pcid, int freshNonLeaf) {
+    long pageFault(long va, int code, int pcid) {
         int err = code & (PfErr.P | PfErr.W | PfErr.U | PfErr.RSVD | PfErr.I);
         if ((err & PfErr.I) != 0) {
             boolean reportI = (s.cr4 & CpuState.CR4_SMEP) != 0
@@ -311,11 +304,6 @@ final class PageWalker {
         mmu.pml4eCache.invalidate(va, pcid);
         mmu.pdpteCache.invalidate(va, pcid);
         mmu.pdeCache.invalidate(va, pcid);
-        int keep = 0;
-        while (keep < freshNonLeaf && (walkEntry[keep] & Pte.A) != 0) {
-            keep++;
-        }
-        fillPagingStructureCaches(va, pcid, keep);
         s.cr2 = va;
         counters.pageFaults++;
         GuestFault.raise(s, Vectors.PF, err); // records vector and error code; not thrown here
