@@ -1,6 +1,5 @@
 package org.mmulab.emulator.mmu;
 
-import java.util.ArrayList;
 import java.util.List;
 
 import org.mmulab.emulator.cpu.CpuState;
@@ -32,33 +31,38 @@ import org.mmulab.emulator.timing.WalkTiming;
  *     hardware may (§4.10.4.3) — which is why Linux handles "spurious" faults.</li>
  * </ul>
  * Canonical-address violations raise #GP(0) (SDM Vol. 3A §6.15, interrupt 13).
+ *
+ * <p>This class is the MMU's front: the interpreter's accessors, the host-side fast path and the TLB
+ * lookups (§4.10.2). The walker is {@link PageWalker} (§4.4, §4.5, §4.7, §4.8, §4.10.3), access rights
+ * {@link AccessRights} (§4.6), invalidation and control-register effects {@link TlbInvalidation}
+ * (§4.10.4, §4.4.1), the debugger's walk {@link DebugWalker}. Translation returns a physical address or
+ * {@link #FAULT} with the exception recorded in the vCPU state; only the public accessors and
+ * {@link #translate} throw the shared {@link GuestFault}, at the boundary the interpreter and the
+ * translation tier catch.
  */
 public final class Mmu {
-    private static final int MAX_LEVELS = 4;
-    private static final long PDPTE_REG_RESERVED_LOW = 0x1e6L; // PAE PDPTE bits 2:1 and 8:5
+    /** Internal translation result: a fault is recorded in the vCPU state (never a physical address). */
+    static final long FAULT = -2;
 
-    private final PhysicalMemory mem;
+    final PhysicalMemory mem;
     private final CpuState s;
     private final CpuModel model;
-    private final Tlb dtlb;
-    private final Tlb itlb;
-    private final Tlb stlb;
-    private final PagingStructureCache pml4eCache;
-    private final PagingStructureCache pdpteCache;
-    private final PagingStructureCache pdeCache;
+    final Tlb dtlb;
+    final Tlb itlb;
+    final Tlb stlb;
+    final PagingStructureCache pml4eCache;
+    final PagingStructureCache pdpteCache;
+    final PagingStructureCache pdeCache;
     private final long physAddrMask;
-    private final long reservedHigh;
-    /** PAE: bits 62:MAXPHYADDR of PDEs and PTEs are reserved (SDM tables 4-10, 4-11). */
-    private final long paeReservedHigh;
-    /** PAE's four PDPTE registers (SDM §4.4.1). */
-    private final long[] pdpteRegisters = new long[4];
+    /** PAE's four PDPTE registers (SDM §4.4.1), loaded by {@link TlbInvalidation}. */
+    final long[] pdpteRegisters = new long[4];
     public final MmuCounters counters = new MmuCounters();
     /** Cycle accounting for STLB hits and walker loads; null under {@code --timing fast}. */
-    private WalkTiming timing;
-    /** Watchpoint hook; null unless a debugger watches memory. */
+    WalkTiming timing;
+    /** Watchpoint hook; null unless a debugger watches memory. Set on the vCPU's own thread. */
     private volatile AccessObserver observer;
     /** Deterministic scheduling's yield points in the walker; null (PARALLEL) costs one field read per load. */
-    private WalkerYield walkerYield;
+    WalkerYield walkerYield;
     /**
      * Physical frame (address) of the interpreter's cached fetch page while it runs a quantum, -1 between
      * quanta; written by this vCPU's thread with release stores, read by {@link #mayReach}.
@@ -77,11 +81,8 @@ public final class Mmu {
     /** Test seam: runs between a walk's loads and its A/D compare-and-exchange (a racing writer). */
     Runnable beforeAccessedUpdate;
 
-    // Walk scratch (reused; a walk allocates nothing).
-    private final long[] walkEntryAddr = new long[MAX_LEVELS];
-    private final long[] walkEntry = new long[MAX_LEVELS];
-    private final int[] walkLevel = new int[MAX_LEVELS];
-    private final int[] walkRights = new int[MAX_LEVELS];
+    private final PageWalker walker;
+    private final TlbInvalidation invalidation;
 
     public Mmu(PhysicalMemory mem, CpuState state, CpuModel model) {
         this.mem = mem;
@@ -90,14 +91,16 @@ public final class Mmu {
         int maxPhys = model.maxPhysAddrBits();
         this.physAddrMask = ((1L << maxPhys) - 1) & ~0xfffL;
         // Bits 51:MAXPHYADDR of any 4-level entry are reserved (SDM §4.5, tables 4-14..4-20).
-        this.reservedHigh = ((1L << 52) - 1) & ~((1L << maxPhys) - 1);
-        this.paeReservedHigh = (Long.MAX_VALUE) & ~((1L << maxPhys) - 1);
+        long reservedHigh = ((1L << 52) - 1) & ~((1L << maxPhys) - 1);
+        long paeReservedHigh = (Long.MAX_VALUE) & ~((1L << maxPhys) - 1);
         this.dtlb = model.buildL1d();
         this.itlb = model.buildL1i();
         this.stlb = model.buildStlb();
         this.pml4eCache = new PagingStructureCache("pml4e-cache", model.pml4eCache(), 39);
         this.pdpteCache = new PagingStructureCache("pdpte-cache", model.pdpteCache(), 30);
         this.pdeCache = new PagingStructureCache("pde-cache", model.pdeCache(), 21);
+        this.walker = new PageWalker(this, physAddrMask, reservedHigh, paeReservedHigh);
+        this.invalidation = new TlbInvalidation(this, paeReservedHigh);
     }
 
     public Mmu(PhysicalMemory mem, CpuState state, int maxPhysAddrBits) {
@@ -132,9 +135,6 @@ public final class Mmu {
     public long pdpteRegister(int i) {
         return pdpteRegisters[i];
     }
-
-    // ------------------------------------------------------------------------------------------
-    // Virtual accessors used by the interpreter: the access is a user access when CPL = 3.
 
     public void setTiming(WalkTiming t) {
         this.timing = t;
@@ -182,7 +182,7 @@ public final class Mmu {
             if (s.pagingLongMode() && (s.cr3 & physAddrMask) == f) {
                 return true;
             }
-            if (isPae()) {
+            if (invalidation.isPae()) {
                 for (long e : pdpteRegisters) {
                     if ((e & Pte.P) != 0 && (e & physAddrMask) == f) {
                         return true;
@@ -195,10 +195,8 @@ public final class Mmu {
                 return true;
             }
         }
-        for (int i = 0; i < FAST_SIZE; i++) {
-            if ((fastReadTag[i] != 0 || fastWriteTag[i] != 0) && fastPage[i] == f) {
-                return true;
-            }
+        if (fast.reaches(f)) {
+            return true;
         }
         for (Tlb t : new Tlb[] {dtlb, itlb, stlb}) {
             for (int size = Tlb.SIZE_4K; size <= Tlb.SIZE_1G; size++) {
@@ -211,8 +209,13 @@ public final class Mmu {
         return false;
     }
 
+    /**
+     * Installs (null: removes) the watchpoint hook. The fast path is emptied and stays empty while a hook
+     * is installed, so a fast-path hit never has to test for one.
+     */
     public void setAccessObserver(AccessObserver o) {
         this.observer = o;
+        clearFastPath();
     }
 
     private void observe(long va, int len, boolean write) {
@@ -226,12 +229,33 @@ public final class Mmu {
         return s.cpl == 3 ? PfErr.U : 0;
     }
 
+    /** The accessors' boundary: a recorded fault becomes the shared {@link GuestFault}. */
+    private static long orThrow(long pa) {
+        if (pa < 0) {
+            throw GuestFault.INSTANCE;
+        }
+        return pa;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Virtual accessors used by the interpreter and the translation tier: the access is a user access
+    // when CPL = 3. Each first tries the fast path inline (a hit is a dTLB hit; it implies no watchpoint
+    // hook, fast timing, CPL 3 and an access inside one page), then the full path.
+
     public int read8(long va) {
+        int i = (int) (va >>> 12) & FAST_MASK;
+        if (fastReadTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
+            return mem.read8(fastHit(i, va));
+        }
         observe(va, 1, false);
         return mem.read8(userRead(va));
     }
 
     public int read16(long va) {
+        int i = (int) (va >>> 12) & FAST_MASK;
+        if (fastReadTag[i] == (va >>> 12) + 1 && (va & 0xfff) <= 0xffe && s.cpl == 3) {
+            return mem.read16(fastHit(i, va));
+        }
         observe(va, 2, false);
         if ((va & 0xfff) > 0xffe) {
             return (int) readSplit(va, 2, userBit());
@@ -240,6 +264,10 @@ public final class Mmu {
     }
 
     public int read32(long va) {
+        int i = (int) (va >>> 12) & FAST_MASK;
+        if (fastReadTag[i] == (va >>> 12) + 1 && (va & 0xfff) <= 0xffc && s.cpl == 3) {
+            return mem.read32(fastHit(i, va));
+        }
         observe(va, 4, false);
         if ((va & 0xfff) > 0xffc) {
             return (int) readSplit(va, 4, userBit());
@@ -248,6 +276,14 @@ public final class Mmu {
     }
 
     public long read64(long va) {
+        int i = (int) (va >>> 12) & FAST_MASK;
+        if (fastReadTag[i] == (va >>> 12) + 1 && (va & 0xfff) <= 0xff8 && s.cpl == 3) {
+            return mem.read64(fastHit(i, va));
+        }
+        return read64Slow(va);
+    }
+
+    private long read64Slow(long va) {
         observe(va, 8, false);
         if ((va & 0xfff) > 0xff8) {
             return readSplit(va, 8, userBit());
@@ -256,11 +292,21 @@ public final class Mmu {
     }
 
     public void write8(long va, int v) {
+        int i = (int) (va >>> 12) & FAST_MASK;
+        if (fastWriteTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
+            mem.write8(fastHit(i, va), v);
+            return;
+        }
         observe(va, 1, true);
         mem.write8(userWrite(va), v);
     }
 
     public void write16(long va, int v) {
+        int i = (int) (va >>> 12) & FAST_MASK;
+        if (fastWriteTag[i] == (va >>> 12) + 1 && (va & 0xfff) <= 0xffe && s.cpl == 3) {
+            mem.write16(fastHit(i, va), v);
+            return;
+        }
         observe(va, 2, true);
         if ((va & 0xfff) > 0xffe) {
             writeSplit(va, 2, v, userBit());
@@ -270,6 +316,11 @@ public final class Mmu {
     }
 
     public void write32(long va, int v) {
+        int i = (int) (va >>> 12) & FAST_MASK;
+        if (fastWriteTag[i] == (va >>> 12) + 1 && (va & 0xfff) <= 0xffc && s.cpl == 3) {
+            mem.write32(fastHit(i, va), v);
+            return;
+        }
         observe(va, 4, true);
         if ((va & 0xfff) > 0xffc) {
             writeSplit(va, 4, v, userBit());
@@ -279,6 +330,15 @@ public final class Mmu {
     }
 
     public void write64(long va, long v) {
+        int i = (int) (va >>> 12) & FAST_MASK;
+        if (fastWriteTag[i] == (va >>> 12) + 1 && (va & 0xfff) <= 0xff8 && s.cpl == 3) {
+            mem.write64(fastHit(i, va), v);
+            return;
+        }
+        write64Slow(va, v);
+    }
+
+    private void write64Slow(long va, long v) {
         observe(va, 8, true);
         if ((va & 0xfff) > 0xff8) {
             writeSplit(va, 8, v, userBit());
@@ -308,8 +368,8 @@ public final class Mmu {
 
     /** Reads bytes at {@code va} that may straddle a page: both pages are translated first. */
     private long readSplit(long va, int len, int acc) {
-        long pa0 = translate(va, acc);
-        long pa1 = translate((va | 0xfff) + 1, acc);
+        long pa0 = orThrow(translateOrFault(va, acc));
+        long pa1 = orThrow(translateOrFault((va | 0xfff) + 1, acc));
         int first = (int) (0x1000 - (va & 0xfff));
         if (timing != null) {
             timing.dataAccess(pa0 + first - 1);
@@ -325,8 +385,8 @@ public final class Mmu {
 
     /** A write straddling a page: both pages must be writable before any byte is written. */
     private void writeSplit(long va, int len, long v, int acc) {
-        long pa0 = translate(va, acc | PfErr.W);
-        long pa1 = translate((va | 0xfff) + 1, acc | PfErr.W);
+        long pa0 = orThrow(translateOrFault(va, acc | PfErr.W));
+        long pa1 = orThrow(translateOrFault((va | 0xfff) + 1, acc | PfErr.W));
         int first = (int) (0x1000 - (va & 0xfff));
         if (timing != null) {
             timing.dataStore(pa0 + first - 1);
@@ -351,12 +411,21 @@ public final class Mmu {
      * (CR2 set) or #GP in the vCPU state.
      */
     public long translate(long va, int access) {
+        return orThrow(translateOrFault(va, access));
+    }
+
+    /**
+     * {@link #translate} without the throw: the physical address, or a negative value after recording
+     * #PF (CR2 set) or #GP in the vCPU state.
+     */
+    public long translateOrFault(long va, int access) {
         if ((s.cr0 & CpuState.CR0_PG) == 0) {
             return va & 0xffff_ffffL;
         }
         if (s.pagingLongMode()) {
             if (((va << 16) >> 16) != va) {
-                throw GuestFault.raise(s, Vectors.GP, 0);
+                GuestFault.raise(s, Vectors.GP, 0);
+                return FAULT;
             }
         } else {
             va &= 0xffff_ffffL;
@@ -365,21 +434,24 @@ public final class Mmu {
         Tlb l1 = fetch ? itlb : dtlb;
         int pcid = currentPcid();
         int h = l1.lookup(va, pcid);
-        if (h >= 0) {
-            int attrs = l1.attrs(h);
-            if (hitUsable(attrs, access, va, pcid)) {
-                long pa = l1.physical(h, va);
-                if (fetch) {
-                    counters.itlbHits++;
-                } else {
-                    counters.dtlbHits++;
-                    installFast(va, pa, h, attrs, access);
-                }
-                return pa;
-            }
-            return walk(va, access, l1, pcid);
+        if (h < 0) {
+            return translateL1Miss(va, access, l1, pcid);
         }
-        return translateL1Miss(va, access, l1, pcid);
+        int attrs = l1.attrs(h);
+        if (!AccessRights.permitted(s, attrs, access)) {
+            return walker.pageFault(va, access | PfErr.P, pcid);
+        }
+        if ((access & PfErr.W) != 0 && (attrs & TlbArray.ATTR_D) == 0) {
+            return walker.walk(va, access, l1, pcid); // a write re-walks to set D (SDM §4.8)
+        }
+        long pa = l1.physical(h, va);
+        if (fetch) {
+            counters.itlbHits++;
+        } else {
+            counters.dtlbHits++;
+            installFast(va, pa, h, attrs, access);
+        }
+        return pa;
     }
 
     private long translateL1Miss(long va, int access, Tlb l1, int pcid) {
@@ -395,7 +467,10 @@ public final class Mmu {
         int h = stlb.lookup(va, pcid);
         if (h >= 0) {
             int attrs = stlb.attrs(h);
-            if (hitUsable(attrs, access, va, pcid)) {
+            if (!AccessRights.permitted(s, attrs, access)) {
+                return walker.pageFault(va, access | PfErr.P, pcid);
+            }
+            if ((access & PfErr.W) == 0 || (attrs & TlbArray.ATTR_D) != 0) {
                 counters.stlbHits++;
                 if (fetch) {
                     counters.itlbStlbHits++;
@@ -414,86 +489,46 @@ public final class Mmu {
         if (timing != null) {
             timing.stlbMiss();
         }
-        return walk(va, access, l1, pcid);
-    }
-
-    private long walk(long va, int access, Tlb l1, int pcid) {
-        if ((access & PfErr.I) != 0) {
-            counters.itlbWalks++;
-        } else {
-            counters.dtlbWalks++;
-            if ((access & PfErr.W) != 0) {
-                counters.dtlbStoreWalks++;
-            }
-        }
-        return s.pagingLongMode() ? walk4Level(va, access, l1, pcid) : walkPae(va, access, l1, pcid);
+        return walker.walk(va, access, l1, pcid);
     }
 
     /** Fills an L1 TLB; an entry it evicts from the dTLB takes its fast-path entries with it. */
-    private void fillL1(Tlb l1, int sizeIndex, long va, int pcid, long frame, int attrs) {
+    void fillL1(Tlb l1, int sizeIndex, long va, int pcid, long frame, int attrs) {
         long evicted = l1.fill(sizeIndex, va, pcid, frame, attrs);
         if (evicted >= 0 && l1 == dtlb) {
-            dropFast(evicted & ~3L, Tlb.pageShift((int) evicted & 3));
+            fast.drop(evicted & ~3L, Tlb.pageShift((int) evicted & 3));
         }
+    }
+
+    public int currentPcid() {
+        return (s.cr4 & CpuState.CR4_PCIDE) != 0 ? (int) (s.cr3 & 0xfff) : 0;
     }
 
     // ------------------------------------------------------------------------------------------
-    // Fast path: a direct-mapped, host-side cache of user-mode data translations. It is a strict
-    // subset of the modelled L1 dTLB: an entry is installed only from a usable dTLB entry, and every
-    // invalidation, flush or eviction in the dTLB clears it. A hit counts as a dTLB hit and refreshes
-    // the dTLB entry's LRU age, so the modelled TLB behaves exactly as without the fast path.
+    // Fast path (FastPath): the same arrays, read here through final fields.
 
-    private static final int FAST_SIZE = 256;
-    private static final int FAST_MASK = FAST_SIZE - 1;
-    /** (va >>> 12) + 1 of a user-readable page, or 0. */
-    private final long[] fastReadTag = new long[FAST_SIZE];
-    /** (va >>> 12) + 1 of a user-writable page whose dTLB entry has D=1, or 0. */
-    private final long[] fastWriteTag = new long[FAST_SIZE];
-    private final long[] fastPage = new long[FAST_SIZE];
-    private final int[] fastHandle = new int[FAST_SIZE];
-    /**
-     * Cycle timing's fast entries: the same subset rule and slots, kept apart from the tags above so that
-     * the fast-mode check in userRead/userWrite never hits under cycle timing and every guest data access
-     * reaches the cache model's charge after it.
-     */
-    private final long[] cycleReadTag = new long[FAST_SIZE];
-    private final long[] cycleWriteTag = new long[FAST_SIZE];
+    private static final int FAST_MASK = FastPath.MASK;
+    private final FastPath fast = new FastPath();
+    private final long[] fastReadTag = fast.readTag;
+    private final long[] fastWriteTag = fast.writeTag;
+    private final long[] fastPage = fast.page;
+    private final int[] fastHandle = fast.handle;
+    private final long[] cycleReadTag = fast.cycleReadTag;
+    private final long[] cycleWriteTag = fast.cycleWriteTag;
 
-    private void installFast(long va, long pa, int handle, int attrs, int access) {
-        if ((access & (PfErr.U | PfErr.IMPLICIT)) != PfErr.U || (attrs & TlbArray.ATTR_US) == 0) {
-            return;
-        }
-        int i = (int) (va >>> 12) & FAST_MASK;
-        long tag = (va >>> 12) + 1;
-        boolean cycle = timing != null;
-        (cycle ? cycleReadTag : fastReadTag)[i] = tag;
-        fastPage[i] = pa & ~0xfffL;
-        fastHandle[i] = handle;
-        boolean writable = (attrs & (TlbArray.ATTR_RW | TlbArray.ATTR_D)) == (TlbArray.ATTR_RW | TlbArray.ATTR_D);
-        (cycle ? cycleWriteTag : fastWriteTag)[i] = writable ? tag : 0;
+    /** A fast-path hit in slot {@code i}: a dTLB hit (counter and LRU age); returns the physical address. */
+    private long fastHit(int i, long va) {
+        counters.dtlbHits++;
+        dtlb.touch(fastHandle[i]);
+        return fastPage[i] | (va & 0xfff);
     }
 
-    /** Drops the fast entries that translate anything in [base, base + 2^shift). */
-    private void dropFast(long base, int shift) {
-        if (shift == 12) {
-            int i = (int) (base >>> 12) & FAST_MASK;
-            fastReadTag[i] = 0;
-            fastWriteTag[i] = 0;
-            cycleReadTag[i] = 0;
-            cycleWriteTag[i] = 0;
+    private void installFast(long va, long pa, int handle, int attrs, int access) {
+        if ((access & (PfErr.U | PfErr.IMPLICIT)) != PfErr.U || (attrs & TlbArray.ATTR_US) == 0
+                || observer != null) {
             return;
         }
-        long first = (base >>> 12) + 1;
-        long last = first + (1L << (shift - 12));
-        for (int i = 0; i < FAST_SIZE; i++) {
-            long t = fastReadTag[i], c = cycleReadTag[i];
-            if (t >= first && t < last || c >= first && c < last) {
-                fastReadTag[i] = 0;
-                fastWriteTag[i] = 0;
-                cycleReadTag[i] = 0;
-                cycleWriteTag[i] = 0;
-            }
-        }
+        fast.install(va, pa, handle, attrs, timing != null);
     }
 
     /**
@@ -501,43 +536,36 @@ public final class Mmu {
      * slot, and every slot inside a 2 MiB / 1 GiB page whose entry went. (A #PF and INVLPG used to clear
      * the whole fast path: 4 KiB of stores on every page fault.)
      */
-    private void invalidateDtlbPage(long va, int pcid) {
+    void invalidateDtlbPage(long va, int pcid) {
         int sizes = dtlb.invalidatePage(va, pcid);
-        dropFast(va & ~0xfffL, 12);
+        fast.drop(va & ~0xfffL, 12);
         if ((sizes & 2) != 0) {
-            dropFast(va & ~((1L << 21) - 1), 21);
+            fast.drop(va & ~((1L << 21) - 1), 21);
         }
         if ((sizes & 4) != 0) {
-            dropFast(va & ~((1L << 30) - 1), 30);
+            fast.drop(va & ~((1L << 30) - 1), 30);
         }
     }
 
-    private void clearFastPath() {
-        java.util.Arrays.fill(fastReadTag, 0);
-        java.util.Arrays.fill(fastWriteTag, 0);
-        java.util.Arrays.fill(cycleReadTag, 0);
-        java.util.Arrays.fill(cycleWriteTag, 0);
+    void clearFastPath() {
+        fast.clear();
     }
 
     /** Physical address for a user-mode data read by the interpreter (CPL 3). */
     private long userRead(long va) {
         int i = (int) (va >>> 12) & FAST_MASK;
         if (fastReadTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
-            counters.dtlbHits++;
-            dtlb.touch(fastHandle[i]);
-            return fastPage[i] | (va & 0xfff);
+            return fastHit(i, va);
         }
         WalkTiming t = timing;
         if (t == null) {
-            return translate(va, userBit());
+            return orThrow(translateOrFault(va, userBit()));
         }
         long pa; // cycle mode: the load goes through L1D/L2/LLC
         if (cycleReadTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
-            counters.dtlbHits++;
-            dtlb.touch(fastHandle[i]);
-            pa = fastPage[i] | (va & 0xfff);
+            pa = fastHit(i, va);
         } else {
-            pa = translate(va, userBit());
+            pa = orThrow(translateOrFault(va, userBit()));
         }
         t.dataAccess(pa);
         return pa;
@@ -547,396 +575,48 @@ public final class Mmu {
     private long userWrite(long va) {
         int i = (int) (va >>> 12) & FAST_MASK;
         if (fastWriteTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
-            counters.dtlbHits++;
-            dtlb.touch(fastHandle[i]);
-            return fastPage[i] | (va & 0xfff);
+            return fastHit(i, va);
         }
         WalkTiming t = timing;
         if (t == null) {
-            return translate(va, userBit() | PfErr.W);
+            return orThrow(translateOrFault(va, userBit() | PfErr.W));
         }
         long pa; // cycle mode: the store's line is fetched for ownership (write-allocate)
         if (cycleWriteTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
-            counters.dtlbHits++;
-            dtlb.touch(fastHandle[i]);
-            pa = fastPage[i] | (va & 0xfff);
+            pa = fastHit(i, va);
         } else {
-            pa = translate(va, userBit() | PfErr.W);
+            pa = orThrow(translateOrFault(va, userBit() | PfErr.W));
         }
         t.dataStore(pa);
         return pa;
     }
 
-    /**
-     * May a cached translation serve this access? Throws #PF when the cached rights forbid it; returns
-     * false when a write must re-walk to set D (SDM §4.8).
-     */
-    private boolean hitUsable(int attrs, int access, long va, int pcid) {
-        if (!permitted(attrs, access)) {
-            throw pageFault(va, access | PfErr.P, pcid);
-        }
-        return (access & PfErr.W) == 0 || (attrs & TlbArray.ATTR_D) != 0;
-    }
-
-    public int currentPcid() {
-        return (s.cr4 & CpuState.CR4_PCIDE) != 0 ? (int) (s.cr3 & 0xfff) : 0;
-    }
-
-    private long walk4Level(long va, int access, Tlb l1, int pcid) {
-        final boolean nxe = (s.efer & CpuState.EFER_NXE) != 0;
-        for (;;) {
-            long table;
-            int rights;
-            int level;
-            int slot;
-            if ((slot = pdeCache.lookup(va, pcid)) >= 0) {
-                counters.pdeCacheHits++;
-                table = pdeCache.nextTable(slot);
-                rights = pdeCache.rights(slot);
-                level = 1;
-            } else if ((slot = pdpteCache.lookup(va, pcid)) >= 0) {
-                counters.pdpteCacheHits++;
-                table = pdpteCache.nextTable(slot);
-                rights = pdpteCache.rights(slot);
-                level = 2;
-            } else if ((slot = pml4eCache.lookup(va, pcid)) >= 0) {
-                counters.pml4eCacheHits++;
-                table = pml4eCache.nextTable(slot);
-                rights = pml4eCache.rights(slot);
-                level = 3;
-            } else {
-                table = s.cr3 & physAddrMask;
-                rights = TlbArray.ATTR_RW | TlbArray.ATTR_US;
-                level = 4;
-            }
-            int n = readLevels(va, access, pcid, table, level, rights, false, nxe);
-            long pa = finishWalk(va, access, l1, pcid, n, walkRights[n - 1]);
-            if (pa >= 0) {
-                return pa;
-            }
-        }
-    }
-
-    /** PAE walk (SDM §4.4): PDPTE register → PDE (2 MiB if PS) → PTE. Linear addresses are 32-bit. */
-    private long walkPae(long va, int access, Tlb l1, int pcid) {
-        if ((s.cr4 & CpuState.CR4_PAE) == 0) {
-            throw new IllegalStateException("32-bit non-PAE paging is not modelled (the kernel never enables it)");
-        }
-        final boolean nxe = (s.efer & CpuState.EFER_NXE) != 0;
-        for (;;) {
-            long table;
-            int level;
-            int rights = TlbArray.ATTR_RW | TlbArray.ATTR_US; // PAE PDPTEs carry no rights
-            int slot = pdeCache.lookup(va, pcid);
-            if (slot >= 0) {
-                counters.pdeCacheHits++;
-                table = pdeCache.nextTable(slot);
-                rights = pdeCache.rights(slot);
-                level = 1;
-            } else {
-                long pdpte = pdpteRegisters[(int) (va >>> 30) & 3];
-                if ((pdpte & Pte.P) == 0) {
-                    throw pageFault(va, access & ~PfErr.P, pcid);
-                }
-                table = pdpte & physAddrMask;
-                level = 2;
-            }
-            int n = readLevels(va, access, pcid, table, level, rights, true, nxe);
-            long pa = finishWalk(va, access, l1, pcid, n, walkRights[n - 1]);
-            if (pa >= 0) {
-                return pa;
-            }
-        }
-    }
-
-    /**
-     * Reads paging-structure entries from {@code level} of {@code table} down to the leaf into the walk
-     * scratch arrays, raising #PF for a non-present entry or a reserved bit. Returns the entry count;
-     * the leaf's accumulated rights are in {@code walkRights[n - 1]}. A PS bit ends the walk at levels
-     * 3 and 2 (PAE walks start at level 2, so only 2 MiB pages arise there).
-     */
-    private int readLevels(long va, int access, int pcid, long table, int level, int rights, boolean pae,
-            boolean nxe) {
-        int n = 0;
-        for (; level >= 1; level--) {
-            long ea = table + (((va >>> (12 + 9 * (level - 1))) & 511) << 3);
-            WalkerYield y = walkerYield;
-            if (y != null) {
-                y.beforeLoad();
-            }
-            long e = mem.read64Acquire(ea);
-            counters.walkerLoads++;
-            if (timing != null) {
-                timing.walkerLoad(ea, (access & PfErr.I) != 0);
-            }
-            if ((e & Pte.P) == 0) {
-                throw pageFault(va, access & ~PfErr.P, pcid);
-            }
-            if (pae ? reservedPae(e, level, nxe) : reserved4Level(e, level, nxe)) {
-                throw pageFault(va, access | PfErr.P | PfErr.RSVD, pcid);
-            }
-            rights = combine(rights, e, nxe);
-            walkEntryAddr[n] = ea;
-            walkEntry[n] = e;
-            walkLevel[n] = level;
-            walkRights[n] = rights;
-            n++;
-            if (level == 1 || (level <= 3 && (e & Pte.PS) != 0)) {
-                break;
-            }
-            table = e & physAddrMask;
-        }
-        return n;
-    }
-
-    private static int combine(int rights, long e, boolean nxe) {
-        if ((e & Pte.RW) == 0) {
-            rights &= ~TlbArray.ATTR_RW;
-        }
-        if ((e & Pte.US) == 0) {
-            rights &= ~TlbArray.ATTR_US;
-        }
-        if (nxe && (e & Pte.XD) != 0) {
-            rights |= TlbArray.ATTR_XD;
-        }
-        return rights;
-    }
-
-    /**
-     * Common end of a walk over the {@code n} entries in the scratch arrays: permission check, A/D
-     * update by CAS, TLB and paging-structure-cache fills. Returns the physical address, or -1 when an
-     * entry changed under the CAS and the walk must restart.
-     */
-    private long finishWalk(long va, int access, Tlb l1, int pcid, int n, int rights) {
-        if (!permitted(rights, access)) {
-            throw pageFault(va, access | PfErr.P, pcid);
-        }
-        Runnable race = beforeAccessedUpdate;
-        if (race != null) {
-            race.run();
-        }
-        boolean write = (access & PfErr.W) != 0;
-        for (int i = 0; i < n; i++) {
-            long e = walkEntry[i];
-            long want = e | Pte.A;
-            if (i == n - 1 && write) {
-                want |= Pte.D;
-            }
-            if (want != e && walkerYield != null) {
-                walkerYield.beforeAdUpdate();
-            }
-            if (want != e && mem.compareAndExchange64(walkEntryAddr[i], e, want) != e) {
-                counters.walkRestarts++;
-                return -1;
-            }
-            walkEntry[i] = want;
-        }
-        // Cache the non-leaf entries walked (SDM §4.10.3.1): their next table and rights so far.
-        for (int i = 0; i < n - 1; i++) {
-            PagingStructureCache c = switch (walkLevel[i]) {
-                case 4 -> pml4eCache;
-                case 3 -> pdpteCache;
-                default -> pdeCache;
-            };
-            c.fill(va, pcid, walkEntry[i] & physAddrMask, walkRights[i]);
-        }
-        long leaf = walkEntry[n - 1];
-        int attrs = rights;
-        if ((leaf & Pte.D) != 0) {
-            attrs |= TlbArray.ATTR_D;
-        }
-        if ((leaf & Pte.G) != 0 && (s.cr4 & CpuState.CR4_PGE) != 0) {
-            attrs |= TlbArray.ATTR_G;
-        }
-        int sizeIndex = walkLevel[n - 1] - 1;
-        long pageMask = (1L << Tlb.pageShift(sizeIndex)) - 1;
-        long frame = leaf & physAddrMask & ~pageMask;
-        counters.walksCompleted++;
-        if ((access & PfErr.I) != 0) {
-            counters.itlbWalksCompleted++;
-        } else if ((access & PfErr.W) != 0) {
-            counters.dtlbStoreWalksCompleted++;
-        }
-        fillL1(l1, sizeIndex, va, pcid, frame, attrs);
-        stlb.fill(sizeIndex, va, pcid, frame, attrs);
-        return frame | (va & pageMask);
-    }
-
-    /** Reserved-bit rules of 4-level paging (SDM §4.5, tables 4-15 to 4-20). */
-    private boolean reserved4Level(long e, int level, boolean nxe) {
-        if ((e & reservedHigh) != 0 || (!nxe && (e & Pte.XD) != 0)) {
-            return true;
-        }
-        if ((e & Pte.PS) == 0) {
-            return false;
-        }
-        return switch (level) {
-            case 4 -> true; // PS is reserved in a PML4E
-            case 3 -> (e & 0x3fff_e000L) != 0; // 1 GiB page: bits 29:13
-            case 2 -> (e & 0x001f_e000L) != 0; // 2 MiB page: bits 20:13
-            default -> false; // PAT bit in a PTE
-        };
-    }
-
-    /** Reserved-bit rules of PAE paging (SDM §4.4.2, tables 4-10, 4-11): bits 62:MAXPHYADDR too. */
-    private boolean reservedPae(long e, int level, boolean nxe) {
-        if ((e & paeReservedHigh) != 0 || (!nxe && (e & Pte.XD) != 0)) {
-            return true;
-        }
-        return level == 2 && (e & Pte.PS) != 0 && (e & 0x001f_e000L) != 0;
-    }
-
-    /** SDM §4.6: may an access (PfErr bits) proceed with these combined rights? */
-    private boolean permitted(int rights, int access) {
-        boolean user = (rights & TlbArray.ATTR_US) != 0;
-        boolean writable = (rights & TlbArray.ATTR_RW) != 0;
-        boolean xd = (rights & TlbArray.ATTR_XD) != 0;
-        boolean write = (access & PfErr.W) != 0;
-        if ((access & PfErr.I) != 0) {
-            if (xd) {
-                return false;
-            }
-            if ((access & PfErr.U) != 0) {
-                return user;
-            }
-            return !(user && (s.cr4 & CpuState.CR4_SMEP) != 0);
-        }
-        if ((access & PfErr.U) != 0) {
-            return user && (!write || writable);
-        }
-        // Supervisor data access.
-        if (user && (s.cr4 & CpuState.CR4_SMAP) != 0) {
-            boolean implicit = (access & PfErr.IMPLICIT) != 0;
-            if (implicit || (s.getRflags() & CpuState.AC) == 0) {
-                return false;
-            }
-        }
-        return !write || writable || (s.cr0 & CpuState.CR0_WP) == 0;
-    }
-
-    /**
-     * Raises #PF: error code from the access bits (SDM §4.7), CR2 = va, and drops whatever the TLBs and
-     * paging-structure caches hold for va (§4.10.4.1), so the handler's fix is seen on retry.
-     */
-    private GuestFault pageFault(long va, int code, int pcid) {
-        int err = code & (PfErr.P | PfErr.W | PfErr.U | PfErr.RSVD | PfErr.I);
-        if ((err & PfErr.I) != 0) {
-            boolean reportI = (s.cr4 & CpuState.CR4_SMEP) != 0
-                    || ((s.cr4 & CpuState.CR4_PAE) != 0 && (s.efer & CpuState.EFER_NXE) != 0);
-            if (!reportI) {
-                err &= ~PfErr.I;
-            }
-        }
-        if ((code & PfErr.IMPLICIT) != 0) {
-            err &= ~PfErr.U;
-        }
-        invalidateDtlbPage(va, pcid);
-        itlb.invalidatePage(va, pcid);
-        stlb.invalidatePage(va, pcid);
-        pml4eCache.invalidate(va, pcid);
-        pdpteCache.invalidate(va, pcid);
-        pdeCache.invalidate(va, pcid);
-        s.cr2 = va;
-        counters.pageFaults++;
-        return GuestFault.raise(s, Vectors.PF, err);
-    }
-
     // ------------------------------------------------------------------------------------------
-    // Invalidation and control-register writes (SDM §4.10.4, §4.4.1).
+    // Invalidation and control-register writes (SDM §4.10.4, §4.4.1): TlbInvalidation.
 
-    /**
-     * INVLPG: drops TLB entries for the page of {@code va} (current PCID, and global ones) and every
-     * paging-structure-cache entry of the current PCID, whatever its address (§4.10.4.1).
-     */
+    /** INVLPG (SDM §4.10.4.1): {@link TlbInvalidation#invlpg}. */
     public void invlpg(long va) {
-        counters.invlpg++;
-        if (!s.pagingLongMode()) {
-            va &= 0xffff_ffffL;
-        }
-        int pcid = currentPcid();
-        invalidateDtlbPage(va, pcid);
-        itlb.invalidatePage(va, pcid);
-        stlb.invalidatePage(va, pcid);
-        flushPagingStructureCaches(pcid);
+        invalidation.invlpg(va);
     }
 
-    /** INVPCID types 0-3 (SDM Vol. 2 INVPCID). Type 0 with a non-canonical address raises #GP. */
+    /** INVPCID types 0-3; type 0 with a non-canonical address raises #GP: {@link TlbInvalidation#invpcid}. */
     public void invpcid(int type, int pcid, long va) {
-        counters.invpcid++;
-        clearFastPath();
-        switch (type) {
-            case 0 -> {
-                if (((va << 16) >> 16) != va) {
-                    throw GuestFault.raise(s, Vectors.GP, 0);
-                }
-                for (Tlb t : new Tlb[] {dtlb, itlb, stlb}) {
-                    t.invalidatePageNonGlobal(va, pcid);
-                }
-                flushPagingStructureCaches(pcid);
-            }
-            case 1 -> {
-                for (Tlb t : new Tlb[] {dtlb, itlb, stlb}) {
-                    t.flush(true, pcid);
-                }
-                flushPagingStructureCaches(pcid);
-            }
-            case 2 -> flushAll();
-            case 3 -> {
-                for (Tlb t : new Tlb[] {dtlb, itlb, stlb}) {
-                    t.flush(true, -1);
-                }
-                flushPagingStructureCaches(-1);
-            }
-            default -> throw GuestFault.raise(s, Vectors.GP, 0);
-        }
+        invalidation.invpcid(type, pcid, va);
     }
 
-    /**
-     * MOV to CR3: loads the new root (and, under PAE, the PDPTE registers, checking their reserved bits:
-     * #GP(0) leaves CR3 unchanged). Unless PCIDE=1 with bit 63 set, drops the non-global TLB entries
-     * (of the new PCID when PCIDE=1) and the paging-structure caches of that PCID.
-     */
+    /** MOV to CR3, PAE PDPTE registers and PCID no-flush included: {@link TlbInvalidation#writeCr3}. */
     public void writeCr3(long value) {
-        boolean pcide = (s.cr4 & CpuState.CR4_PCIDE) != 0;
-        boolean noFlush = pcide && value < 0;
-        long newCr3 = value & ~(1L << 63);
-        if (isPae()) {
-            loadPdpteRegisters(newCr3);
-        }
-        s.cr3 = newCr3;
-        clearFastPath(); // fast entries are not tagged with a PCID
-        if (!noFlush) {
-            counters.cr3Flushes++;
-            int only = pcide ? (int) (newCr3 & 0xfff) : -1;
-            dtlb.flush(true, only);
-            itlb.flush(true, only);
-            stlb.flush(true, only);
-            flushPagingStructureCaches(only);
-        }
+        invalidation.writeCr3(value);
     }
 
-    /**
-     * Applies the effects of a write to CR0, CR4 or EFER that the caller has already stored in the
-     * state (SDM §4.10.4.1): toggling CR0.PG, CR4.PGE or CR4.PAE, or clearing CR4.PCIDE, flushes
-     * everything including global entries; entering PAE paging reloads the PDPTE registers (§4.4.1).
-     */
+    /** The TLB effects of a CR0/CR4/EFER write already stored: {@link TlbInvalidation#controlRegistersChanged}. */
     public void controlRegistersChanged(long oldCr0, long oldCr4, long oldEfer) {
-        long cr0Diff = oldCr0 ^ s.cr0;
-        long cr4Diff = oldCr4 ^ s.cr4;
-        boolean pcidCleared = (oldCr4 & CpuState.CR4_PCIDE) != 0 && (s.cr4 & CpuState.CR4_PCIDE) == 0;
-        if ((cr0Diff & (CpuState.CR0_PG | CpuState.CR0_WP)) != 0
-                || (cr4Diff & (CpuState.CR4_PGE | CpuState.CR4_PAE | CpuState.CR4_SMEP | CpuState.CR4_PSE)) != 0
-                || pcidCleared || ((oldEfer ^ s.efer) & CpuState.EFER_NXE) != 0) {
-            flushAll();
-        }
-        if (isPae() && ((cr0Diff & CpuState.CR0_PG) != 0
-                || (cr4Diff & (CpuState.CR4_PAE | CpuState.CR4_PGE | CpuState.CR4_PSE | CpuState.CR4_SMEP)) != 0)) {
-            loadPdpteRegisters(s.cr3);
-        }
+        invalidation.controlRegistersChanged(oldCr0, oldCr4, oldEfer);
     }
 
-    private boolean isPae() {
-        return (s.cr0 & CpuState.CR0_PG) != 0 && (s.cr4 & CpuState.CR4_PAE) != 0 && !s.pagingLongMode();
+    /** Drops every translation including global ones and every paging-structure-cache entry. */
+    public void flushAll() {
+        invalidation.flushAll();
     }
 
     /** The vCPU state this MMU belongs to (for {@link ControlRegisterWrites}). */
@@ -946,104 +626,18 @@ public final class Mmu {
 
     /** True if {@code cr3} sets a bit at or above MAXPHYADDR (bits 62:MAXPHYADDR; bit 63 is not an address bit). */
     boolean cr3AddressReserved(long cr3) {
-        return (cr3 & paeReservedHigh) != 0;
+        return (cr3 & ~physAddrMask & ~0xfffL & Long.MAX_VALUE) != 0;
     }
 
     /** True if loading the PDPTE registers from {@code cr3} would succeed (reads only; no #GP, no state change). */
     boolean pdptesLoadable(long cr3) {
-        long base = cr3 & 0xffff_ffe0L;
-        for (int i = 0; i < 4; i++) {
-            if (pdpteReserved(mem.read64(base + 8L * i))) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private boolean pdpteReserved(long e) {
-        return (e & Pte.P) != 0 && ((e & PDPTE_REG_RESERVED_LOW) != 0 || (e & paeReservedHigh) != 0 || e < 0);
-    }
-
-    /** SDM §4.4.1: read the four PDPTEs at CR3[31:5]; a present one with reserved bits set → #GP(0). */
-    private void loadPdpteRegisters(long cr3) {
-        long base = cr3 & 0xffff_ffe0L;
-        long[] loaded = new long[4];
-        for (int i = 0; i < 4; i++) {
-            long e = mem.read64(base + 8L * i);
-            if (pdpteReserved(e)) {
-                throw GuestFault.raise(s, Vectors.GP, 0);
-            }
-            loaded[i] = e;
-        }
-        System.arraycopy(loaded, 0, pdpteRegisters, 0, 4);
-        // PDPTE registers replace paging-structure caching of the PDPTE level.
-        flushPagingStructureCaches(-1);
-    }
-
-    /** Drops every translation including global ones and every paging-structure-cache entry. */
-    public void flushAll() {
-        counters.fullFlushes++;
-        clearFastPath();
-        dtlb.flush(false, -1);
-        itlb.flush(false, -1);
-        stlb.flush(false, -1);
-        flushPagingStructureCaches(-1);
-    }
-
-    private void flushPagingStructureCaches(int pcid) {
-        pml4eCache.flush(pcid);
-        pdpteCache.flush(pcid);
-        pdeCache.flush(pcid);
+        return invalidation.pdptesLoadable(cr3);
     }
 
     // ------------------------------------------------------------------------------------------
     // Debug walk: no A/D updates, no TLB fills, no counters (for gdb and monitor commands).
 
     public DebugWalk debugWalk(long va) {
-        List<DebugWalk.Level> levels = new ArrayList<>(4);
-        if ((s.cr0 & CpuState.CR0_PG) == 0) {
-            return new DebugWalk("off", va, levels, va & 0xffff_ffffL, null);
-        }
-        boolean nxe = (s.efer & CpuState.EFER_NXE) != 0;
-        boolean lm = s.pagingLongMode();
-        String mode = lm ? "4-level" : "PAE";
-        if (lm && ((va << 16) >> 16) != va) {
-            return new DebugWalk(mode, va, levels, -1, "non-canonical address");
-        }
-        if (!lm) {
-            va &= 0xffff_ffffL;
-        }
-        long table;
-        int top;
-        if (lm) {
-            table = s.cr3 & physAddrMask;
-            top = 4;
-        } else {
-            long pdpte = pdpteRegisters[(int) (va >>> 30) & 3];
-            levels.add(new DebugWalk.Level("PDPTE register", -1, pdpte));
-            if ((pdpte & Pte.P) == 0) {
-                return new DebugWalk(mode, va, levels, -1, "not present");
-            }
-            table = pdpte & physAddrMask;
-            top = 2;
-        }
-        String[] names = {"PTE", "PDE", "PDPTE", "PML4E"};
-        for (int level = top; level >= 1; level--) {
-            long ea = table + (((va >>> (12 + 9 * (level - 1))) & 511) << 3);
-            long e = mem.read64(ea);
-            levels.add(new DebugWalk.Level(names[level - 1], ea, e));
-            if ((e & Pte.P) == 0) {
-                return new DebugWalk(mode, va, levels, -1, "not present");
-            }
-            if (lm ? reserved4Level(e, level, nxe) : reservedPae(e, level, nxe)) {
-                return new DebugWalk(mode, va, levels, -1, "reserved bit set");
-            }
-            if (level == 1 || (level <= 3 && (e & Pte.PS) != 0)) {
-                long mask = (1L << (12 + 9 * (level - 1))) - 1;
-                return new DebugWalk(mode, va, levels, (e & physAddrMask & ~mask) | (va & mask), null);
-            }
-            table = e & physAddrMask;
-        }
-        throw new AssertionError("unreachable");
+        return DebugWalker.walk(this, walker, physAddrMask, va);
     }
 }

@@ -9,26 +9,38 @@ import java.util.Arrays;
  * rights accumulated so far (R/W and U/S ANDed, XD ORed). A hit lets the walker skip the levels above.
  * Entries are tagged with the PCID, are never global, and are dropped by INVLPG, MOV CR3 and
  * INVPCID as §4.10.4.1 says. Replacement is LRU.
+ *
+ * <p>The model stays fully associative (any entry may hold any address), but a lookup does not scan:
+ * a host-side open-addressing hash index (linear probing, backward-shift deletion) maps the packed
+ * (address bits, PCID) key to its slot, and is updated by every fill, invalidation and flush. A fill
+ * never creates a second entry for a key, so the index is exact and hits, misses and LRU victims are
+ * those of a scan.
  */
 public final class PagingStructureCache {
     private final String name;
     /** Linear-address shift of the bits this cache is keyed by: 39, 30 or 21. */
     private final int shift;
-    private final long[] key; // (va >>> shift) + 1; 0 = invalid
-    private final int[] pcid;
+    /** ((va bits 47:shift) + 1) << 12 | pcid; 0 = invalid. */
+    private final long[] key;
     private final long[] next;
     private final int[] rights;
     private final long[] lastUse;
     private long clock;
+    private int valid;
+    /** slot + 1 of the entry whose key hashes here (or probes on from here), 0 = empty. */
+    private final int[] index;
+    private final int indexShift;
 
     public PagingStructureCache(String name, int entries, int shift) {
         this.name = name;
         this.shift = shift;
         this.key = new long[entries];
-        this.pcid = new int[entries];
         this.next = new long[entries];
         this.rights = new int[entries];
         this.lastUse = new long[entries];
+        int cap = Integer.highestOneBit(Math.max(4, entries * 4 - 1)) << 1; // load factor <= 1/4
+        this.index = new int[cap];
+        this.indexShift = 64 - Integer.numberOfTrailingZeros(cap);
     }
 
     public String name() {
@@ -39,16 +51,67 @@ public final class PagingStructureCache {
         return key.length;
     }
 
-    /** Slot caching the structure for {@code va}, or -1. */
-    public int lookup(long va, int curPcid) {
-        long k = ((va & 0x0000_ffff_ffff_ffffL) >>> shift) + 1;
-        for (int i = 0; i < key.length; i++) {
-            if (key[i] == k && pcid[i] == curPcid) {
-                lastUse[i] = ++clock;
-                return i;
+    private long keyOf(long va, int curPcid) {
+        return ((((va & 0x0000_ffff_ffff_ffffL) >>> shift) + 1) << 12) | curPcid;
+    }
+
+    private int home(long k) {
+        return (int) ((k * 0x9E37_79B9_7F4A_7C15L) >>> indexShift);
+    }
+
+    /** Slot holding key {@code k}, or -1. */
+    private int find(long k) {
+        int mask = index.length - 1;
+        for (int h = home(k);; h = (h + 1) & mask) {
+            int s = index[h] - 1;
+            if (s < 0) {
+                return -1;
+            }
+            if (key[s] == k) {
+                return s;
             }
         }
-        return -1;
+    }
+
+    private void indexInsert(int slot) {
+        int mask = index.length - 1;
+        int h = home(key[slot]);
+        while (index[h] != 0) {
+            h = (h + 1) & mask;
+        }
+        index[h] = slot + 1;
+    }
+
+    /** Removes {@code slot} (whose key is still in {@code key[slot]}) from the index: backward-shift deletion. */
+    private void indexRemove(int slot) {
+        int mask = index.length - 1;
+        int h = home(key[slot]);
+        while (index[h] != slot + 1) {
+            h = (h + 1) & mask;
+        }
+        int hole = h;
+        for (int j = (hole + 1) & mask; index[j] != 0; j = (j + 1) & mask) {
+            int want = home(key[index[j] - 1]);
+            // Move j's entry into the hole unless its home lies cyclically in (hole, j].
+            boolean stays = hole <= j ? hole < want && want <= j : hole < want || want <= j;
+            if (!stays) {
+                index[hole] = index[j];
+                hole = j;
+            }
+        }
+        index[hole] = 0;
+    }
+
+    /** Slot caching the structure for {@code va}, or -1. */
+    public int lookup(long va, int curPcid) {
+        if (valid == 0) {
+            return -1;
+        }
+        int s = find(keyOf(va, curPcid));
+        if (s >= 0) {
+            lastUse[s] = ++clock;
+        }
+        return s;
     }
 
     public long nextTable(int slot) {
@@ -63,19 +126,28 @@ public final class PagingStructureCache {
         if (key.length == 0) {
             return;
         }
-        long k = ((va & 0x0000_ffff_ffff_ffffL) >>> shift) + 1;
-        int victim = 0;
-        for (int i = 0; i < key.length; i++) {
-            if ((key[i] == k && pcid[i] == curPcid) || key[i] == 0) {
-                victim = i;
-                break;
+        long k = keyOf(va, curPcid);
+        int victim = find(k);
+        if (victim < 0) {
+            // The first free slot, else the least recently used one.
+            victim = 0;
+            for (int i = 0; i < key.length; i++) {
+                if (key[i] == 0) {
+                    victim = i;
+                    break;
+                }
+                if (lastUse[i] < lastUse[victim]) {
+                    victim = i;
+                }
             }
-            if (lastUse[i] < lastUse[victim]) {
-                victim = i;
+            if (key[victim] != 0) {
+                indexRemove(victim);
+            } else {
+                valid++;
             }
+            key[victim] = k;
+            indexInsert(victim);
         }
-        key[victim] = k;
-        pcid[victim] = curPcid;
         next[victim] = nextTable;
         rights[victim] = accumulatedRights;
         lastUse[victim] = ++clock;
@@ -85,19 +157,30 @@ public final class PagingStructureCache {
     public void invalidate(long va, int curPcid) {
         int slot = lookup(va, curPcid);
         if (slot >= 0) {
-            key[slot] = 0;
+            drop(slot);
         }
+    }
+
+    private void drop(int slot) {
+        indexRemove(slot);
+        key[slot] = 0;
+        valid--;
     }
 
     /** Drops entries of one PCID, or all entries when {@code onlyPcid < 0}. */
     public void flush(int onlyPcid) {
+        if (valid == 0) {
+            return;
+        }
         if (onlyPcid < 0) {
             Arrays.fill(key, 0);
+            Arrays.fill(index, 0);
+            valid = 0;
             return;
         }
         for (int i = 0; i < key.length; i++) {
-            if (pcid[i] == onlyPcid) {
-                key[i] = 0;
+            if (key[i] != 0 && (int) (key[i] & 0xfff) == onlyPcid) {
+                drop(i);
             }
         }
     }
@@ -113,12 +196,6 @@ public final class PagingStructureCache {
     }
 
     public int validCount() {
-        int n = 0;
-        for (long k : key) {
-            if (k != 0) {
-                n++;
-            }
-        }
-        return n;
+        return valid;
     }
 }

@@ -3,7 +3,9 @@ package org.mmulab.emulator.mmu;
 /**
  * A TLB for one access class (instruction or data): one {@link TlbArray} per page size, as Skylake's
  * L1 dTLB has separate 4K/2M/1G arrays (SDM Vol. 3A §4.10.2.2 and the optimization manual).
- * A lookup returns a handle {@code (sizeIndex << 28) | slot} or -1, so no object is created.
+ * A lookup returns a handle {@code (sizeIndex << 28) | slot} or -1, so no object is created. The 4 KiB
+ * array is always there and looked up first; a large-page array is skipped while it holds nothing
+ * ({@link TlbArray#mayHold}: a process that never maps 2 MiB or 1 GiB pages pays one flag test each).
  */
 public final class Tlb {
     public static final int SIZE_4K = 0, SIZE_2M = 1, SIZE_1G = 2;
@@ -11,9 +13,15 @@ public final class Tlb {
     private static final int SLOT_MASK = (1 << SLOT_BITS) - 1;
 
     private final TlbArray[] arrays;
+    private final TlbArray a4k;
+    private final TlbArray a2m;
+    private final TlbArray a1g;
 
     public Tlb(TlbArray a4k, TlbArray a2m, TlbArray a1g) {
         this.arrays = new TlbArray[] {a4k, a2m, a1g};
+        this.a4k = java.util.Objects.requireNonNull(a4k, "a TLB always has a 4 KiB array");
+        this.a2m = a2m;
+        this.a1g = a1g;
     }
 
     public TlbArray array(int sizeIndex) {
@@ -21,25 +29,33 @@ public final class Tlb {
     }
 
     public int lookup(long va, int pcid) {
-        for (int s = 0; s < 3; s++) {
-            TlbArray a = arrays[s];
-            if (a == null) {
-                continue;
-            }
-            int slot = a.lookup(va, pcid);
-            if (slot >= 0) {
-                return (s << SLOT_BITS) | slot;
-            }
+        int slot = a4k.lookup(va, pcid);
+        if (slot >= 0) {
+            return slot; // size index 0
+        }
+        TlbArray a = a2m;
+        if (a != null && a.mayHold() && (slot = a.lookup(va, pcid)) >= 0) {
+            return (SIZE_2M << SLOT_BITS) | slot;
+        }
+        a = a1g;
+        if (a != null && a.mayHold() && (slot = a.lookup(va, pcid)) >= 0) {
+            return (SIZE_1G << SLOT_BITS) | slot;
         }
         return -1;
     }
 
+    /** The array a handle points into (the 4 KiB one without an array load). */
+    private TlbArray arrayOf(int handle) {
+        int size = handle >>> SLOT_BITS;
+        return size == SIZE_4K ? a4k : arrays[size];
+    }
+
     public long physical(int handle, long va) {
-        return arrays[handle >>> SLOT_BITS].physical(handle & SLOT_MASK, va);
+        return arrayOf(handle).physical(handle & SLOT_MASK, va);
     }
 
     public int attrs(int handle) {
-        return arrays[handle >>> SLOT_BITS].attrs(handle & SLOT_MASK);
+        return arrayOf(handle).attrs(handle & SLOT_MASK);
     }
 
     public int sizeIndex(int handle) {
@@ -70,7 +86,7 @@ public final class Tlb {
 
     /** Refreshes the LRU age of a looked-up entry (a fast-path hit is an L1 hit). */
     public void touch(int handle) {
-        arrays[handle >>> SLOT_BITS].touch(handle & SLOT_MASK);
+        arrayOf(handle).touch(handle & SLOT_MASK);
     }
 
     /**

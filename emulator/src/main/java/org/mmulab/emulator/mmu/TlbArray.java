@@ -6,6 +6,11 @@ import java.util.Arrays;
  * One set-associative array of translations for a single page size (SDM Vol. 3A §4.10.2), stored as
  * parallel primitive arrays so a lookup allocates nothing. Replacement is true LRU within a set.
  *
+ * <p>Each way's tag, PCID and attributes are packed into one {@code long} ({@link #entry}: bits 63:19
+ * the page number + 1, 0 = invalid; bits 18:7 the PCID; bits 6:0 the {@code ATTR_*} bits), so a lookup
+ * is one load and one compare per way; a global entry, which matches any PCID, costs a second compare
+ * on the same word only when the first failed.
+ *
  * <p>An entry caches what the walk found: the page frame, and the combined rights of every level
  * (R/W, U/S, XD ANDed/ORed over the walk), the leaf's D and G bits. Entries are never updated
  * behind the hardware's back: a changed page table stays invisible until the entry is invalidated or
@@ -26,13 +31,19 @@ public final class TlbArray {
     private final int sets;
     private final int ways;
     private final int setMask;
-    /** vpn + 1, so 0 means invalid. */
-    private final long[] tag;
-    private final int[] pcid;
+    private static final int PCID_SHIFT = 7, TAG_SHIFT = 19;
+    private static final long ATTR_BITS = (1L << PCID_SHIFT) - 1;
+    /** Tag and PCID: what must equal for a non-global hit. */
+    private static final long TAG_PCID_MASK = ~ATTR_BITS;
+    /** Tag only: what must equal for a global hit. */
+    private static final long TAG_MASK = -1L << TAG_SHIFT;
+    /** Packed (vpn + 1) << 19 | pcid << 7 | attrs; 0 means invalid. */
+    private final long[] entry;
     private final long[] frame;
-    private final int[] attrs;
     private final long[] lastUse;
     private long clock;
+    /** False only while no entry is valid (cleared by a flush that empties the array): lookups skip it. */
+    private boolean mayHold;
     /** Some valid entry may be a splinter (ATTR_SPLIT_MASK set): INVLPG must then scan every set. */
     private boolean maySplinter;
     /** Bit s set: the last invalidatePage dropped splinters of a page of size index s. */
@@ -47,10 +58,8 @@ public final class TlbArray {
         this.ways = ways;
         this.sets = entries / ways;
         this.setMask = sets - 1;
-        this.tag = new long[entries];
-        this.pcid = new int[entries];
+        this.entry = new long[entries];
         this.frame = new long[entries];
-        this.attrs = new int[entries];
         this.lastUse = new long[entries];
     }
 
@@ -63,7 +72,45 @@ public final class TlbArray {
     }
 
     public int entries() {
-        return tag.length;
+        return entry.length;
+    }
+
+    private static long pack(long vpnPlus1, int pcid, int attrs) {
+        return vpnPlus1 << TAG_SHIFT | (long) pcid << PCID_SHIFT | attrs;
+    }
+
+    /**
+     * Page number of a canonical linear address from its low 48 bits (36 bits for 4 KiB pages, so it
+     * fits the packed tag); {@link #vaOf} sign-extends it back.
+     */
+    private long vpnOf(long va) {
+        return (va & 0x0000_ffff_ffff_ffffL) >>> pageShift;
+    }
+
+    private static boolean canonical(long va) {
+        return ((va << 16) >> 16) == va;
+    }
+
+    /** The linear base address of a valid entry (bit 47 sign-extended, as the address was canonical). */
+    private long vaOf(long e) {
+        return ((tagOf(e) - 1) << pageShift) << 16 >> 16;
+    }
+
+    private static long tagOf(long e) {
+        return e >>> TAG_SHIFT;
+    }
+
+    private static int pcidOf(long e) {
+        return (int) (e >>> PCID_SHIFT) & 0xfff;
+    }
+
+    private static boolean global(long e) {
+        return (e & ATTR_G) != 0;
+    }
+
+    /** True if a valid entry may exist: false lets {@link Tlb#lookup} skip a page size nothing was filled in. */
+    public boolean mayHold() {
+        return mayHold;
     }
 
     public int ways() {
@@ -72,10 +119,13 @@ public final class TlbArray {
 
     /** Returns the slot holding {@code va} for {@code curPcid} (or a global entry), or -1. */
     public int lookup(long va, int curPcid) {
-        long vpn = (va >>> pageShift) + 1;
-        int base = (int) ((vpn - 1) & setMask) * ways;
+        long vpn = vpnOf(va);
+        long key = pack(vpn + 1, curPcid, 0);
+        int base = (int) (vpn & setMask) * ways;
+        long[] en = entry;
         for (int i = base, end = base + ways; i < end; i++) {
-            if (tag[i] == vpn && (pcid[i] == curPcid || (attrs[i] & ATTR_G) != 0)) {
+            long d = en[i] ^ key;
+            if ((d & TAG_PCID_MASK) == 0 || (d & TAG_MASK) == 0 && global(en[i])) {
                 lastUse[i] = ++clock;
                 return i;
             }
@@ -88,7 +138,7 @@ public final class TlbArray {
     }
 
     public int attrs(int slot) {
-        return attrs[slot];
+        return (int) (entry[slot] & ATTR_BITS);
     }
 
     public long physical(int slot, long va) {
@@ -103,7 +153,7 @@ public final class TlbArray {
      * entry for a different page that was evicted, or -1 when nothing was evicted.
      */
     public long fill(long va, int curPcid, long pageFrame, int attributes) {
-        long vpn = (va >>> pageShift) + 1;
+        long vpn = vpnOf(va) + 1;
         int base = (int) ((vpn - 1) & setMask) * ways;
         int end = base + ways;
         boolean global = (attributes & ATTR_G) != 0;
@@ -111,33 +161,37 @@ public final class TlbArray {
         int free = -1;
         int lru = base;
         boolean dropped = false;
+        long key = pack(vpn, curPcid, 0);
+        long[] en = entry;
         for (int i = base; i < end; i++) {
-            long t = tag[i];
-            if (t == vpn && (global || pcid[i] == curPcid || (attrs[i] & ATTR_G) != 0)) {
+            long e = en[i];
+            long d = e ^ key;
+            if ((d & TAG_MASK) == 0 && (global || (d & TAG_PCID_MASK) == 0 || global(e))) {
+                // same page, and this PCID or a global entry on either side
                 if (victim < 0) {
                     victim = i;
                 } else {
-                    tag[i] = 0; // a second entry the new one would shadow
+                    en[i] = 0; // a second entry the new one would shadow
                     dropped = true;
                 }
-            } else if (t == 0) {
+            } else if (e == 0) {
                 if (free < 0) {
                     free = i;
                 }
-            } else if (lastUse[i] < lastUse[lru] || tag[lru] == 0) {
+            } else if (lastUse[i] < lastUse[lru] || en[lru] == 0) {
                 lru = i;
             }
         }
         if (victim < 0) {
             victim = free >= 0 ? free : lru;
         }
-        long evicted = tag[victim] != 0 && (tag[victim] != vpn || pcid[victim] != curPcid) || dropped
-                ? (tag[victim] - 1) << pageShift : -1;
-        tag[victim] = vpn;
-        pcid[victim] = curPcid;
+        long old = entry[victim];
+        long evicted = old != 0 && (tagOf(old) != vpn || pcidOf(old) != curPcid) || dropped
+                ? vaOf(old) : -1;
+        entry[victim] = pack(vpn, curPcid, attributes);
         frame[victim] = pageFrame & ~((1L << pageShift) - 1);
-        attrs[victim] = attributes;
         lastUse[victim] = ++clock;
+        mayHold = true;
         if ((attributes & ATTR_SPLIT_MASK) != 0) {
             maySplinter = true;
         }
@@ -149,7 +203,7 @@ public final class TlbArray {
     }
 
     public void invalidateSlot(int slot) {
-        tag[slot] = 0;
+        entry[slot] = 0;
     }
 
     /**
@@ -160,12 +214,16 @@ public final class TlbArray {
      */
     public int invalidatePage(long va, int curPcid) {
         droppedSplinterSizes = 0;
-        long vpn = (va >>> pageShift) + 1;
+        if (!canonical(va)) {
+            return 0; // no entry translates a non-canonical address
+        }
+        long vpn = vpnOf(va) + 1;
         int base = (int) ((vpn - 1) & setMask) * ways;
         int n = 0;
         for (int i = base, end = base + ways; i < end; i++) {
-            if (tag[i] == vpn && (pcid[i] == curPcid || (attrs[i] & ATTR_G) != 0)) {
-                tag[i] = 0;
+            long e = entry[i];
+            if (tagOf(e) == vpn && (pcidOf(e) == curPcid || global(e))) {
+                entry[i] = 0;
                 n++;
             }
         }
@@ -182,16 +240,17 @@ public final class TlbArray {
     private int invalidateSplinters(long va, int curPcid, boolean global) {
         int n = 0;
         boolean any = false;
-        for (int i = 0; i < tag.length; i++) {
-            int split = (attrs[i] & ATTR_SPLIT_MASK) >>> ATTR_SPLIT_SHIFT;
-            if (tag[i] == 0 || split == 0) {
+        for (int i = 0; i < entry.length; i++) {
+            long e = entry[i];
+            int split = (int) (e & ATTR_SPLIT_MASK) >>> ATTR_SPLIT_SHIFT;
+            if (e == 0 || split == 0) {
                 continue;
             }
             int shift = Tlb.pageShift(split);
-            long entryVa = (tag[i] - 1) << pageShift;
-            boolean g = (attrs[i] & ATTR_G) != 0;
-            if ((entryVa >>> shift) == (va >>> shift) && (global ? pcid[i] == curPcid || g : pcid[i] == curPcid && !g)) {
-                tag[i] = 0;
+            long entryVa = vaOf(e);
+            boolean g = global(e);
+            if ((entryVa >>> shift) == (va >>> shift) && (global ? pcidOf(e) == curPcid || g : pcidOf(e) == curPcid && !g)) {
+                entry[i] = 0;
                 n++;
                 droppedSplinterSizes |= 1 << split;
             } else {
@@ -212,11 +271,15 @@ public final class TlbArray {
 
     /** INVPCID type 0 for this array: drops non-global entries for {@code va} in {@code onlyPcid}, splinters included. */
     public void invalidatePageNonGlobal(long va, int onlyPcid) {
-        long vpn = (va >>> pageShift) + 1;
+        if (!canonical(va)) {
+            return;
+        }
+        long vpn = vpnOf(va) + 1;
         int base = (int) ((vpn - 1) & setMask) * ways;
         for (int i = base, end = base + ways; i < end; i++) {
-            if (tag[i] == vpn && pcid[i] == onlyPcid && (attrs[i] & ATTR_G) == 0) {
-                tag[i] = 0;
+            long e = entry[i];
+            if (tagOf(e) == vpn && pcidOf(e) == onlyPcid && !global(e)) {
+                entry[i] = 0;
             }
         }
         if (maySplinter) {
@@ -226,30 +289,35 @@ public final class TlbArray {
 
     /** Drops every entry, or every non-global entry of {@code onlyPcid} when it is >= 0 and globals are kept. */
     public void flush(boolean keepGlobal, int onlyPcid) {
-        if (!keepGlobal && onlyPcid < 0) {
-            Arrays.fill(tag, 0);
-            maySplinter = false;
+        if (!mayHold) {
             return;
         }
-        for (int i = 0; i < tag.length; i++) {
-            if (tag[i] == 0) {
-                continue;
-            }
-            boolean global = (attrs[i] & ATTR_G) != 0;
-            if (keepGlobal && global) {
-                continue;
-            }
-            if (onlyPcid >= 0 && pcid[i] != onlyPcid && !global) {
-                continue;
-            }
-            tag[i] = 0;
+        if (!keepGlobal && onlyPcid < 0) {
+            Arrays.fill(entry, 0);
+            maySplinter = false;
+            mayHold = false;
+            return;
         }
+        boolean left = false;
+        for (int i = 0; i < entry.length; i++) {
+            long e = entry[i];
+            if (e == 0) {
+                continue;
+            }
+            boolean global = global(e);
+            if (keepGlobal && global || onlyPcid >= 0 && pcidOf(e) != onlyPcid && !global) {
+                left = true;
+                continue;
+            }
+            entry[i] = 0;
+        }
+        mayHold = left;
     }
 
     public int validCount() {
         int n = 0;
-        for (long t : tag) {
-            if (t != 0) {
+        for (long e : entry) {
+            if (e != 0) {
                 n++;
             }
         }
@@ -259,8 +327,8 @@ public final class TlbArray {
     /** True if a valid entry's page contains the 4 KiB frame at {@code frame} ({@code Mmu.mayReach}). */
     public boolean covers(long frame) {
         long mask = ~((1L << pageShift) - 1);
-        for (int i = 0; i < tag.length; i++) {
-            if (tag[i] != 0 && (this.frame[i] & mask) == (frame & mask)) {
+        for (int i = 0; i < entry.length; i++) {
+            if (entry[i] != 0 && (this.frame[i] & mask) == (frame & mask)) {
                 return true;
             }
         }
@@ -269,9 +337,10 @@ public final class TlbArray {
 
     /** Visits valid entries (for the {@code tlb} monitor command and tests). */
     public void forEach(EntryVisitor v) {
-        for (int i = 0; i < tag.length; i++) {
-            if (tag[i] != 0) {
-                v.entry((tag[i] - 1) << pageShift, pcid[i], frame[i], attrs[i]);
+        for (int i = 0; i < entry.length; i++) {
+            long e = entry[i];
+            if (e != 0) {
+                v.entry(vaOf(e), pcidOf(e), frame[i], (int) (e & ATTR_BITS));
             }
         }
     }

@@ -1,0 +1,83 @@
+package org.mmulab.emulator.mmu;
+
+import java.util.Arrays;
+
+/**
+ * The host-side fast path of one {@link Mmu}: a direct-mapped cache of user-mode data translations
+ * (256 slots by linear page number). It is a strict subset of the modelled L1 dTLB (SDM Vol. 3A
+ * §4.10.2): an entry is installed only from a usable dTLB entry, and every invalidation, flush or
+ * eviction in the dTLB clears the entries it backed. A hit counts as a dTLB hit and refreshes the dTLB
+ * entry's LRU age ({@code Mmu.fastHit}), so the modelled TLB behaves exactly as without the fast path.
+ *
+ * <p>This class owns the arrays and their upkeep; the {@link Mmu} accessors read the same arrays
+ * through their own final fields, so a hit costs no extra indirection.
+ */
+final class FastPath {
+    static final int SIZE = 256;
+    static final int MASK = SIZE - 1;
+    /** (va >>> 12) + 1 of a user-readable page, or 0. */
+    final long[] readTag = new long[SIZE];
+    /** (va >>> 12) + 1 of a user-writable page whose dTLB entry has D=1, or 0. */
+    final long[] writeTag = new long[SIZE];
+    final long[] page = new long[SIZE];
+    /** The backing dTLB entry's handle ({@link Tlb#lookup}), for its LRU age. */
+    final int[] handle = new int[SIZE];
+    /**
+     * Cycle timing's fast entries: the same subset rule and slots, kept apart from the tags above so that
+     * the fast-mode check in the accessors never hits under cycle timing and every guest data access
+     * reaches the cache model's charge after it.
+     */
+    final long[] cycleReadTag = new long[SIZE];
+    final long[] cycleWriteTag = new long[SIZE];
+
+    /** Installs a user-mode data translation just served by dTLB entry {@code h} with {@code attrs}. */
+    void install(long va, long pa, int h, int attrs, boolean cycle) {
+        int i = (int) (va >>> 12) & MASK;
+        long tag = (va >>> 12) + 1;
+        (cycle ? cycleReadTag : readTag)[i] = tag;
+        page[i] = pa & ~0xfffL;
+        handle[i] = h;
+        boolean writable = (attrs & (TlbArray.ATTR_RW | TlbArray.ATTR_D)) == (TlbArray.ATTR_RW | TlbArray.ATTR_D);
+        (cycle ? cycleWriteTag : writeTag)[i] = writable ? tag : 0;
+    }
+
+    /** Drops the entries that translate anything in [base, base + 2^shift). */
+    void drop(long base, int shift) {
+        if (shift == 12) {
+            int i = (int) (base >>> 12) & MASK;
+            readTag[i] = 0;
+            writeTag[i] = 0;
+            cycleReadTag[i] = 0;
+            cycleWriteTag[i] = 0;
+            return;
+        }
+        long first = (base >>> 12) + 1;
+        long last = first + (1L << (shift - 12));
+        for (int i = 0; i < SIZE; i++) {
+            long t = readTag[i], c = cycleReadTag[i];
+            if (t >= first && t < last || c >= first && c < last) {
+                readTag[i] = 0;
+                writeTag[i] = 0;
+                cycleReadTag[i] = 0;
+                cycleWriteTag[i] = 0;
+            }
+        }
+    }
+
+    void clear() {
+        Arrays.fill(readTag, 0);
+        Arrays.fill(writeTag, 0);
+        Arrays.fill(cycleReadTag, 0);
+        Arrays.fill(cycleWriteTag, 0);
+    }
+
+    /** True if a live fast-mode entry translates to the 4 KiB frame {@code frame} ({@code Mmu.mayReach}). */
+    boolean reaches(long frame) {
+        for (int i = 0; i < SIZE; i++) {
+            if ((readTag[i] != 0 || writeTag[i] != 0) && page[i] == frame) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
