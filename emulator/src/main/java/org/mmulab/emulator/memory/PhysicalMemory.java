@@ -380,6 +380,10 @@ public final class PhysicalMemory {
         }
         VarHandle.releaseFence();
         ByteBuffer c = regionFor(pa);
+        // Store before the first read: a frame the guest never touched is not yet backed on the host, and a
+        // read would map the host's zero page only for the guest's first store to take a second host fault
+        // (fault_scale's fresh frames paid both; a recycled frame's first line is usually dirty anyway).
+        I64.set(c, regionOffset(pa), 0L);
         for (int off = regionOffset(pa), end = off + PAGE_SIZE; off < end; off += ZERO_LINE) {
             if (((long) I64.get(c, off) | (long) I64.get(c, off + 8) | (long) I64.get(c, off + 16)
                     | (long) I64.get(c, off + 24) | (long) I64.get(c, off + 32) | (long) I64.get(c, off + 40)
