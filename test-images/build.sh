@@ -151,6 +151,21 @@ for arch in "${arches[@]}"; do
     done
 done
 
+# dynamic images: bin/dynamic/NAME-musl-dyn is src/libc/NAME.c built by musl-gcc without -static: a PIE
+# (ET_DYN) whose PT_INTERP is the host's /lib/ld-musl-x86_64.so.1, so exec maps the program at
+# ELF_ET_DYN_BASE and the interpreter below mmap_base, and musl's loader maps libc.so itself.
+# DynamicImageTest boots them when the host has that loader. (A glibc dynamic build would need MMX in
+# CPUID: Debian's libc.so.6 requires x86-64-baseline, which includes MMX, and mmulab has no MMX.)
+DYNAMIC=(libc_vfs libc_pipeline)
+if [[ " ${arches[*]} " == *" x86_64 "* ]]; then
+    mkdir -p bin/dynamic
+    for name in "${DYNAMIC[@]}"; do
+        selected "$name" || selected "$name-musl-dyn" || continue
+        musl-gcc -O2 -Wall -Wextra -Werror -o "bin/dynamic/$name-musl-dyn" "src/libc/$name.c" -lm
+        echo "built bin/dynamic/$name-musl-dyn"
+    done
+fi
+
 [[ $record -eq 1 ]] || exit 0
 
 # ---------------------------------------------------------------------------------------------
@@ -203,4 +218,20 @@ for arch in "${arches[@]}"; do
         echo "recorded expected/$arch/$name (status $s1, $(wc -c < "$tmp/1") bytes)"
     done < images.tsv
 done
+if [[ " ${arches[*]} " == *" x86_64 "* ]]; then
+    mkdir -p expected/dynamic
+    for name in "${DYNAMIC[@]}"; do
+        selected "$name" || selected "$name-musl-dyn" || continue
+        s1="$(run_native dynamic "$tmp/1" "$name-musl-dyn" - -)"
+        s2="$(run_native dynamic "$tmp/2" "$name-musl-dyn" - -)"
+        if ! cmp -s "$tmp/1" "$tmp/2" || [[ "$s1" != "$s2" ]]; then
+            echo "build.sh: dynamic/$name-musl-dyn: output differs between two native runs; not recorded" >&2
+            failed=1
+            continue
+        fi
+        cp "$tmp/1" "expected/dynamic/$name-musl-dyn.stdout"
+        echo "$s1" > "expected/dynamic/$name-musl-dyn.status"
+        echo "recorded expected/dynamic/$name-musl-dyn (status $s1, $(wc -c < "$tmp/1") bytes)"
+    done
+fi
 exit $failed

@@ -4,7 +4,9 @@
  * waitpid (an exit code, a death by SIGPIPE, 127 after a failed exec), EPIPE with SIGPIPE ignored, a
  * writer of more than the 64 KiB pipe capacity blocking until the reader drains it, a reader blocked in
  * another process woken by a kill of its process group, setpgid/getpgid/setsid/getsid, poll and select
- * on pipes, O_NONBLOCK's EAGAIN, SIGCHLD, umask. The output depends on nothing but the program.
+ * on pipes, O_NONBLOCK's EAGAIN, SIGCHLD, umask, ppoll/pselect6 whose temporary mask lets a blocked
+ * signal in (its handler runs before the call returns EINTR, the old mask is back after), nanosleep
+ * cut short by a signal (EINTR, the time left in rem). The output depends on nothing but the program.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,9 +19,17 @@
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *self = "/proc/self/exe";
+
+static volatile sig_atomic_t sigusr;
+
+static void on_usr(int sig) {
+    (void) sig;
+    sigusr++;
+}
 
 static int stage(int argc, char **argv) {
     if (strcmp(argv[1], "gen") == 0) {
@@ -279,6 +289,61 @@ int main(int argc, char **argv) {
     sigprocmask(SIG_SETMASK, &old, NULL);
     waitpid(c, &status, 0);
     describe("sigsuspend child", status);
+
+    /* ppoll and pselect6: SIGCHLD blocked but for the call's own mask; the child's exit interrupts it */
+    for (int pass = 0; pass < 2; pass++) {
+        sigprocmask(SIG_BLOCK, &block, &old);
+        sigchld = 0;
+        int pp[2];
+        pipe(pp);
+        c = fork();
+        if (c == 0) {
+            _exit(3);
+        }
+        errno = 0;
+        int pr2;
+        if (pass == 0) {
+            struct pollfd pw = {pp[0], POLLIN, 0};
+            pr2 = ppoll(&pw, 1, NULL, &none);
+        } else {
+            fd_set ps;
+            FD_ZERO(&ps);
+            FD_SET(pp[0], &ps);
+            pr2 = pselect(pp[0] + 1, &ps, NULL, NULL, NULL, &none);
+        }
+        int perr = errno;
+        sigprocmask(SIG_SETMASK, NULL, &now);
+        printf("%s: %d %s, handler ran %d, SIGCHLD blocked again %d\n", pass == 0 ? "ppoll" : "pselect", pr2,
+                perr == EINTR ? "EINTR" : "?", sigchld > 0, sigismember(&now, SIGCHLD));
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        waitpid(c, &status, 0);
+        close(pp[0]);
+        close(pp[1]);
+    }
+
+    /* nanosleep cut short: a child signals every 20 ms until the parent is done sleeping */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr; /* no SA_RESTART */
+    sigaction(SIGUSR1, &sa, NULL);
+    pid_t parent = getpid();
+    c = fork();
+    if (c == 0) {
+        struct timespec tick = {0, 20 * 1000 * 1000};
+        for (;;) {
+            nanosleep(&tick, NULL);
+            kill(parent, SIGUSR1);
+        }
+    }
+    struct timespec want = {30, 0}, rem = {0, 0};
+    errno = 0;
+    int ns = nanosleep(&want, &rem);
+    int nserr = errno;
+    kill(c, SIGKILL);
+    waitpid(c, &status, 0);
+    printf("nanosleep: %d %s, handler ran %d, rem between 20 and 30 s %d\n", ns, nserr == EINTR ? "EINTR" : "?",
+            sigusr > 0, rem.tv_sec >= 20 && rem.tv_sec < 30);
+    describe("ticker", status);
 
     /* umask */
     umask(027);

@@ -40,6 +40,8 @@ final class BinfmtElf {
     static final long STACK_TOP = (1L << 47) - 4096;
     /** ELF_ET_DYN_BASE = DEFAULT_MAP_WINDOW / 3 * 2, page aligned. */
     static final long ELF_ET_DYN_BASE = ((((1L << 47) - 4096) / 3 * 2) + 4095) & ~4095L;
+    /** ELF_ET_DYN_BASE as the macro gives it, before load_elf_binary aligns it to the image's p_align. */
+    static final long ELF_ET_DYN_BASE_RAW = ((1L << 47) - 4096) / 3 * 2;
     /** ELF_ET_DYN_BASE for an ia32 task (mmap_is_ia32()). */
     static final long ELF_ET_DYN_BASE_32 = 0x400000L;
     static final long STACK_EXPAND = 128 * 1024;
@@ -62,14 +64,113 @@ final class BinfmtElf {
     /**
      * Returns null when exec failed after the point of no return: the task then has either an OOM kill
      * pending (no frame was left) or {@link Task#execFailure} set (bprm_execve's force_fatal_sig(SIGSEGV)).
+     * With an interpreter ({@link ElfInterp}; its page-cache reference is released here), the program is
+     * mapped as load_elf_binary maps it (an ET_DYN one at ELF_ET_DYN_BASE), the interpreter as
+     * load_elf_interp does (an ET_DYN one wherever the top-down allocator puts it), the task starts at the
+     * interpreter's entry and the auxv carries AT_BASE (the interpreter's load address) and AT_ENTRY (the
+     * program's entry).
      */
+    static Loaded load(Kernel k, MmStruct mm, AddressSpace file, ElfImage elf, ElfInterp.Opened interp, String execPath,
+            List<String> argv, List<String> envp, UserAccess ua) throws ExecFormatException {
+        try {
+            return loadMapped(k, mm, file, elf, interp, execPath, argv, envp, ua);
+        } finally {
+            if (interp != null) {
+                interp.file().releaseUser();
+            }
+        }
+    }
+
+    /** A static program (no interpreter). */
     static Loaded load(Kernel k, MmStruct mm, AddressSpace file, ElfImage elf, String execPath, List<String> argv,
             List<String> envp, UserAccess ua) throws ExecFormatException {
+        return load(k, mm, file, elf, null, execPath, argv, envp, ua);
+    }
+
+    private static Loaded loadMapped(Kernel k, MmStruct mm, AddressSpace file, ElfImage elf, ElfInterp.Opened interp,
+            String execPath, List<String> argv, List<String> envp, UserAccess ua) throws ExecFormatException {
         Mmap mmap = k.mmap();
+        Mapped m = mapSegments(k, mm, file, elf, interp != null ? Placement.DYN_BASE : Placement.MAIN, ua);
+        if (m == null) {
+            return null;
+        }
+        long entry = elf.entry + m.loadBias;
+        long phdrAddr = m.phdrAddr + m.loadBias;
+        mm.startCode = m.startCode == Long.MAX_VALUE ? 0 : m.startCode + m.loadBias;
+        mm.endCode = m.endCode + m.loadBias;
+        mm.startData = m.startData + m.loadBias;
+        mm.endData = m.endData + m.loadBias;
+        mm.startBrk = mm.brk = (m.elfBrk + m.loadBias + 4095) & ~4095L;
+        if (elf.type == ElfImage.ET_DYN && interp == null) {
+            mm.startBrk = mm.brk = elf.elf32 ? ELF_ET_DYN_BASE_32 : ELF_ET_DYN_BASE;
+        }
+        long start = entry;
+        long base = 0;
+        if (interp != null) {
+            // load_elf_interp: after the program, before the vDSO.
+            Mapped im = mapSegments(k, mm, interp.file(), interp.elf(), Placement.INTERP, ua);
+            if (im == null) {
+                return null;
+            }
+            base = im.loadBias;
+            start = interp.elf().entry + im.loadBias;
+        }
+        // ARCH_SETUP_ADDITIONAL_PAGES: where map_vdso() would put vvar+vDSO (top-down, after the image),
+        // reserve the same pages so later mmaps land where they land natively.
+        int vdsoPages = k.config().vdsoPages();
+        if (vdsoPages > 0) {
+            long v = mmap.doMmap(mm, null, 0, vdsoPages * 4096L, Mmap.PROT_NONE, Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS,
+                    0, "[vvar+vdso reserved]");
+            if (v < 0) {
+                throw new ExecFormatException("cannot reserve the vDSO area: errno " + -v);
+            }
+        }
+        Loaded l = createTables(k, mm, elf, start, entry, base, phdrAddr, execPath, argv, envp, ua);
+        if (l == null && !k.current().oomKillPending) {
+            k.current().execFailure = "writing the initial stack failed (EFAULT)";
+        }
+        return l;
+    }
+
+    /** Where the first segment of an image goes (load_elf_binary / load_elf_interp). */
+    private enum Placement {
+        /** The program without interpreter: ET_EXEC at its addresses, ET_DYN (static PIE) top-down. */
+        MAIN,
+        /** The program of an interpreter: ET_DYN at ELF_ET_DYN_BASE aligned to its largest p_align. */
+        DYN_BASE,
+        /** The interpreter: ET_EXEC at its addresses (MAP_FIXED), ET_DYN top-down. */
+        INTERP
+    }
+
+    /** The mapped image's load bias and the (unbiased) bounds load_elf_binary records. */
+    private record Mapped(long loadBias, long phdrAddr, long startCode, long endCode, long startData, long endData,
+            long elfBrk) {
+    }
+
+    /** maximum_alignment: the largest power-of-two p_align of the PT_LOADs, at least a page. */
+    private static long maximumAlignment(List<ElfImage.Phdr> loads) {
+        long a = 4096;
+        for (ElfImage.Phdr p : loads) {
+            if (p.align() > 0 && Long.bitCount(p.align()) == 1 && p.align() <= (1L << 30)) {
+                a = Math.max(a, p.align());
+            }
+        }
+        return a;
+    }
+
+    /** Maps {@code elf}'s PT_LOAD segments; null when that failed after the point of no return. */
+    private static Mapped mapSegments(Kernel k, MmStruct mm, AddressSpace file, ElfImage elf, Placement where,
+            UserAccess ua) throws ExecFormatException {
         List<ElfImage.Phdr> loads = elf.loads();
         long loadBias = 0;
         long startCode = Long.MAX_VALUE, endCode = 0, startData = 0, endData = 0, elfBrk = 0;
         long phdrAddr = 0;
+        boolean dyn = elf.type == ElfImage.ET_DYN;
+        if (dyn && where == Placement.DYN_BASE) {
+            long base = elf.elf32 ? ELF_ET_DYN_BASE_32 : ELF_ET_DYN_BASE_RAW;
+            base &= ~(maximumAlignment(loads) - 1);
+            loadBias = (base - loads.get(0).vaddr()) & ~4095L; // ELF_PAGESTART(load_bias - vaddr)
+        }
         boolean first = true;
         for (ElfImage.Phdr p : loads) {
             // load_elf_binary: a segment past TASK_SIZE (3 GiB for an i386 image under PAE) is -EINVAL.
@@ -90,15 +191,18 @@ final class BinfmtElf {
             long vaddr = p.vaddr();
             int flags = Mmap.MAP_PRIVATE;
             long totalSize = 0;
-            if (!first) {
+            if (!first || !dyn && where == Placement.INTERP) {
                 flags |= Mmap.MAP_FIXED;
-            } else if (elf.type == ElfImage.ET_EXEC) {
+            } else if (!dyn || where == Placement.DYN_BASE) {
                 flags |= Mmap.MAP_FIXED_NOREPLACE;
-            } else {
-                // ET_DYN without PT_INTERP (static PIE): load_bias 0, placed by the top-down allocator.
+            }
+            if (first && dyn) {
                 ElfImage.Phdr last = loads.get(loads.size() - 1);
                 totalSize = last.vaddr() + last.memsz() - (loads.get(0).vaddr() & ~4095L);
-                loadBias = -(vaddr & ~4095L);
+                if (where != Placement.DYN_BASE) {
+                    // static PIE or interpreter: load_bias 0, placed by the top-down allocator
+                    loadBias = -(vaddr & ~4095L);
+                }
             }
             long mapAddr = elfLoad(k, mm, file, p, loadBias + vaddr, prot, flags, totalSize, ua);
             if (mapAddr < 0) {
@@ -112,7 +216,7 @@ final class BinfmtElf {
                 throw new ExecFormatException("cannot map ELF segment at 0x" + Long.toHexString(vaddr) + ": errno "
                         + -mapAddr);
             }
-            if (first && elf.type == ElfImage.ET_DYN) {
+            if (first && dyn) {
                 loadBias = mapAddr - (vaddr & ~4095L);
             }
             first = false;
@@ -138,32 +242,7 @@ final class BinfmtElf {
                 elfBrk = kk;
             }
         }
-        long entry = elf.entry + loadBias;
-        phdrAddr += loadBias;
-        elfBrk += loadBias;
-        mm.startCode = startCode == Long.MAX_VALUE ? 0 : startCode + loadBias;
-        mm.endCode = endCode + loadBias;
-        mm.startData = startData + loadBias;
-        mm.endData = endData + loadBias;
-        mm.startBrk = mm.brk = (elfBrk + 4095) & ~4095L;
-        if (elf.type == ElfImage.ET_DYN) {
-            mm.startBrk = mm.brk = elf.elf32 ? ELF_ET_DYN_BASE_32 : ELF_ET_DYN_BASE;
-        }
-        // ARCH_SETUP_ADDITIONAL_PAGES: where map_vdso() would put vvar+vDSO (top-down, after the image),
-        // reserve the same pages so later mmaps land where they land natively.
-        int vdsoPages = k.config().vdsoPages();
-        if (vdsoPages > 0) {
-            long v = mmap.doMmap(mm, null, 0, vdsoPages * 4096L, Mmap.PROT_NONE, Mmap.MAP_PRIVATE | Mmap.MAP_ANONYMOUS,
-                    0, "[vvar+vdso reserved]");
-            if (v < 0) {
-                throw new ExecFormatException("cannot reserve the vDSO area: errno " + -v);
-            }
-        }
-        Loaded l = createTables(k, mm, elf, entry, phdrAddr, execPath, argv, envp, ua);
-        if (l == null && !k.current().oomKillPending) {
-            k.current().execFailure = "writing the initial stack failed (EFAULT)";
-        }
-        return l;
+        return new Mapped(loadBias, phdrAddr, startCode, endCode, startData, endData, elfBrk);
     }
 
     /** elf_load (6.x): map the file part, zero the partial page, map the anonymous rest. */
@@ -228,8 +307,9 @@ final class BinfmtElf {
     }
 
     /** setup_arg_pages + create_elf_tables. */
-    private static Loaded createTables(Kernel k, MmStruct mm, ElfImage elf, long entry, long phdrAddr,
-            String execPath, List<String> argv, List<String> envp, UserAccess ua) throws ExecFormatException {
+    private static Loaded createTables(Kernel k, MmStruct mm, ElfImage elf, long start, long entry, long base,
+            long phdrAddr, String execPath, List<String> argv, List<String> envp, UserAccess ua)
+            throws ExecFormatException {
         // bprm->p starts one pointer below the top; strings are copied downwards: filename first, then
         // envp (last string first), then argv (last first), so argv[0] ends up lowest.
         boolean e32 = elf.elf32;
@@ -304,7 +384,7 @@ final class BinfmtElf {
         aux.add(new long[] {AT_PHDR, phdrAddr});
         aux.add(new long[] {AT_PHENT, elf.phentsize()});
         aux.add(new long[] {AT_PHNUM, elf.phnum});
-        aux.add(new long[] {AT_BASE, 0});
+        aux.add(new long[] {AT_BASE, base});
         aux.add(new long[] {AT_FLAGS, 0});
         aux.add(new long[] {AT_ENTRY, entry});
         aux.add(new long[] {AT_UID, c.uid()});
@@ -348,7 +428,7 @@ final class BinfmtElf {
         if (ua.copyToUser(w, words, 0, wi) != 0) {
             return null;
         }
-        return new Loaded(entry, bprmP, phdrAddr, execfn, uRand, uPlatform, List.copyOf(aux));
+        return new Loaded(start, bprmP, phdrAddr, execfn, uRand, uPlatform, List.copyOf(aux));
     }
 
     private static int putWord(byte[] b, int off, long v, int size) {

@@ -8,8 +8,8 @@ import org.mmulab.kernel.mm.FileBytes;
 /**
  * A parsed static ELF64 x86-64 or ELF32 i386 executable (fs/binfmt_elf.c, and compat_binfmt_elf.c's
  * Elf32 types for i386): the checks fs/binfmt_elf.c load_elf_binary makes before it
- * maps anything (elf_check_arch, e_phentsize, program headers inside the file, PT_LOAD sanity), plus
- * mmulab's own limit: no PT_INTERP (dynamic executables need a loader mmulab does not provide).
+ * maps anything (elf_check_arch, e_phentsize, program headers inside the file, PT_LOAD sanity, the
+ * PT_INTERP path's length and NUL); the interpreter itself is opened and loaded by {@link ElfInterp}.
  * Every refusal is an {@link ExecFormatException} with a one-line message.
  */
 public final class ElfImage {
@@ -32,11 +32,16 @@ public final class ElfImage {
     public final long phoff;
     public final int phnum;
     public final List<Phdr> phdrs;
+    /** PT_INTERP's path (the dynamic loader a dynamically linked program names), or null. */
+    public final String interp;
+
     /** ELFCLASS32 (i386): a 32-bit program. */
     public final boolean elf32;
 
-    private ElfImage(FileBytes data, boolean elf32, int type, long entry, long phoff, int phnum, List<Phdr> phdrs) {
+    private ElfImage(FileBytes data, boolean elf32, int type, long entry, long phoff, int phnum, List<Phdr> phdrs,
+            String interp) {
         this.data = data;
+        this.interp = interp;
         this.elf32 = elf32;
         this.type = type;
         this.entry = entry;
@@ -118,6 +123,7 @@ public final class ElfImage {
         }
         List<Phdr> phdrs = new ArrayList<>();
         boolean anyLoad = false;
+        String interp = null;
         for (int i = 0; i < phnum; i++) {
             long o = phoff + (long) i * phdrSize;
             Phdr p = e32
@@ -126,17 +132,25 @@ public final class ElfImage {
                     : new Phdr(img.i32(o), img.i32(o + 4), img.i64(o + 8), img.i64(o + 16), img.i64(o + 32),
                             img.i64(o + 40), img.i64(o + 48));
             phdrs.add(p);
-            if (p.type == PT_INTERP) {
-                String interp = "";
-                if (p.filesz > 1 && p.filesz < 4096 && img.contains(p.offset, p.filesz)) {
-                    byte[] b = new byte[(int) p.filesz - 1];
-                    img.read(p.offset, b, 0, b.length);
-                    interp = new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
-                    int nul = interp.indexOf('\0');
-                    interp = (nul >= 0 ? interp.substring(0, nul) : interp).replaceAll("[^\\x20-\\x7e]", "?");
+            if (p.type == PT_INTERP && interp == null) {
+                // load_elf_binary: the first PT_INTERP names the interpreter, 2..PATH_MAX bytes ending in NUL.
+                if (Long.compareUnsigned(p.filesz, 4096) > 0 || Long.compareUnsigned(p.filesz, 2) < 0) {
+                    throw new ExecFormatException("bad PT_INTERP: " + Long.toUnsignedString(p.filesz)
+                            + " bytes (a path of 2 to 4096 bytes with its NUL)");
                 }
-                throw new ExecFormatException("dynamically linked executable (PT_INTERP" + (interp.isEmpty() ? "" : " " + interp)
-                        + ") is not supported; link it with -static");
+                if (!img.contains(p.offset, p.filesz)) {
+                    throw new ExecFormatException("truncated ELF file: PT_INTERP is not inside the " + len + "-byte file");
+                }
+                byte[] b = new byte[(int) p.filesz];
+                img.read(p.offset, b, 0, b.length);
+                if (b[b.length - 1] != 0) {
+                    throw new ExecFormatException("bad PT_INTERP: the interpreter's path is not NUL-terminated");
+                }
+                int nul = 0;
+                while (b[nul] != 0) {
+                    nul++;
+                }
+                interp = new String(b, 0, nul, java.nio.charset.StandardCharsets.UTF_8);
             }
             if (p.type == PT_LOAD) {
                 anyLoad = true;
@@ -161,7 +175,7 @@ public final class ElfImage {
         if (!anyLoad) {
             throw new ExecFormatException("ELF file has no PT_LOAD segment");
         }
-        return new ElfImage(img, e32, type, entry, phoff, phnum, List.copyOf(phdrs));
+        return new ElfImage(img, e32, type, entry, phoff, phnum, List.copyOf(phdrs), interp);
     }
 
     private static String machineName(int m) {

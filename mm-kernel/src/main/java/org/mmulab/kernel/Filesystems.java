@@ -43,6 +43,8 @@ public final class Filesystems {
     public void configure(Path root, List<Path> rwDirs) throws IOException {
         Path r = root == null ? Path.of("/") : root;
         HostFs host = new HostFs(r, rwDirs, k.memory().frames());
+        host.setPagecacheOps(this::unmapMappingRange,
+                a -> org.mmulab.kernel.mm.PageWriteback.writeAndWait(k.memory(), a, 0, Long.MAX_VALUE));
         Inode rootInode;
         try {
             rootInode = host.rootInode();
@@ -97,41 +99,12 @@ public final class Filesystems {
     }
 
     /**
-     * unmap_mapping_range(mapping, from, 0, even_cows=1) for truncate: every VMA of every live mm that
-     * maps {@code a} loses its PTEs for file pages at or past {@code fromIndex} (private COW copies
-     * included), so later touches fault again (SIGBUS past the new end). The VMAs are found by walking
-     * each mm's VMA list (the i_mmap interval tree's answer, found the long way).
+     * unmap_mapping_range(mapping, from, 0, even_cows=1) for truncate: every VMA in {@code a}'s i_mmap
+     * loses its PTEs for file pages at or past {@code fromIndex} (private COW copies included), so later
+     * touches fault again (SIGBUS past the new end); see {@link org.mmulab.kernel.mm.Truncate}.
      */
     void unmapMappingRange(org.mmulab.kernel.mm.AddressSpace a, long fromIndex) {
-        java.util.List<org.mmulab.kernel.mm.MmStruct> mms = new java.util.ArrayList<>();
-        synchronized (k.sched().lock) {
-            for (Task t : k.sched().liveTasksLocked()) {
-                if (t.mm != null && !mms.contains(t.mm)) {
-                    mms.add(t.mm);
-                }
-            }
-        }
-        for (org.mmulab.kernel.mm.MmStruct mm : mms) {
-            mm.mmapLock.downRead();
-            try {
-                for (org.mmulab.kernel.mm.VmArea v : mm.vmaList()) {
-                    if (v.file() != a) {
-                        continue;
-                    }
-                    long pages = (v.end() - v.start()) >>> 12;
-                    long first = Math.max(v.pgoff(), fromIndex);
-                    if (first >= v.pgoff() + pages) {
-                        continue;
-                    }
-                    org.mmulab.kernel.mm.MmuGather tlb = new org.mmulab.kernel.mm.MmuGather(mm);
-                    mm.updateHiwaterRss();
-                    k.memory().unmapSingleVma(tlb, v, v.start() + ((first - v.pgoff()) << 12), v.end());
-                    tlb.finish();
-                }
-            } finally {
-                mm.mmapLock.upRead();
-            }
-        }
+        org.mmulab.kernel.mm.Truncate.unmapMappingRange(k.memory(), a, fromIndex, Long.MAX_VALUE);
     }
 
     /** The guest's name for a host path below the root (the image booted under --root DIR); others unchanged. */
@@ -191,7 +164,7 @@ public final class Filesystems {
         FdTable t = new FdTable();
         KernelConfig c = k.config();
         try {
-            t.install(ConsoleFile.input(pipefs, c.uid(), c.stdin()), 0, 3, false);
+            t.install(ConsoleFile.input(pipefs, c.uid(), c.stdin(), k.sched().lock), 0, 3, false);
             t.install(ConsoleFile.output(pipefs, c.uid(), c.stdout()), 1, 3, false);
             t.install(ConsoleFile.output(pipefs, c.uid(), c.stderr()), 2, 3, false);
         } catch (FsException e) {

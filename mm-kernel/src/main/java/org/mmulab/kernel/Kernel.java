@@ -278,6 +278,7 @@ public final class Kernel implements TrapHandler {
         if (pae && !elf.elf32) {
             throw new ExecFormatException("64-bit image needs --paging 4level");
         }
+        ElfInterp.Opened interp = ElfInterp.openForBoot(this, elf); // PT_INTERP: the dynamic loader
         Task old = initTask;
         if (old != null) {
             if (!old.exited && old.mm != null) {
@@ -314,6 +315,9 @@ public final class Kernel implements TrapHandler {
         sched.attach(t, 0);
         if (mm == null) {
             t.oomKillPending = true;
+            if (interp != null) {
+                interp.file().releaseUser();
+            }
             return;
         }
         mm.mmapBase = Mmap.mmapBase(mm.taskSize, mm.stackRlimit);
@@ -333,7 +337,7 @@ public final class Kernel implements TrapHandler {
         t.exe = AddressSpace.file(memory.frames(), execPath, elfImage);
         BinfmtElf.Loaded l;
         try {
-            l = BinfmtElf.load(this, mm, t.exe, elf, execPath, argv, envp, cpus[0].ua);
+            l = BinfmtElf.load(this, mm, t.exe, elf, interp, execPath, argv, envp, cpus[0].ua);
         } catch (ExecFormatException e) {
             // Past the point of no return Linux would kill the task; nothing has run yet, so undo.
             teardownMm(t, mm);

@@ -335,7 +335,8 @@ final class Sched {
                 for (Task t : timed) {
                     deadline = Math.min(deadline, t.deadline);
                 }
-                if (running == 0 && runQueue.isEmpty() && deadline == Long.MAX_VALUE && !tasks.isEmpty()) {
+                if (running == 0 && runQueue.isEmpty() && deadline == Long.MAX_VALUE && !tasks.isEmpty()
+                        && !waitsOnHostLocked()) {
                     deadlockLocked();
                     continue;
                 }
@@ -344,6 +345,18 @@ final class Sched {
             idle(ctx, deadline);
             expireTimeouts(ctx.cpu);
         }
+    }
+
+    /** What a task blocked on the host's stdin waits for: the host, not another task, can wake it. */
+    static final String HOST_INPUT = "console read";
+
+    private boolean waitsOnHostLocked() {
+        for (Task t : tasks.values()) {
+            if (t.state == Task.BLOCKED && t.waitingFor == HOST_INPUT) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Every live task is blocked for good: report what each waits for and kill them all. */
@@ -422,7 +435,7 @@ final class Sched {
                     Thread.currentThread().interrupt();
                     return;
                 }
-                if (running == 0 && queued == 0 && timed.isEmpty()) {
+                if (running == 0 && queued == 0 && timed.isEmpty() && !waitsOnHostLocked()) {
                     return; // let pickNext see the deadlock
                 }
             }

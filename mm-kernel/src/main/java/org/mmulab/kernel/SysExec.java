@@ -125,7 +125,7 @@ final class SysExec {
         if (perm != 0) {
             throw new FsException(perm == Errno.EROFS ? Errno.EACCES : perm);
         }
-        byte[] img = readAll(d);
+        byte[] img = ElfInterp.readAll(d, MAX_IMAGE);
         if (img.length >= 2 && img[0] == '#' && img[1] == '!') {
             if (depth >= BINPRM_MAX_RECURSION) {
                 throw new FsException(Errno.ELOOP);
@@ -142,29 +142,9 @@ final class SysExec {
         if (pae && !elf.elf32) {
             throw new FsException(Errno.ENOEXEC);
         }
-        return beginNewExec(cpu, d, path.isEmpty() ? d.path() : path, img, elf, argv, envp);
-    }
-
-    private byte[] readAll(Dentry d) throws FsException {
-        long size = d.inode.size();
-        if (size > MAX_IMAGE) {
-            throw new FsException(Errno.ENOMEM);
-        }
-        File f = d.inode.open(d, File.O_RDONLY);
-        try {
-            byte[] b = new byte[(int) size];
-            int n = 0;
-            while (n < b.length) {
-                int r = f.pread(n, b, n, b.length - n);
-                if (r <= 0) {
-                    break;
-                }
-                n += r;
-            }
-            return n == b.length ? b : java.util.Arrays.copyOf(b, n);
-        } finally {
-            f.put();
-        }
+        Task t = k.current();
+        ElfInterp.Opened interp = ElfInterp.open(k, t.fs.root(), t.fs.cwd(), k.config().uid(), elf);
+        return beginNewExec(cpu, d, path.isEmpty() ? d.path() : path, img, elf, interp, argv, envp);
     }
 
     /** binfmt_script: "#!interp [arg]" runs interp with [arg], the script's path and argv[1..]. */
@@ -198,13 +178,16 @@ final class SysExec {
     }
 
     /** begin_new_exec + load_elf_binary + start_thread. */
-    private long beginNewExec(Vcpu cpu, Dentry d, String execPath, byte[] img, ElfImage elf, List<String> argv,
-            List<String> envp) throws FsException {
+    private long beginNewExec(Vcpu cpu, Dentry d, String execPath, byte[] img, ElfImage elf, ElfInterp.Opened interp,
+            List<String> argv, List<String> envp) throws FsException {
         Task t = k.current();
         boolean pae = k.config().paging() == KernelConfig.PagingMode.PAE;
         long taskSize = !elf.elf32 ? X86_64Pgtable.TASK_SIZE : pae ? PaePgtable.TASK_SIZE : Kernel.TASK_SIZE_32;
         MmStruct mm = k.memory().mmAlloc(taskSize);
         if (mm == null) {
+            if (interp != null) {
+                interp.file().releaseUser();
+            }
             throw new FsException(Errno.ENOMEM);
         }
         // ---- point of no return ----
@@ -270,7 +253,7 @@ final class SysExec {
         java.util.Arrays.fill(t.tls, 0);
         BinfmtElf.Loaded l;
         try {
-            l = BinfmtElf.load(k, mm, t.exe, elf, execPath, argv, envp, k.userAccess());
+            l = BinfmtElf.load(k, mm, t.exe, elf, interp, execPath, argv, envp, k.userAccess());
         } catch (ExecFormatException e) {
             l = null;
             t.execFailure = e.getMessage();

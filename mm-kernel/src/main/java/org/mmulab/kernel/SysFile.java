@@ -98,6 +98,9 @@ final class SysFile {
         if (f instanceof Pipe.End p) {
             return pipes.read(p, buf, count);
         }
+        if (f instanceof ConsoleFile c && c.isInput()) {
+            return pipes.consoleRead(c, buf, count);
+        }
         long done = 0;
         byte[] b = new byte[(int) Math.min(count, CHUNK)];
         while (done < count) {
@@ -113,10 +116,6 @@ final class SysFile {
             }
             int notCopied = k.userAccess().copyToUser(buf + done, b, 0, n);
             if (notCopied != 0) {
-                if (f instanceof ConsoleFile c) {
-                    c.unread(b, 0, n); // pipe_read: a short copy consumes nothing of that buffer
-                    return done > 0 ? done : -Errno.EFAULT;
-                }
                 if (at < 0) {
                     f.setPos(f.pos() - notCopied);
                 }
@@ -124,7 +123,7 @@ final class SysFile {
                 return done > 0 ? done : -Errno.EFAULT;
             }
             done += n;
-            if (n < want || f instanceof ConsoleFile) {
+            if (n < want) {
                 break; // short read: end of file, or a stream that returned what it had
             }
         }

@@ -20,8 +20,9 @@ final class SysFileMap {
      * ksys_mmap_pgoff of a file (mm/mmap.c do_mmap's file checks): EBADF for a bad or O_PATH fd, EACCES
      * for a file not open for reading, or a shared writable mapping of a file not open for writing
      * (EPERM for O_APPEND); ENODEV for a file without a page cache (pipes, directories). /dev/zero maps
-     * anonymous memory. The VMA maps the inode's page cache: tmpfs files share their shmem pages with
-     * read/write; host files map a cache filled from the file's bytes when it was first mapped.
+     * anonymous memory. The VMA maps the inode's page cache, the same pages read() and write() use:
+     * tmpfs files' shmem pages, host files' {@code HostPageCache} (written back by msync, fsync, munmap
+     * and exit; a host file is writable only below {@code --rw}, so its open for writing is EROFS elsewhere).
      */
     long mmapFile(org.mmulab.kernel.mm.MmStruct mm, long addr, long len, int prot, int flags, int fd, long pgoff) {
         File file;
@@ -59,13 +60,9 @@ final class SysFileMap {
         } catch (FsException e) {
             return e.ret();
         }
-        if (shared && (prot & org.mmulab.kernel.mm.Mmap.PROT_WRITE) != 0 && !a.isShmem()) {
-            a.releaseUser();
-            return -Errno.ENODEV; // no writeback of shared host-file mappings
-        }
         k.filesystems().registerMapping(a, file.inode);
         try {
-            return k.mmap().doMmap(mm, a, addr, len, prot, flags, pgoff, null);
+            return k.mmap().doMmap(mm, a, addr, len, prot, flags, pgoff, null, file.writable());
         } finally {
             a.releaseUser();
         }
@@ -73,9 +70,11 @@ final class SysFileMap {
 
     /**
      * msync (mm/msync.c): flags MS_ASYNC 1, MS_INVALIDATE 2, MS_SYNC 4 (not ASYNC with SYNC: EINVAL), a
-     * page-aligned start (EINVAL), and the whole range mapped (ENOMEM otherwise). Shared mappings write
-     * into the page cache itself (tmpfs files' shmem pages, which read() reads), so there is nothing to
-     * write back; MS_INVALIDATE on a locked range would be EBUSY (no mlock here).
+     * page-aligned start (EINVAL), and the whole range mapped (ENOMEM otherwise). For each shared file
+     * VMA in the range, MS_SYNC runs vfs_fsync_range over the pages it maps ({@link
+     * org.mmulab.kernel.mm.PageWriteback}: dirty PTEs cleaned, pages written to the host file; EIO if
+     * that fails). MS_ASYNC does the same writeback (Linux 6.x leaves it to the flusher threads, which
+     * mmulab has not). tmpfs pages are the file itself: nothing to write.
      */
     long msync(long start, long len, int flags) {
         if ((flags & ~7) != 0 || (flags & 5) == 5 || (start & 4095) != 0) {
@@ -89,18 +88,43 @@ final class SysFileMap {
             return 0;
         }
         org.mmulab.kernel.mm.MmStruct mm = k.current().mm;
+        java.util.List<long[]> ranges = new java.util.ArrayList<>();
+        java.util.List<org.mmulab.kernel.mm.AddressSpace> files = new java.util.ArrayList<>();
         mm.mmapLock.downRead();
         try {
             long at = start;
             for (org.mmulab.kernel.mm.VmArea v : mm.vmasIn(start, end)) {
                 if (v.start() > at) {
-                    return -Errno.ENOMEM;
+                    break; // a hole: ENOMEM below
+                }
+                org.mmulab.kernel.mm.AddressSpace a = v.file();
+                if ((flags & (MS_SYNC | MS_ASYNC)) != 0 && a != null && a.hasBacking()
+                        && (v.flags() & org.mmulab.kernel.mm.VmArea.VM_SHARED) != 0) {
+                    long s = Math.max(start, v.start()), e = Math.min(end, v.end());
+                    a.acquire(); // get_file: the writeback runs after mmap_lock is dropped, as msync does
+                    files.add(a);
+                    ranges.add(new long[] {v.pageIndex(s), v.pageIndex(e)});
                 }
                 at = v.end();
             }
-            return at < end ? -Errno.ENOMEM : 0;
+            if (at < end) {
+                files.forEach(org.mmulab.kernel.mm.AddressSpace::releaseUser);
+                return -Errno.ENOMEM;
+            }
         } finally {
             mm.mmapLock.upRead();
         }
+        int err = 0;
+        for (int i = 0; i < files.size(); i++) {
+            int r = org.mmulab.kernel.mm.PageWriteback.writeAndWait(k.memory(), files.get(i), ranges.get(i)[0],
+                    ranges.get(i)[1]);
+            files.get(i).releaseUser();
+            if (r < 0 && err == 0) {
+                err = r;
+            }
+        }
+        return err;
     }
+
+    private static final int MS_ASYNC = 1, MS_SYNC = 4;
 }

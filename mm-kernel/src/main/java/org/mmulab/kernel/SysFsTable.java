@@ -14,6 +14,7 @@ final class SysFsTable {
     private final SysPath p;
     private final SysPoll poll;
     private final SysExec exec;
+    private final SysXattr xattr;
     private final Kernel k;
     static final int AT_FDCWD = SysPath.AT_FDCWD;
 
@@ -23,6 +24,7 @@ final class SysFsTable {
         this.p = new SysPath(k, f);
         this.poll = new SysPoll(k, f);
         this.exec = new SysExec(k, p);
+        this.xattr = new SysXattr(f, p);
     }
 
     SysFile files() {
@@ -59,6 +61,7 @@ final class SysFsTable {
             case 74 -> "fsync";
             case 75 -> "fdatasync";
             case 76 -> "truncate";
+            case 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199 -> SysXattr.NAMES[nr - 188];
             case 77 -> "ftruncate";
             case 79 -> "getcwd";
             case 80 -> "chdir";
@@ -118,6 +121,7 @@ final class SysFsTable {
     static String name32(int nr) {
         return switch (nr) {
             case 5 -> "open";
+            case 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237 -> SysXattr.NAMES[nr - 226];
             case 6 -> "close";
             case 8 -> "creat";
             case 9 -> "link";
@@ -256,6 +260,7 @@ final class SysFsTable {
             case 73 -> f.flock(d0, (int) a1);
             case 74, 75 -> f.fsync(d0);
             case 76 -> p.truncate(a0, a1);
+            case 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199 -> xattr.call(nr, 188, a0, a1, a3, (int) a4);
             case 77 -> p.ftruncate(d0, a1);
             case 79 -> p.getcwd(a0, a1);
             case 80 -> p.chdir(a0);
@@ -333,6 +338,7 @@ final class SysFsTable {
         int fd = (int) b;
         return switch (nr) {
             case 5 -> p.openat(AT_FDCWD, b, (int) c, (int) d);
+            case 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237 -> xattr.call(nr, 226, b, c, si, (int) di);
             case 6 -> f.close(fd);
             case 8 -> p.openat(AT_FDCWD, b, 0101 | 01000, (int) c);
             case 9 -> p.linkat(AT_FDCWD, b, AT_FDCWD, c, 0);

@@ -1,5 +1,6 @@
 package org.mmulab.kernel;
 
+import org.mmulab.kernel.fs.ConsoleFile;
 import org.mmulab.kernel.fs.File;
 import org.mmulab.kernel.fs.FdTable;
 import org.mmulab.kernel.fs.FsException;
@@ -29,28 +30,7 @@ final class SysPipe {
      * copy to user memory faults go back into the pipe.
      */
     long read(Pipe.End p, long buf, long count) {
-        Task t = k.current();
-        Sched s = k.sched();
-        byte[] b = new byte[(int) Math.min(count, Pipe.PIPE_SIZE)];
-        int n;
-        synchronized (s.lock) {
-            try {
-                n = p.read(b, 0, b.length);
-            } catch (FsException e) {
-                if (e.errno != Errno.EAGAIN || p.nonblocking()) {
-                    return e.ret();
-                }
-                return blockOn(t, p.readWait(), (kk, cpu, task) -> read(p, buf, count), "pipe read");
-            }
-        }
-        int notCopied = k.userAccess().copyToUser(buf, b, 0, n);
-        if (notCopied != 0) {
-            synchronized (s.lock) {
-                p.pipe.unread(b, 0, n); // pipe_read: a short copy is EFAULT and leaves the bytes in the pipe
-            }
-            return -Errno.EFAULT;
-        }
-        return n;
+        return streamRead(p, (b, n) -> p.pipe.unread(b, 0, n), buf, count, "pipe read");
     }
 
     /**
@@ -101,6 +81,48 @@ final class SysPipe {
             return done;
         }
         return write(p, buf, count, done);
+    }
+
+    /**
+     * A read of the console's stdin ({@link ConsoleFile}): what the host reader buffered, blocking as a
+     * continuation while there is nothing and the host stream is open; a faulting copy gives the bytes back.
+     */
+    long consoleRead(ConsoleFile c, long buf, long count) {
+        return streamRead(c, (b, n) -> c.unread(b, 0, n), buf, count, Sched.HOST_INPUT);
+    }
+
+    /** Gives bytes back to a stream whose copy to user memory faulted (under the scheduler lock). */
+    private interface Unread {
+        void unread(byte[] b, int n);
+    }
+
+    /**
+     * The read of a pipe-like stream ({@link Pipe.End}, the console's stdin): takes what is there under the
+     * scheduler lock, blocking as a continuation on {@code f.readWait()} while it is empty and open (EAGAIN
+     * with O_NONBLOCK); bytes whose copy faults go back and the call is EFAULT.
+     */
+    private long streamRead(File f, Unread back, long buf, long count, String what) {
+        Task t = k.current();
+        Sched s = k.sched();
+        byte[] b = new byte[(int) Math.min(count, Pipe.PIPE_SIZE)];
+        int n;
+        synchronized (s.lock) {
+            try {
+                n = f.read(b, 0, b.length);
+            } catch (FsException e) {
+                if (e.errno != Errno.EAGAIN || f.nonblocking()) {
+                    return e.ret();
+                }
+                return blockOn(t, f.readWait(), (kk, cpu, task) -> streamRead(f, back, buf, count, what), what);
+            }
+        }
+        if (n > 0 && k.userAccess().copyToUser(buf, b, 0, n) != 0) {
+            synchronized (s.lock) {
+                back.unread(b, n);
+            }
+            return -Errno.EFAULT;
+        }
+        return n;
     }
 
     /**

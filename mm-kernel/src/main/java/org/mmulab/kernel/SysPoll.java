@@ -15,7 +15,8 @@ import org.mmulab.kernel.fs.WaitQueue;
  * deadline (guest monotonic time), then runs the pass again when woken. A signal ends the wait with
  * EINTR; the timeout with 0 ready. The remaining time is written back where Linux writes it (select's
  * timeval, ppoll's and pselect6's timespec). A sigmask given to ppoll/pselect6 is in force while the
- * call waits and restored when it returns (signals it unblocked stay pending until then).
+ * call waits; when a signal ends the wait it stays in force until that signal is delivered
+ * ({@link #restore}), otherwise it is restored when the call returns.
  */
 final class SysPoll {
     static final int POLLIN_SET = File.POLLRDNORM | File.POLLRDBAND | File.POLLIN | File.POLLHUP | File.POLLERR;
@@ -94,7 +95,9 @@ final class SysPoll {
                 for (WaitQueue q : queues) {
                     q.add(wake);
                 }
-                return s.blockLocked(t, self[0], deadline, "poll");
+                // waiting on the host's stdin is not a deadlock, even with every task blocked
+                boolean host = waitOn.stream().anyMatch(f -> f instanceof org.mmulab.kernel.fs.ConsoleFile c && c.isInput());
+                return s.blockLocked(t, self[0], deadline, host ? Sched.HOST_INPUT : "poll");
             }
         }
         return finish.finish(cpu, n);
@@ -117,30 +120,43 @@ final class SysPoll {
 
     /** ppoll(fds, nfds, tsp, sigmask, sigsetsize); {@code ts32}: old_timespec32. */
     long ppoll(Vcpu cpu, long fdsp, long nfds, long tsp, long sigmaskp, long sigsetsize, boolean ts32) {
-        long ns = -1;
-        if (tsp != 0) {
-            Long v = readTimespec(tsp, ts32);
-            if (v == null) {
-                return -Errno.EFAULT;
-            }
-            if (v == -2) {
-                return -Errno.EINVAL;
-            }
-            ns = v;
-        }
-        long oldMask = -1;
-        if (sigmaskp != 0) {
-            if (sigsetsize != 8) {
-                return -Errno.EINVAL;
-            }
-            Long m = k.userAccess().getUser64(sigmaskp);
-            if (m == null) {
-                return -Errno.EFAULT;
-            }
-            oldMask = k.current().sigmask;
-            k.current().sigmask = m & ~((1L << (Kernel.SIGKILL - 1)) | (1L << (Kernel.SIGSTOP - 1)));
+        long ns, oldMask;
+        try {
+            ns = timeout(tsp, ts32);
+            oldMask = setUserSigmask(sigmaskp, sigsetsize);
+        } catch (FsException e) {
+            return e.ret();
         }
         return doPoll(cpu, fdsp, nfds, deadline(cpu, ns), tsp, ts32, oldMask);
+    }
+
+    /** poll_select_set_timeout's input: a timespec as ns, -1 for none (NULL); EFAULT or EINVAL. */
+    private long timeout(long tsp, boolean ts32) throws FsException {
+        if (tsp == 0) {
+            return -1;
+        }
+        Long v = readTimespec(tsp, ts32);
+        if (v == null || v == -2) {
+            throw new FsException(v == null ? Errno.EFAULT : Errno.EINVAL);
+        }
+        return v;
+    }
+
+    /** set_user_sigmask: the call's mask replaces the task's (KILL and STOP stay open); the old mask or -1. */
+    private long setUserSigmask(long maskp, long size) throws FsException {
+        if (maskp == 0) {
+            return -1;
+        }
+        if (size != 8) {
+            throw new FsException(Errno.EINVAL);
+        }
+        Long m = k.userAccess().getUser64(maskp);
+        if (m == null) {
+            throw new FsException(Errno.EFAULT);
+        }
+        long old = k.current().sigmask;
+        k.current().sigmask = m & ~((1L << (Kernel.SIGKILL - 1)) | (1L << (Kernel.SIGSTOP - 1)));
+        return old;
     }
 
     private long doPoll(Vcpu cpu, long fdsp, long nfds, long deadline, long tsp, boolean ts32, long oldMask) {
@@ -188,9 +204,20 @@ final class SysPoll {
         return restore(oldMask, r);
     }
 
+    /**
+     * poll_select_finish's restore_saved_sigmask_unless(ret == -ERESTARTNOHAND): a call a signal
+     * interrupted keeps its temporary mask until that signal is delivered (the handler's frame saves
+     * the old mask, or the return without a handler restores it: {@link SyscallRestart}), so a signal
+     * the temporary mask unblocked is taken; any other result restores the old mask now.
+     */
     private long restore(long oldMask, long r) {
         if (oldMask != -1) {
-            k.current().sigmask = oldMask;
+            Task t = k.current();
+            if (r == -Errno.ERESTARTNOHAND) {
+                t.savedSigmask = oldMask;
+            } else {
+                t.sigmask = oldMask;
+            }
         }
         return r;
     }
@@ -217,36 +244,18 @@ final class SysPoll {
 
     /** pselect6(n, in, out, ex, tsp, {sigmask*, size}); {@code ts32}: old_timespec32, {@code compat}: 32-bit words. */
     long pselect6(Vcpu cpu, int n, long inp, long outp, long exp, long tsp, long sigp, boolean compat, boolean ts32) {
-        long ns = -1;
-        if (tsp != 0) {
-            Long v = readTimespec(tsp, ts32);
-            if (v == null) {
-                return -Errno.EFAULT;
-            }
-            if (v == -2) {
-                return -Errno.EINVAL;
-            }
-            ns = v;
-        }
-        long oldMask = -1;
-        if (sigp != 0) {
-            byte[] d = new byte[compat ? 8 : 16];
-            if (k.userAccess().copyFromUser(d, 0, sigp, d.length) != 0) {
-                return -Errno.EFAULT;
-            }
-            long maskp = compat ? Le.le32(d, 0) : Le.le64(d, 0);
-            long size = compat ? Le.le32(d, 4) : Le.le64(d, 8);
-            if (maskp != 0) {
-                if (size != 8) {
-                    return -Errno.EINVAL;
+        long ns, oldMask = -1;
+        try {
+            ns = timeout(tsp, ts32);
+            if (sigp != 0) {
+                byte[] d = new byte[compat ? 8 : 16];
+                if (k.userAccess().copyFromUser(d, 0, sigp, d.length) != 0) {
+                    return -Errno.EFAULT; // get_sigset_argpack
                 }
-                Long m = k.userAccess().getUser64(maskp);
-                if (m == null) {
-                    return -Errno.EFAULT;
-                }
-                oldMask = k.current().sigmask;
-                k.current().sigmask = m & ~((1L << (Kernel.SIGKILL - 1)) | (1L << (Kernel.SIGSTOP - 1)));
+                oldMask = setUserSigmask(compat ? Le.le32(d, 0) : Le.le64(d, 0), compat ? Le.le32(d, 4) : Le.le64(d, 8));
             }
+        } catch (FsException e) {
+            return e.ret();
         }
         return doSelect(cpu, n, inp, outp, exp, deadline(cpu, ns), tsp, ts32 || compat, false, oldMask);
     }

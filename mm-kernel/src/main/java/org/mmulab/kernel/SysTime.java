@@ -164,8 +164,42 @@ final class SysTime {
         return sec;
     }
 
-    /** nanosleep with a __kernel_timespec ({@code ts64}) or an old_timespec32 request. */
-    long nanosleep(Vcpu cpu, long req, boolean ts64) {
+    /**
+     * nanosleep with a __kernel_timespec ({@code ts64}) or an old_timespec32 request; the time left is
+     * written to {@code rem} (if not 0) when a signal ends the sleep (hrtimer_nanosleep).
+     */
+    long nanosleep(Vcpu cpu, long req, long rem, boolean ts64) {
+        long ns = readRequest(req, ts64);
+        if (ns < 0) {
+            return ns;
+        }
+        long now = time().monotonicNanos(cpu);
+        return sleepUntil(cpu, ns > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + ns, rem, ts64);
+    }
+
+    /**
+     * clock_nanosleep (CLOCK_REALTIME/MONOTONIC/BOOTTIME): relative as nanosleep; TIMER_ABSTIME sleeps
+     * until the clock reads the target (the deadline kept on the monotonic clock; rem is not written).
+     */
+    long clockNanosleep64(Vcpu cpu, int clk, int flags, long req, long rem, boolean ts64) {
+        if (clk != 0 && clk != 1 && clk != 7) {
+            return clk == 2 || clk == 3 ? -Errno.EOPNOTSUPP : -Errno.EINVAL;
+        }
+        if ((flags & 1) == 0) {
+            return nanosleep(cpu, req, rem, ts64);
+        }
+        long target = readRequest(req, ts64);
+        if (target < 0) {
+            return target;
+        }
+        long mono = time().monotonicNanos(cpu);
+        long nowNs = clk == 0 ? time().realtimeNanos(cpu) : mono;
+        long left = Math.max(0, target - nowNs);
+        return sleepUntil(cpu, left > Long.MAX_VALUE - mono ? Long.MAX_VALUE : mono + left, 0, ts64);
+    }
+
+    /** get_timespec64 + timespec64_valid of a sleep request: ns (saturated), or -EFAULT / -EINVAL. */
+    private long readRequest(long req, boolean ts64) {
         byte[] b = new byte[ts64 ? 16 : 8];
         if (k.userAccess().copyFromUser(b, 0, req, b.length) != 0) {
             return -Errno.EFAULT;
@@ -174,38 +208,43 @@ final class SysTime {
         if (sec < 0 || nsec < 0 || nsec >= NSEC_PER_SEC) {
             return -Errno.EINVAL;
         }
-        return sleepNanos(cpu, sec > Long.MAX_VALUE / NSEC_PER_SEC - 1 ? Long.MAX_VALUE : sec * NSEC_PER_SEC + nsec);
+        return sec > Long.MAX_VALUE / NSEC_PER_SEC - 1 ? Long.MAX_VALUE : sec * NSEC_PER_SEC + nsec;
     }
 
-    /** clock_nanosleep_time64 (CLOCK_REALTIME/MONOTONIC/BOOTTIME; TIMER_ABSTIME is slept relative to now). */
-    long clockNanosleep64(Vcpu cpu, int clk, int flags, long req) {
-        if (clk != 0 && clk != 1 && clk != 7) {
-            return clk == 2 || clk == 3 ? -Errno.EOPNOTSUPP : -Errno.EINVAL;
+    /**
+     * do_nanosleep as a scheduler continuation: the task blocks with {@code deadline} (guest monotonic
+     * ns) as its timeout, so its vCPU runs other tasks meanwhile (or, under --deterministic, lets its
+     * virtual clock idle forward); the timeout ends it with 0, a signal with -ERESTART_RESTARTBLOCK
+     * (EINTR to a handler) and the time left in {@code rem}.
+     */
+    private long sleepUntil(Vcpu cpu, long deadline, long rem, boolean ts64) {
+        Task t = k.current();
+        Sched s = k.sched();
+        synchronized (s.lock) {
+            if (t.killPending || SignalQueue.hasDeliverable(t)) {
+                return interrupted(cpu, deadline, rem, ts64);
+            }
+            return s.blockLocked(t, (kk, vcpu, task) -> task.wakeResult == -Errno.EINTR
+                    ? interrupted(vcpu, deadline, rem, ts64)
+                    : task.wakeResult == -Errno.ETIMEDOUT ? 0 : sleepUntil(vcpu, deadline, rem, ts64), deadline, "nanosleep");
         }
-        if ((flags & 1) == 0) {
-            return nanosleep(cpu, req, true);
-        }
-        byte[] b = new byte[16];
-        if (k.userAccess().copyFromUser(b, 0, req, 16) != 0) {
-            return -Errno.EFAULT;
-        }
-        long sec = Le.le64(b, 0), nsec = Le.le64(b, 8);
-        if (sec < 0 || nsec < 0 || nsec >= NSEC_PER_SEC) {
-            return -Errno.EINVAL;
-        }
-        long nowNs = clk == 0 ? time().realtimeNanos(cpu) : time().monotonicNanos(cpu);
-        long target = sec > Long.MAX_VALUE / NSEC_PER_SEC - 1 ? Long.MAX_VALUE : sec * NSEC_PER_SEC + nsec;
-        return sleepNanos(cpu, Math.max(0, target - nowNs));
     }
 
-    /** Sleeps (host time) or advances the vCPU's virtual time (--deterministic): GuestTime.sleep. */
-    private long sleepNanos(Vcpu cpu, long total) {
-        try {
-            time().sleep(cpu, total);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -Errno.EINTR;
+    private long interrupted(Vcpu cpu, long deadline, long rem, boolean ts64) {
+        if (rem != 0) {
+            long left = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, deadline - time().monotonicNanos(cpu));
+            byte[] b = new byte[ts64 ? 16 : 8];
+            if (ts64) {
+                Le.put64(b, 0, left / NSEC_PER_SEC);
+                Le.put64(b, 8, left % NSEC_PER_SEC);
+            } else {
+                Le.put32(b, 0, left / NSEC_PER_SEC);
+                Le.put32(b, 4, left % NSEC_PER_SEC);
+            }
+            if (k.userAccess().copyToUser(rem, b, 0, b.length) != 0) {
+                return -Errno.EFAULT;
+            }
         }
-        return 0;
+        return -Errno.ERESTART_RESTARTBLOCK;
     }
 }

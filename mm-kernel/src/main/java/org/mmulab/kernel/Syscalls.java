@@ -176,9 +176,9 @@ public final class Syscalls {
             case NR_TIME:
                 return time.time(cpu, a0, true);
             case NR_NANOSLEEP:
-                return time.nanosleep(cpu, a0, true);
+                return time.nanosleep(cpu, a0, a1, true);
             case NR_CLOCK_NANOSLEEP: // glibc's nanosleep and sleep(1) call clock_nanosleep
-                return time.clockNanosleep64(cpu, (int) a0, (int) a1, a2);
+                return time.clockNanosleep64(cpu, (int) a0, (int) a1, a2, a3, true);
             case NR_GETPID:
                 return k.current().tgid();
             case NR_GETTID:
@@ -269,7 +269,8 @@ public final class Syscalls {
             NR32_GETUID32 = 199, NR32_GETGID32 = 200, NR32_GETEUID32 = 201, NR32_GETEGID32 = 202,
             NR32_MADVISE = 219, NR32_GETTID = 224, NR32_SET_THREAD_AREA = 243, NR32_GET_THREAD_AREA = 244,
             NR32_EXIT_GROUP = 252, NR32_SET_TID_ADDRESS = 258, NR32_CLOCK_GETTIME = 265, NR32_CLOCK_GETRES = 266,
-            NR32_CLOCK_GETTIME64 = 403, NR32_CLOCK_GETRES_TIME64 = 406, NR32_CLOCK_NANOSLEEP_TIME64 = 407;
+            NR32_CLOCK_GETTIME64 = 403, NR32_CLOCK_GETRES_TIME64 = 406, NR32_CLOCK_NANOSLEEP_TIME64 = 407,
+            NR32_CLOCK_NANOSLEEP = 267;
     private static final int MAX_NR32 = 512;
     private final AtomicLongArray counts32 = new AtomicLongArray(MAX_NR32);
 
@@ -316,6 +317,7 @@ public final class Syscalls {
             case NR32_CLOCK_GETRES -> "clock_getres";
             case NR32_CLOCK_GETRES_TIME64 -> "clock_getres_time64";
             case NR32_CLOCK_NANOSLEEP_TIME64 -> "clock_nanosleep_time64";
+            case NR32_CLOCK_NANOSLEEP -> "clock_nanosleep";
             default -> SysFsTable.name32(nr) != null ? SysFsTable.name32(nr) : SysProc.name32(nr);
         };
     }
@@ -395,8 +397,9 @@ public final class Syscalls {
             case NR32_TIME -> time.time(cpu, b, false);
             case NR32_CLOCK_GETTIME64 -> time.clockGettime(cpu, (int) b, c, true);
             case NR32_CLOCK_GETRES_TIME64 -> time.clockGetres((int) b, c, true);
-            case NR32_NANOSLEEP -> time.nanosleep(cpu, b, false);
-            case NR32_CLOCK_NANOSLEEP_TIME64 -> time.clockNanosleep64(cpu, (int) b, (int) c, d);
+            case NR32_NANOSLEEP -> time.nanosleep(cpu, b, c, false);
+            case NR32_CLOCK_NANOSLEEP_TIME64 -> time.clockNanosleep64(cpu, (int) b, (int) c, d, si, true);
+            case NR32_CLOCK_NANOSLEEP -> time.clockNanosleep64(cpu, (int) b, (int) c, d, si, false); // old_timespec32
             case NR32_SET_TID_ADDRESS -> {
                 k.current().clearChildTid = b;
                 yield k.current().pid;

@@ -39,10 +39,13 @@ final class Fixture {
     }
 
     Fixture(long ram, String stdin, KernelConfig.PagingMode paging) {
+        this(ram, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), paging);
+    }
+
+    Fixture(long ram, java.io.InputStream stdin, KernelConfig.PagingMode paging) {
         machine = new Machine(ram, 1);
         cpu = machine.vcpu(0);
-        kernel = new Kernel(machine, new KernelConfig(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), out, err)
-                .withPaging(paging));
+        kernel = new Kernel(machine, new KernelConfig(stdin, out, err).withPaging(paging));
     }
 
     /** An i386 process (ud2 at 0x401000, data at 0x403010) under {@code paging}. */

@@ -279,6 +279,11 @@ class Ia32Test {
         assertEquals(0, f.sys32(Syscalls.NR32_NANOSLEEP, buf, 0));
         f.writeBytes(buf, le32s(0, 0, 1000, 0));
         assertEquals(0, f.sys32(Syscalls.NR32_CLOCK_NANOSLEEP_TIME64, 1, 0, buf, 0));
+        f.writeBytes(buf, le32s(0, 1000));
+        assertEquals(0, f.sys32(Syscalls.NR32_CLOCK_NANOSLEEP, 1, 0, buf, 0), "glibc's i386 sleep: old_timespec32");
+        f.writeBytes(buf, le32s(0, 1_000_000_000L));
+        assertEquals(-Errno.EINVAL, f.sys32(Syscalls.NR32_CLOCK_NANOSLEEP, 1, 0, buf, 0));
+        assertEquals(-Errno.EINVAL, f.sys32(Syscalls.NR32_CLOCK_NANOSLEEP, 99, 0, buf, 0), "bad clock");
         // uname: machine is the kernel's: x86_64 for a compat task, i686 on the 32-bit kernel.
         assertEquals(0, f.sys32(Syscalls.NR32_UNAME, buf));
         assertEquals("Linux", f.readString(buf));

@@ -1,7 +1,6 @@
 package org.mmulab.kernel.fs;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -28,7 +27,6 @@ import java.util.Set;
 
 import org.mmulab.kernel.Errno;
 import org.mmulab.kernel.mm.AddressSpace;
-import org.mmulab.kernel.mm.FileBytes;
 import org.mmulab.kernel.mm.FrameTable;
 
 /**
@@ -45,6 +43,10 @@ public final class HostFs {
     private final List<Path> rwDirs;
     private final FrameTable frames;
     private final Map<List<Long>, HostInode> inodes = new HashMap<>();
+    /** unmap_mapping_range from a page index on, through the object's i_mmap (set by the kernel). */
+    private volatile java.util.function.ObjLongConsumer<AddressSpace> unmapper = (a, from) -> { };
+    /** file_write_and_wait_range over a whole object: 0 or -errno (set by the kernel). */
+    private volatile java.util.function.ToIntFunction<AddressSpace> writeback = a -> a.writeDirty(0, Long.MAX_VALUE);
 
     /** {@code root} and {@code rwDirs} are host directories (made real paths here). */
     public HostFs(Path root, List<Path> rwDirs, FrameTable frames) throws IOException {
@@ -59,6 +61,13 @@ public final class HostFs {
         this.rwDirs = rw;
         this.frames = frames;
         this.sb = new SuperBlock("host", SuperBlock.EXT4_SUPER_MAGIC, 0, rw.isEmpty());
+    }
+
+    /** Installs the kernel's unmap_mapping_range and writeback (they know the page tables). */
+    public void setPagecacheOps(java.util.function.ObjLongConsumer<AddressSpace> unmap,
+            java.util.function.ToIntFunction<AddressSpace> write) {
+        unmapper = unmap;
+        writeback = write;
     }
 
     public Inode rootInode() throws FsException {
@@ -139,7 +148,8 @@ public final class HostFs {
         volatile Path path;
         private long size;
         private long dev;
-        private AddressSpace mapping;
+        /** The page cache, from the first mmap on (read/write go through it from then). */
+        private HostPageCache cache;
 
         HostInode(HostFs fs, Path path, long ino) {
             super(fs.sb, ino, 0);
@@ -158,6 +168,9 @@ public final class HostFs {
             atimeNs = ns((FileTime) a.get("lastAccessTime"));
             mtimeNs = ns((FileTime) a.get("lastModifiedTime"));
             ctimeNs = ns((FileTime) a.get("ctime"));
+            if (cache != null) {
+                cache.a.setEof(size);
+            }
         }
 
         private static long ns(FileTime t) {
@@ -247,23 +260,24 @@ public final class HostFs {
 
         @Override
         public Inode create(String name, int m, int u, int g) throws FsException {
-            requireWritable();
-            Path p = path.resolve(name);
-            try {
-                Files.createFile(p);
-                Files.setPosixFilePermissions(p, perms(m));
-            } catch (IOException e) {
-                throw errno(e);
-            }
-            return fs.inode(p);
+            return make(name, m, false);
         }
 
         @Override
         public Inode mkdir(String name, int m, int u, int g) throws FsException {
+            return make(name, m, true);
+        }
+
+        /** A new regular file or directory with permission bits {@code m}. */
+        private Inode make(String name, int m, boolean dir) throws FsException {
             requireWritable();
             Path p = path.resolve(name);
             try {
-                Files.createDirectory(p);
+                if (dir) {
+                    Files.createDirectory(p);
+                } else {
+                    Files.createFile(p);
+                }
                 Files.setPosixFilePermissions(p, perms(m));
             } catch (IOException e) {
                 throw errno(e);
@@ -374,6 +388,7 @@ public final class HostFs {
             }
         }
 
+        /** do_truncate on the host, then truncate_pagecache through the mapping's i_mmap. */
         @Override
         public void truncate(long newSize) throws FsException {
             requireWritable();
@@ -381,6 +396,10 @@ public final class HostFs {
                 HostFile.truncate(ch, newSize);
             } catch (IOException e) {
                 throw errno(e);
+            }
+            HostPageCache c = cache();
+            if (c != null) {
+                c.truncate(newSize, fs.unmapper);
             }
             refresh();
         }
@@ -407,131 +426,31 @@ public final class HostFs {
             refresh();
         }
 
-        /**
-         * The page cache of a host file for MAP_PRIVATE (and read-only MAP_SHARED) mappings: its bytes
-         * as they are when first mapped ({@link FileBytes}), pages filled at fault time.
-         */
+        /** The page cache every mapping of this file shares, made at the first mmap. */
         @Override
         public synchronized AddressSpace mapping() throws FsException {
             if (!isReg()) {
                 throw new FsException(Errno.ENODEV);
             }
-            if (mapping == null) {
-                try (FileChannel ch = FileChannel.open(path, LinkOption.NOFOLLOW_LINKS, StandardOpenOption.READ)) {
-                    mapping = AddressSpace.file(fs.frames, fs.guestPath(path), FileBytes.load(ch, ch.size(), FileBytes.READ_LIMIT));
-                    mapping.setEof(ch.size());
-                } catch (IOException e) {
-                    throw errno(e);
+            if (cache == null) {
+                cache = new HostPageCache(this, fs.frames, fs.guestPath(path), size); // the inode's reference
+            }
+            cache.a.acquire();
+            return cache.a;
+        }
+
+        synchronized HostPageCache cache() {
+            return cache;
+        }
+
+        /** file_write_and_wait_range over the whole file: EIO when a page could not be written. */
+        void writeback() throws FsException {
+            HostPageCache c = cache();
+            if (c != null) {
+                int r = fs.writeback.applyAsInt(c.a);
+                if (r < 0) {
+                    throw new FsException(-r);
                 }
-            } else {
-                mapping.acquire();
-                return mapping;
-            }
-            mapping.acquire();
-            return mapping;
-        }
-
-        /** The cached mapping is stale once the file is written through a file descriptor. */
-        synchronized void dropMapping() {
-            if (mapping != null) {
-                mapping.releaseUser();
-                mapping = null;
-            }
-        }
-    }
-
-    /** An open host regular file: reads and writes go to its channel at the file position. */
-    static final class HostFile extends File {
-        private final FileChannel ch;
-
-        HostFile(Dentry d, HostInode inode, int flags, FileChannel ch) {
-            super(d, inode, flags);
-            this.ch = ch;
-        }
-
-        @Override
-        public synchronized int read(byte[] b, int off, int len) throws FsException {
-            int n = pread(pos, b, off, len);
-            pos += n;
-            return n;
-        }
-
-        @Override
-        public int pread(long at, byte[] b, int off, int len) throws FsException {
-            try {
-                int done = 0;
-                while (done < len) {
-                    int n = ch.read(ByteBuffer.wrap(b, off + done, len - done), at + done);
-                    if (n <= 0) {
-                        break;
-                    }
-                    done += n;
-                }
-                return done;
-            } catch (IOException e) {
-                throw errno(e);
-            }
-        }
-
-        @Override
-        public synchronized int write(byte[] b, int off, int len) throws FsException {
-            try {
-                if ((flags & O_APPEND) != 0) {
-                    pos = ch.size();
-                }
-            } catch (IOException e) {
-                throw errno(e);
-            }
-            int n = pwrite(pos, b, off, len);
-            pos += n;
-            return n;
-        }
-
-        @Override
-        public int pwrite(long at, byte[] b, int off, int len) throws FsException {
-            try {
-                ByteBuffer bb = ByteBuffer.wrap(b, off, len);
-                while (bb.hasRemaining()) {
-                    ch.write(bb, at + bb.position() - off);
-                }
-                ((HostInode) inode).dropMapping();
-                inode.refresh();
-                return len;
-            } catch (IOException e) {
-                throw errno(e);
-            }
-        }
-
-        @Override
-        public synchronized long llseek(long off, int whence) throws FsException {
-            inode.refresh();
-            return super.llseek(off, whence);
-        }
-
-        @Override
-        public void fsync() throws FsException {
-            try {
-                ch.force(true);
-            } catch (IOException e) {
-                throw errno(e);
-            }
-        }
-
-        static void truncate(FileChannel ch, long newSize) throws IOException {
-            long cur = ch.size();
-            if (newSize < cur) {
-                ch.truncate(newSize);
-            } else if (newSize > cur) {
-                ch.write(ByteBuffer.wrap(new byte[1]), newSize - 1); // extend with a hole, as ftruncate does
-            }
-        }
-
-        @Override
-        protected void release() {
-            try {
-                ch.close();
-            } catch (IOException ignored) {
-                // nothing to report at close
             }
         }
     }

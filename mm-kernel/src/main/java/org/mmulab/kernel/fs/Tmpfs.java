@@ -271,22 +271,8 @@ public final class Tmpfs {
                     return 0;
                 }
                 int n = (int) Math.min(len, size - pos);
-                AddressSpace a = data();
-                PhysicalMemory mem = fs.frames.memory();
-                int done = 0;
-                while (done < n) {
-                    long p = pos + done;
-                    int inPage = (int) (p & 4095);
-                    int chunk = Math.min(n - done, 4096 - inPage);
-                    long pfn = a.findPage(p >>> 12);
-                    if (pfn < 0) {
-                        java.util.Arrays.fill(b, off + done, off + done + chunk, (byte) 0);
-                    } else {
-                        mem.readBytes((pfn << 12) + inPage, b, off + done, chunk);
-                        fs.frames.put(pfn);
-                    }
-                    done += chunk;
-                }
+                PageCacheRead.<RuntimeException>copy(data(), fs.frames, pos, b, off, n,
+                        (p, dst, o, l) -> java.util.Arrays.fill(dst, o, o + l, (byte) 0)); // a hole reads as zeros
                 return n;
             }
         }

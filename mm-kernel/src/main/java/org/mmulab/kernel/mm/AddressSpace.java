@@ -19,6 +19,10 @@ public final class AddressSpace {
     private volatile long eofPages = Long.MAX_VALUE;
     private final String name;
     private final FileBytes data;
+    /** Where a writable file's pages come from and go back to (null: an image or shmem). */
+    private final Backing backing;
+    /** The xarray's PAGECACHE_TAG_DIRTY: indexes of pages written through a mapping, not yet written back. */
+    private final java.util.TreeSet<Long> dirty = new java.util.TreeSet<>();
     private final boolean shmem;
     private final Map<Long, Long> pages = new HashMap<>();
     private final FrameTable frames;
@@ -43,9 +47,14 @@ public final class AddressSpace {
     private final java.util.LinkedHashSet<VmArea> iMmap = new java.util.LinkedHashSet<>();
 
     private AddressSpace(FrameTable frames, String name, FileBytes data, boolean shmem) {
+        this(frames, name, data, null, shmem);
+    }
+
+    private AddressSpace(FrameTable frames, String name, FileBytes data, Backing backing, boolean shmem) {
         this.frames = frames;
         this.name = name;
         this.data = data;
+        this.backing = backing;
         this.shmem = shmem;
         this.iPages = new SpinLock(LockDep.I_PAGES, CycleCharge.NONE);
         // a sleeping waiter answers shootdown IPIs meanwhile (its holder may be waiting for them)
@@ -59,6 +68,26 @@ public final class AddressSpace {
     /** The page cache of a read-only file image (read or mapped from the host by {@link FileBytes}). */
     public static AddressSpace file(FrameTable frames, String name, FileBytes data) {
         AddressSpace a = new AddressSpace(frames, name, data, false);
+        frames.registerShrinker(a.shrinker);
+        return a;
+    }
+
+    /**
+     * A file's address_space_operations as the page cache uses them: {@code read_folio} fills a page
+     * from the file (bytes past EOF stay zero) and {@code writepage} writes a dirty page back (no further
+     * than the file's current end). Both run without the mapping's locks.
+     */
+    public interface Backing {
+        /** Reads up to {@code dst.length} bytes at {@code off}; returns how many (0 past EOF). */
+        int readPage(long off, byte[] dst);
+
+        /** Writes {@code src} at {@code off}, clipped to the file's size: 0 or -errno. */
+        int writePage(long off, byte[] src);
+    }
+
+    /** The page cache of a file that can be written back ({@link PageWriteback}): pages read at fault. */
+    public static AddressSpace file(FrameTable frames, String name, Backing backing) {
+        AddressSpace a = new AddressSpace(frames, name, null, backing, false);
         frames.registerShrinker(a.shrinker);
         return a;
     }
@@ -80,8 +109,9 @@ public final class AddressSpace {
         try {
             var it = pages.entrySet().iterator();
             while (it.hasNext()) {
-                long pfn = it.next().getValue();
-                if (frames.refcount(pfn) == 1 && frames.mapcount(pfn) == 0) {
+                var e = it.next();
+                long pfn = e.getValue();
+                if (frames.refcount(pfn) == 1 && frames.mapcount(pfn) == 0 && !dirty.contains(e.getKey())) {
                     it.remove();
                     frames.put(pfn);
                     n++;
@@ -132,6 +162,7 @@ public final class AddressSpace {
             while (it.hasNext()) {
                 var e = it.next();
                 if (e.getKey() >= fromIndex) {
+                    dirty.remove(e.getKey());
                     frames.put(e.getValue());
                     it.remove();
                     n++;
@@ -195,6 +226,13 @@ public final class AddressSpace {
                 frames.memory().writeBytes(p << 12, page, 0, n);
                 frames.charge().bulk(p << 12, n);
             }
+        } else if (backing != null) {
+            byte[] page = new byte[4096];
+            int n = backing.readPage(index << 12, page); // read_folio, outside the mapping's lock
+            if (n > 0) {
+                frames.memory().writeBytes(p << 12, page, 0, n);
+                frames.charge().bulk(p << 12, n);
+            }
         }
         frames.setFlags(p, shmem ? FrameTable.PG_SHMEM : FrameTable.PG_PAGECACHE);
         long raced = -1;
@@ -227,6 +265,7 @@ public final class AddressSpace {
             while (it.hasNext()) {
                 var e = it.next();
                 if (e.getKey() >= fromIndex && e.getKey() < toIndex) {
+                    dirty.remove(e.getKey());
                     frames.put(e.getValue());
                     it.remove();
                     n++;
@@ -394,6 +433,88 @@ public final class AddressSpace {
         }
     }
 
+    /** Whether dirty pages of this object go back to a file ({@link Backing}). */
+    public boolean hasBacking() {
+        return backing != null;
+    }
+
+    /**
+     * folio_mark_dirty / __folio_mark_dirty: tags page {@code index} dirty (a zapped or cleaned dirty
+     * PTE passes its bit on here). Only a file with a {@link Backing} keeps the tag: shmem and image
+     * pages have nowhere to go.
+     */
+    public void markDirty(long index) {
+        if (backing == null) {
+            return;
+        }
+        iPages.lock();
+        try {
+            if (pages.containsKey(index)) {
+                dirty.add(index);
+            }
+        } finally {
+            iPages.unlock();
+        }
+    }
+
+    /** Whether page {@code index} is tagged dirty. */
+    public boolean isDirty(long index) {
+        iPages.lock();
+        try {
+            return dirty.contains(index);
+        } finally {
+            iPages.unlock();
+        }
+    }
+
+    /**
+     * write_cache_pages over PAGECACHE_TAG_DIRTY in [fromIndex, toIndex): each tagged page has its tag
+     * cleared (folio_clear_dirty_for_io) and is written through the {@link Backing} ({@code writepage}),
+     * outside the mapping's lock with a reference held. Returns 0, or the first error (mapping_set_error:
+     * the page is tagged again so a later fsync retries it).
+     */
+    public int writeDirty(long fromIndex, long toIndex) {
+        if (backing == null) {
+            return 0;
+        }
+        int err = 0;
+        byte[] buf = null;
+        for (long at = fromIndex; at < toIndex;) {
+            long index, pfn;
+            iPages.lock();
+            try {
+                Long i = dirty.ceiling(at);
+                if (i == null || i >= toIndex) {
+                    break;
+                }
+                dirty.remove(i);
+                index = i;
+                Long p = pages.get(i);
+                pfn = p == null ? -1 : p;
+                if (pfn >= 0) {
+                    frames.get(pfn);
+                }
+            } finally {
+                iPages.unlock();
+            }
+            at = index + 1;
+            if (pfn < 0) {
+                continue;
+            }
+            if (buf == null) {
+                buf = new byte[4096];
+            }
+            frames.memory().readBytes(pfn << 12, buf, 0, 4096);
+            frames.put(pfn);
+            int r = backing.writePage(index << 12, buf);
+            if (r < 0 && err == 0) {
+                err = r;
+                markDirty(index);
+            }
+        }
+        return err;
+    }
+
     /** get_file: one more VMA (or the exec) refers to the object. */
     public void acquire() {
         iPages.lock();
@@ -404,8 +525,15 @@ public final class AddressSpace {
         }
     }
 
-    /** fput: when the last user goes, the cached pages are dropped. */
+    /**
+     * fput: when the last user goes, the cached pages are dropped. A file with a {@link Backing} first
+     * writes back what its mappings dirtied (munmap and exit_mmap zap the PTEs, passing their dirty bits
+     * to the pages, before they release the VMA's reference).
+     */
     public void releaseUser() {
+        if (backing != null) {
+            writeDirty(0, Long.MAX_VALUE);
+        }
         boolean last;
         iPages.lock();
         try {
@@ -427,6 +555,7 @@ public final class AddressSpace {
                 frames.put(pfn);
             }
             pages.clear();
+            dirty.clear();
         } finally {
             iPages.unlock();
         }

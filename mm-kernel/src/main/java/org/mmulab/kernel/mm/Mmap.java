@@ -107,6 +107,9 @@ public final class Mmap {
     }
 
     /** calc_vm_prot_bits | calc_vm_flag_bits. */
+    /** doMmapLocked's extraVmFlags bit (no VM_* flag uses bit 31): the file is not open for writing. */
+    private static final int CLEAR_MAYWRITE = 1 << 31;
+
     static int vmFlags(int prot, int flags) {
         int vf = 0;
         if ((prot & PROT_READ) != 0) {
@@ -141,9 +144,16 @@ public final class Mmap {
      */
     public long doMmap(MmStruct mm, AddressSpace file, long addr, long len, int prot, int flags, long pgoff,
             String name) {
+        return doMmap(mm, file, addr, len, prot, flags, pgoff, name, true);
+    }
+
+    /** {@link #doMmap}; {@code fileWritable} false: do_mmap's "!(file->f_mode & FMODE_WRITE)", no VM_MAYWRITE/VM_SHARED. */
+    public long doMmap(MmStruct mm, AddressSpace file, long addr, long len, int prot, int flags, long pgoff,
+            String name, boolean fileWritable) {
         mm.mmapLock.downWrite();
         try {
-            return doMmapLocked(mm, file, addr, len, prot, flags, pgoff, name, 0);
+            return doMmapLocked(mm, file, addr, len, prot, flags, pgoff, name,
+                    file != null && !fileWritable ? CLEAR_MAYWRITE : 0);
         } finally {
             mm.mmapLock.upWrite();
         }
@@ -204,8 +214,9 @@ public final class Mmap {
         if ((flags & MAP_FIXED_NOREPLACE) != 0 && mm.findVmaIntersection(addr, addr + len) != null) {
             return EEXIST;
         }
+        boolean readOnlyFile = (extraVmFlags & CLEAR_MAYWRITE) != 0;
         int vmFlags = vmFlags(prot, flags) | mm.defFlags | VmArea.VM_MAYREAD | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC
-                | extraVmFlags;
+                | (extraVmFlags & ~CLEAR_MAYWRITE);
         if (!Mlock.mlockFutureOk(mm, vmFlags, len)) {
             return EAGAIN; // MAP_LOCKED (or mlockall(MCL_FUTURE)) past RLIMIT_MEMLOCK
         }
@@ -214,6 +225,9 @@ public final class Mmap {
         }
         if (shared) {
             vmFlags |= VmArea.VM_SHARED | VmArea.VM_MAYSHARE;
+            if (readOnlyFile) {
+                vmFlags &= ~(VmArea.VM_MAYWRITE | VmArea.VM_SHARED); // a later mprotect(PROT_WRITE) is EACCES
+            }
         }
         if ((flags & MAP_NORESERVE) != 0) {
             vmFlags |= VmArea.VM_NORESERVE; // honoured: overcommit mode 0 is not OVERCOMMIT_NEVER

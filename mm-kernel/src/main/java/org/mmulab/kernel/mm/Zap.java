@@ -139,6 +139,9 @@ final class Zap {
                 if (page < 0) {
                     continue;
                 }
+                if (PteBits.dirty(pte) && vma.file != null && (vma.flags & VmArea.VM_SHARED) != 0) {
+                    vma.file.markDirty(vma.pageIndex(addr - 4096)); // folio_mark_dirty: written back later
+                }
                 switch (memory.mmCounter(page)) {
                     case MmStruct.MM_ANONPAGES -> anon++;
                     case MmStruct.MM_SHMEMPAGES -> shmem++;
