@@ -17,10 +17,11 @@ import org.mmulab.emulator.timing.TimingModel;
  * <li>0: max basic leaf 18H, "GenuineIntel".</li>
  * <li>1: EAX 000506E3H; EBX CLFLUSH line 8 (64 bytes), addressable logical processor IDs in the package
  *     (next power of two of the vCPU count), initial APIC id = vCPU index.
- *     EDX: FPU(0), PSE(3), TSC(4), PAE(6), CX8(8), PGE(13), CMOV(15), FXSR(24), SSE(25), SSE2(26), HTT(28).
+ *     EDX: FPU(0), PSE(3), TSC(4), PAE(6), CX8(8), PGE(13), CMOV(15), MMX(23), FXSR(24), SSE(25), SSE2(26),
+ *     HTT(28).
  *     ECX: SSE3(0), SSSE3(9), CX16(13), PCID(17), SSE4.1(19), SSE4.2(20), MOVBE(22), POPCNT(23),
  *     XSAVE(26), OSXSAVE(27) = CR4.OSXSAVE: with LAHF-SAHF below, the x86-64-v2 level. Not advertised:
- *     MMX, CLFSH (CLFLUSH is #UD), PCLMULQDQ, AVX, RDRAND, x2APIC, hypervisor bit.</li>
+ *     CLFSH (CLFLUSH is #UD), PCLMULQDQ, AVX, RDRAND, x2APIC, hypervisor bit.</li>
  * <li>2: 00FEFF01H: one round, FFH "no cache descriptors, use leaf 4", FEH "no TLB descriptors,
  *     use leaf 18H".</li>
  * <li>4: deterministic cache parameters of the modelled L1D, L2 and LLC (sets, ways, 64-byte lines),
@@ -41,7 +42,8 @@ import org.mmulab.emulator.timing.TimingModel;
  *     80000005H/80000006H describe the L1 and L2 TLBs and the L1D, L1I, L2 and L3 of the model in AMD's
  *     format (APM Vol. 3 E.4.4-E.4.5); 80000008H ECX[7:0] = cores - 1; 8000001DH is the cache topology
  *     (leaf 4's format, with the L1I) and 8000001EH the extended APIC id, core and node ids; max extended
- *     leaf 8000001EH. The feature bits are the same as under Intel presets: what mmulab executes.</li>
+ *     leaf 8000001EH; 80000001H EDX adds MMX(23), which AMD repeats from leaf 1. The feature bits are the
+ *     same as under Intel presets: what mmulab executes.</li>
  * <li>Any other leaf returns zeros (Intel returns the highest basic leaf's data for leaves above
  *     the maximum; mmulab returns zeros, which software treats the same way).</li>
  * </ul>
@@ -54,8 +56,8 @@ public final class Cpuid {
     public static final String BRAND = SkylakeClientPart.BRAND;
     public static final int TSC_MHZ = 2000;
 
-    static final int L1_EDX = 1 | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 15) | (1 << 24) | (1 << 25)
-            | (1 << 26);
+    static final int L1_EDX = 1 | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 15) | (1 << 23) | (1 << 24)
+            | (1 << 25) | (1 << 26);
     static final int L1_ECX = 1 | (1 << 9) | (1 << 13) | (1 << 17) | (1 << 19) | (1 << 20) | (1 << 22) | (1 << 23);
     static final int L7_EBX = (1 << 7) | (1 << 13) | (1 << 20);
     static final int E1_ECX = 1 | (1 << 5);
@@ -64,6 +66,8 @@ public final class Cpuid {
     static final int L1_EDX_HTT = 1 << 28, L1_ECX_XSAVE = 1 << 26, L1_ECX_OSXSAVE = 1 << 27, E1_EDX_SYSCALL = 1 << 11;
     /** AMD: leaves 8000001DH and 8000001EH are implemented (CPUID.80000001H:ECX bit 22). */
     static final int E1_ECX_TOPOEXT = 1 << 22;
+    /** AMD: CPUID.80000001H:EDX bit 23 repeats leaf 1's MMX bit (APM Vol. 3 E.4.2); reserved on Intel. */
+    static final int E1_EDX_AMD_MMX = 1 << 23;
     /** CPUID.1:EDX as leaf 1 reports it: what Linux passes to user space as ELF_HWCAP (AT_HWCAP). */
     public static final int LEAF1_EDX = L1_EDX | L1_EDX_HTT;
 
@@ -202,7 +206,7 @@ public final class Cpuid {
                 break;
             case 0x80000001:
                 c = E1_ECX | (amd ? E1_ECX_TOPOEXT : 0);
-                d = s.longMode64 ? E1_EDX : E1_EDX & ~E1_EDX_SYSCALL;
+                d = (s.longMode64 ? E1_EDX : E1_EDX & ~E1_EDX_SYSCALL) | (amd ? E1_EDX_AMD_MMX : 0);
                 break;
             case 0x80000002:
             case 0x80000003:

@@ -206,6 +206,9 @@ final class Dispatch {
             case Op.SSEX:
                 SseX.exec(cpu);
                 return Exit.BUDGET;
+            case Op.MMX:
+                Mmx.exec(cpu);
+                return Exit.BUDGET;
             default:
                 return exec3(cpu);
         }

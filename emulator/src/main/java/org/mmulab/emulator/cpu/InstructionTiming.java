@@ -102,6 +102,7 @@ public final class InstructionTiming {
             case Op.ENTER -> InstrClass.ENTER;
             case Op.CMPXCHG8B -> InstrClass.CMPXCHG8B;
             case Op.SYSCALL, Op.INT3, Op.INT_N, Op.PRIV, Op.UD -> InstrClass.TRAP;
+            case Op.MMX -> InstrClass.SSE_SIMPLE;
             case Op.MULDIV, Op.SSE, Op.X87, Op.MOVS, Op.STOS, Op.LODS, Op.CMPS, Op.SCAS -> null;
             default -> InstrClass.SIMPLE;
         };

@@ -31,6 +31,8 @@ final class Op {
             X87 = 83,
             // 0F 38 / 0F 3A maps (SSSE3, SSE4.1, SSE4.2, CRC32, MOVBE): sub-ids in SseX.
             SSEX = 84,
+            // MMX and the MMX forms of SSE/SSE2/SSSE3 integer instructions: sub-ids in Mmx.
+            MMX = 85,
             // Segment-register moves (8C, 8E, PUSH/POP Sreg; sub-ids in Interpreter.segOp) and the
             // XSAVE family with XGETBV (sub-ids in XState).
             SEG = 90, XSTATE = 91,

@@ -335,7 +335,14 @@ final class SseExec {
      */
     private static void maskmovdqu(Interpreter it, long[] x, int d) {
         int e = 2 * it.curRm();
-        long mask = msb8(x[e]) | (msb8(x[e + 1]) << 8);
+        maskedStore(it, msb8(x[e]) | (msb8(x[e + 1]) << 8), x[d], x[d + 1]);
+    }
+
+    /**
+     * The store of MASKMOVDQU and MASKMOVQ ({@link Mmx}): byte i of lo:hi goes to DS:[RDI + i] when bit i
+     * of {@code mask} is set.
+     */
+    static void maskedStore(Interpreter it, long mask, long lo, long hi) {
         if (mask == 0) {
             return;
         }
@@ -354,7 +361,7 @@ final class SseExec {
         }
         for (int i = 0; i < 16; i++) {
             if ((mask & (1L << i)) != 0) {
-                m.write8(it.curLinear(rdi + i), (int) (x[d + (i >>> 3)] >>> (8 * (i & 7))) & 0xff);
+                m.write8(it.curLinear(rdi + i), (int) ((i < 8 ? lo : hi) >>> (8 * (i & 7))) & 0xff);
             }
         }
     }
@@ -367,7 +374,7 @@ final class SseExec {
         return (v[i >>> 1] >>> (32 * (i & 1))) & 0xffff_ffffL;
     }
 
-    private static long msb8(long v) {
+    static long msb8(long v) {
         long r = 0;
         for (int i = 0; i < 8; i++) {
             r |= ((v >>> (8 * i + 7)) & 1) << i;

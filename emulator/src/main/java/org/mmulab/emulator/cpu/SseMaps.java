@@ -19,9 +19,8 @@ abstract class SseMaps extends OperandDecoder {
     }
 
     /**
-     * 0F 38 map (SDM Vol. 2 Table A-4): SSSE3/SSE4.1/SSE4.2 with a mandatory 66 prefix (the MMX forms
-     * without it are #UD: MMX is not advertised), sub = the opcode byte; MOVBE (no prefix or 66, sub =
-     * F0/F1) and CRC32 (F2, F2 66, sub = F2/F3) at F0/F1.
+     * 0F 38 map (SDM Vol. 2 Table A-4): SSSE3/SSE4.1/SSE4.2 with a mandatory 66 prefix, sub = the opcode byte; MOVBE (no prefix or 66, sub =
+     * F0/F1) and CRC32 (F2, F2 66, sub = F2/F3) at F0/F1. The SSSE3 forms without 66 are MMX ({@link Mmx}).
      */
     final void map0f38(int b) {
         if (b == 0xf0 || b == 0xf1) {
@@ -41,6 +40,11 @@ abstract class SseMaps extends OperandDecoder {
             out(Op.SSEX);
             return;
         }
+        if (!p66 && rep == 0 && Mmx.ssse3Byte(b)) {
+            modrm();
+            mmx(Mmx.SSSE3 + b);
+            return;
+        }
         if (!p66 || rep != 0 || b >= 0x80 || !SseX.valid38(b)) {
             return;
         }
@@ -51,6 +55,12 @@ abstract class SseMaps extends OperandDecoder {
 
     /** 0F 3A map (SDM Vol. 2 Table A-5): 66-prefixed SSSE3/SSE4.1/SSE4.2 with an imm8, sub = 0x80 | byte. */
     final void map0f3a(int b) {
+        if (b == 0x0f && !p66 && rep == 0) { // PALIGNR mm, mm/m64, imm8
+            modrm();
+            dImm = fetch();
+            mmx(Mmx.PALIGNR);
+            return;
+        }
         if (!p66 || rep != 0 || b >= 0x70 || !SseX.valid3a(b)) {
             return;
         }
@@ -65,6 +75,11 @@ abstract class SseMaps extends OperandDecoder {
         // The mandatory prefix is consumed: 66 must not change integer operand size here, but REX.W
         // matters for MOVD/MOVQ.
         int pfx = rep == 1 ? 3 : rep == 2 ? 2 : p66 ? 1 : 0; // 0 none, 1 66, 2 F2, 3 F3
+        int mm = Mmx.decode(b, pfx, (rex & 8) != 0);
+        if (mm >= 0) {
+            mmxForm(b, mm);
+            return;
+        }
         int op = -1;
         boolean needsModrm = true;
         switch (b) {
@@ -169,6 +184,43 @@ abstract class SseMaps extends OperandDecoder {
         }
         rep = 0;
         sse(op);
+    }
+
+    private void mmx(int op) {
+        rep = 0;
+        sub = op;
+        out(Op.MMX);
+    }
+
+    /** An MMX form ({@link Mmx#decode}): ModRM, the register/memory rules, an imm8; #UD (no out) otherwise. */
+    private void mmxForm(int b, int op) {
+        if (op == Mmx.EMMS) {
+            mmx(op);
+            return;
+        }
+        modrm();
+        if (op == Mmx.SHIFT_I) {
+            op = hasMem ? -1 : Mmx.shiftGroup(b, reg & 7);
+            if (op < 0) {
+                return;
+            }
+            reg = 0;
+            dImm = fetch();
+            mmx(op);
+            return;
+        }
+        if ((Mmx.needsMem(op) && !hasMem) || (Mmx.needsReg(op) && hasMem)) {
+            return;
+        }
+        if (Mmx.hasImm(op)) {
+            dImm = fetch();
+        }
+        mmx(op);
+    }
+
+    /** The SSE2 id of 66 0F {@code b} (60..FF), or -1. */
+    static int packed66(int b) {
+        return PACKED66[b - 0x60];
     }
 
     private static final int[] SHIFT71 = {-1, -1, Sse.PSRLW_I, -1, Sse.PSRAW_I, -1, Sse.PSLLW_I, -1};

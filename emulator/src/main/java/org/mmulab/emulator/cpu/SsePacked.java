@@ -280,6 +280,41 @@ final class SsePacked {
         x[d + 1] = rhi;
     }
 
+    /**
+     * The MMX form of a binary op ({@link Mmx}): dst = a op b on one 64-bit register. Unpacks take the
+     * low (L) or high (H) 32 bits of each operand; PACK* narrow a (low result half) then b; PMULUDQ
+     * multiplies the low dwords.
+     */
+    static long binary64(int op, long a, long b) {
+        switch (op) {
+            case Sse.PUNPCKLBW: case Sse.PUNPCKLWD: case Sse.PUNPCKLDQ:
+                return interleave(a, b, op == Sse.PUNPCKLBW ? 8 : op == Sse.PUNPCKLWD ? 16 : 32, false);
+            case Sse.PUNPCKHBW: case Sse.PUNPCKHWD: case Sse.PUNPCKHDQ:
+                return interleave(a, b, op == Sse.PUNPCKHBW ? 8 : op == Sse.PUNPCKHWD ? 16 : 32, true);
+            case Sse.PACKSSWB:
+                return pack(a, b, 16, false);
+            case Sse.PACKUSWB:
+                return pack(a, b, 16, true);
+            case Sse.PACKSSDW:
+                return pack(a, b, 32, false);
+            case Sse.PMULUDQ:
+                return (a & 0xffff_ffffL) * (b & 0xffff_ffffL);
+            case Sse.PMADDWD:
+                return maddwd(a, b);
+            case Sse.PSADBW:
+                return sad(a, b);
+            case Sse.PSRLW: case Sse.PSRLD: case Sse.PSRLQ: case Sse.PSRAW: case Sse.PSRAD:
+            case Sse.PSLLW: case Sse.PSLLD: case Sse.PSLLQ: {
+                int width = op == Sse.PSRLW || op == Sse.PSRAW || op == Sse.PSLLW ? 16
+                        : op == Sse.PSRLQ || op == Sse.PSLLQ ? 64 : 32;
+                int k = op == Sse.PSRAW || op == Sse.PSRAD ? 1 : op >= Sse.PSLLW ? 2 : 0;
+                return shiftLanes(a, width, k, b);
+            }
+            default:
+                return lanes(op, a, b);
+        }
+    }
+
     private static long maddwd(long a, long b) {
         long res = 0;
         for (int i = 0; i < 2; i++) {

@@ -3,7 +3,7 @@ package org.mmulab.emulator.cpu;
 /**
  * SSSE3 on XMM registers (SDM Vol. 2 PSHUFB, PHADDW/D, PHADDSW, PHSUBW/D, PHSUBSW, PMADDUBSW, PMULHRSW,
  * PSIGNB/W/D, PABSB/W/D, PALIGNR): dst = XMM(reg), src = XMM(rm) or a 16-byte-aligned m128. The
- * 64-bit MMX forms are #UD (MMX is not advertised; the decoder never produces them).
+ * 64-bit MMX forms ({@link Mmx}) run {@link #op64} on one register with the same per-half helpers.
  */
 final class Ssse3 {
     private Ssse3() {
@@ -89,6 +89,50 @@ final class Ssse3 {
         }
         x[d] = rlo;
         x[d + 1] = rhi;
+    }
+
+    /**
+     * The MMX form (0F 38 xx / 0F 3A 0F without 66): dst = a op b on 64 bits; PSHUFB indexes with the
+     * low three bits, PALIGNR shifts the 128-bit a:b right by {@code imm} bytes.
+     */
+    static long op64(int op, long a, long b, int imm) {
+        switch (op) {
+            case SseX.PSHUFB: {
+                long r = 0;
+                for (int i = 0; i < 8; i++) {
+                    int c = (int) (b >>> (8 * i)) & 0xff;
+                    long v = (c & 0x80) != 0 ? 0 : (a >>> (8 * (c & 7))) & 0xff;
+                    r |= v << (8 * i);
+                }
+                return r;
+            }
+            case SseX.PHADDW, SseX.PHSUBW, SseX.PHADDSW, SseX.PHSUBSW: {
+                boolean sub = op == SseX.PHSUBW || op == SseX.PHSUBSW;
+                boolean sat = op == SseX.PHADDSW || op == SseX.PHSUBSW;
+                return hword(a, sub, sat) | (hword(b, sub, sat) << 32);
+            }
+            case SseX.PHADDD, SseX.PHSUBD:
+                return hdword(a, op == SseX.PHSUBD) | (hdword(b, op == SseX.PHSUBD) << 32);
+            case SseX.PMADDUBSW:
+                return maddubs(a, b);
+            case SseX.PMULHRSW:
+                return mulhrs(a, b);
+            case SseX.PSIGNB, SseX.PSIGNW, SseX.PSIGND:
+                return sign(a, b, op == SseX.PSIGNB ? 8 : op == SseX.PSIGNW ? 16 : 32);
+            case SseX.PABSB, SseX.PABSW, SseX.PABSD:
+                return abs(b, op == SseX.PABSB ? 8 : op == SseX.PABSW ? 16 : 32);
+            case 0x0f: { // PALIGNR: bytes imm..imm+7 of b (0-7) : a (8-15), zero beyond
+                long r = 0;
+                for (int i = 0; i < 8; i++) {
+                    int k = i + imm;
+                    long v = k < 8 ? (b >>> (8 * k)) & 0xff : k < 16 ? (a >>> (8 * (k - 8))) & 0xff : 0;
+                    r |= v << (8 * i);
+                }
+                return r;
+            }
+            default:
+                throw new IllegalStateException("ssse3 mmx op " + op);
+        }
     }
 
     private static long sat16(int v) {

@@ -8,7 +8,8 @@
  * {@code SseExec} moves and shuffles, {@code SsePacked} SSE2 packed integer, {@code SseFp}/{@code SseCvt}/
  * {@code SseCompare} SSE/SSE2/SSE3 floating point on {@code SoftFloat} (MXCSR rounding, DAZ/FTZ, flags),
  * {@code SseX} dispatching the 0F 38/0F 3A maps to {@code Ssse3}, {@code Sse41}, {@code Sse41Fp},
- * {@code SseString} (PCMPxSTRx) and {@code IntExt} (CRC32, MOVBE, CMPXCHG16B); {@code X87Exec}/{@code X87Math}/
+ * {@code SseString} (PCMPxSTRx) and {@code IntExt} (CRC32, MOVBE, CMPXCHG16B); {@code Mmx} for MMX
+ * and the MMX forms of SSE/SSSE3 on the x87 registers' significands; {@code X87Exec}/{@code X87Math}/
  * {@code X87Env} for the x87 FPU on the data path of {@link org.mmulab.emulator.cpu.fpu};
  * {@link org.mmulab.emulator.cpu.Cpuid}).
  *

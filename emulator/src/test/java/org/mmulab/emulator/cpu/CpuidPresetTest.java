@@ -73,6 +73,20 @@ class CpuidPresetTest {
     }
 
     @Test
+    void everyPresetAdvertisesMmxAndAmdRepeatsItInTheExtendedLeaf() {
+        for (org.mmulab.emulator.mmu.cpudb.CpuPresets.Preset p : org.mmulab.emulator.mmu.cpudb.CpuPresets.ALL) {
+            CpuModel m = p.model();
+            assertNotEquals(0, leaf(m, 1, 0)[3] & (1 << 23), p.name() + ": CPUID.1:EDX.MMX");
+            int e1 = leaf(m, 0x80000001, 0)[3] & (1 << 23);
+            if (m.identity().amd()) {
+                assertNotEquals(0, e1, p.name() + ": AMD CPUID.80000001H:EDX.MMX");
+            } else {
+                assertEquals(0, e1, p.name() + ": reserved on Intel");
+            }
+        }
+    }
+
+    @Test
     void amdCacheAndTlbLeavesDescribeTheModel() {
         CpuModel zen5 = CpuModel.byName("zen5");
         assertArrayEquals(new int[4], leaf(zen5, 4, 0), "leaf 4 is reserved on AMD");

@@ -134,6 +134,16 @@ class InterpreterOracleTest {
     }
 
     /**
+     * MMX (the mmx image): every MMX instruction and the MMX forms of SSE/SSE2/SSSE3, shifts by every
+     * count, the CVTPI2PS family, EMMS and the x87 view of MMX state; R0-R7 (the MMX registers are their
+     * significands, with exponent FFFF after a write), TOP and the tag word compared after each instruction.
+     */
+    @Test
+    void mmxMatchesTheHostCpuInstructionByInstruction() throws Exception {
+        oracle("mmx", List.of(), LIMIT);
+    }
+
+    /**
      * Any static image by hand: {@code -Dtest=InterpreterOracleTest -Doracle.image=PATH
      * [-Doracle.args="a b"] [-Doracle.limit=N]}.
      */
