@@ -14,6 +14,10 @@ import static org.mmulab.kernel.mm.Mmap.pageAlign;
  * anonymous range then faults in zeroes, a shared one the object's data again). The page tables move
  * through {@link MoveTables}. Every error is the errno Linux returns, with the side effects Linux has
  * already done at that point (MREMAP_FIXED's unmap of the target, a shrink's unmap of the tail).
+ * mm/mremap.c copy_vma makes the destination: a file range that lands right after a VMA of the same
+ * object with the preceding pgoff merges into it at once (mm/vma.c vma_merge_new_range, vma_expand),
+ * otherwise a new VMA is linked into i_mmap right after the source (mm/interval_tree.c
+ * vma_interval_tree_insert_after) — the order a truncate's i_mmap walk races with (seed 004).
  */
 public final class Mremap {
     public static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
