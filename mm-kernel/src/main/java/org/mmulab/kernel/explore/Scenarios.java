@@ -19,6 +19,7 @@ public final class Scenarios {
             new ZapVsFault(),
             new ParallelDontneedStaleTlb(),
             new MremapFlushAfterUnlock(),
+            new MremapVsTruncate(),
             new DirtyCow(),
             new GupPinCowLeak(),
             new MmuGatherFreeBeforeFlush(),
@@ -30,12 +31,8 @@ public final class Scenarios {
             new CowOnPfnmap(),
             new MprotectLostDirty());
 
-    private static final List<PendingScenario> PENDING = List.of(
-            new PendingScenario("mremap-vs-truncate", "seed 004",
-                    "the switch is in (Mremap.setRevertRmapLocks) but no schedule can lose a PTE: the port's i_mmap is in"
-                            + " link order and copy_vma never merges the new VMA into an earlier one, so a truncate walk"
-                            + " always visits the old VMA before the new (Linux's miss needs vma_merge at copy time)",
-                    "copy_vma merging at move time and a pgoff-ordered i_mmap walk (issue 15 [vma-ops])"));
+    /** None left: mremap-vs-truncate waited for copy_vma's merge and the pgoff-ordered i_mmap walk. */
+    private static final List<PendingScenario> PENDING = List.of();
 
     /** The scenarios that run, in issue order. */
     public static List<Scenario> real() {

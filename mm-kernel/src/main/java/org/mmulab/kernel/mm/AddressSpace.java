@@ -39,12 +39,15 @@ public final class AddressSpace {
      */
     public final RwSemaphore iMmapRwsem;
     /**
-     * {@code mapping->i_mmap}: every VMA of every mm that maps this object, in link order (Linux keeps an
-     * interval tree by pgoff; a walk over all of them is what unmap_mapping_range needs here). Changed
-     * only with {@link #iMmapRwsem} held for writing; so are the bounds of a linked VMA, which lets a
-     * walker holding it for reading use them without the VMA's mmap lock ({@link Truncate}).
+     * {@code mapping->i_mmap}: every VMA of every mm that maps this object, in the order Linux's interval
+     * tree (mm/interval_tree.c vma_interval_tree, keyed by vm_pgoff) walks them: by pgoff, a VMA inserted
+     * with an equal pgoff after those already there, and copy_vma's unmerged new VMA right after the one it
+     * copies ({@link #linkVmaAfterLocked}, vma_interval_tree_insert_after). The order is what makes a
+     * concurrent mremap and truncate race (seed 004, {@link MoveTables}). Changed only with
+     * {@link #iMmapRwsem} held for writing; so are the bounds of a linked VMA, which lets a walker holding
+     * it for reading use them without the VMA's mmap lock ({@link Truncate}).
      */
-    private final java.util.LinkedHashSet<VmArea> iMmap = new java.util.LinkedHashSet<>();
+    private final java.util.ArrayList<VmArea> iMmap = new java.util.ArrayList<>();
     /**
      * i_mmap_writable: the number of shared VMAs that may write the object (VM_SHARED|VM_MAYWRITE) plus
      * mmaps making one; negative once F_SEAL_WRITE denied them ({@link #denyWritable}).
@@ -304,15 +307,57 @@ public final class AddressSpace {
 
     /** __vma_link_file with {@link #iMmapRwsem} already held for writing (mapping_allow_writable too). */
     void linkVmaLocked(VmArea v) {
-        if (iMmap.add(v) && sharedMaywrite(v.flags)) {
+        if (indexOf(v) >= 0) {
+            return;
+        }
+        // vma_interval_tree_insert: left of a node only if the key is smaller, so equal keys go after
+        int i = iMmap.size();
+        while (i > 0 && Long.compareUnsigned(iMmap.get(i - 1).pgoff, v.pgoff) > 0) {
+            i--;
+        }
+        iMmap.add(i, v);
+        countWritable(v);
+    }
+
+    /**
+     * vma_interval_tree_insert_after with {@link #iMmapRwsem} held for writing: copy_vma's new VMA {@code v}
+     * (same pgoff as {@code prev}) goes right after {@code prev}, so a walk meets the old VMA first and a
+     * move of PTEs from prev to v cannot get ahead of a truncate walking them (need_rmap_locks false).
+     */
+    void linkVmaAfterLocked(VmArea prev, VmArea v) {
+        int p = indexOf(prev);
+        if (p < 0 || indexOf(v) >= 0) {
+            linkVmaLocked(v);
+            return;
+        }
+        iMmap.add(p + 1, v);
+        countWritable(v);
+    }
+
+    private void countWritable(VmArea v) {
+        if (sharedMaywrite(v.flags)) {
             iMmapWritable.incrementAndGet();
         }
     }
 
+    /** Position of {@code v} (by identity) in i_mmap, -1 when not linked. */
+    private int indexOf(VmArea v) {
+        for (int i = 0; i < iMmap.size(); i++) {
+            if (iMmap.get(i) == v) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** __remove_shared_vm_struct with {@link #iMmapRwsem} already held for writing (mapping_unmap_writable). */
     void unlinkVmaLocked(VmArea v) {
-        if (iMmap.remove(v) && sharedMaywrite(v.flags)) {
-            iMmapWritable.decrementAndGet();
+        int i = indexOf(v);
+        if (i >= 0) {
+            iMmap.remove(i);
+            if (sharedMaywrite(v.flags)) {
+                iMmapWritable.decrementAndGet();
+            }
         }
     }
 
@@ -342,7 +387,7 @@ public final class AddressSpace {
         return iMmapWritable.getAndUpdate(n -> n > 0 ? n : n - 1) <= 0;
     }
 
-    /** A snapshot of i_mmap; the caller holds {@link #iMmapRwsem}. */
+    /** A snapshot of i_mmap in walk order (pgoff, then insertion); the caller holds {@link #iMmapRwsem}. */
     java.util.List<VmArea> mappings() {
         return new java.util.ArrayList<>(iMmap);
     }

@@ -37,6 +37,13 @@ public enum MmFix {
      */
     MREMAP_FLUSH_BEFORE_UNLOCK("eb66ae030829", "move_ptes flushes the TLB of the old range before dropping the PTE locks"),
     /**
+     * Seed 004 (rmap 14 "i_shared_lock fixes"), carried by {@code MoveTables} take_rmap_locks: a file or
+     * shmem VMA's PTEs move with the mapping's i_mmap lock held ({@link Mremap#setRevertRmapLocks} sets the
+     * same switch). Reverted: a truncate walking i_mmap in pgoff order can visit the VMA copy_vma merged
+     * the moved range into before the PTEs arrive and the source VMA after they left.
+     */
+    MREMAP_RMAP_LOCKS("seed 004", "move_page_tables holds the file's i_mmap lock while file PTEs move, so a truncate walk cannot miss them"),
+    /**
      * 4.8.3 19be0eaffa3a (Dirty COW, CVE-2016-5195) as 6.x carries it ({@code Gup} can_follow_write_pte):
      * after a FOLL_FORCE write fault GUP keeps FOLL_WRITE and follows only the COW copy it made.
      * Reverted: the pre-2016 rule, FOLL_WRITE dropped once the COW fault returned.

@@ -22,8 +22,10 @@ package org.mmulab.kernel.mm;
  * <li>rmap locks ({@code take_rmap_locks}): for a file or shmem VMA the mapping's i_mmap lock is held
  *     for writing across each table or PTE batch moved (seed 004, the i_shared_lock fix), so a racing
  *     truncate that unmaps the object's range through i_mmap sees either the old PTE or the new one,
- *     never neither. Linux skips it when rmap traversal order already guarantees that; mmulab keeps
- *     no such order, so it is always taken for a file VMA. Anonymous memory has no anon_vma lock to
+ *     never neither: i_mmap is walked in pgoff order ({@link AddressSpace}) and copy_vma may have merged
+ *     the destination into a VMA of lower pgoff that the walk visits before the source
+ *     ({@link MmFix#MREMAP_RMAP_LOCKS} reverts it). Linux skips the lock when copy_vma did not merge
+ *     (need_rmap_locks false: the new VMA is linked right after the old one); the port always takes it. Anonymous memory has no anon_vma lock to
  *     take (nothing walks anon rmap here).</li>
  * </ul>
  * Returns how many bytes were moved; less than len only when a table could not be allocated (-ENOMEM
@@ -34,11 +36,6 @@ final class MoveTables {
     private final PgtableGeneric pg;
     private final PgtableOps ops;
 
-    /**
-     * The explorer's {@code --revert-fix} switch for seed 004: true moves a file VMA's PTEs without the
-     * mapping's i_mmap lock (as between i_shared_sem becoming a spinlock and the rmap-14 fix).
-     */
-    volatile boolean revertRmapLocks;
     /**
      * Test hook run by move_ptes right after both PTE locks are dropped (before the flush when the fix is
      * reverted): from here on a racing zap through the new mapping could free the pages (null: none).
@@ -188,7 +185,7 @@ final class MoveTables {
 
     /** take_rmap_locks: the file's i_mmap lock for writing (see the class comment); null for anon. */
     private RwSemaphore takeRmapLocks(VmArea vma) {
-        if (vma.file == null || revertRmapLocks) {
+        if (vma.file == null || memory.fixes.reverted(MmFix.MREMAP_RMAP_LOCKS)) {
             return null;
         }
         vma.file.iMmapRwsem.downWrite();

@@ -14,6 +14,10 @@ import static org.mmulab.kernel.mm.Mmap.pageAlign;
  * anonymous range then faults in zeroes, a shared one the object's data again). The page tables move
  * through {@link MoveTables}. Every error is the errno Linux returns, with the side effects Linux has
  * already done at that point (MREMAP_FIXED's unmap of the target, a shrink's unmap of the tail).
+ * mm/mremap.c copy_vma makes the destination: a file range that lands right after a VMA of the same
+ * object with the preceding pgoff merges into it at once (mm/vma.c vma_merge_new_range, vma_expand),
+ * otherwise a new VMA is linked into i_mmap right after the source (mm/interval_tree.c
+ * vma_interval_tree_insert_after) — the order a truncate's i_mmap walk races with (seed 004).
  */
 public final class Mremap {
     public static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
@@ -41,7 +45,7 @@ public final class Mremap {
 
     /** The explorer's {@code --revert-fix} for seed 004: move file PTEs without the i_mmap lock. */
     public void setRevertRmapLocks(boolean revert) {
-        moveTables.revertRmapLocks = revert;
+        memory.fixes.set(MmFix.MREMAP_RMAP_LOCKS, revert);
     }
 
     /** Test hook: runs in move_ptes just after both PTE locks are dropped (see {@link MoveTables}). */
@@ -360,18 +364,52 @@ public final class Mremap {
     }
 
     /**
-     * copy_vma: a VMA like {@code vma} at [addr, addr + len) with page offset {@code pgoff}. Linux merges it
-     * with its new neighbours at once; here that waits until the old range is gone ({@link #mergeNew}),
-     * so a move can never merge into the VMA it is moving out of. The result is the same.
+     * copy_vma (mm/vma.c, Linux 6.6+): the VMA that maps [addr, addr + len) like {@code vma} with page
+     * offset {@code pgoff}. A file VMA first tries vma_merge_new_range with the VMA ending at addr: same
+     * object, flags and name, and pgoff contiguous with it; vma_expand then grows that VMA over the new
+     * range (one line in /proc/pid/maps, as Linux prints it) and the moved PTEs land in a VMA that an
+     * i_mmap walk visits before the source, since its pgoff is lower: why move_page_tables holds the
+     * i_mmap lock (seed 004, {@link MoveTables}). Otherwise a new VMA is linked into i_mmap right after
+     * {@code vma} (vma_interval_tree_insert_after). Other merges (with the next VMA, anonymous ranges)
+     * wait until the old range is gone ({@link #mergeNew}), so a move never merges into the VMA it is
+     * moving out of; the VMAs that result are the same.
      */
     private static VmArea copyVma(MmStruct mm, VmArea vma, long addr, long len, long pgoff) {
+        VmArea prev = vma.file == null ? null : mm.vmaLookup(addr - 1);
+        if (prev != null && prev != vma && prev.end == addr && canMergeNew(prev, vma, pgoff)) {
+            // vma_expand under vma_prepare: the bounds of a linked file VMA change under the i_mmap lock
+            vma.file.iMmapRwsem.downWrite();
+            try {
+                prev.end = addr + len;
+            } finally {
+                vma.file.iMmapRwsem.upWrite();
+            }
+            return prev;
+        }
         VmArea n = new VmArea(mm, addr, addr + len, vma.flags, pgoff, vma.file);
         n.name = vma.name;
         mm.insertVma(addr, n);
         if (n.file != null) {
             n.file.acquire();
-            n.file.linkVma(n);
+            n.file.iMmapRwsem.downWrite();
+            try {
+                n.file.linkVmaAfterLocked(vma, n);
+            } finally {
+                n.file.iMmapRwsem.upWrite();
+            }
         }
         return n;
+    }
+
+    /**
+     * is_mergeable_vma + can_vma_merge_after for a new range of {@code vma} at pgoff {@code pgoff} placed
+     * right after {@code prev}: the same object, flags (VM_SOFTDIRTY ignored) and name, and contiguous
+     * offsets; never a VM_SPECIAL or VM_GROWSDOWN area.
+     */
+    private static boolean canMergeNew(VmArea prev, VmArea vma, long pgoff) {
+        int special = VmArea.VM_GROWSDOWN | VmArea.VM_SPECIAL;
+        return prev.file == vma.file && ((prev.flags ^ vma.flags) & ~VmArea.VM_SOFTDIRTY) == 0
+                && (prev.flags & special) == 0 && prev.pgoff + prev.pages() == pgoff
+                && java.util.Objects.equals(prev.name, vma.name);
     }
 }

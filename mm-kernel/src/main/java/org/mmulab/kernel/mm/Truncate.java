@@ -3,7 +3,8 @@ package org.mmulab.kernel.mm;
 /**
  * Unmapping an object's range from every mm that maps it, after mm/memory.c {@code unmap_mapping_range}
  * and mm/truncate.c {@code truncate_pagecache_range} / mm/shmem.c {@code shmem_fallocate(PUNCH_HOLE)}
- * (Linux 6.6): under the mapping's i_mmap lock (read), each VMA in i_mmap that maps part of the range
+ * (Linux 6.6): under the mapping's i_mmap lock (read), each VMA in i_mmap (in pgoff order, as
+ * vma_interval_tree_foreach visits them: {@link AddressSpace}) that maps part of the range
  * has that part zapped ({@code zap_page_range_single}: PTE locks, an MmuGather shooting down that mm's
  * TLBs before the pages go), without that VMA's mmap lock — which is why mremap moves a file range's
  * PTEs with the i_mmap lock held for writing ({@link MoveTables}, seed 004): otherwise this walk could

@@ -30,6 +30,7 @@ class ScenarioFixTest {
                 Arguments.of("zap-vs-fault", 80),
                 Arguments.of("parallel-dontneed-stale-tlb", 4),
                 Arguments.of("mremap-flush-after-unlock", 2),
+                Arguments.of("mremap-vs-truncate", 80),
                 Arguments.of("dirty-cow", 32),
                 Arguments.of("gup-pin-cow-leak", 2),
                 Arguments.of("mmu-gather-free-before-flush", 2),
