@@ -47,10 +47,13 @@ class HostGlibcProgramTest {
         assertEquals(host.out(), run.out(), run.err());
     }
 
+    /**
+     * The program hashes its own binary: a host file the guest names the same way wherever the repository
+     * lives (a repository file under the host's /tmp is shadowed by the guest's tmpfs /tmp).
+     */
     @Test
-    void sha256sumOfARepositoryFile() throws IOException, InterruptedException {
-        Path file = Images.moduleDir().resolve("pom.xml").toAbsolutePath();
-        bootsAsNatively("/usr/bin/sha256sum", file.toString());
+    void sha256sumOfAHostFile() throws IOException, InterruptedException {
+        bootsAsNatively("/usr/bin/sha256sum", "/usr/bin/sha256sum");
     }
 
     @Test
