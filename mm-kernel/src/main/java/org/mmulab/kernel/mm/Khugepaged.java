@@ -442,7 +442,7 @@ public final class Khugepaged {
             return SCAN_ALLOC_HUGE_PAGE_FAIL;
         }
         frames.trylockPage(hpage); // __folio_set_locked: nobody can see it yet
-        Truncate.unmapMappingRange(memory, file, start, start + HPAGE_PMD_NR); // try_to_unmap of each page
+        Truncate.unmapMappingRange(memory, file, start, start + HPAGE_PMD_NR, false); // try_to_unmap of each page cache folio: private COW copies are not its
         if (!file.replaceWithHuge(start, hpage)) {
             frames.unlockPage(hpage);
             frames.put(hpage);

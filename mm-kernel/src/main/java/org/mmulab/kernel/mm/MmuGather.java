@@ -30,6 +30,12 @@ public final class MmuGather {
     private int nrTables;
     /** zap_pte_range's mapped-PTE scratch (pte and ptl locals in Linux), reused across tables. */
     final PteSlot pteSlot = new PteSlot();
+    /**
+     * zap_details.even_cows == false (mm/memory.c should_zap_cows): this zap leaves anonymous pages — the
+     * private COW copies in a file mapping — in place. unmap_mapping_range(..., even_cows=0) for a hole
+     * punch; truncate and every other zap pass even_cows (the default).
+     */
+    boolean keepCows;
 
     /** tlb_finish_mmu found a parallel gather: the flush covers the whole mm and the lazy vCPUs. */
     private boolean forceFreeing;

@@ -15,8 +15,16 @@ public final class Truncate {
     private Truncate() {
     }
 
-    /** unmap_mapping_range for pages [fromIndex, toIndex) of {@code f}. */
+    /** unmap_mapping_range(even_cows=1) for pages [fromIndex, toIndex) of {@code f}: truncate's. */
     public static void unmapMappingRange(Memory memory, AddressSpace f, long fromIndex, long toIndex) {
+        unmapMappingRange(memory, f, fromIndex, toIndex, true);
+    }
+
+    /**
+     * unmap_mapping_range for pages [fromIndex, toIndex) of {@code f}; {@code evenCows} false leaves the
+     * private COW copies of those pages mapped (a hole punch: the copies are the process's own data).
+     */
+    public static void unmapMappingRange(Memory memory, AddressSpace f, long fromIndex, long toIndex, boolean evenCows) {
         f.iMmapRwsem.downRead();
         try {
             for (VmArea v : f.mappings()) {
@@ -26,6 +34,7 @@ public final class Truncate {
                     continue;
                 }
                 MmuGather tlb = new MmuGather(v.mm);
+                tlb.keepCows = !evenCows;
                 v.mm.updateHiwaterRss();
                 memory.unmapSingleVma(tlb, v, v.start + ((s - vFirst) << 12), v.start + ((e - vFirst) << 12));
                 tlb.finish();
@@ -43,9 +52,9 @@ public final class Truncate {
         if (!f.isShmem()) {
             return -95;
         }
-        unmapMappingRange(memory, f, fromIndex, toIndex);
+        unmapMappingRange(memory, f, fromIndex, toIndex, false); // shmem_fallocate: private COW copies stay
         long n = f.punchHole(fromIndex, toIndex);
-        unmapMappingRange(memory, f, fromIndex, toIndex); // truncate_pagecache's second pass
+        unmapMappingRange(memory, f, fromIndex, toIndex, false); // truncate_pagecache_range's second pass
         return n;
     }
 }

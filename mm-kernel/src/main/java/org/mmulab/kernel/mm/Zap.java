@@ -123,7 +123,7 @@ final class Zap {
             do {
                 visited++;
                 long e = ops.get(ptep);
-                if (PteBits.none(e)) {
+                if (PteBits.none(e) || tlb.keepCows && isCowCopy(e)) {
                     addr += 4096;
                     ptep += 8;
                     continue;
@@ -181,6 +181,15 @@ final class Zap {
             tlb.flushMmu(); // the TLB is clean: frees the batched pages
         }
         return addr;
+    }
+
+    /** should_zap_cows's test: a present PTE mapping an anonymous page (a COW copy, in a file mapping). */
+    private boolean isCowCopy(long pte) {
+        if (!PteBits.present(pte)) {
+            return false;
+        }
+        long page = memory.vmNormalPage(pte);
+        return page >= 0 && (frames.flags(page) & FrameTable.PG_ANON) != 0;
     }
 
     /**

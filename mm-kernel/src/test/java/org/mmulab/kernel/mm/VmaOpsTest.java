@@ -132,6 +132,31 @@ class VmaOpsTest extends MmFixture {
         tearDown();
     }
 
+    /**
+     * A hole punch (MADV_REMOVE, fallocate PUNCH_HOLE) unmaps the object's pages from every mapping but
+     * leaves a private mapping's COW copies, which are the process's own data (shmem_fallocate passes
+     * even_cows=0 to unmap_mapping_range; truncate passes 1). Before, the copy was zapped and the private
+     * mapping read the hole's zeroes.
+     */
+    @ParameterizedTest(name = "pae={0}")
+    @ValueSource(booleans = {false, true})
+    void aHolePunchKeepsPrivateCowCopies(boolean pae) {
+        setUp(pae);
+        AddressSpace f = AddressSpace.shmem(memory.frames(), "/dev/shm/obj");
+        assertEquals(A, mmap.doMmap(mm, f, A, 2 * P, RW, Mmap.MAP_SHARED | Mmap.MAP_FIXED, 0, null));
+        assertEquals(B, mmap.doMmap(mm, f, B, 2 * P, RW, Mmap.MAP_PRIVATE | Mmap.MAP_FIXED, 0, null));
+        store(mm, A, 40);
+        store(mm, A + P, 41);
+        assertEquals(41, load(mm, B + P), "the private mapping reads the object's page");
+        store(mm, B, 77); // a COW copy of page 0
+        assertEquals(0, mmap.madvise(mm, A, 2 * P, Mmap.MADV_REMOVE));
+        assertEquals(77, load(mm, B), "the COW copy survives the punch");
+        assertEquals(0, load(mm, B + P), "the object's page is gone from the private mapping too");
+        assertEquals(0, load(mm, A));
+        f.releaseUser();
+        tearDown();
+    }
+
     /** MADV_REMOVE in one mm punches the shared object under every mapping of it (i_mmap), in every mm. */
     @ParameterizedTest(name = "pae={0}")
     @ValueSource(booleans = {false, true})
