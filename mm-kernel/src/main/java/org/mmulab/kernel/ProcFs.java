@@ -104,7 +104,7 @@ final class ProcFs {
 
     private Inode pidDir(int pid) {
         java.util.Map<String, java.util.function.Supplier<Inode>> e = new java.util.LinkedHashMap<>();
-        e.put("exe", () -> new Synth.MagicLink(sb, () -> alive(pid).exePath, () -> alive(pid).exeDentry));
+        e.put("exe", () -> new Synth.Link(sb, () -> alive(pid).exePath, () -> alive(pid).exeDentry));
         e.put("cwd", () -> new Synth.Link(sb, () -> alive(pid).fs.cwd().path()));
         e.put("root", () -> new Synth.Link(sb, () -> "/"));
         e.put("comm", () -> text(() -> alive(pid).comm + "\n"));
@@ -146,7 +146,7 @@ final class ProcFs {
             try {
                 int fd = Integer.parseInt(n);
                 org.mmulab.kernel.fs.File f = t.files == null ? null : t.files.peek(fd);
-                return f == null ? null : new Synth.MagicLink(sb, f::describe, () -> f.dentry);
+                return f == null ? null : new Synth.Link(sb, f::describe, () -> f.dentry);
             } catch (NumberFormatException ex) {
                 return null;
             }

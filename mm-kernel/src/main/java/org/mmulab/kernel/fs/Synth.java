@@ -159,48 +159,34 @@ public final class Synth {
 
     /** A symlink whose target is computed at each readlink (/proc/self, /proc/pid/exe, fd/N). */
     /**
-     * A procfs "magic link" (fs/proc/base.c proc_exe_link / proc_fd_link with nd_jump_link): readlink
-     * shows a path, but following it jumps to the object itself — the executed file or the open file —
-     * even when its path no longer names it (unlinked, renamed, or shadowed by a mount such as the
-     * guest's tmpfs /tmp over the host directory the image was booted from).
+     * A symbolic link whose text is computed when read. With a {@code jump} it is a procfs "magic link"
+     * (fs/proc/base.c proc_exe_link / proc_fd_link with nd_jump_link): readlink shows the text, but
+     * following it jumps to the object itself — the executed file, the open file — even when its path no
+     * longer names it (unlinked, renamed, or shadowed by a mount such as the guest's tmpfs /tmp over the
+     * host directory the image was booted from).
      */
-    public static final class MagicLink extends Inode {
-        private final Supplier<String> text;
-        private final Supplier<Dentry> target;
-
-        public MagicLink(SuperBlock sb, Supplier<String> text, Supplier<Dentry> target) {
-            super(sb, sb.nextIno(), S_IFLNK | 0777);
-            this.text = text;
-            this.target = target;
-        }
-
-        @Override
-        public String readlink() {
-            return text.get();
-        }
-
-        /** The object the link jumps to, or null (then it is followed as its text, like a plain link). */
-        public Dentry jump() {
-            return target.get();
-        }
-
-        @Override
-        public long size() {
-            return 0;
-        }
-    }
-
     public static final class Link extends Inode {
         private final Supplier<String> target;
+        private final Supplier<Dentry> jump;
 
         public Link(SuperBlock sb, Supplier<String> target) {
+            this(sb, target, () -> null);
+        }
+
+        public Link(SuperBlock sb, Supplier<String> target, Supplier<Dentry> jump) {
             super(sb, sb.nextIno(), S_IFLNK | 0777);
             this.target = target;
+            this.jump = jump;
         }
 
         @Override
         public String readlink() {
             return target.get();
+        }
+
+        /** The object a magic link jumps to, or null (then it is followed as its text). */
+        public Dentry jump() {
+            return jump.get();
         }
 
         @Override

@@ -176,7 +176,7 @@ public final class Vfs {
             if (--budget[0] < 0) {
                 throw new FsException(Errno.ELOOP);
             }
-            Dentry jumped = child instanceof Synth.MagicLink m ? m.jump() : null;
+            Dentry jumped = child instanceof Synth.Link l ? l.jump() : null;
             if (jumped != null) {
                 return jumped; // nd_jump_link
             }
