@@ -85,16 +85,7 @@ public final class CacheHierarchy {
      * served it, {@link #L1} .. {@link #MEMORY}.
      */
     public int access(long pa) {
-        int level;
-        if (l1.access(pa)) {
-            level = L1;
-        } else if (l2.access(pa)) {
-            level = L2;
-        } else if (llc.access(pa)) {
-            level = LLC;
-        } else {
-            level = MEMORY;
-        }
+        int level = lookup(l1, pa);
         lastLevel = level;
         return level;
     }
@@ -104,17 +95,19 @@ public final class CacheHierarchy {
      * level that missed); returns the level that served it, {@link #L1} (= L1I) .. {@link #MEMORY}.
      */
     public int fetch(long pa) {
-        int level;
-        if (l1i.access(pa)) {
-            level = L1;
+        return lookup(l1i, pa);
+    }
+
+    /** {@code first} (L1D or L1I), then the shared L2 and LLC, filling every level that missed. */
+    private int lookup(CacheLevel first, long pa) {
+        if (first.access(pa)) {
+            return L1;
         } else if (l2.access(pa)) {
-            level = L2;
+            return L2;
         } else if (llc.access(pa)) {
-            level = LLC;
-        } else {
-            level = MEMORY;
+            return LLC;
         }
-        return level;
+        return MEMORY;
     }
 
     /** Load-to-use latency of a level. */
