@@ -85,6 +85,21 @@ final class DecodedPage implements org.mmulab.emulator.cpu.tier.CodeSource {
     }
 
     @Override
+    public int op(int slot) {
+        return op[slot];
+    }
+
+    @Override
+    public int info(int slot) {
+        return info[slot];
+    }
+
+    @Override
+    public long frame() {
+        return pfn << 12;
+    }
+
+    @Override
     public int disp(int slot) {
         return disp[slot];
     }

@@ -15,7 +15,8 @@ import org.mmulab.emulator.timing.WalkTiming;
  * (one line in its loop, only when cycle timing is on). The cost is committed when the instruction is
  * known to have retired: at the next {@code issue}, or when the vCPU's run loop calls {@link #settle}
  * after the interpreter returns. An instruction that faults (RIP and the retired count unchanged) is
- * not charged; it is charged when it re-executes. REP string instructions are charged a start-up
+ * not charged; it is charged when it re-executes. The translation tier's cycle-mode blocks charge the
+ * same costs and fetches themselves (see the methods at the end). REP string instructions are charged a start-up
  * cost plus a per-element cost for the elements actually processed (the decrease of RCX/ECX), so a REP
  * that faults part-way pays for the elements it completed.
  *
@@ -49,6 +50,7 @@ public final class InstructionTiming {
     private static final int NO_REP = -1, REP_COPY = 0, REP_CMP = 1;
 
     private final CpuState s;
+    private final TimingModel model;
     private final VcpuClock clock;
     private final WalkTiming walk;
     /** Cost by op id for ops whose cost does not depend on sub (-1: computed in {@link #cost}). */
@@ -66,6 +68,7 @@ public final class InstructionTiming {
 
     public InstructionTiming(CpuState state, TimingModel model, VcpuClock clock, WalkTiming walk) {
         this.s = state;
+        this.model = model;
         this.clock = clock;
         this.walk = walk;
         for (int op = 0; op < Op.COUNT; op++) {
@@ -156,8 +159,11 @@ public final class InstructionTiming {
         return (opc == 0 || opc == 4 || opc == 6) && reg >= 6 ? InstrClass.X87_DIV : InstrClass.X87_FP;
     }
 
-    /** Base cost of a retired instruction (REP iterations excluded). */
-    int cost(int op, int info) {
+    /**
+     * Base cost of a retired instruction (REP iterations excluded); public for the translation tier, whose
+     * cycle-mode blocks charge it as a constant.
+     */
+    public int cost(int op, int info) {
         int c = opCost[op];
         boolean hasMem = (info & Decoder.HASMEM) != 0;
         if (c < 0) {
@@ -248,5 +254,39 @@ public final class InstructionTiming {
     /** Cycles (clock + walks) when the last instruction was issued: where a fault's hardware part starts. */
     public long issueCycles() {
         return issueCycles;
+    }
+
+    // The translation tier (cpu.tier.Tier) runs instructions between two issue() calls and charges them
+    // itself, with these costs, clock and walk timing (cpu.tier.CycleTimingEmitter).
+
+    /** The cost model: blocks compiled with one model's costs run only on vCPUs with the same model. */
+    public TimingModel model() {
+        return model;
+    }
+
+    public VcpuClock clock() {
+        return clock;
+    }
+
+    public WalkTiming walk() {
+        return walk;
+    }
+
+    /**
+     * A compiled block is about to run the instruction after the last issued one: that one retired, commit
+     * it as {@link #issue} would.
+     */
+    public void retirePending() {
+        if (pending) {
+            commit(true);
+        }
+    }
+
+    /**
+     * An instruction of a compiled block faulted; it issued at {@code issueCycles} (clock + walk cycles
+     * before its fetch) and is not charged. Nothing is pending: the block charged what it retired.
+     */
+    public void faultedInBlock(long issueCycles) {
+        this.issueCycles = issueCycles;
     }
 }

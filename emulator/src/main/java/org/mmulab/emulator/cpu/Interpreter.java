@@ -87,6 +87,9 @@ public final class Interpreter extends OperandAccess {
     /** Cycle-mode instruction costs (null: --timing fast); set before {@link #run}, from the vCPU's thread. */
     public void setTiming(InstructionTiming t) {
         this.timing = t;
+        if (tier != null) {
+            tier.setTiming(t);
+        }
     }
 
     /** Selects the engine ({@code --engine}); call from the vCPU's thread between {@link #run} calls. */
@@ -167,9 +170,9 @@ public final class Interpreter extends OperandAccess {
         final CpuState s = this.s;
         final long amask = addrMask;
         final InstructionTiming timing = this.timing;
-        // The translation tier runs hot blocks in 64-bit mode under fast timing (cpu.tier.Tier: cycle
-        // timing charges per instruction here, so it stays with the interpreter).
-        final Tier tier = engine == Engine.TIER && timing == null && !m32 ? tierOf() : null;
+        // The translation tier runs hot blocks in 64-bit mode, under either timing (cpu.tier.Tier: under
+        // cycle timing its blocks charge what this loop charges through InstructionTiming).
+        final Tier tier = engine == Engine.TIER && !m32 ? tierOf() : null;
         long n = 0; // retired in this call, not yet added to s.instructions
         long rip = s.rip;
         DecodedPage p = null;
@@ -497,6 +500,7 @@ public final class Interpreter extends OperandAccess {
     private Tier tierOf() {
         if (tier == null) {
             tier = new Tier(r, fl, mmu, this, MethodHandles.lookup());
+            tier.setTiming(timing);
         }
         return tier;
     }

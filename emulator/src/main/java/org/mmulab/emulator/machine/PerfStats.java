@@ -6,6 +6,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.mmulab.emulator.cpu.tier.Engine;
+import org.mmulab.emulator.cpu.tier.Tier;
 import org.mmulab.emulator.mmu.MmuCounters;
 import org.mmulab.emulator.timing.CacheHierarchy;
 import org.mmulab.emulator.timing.VcpuClock;
@@ -16,7 +18,8 @@ import org.mmulab.emulator.timing.WalkTiming;
  * ({@code cycles}, {@code instructions}, {@code page-faults}, {@code minor-faults},
  * {@code dtlb_load_misses.*}, {@code dtlb_store_misses.*}, {@code itlb_misses.*},
  * {@code page_walker_loads.*}, {@code tlb_flush.*}) and mmulab's own (trap, kernel-memory, lock, IPI
- * and shootdown counts), plus the page-fault latency histogram in cycles (log2 buckets). {@code --stats}
+ * and shootdown counts, and under {@code --engine tier} the translation tier's {@code tier.blocks_compiled}
+ * and {@code tier.block_runs}), plus the page-fault latency histogram in cycles (log2 buckets). {@code --stats}
  * prints {@link #printTable}; {@code --stats-json} writes {@link #toJson}. Nothing in it depends on host
  * time, so under {@code --deterministic} it is identical from run to run.
  */
@@ -95,6 +98,11 @@ public final class PerfStats {
             put("fault_latency.count", i, c.faultsTimed());
             put("fault_latency.total_cycles", i, c.faultCyclesTotal());
             put("fault_latency.max_cycles", i, c.faultCyclesMax());
+            if (v.interpreter().engine() == Engine.TIER) { // what the translation tier did (absent under interp)
+                Tier t = v.interpreter().tier();
+                put("tier.blocks_compiled", i, t == null ? 0 : t.blocksCompiled);
+                put("tier.block_runs", i, t == null ? 0 : t.blockRuns);
+            }
             for (int b = 0; b < VcpuClock.HISTOGRAM_BUCKETS; b++) {
                 histogram[i][b] = c.faultHistogram(b);
             }

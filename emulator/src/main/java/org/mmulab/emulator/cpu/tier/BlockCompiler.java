@@ -7,6 +7,7 @@ import java.lang.invoke.MethodType;
 
 import org.mmulab.emulator.cpu.FastOps;
 import org.mmulab.emulator.cpu.Flags;
+import org.mmulab.emulator.cpu.InstructionTiming;
 import org.objectweb.asm.ClassWriter;
 import org.objectweb.asm.Label;
 import org.objectweb.asm.MethodVisitor;
@@ -48,8 +49,15 @@ final class BlockCompiler extends InsnTranslator {
         this.lookup = cpuPackageLookup;
     }
 
-    /** Compiles {@code trace} (count > 0) to a new block. */
-    synchronized CompiledBlock compile(Trace trace) {
+    /**
+     * Compiles {@code trace} (count > 0) to a new block; with {@code timing} (the vCPU runs under
+     * {@code --timing cycle}) the block charges what the interpreter charges (see {@link CycleTimingEmitter}).
+     */
+    synchronized CompiledBlock compile(Trace trace, InstructionTiming timing) {
+        cycle = timing != null;
+        for (int i = 0; i < trace.count; i++) {
+            cost[i] = cycle ? timing.cost(trace.op[i], trace.info[i]) : 0;
+        }
         byte[] bytes = bytes(trace);
         while (bytes.length > MAX_CLASS_BYTES && trace.count > 1) {
             trace.truncate(trace.count / 2); // keep run() under the JIT's huge-method limit
@@ -116,6 +124,7 @@ final class BlockCompiler extends InsnTranslator {
         mv.visitFieldInsn(GETFIELD, CTX, "interp", "Ljava/lang/Object;");
         mv.visitTypeInsn(CHECKCAST, INTERP);
         mv.visitVarInsn(ASTORE, IT);
+        cyclePrologue();
         mv.visitVarInsn(ALOAD, C);
         mv.visitFieldInsn(GETFIELD, CTX, "vbase", "J");
         mv.visitVarInsn(LSTORE, VBASE);
@@ -145,6 +154,7 @@ final class BlockCompiler extends InsnTranslator {
         Label exitHead = new Label(), body = new Label();
         mv.visitLabel(head);
         fk = IN_FL;
+        pend = 0;
         mv.visitVarInsn(LLOAD, BUDGET);
         mv.visitVarInsn(LLOAD, N);
         mv.visitInsn(LSUB);
@@ -179,6 +189,7 @@ final class BlockCompiler extends InsnTranslator {
         }
         mv.visitLabel(exitHead);
         fk = IN_FL;
+        pend = 0; // ACC: the passes before this one
         exitTo(t.start, 0);
         for (Runnable h : handlers) {
             h.run();

@@ -13,7 +13,7 @@ import org.objectweb.asm.MethodVisitor;
  * slots of a block's {@code run(TierContext c, long budgetLeft, long windowLeft)}, the trace being compiled,
  * the compile-time flag state, the labels every exit reaches, and constant/register/mask helpers (the
  * counterpart of QEMU's tcg-op helpers). The generators build on each other in one chain, each adding one
- * concern: {@link LazyFlagsEmitter} (flags), {@link ControlXferEmitter} (exits and branches, Bochs's
+ * concern: {@link LazyFlagsEmitter} (flags), {@link CycleTimingEmitter} (cycle charges), {@link ControlXferEmitter} (exits and branches, Bochs's
  * ctrl_xfer), {@link MemAccessEmitter} (guest loads/stores and their fault handlers), {@link InsnTranslator}
  * (one guest instruction) and {@link BlockCompiler} (a whole trace, the class file).
  */
@@ -29,7 +29,8 @@ abstract class BlockEmitter {
 
     // Local variable slots of run(TierContext c, long budgetLeft, long windowLeft).
     static final int C = 1, BUDGET = 2, WINDOW = 4, R = 6, FL = 7, MMU_L = 8, IT = 9, PG = 10, VBASE = 11,
-            N = 13, FA = 15, FB = 17, FR = 19, FC = 21, G0 = 22, T0 = 54, T1 = 56, I0 = 58, I1 = 59, RETN = 60;
+            N = 13, FA = 15, FB = 17, FR = 19, FC = 21, G0 = 22, T0 = 54, T1 = 56, I0 = 58, I1 = 59, RETN = 60,
+            CLK = 62, WALK_L = 63, ACC = 64, IC = 66; // the last four: cycle timing (CycleTimingEmitter)
 
     /** Small indirection so the class names above read as names. */
     static final class Type {

@@ -15,6 +15,15 @@ public interface CodeSource {
 
     int memWord(int slot);
 
+    /** The decoder's op id of {@code slot} (with {@link #info}: what cycle timing charges, InstructionTiming#cost). */
+    int op(int slot);
+
+    /** The decoder's info word of {@code slot}. */
+    int info(int slot);
+
+    /** Physical address of the frame (instruction fetches are charged by its lines under cycle timing). */
+    long frame();
+
     int disp(int slot);
 
     long imm(int slot);

@@ -4,9 +4,10 @@ import static org.objectweb.asm.Opcodes.*;
 
 /**
  * Control transfer out of a block (Bochs's ctrl_xfer): the back edge of a looping trace, and every exit,
- * which flushes the flags, sets the next RIP and the retired count, and leaves through the common exit.
+ * which flushes the flags, sets the next RIP and the retired count, charges cycle timing, and leaves through
+ * the common exit.
  */
-abstract class ControlXferEmitter extends LazyFlagsEmitter {
+abstract class ControlXferEmitter extends CycleTimingEmitter {
     /** A taken branch to page offset {@code target}: the back edge when it is the trace start, else an exit. */
     void jumpTo(long target, int retired) {
         if (target == t.start) {
@@ -15,6 +16,7 @@ abstract class ControlXferEmitter extends LazyFlagsEmitter {
             pushLong(retired);
             mv.visitInsn(LADD);
             mv.visitVarInsn(LSTORE, N);
+            cycleBackEdge();
             mv.visitJumpInsn(GOTO, head);
         } else {
             exitTo(target, retired);
@@ -40,6 +42,7 @@ abstract class ControlXferEmitter extends LazyFlagsEmitter {
         pushLong(retired);
         mv.visitInsn(LADD);
         mv.visitVarInsn(LSTORE, RETN);
+        cycleExit();
         mv.visitJumpInsn(GOTO, commonExit);
     }
 }

@@ -21,6 +21,7 @@ abstract class InsnTranslator extends MemAccessEmitter {
         final long m = sz == 3 ? -1L : (1L << bits) - 1;
         final boolean imm = (w & FastOps.IMM) != 0;
         final int fall = t.off[i] + Trace.len(w);
+        issue(i, id >= FastOps.LOAD); // cycle timing: charges and the fetch, before the instruction's work
         switch (id) {
             case FastOps.ADD:
             case FastOps.OR:

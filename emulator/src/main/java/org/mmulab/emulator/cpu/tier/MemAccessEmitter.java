@@ -112,14 +112,20 @@ abstract class MemAccessEmitter extends ControlXferEmitter {
             mv.visitLabel(h);
             mv.visitInsn(POP);
             int saveK = fk, saveB = fbits;
+            long saveP = pend;
+            boolean saveA = accLive;
             fk = k;
             fbits = kb;
             mv.visitVarInsn(ALOAD, C);
             mv.visitInsn(ICONST_1);
             mv.visitFieldInsn(PUTFIELD, CTX, "fault", "Z");
+            cycleFault();
+            accLive = false; // ACC was charged and cleared before the access
             exitTo(t.off[i], i);
             fk = saveK;
             fbits = saveB;
+            pend = saveP;
+            accLive = saveA;
         });
     }
 

@@ -3,6 +3,7 @@ package org.mmulab.emulator.cpu.tier;
 import java.lang.invoke.MethodHandles;
 
 import org.mmulab.emulator.cpu.Flags;
+import org.mmulab.emulator.cpu.InstructionTiming;
 import org.mmulab.emulator.mmu.Mmu;
 
 /**
@@ -27,8 +28,11 @@ import org.mmulab.emulator.mmu.Mmu;
  * <li>Faults: precise (see {@link CompiledBlock}); the caller raises them at the faulting RIP.</li>
  * <li>Code writes: a frame written by any vCPU is invalid; a block checks that on entry, after each of
  *     its memory accesses, and the interpreter drops the frame's translations with its decoded page.</li>
- * <li>Cycle timing charges per instruction in the interpreter, so the interpreter does not call the
- *     tier under {@code --timing cycle} (cycles and counters are the interpreter's by construction).</li>
+ * <li>Cycle timing: a vCPU under {@code --timing cycle} runs blocks compiled for it (a separate block table
+ *     per frame, {@link TierPage#blocks}) that charge each instruction's cost and fetch lines exactly as
+ *     the interpreter's {@link InstructionTiming} does, in the same order relative to data accesses
+ *     ({@link CycleTimingEmitter}); the interpreter's pending instruction is committed before a block
+ *     runs, and a faulting instruction's issue point is handed back to it.</li>
  * </ul>
  * Allocation: none per block call; compilation allocates (once per hot block).
  */
@@ -38,6 +42,9 @@ public final class Tier {
 
     private final TierContext ctx;
     private final BlockCompiler compiler;
+    /** The vCPU's cycle timing (null: --timing fast). */
+    private InstructionTiming timing;
+    private Object costModel;
     /** Statistics (racy, for --stats and tests): blocks compiled by this vCPU, block calls. */
     public long blocksCompiled, blockRuns;
     /**
@@ -55,6 +62,14 @@ public final class Tier {
         this.compiler = new BlockCompiler(cpuPackageLookup);
     }
 
+    /** Cycle timing of this vCPU (null: --timing fast); set between runs, from the vCPU's thread. */
+    public void setTiming(InstructionTiming t) {
+        timing = t;
+        costModel = t != null ? t.model() : null;
+        ctx.clock = t != null ? t.clock() : null;
+        ctx.walk = t != null ? t.walk() : null;
+    }
+
     /**
      * Runs compiled code from offset {@code off} of {@code page} (mapped at virtual {@code vbase}) for at
      * most {@code budgetLeft} instructions; {@code windowLeft} is the distance to the interpreter's next
@@ -64,24 +79,36 @@ public final class Tier {
      */
     public long run(CodeSource page, int off, long vbase, long budgetLeft, long windowLeft) {
         TierPage tp = page.tierPage();
+        CompiledBlock[] table = tp.blocks(costModel);
         TierContext c = ctx;
         c.page = page;
         c.vbase = vbase;
         c.fault = false;
         c.strictPolls = c.mmu.yieldsInsideAccesses();
         long total = 0;
+        if (table == null) {
+            c.rip = vbase + off;
+            return 0;
+        }
+        InstructionTiming it = timing;
+        if (it != null) {
+            it.retirePending(); // the interpreter's last instruction retired before this one issues
+        }
         for (;;) {
-            CompiledBlock b = tp.block(off);
+            CompiledBlock b = TierPage.block(table, off);
             if (b == null) {
                 if (!tp.countEntry(off, HOT)) {
                     break;
                 }
-                b = compile(page, tp, off);
+                b = compile(page, tp, table, off);
             }
             long k = b.run(c, budgetLeft - total, windowLeft - total);
             blockRuns++;
             total += k;
             if (c.fault) {
+                if (it != null) {
+                    it.faultedInBlock(c.issueCycles);
+                }
                 return total;
             }
             if (k == 0) {
@@ -107,9 +134,9 @@ public final class Tier {
         return ctx.fault;
     }
 
-    private CompiledBlock compile(CodeSource page, TierPage tp, int off) {
+    private CompiledBlock compile(CodeSource page, TierPage tp, CompiledBlock[] table, int off) {
         synchronized (tp) {
-            CompiledBlock b = tp.block(off);
+            CompiledBlock b = TierPage.block(table, off);
             if (b != null) {
                 return b; // another vCPU compiled it meanwhile
             }
@@ -118,14 +145,14 @@ public final class Tier {
                 b = CompiledBlock.NONE;
             } else {
                 try {
-                    b = compiler.compile(t);
+                    b = compiler.compile(t, timing);
                     blocksCompiled++;
                 } catch (IllegalStateException | LinkageError e) {
                     compileFailures++;
                     b = CompiledBlock.NONE;
                 }
             }
-            tp.setBlock(off, b);
+            TierPage.setBlock(table, off, b);
             return b;
         }
     }

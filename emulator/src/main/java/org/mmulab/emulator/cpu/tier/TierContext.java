@@ -2,6 +2,8 @@ package org.mmulab.emulator.cpu.tier;
 
 import org.mmulab.emulator.cpu.Flags;
 import org.mmulab.emulator.mmu.Mmu;
+import org.mmulab.emulator.timing.VcpuClock;
+import org.mmulab.emulator.timing.WalkTiming;
 
 /**
  * Per-vCPU inputs and outputs of a {@link CompiledBlock} call: no allocation per call, the block reads
@@ -22,6 +24,11 @@ public final class TierContext {
     public long rip;
     /** Out: the last block raised a guest exception (vector and error code are in the CPU state). */
     public boolean fault;
+    /** Under --timing cycle (else null): the vCPU's clock and walk timing, which cycle-mode blocks charge. */
+    public VcpuClock clock;
+    public WalkTiming walk;
+    /** Out, with {@link #fault} under --timing cycle: clock + walk cycles when the faulting instruction issued. */
+    public long issueCycles;
 
     public TierContext(long[] r, Flags fl, Mmu mmu, Object interp) {
         this.r = r;

@@ -14,20 +14,51 @@ public final class TierPage {
 
     private final byte[] counts = new byte[4096];
     private final CompiledBlock[] blocks = new CompiledBlock[4096];
+    /**
+     * Blocks compiled for vCPUs under --timing cycle (they also charge cycles: CycleTimingEmitter), created
+     * on first use, and the cost model they were compiled with (their costs are constants).
+     */
+    private volatile CompiledBlock[] cycleBlocks;
+    private Object cycleModel; // written before cycleBlocks is published
+
+    /**
+     * The block table for {@code --timing fast} ({@code cycleModel} null) or for cycle timing with the
+     * given cost model; null when this frame's cycle blocks were compiled for another model (such a vCPU
+     * runs the frame in the interpreter).
+     */
+    CompiledBlock[] blocks(Object cycleModel) {
+        if (cycleModel == null) {
+            return blocks;
+        }
+        CompiledBlock[] c = cycleBlocks;
+        if (c == null) {
+            synchronized (this) {
+                c = cycleBlocks;
+                if (c == null) {
+                    this.cycleModel = cycleModel;
+                    cycleBlocks = c = new CompiledBlock[4096];
+                }
+            }
+        }
+        return this.cycleModel == cycleModel ? c : null;
+    }
 
     /** The block compiled at {@code off}, {@link CompiledBlock#NONE} if none can be, or null if not yet tried. */
-    CompiledBlock block(int off) {
-        return (CompiledBlock) BLOCK.getAcquire(blocks, off);
+    static CompiledBlock block(CompiledBlock[] table, int off) {
+        return (CompiledBlock) BLOCK.getAcquire(table, off);
     }
 
-    void setBlock(int off, CompiledBlock b) {
-        BLOCK.setRelease(blocks, off, b);
+    static void setBlock(CompiledBlock[] table, int off, CompiledBlock b) {
+        BLOCK.setRelease(table, off, b);
     }
 
-    /** Counts one entry at {@code off}; true when it just became hot ({@code threshold} entries). */
+    /**
+     * Counts one entry at {@code off}; true once it is hot ({@code threshold} entries; the counts are
+     * shared by both block tables, so a count past the threshold still says hot).
+     */
     boolean countEntry(int off, int threshold) {
         int c = counts[off] + 1;
         counts[off] = (byte) Math.min(c, 127);
-        return c == threshold;
+        return c >= threshold;
     }
 }

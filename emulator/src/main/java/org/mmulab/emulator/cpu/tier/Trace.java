@@ -21,13 +21,18 @@ final class Trace {
     int count;
     final int[] off = new int[MAX], fw = new int[MAX], mem = new int[MAX], disp = new int[MAX];
     final long[] imm = new long[MAX];
+    /** The decoder's op id and info word of each instruction (its cost under cycle timing). */
+    final int[] op = new int[MAX], info = new int[MAX];
+    /** Physical address of the code frame (the instructions' fetch addresses under cycle timing). */
+    final long frame;
     /** Some instruction accesses memory (a pass may then stop at a walker yield point: see {@link Tier}). */
     boolean hasMem;
     /** Some conditional branch or JMP returns to the start: the block is a JVM loop. */
     boolean loops;
 
-    private Trace(int start) {
+    private Trace(int start, long frame) {
         this.start = start;
+        this.frame = frame;
     }
 
     static int id(int fw) {
@@ -40,7 +45,7 @@ final class Trace {
 
     /** Builds the trace at {@code start}; its count is 0 when the first instruction is not translatable. */
     static Trace build(CodeSource page, int start) {
-        Trace t = new Trace(start);
+        Trace t = new Trace(start, page.frame());
         int o = start;
         while (t.count < MAX && o < 4096) {
             int slot = page.slotAt(o);
@@ -57,6 +62,8 @@ final class Trace {
             t.mem[i] = page.memWord(slot);
             t.disp[i] = page.disp(slot);
             t.imm[i] = page.imm(slot);
+            t.op[i] = page.op(slot);
+            t.info[i] = page.info(slot);
             int id = id(w);
             int next = o + len(w);
             if (id >= FastOps.LOAD) {
