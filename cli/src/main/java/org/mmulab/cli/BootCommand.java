@@ -70,7 +70,7 @@ final class BootCommand implements Callable<Integer> {
     TimingMode timing;
 
     @Option(names = "--engine", paramLabel = "interp|tier", converter = EngineConverter.class,
-            description = "tier (default): hot guest blocks compiled to JVM bytecode (exact; not used under --timing cycle); "
+            description = "tier (default): hot guest blocks compiled to JVM bytecode (exact, under either timing: identical cycles and counters); "
                     + "interp: the interpreter alone.")
     Engine engine;
 

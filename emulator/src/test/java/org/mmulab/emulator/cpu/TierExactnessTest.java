@@ -23,7 +23,8 @@ import org.mmulab.emulator.timing.WalkTiming;
  * MMU counters. Each also checks that the tier really compiled the code under test, so the comparison is
  * not interpreter against interpreter. Each case runs under fast timing and under cycle timing; under
  * cycle timing the cycle account must be identical too: clock and walk cycles, every cache-level counter
- * of fetches, data accesses and walker loads, and where the last fault issued. Programs (assembled with GNU as, listing in the comments):
+ * of fetches, data accesses and walker loads, and where the last fault issued. Programs (assembled with
+ * GNU as, listing in the comments):
  * <pre>
  * 0x000 fault:  add $1,%rax; mov (%rsi),%rdx; add $0x1000,%rsi; dec %rcx; jnz fault; syscall
  * 0x040 start:  mov $100,%ecx
@@ -76,7 +77,8 @@ class TierExactnessTest {
         /** The whole account; the issue point only after an exception (the only time the vCPU reads it). */
         String account() {
             return "clock " + clock.cycles() + ", walk " + walk.cycles + " (walks " + walk.walkCycles + ", data "
-                    + walk.dataCycles + ", fetch " + walk.fetchCycles + "), fetch lines " + Arrays.toString(walk.fetchLinesByLevel)
+                    + walk.dataCycles + ", fetch " + walk.fetchCycles + "), fetch lines "
+                    + Arrays.toString(walk.fetchLinesByLevel)
                     + ", data " + Arrays.toString(walk.dataAccessesByLevel) + ", walker loads "
                     + Arrays.toString(walk.walkerLoadsByLevel) + "/" + Arrays.toString(walk.itlbWalkerLoadsByLevel)
                     + (lastExit == Exit.EXCEPTION ? ", fault issued at " + it.issueCycles() : "");

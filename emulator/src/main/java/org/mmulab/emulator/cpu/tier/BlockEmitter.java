@@ -13,9 +13,10 @@ import org.objectweb.asm.MethodVisitor;
  * slots of a block's {@code run(TierContext c, long budgetLeft, long windowLeft)}, the trace being compiled,
  * the compile-time flag state, the labels every exit reaches, and constant/register/mask helpers (the
  * counterpart of QEMU's tcg-op helpers). The generators build on each other in one chain, each adding one
- * concern: {@link LazyFlagsEmitter} (flags), {@link CycleTimingEmitter} (cycle charges), {@link ControlXferEmitter} (exits and branches, Bochs's
- * ctrl_xfer), {@link MemAccessEmitter} (guest loads/stores and their fault handlers), {@link InsnTranslator}
- * (one guest instruction) and {@link BlockCompiler} (a whole trace, the class file).
+ * concern: {@link LazyFlagsEmitter} (flags), {@link CycleTimingEmitter} (cycle charges),
+ * {@link ControlXferEmitter} (exits and branches, Bochs's ctrl_xfer), {@link MemAccessEmitter} (guest
+ * loads/stores and their fault handlers), {@link InsnTranslator} (one guest instruction) and
+ * {@link BlockCompiler} (a whole trace, the class file).
  */
 abstract class BlockEmitter {
     static final String CPU = "org/mmulab/emulator/cpu/";

@@ -3,7 +3,8 @@ package org.mmulab.emulator.cpu.tier;
 /**
  * How a vCPU executes guest code ({@code --engine}): the interpreter alone, or the interpreter with the
  * translation tier for hot blocks ({@link Tier}). Both are exact; the tier is the default because it is
- * the faster one. Under {@code --timing cycle} the tier is not used (see {@link Tier}).
+ * the faster one. Under {@code --timing cycle} compiled blocks charge what the interpreter charges
+ * (see {@link Tier}).
  */
 public enum Engine {
     INTERP, TIER;
