@@ -442,7 +442,11 @@ public final class Mmu {
             return walker.pageFault(va, access | PfErr.P, pcid);
         }
         if ((access & PfErr.W) != 0 && (attrs & TlbArray.ATTR_D) == 0) {
-            return walker.walk(va, access, l1, pcid); // a write re-walks to set D (SDM §4.8)
+            // A write re-walks to set D (SDM §4.8). Its fill replaces this entry in place or, if the page
+            // size changed, shadows it: the fast entries it backed go first, as they may translate the old way.
+            int shift = Tlb.pageShift(l1.sizeIndex(h));
+            fast.drop(va & -(1L << shift), shift);
+            return walker.walk(va, access, l1, pcid);
         }
         long pa = l1.physical(h, va);
         if (fetch) {

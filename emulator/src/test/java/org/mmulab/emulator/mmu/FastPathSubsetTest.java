@@ -132,6 +132,36 @@ class FastPathSubsetTest {
         assertEquals(0, mem.read64(rpte) & Pte.D);
     }
 
+    /**
+     * A write on a clean (D = 0) dTLB entry re-walks and refills the entry in place (SDM §4.8). If the guest
+     * remapped the page without INVLPG, the refilled entry translates to the new frame, so the fast read
+     * entry installed from the old one must go with it.
+     */
+    @Test
+    void aWriteThatRefillsACleanEntryInPlaceEndsTheFastReadsOfTheOldFrame() {
+        long clean = 0x1000_3000L;
+        long cpte = pt.map4k(clean, 0x205000, URW | Pte.A);
+        mem.write64(0x205000, 0x5555);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0x5555, mmu.read64(clean)); // walk, L1 hit that installs the fast read entry, fast hit
+        }
+        mem.write64(cpte, 0x206000 | URW | Pte.A); // remapped behind the TLB's back
+        mmu.write64(clean, 0x6666); // D = 0 in the entry: re-walk, new frame, entry replaced in place
+        assertEquals(0x6666, mem.read64(0x206000), "the write went to the new frame");
+        assertEquals(0x6666, mmu.read64(clean), "the read uses the dTLB entry the write refilled");
+        // The same for a 2 MiB page, whose in-place refill changes every 4 KiB page in it.
+        long big = 0x4000_0000L;
+        long pde = pt.map2m(big, 0x400000, URW | Pte.A);
+        mem.write64(0x400000 + 0x3000, 0x1111);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0x1111, mmu.read64(big + 0x3000));
+        }
+        mem.write64(pde, 0x600000 | URW | Pte.A | Pte.PS);
+        mem.write64(0x600000 + 0x3000, 0x2222);
+        mmu.write64(big + 0x5000, 1);
+        assertEquals(0x2222, mmu.read64(big + 0x3000), "another page of the refilled 2 MiB entry");
+    }
+
     @Test
     void fastHitsAreCountedAsDtlbHits() {
         mmu.invlpg(VA);
