@@ -5,31 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.cpu.GuestFault;
-import org.mmulab.emulator.memory.PhysicalMemory;
 
 /**
  * The host-side fast path must be a strict subset of the modelled dTLB: whatever invalidates or evicts
  * the modelled entry must also end fast-path hits on it (DESIGN §2 mmu).
  */
-class FastPathSubsetTest {
-    static final long URW = Pte.P | Pte.RW | Pte.US;
+class FastPathSubsetTest extends MmuFixture {
     static final long VA = 0x1000_0000L;
-    PhysicalMemory mem;
-    CpuState s;
-    Mmu mmu;
-    PageTableBuilder pt;
     long pte;
 
+    FastPathSubsetTest() {
+        super(CpuModel.TINY);
+    }
+
     @BeforeEach
-    void setUp() {
-        mem = new PhysicalMemory(64 << 20);
-        s = new CpuState();
+    void setUp() { // after MmuFixture's
         s.cpl = 3;
-        mmu = new Mmu(mem, s, CpuModel.TINY);
-        pt = new PageTableBuilder(mem, 0x100000);
-        s.cr3 = pt.root;
         pte = pt.map4k(VA, 0x200000, URW | Pte.D);
         mem.write64(0x200000, 0xaaaa);
         mem.write64(0x300000, 0xbbbb);
