@@ -43,6 +43,8 @@ public final class TlbArray {
     private static final long ATTR_BITS = (1L << PCID_SHIFT) - 1;
     /** Tag and PCID: what must equal for a non-global hit. */
     private static final long TAG_PCID_MASK = ~ATTR_BITS;
+    /** The PCID field. */
+    private static final long PCID_MASK = 0xfffL << PCID_SHIFT;
     /** Tag only: what must equal for a global hit. */
     private static final long TAG_MASK = -1L << TAG_SHIFT;
     /** Packed (vpn + 1) << 19 | pcid << 7 | attrs; 0 means invalid. */
@@ -63,6 +65,8 @@ public final class TlbArray {
     private static final long NIBBLE_HIGHS = 0x8888_8888_8888_8888L;
     /** slot * setOfSlotMagic >>> 32 = slot / ways, exactly for every slot of the array (no division). */
     private final long setOfSlotMagic;
+    /** log2(ways) when ways is a power of two (slot >>> waysShift is the set), else -1. */
+    private final int waysShift;
     /** False only while no entry is valid (cleared by a flush that empties the array): lookups skip it. */
     private boolean mayHold;
     /** Some valid entry may be a splinter (ATTR_SPLIT_MASK set): INVLPG must then scan every set. */
@@ -94,6 +98,7 @@ public final class TlbArray {
             this.lastUse = new long[entries];
         }
         this.setOfSlotMagic = (1L << 32) / ways + 1;
+        this.waysShift = Integer.bitCount(ways) == 1 ? Integer.numberOfTrailingZeros(ways) : -1;
         for (int slot = 0; slot < entries; slot++) {
             if (setOf(slot) != slot / ways) {
                 throw new AssertionError(name + ": set-of-slot multiplier inexact at " + slot);
@@ -194,10 +199,19 @@ public final class TlbArray {
         int set = (int) (vpn & setMask);
         int base = set * ways;
         long[] en = entry;
+        long[] ord = order;
+        if (ord != null) { // the most recently used way first: a repeated hit is one compare and no store
+            int mru = base + ((int) ord[set] & 0xf);
+            long e = en[mru];
+            long d = e ^ key;
+            if ((d & TAG_MASK) == 0 && ((d & PCID_MASK) == 0 || global(e))) {
+                return mru;
+            }
+        }
         for (int w = 0, n = ways; w < n; w++) {
             long e = en[base + w];
             long d = e ^ key;
-            if ((d & TAG_PCID_MASK) == 0 || (d & TAG_MASK) == 0 && global(e)) {
+            if ((d & TAG_MASK) == 0 && ((d & PCID_MASK) == 0 || global(e))) { // one test per way on a miss
                 use(set, w, base + w);
                 return base + w;
             }
@@ -282,7 +296,8 @@ public final class TlbArray {
 
     /** Marks a slot the most recently used of its set (a fast-path hit on the entry). */
     public void touch(int slot) {
-        int set = setOf(slot);
+        int shift = waysShift;
+        int set = shift >= 0 ? slot >>> shift : setOf(slot);
         use(set, slot - set * ways, slot);
     }
 
