@@ -56,6 +56,13 @@ public final class TlbArray {
      * no way number of a narrower set equals. Null for wider sets.
      */
     private final long[] order;
+    /** Sets of at most 16 ways (null otherwise): per set, bit w set while way w holds a valid entry. */
+    private final int[] validWays;
+    /**
+     * The key ({@link #pack}ed page number + 1 and PCID) the last {@link #lookup} missed, 0 once any entry
+     * changed since: a {@link #fill} of that key then knows no entry matches it and skips its scan.
+     */
+    private long missKey;
     /** Wider sets only (null otherwise): the {@link #clock} value of each slot's last use. */
     private final long[] lastUse;
     private long clock;
@@ -92,9 +99,11 @@ public final class TlbArray {
                 initial = initial << 4 | w;
             }
             Arrays.fill(order, ways == 16 ? 0xfedc_ba98_7654_3210L : initial);
+            this.validWays = new int[sets];
             this.lastUse = null;
         } else {
             this.order = null;
+            this.validWays = null;
             this.lastUse = new long[entries];
         }
         this.setOfSlotMagic = (1L << 32) / ways + 1;
@@ -216,6 +225,7 @@ public final class TlbArray {
                 return base + w;
             }
         }
+        missKey = key;
         return -1;
     }
 
@@ -249,6 +259,14 @@ public final class TlbArray {
         boolean dropped = false;
         long key = pack(vpn, curPcid, 0);
         long[] en = entry;
+        int[] valid = validWays;
+        if (!global && key == missKey && valid != null) {
+            // The last lookup missed this page in this PCID and no entry changed since: nothing in the set
+            // matches, so the victim is the first free way, else the least recently used one.
+            int freeWays = ~valid[set] & ((1 << ways) - 1);
+            return fillSlot(freeWays != 0 ? base + Integer.numberOfTrailingZeros(freeWays) : leastRecentlyUsed(set, base),
+                    set, base, vpn, curPcid, pageFrame, attributes, false);
+        }
         for (int i = base; i < end; i++) {
             long e = en[i];
             long d = e ^ key;
@@ -258,6 +276,9 @@ public final class TlbArray {
                     victim = i;
                 } else {
                     en[i] = 0; // a second entry the new one would shadow
+                    if (valid != null) {
+                        valid[set] &= ~(1 << (i - base));
+                    }
                     dropped = true;
                 }
             } else if (e == 0 && free < 0) {
@@ -267,12 +288,23 @@ public final class TlbArray {
         if (victim < 0) {
             victim = free >= 0 ? free : leastRecentlyUsed(set, base);
         }
+        return fillSlot(victim, set, base, vpn, curPcid, pageFrame, attributes, dropped);
+    }
+
+    /** Writes the new entry into {@code victim}; returns what {@link #fill} returns. */
+    private long fillSlot(int victim, int set, int base, long vpn, int curPcid, long pageFrame, int attributes,
+            boolean dropped) {
+        long[] en = entry;
         long old = en[victim];
         long evicted = old != 0 && (tagOf(old) != vpn || pcidOf(old) != curPcid) || dropped
                 ? vaOf(old) : -1;
         en[victim] = pack(vpn, curPcid, attributes);
         frame[victim] = pageFrame & ~((1L << pageShift) - 1);
         use(set, victim - base, victim);
+        if (validWays != null) {
+            validWays[set] |= 1 << (victim - base);
+        }
+        missKey = 0;
         mayHold = true;
         if ((attributes & ATTR_SPLIT_MASK) != 0) {
             maySplinter = true;
@@ -302,7 +334,18 @@ public final class TlbArray {
     }
 
     public void invalidateSlot(int slot) {
+        clear(slot);
+    }
+
+    /** Drops the entry in {@code slot}: every entry that goes, goes here (the valid-ways bits and miss key follow). */
+    private void clear(int slot) {
         entry[slot] = 0;
+        missKey = 0;
+        if (validWays != null) {
+            int shift = waysShift;
+            int set = shift >= 0 ? slot >>> shift : setOf(slot);
+            validWays[set] &= ~(1 << (slot - set * ways));
+        }
     }
 
     /**
@@ -322,7 +365,7 @@ public final class TlbArray {
         for (int i = base, end = base + ways; i < end; i++) {
             long e = entry[i];
             if (tagOf(e) == vpn && (pcidOf(e) == curPcid || global(e))) {
-                entry[i] = 0;
+                clear(i);
                 n++;
             }
         }
@@ -349,7 +392,7 @@ public final class TlbArray {
             long entryVa = vaOf(e);
             boolean g = global(e);
             if ((entryVa >>> shift) == (va >>> shift) && (global ? pcidOf(e) == curPcid || g : pcidOf(e) == curPcid && !g)) {
-                entry[i] = 0;
+                clear(i);
                 n++;
                 droppedSplinterSizes |= 1 << split;
             } else {
@@ -378,7 +421,7 @@ public final class TlbArray {
         for (int i = base, end = base + ways; i < end; i++) {
             long e = entry[i];
             if (tagOf(e) == vpn && pcidOf(e) == onlyPcid && !global(e)) {
-                entry[i] = 0;
+                clear(i);
             }
         }
         if (maySplinter) {
@@ -393,6 +436,10 @@ public final class TlbArray {
         }
         if (!keepGlobal && onlyPcid < 0) {
             Arrays.fill(entry, 0);
+            if (validWays != null) {
+                Arrays.fill(validWays, 0);
+            }
+            missKey = 0;
             maySplinter = false;
             mayHold = false;
             return;
@@ -408,7 +455,7 @@ public final class TlbArray {
                 left = true;
                 continue;
             }
-            entry[i] = 0;
+            clear(i);
         }
         mayHold = left;
     }

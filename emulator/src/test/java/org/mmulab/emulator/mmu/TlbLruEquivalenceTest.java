@@ -13,7 +13,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * {@link TlbArray}'s packed recency order (and its clock fallback for sets wider than 16 ways) against
  * {@link ReferenceTlbArray}, the per-slot-clock true LRU it replaced: a seeded random sequence of
- * lookups, fills (PCIDs, global entries, splinters of large pages), fast-path touches, INVLPG, INVPCID
+ * lookups, fills (PCIDs, global entries, splinters of large pages; right after a lookup missed the same
+ * page, as the MMU fills, and at random), fast-path touches, INVLPG, INVPCID
  * and flushes must give the same slot on every lookup, the same evicted page on every fill, the same
  * INVLPG results and the same contents slot by slot. The seed is printed; {@code -Dtlb.lru.seed=N}
  * replays one.
@@ -41,18 +42,23 @@ class TlbLruEquivalenceTest {
             long va = address(r, sets, ways, pageShift);
             int pcid = r.nextInt(4);
             int kind = r.nextInt(100);
-            if (kind < 40) {
+            if (kind < 45) {
                 int slot = ref.lookup(va, pcid);
                 assertEquals(slot, a.lookup(va, pcid), at + ": lookup");
                 if (slot >= 0) {
                     assertEquals(ref.frame(slot), a.frame(slot), at);
                     assertEquals(ref.attrs(slot), a.attrs(slot), at);
+                } else if (kind >= 25) { // the MMU's miss: fill what the lookup missed (TlbArray skips the scan)
+                    int attrs = attrs(r, pageShift);
+                    long frame = (long) r.nextInt(1 << 20) << 12;
+                    long evicted = ref.fill(va, pcid, frame, attrs);
+                    assertEquals(evicted, a.fill(va, pcid, frame, attrs), at + ": fill after a miss");
+                    if (evicted >= 0 && (evicted ^ va) >>> pageShift != 0) {
+                        lruEvictions++;
+                    }
                 }
             } else if (kind < 72) {
-                int attrs = r.nextInt(16) | (r.nextInt(6) == 0 ? TlbArray.ATTR_G : 0);
-                if (pageShift == 12 && r.nextInt(5) == 0) {
-                    attrs |= (1 + r.nextInt(2)) << TlbArray.ATTR_SPLIT_SHIFT; // a splinter of a 2M / 1G page
-                }
+                int attrs = attrs(r, pageShift);
                 long frame = (long) r.nextInt(1 << 20) << 12;
                 long evicted = ref.fill(va, pcid, frame, attrs);
                 assertEquals(evicted, a.fill(va, pcid, frame, attrs), at + ": fill's eviction");
@@ -87,6 +93,15 @@ class TlbLruEquivalenceTest {
         assertEquals(contents(ref), contents(a), "seed " + SEED + ": final contents");
         System.out.println("  " + lruEvictions + " fills evicted the LRU way of a full set");
         assertTrue(lruEvictions > OPS / 100, "the sequence exercised the LRU victim choice: " + lruEvictions);
+    }
+
+    /** Random rights, D, now and then G, and in a 4 KiB array now and then a splinter of a 2M / 1G page. */
+    private static int attrs(SplittableRandom r, int pageShift) {
+        int attrs = r.nextInt(16) | (r.nextInt(6) == 0 ? TlbArray.ATTR_G : 0);
+        if (pageShift == 12 && r.nextInt(5) == 0) {
+            attrs |= (1 + r.nextInt(2)) << TlbArray.ATTR_SPLIT_SHIFT;
+        }
+        return attrs;
     }
 
     /**
