@@ -8,8 +8,9 @@ import java.util.Arrays;
  *
  * <p>Each way's tag, PCID and attributes are packed into one {@code long} ({@link #entry}: bits 63:19
  * the page number + 1, 0 = invalid; bits 18:7 the PCID; bits 6:0 the {@code ATTR_*} bits), so a lookup
- * is one load and one compare per way; a global entry, which matches any PCID, costs a second compare
- * on the same word only when the first failed.
+ * is one load and one compare per way (the tag); the PCID, or the G bit of a global entry, which matches
+ * any PCID, is tested on the same word only when the tag matched. A lookup tries the set's most recently
+ * used way first: a repeated hit costs one compare and changes nothing.
  *
  * <p>An entry caches what the walk found: the page frame, and the combined rights of every level
  * (R/W, U/S, XD ANDed/ORed over the walk), the leaf's D and G bits. Entries are never updated
@@ -23,6 +24,11 @@ import java.util.Arrays;
  * keep a last-use clock per slot and scan it on a fill. Both give the victim of a per-slot clock: among
  * valid entries the order is the order of their last use, and a fill prefers an invalid way, the
  * first in the set, whatever its place in the order.
+ *
+ * <p>A fill normally scans its set for an entry of the same page to replace. The MMU fills what a lookup
+ * of the same array has just missed; the array remembers that key ({@link #missKey}) until an entry
+ * changes, and keeps a valid-ways mask per set, so such a fill takes the first free way or the LRU one
+ * without the scan.
  */
 public final class TlbArray {
     /** Attribute bits of a cached translation. */
