@@ -10,7 +10,8 @@ import java.lang.management.ThreadMXBean;
  * operation is warmed up, then timed in {@code rounds} rounds of {@code ops} calls; the best round is
  * printed in ns/op, with the median.
  *
- * <pre>java -cp bench/target/benchmarks.jar org.mmulab.bench.CpuTimeRunner [rounds] [ops]</pre>
+ * <pre>java -cp bench/target/benchmarks.jar org.mmulab.bench.CpuTimeRunner [rounds] [ops] [name,name...]</pre>
+ * The optional third argument times only the named operations.
  */
 public final class CpuTimeRunner {
     private static volatile long sink;
@@ -26,7 +27,11 @@ public final class CpuTimeRunner {
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         System.out.printf("%-16s %12s %12s   (thread CPU time, %d rounds of %d ops)%n", "operation", "best ns/op",
                 "median", rounds, ops);
+        java.util.List<String> only = args.length > 2 ? java.util.List.of(args[2].split(",")) : java.util.List.of(names);
         for (int which = 0; which < names.length; which++) {
+            if (!only.contains(names[which])) {
+                continue;
+            }
             TranslateBench b = new TranslateBench();
             b.setUp();
             long n = which >= 5 ? ops / 20 : ops;

@@ -30,15 +30,27 @@ final class FastPath {
     final long[] cycleReadTag = new long[SIZE];
     final long[] cycleWriteTag = new long[SIZE];
 
-    /** Installs a user-mode data translation just served by dTLB entry {@code h} with {@code attrs}. */
+    /**
+     * Installs a user-mode data translation just served by dTLB entry {@code h} with {@code attrs}. A page
+     * the fast path already holds comes here again when it is translated through {@code Mmu.translate}
+     * (string instructions, the translation tier's paths) or written where only a read entry exists: an
+     * identical entry is left alone, which costs four loads instead of four stores.
+     */
     void install(long va, long pa, int h, int attrs, boolean cycle) {
         int i = (int) (va >>> 12) & MASK;
         long tag = (va >>> 12) + 1;
-        (cycle ? cycleReadTag : readTag)[i] = tag;
-        page[i] = pa & ~0xfffL;
-        handle[i] = h;
+        long[] read = cycle ? cycleReadTag : readTag;
+        long[] write = cycle ? cycleWriteTag : writeTag;
+        long frame = pa & ~0xfffL;
         boolean writable = (attrs & (TlbArray.ATTR_RW | TlbArray.ATTR_D)) == (TlbArray.ATTR_RW | TlbArray.ATTR_D);
-        (cycle ? cycleWriteTag : writeTag)[i] = writable ? tag : 0;
+        long writeTagValue = writable ? tag : 0;
+        if (read[i] == tag && write[i] == writeTagValue && page[i] == frame && handle[i] == h) {
+            return;
+        }
+        read[i] = tag;
+        page[i] = frame;
+        handle[i] = h;
+        write[i] = writeTagValue;
     }
 
     /** Drops the entries that translate anything in [base, base + 2^shift). */

@@ -35,7 +35,8 @@ import org.mmulab.emulator.timing.WalkTiming;
  * <p>This class is the MMU's front: the interpreter's accessors, the host-side fast path and the TLB
  * lookups (§4.10.2). The walker is {@link PageWalker} (§4.4, §4.5, §4.7, §4.8, §4.10.3), access rights
  * {@link AccessRights} (§4.6), invalidation and control-register effects {@link TlbInvalidation}
- * (§4.10.4, §4.4.1), the debugger's walk {@link DebugWalker}. Translation returns a physical address or
+ * (§4.10.4, §4.4.1), the debugger's walk {@link DebugWalker}, page-crossing accesses
+ * {@link PageCrossingAccess}, {@code --check}'s reachability question {@link FrameReach}. Translation returns a physical address or
  * {@link #FAULT} with the exception recorded in the vCPU state; only the public accessors and
  * {@link #translate} throw the shared {@link GuestFault}, at the boundary the interpreter and the
  * translation tier catch.
@@ -53,7 +54,7 @@ public final class Mmu {
     final PagingStructureCache pml4eCache;
     final PagingStructureCache pdpteCache;
     final PagingStructureCache pdeCache;
-    private final long physAddrMask;
+    final long physAddrMask;
     /** PAE's four PDPTE registers (SDM §4.4.1), loaded by {@link TlbInvalidation}. */
     final long[] pdpteRegisters = new long[4];
     public final MmuCounters counters = new MmuCounters();
@@ -82,7 +83,8 @@ public final class Mmu {
     Runnable beforeAccessedUpdate;
 
     private final PageWalker walker;
-    private final TlbInvalidation invalidation;
+    final TlbInvalidation invalidation;
+    private final PageCrossingAccess crossing = new PageCrossingAccess(this);
 
     public Mmu(PhysicalMemory mem, CpuState state, CpuModel model) {
         this.mem = mem;
@@ -174,39 +176,12 @@ public final class Mmu {
      * the frame happened-before the call (it acknowledged the shootdown) or the vCPU is not running.
      */
     public boolean mayReach(long framePhys) {
-        long f = framePhys & ~0xfffL;
-        if ((long) FETCH_FRAME.getAcquire(this) == f) {
-            return true;
-        }
-        if ((s.cr0 & CpuState.CR0_PG) != 0) {
-            if (s.pagingLongMode() && (s.cr3 & physAddrMask) == f) {
-                return true;
-            }
-            if (invalidation.isPae()) {
-                for (long e : pdpteRegisters) {
-                    if ((e & Pte.P) != 0 && (e & physAddrMask) == f) {
-                        return true;
-                    }
-                }
-            }
-        }
-        for (PagingStructureCache c : new PagingStructureCache[] {pml4eCache, pdpteCache, pdeCache}) {
-            if (c.references(f)) {
-                return true;
-            }
-        }
-        if (fast.reaches(f)) {
-            return true;
-        }
-        for (Tlb t : new Tlb[] {dtlb, itlb, stlb}) {
-            for (int size = Tlb.SIZE_4K; size <= Tlb.SIZE_1G; size++) {
-                TlbArray a = t.array(size);
-                if (a != null && a.covers(f)) {
-                    return true;
-                }
-            }
-        }
-        return false;
+        return FrameReach.mayReach(this, framePhys);
+    }
+
+    /** The frame {@link #setFetchFrame} published last, or -1 (an acquire load: any thread may ask). */
+    long fetchFrameAcquire() {
+        return (long) FETCH_FRAME.getAcquire(this);
     }
 
     /**
@@ -230,7 +205,7 @@ public final class Mmu {
     }
 
     /** The accessors' boundary: a recorded fault becomes the shared {@link GuestFault}. */
-    private static long orThrow(long pa) {
+    static long orThrow(long pa) {
         if (pa < 0) {
             throw GuestFault.INSTANCE;
         }
@@ -258,7 +233,7 @@ public final class Mmu {
         }
         observe(va, 2, false);
         if ((va & 0xfff) > 0xffe) {
-            return (int) readSplit(va, 2, userBit());
+            return (int) crossing.read(va, 2, userBit());
         }
         return mem.read16(userRead(va));
     }
@@ -270,7 +245,7 @@ public final class Mmu {
         }
         observe(va, 4, false);
         if ((va & 0xfff) > 0xffc) {
-            return (int) readSplit(va, 4, userBit());
+            return (int) crossing.read(va, 4, userBit());
         }
         return mem.read32(userRead(va));
     }
@@ -286,7 +261,7 @@ public final class Mmu {
     private long read64Slow(long va) {
         observe(va, 8, false);
         if ((va & 0xfff) > 0xff8) {
-            return readSplit(va, 8, userBit());
+            return crossing.read(va, 8, userBit());
         }
         return mem.read64(userRead(va));
     }
@@ -309,7 +284,7 @@ public final class Mmu {
         }
         observe(va, 2, true);
         if ((va & 0xfff) > 0xffe) {
-            writeSplit(va, 2, v, userBit());
+            crossing.write(va, 2, v, userBit());
             return;
         }
         mem.write16(userWrite(va), v);
@@ -323,7 +298,7 @@ public final class Mmu {
         }
         observe(va, 4, true);
         if ((va & 0xfff) > 0xffc) {
-            writeSplit(va, 4, v, userBit());
+            crossing.write(va, 4, v, userBit());
             return;
         }
         mem.write32(userWrite(va), v);
@@ -341,7 +316,7 @@ public final class Mmu {
     private void write64Slow(long va, long v) {
         observe(va, 8, true);
         if ((va & 0xfff) > 0xff8) {
-            writeSplit(va, 8, v, userBit());
+            crossing.write(va, 8, v, userBit());
             return;
         }
         mem.write64(userWrite(va), v);
@@ -364,42 +339,6 @@ public final class Mmu {
 
     public long translateRead(long va) {
         return userRead(va);
-    }
-
-    /** Reads bytes at {@code va} that may straddle a page: both pages are translated first. */
-    private long readSplit(long va, int len, int acc) {
-        long pa0 = orThrow(translateOrFault(va, acc));
-        long pa1 = orThrow(translateOrFault((va | 0xfff) + 1, acc));
-        int first = (int) (0x1000 - (va & 0xfff));
-        if (timing != null) {
-            timing.dataAccess(pa0 + first - 1);
-            timing.dataAccess(pa1);
-        }
-        long v = 0;
-        for (int i = 0; i < len; i++) {
-            long b = i < first ? mem.read8(pa0 + i) : mem.read8(pa1 + (i - first));
-            v |= b << (8 * i);
-        }
-        return v;
-    }
-
-    /** A write straddling a page: both pages must be writable before any byte is written. */
-    private void writeSplit(long va, int len, long v, int acc) {
-        long pa0 = orThrow(translateOrFault(va, acc | PfErr.W));
-        long pa1 = orThrow(translateOrFault((va | 0xfff) + 1, acc | PfErr.W));
-        int first = (int) (0x1000 - (va & 0xfff));
-        if (timing != null) {
-            timing.dataStore(pa0 + first - 1);
-            timing.dataStore(pa1);
-        }
-        for (int i = 0; i < len; i++) {
-            int b = (int) (v >>> (8 * i)) & 0xff;
-            if (i < first) {
-                mem.write8(pa0 + i, b);
-            } else {
-                mem.write8(pa1 + (i - first), b);
-            }
-        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -442,7 +381,11 @@ public final class Mmu {
             return walker.pageFault(va, access | PfErr.P, pcid);
         }
         if ((access & PfErr.W) != 0 && (attrs & TlbArray.ATTR_D) == 0) {
-            return walker.walk(va, access, l1, pcid); // a write re-walks to set D (SDM §4.8)
+            // A write re-walks to set D (SDM §4.8). Its fill replaces this entry in place or, if the page
+            // size changed, shadows it: the fast entries it backed go first, as they may translate the old way.
+            int shift = Tlb.pageShift(l1.sizeIndex(h));
+            fast.drop(va & -(1L << shift), shift);
+            return walker.walk(va, access, l1, pcid);
         }
         long pa = l1.physical(h, va);
         if (fetch) {
@@ -508,7 +451,7 @@ public final class Mmu {
     // Fast path (FastPath): the same arrays, read here through final fields.
 
     private static final int FAST_MASK = FastPath.MASK;
-    private final FastPath fast = new FastPath();
+    final FastPath fast = new FastPath();
     private final long[] fastReadTag = fast.readTag;
     private final long[] fastWriteTag = fast.writeTag;
     private final long[] fastPage = fast.page;

@@ -8,13 +8,27 @@ import java.util.Arrays;
  *
  * <p>Each way's tag, PCID and attributes are packed into one {@code long} ({@link #entry}: bits 63:19
  * the page number + 1, 0 = invalid; bits 18:7 the PCID; bits 6:0 the {@code ATTR_*} bits), so a lookup
- * is one load and one compare per way; a global entry, which matches any PCID, costs a second compare
- * on the same word only when the first failed.
+ * is one load and one compare per way (the tag); the PCID, or the G bit of a global entry, which matches
+ * any PCID, is tested on the same word only when the tag matched. A lookup tries the set's most recently
+ * used way first: a repeated hit costs one compare and changes nothing.
  *
  * <p>An entry caches what the walk found: the page frame, and the combined rights of every level
  * (R/W, U/S, XD ANDed/ORed over the walk), the leaf's D and G bits. Entries are never updated
  * behind the hardware's back: a changed page table stays invisible until the entry is invalidated or
  * evicted (SDM §4.10.4.4, "delayed invalidation").
+ *
+ * <p>True LRU without a scan: in a set of at most 16 ways the recency order is one {@code long} of
+ * 4-bit way numbers ({@link #order}: nibble 0 the most recently used way, nibble {@code ways - 1} the
+ * least), so a hit moves its way to the front with a few shifts and masks ({@link #moveToFront}) and a
+ * fill of a full set takes the last nibble. Wider sets (the fully associative arrays of the Zen presets)
+ * keep a last-use clock per slot and scan it on a fill. Both give the victim of a per-slot clock: among
+ * valid entries the order is the order of their last use, and a fill prefers an invalid way, the
+ * first in the set, whatever its place in the order.
+ *
+ * <p>A fill normally scans its set for an entry of the same page to replace. The MMU fills what a lookup
+ * of the same array has just missed; the array remembers that key ({@link #missKey}) until an entry
+ * changes, and keeps a valid-ways mask per set, so such a fill takes the first free way or the LRU one
+ * without the scan.
  */
 public final class TlbArray {
     /** Attribute bits of a cached translation. */
@@ -35,13 +49,37 @@ public final class TlbArray {
     private static final long ATTR_BITS = (1L << PCID_SHIFT) - 1;
     /** Tag and PCID: what must equal for a non-global hit. */
     private static final long TAG_PCID_MASK = ~ATTR_BITS;
+    /** The PCID field. */
+    private static final long PCID_MASK = 0xfffL << PCID_SHIFT;
     /** Tag only: what must equal for a global hit. */
     private static final long TAG_MASK = -1L << TAG_SHIFT;
     /** Packed (vpn + 1) << 19 | pcid << 7 | attrs; 0 means invalid. */
     private final long[] entry;
     private final long[] frame;
+    /**
+     * Sets of at most {@link #MAX_ORDERED_WAYS} ways: per set, nibble {@code p} (bits 4p+3:4p) is the way
+     * at recency position {@code p} (0 = most recently used); nibbles from {@code ways} up hold 0xF, which
+     * no way number of a narrower set equals. Null for wider sets.
+     */
+    private final long[] order;
+    /** Sets of at most 16 ways (null otherwise): per set, bit w set while way w holds a valid entry. */
+    private final int[] validWays;
+    /**
+     * The key ({@link #pack}ed page number + 1 and PCID) the last {@link #lookup} missed, 0 once any entry
+     * changed since: a {@link #fill} of that key then knows no entry matches it and skips its scan.
+     */
+    private long missKey;
+    /** Wider sets only (null otherwise): the {@link #clock} value of each slot's last use. */
     private final long[] lastUse;
     private long clock;
+    /** Sets this wide or narrower keep their recency order in one long. */
+    static final int MAX_ORDERED_WAYS = 16;
+    private static final long NIBBLE_ONES = 0x1111_1111_1111_1111L;
+    private static final long NIBBLE_HIGHS = 0x8888_8888_8888_8888L;
+    /** slot * setOfSlotMagic >>> 32 = slot / ways, exactly for every slot of the array (no division). */
+    private final long setOfSlotMagic;
+    /** log2(ways) when ways is a power of two (slot >>> waysShift is the set), else -1. */
+    private final int waysShift;
     /** False only while no entry is valid (cleared by a flush that empties the array): lookups skip it. */
     private boolean mayHold;
     /** Some valid entry may be a splinter (ATTR_SPLIT_MASK set): INVLPG must then scan every set. */
@@ -60,7 +98,59 @@ public final class TlbArray {
         this.setMask = sets - 1;
         this.entry = new long[entries];
         this.frame = new long[entries];
-        this.lastUse = new long[entries];
+        if (ways <= MAX_ORDERED_WAYS) {
+            this.order = new long[sets];
+            long initial = -1L; // 0xF in every unused nibble
+            for (int w = ways - 1; w >= 0; w--) {
+                initial = initial << 4 | w;
+            }
+            Arrays.fill(order, ways == 16 ? 0xfedc_ba98_7654_3210L : initial);
+            this.validWays = new int[sets];
+            this.lastUse = null;
+        } else {
+            this.order = null;
+            this.validWays = null;
+            this.lastUse = new long[entries];
+        }
+        this.setOfSlotMagic = (1L << 32) / ways + 1;
+        this.waysShift = Integer.bitCount(ways) == 1 ? Integer.numberOfTrailingZeros(ways) : -1;
+        for (int slot = 0; slot < entries; slot++) {
+            if (setOf(slot) != slot / ways) {
+                throw new AssertionError(name + ": set-of-slot multiplier inexact at " + slot);
+            }
+        }
+    }
+
+    private int setOf(int slot) {
+        return (int) (slot * setOfSlotMagic >>> 32);
+    }
+
+    /**
+     * Recency order {@code o} with way {@code w} moved to the front: the nibble equal to {@code w} is found
+     * without a loop (the lowest zero nibble of {@code o ^ w*0x1111..}: a borrow of the subtraction can
+     * only mark nibbles above a real zero one), the nibbles below it shift up by one, {@code w} goes to
+     * nibble 0.
+     */
+    static long moveToFront(long o, int w) {
+        long x = o ^ (w * NIBBLE_ONES);
+        long zero = (x - NIBBLE_ONES) & ~x & NIBBLE_HIGHS;
+        int at = Long.numberOfTrailingZeros(zero) - 3; // bit offset of w's nibble
+        long below = (1L << at) - 1;
+        long above = ~((16L << at) - 1); // 0 when w's nibble is the top one (16L << 60 overflows to 0)
+        return (o & above) | (o & below) << 4 | w;
+    }
+
+    /** Marks way {@code w} of {@code set} (slot {@code slot}) the most recently used. */
+    private void use(int set, int w, int slot) {
+        long[] ord = order;
+        if (ord != null) {
+            long o = ord[set];
+            if ((o & 0xf) != w) { // a repeated hit on the most recent way changes nothing (and stores nothing)
+                ord[set] = moveToFront(o, w);
+            }
+        } else {
+            lastUse[slot] = ++clock;
+        }
     }
 
     public String name() {
@@ -121,15 +211,27 @@ public final class TlbArray {
     public int lookup(long va, int curPcid) {
         long vpn = vpnOf(va);
         long key = pack(vpn + 1, curPcid, 0);
-        int base = (int) (vpn & setMask) * ways;
+        int set = (int) (vpn & setMask);
+        int base = set * ways;
         long[] en = entry;
-        for (int i = base, end = base + ways; i < end; i++) {
-            long d = en[i] ^ key;
-            if ((d & TAG_PCID_MASK) == 0 || (d & TAG_MASK) == 0 && global(en[i])) {
-                lastUse[i] = ++clock;
-                return i;
+        long[] ord = order;
+        if (ord != null) { // the most recently used way first: a repeated hit is one compare and no store
+            int mru = base + ((int) ord[set] & 0xf);
+            long e = en[mru];
+            long d = e ^ key;
+            if ((d & TAG_MASK) == 0 && ((d & PCID_MASK) == 0 || global(e))) {
+                return mru;
             }
         }
+        for (int w = 0, n = ways; w < n; w++) {
+            long e = en[base + w];
+            long d = e ^ key;
+            if ((d & TAG_MASK) == 0 && ((d & PCID_MASK) == 0 || global(e))) { // one test per way on a miss
+                use(set, w, base + w);
+                return base + w;
+            }
+        }
+        missKey = key;
         return -1;
     }
 
@@ -154,15 +256,23 @@ public final class TlbArray {
      */
     public long fill(long va, int curPcid, long pageFrame, int attributes) {
         long vpn = vpnOf(va) + 1;
-        int base = (int) ((vpn - 1) & setMask) * ways;
+        int set = (int) ((vpn - 1) & setMask);
+        int base = set * ways;
         int end = base + ways;
         boolean global = (attributes & ATTR_G) != 0;
         int victim = -1;
         int free = -1;
-        int lru = base;
         boolean dropped = false;
         long key = pack(vpn, curPcid, 0);
         long[] en = entry;
+        int[] valid = validWays;
+        if (!global && key == missKey && valid != null) {
+            // The last lookup missed this page in this PCID and no entry changed since: nothing in the set
+            // matches, so the victim is the first free way, else the least recently used one.
+            int freeWays = ~valid[set] & ((1 << ways) - 1);
+            return fillSlot(freeWays != 0 ? base + Integer.numberOfTrailingZeros(freeWays) : leastRecentlyUsed(set, base),
+                    set, base, vpn, curPcid, pageFrame, attributes, false);
+        }
         for (int i = base; i < end; i++) {
             long e = en[i];
             long d = e ^ key;
@@ -172,25 +282,35 @@ public final class TlbArray {
                     victim = i;
                 } else {
                     en[i] = 0; // a second entry the new one would shadow
+                    if (valid != null) {
+                        valid[set] &= ~(1 << (i - base));
+                    }
                     dropped = true;
                 }
-            } else if (e == 0) {
-                if (free < 0) {
-                    free = i;
-                }
-            } else if (lastUse[i] < lastUse[lru] || en[lru] == 0) {
-                lru = i;
+            } else if (e == 0 && free < 0) {
+                free = i;
             }
         }
         if (victim < 0) {
-            victim = free >= 0 ? free : lru;
+            victim = free >= 0 ? free : leastRecentlyUsed(set, base);
         }
-        long old = entry[victim];
+        return fillSlot(victim, set, base, vpn, curPcid, pageFrame, attributes, dropped);
+    }
+
+    /** Writes the new entry into {@code victim}; returns what {@link #fill} returns. */
+    private long fillSlot(int victim, int set, int base, long vpn, int curPcid, long pageFrame, int attributes,
+            boolean dropped) {
+        long[] en = entry;
+        long old = en[victim];
         long evicted = old != 0 && (tagOf(old) != vpn || pcidOf(old) != curPcid) || dropped
                 ? vaOf(old) : -1;
-        entry[victim] = pack(vpn, curPcid, attributes);
+        en[victim] = pack(vpn, curPcid, attributes);
         frame[victim] = pageFrame & ~((1L << pageShift) - 1);
-        lastUse[victim] = ++clock;
+        use(set, victim - base, victim);
+        if (validWays != null) {
+            validWays[set] |= 1 << (victim - base);
+        }
+        missKey = 0;
         mayHold = true;
         if ((attributes & ATTR_SPLIT_MASK) != 0) {
             maySplinter = true;
@@ -198,12 +318,40 @@ public final class TlbArray {
         return evicted;
     }
 
+    /** The least recently used slot of a set whose ways are all valid. */
+    private int leastRecentlyUsed(int set, int base) {
+        if (order != null) {
+            return base + ((int) (order[set] >>> (4 * (ways - 1))) & 0xf);
+        }
+        int lru = base;
+        for (int i = base + 1, end = base + ways; i < end; i++) {
+            if (lastUse[i] < lastUse[lru]) {
+                lru = i;
+            }
+        }
+        return lru;
+    }
+
+    /** Marks a slot the most recently used of its set (a fast-path hit on the entry). */
     public void touch(int slot) {
-        lastUse[slot] = ++clock;
+        int shift = waysShift;
+        int set = shift >= 0 ? slot >>> shift : setOf(slot);
+        use(set, slot - set * ways, slot);
     }
 
     public void invalidateSlot(int slot) {
+        clear(slot);
+    }
+
+    /** Drops the entry in {@code slot}: every entry that goes, goes here (the valid-ways bits and miss key follow). */
+    private void clear(int slot) {
         entry[slot] = 0;
+        missKey = 0;
+        if (validWays != null) {
+            int shift = waysShift;
+            int set = shift >= 0 ? slot >>> shift : setOf(slot);
+            validWays[set] &= ~(1 << (slot - set * ways));
+        }
     }
 
     /**
@@ -223,7 +371,7 @@ public final class TlbArray {
         for (int i = base, end = base + ways; i < end; i++) {
             long e = entry[i];
             if (tagOf(e) == vpn && (pcidOf(e) == curPcid || global(e))) {
-                entry[i] = 0;
+                clear(i);
                 n++;
             }
         }
@@ -250,7 +398,7 @@ public final class TlbArray {
             long entryVa = vaOf(e);
             boolean g = global(e);
             if ((entryVa >>> shift) == (va >>> shift) && (global ? pcidOf(e) == curPcid || g : pcidOf(e) == curPcid && !g)) {
-                entry[i] = 0;
+                clear(i);
                 n++;
                 droppedSplinterSizes |= 1 << split;
             } else {
@@ -279,7 +427,7 @@ public final class TlbArray {
         for (int i = base, end = base + ways; i < end; i++) {
             long e = entry[i];
             if (tagOf(e) == vpn && pcidOf(e) == onlyPcid && !global(e)) {
-                entry[i] = 0;
+                clear(i);
             }
         }
         if (maySplinter) {
@@ -294,6 +442,10 @@ public final class TlbArray {
         }
         if (!keepGlobal && onlyPcid < 0) {
             Arrays.fill(entry, 0);
+            if (validWays != null) {
+                Arrays.fill(validWays, 0);
+            }
+            missKey = 0;
             maySplinter = false;
             mayHold = false;
             return;
@@ -309,7 +461,7 @@ public final class TlbArray {
                 left = true;
                 continue;
             }
-            entry[i] = 0;
+            clear(i);
         }
         mayHold = left;
     }

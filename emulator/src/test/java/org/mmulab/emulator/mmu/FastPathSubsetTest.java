@@ -5,31 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.cpu.GuestFault;
-import org.mmulab.emulator.memory.PhysicalMemory;
 
 /**
  * The host-side fast path must be a strict subset of the modelled dTLB: whatever invalidates or evicts
  * the modelled entry must also end fast-path hits on it (DESIGN §2 mmu).
  */
-class FastPathSubsetTest {
-    static final long URW = Pte.P | Pte.RW | Pte.US;
+class FastPathSubsetTest extends MmuFixture {
     static final long VA = 0x1000_0000L;
-    PhysicalMemory mem;
-    CpuState s;
-    Mmu mmu;
-    PageTableBuilder pt;
     long pte;
 
+    FastPathSubsetTest() {
+        super(CpuModel.TINY);
+    }
+
     @BeforeEach
-    void setUp() {
-        mem = new PhysicalMemory(64 << 20);
-        s = new CpuState();
+    void setUp() { // after MmuFixture's
         s.cpl = 3;
-        mmu = new Mmu(mem, s, CpuModel.TINY);
-        pt = new PageTableBuilder(mem, 0x100000);
-        s.cr3 = pt.root;
         pte = pt.map4k(VA, 0x200000, URW | Pte.D);
         mem.write64(0x200000, 0xaaaa);
         mem.write64(0x300000, 0xbbbb);
@@ -130,6 +122,36 @@ class FastPathSubsetTest {
         mmu.write64(clean, 7);
         assertEquals(Pte.D, mem.read64(cpte) & Pte.D, "the first write walked and set D");
         assertEquals(0, mem.read64(rpte) & Pte.D);
+    }
+
+    /**
+     * A write on a clean (D = 0) dTLB entry re-walks and refills the entry in place (SDM §4.8). If the guest
+     * remapped the page without INVLPG, the refilled entry translates to the new frame, so the fast read
+     * entry installed from the old one must go with it.
+     */
+    @Test
+    void aWriteThatRefillsACleanEntryInPlaceEndsTheFastReadsOfTheOldFrame() {
+        long clean = 0x1000_3000L;
+        long cpte = pt.map4k(clean, 0x205000, URW | Pte.A);
+        mem.write64(0x205000, 0x5555);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0x5555, mmu.read64(clean)); // walk, L1 hit that installs the fast read entry, fast hit
+        }
+        mem.write64(cpte, 0x206000 | URW | Pte.A); // remapped behind the TLB's back
+        mmu.write64(clean, 0x6666); // D = 0 in the entry: re-walk, new frame, entry replaced in place
+        assertEquals(0x6666, mem.read64(0x206000), "the write went to the new frame");
+        assertEquals(0x6666, mmu.read64(clean), "the read uses the dTLB entry the write refilled");
+        // The same for a 2 MiB page, whose in-place refill changes every 4 KiB page in it.
+        long big = 0x4000_0000L;
+        long pde = pt.map2m(big, 0x400000, URW | Pte.A);
+        mem.write64(0x400000 + 0x3000, 0x1111);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0x1111, mmu.read64(big + 0x3000));
+        }
+        mem.write64(pde, 0x600000 | URW | Pte.A | Pte.PS);
+        mem.write64(0x600000 + 0x3000, 0x2222);
+        mmu.write64(big + 0x5000, 1);
+        assertEquals(0x2222, mmu.read64(big + 0x3000), "another page of the refilled 2 MiB entry");
     }
 
     @Test

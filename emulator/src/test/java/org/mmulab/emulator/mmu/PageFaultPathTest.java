@@ -4,32 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.cpu.GuestFault;
 import org.mmulab.emulator.cpu.Vectors;
-import org.mmulab.emulator.memory.PhysicalMemory;
 
 /**
  * The #PF path (SDM Vol. 3A §4.7, §4.10.4.1): faults are recorded, not thrown, inside the MMU; a fault
  * sets no A flag and fills no TLB or paging-structure cache; the retry after the handler's fix does
  * one walk, one A/D update and one fill; a cached entry the faulting walk used is dropped.
  */
-class PageFaultPathTest {
-    static final long URW = Pte.P | Pte.RW | Pte.US;
-    PhysicalMemory mem;
-    CpuState s;
-    Mmu mmu;
-    PageTableBuilder pt;
-
-    @BeforeEach
-    void setUp() {
-        mem = new PhysicalMemory(64 << 20);
-        s = new CpuState();
-        mmu = new Mmu(mem, s, CpuModel.SKYLAKE);
-        pt = new PageTableBuilder(mem, 0x100000);
-        s.cr3 = pt.root;
+class PageFaultPathTest extends MmuFixture {
+    PageFaultPathTest() {
+        super(CpuModel.SKYLAKE);
     }
 
     @Test

@@ -4,28 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.cpu.GuestFault;
 import org.mmulab.emulator.cpu.Vectors;
-import org.mmulab.emulator.memory.PhysicalMemory;
 
 /** The modelled hierarchy: L1 → STLB → paging-structure caches → walk; PCID; flush rules (SDM §4.10). */
-class TlbHierarchyTest {
-    static final long URW = Pte.P | Pte.RW | Pte.US;
-    PhysicalMemory mem;
-    CpuState s;
-    Mmu mmu;
-    PageTableBuilder pt;
-
-    @BeforeEach
-    void setUp() {
-        mem = new PhysicalMemory(64 << 20);
-        s = new CpuState();
-        mmu = new Mmu(mem, s, CpuModel.TINY);
-        pt = new PageTableBuilder(mem, 0x100000);
-        s.cr3 = pt.root;
+class TlbHierarchyTest extends MmuFixture {
+    TlbHierarchyTest() {
+        super(CpuModel.TINY);
     }
 
     @Test
