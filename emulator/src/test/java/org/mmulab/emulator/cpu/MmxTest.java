@@ -449,15 +449,15 @@ class MmxTest {
     void cr0AndPendingX87ExceptionChecks() {
         mm(1, 1);
         mm(2, 2);
-        m.s.cr0 |= Mmx.CR0_TS;
+        m.s.cr0 |= CpuState.CR0_TS;
         assertEquals(Exit.EXCEPTION, exec("0fd4ca"));
         assertEquals(Vectors.NM, m.s.exceptionVector);
         assertEquals(Exit.EXCEPTION, exec("0f77"));
         assertEquals(Vectors.NM, m.s.exceptionVector, "EMMS too");
-        m.s.cr0 |= Mmx.CR0_EM;
+        m.s.cr0 |= CpuState.CR0_EM;
         assertEquals(Exit.EXCEPTION, exec("0fd4ca"));
         assertEquals(Vectors.UD, m.s.exceptionVector, "EM before TS");
-        m.s.cr0 &= ~(Mmx.CR0_EM | Mmx.CR0_TS);
+        m.s.cr0 &= ~(CpuState.CR0_EM | CpuState.CR0_TS);
         ok("d9e8");
         f().fsw |= X87State.ES | 1; // an unmasked IE pending
         assertEquals(Exit.EXCEPTION, exec("0fd4ca"));
