@@ -320,7 +320,7 @@ final class ProcFs {
             }
         }
         b.append(String.format("SigPnd:\t%016x%nShdPnd:\t%016x%nSigBlk:\t%016x%nSigIgn:\t%016x%nSigCgt:\t%016x%n",
-                t.pendingSignals, 0L, t.sigmask, ign, cgt));
+                t.pending.signal, t.sig.sharedPending.signal, t.sigmask, ign, cgt));
         long caps = uid == 0 ? 0x000001ffffffffffL : 0;
         b.append(String.format("CapInh:\t%016x%nCapPrm:\t%016x%nCapEff:\t%016x%nCapBnd:\t%016x%nCapAmb:\t%016x%n",
                 0L, caps, caps, 0x000001ffffffffffL, 0L));
@@ -362,7 +362,7 @@ final class ProcFs {
         long minflt = k.memory().stats.faults.get();
         Object[] f = {t.pid, "(" + t.comm + ")", state, ppid, pgid, sid, 0, -1, 4194304, minflt, 0, 0, 0, 0, 0, 0, 0, 20, 0,
             threads, 0, 0, vsize, rss, Long.toUnsignedString(-1L), startCode, endCode, startStack, 0, 0,
-            t.pendingSignals, t.sigmask, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, startData, endData, startBrk, argS, argE,
+            t.pending.signal, t.sigmask, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, startData, endData, startBrk, argS, argE,
             envS, envE, 0};
         StringBuilder b = new StringBuilder();
         for (Object o : f) {

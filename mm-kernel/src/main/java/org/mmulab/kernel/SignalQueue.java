@@ -110,30 +110,69 @@ final class SignalQueue {
         return 0;
     }
 
-    /** Is {@code sig} ignored by {@code t}'s disposition (sig_ignored: not when blocked)? */
+    /** Is {@code sig} ignored by {@code t}'s disposition (sig_ignored: not when blocked or awaited)? */
     private static boolean ignored(Task t, int sig) {
-        if (sig == Kernel.SIGKILL || (t.sigmask & bit(sig)) != 0) {
+        if (sig == Kernel.SIGKILL || ((t.sigmask | t.realBlocked) & bit(sig)) != 0) {
             return false;
         }
         long h = t.sigactions[sig][0];
         return h == Signals.SIG_IGN || (h == Signals.SIG_DFL && (bit(sig) & KERNEL_IGNORE) != 0);
     }
 
-    /** A process-directed signal (kill, SIGCHLD): queued on a thread that does not block it. */
+    /** A process-directed signal (kill, SIGCHLD) with kill's info: see {@link #sendToProcessLocked(Kernel, SignalStruct, KSiginfo, List)}. */
     static void sendToProcessLocked(Kernel k, SignalStruct s, int sig, int code, int sender, List<Integer> cpus) {
-        if (s.threads.isEmpty()) {
+        sendToProcessLocked(k, s, sig == 0 ? null : KSiginfo.kill(sig, code, sender, k.config().uid()), cpus);
+    }
+
+    /**
+     * __send_signal(PIDTYPE_TGID) + complete_signal: the signal joins the process's shared_pending and
+     * one thread that wants it is woken to take it: the main thread first, else the next in a round-robin
+     * from curr_target (a thread in sigsuspend or rt_sigtimedwait for it counts, as its mask then
+     * lets it through). When none wants it, it waits in the queue for a thread that unblocks it.
+     * {@code si} null: signal 0, only the existence check.
+     */
+    static void sendToProcessLocked(Kernel k, SignalStruct s, KSiginfo si, List<Integer> cpus) {
+        if (s.threads.isEmpty() || si == null) {
             return; // a zombie: nothing to signal
         }
-        Task target = s.threads.get(0);
-        if (sig != 0 && (target.sigmask & bit(sig)) != 0) {
-            for (Task t : s.threads) {
-                if ((t.sigmask & bit(sig)) == 0) {
-                    target = t;
+        int sig = si.signo();
+        Task p = s.leader != null && !s.leader.exited ? s.leader : s.threads.get(0);
+        if (ignored(p, sig)) {
+            return;
+        }
+        long before = s.sharedPending.signal;
+        if (!s.sharedPending.add(si)) {
+            return;
+        }
+        Task t = null;
+        if (wantsSignal(p, sig, before)) {
+            t = p;
+        } else if (s.threads.size() > 1) {
+            int start = Math.max(0, s.threads.indexOf(s.currTarget));
+            for (int i = 0; i < s.threads.size(); i++) {
+                Task u = s.threads.get((start + i) % s.threads.size());
+                if (wantsSignal(u, sig, before)) {
+                    t = u;
+                    s.currTarget = u;
                     break;
                 }
             }
         }
-        sendLocked(k, target, sig, code, sender, cpus);
+        if (t != null) {
+            signalWakeUpLocked(k, t, sig, cpus);
+        }
+    }
+
+    /**
+     * wants_signal: not blocked, not exiting, and (SIGKILL, or running now, or with no signal already
+     * pending for it: TIF_SIGPENDING before this send, {@code sharedBefore} the shared set then).
+     */
+    private static boolean wantsSignal(Task t, int sig, long sharedBefore) {
+        if ((t.sigmask & bit(sig)) != 0 || t.exited || t.killPending) {
+            return false;
+        }
+        return sig == Kernel.SIGKILL || t.onCpu >= 0
+                || ((t.pending.signal | sharedBefore) & ~(t.sigmask & ~Signals.UNBLOCKABLE)) == 0;
     }
 
     /**
@@ -144,9 +183,32 @@ final class SignalQueue {
         if (sig == 0 || t.exited || ignored(t, sig)) {
             return;
         }
-        t.pendingSignals |= bit(sig);
-        t.pendingCode[sig] = code;
-        t.pendingPid[sig] = sender;
+        if (t.pending.add(KSiginfo.kill(sig, code, sender, k.config().uid()))) {
+            signalWakeUpLocked(k, t, sig, cpus);
+        }
+    }
+
+    /**
+     * retarget_shared_pending: process-directed signals {@code t} has just blocked are handed to the
+     * other threads that do not block them (each woken once), so they are not left waiting on {@code t}.
+     */
+    static void retargetSharedLocked(Kernel k, Task t, long newlyBlocked, List<Integer> cpus) {
+        long retarget = t.sig.sharedPending.signal & newlyBlocked;
+        for (Task u : t.sig.threads) {
+            if (retarget == 0) {
+                break;
+            }
+            long take = retarget & ~u.sigmask;
+            if (u == t || u.exited || take == 0) {
+                continue;
+            }
+            retarget &= ~take;
+            signalWakeUpLocked(k, u, Long.numberOfTrailingZeros(take) + 1, cpus);
+        }
+    }
+
+    /** signal_wake_up: a blocked thread that does not block {@code sig} is woken, a running one interrupted. */
+    private static void signalWakeUpLocked(Kernel k, Task t, int sig, List<Integer> cpus) {
         if ((t.sigmask & ~Signals.UNBLOCKABLE & bit(sig)) != 0) {
             return;
         }
@@ -159,9 +221,27 @@ final class SignalQueue {
         }
     }
 
-    /** Whether the task has a pending signal it does not block (the TIF_SIGPENDING test). */
+    /** The pending signals, the thread's and its process's, that {@code t} does not block (the TIF_SIGPENDING test). */
+    static long deliverable(Task t) {
+        return (t.pending.signal | t.sig.sharedPending.signal) & ~(t.sigmask & ~Signals.UNBLOCKABLE);
+    }
+
+    /** Whether the task has a pending signal it does not block. */
     static boolean hasDeliverable(Task t) {
-        return (t.pendingSignals & ~(t.sigmask & ~Signals.UNBLOCKABLE)) != 0;
+        return deliverable(t) != 0;
+    }
+
+    /**
+     * dequeue_signal: the lowest-numbered signal in {@code mask} from the thread's own queue, else from
+     * the process's shared queue; null when neither holds one. Under the scheduler's lock.
+     */
+    static KSiginfo dequeueLocked(Task t, long mask) {
+        int sig = t.pending.next(mask);
+        if (sig != 0) {
+            return t.pending.take(sig);
+        }
+        sig = t.sig.sharedPending.next(mask);
+        return sig == 0 ? null : t.sig.sharedPending.take(sig);
     }
 
     /**
@@ -170,18 +250,22 @@ final class SignalQueue {
      * syscall's result is in RAX), so the handler's frame saves them and sigreturn restores them.
      */
     static void deliverPending(Kernel k, Vcpu cpu, Task t) {
-        while (!t.exited && hasDeliverable(t)) {
-            long ready = t.pendingSignals & ~(t.sigmask & ~Signals.UNBLOCKABLE);
-            int sig = Long.numberOfTrailingZeros(ready) + 1;
-            t.pendingSignals &= ~bit(sig);
+        while (!t.exited) {
+            KSiginfo si;
+            synchronized (k.sched().lock) {
+                si = dequeueLocked(t, ~(t.sigmask & ~Signals.UNBLOCKABLE));
+            }
+            if (si == null) {
+                return;
+            }
+            int sig = si.signo();
             long handler = t.sigactions[sig][0];
             if (sig != Kernel.SIGKILL && sig != Kernel.SIGSTOP && handler != Signals.SIG_DFL) {
                 if (handler == Signals.SIG_IGN) {
                     continue;
                 }
                 SyscallRestart.beforeHandler(t, cpu.state, t.sigactions[sig][1]);
-                long who = (t.pendingPid[sig] & 0xffff_ffffL) | (long) k.config().uid() << 32; // si_pid, si_uid
-                int r = Signals.deliverFault(k, t, cpu, sig, t.pendingCode[sig], who, 0, 0);
+                int r = Signals.deliver(k, t, cpu, si, 0, 0);
                 SyscallRestart.afterHandler(t);
                 if (r == Signals.SETUP_FAILED) {
                     k.forceSigFault(Kernel.SIGSEGV, null); // signal_setup_done -> force_sigsegv

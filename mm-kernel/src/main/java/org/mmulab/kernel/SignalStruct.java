@@ -36,6 +36,11 @@ final class SignalStruct {
     /** signal->rlim, created from INIT_RLIMITS for the first process and copied by fork. */
     long[][] rlimits;
 
+    /** shared_pending: process-directed signals (kill, SIGCHLD) any thread not blocking them may take. */
+    final SigPending sharedPending = new SigPending();
+    /** curr_target: where complete_signal's round-robin search for a thread to wake starts. */
+    Task currTarget;
+
     /** The process group and session (task_pgrp, task_session); a new process inherits its parent's. */
     int pgid, sid;
     /** The process has called execve (setpgid on it from its parent is then EACCES). */
