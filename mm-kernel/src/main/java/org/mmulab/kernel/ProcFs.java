@@ -185,6 +185,16 @@ final class ProcFs {
 
     /** show_map_vma: "start-end perms offset MAJ:MIN inode", padded to column 73 before the name. */
     String maps(Task t) {
+        return eachVma(t, this::mapLine);
+    }
+
+    /** What a /proc file writes for one VMA (maps: its line; smaps: the line and the page counts). */
+    interface VmaText {
+        void append(StringBuilder b, VmArea v, MmStruct mm);
+    }
+
+    /** m_start/m_next over the task's VMAs under the mmap lock (fs/proc/task_mmu.c); "" without an mm. */
+    static String eachVma(Task t, VmaText text) {
         MmStruct mm = t.mm;
         if (mm == null) {
             return "";
@@ -193,7 +203,7 @@ final class ProcFs {
         mm.mmapLock.downRead();
         try {
             for (VmArea v : mm.vmaList()) {
-                mapLine(b, v, mm);
+                text.append(b, v, mm);
             }
         } finally {
             mm.mmapLock.upRead();
@@ -265,16 +275,20 @@ final class ProcFs {
         return String.format("%s:\t%8d kB%n", name, pages * 4);
     }
 
+    /** The process's parent, thread count, process group and session, read under the scheduler's lock. */
+    private record Ids(int ppid, int threads, int pgid, int sid) {
+    }
+
+    private Ids ids(SignalStruct s) {
+        synchronized (k.sched().lock) {
+            return new Ids(s.parent == null ? 0 : s.parent.tgid, s.threads.size(), s.pgid, s.sid);
+        }
+    }
+
     String status(Task t) {
         StringBuilder b = new StringBuilder();
         SignalStruct s = t.sig;
-        int ppid, threads, pgid, sid;
-        synchronized (k.sched().lock) {
-            ppid = s.parent == null ? 0 : s.parent.tgid;
-            threads = s.threads.size();
-            pgid = s.pgid;
-            sid = s.sid;
-        }
+        Ids id = ids(s);
         int uid = k.config().uid();
         b.append("Name:\t").append(t.comm).append('\n');
         b.append(String.format("Umask:\t%04o%n", t.umask));
@@ -282,12 +296,12 @@ final class ProcFs {
         b.append("Tgid:\t").append(t.tgid()).append('\n');
         b.append("Ngid:\t0\n");
         b.append("Pid:\t").append(t.pid).append('\n');
-        b.append("PPid:\t").append(ppid).append('\n');
+        b.append("PPid:\t").append(id.ppid()).append('\n');
         b.append("TracerPid:\t0\n");
         b.append(String.format("Uid:\t%d\t%d\t%d\t%d%nGid:\t%d\t%d\t%d\t%d%n", uid, uid, uid, uid, uid, uid, uid, uid));
         b.append("FDSize:\t64\nGroups:\t\n");
-        b.append("NStgid:\t").append(t.tgid()).append("\nNSpid:\t").append(t.pid).append("\nNSpgid:\t").append(pgid)
-                .append("\nNSsid:\t").append(sid).append('\n');
+        b.append("NStgid:\t").append(t.tgid()).append("\nNSpid:\t").append(t.pid).append("\nNSpgid:\t").append(id.pgid())
+                .append("\nNSsid:\t").append(id.sid()).append('\n');
         MmStruct mm = t.mm;
         if (mm != null) {
             mm.updateHiwaterRss();
@@ -308,7 +322,7 @@ final class ProcFs {
                     .append(kb("VmLib", Math.max(0, v[2] - exe))).append(kb("VmPTE", mm.nrPgtables() + 1))
                     .append(kb("VmSwap", 0)).append("HugetlbPages:\t       0 kB\nCoreDumping:\t0\nTHP_enabled:\t1\n");
         }
-        b.append("Threads:\t").append(threads).append('\n');
+        b.append("Threads:\t").append(id.threads()).append('\n');
         b.append("SigQ:\t0/").append(s.rlimits == null ? 0 : s.rlimits[11][0]).append('\n');
         long ign = 0, cgt = 0;
         for (int i = 1; i <= Task.NSIG; i++) {
@@ -335,13 +349,7 @@ final class ProcFs {
     /** do_task_stat's 52 fields. */
     String stat(Task t) {
         SignalStruct s = t.sig;
-        int ppid, threads, pgid, sid;
-        synchronized (k.sched().lock) {
-            ppid = s.parent == null ? 0 : s.parent.tgid;
-            threads = s.threads.size();
-            pgid = s.pgid;
-            sid = s.sid;
-        }
+        Ids id = ids(s);
         MmStruct mm = t.mm;
         long vsize = mm == null ? 0 : mm.totalVm() * 4096, rss = mm == null ? 0 : mm.rss();
         char state = t.state == Task.BLOCKED ? 'S' : 'R';
@@ -360,8 +368,8 @@ final class ProcFs {
             envE = mm.envEnd;
         }
         long minflt = k.memory().stats.faults.get();
-        Object[] f = {t.pid, "(" + t.comm + ")", state, ppid, pgid, sid, 0, -1, 4194304, minflt, 0, 0, 0, 0, 0, 0, 0, 20, 0,
-            threads, 0, 0, vsize, rss, Long.toUnsignedString(-1L), startCode, endCode, startStack, 0, 0,
+        Object[] f = {t.pid, "(" + t.comm + ")", state, id.ppid(), id.pgid(), id.sid(), 0, -1, 4194304, minflt, 0, 0, 0, 0, 0, 0, 0, 20, 0,
+            id.threads(), 0, 0, vsize, rss, Long.toUnsignedString(-1L), startCode, endCode, startStack, 0, 0,
             t.pending.signal, t.sigmask, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, startData, endData, startBrk, argS, argE,
             envS, envE, 0};
         StringBuilder b = new StringBuilder();
