@@ -33,6 +33,8 @@ final class SignalStruct {
     boolean zombie;
     /** Status a shell reports (code, or 128 + signal) and the killing signal (0 for an exit). */
     int exitStatus, termSignal;
+    /** signal->sum_sched_runtime: the CPU time (ns) of the threads that have exited. */
+    long exitedCpuNanos;
     /** signal->rlim, created from INIT_RLIMITS for the first process and copied by fork. */
     long[][] rlimits;
 

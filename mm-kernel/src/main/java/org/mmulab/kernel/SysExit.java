@@ -98,6 +98,11 @@ final class SysExit {
                 status = s.exitStatus;
                 sig = s.termSignal;
             }
+            Vcpu here = k.ctx().cpu;
+            if (t.onCpu == here.id()) {
+                Sched.accountLocked(t, here); // do_exit on the task's own vCPU: its time up to now
+            }
+            s.exitedCpuNanos += t.cpuNanos; // __exit_signal
             t.exited = true;
             t.exitStatus = status;
             t.termSignal = sig;
@@ -199,12 +204,13 @@ final class SysExit {
     /**
      * do_notify_parent's siginfo: CLD_KILLED with the signal, or CLD_EXITED with the exit code, in
      * si_status. CLD_DUMPED (exit_code & 0x80) needs a core dump, which mmulab never writes (as Linux with
-     * RLIMIT_CORE 0). si_utime/si_stime: no CPU time is kept per task (only per vCPU), so 0.
+     * RLIMIT_CORE 0). si_utime: the CPU time of all the process's threads in clock_t ticks (USER_HZ
+     * 100); mmulab does not split user from system time, so all of it is user time and si_stime is 0.
      */
     private KSiginfo childInfo(int sig, SignalStruct s) {
         boolean killed = s.termSignal != 0;
         return KSiginfo.chld(sig, killed ? CLD_KILLED : CLD_EXITED, s.tgid, k.config().uid(),
-                killed ? s.termSignal & 0x7f : s.exitStatus & 0xff, 0, 0);
+                killed ? s.termSignal & 0x7f : s.exitStatus & 0xff, SysProc.ticks(s.exitedCpuNanos), 0);
     }
 
     private void wakeWaitersLocked(SignalStruct p) {

@@ -109,6 +109,10 @@ public final class Task {
     volatile boolean killPending;
     /** A vfork child: the parent blocked until this task exits (mm_release's vfork_done). */
     Task vforkParent;
+    /** CPU time spent on a vCPU before the last switch-in (se.sum_exec_runtime), in ns of the vCPU's cycles. */
+    long cpuNanos;
+    /** The vCPU's CPU time (ns) when the task was last switched in. */
+    long onCpuSinceNanos;
     /** sched_setaffinity's mask (bit per vCPU); every vCPU by default. */
     long cpusAllowed = -1L;
 

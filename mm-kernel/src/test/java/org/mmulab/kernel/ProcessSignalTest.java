@@ -3,6 +3,7 @@ package org.mmulab.kernel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 import org.mmulab.emulator.cpu.CpuState;
@@ -92,11 +93,15 @@ class ProcessSignalTest {
         assertEquals(-Errno.EINVAL, f.sys(SysSignal.NR_RT_SIGTIMEDWAIT, set, info, 0, 4), "sigsetsize");
     }
 
-    /** The child exits with {@code code} (or is killed by {@code sig}); returns the parent's siginfo address. */
-    private static long childDies(Fixture f, Task parent, int code, int sig) {
+    /**
+     * The child runs for {@code cpuMillis} ms of its vCPU's cycles, then exits with {@code code} (or is
+     * killed by {@code sig}); returns the parent's siginfo address.
+     */
+    private static long childDies(Fixture f, Task parent, int code, int sig, long cpuMillis) {
         long pid = f.sys(SysClone.NR_FORK);
         f.sys(Syscalls.NR_SCHED_YIELD);
         assertEquals(pid, f.kernel.current().pid);
+        f.cpu.clock().charge(f.cpu.clock().model().frequencyHz() / 1000 * cpuMillis);
         if (sig != 0) {
             f.sys(SignalQueue.NR_KILL, pid, sig);
         } else {
@@ -117,10 +122,13 @@ class ProcessSignalTest {
         Fixture f = ForkWaitTest.boot(64L << 20);
         Task parent = f.kernel.current();
         install(f, SignalQueue.SIGCHLD, 0);
-        long info = childDies(f, parent, 7, 0);
+        long info = childDies(f, parent, 7, 0, 1500);
         assertEquals(SysExit.CLD_EXITED, (int) f.read64(info + 8), "si_code CLD_EXITED");
         assertEquals(7, (int) f.read64(info + 24), "si_status: the exit code");
-        info = childDies(f, parent, 0, Kernel.SIGSEGV);
+        long utime = f.read64(info + 32);
+        assertTrue(utime >= 150 && utime < 153, "si_utime: the child's 1.5 s in USER_HZ ticks, not the parent's: " + utime);
+        assertEquals(0, f.read64(info + 40), "si_stime: no user/system split");
+        info = childDies(f, parent, 0, Kernel.SIGSEGV, 0);
         assertEquals(SysExit.CLD_KILLED, (int) f.read64(info + 8), "si_code CLD_KILLED");
         assertEquals(Kernel.SIGSEGV, (int) f.read64(info + 24), "si_status: the signal");
     }
@@ -130,7 +138,7 @@ class ProcessSignalTest {
         Fixture f = ForkWaitTest.boot(64L << 20);
         Task parent = f.kernel.current();
         install(f, SignalQueue.SIGCHLD, SA_NOCLDWAIT);
-        long info = childDies(f, parent, 3, 0);
+        long info = childDies(f, parent, 3, 0, 0);
         assertEquals(3, (int) f.read64(info + 24));
         assertEquals(-Errno.ECHILD, ForkWaitTest.wait4(f, -1, 0, 0), "reaped automatically");
     }
