@@ -409,7 +409,7 @@ public final class Kernel implements TrapHandler {
     // ==========================================================================================
     // Signals and exit
 
-    private static String signalMessage(int sig) {
+    static String signalMessage(int sig) {
         return switch (sig) {
             case SIGILL -> "Illegal instruction";
             case SIGTRAP -> "Trace/breakpoint trap";

@@ -32,6 +32,9 @@ final class SignalQueue {
     /** SIG_KERNEL_IGNORE_MASK and SIG_KERNEL_STOP_MASK (include/linux/signal.h). */
     static final long KERNEL_IGNORE = bit(SIGCHLD) | bit(SIGCONT) | bit(SIGURG) | bit(SIGWINCH),
             KERNEL_STOP = bit(Kernel.SIGSTOP) | bit(SIGTSTP) | bit(SIGTTIN) | bit(SIGTTOU);
+    /** SIG_KERNEL_COREDUMP_MASK: SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS. */
+    static final long KERNEL_COREDUMP = bit(3) | bit(Kernel.SIGILL) | bit(Kernel.SIGTRAP) | bit(Kernel.SIGABRT)
+            | bit(Kernel.SIGBUS) | bit(Kernel.SIGFPE) | bit(Kernel.SIGSEGV) | bit(24) | bit(25) | bit(31);
 
     private SignalQueue() {
     }
@@ -125,58 +128,22 @@ final class SignalQueue {
     }
 
     /**
-     * __send_signal(PIDTYPE_TGID) + complete_signal: the signal joins the process's shared_pending and
-     * one thread that wants it is woken to take it: the main thread first, else the next in a round-robin
-     * from curr_target (a thread in sigsuspend or rt_sigtimedwait for it counts, as its mask then
-     * lets it through). When none wants it, it waits in the queue for a thread that unblocks it.
-     * {@code si} null: signal 0, only the existence check.
+     * __send_signal(PIDTYPE_TGID): the signal joins the process's shared_pending for
+     * {@link #completeSignalLocked} to find a thread for. {@code si} null: signal 0, only the existence
+     * check.
      */
     static void sendToProcessLocked(Kernel k, SignalStruct s, KSiginfo si, List<Integer> cpus) {
         if (s.threads.isEmpty() || si == null) {
             return; // a zombie: nothing to signal
         }
-        int sig = si.signo();
         Task p = s.leader != null && !s.leader.exited ? s.leader : s.threads.get(0);
-        if (ignored(p, sig)) {
-            return;
-        }
-        long before = s.sharedPending.signal;
-        if (!s.sharedPending.add(si)) {
-            return;
-        }
-        Task t = null;
-        if (wantsSignal(p, sig, before)) {
-            t = p;
-        } else if (s.threads.size() > 1) {
-            int start = Math.max(0, s.threads.indexOf(s.currTarget));
-            for (int i = 0; i < s.threads.size(); i++) {
-                Task u = s.threads.get((start + i) % s.threads.size());
-                if (wantsSignal(u, sig, before)) {
-                    t = u;
-                    s.currTarget = u;
-                    break;
-                }
-            }
-        }
-        if (t != null) {
-            signalWakeUpLocked(k, t, sig, cpus);
+        if (!ignored(p, si.signo()) && s.sharedPending.add(si)) {
+            completeSignalLocked(k, p, si.signo(), true, cpus);
         }
     }
 
     /**
-     * wants_signal: not blocked, not exiting, and (SIGKILL, or running now, or with no signal already
-     * pending for it: TIF_SIGPENDING before this send, {@code sharedBefore} the shared set then).
-     */
-    private static boolean wantsSignal(Task t, int sig, long sharedBefore) {
-        if ((t.sigmask & bit(sig)) != 0 || t.exited || t.killPending) {
-            return false;
-        }
-        return sig == Kernel.SIGKILL || t.onCpu >= 0
-                || ((t.pending.signal | sharedBefore) & ~(t.sigmask & ~Signals.UNBLOCKABLE)) == 0;
-    }
-
-    /**
-     * send_signal + signal_wake_up for one thread ({@code sender}: the si_pid the handler sees); signal 0
+     * send_signal + complete_signal for one thread ({@code sender}: the si_pid the handler sees); signal 0
      * only checks that the target exists.
      */
     static void sendLocked(Kernel k, Task t, int sig, int code, int sender, List<Integer> cpus) {
@@ -184,8 +151,56 @@ final class SignalQueue {
             return;
         }
         if (t.pending.add(KSiginfo.kill(sig, code, sender, k.config().uid()))) {
-            signalWakeUpLocked(k, t, sig, cpus);
+            completeSignalLocked(k, t, sig, false, cpus);
         }
+    }
+
+    /**
+     * complete_signal: the thread to wake for a signal just queued for {@code p} (its process's queue
+     * when {@code group}): {@code p} if it wants it, else for a process signal the next thread that does in
+     * a round-robin from curr_target (a thread in sigsuspend or rt_sigtimedwait for it counts, as its
+     * mask then lets it through); when none does, it waits in the queue for a thread that unblocks it. A
+     * signal that will kill the process (default action, not a core-dump signal, not awaited by
+     * rt_sigtimedwait) takes the whole group down at once: SIGNAL_GROUP_EXIT and SIGKILL to every thread,
+     * so no thread goes on running while a slower one gets to the signal.
+     */
+    private static void completeSignalLocked(Kernel k, Task p, int sig, boolean group, List<Integer> cpus) {
+        SignalStruct s = p.sig;
+        Task t = null;
+        if (wantsSignal(p, sig)) {
+            t = p;
+        } else if (group && s.threads.size() > 1) {
+            int start = Math.max(0, s.threads.indexOf(s.currTarget));
+            for (int i = 0; i < s.threads.size(); i++) {
+                Task u = s.threads.get((start + i) % s.threads.size());
+                if (wantsSignal(u, sig)) {
+                    t = u;
+                    s.currTarget = u;
+                    break;
+                }
+            }
+        }
+        if (t == null) {
+            return;
+        }
+        boolean fatal = (bit(sig) & (KERNEL_IGNORE | KERNEL_STOP)) == 0 && p.sigactions[sig][0] == Signals.SIG_DFL;
+        if (fatal && !s.groupExit && (t.realBlocked & bit(sig)) == 0 && (bit(sig) & KERNEL_COREDUMP) == 0) {
+            k.exits().groupKillLocked(s, sig, cpus);
+            return;
+        }
+        signalWakeUpLocked(k, t, sig, cpus);
+    }
+
+    /**
+     * wants_signal: not blocked, not exiting, and (SIGKILL, or running now, or with no other signal
+     * pending for it: TIF_SIGPENDING before this send).
+     */
+    private static boolean wantsSignal(Task t, int sig) {
+        if ((t.sigmask & bit(sig)) != 0 || t.exited || t.killPending) {
+            return false;
+        }
+        long others = (t.pending.signal | t.sig.sharedPending.signal) & ~bit(sig);
+        return sig == Kernel.SIGKILL || t.onCpu >= 0 || (others & ~(t.sigmask & ~Signals.UNBLOCKABLE)) == 0;
     }
 
     /**

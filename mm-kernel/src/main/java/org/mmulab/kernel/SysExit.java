@@ -72,6 +72,23 @@ final class SysExit {
         }
     }
 
+    /**
+     * complete_signal's kill of the whole group for a fatal signal: SIGNAL_GROUP_EXIT with status
+     * 128 + {@code sig}, SIGKILL to every thread. For init a shell would report the signal, as
+     * {@link Kernel#forceSigFault} does.
+     */
+    void groupKillLocked(SignalStruct s, int sig, List<Integer> cpus) {
+        s.groupExit = true;
+        s.exitStatus = 128 + sig;
+        s.termSignal = sig;
+        for (Task u : s.threads) {
+            killLocked(u, cpus);
+        }
+        if (s == k.initProcess()) {
+            k.stderrLine(Kernel.signalMessage(sig));
+        }
+    }
+
     /** SIGKILL to one task: it exits at its next kernel entry. */
     void killLocked(Task u, List<Integer> cpusToInterrupt) {
         u.killPending = true;

@@ -142,4 +142,27 @@ class ProcessSignalTest {
         assertEquals(3, (int) f.read64(info + 24));
         assertEquals(-Errno.ECHILD, ForkWaitTest.wait4(f, -1, 0, 0), "reaped automatically");
     }
+
+    @Test
+    void aFatalSignalKillsTheGroupAtOnceEvenAVforkParent() throws Exception {
+        Fixture f = ForkWaitTest.boot(64L << 20);
+        Task init = f.kernel.current();
+        long page = f.mmap(0, 4096, RW, ANON);
+        long p = f.sys(SysClone.NR_FORK);
+        ForkWaitTest.wait4(f, p, page, 0); // init waits; P runs
+        Task parent = f.kernel.current();
+        assertEquals(p, parent.pid);
+        f.sys(SysClone.NR_VFORK); // P sleeps until its vfork child execs or exits (not interruptible)
+        Task child = f.kernel.current();
+        assertNotEquals(parent, child);
+        assertEquals(0, f.sys(SignalQueue.NR_KILL, p, 15)); // SIGTERM, default action
+        assertEquals(0, f.sys(Syscalls.NR_SCHED_YIELD));
+        assertSame(child, f.kernel.current(), "the vfork child goes on");
+        assertEquals(true, parent.exited(), "SIGTERM killed P at once, out of its vfork wait");
+        assertEquals(128 + 15, parent.exitStatus());
+        f.sys(Syscalls.NR_EXIT_GROUP, 0);
+        assertSame(init, f.kernel.current());
+        assertEquals(p, f.cpu.state.gpr[CpuState.RAX], "init reaps P");
+        assertEquals(15, f.read32(page), "WTERMSIG 15");
+    }
 }
