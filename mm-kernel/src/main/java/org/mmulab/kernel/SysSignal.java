@@ -18,7 +18,6 @@ final class SysSignal {
     static final int NR_RT_SIGPENDING = 127, NR_RT_SIGTIMEDWAIT = 128;
     static final int NR32_RT_SIGPENDING = 176, NR32_RT_SIGTIMEDWAIT = 177, NR32_RT_SIGTIMEDWAIT_TIME64 = 421;
     private static final long UNBLOCKABLE = Signals.UNBLOCKABLE;
-    private static final long NSEC_PER_SEC = 1_000_000_000L;
 
     private final Kernel k;
 
@@ -142,16 +141,11 @@ final class SysSignal {
         }
         long deadline = Long.MAX_VALUE;
         if (tsp != 0) {
-            byte[] b = new byte[ts64 ? 16 : 8];
-            if (k.userAccess().copyFromUser(b, 0, tsp, b.length) != 0) {
-                return -Errno.EFAULT;
-            }
-            long sec = ts64 ? Le.le64(b, 0) : (int) Le.le32(b, 0), nsec = ts64 ? Le.le64(b, 8) : (int) Le.le32(b, 4);
-            if (sec < 0 || nsec < 0 || nsec >= NSEC_PER_SEC) {
-                return -Errno.EINVAL;
+            long ns = SysTime.readRequest(k.userAccess(), tsp, ts64);
+            if (ns < 0) {
+                return ns; // -EFAULT or -EINVAL
             }
             long now = k.machine().guestTime().monotonicNanos(cpu);
-            long ns = sec > Long.MAX_VALUE / NSEC_PER_SEC - 1 ? Long.MAX_VALUE : sec * NSEC_PER_SEC + nsec;
             deadline = ns > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + ns;
         }
         return sigtimedwait(cpu, k.current(), these & ~UNBLOCKABLE, infop, compat, deadline);

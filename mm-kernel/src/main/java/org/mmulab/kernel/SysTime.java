@@ -200,8 +200,13 @@ final class SysTime {
 
     /** get_timespec64 + timespec64_valid of a sleep request: ns (saturated), or -EFAULT / -EINVAL. */
     private long readRequest(long req, boolean ts64) {
+        return readRequest(k.userAccess(), req, ts64);
+    }
+
+    /** {@link #readRequest(long, boolean)} through {@code ua} (also rt_sigtimedwait's timeout). */
+    static long readRequest(UserAccess ua, long req, boolean ts64) {
         byte[] b = new byte[ts64 ? 16 : 8];
-        if (k.userAccess().copyFromUser(b, 0, req, b.length) != 0) {
+        if (ua.copyFromUser(b, 0, req, b.length) != 0) {
             return -Errno.EFAULT;
         }
         long sec = ts64 ? Le.le64(b, 0) : (int) Le.le32(b, 0), nsec = ts64 ? Le.le64(b, 8) : (int) Le.le32(b, 4);

@@ -91,6 +91,11 @@ class ProcessSignalTest {
         assertEquals(1L << (SIGUSR1 - 1), waiter.sigmask(), "the blocked mask is back");
         assertEquals(0, main.sig.sharedPending.signal, "dequeued");
         assertEquals(-Errno.EINVAL, f.sys(SysSignal.NR_RT_SIGTIMEDWAIT, set, info, 0, 4), "sigsetsize");
+        f.write64(ts + 8, 1_000_000_000L);
+        assertEquals(-Errno.EINVAL, f.sys(SysSignal.NR_RT_SIGTIMEDWAIT, set, info, ts, 8), "tv_nsec out of range");
+        assertEquals(-Errno.EFAULT, f.sys(SysSignal.NR_RT_SIGTIMEDWAIT, set, info, 16, 8), "unreadable timeout");
+        assertEquals(-Errno.EFAULT, f.sys(SysSignal.NR_RT_SIGTIMEDWAIT, 16, info, 0, 8), "unreadable set");
+        assertEquals(-Errno.EFAULT, f.sys(SysSignal.NR_RT_SIGPENDING, 16, 8));
     }
 
     /**

@@ -12,17 +12,13 @@ import org.junit.jupiter.api.Test;
  * x87/SSE state or memory. Before, only MMX checked CR0: SSE and x87 ran with EM or TS set.
  */
 class DeviceNotAvailableTest {
-    static final long CODE = 0x40_0000L, DATA = 0x60_0000L, STACK = 0x7f_f000L;
+    static final long CODE = TestMachine.USER_CODE, DATA = TestMachine.USER_DATA;
     static final long EM = CpuState.CR0_EM, TS = CpuState.CR0_TS, MP = CpuState.CR0_MP;
     TestMachine m;
 
     @BeforeEach
     void setUp() {
-        m = new TestMachine();
-        m.mapNew(CODE, TestMachine.P | TestMachine.US);
-        m.mapNew(DATA, TestMachine.P | TestMachine.RW | TestMachine.US | TestMachine.NX);
-        m.mapNew(STACK, TestMachine.P | TestMachine.RW | TestMachine.US | TestMachine.NX);
-        m.s.gpr[CpuState.RSP] = STACK + 0x800;
+        m = TestMachine.withUserPages();
         m.s.gpr[CpuState.RDX] = DATA;
         m.s.gpr[CpuState.RCX] = DATA + 0x400;
         m.s.gpr[CpuState.RAX] = 0x1234_5678_9abcL;
@@ -72,6 +68,15 @@ class DeviceNotAvailableTest {
         assertArrayEquals(before, snapshot(), hex + ": nothing changed");
     }
 
+    /** Each instruction faults with {@code vectors[i]} under CR0 bits {@code cr0s[i]}, changing nothing. */
+    private void faultsUnder(String[] hexes, long[] cr0s, int[] vectors) {
+        for (String hex : hexes) {
+            for (int i = 0; i < cr0s.length; i++) {
+                faults(hex, cr0s[i], vectors[i]);
+            }
+        }
+    }
+
     @Test
     void sseIsUdUnderEmAndNmUnderTs() {
         String[] sse = {
@@ -85,11 +90,7 @@ class DeviceNotAvailableTest {
             "660f3a0eca55", // pblendw $0x55,%xmm2,%xmm1 (SSE4.1, 0F 3A)
             "f30f7e02", // movq (%rdx),%xmm0
         };
-        for (String hex : sse) {
-            faults(hex, EM, Vectors.UD);
-            faults(hex, TS, Vectors.NM);
-            faults(hex, EM | TS, Vectors.UD);
-        }
+        faultsUnder(sse, new long[] {EM, TS, EM | TS}, new int[] {Vectors.UD, Vectors.NM, Vectors.UD});
         assertEquals(-1, run("660fd4ca", MP), "MP alone does not matter");
     }
 
@@ -108,11 +109,7 @@ class DeviceNotAvailableTest {
             "0fae02", // fxsave (%rdx): #NM for EM too, not #UD
             "0fae0a", // fxrstor (%rdx)
         };
-        for (String hex : x87) {
-            faults(hex, EM, Vectors.NM);
-            faults(hex, TS, Vectors.NM);
-            faults(hex, TS | MP, Vectors.NM);
-        }
+        faultsUnder(x87, new long[] {EM, TS, TS | MP}, new int[] {Vectors.NM, Vectors.NM, Vectors.NM});
         assertEquals(-1, run("d9e8", MP), "fld1 runs with MP alone");
     }
 

@@ -15,16 +15,12 @@ import org.mmulab.emulator.cpu.fpu.X87State;
  * Machine code assembled with GNU as (mm1 = destination, mm2 = source).
  */
 class MmxTest {
-    static final long CODE = 0x40_0000L, DATA = 0x60_0000L, STACK = 0x7f_f000L;
+    static final long CODE = TestMachine.USER_CODE, DATA = TestMachine.USER_DATA;
     TestMachine m;
 
     @BeforeEach
     void setUp() {
-        m = new TestMachine();
-        m.mapNew(CODE, TestMachine.P | TestMachine.US);
-        m.mapNew(DATA, TestMachine.P | TestMachine.RW | TestMachine.US | TestMachine.NX);
-        m.mapNew(STACK, TestMachine.P | TestMachine.RW | TestMachine.US | TestMachine.NX);
-        m.s.gpr[CpuState.RSP] = STACK + 0x800;
+        m = TestMachine.withUserPages();
         m.s.gpr[CpuState.RDX] = DATA;
         m.s.fpu.init();
     }
