@@ -253,6 +253,16 @@ final class ProcFs {
 
     // ---- status, stat, statm, smaps_rollup ----------------------------------------------------------
 
+    /** {@link #vmSizes} under the mmap lock (status and statm). */
+    private static long[] vmSizesLocked(MmStruct mm) {
+        mm.mmapLock.downRead();
+        try {
+            return vmSizes(mm);
+        } finally {
+            mm.mmapLock.upRead();
+        }
+    }
+
     /** The Vm* sizes task_mem derives from the VMA list: {total, stack, exec, data} in pages. */
     private static long[] vmSizes(MmStruct mm) {
         long total = 0, stack = 0, exec = 0, data = 0;
@@ -305,13 +315,7 @@ final class ProcFs {
         MmStruct mm = t.mm;
         if (mm != null) {
             mm.updateHiwaterRss();
-            long[] v;
-            mm.mmapLock.downRead();
-            try {
-                v = vmSizes(mm);
-            } finally {
-                mm.mmapLock.upRead();
-            }
+            long[] v = vmSizesLocked(mm);
             long anon = mm.counter(MmStruct.MM_ANONPAGES), file = mm.counter(MmStruct.MM_FILEPAGES),
                     shmem = mm.counter(MmStruct.MM_SHMEMPAGES);
             long exe = ((mm.endCode + 4095) >>> 12) - (mm.startCode >>> 12);
@@ -386,13 +390,7 @@ final class ProcFs {
         }
         long shared = mm.counter(MmStruct.MM_FILEPAGES) + mm.counter(MmStruct.MM_SHMEMPAGES);
         long text = ((mm.endCode + 4095) >>> 12) - (mm.startCode >>> 12);
-        long[] v;
-        mm.mmapLock.downRead();
-        try {
-            v = vmSizes(mm);
-        } finally {
-            mm.mmapLock.upRead();
-        }
+        long[] v = vmSizesLocked(mm);
         return String.format("%d %d %d %d 0 %d 0%n", mm.totalVm(), mm.rss(), shared, text, v[3] + v[1]);
     }
 

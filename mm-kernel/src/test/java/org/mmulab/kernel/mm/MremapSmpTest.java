@@ -126,13 +126,7 @@ class MremapSmpTest {
         assertEquals(List.of(), rig.memory.check.violations(), "during the run");
         for (MmStruct mm : List.of(parent, child)) {
             for (VmArea v : mm.vmaList()) {
-                for (long a = v.start(); a < v.end(); a += 4096) {
-                    long pte = rig.memory.lookupPte(mm, a);
-                    if (PteBits.present(pte)) {
-                        assertEquals(object.cachedPfn(v.pageIndex(a)), PteBits.pfn(pte),
-                                "a PTE at 0x" + Long.toHexString(a) + " maps a page the object no longer holds");
-                    }
-                }
+                RandomVmaOps.assertMapsCachedPages(rig, mm, v, object, "a PTE");
             }
         }
         assertEquals(List.of(), rig.memory.check.checkMms(List.of(parent, child)));

@@ -66,4 +66,15 @@ final class RandomVmaOps {
             assertEquals(0, rig.mmap.doMunmap(mm, to + pages * 4096L, newLen - pages * 4096L));
         }
     }
+
+    /** Every present PTE of {@code v} maps the page {@code object}'s cache holds at that index (none left stale). */
+    static void assertMapsCachedPages(SmpRig rig, MmStruct mm, VmArea v, AddressSpace object, String what) {
+        for (long a = v.start(); a < v.end(); a += 4096) {
+            long pte = rig.memory.lookupPte(mm, a);
+            if (PteBits.present(pte)) {
+                assertEquals(object.cachedPfn(v.pageIndex(a)), PteBits.pfn(pte),
+                        what + " at 0x" + Long.toHexString(a) + " maps a page the object no longer holds");
+            }
+        }
+    }
 }

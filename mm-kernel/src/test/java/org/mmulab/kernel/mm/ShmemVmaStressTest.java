@@ -142,13 +142,7 @@ class ShmemVmaStressTest {
                 if (v.file() != obj || (v.flags() & VmArea.VM_SHARED) == 0) {
                     continue;
                 }
-                for (long a = v.start(); a < v.end(); a += 4096) {
-                    long pte = rig.memory.lookupPte(m, a);
-                    if (PteBits.present(pte)) {
-                        assertEquals(obj.cachedPfn(v.pageIndex(a)), PteBits.pfn(pte),
-                                "a shared PTE at 0x" + Long.toHexString(a) + " maps a page the object no longer holds");
-                    }
-                }
+                RandomVmaOps.assertMapsCachedPages(rig, m, v, obj, "a shared PTE");
             }
         }
         assertEquals(List.of(), rig.memory.check.checkMms(List.of(mm, child)));
