@@ -126,7 +126,7 @@ done
 # plus a source's own " * build.sh cflags: ..." line (libc_vec.c: -O3). Needs gcc-multilib for i386
 # and musl-tools. These keep their symbol table too (the oracle names libc functions).
 # The SMP images are libc images too (pthreads, fork, raw futex): threads_fault, fork_cow, fork_many,
-# munmap_race, futex_pingpong, thread_segv, sharing src/libc/smp_check.h (fail fast, never hang); their
+# munmap_race, futex_pingpong, thread_segv, sig_threads, sharing src/libc/smp_check.h (fail fast, never hang); their
 # sources add -pthread by the cflags line. Their output does not depend on the CPU count or the
 # interleaving, so one native recording serves every run; like every libc image, the i386 build is
 # checked against the x86_64 recording.

@@ -1,6 +1,6 @@
 /*
  * Shared by the SMP images (threads_fault, fork_cow, fork_many, munmap_race, futex_pingpong,
- * thread_segv): failure reporting that never hangs. Every libc/kernel call an SMP image makes is
+ * thread_segv, sig_threads): failure reporting that never hangs. Every libc/kernel call an SMP image makes is
  * checked; a failure prints one line and exits with status 1 at once (exit_group), so a kernel that
  * does not implement clone, fork or futex yet fails the image quickly instead of leaving a thread
  * spinning on a futex word that nobody will ever change.

@@ -46,16 +46,26 @@ final class Futex {
         final Task task;
         Key key;
         final int bitset;
+        /** futex_wait_restart for a wait with a timeout (the same absolute expiry), else null. */
+        final Task.Resume restart;
 
-        Wait(Task task, Key key, int bitset) {
+        Wait(Task task, Key key, int bitset, Task.Resume restart) {
             this.task = task;
             this.key = key;
             this.bitset = bitset;
+            this.restart = restart;
         }
 
+        /**
+         * 0 after a wake, -ETIMEDOUT, -EINTR when killed; a signal gives futex_wait's -ERESTARTSYS (no
+         * timeout) or -ERESTART_RESTARTBLOCK with futex_wait_restart (a timeout).
+         */
         @Override
         public long resume(Kernel k, Vcpu cpu, Task t) {
-            return t.wakeResult; // 0 after a wake, -ETIMEDOUT, -EINTR (signal) or -EINTR (killed)
+            if (t.wakeResult != -Errno.EINTR || t.killPending) {
+                return t.wakeResult;
+            }
+            return restart == null ? -Errno.ERESTARTSYS : SyscallRestart.setRestartFn(t, restart);
         }
     }
 
@@ -191,7 +201,8 @@ final class Futex {
             if (t.killPending) {
                 return -Errno.EINTR;
             }
-            Wait w = new Wait(t, key, bitset);
+            Wait w = new Wait(t, key, bitset, deadline == Long.MAX_VALUE ? null
+                    : (kk, vcpu, task) -> wait(vcpu, uaddr, priv, val, bitset, deadline));
             buckets.computeIfAbsent(key, x -> new ArrayDeque<>()).addLast(w);
             return sched.blockLocked(t, w, deadline, String.format("futex wait on 0x%x (value %d)", uaddr, val));
         }

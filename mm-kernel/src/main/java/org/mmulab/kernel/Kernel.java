@@ -10,7 +10,6 @@ import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.machine.Machine;
 import org.mmulab.emulator.machine.TrapHandler;
 import org.mmulab.emulator.machine.Vcpu;
-import org.mmulab.kernel.mm.AddressSpace;
 import org.mmulab.kernel.mm.FileBytes;
 import org.mmulab.kernel.mm.CycleCharge;
 import org.mmulab.kernel.mm.Memory;
@@ -36,8 +35,8 @@ import org.mmulab.kernel.mm.X86_64Pgtable;
  * one is installed with SA_RESTORER and the signal is not blocked ({@link Signals}); otherwise, as
  * force_sig_fault does, the default action kills the whole thread group.
  *
- * <p>One file per Linux file, as the anchors split it: this class is the kernel's state, boot (exec of
- * the first process, CPU mode setup), the run loop and the exit/OOM glue; {@link EntryCommon} is
+ * <p>One file per Linux file, as the anchors split it: this class is the kernel's state, boot (CPU mode
+ * setup; the first process's exec is {@link InitExec}), the run loop and the exit/OOM glue; {@link EntryCommon} is
  * arch/x86/entry/common.c (syscall and tick entry, exit_to_user_mode_loop), {@link Traps}
  * arch/x86/kernel/traps.c (exceptions to signals), {@link UserFault} arch/x86/mm/fault.c
  * (do_user_addr_fault), {@link KernelStats} the --stats report and monitor commands. The public entry
@@ -273,103 +272,12 @@ public final class Kernel implements TrapHandler {
 
     /** {@link #exec(byte[], String, List, List)} for an image read or mapped by {@link ExecFile}. */
     public void exec(FileBytes elfImage, String execPath, List<String> argv, List<String> envp) throws ExecFormatException {
-        ElfImage elf = ElfImage.parse(elfImage);
-        boolean pae = config.paging() == KernelConfig.PagingMode.PAE;
-        if (pae && !elf.elf32) {
-            throw new ExecFormatException("64-bit image needs --paging 4level");
-        }
-        ElfInterp.Opened interp = ElfInterp.openForBoot(this, elf); // PT_INTERP: the dynamic loader
-        Task old = initTask;
-        if (old != null) {
-            if (!old.exited && old.mm != null) {
-                teardownMm(old, old.mm);
-                old.mm = null;
-            }
-            sched.forget(old);
-            if (old.files != null) {
-                old.files.release();
-                old.files = null;
-            }
-            cpus[0].curr = null;
-            initTask = null;
-        }
-        SignalStruct sig = new SignalStruct(config.pid());
-        Task t = new Task(config.pid(), sig);
-        sig.leader = t;
-        sig.threads.add(t);
-        sig.parent = null;
-        sig.rlimits = SysProc.initRlimits(memory.frames().frameCount());
-        sched.resetPids(config.pid() + 1);
-        t.ia32 = elf.elf32;
-        t.exePath = java.nio.file.Path.of(execPath).toAbsolutePath().normalize().toString();
-        t.exeDentry = filesystems.bootExe(t.exePath);
-        t.exePath = filesystems.guestPath(t.exePath);
-        t.files = filesystems.consoleFiles();
-        t.fs = filesystems.initialFs();
-        String base = execPath.substring(execPath.lastIndexOf('/') + 1);
-        t.comm = base.length() > 15 ? base.substring(0, 15) : base;
-        long taskSize = !elf.elf32 ? X86_64Pgtable.TASK_SIZE : pae ? PaePgtable.TASK_SIZE : TASK_SIZE_32;
-        MmStruct mm = memory.mmAlloc(taskSize);
+        InitExec.exec(this, elfImage, execPath, argv, envp);
+    }
+
+    /** The first process's leader, replaced by {@link InitExec}. */
+    void setInitTask(Task t) {
         initTask = t;
-        cpus[0].curr = t;
-        t.mm = mm;
-        sched.attach(t, 0);
-        if (mm == null) {
-            t.oomKillPending = true;
-            if (interp != null) {
-                interp.file().releaseUser();
-            }
-            return;
-        }
-        mm.mmapBase = Mmap.mmapBase(mm.taskSize, mm.stackRlimit);
-        CpuState s = cpu0.state;
-        s.cpl = 3;
-        setCpuMode(cpu0, mm.pgdPhys(), elf.elf32);
-        for (int i = 1; i < cpus.length; i++) {
-            // A secondary vCPU starts idle on init_mm's tables (no user mapping): its first fetch traps into
-            // the scheduler (exception() with no current task), which gives it a task once one is runnable.
-            Vcpu v = cpus[i].cpu;
-            setCpuMode(v, memory.swapperPgdPhys(), elf.elf32);
-            v.state.cpl = 3;
-            v.state.rip = 0;
-            v.mmu().writeCr3(memory.swapperPgdPhys());
-        }
-        switchMm(cpu0, mm);
-        t.exe = AddressSpace.file(memory.frames(), execPath, elfImage);
-        BinfmtElf.Loaded l;
-        try {
-            l = BinfmtElf.load(this, mm, t.exe, elf, interp, execPath, argv, envp, cpus[0].ua);
-        } catch (ExecFormatException e) {
-            // Past the point of no return Linux would kill the task; nothing has run yet, so undo.
-            teardownMm(t, mm);
-            t.mm = null;
-            t.exe.releaseUser();
-            t.exe = null;
-            sched.forget(t);
-            cpus[0].curr = null;
-            initTask = null;
-            throw e;
-        }
-        if (l == null) {
-            // Past the point of no return: out of frames is the OOM killer's SIGKILL (137); any other
-            // failure (a mapping's ENOMEM, an EFAULT) is bprm_execve's force_fatal_sig(SIGSEGV) (139).
-            if (!t.oomKillPending && t.execFailure == null) {
-                t.execFailure = "loading the image failed";
-            }
-            return;
-        }
-        // start_thread: every register zero (ELF_PLAT_INIT), RFLAGS.IF, fresh FPU state.
-        java.util.Arrays.fill(s.gpr, 0);
-        java.util.Arrays.fill(s.xmm, 0);
-        s.mxcsr = 0x1f80;
-        s.fpu.init(); // FCW 0x37F, empty stack (fpstate_init_fstate)
-        s.gpr[CpuState.RSP] = l.sp();
-        s.rip = l.entry();
-        s.setRflags(CpuState.IF);
-        Tls.startThread(s, pae, elf.elf32); // selectors; FS/GS null with zero bases
-        Tls.loadTls(t, s, pae);
-        s.exceptionVector = -1;
-        lastLoaded = l;
     }
 
     BinfmtElf.Loaded lastLoaded;
@@ -501,7 +409,7 @@ public final class Kernel implements TrapHandler {
     // ==========================================================================================
     // Signals and exit
 
-    private static String signalMessage(int sig) {
+    static String signalMessage(int sig) {
         return switch (sig) {
             case SIGILL -> "Illegal instruction";
             case SIGTRAP -> "Trace/breakpoint trap";

@@ -185,6 +185,16 @@ final class ProcFs {
 
     /** show_map_vma: "start-end perms offset MAJ:MIN inode", padded to column 73 before the name. */
     String maps(Task t) {
+        return eachVma(t, this::mapLine);
+    }
+
+    /** What a /proc file writes for one VMA (maps: its line; smaps: the line and the page counts). */
+    interface VmaText {
+        void append(StringBuilder b, VmArea v, MmStruct mm);
+    }
+
+    /** m_start/m_next over the task's VMAs under the mmap lock (fs/proc/task_mmu.c); "" without an mm. */
+    static String eachVma(Task t, VmaText text) {
         MmStruct mm = t.mm;
         if (mm == null) {
             return "";
@@ -193,7 +203,7 @@ final class ProcFs {
         mm.mmapLock.downRead();
         try {
             for (VmArea v : mm.vmaList()) {
-                mapLine(b, v, mm);
+                text.append(b, v, mm);
             }
         } finally {
             mm.mmapLock.upRead();
@@ -243,6 +253,16 @@ final class ProcFs {
 
     // ---- status, stat, statm, smaps_rollup ----------------------------------------------------------
 
+    /** {@link #vmSizes} under the mmap lock (status and statm). */
+    private static long[] vmSizesLocked(MmStruct mm) {
+        mm.mmapLock.downRead();
+        try {
+            return vmSizes(mm);
+        } finally {
+            mm.mmapLock.upRead();
+        }
+    }
+
     /** The Vm* sizes task_mem derives from the VMA list: {total, stack, exec, data} in pages. */
     private static long[] vmSizes(MmStruct mm) {
         long total = 0, stack = 0, exec = 0, data = 0;
@@ -265,16 +285,20 @@ final class ProcFs {
         return String.format("%s:\t%8d kB%n", name, pages * 4);
     }
 
+    /** The process's parent, thread count, process group and session, read under the scheduler's lock. */
+    private record Ids(int ppid, int threads, int pgid, int sid) {
+    }
+
+    private Ids ids(SignalStruct s) {
+        synchronized (k.sched().lock) {
+            return new Ids(s.parent == null ? 0 : s.parent.tgid, s.threads.size(), s.pgid, s.sid);
+        }
+    }
+
     String status(Task t) {
         StringBuilder b = new StringBuilder();
         SignalStruct s = t.sig;
-        int ppid, threads, pgid, sid;
-        synchronized (k.sched().lock) {
-            ppid = s.parent == null ? 0 : s.parent.tgid;
-            threads = s.threads.size();
-            pgid = s.pgid;
-            sid = s.sid;
-        }
+        Ids id = ids(s);
         int uid = k.config().uid();
         b.append("Name:\t").append(t.comm).append('\n');
         b.append(String.format("Umask:\t%04o%n", t.umask));
@@ -282,22 +306,16 @@ final class ProcFs {
         b.append("Tgid:\t").append(t.tgid()).append('\n');
         b.append("Ngid:\t0\n");
         b.append("Pid:\t").append(t.pid).append('\n');
-        b.append("PPid:\t").append(ppid).append('\n');
+        b.append("PPid:\t").append(id.ppid()).append('\n');
         b.append("TracerPid:\t0\n");
         b.append(String.format("Uid:\t%d\t%d\t%d\t%d%nGid:\t%d\t%d\t%d\t%d%n", uid, uid, uid, uid, uid, uid, uid, uid));
         b.append("FDSize:\t64\nGroups:\t\n");
-        b.append("NStgid:\t").append(t.tgid()).append("\nNSpid:\t").append(t.pid).append("\nNSpgid:\t").append(pgid)
-                .append("\nNSsid:\t").append(sid).append('\n');
+        b.append("NStgid:\t").append(t.tgid()).append("\nNSpid:\t").append(t.pid).append("\nNSpgid:\t").append(id.pgid())
+                .append("\nNSsid:\t").append(id.sid()).append('\n');
         MmStruct mm = t.mm;
         if (mm != null) {
             mm.updateHiwaterRss();
-            long[] v;
-            mm.mmapLock.downRead();
-            try {
-                v = vmSizes(mm);
-            } finally {
-                mm.mmapLock.upRead();
-            }
+            long[] v = vmSizesLocked(mm);
             long anon = mm.counter(MmStruct.MM_ANONPAGES), file = mm.counter(MmStruct.MM_FILEPAGES),
                     shmem = mm.counter(MmStruct.MM_SHMEMPAGES);
             long exe = ((mm.endCode + 4095) >>> 12) - (mm.startCode >>> 12);
@@ -308,7 +326,7 @@ final class ProcFs {
                     .append(kb("VmLib", Math.max(0, v[2] - exe))).append(kb("VmPTE", mm.nrPgtables() + 1))
                     .append(kb("VmSwap", 0)).append("HugetlbPages:\t       0 kB\nCoreDumping:\t0\nTHP_enabled:\t1\n");
         }
-        b.append("Threads:\t").append(threads).append('\n');
+        b.append("Threads:\t").append(id.threads()).append('\n');
         b.append("SigQ:\t0/").append(s.rlimits == null ? 0 : s.rlimits[11][0]).append('\n');
         long ign = 0, cgt = 0;
         for (int i = 1; i <= Task.NSIG; i++) {
@@ -320,7 +338,7 @@ final class ProcFs {
             }
         }
         b.append(String.format("SigPnd:\t%016x%nShdPnd:\t%016x%nSigBlk:\t%016x%nSigIgn:\t%016x%nSigCgt:\t%016x%n",
-                t.pendingSignals, 0L, t.sigmask, ign, cgt));
+                t.pending.signal, t.sig.sharedPending.signal, t.sigmask, ign, cgt));
         long caps = uid == 0 ? 0x000001ffffffffffL : 0;
         b.append(String.format("CapInh:\t%016x%nCapPrm:\t%016x%nCapEff:\t%016x%nCapBnd:\t%016x%nCapAmb:\t%016x%n",
                 0L, caps, caps, 0x000001ffffffffffL, 0L));
@@ -335,13 +353,7 @@ final class ProcFs {
     /** do_task_stat's 52 fields. */
     String stat(Task t) {
         SignalStruct s = t.sig;
-        int ppid, threads, pgid, sid;
-        synchronized (k.sched().lock) {
-            ppid = s.parent == null ? 0 : s.parent.tgid;
-            threads = s.threads.size();
-            pgid = s.pgid;
-            sid = s.sid;
-        }
+        Ids id = ids(s);
         MmStruct mm = t.mm;
         long vsize = mm == null ? 0 : mm.totalVm() * 4096, rss = mm == null ? 0 : mm.rss();
         char state = t.state == Task.BLOCKED ? 'S' : 'R';
@@ -360,9 +372,9 @@ final class ProcFs {
             envE = mm.envEnd;
         }
         long minflt = k.memory().stats.faults.get();
-        Object[] f = {t.pid, "(" + t.comm + ")", state, ppid, pgid, sid, 0, -1, 4194304, minflt, 0, 0, 0, 0, 0, 0, 0, 20, 0,
-            threads, 0, 0, vsize, rss, Long.toUnsignedString(-1L), startCode, endCode, startStack, 0, 0,
-            t.pendingSignals, t.sigmask, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, startData, endData, startBrk, argS, argE,
+        Object[] f = {t.pid, "(" + t.comm + ")", state, id.ppid(), id.pgid(), id.sid(), 0, -1, 4194304, minflt, 0, 0, 0, 0, 0, 0, 0, 20, 0,
+            id.threads(), 0, 0, vsize, rss, Long.toUnsignedString(-1L), startCode, endCode, startStack, 0, 0,
+            t.pending.signal, t.sigmask, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, startData, endData, startBrk, argS, argE,
             envS, envE, 0};
         StringBuilder b = new StringBuilder();
         for (Object o : f) {
@@ -378,13 +390,7 @@ final class ProcFs {
         }
         long shared = mm.counter(MmStruct.MM_FILEPAGES) + mm.counter(MmStruct.MM_SHMEMPAGES);
         long text = ((mm.endCode + 4095) >>> 12) - (mm.startCode >>> 12);
-        long[] v;
-        mm.mmapLock.downRead();
-        try {
-            v = vmSizes(mm);
-        } finally {
-            mm.mmapLock.upRead();
-        }
+        long[] v = vmSizesLocked(mm);
         return String.format("%d %d %d %d 0 %d 0%n", mm.totalVm(), mm.rss(), shared, text, v[3] + v[1]);
     }
 

@@ -22,21 +22,10 @@ final class ProcSmaps {
     }
 
     static String text(Kernel k, ProcFs proc, Task t) {
-        MmStruct mm = t.mm;
-        if (mm == null) {
-            return "";
-        }
-        StringBuilder b = new StringBuilder();
-        mm.mmapLock.downRead();
-        try {
-            for (VmArea v : mm.vmaList()) {
-                proc.mapLine(b, v, mm);
-                vma(k, b, v, mm);
-            }
-        } finally {
-            mm.mmapLock.upRead();
-        }
-        return b.toString();
+        return ProcFs.eachVma(t, (b, v, mm) -> {
+            proc.mapLine(b, v, mm);
+            vma(k, b, v, mm);
+        });
     }
 
     private static void vma(Kernel k, StringBuilder b, VmArea v, MmStruct mm) {

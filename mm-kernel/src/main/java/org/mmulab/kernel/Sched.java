@@ -300,6 +300,7 @@ final class Sched {
             if (prev.state != Task.DEAD) {
                 prev.regs.copyFrom(ctx.cpu.state);
                 prev.regs.cpl = ctx.cpu.state.cpl;
+                accountLocked(prev, ctx.cpu);
             }
             prev.onCpu = -1;
             running--;
@@ -309,6 +310,13 @@ final class Sched {
                 enqueueLocked(prev);
             }
         }
+    }
+
+    /** update_curr: the task's time on {@code cpu} since it was switched in (or last accounted) is added to it. */
+    static void accountLocked(Task t, Vcpu cpu) {
+        long now = SysTime.cpuTimeNanos(cpu);
+        t.cpuNanos += now - t.onCpuSinceNanos;
+        t.onCpuSinceNanos = now;
     }
 
     /** The next task allowed on this vCPU, idling until there is one; null when the machine stops. */
@@ -449,6 +457,7 @@ final class Sched {
         cpu.state.cpl = 3;
         cpu.state.exceptionVector = -1;
         ctx.sliceStart = cpu.state.instructions;
+        next.onCpuSinceNanos = SysTime.cpuTimeNanos(cpu);
         if (next.mm != null) {
             k.switchMm(cpu, next.mm);
         }

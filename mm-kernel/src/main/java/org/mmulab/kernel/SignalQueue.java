@@ -32,6 +32,9 @@ final class SignalQueue {
     /** SIG_KERNEL_IGNORE_MASK and SIG_KERNEL_STOP_MASK (include/linux/signal.h). */
     static final long KERNEL_IGNORE = bit(SIGCHLD) | bit(SIGCONT) | bit(SIGURG) | bit(SIGWINCH),
             KERNEL_STOP = bit(Kernel.SIGSTOP) | bit(SIGTSTP) | bit(SIGTTIN) | bit(SIGTTOU);
+    /** SIG_KERNEL_COREDUMP_MASK: SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU, SIGXFSZ, SIGSYS. */
+    static final long KERNEL_COREDUMP = bit(3) | bit(Kernel.SIGILL) | bit(Kernel.SIGTRAP) | bit(Kernel.SIGABRT)
+            | bit(Kernel.SIGBUS) | bit(Kernel.SIGFPE) | bit(Kernel.SIGSEGV) | bit(24) | bit(25) | bit(31);
 
     private SignalQueue() {
     }
@@ -110,43 +113,117 @@ final class SignalQueue {
         return 0;
     }
 
-    /** Is {@code sig} ignored by {@code t}'s disposition (sig_ignored: not when blocked)? */
+    /** Is {@code sig} ignored by {@code t}'s disposition (sig_ignored: not when blocked or awaited)? */
     private static boolean ignored(Task t, int sig) {
-        if (sig == Kernel.SIGKILL || (t.sigmask & bit(sig)) != 0) {
+        if (sig == Kernel.SIGKILL || ((t.sigmask | t.realBlocked) & bit(sig)) != 0) {
             return false;
         }
         long h = t.sigactions[sig][0];
         return h == Signals.SIG_IGN || (h == Signals.SIG_DFL && (bit(sig) & KERNEL_IGNORE) != 0);
     }
 
-    /** A process-directed signal (kill, SIGCHLD): queued on a thread that does not block it. */
+    /** A process-directed signal (kill, SIGCHLD) with kill's info: see {@link #sendToProcessLocked(Kernel, SignalStruct, KSiginfo, List)}. */
     static void sendToProcessLocked(Kernel k, SignalStruct s, int sig, int code, int sender, List<Integer> cpus) {
-        if (s.threads.isEmpty()) {
-            return; // a zombie: nothing to signal
-        }
-        Task target = s.threads.get(0);
-        if (sig != 0 && (target.sigmask & bit(sig)) != 0) {
-            for (Task t : s.threads) {
-                if ((t.sigmask & bit(sig)) == 0) {
-                    target = t;
-                    break;
-                }
-            }
-        }
-        sendLocked(k, target, sig, code, sender, cpus);
+        sendToProcessLocked(k, s, sig == 0 ? null : KSiginfo.kill(sig, code, sender, k.config().uid()), cpus);
     }
 
     /**
-     * send_signal + signal_wake_up for one thread ({@code sender}: the si_pid the handler sees); signal 0
+     * __send_signal(PIDTYPE_TGID): the signal joins the process's shared_pending for
+     * {@link #completeSignalLocked} to find a thread for. {@code si} null: signal 0, only the existence
+     * check.
+     */
+    static void sendToProcessLocked(Kernel k, SignalStruct s, KSiginfo si, List<Integer> cpus) {
+        if (s.threads.isEmpty() || si == null) {
+            return; // a zombie: nothing to signal
+        }
+        Task p = s.leader != null && !s.leader.exited ? s.leader : s.threads.get(0);
+        if (!ignored(p, si.signo()) && s.sharedPending.add(si)) {
+            completeSignalLocked(k, p, si.signo(), true, cpus);
+        }
+    }
+
+    /**
+     * send_signal + complete_signal for one thread ({@code sender}: the si_pid the handler sees); signal 0
      * only checks that the target exists.
      */
     static void sendLocked(Kernel k, Task t, int sig, int code, int sender, List<Integer> cpus) {
         if (sig == 0 || t.exited || ignored(t, sig)) {
             return;
         }
-        t.pendingSignals |= bit(sig);
-        t.pendingCode[sig] = code;
-        t.pendingPid[sig] = sender;
+        if (t.pending.add(KSiginfo.kill(sig, code, sender, k.config().uid()))) {
+            completeSignalLocked(k, t, sig, false, cpus);
+        }
+    }
+
+    /**
+     * complete_signal: the thread to wake for a signal just queued for {@code p} (its process's queue
+     * when {@code group}): {@code p} if it wants it, else for a process signal the next thread that does in
+     * a round-robin from curr_target (a thread in sigsuspend or rt_sigtimedwait for it counts, as its
+     * mask then lets it through); when none does, it waits in the queue for a thread that unblocks it. A
+     * signal that will kill the process (default action, not a core-dump signal, not awaited by
+     * rt_sigtimedwait) takes the whole group down at once: SIGNAL_GROUP_EXIT and SIGKILL to every thread,
+     * so no thread goes on running while a slower one gets to the signal.
+     */
+    private static void completeSignalLocked(Kernel k, Task p, int sig, boolean group, List<Integer> cpus) {
+        SignalStruct s = p.sig;
+        Task t = null;
+        if (wantsSignal(p, sig)) {
+            t = p;
+        } else if (group && s.threads.size() > 1) {
+            int start = Math.max(0, s.threads.indexOf(s.currTarget));
+            for (int i = 0; i < s.threads.size(); i++) {
+                Task u = s.threads.get((start + i) % s.threads.size());
+                if (wantsSignal(u, sig)) {
+                    t = u;
+                    s.currTarget = u;
+                    break;
+                }
+            }
+        }
+        if (t == null) {
+            return;
+        }
+        boolean fatal = (bit(sig) & (KERNEL_IGNORE | KERNEL_STOP)) == 0 && p.sigactions[sig][0] == Signals.SIG_DFL;
+        if (fatal && !s.groupExit && (t.realBlocked & bit(sig)) == 0 && (bit(sig) & KERNEL_COREDUMP) == 0) {
+            k.exits().groupKillLocked(s, sig, cpus);
+            return;
+        }
+        signalWakeUpLocked(k, t, sig, cpus);
+    }
+
+    /**
+     * wants_signal: not blocked, not exiting, and (SIGKILL, or running now, or with no other signal
+     * pending for it: TIF_SIGPENDING before this send).
+     */
+    private static boolean wantsSignal(Task t, int sig) {
+        if ((t.sigmask & bit(sig)) != 0 || t.exited || t.killPending) {
+            return false;
+        }
+        long others = (t.pending.signal | t.sig.sharedPending.signal) & ~bit(sig);
+        return sig == Kernel.SIGKILL || t.onCpu >= 0 || (others & ~(t.sigmask & ~Signals.UNBLOCKABLE)) == 0;
+    }
+
+    /**
+     * retarget_shared_pending: process-directed signals {@code t} has just blocked are handed to the
+     * other threads that do not block them (each woken once), so they are not left waiting on {@code t}.
+     */
+    static void retargetSharedLocked(Kernel k, Task t, long newlyBlocked, List<Integer> cpus) {
+        long retarget = t.sig.sharedPending.signal & newlyBlocked;
+        for (Task u : t.sig.threads) {
+            if (retarget == 0) {
+                break;
+            }
+            long take = retarget & ~u.sigmask;
+            if (u == t || u.exited || take == 0) {
+                continue;
+            }
+            retarget &= ~take;
+            signalWakeUpLocked(k, u, Long.numberOfTrailingZeros(take) + 1, cpus);
+        }
+    }
+
+    /** signal_wake_up: a blocked thread that does not block {@code sig} is woken, a running one interrupted. */
+    private static void signalWakeUpLocked(Kernel k, Task t, int sig, List<Integer> cpus) {
         if ((t.sigmask & ~Signals.UNBLOCKABLE & bit(sig)) != 0) {
             return;
         }
@@ -159,9 +236,27 @@ final class SignalQueue {
         }
     }
 
-    /** Whether the task has a pending signal it does not block (the TIF_SIGPENDING test). */
+    /** The pending signals, the thread's and its process's, that {@code t} does not block (the TIF_SIGPENDING test). */
+    static long deliverable(Task t) {
+        return (t.pending.signal | t.sig.sharedPending.signal) & ~(t.sigmask & ~Signals.UNBLOCKABLE);
+    }
+
+    /** Whether the task has a pending signal it does not block. */
     static boolean hasDeliverable(Task t) {
-        return (t.pendingSignals & ~(t.sigmask & ~Signals.UNBLOCKABLE)) != 0;
+        return deliverable(t) != 0;
+    }
+
+    /**
+     * dequeue_signal: the lowest-numbered signal in {@code mask} from the thread's own queue, else from
+     * the process's shared queue; null when neither holds one. Under the scheduler's lock.
+     */
+    static KSiginfo dequeueLocked(Task t, long mask) {
+        int sig = t.pending.next(mask);
+        if (sig != 0) {
+            return t.pending.take(sig);
+        }
+        sig = t.sig.sharedPending.next(mask);
+        return sig == 0 ? null : t.sig.sharedPending.take(sig);
     }
 
     /**
@@ -170,18 +265,22 @@ final class SignalQueue {
      * syscall's result is in RAX), so the handler's frame saves them and sigreturn restores them.
      */
     static void deliverPending(Kernel k, Vcpu cpu, Task t) {
-        while (!t.exited && hasDeliverable(t)) {
-            long ready = t.pendingSignals & ~(t.sigmask & ~Signals.UNBLOCKABLE);
-            int sig = Long.numberOfTrailingZeros(ready) + 1;
-            t.pendingSignals &= ~bit(sig);
+        while (!t.exited) {
+            KSiginfo si;
+            synchronized (k.sched().lock) {
+                si = dequeueLocked(t, ~(t.sigmask & ~Signals.UNBLOCKABLE));
+            }
+            if (si == null) {
+                return;
+            }
+            int sig = si.signo();
             long handler = t.sigactions[sig][0];
             if (sig != Kernel.SIGKILL && sig != Kernel.SIGSTOP && handler != Signals.SIG_DFL) {
                 if (handler == Signals.SIG_IGN) {
                     continue;
                 }
                 SyscallRestart.beforeHandler(t, cpu.state, t.sigactions[sig][1]);
-                long who = (t.pendingPid[sig] & 0xffff_ffffL) | (long) k.config().uid() << 32; // si_pid, si_uid
-                int r = Signals.deliverFault(k, t, cpu, sig, t.pendingCode[sig], who, 0, 0);
+                int r = Signals.deliver(k, t, cpu, si, 0, 0);
                 SyscallRestart.afterHandler(t);
                 if (r == Signals.SETUP_FAILED) {
                     k.forceSigFault(Kernel.SIGSEGV, null); // signal_setup_done -> force_sigsegv

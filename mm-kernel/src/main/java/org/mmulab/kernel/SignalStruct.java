@@ -33,8 +33,15 @@ final class SignalStruct {
     boolean zombie;
     /** Status a shell reports (code, or 128 + signal) and the killing signal (0 for an exit). */
     int exitStatus, termSignal;
+    /** signal->sum_sched_runtime: the CPU time (ns) of the threads that have exited. */
+    long exitedCpuNanos;
     /** signal->rlim, created from INIT_RLIMITS for the first process and copied by fork. */
     long[][] rlimits;
+
+    /** shared_pending: process-directed signals (kill, SIGCHLD) any thread not blocking them may take. */
+    final SigPending sharedPending = new SigPending();
+    /** curr_target: where complete_signal's round-robin search for a thread to wake starts. */
+    Task currTarget;
 
     /** The process group and session (task_pgrp, task_session); a new process inherits its parent's. */
     int pgid, sid;

@@ -47,6 +47,13 @@ final class Signals {
      * signal_setup_done then forces SIGSEGV).
      */
     static int deliverFault(Kernel k, Task t, Vcpu cpu, int sig, int code, long addr, int trapno, long err) {
+        return deliver(k, t, cpu, KSiginfo.fault(sig, code, addr), trapno, err);
+    }
+
+    /** {@link #deliverFault} with the signal's whole info (a queued kill or SIGCHLD, or a fault). */
+    static int deliver(Kernel k, Task t, Vcpu cpu, KSiginfo si, int trapno, long err) {
+        int sig = si.signo();
+        long addr = si.addr();
         long[] act = t.sigactions[sig];
         long handler = act[0];
         long bit = 1L << (sig - 1);
@@ -60,7 +67,7 @@ final class Signals {
         }
         if (t.ia32) {
             return finishDelivery(k, t, cpu.state, sig, act,
-                    SignalsIa32.setupFrame(k, t, cpu, sig, code, addr, trapno, err, act));
+                    SignalsIa32.setupFrame(k, t, cpu, si, trapno, err, act));
         }
         if ((act[1] & SA_RESTORER) == 0) {
             return SETUP_FAILED;
@@ -96,10 +103,7 @@ final class Signals {
         put64(b, m + 176, trapno == 14 ? addr : 0); // cr2
         put64(b, m + 184, fx); // fpstate
         put64(b, OFF_SIGMASK, SyscallRestart.maskToSave(t));
-        put32(b, OFF_INFO, sig);
-        put32(b, OFF_INFO + 4, 0);
-        put32(b, OFF_INFO + 8, code);
-        put64(b, OFF_INFO + 16, addr); // si_addr
+        si.write(b, OFF_INFO, false);
         byte[] fxsave = new byte[SigXstate.FRAME_FP_SIZE];
         fxsaveImage(s, fxsave, 0, 16);
         SigXstate.extend(fxsave, 0, false);
@@ -160,6 +164,7 @@ final class Signals {
             }
         }
         t.sigmask = get64(b, OFF_SIGMASK) & ~UNBLOCKABLE;
+        t.restartBlock = null; // restore_sigcontext: current->restart_block.fn = do_no_restart_syscall
         for (int i = 0; i < SC_GPRS.length; i++) {
             s.gpr[SC_GPRS[i]] = get64(b, m + 8 * i);
         }

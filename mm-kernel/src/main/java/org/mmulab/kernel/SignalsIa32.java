@@ -43,7 +43,9 @@ final class SignalsIa32 {
      * sigframe_ia32 otherwise (ia32_setup_frame, returned from by sigreturn #119), as setup_rt_frame
      * chooses for an ia32 frame. DELIVERED or SETUP_FAILED (see {@link Signals#deliverFault}).
      */
-    static int setupFrame(Kernel k, Task t, Vcpu cpu, int sig, int code, long addr, int trapno, long err, long[] act) {
+    static int setupFrame(Kernel k, Task t, Vcpu cpu, KSiginfo si, int trapno, long err, long[] act) {
+        int sig = si.signo();
+        long addr = si.addr();
         if ((act[1] & Signals.SA_RESTORER) == 0) {
             return Signals.SETUP_FAILED;
         }
@@ -65,9 +67,7 @@ final class SignalsIa32 {
         if (rt) {
             Signals.put32(b, OFF_PINFO, (int) (frame + OFF_INFO));
             Signals.put32(b, OFF_PUC, (int) (frame + OFF_UC));
-            Signals.put32(b, OFF_INFO, sig);
-            Signals.put32(b, OFF_INFO + 8, code);
-            Signals.put32(b, OFF_INFO + 12, (int) addr); // si_addr
+            si.write(b, OFF_INFO, true); // compat_siginfo
             Signals.put32(b, OFF_UC, 1); // uc_flags = UC_FP_XSTATE
             SigAltStack.save(t, esp, b, OFF_UC + 8, 4); // uc_stack
             Signals.put64(b, OFF_SIGMASK, SyscallRestart.maskToSave(t));
@@ -174,6 +174,7 @@ final class SignalsIa32 {
         long mask = rt ? Signals.get64(b, OFF_SIGMASK)
                 : Signals.get32(b, m + SC_OLDMASK) | Signals.get32(b, OLD_OFF_EXTRAMASK) << 32;
         t.sigmask = mask & ~Signals.UNBLOCKABLE;
+        t.restartBlock = null; // do_no_restart_syscall
         for (int i = 0; i < SC_GPRS.length; i++) {
             s.gpr[SC_GPRS[i]] = Signals.get32(b, m + 16 + 4 * i);
         }

@@ -72,6 +72,23 @@ final class SysExit {
         }
     }
 
+    /**
+     * complete_signal's kill of the whole group for a fatal signal: SIGNAL_GROUP_EXIT with status
+     * 128 + {@code sig}, SIGKILL to every thread. For init a shell would report the signal, as
+     * {@link Kernel#forceSigFault} does.
+     */
+    void groupKillLocked(SignalStruct s, int sig, List<Integer> cpus) {
+        s.groupExit = true;
+        s.exitStatus = 128 + sig;
+        s.termSignal = sig;
+        for (Task u : s.threads) {
+            killLocked(u, cpus);
+        }
+        if (s == k.initProcess()) {
+            k.stderrLine(Kernel.signalMessage(sig));
+        }
+    }
+
     /** SIGKILL to one task: it exits at its next kernel entry. */
     void killLocked(Task u, List<Integer> cpusToInterrupt) {
         u.killPending = true;
@@ -98,6 +115,11 @@ final class SysExit {
                 status = s.exitStatus;
                 sig = s.termSignal;
             }
+            Vcpu here = k.ctx().cpu;
+            if (t.onCpu == here.id()) {
+                Sched.accountLocked(t, here); // do_exit on the task's own vCPU: its time up to now
+            }
+            s.exitedCpuNanos += t.cpuNanos; // __exit_signal
             t.exited = true;
             t.exitStatus = status;
             t.termSignal = sig;
@@ -179,15 +201,33 @@ final class SysExit {
         }
         Task anyParentThread = parent.threads.isEmpty() ? parent.leader : parent.threads.get(0);
         long[] act = anyParentThread == null ? null : anyParentThread.sigactions[SignalQueue.SIGCHLD];
-        boolean autoreap = act != null && s.exitSignal == SignalQueue.SIGCHLD
+        // do_notify_parent: a parent ignoring SIGCHLD or with SA_NOCLDWAIT reaps automatically; only
+        // SIG_IGN suppresses the signal (a handler with SA_NOCLDWAIT still runs).
+        int notify = s.exitSignal;
+        boolean autoreap = act != null && notify == SignalQueue.SIGCHLD
                 && (act[0] == Signals.SIG_IGN || (act[1] & SA_NOCLDWAIT) != 0);
         if (autoreap) {
             parent.children.remove(s);
-        } else if (s.exitSignal != 0 && !parent.zombie) {
-            SignalQueue.sendToProcessLocked(k, parent, s.exitSignal, s.termSignal != 0 ? CLD_KILLED : CLD_EXITED, s.tgid,
-                    cpus);
+            if (act[0] == Signals.SIG_IGN) {
+                notify = 0;
+            }
+        }
+        if (notify != 0 && !parent.zombie) {
+            SignalQueue.sendToProcessLocked(k, parent, childInfo(notify, s), cpus);
         }
         wakeWaitersLocked(parent);
+    }
+
+    /**
+     * do_notify_parent's siginfo: CLD_KILLED with the signal, or CLD_EXITED with the exit code, in
+     * si_status. CLD_DUMPED (exit_code & 0x80) needs a core dump, which mmulab never writes (as Linux with
+     * RLIMIT_CORE 0). si_utime: the CPU time of all the process's threads in clock_t ticks (USER_HZ
+     * 100); mmulab does not split user from system time, so all of it is user time and si_stime is 0.
+     */
+    private KSiginfo childInfo(int sig, SignalStruct s) {
+        boolean killed = s.termSignal != 0;
+        return KSiginfo.chld(sig, killed ? CLD_KILLED : CLD_EXITED, s.tgid, k.config().uid(),
+                killed ? s.termSignal & 0x7f : s.exitStatus & 0xff, SysProc.ticks(s.exitedCpuNanos), 0);
     }
 
     private void wakeWaitersLocked(SignalStruct p) {
@@ -309,16 +349,12 @@ final class SysExit {
 
     /** The part of struct siginfo waitid fills: signo, errno, code, pid, uid, status (all zero for none). */
     private static byte[] siginfo(Reaped r, boolean compat, int uid) {
-        byte[] b = new byte[compat ? 24 : 32];
-        if (r == null) {
-            return b;
+        byte[] b = new byte[48]; // the whole _sigchld; the caller copies the fields waitid writes
+        if (r != null) {
+            boolean killed = r.termSignal() != 0;
+            KSiginfo.chld(SignalQueue.SIGCHLD, killed ? CLD_KILLED : CLD_EXITED, r.pid(), uid,
+                    killed ? r.termSignal() : r.exitStatus() & 0xff, 0, 0).write(b, 0, compat);
         }
-        int u = compat ? 12 : 16; // the union after three ints (padded to 8 on x86-64)
-        Le.put32(b, 0, SignalQueue.SIGCHLD);
-        Le.put32(b, 8, r.termSignal() != 0 ? CLD_KILLED : CLD_EXITED);
-        Le.put32(b, u, r.pid());
-        Le.put32(b, u + 4, uid);
-        Le.put32(b, u + 8, r.termSignal() != 0 ? r.termSignal() : r.exitStatus() & 0xff);
         return b;
     }
 }

@@ -115,7 +115,7 @@ final class SysPoll {
     // ---- poll / ppoll ------------------------------------------------------------------------------
 
     long poll(Vcpu cpu, long fdsp, long nfds, int timeoutMs) {
-        return doPoll(cpu, fdsp, nfds, deadline(cpu, timeoutMs < 0 ? -1 : timeoutMs * 1_000_000L), 0, false, -1);
+        return doPoll(cpu, fdsp, nfds, deadline(cpu, timeoutMs < 0 ? -1 : timeoutMs * 1_000_000L), 0, false, -1, true);
     }
 
     /** ppoll(fds, nfds, tsp, sigmask, sigsetsize); {@code ts32}: old_timespec32. */
@@ -127,7 +127,7 @@ final class SysPoll {
         } catch (FsException e) {
             return e.ret();
         }
-        return doPoll(cpu, fdsp, nfds, deadline(cpu, ns), tsp, ts32, oldMask);
+        return doPoll(cpu, fdsp, nfds, deadline(cpu, ns), tsp, ts32, oldMask, false);
     }
 
     /** poll_select_set_timeout's input: a timespec as ns, -1 for none (NULL); EFAULT or EINVAL. */
@@ -159,7 +159,9 @@ final class SysPoll {
         return old;
     }
 
-    private long doPoll(Vcpu cpu, long fdsp, long nfds, long deadline, long tsp, boolean ts32, long oldMask) {
+    /** {@code restartBlock}: poll(2), whose -ERESTARTNOHAND becomes a restart block (do_restart_poll) to the same deadline. */
+    private long doPoll(Vcpu cpu, long fdsp, long nfds, long deadline, long tsp, boolean ts32, long oldMask,
+            boolean restartBlock) {
         if (Long.compareUnsigned(nfds, files.nofile()) > 0) {
             return restore(oldMask, -Errno.EINVAL);
         }
@@ -191,7 +193,13 @@ final class SysPoll {
             }
             return ready;
         };
-        return waitFor(cpu, deadline, pass, (vcpu, r) -> finishPoll(vcpu, r, b, fdsp, deadline, tsp, ts32, oldMask));
+        return waitFor(cpu, deadline, pass, (vcpu, r) -> {
+            if (restartBlock && r == -Errno.ERESTARTNOHAND) {
+                r = SyscallRestart.setRestartFn(k.current(),
+                        (kk, again, task) -> doPoll(again, fdsp, nfds, deadline, 0, false, -1, true));
+            }
+            return finishPoll(vcpu, r, b, fdsp, deadline, tsp, ts32, oldMask);
+        });
     }
 
     private long finishPoll(Vcpu cpu, long r, byte[] b, long fdsp, long deadline, long tsp, boolean ts32, long oldMask) {

@@ -308,7 +308,7 @@ final class SysProc {
     }
 
     /** Ticks of USER_HZ in {@code ns}. */
-    private static long ticks(long ns) {
+    static long ticks(long ns) {
         return ns / (1_000_000_000L / USER_HZ);
     }
 

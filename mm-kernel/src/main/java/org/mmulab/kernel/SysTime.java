@@ -174,7 +174,7 @@ final class SysTime {
             return ns;
         }
         long now = time().monotonicNanos(cpu);
-        return sleepUntil(cpu, ns > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + ns, rem, ts64);
+        return sleepUntil(cpu, ns > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + ns, rem, ts64, false);
     }
 
     /**
@@ -195,13 +195,18 @@ final class SysTime {
         long mono = time().monotonicNanos(cpu);
         long nowNs = clk == 0 ? time().realtimeNanos(cpu) : mono;
         long left = Math.max(0, target - nowNs);
-        return sleepUntil(cpu, left > Long.MAX_VALUE - mono ? Long.MAX_VALUE : mono + left, 0, ts64);
+        return sleepUntil(cpu, left > Long.MAX_VALUE - mono ? Long.MAX_VALUE : mono + left, 0, ts64, true);
     }
 
     /** get_timespec64 + timespec64_valid of a sleep request: ns (saturated), or -EFAULT / -EINVAL. */
     private long readRequest(long req, boolean ts64) {
+        return readRequest(k.userAccess(), req, ts64);
+    }
+
+    /** {@link #readRequest(long, boolean)} through {@code ua} (also rt_sigtimedwait's timeout). */
+    static long readRequest(UserAccess ua, long req, boolean ts64) {
         byte[] b = new byte[ts64 ? 16 : 8];
-        if (k.userAccess().copyFromUser(b, 0, req, b.length) != 0) {
+        if (ua.copyFromUser(b, 0, req, b.length) != 0) {
             return -Errno.EFAULT;
         }
         long sec = ts64 ? Le.le64(b, 0) : (int) Le.le32(b, 0), nsec = ts64 ? Le.le64(b, 8) : (int) Le.le32(b, 4);
@@ -214,23 +219,29 @@ final class SysTime {
     /**
      * do_nanosleep as a scheduler continuation: the task blocks with {@code deadline} (guest monotonic
      * ns) as its timeout, so its vCPU runs other tasks meanwhile (or, under --deterministic, lets its
-     * virtual clock idle forward); the timeout ends it with 0, a signal with -ERESTART_RESTARTBLOCK
-     * (EINTR to a handler) and the time left in {@code rem}.
+     * virtual clock idle forward); the timeout ends it with 0. A signal ends it with the time left in
+     * {@code rem} and -ERESTART_RESTARTBLOCK, whose restart block (hrtimer_nanosleep_restart) sleeps on
+     * to the same deadline; an absolute sleep ({@code abs}) returns -ERESTARTNOHAND instead and is
+     * simply run again (hrtimer_nanosleep).
      */
-    private long sleepUntil(Vcpu cpu, long deadline, long rem, boolean ts64) {
+    private long sleepUntil(Vcpu cpu, long deadline, long rem, boolean ts64, boolean abs) {
         Task t = k.current();
         Sched s = k.sched();
         synchronized (s.lock) {
             if (t.killPending || SignalQueue.hasDeliverable(t)) {
-                return interrupted(cpu, deadline, rem, ts64);
+                return interrupted(t, cpu, deadline, rem, ts64, abs);
             }
             return s.blockLocked(t, (kk, vcpu, task) -> task.wakeResult == -Errno.EINTR
-                    ? interrupted(vcpu, deadline, rem, ts64)
-                    : task.wakeResult == -Errno.ETIMEDOUT ? 0 : sleepUntil(vcpu, deadline, rem, ts64), deadline, "nanosleep");
+                    ? interrupted(task, vcpu, deadline, rem, ts64, abs)
+                    : task.wakeResult == -Errno.ETIMEDOUT ? 0 : sleepUntil(vcpu, deadline, rem, ts64, abs),
+                    deadline, "nanosleep");
         }
     }
 
-    private long interrupted(Vcpu cpu, long deadline, long rem, boolean ts64) {
+    private long interrupted(Task t, Vcpu cpu, long deadline, long rem, boolean ts64, boolean abs) {
+        if (abs) {
+            return -Errno.ERESTARTNOHAND;
+        }
         if (rem != 0) {
             long left = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, deadline - time().monotonicNanos(cpu));
             byte[] b = new byte[ts64 ? 16 : 8];
@@ -245,6 +256,6 @@ final class SysTime {
                 return -Errno.EFAULT;
             }
         }
-        return -Errno.ERESTART_RESTARTBLOCK;
+        return SyscallRestart.setRestartFn(t, (kk, vcpu, task) -> sleepUntil(vcpu, deadline, rem, ts64, false));
     }
 }

@@ -11,9 +11,16 @@ import org.mmulab.emulator.cpu.CpuState;
  * signal was ignored, or only stopped the wait), all three restart. Restarting is RAX = orig_ax and
  * RIP back over the 2-byte {@code syscall} / {@code int 0x80}, so the call runs again on return to user
  * mode. {@link Task#origAx} is the call's number while the task is in a system call, -1 otherwise.
+ *
+ * <p>-ERESTART_RESTARTBLOCK (nanosleep, clock_nanosleep, futex wait with a timeout, poll) becomes
+ * EINTR for a handler, even with SA_RESTART; without one the call is replaced by restart_syscall
+ * (219 on x86-64, 0 in the ia32 table), which runs {@link Task#restartBlock}: the sleep goes on to the
+ * expiry it had, rather than starting again with its whole timeout. sigreturn clears the block, so a
+ * restart_syscall after a handler is -EINTR (do_no_restart_syscall).
  */
 final class SyscallRestart {
     static final long SA_RESTART = 0x1000_0000L;
+    static final int NR_RESTART_SYSCALL = 219, NR32_RESTART_SYSCALL = 0;
 
     private SyscallRestart() {
     }
@@ -68,10 +75,24 @@ final class SyscallRestart {
         }
         long ax = t.ia32 ? (int) s.gpr[CpuState.RAX] : s.gpr[CpuState.RAX];
         if (ax == -Errno.ERESTART_RESTARTBLOCK) {
-            s.gpr[CpuState.RAX] = -Errno.EINTR; // no restart_syscall: the caller sees EINTR
+            s.gpr[CpuState.RAX] = t.ia32 ? NR32_RESTART_SYSCALL : NR_RESTART_SYSCALL;
+            s.rip -= 2;
         } else if (restartable(ax)) {
             restart(t, s);
         }
         t.origAx = -1;
+    }
+
+    /** A call's restart block (set_restart_fn): what restart_syscall runs; returns -ERESTART_RESTARTBLOCK. */
+    static long setRestartFn(Task t, Task.Resume fn) {
+        t.restartBlock = fn;
+        return -Errno.ERESTART_RESTARTBLOCK;
+    }
+
+    /** sys_restart_syscall: the interrupted call's restart block, once; -EINTR when there is none. */
+    static long restartSyscall(Kernel k, org.mmulab.emulator.machine.Vcpu cpu, Task t) {
+        Task.Resume fn = t.restartBlock;
+        t.restartBlock = null;
+        return fn == null ? -Errno.EINTR : fn.resume(k, cpu, t);
     }
 }

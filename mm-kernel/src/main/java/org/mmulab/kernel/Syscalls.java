@@ -18,8 +18,8 @@ import org.mmulab.kernel.mm.Mmap;
  * tables dispatch by subsystem as Linux's do: files to {@link SysFsTable} (the VFS: fs/read_write.c,
  * fs/open.c, fs/namei.c, fs/pipe.c, fs/select.c, fs/exec.c; fds 0-2 of the first process are the
  * console as pipes, so terminal ioctls give -ENOTTY as on a pipe), clocks and
- * sleeps to {@link SysTime} (kernel/time/), memory to {@link Mmap} (mm/), signals to {@link Signals}
- * and the rest (identity, arch_prctl, TLS, sigaction) here. Anything else is -ENOSYS and counted by
+ * sleeps to {@link SysTime} (kernel/time/), memory to {@link Mmap} (mm/), signal calls to {@link SysSignal}
+ * and the rest (identity, arch_prctl, TLS) here. Anything else is -ENOSYS and counted by
  * number.
  */
 public final class Syscalls {
@@ -37,6 +37,7 @@ public final class Syscalls {
     private final SysFsTable fs;
     private final SysTime time;
     private final SysProc proc;
+    private final SysSignal signals;
     /** Per-number counts; updated by every vCPU, so atomic. */
     private final AtomicLongArray counts = new AtomicLongArray(MAX_NR);
     private final TreeMap<Long, Long> unknown = new TreeMap<>();
@@ -47,6 +48,7 @@ public final class Syscalls {
         this.fs = new SysFsTable(k);
         this.time = new SysTime(k);
         this.proc = new SysProc(k);
+        this.signals = new SysSignal(k);
     }
 
     SysFsTable fsTable() {
@@ -118,6 +120,9 @@ public final class Syscalls {
             case NR_GETTIMEOFDAY -> "gettimeofday";
             case NR_TIME -> "time";
             case NR_EXIT_GROUP -> "exit_group";
+            case SyscallRestart.NR_RESTART_SYSCALL -> "restart_syscall";
+            case SysSignal.NR_RT_SIGPENDING -> "rt_sigpending";
+            case SysSignal.NR_RT_SIGTIMEDWAIT -> "rt_sigtimedwait";
             default -> SysFsTable.name64(nr) != null ? SysFsTable.name64(nr) : SysProc.name64(nr);
         };
     }
@@ -215,9 +220,15 @@ public final class Syscalls {
             case NR_IOCTL:
                 return fs.ioctl((int) a0, (int) a1, a2);
             case NR_RT_SIGACTION:
-                return rtSigaction((int) a0, a1, a2, a3, 8);
+                return signals.rtSigaction((int) a0, a1, a2, a3, 8);
             case NR_RT_SIGPROCMASK:
-                return rtSigprocmask((int) a0, a1, a2, a3);
+                return signals.rtSigprocmask((int) a0, a1, a2, a3);
+            case SyscallRestart.NR_RESTART_SYSCALL:
+                return SyscallRestart.restartSyscall(k, cpu, k.current());
+            case SysSignal.NR_RT_SIGPENDING:
+                return signals.rtSigpending(a0, a1);
+            case SysSignal.NR_RT_SIGTIMEDWAIT:
+                return signals.rtSigtimedwait(cpu, a0, a1, a2, a3, false, true);
             case NR_RT_SIGRETURN: {
                 Long rax = Signals.rtSigreturn(k, k.current(), cpu);
                 if (rax == null) {
@@ -316,6 +327,10 @@ public final class Syscalls {
             case NR32_CLOCK_GETRES_TIME64 -> "clock_getres_time64";
             case NR32_CLOCK_NANOSLEEP_TIME64 -> "clock_nanosleep_time64";
             case NR32_CLOCK_NANOSLEEP -> "clock_nanosleep";
+            case SyscallRestart.NR32_RESTART_SYSCALL -> "restart_syscall";
+            case SysSignal.NR32_RT_SIGPENDING -> "rt_sigpending";
+            case SysSignal.NR32_RT_SIGTIMEDWAIT -> "rt_sigtimedwait";
+            case SysSignal.NR32_RT_SIGTIMEDWAIT_TIME64 -> "rt_sigtimedwait_time64";
             default -> SysFsTable.name32(nr) != null ? SysFsTable.name32(nr) : SysProc.name32(nr);
         };
     }
@@ -403,8 +418,12 @@ public final class Syscalls {
             }
             case NR32_SET_THREAD_AREA -> Tls.setThreadArea(k, cpu, b, false);
             case NR32_GET_THREAD_AREA -> Tls.getThreadArea(k, b);
-            case NR32_RT_SIGACTION -> rtSigaction((int) b, c, d, si, 4);
-            case NR32_RT_SIGPROCMASK -> rtSigprocmask((int) b, c, d, si);
+            case NR32_RT_SIGACTION -> signals.rtSigaction((int) b, c, d, si, 4);
+            case NR32_RT_SIGPROCMASK -> signals.rtSigprocmask((int) b, c, d, si);
+            case SyscallRestart.NR32_RESTART_SYSCALL -> SyscallRestart.restartSyscall(k, cpu, k.current());
+            case SysSignal.NR32_RT_SIGPENDING -> signals.rtSigpending(b, c);
+            case SysSignal.NR32_RT_SIGTIMEDWAIT -> signals.rtSigtimedwait(cpu, b, c, d, si, true, false);
+            case SysSignal.NR32_RT_SIGTIMEDWAIT_TIME64 -> signals.rtSigtimedwait(cpu, b, c, d, si, true, true);
             case NR32_SIGRETURN, NR32_RT_SIGRETURN -> {
                 Long eax = SignalsIa32.sigreturn(k, k.current(), cpu, nr == NR32_RT_SIGRETURN);
                 if (eax == null) {
@@ -512,81 +531,5 @@ public final class Syscalls {
             default:
                 return -Errno.EINVAL;
         }
-    }
-
-    // ---- signals (recorded) -------------------------------------------------------------------
-
-    private static final long UNBLOCKABLE = (1L << (Kernel.SIGKILL - 1)) | (1L << (Kernel.SIGSTOP - 1));
-
-    /**
-     * rt_sigaction: struct sigaction {handler, flags, restorer, u64 mask} with {@code word}-byte
-     * pointers and flags: 8 for the 64-bit ABI, 4 for compat struct sigaction32 (whose
-     * compat_sigset_t is two u32 at offset 12, the same bytes as a little-endian u64).
-     */
-    private long rtSigaction(int sig, long act, long oact, long sigsetsize, int word) {
-        if (sigsetsize != 8) {
-            return -Errno.EINVAL;
-        }
-        if (sig < 1 || sig > Task.NSIG) {
-            return -Errno.EINVAL;
-        }
-        if (act != 0 && (sig == Kernel.SIGKILL || sig == Kernel.SIGSTOP)) {
-            return -Errno.EINVAL;
-        }
-        int size = 3 * word + 8;
-        Task t = k.current();
-        long[] nw = null;
-        if (act != 0) {
-            byte[] b = new byte[size];
-            if (k.userAccess().copyFromUser(b, 0, act, size) != 0) {
-                return -Errno.EFAULT;
-            }
-            long wordMask = word == 8 ? -1L : 0xffff_ffffL;
-            nw = new long[] {Le.le64(b, 0) & wordMask, Le.le64(b, word) & wordMask, Le.le64(b, 2 * word) & wordMask,
-                    Le.le64(b, 3 * word) & ~UNBLOCKABLE};
-        }
-        long[] old = t.sigactions[sig].clone();
-        if (nw != null) {
-            t.sigactions[sig] = nw;
-        }
-        if (oact != 0) {
-            byte[] b = new byte[size];
-            // In order: a 4-byte word's put64 writes zeros into the next slot, which the next put rewrites.
-            for (int i = 0; i < 3; i++) {
-                Le.put64(b, word * i, old[i]);
-            }
-            Le.put64(b, 3 * word, old[3]);
-            if (k.userAccess().copyToUser(oact, b, 0, size) != 0) {
-                return -Errno.EFAULT;
-            }
-        }
-        return 0;
-    }
-
-    private long rtSigprocmask(int how, long set, long oset, long sigsetsize) {
-        if (sigsetsize != 8) {
-            return -Errno.EINVAL;
-        }
-        Task t = k.current();
-        long old = t.sigmask;
-        if (set != 0) {
-            Long nw = k.userAccess().getUser64(set);
-            if (nw == null) {
-                return -Errno.EFAULT;
-            }
-            long m = nw & ~UNBLOCKABLE;
-            switch (how) {
-                case 0 -> t.sigmask |= m;
-                case 1 -> t.sigmask &= ~m;
-                case 2 -> t.sigmask = m;
-                default -> {
-                    return -Errno.EINVAL;
-                }
-            }
-        }
-        if (oset != 0 && !k.userAccess().putUser64(oset, old)) {
-            return -Errno.EFAULT;
-        }
-        return 0;
     }
 }

@@ -40,11 +40,10 @@ public final class Task {
     /** struct sighand_struct: k_sigaction per signal 1..64 (handler, flags, restorer, mask); shared by CLONE_SIGHAND. */
     long[][] sigactions;
     long sigmask;
-    /** Signals sent to this thread and not yet taken, one bit per signal (SignalQueue), and each one's si_code. */
-    long pendingSignals;
-    final int[] pendingCode = new int[NSIG + 1];
-    /** The sender's tgid of each pending signal (si_pid). */
-    final int[] pendingPid = new int[NSIG + 1];
+    /** Signals sent to this thread and not yet taken (task_struct.pending; the process's are in {@link SignalStruct}). */
+    final SigPending pending = new SigPending();
+    /** real_blocked: the mask rt_sigtimedwait replaced while it waits (its set unblocked), else 0. */
+    long realBlocked;
     long clearChildTid;
     boolean exited;
     /** Status a shell reports: exit code, or 128 + signal. */
@@ -71,6 +70,11 @@ public final class Task {
     long savedSigmask = -1;
     /** orig_ax: the number of the system call the task is in (for restarting it), -1 outside one. */
     long origAx = -1;
+    /**
+     * restart_block.fn: how restart_syscall resumes the call a signal interrupted with
+     * -ERESTART_RESTARTBLOCK (a sleep to the same expiry); null is do_no_restart_syscall (-EINTR).
+     */
+    Resume restartBlock;
     /** fs->umask. */
     int umask = 0022;
     /** set_robust_list's head and its length (walked at exit by {@link Futex#exitRobustList}). */
@@ -105,6 +109,10 @@ public final class Task {
     volatile boolean killPending;
     /** A vfork child: the parent blocked until this task exits (mm_release's vfork_done). */
     Task vforkParent;
+    /** CPU time spent on a vCPU before the last switch-in (se.sum_exec_runtime), in ns of the vCPU's cycles. */
+    long cpuNanos;
+    /** The vCPU's CPU time (ns) when the task was last switched in. */
+    long onCpuSinceNanos;
     /** sched_setaffinity's mask (bit per vCPU); every vCPU by default. */
     long cpusAllowed = -1L;
 

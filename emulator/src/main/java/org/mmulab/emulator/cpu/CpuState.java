@@ -19,6 +19,8 @@ public final class CpuState {
 
     // Control-register bits that paging depends on (SDM Vol. 3A §2.5, §4.1).
     public static final long CR0_PE = 1L, CR0_WP = 1L << 16, CR0_PG = 1L << 31;
+    /** CR0.MP, EM and TS: when x87, MMX and SSE instructions trap (SDM Vol. 3A §2.5, {@link DeviceNotAvailable}). */
+    public static final long CR0_MP = 1L << 1, CR0_EM = 1L << 2, CR0_TS = 1L << 3;
     public static final long CR4_PSE = 1L << 4, CR4_PAE = 1L << 5, CR4_PGE = 1L << 7, CR4_PCIDE = 1L << 17,
             CR4_OSXSAVE = 1L << 18,
             CR4_SMEP = 1L << 20, CR4_SMAP = 1L << 21;

@@ -33,9 +33,6 @@ final class Mmx {
     /** SSSE3 MMX forms: SSSE3 + the 0F 38 opcode byte; PALIGNR (0F 3A 0F) is SSSE3 + 0F. */
     static final int SSSE3 = 128, PALIGNR = SSSE3 + 0x0f;
 
-    /** CR0.EM (bit 2) and CR0.TS (bit 3), SDM Vol. 3A §2.5. */
-    static final long CR0_EM = 1L << 2, CR0_TS = 1L << 3;
-
     private Mmx() {
     }
 
@@ -102,12 +99,7 @@ final class Mmx {
 
     /** #UD (CR0.EM), #NM (CR0.TS), #MF (pending x87 exception), in the SDM's order. */
     static void checks(CpuState s) {
-        if ((s.cr0 & CR0_EM) != 0) {
-            throw GuestFault.raise(s, Vectors.UD, 0);
-        }
-        if ((s.cr0 & CR0_TS) != 0) {
-            throw GuestFault.raise(s, Vectors.NM, 0);
-        }
+        DeviceNotAvailable.simd(s);
         X87Exec.pending(s, s.fpu);
     }
 

@@ -56,8 +56,13 @@ final class SseExec {
     }
 
     static void exec(Interpreter it) {
-        long[] x = x(it);
         int op = it.curSub();
+        if (op == Sse.FXSAVE || op == Sse.FXRSTOR) {
+            DeviceNotAvailable.x87(it.state()); // FXSAVE/FXRSTOR: #NM for EM as well as TS
+        } else {
+            DeviceNotAvailable.simd(it.state());
+        }
+        long[] x = x(it);
         int d = 2 * it.curReg();
         long[] t = it.scratch128;
         if (op >= Sse.FP) {

@@ -54,6 +54,9 @@ final class SseX {
 
     static void exec(Interpreter it) {
         int op = it.curSub();
+        if (op != MOVBE_LD && op != MOVBE_ST && op != CRC32_8 && op != CRC32_V) {
+            DeviceNotAvailable.simd(it.state()); // MOVBE and CRC32 are integer instructions
+        }
         switch (op) {
             case MOVBE_LD, MOVBE_ST, CRC32_8, CRC32_V -> IntExt.exec(it, op);
             case PSHUFB, PHADDW, PHADDD, PHADDSW, PMADDUBSW, PHSUBW, PHSUBD, PHSUBSW, PSIGNB, PSIGNW, PSIGND,

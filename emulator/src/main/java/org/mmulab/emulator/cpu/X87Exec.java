@@ -43,6 +43,7 @@ final class X87Exec {
         X87State f = s.fpu;
         int sub = it.curSub();
         if (sub == FWAIT) {
+            DeviceNotAvailable.fwait(s);
             pending(s, f);
             return;
         }
@@ -53,12 +54,13 @@ final class X87Exec {
         u.flags = 0;
         u.c1 = false;
         if (it.curHasMem()) {
+            if ((opc == 1 && reg == 1) || (opc == 3 && (reg == 4 || reg == 6)) || (opc == 5 && reg == 5)) {
+                throw it.undefinedOpcode();
+            }
+            DeviceNotAvailable.x87(s);
             if ((opc == 1 && reg >= 4) || (opc == 5 && (reg == 4 || reg >= 6))) {
                 X87Env.control(it, f, opc, reg);
                 return;
-            }
-            if ((opc == 1 && reg == 1) || (opc == 3 && (reg == 4 || reg == 6)) || (opc == 5 && reg == 5)) {
-                throw it.undefinedOpcode();
             }
             pending(s, f);
             long ea = it.curEa();
@@ -67,6 +69,7 @@ final class X87Exec {
             f.fop = fop;
             memOp(it, f, u, opc, reg, ea);
         } else {
+            DeviceNotAvailable.x87(s);
             int i = fop & 7;
             if (opc == 3 && reg == 4) {
                 switch (i) {

@@ -49,6 +49,7 @@ final class XState {
             r[CpuState.RDX] = s.xcr0 >>> 32;
             return;
         }
+        DeviceNotAvailable.xsave(s);
         long va = it.curEa();
         if ((va & 63) != 0) {
             throw GuestFault.raise(s, Vectors.GP, 0);

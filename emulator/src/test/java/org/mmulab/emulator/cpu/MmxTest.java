@@ -15,16 +15,12 @@ import org.mmulab.emulator.cpu.fpu.X87State;
  * Machine code assembled with GNU as (mm1 = destination, mm2 = source).
  */
 class MmxTest {
-    static final long CODE = 0x40_0000L, DATA = 0x60_0000L, STACK = 0x7f_f000L;
+    static final long CODE = TestMachine.USER_CODE, DATA = TestMachine.USER_DATA;
     TestMachine m;
 
     @BeforeEach
     void setUp() {
-        m = new TestMachine();
-        m.mapNew(CODE, TestMachine.P | TestMachine.US);
-        m.mapNew(DATA, TestMachine.P | TestMachine.RW | TestMachine.US | TestMachine.NX);
-        m.mapNew(STACK, TestMachine.P | TestMachine.RW | TestMachine.US | TestMachine.NX);
-        m.s.gpr[CpuState.RSP] = STACK + 0x800;
+        m = TestMachine.withUserPages();
         m.s.gpr[CpuState.RDX] = DATA;
         m.s.fpu.init();
     }
@@ -449,15 +445,15 @@ class MmxTest {
     void cr0AndPendingX87ExceptionChecks() {
         mm(1, 1);
         mm(2, 2);
-        m.s.cr0 |= Mmx.CR0_TS;
+        m.s.cr0 |= CpuState.CR0_TS;
         assertEquals(Exit.EXCEPTION, exec("0fd4ca"));
         assertEquals(Vectors.NM, m.s.exceptionVector);
         assertEquals(Exit.EXCEPTION, exec("0f77"));
         assertEquals(Vectors.NM, m.s.exceptionVector, "EMMS too");
-        m.s.cr0 |= Mmx.CR0_EM;
+        m.s.cr0 |= CpuState.CR0_EM;
         assertEquals(Exit.EXCEPTION, exec("0fd4ca"));
         assertEquals(Vectors.UD, m.s.exceptionVector, "EM before TS");
-        m.s.cr0 &= ~(Mmx.CR0_EM | Mmx.CR0_TS);
+        m.s.cr0 &= ~(CpuState.CR0_EM | CpuState.CR0_TS);
         ok("d9e8");
         f().fsw |= X87State.ES | 1; // an unmasked IE pending
         assertEquals(Exit.EXCEPTION, exec("0fd4ca"));

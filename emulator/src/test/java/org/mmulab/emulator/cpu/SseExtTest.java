@@ -14,16 +14,12 @@ import org.junit.jupiter.api.Test;
  * their seed. Machine code assembled with GNU as (xmm1 = destination, xmm2 = source).
  */
 class SseExtTest {
-    static final long CODE = 0x40_0000L, DATA = 0x60_0000L, STACK = 0x7f_f000L;
+    static final long CODE = TestMachine.USER_CODE, DATA = TestMachine.USER_DATA;
     TestMachine m;
 
     @BeforeEach
     void setUp() {
-        m = new TestMachine();
-        m.mapNew(CODE, TestMachine.P | TestMachine.US);
-        m.mapNew(DATA, TestMachine.P | TestMachine.RW | TestMachine.US | TestMachine.NX);
-        m.mapNew(STACK, TestMachine.P | TestMachine.RW | TestMachine.US | TestMachine.NX);
-        m.s.gpr[CpuState.RSP] = STACK + 0x800;
+        m = TestMachine.withUserPages();
     }
 
     /** Runs one instruction; returns the exit code. */

@@ -23,6 +23,19 @@ final class TestMachine {
         this(new PhysicalMemory(64L << 20));
     }
 
+    /** The user-mode layout the instruction tests share: one code page (read-only), data and stack pages (NX). */
+    static final long USER_CODE = 0x40_0000L, USER_DATA = 0x60_0000L, USER_STACK = 0x7f_f000L;
+
+    /** A machine with the {@link #USER_CODE} / {@link #USER_DATA} / {@link #USER_STACK} pages mapped and RSP in the stack page. */
+    static TestMachine withUserPages() {
+        TestMachine m = new TestMachine();
+        m.mapNew(USER_CODE, P | US);
+        m.mapNew(USER_DATA, P | RW | US | NX);
+        m.mapNew(USER_STACK, P | RW | US | NX);
+        m.s.gpr[CpuState.RSP] = USER_STACK + 0x800;
+        return m;
+    }
+
     TestMachine(PhysicalMemory mem) {
         this.mem = mem;
         pml4 = allocFrame();

@@ -15,16 +15,12 @@ import org.mmulab.emulator.cpu.fpu.X87State;
  * SDM instruction pages. Bit-exact arithmetic is Fx80Test's; transcendental accuracy Fx80TransTest's.
  */
 class X87ExecTest {
-    static final long CODE = 0x40_0000L, DATA = 0x60_0000L, OUT = 0x60_0800L, STACK = 0x7f_f000L;
+    static final long CODE = TestMachine.USER_CODE, DATA = TestMachine.USER_DATA, OUT = 0x60_0800L;
     TestMachine m;
 
     @BeforeEach
     void setUp() {
-        m = new TestMachine();
-        m.mapNew(CODE, TestMachine.P | TestMachine.US);
-        m.mapNew(DATA, TestMachine.P | TestMachine.RW | TestMachine.US | TestMachine.NX);
-        m.mapNew(STACK, TestMachine.P | TestMachine.RW | TestMachine.US | TestMachine.NX);
-        m.s.gpr[CpuState.RSP] = STACK + 0x800;
+        m = TestMachine.withUserPages();
         m.s.gpr[CpuState.RDI] = DATA;
         m.s.gpr[CpuState.RSI] = OUT;
         m.s.rip = CODE;

@@ -15,10 +15,7 @@ import org.mmulab.kernel.mm.MmStruct;
  * copies from: a reference taken, its mapping removed and its RSS moved from a counter that never
  * held it.
  */
-final class CowOnPfnmap extends Scenario {
-    static final long BASE = 0x4000_0000L;
-    static final long PATTERN = 0xdef1ce;
-
+final class CowOnPfnmap extends PfnmapScenario {
     @Override
     public String name() {
         return "cow-on-pfnmap";
@@ -40,19 +37,7 @@ final class CowOnPfnmap extends Scenario {
     }
 
     @Override
-    public long horizon() {
-        return 300;
-    }
-
-    @Override
-    public int budget() {
-        return 50;
-    }
-
-    @Override
-    void run(ExploreRig rig) {
-        MmStruct mm = rig.newMm();
-        ExploreRig.DeviceMapping device = rig.mapDevice(mm, BASE, PATTERN);
+    List<Consumer<Vcpu>> bodies(ExploreRig rig, MmStruct mm) {
         Consumer<Vcpu> writer = cpu -> {
             mm.activate(cpu);
             long va = BASE + 8 + 8L * cpu.id();
@@ -67,8 +52,6 @@ final class CowOnPfnmap extends Scenario {
                 rig.violate("private-write", "vCPU " + cpu.id() + " reads back 0x" + Long.toHexString(back));
             }
         };
-        rig.run(List.of(writer, writer));
-        rig.checkDevice(device);
-        rig.checkCensus(List.of(mm));
+        return List.of(writer, writer);
     }
 }

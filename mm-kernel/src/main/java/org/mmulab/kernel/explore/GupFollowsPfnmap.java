@@ -1,7 +1,9 @@
 package org.mmulab.kernel.explore;
 
 import java.util.List;
+import java.util.function.Consumer;
 
+import org.mmulab.emulator.machine.Vcpu;
 import org.mmulab.kernel.mm.MmFix;
 import org.mmulab.kernel.mm.MmStruct;
 
@@ -13,9 +15,7 @@ import org.mmulab.kernel.mm.MmStruct;
  * that cleared VM_IO, takes pte_page of the frame and counts references on it — references its put
  * never gives back, as the frame is the driver's (reserved), not the page allocator's.
  */
-final class GupFollowsPfnmap extends Scenario {
-    static final long BASE = 0x4000_0000L;
-    static final long PATTERN = 0xdef1ce;
+final class GupFollowsPfnmap extends PfnmapScenario {
     static final int ROUNDS = 3;
 
     @Override
@@ -39,20 +39,8 @@ final class GupFollowsPfnmap extends Scenario {
     }
 
     @Override
-    public long horizon() {
-        return 300;
-    }
-
-    @Override
-    public int budget() {
-        return 50;
-    }
-
-    @Override
-    void run(ExploreRig rig) {
-        MmStruct mm = rig.newMm();
-        ExploreRig.DeviceMapping device = rig.mapDevice(mm, BASE, PATTERN);
-        rig.run(List.of(cpu -> {
+    List<Consumer<Vcpu>> bodies(ExploreRig rig, MmStruct mm) {
+        return List.of(cpu -> {
             mm.activate(cpu);
             byte[] buf = new byte[8];
             for (int i = 0; i < ROUNDS; i++) {
@@ -67,8 +55,6 @@ final class GupFollowsPfnmap extends Scenario {
                 }
                 rig.userWork();
             }
-        }));
-        rig.checkDevice(device);
-        rig.checkCensus(List.of(mm));
+        });
     }
 }

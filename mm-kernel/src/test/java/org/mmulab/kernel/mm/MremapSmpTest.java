@@ -126,13 +126,7 @@ class MremapSmpTest {
         assertEquals(List.of(), rig.memory.check.violations(), "during the run");
         for (MmStruct mm : List.of(parent, child)) {
             for (VmArea v : mm.vmaList()) {
-                for (long a = v.start(); a < v.end(); a += 4096) {
-                    long pte = rig.memory.lookupPte(mm, a);
-                    if (PteBits.present(pte)) {
-                        assertEquals(object.cachedPfn(v.pageIndex(a)), PteBits.pfn(pte),
-                                "a PTE at 0x" + Long.toHexString(a) + " maps a page the object no longer holds");
-                    }
-                }
+                RandomVmaOps.assertMapsCachedPages(rig, mm, v, object, "a PTE");
             }
         }
         assertEquals(List.of(), rig.memory.check.checkMms(List.of(parent, child)));
@@ -177,6 +171,7 @@ class MremapSmpTest {
         for (int i = 0; i < slots; i += 2) {
             assertEquals(A + i * stride, rig.mmap.doMmap(mm, null, A + i * stride, 16 * 4096L, SmpRig.RW, ANON, 0, null));
         }
+        RandomVmaOps ops = new RandomVmaOps(rig, A, slots, stride, 64);
         List<Consumer<Vcpu>> bodies = new ArrayList<>();
         for (int id = 0; id < cpus; id++) {
             Random rnd = new Random(seed * 31 + id);
@@ -188,36 +183,9 @@ class MremapSmpTest {
                     long slot = A + rnd.nextInt(slots) * stride;
                     long page = rnd.nextInt(64);
                     if (kind < 50) {
-                        if (rnd.nextBoolean()) {
-                            rig.store(cpu, mm, slot + page * 4096, op); // may SIGSEGV: not mapped now
-                        } else {
-                            rig.load(cpu, mm, slot + page * 4096);
-                        }
+                        ops.access(cpu, mm, rnd, slot + page * 4096, op); // may SIGSEGV: not mapped now
                     } else if (kind < 70) {
-                        long to = A + rnd.nextInt(slots) * stride;
-                        long oldLen = (1 + rnd.nextInt(16)) * 4096L, newLen = (1 + rnd.nextInt(64)) * 4096L;
-                        int flags = switch (rnd.nextInt(4)) {
-                            case 0 -> 0;
-                            case 1 -> Mremap.MREMAP_MAYMOVE;
-                            case 2 -> Mremap.MREMAP_MAYMOVE | Mremap.MREMAP_FIXED;
-                            default -> Mremap.MREMAP_MAYMOVE | Mremap.MREMAP_DONTUNMAP;
-                        };
-                        if ((flags & Mremap.MREMAP_DONTUNMAP) != 0) {
-                            newLen = oldLen;
-                        }
-                        long r = rig.mmap.mremap(mm, slot, oldLen, newLen, flags, to);
-                        assertTrue(!Mmap.isErr(r) || r == -14 || r == -12 || r == -22, "mremap: " + r);
-                        if (!Mmap.isErr(r) && (r < A || r >= A + slots * stride)) {
-                            // MAYMOVE went elsewhere: bring it back into the slots (or drop it)
-                            long back = rig.mmap.mremap(mm, r, newLen, Math.min(newLen, 64 * 4096L),
-                                    Mremap.MREMAP_MAYMOVE | Mremap.MREMAP_FIXED, slot);
-                            if (Mmap.isErr(back)) {
-                                assertEquals(0, rig.mmap.doMunmap(mm, r, newLen));
-                            }
-                        }
-                        if (!Mmap.isErr(r) && (flags & Mremap.MREMAP_FIXED) != 0 && newLen > 64 * 4096L) {
-                            assertEquals(0, rig.mmap.doMunmap(mm, to + 64 * 4096L, newLen - 64 * 4096L));
-                        }
+                        ops.mremap(mm, rnd, slot);
                     } else if (kind < 78) {
                         int r = rig.mmap.mprotect(mm, slot, (1 + rnd.nextInt(16)) * 4096L,
                                 rnd.nextBoolean() ? Mmap.PROT_READ : SmpRig.RW);

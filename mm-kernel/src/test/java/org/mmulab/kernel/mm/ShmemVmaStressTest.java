@@ -71,6 +71,7 @@ class ShmemVmaStressTest {
         MmStruct child = Fork.dupMmap(rig.memory, mm);
         // inode_lock: one truncate/punch of the object at a time (a sleeping lock: its waiters answer IPIs)
         RwSemaphore inodeLock = new RwSemaphore(LockDep.MMAP_LOCK, rig.memory.frames().charge());
+        RandomVmaOps ops = new RandomVmaOps(rig, A, SLOTS, STRIDE, PAGES);
         List<Consumer<Vcpu>> bodies = new ArrayList<>();
         for (int id = 0; id < 4; id++) {
             int me = id;
@@ -84,35 +85,9 @@ class ShmemVmaStressTest {
                     long slot = A + rnd.nextInt(SLOTS) * STRIDE;
                     long page = rnd.nextInt(PAGES);
                     if (kind < 45) {
-                        if (rnd.nextBoolean()) {
-                            rig.store(cpu, my, slot + page * 4096, op);
-                        } else {
-                            rig.load(cpu, my, slot + page * 4096);
-                        }
+                        ops.access(cpu, my, rnd, slot + page * 4096, op);
                     } else if (kind < 60 && me != 3) {
-                        long to = A + rnd.nextInt(SLOTS) * STRIDE;
-                        long oldLen = (1 + rnd.nextInt(16)) * 4096L, newLen = (1 + rnd.nextInt(PAGES)) * 4096L;
-                        int flags = switch (rnd.nextInt(4)) {
-                            case 0 -> 0;
-                            case 1 -> Mremap.MREMAP_MAYMOVE;
-                            case 2 -> Mremap.MREMAP_MAYMOVE | Mremap.MREMAP_FIXED;
-                            default -> Mremap.MREMAP_MAYMOVE | Mremap.MREMAP_DONTUNMAP;
-                        };
-                        if ((flags & Mremap.MREMAP_DONTUNMAP) != 0) {
-                            newLen = oldLen;
-                        }
-                        long r = rig.mmap.mremap(my, slot, oldLen, newLen, flags, to);
-                        assertTrue(!Mmap.isErr(r) || r == -14 || r == -12 || r == -22, "mremap: " + r);
-                        if (!Mmap.isErr(r) && (r < A || r >= A + SLOTS * STRIDE)) {
-                            long back = rig.mmap.mremap(my, r, newLen, Math.min(newLen, PAGES * 4096L),
-                                    Mremap.MREMAP_MAYMOVE | Mremap.MREMAP_FIXED, slot);
-                            if (Mmap.isErr(back)) {
-                                assertEquals(0, rig.mmap.doMunmap(my, r, newLen));
-                            }
-                        }
-                        if (!Mmap.isErr(r) && (flags & Mremap.MREMAP_FIXED) != 0 && newLen > PAGES * 4096L) {
-                            assertEquals(0, rig.mmap.doMunmap(my, to + PAGES * 4096L, newLen - PAGES * 4096L));
-                        }
+                        ops.mremap(my, rnd, slot);
                     } else if (kind < 66) {
                         int r = rig.mmap.mprotect(my, slot, (1 + rnd.nextInt(16)) * 4096L,
                                 rnd.nextBoolean() ? Mmap.PROT_READ : SmpRig.RW);
@@ -167,13 +142,7 @@ class ShmemVmaStressTest {
                 if (v.file() != obj || (v.flags() & VmArea.VM_SHARED) == 0) {
                     continue;
                 }
-                for (long a = v.start(); a < v.end(); a += 4096) {
-                    long pte = rig.memory.lookupPte(m, a);
-                    if (PteBits.present(pte)) {
-                        assertEquals(obj.cachedPfn(v.pageIndex(a)), PteBits.pfn(pte),
-                                "a shared PTE at 0x" + Long.toHexString(a) + " maps a page the object no longer holds");
-                    }
-                }
+                RandomVmaOps.assertMapsCachedPages(rig, m, v, obj, "a shared PTE");
             }
         }
         assertEquals(List.of(), rig.memory.check.checkMms(List.of(mm, child)));
