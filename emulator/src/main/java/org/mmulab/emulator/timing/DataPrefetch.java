@@ -4,7 +4,7 @@ import java.util.Objects;
 
 /**
  * What a preset's L1 data stride prefetcher does, as {@link StridePrefetcher} models it: a per-load-instruction
- * stride detector (AMD 58455 §2.x "L1 stride prefetcher: uses memory access history of individual instructions
+ * stride detector (AMD 58455, "L1 Stride Prefetcher": "uses memory access history of individual instructions
  * to fetch additional lines when each access is a constant distance from the previous"; Intel's optimization
  * manual, "IP-based stride prefetcher ... can detect strides of up to 2 KB"). Each preset says where its
  * figures come from ({@link #source}).

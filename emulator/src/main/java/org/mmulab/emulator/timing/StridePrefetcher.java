@@ -14,7 +14,7 @@ package org.mmulab.emulator.timing;
  * ({@link Translator}); one whose translation neither holds is dropped: the model's prefetches do not
  * walk (the page walker has no side-effect-free mode: a walk sets Accessed bits and records faults).
  * A prefetch charges no cycles: it runs beside the demand loads, whose latency it hides by having the
- * line (and the translation) there when they come. Counters: {@link #issued} (sent to the caches),
+ * line in L1D when they come (not their translation: it does not fill the L1 dTLB, see {@code Zen5}). Counters: {@link #issued} (sent to the caches),
  * {@link #filled} (of those, lines L1D did not hold), {@link #useful} (a demand load hit a line a prefetch
  * filled), {@link #droppedNoTranslation}, {@link #droppedPageBoundary}.
  *
@@ -36,7 +36,6 @@ public final class StridePrefetcher {
     private final boolean[] valid = new boolean[ENTRIES];
     private final long[] last = new long[ENTRIES];
     private final long[] stride = new long[ENTRIES];
-    private final int[] confidence = new int[ENTRIES];
     /** How many strides past {@link #last} the entry's prefetches reach (0: none yet). */
     private final int[] ahead = new int[ENTRIES];
     /** Lines a prefetch filled into L1D and no demand load has used yet (direct-mapped by line). */
@@ -79,7 +78,6 @@ public final class StridePrefetcher {
             key[e] = pc;
             last[e] = va;
             stride[e] = 0;
-            confidence[e] = 0;
             ahead[e] = 0;
             return;
         }
@@ -89,12 +87,10 @@ public final class StridePrefetcher {
         }
         last[e] = va;
         if (d != stride[e] || Math.abs(d) > spec.maxStride()) {
-            stride[e] = d;
-            confidence[e] = 0;
+            stride[e] = d; // a new distance: trained when the next load repeats it
             ahead[e] = 0;
             return;
         }
-        confidence[e] = 1; // the distance repeated: trained
         // the load moved one stride on, so the reach is one short of `distance`: only the far end is new
         for (int j = Math.max(ahead[e], 1); j <= spec.distance(); j++) {
             prefetch(va, pa, va + j * d);

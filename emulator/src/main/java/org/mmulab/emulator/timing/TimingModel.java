@@ -41,12 +41,13 @@ import java.util.Objects;
  *     the acknowledgement.</li>
  * </ul>
  *
- * <li>L1 data prefetcher ({@link #INTEL_IP_STRIDE}): Intel's optimization manual, "Data prefetching":
- *     the L1 IP-based stride prefetcher keeps a history per load instruction, detects forward or backward
- *     strides of up to 2 KB and prefetches the next expected address; Intel's hardware prefetchers do not
- *     prefetch across a 4 KiB boundary (the manual: "the program would have to initiate demand loads for
- *     the new page before the hardware prefetcher will start prefetching from the new page"). So it runs
- *     one stride ahead inside a page; tlb_stride's page-apart loads never train it.</li>
+ * <li>L1 data prefetcher ({@link #INTEL_IP_STRIDE}): Intel's IA-32 Intel Architecture Optimization
+ *     Reference Manual (248966), "Hardware Prefetch": the hardware prefetcher "will not prefetch across a 4K
+ *     page boundary; i.e., the program would have to initiate demand loads for the new page before the
+ *     hardware prefetcher will start prefetching from the new page"; Intel's Xeon Phi prefetching guide
+ *     contrasts the Xeon cores' stride prefetcher, "capable of detecting regular strides forward or
+ *     backward up to 2K bytes". Modelled: per load instruction, one stride ahead, strides up to 2 KiB,
+ *     never into another 4 KiB page; so tlb_stride's page-apart loads never train it.</li>
  * <li>L1I (for {@code --timing cycle}'s instruction fetch by line): 32 KiB 8-way (optimization manual);
  *     a hit is part of the pipelined fetch (0 extra), a miss costs the level that serves it.</li>
  * <li>Fault software path ({@link #faultKernelPath}): what Linux 6.x executes for an anonymous write fault
