@@ -22,6 +22,13 @@ final class NativeComparison {
     /** Page counts whose shape ratios are reported: past the Skylake STLB, past 64 MiB of reach, 1 GiB. */
     static final long[] SHAPE_POINTS = {1536, 16384, 262144};
     static final long PLATEAU = 64;
+    /** Issue 17's check: the model's shape ratio within this fraction of the host's, per point. */
+    static final double WITHIN = 0.25;
+
+    /** The verdict of one shape point: "within 25 %" or "outside 25 %". */
+    static String verdict(double model, double host) {
+        return Math.abs(model / host - 1) <= WITHIN + 1e-9 ? "within 25 %" : "outside 25 %";
+    }
 
     private final List<BenchCommand.Row> model;
     private final Map<String, BenchCommand.Row> host = new LinkedHashMap<>();
@@ -103,14 +110,15 @@ final class NativeComparison {
                     BenchCommand.cell(h.ns), ratio(m.ns, h.ns), BenchCommand.cell(m.cycles), BenchCommand.cell(hc), ratio(m.cycles, hc));
         }
         out.printf("%nTLB curve shape (time per access / the %d-page plateau; 1,536 interpolated between 1,024 and 2,048)%n", PLATEAU);
-        out.printf("%-13s %8s %10s %10s %10s%n", "curve", "pages", "model", "host", "model/host");
+        out.printf("%-15s %8s %10s %10s %10s  %s%n", "curve", "pages", "model", "host", "model/host", "check");
         for (String label : List.of("tlb_stride", BenchCommand.TLB_STRIDE_8, BenchCommand.TLB_STRIDE_RANDOM)) {
             TreeMap<Long, Double> mc = curve(model, label, true);
             TreeMap<Long, Double> hc = curve(new ArrayList<>(host.values()), label, false);
             for (long n : SHAPE_POINTS) {
                 double a = shape(mc, n), b = shape(hc, n);
                 if (!Double.isNaN(a) && !Double.isNaN(b)) {
-                    out.printf(Locale.ROOT, "%-13s %8d %10.2f %10.2f %+9.0f%%%n", label, n, a, b, (a / b - 1) * 100);
+                    out.printf(Locale.ROOT, "%-15s %8d %10.2f %10.2f %+9.0f%%  %s%n", label, n, a, b, (a / b - 1) * 100,
+                            verdict(a, b));
                 }
             }
         }
@@ -137,12 +145,14 @@ final class NativeComparison {
 
     /** shape.csv: the shape ratios of {@link #SHAPE_POINTS} for both curves, model and host. */
     String shapeCsv() {
-        StringBuilder b = new StringBuilder("curve,pages,model_ratio,host_ratio\n");
+        StringBuilder b = new StringBuilder("curve,pages,model_ratio,host_ratio,within_25pct\n");
         for (String label : List.of("tlb_stride", BenchCommand.TLB_STRIDE_8, BenchCommand.TLB_STRIDE_RANDOM)) {
             TreeMap<Long, Double> mc = curve(model, label, true);
             TreeMap<Long, Double> hc = curve(new ArrayList<>(host.values()), label, false);
             for (long n : SHAPE_POINTS) {
-                b.append(label).append(',').append(n).append(',').append(num(shape(mc, n))).append(',').append(num(shape(hc, n)))
+                double m = shape(mc, n), h = shape(hc, n);
+                b.append(label).append(',').append(n).append(',').append(num(m)).append(',').append(num(h)).append(',')
+                        .append(Double.isNaN(m) || Double.isNaN(h) ? "" : verdict(m, h).startsWith("within") ? "yes" : "no")
                         .append('\n');
             }
         }

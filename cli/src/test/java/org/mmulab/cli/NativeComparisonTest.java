@@ -30,6 +30,24 @@ class NativeComparisonTest {
     }
 
     @Test
+    void theVerdictIsWithinAQuarterEitherWay() {
+        assertEquals("within 25 %", NativeComparison.verdict(1.25, 1.0));
+        assertEquals("within 25 %", NativeComparison.verdict(0.75, 1.0));
+        assertEquals("outside 25 %", NativeComparison.verdict(1.26, 1.0));
+        assertEquals("outside 25 %", NativeComparison.verdict(2.65, 1.82));
+    }
+
+    @Test
+    void nativeTlbStrideRunsAreTimedLongEnough() {
+        BenchCommand.Workload w = new BenchCommand.Workload("tlb_stride", List.of("256", "20000"), List.of("8", "8"), 1);
+        assertEquals(List.of("256", "20000", "1", "0", "" + BenchCommand.NATIVE_TLB_MIN_MS), BenchCommand.nativeArgs(w, w.args()));
+        BenchCommand.Workload r = new BenchCommand.Workload("tlb_stride", List.of("16384", "65536", "1", "1"), List.of(), 1);
+        assertEquals(List.of("16384", "65536", "1", "1", "50"), BenchCommand.nativeArgs(r, r.args()));
+        BenchCommand.Workload p = new BenchCommand.Workload("page_fault1", List.of("128", "16"), List.of(), 1);
+        assertEquals(List.of("128", "16"), BenchCommand.nativeArgs(p, p.args()));
+    }
+
+    @Test
     void printsBothRunsSideBySideWithShapeRatios() {
         long[] pages = {64, 1024, 2048, 16384};
         List<BenchCommand.Result> mr = new ArrayList<>(), hr = new ArrayList<>();
@@ -44,9 +62,10 @@ class NativeComparisonTest {
         cmp.print(new PrintStream(b, true, StandardCharsets.UTF_8));
         String out = b.toString(StandardCharsets.UTF_8);
         assertTrue(out.contains("preset zen5"), out);
-        assertTrue(out.matches("(?s).*tlb_stride\\s+16384\\s+10\\.00\\s+8\\.00\\s+\\+25%.*"), out);
+        assertTrue(out.matches("(?s).*tlb_stride\\s+16384\\s+10\\.00\\s+8\\.00\\s+\\+25%  within 25 %.*"), out);
+        assertTrue(out.matches("(?s).*tlb_stride\\s+1536\\s+\\S+\\s+\\S+\\s+\\+\\d+%  outside 25 %.*"), out);
         assertTrue(out.matches("(?s).*access @pages=64\\s+2\\.500\\s+1\\.000\\s+2\\.50x\\s+5\\.000\\s+2\\.700\\s+1\\.85x.*"), out);
-        assertTrue(cmp.shapeCsv().contains("tlb_stride,16384,10.000,8.000"), cmp.shapeCsv());
+        assertTrue(cmp.shapeCsv().contains("tlb_stride,16384,10.000,8.000,yes"), cmp.shapeCsv());
         assertTrue(cmp.csv().contains("tlb_stride,access @pages=64,2.500,1.000,5.000,2.700,,"), cmp.csv());
     }
 }

@@ -451,17 +451,11 @@ final class ProcFs {
         return b.toString();
     }
 
-    private String cpuinfo() {
+    private String cpuinfo() { // follows the preset, as CPUID does (cpudb.ProcCpuinfo)
         StringBuilder b = new StringBuilder();
         int n = k.machine().vcpus().size();
         for (int i = 0; i < n; i++) {
-            b.append("processor\t: ").append(i).append('\n');
-            b.append("vendor_id\t: ").append(org.mmulab.emulator.cpu.Cpuid.VENDOR).append('\n');
-            b.append("model name\t: ").append(org.mmulab.emulator.cpu.Cpuid.BRAND.trim()).append('\n');
-            b.append("cpu MHz\t\t: ").append(org.mmulab.emulator.cpu.Cpuid.TSC_MHZ).append(".000\n");
-            b.append("cpu cores\t: ").append(n).append('\n');
-            b.append("flags\t\t: fpu tsc cx8 cmov mmx fxsr sse sse2 syscall nx lm pni ssse3 sse4_1 sse4_2 popcnt\n");
-            b.append('\n');
+            b.append(org.mmulab.emulator.mmu.cpudb.ProcCpuinfo.entry(k.machine().vcpus().get(i).mmu().model(), i, n));
         }
         return b.toString();
     }

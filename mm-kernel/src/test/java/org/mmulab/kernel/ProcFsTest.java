@@ -158,6 +158,24 @@ class ProcFsTest {
     }
 
     @Test
+    void cpuinfoFollowsThePresetAsCpuidDoes() throws Exception {
+        org.mmulab.emulator.machine.Machine mach = new org.mmulab.emulator.machine.Machine(64L << 20, 2,
+                org.mmulab.emulator.mmu.cpudb.Zen5.MODEL);
+        Kernel k = new Kernel(mach, new KernelConfig(new java.io.ByteArrayInputStream(new byte[0]),
+                new java.io.ByteArrayOutputStream(), new java.io.ByteArrayOutputStream()));
+        org.mmulab.kernel.fs.Dentry d = k.filesystems().vfs().walk(k.filesystems().vfs().root(),
+                k.filesystems().vfs().root(), "/proc/cpuinfo", true, 0);
+        byte[] text = new byte[8192];
+        int n = d.inode.open(d, 0).pread(0, text, 0, text.length);
+        String s = new String(text, 0, n, StandardCharsets.US_ASCII);
+        for (String line : new String[] {"vendor_id\t: AuthenticAMD", "cpu family\t: 26", "model\t\t: 2",
+                "model name\t: AMD EPYC 9755 128-Core Processor", "stepping\t: 1", "cache size\t: 1024 KB",
+                "cpu MHz\t\t: 2700.000", "processor\t: 1"}) {
+            assertTrue(s.contains(line + "\n"), line + " in\n" + s);
+        }
+    }
+
+    @Test
     void ia32FileCallsUseStat64AndSplitOffsets() throws Exception {
         f = Fixture.booted32(org.mmulab.kernel.KernelConfig.PagingMode.PAE);
         long b = f.sys32(Syscalls.NR32_MMAP2, 0, 16 * 4096, RW, ANON, -1, 0) & 0xffff_ffffL;

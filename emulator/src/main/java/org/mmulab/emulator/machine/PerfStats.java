@@ -73,6 +73,9 @@ public final class PerfStats {
                 put("data_miss_cycles", i, w.dataCycles);
                 put("snoops", i, w.caches().snoops());
                 put("snoop_cycles", i, w.snoopCycles);
+                for (Map.Entry<String, Long> e : w.modelCounters().entrySet()) {
+                    put(e.getKey(), i, e.getValue());
+                }
                 for (int l = CacheHierarchy.L1; l <= CacheHierarchy.MEMORY; l++) {
                     put("guest_fetch_lines." + src[l], i, w.fetchLinesByLevel[l]);
                 }

@@ -24,20 +24,32 @@ public final class CacheHierarchy {
     /** The machine's coherence domain (N vCPUs under cycle timing) and this hierarchy's index in it, or null. */
     private final CoherenceDomain domain;
     private final int member;
+    /** The part's L1 data prefetcher ({@link DataPrefetch#NONE}: none). */
+    private final DataPrefetch prefetchSpec;
     /** Stores that invalidated another vCPU's copy (each charged as a snoop). */
     private long snoops;
+    /** Cycles beyond the serving level's latency of the last access: a line another vCPU held Modified. */
+    private int lastExtra;
+    /** Reads (data, walker, fetch, kernel) of lines another vCPU held Modified, and their extra cycles. */
+    private long dirtyReads, dirtyReadCycles;
 
     /**
      * @param l1i the instruction cache; the LLC is one core's share of the part's (see the presets): a
      *            cache shared by the vCPUs, with snoops between their L1/L2s, is the next step for N vCPUs
      */
     public CacheHierarchy(CacheLevel l1i, CacheLevel l1, CacheLevel l2, CacheLevel llc, int memoryLatency) {
-        this(l1i, l1, l2, llc, memoryLatency, null, 0);
+        this(l1i, l1, l2, llc, memoryLatency, null, 0, DataPrefetch.NONE);
+    }
+
+    /** As above, with the part's L1 data prefetcher ({@link StridePrefetcher}, built by {@link WalkTiming}). */
+    public CacheHierarchy(CacheLevel l1i, CacheLevel l1, CacheLevel l2, CacheLevel llc, int memoryLatency, DataPrefetch prefetch) {
+        this(l1i, l1, l2, llc, memoryLatency, null, 0, prefetch);
     }
 
     /** A member of {@code domain} (its shared LLC is {@code llc}); see {@link CoherenceDomain#join}. */
     CacheHierarchy(CacheLevel l1i, CacheLevel l1, CacheLevel l2, CacheLevel llc, int memoryLatency, CoherenceDomain domain,
-            int member) {
+            int member, DataPrefetch prefetch) {
+        this.prefetchSpec = java.util.Objects.requireNonNull(prefetch);
         this.l1i = l1i;
         this.l1 = l1;
         this.l2 = l2;
@@ -53,12 +65,42 @@ public final class CacheHierarchy {
      * latency when another vCPU held the line, else 0. The level that served it is {@link #lastLevel}.
      */
     public int store(long pa) {
-        access(pa);
-        if (domain != null && domain.invalidateOthers(member, pa)) {
+        if (domain == null) {
+            access(pa);
+            return 0;
+        }
+        lastLevel = lookup(l1, pa, false); // the RFO: the snoop below is its cost when another vCPU held the line
+        l1.markDirty(pa); // Modified in this vCPU's L1D and L2 until another vCPU reads it
+        l2.markDirty(pa);
+        if (domain.invalidateOthers(member, pa)) {
             snoops++;
             return domain.snoopLatency();
         }
         return 0;
+    }
+
+    /** Another vCPU reads the line holding {@code pa}: a Modified copy here becomes Shared; true when there was one. */
+    boolean supplyDirty(long pa) {
+        return l1.cleanIfDirty(pa) | l2.cleanIfDirty(pa);
+    }
+
+    /**
+     * Cycles the last {@link #access}, {@link #fetch} or {@link #load} took beyond {@link #latency} of the level
+     * it returned: with N vCPUs, a read of a line another vCPU held Modified is a core-to-core transfer, charged
+     * the domain's core-to-core latency instead of the LLC's; else 0.
+     */
+    public int lastExtra() {
+        return lastExtra;
+    }
+
+    /** Reads of lines another vCPU held Modified (core-to-core transfers). */
+    public long dirtyReads() {
+        return dirtyReads;
+    }
+
+    /** Their cycles beyond the LLC latency. */
+    public long dirtyReadCycles() {
+        return dirtyReadCycles;
     }
 
     /** Drops the line holding {@code pa} from L1I, L1D and L2; true when any of them held it. */
@@ -75,9 +117,9 @@ public final class CacheHierarchy {
         return TimingModel.SKYLAKE.buildCaches();
     }
 
-    /** A load of the line holding {@code pa}; returns its latency in cycles. */
+    /** A load of the line holding {@code pa}; returns its latency in cycles (a core-to-core transfer's included). */
     public int load(long pa) {
-        return latency(access(pa));
+        return latency(access(pa)) + lastExtra;
     }
 
     /**
@@ -85,7 +127,7 @@ public final class CacheHierarchy {
      * served it, {@link #L1} .. {@link #MEMORY}.
      */
     public int access(long pa) {
-        int level = lookup(l1, pa);
+        int level = lookup(l1, pa, true);
         lastLevel = level;
         return level;
     }
@@ -95,19 +137,44 @@ public final class CacheHierarchy {
      * level that missed); returns the level that served it, {@link #L1} (= L1I) .. {@link #MEMORY}.
      */
     public int fetch(long pa) {
-        return lookup(l1i, pa);
+        return lookup(l1i, pa, true);
     }
 
-    /** {@code first} (L1D or L1I), then the shared L2 and LLC, filling every level that missed. */
-    private int lookup(CacheLevel first, long pa) {
+    /**
+     * {@code first} (L1D or L1I), then the shared L2 and LLC, filling every level that missed. A read
+     * ({@code read}) that misses this vCPU's private levels takes a Modified copy from another vCPU of the
+     * domain when one has it (MSI: Modified there → Shared in both); it is served at the LLC's level and
+     * charged the core-to-core latency ({@link #lastExtra}).
+     */
+    private int lookup(CacheLevel first, long pa, boolean read) {
+        lastExtra = 0;
         if (first.access(pa)) {
             return L1;
         } else if (l2.access(pa)) {
             return L2;
-        } else if (llc.access(pa)) {
+        }
+        boolean inLlc = llc.access(pa);
+        if (read && domain != null && domain.takeDirty(member, pa)) {
+            lastExtra = Math.max(0, domain.snoopLatency() - llc.latency());
+            dirtyReads++;
+            dirtyReadCycles += lastExtra;
             return LLC;
         }
-        return MEMORY;
+        return inLlc ? LLC : MEMORY;
+    }
+
+    /**
+     * A hardware prefetch of the line holding {@code pa} into L1D (filling L2 and the LLC on the way, as a
+     * load would); returns the level that held it. Charges nothing and leaves {@link #lastLevel} alone.
+     */
+    public int prefetch(long pa) {
+        int extra = lastExtra;
+        long reads = dirtyReads, cycles = dirtyReadCycles;
+        int level = lookup(l1, pa, true); // takes a Modified line as a read would, but charges and counts nothing
+        lastExtra = extra;
+        dirtyReads = reads;
+        dirtyReadCycles = cycles;
+        return level;
     }
 
     /** Load-to-use latency of a level. */
@@ -123,6 +190,11 @@ public final class CacheHierarchy {
     /** The level that served the most recent {@link #load}. */
     public int lastLevel() {
         return lastLevel;
+    }
+
+    /** The part's L1 data prefetcher, which {@link WalkTiming} runs beside these caches. */
+    public DataPrefetch prefetchSpec() {
+        return prefetchSpec;
     }
 
     public CacheLevel l1i() {

@@ -16,6 +16,8 @@ public final class CacheLevel {
     private final int latency;
     private final long[] tag; // line address + 1; 0 = invalid
     private final long[] lastUse;
+    /** Modified (written by this vCPU, not yet read by another) — kept only in a {@link CoherenceDomain}'s private levels. */
+    private final boolean[] dirty;
     private long clock;
     private long hits;
     private long misses;
@@ -35,6 +37,7 @@ public final class CacheLevel {
         this.latency = latency;
         this.tag = new long[lines];
         this.lastUse = new long[lines];
+        this.dirty = new boolean[lines];
     }
 
     public String name() {
@@ -78,7 +81,38 @@ public final class CacheLevel {
         }
         tag[victim] = line;
         lastUse[victim] = ++clock;
+        dirty[victim] = false; // the victim's data, if modified, went back to the next level
         misses++;
+        return false;
+    }
+
+    /** The way holding {@code pa}'s line, or -1; no LRU update. */
+    private int find(long pa) {
+        long line = (pa >>> LINE_SHIFT) + 1;
+        int base = (int) ((line - 1) & (sets - 1)) * ways;
+        for (int i = base, end = base + ways; i < end; i++) {
+            if (tag[i] == line) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Marks the line holding {@code pa} Modified, when present. */
+    public void markDirty(long pa) {
+        int i = find(pa);
+        if (i >= 0) {
+            dirty[i] = true;
+        }
+    }
+
+    /** True when the line holding {@code pa} is present and Modified; it is then Shared (clean) afterwards. */
+    public boolean cleanIfDirty(long pa) {
+        int i = find(pa);
+        if (i >= 0 && dirty[i]) {
+            dirty[i] = false;
+            return true;
+        }
         return false;
     }
 
@@ -90,6 +124,7 @@ public final class CacheLevel {
             if (tag[i] == line) {
                 tag[i] = 0;
                 lastUse[i] = 0;
+                dirty[i] = false;
                 return true;
             }
         }
@@ -98,5 +133,6 @@ public final class CacheLevel {
 
     public void invalidateAll() {
         Arrays.fill(tag, 0);
+        Arrays.fill(dirty, false);
     }
 }

@@ -17,9 +17,13 @@ import java.util.List;
  * rounded down to a power of two and capped at 8 (a Zen CCD's 8 cores; the set count must stay a power of
  * two), with the share's associativity.
  *
- * <p>Simplifications, stated: the writer's copy is not tracked as dirty, so a read of a line another vCPU
- * wrote is charged as an LLC hit rather than a cache-to-cache transfer; bulk kernel work (zeroing,
- * copying) fills lines without invalidating others. Under {@code --deterministic} one vCPU runs at a
+ * <p>Each private line is Modified, Shared or Invalid (MSI, tracked as presence plus a dirty bit in
+ * {@link CacheLevel}): a store leaves the writer's L1D and L2 copies Modified and every other copy Invalid;
+ * a read by another vCPU that misses its private levels takes the Modified copy — a cache-to-cache
+ * transfer charged the same core-to-core latency instead of the LLC's ({@link #takeDirty}) — and both
+ * copies are Shared after it. A Modified line evicted from the writer's L2 is written back and clean.
+ * Simplification, stated: bulk kernel work (zeroing, copying) fills lines without invalidating others or
+ * marking them Modified. Under {@code --deterministic} one vCPU runs at a
  * time, so every access, invalidation and charge happens in one order per seed; in parallel mode the
  * vCPU threads update the shared tags without locks (timing state only, never guest-visible: a race can
  * only misplace an LRU stamp or a line, not crash or change guest results).
@@ -47,7 +51,7 @@ public final class CoherenceDomain {
     /** A new vCPU's hierarchy: its own L1I, L1D and L2, this domain's LLC. */
     public CacheHierarchy join() {
         CacheHierarchy h = new CacheHierarchy(model.l1i().build("L1I"), model.l1d().build("L1D"), model.l2().build("L2"), llc,
-                model.memoryLatency(), this, members.size());
+                model.memoryLatency(), this, members.size(), model.prefetch());
         members.add(h);
         return h;
     }
@@ -64,6 +68,20 @@ public final class CoherenceDomain {
      * Member {@code writer} stores to the line holding {@code pa}: every other member's private copies are
      * invalidated. Returns true when at least one held it (the store pays a snoop).
      */
+    /**
+     * Member {@code reader} reads the line holding {@code pa} after missing its private levels: a member that
+     * holds it Modified supplies it and keeps it Shared. True when one did (a core-to-core transfer).
+     */
+    boolean takeDirty(int reader, long pa) {
+        boolean dirty = false;
+        for (int i = 0, n = members.size(); i < n; i++) {
+            if (i != reader) {
+                dirty |= members.get(i).supplyDirty(pa);
+            }
+        }
+        return dirty;
+    }
+
     boolean invalidateOthers(int writer, long pa) {
         boolean held = false;
         for (int i = 0, n = members.size(); i < n; i++) {

@@ -41,6 +41,13 @@ import java.util.Objects;
  *     the acknowledgement.</li>
  * </ul>
  *
+ * <li>L1 data prefetcher ({@link #INTEL_IP_STRIDE}): Intel's IA-32 Intel Architecture Optimization
+ *     Reference Manual (248966), "Hardware Prefetch": the hardware prefetcher "will not prefetch across a 4K
+ *     page boundary; i.e., the program would have to initiate demand loads for the new page before the
+ *     hardware prefetcher will start prefetching from the new page"; Intel's Xeon Phi prefetching guide
+ *     contrasts the Xeon cores' stride prefetcher, "capable of detecting regular strides forward or
+ *     backward up to 2K bytes". Modelled: per load instruction, one stride ahead, strides up to 2 KiB,
+ *     never into another 4 KiB page; so tlb_stride's page-apart loads never train it.</li>
  * <li>L1I (for {@code --timing cycle}'s instruction fetch by line): 32 KiB 8-way (optimization manual);
  *     a hit is part of the pipelined fetch (0 extra), a miss costs the level that serves it.</li>
  * <li>Fault software path ({@link #faultKernelPath}): what Linux 6.x executes for an anonymous write fault
@@ -62,6 +69,8 @@ import java.util.Objects;
  * @param hostLayer       the virtualised-host layer ({@link VirtualisedHost}): what a hypervisor under the
  *                        guest adds to each system call and exception; {@link VirtualisedHost#NONE} for every
  *                        preset (they model bare metal)
+ * @param prefetch        the part's L1 data stride prefetcher ({@link DataPrefetch}, {@link StridePrefetcher});
+ *                        {@link DataPrefetch#NONE} unless the preset gives one with its source
  */
 public record TimingModel(String name, long frequencyHz,
         CacheGeometry l1d, CacheGeometry l2, CacheGeometry llc, int memoryLatency, int[] bulkLineCycles,
@@ -69,7 +78,7 @@ public record TimingModel(String name, long frequencyHz,
         int exceptionEntry, int exceptionExit, int syscallEntry, int syscallExit,
         int lockAcquire, int lockRelease, int lockHandoff,
         int ipiSend, int ipiReceive, int ipiAckWait,
-        int[] classCycles, CacheGeometry l1i, int faultKernelPath, VirtualisedHost hostLayer) {
+        int[] classCycles, CacheGeometry l1i, int faultKernelPath, VirtualisedHost hostLayer, DataPrefetch prefetch) {
 
     /** A bare-metal model (no {@link VirtualisedHost} layer): what every preset is. */
     public TimingModel(String name, long frequencyHz,
@@ -81,14 +90,21 @@ public record TimingModel(String name, long frequencyHz,
             int[] classCycles, CacheGeometry l1i, int faultKernelPath) {
         this(name, frequencyHz, l1d, l2, llc, memoryLatency, bulkLineCycles, l1TlbHit, stlbHit, exceptionEntry, exceptionExit,
                 syscallEntry, syscallExit, lockAcquire, lockRelease, lockHandoff, ipiSend, ipiReceive, ipiAckWait, classCycles, l1i,
-                faultKernelPath, VirtualisedHost.NONE);
+                faultKernelPath, VirtualisedHost.NONE, DataPrefetch.NONE);
     }
 
     /** This model with the virtualised-host layer {@code layer} under it (NONE: bare metal again). */
     public TimingModel withHostLayer(VirtualisedHost layer) {
         return new TimingModel(name, frequencyHz, l1d, l2, llc, memoryLatency, bulkLineCycles, l1TlbHit, stlbHit, exceptionEntry,
                 exceptionExit, syscallEntry, syscallExit, lockAcquire, lockRelease, lockHandoff, ipiSend, ipiReceive, ipiAckWait,
-                classCycles, l1i, faultKernelPath, Objects.requireNonNull(layer));
+                classCycles, l1i, faultKernelPath, Objects.requireNonNull(layer), prefetch);
+    }
+
+    /** This model with the L1 data prefetcher {@code p} (NONE: without one). */
+    public TimingModel withPrefetch(DataPrefetch p) {
+        return new TimingModel(name, frequencyHz, l1d, l2, llc, memoryLatency, bulkLineCycles, l1TlbHit, stlbHit, exceptionEntry,
+                exceptionExit, syscallEntry, syscallExit, lockAcquire, lockRelease, lockHandoff, ipiSend, ipiReceive, ipiAckWait,
+                classCycles, l1i, faultKernelPath, hostLayer, Objects.requireNonNull(p));
     }
 
     /** One cache level: capacity, associativity and load-to-use latency. */
@@ -113,6 +129,7 @@ public record TimingModel(String name, long frequencyHz,
         }
         Objects.requireNonNull(l1i);
         Objects.requireNonNull(hostLayer);
+        Objects.requireNonNull(prefetch);
         if (faultKernelPath < 0) {
             throw new IllegalArgumentException("faultKernelPath must not be negative");
         }
@@ -123,6 +140,10 @@ public record TimingModel(String name, long frequencyHz,
         classCycles = classCycles.clone();
     }
 
+    /** Intel's L1 IP-based stride prefetcher (Skylake, Sapphire Rapids): see the class comment. */
+    public static final DataPrefetch INTEL_IP_STRIDE = new DataPrefetch(1, 2048, false,
+            "Intel optimization manual: L1 IP-based stride prefetcher, strides up to 2 KB, next address, no prefetch across 4 KiB");
+
     public static final TimingModel SKYLAKE = new TimingModel("skylake", 4_000_000_000L,
             new CacheGeometry(32 << 10, 8, 5), new CacheGeometry(256 << 10, 4, 12), new CacheGeometry(2 << 20, 16, 42),
             246, new int[] {2, 3, 4, 12},
@@ -130,7 +151,7 @@ public record TimingModel(String name, long frequencyHz,
             715, 330, 90, 60,
             18, 1, 120,
             500, 1500, 2000,
-            skylakeClasses(), new CacheGeometry(32 << 10, 8, 0), 2000);
+            skylakeClasses(), new CacheGeometry(32 << 10, 8, 0), 2000).withPrefetch(INTEL_IP_STRIDE);
 
     /**
      * The Skylake class table, which the other presets start from: Agner Fog's tables give the same
@@ -191,7 +212,7 @@ public record TimingModel(String name, long frequencyHz,
 
     /** The data-cache hierarchy these geometries describe (one per vCPU). */
     public CacheHierarchy buildCaches() {
-        return new CacheHierarchy(l1i.build("L1I"), l1d.build("L1D"), l2.build("L2"), llc.build("LLC"), memoryLatency);
+        return new CacheHierarchy(l1i.build("L1I"), l1d.build("L1D"), l2.build("L2"), llc.build("LLC"), memoryLatency, prefetch);
     }
 
     /** Nanoseconds of virtual time in {@code cycles} at this frequency (exact, no overflow). */
@@ -211,7 +232,8 @@ public record TimingModel(String name, long frequencyHz,
     @Override
     public boolean equals(Object o) {
         return o instanceof TimingModel t && t.name.equals(name) && Arrays.equals(t.classCycles, classCycles)
-                && Arrays.equals(t.bulkLineCycles, bulkLineCycles) && t.frequencyHz == frequencyHz && t.hostLayer.equals(hostLayer);
+                && Arrays.equals(t.bulkLineCycles, bulkLineCycles) && t.frequencyHz == frequencyHz && t.hostLayer.equals(hostLayer)
+                && t.prefetch.equals(prefetch);
     }
 
     @Override

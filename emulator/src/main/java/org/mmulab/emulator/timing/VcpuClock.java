@@ -135,7 +135,7 @@ public final class VcpuClock {
             c = lines * l1Bulk;
         } else {
             for (long l = first; l <= last; l++) {
-                c += model.bulkLine(caches.access(l << CacheLevel.LINE_SHIFT));
+                c += model.bulkLine(caches.access(l << CacheLevel.LINE_SHIFT)) + caches.lastExtra();
             }
         }
         cycles += c;

@@ -12,8 +12,9 @@ package org.mmulab.emulator.timing;
  * <li>Guest data: every guest load or store goes through L1D, L2, LLC. An L1D hit is in the instruction's
  *     base cost (its MEM_OPERAND class); a miss costs the serving level's load-to-use latency minus the L1D
  *     latency. The cost is blocking, as in a simple in-order timing model (gem5's TimingSimpleCPU): the
- *     benchmark images chase pointers, so each load's latency is exposed as on the real part. No
- *     prefetcher is modelled (see docs/cache-model.md for where that shows).</li>
+ *     benchmark images chase pointers, so each load's latency is exposed as on the real part. A preset
+ *     whose part has an L1 stride prefetcher runs a {@link StridePrefetcher} beside the loads: it learns
+ *     from {@link #dataLoad} and fills lines ahead, charging nothing.</li>
  * <li>Instruction fetch: by 64-byte line; a fetch from the line of the previous instruction is free, a
  *     new line goes through L1I (a hit is part of the pipelined fetch), a miss costs the level that
  *     serves it.</li>
@@ -43,11 +44,46 @@ public final class WalkTiming {
     /** Of {@link #dataCycles}: snoops of guest stores that invalidated another vCPU's copy. */
     public long snoopCycles;
     private long lastFetchLine = -1;
+    /** The part's L1 data stride prefetcher, or null when its preset has none. */
+    private final StridePrefetcher prefetcher;
 
     public WalkTiming(CacheHierarchy caches, int stlbHitLatency) {
         this.caches = caches;
         this.stlbHitLatency = stlbHitLatency;
         this.l1Latency = caches.latency(CacheHierarchy.L1);
+        this.prefetcher = caches.prefetchSpec().isNone() ? null : new StridePrefetcher(caches.prefetchSpec(), caches);
+    }
+
+    /**
+     * The model's counters beyond the public arrays, for {@code --stats} (in this order): core-to-core
+     * transfers of Modified lines ({@code coherence.dirty_reads}, {@code coherence.dirty_read_cycles}), and
+     * with a data prefetcher its {@code prefetch.*} counters ({@link StridePrefetcher}). Built on request.
+     */
+    public java.util.Map<String, Long> modelCounters() {
+        java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
+        m.put("coherence.dirty_reads", caches.dirtyReads());
+        m.put("coherence.dirty_read_cycles", caches.dirtyReadCycles());
+        StridePrefetcher p = prefetcher;
+        if (p != null) {
+            m.put("prefetch.issued", p.issued);
+            m.put("prefetch.filled", p.filled);
+            m.put("prefetch.useful", p.useful);
+            m.put("prefetch.dropped_no_translation", p.droppedNoTranslation);
+            m.put("prefetch.dropped_page_boundary", p.droppedPageBoundary);
+        }
+        return m;
+    }
+
+    /** The data prefetcher (its counters), or null when the preset has none. */
+    public StridePrefetcher prefetcher() {
+        return prefetcher;
+    }
+
+    /** Where the prefetcher translates a prefetch into another page (the vCPU's MMU: TLB lookups, no walk). */
+    public void prefetchTranslator(StridePrefetcher.Translator t) {
+        if (prefetcher != null) {
+            prefetcher.translator(t);
+        }
     }
 
     public static WalkTiming skylake() {
@@ -78,7 +114,7 @@ public final class WalkTiming {
     /** A walker load of the entry at {@code pa}; {@code fetch}: the walk is for an instruction fetch. */
     public void walkerLoad(long pa, boolean fetch) {
         int level = caches.access(pa);
-        int c = caches.latency(level);
+        int c = caches.latency(level) + caches.lastExtra();
         cycles += c;
         walkCycles += c;
         (fetch ? itlbWalkerLoadsByLevel : walkerLoadsByLevel)[level]++;
@@ -89,9 +125,30 @@ public final class WalkTiming {
         int level = caches.access(pa);
         dataAccessesByLevel[level]++;
         if (level != CacheHierarchy.L1) {
-            int c = caches.latency(level) - l1Latency;
+            int c = caches.latency(level) - l1Latency + caches.lastExtra();
             cycles += c;
             dataCycles += c;
+        }
+    }
+
+    /**
+     * A guest load by the instruction at {@code pc} of {@code va} at {@code pa}: as {@link #dataAccess}, and
+     * the data prefetcher learns from it (and may fetch ahead; it charges nothing).
+     */
+    public void dataLoad(long pc, long va, long pa) {
+        int level = caches.access(pa);
+        dataAccessesByLevel[level]++;
+        if (level != CacheHierarchy.L1) {
+            int c = caches.latency(level) - l1Latency + caches.lastExtra();
+            cycles += c;
+            dataCycles += c;
+        }
+        StridePrefetcher p = prefetcher;
+        if (p != null) {
+            if (level == CacheHierarchy.L1) {
+                p.demandHit(pa);
+            }
+            p.train(pc, va, pa);
         }
     }
 
@@ -121,7 +178,7 @@ public final class WalkTiming {
         int level = caches.fetch(pa);
         fetchLinesByLevel[level]++;
         if (level != CacheHierarchy.L1) {
-            int c = caches.latency(level);
+            int c = caches.latency(level) + caches.lastExtra();
             cycles += c;
             fetchCycles += c;
         }

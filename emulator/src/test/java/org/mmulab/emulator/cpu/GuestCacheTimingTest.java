@@ -8,6 +8,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.mmulab.emulator.mmu.cpudb.Zen5;
 import org.mmulab.emulator.timing.CacheHierarchy;
+import org.mmulab.emulator.timing.DataPrefetch;
+import org.mmulab.emulator.timing.StridePrefetcher;
 import org.mmulab.emulator.timing.TimingModel;
 import org.mmulab.emulator.timing.VcpuClock;
 import org.mmulab.emulator.timing.WalkTiming;
@@ -17,12 +19,14 @@ import org.mmulab.emulator.timing.WalkTiming;
  * (WalkTiming): a small guest loop that loads one word per 64-byte line of a 16 KiB buffer misses every
  * level on its first pass (each line from memory, charged memory latency minus the L1D latency already in
  * the instruction's base cost) and hits L1D on its second; the loop's code is one line, fetched from
- * memory once. Under fast timing the MMU holds no WalkTiming and nothing is counted.
+ * memory once. Under fast timing the MMU holds no WalkTiming and nothing is counted. Those run without
+ * a data prefetcher; with Zen 5's (the same loop, one load instruction, 64 bytes apart) the first pass
+ * misses only while the prefetcher trains and where a prefetch would need a page walk.
  */
 class GuestCacheTimingTest {
     static final long CODE = 0x400000, DATA = 0x600000;
     static final int LINES = 256; // 16 KiB: fits Zen 5's 48 KiB L1D
-    static final TimingModel T = Zen5.TIMING;
+    static final TimingModel T = Zen5.TIMING.withPrefetch(DataPrefetch.NONE);
     TestMachine m;
     WalkTiming walk;
     InstructionTiming it;
@@ -65,6 +69,23 @@ class GuestCacheTimingTest {
         assertEquals(dataCycles, walk.dataCycles, "L1D hits cost nothing beyond the base cost");
         assertEquals(1, walk.fetchLinesByLevel[mem] + walk.fetchLinesByLevel[CacheHierarchy.L1]);
         assertTrue(walk.cycles >= walk.walkCycles + walk.dataCycles + walk.fetchCycles);
+    }
+
+    @Test
+    void zen5sPrefetcherRunsAheadOfTheLoadInsideAPageAndThroughTheTlbAcrossOne() {
+        TimingModel z = Zen5.TIMING;
+        walk = new WalkTiming(z.buildCaches(), z.stlbHit());
+        it = new InstructionTiming(m.s, z, new VcpuClock(z, walk.caches()), walk);
+        m.mmu.setTiming(walk);
+        m.cpu.setTiming(it);
+        pass();
+        int d = Zen5.PREFETCH.distance(), pages = LINES * 64 / 4096;
+        // 3 loads train it; at each of the 3 page crossings the prefetches into the next page found no
+        // translation (its first load walks), so that page's first `distance` lines miss
+        assertEquals(3 + (pages - 1) * d, walk.dataAccessesByLevel[CacheHierarchy.MEMORY]);
+        StridePrefetcher p = walk.prefetcher();
+        assertEquals(LINES - 3 - (pages - 1) * d, p.useful, "every other line was there: a prefetch filled it");
+        assertEquals(pages * d, p.droppedNoTranslation, "and past the last page, which is not mapped");
     }
 
     @Test

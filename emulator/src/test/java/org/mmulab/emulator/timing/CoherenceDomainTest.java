@@ -9,7 +9,10 @@ import org.junit.jupiter.api.Test;
 /**
  * N vCPUs under cycle timing: one shared LLC; a store invalidates the other vCPUs' private copies and
  * pays a snoop when one held it; lines nobody else holds stay private and cost no snoop. A line
- * ping-ponged between vCPUs pays a snoop on every store after the first, private lines never do.
+ * ping-ponged between vCPUs pays a snoop on every store after the first, private lines never do. A read
+ * of a line another vCPU holds Modified is a core-to-core transfer (the preset's core-to-core latency
+ * instead of the LLC's), once: both copies are Shared after it; a clean line, or one the writer has
+ * written back, costs the LLC.
  */
 class CoherenceDomainTest {
     private static final TimingModel T = TimingModel.SKYLAKE;
@@ -30,6 +33,45 @@ class CoherenceDomainTest {
         assertEquals(T.lockHandoff(), b.store(x), "and now a's copy goes the same way");
         assertEquals(0, a.store(0x20_0000), "a line only a holds: no snoop");
         assertEquals(0, a.store(0x20_0000));
+    }
+
+    @Test
+    void aReadOfAnotherVcpusModifiedLineIsACoreToCoreTransferOnce() {
+        CoherenceDomain d = new CoherenceDomain(T, 2);
+        CacheHierarchy a = d.join(), b = d.join();
+        long x = 0x10_0040, y = 0x30_0000;
+        a.store(x);
+        assertEquals(T.lockHandoff(), b.load(x), "a holds x Modified: b's read is a core-to-core transfer");
+        assertEquals(CacheHierarchy.LLC, b.lastLevel());
+        assertEquals(1, b.dirtyReads());
+        assertEquals(T.lockHandoff() - T.llc().latency(), b.dirtyReadCycles());
+        assertEquals(T.l1d().latency(), a.load(x), "a keeps its copy, Shared");
+        b.invalidateAll();
+        d.llc().access(x);
+        assertEquals(T.llc().latency(), b.load(x), "Shared now: a second read from the LLC costs the LLC");
+        assertEquals(1, b.dirtyReads());
+        a.access(y);
+        assertEquals(T.llc().latency(), b.load(y), "a clean line a holds: the LLC");
+        a.store(y);
+        assertEquals(T.lockHandoff(), b.store(y), "b's store invalidates a's copy: a snoop, no read transfer on top");
+        assertEquals(0, b.lastExtra());
+        assertEquals(T.lockHandoff(), a.load(y), "and now b holds it Modified");
+        // a writer that evicts its Modified line writes it back: the reader then pays the LLC
+        long z = 0x50_0000;
+        a.store(z);
+        a.invalidateAll(); // every level of a, the shared LLC too: refill the LLC as the write-back would
+        d.llc().access(z);
+        assertEquals(T.llc().latency(), b.load(z));
+        assertEquals(2, b.dirtyReads() + a.dirtyReads(), "x by b, y by a");
+    }
+
+    @Test
+    void oneVcpuHasNoTransfers() {
+        CacheHierarchy h = T.buildCaches();
+        h.store(0x1000);
+        h.invalidateAll();
+        assertEquals(T.memoryLatency(), h.load(0x1000));
+        assertEquals(0, h.dirtyReads());
     }
 
     @Test

@@ -24,6 +24,8 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  * <li>Instruction classes: Agner Fog, "Instruction tables" (2024), Golden Cove: DIV r32 ~12, DIV r64 ~15,
  *     LOCK-prefixed RMW ~19, the rest as Skylake.</li>
  * </ul>
+ * L1 data prefetcher: Intel's IP-based stride prefetcher as the optimization manual describes it for its
+ * cores ({@link TimingModel#INTEL_IP_STRIDE}: strides up to 2 KB, no prefetch across 4 KiB).
  * Simplification: the STLB's 4 KiB and 2 MiB entries are two arrays of the published geometry.
  */
 public final class SapphireRapids {
@@ -40,7 +42,7 @@ public final class SapphireRapids {
             715, 330, 90, 60,
             19, 1, 120,
             500, 1500, 2000,
-            classes(), new CacheGeometry(32 << 10, 8, 0), 2000);
+            classes(), new CacheGeometry(32 << 10, 8, 0), 2000).withPrefetch(TimingModel.INTEL_IP_STRIDE);
 
     public static final CpuModel MODEL = new CpuModel("sapphire-rapids", 46,
             new TlbGeometry(96, 6), new TlbGeometry(32, 4), new TlbGeometry(8, 8),

@@ -23,6 +23,9 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  * <li>Instruction classes: Agner Fog, "Instruction tables" (2024), Zen 3: DIV r32 ~10, DIV r64 ~14,
  *     LOCK-prefixed RMW ~8, RDTSC ~36.</li>
  * </ul>
+ * No data prefetcher is modelled: AMD 56665 lists the same L1 stride, L1 region, L2 stream and L2
+ * up/down prefetchers as Zen 5's guide, but neither guide gives how far ahead they run or whether they
+ * cross pages, and prefetch_probe (which measured that for {@link Zen5}) has not run on this part.
  */
 public final class Zen3 {
     private Zen3() {

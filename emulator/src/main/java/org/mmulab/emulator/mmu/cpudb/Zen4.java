@@ -21,6 +21,9 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  * <li>Page-walk caches: not published (the L2 DTLB also holds PDEs); 64 PDEs, 16 PDPTEs, 4 PML4Es assumed.</li>
  * <li>Instruction classes: Agner Fog, "Instruction tables" (2024), Zen 4 (as {@link Zen5#classes()}).</li>
  * </ul>
+ * No data prefetcher is modelled: AMD 57647 lists the same L1 stride, L1 region, L2 stream and L2
+ * up/down prefetchers as Zen 5's guide, but neither guide gives how far ahead they run or whether they
+ * cross pages, and prefetch_probe (which measured that for {@link Zen5}) has not run on this part.
  * Simplifications as in {@link Zen5}. A 72-entry fully associative array is one set of 72 ways.
  */
 public final class Zen4 {

@@ -1,0 +1,211 @@
+/*
+ * prefetch_probe [region_pages] [train] [min_ms] [stride_pages]: how far ahead of a constant-stride pointer chase the
+ * host's data prefetcher has fetched, across 4 KiB pages. Its own program, so that mmulab's prefetcher
+ * model can take its distance and page-crossing rule from a measurement that is not tlb_stride's curve
+ * (tlb_stride is the check the model is compared against; see docs/cache-model.md).
+ *
+ * The region (default 65536 pages = 256 MiB: beyond every L2 DTLB's reach; 2048 = 8 MiB: inside a 4K-entry
+ * L2 DTLB, beyond the L1 DTLB) is cut into blocks of BLOCK pages, visited in a random order (fixed seed).
+ * In each block the chase loads `train` (default 8) consecutive pages at a constant distance of one page
+ * plus three lines (4,288 bytes, tlb_stride's distance between consecutive pages), then one TARGET load,
+ * then goes on to the next block. With `stride_pages` S (default 1) the trained loads are S pages plus
+ * three lines apart (tlb_stride's distance at its stride S) and a block spans BLOCK * S pages:
+ *
+ *   k = 0       the target is the last trained line again (an L1D and L1 DTLB hit: the floor)
+ *   k = 1..12   the target is k strides past the last trained load: fetched already when the prefetcher
+ *               ran at least k strides ahead (through the translation it needed)
+ *   k = 99      the target is the same place in another block, far away: never predicted (the ceiling)
+ *   k = 100     a reference, not a prefetch: the target's line was loaded just before the block's chain and
+ *               then EVICT other pages were read (each one line, all of them inside the L2 DTLB's reach), so
+ *               the target's line is in L1D but its translation has left the L1 dTLB (96 entries on Zen 5)
+ *               for the L2 DTLB; the target sits past the prefetcher's reach (BLOCK - 1). Comparing k = 1..
+ *               with it and with k = 0 tells whether a prefetch also installs the L1 dTLB entry.
+ *
+ * Only the target load is timed, between two LFENCE-fenced RDTSCs (the fences stop the core from
+ * starting the target before the trained loads are done, so what it costs is what was already fetched
+ * and translated for it). Each k is measured for at least `min_ms` (default 50) of laps, best of 5:
+ *
+ *   RESULT prefetch_probe.tsc_per_target@k=K   K = 0..12, 99, 100: TSC ticks per target, fences included
+ *   RESULT prefetch_probe.tsc_per_us           the TSC's rate, to turn ticks into time
+ *
+ * The loads are dependent (each address is the previous load's value), as in tlb_stride. Exit status 0,
+ * 1 when mmap fails, 2 on bad arguments.
+ */
+#include "mmrt.h"
+#include "mmbench.h"
+
+#define BLOCK 24
+#define KMAX 12
+#define FAR 99
+#define NEAR_L2TLB 100
+#define EVICT 160
+
+static uint64_t perm[1u << 14];
+static uint64_t stride = 1;
+
+static uintptr_t *slot(char *base, uint64_t block, uint64_t i)
+{
+    return (uintptr_t *)(base + (block * BLOCK + i) * stride * MM_PAGE_SIZE + ((i * 3) % 64) * 64);
+}
+
+/* Links every block's chain for target k; returns the first slot. */
+static uintptr_t *link(char *base, uint64_t blocks, uint64_t train, int k)
+{
+    for (uint64_t b = 0; b < blocks; b++) {
+        uint64_t blk = perm[b], next = perm[(b + 1) % blocks];
+        for (uint64_t i = 0; i + 1 < train; i++) {
+            *slot(base, blk, i) = (uintptr_t)slot(base, blk, i + 1);
+        }
+        uintptr_t *last = slot(base, blk, train - 1);
+        uintptr_t *head = slot(base, next, 0);
+        if (k == 0) {
+            /* the same line again: a second word in it */
+            *last = (uintptr_t)(last + 1);
+            last[1] = (uintptr_t)head;
+        } else {
+            uintptr_t *t = k == FAR          ? slot(base, (blk + blocks / 2) % blocks, BLOCK - 1)
+                           : k == NEAR_L2TLB ? slot(base, blk, BLOCK - 1)
+                                             : slot(base, blk, train - 1 + (uint64_t)k);
+            *last = (uintptr_t)t;
+            *t = (uintptr_t)head;
+        }
+    }
+    return slot(base, perm[0], 0);
+}
+
+static inline uint64_t fenced_tsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("lfence; rdtsc; lfence" : "=a"(lo), "=d"(hi) : : "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/*
+ * TSC ticks of the target loads, summed over laps of at least min_ns, best (least per target) of 5
+ * measurements; *targets gets that measurement's target count.
+ */
+static uint64_t time_targets(uintptr_t *p, uint64_t blocks, uint64_t train, uint64_t min_ns, uint64_t *targets,
+                             uintptr_t *sink)
+{
+    uint64_t best = 0, best_n = 0;
+    for (int m = 0; m < 5; m++) {
+        uint64_t sum = 0, n = 0, t0 = mm_now_ns();
+        do {
+            for (uint64_t b = 0; b < blocks; b++) {
+                for (uint64_t i = 0; i < train; i++) {
+                    p = (uintptr_t *)*p; /* the last one yields the target's address */
+                }
+                uint64_t c0 = fenced_tsc();
+                p = (uintptr_t *)*p; /* the target; it holds the next block's head */
+                uint64_t c1 = fenced_tsc();
+                sum += c1 - c0;
+            }
+            n += blocks;
+        } while (mm_now_ns() - t0 < min_ns);
+        if (m == 0 || sum * best_n < best * n) {
+            best = sum;
+            best_n = n;
+        }
+    }
+    *sink += (uintptr_t)p;
+    *targets = best_n;
+    return best;
+}
+
+/* As time_targets for k = NEAR_L2TLB: each block starts by reading its target's line and the evictors. */
+static uint64_t time_reference(char *base, char *ev, uint64_t blocks, uint64_t train, uint64_t min_ns, uint64_t *targets,
+                               uintptr_t *sink)
+{
+    uint64_t best = 0, best_n = 0;
+    uintptr_t acc = 0;
+    for (int m = 0; m < 5; m++) {
+        uint64_t sum = 0, n = 0, t0 = mm_now_ns();
+        do {
+            for (uint64_t b = 0; b < blocks; b++) {
+                uintptr_t *t = slot(base, perm[b], BLOCK - 1);
+                acc += ((volatile uintptr_t *)t)[1];
+                for (uint64_t e = 0; e < EVICT; e++) {
+                    acc += *(volatile uintptr_t *)(ev + ((e * 37) % EVICT) * MM_PAGE_SIZE + ((e * 5) % 64) * 64);
+                }
+                uintptr_t *p = slot(base, perm[b], 0);
+                for (uint64_t i = 0; i < train; i++) {
+                    p = (uintptr_t *)*p;
+                }
+                uint64_t c0 = fenced_tsc();
+                p = (uintptr_t *)*p;
+                uint64_t c1 = fenced_tsc();
+                sum += c1 - c0;
+                acc += (uintptr_t)p;
+            }
+            n += blocks;
+        } while (mm_now_ns() - t0 < min_ns);
+        if (m == 0 || sum * best_n < best * n) {
+            best = sum;
+            best_n = n;
+        }
+    }
+    *sink += acc;
+    *targets = best_n;
+    return best;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t region = mb_arg(argc, argv, 1, 65536);
+    uint64_t train = mb_arg(argc, argv, 2, 8);
+    uint64_t min_ms = mb_arg(argc, argv, 3, 50);
+    stride = mb_arg(argc, argv, 4, 1);
+    uint64_t blocks = stride >= 1 && stride <= 64 ? region / (BLOCK * stride) : 0;
+    if (blocks < 4 || region > (1u << 18) || blocks > (1u << 14) || train < 3 || train + KMAX >= BLOCK || min_ms > 10000) {
+        mm_printf("usage: prefetch_probe [region_pages up to 262144, at least 4 blocks of %d * stride pages] [train 3..%d] "
+                  "[min_ms 0..10000] [stride_pages 1..64]\n", BLOCK, BLOCK - KMAX - 1);
+        return 2;
+    }
+    size_t len = (size_t)blocks * BLOCK * stride * MM_PAGE_SIZE;
+    char *base = mm_map_anon(len, PROT_READ | PROT_WRITE);
+    if (base == MAP_FAILED) {
+        mm_printf("mmap failed\n");
+        return 1;
+    }
+    char *ev = mm_map_anon(EVICT * MM_PAGE_SIZE, PROT_READ | PROT_WRITE);
+    if (ev == MAP_FAILED) {
+        mm_printf("mmap failed\n");
+        return 1;
+    }
+    sys_madvise(base, len, MADV_NOHUGEPAGE);
+    sys_madvise(ev, EVICT * MM_PAGE_SIZE, MADV_NOHUGEPAGE);
+    for (size_t off = 0; off < EVICT * MM_PAGE_SIZE; off += MM_PAGE_SIZE) {
+        ev[off] = 1;
+    }
+    for (size_t off = 0; off < len; off += stride * MM_PAGE_SIZE) {
+        base[off] = 1; /* only the pages the chains use take memory */
+    }
+    uint64_t seed = 12345;
+    for (uint64_t i = 0; i < blocks; i++) {
+        perm[i] = i;
+    }
+    for (uint64_t i = blocks - 1; i > 0; i--) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t j = (seed >> 33) % (i + 1), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    mm_printf("prefetch_probe: %llu blocks, %llu trained loads %llu bytes apart, then a target\n", (unsigned long long)blocks,
+              (unsigned long long)train, (unsigned long long)(stride * MM_PAGE_SIZE + 192));
+    uintptr_t sink = 0;
+    uint64_t min_ns = min_ms * 1000000;
+    uint64_t t0 = mm_now_ns(), c0 = mb_rdtsc();
+    for (int k = 0; k <= KMAX + 2; k++) {
+        int kk = k == KMAX + 1 ? FAR : k == KMAX + 2 ? NEAR_L2TLB : k;
+        uint64_t n;
+        uintptr_t *first = link(base, blocks, train, kk);
+        uint64_t ticks = kk == NEAR_L2TLB ? time_reference(base, ev, blocks, train, min_ns, &n, &sink)
+                                          : time_targets(first, blocks, train, min_ns, &n, &sink);
+        mb_result_param("prefetch_probe.tsc_per_target", "k", (uint64_t)kk, ticks, n, "cycles");
+    }
+    uint64_t c1 = mb_rdtsc(), t1 = mm_now_ns();
+    mb_result("prefetch_probe.tsc_per_us", c1 - c0, (t1 - t0) / 1000, "cycles");
+    sys_munmap(base, len);
+    sys_munmap(ev, EVICT * MM_PAGE_SIZE);
+    return sink == 0;
+}
