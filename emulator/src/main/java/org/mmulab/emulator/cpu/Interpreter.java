@@ -499,7 +499,7 @@ public final class Interpreter extends OperandAccess {
 
     private Tier tierOf() {
         if (tier == null) {
-            tier = new Tier(r, fl, mmu, this, MethodHandles.lookup());
+            tier = new Tier(s, r, fl, mmu, this, MethodHandles.lookup());
             tier.setTiming(timing);
         }
         return tier;

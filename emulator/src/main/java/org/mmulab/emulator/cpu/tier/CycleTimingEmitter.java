@@ -23,7 +23,8 @@ import static org.objectweb.asm.Opcodes.*;
  * Under {@code --timing fast} nothing here emits code.
  */
 abstract class CycleTimingEmitter extends LazyFlagsEmitter {
-    static final String CLOCK = "org/mmulab/emulator/timing/VcpuClock", WALK = "org/mmulab/emulator/timing/WalkTiming";
+    static final String CLOCK = "org/mmulab/emulator/timing/VcpuClock", WALK = "org/mmulab/emulator/timing/WalkTiming",
+            STATE = "org/mmulab/emulator/cpu/CpuState";
 
     /** The block charges cycle timing (its vCPU runs under --timing cycle). */
     boolean cycle;
@@ -43,6 +44,7 @@ abstract class CycleTimingEmitter extends LazyFlagsEmitter {
         }
         loadField("clock", "L" + CLOCK + ";", CLK);
         loadField("walk", "L" + WALK + ";", WALK_L);
+        loadField("state", "L" + STATE + ";", ST);
         mv.visitInsn(LCONST_0);
         mv.visitVarInsn(LSTORE, ACC);
         mv.visitInsn(LCONST_0);
@@ -70,6 +72,13 @@ abstract class CycleTimingEmitter extends LazyFlagsEmitter {
             mv.visitFieldInsn(GETFIELD, WALK, "cycles", "J");
             mv.visitInsn(LADD);
             mv.visitVarInsn(LSTORE, IC);
+            // state.rip = this instruction's address, as in the interpreter while it executes: the data
+            // prefetcher keys its stride table on the load's instruction (WalkTiming.dataLoad from Mmu).
+            mv.visitVarInsn(ALOAD, ST);
+            mv.visitVarInsn(LLOAD, VBASE);
+            pushLong(t.off[i]);
+            mv.visitInsn(LADD);
+            mv.visitFieldInsn(PUTFIELD, STATE, "rip", "J");
         }
         if (i == 0 || line(i) != line(i - 1)) {
             mv.visitVarInsn(ALOAD, WALK_L);

@@ -2,6 +2,7 @@ package org.mmulab.emulator.cpu.tier;
 
 import java.lang.invoke.MethodHandles;
 
+import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.cpu.Flags;
 import org.mmulab.emulator.cpu.InstructionTiming;
 import org.mmulab.emulator.mmu.Mmu;
@@ -57,8 +58,8 @@ public final class Tier {
      * @param cpuPackageLookup a full-privilege lookup of the interpreter's package, where compiled blocks
      *        are defined (they use its package-private flag and stop/interrupt members)
      */
-    public Tier(long[] r, Flags fl, Mmu mmu, Object interpreter, MethodHandles.Lookup cpuPackageLookup) {
-        this.ctx = new TierContext(r, fl, mmu, interpreter);
+    public Tier(CpuState state, long[] r, Flags fl, Mmu mmu, Object interpreter, MethodHandles.Lookup cpuPackageLookup) {
+        this.ctx = new TierContext(state, r, fl, mmu, interpreter);
         this.compiler = new BlockCompiler(cpuPackageLookup);
     }
 

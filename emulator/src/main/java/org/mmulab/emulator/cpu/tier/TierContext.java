@@ -1,5 +1,6 @@
 package org.mmulab.emulator.cpu.tier;
 
+import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.cpu.Flags;
 import org.mmulab.emulator.mmu.Mmu;
 import org.mmulab.emulator.timing.VcpuClock;
@@ -13,6 +14,12 @@ public final class TierContext {
     public final long[] r;
     public final Flags fl;
     public final Mmu mmu;
+    /**
+     * The vCPU state: under --timing cycle a block stores each memory-accessing instruction's address in
+     * {@code rip} before the access, as the interpreter has it while the instruction executes (the data
+     * prefetcher, timing.StridePrefetcher, trains on the load's instruction address).
+     */
+    public final CpuState state;
     /** The interpreter (typed Object: blocks are defined in its package and read its stop/interrupt requests). */
     public final Object interp;
     /** The code frame being run and the virtual address of its page (blocks are position independent). */
@@ -30,7 +37,8 @@ public final class TierContext {
     /** Out, with {@link #fault} under --timing cycle: clock + walk cycles when the faulting instruction issued. */
     public long issueCycles;
 
-    public TierContext(long[] r, Flags fl, Mmu mmu, Object interp) {
+    public TierContext(CpuState state, long[] r, Flags fl, Mmu mmu, Object interp) {
+        this.state = state;
         this.r = r;
         this.fl = fl;
         this.mmu = mmu;
