@@ -1,5 +1,5 @@
 /*
- * prefetch_probe [region_pages] [train] [min_ms] [stride_pages]: how far ahead of a constant-stride pointer chase the
+ * prefetch_probe [region_pages] [train] [min_ms] [stride_pages] [sibling]: how far ahead of a constant-stride pointer chase the
  * host's data prefetcher has fetched, across 4 KiB pages. Its own program, so that mmulab's prefetcher
  * model can take its distance and page-crossing rule from a measurement that is not tlb_stride's curve
  * (tlb_stride is the check the model is compared against; see docs/cache-model.md).
@@ -20,6 +20,14 @@
  *               the target's line is in L1D but its translation has left the L1 dTLB (96 entries on Zen 5)
  *               for the L2 DTLB; the target sits past the prefetcher's reach (BLOCK - 1). Comparing k = 1..
  *               with it and with k = 0 tells whether a prefetch also installs the L1 dTLB entry.
+ *
+ * With `sibling` 1 every target moves to the other half of its page (address bit 11 flipped): a line no
+ * prefetch fetched (the stride prefetcher fetches the chain's lines), in a page whose translation a prefetch
+ * needed. k = 0 is then a line of the last trained page (an L1 DTLB hit: the floor), k = 99 a page no load or
+ * prefetch touched (a demand walk: the ceiling), and k = 1..12 cost the floor (plus an L2 DTLB hit) when the
+ * prefetch that ran ahead walked and installed the page's translation, the ceiling when it did not. With the
+ * region beyond the L2 DTLB's reach this separates "prefetches walk and fill the TLB" from "they do not",
+ * without looking at tlb_stride.
  *
  * Only the target load is timed, between two LFENCE-fenced RDTSCs (the fences stop the core from
  * starting the target before the trained loads are done, so what it costs is what was already fetched
@@ -42,6 +50,7 @@
 
 static uint64_t perm[1u << 14];
 static uint64_t stride = 1;
+static uint64_t sibling; /* 1: each target moves to the other half of its page (address bit 11 flipped) */
 
 static uintptr_t *slot(char *base, uint64_t block, uint64_t i)
 {
@@ -58,7 +67,12 @@ static uintptr_t *link(char *base, uint64_t blocks, uint64_t train, int k)
         }
         uintptr_t *last = slot(base, blk, train - 1);
         uintptr_t *head = slot(base, next, 0);
-        if (k == 0) {
+        if (k == 0 && sibling) {
+            /* a line the chain never loads, in the last trained page: its translation is in the L1 DTLB */
+            uintptr_t *t = (uintptr_t *)((uintptr_t)last ^ 2048);
+            *last = (uintptr_t)t;
+            *t = (uintptr_t)head;
+        } else if (k == 0) {
             /* the same line again: a second word in it */
             *last = (uintptr_t)(last + 1);
             last[1] = (uintptr_t)head;
@@ -66,6 +80,9 @@ static uintptr_t *link(char *base, uint64_t blocks, uint64_t train, int k)
             uintptr_t *t = k == FAR          ? slot(base, (blk + blocks / 2) % blocks, BLOCK - 1)
                            : k == NEAR_L2TLB ? slot(base, blk, BLOCK - 1)
                                              : slot(base, blk, train - 1 + (uint64_t)k);
+            if (sibling) {
+                t = (uintptr_t *)((uintptr_t)t ^ 2048); /* not the line a prefetch fetched: only its page */
+            }
             *last = (uintptr_t)t;
             *t = (uintptr_t)head;
         }
@@ -155,10 +172,12 @@ int main(int argc, char **argv)
     uint64_t train = mb_arg(argc, argv, 2, 8);
     uint64_t min_ms = mb_arg(argc, argv, 3, 50);
     stride = mb_arg(argc, argv, 4, 1);
+    sibling = mb_arg(argc, argv, 5, 0);
     uint64_t blocks = stride >= 1 && stride <= 64 ? region / (BLOCK * stride) : 0;
-    if (blocks < 4 || region > (1u << 18) || blocks > (1u << 14) || train < 3 || train + KMAX >= BLOCK || min_ms > 10000) {
+    if (blocks < 4 || region > (1u << 18) || blocks > (1u << 14) || train < 3 || train + KMAX >= BLOCK || min_ms > 10000 ||
+        sibling > 1) {
         mm_printf("usage: prefetch_probe [region_pages up to 262144, at least 4 blocks of %d * stride pages] [train 3..%d] "
-                  "[min_ms 0..10000] [stride_pages 1..64]\n", BLOCK, BLOCK - KMAX - 1);
+                  "[min_ms 0..10000] [stride_pages 1..64] [sibling 0|1]\n", BLOCK, BLOCK - KMAX - 1);
         return 2;
     }
     size_t len = (size_t)blocks * BLOCK * stride * MM_PAGE_SIZE;
@@ -197,6 +216,9 @@ int main(int argc, char **argv)
     uint64_t t0 = mm_now_ns(), c0 = mb_rdtsc();
     for (int k = 0; k <= KMAX + 2; k++) {
         int kk = k == KMAX + 1 ? FAR : k == KMAX + 2 ? NEAR_L2TLB : k;
+        if (sibling && kk == NEAR_L2TLB) {
+            continue; /* the reference is about the prefetched line itself */
+        }
         uint64_t n;
         uintptr_t *first = link(base, blocks, train, kk);
         uint64_t ticks = kk == NEAR_L2TLB ? time_reference(base, ev, blocks, train, min_ns, &n, &sink)

@@ -83,6 +83,7 @@ public final class Mmu {
     Runnable beforeAccessedUpdate;
 
     private final PageWalker walker;
+    private final PrefetchWalker prefetchWalker;
     final TlbInvalidation invalidation;
     private final PageCrossingAccess crossing = new PageCrossingAccess(this);
 
@@ -102,6 +103,7 @@ public final class Mmu {
         this.pdpteCache = new PagingStructureCache("pdpte-cache", model.pdpteCache(), 30);
         this.pdeCache = new PagingStructureCache("pde-cache", model.pdeCache(), 21);
         this.walker = new PageWalker(this, physAddrMask, reservedHigh, paeReservedHigh);
+        this.prefetchWalker = new PrefetchWalker(this, walker, physAddrMask);
         this.invalidation = new TlbInvalidation(this, paeReservedHigh);
     }
 
@@ -147,10 +149,12 @@ public final class Mmu {
     }
 
     /**
-     * A hardware data prefetch's translation (timing.StridePrefetcher): the L1 dTLB's, else the STLB's; -1 when
-     * neither holds {@code va} or the current privilege level may not read it. No walk, no fault, no
-     * Accessed/Dirty update, no counter, and no L1 dTLB fill: prefetch_probe measured on Zen 5 that a
-     * prefetched line's first load still pays an L2 DTLB hit (docs/cache-model.md).
+     * A hardware data prefetch's translation (timing.StridePrefetcher): the L1 dTLB's, else the STLB's; on a
+     * miss in both, a side-effect-free {@link PrefetchWalker} walk when the preset's prefetcher walks
+     * (Zen 5: prefetch_probe saw prefetches beyond the L2 DTLB's reach fetch their lines), else -1. -1 also
+     * when the current privilege level may not read {@code va}. No fault, no Accessed/Dirty update, no demand
+     * counter, and no TLB fill: prefetch_probe measured on Zen 5 that a prefetched line's first load still
+     * pays an L2 DTLB hit and could not show a fill by a prefetch's walk (docs/cache-model.md).
      */
     long prefetchPhysical(long va) {
         if ((s.cr0 & CpuState.CR0_PG) == 0 || (s.pagingLongMode() && ((va << 16) >> 16) != va)) {
@@ -163,7 +167,18 @@ public final class Mmu {
             return AccessRights.permitted(s, dtlb.attrs(h), userBit()) ? dtlb.physical(h, va) : -1;
         }
         h = stlb.lookup(va, pcid);
-        return h >= 0 && AccessRights.permitted(s, stlb.attrs(h), userBit()) ? stlb.physical(h, va) : -1;
+        if (h >= 0) {
+            return AccessRights.permitted(s, stlb.attrs(h), userBit()) ? stlb.physical(h, va) : -1;
+        }
+        WalkTiming t = timing;
+        if (t == null || !t.prefetchWalkStart()) {
+            return -1;
+        }
+        long pa = prefetchWalker.translate(va, pcid, userBit(), t);
+        if (pa < 0) {
+            t.prefetchWalkDropped();
+        }
+        return pa;
     }
 
     public WalkTiming timing() {

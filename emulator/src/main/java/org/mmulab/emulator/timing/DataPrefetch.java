@@ -13,19 +13,21 @@ import java.util.Objects;
  *                     prefetcher)
  * @param maxStride    the largest |stride| in bytes it follows
  * @param crossesPages true when a prefetch may go into another 4 KiB page than its trigger's, translated through
- *                     the TLBs (a prefetch whose translation neither the L1 dTLB nor the STLB holds is dropped:
- *                     the model's prefetches never walk); false: it stops at the trigger's 4 KiB page (Intel:
- *                     "does not prefetch across 4K boundary")
+ *                     the TLBs; false: it stops at the trigger's 4 KiB page (Intel: "does not prefetch across 4K
+ *                     boundary")
+ * @param walks        true when a cross-page prefetch whose translation neither the L1 dTLB nor the STLB holds
+ *                     walks the page tables (without setting A/D bits or faulting: mmu.PrefetchWalker); false:
+ *                     it is dropped
  * @param source       one line: where the figures come from
  */
-public record DataPrefetch(int distance, int maxStride, boolean crossesPages, String source) {
+public record DataPrefetch(int distance, int maxStride, boolean crossesPages, boolean walks, String source) {
     /** No prefetcher. */
-    public static final DataPrefetch NONE = new DataPrefetch(0, 0, false, "no data prefetcher modelled");
+    public static final DataPrefetch NONE = new DataPrefetch(0, 0, false, false, "no data prefetcher modelled");
 
     public DataPrefetch {
         Objects.requireNonNull(source);
-        if (distance < 0 || distance > 64 || maxStride < 0) {
-            throw new IllegalArgumentException("data prefetch: distance 0..64, maxStride >= 0");
+        if (distance < 0 || distance > 64 || maxStride < 0 || (walks && !crossesPages)) {
+            throw new IllegalArgumentException("data prefetch: distance 0..64, maxStride >= 0, walks only across pages");
         }
     }
 

@@ -11,12 +11,15 @@ package org.mmulab.emulator.timing;
  * to 2 KB, no prefetch across a 4 KiB boundary).
  *
  * <p>A prefetch into another page is translated like a load, through the L1 dTLB and the STLB
- * ({@link Translator}); one whose translation neither holds is dropped: the model's prefetches do not
- * walk (the page walker has no side-effect-free mode: a walk sets Accessed bits and records faults).
+ * ({@link Translator}); when neither holds it, a preset whose prefetcher walks ({@link DataPrefetch#walks}:
+ * Zen 5, measured) has the MMU walk the page tables without side effects (mmu.PrefetchWalker: its loads fill
+ * the caches, charged to nothing; an entry not present or with Accessed = 0 drops the prefetch); other
+ * presets drop it.
  * A prefetch charges no cycles: it runs beside the demand loads, whose latency it hides by having the
  * line in L1D when they come (not their translation: it does not fill the L1 dTLB, see {@code Zen5}). Counters: {@link #issued} (sent to the caches),
  * {@link #filled} (of those, lines L1D did not hold), {@link #useful} (a demand load hit a line a prefetch
- * filled), {@link #droppedNoTranslation}, {@link #droppedPageBoundary}.
+ * filled), {@link #droppedNoTranslation}, {@link #droppedPageBoundary}, {@link #walks}, {@link #walkLoads},
+ * {@link #walksDropped} (of the walks, those that ended without a translation; also in droppedNoTranslation).
  *
  * <p>Nothing is allocated per access; the table is primitive arrays.
  */
@@ -42,6 +45,8 @@ public final class StridePrefetcher {
     private final long[] recent = new long[RECENT];
 
     public long issued, filled, useful, droppedNoTranslation, droppedPageBoundary;
+    /** Page walks for prefetches (presets whose prefetcher walks), their paging-structure loads, and those dropped. */
+    public long walks, walkLoads, walksDropped;
 
     public StridePrefetcher(DataPrefetch spec, CacheHierarchy caches) {
         this.spec = spec;

@@ -141,7 +141,7 @@ public record TimingModel(String name, long frequencyHz,
     }
 
     /** Intel's L1 IP-based stride prefetcher (Skylake, Sapphire Rapids): see the class comment. */
-    public static final DataPrefetch INTEL_IP_STRIDE = new DataPrefetch(1, 2048, false,
+    public static final DataPrefetch INTEL_IP_STRIDE = new DataPrefetch(1, 2048, false, false,
             "Intel optimization manual: L1 IP-based stride prefetcher, strides up to 2 KB, next address, no prefetch across 4 KiB");
 
     public static final TimingModel SKYLAKE = new TimingModel("skylake", 4_000_000_000L,

@@ -70,6 +70,11 @@ public final class WalkTiming {
             m.put("prefetch.useful", p.useful);
             m.put("prefetch.dropped_no_translation", p.droppedNoTranslation);
             m.put("prefetch.dropped_page_boundary", p.droppedPageBoundary);
+            if (p.spec().walks()) {
+                m.put("prefetch.walks", p.walks);
+                m.put("prefetch.walk_loads", p.walkLoads);
+                m.put("prefetch.walks_dropped", p.walksDropped);
+            }
         }
         return m;
     }
@@ -79,11 +84,41 @@ public final class WalkTiming {
         return prefetcher;
     }
 
-    /** Where the prefetcher translates a prefetch into another page (the vCPU's MMU: TLB lookups, no walk). */
+    /**
+     * Where the prefetcher translates a prefetch into another page (the vCPU's MMU: TLB lookups, then a
+     * side-effect-free walk when the preset's prefetcher walks).
+     */
     public void prefetchTranslator(StridePrefetcher.Translator t) {
         if (prefetcher != null) {
             prefetcher.translator(t);
         }
+    }
+
+    /**
+     * The MMU is about to walk for a prefetch whose translation the TLBs lack: true (and counted in
+     * {@code prefetch.walks}) when the preset's prefetcher walks, false when it drops such prefetches.
+     */
+    public boolean prefetchWalkStart() {
+        StridePrefetcher p = prefetcher;
+        if (p == null || !p.spec().walks()) {
+            return false;
+        }
+        p.walks++;
+        return true;
+    }
+
+    /**
+     * A prefetch walk's paging-structure load of {@code pa}: through the caches as the walker's loads go
+     * (filling L1D, L2, LLC), charged to no instruction and counted only in {@code prefetch.walk_loads}.
+     */
+    public void prefetchWalkLoad(long pa) {
+        caches.prefetch(pa);
+        prefetcher.walkLoads++;
+    }
+
+    /** The prefetch walk ended without a translation (not present, Accessed = 0, reserved bit, rights). */
+    public void prefetchWalkDropped() {
+        prefetcher.walksDropped++;
     }
 
     public static WalkTiming skylake() {

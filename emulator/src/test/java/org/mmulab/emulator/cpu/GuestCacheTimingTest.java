@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.mmulab.emulator.mmu.Pte;
 import org.mmulab.emulator.mmu.cpudb.Zen5;
 import org.mmulab.emulator.timing.CacheHierarchy;
 import org.mmulab.emulator.timing.DataPrefetch;
@@ -86,6 +87,61 @@ class GuestCacheTimingTest {
         StridePrefetcher p = walk.prefetcher();
         assertEquals(LINES - 3 - (pages - 1) * d, p.useful, "every other line was there: a prefetch filled it");
         assertEquals(pages * d, p.droppedNoTranslation, "and past the last page, which is not mapped");
+        assertEquals(pages * d, p.walks, "each of those walked: Zen 5's prefetches walk on a TLB miss");
+        assertEquals(pages * d, p.walksDropped, "and was dropped: the next page's PTE has Accessed = 0");
+    }
+
+    private void zen5() {
+        TimingModel z = Zen5.TIMING;
+        walk = new WalkTiming(z.buildCaches(), z.stlbHit());
+        it = new InstructionTiming(m.s, z, new VcpuClock(z, walk.caches()), walk);
+        m.mmu.setTiming(walk);
+        m.cpu.setTiming(it);
+    }
+
+    private long pte(long va) {
+        long t = m.pml4;
+        for (int level = 4; level > 1; level--) {
+            t = m.mem.read64(t + ((va >>> (12 + 9 * (level - 1))) & 511) * 8) & 0x000f_ffff_ffff_f000L;
+        }
+        return m.mem.read64(t + ((va >>> 12) & 511) * 8);
+    }
+
+    @Test
+    void zen5sPrefetchWalksAcrossPagesWhoseEntriesAreAccessedSoOnlyTheTrainingLoadsMiss() {
+        for (long p = 0; p < LINES * 64L; p += 4096) { // as after an earlier pass: every leaf has A = 1
+            m.map(DATA + p, m.pa(DATA + p), TestMachine.P | TestMachine.RW | TestMachine.US | TestMachine.NX | Pte.A);
+        }
+        zen5();
+        pass();
+        int d = Zen5.PREFETCH.distance(), pages = LINES * 64 / 4096;
+        assertEquals(3, walk.dataAccessesByLevel[CacheHierarchy.MEMORY], "the walks found every next page's lines");
+        StridePrefetcher p = walk.prefetcher();
+        assertEquals(LINES - 3, p.useful);
+        assertEquals(pages * d, p.walks, "no TLB fill: each prefetch into the next page walks");
+        assertEquals(d, p.walksDropped, "past the last page: not present");
+        assertTrue(p.walkLoads >= p.walks, "each walk read at least the PTE, through the caches");
+        assertEquals(1 + pages, m.mmu.counters.walksCompleted, "demand walks: the code page's and one per data page");
+        assertEquals(4 + 2 + (pages - 1), m.mmu.counters.walkerLoads,
+                "only theirs are counted: the code page's 4 levels, the first data page's PDE and PTE, then PTEs");
+    }
+
+    @Test
+    void aPrefetchWalkNeverSetsAccessedFillsATlbOrFaults() {
+        zen5();
+        m.s.rip = CODE;
+        m.s.gpr[CpuState.RBX] = DATA;
+        m.s.gpr[CpuState.RCX] = LINES / 2; // two of the four pages; the prefetches run 7 lines into the third
+        assertEquals(Exit.BUDGET, m.runTo(CODE + 11, 4 * LINES / 2 + 1));
+        it.settle();
+        StridePrefetcher p = walk.prefetcher();
+        assertTrue(p.walks > 0 && p.walksDropped == p.walks, p.walks + " walks, " + p.walksDropped + " dropped");
+        long third = DATA + 2 * 4096;
+        assertEquals(0, pte(third) & Pte.A, "the third page's PTE is as the guest left it");
+        assertEquals(-1, m.mmu.dtlb().lookup(third, m.mmu.currentPcid()));
+        assertEquals(-1, m.mmu.stlb().lookup(third, m.mmu.currentPcid()));
+        assertEquals(0, m.mmu.counters.pageFaults);
+        assertEquals(Pte.A, pte(DATA + 4096) & (Pte.A | Pte.D), "the loaded pages: A by their demand walks");
     }
 
     @Test

@@ -29,7 +29,7 @@ class StridePrefetcherTest {
         return w;
     }
 
-    private static final DataPrefetch AMD_LIKE = new DataPrefetch(4, 1 << 15, true, "test");
+    private static final DataPrefetch AMD_LIKE = new DataPrefetch(4, 1 << 15, true, false, "test");
 
     /** {@code n} loads by one instruction at the given addresses; returns the data-miss cycles. */
     private static long chase(WalkTiming w, long pc, long[] vas) {
@@ -67,18 +67,36 @@ class StridePrefetcherTest {
 
     @Test
     void intelStopsAtThePage() {
-        WalkTiming w = timing(new DataPrefetch(1, 2048, false, "test"), MAPPED);
+        WalkTiming w = timing(new DataPrefetch(1, 2048, false, false, "test"), MAPPED);
         chase(w, PC, strided(100, STRIDE));
         assertEquals(100, w.dataAccessesByLevel[CacheHierarchy.MEMORY]);
         assertTrue(w.prefetcher().droppedPageBoundary == 0, "a 4,288-byte stride is beyond a 2 KiB limit: never trained");
-        WalkTiming in = timing(new DataPrefetch(1, 4096 + 256, false, "test"), MAPPED);
+        WalkTiming in = timing(new DataPrefetch(1, 4096 + 256, false, false, "test"), MAPPED);
         chase(in, PC, strided(100, STRIDE));
         assertEquals(100, in.dataAccessesByLevel[CacheHierarchy.MEMORY], "every next load is in another page");
         assertEquals(98, in.prefetcher().droppedPageBoundary);
-        WalkTiming lines = timing(new DataPrefetch(1, 2048, false, "test"), MAPPED);
+        WalkTiming lines = timing(new DataPrefetch(1, 2048, false, false, "test"), MAPPED);
         chase(lines, PC, strided(60, 128)); // 128-byte stride: 32 per page
         assertTrue(lines.dataAccessesByLevel[CacheHierarchy.L1] > 40, "inside a page it runs ahead");
         assertTrue(lines.prefetcher().droppedPageBoundary > 0, "and stops at the page's end");
+    }
+
+    @Test
+    void onlyAPrefetcherThatCrossesPagesMayWalk() {
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new DataPrefetch(1, 2048, false, true, "test"));
+        WalkTiming noWalk = timing(AMD_LIKE, MAPPED);
+        assertEquals(false, noWalk.prefetchWalkStart(), "a preset whose prefetcher does not walk: the MMU drops it");
+        assertEquals(0, noWalk.prefetcher().walks);
+        WalkTiming walks = timing(new DataPrefetch(4, 1 << 15, true, true, "test"), MAPPED);
+        assertTrue(walks.prefetchWalkStart());
+        walks.prefetchWalkLoad(0x5000);
+        assertEquals(1, walks.prefetcher().walks);
+        assertEquals(1, walks.prefetcher().walkLoads);
+        assertEquals(0, walks.cycles, "a prefetch walk's load is charged to no instruction");
+        assertEquals(CacheHierarchy.L1, walks.caches().prefetch(0x5000), "but fills the caches like the walker's");
+        assertTrue(walks.modelCounters().containsKey("prefetch.walks"));
+        assertTrue(!noWalk.modelCounters().containsKey("prefetch.walks"));
     }
 
     @Test

@@ -37,8 +37,12 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  *     past the half-way mark to an unpredicted load from k = 8 (distance 7); the reference with the line
  *     in L1D and the translation only in the L2 DTLB cost the same 2-9 ticks over an L1 hit (so a prefetch
  *     does not install the L1 dTLB entry). Strides up to 8 pages + 192 bytes (32,960 bytes) were measured
- *     and are followed; longer ones are not. Beyond the L2 DTLB's reach (65,536 pages) the host's prefetches
- *     still hid part of k = 1-2: the model's prefetches never walk, so it does not reproduce that.</li>
+ *     and are followed; longer ones are not. Beyond the L2 DTLB's reach (65,536 pages, the probe's target
+ *     loads k strides ahead whose translations no TLB held) k = 1-3 cost 53-89 ticks against 49-51 for an
+ *     L1 hit and 259-288 unpredicted: a prefetch walks on a TLB miss, so the model's do
+ *     ({@code DataPrefetch.walks}, mmu.PrefetchWalker). Whether that walk installs the translation the probe
+ *     could not tell (its sibling mode: the other half of a prefetched page was fetched too, by another of
+ *     the part's prefetchers), so the model fills no TLB from it.</li>
  * </ul>
  * Simplifications: the fully associative L1 DTLB and the L2 DTLB are one array per page size of the
  * published geometry (they share capacity between sizes on the part); the separate L2 ITLB is not
@@ -53,8 +57,8 @@ public final class Zen5 {
     public static final String SUMMARY = "AMD Zen 5 server (EPYC 9005 Turin, family 1Ah), 2.7 GHz";
 
     /** The L1 stride prefetcher, as measured by prefetch_probe (see above). */
-    public static final DataPrefetch PREFETCH = new DataPrefetch(7, 32_960, true,
-            "L1 stride prefetcher (AMD 58455); distance 7 strides, crosses pages through the TLBs, strides up to 32,960 B: "
+    public static final DataPrefetch PREFETCH = new DataPrefetch(7, 32_960, true, true,
+            "L1 stride prefetcher (AMD 58455); distance 7 strides, crosses pages, walks on a TLB miss (no TLB fill), strides up to 32,960 B: "
                     + "measured by prefetch_probe on an EPYC family 1Ah model 02h, 2026-12-05");
 
     public static final TimingModel TIMING = new TimingModel("zen5", 2_700_000_000L,
