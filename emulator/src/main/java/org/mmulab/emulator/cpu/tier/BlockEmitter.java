@@ -44,6 +44,11 @@ abstract class BlockEmitter {
     MethodVisitor mv;
     Trace t;
     int written; // bit i: guest register i is written by the trace
+    /**
+     * 32-bit code (the interpreter's {@code m32}): stack addresses and ESP wrap at 4 GiB and every exit's
+     * EIP too ({@code addrMask}); data effective addresses already carry {@code A32} from the decoder.
+     */
+    boolean m32;
     int fk, fbits; // compile-time flag state (kind or IN_FL, width)
     Label head, commonExit;
     final List<Runnable> handlers = new ArrayList<>();
@@ -83,6 +88,13 @@ abstract class BlockEmitter {
         if (m != -1L) {
             pushLong(m);
             mv.visitInsn(LAND);
+        }
+    }
+
+    /** Masks the long on the stack to the address size ({@code Interpreter.addrMask}: 32 bits in 32-bit code). */
+    void addrMask() {
+        if (m32) {
+            mask(0xffff_ffffL);
         }
     }
 

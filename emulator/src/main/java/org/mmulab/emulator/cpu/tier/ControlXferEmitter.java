@@ -37,6 +37,7 @@ abstract class ControlXferEmitter extends CycleTimingEmitter {
         flushCode();
         mv.visitVarInsn(ALOAD, C);
         pushRip.run();
+        addrMask(); // the interpreter's rip = nxt & amask (32-bit code: EIP wraps at 4 GiB)
         mv.visitFieldInsn(PUTFIELD, CTX, "rip", "J");
         mv.visitVarInsn(LLOAD, N);
         pushLong(retired);

@@ -44,7 +44,7 @@ final class Trace {
     }
 
     /** Builds the trace at {@code start}; its count is 0 when the first instruction is not translatable. */
-    static Trace build(CodeSource page, int start) {
+    static Trace build(CodeSource page, int start, boolean m32) {
         Trace t = new Trace(start, page.frame());
         int o = start;
         while (t.count < MAX && o < 4096) {
@@ -53,7 +53,7 @@ final class Trace {
                 break;
             }
             int w = page.fastWord(slot);
-            if (!translatable(w)) {
+            if (!translatable(w) || (m32 && !translatable32(w))) {
                 break;
             }
             int i = t.count++;
@@ -95,6 +95,19 @@ final class Trace {
             hasMem |= id >= FastOps.LOAD;
             loops |= (id == FastOps.JCC || id == FastOps.JMP) && off[i] + len(fw[i]) + imm[i] == start;
         }
+    }
+
+    /**
+     * The 32-bit-code restriction on top of {@link #translatable}: a branch, CALL or RET with a 66h prefix
+     * (16-bit operand size, which on hardware truncates EIP to 16 bits) stays with the interpreter. The
+     * other fast forms only exist with 32-bit operands in 32-bit code (FastOps.classify's {@code wide};
+     * SETcc writes one byte either way) and always carry A32 (the decoder's 32-bit address size).
+     */
+    static boolean translatable32(int w) {
+        int id = id(w), sz = (w >>> FastOps.SIZE_SHIFT) & 3;
+        boolean xfer = id == FastOps.JCC || id == FastOps.JMP || id == FastOps.CALL || id == FastOps.RET;
+        return !(xfer && sz != 2) && (id < FastOps.LOAD || id == FastOps.PUSH || id == FastOps.POP
+                || id == FastOps.CALL || id == FastOps.RET || (w & FastOps.A32) != 0);
     }
 
     static boolean translatable(int w) {
