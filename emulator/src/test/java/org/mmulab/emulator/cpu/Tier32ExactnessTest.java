@@ -33,6 +33,7 @@ import org.mmulab.emulator.cpu.tier.Engine;
  *           xor %esi,%esi
  *       x2: dec %ecx; jnz x; int $0x80
  * 0x540 p:  add $1,%eax; mov (%esi),%edx; add $0x1000,%esi; dec %ecx; jnz p; int $0x80
+ * 0x580 l:  add $1,%eax; dec %ecx; jz 0 (rel32 0xffbffa76: page 0 is not mapped); jmp l
  * </pre>
  * and at 0xffffffe0 (top of the 4 GiB space): {@code add $1,%eax; dec %ecx; jz 0xffffffeb+5;
  * jmp CODE+0x4c0 (rel32 0x4004d5: wraps past 4 GiB); int $0x80}.
@@ -45,7 +46,9 @@ class Tier32ExactnessTest {
             + "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
             + "83c302e918fbbfff00000000000000000000000000000000000000000000000000000000000000000000000000000000"
             + "000000000000000000000000000000006683c0016689c201d366478d76016683fe10720231f64975e7cd800000000000"
-            + "000000000000000000000000000000000000000000000000000000000000000083c0018b1681c6001000004975f2cd80";
+            + "000000000000000000000000000000000000000000000000000000000000000083c0018b1681c6001000004975f2cd80"
+            + "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+            + "83c001490f8476fabfffebf4";
     private static final long TOP = 0xffff_f000L;
     private static final String AT_TOP = "83c001497405e9d5044000cd80";
     /** Garbage in the upper halves: 32-bit writes clear them, 16-bit ones and ESP-relative reads must not see them. */
@@ -174,5 +177,21 @@ class Tier32ExactnessTest {
             assertEquals(Exit.INT80, runUntilExit(m, 65536));
         }
         assertSameState(ms[0], ms[1]);
+    }
+
+    /**
+     * A compiled block's Jcc leaves for an unmapped page: the instruction fetch #PF is raised before any
+     * instruction issues, so under cycle timing its latency starts at the issue point of the Jcc, the last
+     * instruction the block retired (the block hands it back, as the interpreter would have recorded it).
+     */
+    @ParameterizedTest(name = "cycle timing {0}")
+    @ValueSource(booleans = {false, true})
+    void fetchFaultRightAfterABlock(boolean cycle) {
+        TestMachine[] ms = both(cycle, CODE + 0x580, 1001, m -> m.s.gpr[CpuState.RCX] = 3000);
+        assertEquals(Exit.EXCEPTION, lastExit);
+        assertEquals(Vectors.PF, ms[0].s.exceptionVector);
+        assertEquals(0, ms[0].s.rip);
+        assertEquals(0, ms[0].s.cr2);
+        assertEquals(4 * 2999 + 3, ms[0].s.instructions);
     }
 }

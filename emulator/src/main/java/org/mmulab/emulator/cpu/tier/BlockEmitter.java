@@ -31,7 +31,7 @@ abstract class BlockEmitter {
     // Local variable slots of run(TierContext c, long budgetLeft, long windowLeft).
     static final int C = 1, BUDGET = 2, WINDOW = 4, R = 6, FL = 7, MMU_L = 8, IT = 9, PG = 10, VBASE = 11,
             N = 13, FA = 15, FB = 17, FR = 19, FC = 21, G0 = 22, T0 = 54, T1 = 56, I0 = 58, I1 = 59, RETN = 60,
-            CLK = 62, WALK_L = 63, ACC = 64, IC = 66; // the last four: cycle timing (CycleTimingEmitter)
+            CLK = 62, WALK_L = 63, ACC = 64, IC = 66, WIC = 68; // the last five: cycle timing (CycleTimingEmitter)
 
     /** Small indirection so the class names above read as names. */
     static final class Type {

@@ -32,6 +32,9 @@ abstract class ControlXferEmitter extends CycleTimingEmitter {
         }, retired);
     }
 
+    /** Set while a fault handler's exit is emitted (cycle timing: it records the faulting instruction's issue point). */
+    boolean faulting;
+
     /** Flushes the flags (per this point's state), sets the RIP and retired count, and leaves via the common exit. */
     void exit(Runnable pushRip, int retired) {
         flushCode();
@@ -43,7 +46,7 @@ abstract class ControlXferEmitter extends CycleTimingEmitter {
         pushLong(retired);
         mv.visitInsn(LADD);
         mv.visitVarInsn(LSTORE, RETN);
-        cycleExit();
+        cycleExit(retired, faulting);
         mv.visitJumpInsn(GOTO, commonExit);
     }
 }

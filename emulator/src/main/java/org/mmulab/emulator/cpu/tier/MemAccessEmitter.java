@@ -121,7 +121,9 @@ abstract class MemAccessEmitter extends ControlXferEmitter {
             mv.visitFieldInsn(PUTFIELD, CTX, "fault", "Z");
             cycleFault();
             accLive = false; // ACC was charged and cleared before the access
+            faulting = true;
             exitTo(t.off[i], i);
+            faulting = false;
             fk = saveK;
             fbits = saveB;
             pend = saveP;

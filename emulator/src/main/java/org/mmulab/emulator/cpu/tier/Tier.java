@@ -130,11 +130,22 @@ public final class Tier {
             }
             long next = c.rip;
             if ((next & ~0xfffL) != vbase) {
-                return total;
+                return retired(it, total);
             }
             off = (int) next & 0xfff;
         }
         c.rip = vbase + off;
+        return retired(it, total);
+    }
+
+    /**
+     * Under cycle timing, after blocks retired {@code total} instructions without a fault: the last one's
+     * issue point, stored by its block's exit (CycleTimingEmitter#cycleExit), becomes the interpreter's.
+     */
+    private long retired(InstructionTiming it, long total) {
+        if (it != null && total != 0) {
+            it.issuedInBlock(ctx.issueCycles);
+        }
         return total;
     }
 
