@@ -8,10 +8,13 @@ import org.mmulab.emulator.cpu.FastOps;
  * side exits (or the loop's back edge when they return to the start); JMP, CALL and RET end the trace, and
  * so does the first instruction the tier does not translate (the interpreter runs it).
  *
- * <p>Translated: the interpreter's {@link FastOps} forms in 64-bit mode (register ALU, MOV, LEA, shifts
- * and rotates by an immediate, INC/DEC, IMUL, MOVZX/MOVSX, SETcc, CMOVcc, Jcc/JMP, loads and stores,
- * ALU with a memory source, CMP/TEST with memory, PUSH/POP, CALL/RET). An ALU instruction writing memory
- * (a read-modify-write, translated for write before the read) and ADC/SBB stay with the interpreter.
+ * <p>Translated: the interpreter's {@link FastOps} forms in 64-bit and 32-bit mode (register ALU, MOV,
+ * LEA, shifts and rotates by an immediate, INC/DEC, IMUL, MOVZX/MOVSX, SETcc, CMOVcc, Jcc/JMP, loads and
+ * stores, ALU with a memory source, CMP/TEST with memory, PUSH/POP, CALL/RET). An ALU instruction writing
+ * memory (a read-modify-write, translated for write before the read) and ADC/SBB stay with the
+ * interpreter, and so does everything FastOps leaves generic: segment overrides (FS/GS, whose 32-bit
+ * limit checks are the interpreter's), LOCK, REP, 16-bit operand forms other than Jcc/JMP/SETcc; in
+ * 32-bit code also 66h-prefixed Jcc/JMP/CALL/RET ({@link #translatable32}).
  */
 final class Trace {
     /** Longest trace, in instructions (keeps the compiled method small for the JIT). */
