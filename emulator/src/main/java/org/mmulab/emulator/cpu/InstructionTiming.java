@@ -289,4 +289,13 @@ public final class InstructionTiming {
     public void faultedInBlock(long issueCycles) {
         this.issueCycles = issueCycles;
     }
+
+    /**
+     * Compiled blocks retired instructions, the last of which issued at {@code issueCycles}: what
+     * {@link #issueCycles()} reports if the next instruction faults before it issues (a fetch #PF), as
+     * after an interpreted one. Nothing is pending.
+     */
+    public void issuedInBlock(long issueCycles) {
+        this.issueCycles = issueCycles;
+    }
 }

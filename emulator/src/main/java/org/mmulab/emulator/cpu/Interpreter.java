@@ -170,9 +170,12 @@ public final class Interpreter extends OperandAccess {
         final CpuState s = this.s;
         final long amask = addrMask;
         final InstructionTiming timing = this.timing;
-        // The translation tier runs hot blocks in 64-bit mode, under either timing (cpu.tier.Tier: under
-        // cycle timing its blocks charge what this loop charges through InstructionTiming).
-        final Tier tier = engine == Engine.TIER && !m32 ? tierOf() : null;
+        // The translation tier runs hot blocks in 64-bit and in 32-bit mode, under either timing
+        // (cpu.tier.Tier: under cycle timing its blocks charge what this loop charges through InstructionTiming).
+        final Tier tier = engine == Engine.TIER ? tierOf() : null;
+        if (tier != null) {
+            tier.setMode32(m32); // the decoded pages it is handed are this mode's (decodeMode)
+        }
         long n = 0; // retired in this call, not yet added to s.instructions
         long rip = s.rip;
         DecodedPage p = null;

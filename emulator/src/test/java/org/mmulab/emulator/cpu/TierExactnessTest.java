@@ -46,7 +46,7 @@ import org.mmulab.emulator.timing.WalkTiming;
  * </pre>
  */
 class TierExactnessTest {
-    private static final long CODE = 0x40_0000L, DATA = 0x1000_0000L;
+    static final long CODE = 0x40_0000L, DATA = 0x1000_0000L;
     private static final String PROGRAM = ""
             + "4883c001488b164881c60010000048ffc975ed0f05000000000000000000000000000000000000000000000000000000"
             + "00000000000000000000000000000000b9640000004883c00148ffc975f7fe05f4ffffff48ffcb75e70f050000000000"
@@ -87,7 +87,7 @@ class TierExactnessTest {
 
     private static final Map<TestMachine, Cycle> CYCLE = new IdentityHashMap<>();
 
-    private static TestMachine machine(Engine e, boolean cycle) {
+    static TestMachine machine(Engine e, boolean cycle) {
         TestMachine m = new TestMachine();
         m.mapNew(CODE, TestMachine.P | TestMachine.RW | TestMachine.US);
         m.load(CODE, TestMachine.hex(PROGRAM));
@@ -113,7 +113,7 @@ class TierExactnessTest {
     }
 
     /** One run call, then what the vCPU loop does after it under cycle timing (settle). */
-    private static int run(TestMachine m, long budget) {
+    static int run(TestMachine m, long budget) {
         int x = m.cpu.run(budget);
         Cycle c = cycle(m);
         if (c != null) {
@@ -124,7 +124,7 @@ class TierExactnessTest {
     }
 
     /** Runs in quanta of {@code budget} until an exit other than BUDGET; returns it. */
-    private static int runUntilExit(TestMachine m, long budget) {
+    static int runUntilExit(TestMachine m, long budget) {
         for (int i = 0; i < 1_000_000; i++) {
             int x = run(m, budget);
             if (x != Exit.BUDGET) {
@@ -134,7 +134,7 @@ class TierExactnessTest {
         throw new AssertionError("no exit");
     }
 
-    private static void assertSameState(TestMachine a, TestMachine b) {
+    static void assertSameState(TestMachine a, TestMachine b) {
         assertArrayEquals(a.s.gpr, b.s.gpr, "registers");
         assertEquals(Long.toHexString(a.s.rip), Long.toHexString(b.s.rip), "rip");
         assertEquals(a.s.getRflags(), b.s.getRflags(), "rflags");
@@ -155,7 +155,7 @@ class TierExactnessTest {
                 + "/" + c.walkerLoads;
     }
 
-    private static long compiled(TestMachine m) {
+    static long compiled(TestMachine m) {
         if (m.cpu.tier() == null) {
             return 0;
         }

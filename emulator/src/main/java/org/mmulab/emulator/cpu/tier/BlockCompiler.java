@@ -51,10 +51,12 @@ final class BlockCompiler extends InsnTranslator {
 
     /**
      * Compiles {@code trace} (count > 0) to a new block; with {@code timing} (the vCPU runs under
-     * {@code --timing cycle}) the block charges what the interpreter charges (see {@link CycleTimingEmitter}).
+     * {@code --timing cycle}) the block charges what the interpreter charges (see {@link CycleTimingEmitter});
+     * with {@code mode32} it is 32-bit code (the trace was built from a 32-bit-mode decoded page).
      */
-    synchronized CompiledBlock compile(Trace trace, InstructionTiming timing) {
+    synchronized CompiledBlock compile(Trace trace, InstructionTiming timing, boolean mode32) {
         cycle = timing != null;
+        m32 = mode32;
         for (int i = 0; i < trace.count; i++) {
             cost[i] = cycle ? timing.cost(trace.op[i], trace.info[i]) : 0;
         }

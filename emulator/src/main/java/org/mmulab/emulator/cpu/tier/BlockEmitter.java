@@ -31,7 +31,7 @@ abstract class BlockEmitter {
     // Local variable slots of run(TierContext c, long budgetLeft, long windowLeft).
     static final int C = 1, BUDGET = 2, WINDOW = 4, R = 6, FL = 7, MMU_L = 8, IT = 9, PG = 10, VBASE = 11,
             N = 13, FA = 15, FB = 17, FR = 19, FC = 21, G0 = 22, T0 = 54, T1 = 56, I0 = 58, I1 = 59, RETN = 60,
-            CLK = 62, WALK_L = 63, ACC = 64, IC = 66, ST = 68; // the last five: cycle timing (CycleTimingEmitter)
+            CLK = 62, WALK_L = 63, ACC = 64, IC = 66, WIC = 68, ST = 70; // the last six: cycle timing (CycleTimingEmitter)
 
     /** Small indirection so the class names above read as names. */
     static final class Type {
@@ -44,6 +44,11 @@ abstract class BlockEmitter {
     MethodVisitor mv;
     Trace t;
     int written; // bit i: guest register i is written by the trace
+    /**
+     * 32-bit code (the interpreter's {@code m32}): stack addresses and ESP wrap at 4 GiB and every exit's
+     * EIP too ({@code addrMask}); data effective addresses already carry {@code A32} from the decoder.
+     */
+    boolean m32;
     int fk, fbits; // compile-time flag state (kind or IN_FL, width)
     Label head, commonExit;
     final List<Runnable> handlers = new ArrayList<>();
@@ -83,6 +88,13 @@ abstract class BlockEmitter {
         if (m != -1L) {
             pushLong(m);
             mv.visitInsn(LAND);
+        }
+    }
+
+    /** Masks the long on the stack to the address size ({@code Interpreter.addrMask}: 32 bits in 32-bit code). */
+    void addrMask() {
+        if (m32) {
+            mask(0xffff_ffffL);
         }
     }
 

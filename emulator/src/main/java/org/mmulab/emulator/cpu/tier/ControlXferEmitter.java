@@ -32,17 +32,21 @@ abstract class ControlXferEmitter extends CycleTimingEmitter {
         }, retired);
     }
 
+    /** Set while a fault handler's exit is emitted (cycle timing: it records the faulting instruction's issue point). */
+    boolean faulting;
+
     /** Flushes the flags (per this point's state), sets the RIP and retired count, and leaves via the common exit. */
     void exit(Runnable pushRip, int retired) {
         flushCode();
         mv.visitVarInsn(ALOAD, C);
         pushRip.run();
+        addrMask(); // the interpreter's rip = nxt & amask (32-bit code: EIP wraps at 4 GiB)
         mv.visitFieldInsn(PUTFIELD, CTX, "rip", "J");
         mv.visitVarInsn(LLOAD, N);
         pushLong(retired);
         mv.visitInsn(LADD);
         mv.visitVarInsn(LSTORE, RETN);
-        cycleExit();
+        cycleExit(retired, faulting);
         mv.visitJumpInsn(GOTO, commonExit);
     }
 }

@@ -19,6 +19,12 @@ import static org.objectweb.asm.Opcodes.*;
  * <li>A faulting instruction is not charged: its own cost is added only after its memory access, and the
  *     handler stores where its hardware part starts, {@code clock.cycles() + walk.cycles} taken before its
  *     fetch (the interpreter's {@code issueCycles}), in {@link TierContext#issueCycles}.</li>
+ * <li>Every other exit hands back the issue point of the last instruction it retired, which is what the
+ *     interpreter's {@code issueCycles} holds after it, and what a fault raised before the next
+ *     instruction issues (an instruction fetch #PF on the branch target's page) measures its latency from:
+ *     for a memory instruction the IC taken before its access; otherwise the clock after the exit's charge
+ *     minus that instruction's cost, plus the walk cycles taken before its fetch (WIC, recorded only for
+ *     instructions that can end a pass: Jcc, JMP and the trace's last one).</li>
  * </ul>
  * Under {@code --timing fast} nothing here emits code.
  */
@@ -49,6 +55,8 @@ abstract class CycleTimingEmitter extends LazyFlagsEmitter {
         mv.visitVarInsn(LSTORE, ACC);
         mv.visitInsn(LCONST_0);
         mv.visitVarInsn(LSTORE, IC);
+        mv.visitInsn(LCONST_0);
+        mv.visitVarInsn(LSTORE, WIC);
     }
 
     /**
@@ -80,12 +88,23 @@ abstract class CycleTimingEmitter extends LazyFlagsEmitter {
             mv.visitInsn(LADD);
             mv.visitFieldInsn(PUTFIELD, STATE, "rip", "J");
         }
+        if (!memory && endsPass(i)) {
+            mv.visitVarInsn(ALOAD, WALK_L);
+            mv.visitFieldInsn(GETFIELD, WALK, "cycles", "J");
+            mv.visitVarInsn(LSTORE, WIC);
+        }
         if (i == 0 || line(i) != line(i - 1)) {
             mv.visitVarInsn(ALOAD, WALK_L);
             pushLong(t.frame + t.off[i]);
             mv.visitMethodInsn(INVOKEVIRTUAL, WALK, "fetch", "(J)V", false);
         }
         pend += cost[i];
+    }
+
+    /** Instruction {@code i} may be the last one a pass retires before an exit or the back edge. */
+    private boolean endsPass(int i) {
+        int id = Trace.id(t.fw[i]);
+        return id == org.mmulab.emulator.cpu.FastOps.JCC || id == org.mmulab.emulator.cpu.FastOps.JMP || i == t.count - 1;
     }
 
     private long line(int i) {
@@ -105,11 +124,72 @@ abstract class CycleTimingEmitter extends LazyFlagsEmitter {
         }
     }
 
-    /** At an exit: charges ACC plus what is pending (the compile-time state continues on the other path). */
-    void cycleExit() {
-        if (cycle) {
-            emitCharge();
+    /**
+     * At an exit after {@code retired} instructions of this pass: charges ACC plus what is pending (the
+     * compile-time state continues on the other path), then stores the last retired instruction's issue
+     * point in {@link TierContext#issueCycles} (not in a fault handler, which stores the faulting one's).
+     * With none retired in this pass (the loop head's exit) that is the back edge of the previous pass,
+     * if any ran.
+     */
+    void cycleExit(int retired, boolean faulting) {
+        if (!cycle) {
+            return;
         }
+        emitCharge();
+        if (faulting) {
+            return;
+        }
+        int last = retired - 1;
+        org.objectweb.asm.Label none = null;
+        if (retired == 0) {
+            last = backEdge();
+            if (last < 0) {
+                return; // no back edge: a pass never completed in this call
+            }
+            none = new org.objectweb.asm.Label();
+            mv.visitVarInsn(LLOAD, N);
+            mv.visitInsn(LCONST_0);
+            mv.visitInsn(LCMP);
+            mv.visitJumpInsn(IFEQ, none);
+        }
+        mv.visitVarInsn(ALOAD, C);
+        if (Trace.id(t.fw[last]) >= org.mmulab.emulator.cpu.FastOps.LOAD) {
+            mv.visitVarInsn(LLOAD, IC);
+        } else {
+            mv.visitVarInsn(ALOAD, CLK);
+            mv.visitMethodInsn(INVOKEVIRTUAL, CLOCK, "cycles", "()J", false);
+            pushLong(cost[last]);
+            mv.visitInsn(LSUB);
+            mv.visitVarInsn(LLOAD, WIC);
+            mv.visitInsn(LADD);
+        }
+        mv.visitFieldInsn(PUTFIELD, CTX, "issueCycles", "J");
+        if (none != null) {
+            mv.visitLabel(none);
+        }
+    }
+
+    /**
+     * A back-edge instruction of the trace (a Jcc or JMP to its start), or -1. All of them cost the same
+     * (InstrClass.BRANCH, no memory operand), so any one gives the cost the head's exit subtracts.
+     */
+    private int backEdge() {
+        for (int i = 0; i < t.count; i++) {
+            int id = Trace.id(t.fw[i]);
+            if ((id == org.mmulab.emulator.cpu.FastOps.JCC || id == org.mmulab.emulator.cpu.FastOps.JMP)
+                    && t.off[i] + Trace.len(t.fw[i]) + t.imm[i] == t.start) {
+                for (int j = 0; j < t.count; j++) {
+                    int jd = Trace.id(t.fw[j]);
+                    boolean be = (jd == org.mmulab.emulator.cpu.FastOps.JCC || jd == org.mmulab.emulator.cpu.FastOps.JMP)
+                            && t.off[j] + Trace.len(t.fw[j]) + t.imm[j] == t.start;
+                    if (be && cost[j] != cost[i]) {
+                        throw new IllegalStateException("tier: back edges of different costs");
+                    }
+                }
+                return i;
+            }
+        }
+        return -1;
     }
 
     /**

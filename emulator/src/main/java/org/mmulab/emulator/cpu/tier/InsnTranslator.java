@@ -316,7 +316,7 @@ abstract class InsnTranslator extends MemAccessEmitter {
                 pushLong(fall);
                 mv.visitInsn(LADD);
                 mv.visitVarInsn(LSTORE, T1);
-                pushT1(i, 3);
+                pushT1(i, m32 ? sz : 3); // FastMem: a 64-bit CALL pushes 8 bytes, a 32-bit one its operand size
                 exitTo(fall + t.imm[i], i + 1);
                 return true;
             case FastOps.RET:

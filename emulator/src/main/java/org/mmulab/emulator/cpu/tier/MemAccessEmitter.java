@@ -121,7 +121,9 @@ abstract class MemAccessEmitter extends ControlXferEmitter {
             mv.visitFieldInsn(PUTFIELD, CTX, "fault", "Z");
             cycleFault();
             accLive = false; // ACC was charged and cleared before the access
+            faulting = true;
             exitTo(t.off[i], i);
+            faulting = false;
             fk = saveK;
             fbits = saveB;
             pend = saveP;
@@ -140,28 +142,34 @@ abstract class MemAccessEmitter extends ControlXferEmitter {
     }
 
     /**
-     * The stack half of PUSH and CALL: T0 = RSP - (1 << sz), store T1 there (may fault before RSP
-     * changes), then RSP = T0.
+     * The stack half of PUSH and CALL: T0 = (RSP - (1 << sz)) & addrMask, store T1 there (may fault before
+     * RSP changes), then RSP = T0 ({@code FastMem}: in 32-bit code ESP wraps and RSP's upper half is cleared).
      */
     void pushT1(int i, int sz) {
         loadReg(RSP);
         pushLong(1L << sz);
         mv.visitInsn(LSUB);
+        addrMask();
         mv.visitVarInsn(LSTORE, T0);
         write(i, sz);
         mv.visitVarInsn(LLOAD, T0);
         storeReg(RSP);
     }
 
-    /** The stack half of POP and RET: T1 = the value at RSP (may fault before RSP changes), then RSP += 1 << sz. */
+    /**
+     * The stack half of POP and RET: T0 = RSP & addrMask, T1 = the value there (may fault before RSP
+     * changes), then RSP = (T0 + (1 << sz)) & addrMask ({@code FastMem}).
+     */
     void popToT1(int i, int sz) {
         loadReg(RSP);
+        addrMask();
         mv.visitVarInsn(LSTORE, T0);
         read(i, sz);
         mv.visitVarInsn(LSTORE, T1);
         mv.visitVarInsn(LLOAD, T0);
         pushLong(1L << sz);
         mv.visitInsn(LADD);
+        addrMask();
         storeReg(RSP);
     }
 }

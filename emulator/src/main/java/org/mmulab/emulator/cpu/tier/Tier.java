@@ -26,6 +26,9 @@ import org.mmulab.emulator.mmu.Mmu;
  *     pass without one sees what the interpreter would have seen at the poll point. Otherwise the block
  *     returns and the interpreter reaches the poll point itself. Without yield points (parallel
  *     scheduling) requests come from other threads at no defined instruction, so any pass may cross.</li>
+ * <li>32-bit code (CS.L=0, CS.D=1, flat: how i386 images run under PAE or compatibility mode): the same
+ *     fast forms with the interpreter's 32-bit rules (see {@link Trace} and {@link MemAccessEmitter}):
+ *     effective addresses, ESP and EIP wrap at 4 GiB, PUSH/POP/CALL/RET move 4 bytes.</li>
  * <li>Faults: precise (see {@link CompiledBlock}); the caller raises them at the faulting RIP.</li>
  * <li>Code writes: a frame written by any vCPU is invalid; a block checks that on entry, after each of
  *     its memory accesses, and the interpreter drops the frame's translations with its decoded page.</li>
@@ -46,6 +49,8 @@ public final class Tier {
     /** The vCPU's cycle timing (null: --timing fast). */
     private InstructionTiming timing;
     private Object costModel;
+    /** The vCPU runs 32-bit code (CS.L=0): blocks compiled now wrap addresses, ESP and EIP at 4 GiB. */
+    private boolean m32;
     /** Statistics (racy, for --stats and tests): blocks compiled by this vCPU, block calls. */
     public long blocksCompiled, blockRuns;
     /**
@@ -61,6 +66,15 @@ public final class Tier {
     public Tier(CpuState state, long[] r, Flags fl, Mmu mmu, Object interpreter, MethodHandles.Lookup cpuPackageLookup) {
         this.ctx = new TierContext(state, r, fl, mmu, interpreter);
         this.compiler = new BlockCompiler(cpuPackageLookup);
+    }
+
+    /**
+     * The vCPU's mode for the following runs (set by the interpreter at each {@code run}): 32-bit
+     * protected/compatibility mode (CS.L=0) or 64-bit. The decoded pages handed to {@link #run} are that
+     * mode's (the decoded-code cache keeps one page per mode), so a frame's blocks are compiled for one mode.
+     */
+    public void setMode32(boolean m32) {
+        this.m32 = m32;
     }
 
     /** Cycle timing of this vCPU (null: --timing fast); set between runs, from the vCPU's thread. */
@@ -117,11 +131,22 @@ public final class Tier {
             }
             long next = c.rip;
             if ((next & ~0xfffL) != vbase) {
-                return total;
+                return retired(it, total);
             }
             off = (int) next & 0xfff;
         }
         c.rip = vbase + off;
+        return retired(it, total);
+    }
+
+    /**
+     * Under cycle timing, after blocks retired {@code total} instructions without a fault: the last one's
+     * issue point, stored by its block's exit (CycleTimingEmitter#cycleExit), becomes the interpreter's.
+     */
+    private long retired(InstructionTiming it, long total) {
+        if (it != null && total != 0) {
+            it.issuedInBlock(ctx.issueCycles);
+        }
         return total;
     }
 
@@ -141,12 +166,12 @@ public final class Tier {
             if (b != null) {
                 return b; // another vCPU compiled it meanwhile
             }
-            Trace t = Trace.build(page, off);
+            Trace t = Trace.build(page, off, m32);
             if (t.count == 0) {
                 b = CompiledBlock.NONE;
             } else {
                 try {
-                    b = compiler.compile(t, timing);
+                    b = compiler.compile(t, timing, m32);
                     blocksCompiled++;
                 } catch (IllegalStateException | LinkageError e) {
                     compileFailures++;

@@ -8,10 +8,13 @@ import org.mmulab.emulator.cpu.FastOps;
  * side exits (or the loop's back edge when they return to the start); JMP, CALL and RET end the trace, and
  * so does the first instruction the tier does not translate (the interpreter runs it).
  *
- * <p>Translated: the interpreter's {@link FastOps} forms in 64-bit mode (register ALU, MOV, LEA, shifts
- * and rotates by an immediate, INC/DEC, IMUL, MOVZX/MOVSX, SETcc, CMOVcc, Jcc/JMP, loads and stores,
- * ALU with a memory source, CMP/TEST with memory, PUSH/POP, CALL/RET). An ALU instruction writing memory
- * (a read-modify-write, translated for write before the read) and ADC/SBB stay with the interpreter.
+ * <p>Translated: the interpreter's {@link FastOps} forms in 64-bit and 32-bit mode (register ALU, MOV,
+ * LEA, shifts and rotates by an immediate, INC/DEC, IMUL, MOVZX/MOVSX, SETcc, CMOVcc, Jcc/JMP, loads and
+ * stores, ALU with a memory source, CMP/TEST with memory, PUSH/POP, CALL/RET). An ALU instruction writing
+ * memory (a read-modify-write, translated for write before the read) and ADC/SBB stay with the
+ * interpreter, and so does everything FastOps leaves generic: segment overrides (FS/GS, whose 32-bit
+ * limit checks are the interpreter's), LOCK, REP, 16-bit operand forms other than Jcc/JMP/SETcc; in
+ * 32-bit code also 66h-prefixed Jcc/JMP/CALL/RET ({@link #translatable32}).
  */
 final class Trace {
     /** Longest trace, in instructions (keeps the compiled method small for the JIT). */
@@ -44,7 +47,7 @@ final class Trace {
     }
 
     /** Builds the trace at {@code start}; its count is 0 when the first instruction is not translatable. */
-    static Trace build(CodeSource page, int start) {
+    static Trace build(CodeSource page, int start, boolean m32) {
         Trace t = new Trace(start, page.frame());
         int o = start;
         while (t.count < MAX && o < 4096) {
@@ -53,7 +56,7 @@ final class Trace {
                 break;
             }
             int w = page.fastWord(slot);
-            if (!translatable(w)) {
+            if (!translatable(w) || (m32 && !translatable32(w))) {
                 break;
             }
             int i = t.count++;
@@ -95,6 +98,19 @@ final class Trace {
             hasMem |= id >= FastOps.LOAD;
             loops |= (id == FastOps.JCC || id == FastOps.JMP) && off[i] + len(fw[i]) + imm[i] == start;
         }
+    }
+
+    /**
+     * The 32-bit-code restriction on top of {@link #translatable}: a branch, CALL or RET with a 66h prefix
+     * (16-bit operand size, which on hardware truncates EIP to 16 bits) stays with the interpreter. The
+     * other fast forms only exist with 32-bit operands in 32-bit code (FastOps.classify's {@code wide};
+     * SETcc writes one byte either way) and always carry A32 (the decoder's 32-bit address size).
+     */
+    static boolean translatable32(int w) {
+        int id = id(w), sz = (w >>> FastOps.SIZE_SHIFT) & 3;
+        boolean xfer = id == FastOps.JCC || id == FastOps.JMP || id == FastOps.CALL || id == FastOps.RET;
+        return !(xfer && sz != 2) && (id < FastOps.LOAD || id == FastOps.PUSH || id == FastOps.POP
+                || id == FastOps.CALL || id == FastOps.RET || (w & FastOps.A32) != 0);
     }
 
     static boolean translatable(int w) {
