@@ -157,6 +157,11 @@ public final class WalkTiming {
 
     /** A guest load or store of the line holding {@code pa} (after its translation). */
     public void dataAccess(long pa) {
+        dataLookup(pa);
+    }
+
+    /** {@link #dataAccess}'s lookup and charge; returns the level that served the line. */
+    private int dataLookup(long pa) {
         int level = caches.access(pa);
         dataAccessesByLevel[level]++;
         if (level != CacheHierarchy.L1) {
@@ -164,6 +169,7 @@ public final class WalkTiming {
             cycles += c;
             dataCycles += c;
         }
+        return level;
     }
 
     /**
@@ -171,13 +177,7 @@ public final class WalkTiming {
      * the data prefetcher learns from it (and may fetch ahead; it charges nothing).
      */
     public void dataLoad(long pc, long va, long pa) {
-        int level = caches.access(pa);
-        dataAccessesByLevel[level]++;
-        if (level != CacheHierarchy.L1) {
-            int c = caches.latency(level) - l1Latency + caches.lastExtra();
-            cycles += c;
-            dataCycles += c;
-        }
+        int level = dataLookup(pa);
         StridePrefetcher p = prefetcher;
         if (p != null) {
             if (level == CacheHierarchy.L1) {
