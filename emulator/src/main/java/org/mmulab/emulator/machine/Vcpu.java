@@ -15,6 +15,7 @@ import org.mmulab.emulator.mmu.CpuModel;
 import org.mmulab.emulator.mmu.Mmu;
 import org.mmulab.emulator.mmu.MmuCounters;
 import org.mmulab.emulator.mmu.WalkerYield;
+import org.mmulab.emulator.timing.CacheHierarchy;
 import org.mmulab.emulator.timing.InstrClass;
 import org.mmulab.emulator.timing.TimingModel;
 import org.mmulab.emulator.timing.VcpuClock;
@@ -107,8 +108,9 @@ public final class Vcpu {
     /** Selects the timing level; call before the vCPU runs. Resets this vCPU's cycle account. */
     void configureTiming(TimingMode mode, org.mmulab.emulator.timing.CoherenceDomain domain) {
         if (mode == TimingMode.CYCLE) {
-            walkTiming = new WalkTiming(domain != null ? domain.join() : timingModel.buildCaches(), timingModel.stlbHit());
-            clock = new VcpuClock(timingModel, walkTiming.caches());
+            CacheHierarchy caches = domain != null ? domain.join() : timingModel.buildCaches();
+            clock = new VcpuClock(timingModel, caches);
+            walkTiming = new WalkTiming(caches, timingModel.stlbHit(), clock); // the prefetcher times its fills on the clock
             instructionTiming = new InstructionTiming(state, timingModel, clock, walkTiming);
         } else {
             walkTiming = null;

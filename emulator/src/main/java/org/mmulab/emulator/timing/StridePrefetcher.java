@@ -15,13 +15,24 @@ package org.mmulab.emulator.timing;
  * Zen 5, measured) has the MMU walk the page tables without side effects (mmu.PrefetchWalker: its loads fill
  * the caches, charged to nothing; an entry not present or with Accessed = 0 drops the prefetch); other
  * presets drop it.
- * A prefetch charges no cycles: it runs beside the demand loads, whose latency it hides by having the
- * line in L1D when they come (not their translation: it does not fill the L1 dTLB, see {@code Zen5}). Counters: {@link #issued} (sent to the caches),
- * {@link #filled} (of those, lines L1D did not hold), {@link #useful} (a demand load hit a line a prefetch
- * filled), {@link #droppedNoTranslation}, {@link #droppedPageBoundary}, {@link #walks}, {@link #walkLoads},
- * {@link #walksDropped} (of the walks, those that ended without a translation; also in droppedNoTranslation).
+ * A prefetch charges no cycles of its own: it runs beside the demand loads, whose latency it hides by
+ * having the line in L1D when they come (not their translation: it does not fill the L1 dTLB, see {@code Zen5}).
+ * It is not instant, though: a line it fills is ready at the time it was issued (the triggering load's access,
+ * {@link #now}) plus its page walk's loads, one after the other ({@link #walkLoadLatency}), plus the latency of
+ * the level that served the line. A demand load that hits the line in L1D before then waits for the rest
+ * ({@link #demandHit}), as on the part, where a load that finds its line still in flight (in a fill buffer)
+ * completes when the fill does. The lines in flight are a small direct-mapped table; a prefetch that needs the
+ * slot of an older one drops the older one's entry (that line then counts as ready), and a demand load that
+ * misses L1D for a line in the table (evicted before use) drops it too.
  *
- * <p>Nothing is allocated per access; the table is primitive arrays.
+ * <p>Counters: {@link #issued} (sent to the caches),
+ * {@link #filled} (of those, lines L1D did not hold), {@link #useful} (a demand load hit a line a prefetch
+ * filled), {@link #late} and {@link #lateCycles} (of the useful, those that came before the line was ready, and
+ * the cycles they waited), {@link #droppedNoTranslation}, {@link #droppedPageBoundary}, {@link #walks},
+ * {@link #walkLoads}, {@link #walksDropped} (of the walks, those that ended without a translation; also in
+ * droppedNoTranslation).
+ *
+ * <p>Nothing is allocated per access; the tables are primitive arrays.
  */
 public final class StridePrefetcher {
     /** The translation of a prefetch's address, or -1 when the TLBs do not hold it (or it may not be read). */
@@ -41,10 +52,16 @@ public final class StridePrefetcher {
     private final long[] stride = new long[ENTRIES];
     /** How many strides past {@link #last} the entry's prefetches reach (0: none yet). */
     private final int[] ahead = new int[ENTRIES];
-    /** Lines a prefetch filled into L1D and no demand load has used yet (direct-mapped by line). */
+    /** Lines a prefetch filled into L1D and no demand load has used yet (direct-mapped by line; line + 1, 0: empty). */
     private final long[] recent = new long[RECENT];
+    /** When each of {@link #recent}'s lines is in L1D (vCPU cycles: clock + walk cycles). */
+    private final long[] readyAt = new long[RECENT];
+    /** The time of the triggering load's access, set by {@link WalkTiming} before {@link #train}. */
+    long now;
+    /** Cycles of the current prefetch's page-walk loads so far (dependent: summed); {@link WalkTiming#prefetchWalkLoad}. */
+    long walkLoadLatency;
 
-    public long issued, filled, useful, droppedNoTranslation, droppedPageBoundary;
+    public long issued, filled, useful, late, lateCycles, droppedNoTranslation, droppedPageBoundary;
     /** Page walks for prefetches (presets whose prefetcher walks), their paging-structure loads, and those dropped. */
     public long walks, walkLoads, walksDropped;
 
@@ -62,13 +79,33 @@ public final class StridePrefetcher {
         this.translator = t;
     }
 
-    /** A demand load of {@code pa} hit L1D: counts it useful when a prefetch filled that line. */
-    void demandHit(long pa) {
+    /**
+     * A demand load of {@code pa} at time {@code at} hit L1D: counts it useful when a prefetch filled that line,
+     * and returns the cycles it waits for the line when the prefetch is still in flight (else 0).
+     */
+    long demandHit(long pa, long at) {
+        long line = (pa >>> CacheLevel.LINE_SHIFT) + 1;
+        int i = (int) line & (RECENT - 1);
+        if (recent[i] != line) {
+            return 0;
+        }
+        recent[i] = 0;
+        useful++;
+        long wait = readyAt[i] - at;
+        if (wait <= 0) {
+            return 0;
+        }
+        late++;
+        lateCycles += wait;
+        return wait;
+    }
+
+    /** A demand load of {@code pa} missed L1D: a prefetched line it evicted before use is no longer in flight. */
+    void demandMiss(long pa) {
         long line = (pa >>> CacheLevel.LINE_SHIFT) + 1;
         int i = (int) line & (RECENT - 1);
         if (recent[i] == line) {
             recent[i] = 0;
-            useful++;
         }
     }
 
@@ -105,23 +142,29 @@ public final class StridePrefetcher {
 
     private void prefetch(long trigger, long triggerPa, long va) {
         long pa;
+        long walked = 0;
         if ((va >>> 12) == (trigger >>> 12)) {
             pa = triggerPa + (va - trigger); // the trigger's page: its translation is known
         } else if (!spec.crossesPages()) {
             droppedPageBoundary++;
             return;
         } else {
+            walkLoadLatency = 0;
             pa = translator == null ? -1 : translator.prefetchPhysical(va);
+            walked = walkLoadLatency;
         }
         if (pa < 0) {
             droppedNoTranslation++;
             return;
         }
         issued++;
-        if (caches.prefetch(pa) != CacheHierarchy.L1) {
+        int level = caches.prefetch(pa);
+        if (level != CacheHierarchy.L1) { // a line L1D holds already (in flight or not) keeps its entry
             filled++;
             long line = (pa >>> CacheLevel.LINE_SHIFT) + 1;
-            recent[(int) line & (RECENT - 1)] = line;
+            int i = (int) line & (RECENT - 1);
+            recent[i] = line; // an older line in flight in this slot is dropped: it counts as ready
+            readyAt[i] = now + walked + caches.latency(level);
         }
     }
 }

@@ -14,7 +14,8 @@ package org.mmulab.emulator.timing;
  *     latency. The cost is blocking, as in a simple in-order timing model (gem5's TimingSimpleCPU): the
  *     benchmark images chase pointers, so each load's latency is exposed as on the real part. A preset
  *     whose part has an L1 stride prefetcher runs a {@link StridePrefetcher} beside the loads: it learns
- *     from {@link #dataLoad} and fills lines ahead, charging nothing.</li>
+ *     from {@link #dataLoad} and fills lines ahead; a demand load that hits a prefetched line before the prefetch
+ *     completes waits for the rest of its latency ({@code prefetch.late_cycles}, in {@link #dataCycles}).</li>
  * <li>Instruction fetch: by 64-byte line; a fetch from the line of the previous instruction is free, a
  *     new line goes through L1I (a hit is part of the pipelined fetch), a miss costs the level that
  *     serves it.</li>
@@ -46,8 +47,21 @@ public final class WalkTiming {
     private long lastFetchLine = -1;
     /** The part's L1 data stride prefetcher, or null when its preset has none. */
     private final StridePrefetcher prefetcher;
+    /** The vCPU's clock (with {@link #cycles}, the vCPU's time at an access), or null: time is {@link #cycles} alone. */
+    private final VcpuClock clock;
 
+    /** A hierarchy without a vCPU clock: the prefetcher's time is this account's {@link #cycles} alone (unit tests). */
     public WalkTiming(CacheHierarchy caches, int stlbHitLatency) {
+        this(caches, stlbHitLatency, null);
+    }
+
+    /**
+     * @param clock the vCPU's clock over the same {@code caches}: the time of an access is its cycles plus
+     *              {@link #cycles} (what InstructionTiming's issue point measures), which times the data
+     *              prefetcher's fills against the demand loads
+     */
+    public WalkTiming(CacheHierarchy caches, int stlbHitLatency, VcpuClock clock) {
+        this.clock = clock;
         this.caches = caches;
         this.stlbHitLatency = stlbHitLatency;
         this.l1Latency = caches.latency(CacheHierarchy.L1);
@@ -68,6 +82,8 @@ public final class WalkTiming {
             m.put("prefetch.issued", p.issued);
             m.put("prefetch.filled", p.filled);
             m.put("prefetch.useful", p.useful);
+            m.put("prefetch.late", p.late);
+            m.put("prefetch.late_cycles", p.lateCycles);
             m.put("prefetch.dropped_no_translation", p.droppedNoTranslation);
             m.put("prefetch.dropped_page_boundary", p.droppedPageBoundary);
             if (p.spec().walks()) {
@@ -109,11 +125,13 @@ public final class WalkTiming {
 
     /**
      * A prefetch walk's paging-structure load of {@code pa}: through the caches as the walker's loads go
-     * (filling L1D, L2, LLC), charged to no instruction and counted only in {@code prefetch.walk_loads}.
+     * (filling L1D, L2, LLC), charged to no instruction and counted only in {@code prefetch.walk_loads}; its
+     * latency delays the prefetched line's arrival.
      */
     public void prefetchWalkLoad(long pa) {
-        caches.prefetch(pa);
-        prefetcher.walkLoads++;
+        StridePrefetcher p = prefetcher;
+        p.walkLoadLatency += caches.latency(caches.prefetch(pa));
+        p.walkLoads++;
     }
 
     /** The prefetch walk ended without a translation (not present, Accessed = 0, reserved bit, rights). */
@@ -127,6 +145,11 @@ public final class WalkTiming {
 
     public CacheHierarchy caches() {
         return caches;
+    }
+
+    /** The vCPU's clock this account's time adds to, or null (see the constructors). */
+    public VcpuClock clock() {
+        return clock;
     }
 
     /** An L1 miss that hit in the STLB. */
@@ -174,17 +197,25 @@ public final class WalkTiming {
 
     /**
      * A guest load by the instruction at {@code pc} of {@code va} at {@code pa}: as {@link #dataAccess}, and
-     * the data prefetcher learns from it (and may fetch ahead; it charges nothing).
+     * the data prefetcher learns from it (and may fetch ahead, issued at this access's time). A hit on a line a
+     * prefetch has not yet brought in waits for it: charged the rest.
      */
     public void dataLoad(long pc, long va, long pa) {
-        int level = dataLookup(pa);
         StridePrefetcher p = prefetcher;
-        if (p != null) {
-            if (level == CacheHierarchy.L1) {
-                p.demandHit(pa);
-            }
-            p.train(pc, va, pa);
+        if (p == null) {
+            dataLookup(pa);
+            return;
         }
+        long now = (clock != null ? clock.cycles() : 0) + cycles; // before this load's own miss, if any
+        if (dataLookup(pa) == CacheHierarchy.L1) {
+            long wait = p.demandHit(pa, now);
+            cycles += wait;
+            dataCycles += wait;
+        } else {
+            p.demandMiss(pa);
+        }
+        p.now = now;
+        p.train(pc, va, pa);
     }
 
     /**

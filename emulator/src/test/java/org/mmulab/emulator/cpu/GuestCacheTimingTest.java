@@ -41,8 +41,9 @@ class GuestCacheTimingTest {
         }
         // loop: mov rax,[rbx]; add rbx,64; dec ecx; jnz loop
         m.load(CODE, TestMachine.hex("488b03" + "4883c340" + "ffc9" + "75f5"));
-        walk = new WalkTiming(T.buildCaches(), T.stlbHit());
-        it = new InstructionTiming(m.s, T, new VcpuClock(T, walk.caches()), walk);
+        VcpuClock clock = new VcpuClock(T, T.buildCaches());
+        walk = new WalkTiming(clock.caches(), T.stlbHit(), clock);
+        it = new InstructionTiming(m.s, T, clock, walk);
     }
 
     private void pass() {
@@ -75,8 +76,9 @@ class GuestCacheTimingTest {
     @Test
     void zen5sPrefetcherRunsAheadOfTheLoadInsideAPageAndThroughTheTlbAcrossOne() {
         TimingModel z = Zen5.TIMING;
-        walk = new WalkTiming(z.buildCaches(), z.stlbHit());
-        it = new InstructionTiming(m.s, z, new VcpuClock(z, walk.caches()), walk);
+        VcpuClock clock = new VcpuClock(z, z.buildCaches());
+        walk = new WalkTiming(clock.caches(), z.stlbHit(), clock);
+        it = new InstructionTiming(m.s, z, clock, walk);
         m.mmu.setTiming(walk);
         m.cpu.setTiming(it);
         pass();
@@ -93,8 +95,9 @@ class GuestCacheTimingTest {
 
     private void zen5() {
         TimingModel z = Zen5.TIMING;
-        walk = new WalkTiming(z.buildCaches(), z.stlbHit());
-        it = new InstructionTiming(m.s, z, new VcpuClock(z, walk.caches()), walk);
+        VcpuClock clock = new VcpuClock(z, z.buildCaches());
+        walk = new WalkTiming(clock.caches(), z.stlbHit(), clock);
+        it = new InstructionTiming(m.s, z, clock, walk);
         m.mmu.setTiming(walk);
         m.cpu.setTiming(it);
     }
@@ -118,6 +121,9 @@ class GuestCacheTimingTest {
         assertEquals(3, walk.dataAccessesByLevel[CacheHierarchy.MEMORY], "the walks found every next page's lines");
         StridePrefetcher p = walk.prefetcher();
         assertEquals(LINES - 3, p.useful);
+        assertTrue(p.late > 0, "a 4-instruction loop runs 7 lines ahead in less than a memory latency: some come early");
+        assertEquals(3L * (Zen5.TIMING.memoryLatency() - Zen5.TIMING.l1d().latency()) + p.lateCycles, walk.dataCycles,
+                "the training loads' misses and the waits for prefetches in flight");
         assertEquals(pages * d, p.walks, "no TLB fill: each prefetch into the next page walks");
         assertEquals(d, p.walksDropped, "past the last page: not present");
         assertTrue(p.walkLoads >= p.walks, "each walk read at least the PTE, through the caches");

@@ -94,8 +94,9 @@ class TierExactnessTest {
         m.cpu.setEngine(e);
         if (cycle) {
             TimingModel model = TimingModel.SKYLAKE;
-            WalkTiming walk = new WalkTiming(model.buildCaches(), model.stlbHit());
-            VcpuClock clock = new VcpuClock(model, walk.caches());
+            org.mmulab.emulator.timing.CacheHierarchy caches = model.buildCaches();
+            VcpuClock clock = new VcpuClock(model, caches);
+            WalkTiming walk = new WalkTiming(caches, model.stlbHit(), clock); // as a vCPU's (Vcpu.configureTiming)
             InstructionTiming it = new InstructionTiming(m.s, model, clock, walk);
             m.mmu.setTiming(walk);
             m.cpu.setTiming(it);

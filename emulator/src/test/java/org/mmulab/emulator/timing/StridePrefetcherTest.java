@@ -10,7 +10,9 @@ import org.junit.jupiter.api.Test;
  * apart (tlb_stride's 4,288 bytes) finds its lines in L1D once the distance has repeated, and the
  * counters show the prefetches issued and used; without a prefetcher (the same loads) every one misses.
  * A part whose prefetcher stops at 4 KiB pages (Intel), a translation the TLBs do not hold, a random
- * order, or a stride beyond the part's limit: no help. Two load instructions learn apart.
+ * order, or a stride beyond the part's limit: no help. Two load instructions learn apart. A prefetch takes
+ * time: the line is ready the serving level's latency (and its page walk's loads) after the triggering load;
+ * a demand load that comes sooner waits for the rest, one that comes later waits for nothing.
  */
 class StridePrefetcherTest {
     private static final long PC = 0x40_1000, BASE = 0x7f00_0000_0000L, STRIDE = 4096 + 192;
@@ -22,19 +24,33 @@ class StridePrefetcherTest {
         return ((page * 7 + 3) << 12) | (va & 0xfff);
     }
 
+    private static final TimingModel M = TimingModel.SKYLAKE;
+    /** Memory's and L1D's load-to-use latencies. */
+    private static final int MEM = M.memoryLatency(), L1 = M.l1d().latency();
+
     private static WalkTiming timing(DataPrefetch p, StridePrefetcher.Translator t) {
-        TimingModel m = TimingModel.SKYLAKE.withPrefetch(p);
-        WalkTiming w = new WalkTiming(m.buildCaches(), m.stlbHit());
+        TimingModel m = M.withPrefetch(p);
+        CacheHierarchy caches = m.buildCaches();
+        WalkTiming w = new WalkTiming(caches, m.stlbHit(), new VcpuClock(m, caches));
         w.prefetchTranslator(t);
         return w;
     }
 
     private static final DataPrefetch AMD_LIKE = new DataPrefetch(4, 1 << 15, true, false, "test");
 
-    /** {@code n} loads by one instruction at the given addresses; returns the data-miss cycles. */
+    /**
+     * Loads by one instruction at the given addresses, each after a memory latency's worth of other work (so
+     * every prefetch is in L1D before the load that uses it); returns the data-miss cycles.
+     */
     private static long chase(WalkTiming w, long pc, long[] vas) {
+        return chase(w, pc, vas, MEM);
+    }
+
+    /** As above, with {@code gap} cycles of other work charged to the vCPU's clock before each load. */
+    private static long chase(WalkTiming w, long pc, long[] vas, long gap) {
         long before = w.dataCycles;
         for (long va : vas) {
+            w.clock().charge(gap);
             w.dataLoad(pc, va, pa(va));
         }
         return w.dataCycles - before;
@@ -137,5 +153,54 @@ class StridePrefetcherTest {
         WalkTiming far = timing(AMD_LIKE, MAPPED);
         chase(far, PC, strided(100, 9 * STRIDE));
         assertEquals(100, far.dataAccessesByLevel[CacheHierarchy.MEMORY], "a stride beyond maxStride is not followed");
+    }
+
+    @Test
+    void aDemandLoadBeforeThePrefetchedLineArrivesWaitsForTheRest() {
+        long gap = 20; // 4 strides ahead = 80 cycles of work, less than memory's latency
+        WalkTiming w = timing(AMD_LIKE, MAPPED);
+        long c = chase(w, PC, strided(8, STRIDE), gap);
+        StridePrefetcher p = w.prefetcher();
+        // load 2 misses (trained) and prefetches lines 3..6 at its access; its own miss covers them, so 3..6 are
+        // on time. Load 3 prefetches line 7 at its access, t; load 7 comes 4 gaps later and waits for the rest.
+        assertEquals(5, p.useful);
+        assertEquals(1, p.late);
+        assertEquals(MEM - 4 * gap, p.lateCycles);
+        assertEquals(3L * (MEM - L1) + (MEM - 4 * gap), c, "the three misses and the wait");
+        assertTrue(w.modelCounters().get("prefetch.late_cycles") == MEM - 4 * gap);
+    }
+
+    @Test
+    void aDemandLoadAfterThePrefetchedLineArrivedWaitsForNothing() {
+        long gap = MEM / 4 + 1; // 4 strides ahead: more than memory's latency
+        WalkTiming w = timing(AMD_LIKE, MAPPED);
+        long c = chase(w, PC, strided(200, STRIDE), gap);
+        StridePrefetcher p = w.prefetcher();
+        assertEquals(197, p.useful);
+        assertEquals(0, p.late);
+        assertEquals(0, p.lateCycles);
+        assertEquals(3L * (MEM - L1), c, "only the training loads' misses");
+    }
+
+    @Test
+    void aPrefetchThatWalksArrivesAfterItsWalkersLoads() {
+        // each prefetch into another page walks: one paging-structure load, from memory (a fresh line per page)
+        WalkTiming[] w = new WalkTiming[1];
+        w[0] = timing(new DataPrefetch(4, 1 << 15, true, true, "test"), va -> {
+            w[0].prefetchWalkLoad(0x1_0000_0000L + ((va - BASE) >>> 12) * 64);
+            return pa(va);
+        });
+        long gap = MEM / 4 + 1; // on time without the walk (the test above), late with it
+        long c = chase(w[0], PC, strided(8, STRIDE), gap);
+        StridePrefetcher p = w[0].prefetcher();
+        assertEquals(9, p.walkLoads, "loads 2..7 prefetched lines 3..11");
+        assertEquals(5, p.useful);
+        // lines 3..6, issued at load 2, are ready 2 memory latencies later; load 3 comes after load 2's miss and a
+        // gap; line 7, issued at load 3, is ready 2 latencies after it; load 7 comes 4 gaps after line 3's arrival
+        long wait3 = MEM + L1 - gap, wait7 = MEM - L1 - 3 * gap;
+        assertTrue(wait7 > 0);
+        assertEquals(2, p.late);
+        assertEquals(wait3 + wait7, p.lateCycles);
+        assertEquals(3L * (MEM - L1) + wait3 + wait7, c);
     }
 }
