@@ -26,10 +26,7 @@ class MmxTest {
     }
 
     int exec(String hex) {
-        m.load(CODE, TestMachine.hex(hex));
-        m.s.rip = CODE;
-        m.s.exceptionVector = -1;
-        return m.cpu.run(1);
+        return m.execOne(hex);
     }
 
     void ok(String hex) {

@@ -36,6 +36,14 @@ final class TestMachine {
         return m;
     }
 
+    /** Runs the one instruction {@code hex} at {@link #USER_CODE}; returns the interpreter's exit code. */
+    int execOne(String hex) {
+        load(USER_CODE, hex(hex));
+        s.rip = USER_CODE;
+        s.exceptionVector = -1;
+        return cpu.run(1);
+    }
+
     TestMachine(PhysicalMemory mem) {
         this.mem = mem;
         pml4 = allocFrame();
