@@ -108,6 +108,16 @@ public final class TlbFlush {
         flushFuncObserver = o;
     }
 
+    /**
+     * Test hook: told (vCPU, mm) on the vCPU's own thread just before it leaves the mm's mm_cpumask — the
+     * last moment a flush sender still interrupts it — to check what it can still reach then. Null: none.
+     */
+    private volatile java.util.function.BiConsumer<Vcpu, MmStruct> cpumaskLeaveObserver;
+
+    void setCpumaskLeaveObserver(java.util.function.BiConsumer<Vcpu, MmStruct> o) {
+        cpumaskLeaveObserver = o;
+    }
+
     /** cpu_tlbstate of {@code cpu}: only its own thread may change it (tests read it when the machine is still). */
     public CpuTlbState state(Vcpu cpu) {
         CpuTlbState st = states.get(cpu);
@@ -173,12 +183,6 @@ public final class TlbFlush {
             asid = st.loadedMmAsid;
             needFlush = true;
         } else {
-            if (prev != null && !pcid) {
-                // The CR3 write below flushes every non-global entry: nothing of prev stays, so stop its
-                // remote flushes. Under PCIDE prev's entries stay tagged with its ASID and the vCPU stays in
-                // prev's mm_cpumask until a flush IPI trims it (flush_tlb_func's wrong-CPU case).
-                prev.cpus.remove(cpu);
-            }
             next.cpus.addIfAbsent(cpu); // start receiving IPIs, then read tlb_gen
             long nextGen = next.tlbGen.get();
             if (!pcid) {
@@ -216,7 +220,36 @@ public final class TlbFlush {
         }
         st.loadedMm = next;
         st.loadedMmAsid = asid;
+        if (prev != null && prev != next && !pcid) {
+            // Stop flush IPIs for prev only now that the CR3 write above flushed every non-global entry
+            // (and under PAE reloaded the PDPTE registers): until then this vCPU still caches prev's
+            // translations, and a sender that no longer saw it in prev's mask would free frames it can
+            // reach (Linux 4.4's switch_mm: load_cr3, then "stop flush ipis for the previous mm"). Under
+            // PCIDE prev's entries stay tagged with its ASID and the vCPU stays in prev's mm_cpumask until
+            // a flush IPI trims it (flush_tlb_func's wrong-CPU case).
+            leaveCpumask(cpu, prev);
+        }
         return needFlush;
+    }
+
+    /**
+     * {@code cpu} (its own thread) leaves {@code mm}'s mm_cpumask: flush senders stop interrupting it, so
+     * it must cache nothing of mm any more — its CR3 no longer holds mm's PGD (which, without PCIDE, also
+     * means the CR3 write flushed mm's TLB, paging-structure-cache and fast-path entries, and under PAE
+     * reloaded the PDPTE registers). With checks on (tests, {@code --check}) a vCPU leaving while CR3 still
+     * holds mm's PGD is reported to {@link MmCheck}: every frame freed after the next flush could still be
+     * reached from it.
+     */
+    private void leaveCpumask(Vcpu cpu, MmStruct mm) {
+        if (LockDep.on() && (cpu.state.cr3 & ~0xfffL) == mm.pgdPhys()) {
+            memory.check.report("vCPU " + cpu.id() + " leaves the mm_cpumask of " + describeMm(mm)
+                    + " while its CR3 0x" + Long.toHexString(cpu.state.cr3) + " still holds that mm's PGD");
+        }
+        java.util.function.BiConsumer<Vcpu, MmStruct> o = cpumaskLeaveObserver;
+        if (o != null) {
+            o.accept(cpu, mm);
+        }
+        mm.cpus.remove(cpu);
     }
 
     /**
@@ -250,7 +283,7 @@ public final class TlbFlush {
         st.loadedMm = null;
         st.loadedMmAsid = 0;
         if (!pcid(cpu)) {
-            prev.cpus.remove(cpu); // as in switchMm: under PCIDE prev's tagged entries keep it in the mask
+            leaveCpumask(cpu, prev); // as in switchMm: under PCIDE prev's tagged entries keep it in the mask
         }
         memory.stats.switchMmFlush.incrementAndGet();
     }
@@ -270,7 +303,7 @@ public final class TlbFlush {
             leaveMm(cpu);
         }
         dropAsids(cpu, st, mm, true);
-        mm.cpus.remove(cpu);
+        leaveCpumask(cpu, mm);
     }
 
     /**
@@ -363,7 +396,7 @@ public final class TlbFlush {
                 leaveMm(cpu);
             }
             dropAsids(cpu, st, mm, false);
-            mm.cpus.remove(cpu);
+            leaveCpumask(cpu, mm);
             return;
         }
         int asid = st.loadedMmAsid;
@@ -401,6 +434,40 @@ public final class TlbFlush {
                 }
             }
         }
+    }
+
+    /**
+     * For {@code --check}'s reports ({@link MmCheck#reachReport}): {@code cpu}'s cpu_tlbstate in words — the
+     * loaded mm (ctx_id, its owner, lazy or not, whether the vCPU is in its mm_cpumask) and the mm each
+     * dynamic ASID slot holds with its tlb_gen (PCID = ASID + 1 under CR4.PCIDE; PCID 0 otherwise). Read
+     * without synchronisation from any thread: a snapshot for a message, never for a decision.
+     */
+    String describeState(Vcpu cpu) {
+        CpuTlbState st = state(cpu);
+        MmStruct loaded = st.loadedMm;
+        StringBuilder b = new StringBuilder();
+        b.append("CR3 0x").append(Long.toHexString(cpu.state.cr3)).append(pcid(cpu) ? " (PCIDE)" : "").append(", loaded ");
+        if (loaded == null) {
+            b.append("mm init_mm");
+        } else {
+            b.append(describeMm(loaded)).append(st.isLazy ? " lazy" : "").append(", asid ").append(st.loadedMmAsid)
+                    .append(loaded.cpus.contains(cpu) ? ", in" : ", NOT in").append(" its mm_cpumask");
+        }
+        if (pcid(cpu)) {
+            b.append(", ASID slots:");
+            for (int a = 0; a < TLB_NR_DYN_ASIDS; a++) {
+                if (st.ctxId[a] != 0) {
+                    b.append(' ').append(a).append("=ctx ").append(st.ctxId[a]).append("@gen ").append(st.tlbGen[a]);
+                }
+            }
+        }
+        return b.toString();
+    }
+
+    /** "mm ctx N (owner)" for reports. */
+    static String describeMm(MmStruct mm) {
+        Object owner = mm.owner;
+        return "mm ctx " + mm.ctxId + (owner != null ? " (" + owner + ")" : "") + (mm.exiting ? " exiting" : "");
     }
 
     /** For MmCheck and tests: every vCPU that has loaded an mm on this machine. */
