@@ -24,12 +24,13 @@ import org.mmulab.emulator.machine.YieldKind;
  * {@link #TLB_NR_DYN_ASIDS} dynamic ASIDs the (ctx_id, tlb_gen) of the mm whose translations it may
  * hold. An mm carries a never-reused ctx_id and a tlb_gen that every flush request increments.
  * <ul>
- * <li>{@link #switchMm} ({@code switch_mm_irqs_off} + {@code choose_new_asid}): to a different mm: leave
- *     the old mm's mm_cpumask, join the new one's and only then read its tlb_gen (so a concurrent flush
- *     either interrupts this vCPU or is seen in tlb_gen), reuse an ASID already holding the ctx_id — with
- *     the CR3 no-flush bit (bit 63) if its tlb_gen is current — else take the next ASID round-robin and
- *     flush it. CR3 = pgd | kern_pcid(asid), kern_pcid(asid) = asid + 1 (PCID 0 stays with init_mm). To
- *     the same mm: nothing, unless the vCPU was lazy and a flush was skipped meanwhile.</li>
+ * <li>{@link #switchMm} ({@code switch_mm_irqs_off} + {@code choose_new_asid}): to a different mm: join
+ *     the new mm's mm_cpumask and only then read its tlb_gen (so a concurrent flush either interrupts this
+ *     vCPU or is seen in tlb_gen), reuse an ASID already holding the ctx_id — with the CR3 no-flush bit
+ *     (bit 63) if its tlb_gen is current — else take the next ASID round-robin and flush it. CR3 = pgd |
+ *     kern_pcid(asid), kern_pcid(asid) = asid + 1 (PCID 0 stays with init_mm). Without PCIDE the vCPU
+ *     leaves the old mm's mask only after that CR3 write flushed it ({@link #leaveCpumask}). To the same
+ *     mm: nothing, unless the vCPU was lazy and a flush was skipped meanwhile.</li>
  * <li>mm_cpumask ({@code MmStruct.cpus}) holds every vCPU that may cache anything of the mm: under
  *     PCIDE a vCPU that switched away keeps the mm's entries tagged with its ASID, so it stays in the
  *     mask until a flush IPI reaches it, and then drops them and leaves (Linux 6.x trims the mask the
