@@ -81,6 +81,7 @@ final class InitExec {
             return;
         }
         mm.mmapBase = Mmap.mmapBase(mm.taskSize, mm.stackRlimit);
+        mm.setOwner(t);
         CpuState s = cpu0.state;
         s.cpl = 3;
         k.setCpuMode(cpu0, mm.pgdPhys(), elf.elf32);

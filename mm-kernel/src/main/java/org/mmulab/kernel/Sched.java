@@ -459,6 +459,7 @@ final class Sched {
         ctx.sliceStart = cpu.state.instructions;
         next.onCpuSinceNanos = SysTime.cpuTimeNanos(cpu);
         if (next.mm != null) {
+            next.mm.setOwner(next);
             k.switchMm(cpu, next.mm);
         }
     }

@@ -214,6 +214,7 @@ final class SysExec {
         MmStruct old = t.mm;
         s.mmget(mm);
         t.mm = mm;
+        mm.setOwner(t);
         t.vmacache = null;
         k.setCpuMode(cpu, mm.pgdPhys(), elf.elf32);
         k.switchMm(cpu, mm);

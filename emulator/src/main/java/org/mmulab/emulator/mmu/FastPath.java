@@ -19,6 +19,10 @@ final class FastPath {
     final long[] readTag = new long[SIZE];
     /** (va >>> 12) + 1 of a user-writable page whose dTLB entry has D=1, or 0. */
     final long[] writeTag = new long[SIZE];
+    /**
+     * The frame of each slot; -1 once its tags are dropped, so {@code --check}'s racy reader
+     * ({@link #reaches}) never pairs a newly installed tag with the frame a dropped entry named.
+     */
     final long[] page = new long[SIZE];
     /** The backing dTLB entry's handle ({@link Tlb#lookup}), for its LRU age. */
     final int[] handle = new int[SIZE];
@@ -29,6 +33,10 @@ final class FastPath {
      */
     final long[] cycleReadTag = new long[SIZE];
     final long[] cycleWriteTag = new long[SIZE];
+
+    FastPath() {
+        Arrays.fill(page, -1L);
+    }
 
     /**
      * Installs a user-mode data translation just served by dTLB entry {@code h} with {@code attrs}. A page
@@ -61,6 +69,7 @@ final class FastPath {
             writeTag[i] = 0;
             cycleReadTag[i] = 0;
             cycleWriteTag[i] = 0;
+            page[i] = -1L;
             return;
         }
         long first = (base >>> 12) + 1;
@@ -72,6 +81,7 @@ final class FastPath {
                 writeTag[i] = 0;
                 cycleReadTag[i] = 0;
                 cycleWriteTag[i] = 0;
+                page[i] = -1L;
             }
         }
     }
@@ -81,6 +91,7 @@ final class FastPath {
         Arrays.fill(writeTag, 0);
         Arrays.fill(cycleReadTag, 0);
         Arrays.fill(cycleWriteTag, 0);
+        Arrays.fill(page, -1L);
     }
 
     /** True if a live fast-mode entry translates to the 4 KiB frame {@code frame} ({@code Mmu.mayReach}). */

@@ -22,6 +22,7 @@ public final class PagingStructureCache {
     private final int shift;
     /** ((va bits 47:shift) + 1) << 12 | pcid; 0 = invalid. */
     private final long[] key;
+    /** The next table of each slot; -1 in an invalid slot, so a racy reader ({@link #references}) never pairs a new key with a dropped table. */
     private final long[] next;
     private final int[] rights;
     private final long[] lastUse;
@@ -36,6 +37,7 @@ public final class PagingStructureCache {
         this.shift = shift;
         this.key = new long[entries];
         this.next = new long[entries];
+        Arrays.fill(next, -1L);
         this.rights = new int[entries];
         this.lastUse = new long[entries];
         int cap = Integer.highestOneBit(Math.max(4, entries * 4 - 1)) << 1; // load factor <= 1/4
@@ -164,6 +166,7 @@ public final class PagingStructureCache {
     private void drop(int slot) {
         indexRemove(slot);
         key[slot] = 0;
+        next[slot] = -1L;
         valid--;
     }
 
@@ -174,6 +177,7 @@ public final class PagingStructureCache {
         }
         if (onlyPcid < 0) {
             Arrays.fill(key, 0);
+            Arrays.fill(next, -1L);
             Arrays.fill(index, 0);
             valid = 0;
             return;
@@ -193,6 +197,24 @@ public final class PagingStructureCache {
             }
         }
         return false;
+    }
+
+    /**
+     * Visits valid entries: the linear address of the region an entry covers (bits 47:shift, sign-extended),
+     * its PCID and the next table's physical address (for {@code --check}'s reports, {@link FrameReach}).
+     */
+    public void forEach(EntryVisitor v) {
+        for (int i = 0; i < key.length; i++) {
+            long k = key[i];
+            if (k != 0) {
+                v.entry((((k >>> 12) - 1) << shift) << 16 >> 16, (int) (k & 0xfff), next[i]);
+            }
+        }
+    }
+
+    @FunctionalInterface
+    public interface EntryVisitor {
+        void entry(long va, int pcid, long nextTable);
     }
 
     public int validCount() {

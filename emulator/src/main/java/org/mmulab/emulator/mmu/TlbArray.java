@@ -55,7 +55,16 @@ public final class TlbArray {
     private static final long TAG_MASK = -1L << TAG_SHIFT;
     /** Packed (vpn + 1) << 19 | pcid << 7 | attrs; 0 means invalid. */
     private final long[] entry;
+    /**
+     * The page frame of each slot; {@link #NO_FRAME} in every invalid slot. {@code --check} reads these
+     * arrays from another thread ({@link #covers}) while the owner fills a slot (entry, then frame): an
+     * invalid slot must not keep the frame it named, or such a reader could pair a new entry with the old,
+     * just-freed frame. Cleared when the entry goes, before the shootdown's acknowledgement, the old frame
+     * can no longer be read.
+     */
     private final long[] frame;
+    /** The frame of an invalid slot: no 4 KiB frame's address. */
+    static final long NO_FRAME = -1L;
     /**
      * Sets of at most {@link #MAX_ORDERED_WAYS} ways: per set, nibble {@code p} (bits 4p+3:4p) is the way
      * at recency position {@code p} (0 = most recently used); nibbles from {@code ways} up hold 0xF, which
@@ -98,6 +107,7 @@ public final class TlbArray {
         this.setMask = sets - 1;
         this.entry = new long[entries];
         this.frame = new long[entries];
+        Arrays.fill(frame, NO_FRAME);
         if (ways <= MAX_ORDERED_WAYS) {
             this.order = new long[sets];
             long initial = -1L; // 0xF in every unused nibble
@@ -282,6 +292,7 @@ public final class TlbArray {
                     victim = i;
                 } else {
                     en[i] = 0; // a second entry the new one would shadow
+                    frame[i] = NO_FRAME;
                     if (valid != null) {
                         valid[set] &= ~(1 << (i - base));
                     }
@@ -346,6 +357,7 @@ public final class TlbArray {
     /** Drops the entry in {@code slot}: every entry that goes, goes here (the valid-ways bits and miss key follow). */
     private void clear(int slot) {
         entry[slot] = 0;
+        frame[slot] = NO_FRAME;
         missKey = 0;
         if (validWays != null) {
             int shift = waysShift;
@@ -442,6 +454,7 @@ public final class TlbArray {
         }
         if (!keepGlobal && onlyPcid < 0) {
             Arrays.fill(entry, 0);
+            Arrays.fill(frame, NO_FRAME);
             if (validWays != null) {
                 Arrays.fill(validWays, 0);
             }

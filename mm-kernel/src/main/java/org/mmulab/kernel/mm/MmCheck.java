@@ -8,6 +8,7 @@ import java.util.List;
 import org.mmulab.emulator.machine.Machine;
 import org.mmulab.emulator.machine.Vcpu;
 import org.mmulab.emulator.memory.PhysicalMemory;
+import org.mmulab.emulator.mmu.FrameReach;
 
 /**
  * {@code --check}: the mm's invariants, checked at exit by the kernel and on demand by tests, in the
@@ -254,12 +255,28 @@ public final class MmCheck {
         List<Vcpu> cpus = machine.vcpus();
         memory.frames().setFreeObserver(pfn -> {
             for (Vcpu v : cpus) {
-                if (v.mmu().mayReach(pfn << PhysicalMemory.PAGE_SHIFT)) {
-                    report(frame(pfn) + " freed while vCPU " + v.id() + " can still reach it (flags 0x"
-                            + Integer.toHexString(memory.frames().flags(pfn)) + ")");
+                String via = FrameReach.reachedBy(v.mmu(), pfn << PhysicalMemory.PAGE_SHIFT);
+                if (via != null) {
+                    report(reachReport(pfn, v, via));
                 }
             }
         });
+    }
+
+    /**
+     * The violation for frame {@code pfn} freed while {@code v} can reach it through {@code via} (what
+     * {@link FrameReach#reachedBy} found): the entry in detail as it is now ({@link FrameReach#describe}:
+     * fetch frame, CR3, PDPTE register, paging-structure-cache, fast-path or TLB entry, with its linear
+     * address and PCID), and whose mm the vCPU runs (cpu_tlbstate: the loaded mm and its owner task, lazy or
+     * not, in its mm_cpumask or not; under PCIDE the mm each ASID slot holds), so a report names the path
+     * that was not flushed.
+     */
+    String reachReport(long pfn, Vcpu v, String via) {
+        String now = FrameReach.describe(v.mmu(), pfn << PhysicalMemory.PAGE_SHIFT);
+        return frame(pfn) + " freed while vCPU " + v.id() + " can still reach it (flags 0x"
+                + Integer.toHexString(memory.frames().flags(pfn)) + ") through its " + via + " ["
+                + (now != null ? now : "gone by the time of this report") + "]; vCPU " + v.id() + ": "
+                + memory.tlbFlush.describeState(v);
     }
 
     private boolean watching;

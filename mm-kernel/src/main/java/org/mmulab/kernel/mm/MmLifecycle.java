@@ -85,6 +85,7 @@ final class MmLifecycle {
      * register, TLB, paging-structure-cache or fast-path entry can name a table when it is freed.
      */
     void exitMmap(MmStruct mm) {
+        mm.exiting = true;
         memory.khugepaged.exitMm(mm);
         mm.mmapLock.downWrite();
         try {

@@ -84,6 +84,21 @@ public final class MmStruct {
         this.ctxId = ctxId;
     }
 
+    /**
+     * The task that last ran on this mm (a cheap stand-in for CONFIG_MEMCG's mm->owner, named in
+     * {@code --check} reports: its toString); null until the scheduler or exec sets it. Any thread.
+     */
+    volatile Object owner;
+    /** exit_mmap has begun (MMF_OOM_SKIP-like marker, for reports only). */
+    volatile boolean exiting;
+
+    /** Records the task running on this mm ({@link #owner}); the scheduler calls it when it switches one in. */
+    public void setOwner(Object task) {
+        if (owner != task) {
+            owner = task;
+        }
+    }
+
     /** mm->context.ctx_id. */
     public long ctxId() {
         return ctxId;

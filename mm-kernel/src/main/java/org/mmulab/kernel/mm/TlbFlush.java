@@ -24,12 +24,13 @@ import org.mmulab.emulator.machine.YieldKind;
  * {@link #TLB_NR_DYN_ASIDS} dynamic ASIDs the (ctx_id, tlb_gen) of the mm whose translations it may
  * hold. An mm carries a never-reused ctx_id and a tlb_gen that every flush request increments.
  * <ul>
- * <li>{@link #switchMm} ({@code switch_mm_irqs_off} + {@code choose_new_asid}): to a different mm: leave
- *     the old mm's mm_cpumask, join the new one's and only then read its tlb_gen (so a concurrent flush
- *     either interrupts this vCPU or is seen in tlb_gen), reuse an ASID already holding the ctx_id — with
- *     the CR3 no-flush bit (bit 63) if its tlb_gen is current — else take the next ASID round-robin and
- *     flush it. CR3 = pgd | kern_pcid(asid), kern_pcid(asid) = asid + 1 (PCID 0 stays with init_mm). To
- *     the same mm: nothing, unless the vCPU was lazy and a flush was skipped meanwhile.</li>
+ * <li>{@link #switchMm} ({@code switch_mm_irqs_off} + {@code choose_new_asid}): to a different mm: join
+ *     the new mm's mm_cpumask and only then read its tlb_gen (so a concurrent flush either interrupts this
+ *     vCPU or is seen in tlb_gen), reuse an ASID already holding the ctx_id — with the CR3 no-flush bit
+ *     (bit 63) if its tlb_gen is current — else take the next ASID round-robin and flush it. CR3 = pgd |
+ *     kern_pcid(asid), kern_pcid(asid) = asid + 1 (PCID 0 stays with init_mm). Without PCIDE the vCPU
+ *     leaves the old mm's mask only after that CR3 write flushed it ({@link #leaveCpumask}). To the same
+ *     mm: nothing, unless the vCPU was lazy and a flush was skipped meanwhile.</li>
  * <li>mm_cpumask ({@code MmStruct.cpus}) holds every vCPU that may cache anything of the mm: under
  *     PCIDE a vCPU that switched away keeps the mm's entries tagged with its ASID, so it stays in the
  *     mask until a flush IPI reaches it, and then drops them and leaves (Linux 6.x trims the mask the
@@ -108,6 +109,16 @@ public final class TlbFlush {
         flushFuncObserver = o;
     }
 
+    /**
+     * Test hook: told (vCPU, mm) on the vCPU's own thread just before it leaves the mm's mm_cpumask — the
+     * last moment a flush sender still interrupts it — to check what it can still reach then. Null: none.
+     */
+    private volatile java.util.function.BiConsumer<Vcpu, MmStruct> cpumaskLeaveObserver;
+
+    void setCpumaskLeaveObserver(java.util.function.BiConsumer<Vcpu, MmStruct> o) {
+        cpumaskLeaveObserver = o;
+    }
+
     /** cpu_tlbstate of {@code cpu}: only its own thread may change it (tests read it when the machine is still). */
     public CpuTlbState state(Vcpu cpu) {
         CpuTlbState st = states.get(cpu);
@@ -173,12 +184,6 @@ public final class TlbFlush {
             asid = st.loadedMmAsid;
             needFlush = true;
         } else {
-            if (prev != null && !pcid) {
-                // The CR3 write below flushes every non-global entry: nothing of prev stays, so stop its
-                // remote flushes. Under PCIDE prev's entries stay tagged with its ASID and the vCPU stays in
-                // prev's mm_cpumask until a flush IPI trims it (flush_tlb_func's wrong-CPU case).
-                prev.cpus.remove(cpu);
-            }
             next.cpus.addIfAbsent(cpu); // start receiving IPIs, then read tlb_gen
             long nextGen = next.tlbGen.get();
             if (!pcid) {
@@ -216,7 +221,36 @@ public final class TlbFlush {
         }
         st.loadedMm = next;
         st.loadedMmAsid = asid;
+        if (prev != null && prev != next && !pcid) {
+            // Stop flush IPIs for prev only now that the CR3 write above flushed every non-global entry
+            // (and under PAE reloaded the PDPTE registers): until then this vCPU still caches prev's
+            // translations, and a sender that no longer saw it in prev's mask would free frames it can
+            // reach (Linux 4.4's switch_mm: load_cr3, then "stop flush ipis for the previous mm"). Under
+            // PCIDE prev's entries stay tagged with its ASID and the vCPU stays in prev's mm_cpumask until
+            // a flush IPI trims it (flush_tlb_func's wrong-CPU case).
+            leaveCpumask(cpu, prev);
+        }
         return needFlush;
+    }
+
+    /**
+     * {@code cpu} (its own thread) leaves {@code mm}'s mm_cpumask: flush senders stop interrupting it, so
+     * it must cache nothing of mm any more — its CR3 no longer holds mm's PGD (which, without PCIDE, also
+     * means the CR3 write flushed mm's TLB, paging-structure-cache and fast-path entries, and under PAE
+     * reloaded the PDPTE registers). With checks on (tests, {@code --check}) a vCPU leaving while CR3 still
+     * holds mm's PGD is reported to {@link MmCheck}: every frame freed after the next flush could still be
+     * reached from it.
+     */
+    private void leaveCpumask(Vcpu cpu, MmStruct mm) {
+        if (LockDep.on() && (cpu.state.cr3 & ~0xfffL) == mm.pgdPhys()) {
+            memory.check.report("vCPU " + cpu.id() + " leaves the mm_cpumask of " + describeMm(mm)
+                    + " while its CR3 0x" + Long.toHexString(cpu.state.cr3) + " still holds that mm's PGD");
+        }
+        java.util.function.BiConsumer<Vcpu, MmStruct> o = cpumaskLeaveObserver;
+        if (o != null) {
+            o.accept(cpu, mm);
+        }
+        mm.cpus.remove(cpu);
     }
 
     /**
@@ -250,7 +284,7 @@ public final class TlbFlush {
         st.loadedMm = null;
         st.loadedMmAsid = 0;
         if (!pcid(cpu)) {
-            prev.cpus.remove(cpu); // as in switchMm: under PCIDE prev's tagged entries keep it in the mask
+            leaveCpumask(cpu, prev); // as in switchMm: under PCIDE prev's tagged entries keep it in the mask
         }
         memory.stats.switchMmFlush.incrementAndGet();
     }
@@ -270,7 +304,7 @@ public final class TlbFlush {
             leaveMm(cpu);
         }
         dropAsids(cpu, st, mm, true);
-        mm.cpus.remove(cpu);
+        leaveCpumask(cpu, mm);
     }
 
     /**
@@ -363,7 +397,7 @@ public final class TlbFlush {
                 leaveMm(cpu);
             }
             dropAsids(cpu, st, mm, false);
-            mm.cpus.remove(cpu);
+            leaveCpumask(cpu, mm);
             return;
         }
         int asid = st.loadedMmAsid;
@@ -401,6 +435,40 @@ public final class TlbFlush {
                 }
             }
         }
+    }
+
+    /**
+     * For {@code --check}'s reports ({@link MmCheck#reachReport}): {@code cpu}'s cpu_tlbstate in words — the
+     * loaded mm (ctx_id, its owner, lazy or not, whether the vCPU is in its mm_cpumask) and the mm each
+     * dynamic ASID slot holds with its tlb_gen (PCID = ASID + 1 under CR4.PCIDE; PCID 0 otherwise). Read
+     * without synchronisation from any thread: a snapshot for a message, never for a decision.
+     */
+    String describeState(Vcpu cpu) {
+        CpuTlbState st = state(cpu);
+        MmStruct loaded = st.loadedMm;
+        StringBuilder b = new StringBuilder();
+        b.append("CR3 0x").append(Long.toHexString(cpu.state.cr3)).append(pcid(cpu) ? " (PCIDE)" : "").append(", loaded ");
+        if (loaded == null) {
+            b.append("mm init_mm");
+        } else {
+            b.append(describeMm(loaded)).append(st.isLazy ? " lazy" : "").append(", asid ").append(st.loadedMmAsid)
+                    .append(loaded.cpus.contains(cpu) ? ", in" : ", NOT in").append(" its mm_cpumask");
+        }
+        if (pcid(cpu)) {
+            b.append(", ASID slots:");
+            for (int a = 0; a < TLB_NR_DYN_ASIDS; a++) {
+                if (st.ctxId[a] != 0) {
+                    b.append(' ').append(a).append("=ctx ").append(st.ctxId[a]).append("@gen ").append(st.tlbGen[a]);
+                }
+            }
+        }
+        return b.toString();
+    }
+
+    /** "mm ctx N (owner)" for reports. */
+    static String describeMm(MmStruct mm) {
+        Object owner = mm.owner;
+        return "mm ctx " + mm.ctxId + (owner != null ? " (" + owner + ")" : "") + (mm.exiting ? " exiting" : "");
     }
 
     /** For MmCheck and tests: every vCPU that has loaded an mm on this machine. */

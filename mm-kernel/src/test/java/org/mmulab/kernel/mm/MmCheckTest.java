@@ -126,6 +126,14 @@ class MmCheckTest {
             m.frames().removeMap(pfn);
             m.frames().put(pfn); // freed with the TLB entry still there
             assertTrue(m.check.violations().stream().anyMatch(v -> v.contains("can still reach it")), m.check.violations().toString());
+            // the report names the structure, the entry, and whose mm the vCPU runs
+            String v = m.check.violations().stream().filter(x -> x.contains("can still reach it")).findFirst().orElseThrow();
+            assertTrue(v.startsWith("pfn 0x" + Long.toHexString(pfn) + " freed while vCPU 0 can still reach it (flags 0x"), v);
+            assertTrue(v.contains("through its dtlb-4k [dtlb-4k entry va 0x" + Long.toHexString(A) + " pcid "), v);
+            assertTrue(v.contains("stlb-4k entry va 0x" + Long.toHexString(A)), v);
+            assertTrue(v.contains("vCPU 0: CR3 0x" + Long.toHexString(cpu.state.cr3) + " (PCIDE), loaded mm ctx " + mm2.ctxId()
+                    + ", asid "), v);
+            assertTrue(v.contains(", in its mm_cpumask, ASID slots: "), v);
         } finally {
             MmCheck.enabled = false;
         }

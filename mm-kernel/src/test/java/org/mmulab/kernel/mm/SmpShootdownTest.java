@@ -253,4 +253,77 @@ class SmpShootdownTest {
         assertEquals(List.of(), rig.memory.check.violations());
         assertNull(rig.memory.tlbFlush.state(rig.machine.vcpu(1)).loadedMm());
     }
+
+    /**
+     * switch_mm without PCIDE (PAE, or 4-level with PCIDE off): a vCPU leaves the old mm's mm_cpumask only
+     * after the CR3 write that flushed its TLB, paging-structure caches and fast path (and under PAE
+     * reloaded the PDPTE registers) — the last moment a flush sender still interrupts it, it can reach no
+     * page and no table of the old mm. The old code left the mask first: in PARALLEL mode a munmap on
+     * another vCPU that read the mask in that window sent this vCPU no IPI and freed a page its TLB still
+     * mapped. Leaving through leave_mm, a wrong-CPU flush and exit_mmap's forget is checked the same way.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aVcpuLeavesAnMmsCpumaskOnlyOnceItReachesNothingOfIt(boolean pae) {
+        SmpRig rig = new SmpRig(2, 32L << 20, pae);
+        for (Vcpu v : rig.machine.vcpus()) {
+            long cr4 = v.state.cr4;
+            v.state.cr4 &= ~org.mmulab.emulator.cpu.CpuState.CR4_PCIDE;
+            v.mmu().controlRegistersChanged(v.state.cr0, cr4, v.state.efer);
+        }
+        MmStruct mm = rig.memory.mmAlloc();
+        MmStruct other = rig.memory.mmAlloc();
+        assertEquals(A, rig.mmap.doMmap(mm, null, A, 4 * 4096, SmpRig.RW, ANON, 0, null));
+        assertEquals(A, rig.mmap.doMmap(other, null, A, 4 * 4096, SmpRig.RW, ANON, 0, null));
+        long[] page = new long[1];
+        List<String> reachable = Collections.synchronizedList(new ArrayList<>());
+        List<String> leaves = Collections.synchronizedList(new ArrayList<>());
+        rig.memory.tlbFlush.setCpumaskLeaveObserver((cpu, left) -> {
+            leaves.add("vCPU " + cpu.id() + " leaves mm " + left.ctxId());
+            if (left == mm) {
+                for (long f : new long[] {page[0], mm.pgdPhys()}) {
+                    String via = org.mmulab.emulator.mmu.FrameReach.describe(cpu.mmu(), f);
+                    if (via != null) {
+                        reachable.add("vCPU " + cpu.id() + " leaves mm_cpumask still reaching 0x" + Long.toHexString(f) + " via " + via);
+                    }
+                }
+                if (pae) {
+                    for (int i = 0; i < 3; i++) { // the user PMDs the PDPTE registers held
+                        long pmd = rig.memory.physicalMemory().read64(mm.pgdPhys() + 8L * i) & ~0xfffL;
+                        String via = org.mmulab.emulator.mmu.FrameReach.describe(cpu.mmu(), pmd);
+                        if (via != null) {
+                            reachable.add("vCPU " + cpu.id() + " leaves mm_cpumask still reaching PMD 0x" + Long.toHexString(pmd) + " via " + via);
+                        }
+                    }
+                }
+            }
+        });
+        AtomicBoolean switched = new AtomicBoolean(), unmapped = new AtomicBoolean();
+        rig.run(List.of(cpu -> {
+            mm.activate(cpu);
+            rig.await(cpu, switched::get);
+            assertEquals(0, rig.mmap.doMunmap(mm, A, 4096)); // vCPU 1 is no longer in the mask: no IPI to it
+            unmapped.set(true);
+            rig.signal();
+        }, cpu -> {
+            mm.activate(cpu);
+            page[0] = rig.access(cpu, mm, A, true);
+            assertTrue(page[0] > 0);
+            assertTrue(cpu.mmu().mayReach(page[0]), "the store filled the TLB");
+            other.activate(cpu); // switch_mm: CR3 write, then leave mm's mask
+            assertFalse(mm.cpumask().contains(cpu), "without PCIDE the switch leaves the old mask at once");
+            switched.set(true);
+            rig.signal();
+            rig.await(cpu, unmapped::get);
+            rig.memory.tlbFlush.leaveMm(cpu);
+        }));
+        assertTrue(leaves.contains("vCPU 1 leaves mm " + mm.ctxId()), leaves.toString());
+        assertEquals(List.of(), reachable);
+        assertEquals(List.of(), rig.memory.check.violations(), "nothing freed while reachable, no vCPU left a mask early");
+        rig.memory.exitMmap(mm);
+        rig.memory.exitMmap(other);
+        assertEquals(List.of(), reachable, "exit_mmap's forget");
+        assertEquals(List.of(), rig.memory.check.violations());
+        assertEquals(List.of(), rig.memory.check.checkNoLeak());
+    }
 }
