@@ -6,6 +6,7 @@ import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.cpu.GuestFault;
 import org.mmulab.emulator.cpu.Vectors;
 import org.mmulab.emulator.memory.PhysicalMemory;
+import org.mmulab.emulator.timing.StridePrefetcher;
 import org.mmulab.emulator.timing.WalkTiming;
 
 /**
@@ -143,7 +144,17 @@ public final class Mmu {
     public void setTiming(WalkTiming t) {
         this.timing = t;
         if (t != null) {
-            t.prefetchTranslator(this::prefetchPhysical); // the data prefetcher translates through these TLBs
+            t.prefetchTranslator(new StridePrefetcher.Translator() { // the data prefetcher translates through these TLBs
+                @Override
+                public long prefetchPhysical(long va) {
+                    return Mmu.this.prefetchPhysical(va);
+                }
+
+                @Override
+                public boolean installInL1Tlb(long va) {
+                    return prefetchInstallL1(va);
+                }
+            });
         }
         clearFastPath(); // fast entries of the other mode go (installFast keeps the two apart)
     }
@@ -157,6 +168,7 @@ public final class Mmu {
      * pays an L2 DTLB hit and could not show a fill by a prefetch's walk (docs/cache-model.md).
      */
     long prefetchPhysical(long va) {
+        prefetchStlbHandle = -1;
         if ((s.cr0 & CpuState.CR0_PG) == 0 || (s.pagingLongMode() && ((va << 16) >> 16) != va)) {
             return -1;
         }
@@ -168,7 +180,12 @@ public final class Mmu {
         }
         h = stlb.lookup(va, pcid);
         if (h >= 0) {
-            return AccessRights.permitted(s, stlb.attrs(h), userBit()) ? stlb.physical(h, va) : -1;
+            if (!AccessRights.permitted(s, stlb.attrs(h), userBit())) {
+                return -1;
+            }
+            prefetchStlbHandle = h;
+            prefetchStlbVa = va;
+            return stlb.physical(h, va);
         }
         WalkTiming t = timing;
         if (t == null || !t.prefetchWalkStart()) {
@@ -179,6 +196,29 @@ public final class Mmu {
             t.prefetchWalkDropped();
         }
         return pa;
+    }
+
+    /** The STLB entry the last {@link #prefetchPhysical} found (-1: none), and its (normalized) address. */
+    private int prefetchStlbHandle = -1;
+    private long prefetchStlbVa;
+
+    /**
+     * The prefetch just translated by {@link #prefetchPhysical} fetched a line L1D lacked, on a part whose
+     * prefetcher installs its translation (timing.DataPrefetch.TlbFill): the STLB entry it found goes into the
+     * L1 dTLB, filled as a demand STLB hit fills it ({@link #fillL1}). A copy of an entry the STLB holds: no
+     * translation appears that a demand access would not find. False when the translation came from
+     * elsewhere (the L1 dTLB already, or a prefetch walk, which installs nothing).
+     */
+    boolean prefetchInstallL1(long va) {
+        int h = prefetchStlbHandle;
+        prefetchStlbHandle = -1;
+        if (h < 0 || ((s.pagingLongMode() ? va : va & 0xffff_ffffL) >>> 12) != (prefetchStlbVa >>> 12)) {
+            return false;
+        }
+        int size = stlb.sizeIndex(h);
+        long frame = stlb.physical(h, prefetchStlbVa) & ~((1L << Tlb.pageShift(size)) - 1);
+        fillL1(dtlb, size, prefetchStlbVa, currentPcid(), frame, stlb.attrs(h));
+        return true;
     }
 
     public WalkTiming timing() {

@@ -38,6 +38,15 @@ public final class StridePrefetcher {
     /** The translation of a prefetch's address, or -1 when the TLBs do not hold it (or it may not be read). */
     public interface Translator {
         long prefetchPhysical(long va);
+
+        /**
+         * The prefetch {@link #prefetchPhysical} just translated fetched a line L1D lacked, and the part
+         * installs such a prefetch's translation ({@link DataPrefetch.TlbFill#FROM_STLB}): put the STLB entry it
+         * found into the L1 dTLB; false when the translation did not come from the STLB.
+         */
+        default boolean installInL1Tlb(long va) {
+            return false;
+        }
     }
 
     private static final int ENTRIES = 16;
@@ -62,6 +71,8 @@ public final class StridePrefetcher {
     long walkLoadLatency;
 
     public long issued, filled, useful, late, lateCycles, droppedNoTranslation, droppedPageBoundary;
+    /** Translations a prefetch installed in the L1 dTLB ({@link DataPrefetch#tlbFill}). */
+    public long tlbFills;
     /** Page walks for prefetches (presets whose prefetcher walks), their paging-structure loads, and those dropped. */
     public long walks, walkLoads, walksDropped;
 
@@ -143,6 +154,7 @@ public final class StridePrefetcher {
     private void prefetch(long trigger, long triggerPa, long va) {
         long pa;
         long walked = 0;
+        boolean crossed = false;
         if ((va >>> 12) == (trigger >>> 12)) {
             pa = triggerPa + (va - trigger); // the trigger's page: its translation is known
         } else if (!spec.crossesPages()) {
@@ -152,6 +164,7 @@ public final class StridePrefetcher {
             walkLoadLatency = 0;
             pa = translator == null ? -1 : translator.prefetchPhysical(va);
             walked = walkLoadLatency;
+            crossed = true;
         }
         if (pa < 0) {
             droppedNoTranslation++;
@@ -165,6 +178,9 @@ public final class StridePrefetcher {
             int i = (int) line & (RECENT - 1);
             recent[i] = line; // an older line in flight in this slot is dropped: it counts as ready
             readyAt[i] = now + walked + caches.latency(level);
+            if (crossed && spec.tlbFill() == DataPrefetch.TlbFill.FROM_STLB && translator.installInL1Tlb(va)) {
+                tlbFills++;
+            }
         }
     }
 }
