@@ -151,8 +151,8 @@ public final class Mmu {
                 }
 
                 @Override
-                public boolean installInL1Tlb(long va) {
-                    return prefetchInstallL1(va);
+                public boolean installInL1Tlb(long va, boolean walked) {
+                    return prefetchInstallL1(va, walked);
                 }
             });
         }
@@ -164,11 +164,12 @@ public final class Mmu {
      * miss in both, a side-effect-free {@link PrefetchWalker} walk when the preset's prefetcher walks
      * (Zen 5: prefetch_probe saw prefetches beyond the L2 DTLB's reach fetch their lines), else -1. -1 also
      * when the current privilege level may not read {@code va}. No fault, no Accessed/Dirty update, no demand
-     * counter, and no TLB fill: prefetch_probe measured on Zen 5 that a prefetched line's first load still
-     * pays an L2 DTLB hit and could not show a fill by a prefetch's walk (docs/cache-model.md).
+     * counter, no TLB fill here: the prefetcher asks for one ({@link #prefetchInstallL1}) once it knows the
+     * line missed L1D.
      */
     long prefetchPhysical(long va) {
         prefetchStlbHandle = -1;
+        prefetchWalked = false;
         if ((s.cr0 & CpuState.CR0_PG) == 0 || (s.pagingLongMode() && ((va << 16) >> 16) != va)) {
             return -1;
         }
@@ -184,7 +185,7 @@ public final class Mmu {
                 return -1;
             }
             prefetchStlbHandle = h;
-            prefetchStlbVa = va;
+            prefetchVa = va;
             return stlb.physical(h, va);
         }
         WalkTiming t = timing;
@@ -194,30 +195,41 @@ public final class Mmu {
         long pa = prefetchWalker.translate(va, pcid, userBit(), t);
         if (pa < 0) {
             t.prefetchWalkDropped();
+        } else {
+            prefetchWalked = true;
+            prefetchVa = va;
         }
         return pa;
     }
 
-    /** The STLB entry the last {@link #prefetchPhysical} found (-1: none), and its (normalized) address. */
+    /** Where the last {@link #prefetchPhysical} found its translation: an STLB entry (-1: none) or a prefetch walk. */
     private int prefetchStlbHandle = -1;
-    private long prefetchStlbVa;
+    private boolean prefetchWalked;
+    private long prefetchVa;
 
     /**
      * The prefetch just translated by {@link #prefetchPhysical} fetched a line L1D lacked, on a part whose
-     * prefetcher installs its translation (timing.DataPrefetch.TlbFill): the STLB entry it found goes into the
-     * L1 dTLB, filled as a demand STLB hit fills it ({@link #fillL1}). A copy of an entry the STLB holds: no
-     * translation appears that a demand access would not find. False when the translation came from
-     * elsewhere (the L1 dTLB already, or a prefetch walk, which installs nothing).
+     * prefetch installs its translation (timing.DataPrefetch.TlbFill): it goes into the L1 dTLB, filled as a
+     * demand miss fills it ({@link #fillL1}) — the STLB entry it found, or, when {@code walked} fills are
+     * allowed, the translation its side-effect-free walk read (present, Accessed, permitted: what a demand
+     * walk of the same entries would install; a store still re-walks when the leaf's D is clear). False
+     * when there is nothing to install (the L1 dTLB held it already, or a walk's and walked is false).
      */
-    boolean prefetchInstallL1(long va) {
+    boolean prefetchInstallL1(long va, boolean walked) {
         int h = prefetchStlbHandle;
+        boolean w = prefetchWalked && walked;
         prefetchStlbHandle = -1;
-        if (h < 0 || ((s.pagingLongMode() ? va : va & 0xffff_ffffL) >>> 12) != (prefetchStlbVa >>> 12)) {
+        prefetchWalked = false;
+        if ((h < 0 && !w) || ((s.pagingLongMode() ? va : va & 0xffff_ffffL) >>> 12) != (prefetchVa >>> 12)) {
             return false;
         }
-        int size = stlb.sizeIndex(h);
-        long frame = stlb.physical(h, prefetchStlbVa) & ~((1L << Tlb.pageShift(size)) - 1);
-        fillL1(dtlb, size, prefetchStlbVa, currentPcid(), frame, stlb.attrs(h));
+        if (h >= 0) {
+            int size = stlb.sizeIndex(h);
+            long frame = stlb.physical(h, prefetchVa) & ~((1L << Tlb.pageShift(size)) - 1);
+            fillL1(dtlb, size, prefetchVa, currentPcid(), frame, stlb.attrs(h));
+        } else {
+            fillL1(dtlb, prefetchWalker.sizeIndex, prefetchVa, currentPcid(), prefetchWalker.frame, prefetchWalker.attrs);
+        }
         return true;
     }
 

@@ -34,7 +34,9 @@ public record DataPrefetch(int distance, int maxStride, boolean crossesPages, bo
         /** It installs nothing (the demand load translates for itself). */
         NONE,
         /** A translation it found in the STLB is installed in the L1 dTLB (one from a prefetch walk is not). */
-        FROM_STLB
+        FROM_STLB,
+        /** As FROM_STLB, and a translation its walk read (mmu.PrefetchWalker) too (in the L1 dTLB only). */
+        FROM_STLB_AND_WALK
     }
 
     /** A prefetcher that installs no translation. */
@@ -46,9 +48,9 @@ public record DataPrefetch(int distance, int maxStride, boolean crossesPages, bo
         Objects.requireNonNull(source);
         Objects.requireNonNull(tlbFill);
         if (distance < 0 || distance > 64 || maxStride < 0 || (walks && !crossesPages)
-                || (tlbFill != TlbFill.NONE && !crossesPages)) {
+                || (tlbFill != TlbFill.NONE && !crossesPages) || (tlbFill == TlbFill.FROM_STLB_AND_WALK && !walks)) {
             throw new IllegalArgumentException(
-                    "data prefetch: distance 0..64, maxStride >= 0, walks and TLB fills only across pages");
+                    "data prefetch: distance 0..64, maxStride >= 0, walks and TLB fills only across pages, walk fills only with walks");
         }
     }
 

@@ -41,10 +41,10 @@ public final class StridePrefetcher {
 
         /**
          * The prefetch {@link #prefetchPhysical} just translated fetched a line L1D lacked, and the part
-         * installs such a prefetch's translation ({@link DataPrefetch.TlbFill#FROM_STLB}): put the STLB entry it
-         * found into the L1 dTLB; false when the translation did not come from the STLB.
+         * installs such a prefetch's translation ({@link DataPrefetch#tlbFill}): put the STLB entry it found, or
+         * with {@code walked} the translation its walk read, into the L1 dTLB; false when there was none to put.
          */
-        default boolean installInL1Tlb(long va) {
+        default boolean installInL1Tlb(long va, boolean walked) {
             return false;
         }
     }
@@ -178,7 +178,9 @@ public final class StridePrefetcher {
             int i = (int) line & (RECENT - 1);
             recent[i] = line; // an older line in flight in this slot is dropped: it counts as ready
             readyAt[i] = now + walked + caches.latency(level);
-            if (crossed && spec.tlbFill() == DataPrefetch.TlbFill.FROM_STLB && translator.installInL1Tlb(va)) {
+            DataPrefetch.TlbFill fill = spec.tlbFill();
+            if (crossed && fill != DataPrefetch.TlbFill.NONE
+                    && translator.installInL1Tlb(va, fill == DataPrefetch.TlbFill.FROM_STLB_AND_WALK)) {
                 tlbFills++;
             }
         }

@@ -15,14 +15,16 @@ import org.mmulab.emulator.timing.VcpuClock;
 import org.mmulab.emulator.timing.WalkTiming;
 
 /**
- * Zen 5's stride prefetch installs the translation of a line it fetches in the L1 dTLB when it found it in the
- * STLB (DataPrefetch.TlbFill.FROM_STLB; measured by prefetch_probe's chase mode, docs/cache-model.md): a guest
- * loop loading one word per page over 200 pages (more than the L1 dTLB holds, all in the STLB after a first
- * pass) misses the L1 dTLB on every load of its second pass without the prefetcher, and only on the three
- * loads that train it with Zen 5's — when its lines miss L1D (every line in one L1D set). When the lines are
- * in L1D the prefetches end at the L1D and install nothing: every load misses the L1 dTLB either way. Skylake's
- * prefetcher stays in its page and leaves the TLBs as they are. None of it changes what the guest sees:
- * registers, memory and page tables (Accessed/Dirty bits) are the same with and without the prefetcher.
+ * Zen 5's stride prefetch installs the translation of a line it fetches in the L1 dTLB
+ * (DataPrefetch.TlbFill.FROM_STLB_AND_WALK; the STLB case measured by prefetch_probe's chase mode, the walk case
+ * chosen from the host's 16,384-page tlb_stride point, docs/cache-model.md): a guest loop loading one word per
+ * page over 1,024 pages (more than the L1 dTLB holds, all in the STLB after a first pass; lines 16 to an L1D
+ * set, so they leave L1D between passes) misses the L1 dTLB on every load of its second pass without the
+ * prefetcher, and only on the three loads that retrain it with Zen 5's; after an INVLPG of every page the
+ * prefetches' walks install the translations, so only those three loads walk. Over 200 pages the lines stay in
+ * L1D: the prefetches end at the L1D and install nothing, and every load misses the L1 dTLB either way.
+ * Skylake's prefetcher stays in its page and leaves the TLBs as they are. None of it changes what the guest
+ * sees: registers, memory and page tables (Accessed/Dirty bits) are the same with and without the prefetcher.
  */
 class PrefetchTlbFillTest {
     static final long CODE = 0x400000, DATA = 0x1000_0000L;
@@ -79,7 +81,35 @@ class PrefetchTlbFillTest {
         assertEquals(3, pass(with, EXCEEDS), "with Zen 5's: only the loads that retrain it (a jump back, then twice the stride)");
         assertEquals(EXCEEDS - 3, p.tlbFills, "each later load's line fetched by a prefetch, its translation from the STLB");
         assertEquals(EXCEEDS - 3, w.dataAccessesByLevel[CacheHierarchy.L1] - hits, "and its line found in L1D");
-        assertEquals(walks, with.mmu.counters.walksCompleted, "no walk added or saved");
+        assertEquals(walks, with.mmu.counters.walksCompleted, "no walk added or saved: the STLB held every page");
+    }
+
+    /** INVLPG of every data page: the next pass finds no translation in any TLB. */
+    private static void invalidate(TestMachine m, int pages) {
+        for (long p = 0; p < (long) pages * STRIDE + 4096; p += 4096) {
+            m.mmu.invlpg(DATA + p);
+        }
+    }
+
+    @Test
+    void aPrefetchThatWalksInstallsTheWalkedTranslationInTheL1Dtlb() {
+        TestMachine with = machine(EXCEEDS), without = machine(EXCEEDS);
+        WalkTiming w = timing(with, Zen5.TIMING);
+        timing(without, Zen5.TIMING.withPrefetch(DataPrefetch.NONE));
+        pass(with, EXCEEDS); // the demand walks set Accessed in every loaded page's entries
+        pass(without, EXCEEDS);
+        invalidate(with, EXCEEDS);
+        invalidate(without, EXCEEDS);
+        long walksWith = with.mmu.counters.walksCompleted, walksWithout = without.mmu.counters.walksCompleted;
+        StridePrefetcher p = w.prefetcher();
+        long prefetchWalks = p.walks;
+        assertEquals(EXCEEDS, pass(without, EXCEEDS));
+        assertEquals(EXCEEDS, without.mmu.counters.walksCompleted - walksWithout, "without a prefetcher every load walks");
+        assertEquals(3, pass(with, EXCEEDS), "with Zen 5's only the loads that retrain it miss the L1 dTLB");
+        assertEquals(3, with.mmu.counters.walksCompleted - walksWith, "and walk");
+        assertEquals(EXCEEDS - 3, p.tlbFills, "every later load's translation was installed by the prefetch's walk");
+        assertEquals(EXCEEDS - 3 + Zen5.PREFETCH.distance(), p.walks - prefetchWalks,
+                "one walk per prefetch (each into a new page), and the last ones' past the end, dropped");
     }
 
     @Test
@@ -115,7 +145,11 @@ class PrefetchTlbFillTest {
             TestMachine with = machine(pages), without = machine(pages);
             timing(with, Zen5.TIMING);
             timing(without, Zen5.TIMING.withPrefetch(DataPrefetch.NONE));
-            for (int i = 0; i < 3; i++) {
+            for (int i = 0; i < 4; i++) {
+                if (i == 2) { // the next passes' prefetches walk
+                    invalidate(with, pages);
+                    invalidate(without, pages);
+                }
                 pass(with, pages);
                 pass(without, pages);
                 assertArrayEquals(without.s.gpr, with.s.gpr);
@@ -124,10 +158,14 @@ class PrefetchTlbFillTest {
             for (long p = 0; p < (long) pages * STRIDE + 4096; p += 4096) {
                 assertEquals(pte(without, DATA + p), pte(with, DATA + p), "page tables (A/D bits) the same");
             }
-            assertEquals(without.mmu.counters.walksCompleted, with.mmu.counters.walksCompleted);
-            assertEquals(without.mmu.counters.stlbHits + without.mmu.counters.dtlbHits,
-                    with.mmu.counters.stlbHits + with.mmu.counters.dtlbHits, "L1 dTLB hits instead of STLB hits, no walk");
+            if (pages == EXCEEDS) {
+                assertTrue(with.mmu.counters.walksCompleted < without.mmu.counters.walksCompleted,
+                        "L1 dTLB hits instead of walks");
+            } else {
+                assertEquals(without.mmu.counters.walksCompleted, with.mmu.counters.walksCompleted, "lines in L1D: no fill");
+            }
             assertEquals(without.mmu.counters.pageFaults, with.mmu.counters.pageFaults);
+            assertEquals(0, with.mmu.counters.pageFaults);
             assertEquals(Pte.A, pte(with, DATA) & (Pte.A | Pte.D));
         }
     }

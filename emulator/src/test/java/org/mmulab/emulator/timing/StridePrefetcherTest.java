@@ -125,7 +125,8 @@ class StridePrefetcherTest {
             }
 
             @Override
-            public boolean installInL1Tlb(long va) {
+            public boolean installInL1Tlb(long va, boolean walked) {
+                assertEquals(false, walked, "FROM_STLB: only the STLB's translations");
                 installed.add(va);
                 return true;
             }
@@ -149,6 +150,8 @@ class StridePrefetcherTest {
         assertTrue(!none.modelCounters().containsKey("prefetch.l1_tlb_fills"));
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> new DataPrefetch(1, 2048, false, false, DataPrefetch.TlbFill.FROM_STLB, "test"));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new DataPrefetch(1, 1 << 15, true, false, DataPrefetch.TlbFill.FROM_STLB_AND_WALK, "test"));
     }
 
     @Test
