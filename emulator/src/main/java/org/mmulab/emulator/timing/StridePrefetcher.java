@@ -16,8 +16,9 @@ package org.mmulab.emulator.timing;
  * the caches, charged to nothing; an entry not present or with Accessed = 0 drops the prefetch); other
  * presets drop it.
  * A prefetch charges no cycles of its own: it runs beside the demand loads, whose latency it hides by
- * having the line in L1D when they come (not their translation: it does not fill the L1 dTLB, see {@code Zen5}).
- * It is not instant, though: a line it fills is ready at the time it was issued (the triggering load's access,
+ * having the line in L1D when they come, and on a part whose prefetch installs its translation
+ * ({@link DataPrefetch#tlbFill}: Zen 5, measured, see {@code Zen5}) the translation in the L1 dTLB too — only
+ * when L1D lacked the line (a prefetch whose line L1D holds ends at the L1D). It is not instant, though: a line it fills is ready at the time it was issued (the triggering load's access,
  * {@link #now}) plus its page walk's loads, one after the other ({@link #walkLoadLatency}), plus the latency of
  * the level that served the line. A demand load that hits the line in L1D before then waits for the rest
  * ({@link #demandHit}), as on the part, where a load that finds its line still in flight (in a fill buffer)
@@ -28,7 +29,7 @@ package org.mmulab.emulator.timing;
  * <p>Counters: {@link #issued} (sent to the caches),
  * {@link #filled} (of those, lines L1D did not hold), {@link #useful} (a demand load hit a line a prefetch
  * filled), {@link #late} and {@link #lateCycles} (of the useful, those that came before the line was ready, and
- * the cycles they waited), {@link #droppedNoTranslation}, {@link #droppedPageBoundary}, {@link #walks},
+ * the cycles they waited), {@link #droppedNoTranslation}, {@link #droppedPageBoundary}, {@link #tlbFills}, {@link #walks},
  * {@link #walkLoads}, {@link #walksDropped} (of the walks, those that ended without a translation; also in
  * droppedNoTranslation).
  *
