@@ -38,6 +38,26 @@
  *
  * The loads are dependent (each address is the previous load's value), as in tlb_stride. Exit status 0,
  * 1 when mmap fails, 2 on bad arguments.
+ *
+ * prefetch_probe chase [max_pages] [min_ms]: does a prefetch install its translation in the L1 DTLB? A
+ * whole-region chase, one load per page over N = 64 ... max_pages (default 2048) pages, in address order
+ * (page i to i+1, a constant stride) and in a random order (the same pages and lines, no stride), with the
+ * page's line placed two ways:
+ *
+ *   spread   line 3i mod 64 of page i (tlb_stride's layout, 4,288 bytes apart): up to 768 pages every
+ *            line stays in the 48 KiB 12-way L1D (at most 12 lines per set), so no load misses L1D
+ *   set0     line 0 of every page (4,096 bytes apart): all in one L1D set, so past 12 pages every load
+ *            misses L1D (its line comes from L2) unless a prefetch brought it in
+ *
+ * Past 96 pages every load misses Zen 5's L1 DTLB (96 entries) and hits the L2 DTLB (about 7 cycles more)
+ * unless something installed its translation in the L1 DTLB ahead of it. If the stride prefetcher's
+ * prefetches do, the address-order set0 chase (every line a prefetched L1D miss) costs as much at 128-2048
+ * pages as at 64 pages, while the address-order spread chase (every line an L1D hit, nothing to prefetch)
+ * pays the L2 DTLB hit at 128-512 pages as the random order does. Per point (TSC ticks per load, the best
+ * pass of 2^18 loads over at least min_ms, default 20):
+ *
+ *   RESULT prefetch_probe.chase_spread_addr@pages=N   RESULT prefetch_probe.chase_spread_rnd@pages=N
+ *   RESULT prefetch_probe.chase_set0_addr@pages=N     RESULT prefetch_probe.chase_set0_rnd@pages=N
  */
 #include "mmrt.h"
 #include "mmbench.h"
@@ -166,8 +186,86 @@ static uint64_t time_reference(char *base, char *ev, uint64_t blocks, uint64_t t
     return best;
 }
 
+static uint64_t chase_order[1u << 12];
+static const uint64_t CHASE_PAGES[] = {64, 96, 128, 192, 256, 320, 384, 512, 768, 1024, 1536, 2048};
+#define CHASE_LOADS (1u << 18)
+
+/* Ticks per load of the best pass over n pages (layout: line multiplier 3 = spread, 0 = set0). */
+static uint64_t chase_point(char *base, uint64_t n, uint64_t mul, int random, uint64_t min_ns, uintptr_t *sink)
+{
+    uint64_t seed = 12345;
+    for (uint64_t i = 0; i < n; i++) {
+        chase_order[i] = i;
+    }
+    for (uint64_t i = n - 1; random && i > 0; i--) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t j = (seed >> 33) % (i + 1), t = chase_order[i];
+        chase_order[i] = chase_order[j];
+        chase_order[j] = t;
+    }
+#define CHASE_SLOT(pg) ((uintptr_t *)(base + (pg) * MM_PAGE_SIZE + (((pg) * mul) % 64) * 64))
+    for (uint64_t i = 0; i < n; i++) {
+        *CHASE_SLOT(chase_order[i]) = (uintptr_t)CHASE_SLOT(chase_order[(i + 1) % n]);
+    }
+    uintptr_t *p = CHASE_SLOT(chase_order[0]);
+    for (uint64_t i = 0; i < 2 * n; i++) { /* warm-up laps */
+        p = (uintptr_t *)*p;
+    }
+    uint64_t best = ~0ull, t0 = mm_now_ns();
+    do {
+        uint64_t c0 = mb_rdtsc();
+        for (uint64_t i = 0; i < CHASE_LOADS; i++) {
+            p = (uintptr_t *)*p;
+        }
+        uint64_t c1 = mb_rdtsc();
+        if (c1 - c0 < best) {
+            best = c1 - c0;
+        }
+    } while (mm_now_ns() - t0 < min_ns);
+    *sink += (uintptr_t)p;
+    return best;
+}
+
+static int chase_main(int argc, char **argv)
+{
+    uint64_t max_pages = mb_arg(argc, argv, 2, 2048);
+    uint64_t min_ms = mb_arg(argc, argv, 3, 20);
+    if (max_pages < 64 || max_pages > (1u << 12) || min_ms > 10000) {
+        mm_printf("usage: prefetch_probe chase [max_pages 64..4096] [min_ms 0..10000]\n");
+        return 2;
+    }
+    size_t len = (size_t)max_pages * MM_PAGE_SIZE;
+    char *base = mm_map_anon(len, PROT_READ | PROT_WRITE);
+    if (base == MAP_FAILED) {
+        mm_printf("mmap failed\n");
+        return 1;
+    }
+    sys_madvise(base, len, MADV_NOHUGEPAGE);
+    for (size_t off = 0; off < len; off += MM_PAGE_SIZE) {
+        base[off] = 1;
+    }
+    mm_printf("prefetch_probe chase: up to %llu pages, one load per page\n", (unsigned long long)max_pages);
+    static const char *const names[4] = {"prefetch_probe.chase_spread_addr", "prefetch_probe.chase_spread_rnd",
+                                         "prefetch_probe.chase_set0_addr", "prefetch_probe.chase_set0_rnd"};
+    uintptr_t sink = 0;
+    for (int v = 0; v < 4; v++) {
+        for (uint64_t i = 0; i < sizeof CHASE_PAGES / sizeof CHASE_PAGES[0] && CHASE_PAGES[i] <= max_pages; i++) {
+            uint64_t ticks = chase_point(base, CHASE_PAGES[i], v < 2 ? 3 : 0, v & 1, min_ms * 1000000, &sink);
+            mb_result_param(names[v], "pages", CHASE_PAGES[i], ticks, CHASE_LOADS, "cycles");
+        }
+    }
+    sys_munmap(base, len);
+    return sink == 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && argv[1][0] == 'c') {
+        const char *a = argv[1];
+        if (a[1] == 'h' && a[2] == 'a' && a[3] == 's' && a[4] == 'e' && a[5] == 0) {
+            return chase_main(argc, argv);
+        }
+    }
     uint64_t region = mb_arg(argc, argv, 1, 65536);
     uint64_t train = mb_arg(argc, argv, 2, 8);
     uint64_t min_ms = mb_arg(argc, argv, 3, 50);

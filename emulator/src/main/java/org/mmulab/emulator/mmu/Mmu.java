@@ -6,6 +6,7 @@ import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.cpu.GuestFault;
 import org.mmulab.emulator.cpu.Vectors;
 import org.mmulab.emulator.memory.PhysicalMemory;
+import org.mmulab.emulator.timing.StridePrefetcher;
 import org.mmulab.emulator.timing.WalkTiming;
 
 /**
@@ -143,7 +144,17 @@ public final class Mmu {
     public void setTiming(WalkTiming t) {
         this.timing = t;
         if (t != null) {
-            t.prefetchTranslator(this::prefetchPhysical); // the data prefetcher translates through these TLBs
+            t.prefetchTranslator(new StridePrefetcher.Translator() { // the data prefetcher translates through these TLBs
+                @Override
+                public long prefetchPhysical(long va) {
+                    return Mmu.this.prefetchPhysical(va);
+                }
+
+                @Override
+                public boolean installInL1Tlb(long va, boolean walked) {
+                    return prefetchInstallL1(va, walked);
+                }
+            });
         }
         clearFastPath(); // fast entries of the other mode go (installFast keeps the two apart)
     }
@@ -153,10 +164,12 @@ public final class Mmu {
      * miss in both, a side-effect-free {@link PrefetchWalker} walk when the preset's prefetcher walks
      * (Zen 5: prefetch_probe saw prefetches beyond the L2 DTLB's reach fetch their lines), else -1. -1 also
      * when the current privilege level may not read {@code va}. No fault, no Accessed/Dirty update, no demand
-     * counter, and no TLB fill: prefetch_probe measured on Zen 5 that a prefetched line's first load still
-     * pays an L2 DTLB hit and could not show a fill by a prefetch's walk (docs/cache-model.md).
+     * counter, no TLB fill here: the prefetcher asks for one ({@link #prefetchInstallL1}) once it knows the
+     * line missed L1D.
      */
     long prefetchPhysical(long va) {
+        prefetchStlbHandle = -1;
+        prefetchWalked = false;
         if ((s.cr0 & CpuState.CR0_PG) == 0 || (s.pagingLongMode() && ((va << 16) >> 16) != va)) {
             return -1;
         }
@@ -168,7 +181,12 @@ public final class Mmu {
         }
         h = stlb.lookup(va, pcid);
         if (h >= 0) {
-            return AccessRights.permitted(s, stlb.attrs(h), userBit()) ? stlb.physical(h, va) : -1;
+            if (!AccessRights.permitted(s, stlb.attrs(h), userBit())) {
+                return -1;
+            }
+            prefetchStlbHandle = h;
+            prefetchVa = va;
+            return stlb.physical(h, va);
         }
         WalkTiming t = timing;
         if (t == null || !t.prefetchWalkStart()) {
@@ -177,8 +195,42 @@ public final class Mmu {
         long pa = prefetchWalker.translate(va, pcid, userBit(), t);
         if (pa < 0) {
             t.prefetchWalkDropped();
+        } else {
+            prefetchWalked = true;
+            prefetchVa = va;
         }
         return pa;
+    }
+
+    /** Where the last {@link #prefetchPhysical} found its translation: an STLB entry (-1: none) or a prefetch walk. */
+    private int prefetchStlbHandle = -1;
+    private boolean prefetchWalked;
+    private long prefetchVa;
+
+    /**
+     * The prefetch just translated by {@link #prefetchPhysical} fetched a line L1D lacked, on a part whose
+     * prefetch installs its translation (timing.DataPrefetch.TlbFill): it goes into the L1 dTLB, filled as a
+     * demand miss fills it ({@link #fillL1}) — the STLB entry it found, or, when {@code walked} fills are
+     * allowed, the translation its side-effect-free walk read (present, Accessed, permitted: what a demand
+     * walk of the same entries would install; a store still re-walks when the leaf's D is clear). False
+     * when there is nothing to install (the L1 dTLB held it already, or a walk's and walked is false).
+     */
+    boolean prefetchInstallL1(long va, boolean walked) {
+        int h = prefetchStlbHandle;
+        boolean w = prefetchWalked && walked;
+        prefetchStlbHandle = -1;
+        prefetchWalked = false;
+        if ((h < 0 && !w) || ((s.pagingLongMode() ? va : va & 0xffff_ffffL) >>> 12) != (prefetchVa >>> 12)) {
+            return false;
+        }
+        if (h >= 0) {
+            int size = stlb.sizeIndex(h);
+            long frame = stlb.physical(h, prefetchVa) & ~((1L << Tlb.pageShift(size)) - 1);
+            fillL1(dtlb, size, prefetchVa, currentPcid(), frame, stlb.attrs(h));
+        } else {
+            fillL1(dtlb, prefetchWalker.sizeIndex, prefetchVa, currentPcid(), prefetchWalker.frame, prefetchWalker.attrs);
+        }
+        return true;
     }
 
     public WalkTiming timing() {

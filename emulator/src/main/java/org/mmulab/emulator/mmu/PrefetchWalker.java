@@ -13,16 +13,23 @@ import org.mmulab.emulator.timing.WalkTiming;
  * ({@link WalkTiming#prefetchWalkLoad}). Unlike a demand walk it has no architectural effect: the prefetch is
  * dropped when an entry on the way is not present, has a reserved bit, has Accessed = 0 (a walk would have to
  * set it, SDM §4.8; a prefetch is not allowed to write the page tables), or when the access rights do not
- * let the current privilege level read the page. It records no fault, sets no A/D bit, fills no TLB or
- * paging-structure cache (prefetch_probe could not show that Zen 5 installs a prefetch's translation), calls
- * no walker yield point (the deterministic schedule is the same with and without the prefetcher) and
- * touches none of the MMU's demand counters. Paging-structure-cache lookups do refresh those entries' LRU
- * age, as the walker's loads do the caches' — timing state only.
+ * let the current privilege level read the page. It records no fault, sets no A/D bit, fills no STLB or
+ * paging-structure cache, calls no walker yield point and touches none of the MMU's demand counters. It
+ * keeps the page's frame, size and attributes ({@link #frame}, {@link #sizeIndex}, {@link #attrs}, built as
+ * the walker builds a fill's): on a part whose prefetch installs a walked translation in the L1 dTLB
+ * (timing.DataPrefetch.TlbFill#FROM_STLB_AND_WALK) the MMU fills it from them when the prefetched line missed
+ * L1D ({@link Mmu#prefetchInstallL1}). Paging-structure-cache lookups do refresh those entries' LRU age, as
+ * the walker's loads do the caches' — timing state only.
  */
 final class PrefetchWalker {
     private final Mmu mmu;
     private final PageWalker walker;
     private final long physAddrMask;
+
+    /** The last successful {@link #translate}'s page: its frame, size index and TLB attributes (as the walker's fill). */
+    long frame;
+    int sizeIndex;
+    int attrs;
 
     PrefetchWalker(Mmu mmu, PageWalker walker, long physAddrMask) {
         this.mmu = mmu;
@@ -85,7 +92,11 @@ final class PrefetchWalker {
                     return -1;
                 }
                 long mask = (1L << (12 + 9 * (level - 1))) - 1;
-                return (e & physAddrMask & ~mask) | (va & mask);
+                frame = e & physAddrMask & ~mask;
+                sizeIndex = level - 1;
+                attrs = rights | ((e & Pte.D) != 0 ? TlbArray.ATTR_D : 0)
+                        | ((e & Pte.G) != 0 && (s.cr4 & CpuState.CR4_PGE) != 0 ? TlbArray.ATTR_G : 0);
+                return frame | (va & mask);
             }
             table = e & physAddrMask;
         }

@@ -18,16 +18,39 @@ import java.util.Objects;
  * @param walks        true when a cross-page prefetch whose translation neither the L1 dTLB nor the STLB holds
  *                     walks the page tables (without setting A/D bits or faulting: mmu.PrefetchWalker); false:
  *                     it is dropped
+ * @param tlbFill      what a cross-page prefetch whose line L1D lacked leaves in the L1 dTLB ({@link TlbFill})
  * @param source       one line: where the figures come from
  */
-public record DataPrefetch(int distance, int maxStride, boolean crossesPages, boolean walks, String source) {
+public record DataPrefetch(int distance, int maxStride, boolean crossesPages, boolean walks, TlbFill tlbFill,
+        String source) {
     /** No prefetcher. */
     public static final DataPrefetch NONE = new DataPrefetch(0, 0, false, false, "no data prefetcher modelled");
 
+    /**
+     * Whether a prefetch into another page installs its translation in the L1 dTLB. Only a prefetch that
+     * fetched its line (L1D lacked it) does: a prefetch of a line L1D holds ends at the L1D lookup.
+     */
+    public enum TlbFill {
+        /** It installs nothing (the demand load translates for itself). */
+        NONE,
+        /** A translation it found in the STLB is installed in the L1 dTLB (one from a prefetch walk is not). */
+        FROM_STLB,
+        /** As FROM_STLB, and a translation its walk read (mmu.PrefetchWalker) too (in the L1 dTLB only). */
+        FROM_STLB_AND_WALK
+    }
+
+    /** A prefetcher that installs no translation. */
+    public DataPrefetch(int distance, int maxStride, boolean crossesPages, boolean walks, String source) {
+        this(distance, maxStride, crossesPages, walks, TlbFill.NONE, source);
+    }
+
     public DataPrefetch {
         Objects.requireNonNull(source);
-        if (distance < 0 || distance > 64 || maxStride < 0 || (walks && !crossesPages)) {
-            throw new IllegalArgumentException("data prefetch: distance 0..64, maxStride >= 0, walks only across pages");
+        Objects.requireNonNull(tlbFill);
+        if (distance < 0 || distance > 64 || maxStride < 0 || (walks && !crossesPages)
+                || (tlbFill != TlbFill.NONE && !crossesPages) || (tlbFill == TlbFill.FROM_STLB_AND_WALK && !walks)) {
+            throw new IllegalArgumentException(
+                    "data prefetch: distance 0..64, maxStride >= 0, walks and TLB fills only across pages, walk fills only with walks");
         }
     }
 

@@ -16,8 +16,9 @@ package org.mmulab.emulator.timing;
  * the caches, charged to nothing; an entry not present or with Accessed = 0 drops the prefetch); other
  * presets drop it.
  * A prefetch charges no cycles of its own: it runs beside the demand loads, whose latency it hides by
- * having the line in L1D when they come (not their translation: it does not fill the L1 dTLB, see {@code Zen5}).
- * It is not instant, though: a line it fills is ready at the time it was issued (the triggering load's access,
+ * having the line in L1D when they come, and on a part whose prefetch installs its translation
+ * ({@link DataPrefetch#tlbFill}: Zen 5, measured, see {@code Zen5}) the translation in the L1 dTLB too — only
+ * when L1D lacked the line (a prefetch whose line L1D holds ends at the L1D). It is not instant, though: a line it fills is ready at the time it was issued (the triggering load's access,
  * {@link #now}) plus its page walk's loads, one after the other ({@link #walkLoadLatency}), plus the latency of
  * the level that served the line. A demand load that hits the line in L1D before then waits for the rest
  * ({@link #demandHit}), as on the part, where a load that finds its line still in flight (in a fill buffer)
@@ -28,7 +29,7 @@ package org.mmulab.emulator.timing;
  * <p>Counters: {@link #issued} (sent to the caches),
  * {@link #filled} (of those, lines L1D did not hold), {@link #useful} (a demand load hit a line a prefetch
  * filled), {@link #late} and {@link #lateCycles} (of the useful, those that came before the line was ready, and
- * the cycles they waited), {@link #droppedNoTranslation}, {@link #droppedPageBoundary}, {@link #walks},
+ * the cycles they waited), {@link #droppedNoTranslation}, {@link #droppedPageBoundary}, {@link #tlbFills}, {@link #walks},
  * {@link #walkLoads}, {@link #walksDropped} (of the walks, those that ended without a translation; also in
  * droppedNoTranslation).
  *
@@ -38,6 +39,15 @@ public final class StridePrefetcher {
     /** The translation of a prefetch's address, or -1 when the TLBs do not hold it (or it may not be read). */
     public interface Translator {
         long prefetchPhysical(long va);
+
+        /**
+         * The prefetch {@link #prefetchPhysical} just translated fetched a line L1D lacked, and the part
+         * installs such a prefetch's translation ({@link DataPrefetch#tlbFill}): put the STLB entry it found, or
+         * with {@code walked} the translation its walk read, into the L1 dTLB; false when there was none to put.
+         */
+        default boolean installInL1Tlb(long va, boolean walked) {
+            return false;
+        }
     }
 
     private static final int ENTRIES = 16;
@@ -62,6 +72,8 @@ public final class StridePrefetcher {
     long walkLoadLatency;
 
     public long issued, filled, useful, late, lateCycles, droppedNoTranslation, droppedPageBoundary;
+    /** Translations a prefetch installed in the L1 dTLB ({@link DataPrefetch#tlbFill}). */
+    public long tlbFills;
     /** Page walks for prefetches (presets whose prefetcher walks), their paging-structure loads, and those dropped. */
     public long walks, walkLoads, walksDropped;
 
@@ -143,6 +155,7 @@ public final class StridePrefetcher {
     private void prefetch(long trigger, long triggerPa, long va) {
         long pa;
         long walked = 0;
+        boolean crossed = false;
         if ((va >>> 12) == (trigger >>> 12)) {
             pa = triggerPa + (va - trigger); // the trigger's page: its translation is known
         } else if (!spec.crossesPages()) {
@@ -152,6 +165,7 @@ public final class StridePrefetcher {
             walkLoadLatency = 0;
             pa = translator == null ? -1 : translator.prefetchPhysical(va);
             walked = walkLoadLatency;
+            crossed = true;
         }
         if (pa < 0) {
             droppedNoTranslation++;
@@ -165,6 +179,11 @@ public final class StridePrefetcher {
             int i = (int) line & (RECENT - 1);
             recent[i] = line; // an older line in flight in this slot is dropped: it counts as ready
             readyAt[i] = now + walked + caches.latency(level);
+            DataPrefetch.TlbFill fill = spec.tlbFill();
+            if (crossed && fill != DataPrefetch.TlbFill.NONE
+                    && translator.installInL1Tlb(va, fill == DataPrefetch.TlbFill.FROM_STLB_AND_WALK)) {
+                tlbFills++;
+            }
         }
     }
 }

@@ -86,6 +86,9 @@ public final class WalkTiming {
             m.put("prefetch.late_cycles", p.lateCycles);
             m.put("prefetch.dropped_no_translation", p.droppedNoTranslation);
             m.put("prefetch.dropped_page_boundary", p.droppedPageBoundary);
+            if (p.spec().tlbFill() != DataPrefetch.TlbFill.NONE) {
+                m.put("prefetch.l1_tlb_fills", p.tlbFills);
+            }
             if (p.spec().walks()) {
                 m.put("prefetch.walks", p.walks);
                 m.put("prefetch.walk_loads", p.walkLoads);

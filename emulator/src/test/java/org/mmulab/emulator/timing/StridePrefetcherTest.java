@@ -116,6 +116,45 @@ class StridePrefetcherTest {
     }
 
     @Test
+    void onlyAPrefetchThatFetchesItsLineInstallsItsTranslation() {
+        java.util.List<Long> installed = new java.util.ArrayList<>();
+        StridePrefetcher.Translator t = new StridePrefetcher.Translator() {
+            @Override
+            public long prefetchPhysical(long va) {
+                return pa(va);
+            }
+
+            @Override
+            public boolean installInL1Tlb(long va, boolean walked) {
+                assertEquals(false, walked, "FROM_STLB: only the STLB's translations");
+                installed.add(va);
+                return true;
+            }
+        };
+        WalkTiming w = timing(new DataPrefetch(4, 1 << 15, true, false, DataPrefetch.TlbFill.FROM_STLB, "test"), t);
+        long[] vas = strided(20, STRIDE);
+        chase(w, PC, vas);
+        java.util.List<Long> expected = new java.util.ArrayList<>();
+        for (int k = 3; k < 24; k++) {
+            expected.add(BASE + k * STRIDE);
+        }
+        assertEquals(expected, installed, "lines 3..6 at the third load, then one per load: every one fetched from memory");
+        assertEquals(21, w.prefetcher().tlbFills);
+        assertEquals(21L, w.modelCounters().get("prefetch.l1_tlb_fills"));
+        chase(w, PC, vas);
+        assertEquals(21, installed.size(), "the second pass: every prefetched line is in L1D, no translation installed");
+        assertEquals(42, w.prefetcher().issued, "21 per pass");
+        WalkTiming none = timing(AMD_LIKE, t);
+        chase(none, PC, vas);
+        assertEquals(21, installed.size(), "a prefetcher without TlbFill never asks");
+        assertTrue(!none.modelCounters().containsKey("prefetch.l1_tlb_fills"));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new DataPrefetch(1, 2048, false, false, DataPrefetch.TlbFill.FROM_STLB, "test"));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new DataPrefetch(1, 1 << 15, true, false, DataPrefetch.TlbFill.FROM_STLB_AND_WALK, "test"));
+    }
+
+    @Test
     void noTranslationNoPrefetch() {
         WalkTiming w = timing(AMD_LIKE, va -> -1);
         chase(w, PC, strided(100, STRIDE));

@@ -28,21 +28,31 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  *     ~14, LOCK-prefixed RMW ~8, RDTSC ~36; the rest as Skylake (same rounded throughputs).</li>
  * <li>L1 data stride prefetcher ({@link #PREFETCH}): that it exists and learns per load instruction, 58455
  *     ("L1 Stride Prefetcher: uses memory access history of individual instructions to fetch additional
- *     lines when each access is a constant distance from the previous"). How far ahead it runs, that it
- *     crosses 4 KiB pages and that its first load of a prefetched line still pays an L2 DTLB hit are not
+ *     lines when each access is a constant distance from the previous"). How far ahead it runs and that it
+ *     crosses 4 KiB pages are not
  *     documented: they were <em>measured</em> on an EPYC family 1Ah model 02h (a 2-vCPU Firecracker/PVM
  *     guest) by test-images' {@code prefetch_probe} (its own program, not tlb_stride, which is the check),
  *     2026-12-05, regions of 2,048 pages (inside the L2 DTLB's reach), strides of 1 and 8 pages plus three
  *     lines: after 8 trained loads a load k strides ahead cost an L1 hit plus 2-10 TSC ticks for k = 1..6-7,
- *     past the half-way mark to an unpredicted load from k = 8 (distance 7); the reference with the line
- *     in L1D and the translation only in the L2 DTLB cost the same 2-9 ticks over an L1 hit (so a prefetch
- *     does not install the L1 dTLB entry). Strides up to 8 pages + 192 bytes (32,960 bytes) were measured
+ *     past the half-way mark to an unpredicted load from k = 8 (distance 7). Strides up to 8 pages + 192 bytes (32,960 bytes) were measured
  *     and are followed; longer ones are not. Beyond the L2 DTLB's reach (65,536 pages, the probe's target
  *     loads k strides ahead whose translations no TLB held) k = 1-3 cost 53-89 ticks against 49-51 for an
  *     L1 hit and 259-288 unpredicted: a prefetch walks on a TLB miss, so the model's do
- *     ({@code DataPrefetch.walks}, mmu.PrefetchWalker). Whether that walk installs the translation the probe
- *     could not tell (its sibling mode: the other half of a prefetched page was fetched too, by another of
- *     the part's prefetchers), so the model fills no TLB from it.</li>
+ *     ({@code DataPrefetch.walks}, mmu.PrefetchWalker).</li>
+ * <li>A prefetch that fetches its line installs the translation it found in the L2 DTLB in the L1 DTLB
+ *     ({@code DataPrefetch.TlbFill.FROM_STLB}): {@code prefetch_probe chase}, same host, 2026-12-05,
+ *     whole-region chases one load per page: with every line in one L1D set (so each line is an L1D miss a
+ *     prefetch covers), address order costs the same at 128-512 pages (5.6-6.2 TSC ticks per load) as at
+ *     64-96 (5.7-6.9), where the L1 DTLB holds every page, while the random order pays the L2 DTLB hit
+ *     (8.5 → 12.7-13.1); with the lines in L1D (nothing to fetch) address order pays it like the random
+ *     order (2.4 → 6.4-6.6 at 128-384 pages). So a prefetch whose line misses L1D brings its translation
+ *     from the L2 DTLB into the L1 DTLB, and one whose line L1D holds does not. Whether a <em>walked</em>
+ *     translation is installed too the probe cannot tell (beyond the L2 DTLB's reach the line's DRAM latency
+ *     hides a walk's cost). tlb_stride's consecutive 16,384-page point favours it (the model 7.7× the plateau
+ *     with it, 9.5× without; the host 6.8-7.7× across runs), its 8-pages-apart curve argues against it (the
+ *     host's address order is about as slow as a random order once the pages miss the L2 DTLB; the model
+ *     1.6× with it, 3.7× without, the host 5.1× at 1,536 pages); so the model keeps the measured rule and
+ *     installs only the L2 DTLB's (docs/cache-model.md; FROM_STLB_AND_WALK is the other choice).</li>
  * </ul>
  * Simplifications: the fully associative L1 DTLB and the L2 DTLB are one array per page size of the
  * published geometry (they share capacity between sizes on the part); the separate L2 ITLB is not
@@ -57,8 +67,9 @@ public final class Zen5 {
     public static final String SUMMARY = "AMD Zen 5 server (EPYC 9005 Turin, family 1Ah), 2.7 GHz";
 
     /** The L1 stride prefetcher, as measured by prefetch_probe (see above). */
-    public static final DataPrefetch PREFETCH = new DataPrefetch(7, 32_960, true, true,
-            "L1 stride prefetcher (AMD 58455); distance 7 strides, crosses pages, walks on a TLB miss (no TLB fill), strides up to 32,960 B: "
+    public static final DataPrefetch PREFETCH = new DataPrefetch(7, 32_960, true, true, DataPrefetch.TlbFill.FROM_STLB,
+            "L1 stride prefetcher (AMD 58455); distance 7 strides, crosses pages, walks on a TLB miss, a prefetch that fetches "
+                    + "its line installs an STLB hit's translation in the L1 dTLB (not a walk's), strides up to 32,960 B: "
                     + "measured by prefetch_probe on an EPYC family 1Ah model 02h, 2026-12-05");
 
     public static final TimingModel TIMING = new TimingModel("zen5", 2_700_000_000L,
