@@ -109,7 +109,8 @@ public final class PerfStats {
                 put("tier.instructions", i, t == null ? 0 : t.insnsRetired);
                 for (int op = 0; t != null && op < t.fallbacks.length; op++) {
                     if (t.fallbacks[op] != 0) { // hot entries the interpreter ran, by the instruction there
-                        put("tier.fallback." + (op == Tier.UNDECODED ? "undecoded" : Interpreter.opName(op)), i, t.fallbacks[op]);
+                        put("tier.fallback_" + (op == Tier.UNDECODED ? "undecoded" : Interpreter.opName(op).toLowerCase(java.util.Locale.ROOT)),
+                                i, t.fallbacks[op]);
                     }
                 }
             }

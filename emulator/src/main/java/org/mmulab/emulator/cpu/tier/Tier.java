@@ -61,7 +61,7 @@ public final class Tier {
     /** Statistics: instructions retired by compiled blocks (the rest of the vCPU's ran in the interpreter). */
     public long insnsRetired;
     /**
-     * Statistics ({@code --stats}: {@code tier.fallback.OP}): entries at a hot offset whose instruction
+     * Statistics ({@code --stats}: {@code tier.fallback_OP}): entries at a hot offset whose instruction
      * the tier cannot translate, by the decoder's op id (index {@link #UNDECODED}: the offset was not in
      * the decoded page); the interpreter runs the instruction there.
      */
