@@ -311,6 +311,7 @@ final class BootCommand implements Callable<Integer> {
             err.flush();
         }
         long started = System.nanoTime();
+        long startedCpu = processCpuNanos();
         int status;
         try {
             try {
@@ -330,6 +331,7 @@ final class BootCommand implements Callable<Integer> {
             }
         }
         long hostNanos = System.nanoTime() - started;
+        long hostCpuNanos = startedCpu < 0 ? -1 : processCpuNanos() - startedCpu;
         out.flush();
         if (check) {
             List<String> violations = kernel.checkMm();
@@ -342,7 +344,7 @@ final class BootCommand implements Callable<Integer> {
         }
         if (stats) {
             kernel.printStats(err);
-            printRunSummary(machine, mode, hostNanos);
+            printRunSummary(machine, mode, hostNanos, hostCpuNanos);
         }
         if (statsJson != null) {
             try {
@@ -360,7 +362,7 @@ final class BootCommand implements Callable<Integer> {
      * --deterministic host time is left out (it differs from run to run); the cycle totals are in the
      * counter table.
      */
-    private void printRunSummary(Machine machine, KernelConfig.PagingMode mode, long hostNanos) {
+    private void printRunSummary(Machine machine, KernelConfig.PagingMode mode, long hostNanos, long hostCpuNanos) {
         long instructions = 0;
         for (var v : machine.vcpus()) {
             instructions += v.state.instructions;
@@ -375,6 +377,18 @@ final class BootCommand implements Callable<Integer> {
         double seconds = hostNanos / 1e9;
         err.printf("  host seconds                     %.3f%n  guest MIPS (host time)           %.1f%n", seconds,
                 seconds > 0 ? instructions / seconds / 1e6 : 0.0);
+        if (hostCpuNanos >= 0) { // all JVM threads (vCPUs, JIT compilers, GC) during the run: steadier on a loaded host
+            err.printf("  host CPU seconds (process)       %.3f%n", hostCpuNanos / 1e9);
+        }
+    }
+
+    /** CPU time of the whole JVM process so far, or -1 where the platform does not report it. */
+    private static long processCpuNanos() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 
     /**

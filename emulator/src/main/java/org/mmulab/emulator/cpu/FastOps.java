@@ -56,6 +56,60 @@ public final class FastOps {
     private FastOps() {
     }
 
+    /** {@link #tierCall}: not run from compiled code (the trace ends before it; the interpreter runs it). */
+    public static final int CALL_NONE = 0;
+    /** {@link #tierCall}: the next RIP is always the fall-through. */
+    public static final int CALL_STRAIGHT = 1;
+    /** {@link #tierCall}: a conditional branch (JCC forms FastOps leaves generic, JrCXZ, LOOP). */
+    public static final int CALL_MAY_BRANCH = 2;
+    /** {@link #tierCall}: an unconditional transfer (indirect JMP/CALL, RET imm, prefixed JMP/CALL/RET). */
+    public static final int CALL_BRANCH = 3;
+
+    /**
+     * How the translation tier may run decoded op {@code op} when it has no bytecode translation of it:
+     * by calling the interpreter's own implementation ({@code Interpreter.execForTier}, Bochs's handler
+     * call, QEMU's helpers) from the compiled block, or not at all ({@link #CALL_NONE}). Callable are the
+     * ops whose group method returns {@code Exit.BUDGET} on every path, reads no state a block keeps out
+     * of the interpreter (the retired count, the decoded page) and changes nothing but registers, flags,
+     * guest memory, SSE/x87 state and the next RIP. Not callable: SYSCALL, INT n, INT3, privileged
+     * instructions, #UD, far RET, segment loads, XSAVE family, CPUID (serializes the code cache), RDTSC
+     * (reads the retired count) and POPF (may set TF, whose single-step trap the vCPU loop delivers).
+     */
+    public static int tierCall(int op) {
+        switch (op) {
+            case Op.JCC:
+            case Op.JRCXZ:
+            case Op.LOOP:
+                return CALL_MAY_BRANCH;
+            case Op.JMP:
+            case Op.CALL:
+            case Op.RET:
+            case Op.JMP_E:
+            case Op.CALL_E:
+            case Op.RET_I:
+                return CALL_BRANCH;
+            case Op.UD:
+            case Op.POPF:
+            case Op.RETF:
+            case Op.CPUID:
+            case Op.RDTSC:
+            case Op.SYSCALL:
+            case Op.INT3:
+            case Op.INT_N:
+            case Op.PRIV:
+            case Op.SEG:
+            case Op.XSTATE:
+                return CALL_NONE;
+            default:
+                return op > 0 && op < Op.COUNT ? CALL_STRAIGHT : CALL_NONE;
+        }
+    }
+
+    /** Length in bytes of a decoded instruction, from its info word. */
+    public static int length(int info) {
+        return info & Decoder.LEN_MASK;
+    }
+
     /** ALU kind (0 ADD .. 8 TEST) to its id; ADC and SBB (2, 3) stay generic. */
     private static final int[] ALU_ID = {ADD, OR, -1, -1, AND, SUB, XOR, CMP, TEST};
 

@@ -101,6 +101,20 @@ public final class Interpreter extends OperandAccess {
         return engine;
     }
 
+    /** The decoder's name of op id {@code op} (statistics: the tier's fallbacks by op), or "op N". */
+    public static String opName(int op) {
+        for (java.lang.reflect.Field f : Op.class.getDeclaredFields()) {
+            try {
+                if (f.getType() == int.class && !f.getName().equals("COUNT") && f.getInt(null) == op) {
+                    return f.getName();
+                }
+            } catch (IllegalAccessException e) {
+                break;
+            }
+        }
+        return "op " + op;
+    }
+
     /** The translation tier, or null while it has not run (statistics, tests). */
     public Tier tier() {
         return tier;
@@ -430,7 +444,10 @@ public final class Interpreter extends OperandAccess {
                         // A far transfer changed CS.L: run() must be re-entered to decode in the new mode.
                         return x == CtrlXfer.MODE_SWITCH ? Exit.BUDGET : x;
                     }
-                    slot = rip == fall && (fw & DecodedPage.FALL) != 0 ? slot + 1 : -1; // FALL implies slot >= 0
+                    // FALL implies slot >= 0. With the tier on, the successor of an instruction the tier does
+                    // not translate is a block start too (a trace may start right after it).
+                    slot = rip == fall && (fw & DecodedPage.FALL) != 0
+                            && (tier == null || (fw & FastOps.ID_MASK) != FastOps.GENERIC) ? slot + 1 : -1;
                 }
             }
             s.rip = rip;
@@ -463,6 +480,25 @@ public final class Interpreter extends OperandAccess {
      * same code through the group methods only (decoded pages are shared per memory: use separate memories).
      */
     boolean fastForms = true;
+
+    /**
+     * The translation tier's call for an instruction it has no bytecode for ({@link FastOps#tierCall}): runs
+     * it through {@link Dispatch} exactly as {@link #slow} does from {@link #run} (decoded fields, s.rip =
+     * the instruction, next = its fall-through) and returns the next RIP. The block has written its
+     * registers and flags back before the call and reloads them after it; a {@link GuestFault} leaves what
+     * the instruction committed (a REP string's completed iterations) as it does in {@link #run}.
+     */
+    long execForTier(int op, int info, int memw, int disp, long imm, long rip, long fall) {
+        this.op = op;
+        this.info = info;
+        this.memw = memw;
+        this.disp = disp;
+        this.imm = imm;
+        s.rip = rip;
+        next = fall;
+        Dispatch.exec(this); // Exit.BUDGET on every path of the callable ops (FastOps.tierCall)
+        return next;
+    }
 
     /** Exit code of the instruction {@link #slow} just ran (BUDGET for most). */
     private int exitCode;

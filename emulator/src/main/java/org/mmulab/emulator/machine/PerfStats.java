@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.mmulab.emulator.cpu.Interpreter;
 import org.mmulab.emulator.cpu.tier.Engine;
 import org.mmulab.emulator.cpu.tier.Tier;
 import org.mmulab.emulator.mmu.MmuCounters;
@@ -105,6 +106,13 @@ public final class PerfStats {
                 Tier t = v.interpreter().tier();
                 put("tier.blocks_compiled", i, t == null ? 0 : t.blocksCompiled);
                 put("tier.block_runs", i, t == null ? 0 : t.blockRuns);
+                put("tier.instructions", i, t == null ? 0 : t.insnsRetired);
+                for (int op = 0; t != null && op < t.fallbacks.length; op++) {
+                    if (t.fallbacks[op] != 0) { // hot entries the interpreter ran, by the instruction there
+                        put("tier.fallback_" + (op == Tier.UNDECODED ? "undecoded" : Interpreter.opName(op).toLowerCase(java.util.Locale.ROOT)),
+                                i, t.fallbacks[op]);
+                    }
+                }
             }
             for (int b = 0; b < VcpuClock.HISTOGRAM_BUCKETS; b++) {
                 histogram[i][b] = c.faultHistogram(b);

@@ -3,7 +3,6 @@ package org.mmulab.emulator.cpu.tier;
 import static org.objectweb.asm.Opcodes.*;
 
 import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 
 import org.mmulab.emulator.cpu.FastOps;
 import org.mmulab.emulator.cpu.Flags;
@@ -67,7 +66,9 @@ final class BlockCompiler extends InsnTranslator {
         }
         try {
             MethodHandles.Lookup hidden = lookup.defineHiddenClass(bytes, true);
-            return (CompiledBlock) hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class)).invoke();
+            // Reflection, not a method handle: one call per class, so the native constructor accessor serves
+            // it; a method handle would spin and JIT-compile lambda forms for every block class.
+            return (CompiledBlock) hidden.lookupClass().getDeclaredConstructor().newInstance();
         } catch (Throwable e) {
             throw new IllegalStateException("tier: cannot define the block at offset 0x" + Integer.toHexString(trace.start), e);
         }
@@ -75,13 +76,11 @@ final class BlockCompiler extends InsnTranslator {
 
     byte[] bytes(Trace trace) {
         this.t = trace;
-        ClassWriter cw = new ClassWriter(ClassWriter.COMPUTE_FRAMES | ClassWriter.COMPUTE_MAXS) {
-            @Override
-            protected String getCommonSuperClass(String a, String b) {
-                return "java/lang/Object";
-            }
-        };
-        cw.visit(V17, ACC_PUBLIC | ACC_FINAL | ACC_SUPER, CPU + "TierBlock", null, SUPER, null);
+        // Class file version 50 (Java 6) without a StackMapTable: the JVM verifies the block by type inference
+        // in native code, where computing frames with ASM (COMPUTE_FRAMES) ran as Java code that itself had
+        // to be interpreted and JIT-compiled within a short run (measured on compute 64).
+        ClassWriter cw = new ClassWriter(ClassWriter.COMPUTE_MAXS);
+        cw.visit(V1_6, ACC_PUBLIC | ACC_FINAL | ACC_SUPER, CPU + "TierBlock", null, SUPER, null);
         MethodVisitor init = cw.visitMethod(ACC_PUBLIC, "<init>", "()V", null, null);
         init.visitCode();
         init.visitVarInsn(ALOAD, 0);
@@ -103,7 +102,7 @@ final class BlockCompiler extends InsnTranslator {
 
     private void emitRun() {
         written = 0;
-        int used = 0;
+        used = 0;
         for (int i = 0; i < t.count; i++) {
             used |= regsRead(i) | regsWritten(i);
             written |= regsWritten(i);
@@ -215,6 +214,9 @@ final class BlockCompiler extends InsnTranslator {
     // Registers read and written, for the prologue and the write-back.
 
     private int regsRead(int i) {
+        if (t.call[i] != FastOps.CALL_NONE) {
+            return 0; // the interpreter's call reads the register array (the locals are stored first)
+        }
         int w = t.fw[i], id = Trace.id(w), a = field(w, FastOps.A_SHIFT), b = field(w, FastOps.B_SHIFT);
         boolean imm = (w & FastOps.IMM) != 0;
         int m = memRegs(t.mem[i]);
@@ -253,6 +255,9 @@ final class BlockCompiler extends InsnTranslator {
     }
 
     private int regsWritten(int i) {
+        if (t.call[i] != FastOps.CALL_NONE) {
+            return 0; // written to the register array (the locals are reloaded after it)
+        }
         int w = t.fw[i], id = Trace.id(w), a = field(w, FastOps.A_SHIFT);
         switch (id) {
             case FastOps.CMP:

@@ -44,6 +44,7 @@ abstract class BlockEmitter {
     MethodVisitor mv;
     Trace t;
     int written; // bit i: guest register i is written by the trace
+    int used; // bit i: guest register i is read or written by the trace (kept in a local)
     /**
      * 32-bit code (the interpreter's {@code m32}): stack addresses and ESP wrap at 4 GiB and every exit's
      * EIP too ({@code addrMask}); data effective addresses already carry {@code A32} from the decoder.

@@ -15,6 +15,9 @@ abstract class InsnTranslator extends MemAccessEmitter {
     // One instruction. Returns true when it ends the trace (JMP, CALL, RET).
 
     boolean emitInsn(int i) {
+        if (t.call[i] != FastOps.CALL_NONE) {
+            return emitCall(i);
+        }
         final int w = t.fw[i], id = Trace.id(w);
         final int a = field(w, FastOps.A_SHIFT), b = field(w, FastOps.B_SHIFT);
         final int sz = (w >>> FastOps.SIZE_SHIFT) & 3, bits = 8 << sz;
@@ -325,6 +328,102 @@ abstract class InsnTranslator extends MemAccessEmitter {
                 return true;
             default:
                 throw new IllegalStateException("tier: untranslatable fast id " + id);
+        }
+    }
+
+    /**
+     * An instruction without a translation, run by the interpreter's own implementation
+     * ({@code Interpreter.execForTier}, QEMU's helper call): the flags and the registers the trace keeps in
+     * locals go back to the interpreter's state first and are reloaded after, since it may read and write
+     * any of them. A fault (#PF, #DE, #GP, #NM...) leaves what the instruction committed (a REP string's
+     * completed iterations: StringOps commits each after its accesses) and exits at the instruction, as
+     * the interpreter's run loop does. Returns true when it ends the trace (an unconditional transfer).
+     */
+    boolean emitCall(int i) {
+        if (cycle) {
+            throw new IllegalStateException("tier: interpreter calls are compiled for --timing fast only");
+        }
+        final int fall = t.off[i] + Trace.len(t.fw[i]);
+        flush();
+        storeRegs(written);
+        Label start = new Label(), end = new Label(), h = new Label();
+        mv.visitTryCatchBlock(start, end, h, FAULT);
+        mv.visitLabel(start);
+        mv.visitVarInsn(ALOAD, IT);
+        pushInt(t.op[i]);
+        pushInt(t.info[i]);
+        pushInt(t.mem[i]);
+        pushInt(t.disp[i]);
+        pushLong(t.imm[i]);
+        mv.visitVarInsn(LLOAD, VBASE);
+        pushLong(t.off[i]);
+        mv.visitInsn(LADD);
+        mv.visitVarInsn(LLOAD, VBASE);
+        pushLong(fall);
+        mv.visitInsn(LADD);
+        mv.visitMethodInsn(INVOKEVIRTUAL, INTERP, "execForTier", "(IIIIJJJ)J", false);
+        mv.visitLabel(end);
+        mv.visitVarInsn(LSTORE, T1);
+        loadRegs(used);
+        handlers.add(() -> {
+            mv.visitLabel(h);
+            mv.visitInsn(POP);
+            int saveK = fk, saveB = fbits;
+            fk = IN_FL; // flushed before the call
+            loadRegs(used); // what the instruction committed before it faulted
+            mv.visitVarInsn(ALOAD, C);
+            mv.visitInsn(ICONST_1);
+            mv.visitFieldInsn(PUTFIELD, CTX, "fault", "Z");
+            faulting = true;
+            exitTo(t.off[i], i);
+            faulting = false;
+            fk = saveK;
+            fbits = saveB;
+        });
+        switch (t.call[i]) {
+            case FastOps.CALL_BRANCH:
+                exit(() -> mv.visitVarInsn(LLOAD, T1), i + 1);
+                return true;
+            case FastOps.CALL_MAY_BRANCH: {
+                Label straight = new Label();
+                mv.visitVarInsn(LLOAD, T1);
+                mv.visitVarInsn(LLOAD, VBASE);
+                pushLong(fall);
+                mv.visitInsn(LADD);
+                mv.visitInsn(LCMP);
+                mv.visitJumpInsn(IFEQ, straight);
+                exit(() -> mv.visitVarInsn(LLOAD, T1), i + 1);
+                mv.visitLabel(straight);
+                break;
+            }
+            default:
+                break;
+        }
+        checkValid(i, fall);
+        return false;
+    }
+
+    /** Stores the registers in {@code set} (bit per register) from their locals to the register array. */
+    void storeRegs(int set) {
+        for (int g = 0; g < 16; g++) {
+            if ((set & (1 << g)) != 0) {
+                mv.visitVarInsn(ALOAD, R);
+                pushInt(g);
+                loadReg(g);
+                mv.visitInsn(LASTORE);
+            }
+        }
+    }
+
+    /** Loads the registers in {@code set} from the register array into their locals. */
+    void loadRegs(int set) {
+        for (int g = 0; g < 16; g++) {
+            if ((set & (1 << g)) != 0) {
+                mv.visitVarInsn(ALOAD, R);
+                pushInt(g);
+                mv.visitInsn(LALOAD);
+                storeReg(g);
+            }
         }
     }
 }

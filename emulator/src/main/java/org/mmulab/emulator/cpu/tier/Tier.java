@@ -58,6 +58,16 @@ public final class Tier {
      * the interpreter, which stays exact; the tests require 0.
      */
     public long compileFailures;
+    /** Statistics: instructions retired by compiled blocks (the rest of the vCPU's ran in the interpreter). */
+    public long insnsRetired;
+    /**
+     * Statistics ({@code --stats}: {@code tier.fallback_OP}): entries at a hot offset whose instruction
+     * the tier cannot translate, by the decoder's op id (index {@link #UNDECODED}: the offset was not in
+     * the decoded page); the interpreter runs the instruction there.
+     */
+    public final long[] fallbacks = new long[UNDECODED + 1];
+    /** Index of {@link #fallbacks} for an entry the decoded page had no slot for. */
+    public static final int UNDECODED = 127;
 
     /**
      * @param cpuPackageLookup a full-privilege lookup of the interpreter's package, where compiled blocks
@@ -117,9 +127,15 @@ public final class Tier {
                 }
                 b = compile(page, tp, table, off);
             }
+            if (b == CompiledBlock.NONE) {
+                int slot = page.slotAt(off);
+                fallbacks[slot < 0 ? UNDECODED : page.op(slot) & UNDECODED]++;
+                break;
+            }
             long k = b.run(c, budgetLeft - total, windowLeft - total);
             blockRuns++;
             total += k;
+            insnsRetired += k;
             if (c.fault) {
                 if (it != null) {
                     it.faultedInBlock(c.issueCycles);
@@ -166,7 +182,7 @@ public final class Tier {
             if (b != null) {
                 return b; // another vCPU compiled it meanwhile
             }
-            Trace t = Trace.build(page, off, m32);
+            Trace t = Trace.build(page, off, m32, timing == null);
             if (t.count == 0) {
                 b = CompiledBlock.NONE;
             } else {

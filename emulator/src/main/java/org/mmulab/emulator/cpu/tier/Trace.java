@@ -32,6 +32,11 @@ final class Trace {
     boolean hasMem;
     /** Some conditional branch or JMP returns to the start: the block is a JVM loop. */
     boolean loops;
+    /**
+     * Per instruction: {@link FastOps#CALL_NONE} when it is translated to bytecode, else how the block
+     * calls the interpreter's implementation of it ({@link FastOps#tierCall}).
+     */
+    final int[] call = new int[MAX];
 
     private Trace(int start, long frame) {
         this.start = start;
@@ -46,8 +51,13 @@ final class Trace {
         return (fw >>> FastOps.LEN_SHIFT) & 15;
     }
 
-    /** Builds the trace at {@code start}; its count is 0 when the first instruction is not translatable. */
-    static Trace build(CodeSource page, int start, boolean m32) {
+    /**
+     * Builds the trace at {@code start}; its count is 0 when the first instruction can be neither translated
+     * nor called. With {@code calls} (blocks for --timing fast), an instruction without a translation that
+     * the interpreter's implementation can run from the block ({@link FastOps#tierCall}) is called there
+     * instead of ending the trace; an unconditional transfer among them ends it.
+     */
+    static Trace build(CodeSource page, int start, boolean m32, boolean calls) {
         Trace t = new Trace(start, page.frame());
         int o = start;
         while (t.count < MAX && o < 4096) {
@@ -56,10 +66,17 @@ final class Trace {
                 break;
             }
             int w = page.fastWord(slot);
+            int call = FastOps.CALL_NONE;
             if (!translatable(w) || (m32 && !translatable32(w))) {
-                break;
+                call = calls ? FastOps.tierCall(page.op(slot)) : FastOps.CALL_NONE;
+                if (call == FastOps.CALL_NONE) {
+                    break;
+                }
+                // The length from the decoder's info word (a generic fast word carries none).
+                w = FastOps.length(page.info(slot)) << FastOps.LEN_SHIFT;
             }
             int i = t.count++;
+            t.call[i] = call;
             t.off[i] = o;
             t.fw[i] = w;
             t.mem[i] = page.memWord(slot);
@@ -69,6 +86,14 @@ final class Trace {
             t.info[i] = page.info(slot);
             int id = id(w);
             int next = o + len(w);
+            if (call != FastOps.CALL_NONE) {
+                t.hasMem = true; // it may access memory (a walker yield point: see Tier)
+                if (call == FastOps.CALL_BRANCH) {
+                    break;
+                }
+                o = next;
+                continue;
+            }
             if (id >= FastOps.LOAD) {
                 t.hasMem = true;
             }
@@ -94,6 +119,10 @@ final class Trace {
         hasMem = false;
         loops = false;
         for (int i = 0; i < n; i++) {
+            if (call[i] != FastOps.CALL_NONE) {
+                hasMem = true;
+                continue;
+            }
             int id = id(fw[i]);
             hasMem |= id >= FastOps.LOAD;
             loops |= (id == FastOps.JCC || id == FastOps.JMP) && off[i] + len(fw[i]) + imm[i] == start;
