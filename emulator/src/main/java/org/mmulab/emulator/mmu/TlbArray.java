@@ -25,6 +25,12 @@ import java.util.Arrays;
  * valid entries the order is the order of their last use, and a fill prefers an invalid way, the
  * first in the set, whatever its place in the order.
  *
+ * <p>A miss does not scan either: {@link #pageCount} counts, per hashed page number (its low bits), the
+ * valid entries whose page hashes there. A lookup whose count is 0 misses at once, as no entry can carry
+ * its tag; the L1 miss before every STLB probe and the STLB miss before every walk cost one byte load.
+ * The count is kept exact by the few places an entry is written ({@link #fillSlot}, the shadow drop of a
+ * scanning fill, {@link #clear}, a full {@link #flush}), so hits, misses and victims are those of the scan.
+ *
  * <p>A fill normally scans its set for an entry of the same page to replace. The MMU fills what a lookup
  * of the same array has just missed; the array remembers that key ({@link #missKey}) until an entry
  * changes, and keeps a valid-ways mask per set, so such a fill takes the first free way or the LRU one
@@ -80,6 +86,13 @@ public final class TlbArray {
     private final long setOfSlotMagic;
     /** log2(ways) when ways is a power of two (slot >>> waysShift is the set), else -1. */
     private final int waysShift;
+    /**
+     * Per hashed page number ({@code vpn & pageCountMask}): how many valid entries have a page number that
+     * hashes there. At least as many counters as sets, so entries counted together share a set and a counter
+     * never exceeds the ways (a byte holds it: arrays wider than 127 ways keep no counts, null).
+     */
+    private final byte[] pageCount;
+    private final int pageCountMask;
     /** False only while no entry is valid (cleared by a flush that empties the array): lookups skip it. */
     private boolean mayHold;
     /** Some valid entry may be a splinter (ATTR_SPLIT_MASK set): INVLPG must then scan every set. */
@@ -112,6 +125,9 @@ public final class TlbArray {
             this.validWays = null;
             this.lastUse = new long[entries];
         }
+        int counters = Integer.highestOneBit(Math.max(entries, 16)) * 4; // >= 4 x entries >= sets: sparse enough
+        this.pageCount = ways <= Byte.MAX_VALUE ? new byte[counters] : null;
+        this.pageCountMask = counters - 1;
         this.setOfSlotMagic = (1L << 32) / ways + 1;
         this.waysShift = Integer.bitCount(ways) == 1 ? Integer.numberOfTrailingZeros(ways) : -1;
         for (int slot = 0; slot < entries; slot++) {
@@ -211,6 +227,11 @@ public final class TlbArray {
     public int lookup(long va, int curPcid) {
         long vpn = vpnOf(va);
         long key = pack(vpn + 1, curPcid, 0);
+        byte[] count = pageCount;
+        if (count != null && count[(int) vpn & pageCountMask] == 0) {
+            missKey = key; // no valid entry's page hashes here: a miss without looking at the set
+            return -1;
+        }
         int set = (int) (vpn & setMask);
         int base = set * ways;
         long[] en = entry;
@@ -256,6 +277,22 @@ public final class TlbArray {
      */
     public long fill(long va, int curPcid, long pageFrame, int attributes) {
         long vpn = vpnOf(va) + 1;
+        long key = pack(vpn, curPcid, 0);
+        int[] valid = validWays;
+        if (key == missKey && (attributes & ATTR_G) == 0 && valid != null) {
+            // The last lookup missed this page in this PCID and no entry changed since: nothing in the set
+            // matches, so the victim is the first free way, else the least recently used one.
+            int set = (int) ((vpn - 1) & setMask);
+            int base = set * ways;
+            int freeWays = ~valid[set] & ((1 << ways) - 1);
+            return fillSlot(freeWays != 0 ? base + Integer.numberOfTrailingZeros(freeWays) : leastRecentlyUsed(set, base),
+                    set, base, vpn, curPcid, pageFrame, attributes, false);
+        }
+        return fillScanning(vpn, key, curPcid, pageFrame, attributes);
+    }
+
+    /** {@link #fill} when an entry of the page may be there: scans the set for it (and for entries it shadows). */
+    private long fillScanning(long vpn, long key, int curPcid, long pageFrame, int attributes) {
         int set = (int) ((vpn - 1) & setMask);
         int base = set * ways;
         int end = base + ways;
@@ -263,16 +300,8 @@ public final class TlbArray {
         int victim = -1;
         int free = -1;
         boolean dropped = false;
-        long key = pack(vpn, curPcid, 0);
         long[] en = entry;
         int[] valid = validWays;
-        if (!global && key == missKey && valid != null) {
-            // The last lookup missed this page in this PCID and no entry changed since: nothing in the set
-            // matches, so the victim is the first free way, else the least recently used one.
-            int freeWays = ~valid[set] & ((1 << ways) - 1);
-            return fillSlot(freeWays != 0 ? base + Integer.numberOfTrailingZeros(freeWays) : leastRecentlyUsed(set, base),
-                    set, base, vpn, curPcid, pageFrame, attributes, false);
-        }
         for (int i = base; i < end; i++) {
             long e = en[i];
             long d = e ^ key;
@@ -282,6 +311,7 @@ public final class TlbArray {
                     victim = i;
                 } else {
                     en[i] = 0; // a second entry the new one would shadow
+                    uncount(e);
                     if (valid != null) {
                         valid[set] &= ~(1 << (i - base));
                     }
@@ -304,6 +334,10 @@ public final class TlbArray {
         long old = en[victim];
         long evicted = old != 0 && (tagOf(old) != vpn || pcidOf(old) != curPcid) || dropped
                 ? vaOf(old) : -1;
+        if (old != 0) {
+            uncount(old);
+        }
+        count(vpn - 1);
         en[victim] = pack(vpn, curPcid, attributes);
         frame[victim] = pageFrame & ~((1L << pageShift) - 1);
         use(set, victim - base, victim);
@@ -316,6 +350,22 @@ public final class TlbArray {
             maySplinter = true;
         }
         return evicted;
+    }
+
+    /** A valid entry for page number {@code vpn} appears. */
+    private void count(long vpn) {
+        byte[] c = pageCount;
+        if (c != null) {
+            c[(int) vpn & pageCountMask]++;
+        }
+    }
+
+    /** Valid entry {@code e} goes. */
+    private void uncount(long e) {
+        byte[] c = pageCount;
+        if (c != null) {
+            c[(int) (tagOf(e) - 1) & pageCountMask]--;
+        }
     }
 
     /** The least recently used slot of a set whose ways are all valid. */
@@ -345,6 +395,10 @@ public final class TlbArray {
 
     /** Drops the entry in {@code slot}: every entry that goes, goes here (the valid-ways bits and miss key follow). */
     private void clear(int slot) {
+        long e = entry[slot];
+        if (e != 0) {
+            uncount(e);
+        }
         entry[slot] = 0;
         missKey = 0;
         if (validWays != null) {
@@ -442,6 +496,9 @@ public final class TlbArray {
         }
         if (!keepGlobal && onlyPcid < 0) {
             Arrays.fill(entry, 0);
+            if (pageCount != null) {
+                Arrays.fill(pageCount, (byte) 0);
+            }
             if (validWays != null) {
                 Arrays.fill(validWays, 0);
             }
