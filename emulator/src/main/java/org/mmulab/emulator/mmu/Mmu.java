@@ -408,6 +408,14 @@ public final class Mmu {
                 return fastHit(i, va);
             }
         }
+        return translateModelled(va, access);
+    }
+
+    /**
+     * {@link #translateOrFault} through the modelled TLBs, for a caller that has already tried the fast path
+     * (the user accessors) or whose access it never serves.
+     */
+    private long translateModelled(long va, int access) {
         if ((s.cr0 & CpuState.CR0_PG) == 0) {
             return va & 0xffff_ffffL;
         }
@@ -571,13 +579,13 @@ public final class Mmu {
         }
         WalkTiming t = timing;
         if (t == null) {
-            return orThrow(translateOrFault(va, userBit()));
+            return orThrow(translateModelled(va, userBit())); // the fast path missed just above
         }
         long pa; // cycle mode: the load goes through L1D/L2/LLC
         if (cycleReadTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
             pa = fastHit(i, va);
         } else {
-            pa = orThrow(translateOrFault(va, userBit()));
+            pa = orThrow(translateModelled(va, userBit()));
         }
         t.dataLoad(s.rip, va, pa); // the load's instruction trains the data prefetcher
         return pa;
@@ -591,13 +599,13 @@ public final class Mmu {
         }
         WalkTiming t = timing;
         if (t == null) {
-            return orThrow(translateOrFault(va, userBit() | PfErr.W));
+            return orThrow(translateModelled(va, userBit() | PfErr.W)); // the fast path missed just above
         }
         long pa; // cycle mode: the store's line is fetched for ownership (write-allocate)
         if (cycleWriteTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
             pa = fastHit(i, va);
         } else {
-            pa = orThrow(translateOrFault(va, userBit() | PfErr.W));
+            pa = orThrow(translateModelled(va, userBit() | PfErr.W));
         }
         t.dataStore(pa);
         return pa;
