@@ -251,26 +251,30 @@ public final class TlbArray {
             long[] ord = order;
             if (ord != null) { // the most recently used way: a repeated hit is one compare and no store
                 int mru = base + ((int) ord[set] & 0xf);
-                long e = en[mru];
-                long d = e ^ key;
-                if ((d & TAG_MASK) == 0 && ((d & PCID_MASK) == 0 || global(e))) {
+                if (hits(en[mru], key)) {
                     return mru;
                 }
             }
             int hint = (word >>> HINT_SHIFT) - 1; // the slot filled last for a page hashing here
-            if (hint >= 0) {
-                long e = en[hint];
-                long d = e ^ key;
-                if ((d & TAG_MASK) == 0 && ((d & PCID_MASK) == 0 || global(e))) {
-                    use(set, hint - base, hint); // the tag puts the entry in this set
-                    return hint;
-                }
+            if (hint >= 0 && hits(en[hint], key)) {
+                use(set, hint - base, hint); // the tag puts the entry in this set
+                return hint;
             }
         }
+        return scan(set, base, key);
+    }
+
+    /** True if a lookup of {@code key} (page number + 1 and PCID) hits entry {@code e}: same tag; its PCID or global. */
+    private static boolean hits(long e, long key) {
+        long d = e ^ key;
+        return (d & TAG_MASK) == 0 && ((d & PCID_MASK) == 0 || global(e));
+    }
+
+    /** {@link #lookup} by a scan of the set (kept apart so that lookup stays small enough to inline). */
+    private int scan(int set, int base, long key) {
+        long[] en = entry;
         for (int w = 0, n = ways; w < n; w++) {
-            long e = en[base + w];
-            long d = e ^ key;
-            if ((d & TAG_MASK) == 0 && ((d & PCID_MASK) == 0 || global(e))) { // one test per way on a miss
+            if (hits(en[base + w], key)) { // one test per way on a miss
                 use(set, w, base + w);
                 return base + w;
             }
