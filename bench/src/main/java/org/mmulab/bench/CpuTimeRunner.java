@@ -23,7 +23,7 @@ public final class CpuTimeRunner {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
         long ops = args.length > 1 ? Long.parseLong(args[1]) : 20_000_000L;
         String[] names = {"fastPathRead64", "tlbHit", "stlbHit", "walkPscHit", "walkNoPscHit", "fullWalk",
-            "walkAfterInvlpg"};
+            "walkAfterInvlpg", "supervisorTlbHit", "strideRead64"};
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         System.out.printf("%-16s %12s %12s   (thread CPU time, %d rounds of %d ops)%n", "operation", "best ns/op",
                 "median", rounds, ops);
@@ -34,7 +34,7 @@ public final class CpuTimeRunner {
             }
             TranslateBench b = new TranslateBench();
             b.setUp();
-            long n = which >= 5 ? ops / 20 : ops;
+            long n = which == 5 || which == 6 ? ops / 20 : ops;
             run(which, b, n); // warm-up
             run(which, b, n);
             double[] r = new double[rounds];
@@ -82,9 +82,19 @@ public final class CpuTimeRunner {
                     s += b.fullWalk();
                 }
             }
-            default -> {
+            case 6 -> {
                 for (long i = 0; i < n; i++) {
                     s += b.walkAfterInvlpg();
+                }
+            }
+            case 7 -> {
+                for (long i = 0; i < n; i++) {
+                    s += b.supervisorTlbHit();
+                }
+            }
+            default -> {
+                for (long i = 0; i < n; i++) {
+                    s += b.strideRead64();
                 }
             }
         }

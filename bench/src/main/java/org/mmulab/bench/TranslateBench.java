@@ -32,7 +32,12 @@ import org.openjdk.jmh.annotations.Warmup;
  *     L1 and one STLB set and outnumber the PDE cache, so every access is a full 4-level walk (four
  *     loads) with no paging-structure-cache help and nothing flushed;</li>
  * <li>{@code fullWalk} and {@code walkAfterInvlpg}: a full walk after a flush of everything / after an
- *     INVLPG (which also drops the paging-structure caches), flush cost included.</li>
+ *     INVLPG (which also drops the paging-structure caches), flush cost included;</li>
+ * <li>{@code supervisorTlbHit}: an L1 dTLB hit for a supervisor read (CPL 0), which the host-side fast path
+ *     never serves: the modelled lookup itself;</li>
+ * <li>{@code strideRead64}: what one load of {@code tlb_stride} at 16,384 pages costs the emulator: a user
+ *     {@code read64} through the accessor (fast-path miss, L1 and STLB miss, a walk with a PDE-cache hit, both
+ *     fills) and the load of the data from its own frame (64 MiB of distinct frames, as in the guest).</li>
  * </ul>
  * Targets from the [bench] issue: TLB hit &lt; 5 ns, STLB hit &lt; 15 ns, full walk &lt; 60 ns.
  */
@@ -51,6 +56,10 @@ public class TranslateBench {
     private static final int PSC_PAGES = 4096;
     /** walkNoPscHit: one page under each of PML4 entries 1..64. */
     private static final int SPREAD_PAGES = 64;
+    /** strideRead64: 16,384 consecutive pages (32 PDEs, the PDE cache's size) from STRIDE_BASE, own frames. */
+    private static final long STRIDE_BASE = 0x10_0000_0000L;
+    private static final int STRIDE_PAGES = 16384;
+    private static final long STRIDE_FRAMES = 0x100_0000L;
 
     private PhysicalMemory mem;
     private long root;
@@ -64,7 +73,7 @@ public class TranslateBench {
 
     @Setup
     public void setUp() {
-        mem = new PhysicalMemory(64 << 20);
+        mem = new PhysicalMemory(96 << 20);
         state = new CpuState();
         mmu = new Mmu(mem, state, CpuModel.SKYLAKE);
         root = table();
@@ -76,6 +85,9 @@ public class TranslateBench {
         }
         for (int i = 1; i <= SPREAD_PAGES; i++) {
             map(spread(i));
+        }
+        for (int i = 0; i < STRIDE_PAGES; i++) {
+            mapTo(STRIDE_BASE + ((long) i << 12), STRIDE_FRAMES + ((long) i << 12));
         }
         state.cr3 = root;
         state.cpl = 3;
@@ -99,6 +111,11 @@ public class TranslateBench {
 
     /** Maps the 4 KiB page at {@code v} to the next data frame (frames repeat every 8 MiB: only addresses matter). */
     private void map(long v) {
+        mapTo(v, nextFrame);
+        nextFrame = 0x80_0000L + ((nextFrame + 0x1000) & 0x7f_ffffL);
+    }
+
+    private void mapTo(long v, long frame) {
         long table = root;
         for (int level = 4; level > 1; level--) {
             long ea = table + (((v >>> (12 + 9 * (level - 1))) & 511) << 3);
@@ -109,8 +126,7 @@ public class TranslateBench {
             }
             table = e & Pte.ADDR_MASK;
         }
-        mem.write64(table + (((v >>> 12) & 511) << 3), nextFrame | Pte.P | Pte.RW | Pte.US | Pte.A);
-        nextFrame = 0x80_0000L + ((nextFrame + 0x1000) & 0x7f_ffffL);
+        mem.write64(table + (((v >>> 12) & 511) << 3), frame | Pte.P | Pte.RW | Pte.US | Pte.A);
     }
 
     /** An interpreter-style user read through the host-side fast path (a dTLB hit in the model). */
@@ -143,6 +159,22 @@ public class TranslateBench {
     public long walkNoPscHit() {
         next = next >= SPREAD_PAGES ? 1 : next + 1;
         return mmu.translate(spread(next), PfErr.U);
+    }
+
+    /** An L1 dTLB hit for a supervisor read: the modelled lookup, without the user-mode fast path. */
+    @Benchmark
+    public long supervisorTlbHit() {
+        state.cpl = 0;
+        long pa = mmu.translate(va, 0);
+        state.cpl = 3;
+        return pa;
+    }
+
+    /** One tlb_stride load at 16,384 pages: the accessor, a PDE-cache-hit walk with both fills, and the data. */
+    @Benchmark
+    public long strideRead64() {
+        next = (next + 1) & (STRIDE_PAGES - 1);
+        return mmu.read64(STRIDE_BASE + ((long) next << 12));
     }
 
     /** Everything flushed: all four levels are read from guest RAM (the flush is part of the cost). */

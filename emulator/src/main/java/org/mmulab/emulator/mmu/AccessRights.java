@@ -28,12 +28,17 @@ final class AccessRights {
 
     /** §4.6: may an access ({@link PfErr} bits W, U, I, IMPLICIT) proceed with these combined rights? */
     static boolean permitted(CpuState s, int rights, int access) {
+        if ((access & (PfErr.U | PfErr.I)) == PfErr.U) {
+            // User data access, the common case: U/S, and R/W for a write (CR0.WP does not matter).
+            return (rights & TlbArray.ATTR_US) != 0 && ((access & PfErr.W) == 0 || (rights & TlbArray.ATTR_RW) != 0);
+        }
+        return permittedOther(s, rights, access);
+    }
+
+    /** {@link #permitted} for fetches and supervisor data accesses (kept apart so the common case inlines small). */
+    private static boolean permittedOther(CpuState s, int rights, int access) {
         boolean user = (rights & TlbArray.ATTR_US) != 0;
         boolean write = (access & PfErr.W) != 0;
-        if ((access & PfErr.U) != 0 && (access & PfErr.I) == 0) {
-            // User data access, the common case: U/S, and R/W for a write (CR0.WP does not matter).
-            return user && (!write || (rights & TlbArray.ATTR_RW) != 0);
-        }
         if ((access & PfErr.I) != 0) {
             if ((rights & TlbArray.ATTR_XD) != 0) {
                 return false;

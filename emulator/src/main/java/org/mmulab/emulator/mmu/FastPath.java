@@ -65,6 +65,10 @@ final class FastPath {
     void drop(long base, int shift) {
         if (shift == 12) {
             int i = (int) (base >>> 12) & MASK;
+            long tag = (base >>> 12) + 1;
+            if (readTag[i] != tag && cycleReadTag[i] != tag) {
+                return; // the slot holds another page (or nothing): a write tag never outlives its read tag
+            }
             readTag[i] = 0;
             writeTag[i] = 0;
             cycleReadTag[i] = 0;
@@ -72,6 +76,11 @@ final class FastPath {
             page[i] = -1L;
             return;
         }
+        dropLarge(base, shift);
+    }
+
+    /** {@link #drop} of a 2 MiB or 1 GiB page: every slot may hold a piece of it. */
+    private void dropLarge(long base, int shift) {
         long first = (base >>> 12) + 1;
         long last = first + (1L << (shift - 12));
         for (int i = 0; i < SIZE; i++) {

@@ -448,43 +448,77 @@ public final class Mmu {
      * #PF (CR2 set) or #GP in the vCPU state.
      */
     public long translateOrFault(long va, int access) {
+        if ((access & ~PfErr.W) == PfErr.U) {
+            // An explicit user-mode data access: the fast path first. Its entries are a subset of the dTLB's
+            // usable user entries (installed only for such accesses to U/S pages, writes only with D=1, gone
+            // with their dTLB entry and on every paging-mode, CR3 or timing change), so a hit is exactly the
+            // dTLB hit the lookup below would find: the same counter, the same LRU update, no fault possible.
+            int i = (int) (va >>> 12) & FAST_MASK;
+            long[] tags = (access & PfErr.W) == 0 ? (timing == null ? fastReadTag : cycleReadTag)
+                    : (timing == null ? fastWriteTag : cycleWriteTag);
+            if (tags[i] == (va >>> 12) + 1) {
+                return fastHit(i, va);
+            }
+        }
+        return translateModelled(va, access);
+    }
+
+    /**
+     * {@link #translateOrFault} through the modelled TLBs, for a caller that has already tried the fast path
+     * (the user accessors) or whose access it never serves.
+     */
+    private long translateModelled(long va, int access) {
         if ((s.cr0 & CpuState.CR0_PG) == 0) {
             return va & 0xffff_ffffL;
         }
         if (s.pagingLongMode()) {
             if (((va << 16) >> 16) != va) {
-                GuestFault.raise(s, Vectors.GP, 0);
-                return FAULT;
+                return nonCanonical();
             }
         } else {
             va &= 0xffff_ffffL;
         }
-        boolean fetch = (access & PfErr.I) != 0;
-        Tlb l1 = fetch ? itlb : dtlb;
+        Tlb l1 = (access & PfErr.I) != 0 ? itlb : dtlb;
         int pcid = currentPcid();
         int h = l1.lookup(va, pcid);
         if (h < 0) {
             return translateL1Miss(va, access, l1, pcid);
         }
         int attrs = l1.attrs(h);
-        if (!AccessRights.permitted(s, attrs, access)) {
-            return walker.pageFault(va, access | PfErr.P, pcid);
-        }
-        if ((access & PfErr.W) != 0 && (attrs & TlbArray.ATTR_D) == 0) {
-            // A write re-walks to set D (SDM §4.8). Its fill replaces this entry in place or, if the page
-            // size changed, shadows it: the fast entries it backed go first, as they may translate the old way.
-            int shift = Tlb.pageShift(l1.sizeIndex(h));
-            fast.drop(va & -(1L << shift), shift);
-            return walker.walk(va, access, l1, pcid);
+        if (!AccessRights.permitted(s, attrs, access) || (access & PfErr.W) != 0 && (attrs & TlbArray.ATTR_D) == 0) {
+            return l1HitRefused(va, access, l1, pcid, h, attrs);
         }
         long pa = l1.physical(h, va);
-        if (fetch) {
+        if (l1 == itlb) {
             counters.itlbHits++;
         } else {
             counters.dtlbHits++;
             installFast(va, pa, h, attrs, access);
         }
         return pa;
+    }
+
+    /*
+     * The rare outcomes live in methods of their own, so that the hot paths above and below stay small
+     * enough for the JIT to inline whole (HotSpot's FreqInlineSize counts bytecodes).
+     */
+
+    /** A non-canonical linear address in 4-level paging: #GP(0) (SDM Vol. 3A §6.15). */
+    private long nonCanonical() {
+        GuestFault.raise(s, Vectors.GP, 0);
+        return FAULT;
+    }
+
+    /** An L1 hit whose cached rights refuse the access (#PF without a walk), or a write that needs D set. */
+    private long l1HitRefused(long va, int access, Tlb l1, int pcid, int h, int attrs) {
+        if (!AccessRights.permitted(s, attrs, access)) {
+            return walker.pageFault(va, access | PfErr.P, pcid);
+        }
+        // A write re-walks to set D (SDM §4.8). Its fill replaces this entry in place or, if the page
+        // size changed, shadows it: the fast entries it backed go first, as they may translate the old way.
+        int shift = Tlb.pageShift(l1.sizeIndex(h));
+        fast.drop(va & -(1L << shift), shift);
+        return walker.walk(va, access, l1, pcid);
     }
 
     private long translateL1Miss(long va, int access, Tlb l1, int pcid) {
@@ -504,25 +538,30 @@ public final class Mmu {
                 return walker.pageFault(va, access | PfErr.P, pcid);
             }
             if ((access & PfErr.W) == 0 || (attrs & TlbArray.ATTR_D) != 0) {
-                counters.stlbHits++;
-                if (fetch) {
-                    counters.itlbStlbHits++;
-                } else if ((access & PfErr.W) != 0) {
-                    counters.dtlbStoreStlbHits++;
-                }
-                if (timing != null) {
-                    timing.stlbHit();
-                }
-                long pa = stlb.physical(h, va);
-                int size = stlb.sizeIndex(h);
-                fillL1(l1, size, va, pcid, pa & ~((1L << Tlb.pageShift(size)) - 1), attrs);
-                return pa;
+                return stlbHit(va, access, l1, pcid, h, attrs);
             }
         }
         if (timing != null) {
             timing.stlbMiss();
         }
         return walker.walk(va, access, l1, pcid);
+    }
+
+    /** An STLB hit usable for the access: counted, timed, and installed in the L1 TLB as it is. */
+    private long stlbHit(long va, int access, Tlb l1, int pcid, int h, int attrs) {
+        counters.stlbHits++;
+        if ((access & PfErr.I) != 0) {
+            counters.itlbStlbHits++;
+        } else if ((access & PfErr.W) != 0) {
+            counters.dtlbStoreStlbHits++;
+        }
+        if (timing != null) {
+            timing.stlbHit();
+        }
+        long pa = stlb.physical(h, va);
+        int size = stlb.sizeIndex(h);
+        fillL1(l1, size, va, pcid, pa & ~((1L << Tlb.pageShift(size)) - 1), attrs);
+        return pa;
     }
 
     /** Fills an L1 TLB; an entry it evicts from the dTLB takes its fast-path entries with it. */
@@ -592,13 +631,13 @@ public final class Mmu {
         }
         WalkTiming t = timing;
         if (t == null) {
-            return orThrow(translateOrFault(va, userBit()));
+            return orThrow(translateModelled(va, userBit())); // the fast path missed just above
         }
         long pa; // cycle mode: the load goes through L1D/L2/LLC
         if (cycleReadTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
             pa = fastHit(i, va);
         } else {
-            pa = orThrow(translateOrFault(va, userBit()));
+            pa = orThrow(translateModelled(va, userBit()));
         }
         t.dataLoad(s.rip, va, pa); // the load's instruction trains the data prefetcher
         return pa;
@@ -612,13 +651,13 @@ public final class Mmu {
         }
         WalkTiming t = timing;
         if (t == null) {
-            return orThrow(translateOrFault(va, userBit() | PfErr.W));
+            return orThrow(translateModelled(va, userBit() | PfErr.W)); // the fast path missed just above
         }
         long pa; // cycle mode: the store's line is fetched for ownership (write-allocate)
         if (cycleWriteTag[i] == (va >>> 12) + 1 && s.cpl == 3) {
             pa = fastHit(i, va);
         } else {
-            pa = orThrow(translateOrFault(va, userBit() | PfErr.W));
+            pa = orThrow(translateModelled(va, userBit() | PfErr.W));
         }
         t.dataStore(pa);
         return pa;

@@ -190,31 +190,13 @@ final class PageWalker {
         if (!AccessRights.permitted(s, rights, access)) {
             return pageFault(va, access | PfErr.P, pcid);
         }
-        Runnable race = mmu.beforeAccessedUpdate;
-        if (race != null) {
-            race.run();
+        if (!setAccessedDirty(access, n)) {
+            counters.walkRestarts++;
+            return RESTART;
         }
-        boolean write = (access & PfErr.W) != 0;
-        PhysicalMemory mem = mmu.mem;
-        for (int i = 0; i < n; i++) {
-            long e = walkEntry[i];
-            long want = e | Pte.A;
-            if (i == n - 1 && write) {
-                want |= Pte.D;
-            }
-            if (want != e) {
-                WalkerYield y = mmu.walkerYield;
-                if (y != null) {
-                    y.beforeAdUpdate();
-                }
-                if (mem.compareAndExchange64(walkEntryAddr[i], e, want) != e) {
-                    counters.walkRestarts++;
-                    return RESTART;
-                }
-            }
-            walkEntry[i] = want;
+        if (n > 1) {
+            fillPagingStructureCaches(va, pcid, n - 1);
         }
-        fillPagingStructureCaches(va, pcid, n - 1);
         long leaf = walkEntry[n - 1];
         int attrs = rights;
         if ((leaf & Pte.D) != 0) {
@@ -235,6 +217,42 @@ final class PageWalker {
         mmu.fillL1(l1, sizeIndex, va, pcid, frame, attrs);
         mmu.stlb.fill(sizeIndex, va, pcid, frame, attrs);
         return frame | (va & pageMask);
+    }
+
+    /**
+     * Sets A in every walked entry and D in the leaf for a write (SDM §4.8), each with a locked
+     * compare-and-exchange where it changes the entry; false if an entry changed under it (the walk
+     * restarts). The entries already carrying the bits, the common case, cost no atomic.
+     */
+    private boolean setAccessedDirty(int access, int n) {
+        Runnable race = mmu.beforeAccessedUpdate;
+        if (race != null) {
+            race.run();
+        }
+        boolean write = (access & PfErr.W) != 0;
+        for (int i = 0; i < n; i++) {
+            long e = walkEntry[i];
+            long want = e | Pte.A;
+            if (i == n - 1 && write) {
+                want |= Pte.D;
+            }
+            if (want != e) {
+                if (!compareAndExchange(i, e, want)) {
+                    return false;
+                }
+                walkEntry[i] = want;
+            }
+        }
+        return true;
+    }
+
+    /** The A/D update of walked entry {@code i}: false if the entry no longer holds {@code e}. */
+    private boolean compareAndExchange(int i, long e, long want) {
+        WalkerYield y = mmu.walkerYield;
+        if (y != null) {
+            y.beforeAdUpdate();
+        }
+        return mmu.mem.compareAndExchange64(walkEntryAddr[i], e, want) == e;
     }
 
     /** Caches the first {@code nonLeaf} walked entries (SDM §4.10.3.1): their next table and rights so far. */

@@ -14,7 +14,9 @@ import java.util.Arrays;
  * a host-side open-addressing hash index (linear probing, backward-shift deletion) maps the packed
  * (address bits, PCID) key to its slot, and is updated by every fill, invalidation and flush. A fill
  * never creates a second entry for a key, so the index is exact and hits, misses and LRU victims are
- * those of a scan.
+ * those of a scan. Before hashing, a lookup tries the slot of the last hit: consecutive walks mostly share
+ * their upper levels (512 pages under one PDE), and a key is in at most one slot, so a match there is the
+ * index's answer.
  */
 public final class PagingStructureCache {
     private final String name;
@@ -31,6 +33,8 @@ public final class PagingStructureCache {
     /** slot + 1 of the entry whose key hashes here (or probes on from here), 0 = empty. */
     private final int[] index;
     private final int indexShift;
+    /** The slot the last successful lookup returned (checked against its key before use). */
+    private int lastHit;
 
     public PagingStructureCache(String name, int entries, int shift) {
         this.name = name;
@@ -109,10 +113,16 @@ public final class PagingStructureCache {
         if (valid == 0) {
             return -1;
         }
-        int s = find(keyOf(va, curPcid));
-        if (s >= 0) {
-            lastUse[s] = ++clock;
+        long k = keyOf(va, curPcid);
+        int s = lastHit;
+        if (key[s] != k) { // keys are never 0, so an emptied slot does not match
+            s = find(k);
+            if (s < 0) {
+                return -1;
+            }
+            lastHit = s;
         }
+        lastUse[s] = ++clock;
         return s;
     }
 

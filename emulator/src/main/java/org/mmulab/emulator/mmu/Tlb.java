@@ -71,17 +71,22 @@ public final class Tlb {
      * index in bits 1:0 (bases are page-aligned, so the low bits are free).
      */
     public long fill(int sizeIndex, long va, int pcid, long frame, int attrs) {
-        TlbArray a = arrays[sizeIndex];
+        TlbArray a = sizeIndex == SIZE_4K ? a4k : arrays[sizeIndex];
         if (a == null) {
-            // No array for this size: the hardware splinters the large page into 4K entries, each
-            // remembering the size of the page it came from so INVLPG can drop them all.
-            long within = va & ((1L << pageShift(sizeIndex)) - 1) & ~0xfffL;
-            long ev = arrays[SIZE_4K].fill(va, pcid, frame + within,
-                    attrs | sizeIndex << TlbArray.ATTR_SPLIT_SHIFT);
-            return ev < 0 ? -1 : ev | SIZE_4K;
+            return fillSplinter(sizeIndex, va, pcid, frame, attrs);
         }
         long ev = a.fill(va, pcid, frame, attrs);
         return ev < 0 ? -1 : ev | sizeIndex;
+    }
+
+    /**
+     * No array for this size: the hardware splinters the large page into 4K entries, each remembering the
+     * size of the page it came from so INVLPG can drop them all.
+     */
+    private long fillSplinter(int sizeIndex, long va, int pcid, long frame, int attrs) {
+        long within = va & ((1L << pageShift(sizeIndex)) - 1) & ~0xfffL;
+        long ev = a4k.fill(va, pcid, frame + within, attrs | sizeIndex << TlbArray.ATTR_SPLIT_SHIFT);
+        return ev < 0 ? -1 : ev | SIZE_4K;
     }
 
     /** Refreshes the LRU age of a looked-up entry (a fast-path hit is an L1 hit). */

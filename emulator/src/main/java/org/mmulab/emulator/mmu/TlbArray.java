@@ -25,6 +25,15 @@ import java.util.Arrays;
  * valid entries the order is the order of their last use, and a fill prefers an invalid way, the
  * first in the set, whatever its place in the order.
  *
+ * <p>Neither a miss nor a hit normally scans: {@link #pageIndex} keeps, per hashed page number (its low
+ * bits), how many valid entries have a page that hashes there, and the slot filled last for such a page.
+ * A lookup whose count is 0 misses at once, as no entry can carry its tag (the L1 miss before every STLB
+ * probe and the STLB miss before every walk cost one load); otherwise the remembered slot is tried first,
+ * and it is the hit when its entry matches, since a set never holds two entries a lookup would hit (see
+ * {@link #fill}). The count is kept exact by the few places an entry is written ({@link #fillSlot}, the
+ * shadow drop of a scanning fill, {@link #clear}, a full {@link #flush}); the slot is only a hint, checked
+ * against the entry. So hits, misses and LRU victims are those of a scan of the set.
+ *
  * <p>A fill normally scans its set for an entry of the same page to replace. The MMU fills what a lookup
  * of the same array has just missed; the array remembers that key ({@link #missKey}) until an entry
  * changes, and keeps a valid-ways mask per set, so such a fill takes the first free way or the LRU one
@@ -85,10 +94,22 @@ public final class TlbArray {
     static final int MAX_ORDERED_WAYS = 16;
     private static final long NIBBLE_ONES = 0x1111_1111_1111_1111L;
     private static final long NIBBLE_HIGHS = 0x8888_8888_8888_8888L;
+    /** Ordered sets: the bit offset of the least recently used way's nibble, and the nibbles below / above it. */
+    private final int lruShift;
+    private final long lruBelow, lruAbove;
     /** slot * setOfSlotMagic >>> 32 = slot / ways, exactly for every slot of the array (no division). */
     private final long setOfSlotMagic;
     /** log2(ways) when ways is a power of two (slot >>> waysShift is the set), else -1. */
     private final int waysShift;
+    /**
+     * Per hashed page number ({@code vpn & pageIndexMask}): bits 7:0 how many valid entries have a page
+     * number that hashes there, bits 31:8 the slot + 1 filled last for such a page (a hint; 0 = none). At
+     * least as many words as sets, so entries counted together share a set and a count never exceeds the
+     * ways (arrays wider than 255 ways keep no index: null).
+     */
+    private final int[] pageIndex;
+    private final int pageIndexMask;
+    private static final int COUNT_MASK = 0xff, HINT_SHIFT = 8;
     /** False only while no entry is valid (cleared by a flush that empties the array): lookups skip it. */
     private boolean mayHold;
     /** Some valid entry may be a splinter (ATTR_SPLIT_MASK set): INVLPG must then scan every set. */
@@ -122,6 +143,12 @@ public final class TlbArray {
             this.validWays = null;
             this.lastUse = new long[entries];
         }
+        int words = Integer.highestOneBit(Math.max(entries, 16)) * 4; // >= 2 x entries >= sets: sparse enough
+        this.pageIndex = ways <= COUNT_MASK ? new int[words] : null;
+        this.pageIndexMask = words - 1;
+        this.lruShift = 4 * (Math.min(ways, MAX_ORDERED_WAYS) - 1);
+        this.lruBelow = (1L << lruShift) - 1;
+        this.lruAbove = ways >= MAX_ORDERED_WAYS ? 0 : -1L << (4 * ways);
         this.setOfSlotMagic = (1L << 32) / ways + 1;
         this.waysShift = Integer.bitCount(ways) == 1 ? Integer.numberOfTrailingZeros(ways) : -1;
         for (int slot = 0; slot < entries; slot++) {
@@ -224,19 +251,40 @@ public final class TlbArray {
         int set = (int) (vpn & setMask);
         int base = set * ways;
         long[] en = entry;
-        long[] ord = order;
-        if (ord != null) { // the most recently used way first: a repeated hit is one compare and no store
-            int mru = base + ((int) ord[set] & 0xf);
-            long e = en[mru];
-            long d = e ^ key;
-            if ((d & TAG_MASK) == 0 && ((d & PCID_MASK) == 0 || global(e))) {
-                return mru;
+        int[] index = pageIndex;
+        if (index != null) {
+            int word = index[(int) vpn & pageIndexMask];
+            if ((word & COUNT_MASK) == 0) {
+                missKey = key; // no valid entry's page hashes here: a miss without looking at the set
+                return -1;
+            }
+            long[] ord = order;
+            if (ord != null) { // the most recently used way: a repeated hit is one compare and no store
+                int mru = base + ((int) ord[set] & 0xf);
+                if (hits(en[mru], key)) {
+                    return mru;
+                }
+            }
+            int hint = (word >>> HINT_SHIFT) - 1; // the slot filled last for a page hashing here
+            if (hint >= 0 && hits(en[hint], key)) {
+                use(set, hint - base, hint); // the tag puts the entry in this set
+                return hint;
             }
         }
+        return scan(set, base, key);
+    }
+
+    /** True if a lookup of {@code key} (page number + 1 and PCID) hits entry {@code e}: same tag; its PCID or global. */
+    private static boolean hits(long e, long key) {
+        long d = e ^ key;
+        return (d & TAG_MASK) == 0 && ((d & PCID_MASK) == 0 || global(e));
+    }
+
+    /** {@link #lookup} by a scan of the set (kept apart so that lookup stays small enough to inline). */
+    private int scan(int set, int base, long key) {
+        long[] en = entry;
         for (int w = 0, n = ways; w < n; w++) {
-            long e = en[base + w];
-            long d = e ^ key;
-            if ((d & TAG_MASK) == 0 && ((d & PCID_MASK) == 0 || global(e))) { // one test per way on a miss
+            if (hits(en[base + w], key)) { // one test per way on a miss
                 use(set, w, base + w);
                 return base + w;
             }
@@ -266,6 +314,30 @@ public final class TlbArray {
      */
     public long fill(long va, int curPcid, long pageFrame, int attributes) {
         long vpn = vpnOf(va) + 1;
+        long key = pack(vpn, curPcid, 0);
+        int[] valid = validWays;
+        if (key == missKey && (attributes & ATTR_G) == 0 && valid != null) {
+            // The last lookup missed this page in this PCID and no entry changed since: nothing in the set
+            // matches, so the victim is the first free way, else the least recently used one.
+            int set = (int) ((vpn - 1) & setMask);
+            int base = set * ways;
+            int freeWays = ~valid[set] & ((1 << ways) - 1);
+            if (freeWays != 0) {
+                return fillSlot(base + Integer.numberOfTrailingZeros(freeWays), set, base, vpn, curPcid, pageFrame,
+                        attributes, false, false);
+            }
+            // A full set: the least recently used way (the last nibble) is the victim and becomes the most
+            // recently used; the others each age by one. moveToFront of the last nibble, without its search.
+            long o = order[set];
+            int w = (int) (o >>> lruShift) & 0xf;
+            order[set] = (o & lruAbove) | (o & lruBelow) << 4 | w;
+            return fillSlot(base + w, set, base, vpn, curPcid, pageFrame, attributes, false, true);
+        }
+        return fillScanning(vpn, key, curPcid, pageFrame, attributes);
+    }
+
+    /** {@link #fill} when an entry of the page may be there: scans the set for it (and for entries it shadows). */
+    private long fillScanning(long vpn, long key, int curPcid, long pageFrame, int attributes) {
         int set = (int) ((vpn - 1) & setMask);
         int base = set * ways;
         int end = base + ways;
@@ -273,16 +345,8 @@ public final class TlbArray {
         int victim = -1;
         int free = -1;
         boolean dropped = false;
-        long key = pack(vpn, curPcid, 0);
         long[] en = entry;
         int[] valid = validWays;
-        if (!global && key == missKey && valid != null) {
-            // The last lookup missed this page in this PCID and no entry changed since: nothing in the set
-            // matches, so the victim is the first free way, else the least recently used one.
-            int freeWays = ~valid[set] & ((1 << ways) - 1);
-            return fillSlot(freeWays != 0 ? base + Integer.numberOfTrailingZeros(freeWays) : leastRecentlyUsed(set, base),
-                    set, base, vpn, curPcid, pageFrame, attributes, false);
-        }
         for (int i = base; i < end; i++) {
             long e = en[i];
             long d = e ^ key;
@@ -293,6 +357,7 @@ public final class TlbArray {
                 } else {
                     en[i] = 0; // a second entry the new one would shadow
                     frame[i] = NO_FRAME;
+                    uncount(e);
                     if (valid != null) {
                         valid[set] &= ~(1 << (i - base));
                     }
@@ -305,19 +370,28 @@ public final class TlbArray {
         if (victim < 0) {
             victim = free >= 0 ? free : leastRecentlyUsed(set, base);
         }
-        return fillSlot(victim, set, base, vpn, curPcid, pageFrame, attributes, dropped);
+        return fillSlot(victim, set, base, vpn, curPcid, pageFrame, attributes, dropped, false);
     }
 
-    /** Writes the new entry into {@code victim}; returns what {@link #fill} returns. */
+    /**
+     * Writes the new entry into {@code victim} and makes it the set's most recently used ({@code ordered}:
+     * the caller already did); returns what {@link #fill} returns.
+     */
     private long fillSlot(int victim, int set, int base, long vpn, int curPcid, long pageFrame, int attributes,
-            boolean dropped) {
+            boolean dropped, boolean ordered) {
         long[] en = entry;
         long old = en[victim];
         long evicted = old != 0 && (tagOf(old) != vpn || pcidOf(old) != curPcid) || dropped
                 ? vaOf(old) : -1;
+        if (old != 0) {
+            uncount(old);
+        }
+        count(vpn - 1, victim);
         en[victim] = pack(vpn, curPcid, attributes);
         frame[victim] = pageFrame & ~((1L << pageShift) - 1);
-        use(set, victim - base, victim);
+        if (!ordered) {
+            use(set, victim - base, victim);
+        }
         if (validWays != null) {
             validWays[set] |= 1 << (victim - base);
         }
@@ -327,6 +401,42 @@ public final class TlbArray {
             maySplinter = true;
         }
         return evicted;
+    }
+
+    /** A valid entry for page number {@code vpn} appears in {@code slot}: counted, and the hint for its hash. */
+    private void count(long vpn, int slot) {
+        int[] x = pageIndex;
+        if (x != null) {
+            int i = (int) vpn & pageIndexMask;
+            x[i] = (x[i] + 1) & COUNT_MASK | (slot + 1) << HINT_SHIFT;
+        }
+    }
+
+    /** Valid entry {@code e} goes. */
+    private void uncount(long e) {
+        int[] x = pageIndex;
+        if (x != null) {
+            x[(int) (tagOf(e) - 1) & pageIndexMask]--; // the count is >= 1 here: no borrow into the hint
+        }
+    }
+
+    /** Test seam: true if every page count equals a recount of the valid entries (null index: true). */
+    boolean pageCountsExact() {
+        if (pageIndex == null) {
+            return true;
+        }
+        int[] recount = new int[pageIndex.length];
+        for (long e : entry) {
+            if (e != 0) {
+                recount[(int) (tagOf(e) - 1) & pageIndexMask]++;
+            }
+        }
+        for (int i = 0; i < recount.length; i++) {
+            if ((pageIndex[i] & COUNT_MASK) != recount[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The least recently used slot of a set whose ways are all valid. */
@@ -356,6 +466,10 @@ public final class TlbArray {
 
     /** Drops the entry in {@code slot}: every entry that goes, goes here (the valid-ways bits and miss key follow). */
     private void clear(int slot) {
+        long e = entry[slot];
+        if (e != 0) {
+            uncount(e);
+        }
         entry[slot] = 0;
         frame[slot] = NO_FRAME;
         missKey = 0;
@@ -455,6 +569,9 @@ public final class TlbArray {
         if (!keepGlobal && onlyPcid < 0) {
             Arrays.fill(entry, 0);
             Arrays.fill(frame, NO_FRAME);
+            if (pageIndex != null) {
+                Arrays.fill(pageIndex, 0);
+            }
             if (validWays != null) {
                 Arrays.fill(validWays, 0);
             }

@@ -16,7 +16,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * lookups, fills (PCIDs, global entries, splinters of large pages; right after a lookup missed the same
  * page, as the MMU fills, and at random), fast-path touches, INVLPG, INVPCID
  * and flushes must give the same slot on every lookup, the same evicted page on every fill, the same
- * INVLPG results and the same contents slot by slot. The seed is printed; {@code -Dtlb.lru.seed=N}
+ * INVLPG results and the same contents slot by slot, and the array's per-page entry counts (its miss
+ * filter) must equal a recount. The seed is printed; {@code -Dtlb.lru.seed=N}
  * replays one.
  */
 class TlbLruEquivalenceTest {
@@ -88,6 +89,9 @@ class TlbLruEquivalenceTest {
             assertEquals(ref.mayHold(), a.mayHold(), at + ": mayHold");
             if (op % 64 == 0) {
                 assertEquals(contents(ref), contents(a), at + ": contents");
+            }
+            if (op % 16 == 0) { // the miss filter's counts: a wrong one would turn a hit into a miss
+                assertTrue(a.pageCountsExact(), at + ": page counts");
             }
         }
         assertEquals(contents(ref), contents(a), "seed " + SEED + ": final contents");
