@@ -11,10 +11,13 @@ import org.mmulab.emulator.cpu.FastOps;
  * <p>Translated: the interpreter's {@link FastOps} forms in 64-bit and 32-bit mode (register ALU, MOV,
  * LEA, shifts and rotates by an immediate, INC/DEC, IMUL, MOVZX/MOVSX, SETcc, CMOVcc, Jcc/JMP, loads and
  * stores, ALU with a memory source, CMP/TEST with memory, PUSH/POP, CALL/RET). An ALU instruction writing
- * memory (a read-modify-write, translated for write before the read) and ADC/SBB stay with the
- * interpreter, and so does everything FastOps leaves generic: segment overrides (FS/GS, whose 32-bit
- * limit checks are the interpreter's), LOCK, REP, 16-bit operand forms other than Jcc/JMP/SETcc; in
- * 32-bit code also 66h-prefixed Jcc/JMP/CALL/RET ({@link #translatable32}).
+ * memory (a read-modify-write, translated for write before the read) and ADC/SBB have no translation, nor
+ * has everything FastOps leaves generic: segment overrides (FS/GS, whose 32-bit limit checks are the
+ * interpreter's), LOCK, REP, 16-bit operand forms other than Jcc/JMP/SETcc; in 32-bit code also
+ * 66h-prefixed Jcc/JMP/CALL/RET ({@link #translatable32}). In a block for --timing fast those are called
+ * in the interpreter's implementation ({@link #call}, {@code InsnTranslator.emitCall}) unless
+ * {@link FastOps#tierCall} rules them out (SYSCALL, INT, CPUID, RDTSC, POPF...); under cycle timing, and
+ * for those, the trace ends before them and the interpreter runs them.
  */
 final class Trace {
     /** Longest trace, in instructions (keeps the compiled method small for the JIT). */
