@@ -262,16 +262,19 @@ public final class TlbArray {
             int set = (int) ((vpn - 1) & setMask);
             int base = set * ways;
             int freeWays = ~valid[set] & ((1 << ways) - 1);
+            int victim;
             if (freeWays != 0) {
-                return fillSlot(base + Integer.numberOfTrailingZeros(freeWays), set, base, vpn, curPcid, pageFrame,
-                        attributes, false, false);
+                victim = base + Integer.numberOfTrailingZeros(freeWays);
+            } else {
+                // A full set: the least recently used way (the last nibble) is the victim and becomes the most
+                // recently used; the others each age by one. moveToFront of the last nibble, without its search.
+                long o = order[set];
+                int w = (int) (o >>> lruShift) & 0xf;
+                order[set] = (o & lruAbove) | (o & lruBelow) << 4 | w;
+                victim = base + w;
             }
-            // A full set: the least recently used way (the last nibble) is the victim and becomes the most
-            // recently used; the others each age by one. moveToFront of the last nibble, without its search.
-            long o = order[set];
-            int w = (int) (o >>> lruShift) & 0xf;
-            order[set] = (o & lruAbove) | (o & lruBelow) << 4 | w;
-            return fillSlot(base + w, set, base, vpn, curPcid, pageFrame, attributes, false, true);
+            // one call site: fillSlot is compiled into fill once (a smaller fill inlines into its callers)
+            return fillSlot(victim, set, base, vpn, curPcid, pageFrame, attributes, false, freeWays == 0);
         }
         return fillScanning(vpn, key, curPcid, pageFrame, attributes);
     }
