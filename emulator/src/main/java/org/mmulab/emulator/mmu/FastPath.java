@@ -33,6 +33,12 @@ final class FastPath {
      */
     final long[] cycleReadTag = new long[SIZE];
     final long[] cycleWriteTag = new long[SIZE];
+    /**
+     * Bit i set: slot i may hold an entry (set by {@link #install}, left set by a drop), so {@link #clear}
+     * (every CR3 write, every full flush) empties only the slots used since the last clear instead of
+     * storing to all 5 x 256 words.
+     */
+    private final long[] used = new long[SIZE / 64];
 
     FastPath() {
         Arrays.fill(page, -1L);
@@ -55,6 +61,7 @@ final class FastPath {
         if (read[i] == tag && write[i] == writeTagValue && page[i] == frame && handle[i] == h) {
             return;
         }
+        used[i >>> 6] |= 1L << i;
         read[i] = tag;
         page[i] = frame;
         handle[i] = h;
@@ -96,11 +103,20 @@ final class FastPath {
     }
 
     void clear() {
-        Arrays.fill(readTag, 0);
-        Arrays.fill(writeTag, 0);
-        Arrays.fill(cycleReadTag, 0);
-        Arrays.fill(cycleWriteTag, 0);
-        Arrays.fill(page, -1L);
+        long[] u = used;
+        for (int w = 0; w < u.length; w++) {
+            long bits = u[w];
+            u[w] = 0;
+            while (bits != 0) {
+                int i = w << 6 | Long.numberOfTrailingZeros(bits);
+                readTag[i] = 0;
+                writeTag[i] = 0;
+                cycleReadTag[i] = 0;
+                cycleWriteTag[i] = 0;
+                page[i] = -1L;
+                bits &= bits - 1;
+            }
+        }
     }
 
     /** True if a live fast-mode entry translates to the 4 KiB frame {@code frame} ({@code Mmu.mayReach}). */

@@ -36,7 +36,8 @@ import org.mmulab.emulator.timing.WalkTiming;
  * <p>This class is the MMU's front: the interpreter's accessors, the host-side fast path and the TLB
  * lookups (§4.10.2). The walker is {@link PageWalker} (§4.4, §4.5, §4.7, §4.8, §4.10.3), access rights
  * {@link AccessRights} (§4.6), invalidation and control-register effects {@link TlbInvalidation}
- * (§4.10.4, §4.4.1), the debugger's walk {@link DebugWalker}, page-crossing accesses
+ * (§4.10.4, §4.4.1), the L1 TLB's refill from the STLB or a walk {@link TlbRefill} (§4.10.2, §4.10.3),
+ * prefetches' translations {@link PrefetchTranslation}, the debugger's walk {@link DebugWalker}, page-crossing accesses
  * {@link PageCrossingAccess}, {@code --check}'s reachability question {@link FrameReach}. Translation returns a physical address or
  * {@link #FAULT} with the exception recorded in the vCPU state; only the public accessors and
  * {@link #translate} throw the shared {@link GuestFault}, at the boundary the interpreter and the
@@ -84,7 +85,8 @@ public final class Mmu {
     Runnable beforeAccessedUpdate;
 
     private final PageWalker walker;
-    private final PrefetchWalker prefetchWalker;
+    private final PrefetchTranslation prefetchTranslation;
+    private final TlbRefill refill;
     final TlbInvalidation invalidation;
     private final PageCrossingAccess crossing = new PageCrossingAccess(this);
 
@@ -104,8 +106,9 @@ public final class Mmu {
         this.pdpteCache = new PagingStructureCache("pdpte-cache", model.pdpteCache(), 30);
         this.pdeCache = new PagingStructureCache("pde-cache", model.pdeCache(), 21);
         this.walker = new PageWalker(this, physAddrMask, reservedHigh, paeReservedHigh);
-        this.prefetchWalker = new PrefetchWalker(this, walker, physAddrMask);
+        this.prefetchTranslation = new PrefetchTranslation(this, new PrefetchWalker(this, walker, physAddrMask));
         this.invalidation = new TlbInvalidation(this, paeReservedHigh);
+        this.refill = new TlbRefill(this, walker);
     }
 
     public Mmu(PhysicalMemory mem, CpuState state, int maxPhysAddrBits) {
@@ -159,78 +162,14 @@ public final class Mmu {
         clearFastPath(); // fast entries of the other mode go (installFast keeps the two apart)
     }
 
-    /**
-     * A hardware data prefetch's translation (timing.StridePrefetcher): the L1 dTLB's, else the STLB's; on a
-     * miss in both, a side-effect-free {@link PrefetchWalker} walk when the preset's prefetcher walks
-     * (Zen 5: prefetch_probe saw prefetches beyond the L2 DTLB's reach fetch their lines), else -1. -1 also
-     * when the current privilege level may not read {@code va}. No fault, no Accessed/Dirty update, no demand
-     * counter, no TLB fill here: the prefetcher asks for one ({@link #prefetchInstallL1}) once it knows the
-     * line missed L1D.
-     */
+    /** A hardware data prefetch's translation: {@link PrefetchTranslation#physical}. */
     long prefetchPhysical(long va) {
-        prefetchStlbHandle = -1;
-        prefetchWalked = false;
-        if ((s.cr0 & CpuState.CR0_PG) == 0 || (s.pagingLongMode() && ((va << 16) >> 16) != va)) {
-            return -1;
-        }
-        va = s.pagingLongMode() ? va : va & 0xffff_ffffL;
-        int pcid = currentPcid();
-        int h = dtlb.lookup(va, pcid);
-        if (h >= 0) {
-            return AccessRights.permitted(s, dtlb.attrs(h), userBit()) ? dtlb.physical(h, va) : -1;
-        }
-        h = stlb.lookup(va, pcid);
-        if (h >= 0) {
-            if (!AccessRights.permitted(s, stlb.attrs(h), userBit())) {
-                return -1;
-            }
-            prefetchStlbHandle = h;
-            prefetchVa = va;
-            return stlb.physical(h, va);
-        }
-        WalkTiming t = timing;
-        if (t == null || !t.prefetchWalkStart()) {
-            return -1;
-        }
-        long pa = prefetchWalker.translate(va, pcid, userBit(), t);
-        if (pa < 0) {
-            t.prefetchWalkDropped();
-        } else {
-            prefetchWalked = true;
-            prefetchVa = va;
-        }
-        return pa;
+        return prefetchTranslation.physical(va);
     }
 
-    /** Where the last {@link #prefetchPhysical} found its translation: an STLB entry (-1: none) or a prefetch walk. */
-    private int prefetchStlbHandle = -1;
-    private boolean prefetchWalked;
-    private long prefetchVa;
-
-    /**
-     * The prefetch just translated by {@link #prefetchPhysical} fetched a line L1D lacked, on a part whose
-     * prefetch installs its translation (timing.DataPrefetch.TlbFill): it goes into the L1 dTLB, filled as a
-     * demand miss fills it ({@link #fillL1}) — the STLB entry it found, or, when {@code walked} fills are
-     * allowed, the translation its side-effect-free walk read (present, Accessed, permitted: what a demand
-     * walk of the same entries would install; a store still re-walks when the leaf's D is clear). False
-     * when there is nothing to install (the L1 dTLB held it already, or a walk's and walked is false).
-     */
+    /** The prefetch just translated installs its translation in the L1 dTLB: {@link PrefetchTranslation#installL1}. */
     boolean prefetchInstallL1(long va, boolean walked) {
-        int h = prefetchStlbHandle;
-        boolean w = prefetchWalked && walked;
-        prefetchStlbHandle = -1;
-        prefetchWalked = false;
-        if ((h < 0 && !w) || ((s.pagingLongMode() ? va : va & 0xffff_ffffL) >>> 12) != (prefetchVa >>> 12)) {
-            return false;
-        }
-        if (h >= 0) {
-            int size = stlb.sizeIndex(h);
-            long frame = stlb.physical(h, prefetchVa) & ~((1L << Tlb.pageShift(size)) - 1);
-            fillL1(dtlb, size, prefetchVa, currentPcid(), frame, stlb.attrs(h));
-        } else {
-            fillL1(dtlb, prefetchWalker.sizeIndex, prefetchVa, currentPcid(), prefetchWalker.frame, prefetchWalker.attrs);
-        }
-        return true;
+        return prefetchTranslation.installL1(va, walked);
     }
 
     public WalkTiming timing() {
@@ -290,7 +229,7 @@ public final class Mmu {
         }
     }
 
-    private int userBit() {
+    int userBit() {
         return s.cpl == 3 ? PfErr.U : 0;
     }
 
@@ -482,11 +421,11 @@ public final class Mmu {
         int pcid = currentPcid();
         int h = l1.lookup(va, pcid);
         if (h < 0) {
-            return translateL1Miss(va, access, l1, pcid);
+            return refill.l1Miss(va, access, l1, pcid);
         }
         int attrs = l1.attrs(h);
         if (!AccessRights.permitted(s, attrs, access) || (access & PfErr.W) != 0 && (attrs & TlbArray.ATTR_D) == 0) {
-            return l1HitRefused(va, access, l1, pcid, h, attrs);
+            return refill.l1HitRefused(va, access, l1, pcid, h, attrs);
         }
         long pa = l1.physical(h, va);
         if (l1 == itlb) {
@@ -499,69 +438,15 @@ public final class Mmu {
     }
 
     /*
-     * The rare outcomes live in methods of their own, so that the hot paths above and below stay small
-     * enough for the JIT to inline whole (HotSpot's FreqInlineSize counts bytecodes).
+     * The rare outcomes live in methods of their own (the L1 miss and refused hits in TlbRefill), so that
+     * the hot paths above and below stay small enough for the JIT to inline whole (HotSpot's
+     * FreqInlineSize counts bytecodes).
      */
 
     /** A non-canonical linear address in 4-level paging: #GP(0) (SDM Vol. 3A §6.15). */
     private long nonCanonical() {
         GuestFault.raise(s, Vectors.GP, 0);
         return FAULT;
-    }
-
-    /** An L1 hit whose cached rights refuse the access (#PF without a walk), or a write that needs D set. */
-    private long l1HitRefused(long va, int access, Tlb l1, int pcid, int h, int attrs) {
-        if (!AccessRights.permitted(s, attrs, access)) {
-            return walker.pageFault(va, access | PfErr.P, pcid);
-        }
-        // A write re-walks to set D (SDM §4.8). Its fill replaces this entry in place or, if the page
-        // size changed, shadows it: the fast entries it backed go first, as they may translate the old way.
-        int shift = Tlb.pageShift(l1.sizeIndex(h));
-        fast.drop(va & -(1L << shift), shift);
-        return walker.walk(va, access, l1, pcid);
-    }
-
-    private long translateL1Miss(long va, int access, Tlb l1, int pcid) {
-        boolean fetch = (access & PfErr.I) != 0;
-        if (fetch) {
-            counters.itlbMisses++;
-        } else {
-            counters.dtlbMisses++;
-            if ((access & PfErr.W) != 0) {
-                counters.dtlbStoreMisses++;
-            }
-        }
-        int h = stlb.lookup(va, pcid);
-        if (h >= 0) {
-            int attrs = stlb.attrs(h);
-            if (!AccessRights.permitted(s, attrs, access)) {
-                return walker.pageFault(va, access | PfErr.P, pcid);
-            }
-            if ((access & PfErr.W) == 0 || (attrs & TlbArray.ATTR_D) != 0) {
-                return stlbHit(va, access, l1, pcid, h, attrs);
-            }
-        }
-        if (timing != null) {
-            timing.stlbMiss();
-        }
-        return walker.walk(va, access, l1, pcid);
-    }
-
-    /** An STLB hit usable for the access: counted, timed, and installed in the L1 TLB as it is. */
-    private long stlbHit(long va, int access, Tlb l1, int pcid, int h, int attrs) {
-        counters.stlbHits++;
-        if ((access & PfErr.I) != 0) {
-            counters.itlbStlbHits++;
-        } else if ((access & PfErr.W) != 0) {
-            counters.dtlbStoreStlbHits++;
-        }
-        if (timing != null) {
-            timing.stlbHit();
-        }
-        long pa = stlb.physical(h, va);
-        int size = stlb.sizeIndex(h);
-        fillL1(l1, size, va, pcid, pa & ~((1L << Tlb.pageShift(size)) - 1), attrs);
-        return pa;
     }
 
     /** Fills an L1 TLB; an entry it evicts from the dTLB takes its fast-path entries with it. */

@@ -1,5 +1,7 @@
 package org.mmulab.emulator.mmu;
 
+import static org.mmulab.emulator.mmu.TlbEntryWord.*;
+
 import java.util.Arrays;
 
 /**
@@ -17,22 +19,18 @@ import java.util.Arrays;
  * behind the hardware's back: a changed page table stays invisible until the entry is invalidated or
  * evicted (SDM §4.10.4.4, "delayed invalidation").
  *
- * <p>True LRU without a scan: in a set of at most 16 ways the recency order is one {@code long} of
- * 4-bit way numbers ({@link #order}: nibble 0 the most recently used way, nibble {@code ways - 1} the
- * least), so a hit moves its way to the front with a few shifts and masks ({@link #moveToFront}) and a
- * fill of a full set takes the last nibble. Wider sets (the fully associative arrays of the Zen presets)
- * keep a last-use clock per slot and scan it on a fill. Both give the victim of a per-slot clock: among
+ * <p>True LRU without a scan: in a set of at most 16 ways the recency order is one {@code long}
+ * ({@link TlbRecencyOrder}); a fill of a full set takes its last nibble. Wider sets (the fully
+ * associative arrays of the Zen presets) keep a last-use clock per slot and scan it on a fill. Both give the victim of a per-slot clock: among
  * valid entries the order is the order of their last use, and a fill prefers an invalid way, the
  * first in the set, whatever its place in the order.
  *
- * <p>Neither a miss nor a hit normally scans: {@link #pageIndex} keeps, per hashed page number (its low
- * bits), how many valid entries have a page that hashes there, and the slot filled last for such a page.
- * A lookup whose count is 0 misses at once, as no entry can carry its tag (the L1 miss before every STLB
- * probe and the STLB miss before every walk cost one load); otherwise the remembered slot is tried first,
- * and it is the hit when its entry matches, since a set never holds two entries a lookup would hit (see
- * {@link #fill}). The count is kept exact by the few places an entry is written ({@link #fillSlot}, the
- * shadow drop of a scanning fill, {@link #clear}, a full {@link #flush}); the slot is only a hint, checked
- * against the entry. So hits, misses and LRU victims are those of a scan of the set.
+ * <p>Neither a miss nor a hit normally scans: the {@link TlbPageIndex} counts the valid entries per hashed
+ * page number and remembers the slot filled last for each, so a lookup with count 0 misses at once and
+ * otherwise tries that slot first (a set never holds two entries a lookup would hit, see {@link #fill}).
+ * The counts are kept exact by the few places an entry is written ({@link #fillSlot}, the shadow drop of a
+ * scanning fill, {@link #clear}, a full {@link #flush}). So hits, misses and LRU victims are those of a
+ * scan of the set.
  *
  * <p>A fill normally scans its set for an entry of the same page to replace. The MMU fills what a lookup
  * of the same array has just missed; the array remembers that key ({@link #missKey}) until an entry
@@ -54,15 +52,7 @@ public final class TlbArray {
     private final int sets;
     private final int ways;
     private final int setMask;
-    private static final int PCID_SHIFT = 7, TAG_SHIFT = 19;
-    private static final long ATTR_BITS = (1L << PCID_SHIFT) - 1;
-    /** Tag and PCID: what must equal for a non-global hit. */
-    private static final long TAG_PCID_MASK = ~ATTR_BITS;
-    /** The PCID field. */
-    private static final long PCID_MASK = 0xfffL << PCID_SHIFT;
-    /** Tag only: what must equal for a global hit. */
-    private static final long TAG_MASK = -1L << TAG_SHIFT;
-    /** Packed (vpn + 1) << 19 | pcid << 7 | attrs; 0 means invalid. */
+    /** {@link TlbEntryWord}s: packed (vpn + 1) << 19 | pcid << 7 | attrs; 0 means invalid. */
     private final long[] entry;
     /**
      * The page frame of each slot; {@link #NO_FRAME} in every invalid slot. {@code --check} reads these
@@ -74,11 +64,7 @@ public final class TlbArray {
     private final long[] frame;
     /** The frame of an invalid slot: no 4 KiB frame's address. */
     static final long NO_FRAME = -1L;
-    /**
-     * Sets of at most {@link #MAX_ORDERED_WAYS} ways: per set, nibble {@code p} (bits 4p+3:4p) is the way
-     * at recency position {@code p} (0 = most recently used); nibbles from {@code ways} up hold 0xF, which
-     * no way number of a narrower set equals. Null for wider sets.
-     */
+    /** Sets of at most {@link #MAX_ORDERED_WAYS} ways: per set, its {@link TlbRecencyOrder}. Null for wider sets. */
     private final long[] order;
     /** Sets of at most 16 ways (null otherwise): per set, bit w set while way w holds a valid entry. */
     private final int[] validWays;
@@ -92,8 +78,6 @@ public final class TlbArray {
     private long clock;
     /** Sets this wide or narrower keep their recency order in one long. */
     static final int MAX_ORDERED_WAYS = 16;
-    private static final long NIBBLE_ONES = 0x1111_1111_1111_1111L;
-    private static final long NIBBLE_HIGHS = 0x8888_8888_8888_8888L;
     /** Ordered sets: the bit offset of the least recently used way's nibble, and the nibbles below / above it. */
     private final int lruShift;
     private final long lruBelow, lruAbove;
@@ -101,15 +85,12 @@ public final class TlbArray {
     private final long setOfSlotMagic;
     /** log2(ways) when ways is a power of two (slot >>> waysShift is the set), else -1. */
     private final int waysShift;
-    /**
-     * Per hashed page number ({@code vpn & pageIndexMask}): bits 7:0 how many valid entries have a page
-     * number that hashes there, bits 31:8 the slot + 1 filled last for such a page (a hint; 0 = none). At
-     * least as many words as sets, so entries counted together share a set and a count never exceeds the
-     * ways (arrays wider than 255 ways keep no index: null).
-     */
-    private final int[] pageIndex;
+    /** Per hashed page number: the valid entries' count and the last filled slot (null past 255 ways). */
+    private final TlbPageIndex pageIndex;
+    /** Its words and mask, read here through final fields (one load on the lookup's path, not two). */
+    private final int[] pageIndexWords;
     private final int pageIndexMask;
-    private static final int COUNT_MASK = 0xff, HINT_SHIFT = 8;
+    private static final int COUNT_MASK = TlbPageIndex.COUNT_MASK, HINT_SHIFT = TlbPageIndex.HINT_SHIFT;
     /** False only while no entry is valid (cleared by a flush that empties the array): lookups skip it. */
     private boolean mayHold;
     /** Some valid entry may be a splinter (ATTR_SPLIT_MASK set): INVLPG must then scan every set. */
@@ -131,11 +112,7 @@ public final class TlbArray {
         Arrays.fill(frame, NO_FRAME);
         if (ways <= MAX_ORDERED_WAYS) {
             this.order = new long[sets];
-            long initial = -1L; // 0xF in every unused nibble
-            for (int w = ways - 1; w >= 0; w--) {
-                initial = initial << 4 | w;
-            }
-            Arrays.fill(order, ways == 16 ? 0xfedc_ba98_7654_3210L : initial);
+            Arrays.fill(order, TlbRecencyOrder.initial(ways));
             this.validWays = new int[sets];
             this.lastUse = null;
         } else {
@@ -143,9 +120,9 @@ public final class TlbArray {
             this.validWays = null;
             this.lastUse = new long[entries];
         }
-        int words = Integer.highestOneBit(Math.max(entries, 16)) * 4; // >= 2 x entries >= sets: sparse enough
-        this.pageIndex = ways <= COUNT_MASK ? new int[words] : null;
-        this.pageIndexMask = words - 1;
+        this.pageIndex = TlbPageIndex.fits(ways) ? new TlbPageIndex(entries) : null;
+        this.pageIndexWords = pageIndex == null ? null : pageIndex.words;
+        this.pageIndexMask = pageIndex == null ? 0 : pageIndex.mask;
         this.lruShift = 4 * (Math.min(ways, MAX_ORDERED_WAYS) - 1);
         this.lruBelow = (1L << lruShift) - 1;
         this.lruAbove = ways >= MAX_ORDERED_WAYS ? 0 : -1L << (4 * ways);
@@ -162,28 +139,13 @@ public final class TlbArray {
         return (int) (slot * setOfSlotMagic >>> 32);
     }
 
-    /**
-     * Recency order {@code o} with way {@code w} moved to the front: the nibble equal to {@code w} is found
-     * without a loop (the lowest zero nibble of {@code o ^ w*0x1111..}: a borrow of the subtraction can
-     * only mark nibbles above a real zero one), the nibbles below it shift up by one, {@code w} goes to
-     * nibble 0.
-     */
-    static long moveToFront(long o, int w) {
-        long x = o ^ (w * NIBBLE_ONES);
-        long zero = (x - NIBBLE_ONES) & ~x & NIBBLE_HIGHS;
-        int at = Long.numberOfTrailingZeros(zero) - 3; // bit offset of w's nibble
-        long below = (1L << at) - 1;
-        long above = ~((16L << at) - 1); // 0 when w's nibble is the top one (16L << 60 overflows to 0)
-        return (o & above) | (o & below) << 4 | w;
-    }
-
     /** Marks way {@code w} of {@code set} (slot {@code slot}) the most recently used. */
     private void use(int set, int w, int slot) {
         long[] ord = order;
         if (ord != null) {
             long o = ord[set];
             if ((o & 0xf) != w) { // a repeated hit on the most recent way changes nothing (and stores nothing)
-                ord[set] = moveToFront(o, w);
+                ord[set] = TlbRecencyOrder.moveToFront(o, w);
             }
         } else {
             lastUse[slot] = ++clock;
@@ -200,10 +162,6 @@ public final class TlbArray {
 
     public int entries() {
         return entry.length;
-    }
-
-    private static long pack(long vpnPlus1, int pcid, int attrs) {
-        return vpnPlus1 << TAG_SHIFT | (long) pcid << PCID_SHIFT | attrs;
     }
 
     /**
@@ -223,18 +181,6 @@ public final class TlbArray {
         return ((tagOf(e) - 1) << pageShift) << 16 >> 16;
     }
 
-    private static long tagOf(long e) {
-        return e >>> TAG_SHIFT;
-    }
-
-    private static int pcidOf(long e) {
-        return (int) (e >>> PCID_SHIFT) & 0xfff;
-    }
-
-    private static boolean global(long e) {
-        return (e & ATTR_G) != 0;
-    }
-
     /** True if a valid entry may exist: false lets {@link Tlb#lookup} skip a page size nothing was filled in. */
     public boolean mayHold() {
         return mayHold;
@@ -251,7 +197,7 @@ public final class TlbArray {
         int set = (int) (vpn & setMask);
         int base = set * ways;
         long[] en = entry;
-        int[] index = pageIndex;
+        int[] index = pageIndexWords;
         if (index != null) {
             int word = index[(int) vpn & pageIndexMask];
             if ((word & COUNT_MASK) == 0) {
@@ -272,12 +218,6 @@ public final class TlbArray {
             }
         }
         return scan(set, base, key);
-    }
-
-    /** True if a lookup of {@code key} (page number + 1 and PCID) hits entry {@code e}: same tag; its PCID or global. */
-    private static boolean hits(long e, long key) {
-        long d = e ^ key;
-        return (d & TAG_MASK) == 0 && ((d & PCID_MASK) == 0 || global(e));
     }
 
     /** {@link #lookup} by a scan of the set (kept apart so that lookup stays small enough to inline). */
@@ -322,16 +262,19 @@ public final class TlbArray {
             int set = (int) ((vpn - 1) & setMask);
             int base = set * ways;
             int freeWays = ~valid[set] & ((1 << ways) - 1);
+            int victim;
             if (freeWays != 0) {
-                return fillSlot(base + Integer.numberOfTrailingZeros(freeWays), set, base, vpn, curPcid, pageFrame,
-                        attributes, false, false);
+                victim = base + Integer.numberOfTrailingZeros(freeWays);
+            } else {
+                // A full set: the least recently used way (the last nibble) is the victim and becomes the most
+                // recently used; the others each age by one. moveToFront of the last nibble, without its search.
+                long o = order[set];
+                int w = (int) (o >>> lruShift) & 0xf;
+                order[set] = (o & lruAbove) | (o & lruBelow) << 4 | w;
+                victim = base + w;
             }
-            // A full set: the least recently used way (the last nibble) is the victim and becomes the most
-            // recently used; the others each age by one. moveToFront of the last nibble, without its search.
-            long o = order[set];
-            int w = (int) (o >>> lruShift) & 0xf;
-            order[set] = (o & lruAbove) | (o & lruBelow) << 4 | w;
-            return fillSlot(base + w, set, base, vpn, curPcid, pageFrame, attributes, false, true);
+            // one call site: fillSlot is compiled into fill once (a smaller fill inlines into its callers)
+            return fillSlot(victim, set, base, vpn, curPcid, pageFrame, attributes, false, freeWays == 0);
         }
         return fillScanning(vpn, key, curPcid, pageFrame, attributes);
     }
@@ -405,18 +348,17 @@ public final class TlbArray {
 
     /** A valid entry for page number {@code vpn} appears in {@code slot}: counted, and the hint for its hash. */
     private void count(long vpn, int slot) {
-        int[] x = pageIndex;
+        TlbPageIndex x = pageIndex;
         if (x != null) {
-            int i = (int) vpn & pageIndexMask;
-            x[i] = (x[i] + 1) & COUNT_MASK | (slot + 1) << HINT_SHIFT;
+            x.add(vpn, slot);
         }
     }
 
     /** Valid entry {@code e} goes. */
     private void uncount(long e) {
-        int[] x = pageIndex;
+        TlbPageIndex x = pageIndex;
         if (x != null) {
-            x[(int) (tagOf(e) - 1) & pageIndexMask]--; // the count is >= 1 here: no borrow into the hint
+            x.remove(tagOf(e) - 1);
         }
     }
 
@@ -425,18 +367,14 @@ public final class TlbArray {
         if (pageIndex == null) {
             return true;
         }
-        int[] recount = new int[pageIndex.length];
+        long[] vpns = new long[entry.length];
+        int n = 0;
         for (long e : entry) {
             if (e != 0) {
-                recount[(int) (tagOf(e) - 1) & pageIndexMask]++;
+                vpns[n++] = tagOf(e) - 1;
             }
         }
-        for (int i = 0; i < recount.length; i++) {
-            if ((pageIndex[i] & COUNT_MASK) != recount[i]) {
-                return false;
-            }
-        }
-        return true;
+        return pageIndex.countsExact(vpns, n);
     }
 
     /** The least recently used slot of a set whose ways are all valid. */
@@ -567,14 +505,7 @@ public final class TlbArray {
             return;
         }
         if (!keepGlobal && onlyPcid < 0) {
-            Arrays.fill(entry, 0);
-            Arrays.fill(frame, NO_FRAME);
-            if (pageIndex != null) {
-                Arrays.fill(pageIndex, 0);
-            }
-            if (validWays != null) {
-                Arrays.fill(validWays, 0);
-            }
+            emptyAll();
             missKey = 0;
             maySplinter = false;
             mayHold = false;
@@ -594,6 +525,43 @@ public final class TlbArray {
             clear(i);
         }
         mayHold = left;
+    }
+
+    /**
+     * Drops every entry. Sets that keep a valid-ways mask are emptied slot by valid slot (a flush of a big,
+     * nearly empty STLB clears a few slots, not its 1,536 entries, frames and 4,096 index words); the frame
+     * of every invalid slot is {@link #NO_FRAME} before and after, as {@link #covers} requires.
+     */
+    private void emptyAll() {
+        int[] valid = validWays;
+        if (valid == null) {
+            Arrays.fill(entry, 0);
+            Arrays.fill(frame, NO_FRAME);
+            if (pageIndex != null) {
+                pageIndex.clear();
+            }
+            return;
+        }
+        long[] en = entry;
+        long[] fr = frame;
+        TlbPageIndex x = pageIndex;
+        for (int set = 0; set < valid.length; set++) {
+            int bits = valid[set];
+            if (bits == 0) {
+                continue;
+            }
+            valid[set] = 0;
+            int base = set * ways;
+            do {
+                int slot = base + Integer.numberOfTrailingZeros(bits);
+                if (x != null) {
+                    x.zero(tagOf(en[slot]) - 1); // every entry of the word goes in this flush
+                }
+                en[slot] = 0;
+                fr[slot] = NO_FRAME;
+                bits &= bits - 1;
+            } while (bits != 0);
+        }
     }
 
     public int validCount() {

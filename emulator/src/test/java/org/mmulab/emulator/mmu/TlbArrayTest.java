@@ -81,4 +81,34 @@ class TlbArrayTest {
         // the splinter still translates with the offset inside the 1 GiB page
         assertEquals(0x8000_5123L, itlb.physical(itlb.lookup(base + 0x5123, 0), base + 0x5123));
     }
+
+    @Test
+    void aFullFlushEmptiesEverySlotItFilledAndOnlyThose() {
+        // The STLB shape (1,536 entries, 12 ways): a full flush clears slot by valid slot. Afterwards no
+        // frame is reachable (--check's covers), every lookup misses, the page counts are exact, and the
+        // same pages fill again into the ways they took before (the first free way of each set).
+        TlbArray a = new TlbArray("stlb", 1536, 12, 12);
+        int[] first = new int[300];
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < first.length; i++) {
+                long va = (long) i * 0x7000; // sets repeat: several ways of a set fill
+                a.lookup(va, 3); // a miss remembered for the fill's fast victim choice
+                a.fill(va, 3, 0x100000L + i * 0x1000L, TlbArray.ATTR_RW | (i % 7 == 0 ? TlbArray.ATTR_G : 0));
+                int slot = a.lookup(va, 3);
+                if (round == 0) {
+                    first[i] = slot;
+                } else {
+                    assertEquals(first[i], slot, "page " + i + " fills the same way after the flush");
+                }
+            }
+            assertEquals(first.length, a.validCount());
+            a.flush(false, -1);
+            assertEquals(0, a.validCount());
+            assertTrue(a.pageCountsExact(), "page counts after the flush");
+            for (int i = 0; i < first.length; i++) {
+                assertEquals(-1, a.lookup((long) i * 0x7000, 3));
+                assertTrue(!a.covers(0x100000L + i * 0x1000L), "frame " + i + " unreachable after the flush");
+            }
+        }
+    }
 }
