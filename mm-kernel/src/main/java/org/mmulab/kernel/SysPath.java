@@ -15,10 +15,11 @@ import org.mmulab.kernel.fs.Vfs;
 /**
  * The path-based calls of fs/open.c, fs/namei.c, fs/stat.c, fs/statfs.c, fs/readdir.c, fs/d_path.c,
  * fs/utimes.c and mm/memfd.c (Linux 6.x), both ABIs: open/openat/creat, the stat family and statx,
- * access/faccessat(2), readlink(at), getcwd, chdir/fchdir, mkdir(at), rmdir, unlink(at), rename(at/2),
- * symlink(at), link(at), truncate/ftruncate, chmod/chown families, utimensat, statfs/fstatfs,
- * getdents64 and memfd_create. Names are walked by {@link Vfs} from the task's root or working
- * directory (or a directory fd); errors are Linux's, in its order.
+ * access/faccessat(2), readlink(at), getcwd, chdir/fchdir, truncate/ftruncate, chmod/chown families,
+ * utimensat, statfs/fstatfs, getdents64 and memfd_create; the namespace changes (mkdir, rmdir, unlink,
+ * rename, symlink, link) are {@link SysNamei}'s, the stat family {@link SysStat}'s. Names are walked by
+ * {@link Vfs} from the task's root or working directory (or a directory fd); errors are Linux's, in its
+ * order.
  */
 final class SysPath {
     static final int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200,
@@ -29,19 +30,22 @@ final class SysPath {
     private final SysFile files;
     /** stat, statx and statfs. */
     final SysStat stats;
+    /** mkdir, rmdir, unlink, rename, symlink and link. */
+    final SysNamei namei;
     private Tmpfs memfdFs;
 
     SysPath(Kernel k, SysFile files) {
         this.k = k;
         this.files = files;
         this.stats = new SysStat(k, this, files);
+        this.namei = new SysNamei(this, files);
     }
 
     Vfs vfs() {
         return k.filesystems().vfs();
     }
 
-    private int uid() {
+    int uid() {
         return k.config().uid();
     }
 
@@ -75,17 +79,17 @@ final class SysPath {
         return vfs().walk(fs().root(), start(dfd, path), path, follow, uid());
     }
 
-    private Vfs.Parent parent(int dfd, String path) throws FsException {
+    Vfs.Parent parent(int dfd, String path) throws FsException {
         return vfs().walkParent(fs().root(), start(dfd, path), path, uid());
     }
 
-    private static void check(int err) throws FsException {
+    static void check(int err) throws FsException {
         if (err != 0) {
             throw new FsException(err);
         }
     }
 
-    private int umask() {
+    int umask() {
         return k.current().umask;
     }
 
@@ -335,179 +339,6 @@ final class SysPath {
                 return -Errno.EPERM;
             }
             fs().setRoot(d);
-            return 0;
-        } catch (FsException e) {
-            return e.ret();
-        }
-    }
-
-    // ---- namespace changes ------------------------------------------------------------------------
-
-    long mkdirat(int dfd, long pathp, int mode) {
-        try {
-            Vfs.Parent p = parent(dfd, path(pathp));
-            if (p.name().equals(".") || p.name().equals("..") || p.name().equals("/")
-                    || vfs().child(p.dir(), p.name()) != null) {
-                return -Errno.EEXIST;
-            }
-            check(Vfs.permission(p.dir().inode, Vfs.MAY_WRITE | Vfs.MAY_EXEC, uid()));
-            p.dir().inode.mkdir(p.name(), mode & ~umask() & 07777, uid(), uid());
-            return 0;
-        } catch (FsException e) {
-            return e.ret();
-        }
-    }
-
-    long unlinkat(int dfd, long pathp, int flags) {
-        if ((flags & ~AT_REMOVEDIR) != 0) {
-            return -Errno.EINVAL;
-        }
-        try {
-            String path = path(pathp);
-            Vfs.Parent p = parent(dfd, path);
-            String n = p.name();
-            if ((flags & AT_REMOVEDIR) != 0) {
-                if (n.equals(".")) {
-                    return -Errno.EINVAL;
-                }
-                if (n.equals("..")) {
-                    return -Errno.ENOTEMPTY;
-                }
-                if (n.equals("/")) {
-                    return -Errno.EBUSY;
-                }
-                Inode c = vfs().child(p.dir(), n);
-                if (c == null) {
-                    return -Errno.ENOENT;
-                }
-                if (!c.isDir()) {
-                    return -Errno.ENOTDIR;
-                }
-                check(Vfs.permission(p.dir().inode, Vfs.MAY_WRITE | Vfs.MAY_EXEC, uid()));
-                if (vfs().isMountpoint(new Dentry(p.dir(), n, c))) {
-                    return -Errno.EBUSY;
-                }
-                p.dir().inode.rmdir(n);
-                return 0;
-            }
-            if (n.equals(".") || n.equals("..") || n.equals("/")) {
-                return -Errno.EISDIR;
-            }
-            Inode c = vfs().child(p.dir(), n);
-            if (c == null) {
-                return -Errno.ENOENT;
-            }
-            if (p.trailingSlash()) {
-                return c.isDir() ? -Errno.EISDIR : -Errno.ENOTDIR;
-            }
-            if (c.isDir()) {
-                return -Errno.EISDIR;
-            }
-            check(Vfs.permission(p.dir().inode, Vfs.MAY_WRITE | Vfs.MAY_EXEC, uid()));
-            p.dir().inode.unlink(n);
-            return 0;
-        } catch (FsException e) {
-            return e.ret();
-        }
-    }
-
-    long renameat2(int odfd, long oldp, int ndfd, long newp, int flags) {
-        if ((flags & ~1) != 0) {
-            return -Errno.EINVAL; // RENAME_EXCHANGE and RENAME_WHITEOUT are not supported
-        }
-        try {
-            Vfs.Parent op = parent(odfd, path(oldp));
-            Vfs.Parent np = parent(ndfd, path(newp));
-            if (isDot(op.name()) || isDot(np.name())) {
-                return -Errno.EBUSY;
-            }
-            Inode src = vfs().child(op.dir(), op.name());
-            if (src == null) {
-                return -Errno.ENOENT;
-            }
-            if (src.sb != np.dir().inode.sb) {
-                return -Errno.EXDEV;
-            }
-            if (src.isDir() && np.dir().hasAncestor(src)) {
-                return -Errno.EINVAL;
-            }
-            Inode dst = vfs().child(np.dir(), np.name());
-            if (dst != null && (flags & 1) != 0) {
-                return -Errno.EEXIST;
-            }
-            if (dst == src) {
-                return 0;
-            }
-            if ((op.trailingSlash() || np.trailingSlash()) && !src.isDir()) {
-                return -Errno.ENOTDIR;
-            }
-            check(Vfs.permission(op.dir().inode, Vfs.MAY_WRITE | Vfs.MAY_EXEC, uid()));
-            check(Vfs.permission(np.dir().inode, Vfs.MAY_WRITE | Vfs.MAY_EXEC, uid()));
-            if (vfs().isMountpoint(new Dentry(op.dir(), op.name(), src))
-                    || dst != null && vfs().isMountpoint(new Dentry(np.dir(), np.name(), dst))) {
-                return -Errno.EBUSY;
-            }
-            if (dst != null) {
-                if (src.isDir() && !dst.isDir()) {
-                    return -Errno.ENOTDIR;
-                }
-                if (!src.isDir() && dst.isDir()) {
-                    return -Errno.EISDIR;
-                }
-            }
-            op.dir().inode.rename(op.name(), np.dir().inode, np.name());
-            return 0;
-        } catch (FsException e) {
-            return e.ret();
-        }
-    }
-
-    private static boolean isDot(String n) {
-        return n.equals(".") || n.equals("..") || n.equals("/");
-    }
-
-    long symlinkat(long targetp, int ndfd, long linkp) {
-        try {
-            String target = path(targetp);
-            Vfs.Parent p = parent(ndfd, path(linkp));
-            if (target.isEmpty()) {
-                return -Errno.ENOENT;
-            }
-            if (isDot(p.name()) || vfs().child(p.dir(), p.name()) != null) {
-                return -Errno.EEXIST;
-            }
-            check(Vfs.permission(p.dir().inode, Vfs.MAY_WRITE | Vfs.MAY_EXEC, uid()));
-            p.dir().inode.symlink(p.name(), target, uid(), uid());
-            return 0;
-        } catch (FsException e) {
-            return e.ret();
-        }
-    }
-
-    long linkat(int odfd, long oldp, int ndfd, long newp, int flags) {
-        if ((flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) != 0) {
-            return -Errno.EINVAL;
-        }
-        try {
-            String op = path(oldp);
-            Inode src;
-            if (op.isEmpty() && (flags & AT_EMPTY_PATH) != 0) {
-                src = files.file(odfd).inode;
-            } else {
-                src = lookup(odfd, op, (flags & AT_SYMLINK_FOLLOW) != 0).inode;
-            }
-            Vfs.Parent p = parent(ndfd, path(newp));
-            if (isDot(p.name()) || vfs().child(p.dir(), p.name()) != null) {
-                return -Errno.EEXIST;
-            }
-            if (src.sb != p.dir().inode.sb) {
-                return -Errno.EXDEV;
-            }
-            check(Vfs.permission(p.dir().inode, Vfs.MAY_WRITE | Vfs.MAY_EXEC, uid()));
-            if (src.isDir()) {
-                return -Errno.EPERM;
-            }
-            p.dir().inode.link(p.name(), src);
             return 0;
         } catch (FsException e) {
             return e.ret();
