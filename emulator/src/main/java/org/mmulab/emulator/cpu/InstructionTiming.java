@@ -241,14 +241,19 @@ public final class InstructionTiming {
     private void commit(boolean retired) {
         pending = false;
         long c = retired ? cost(pOp, pInfo) : 0;
-        int kind = pOp >= Op.MOVS && pOp <= Op.SCAS ? repKind(pOp, pInfo) : NO_REP;
+        clock.charge(c + elements(pOp, pInfo, pRcx));
+    }
+
+    /** The per-element cycles of a REP string op that started with RCX/ECX {@code rcxBefore} (0 if not one). */
+    private long elements(int op, int info, long rcxBefore) {
+        int kind = op >= Op.MOVS && op <= Op.SCAS ? repKind(op, info) : NO_REP;
         if (kind != NO_REP) {
-            long done = pRcx - rcx(pInfo);
+            long done = rcxBefore - rcx(info);
             if (done > 0) {
-                c += done * (kind == REP_COPY ? repIter : repCmpIter);
+                return done * (kind == REP_COPY ? repIter : repCmpIter);
             }
         }
-        clock.charge(c);
+        return 0;
     }
 
     /** Cycles (clock + walks) when the last instruction was issued: where a fault's hardware part starts. */
@@ -270,6 +275,25 @@ public final class InstructionTiming {
 
     public WalkTiming walk() {
         return walk;
+    }
+
+    /**
+     * RCX/ECX before a string instruction a cycle-mode block calls ({@code Interpreter.execForTier}): the
+     * block charges the base cost and fetch as for any instruction; {@link #calledStringEnded} the elements.
+     */
+    long calledStringStarts(int info) {
+        return rcx(info);
+    }
+
+    /**
+     * A string instruction called from a cycle-mode block retired or faulted: charges the REP elements it
+     * completed, as {@link #commit} does for an interpreted one (nothing reads the clock in between).
+     */
+    void calledStringEnded(int op, int info, long rcxBefore) {
+        long c = elements(op, info, rcxBefore);
+        if (c != 0) {
+            clock.charge(c);
+        }
     }
 
     /**

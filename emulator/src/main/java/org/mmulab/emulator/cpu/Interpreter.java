@@ -486,7 +486,9 @@ public final class Interpreter extends OperandAccess {
      * it through {@link Dispatch} exactly as {@link #slow} does from {@link #run} (decoded fields, s.rip =
      * the instruction, next = its fall-through) and returns the next RIP. The block has written its
      * registers and flags back before the call and reloads them after it; a {@link GuestFault} leaves what
-     * the instruction committed (a REP string's completed iterations) as it does in {@link #run}.
+     * the instruction committed (a REP string's completed iterations) as it does in {@link #run}. Under
+     * cycle timing the block has charged what it retired, recorded the issue point and fetched the
+     * instruction, and charges its base cost after it retires; a REP string's elements are charged here.
      */
     long execForTier(int op, int info, int memw, int disp, long imm, long rip, long fall) {
         this.op = op;
@@ -496,7 +498,18 @@ public final class Interpreter extends OperandAccess {
         this.imm = imm;
         s.rip = rip;
         next = fall;
-        Dispatch.exec(this); // Exit.BUDGET on every path of the callable ops (FastOps.tierCall)
+        final InstructionTiming tm = timing; // non-null: the calling block charges cycle timing
+        if (tm == null || op < Op.MOVS || op > Op.SCAS) {
+            Dispatch.exec(this); // Exit.BUDGET on every path of the callable ops (FastOps.tierCall)
+            return next;
+        }
+        // A string op: its REP elements are charged whether it retires or faults part-way (as settle does).
+        final long rcx = tm.calledStringStarts(info);
+        try {
+            Dispatch.exec(this);
+        } finally {
+            tm.calledStringEnded(op, info, rcx);
+        }
         return next;
     }
 

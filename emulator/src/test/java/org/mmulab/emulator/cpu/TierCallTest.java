@@ -21,9 +21,10 @@ import org.mmulab.emulator.cpu.tier.Engine;
  * middle of a hot loop and a #PF in the middle of a REP MOVSB. Each runs with the tier and with the
  * interpreter alone (TierExactnessTest's machines and comparison: registers, RFLAGS, RIP, retired
  * instructions, exception, CR2, MMU counters and, under cycle timing, the whole cycle account) plus the
- * guest memory the program wrote. Under fast timing each also requires that compiled code retired
- * almost all instructions, so the calls are what is compared; under cycle timing the tier compiles no
- * calls (the traces end before those instructions) and the comparison covers that path.
+ * guest memory the program wrote. Under either timing each also requires that compiled code retired
+ * almost all instructions, so the calls are what is compared: under cycle timing the account includes
+ * the called instructions' fetches, base costs, data accesses through the cache model, REP elements
+ * (also those completed before a #PF) and a faulting instruction's issue point.
  * Programs (GNU as, at CODE + 0x400; listings in the comments of each case).
  */
 class TierCallTest {
@@ -54,6 +55,9 @@ class TierCallTest {
 
     /** <pre>pf: add $1,%rbx; lea (%rdx),%rsi; mov $24,%ecx; lea (%rdi),%rdi; rep movsb; dec %r8; jnz pf; syscall</pre> */
     private static final String REP_MOVS = "4883c301488d32b918000000488d3ff3a449ffc875ea0f05";
+
+    /** DIVIDE after 51 one-byte NOPs: the loop starts at AT + 0x33 and its DIV at AT + 0x40, the start of a line. */
+    private static final String DIVIDE_AT_LINE = "90".repeat(0x33) + DIVIDE;
 
     private static TestMachine[] machines(boolean cycle, String program) {
         TestMachine[] ms = {machine(Engine.TIER, cycle), machine(Engine.INTERP, cycle)};
@@ -103,9 +107,7 @@ class TierCallTest {
             m.s.gpr[CpuState.R9] = 0x1234;
             assertEquals(Exit.SYSCALL, runUntilExit(m, 1009));
         }
-        if (!cycle) {
-            assertCallsCompiled(ms[0]);
-        }
+        assertCallsCompiled(ms[0]);
         assertEquals(AT + 0xa9, ms[0].s.rip, "RIP after the SYSCALL");
         assertSameState(ms[0], ms[1]);
         assertEquals(checksum(ms[1], DATA, 4096), checksum(ms[0], DATA, 4096), "memory written");
@@ -121,15 +123,34 @@ class TierCallTest {
             assertEquals(Exit.EXCEPTION, runUntilExit(m, 97));
         }
         TestMachine t = ms[0];
-        if (!cycle) {
-            assertCallsCompiled(t);
-        }
+        assertCallsCompiled(t);
         assertEquals(Vectors.DE, t.s.exceptionVector);
         assertEquals(AT + 0xd, t.s.rip, "RIP at the DIV");
         assertEquals(196, t.s.gpr[CpuState.RBX], "the ADD of the faulting pass retired");
         assertEquals(5, t.s.gpr[CpuState.RAX]);
         assertEquals(5, t.s.gpr[CpuState.RCX]);
         assertEquals(195L * 8 + 4, t.s.instructions);
+        assertSameState(ms[0], ms[1]);
+    }
+
+    /**
+     * A called instruction that starts a code line (the line before it holds the loop's first
+     * instructions): under cycle timing the block fetches its line as the interpreter does (the fetch
+     * dedupe keys on the previous instruction's line), and the #DE's issue point is the DIV's.
+     */
+    @ParameterizedTest(name = "cycle timing {0}")
+    @ValueSource(booleans = {false, true})
+    void calledInstructionAtALineStartIsFetched(boolean cycle) {
+        TestMachine[] ms = machines(cycle, DIVIDE_AT_LINE);
+        for (TestMachine m : ms) {
+            m.s.gpr[CpuState.RCX] = 200;
+            assertEquals(Exit.EXCEPTION, runUntilExit(m, 97));
+        }
+        TestMachine t = ms[0];
+        assertCallsCompiled(t);
+        assertEquals(Vectors.DE, t.s.exceptionVector);
+        assertEquals(AT + 0x40, t.s.rip, "RIP at the DIV");
+        assertEquals(0x33 + 195L * 8 + 4, t.s.instructions);
         assertSameState(ms[0], ms[1]);
     }
 
@@ -145,9 +166,7 @@ class TierCallTest {
             assertEquals(Exit.EXCEPTION, runUntilExit(m, 89));
         }
         TestMachine t = ms[0];
-        if (!cycle) {
-            assertCallsCompiled(t);
-        }
+        assertCallsCompiled(t);
         // Pass 171 starts at DATA + 170 * 24 = DATA + 0xff0: 16 bytes fit, the 17th faults.
         assertEquals(Vectors.PF, t.s.exceptionVector);
         assertEquals(AT + 0xf, t.s.rip, "RIP at the REP MOVSB");

@@ -25,6 +25,12 @@ import static org.objectweb.asm.Opcodes.*;
  *     for a memory instruction the IC taken before its access; otherwise the clock after the exit's charge
  *     minus that instruction's cost, plus the walk cycles taken before its fetch (WIC, recorded only for
  *     instructions that can end a pass: Jcc, JMP and the trace's last one).</li>
+ * <li>An instruction called in the interpreter's implementation ({@code InsnTranslator.emitCall}) issues
+ *     as a memory instruction: the block's pending charge is committed first (the called instruction's
+ *     accesses go through the cache model and may yield to another vCPU that reads this clock, as after
+ *     the interpreter's commit at issue), IC and RIP are recorded, it is fetched; its base cost is pending
+ *     once it returns, a fault leaves it uncharged with IC as its issue point, and a REP string's elements
+ *     are charged by {@code Interpreter.execForTier} whether it completes or faults part-way.</li>
  * </ul>
  * Under {@code --timing fast} nothing here emits code.
  */
@@ -153,7 +159,7 @@ abstract class CycleTimingEmitter extends LazyFlagsEmitter {
             mv.visitJumpInsn(IFEQ, none);
         }
         mv.visitVarInsn(ALOAD, C);
-        if (Trace.id(t.fw[last]) >= org.mmulab.emulator.cpu.FastOps.LOAD) {
+        if (Trace.id(t.fw[last]) >= org.mmulab.emulator.cpu.FastOps.LOAD || t.call[last] != org.mmulab.emulator.cpu.FastOps.CALL_NONE) {
             mv.visitVarInsn(LLOAD, IC);
         } else {
             mv.visitVarInsn(ALOAD, CLK);

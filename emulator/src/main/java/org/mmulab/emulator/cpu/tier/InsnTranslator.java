@@ -340,10 +340,11 @@ abstract class InsnTranslator extends MemAccessEmitter {
      * the interpreter's run loop does. Returns true when it ends the trace (an unconditional transfer).
      */
     boolean emitCall(int i) {
-        if (cycle) {
-            throw new IllegalStateException("tier: interpreter calls are compiled for --timing fast only");
-        }
         final int fall = t.off[i] + Trace.len(t.fw[i]);
+        // Cycle timing: like a memory instruction (it may access memory, where another vCPU may read this
+        // one's clock): what the block retired is charged, the issue point recorded, RIP stored, the
+        // instruction fetched; its base cost is pending after it returns (a fault leaves it uncharged).
+        issue(i, true);
         flush();
         storeRegs(written);
         Label start = new Label(), end = new Label(), h = new Label();
@@ -369,16 +370,22 @@ abstract class InsnTranslator extends MemAccessEmitter {
             mv.visitLabel(h);
             mv.visitInsn(POP);
             int saveK = fk, saveB = fbits;
+            long saveP = pend;
+            boolean saveA = accLive;
             fk = IN_FL; // flushed before the call
             loadRegs(used); // what the instruction committed before it faulted
             mv.visitVarInsn(ALOAD, C);
             mv.visitInsn(ICONST_1);
             mv.visitFieldInsn(PUTFIELD, CTX, "fault", "Z");
+            cycleFault(); // the issue point; nothing pending (a REP's elements were charged by the call)
+            accLive = false; // ACC was charged and cleared before the call
             faulting = true;
             exitTo(t.off[i], i);
             faulting = false;
             fk = saveK;
             fbits = saveB;
+            pend = saveP;
+            accLive = saveA;
         });
         switch (t.call[i]) {
             case FastOps.CALL_BRANCH:

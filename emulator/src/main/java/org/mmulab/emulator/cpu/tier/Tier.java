@@ -182,7 +182,7 @@ public final class Tier {
             if (b != null) {
                 return b; // another vCPU compiled it meanwhile
             }
-            Trace t = Trace.build(page, off, m32, timing == null);
+            Trace t = Trace.build(page, off, m32);
             if (t.count == 0) {
                 b = CompiledBlock.NONE;
             } else {

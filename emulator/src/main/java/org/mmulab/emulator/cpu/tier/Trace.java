@@ -14,10 +14,10 @@ import org.mmulab.emulator.cpu.FastOps;
  * memory (a read-modify-write, translated for write before the read) and ADC/SBB have no translation, nor
  * has everything FastOps leaves generic: segment overrides (FS/GS, whose 32-bit limit checks are the
  * interpreter's), LOCK, REP, 16-bit operand forms other than Jcc/JMP/SETcc; in 32-bit code also
- * 66h-prefixed Jcc/JMP/CALL/RET ({@link #translatable32}). In a block for --timing fast those are called
- * in the interpreter's implementation ({@link #call}, {@code InsnTranslator.emitCall}) unless
- * {@link FastOps#tierCall} rules them out (SYSCALL, INT, CPUID, RDTSC, POPF...); under cycle timing, and
- * for those, the trace ends before them and the interpreter runs them.
+ * 66h-prefixed Jcc/JMP/CALL/RET ({@link #translatable32}). Under either timing those are called in the
+ * interpreter's implementation ({@link #call}, {@code InsnTranslator.emitCall}; a cycle-mode block charges
+ * them as the interpreter does, see {@code CycleTimingEmitter}) unless {@link FastOps#tierCall} rules them
+ * out (SYSCALL, INT, CPUID, RDTSC, POPF...): the trace ends before those and the interpreter runs them.
  */
 final class Trace {
     /** Longest trace, in instructions (keeps the compiled method small for the JIT). */
@@ -56,11 +56,11 @@ final class Trace {
 
     /**
      * Builds the trace at {@code start}; its count is 0 when the first instruction can be neither translated
-     * nor called. With {@code calls} (blocks for --timing fast), an instruction without a translation that
-     * the interpreter's implementation can run from the block ({@link FastOps#tierCall}) is called there
-     * instead of ending the trace; an unconditional transfer among them ends it.
+     * nor called. An instruction without a translation that the interpreter's implementation can run from
+     * the block ({@link FastOps#tierCall}) is called there instead of ending the trace; an unconditional
+     * transfer among them ends it.
      */
-    static Trace build(CodeSource page, int start, boolean m32, boolean calls) {
+    static Trace build(CodeSource page, int start, boolean m32) {
         Trace t = new Trace(start, page.frame());
         int o = start;
         while (t.count < MAX && o < 4096) {
@@ -71,7 +71,7 @@ final class Trace {
             int w = page.fastWord(slot);
             int call = FastOps.CALL_NONE;
             if (!translatable(w) || (m32 && !translatable32(w))) {
-                call = calls ? FastOps.tierCall(page.op(slot)) : FastOps.CALL_NONE;
+                call = FastOps.tierCall(page.op(slot));
                 if (call == FastOps.CALL_NONE) {
                     break;
                 }
