@@ -369,23 +369,8 @@ abstract class InsnTranslator extends MemAccessEmitter {
         handlers.add(() -> {
             mv.visitLabel(h);
             mv.visitInsn(POP);
-            int saveK = fk, saveB = fbits;
-            long saveP = pend;
-            boolean saveA = accLive;
-            fk = IN_FL; // flushed before the call
-            loadRegs(used); // what the instruction committed before it faulted
-            mv.visitVarInsn(ALOAD, C);
-            mv.visitInsn(ICONST_1);
-            mv.visitFieldInsn(PUTFIELD, CTX, "fault", "Z");
-            cycleFault(); // the issue point; nothing pending (a REP's elements were charged by the call)
-            accLive = false; // ACC was charged and cleared before the call
-            faulting = true;
-            exitTo(t.off[i], i);
-            faulting = false;
-            fk = saveK;
-            fbits = saveB;
-            pend = saveP;
-            accLive = saveA;
+            // flags flushed before the call; reload what the instruction committed before it faulted
+            faultExit(i, IN_FL, fbits, () -> loadRegs(used));
         });
         switch (t.call[i]) {
             case FastOps.CALL_BRANCH:

@@ -111,24 +111,36 @@ abstract class MemAccessEmitter extends ControlXferEmitter {
         handlers.add(() -> {
             mv.visitLabel(h);
             mv.visitInsn(POP);
-            int saveK = fk, saveB = fbits;
-            long saveP = pend;
-            boolean saveA = accLive;
-            fk = k;
-            fbits = kb;
-            mv.visitVarInsn(ALOAD, C);
-            mv.visitInsn(ICONST_1);
-            mv.visitFieldInsn(PUTFIELD, CTX, "fault", "Z");
-            cycleFault();
-            accLive = false; // ACC was charged and cleared before the access
-            faulting = true;
-            exitTo(t.off[i], i);
-            faulting = false;
-            fk = saveK;
-            fbits = saveB;
-            pend = saveP;
-            accLive = saveA;
+            faultExit(i, k, kb, () -> { }); // ACC was charged and cleared before the access
         });
+    }
+
+    /**
+     * The out-of-line end of instruction {@code i}'s fault handler: the flags as they stood ({@code k},
+     * {@code kb}), {@code reload} of what the instruction committed before it faulted (nothing for a
+     * plain access; a called instruction's completed REP iterations), then ctx.fault, the issue point and
+     * the exit at {@code i}. The emitter's bookkeeping (flags, pending charge, ACC) is put back after it
+     * for the code that follows the handler.
+     */
+    void faultExit(int i, int k, int kb, Runnable reload) {
+        int saveK = fk, saveB = fbits;
+        long saveP = pend;
+        boolean saveA = accLive;
+        fk = k;
+        fbits = kb;
+        reload.run();
+        mv.visitVarInsn(ALOAD, C);
+        mv.visitInsn(ICONST_1);
+        mv.visitFieldInsn(PUTFIELD, CTX, "fault", "Z");
+        cycleFault(); // the issue point; nothing pending (ACC, and a REP's elements, were charged before)
+        accLive = false;
+        faulting = true;
+        exitTo(t.off[i], i);
+        faulting = false;
+        fk = saveK;
+        fbits = saveB;
+        pend = saveP;
+        accLive = saveA;
     }
 
     /** After a memory access: if the code frame was written (by this instruction or another vCPU), leave. */
