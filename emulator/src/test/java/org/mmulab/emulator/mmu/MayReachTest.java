@@ -21,18 +21,22 @@ import org.mmulab.emulator.memory.PhysicalMemory;
  * the structure. And the rule that makes --check's unsynchronised read of another vCPU's caches sound: a
  * dropped entry leaves no frame behind in its slot.
  */
-class MayReachTest {
-    static final long URW = Pte.P | Pte.RW | Pte.US;
+class MayReachTest extends MmuFixture {
     static final long VA = 0x1000_0000L, BIG = 0x4000_0000L;
+
+    MayReachTest() {
+        super(CpuModel.SKYLAKE);
+    }
+
+    /** A fresh Skylake MMU with 4-level tables, running user code (CPL 3). */
+    private void setUpUser() {
+        setUpMmu();
+        s.cpl = 3;
+    }
 
     @Test
     void tlbsCachesFastPathAndFetchFrame() {
-        PhysicalMemory mem = new PhysicalMemory(64 << 20);
-        CpuState s = new CpuState();
-        s.cpl = 3;
-        Mmu mmu = new Mmu(mem, s, CpuModel.SKYLAKE);
-        PageTableBuilder pt = new PageTableBuilder(mem, 0x100000);
-        s.cr3 = pt.root;
+        setUpUser();
         long pte = pt.map4k(VA, 0x200000, URW | Pte.D);
         long ptFrame = pte & ~0xfffL;
         pt.map2m(BIG, 0x400000, URW | Pte.D);
@@ -73,12 +77,7 @@ class MayReachTest {
     @Test
     void aDroppedEntryLeavesNoFrameForARacyReaderToPairWithTheNextFill() {
         for (String drop : List.of("invlpg", "mov cr3", "flush all", "invpcid single-context")) {
-            PhysicalMemory mem = new PhysicalMemory(64 << 20);
-            CpuState s = new CpuState();
-            s.cpl = 3;
-            Mmu mmu = new Mmu(mem, s, CpuModel.SKYLAKE);
-            PageTableBuilder pt = new PageTableBuilder(mem, 0x100000);
-            s.cr3 = pt.root;
+            setUpUser();
             long pte = pt.map4k(VA, 0x200000, URW | Pte.D);
             long ptFrame = pte & ~0xfffL;
             for (int i = 0; i < 3; i++) {
@@ -124,12 +123,7 @@ class MayReachTest {
     /** --check's report names what reaches a frame: TLB array and entry, fast path, paging-structure cache, CR3. */
     @Test
     void describeNamesTheStructureAndEntry() {
-        PhysicalMemory mem = new PhysicalMemory(64 << 20);
-        CpuState s = new CpuState();
-        s.cpl = 3;
-        Mmu mmu = new Mmu(mem, s, CpuModel.SKYLAKE);
-        PageTableBuilder pt = new PageTableBuilder(mem, 0x100000);
-        s.cr3 = pt.root;
+        setUpUser();
         long ptFrame = pt.map4k(VA, 0x200000, URW | Pte.D) & ~0xfffL;
         assertNull(FrameReach.describe(mmu, 0x200000));
         assertNull(FrameReach.reachedBy(mmu, 0x200000));
