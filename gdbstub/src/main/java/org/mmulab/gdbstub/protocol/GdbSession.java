@@ -1,6 +1,5 @@
 package org.mmulab.gdbstub.protocol;
 
-import org.mmulab.gdbstub.codec.Binary;
 import org.mmulab.gdbstub.codec.Hex;
 import org.mmulab.gdbstub.codec.Packet;
 import org.mmulab.gdbstub.target.BreakpointType;
@@ -11,7 +10,6 @@ import org.mmulab.gdbstub.target.StopEvent;
 import org.mmulab.gdbstub.target.TargetArch;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
  * One gdb client's conversation with a {@link GdbTarget}, all-stop mode. Fed decoded packets on one thread (the
@@ -47,6 +45,8 @@ public final class GdbSession {
     private final int packetSize;
     private final Output out;
     private final StubLog log;
+    /** g, G, p, P, m, M, X. */
+    private final GdbDataPackets data;
 
     private TargetArch arch;
     private int threads;
@@ -71,6 +71,7 @@ public final class GdbSession {
         this.packetSize = packetSize;
         this.out = out;
         this.log = log;
+        this.data = new GdbDataPackets(target, packetSize);
     }
 
     /** The client connected: attach to (and thereby stop) the target. */
@@ -214,13 +215,13 @@ public final class GdbSession {
         }
         switch (s.charAt(0)) {
             case '?' -> reply(s.length() == 1 ? stopReply(lastStop) : "");
-            case 'g' -> reply(s.length() == 1 ? readRegisters() : "");
-            case 'G' -> reply(writeRegisters(s.substring(1)));
-            case 'p' -> reply(readRegister(s.substring(1)));
-            case 'P' -> reply(writeRegister(s.substring(1)));
-            case 'm' -> reply(readMemory(s.substring(1)));
-            case 'M' -> reply(writeMemory(s.substring(1)));
-            case 'X' -> reply(writeMemoryBinary(p));
+            case 'g' -> reply(s.length() == 1 ? data.readRegisters(arch, generalThread()) : "");
+            case 'G' -> reply(data.writeRegisters(arch, generalThread(), s.substring(1)));
+            case 'p' -> reply(data.readRegister(arch, generalThread(), s.substring(1)));
+            case 'P' -> reply(data.writeRegister(arch, generalThread(), s.substring(1)));
+            case 'm' -> reply(data.readMemory(generalThread(), s.substring(1)));
+            case 'M' -> reply(data.writeMemory(generalThread(), s.substring(1)));
+            case 'X' -> reply(data.writeMemoryBinary(generalThread(), p));
             case 'Z', 'z' -> reply(breakpoint(s.charAt(0) == 'Z', s.substring(1)));
             case 'H' -> reply(setThread(s));
             case 'T' -> reply(threadAlive(s.substring(1)));
@@ -330,127 +331,6 @@ public final class GdbSession {
             reply("O" + Hex.encode(text, i, Math.min(text.length, i + chunk)));
         }
         reply("OK");
-    }
-
-    // ---------------------------------------------------------------- registers
-
-    private String readRegisters() {
-        int t = generalThread();
-        StringBuilder sb = new StringBuilder(arch.gPacketBytes() * 2);
-        for (RegisterDef r : arch.registers()) {
-            appendRegister(sb, r, target.readRegister(t, r.regnum()));
-        }
-        return sb.toString();
-    }
-
-    private static void appendRegister(StringBuilder sb, RegisterDef r, byte[] v) {
-        if (v == null || v.length != r.bytes()) {
-            sb.append("xx".repeat(r.bytes()));
-        } else {
-            for (byte b : v) {
-                Hex.appendByte(sb, b);
-            }
-        }
-    }
-
-    private String writeRegisters(String hex) {
-        byte[] data = Hex.decode(hex);
-        if (data == null) {
-            throw new MalformedPacketException("G: bad hex");
-        }
-        if (data.length != arch.gPacketBytes()) {
-            return E_INVALID;
-        }
-        int t = generalThread();
-        int off = 0;
-        boolean ok = true;
-        for (RegisterDef r : arch.registers()) {
-            ok &= target.writeRegister(t, r.regnum(), Arrays.copyOfRange(data, off, off + r.bytes()));
-            off += r.bytes();
-        }
-        return ok ? "OK" : E_INVALID;
-    }
-
-    private String readRegister(String args) {
-        RegisterDef r = arch.register(PacketArgs.parseRegnum(args));
-        if (r == null) {
-            return E_INVALID;
-        }
-        StringBuilder sb = new StringBuilder(r.bytes() * 2);
-        appendRegister(sb, r, target.readRegister(generalThread(), r.regnum()));
-        return sb.toString();
-    }
-
-    private String writeRegister(String args) {
-        int eq = args.indexOf('=');
-        if (eq < 0) {
-            throw new MalformedPacketException("P without '='");
-        }
-        RegisterDef r = arch.register(PacketArgs.parseRegnum(args.substring(0, eq)));
-        byte[] value = Hex.decode(args.substring(eq + 1));
-        if (value == null) {
-            throw new MalformedPacketException("P: bad hex");
-        }
-        if (r == null || value.length != r.bytes()) {
-            return E_INVALID;
-        }
-        return target.writeRegister(generalThread(), r.regnum(), value) ? "OK" : E_INVALID;
-    }
-
-    // ---------------------------------------------------------------- memory
-
-    private String readMemory(String args) {
-        long[] al = PacketArgs.pair(args, ',');
-        if (al[1] == 0) {
-            return "";
-        }
-        int len = PacketArgs.clamp(al[1], Math.max(1, packetSize / 2));
-        byte[] data = target.readMemory(generalThread(), al[0], len);
-        if (data == null || data.length == 0) {
-            return E_MEMORY;
-        }
-        return Hex.encode(data, 0, Math.min(len, data.length));
-    }
-
-    private String writeMemory(String args) {
-        int colon = args.indexOf(':');
-        if (colon < 0) {
-            throw new MalformedPacketException("M without ':'");
-        }
-        long[] al = PacketArgs.pair(args.substring(0, colon), ',');
-        byte[] data = Hex.decode(args.substring(colon + 1));
-        if (data == null || data.length != al[1]) {
-            throw new MalformedPacketException("M: data does not match length");
-        }
-        return store(al[0], data);
-    }
-
-    private String writeMemoryBinary(Packet p) {
-        byte[] raw = p.payload();
-        int colon = -1;
-        for (int i = 1; i < raw.length; i++) {
-            if (raw[i] == ':') {
-                colon = i;
-                break;
-            }
-        }
-        if (colon < 0) {
-            throw new MalformedPacketException("X without ':'");
-        }
-        long[] al = PacketArgs.pair(new String(raw, 1, colon - 1, StandardCharsets.ISO_8859_1), ',');
-        byte[] data = Binary.unescape(raw, colon + 1, raw.length);
-        if (data == null || data.length != al[1]) {
-            throw new MalformedPacketException("X: data does not match length");
-        }
-        return store(al[0], data);
-    }
-
-    private String store(long address, byte[] data) {
-        if (data.length == 0) {
-            return "OK";   // gdb probes X support with a zero-length write
-        }
-        int written = target.writeMemory(generalThread(), address, data);
-        return written == data.length ? "OK" : E_MEMORY;
     }
 
     // ---------------------------------------------------------------- breakpoints
