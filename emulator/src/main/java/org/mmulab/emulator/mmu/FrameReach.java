@@ -38,22 +38,37 @@ public final class FrameReach {
         if (root >= 0) {
             return root == 4 ? "CR3" : "PDPTE register";
         }
-        PagingStructureCache[] pscs = {m.pml4eCache, m.pdpteCache, m.pdeCache};
-        for (PagingStructureCache c : pscs) {
-            if (c.references(f)) {
-                return c.name();
-            }
+        String psc = cacheReaching(m.pml4eCache, f);
+        if (psc == null) {
+            psc = cacheReaching(m.pdpteCache, f);
+        }
+        if (psc == null) {
+            psc = cacheReaching(m.pdeCache, f);
+        }
+        if (psc != null) {
+            return psc;
         }
         if (m.fast.reaches(f)) {
             return "data fast path";
         }
-        Tlb[] tlbs = {m.dtlb, m.itlb, m.stlb};
-        for (Tlb t : tlbs) {
-            for (int size = Tlb.SIZE_4K; size <= Tlb.SIZE_1G; size++) {
-                TlbArray a = t.array(size);
-                if (a != null && a.covers(f)) {
-                    return a.name();
-                }
+        String tlb = arrayReaching(m.dtlb, f);
+        if (tlb == null) {
+            tlb = arrayReaching(m.itlb, f);
+        }
+        return tlb != null ? tlb : arrayReaching(m.stlb, f);
+    }
+
+    /** The name of paging-structure cache {@code c} if it points at frame {@code f}, else null. */
+    private static String cacheReaching(PagingStructureCache c, long f) {
+        return c.references(f) ? c.name() : null;
+    }
+
+    /** The name of the first page-size array of {@code t} with an entry covering frame {@code f}, else null. */
+    private static String arrayReaching(Tlb t, long f) {
+        for (int size = Tlb.SIZE_4K; size <= Tlb.SIZE_1G; size++) {
+            TlbArray a = t.array(size);
+            if (a != null && a.covers(f)) {
+                return a.name();
             }
         }
         return null;
