@@ -75,12 +75,7 @@ class GuestCacheTimingTest {
 
     @Test
     void zen5sPrefetcherRunsAheadOfTheLoadInsideAPageAndThroughTheTlbAcrossOne() {
-        TimingModel z = Zen5.TIMING;
-        VcpuClock clock = new VcpuClock(z, z.buildCaches());
-        walk = new WalkTiming(clock.caches(), z.stlbHit(), clock);
-        it = new InstructionTiming(m.s, z, clock, walk);
-        m.mmu.setTiming(walk);
-        m.cpu.setTiming(it);
+        zen5();
         pass();
         int d = Zen5.PREFETCH.distance(), pages = LINES * 64 / 4096;
         // 3 loads train it; at each of the 3 page crossings the prefetches into the next page found no
