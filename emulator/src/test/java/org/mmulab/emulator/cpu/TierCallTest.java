@@ -117,7 +117,20 @@ class TierCallTest {
     @ParameterizedTest(name = "cycle timing {0}")
     @ValueSource(booleans = {false, true})
     void divideErrorInTheMiddleOfACompiledPass(boolean cycle) {
-        TestMachine[] ms = machines(cycle, DIVIDE);
+        TestMachine t = runToDivideError(cycle, DIVIDE);
+        assertEquals(AT + 0xd, t.s.rip, "RIP at the DIV");
+        assertEquals(196, t.s.gpr[CpuState.RBX], "the ADD of the faulting pass retired");
+        assertEquals(5, t.s.gpr[CpuState.RAX]);
+        assertEquals(5, t.s.gpr[CpuState.RCX]);
+        assertEquals(195L * 8 + 4, t.s.instructions);
+    }
+
+    /**
+     * Runs a DIVIDE loop (RCX = 200 passes) on the tier and the interpreter until its #DE, checks that the
+     * calls ran compiled, the vector, and that both engines end in the same state; returns the tier's machine.
+     */
+    private static TestMachine runToDivideError(boolean cycle, String program) {
+        TestMachine[] ms = machines(cycle, program);
         for (TestMachine m : ms) {
             m.s.gpr[CpuState.RCX] = 200;
             assertEquals(Exit.EXCEPTION, runUntilExit(m, 97));
@@ -125,12 +138,8 @@ class TierCallTest {
         TestMachine t = ms[0];
         assertCallsCompiled(t);
         assertEquals(Vectors.DE, t.s.exceptionVector);
-        assertEquals(AT + 0xd, t.s.rip, "RIP at the DIV");
-        assertEquals(196, t.s.gpr[CpuState.RBX], "the ADD of the faulting pass retired");
-        assertEquals(5, t.s.gpr[CpuState.RAX]);
-        assertEquals(5, t.s.gpr[CpuState.RCX]);
-        assertEquals(195L * 8 + 4, t.s.instructions);
         assertSameState(ms[0], ms[1]);
+        return t;
     }
 
     /**
@@ -141,17 +150,9 @@ class TierCallTest {
     @ParameterizedTest(name = "cycle timing {0}")
     @ValueSource(booleans = {false, true})
     void calledInstructionAtALineStartIsFetched(boolean cycle) {
-        TestMachine[] ms = machines(cycle, DIVIDE_AT_LINE);
-        for (TestMachine m : ms) {
-            m.s.gpr[CpuState.RCX] = 200;
-            assertEquals(Exit.EXCEPTION, runUntilExit(m, 97));
-        }
-        TestMachine t = ms[0];
-        assertCallsCompiled(t);
-        assertEquals(Vectors.DE, t.s.exceptionVector);
+        TestMachine t = runToDivideError(cycle, DIVIDE_AT_LINE);
         assertEquals(AT + 0x40, t.s.rip, "RIP at the DIV");
         assertEquals(0x33 + 195L * 8 + 4, t.s.instructions);
-        assertSameState(ms[0], ms[1]);
     }
 
     @ParameterizedTest(name = "cycle timing {0}")
