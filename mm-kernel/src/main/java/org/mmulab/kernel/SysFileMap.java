@@ -74,14 +74,14 @@ final class SysFileMap {
             int clear = shared && !file.writable() ? org.mmulab.kernel.mm.VmArea.VM_MAYWRITE | org.mmulab.kernel.mm.VmArea.VM_SHARED
                     : seal > 0 ? org.mmulab.kernel.mm.VmArea.VM_MAYWRITE : 0;
             boolean maywrite = shared && clear == 0;
-            if (maywrite && !a.mapWritable()) {
+            if (maywrite && !a.iMmap.mapWritable()) {
                 return -Errno.EPERM;
             }
             try {
                 return k.mmap().doMmap(mm, a, addr, len, prot, flags, pgoff, null, clear);
             } finally {
                 if (maywrite) {
-                    a.unmapWritable();
+                    a.iMmap.unmapWritable();
                 }
             }
         } finally {

@@ -67,6 +67,42 @@ final class DecodedPage implements org.mmulab.emulator.cpu.tier.CodeSource {
         return count++;
     }
 
+    /**
+     * Caches a decoded instruction at byte offset {@code off} and returns its slot ({@code fast}: its
+     * {@link FastOps} word and length). Pages are shared by every vCPU on this memory: the slot is filled
+     * under the page lock and published with a release store after its fields, so a concurrent reader sees
+     * a complete entry; if another vCPU decoded the same offset meanwhile, its slot (same bytes: same
+     * entry) is returned.
+     */
+    int insert(int off, int op, int info, int memw, int disp, long imm, int fast) {
+        synchronized (this) {
+            int existing = slotOf[off];
+            if (existing != 0) {
+                return existing - 1;
+            }
+            int slot = newSlot();
+            this.op[slot] = op;
+            this.info[slot] = info;
+            this.mem[slot] = memw;
+            this.disp[slot] = disp;
+            this.imm[slot] = imm;
+            this.fast[slot] = fast;
+            offOf[slot] = (short) off;
+            SLOT.setRelease(slotOf, off, (short) (slot + 1));
+            // Link the previous slot to this one when this instruction directly follows it. The FALL bit
+            // is published (release) after this slot, so a reader that sees it sees the complete
+            // successor. Instructions are decoded in execution order, so straight-line code gets
+            // consecutive slots.
+            if (slot > 0) {
+                int prev = slot - 1;
+                if (offOf[prev] + (this.info[prev] & Decoder.LEN_MASK) == off) {
+                    FAST.setRelease(this.fast, prev, this.fast[prev] | FALL);
+                }
+            }
+            return slot;
+        }
+    }
+
     // CodeSource: the translation tier's read-only view of the decoded slots.
 
     @Override

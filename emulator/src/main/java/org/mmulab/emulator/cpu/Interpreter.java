@@ -591,34 +591,8 @@ public final class Interpreter extends OperandAccess {
         if (dec.crossed || !p.valid) {
             return -1;
         }
-        // Pages are shared by every vCPU on this memory: insert under the page lock and publish the slot
-        // with a release store after its fields, so a concurrent reader sees a complete entry.
-        synchronized (p) {
-            int existing = p.slotOf[off];
-            if (existing != 0) {
-                return existing - 1; // another vCPU decoded it meanwhile (same bytes: same entry)
-            }
-            int slot = p.newSlot();
-            p.op[slot] = op;
-            p.info[slot] = info;
-            p.mem[slot] = memw;
-            p.disp[slot] = disp;
-            p.imm[slot] = imm;
-            p.fast[slot] = (fastForms ? FastOps.classify(op, info, imm) : FastOps.GENERIC)
-                    | (info & Decoder.LEN_MASK) << FastOps.LEN_SHIFT;
-            p.offOf[slot] = (short) off;
-            DecodedPage.SLOT.setRelease(p.slotOf, off, (short) (slot + 1));
-            // Link the previous slot to this one when this instruction directly follows it. The FALL bit
-            // is published (release) after this slot, so a reader that sees it sees the complete
-            // successor. Instructions are decoded in execution order, so straight-line code gets
-            // consecutive slots.
-            if (slot > 0) {
-                int prev = slot - 1;
-                if (p.offOf[prev] + (p.info[prev] & Decoder.LEN_MASK) == off) {
-                    DecodedPage.FAST.setRelease(p.fast, prev, p.fast[prev] | DecodedPage.FALL);
-                }
-            }
-            return slot;
-        }
+        int fast = (fastForms ? FastOps.classify(op, info, imm) : FastOps.GENERIC)
+                | (info & Decoder.LEN_MASK) << FastOps.LEN_SHIFT;
+        return p.insert(off, op, info, memw, disp, imm, fast);
     }
 }

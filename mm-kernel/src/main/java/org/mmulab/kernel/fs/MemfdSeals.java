@@ -8,7 +8,7 @@ import org.mmulab.kernel.mm.AddressSpace;
  * shmem_write_begin, shmem_setattr, shmem_fallocate; Linux 6.12): the {@code seals} word of
  * shmem_inode_info. Every tmpfs file starts with F_SEAL_SEAL (no seal can be added) except a memfd made
  * with MFD_ALLOW_SEALING. F_SEAL_WRITE is taken only while no VMA maps the object shared and writable
- * ({@link AddressSpace#denyWritable}: EBUSY otherwise) and from then on mmap cannot make such a VMA;
+ * ({@link IMmap#denyWritable}: EBUSY otherwise) and from then on mmap cannot make such a VMA;
  * F_SEAL_FUTURE_WRITE forbids new writes (write, shared writable mmap) but leaves existing mappings
  * alone; SHRINK and GROW forbid size changes in that direction (ftruncate, write past the end,
  * fallocate past the end); F_SEAL_EXEC freezes the exec bits and, on an executable file, implies the
@@ -89,7 +89,7 @@ public final class MemfdSeals {
                     return e.ret();
                 }
                 try {
-                    if (!a.denyWritable()) {
+                    if (!a.iMmap.denyWritable()) {
                         return -Errno.EBUSY; // a shared writable mapping exists
                     }
                 } finally {

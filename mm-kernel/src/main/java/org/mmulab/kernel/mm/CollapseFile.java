@@ -97,7 +97,7 @@ final class CollapseFile {
     private void retractPageTables(AddressSpace file, long pgoff) {
         file.iMmapRwsem.downRead();
         try {
-            for (VmArea vma : file.mappings()) {
+            for (VmArea vma : file.iMmap.mappings()) {
                 long addr = vma.start + ((pgoff - vma.pgoff) << 12);
                 if (pgoff < vma.pgoff || (addr & ~HPAGE_PMD_MASK) != 0 || vma.end < addr + HPAGE_PMD_SIZE
                         || (vma.flags & VmArea.VM_SHARED) == 0) {

@@ -98,7 +98,7 @@ public final class Fork {
             mm.insertVma(tmp.start, tmp);
             if (tmp.file != null) {
                 tmp.file.acquire(); // get_file
-                tmp.file.linkVma(tmp); // __vma_link_file
+                tmp.file.iMmap.linkVma(tmp); // __vma_link_file
             }
             if ((tmp.flags & VmArea.VM_WIPEONFORK) == 0 && !copyPageRange(memory, tmp, mpnt, dst, src)) {
                 ok = false;

@@ -225,14 +225,14 @@ final class Madvise {
             }
         }
         if (newFlags != vma.flags) {
-            VmArea v = mmap.isolate(mm, vma, start, end);
+            VmArea v = mmap.vmaOps.isolate(mm, vma, start, end);
             v.flags = newFlags;
             if (behavior == MADV_HUGEPAGE) {
                 memory.khugepaged.enterVma(v); // khugepaged_enter_vma
             }
             long s = v.start;
-            mmap.mergeAround(mm, v.end);
-            mmap.mergeAround(mm, s);
+            mmap.vmaOps.mergeAround(mm, v.end);
+            mmap.vmaOps.mergeAround(mm, s);
         }
         return 0;
     }

@@ -173,10 +173,10 @@ public final class Mlock {
         if (newflags == vma.flags || (vma.flags & VmArea.VM_SPECIAL) != 0) {
             return;
         }
-        VmArea v = mmap.isolate(mm, vma, start, end);
+        VmArea v = mmap.vmaOps.isolate(mm, vma, start, end);
         v.flags = newflags;
         long s = v.start;
-        mmap.mergeAround(mm, v.end);
-        mmap.mergeAround(mm, s);
+        mmap.vmaOps.mergeAround(mm, v.end);
+        mmap.vmaOps.mergeAround(mm, s);
     }
 }

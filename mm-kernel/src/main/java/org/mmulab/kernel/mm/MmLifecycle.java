@@ -98,7 +98,7 @@ final class MmLifecycle {
             }
             for (VmArea v : mm.vmaList()) {
                 if (v.file != null) {
-                    v.file.unlinkVma(v); // free_pgtables' unlink_file_vma
+                    v.file.iMmap.unlinkVma(v); // free_pgtables' unlink_file_vma
                 }
             }
             memory.freePgdRange(tlb, 0, mm.taskSize, 0, 0);

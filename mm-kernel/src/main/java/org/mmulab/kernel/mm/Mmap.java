@@ -6,9 +6,10 @@ import java.util.List;
  * The address-space operations of mm/mmap.c and mm/vma.c (Linux 6.x),
  * with x86's mmap_base from arch/x86/mm/mmap.c: do_mmap (placement by get_unmapped_area in
  * {@link UnmappedArea}; MAP_FIXED_NOREPLACE, MAP_POPULATE, MAP_LOCKED against RLIMIT_MEMLOCK,
- * MAP_STACK as VM_NOHUGEPAGE, MAP_GROWSDOWN for private anonymous memory only), munmap (split, detach, unmap_region), brk, mprotect and madvise
- * (entry points; {@link Mprotect} and {@link Madvise} hold mm/mprotect.c and mm/madvise.c),
- * expand_stack, and VMA split/merge. All return a value or a negative errno, never throw for bad input.
+ * MAP_STACK as VM_NOHUGEPAGE, MAP_GROWSDOWN for private anonymous memory only), munmap (split, detach,
+ * unmap_region), brk, mprotect and madvise (entry points; {@link Mprotect} and {@link Madvise} hold
+ * mm/mprotect.c and mm/madvise.c), expand_stack; VMA split and merge are {@link VmaSplitMerge} (mm/vma.c).
+ * All return a value or a negative errno, never throw for bad input.
  * Callers need not hold the mmap lock; these take it for writing (madvise DONTNEED too, for simplicity).
  */
 public final class Mmap {
@@ -48,9 +49,12 @@ public final class Mmap {
     private final Mlock mlock;
     private final Mincore mincore;
     private final Gup gup;
+    /** mm/vma.c's split and merge ({@link VmaSplitMerge}). */
+    final VmaSplitMerge vmaOps;
 
     public Mmap(Memory memory) {
         this.memory = memory;
+        this.vmaOps = new VmaSplitMerge(memory);
         this.mprotect = new Mprotect(this, memory);
         this.madvise = new Madvise(this, memory);
         this.mremap = new Mremap(this, memory);
@@ -302,11 +306,11 @@ public final class Mmap {
         v.name = name;
         mm.insertVma(addr, v);
         if (file != null) {
-            file.linkVma(v); // vma_link_file
+            file.iMmap.linkVma(v); // vma_link_file
         }
         mm.totalVm += len >>> 12;
-        mergeAround(mm, addr);
-        mergeAround(mm, end);
+        vmaOps.mergeAround(mm, addr);
+        vmaOps.mergeAround(mm, end);
         return addr;
     }
 
@@ -333,67 +337,6 @@ public final class Mmap {
                     return;
                 }
             }
-        }
-    }
-
-    // ==========================================================================================
-    // VMA split and merge (mm/vma.c __split_vma, vma_merge)
-
-    /** __split_vma: [v.start, addr) stays in v, [addr, v.end) becomes a new VMA, returned. */
-    VmArea splitVma(MmStruct mm, VmArea v, long addr) {
-        if ((addr & ~HugeMemory.HPAGE_PMD_MASK) != 0 && mm.hugePmds.get() != 0) {
-            memory.huge.splitHugePmd(v, memory.pmdOffset(mm, addr), addr); // vma_adjust_trans_huge
-        }
-        VmArea n = new VmArea(mm, addr, v.end, v.flags, v.pgoff + ((addr - v.start) >>> 12), v.file);
-        n.name = v.name;
-        if (v.file == null) {
-            v.end = addr;
-            mm.insertVma(addr, n);
-            return n;
-        }
-        // vma_prepare: a file VMA's bounds change under the mapping's i_mmap lock (Truncate walks them)
-        v.file.acquire();
-        v.file.iMmapRwsem.downWrite();
-        try {
-            v.end = addr;
-            mm.insertVma(addr, n);
-            v.file.linkVmaLocked(n);
-        } finally {
-            v.file.iMmapRwsem.upWrite();
-        }
-        return n;
-    }
-
-    private static boolean canMerge(VmArea a, VmArea b) {
-        // VM_SOFTDIRTY is VM_IGNORE_MERGE: the merged VMA keeps it if either had it (mergeAround)
-        return a.end == b.start && ((a.flags ^ b.flags) & ~VmArea.VM_SOFTDIRTY) == 0 && a.file == b.file
-                && a.pgoff + a.pages() == b.pgoff && java.util.Objects.equals(a.name, b.name)
-                && (a.flags & VmArea.VM_GROWSDOWN) == 0;
-    }
-
-    /** Merges the VMA ending at {@code addr} with the one starting there, if compatible. */
-    void mergeAround(MmStruct mm, long addr) {
-        VmArea next = mm.vmas.get(addr);
-        if (next == null) {
-            return;
-        }
-        VmArea prev = mm.prevVma(next);
-        if (prev != null && canMerge(prev, next)) {
-            prev.flags |= next.flags & VmArea.VM_SOFTDIRTY;
-            if (next.file == null) {
-                prev.end = next.end;
-                mm.removeVma(next.start);
-                return;
-            }
-            next.file.iMmapRwsem.downWrite();
-            try {
-                prev.end = next.end;
-                mm.removeVma(next.start);
-                next.file.unlinkVmaLocked(next);
-            } finally {
-                next.file.iMmapRwsem.upWrite();
-            }
-            next.file.releaseUser();
         }
     }
 
@@ -426,12 +369,12 @@ public final class Mmap {
         }
         VmArea first = list.get(0);
         if (first.start < start) {
-            VmArea tail = splitVma(mm, first, start);
+            VmArea tail = vmaOps.splitVma(mm, first, start);
             list.set(0, tail);
         }
         VmArea last = list.get(list.size() - 1);
         if (last.end > end) {
-            splitVma(mm, last, end);
+            vmaOps.splitVma(mm, last, end);
         }
         VmArea lo = list.get(0);
         VmArea hi = list.get(list.size() - 1);
@@ -450,7 +393,7 @@ public final class Mmap {
         }
         for (VmArea v : list) {
             if (v.file != null) {
-                v.file.unlinkVma(v); // free_pgtables' unlink_file_vma: before the tables go
+                v.file.iMmap.unlinkVma(v); // free_pgtables' unlink_file_vma: before the tables go
             }
         }
         memory.freePgdRange(tlb, lo.start, hi.end, prev == null ? 0 : prev.end, next == null ? 0 : next.start);
@@ -540,8 +483,8 @@ public final class Mmap {
                     | VmArea.VM_MAYWRITE | VmArea.VM_MAYEXEC | VmArea.VM_SOFTDIRTY | vmExtra, addr >>> 12, null);
             mm.insertVma(addr, v);
             mm.totalVm += len >>> 12;
-            mergeAround(mm, addr);
-            mergeAround(mm, addr + len);
+            vmaOps.mergeAround(mm, addr);
+            vmaOps.mergeAround(mm, addr + len);
             return 0;
         } finally {
             mm.mmapLock.upWrite();
@@ -557,17 +500,6 @@ public final class Mmap {
 
     public int madvise(MmStruct mm, long start, long lenIn, int behavior) {
         return madvise.doMadvise(mm, start, lenIn, behavior);
-    }
-
-    /** Splits so that exactly [start, end) is one VMA (start/end inside vma); returns it. */
-    VmArea isolate(MmStruct mm, VmArea vma, long start, long end) {
-        if (vma.start < start) {
-            vma = splitVma(mm, vma, start);
-        }
-        if (vma.end > end) {
-            splitVma(mm, vma, end);
-        }
-        return vma;
     }
 
     // ==========================================================================================

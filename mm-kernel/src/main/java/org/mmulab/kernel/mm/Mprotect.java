@@ -114,13 +114,13 @@ final class Mprotect {
             }
             newflags |= VmArea.VM_ACCOUNT;
         }
-        vma = mmap.isolate(mm, vma, start, end);
+        vma = mmap.vmaOps.isolate(mm, vma, start, end);
         vma.flags = newflags;
         changeProtection(tlb, vma, start, end);
         tlb.flushTlbOnly();
         long s = vma.start;
-        mmap.mergeAround(mm, vma.end);
-        mmap.mergeAround(mm, s);
+        mmap.vmaOps.mergeAround(mm, vma.end);
+        mmap.vmaOps.mergeAround(mm, s);
         return 0;
     }
 

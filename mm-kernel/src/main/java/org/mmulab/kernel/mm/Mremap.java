@@ -301,7 +301,7 @@ public final class Mremap {
         } else {
             vma.end += delta;
         }
-        mmap.mergeAround(mm, vma.end);
+        mmap.vmaOps.mergeAround(mm, vma.end);
     }
 
     /**
@@ -320,7 +320,7 @@ public final class Mremap {
             return ENOMEM;
         }
         // The old range becomes a VMA of its own: the split keeps vma = [oldAddr, oldAddr + oldLen).
-        vma = mmap.isolate(mm, vma, oldAddr, oldAddr + oldLen);
+        vma = mmap.vmaOps.isolate(mm, vma, oldAddr, oldAddr + oldLen);
         long newPgoff = vma.pgoff;
         VmArea newVma = copyVma(mm, vma, newAddr, newLen, newPgoff);
         long moved = moveTables.movePageTables(vma, oldAddr, newVma, newAddr, oldLen);
@@ -339,8 +339,8 @@ public final class Mremap {
         if (err == 0 && (flags & MREMAP_DONTUNMAP) != 0) {
             // We always clear VM_LOCKED[ONFAULT] on the old vma; it keeps its (now empty) range.
             vma.flags &= ~(VmArea.VM_LOCKED | VmArea.VM_LOCKONFAULT);
-            mmap.mergeAround(mm, vma.end);
-            mmap.mergeAround(mm, vma.start);
+            mmap.vmaOps.mergeAround(mm, vma.end);
+            mmap.vmaOps.mergeAround(mm, vma.start);
             mergeNew(mm, newAddr, newLen);
             return newAddr;
         }
@@ -359,8 +359,8 @@ public final class Mremap {
     }
 
     private void mergeNew(MmStruct mm, long newAddr, long newLen) {
-        mmap.mergeAround(mm, newAddr + newLen);
-        mmap.mergeAround(mm, newAddr);
+        mmap.vmaOps.mergeAround(mm, newAddr + newLen);
+        mmap.vmaOps.mergeAround(mm, newAddr);
     }
 
     /**
@@ -393,7 +393,7 @@ public final class Mremap {
             n.file.acquire();
             n.file.iMmapRwsem.downWrite();
             try {
-                n.file.linkVmaAfterLocked(vma, n);
+                n.file.iMmap.linkVmaAfterLocked(vma, n);
             } finally {
                 n.file.iMmapRwsem.upWrite();
             }

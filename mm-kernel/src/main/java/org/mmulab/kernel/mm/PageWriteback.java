@@ -38,7 +38,7 @@ public final class PageWriteback {
         PteSlot slot = new PteSlot();
         a.iMmapRwsem.downRead();
         try {
-            for (VmArea v : a.mappings()) {
+            for (VmArea v : a.iMmap.mappings()) {
                 if ((v.flags & VmArea.VM_SHARED) == 0) {
                     continue; // a private mapping's file pages are never written in place
                 }

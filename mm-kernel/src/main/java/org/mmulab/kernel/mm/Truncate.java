@@ -27,7 +27,7 @@ public final class Truncate {
     public static void unmapMappingRange(Memory memory, AddressSpace f, long fromIndex, long toIndex, boolean evenCows) {
         f.iMmapRwsem.downRead();
         try {
-            for (VmArea v : f.mappings()) {
+            for (VmArea v : f.iMmap.mappings()) {
                 long vFirst = v.pgoff, vLast = v.pgoff + v.pages(); // [vFirst, vLast)
                 long s = Math.max(vFirst, fromIndex), e = Math.min(vLast, toIndex);
                 if (s >= e) {

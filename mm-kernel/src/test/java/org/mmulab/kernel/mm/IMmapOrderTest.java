@@ -34,7 +34,7 @@ class IMmapOrderTest extends MmFixture {
     List<VmArea> walk() {
         f.iMmapRwsem.downRead();
         try {
-            return f.mappings();
+            return f.iMmap.mappings();
         } finally {
             f.iMmapRwsem.upRead();
         }
@@ -74,7 +74,7 @@ class IMmapOrderTest extends MmFixture {
         store(mm, HIGH, 0x5eed);
         VmArea src = at(HIGH);
         List<List<VmArea>> during = new java.util.ArrayList<>();
-        mmap.mremapOps().setMovePtesUnlockHook(() -> during.add(f.mappings())); // i_mmap held for writing here
+        mmap.mremapOps().setMovePtesUnlockHook(() -> during.add(f.iMmap.mappings())); // i_mmap held for writing here
         assertEquals(FAR, mmap.mremap(mm, HIGH, P, P, MAYMOVE | FIXED, FAR));
         mmap.mremapOps().setMovePtesUnlockHook(null);
         assertEquals(1, during.size());
@@ -99,7 +99,7 @@ class IMmapOrderTest extends MmFixture {
         List<List<VmArea>> during = new java.util.ArrayList<>();
         long[] lowEnd = {0};
         mmap.mremapOps().setMovePtesUnlockHook(() -> {
-            during.add(f.mappings());
+            during.add(f.iMmap.mappings());
             lowEnd[0] = low.end();
         });
         assertEquals(LOW + P, mmap.mremap(mm, HIGH, 2 * P, 2 * P, MAYMOVE | FIXED, LOW + P));
