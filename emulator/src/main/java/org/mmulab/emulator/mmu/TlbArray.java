@@ -11,8 +11,8 @@ import java.util.Arrays;
  * <p>Each way's tag, PCID and attributes are packed into one {@code long} ({@link #entry}: bits 63:19
  * the page number + 1, 0 = invalid; bits 18:7 the PCID; bits 6:0 the {@code ATTR_*} bits), so a lookup
  * is one load and one compare per way (the tag); the PCID, or the G bit of a global entry, which matches
- * any PCID, is tested on the same word only when the tag matched. A lookup tries the set's most recently
- * used way first: a repeated hit costs one compare and changes nothing.
+ * any PCID, is tested on the same word only when the tag matched. A lookup tries the slot its page index
+ * names first (below), then the set's most recently used way: a repeated hit costs one compare, no store.
  *
  * <p>An entry caches what the walk found: the page frame, and the combined rights of every level
  * (R/W, U/S, XD ANDed/ORed over the walk), the leaf's D and G bits. Entries are never updated
@@ -28,7 +28,7 @@ import java.util.Arrays;
  * <p>Neither a miss nor a hit normally scans: the {@link TlbPageIndex} counts the valid entries per hashed
  * page number and remembers the slot filled last for each, so a lookup with count 0 misses at once and
  * otherwise tries that slot first (a set never holds two entries a lookup would hit, see {@link #fill}).
- * The counts are kept exact by the few places an entry is written ({@link #fillSlot}, the shadow drop of a
+ * The counts are kept exact by the few places an entry is written ({@link #write}, the shadow drop of a
  * scanning fill, {@link #clear}, a full {@link #flush}). So hits, misses and LRU victims are those of a
  * scan of the set.
  *
