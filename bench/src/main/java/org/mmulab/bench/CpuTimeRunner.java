@@ -14,6 +14,9 @@ import java.lang.management.ThreadMXBean;
  * The optional third argument times only the named operations.
  */
 public final class CpuTimeRunner {
+    /** The operations, in the order of {@link #run}'s cases. */
+    static final String[] NAMES = {"fastPathRead64", "tlbHit", "stlbHit", "walkPscHit", "walkNoPscHit", "fullWalk",
+        "walkAfterInvlpg", "supervisorTlbHit", "strideRead64"};
     private static volatile long sink;
 
     private CpuTimeRunner() {
@@ -22,8 +25,7 @@ public final class CpuTimeRunner {
     public static void main(String[] args) {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
         long ops = args.length > 1 ? Long.parseLong(args[1]) : 20_000_000L;
-        String[] names = {"fastPathRead64", "tlbHit", "stlbHit", "walkPscHit", "walkNoPscHit", "fullWalk",
-            "walkAfterInvlpg", "supervisorTlbHit", "strideRead64"};
+        String[] names = NAMES;
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         System.out.printf("%-16s %12s %12s   (thread CPU time, %d rounds of %d ops)%n", "operation", "best ns/op",
                 "median", rounds, ops);
@@ -34,7 +36,7 @@ public final class CpuTimeRunner {
             }
             TranslateBench b = new TranslateBench();
             b.setUp();
-            long n = which == 5 || which == 6 ? ops / 20 : ops;
+            long n = opsOf(which, ops);
             run(which, b, n); // warm-up
             run(which, b, n);
             double[] r = new double[rounds];
@@ -46,6 +48,11 @@ public final class CpuTimeRunner {
             java.util.Arrays.sort(r);
             System.out.printf("%-16s %12.2f %12.2f%n", names[which], r[0], r[rounds / 2]);
         }
+    }
+
+    /** Calls per round of operation {@code which}: the two that flush everything take 20 times fewer. */
+    static long opsOf(int which, long ops) {
+        return which == 5 || which == 6 ? ops / 20 : ops;
     }
 
     /** One loop per operation, so each call site stays monomorphic and inlines as under JMH. */

@@ -39,6 +39,12 @@ final class FastPath {
      * storing to all 5 x 256 words.
      */
     private final long[] used = new long[SIZE / 64];
+    /**
+     * The read tags of the mode whose entries may be live ({@link #readTag}, or {@link #cycleReadTag} under cycle
+     * timing): the MMU empties the fast path whenever it changes the mode ({@link #setCycleMode}), so a
+     * 4 KiB {@link #drop} (every eviction from the dTLB) tests one tag array, not both.
+     */
+    private long[] liveReadTag = readTag;
 
     FastPath() {
         Arrays.fill(page, -1L);
@@ -55,6 +61,7 @@ final class FastPath {
         long tag = (va >>> 12) + 1;
         long[] read = cycle ? cycleReadTag : readTag;
         long[] write = cycle ? cycleWriteTag : writeTag;
+        assert read == liveReadTag : "a fast entry of the other timing mode: setCycleMode was not called";
         long frame = pa & ~0xfffL;
         boolean writable = (attrs & (TlbArray.ATTR_RW | TlbArray.ATTR_D)) == (TlbArray.ATTR_RW | TlbArray.ATTR_D);
         long writeTagValue = writable ? tag : 0;
@@ -68,12 +75,18 @@ final class FastPath {
         write[i] = writeTagValue;
     }
 
+    /** Empties the fast path, whose entries from now on are installed for cycle timing or not. */
+    void setCycleMode(boolean cycle) {
+        clear();
+        liveReadTag = cycle ? cycleReadTag : readTag;
+    }
+
     /** Drops the entries that translate anything in [base, base + 2^shift). */
     void drop(long base, int shift) {
         if (shift == 12) {
             int i = (int) (base >>> 12) & MASK;
             long tag = (base >>> 12) + 1;
-            if (readTag[i] != tag && cycleReadTag[i] != tag) {
+            if (liveReadTag[i] != tag) {
                 return; // the slot holds another page (or nothing): a write tag never outlives its read tag
             }
             readTag[i] = 0;

@@ -159,7 +159,7 @@ public final class Mmu {
                 }
             });
         }
-        clearFastPath(); // fast entries of the other mode go (installFast keeps the two apart)
+        fast.setCycleMode(t != null); // fast entries of the other mode go (installFast keeps the two apart)
     }
 
     /** A hardware data prefetch's translation: {@link PrefetchTranslation#physical}. */

@@ -17,6 +17,10 @@ import java.util.Arrays;
  * those of a scan. Before hashing, a lookup tries the slot of the last hit: consecutive walks mostly share
  * their upper levels (512 pages under one PDE), and a key is in at most one slot, so a match there is the
  * index's answer.
+ *
+ * <p>LRU without a scan either: the valid slots form a doubly linked list in the order of their last use
+ * (a lookup hit or a fill), so a fill of a full cache takes the list's tail, the slot a scan for the least
+ * recent use would find; a fill while slots are free takes the first free slot, as before.
  */
 public final class PagingStructureCache {
     private final String name;
@@ -27,8 +31,10 @@ public final class PagingStructureCache {
     /** The next table of each slot; -1 in an invalid slot, so a racy reader ({@link #references}) never pairs a new key with a dropped table. */
     private final long[] next;
     private final int[] rights;
-    private final long[] lastUse;
-    private long clock;
+    /** The recency list over the valid slots: the next more / less recently used slot, -1 at the ends. */
+    private final int[] newer, older;
+    /** The most and the least recently used valid slot, -1 while none is valid. */
+    private int mru = -1, lru = -1;
     private int valid;
     /** slot + 1 of the entry whose key hashes here (or probes on from here), 0 = empty. */
     private final int[] index;
@@ -43,7 +49,8 @@ public final class PagingStructureCache {
         this.next = new long[entries];
         Arrays.fill(next, -1L);
         this.rights = new int[entries];
-        this.lastUse = new long[entries];
+        this.newer = new int[entries];
+        this.older = new int[entries];
         int cap = Integer.highestOneBit(Math.max(4, entries * 4 - 1)) << 1; // load factor <= 1/4
         this.index = new int[cap];
         this.indexShift = 64 - Integer.numberOfTrailingZeros(cap);
@@ -122,8 +129,38 @@ public final class PagingStructureCache {
             }
             lastHit = s;
         }
-        lastUse[s] = ++clock;
+        if (s != mru) {
+            unlink(s);
+            pushFront(s);
+        }
         return s;
+    }
+
+    /** Takes valid slot {@code s} out of the recency list. */
+    private void unlink(int s) {
+        int n = newer[s], o = older[s];
+        if (n >= 0) {
+            older[n] = o;
+        } else {
+            mru = o;
+        }
+        if (o >= 0) {
+            newer[o] = n;
+        } else {
+            lru = n;
+        }
+    }
+
+    /** Makes slot {@code s} (not in the list) the most recently used. */
+    private void pushFront(int s) {
+        newer[s] = -1;
+        older[s] = mru;
+        if (mru >= 0) {
+            newer[mru] = s;
+        } else {
+            lru = s;
+        }
+        mru = s;
     }
 
     public long nextTable(int slot) {
@@ -140,29 +177,26 @@ public final class PagingStructureCache {
         }
         long k = keyOf(va, curPcid);
         int victim = find(k);
-        if (victim < 0) {
-            // The first free slot, else the least recently used one.
-            victim = 0;
-            for (int i = 0; i < key.length; i++) {
-                if (key[i] == 0) {
-                    victim = i;
-                    break;
+        if (victim >= 0) {
+            unlink(victim); // refreshed in place
+        } else {
+            if (valid < key.length) { // the first free slot
+                victim = 0;
+                while (key[victim] != 0) {
+                    victim++;
                 }
-                if (lastUse[i] < lastUse[victim]) {
-                    victim = i;
-                }
-            }
-            if (key[victim] != 0) {
-                indexRemove(victim);
-            } else {
                 valid++;
+            } else { // else the least recently used one
+                victim = lru;
+                unlink(victim);
+                indexRemove(victim);
             }
             key[victim] = k;
             indexInsert(victim);
         }
+        pushFront(victim);
         next[victim] = nextTable;
         rights[victim] = accumulatedRights;
-        lastUse[victim] = ++clock;
     }
 
     /** Drops the entry that would be used for {@code va} (after a page fault on it). */
@@ -174,6 +208,7 @@ public final class PagingStructureCache {
     }
 
     private void drop(int slot) {
+        unlink(slot);
         indexRemove(slot);
         key[slot] = 0;
         next[slot] = -1L;
@@ -190,6 +225,8 @@ public final class PagingStructureCache {
             Arrays.fill(next, -1L);
             Arrays.fill(index, 0);
             valid = 0;
+            mru = -1;
+            lru = -1;
             return;
         }
         for (int i = 0; i < key.length; i++) {

@@ -11,8 +11,8 @@ import java.util.Arrays;
  * <p>Each way's tag, PCID and attributes are packed into one {@code long} ({@link #entry}: bits 63:19
  * the page number + 1, 0 = invalid; bits 18:7 the PCID; bits 6:0 the {@code ATTR_*} bits), so a lookup
  * is one load and one compare per way (the tag); the PCID, or the G bit of a global entry, which matches
- * any PCID, is tested on the same word only when the tag matched. A lookup tries the set's most recently
- * used way first: a repeated hit costs one compare and changes nothing.
+ * any PCID, is tested on the same word only when the tag matched. A lookup tries the slot its page index
+ * names first (below), then the set's most recently used way: a repeated hit costs one compare, no store.
  *
  * <p>An entry caches what the walk found: the page frame, and the combined rights of every level
  * (R/W, U/S, XD ANDed/ORed over the walk), the leaf's D and G bits. Entries are never updated
@@ -28,7 +28,7 @@ import java.util.Arrays;
  * <p>Neither a miss nor a hit normally scans: the {@link TlbPageIndex} counts the valid entries per hashed
  * page number and remembers the slot filled last for each, so a lookup with count 0 misses at once and
  * otherwise tries that slot first (a set never holds two entries a lookup would hit, see {@link #fill}).
- * The counts are kept exact by the few places an entry is written ({@link #fillSlot}, the shadow drop of a
+ * The counts are kept exact by the few places an entry is written ({@link #write}, the shadow drop of a
  * scanning fill, {@link #clear}, a full {@link #flush}). So hits, misses and LRU victims are those of a
  * scan of the set.
  *
@@ -204,17 +204,19 @@ public final class TlbArray {
                 missKey = key; // no valid entry's page hashes here: a miss without looking at the set
                 return -1;
             }
+            // The slot filled last for a page hashing here first: it is the hit unless another page of the
+            // same hash was filled since (no set holds two entries a lookup would hit).
+            int hint = (word >>> HINT_SHIFT) - 1;
+            if (hint >= 0 && hits(en[hint], key)) {
+                use(set, hint - base, hint); // the tag puts the entry in this set
+                return hint;
+            }
             long[] ord = order;
-            if (ord != null) { // the most recently used way: a repeated hit is one compare and no store
+            if (ord != null) { // else the most recently used way: a repeated hit is one compare and no store
                 int mru = base + ((int) ord[set] & 0xf);
                 if (hits(en[mru], key)) {
                     return mru;
                 }
-            }
-            int hint = (word >>> HINT_SHIFT) - 1; // the slot filled last for a page hashing here
-            if (hint >= 0 && hits(en[hint], key)) {
-                use(set, hint - base, hint); // the tag puts the entry in this set
-                return hint;
             }
         }
         return scan(set, base, key);
@@ -255,28 +257,39 @@ public final class TlbArray {
     public long fill(long va, int curPcid, long pageFrame, int attributes) {
         long vpn = vpnOf(va) + 1;
         long key = pack(vpn, curPcid, 0);
-        int[] valid = validWays;
-        if (key == missKey && (attributes & ATTR_G) == 0 && valid != null) {
-            // The last lookup missed this page in this PCID and no entry changed since: nothing in the set
-            // matches, so the victim is the first free way, else the least recently used one.
-            int set = (int) ((vpn - 1) & setMask);
-            int base = set * ways;
-            int freeWays = ~valid[set] & ((1 << ways) - 1);
-            int victim;
-            if (freeWays != 0) {
-                victim = base + Integer.numberOfTrailingZeros(freeWays);
-            } else {
-                // A full set: the least recently used way (the last nibble) is the victim and becomes the most
-                // recently used; the others each age by one. moveToFront of the last nibble, without its search.
-                long o = order[set];
-                int w = (int) (o >>> lruShift) & 0xf;
-                order[set] = (o & lruAbove) | (o & lruBelow) << 4 | w;
-                victim = base + w;
-            }
-            // one call site: fillSlot is compiled into fill once (a smaller fill inlines into its callers)
-            return fillSlot(victim, set, base, vpn, curPcid, pageFrame, attributes, false, freeWays == 0);
+        if (key == missKey && (attributes & ATTR_G) == 0 && validWays != null) {
+            return fillMissed(vpn, curPcid, pageFrame, attributes);
         }
         return fillScanning(vpn, key, curPcid, pageFrame, attributes);
+    }
+
+    /**
+     * {@link #fill} of the key the last {@link #lookup} missed, no entry changed since (not global; sets of at most
+     * 16 ways): no way matches it, so the victim is the first free way, else the least recently used one (now the
+     * most recently used; the others age by one), and a valid victim translates another page or PCID: evicted.
+     * The L1 fill of every STLB hit and walk comes here.
+     */
+    private long fillMissed(long vpn, int curPcid, long pageFrame, int attributes) {
+        int set = (int) ((vpn - 1) & setMask);
+        int base = set * ways;
+        int[] valid = validWays;
+        int v = valid[set];
+        int freeWays = ~v & ((1 << ways) - 1);
+        int victim;
+        if (freeWays != 0) {
+            int w = Integer.numberOfTrailingZeros(freeWays);
+            valid[set] = v | 1 << w;
+            victim = base + w;
+            use(set, w, victim);
+        } else { // moveToFront of the last nibble, without its search
+            long o = order[set];
+            int w = (int) (o >>> lruShift) & 0xf;
+            order[set] = (o & lruAbove) | (o & lruBelow) << 4 | w;
+            victim = base + w;
+        }
+        long old = entry[victim];
+        write(victim, old, vpn, curPcid, pageFrame, attributes);
+        return old != 0 ? vaOf(old) : -1;
     }
 
     /** {@link #fill} when an entry of the page may be there: scans the set for it (and for entries it shadows). */
@@ -313,37 +326,36 @@ public final class TlbArray {
         if (victim < 0) {
             victim = free >= 0 ? free : leastRecentlyUsed(set, base);
         }
-        return fillSlot(victim, set, base, vpn, curPcid, pageFrame, attributes, dropped, false);
+        return fillSlot(victim, set, base, vpn, curPcid, pageFrame, attributes, dropped);
     }
 
-    /**
-     * Writes the new entry into {@code victim} and makes it the set's most recently used ({@code ordered}:
-     * the caller already did); returns what {@link #fill} returns.
-     */
+    /** Writes the new entry into {@code victim} and makes it the set's most recently used; returns what {@link #fill} returns. */
     private long fillSlot(int victim, int set, int base, long vpn, int curPcid, long pageFrame, int attributes,
-            boolean dropped, boolean ordered) {
-        long[] en = entry;
-        long old = en[victim];
+            boolean dropped) {
+        long old = entry[victim];
         long evicted = old != 0 && (tagOf(old) != vpn || pcidOf(old) != curPcid) || dropped
                 ? vaOf(old) : -1;
+        write(victim, old, vpn, curPcid, pageFrame, attributes);
+        use(set, victim - base, victim);
+        if (validWays != null) {
+            validWays[set] |= 1 << (victim - base);
+        }
+        return evicted;
+    }
+
+    /** Writes entry {@code vpn}/{@code curPcid} into {@code victim} (which held {@code old}): counted, entry, then frame. */
+    private void write(int victim, long old, long vpn, int curPcid, long pageFrame, int attributes) {
         if (old != 0) {
             uncount(old);
         }
         count(vpn - 1, victim);
-        en[victim] = pack(vpn, curPcid, attributes);
+        entry[victim] = pack(vpn, curPcid, attributes);
         frame[victim] = pageFrame & ~((1L << pageShift) - 1);
-        if (!ordered) {
-            use(set, victim - base, victim);
-        }
-        if (validWays != null) {
-            validWays[set] |= 1 << (victim - base);
-        }
         missKey = 0;
         mayHold = true;
         if ((attributes & ATTR_SPLIT_MASK) != 0) {
             maySplinter = true;
         }
-        return evicted;
     }
 
     /** A valid entry for page number {@code vpn} appears in {@code slot}: counted, and the hint for its hash. */
@@ -364,17 +376,8 @@ public final class TlbArray {
 
     /** Test seam: true if every page count equals a recount of the valid entries (null index: true). */
     boolean pageCountsExact() {
-        if (pageIndex == null) {
-            return true;
-        }
-        long[] vpns = new long[entry.length];
-        int n = 0;
-        for (long e : entry) {
-            if (e != 0) {
-                vpns[n++] = tagOf(e) - 1;
-            }
-        }
-        return pageIndex.countsExact(vpns, n);
+        return pageIndex == null
+                || pageIndex.countsExact(Arrays.stream(entry).filter(e -> e != 0).map(e -> tagOf(e) - 1).toArray());
     }
 
     /** The least recently used slot of a set whose ways are all valid. */
@@ -565,13 +568,7 @@ public final class TlbArray {
     }
 
     public int validCount() {
-        int n = 0;
-        for (long e : entry) {
-            if (e != 0) {
-                n++;
-            }
-        }
-        return n;
+        return (int) Arrays.stream(entry).filter(e -> e != 0).count();
     }
 
     /** True if a valid entry's page contains the 4 KiB frame at {@code frame} ({@code Mmu.mayReach}). */

@@ -55,10 +55,10 @@ final class TlbPageIndex {
     }
 
     /** Test seam: true if every count equals a recount of the page numbers of the valid entries ({@code vpns}). */
-    boolean countsExact(long[] vpns, int n) {
+    boolean countsExact(long[] vpns) {
         int[] recount = new int[words.length];
-        for (int k = 0; k < n; k++) {
-            recount[(int) vpns[k] & mask]++;
+        for (long vpn : vpns) {
+            recount[(int) vpn & mask]++;
         }
         for (int i = 0; i < recount.length; i++) {
             if ((words[i] & COUNT_MASK) != recount[i]) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.mmulab.emulator.cpu.GuestFault;
+import org.mmulab.emulator.timing.WalkTiming;
 
 /**
  * The host-side fast path must be a strict subset of the modelled dTLB: whatever invalidates or evicts
@@ -49,6 +50,24 @@ class FastPathSubsetTest extends MmuFixture {
         long value = mmu.read64(VA);
         assertEquals(stlbHits + 1, mmu.counters.stlbHits, "the access went to the STLB, not the fast path");
         assertEquals(0xaaaa, value, "the STLB entry is still stale, as on hardware");
+    }
+
+    /** Cycle timing keeps its fast entries in tag arrays of their own: an eviction ends their hits as well. */
+    @Test
+    void evictionOfTheModelledEntryEndsCycleTimingFastHits() {
+        mmu.setTiming(WalkTiming.skylake()); // empties the fast path: entries from now on are cycle timing's
+        mmu.invlpg(VA);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0xbbbb, mmu.read64(VA)); // walk, then L1 hit that installs, then fast hit
+        }
+        mem.write64(pte, 0x200000 | URW | Pte.D); // remap back behind the TLB's back
+        pt.map4k(VA + 0x2000, 0x201000, URW);
+        pt.map4k(VA + 0x4000, 0x202000, URW);
+        mmu.read64(VA + 0x2000);
+        mmu.read64(VA + 0x4000); // VA's dTLB entry is evicted
+        long stlbHits = mmu.counters.stlbHits;
+        assertEquals(0xbbbb, mmu.read64(VA), "the STLB entry is still stale, as on hardware");
+        assertEquals(stlbHits + 1, mmu.counters.stlbHits, "the access went to the STLB, not to a cycle fast entry");
     }
 
     @Test
