@@ -73,8 +73,14 @@ final class BenchCommand implements Callable<Integer> {
      */
     static final int NATIVE_TLB_MIN_MS = 50;
 
-    /** The arguments of {@code w}'s native run: tlb_stride's with {@link #NATIVE_TLB_MIN_MS} added (its 5th). */
+    /**
+     * The arguments of {@code w}'s native run: tlb_stride's with {@link #NATIVE_TLB_MIN_MS} added (its 5th), walk_probe's
+     * with its min_ms (the model's run times one pass: 0) set to the same.
+     */
     static List<String> nativeArgs(Workload w, List<String> args) {
+        if (w.name().equals("walk_probe") && args.size() == 2) {
+            return List.of(args.get(0), Integer.toString(NATIVE_TLB_MIN_MS));
+        }
         if (!w.name().equals("tlb_stride")) {
             return args;
         }
@@ -96,6 +102,9 @@ final class BenchCommand implements Callable<Integer> {
     static final List<Workload> WORKLOADS = List.of(
             // First: a null system call and a read fault, the calibration of the virtualised-host layer (--virt-layer auto).
             new Workload("trap_cost", List.of("200000", "4096", "4"), List.of("2000", "64", "2"), 1),
+            // Then page walks of pages 2 MiB apart (PDE and PTE lines in L2): the layer's walk figure (same rule; --quick
+            // runs a short address-order chase instead, so a quick run calibrates no walk figure).
+            new Workload("walk_probe", List.of("pde", "0"), List.of("4", "0", "0", "0", "16"), 1),
             new Workload("page_fault1", List.of("128", "16"), List.of("4", "2"), 1),
             new Workload("sparse_unmap", List.of("200000"), List.of("50"), 1),
             // Consecutive pages: the L1 dTLB and STLB reach.
@@ -169,11 +178,11 @@ final class BenchCommand implements Callable<Integer> {
                     + "and print mmulab and native side by side with ratios, the TLB-curve shape ratios, and native.csv.")
     boolean nativeToo;
 
-    @Option(names = "--virt-layer", paramLabel = "auto|none|SYSCALL,EXCEPTION", defaultValue = "auto",
+    @Option(names = "--virt-layer", paramLabel = "auto|none|SYSCALL,EXCEPTION[,WALK]", defaultValue = "auto",
             description = "The virtualised-host layer passed to each boot (boot --virt-layer). auto (default): none, except "
                     + "with --native --timing cycle --deterministic --cpu-model host on a virtual machine (cpuinfo flag "
-                    + "'hypervisor'), where it is calibrated from trap_cost (host minus bare model), printed, and used for "
-                    + "the workloads after trap_cost.")
+                    + "'hypervisor'), where it is calibrated from trap_cost and walk_probe pde (host minus bare model), printed, "
+                    + "and used for the workloads after each.")
     String virtLayerOption;
 
     /** The layer the boots after trap_cost get (none until calibrated or given). */
@@ -349,6 +358,12 @@ final class BenchCommand implements Callable<Integer> {
                 virtLayer = calibrateLayer(results, nativeResults);
                 stdout.println("virtualised-host layer (calibrated, not predicted): " + virtLayer);
                 stdout.println("  the workloads after trap_cost run with --virt-layer " + virtLayer.option()
+                        + "; pass it to boot or bench to reproduce them");
+            }
+            if (calibrate && w.name().equals("walk_probe")) {
+                virtLayer = WalkCalibration.calibrate(virtLayer, cpuModel.model().timing(), results, nativeResults, err);
+                stdout.println("virtualised-host layer with its walk figure (calibrated, not predicted): " + virtLayer);
+                stdout.println("  the workloads after walk_probe run with --virt-layer " + virtLayer.option()
                         + "; pass it to boot or bench to reproduce them");
             }
         }

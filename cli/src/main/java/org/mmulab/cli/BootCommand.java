@@ -80,11 +80,12 @@ final class BootCommand implements Callable<Integer> {
                     + "closest to this machine's CPU; list: the presets.")
     CpuModelOption cpuModel;
 
-    @Option(names = "--virt-layer", paramLabel = "none|SYSCALL,EXCEPTION", defaultValue = "none",
+    @Option(names = "--virt-layer", paramLabel = "none|SYSCALL,EXCEPTION[,WALK]", defaultValue = "none",
             converter = VirtLayerConverter.class,
             description = "Add a virtualised-host layer under the preset: SYSCALL cycles more per system call and "
-                    + "EXCEPTION per exception (a hypervisor that traps guest kernel entries); 'bench --native "
-                    + "--cpu-model host' calibrates it on a virtual machine. Default none (bare metal).")
+                    + "EXCEPTION per exception (a hypervisor that traps guest kernel entries), WALK per page walk (a "
+                    + "two-dimensional walk); 'bench --native --cpu-model host' calibrates it on a virtual machine. Default none "
+                    + "(bare metal).")
     org.mmulab.emulator.timing.VirtualisedHost virtLayer;
 
     @Option(names = "--deterministic",

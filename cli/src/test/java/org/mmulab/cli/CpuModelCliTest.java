@@ -60,6 +60,32 @@ class CpuModelCliTest {
     }
 
     @Test
+    void aVirtLayersWalkFigureIsChargedToEveryWalkAndNothingElseMoves() {
+        String[] common = {"--cpu-model", "zen5", "--timing", "cycle", "--deterministic", "--stats", "--clean-env"};
+        String img = X86.resolve("tlb_stride").toString();
+        CliRun bare = CliRun.run(concat(new String[] {"boot"}, common, new String[] {img, "8192", "4096"}));
+        CliRun virt = CliRun.run(concat(new String[] {"boot", "--virt-layer", "0,0,100"}, common, new String[] {img, "8192", "4096"}));
+        assertEquals(0, bare.status(), bare.err());
+        assertEquals(0, virt.status(), virt.err());
+        assertTrue(virt.err().contains("+100 per page walk"), virt.err());
+        assertTrue(!bare.err().contains("virt.walk_cycles"), "bare metal: no walk layer");
+        long walks = 0;
+        for (String c : new String[] {"dtlb_load_misses.miss_causes_a_walk", "dtlb_store_misses.miss_causes_a_walk",
+                "itlb_misses.miss_causes_a_walk", "page_walker_loads", "dtlb_load_misses.stlb_hit"}) {
+            assertEquals(counter(bare.err(), c), counter(virt.err(), c), c + ": the same walks (RDTSC-timed code may take a few more L1 dTLB hits)");
+        }
+        walks = counter(virt.err(), "dtlb_load_misses.miss_causes_a_walk");
+        assertTrue(walks > 4096, "tlb_stride at 8,192 pages walks on every load: " + walks);
+        long charged = counter(virt.err(), "virt.walk_cycles");
+        assertTrue(charged >= 100 * walks && charged % 100 == 0, charged + " for " + walks + " load walks");
+        assertEquals(counter(bare.err(), "walk_cycles") + charged, counter(virt.err(), "walk_cycles"));
+    }
+
+    private static String[] concat(String[]... parts) {
+        return java.util.Arrays.stream(parts).flatMap(java.util.Arrays::stream).toArray(String[]::new);
+    }
+
+    @Test
     void aVirtLayerIsChargedPerEntryAndBadValuesAreUsageErrors() {
         CliRun bad = CliRun.run("boot", "--virt-layer", "1,x", "x");
         assertEquals(2, bad.status());

@@ -110,7 +110,7 @@ public final class Vcpu {
         if (mode == TimingMode.CYCLE) {
             CacheHierarchy caches = domain != null ? domain.join() : timingModel.buildCaches();
             clock = new VcpuClock(timingModel, caches);
-            walkTiming = new WalkTiming(caches, timingModel.stlbHit(), clock); // the prefetcher times its fills on the clock
+            walkTiming = new WalkTiming(caches, timingModel.stlbHit(), timingModel.hostLayer().walkCycles(), clock); // prefetch fills on the clock
             instructionTiming = new InstructionTiming(state, timingModel, clock, walkTiming);
         } else {
             walkTiming = null;

@@ -108,7 +108,17 @@ public record TimingModel(String name, long frequencyHz,
     }
 
     /** One cache level: capacity, associativity and load-to-use latency. */
-    public record CacheGeometry(int sizeBytes, int ways, int latency) {
+    public record CacheGeometry(int sizeBytes, int ways, int latency, boolean hashedIndex) {
+        /** A level indexed by the low line-address bits (the textbook index). */
+        public CacheGeometry(int sizeBytes, int ways, int latency) {
+            this(sizeBytes, ways, latency, false);
+        }
+
+        /** The same level with its set index folding the upper physical address bits in ({@link CacheLevel}). */
+        public CacheGeometry hashed() {
+            return new CacheGeometry(sizeBytes, ways, latency, true);
+        }
+
         public CacheGeometry {
             int lines = sizeBytes >>> CacheLevel.LINE_SHIFT;
             if (sizeBytes <= 0 || ways <= 0 || latency < 0 || lines % ways != 0 || Integer.bitCount(lines / ways) != 1) {
@@ -118,7 +128,7 @@ public record TimingModel(String name, long frequencyHz,
         }
 
         CacheLevel build(String name) {
-            return new CacheLevel(name, sizeBytes, ways, latency);
+            return new CacheLevel(name, sizeBytes, ways, latency, hashedIndex);
         }
     }
 

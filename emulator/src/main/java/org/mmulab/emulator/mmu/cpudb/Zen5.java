@@ -23,7 +23,28 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  * <li>CPUID.80000008H: 52 physical address bits on EPYC 9005.</li>
  * <li>Page-walk caches: AMD documents that the L2 DTLB also holds page-directory entries to speed
  *     up walks but not their count; 64 PDEs, 16 PDPTEs, 4 PML4Es are assumed (a 2 MiB-granular
- *     cache covering 128 MiB).</li>
+ *     cache covering 128 MiB). test-images' {@code walk_probe pde} (same host, 2026-12-05, 3 runs, load 1.7-2.4)
+ *     chases 8-256 target pages 2 MiB apart (each its own PDE) with 128+ filler loads between them, so every
+ *     target walks past 16-24 targets: 13-15 ns per target at 24-32 targets, 16.4-17.9 at 48-64, 17.5-20.4 at
+ *     80-192, 20-29 at 256; no step at 64 PDEs beyond the runs' ~1-2 ns spread (a PDE-cache miss whose PDE line
+ *     is in L1D would add one L1D load, ~1.3 ns), so the count stays assumed: not measurable this way.</li>
+ * <li>L2 and L3 set index ({@link CacheGeometry#hashed}): not published. Measured: the host's L2 holds 512
+ *     lines that all share physical address bits 6-11 ({@code prefetch_probe chase} set0, random order: 12.7-13.1
+ *     TSC ticks per load at 128-512 pages, an L2 hit plus the L2 DTLB hit, 35.8 at 1,024), which an index of
+ *     the low line-address bits alone (PA[15:6], 16 sets for such lines, 256 lines) cannot hold; and
+ *     {@code walk_probe} (2026-12-05, 2 runs each, load 1.4-2.4) chasing one line per page in address order
+ *     costs 9-10 ns per load at every span from 64 to 256 MiB (LLC hits) and steps to 14-59 ns at 320-384 MiB,
+ *     where the chase's lines pass 4-5 MiB; with pages 2 apart (half the lines) the step moves to 384-512 MiB,
+ *     with 4 apart past 512 MiB, and with the region in 2 MiB pages (MADV_HUGEPAGE) it stays at 224-384 MiB:
+ *     it follows the number of lines, i.e. the LLC's capacity, not a translation reach. With the textbook
+ *     index and the buddy allocator's consecutive frames the model's L2 and LLC gave such a chase (one line per
+ *     page at 3i mod 64) only a few dozen sets, and sent 7 % of the loads at 16,384 pages to DRAM; the
+ *     model's L2 and LLC therefore fold the upper address bits into the index (an XOR of index-wide fields).
+ *     Not exact either: with it the L2 holds every set0 line up to its capacity, where the host's holds 512-768.</li>
+ * <li>Core clock: {@code walk_probe clock} (a chain of dependent ADDs, one cycle each) measured 3.69-3.77 GHz on
+ *     this host (3 runs, 2026-12-05), against the 2.7 GHz base modelled here: host figures turned into cycles at
+ *     the nominal clock (ns x 2.7) count 28 % fewer cycles than the host core spent; a dependent L1 hit (1.13 ns)
+ *     is 4.2 of its cycles, the guide's 4-cycle load-to-use.</li>
  * <li>Instruction classes: Agner Fog, "Instruction tables" (2024), Zen 4/Zen 5: DIV r32 ~11, DIV r64
  *     ~14, LOCK-prefixed RMW ~8, RDTSC ~36; the rest as Skylake (same rounded throughputs).</li>
  * <li>L1 data stride prefetcher ({@link #PREFETCH}): that it exists and learns per load instruction, 58455
@@ -73,7 +94,8 @@ public final class Zen5 {
                     + "measured by prefetch_probe on an EPYC family 1Ah model 02h, 2026-12-05");
 
     public static final TimingModel TIMING = new TimingModel("zen5", 2_700_000_000L,
-            new CacheGeometry(48 << 10, 12, 5), new CacheGeometry(1 << 20, 16, 14), new CacheGeometry(4 << 20, 16, 50),
+            new CacheGeometry(48 << 10, 12, 5), new CacheGeometry(1 << 20, 16, 14).hashed(),
+            new CacheGeometry(4 << 20, 16, 50).hashed(),
             350, new int[] {2, 3, 4, 12},
             0, 7,
             715, 330, 90, 60,
