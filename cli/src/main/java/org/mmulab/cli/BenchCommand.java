@@ -178,6 +178,16 @@ final class BenchCommand implements Callable<Integer> {
                     + "and print mmulab and native side by side with ratios, the TLB-curve shape ratios, and native.csv.")
     boolean nativeToo;
 
+    @Option(names = "--core-mhz", paramLabel = "auto|nominal|MHZ", defaultValue = "auto",
+            description = "The model's core clock, passed to each boot (boot --core-mhz). auto (default): the preset's nominal "
+                    + "clock, except with --native --timing cycle --deterministic --cpu-model host, where this host's clock is "
+                    + "measured first (walk_probe clock, natively, best of --native-runs) and used: DRAM latency stays in ns, "
+                    + "so the model's cycles are the host core's.")
+    String coreMhzOption;
+
+    /** The clock passed to boot, MHz; 0: the preset's. */
+    private int coreMhz;
+
     @Option(names = "--virt-layer", paramLabel = "auto|none|SYSCALL,EXCEPTION[,WALK]", defaultValue = "auto",
             description = "The virtualised-host layer passed to each boot (boot --virt-layer). auto (default): none, except "
                     + "with --native --timing cycle --deterministic --cpu-model host on a virtual machine (cpuinfo flag "
@@ -257,6 +267,19 @@ final class BenchCommand implements Callable<Integer> {
         if (cpuModel.message() != null) {
             err.println("mmulab: bench: " + cpuModel.message());
         }
+        boolean measureClock = false;
+        if (coreMhzOption.equals("auto")) {
+            measureClock = nativeToo && cpuModel.fromHost() && timing.equals("cycle") && deterministic;
+        } else if (!coreMhzOption.equals("nominal")) {
+            try {
+                coreMhz = Integer.parseInt(coreMhzOption);
+            } catch (NumberFormatException e) {
+                coreMhz = -1;
+            }
+            if (coreMhz < 1 || coreMhz > 20_000) {
+                return usage("--core-mhz: expected auto, nominal or 1..20000 MHz, got '" + coreMhzOption + "'");
+            }
+        }
         boolean calibrate = false;
         if (!virtLayerOption.equals("auto")) {
             try {
@@ -295,6 +318,14 @@ final class BenchCommand implements Callable<Integer> {
         }
         List<Result> results = new ArrayList<>();
         List<Result> nativeResults = new ArrayList<>();
+        if (measureClock) {
+            coreMhz = HostClock.measure(bin.resolve(arch).resolve("walk_probe"), nativeRuns, err);
+            if (coreMhz > 0) {
+                stdout.println("model core clock: " + coreMhz + " MHz, this host's, measured by walk_probe clock (the "
+                        + cpuModel.preset().name() + " preset's nominal: " + cpuModel.model().timing().frequencyHz() / 1_000_000
+                        + " MHz); the workloads run with --core-mhz " + coreMhz);
+            }
+        }
         long[] hist = new long[64];
         int i = 0;
         for (Workload w : suite) {
@@ -361,7 +392,7 @@ final class BenchCommand implements Callable<Integer> {
                         + "; pass it to boot or bench to reproduce them");
             }
             if (calibrate && w.name().equals("walk_probe")) {
-                virtLayer = WalkCalibration.calibrate(virtLayer, cpuModel.model().timing(), results, nativeResults, err);
+                virtLayer = WalkCalibration.calibrate(virtLayer, modelTiming(), results, nativeResults, err);
                 stdout.println("virtualised-host layer with its walk figure (calibrated, not predicted): " + virtLayer);
                 stdout.println("  the workloads after walk_probe run with --virt-layer " + virtLayer.option()
                         + "; pass it to boot or bench to reproduce them");
@@ -376,7 +407,7 @@ final class BenchCommand implements Callable<Integer> {
             return 1;
         }
         if (nativeToo) {
-            NativeComparison cmp = new NativeComparison(rows, table(nativeResults), cpuModel.preset(), deterministic);
+            NativeComparison cmp = new NativeComparison(rows, table(nativeResults), cpuModel.preset(), deterministic, coreMhz);
             cmp.print(stdout);
             try {
                 Files.writeString(out.resolve("native.csv"), cmp.csv());
@@ -407,6 +438,10 @@ final class BenchCommand implements Callable<Integer> {
         }
         a.add("--cpu-model");
         a.add(cpuModel.preset().name());
+        if (coreMhz > 0) {
+            a.add("--core-mhz");
+            a.add(Integer.toString(coreMhz));
+        }
         if (!virtLayer.isNone()) {
             a.add("--virt-layer");
             a.add(virtLayer.option());
@@ -414,6 +449,12 @@ final class BenchCommand implements Callable<Integer> {
         a.add(image.toString());
         a.addAll(args);
         return a.toArray(new String[0]);
+    }
+
+    /** The timing the boots run with: the preset's, at the measured or given core clock when there is one. */
+    private org.mmulab.emulator.timing.TimingModel modelTiming() {
+        org.mmulab.emulator.timing.TimingModel t = cpuModel.model().timing();
+        return coreMhz > 0 ? t.withCoreClock(coreMhz * 1_000_000L) : t;
     }
 
     /**
@@ -427,7 +468,7 @@ final class BenchCommand implements Callable<Integer> {
             err.println("mmulab: bench: trap_cost printed no syscall/read-fault figures; the model stays bare metal");
             return VirtualisedHost.NONE;
         }
-        return VirtualisedHost.calibrate(cpuModel.model().timing(), hs, hf, ms, mf);
+        return VirtualisedHost.calibrate(modelTiming(), hs, hf, ms, mf);
     }
 
     private static double figure(List<Result> results, String figure) {

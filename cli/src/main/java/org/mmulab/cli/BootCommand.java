@@ -88,6 +88,12 @@ final class BootCommand implements Callable<Integer> {
                     + "(bare metal).")
     org.mmulab.emulator.timing.VirtualisedHost virtLayer;
 
+    @Option(names = "--core-mhz", paramLabel = "MHZ", defaultValue = "0",
+            description = "Run the preset's cores at MHZ (1..20000) instead of its nominal clock: caches, TLBs and "
+                    + "instructions keep their cycles, DRAM its nanoseconds; 'bench --native --cpu-model host' measures this "
+                    + "host's clock (walk_probe clock) and passes it. Default: the preset's clock.")
+    int coreMhz;
+
     @Option(names = "--deterministic",
             description = "Guest clocks (clock_gettime, gettimeofday, time, RDTSC) follow virtual time (cycles / model frequency), "
                     + "nanosleep advances virtual time instead of sleeping, and AT_RANDOM comes from --seed; "
@@ -190,6 +196,9 @@ final class BootCommand implements Callable<Integer> {
         if (quantum != null && !deterministic) {
             return fail("--quantum needs --deterministic");
         }
+        if (coreMhz < 0 || coreMhz > 20_000) {
+            return fail("--core-mhz must be 1..20000 (0: the preset's clock), got " + coreMhz);
+        }
         if (quantum != null && quantum < 1) {
             return fail("--quantum must be at least 1 instruction, got " + quantum);
         }
@@ -235,9 +244,10 @@ final class BootCommand implements Callable<Integer> {
         argv.add(image);
         argv.addAll(guestArgs);
 
+        org.mmulab.emulator.mmu.CpuModel clocked = coreMhz == 0 ? cpuModel.model() : cpuModel.model().withCoreClock(coreMhz * 1_000_000L);
         Machine machine;
         try {
-            machine = new Machine(memBytes, cpus, virtLayer.isNone() ? cpuModel.model() : cpuModel.model().withHostLayer(virtLayer));
+            machine = new Machine(memBytes, cpus, virtLayer.isNone() ? clocked : clocked.withHostLayer(virtLayer));
         } catch (HostMemoryException e) {
             return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + e.getMessage());
         }
@@ -245,6 +255,10 @@ final class BootCommand implements Callable<Integer> {
         machine.vcpus().forEach(v -> v.interpreter().setEngine(engine != null ? engine : Engine.DEFAULT));
         if (cpuModel.message() != null) {
             err.println("mmulab: " + cpuModel.message());
+        }
+        if (coreMhz != 0) {
+            err.println("mmulab: --core-mhz: the " + cpuModel.preset().name() + " cores at " + coreMhz + " MHz (memory latency "
+                    + clocked.timing().memoryLatency() + " cycles)");
         }
         if (!virtLayer.isNone()) {
             err.println("mmulab: --virt-layer: " + virtLayer);

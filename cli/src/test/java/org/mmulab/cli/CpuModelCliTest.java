@@ -81,6 +81,27 @@ class CpuModelCliTest {
         assertEquals(counter(bare.err(), "walk_cycles") + charged, counter(virt.err(), "walk_cycles"));
     }
 
+    @Test
+    void aCoreClockMovesOnlyWhatDramCosts() {
+        String[] common = {"--cpu-model", "zen5", "--timing", "cycle", "--deterministic", "--stats", "--clean-env"};
+        String img = X86.resolve("tlb_stride").toString();
+        CliRun base = CliRun.run(concat(new String[] {"boot"}, common, new String[] {img, "256", "3000"}));
+        CliRun fast = CliRun.run(concat(new String[] {"boot", "--core-mhz", "3780"}, common, new String[] {img, "256", "3000"}));
+        assertEquals(0, base.status(), base.err());
+        assertEquals(0, fast.status(), fast.err());
+        assertTrue(fast.err().contains("--core-mhz: the zen5 cores at 3780 MHz (memory latency 490 cycles)"), fast.err());
+        assertEquals(counter(base.err(), "guest_data.l3_miss"), counter(fast.err(), "guest_data.l3_miss"), "the same accesses");
+        assertTrue(counter(fast.err(), "cycles") > counter(base.err(), "cycles"), "DRAM misses cost more of a faster core's cycles");
+        for (String bad : new String[] {"-1", "20001", "x"}) {
+            CliRun b = CliRun.run("boot", "--core-mhz", bad, "x");
+            assertEquals(2, b.status(), bad);
+            assertEquals(1, b.err().strip().lines().count(), b.err());
+        }
+        CliRun benchBad = CliRun.run("bench", "--core-mhz", "fast");
+        assertEquals(2, benchBad.status());
+        assertTrue(benchBad.err().contains("--core-mhz: expected auto, nominal or 1..20000"), benchBad.err());
+    }
+
     private static String[] concat(String[]... parts) {
         return java.util.Arrays.stream(parts).flatMap(java.util.Arrays::stream).toArray(String[]::new);
     }

@@ -101,6 +101,27 @@ public record TimingModel(String name, long frequencyHz,
     }
 
     /** This model with the L1 data prefetcher {@code p} (NONE: without one). */
+    /**
+     * The same part with its cores at {@code hz} instead of the preset's clock (a host measured running at its boost
+     * clock): what runs on the core clock keeps its cycles (caches, TLBs, the L3, which Zen clocks with the cores,
+     * instruction classes, kernel paths), while DRAM keeps its latency and bandwidth in nanoseconds, so the memory
+     * latency and the memory-bound bulk line cost scale by {@code hz / frequencyHz}.
+     */
+    public TimingModel withCoreClock(long hz) {
+        if (hz <= 0) {
+            throw new IllegalArgumentException("core clock must be positive: " + hz);
+        }
+        int[] bulk = bulkLineCycles.clone();
+        bulk[3] = scaleToClock(bulk[3], hz);
+        return new TimingModel(name, hz, l1d, l2, llc, scaleToClock(memoryLatency, hz), bulk, l1TlbHit, stlbHit,
+                exceptionEntry, exceptionExit, syscallEntry, syscallExit, lockAcquire, lockRelease, lockHandoff, ipiSend, ipiReceive,
+                ipiAckWait, classCycles, l1i, faultKernelPath, hostLayer, prefetch);
+    }
+
+    private int scaleToClock(int cycles, long hz) {
+        return (int) Math.round((double) cycles * hz / frequencyHz);
+    }
+
     public TimingModel withPrefetch(DataPrefetch p) {
         return new TimingModel(name, frequencyHz, l1d, l2, llc, memoryLatency, bulkLineCycles, l1TlbHit, stlbHit, exceptionEntry,
                 exceptionExit, syscallEntry, syscallExit, lockAcquire, lockRelease, lockHandoff, ipiSend, ipiReceive, ipiAckWait,

@@ -76,6 +76,25 @@ class VirtualisedHostTest {
     }
 
     @Test
+    void aFasterCoreClockKeepsCoreCyclesAndDramNanoseconds() {
+        TimingModel z = org.mmulab.emulator.mmu.cpudb.Zen5.TIMING; // 2.7 GHz, DRAM 350 cycles
+        TimingModel fast = z.withCoreClock(3_780_000_000L); // x 1.4
+        assertEquals(3_780_000_000L, fast.frequencyHz());
+        assertEquals(490, fast.memoryLatency(), "350 cycles at 2.7 GHz = 129.6 ns = 490 cycles at 3.78 GHz");
+        assertEquals(z.cyclesToNanos(z.memoryLatency()), fast.cyclesToNanos(fast.memoryLatency()), "DRAM keeps its ns");
+        assertEquals(z.l1d(), fast.l1d());
+        assertEquals(z.l2(), fast.l2());
+        assertEquals(z.llc(), fast.llc());
+        assertEquals(z.stlbHit(), fast.stlbHit());
+        assertEquals(z.exceptionEntry(), fast.exceptionEntry());
+        assertEquals(z.bulkLine(3), fast.bulkLine(3), "an LLC line keeps its cycles");
+        assertEquals(Math.round(z.bulkLine(4) * 1.4), fast.bulkLine(4), "a DRAM line's bandwidth is in ns");
+        assertEquals(z.prefetch(), fast.prefetch());
+        assertTrue(!fast.equals(z));
+        assertThrows(IllegalArgumentException.class, () -> z.withCoreClock(0));
+    }
+
+    @Test
     void everyBarePresetHasNoWalkLayer() {
         for (org.mmulab.emulator.mmu.cpudb.CpuPresets.Preset p : org.mmulab.emulator.mmu.cpudb.CpuPresets.ALL) {
             assertEquals(0, p.model().timing().hostLayer().walkCycles(), p.name());
