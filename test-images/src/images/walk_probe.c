@@ -35,6 +35,11 @@
  *   RESULT walk_probe.cycles_per_pde_target@targets=T   TSC ticks per target (mixed lap minus fillers' lap)
  *   RESULT walk_probe.ns_per_pde_target@targets=T      the same in clock_gettime ns
  *
+ * walk_probe pde1g [min_ms]: the same with the targets 1 GiB apart (each its own PD page and PDPTE), so their PDE
+ * lines all fall into one L1D set and past 12 targets come from L2: a PDE-cache miss then costs an L2 load (~4 ns),
+ * which the 2 MiB layout's L1D-resident PDE lines hide in the noise. Figures cycles_per_pde1g_target and
+ * ns_per_pde1g_target.
+ *
  * Exit status 0, 1 when mmap fails, 2 on bad arguments.
  */
 #include "mmrt.h"
@@ -72,14 +77,19 @@ static void link(char *base, uint64_t n, int random)
 #define PDE_FILLERS 128
 static const uint64_t PDE_TARGETS[] = {8, 16, 24, 32, 48, 64, 80, 96, 128, 160, 192, 256};
 
+/* Distance between targets: 2 MiB (pde: one PDE each, 8 to a line) or 1 GiB (pde1g: one PD page each, so every
+ * target's PDE sits at the same place of its own page: their lines share one L1D set and past 12 targets come from
+ * L2, so a PDE-cache miss costs an L2 load, ~4 ns, instead of an L1D one). */
+static uint64_t pde_spacing = HUGE;
+
 static uintptr_t *pde_target(char *base, uint64_t i)
 {
-    return (uintptr_t *)(base + i * HUGE + ((i * 3) % 64) * 64);
+    return (uintptr_t *)(base + i * pde_spacing + ((i * 3) % 64) * 64);
 }
 
 static uintptr_t *pde_filler(char *base, uint64_t j)
 {
-    return (uintptr_t *)(base + 256 * HUGE + j * MM_PAGE_SIZE + ((j * 3 + 32) % 64) * 64);
+    return (uintptr_t *)(base + 256 * pde_spacing + j * MM_PAGE_SIZE + ((j * 3 + 32) % 64) * 64);
 }
 
 /* Best ticks (and its ns) for chasing from p for `loads` loads per pass, passes repeated over min_ms. */
@@ -104,28 +114,31 @@ static uint64_t time_chase(uintptr_t *p, uint64_t loads, uint64_t min_ms, uint64
     return best;
 }
 
-static int pde_main(int argc, char **argv)
+static int pde_main(int argc, char **argv, int gib)
 {
     uint64_t min_ms = mb_arg(argc, argv, 2, 50);
     if (min_ms > 10000) {
-        mm_printf("usage: walk_probe pde [min_ms 0..10000]\n");
+        mm_printf("usage: walk_probe pde|pde1g [min_ms 0..10000]\n");
         return 2;
     }
-    size_t len = 258 * HUGE;
-    char *map = mm_map_anon(len, PROT_READ | PROT_WRITE);
-    if (map == MAP_FAILED) {
+    pde_spacing = gib ? 1UL << 30 : HUGE;
+    size_t len = 257 * pde_spacing + HUGE; /* only the targets' and fillers' pages are touched */
+    void *m = sys_mmap(0, len + pde_spacing, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mm_is_err((long)m)) {
         mm_printf("mmap failed\n");
         return 1;
     }
-    char *base = (char *)(((uintptr_t)map + HUGE - 1) & ~(HUGE - 1));
-    sys_madvise(base, 257 * HUGE, MADV_NOHUGEPAGE);
+    char *map = m;
+    char *base = (char *)(((uintptr_t)map + pde_spacing - 1) & ~(pde_spacing - 1));
+    sys_madvise(base, len, MADV_NOHUGEPAGE);
     for (uint64_t i = 0; i < 256; i++) {
-        base[i * HUGE] = 1;
+        base[i * pde_spacing] = 1;
     }
     for (uint64_t j = 0; j < 256; j++) {
-        base[256 * HUGE + j * MM_PAGE_SIZE] = 1;
+        base[256 * pde_spacing + j * MM_PAGE_SIZE] = 1;
     }
-    mm_printf("walk_probe pde: targets 2 MiB apart, at least %d filler pages between their visits\n", PDE_FILLERS);
+    mm_printf("walk_probe %s: targets %s apart, at least %d filler pages between their visits\n", gib ? "pde1g" : "pde",
+              gib ? "1 GiB" : "2 MiB", PDE_FILLERS);
     uintptr_t sink = 0;
     for (uint64_t t = 0; t < sizeof PDE_TARGETS / sizeof PDE_TARGETS[0]; t++) {
         uint64_t n = PDE_TARGETS[t], per = (PDE_FILLERS + n - 1) / n, fillers = n * per;
@@ -142,10 +155,12 @@ static int pde_main(int argc, char **argv)
         }
         uint64_t ticks_m = time_chase(pde_target(base, 0), laps * (fillers + n), min_ms, &ns_m, &sink);
         uint64_t extra = ticks_m > ticks_f ? ticks_m - ticks_f : 0, extra_ns = ns_m > ns_f ? ns_m - ns_f : 0;
-        mb_result_param("walk_probe.cycles_per_pde_target", "targets", n, extra, laps * n, "cycles");
-        mb_result_param("walk_probe.ns_per_pde_target", "targets", n, extra_ns, laps * n, "ns");
+        mb_result_param(gib ? "walk_probe.cycles_per_pde1g_target" : "walk_probe.cycles_per_pde_target", "targets", n, extra,
+                        laps * n, "cycles");
+        mb_result_param(gib ? "walk_probe.ns_per_pde1g_target" : "walk_probe.ns_per_pde_target", "targets", n, extra_ns, laps * n,
+                        "ns");
     }
-    sys_munmap(map, len);
+    sys_munmap(map, len + pde_spacing);
     return sink == 0;
 }
 
@@ -178,8 +193,11 @@ int main(int argc, char **argv)
         && argv[1][5] == 0) {
         return clock_main();
     }
-    if (argc > 1 && argv[1][0] == 'p' && argv[1][1] == 'd' && argv[1][2] == 'e' && argv[1][3] == 0) {
-        return pde_main(argc, argv);
+    if (argc > 1 && argv[1][0] == 'p' && argv[1][1] == 'd' && argv[1][2] == 'e') {
+        const char *a = argv[1] + 3;
+        if (a[0] == 0 || (a[0] == '1' && a[1] == 'g' && a[2] == 0)) {
+            return pde_main(argc, argv, a[0] != 0);
+        }
     }
     stride = mb_arg(argc, argv, 1, 1);
     uint64_t random = mb_arg(argc, argv, 2, 0);

@@ -22,16 +22,19 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  *     cycles at 2.7 GHz, 350 used with the L3 lookup).</li>
  * <li>CPUID.80000008H: 52 physical address bits on EPYC 9005.</li>
  * <li>Page-walk caches: AMD documents that the L2 DTLB also holds page-directory entries to speed
- *     up walks but not their count; 64 PDEs, 16 PDPTEs, 4 PML4Es are assumed (a 2 MiB-granular
- *     cache covering 128 MiB). test-images' {@code walk_probe pde} (same host, 2026-12-05, 5 runs, load 1.7-2.9)
- *     chases 8-256 target pages 2 MiB apart (each its own PDE) with 128+ filler loads between them, so every
- *     target walks past 16-24 targets (their L2 DTLB set is full): 11.4-15.3 ns per target at 24-32 targets,
- *     16.4-18.5 at 48-64, 17.1-19.8 at 80-128, 17.2-28 at 160-256; no step at 64 PDEs beyond the runs' 1-3 ns
- *     spread (a PDE-cache miss whose PDE line is in L1D adds one L1D load, ~1.3 ns), so the count stays assumed:
- *     this probe cannot see it. The same walks cost the model 27-32 cycles (PTE lines from L2): the host's are
- *     2-D walks (a PVM guest: the shadow table is walked through the outer VM's nested page table), and
+ *     up walks but not their count; 16 PDPTEs and 4 PML4Es are assumed. The PDE count, 128, is <em>measured</em>
+ *     by test-images' {@code walk_probe pde1g} (this host, 2026-12-05, 5 runs, load 1.5-2.3): 8-256 target pages
+ *     1 GiB apart, each with its own PD page, so all their PDE lines share one L1D set and come from L2 past 12
+ *     targets (a PDE-cache miss then costs an L2 load, ~4 ns), 128+ filler loads between targets so each target
+ *     walks: 25-32 ns per target at 16-64 targets, 29-46 at 80-128, rising in every run from 160 (33.6-45.1) to
+ *     256 (42.6-67.3); one run of five stepped +9.6 ns between 64 and 80, the others not, where a 64-entry cache
+ *     (the targets' PDEs plus the fillers') steps by an L2 load in the model (26.6 → 45.9 cycles). The model's
+ *     128 entries hold up to 127 targets. {@code walk_probe pde} (targets 2 MiB apart, their PDEs 8 to an
+ *     L1D-resident line; 5 runs): 11.4-15.3 ns per target at 24-32 targets, 16.4-18.5 at 48-64, 17.1-19.8 at
+ *     80-128, 17.2-28 at 160-256, against 27-32 cycles (PTE lines from L2) in the bare model: the host's are 2-D
+ *     walks (a PVM guest: the shadow table is walked through the outer VM's nested page table), and
  *     {@code bench --native --cpu-model host} calibrates the difference as the virtualised-host layer's walk
- *     figure (+14 cycles per walk at 2.7 GHz in its first run; {@code VirtualisedHost.walkCycles}).</li>
+ *     figure ({@code VirtualisedHost.walkCycles}; +14 cycles at 2.7 GHz, +28 at the measured 3.5 GHz).</li>
  * <li>L2 and L3 set index ({@link CacheGeometry#hashed}): not published. Measured: the host's L2 holds 512
  *     lines that all share physical address bits 6-11 ({@code prefetch_probe chase} set0, random order: 12.7-13.1
  *     TSC ticks per load at 128-512 pages, an L2 hit plus the L2 DTLB hit, 35.8 at 1,024), which an index of
@@ -117,7 +120,7 @@ public final class Zen5 {
             new TlbGeometry(96, 96), new TlbGeometry(96, 96), new TlbGeometry(96, 96),
             new TlbGeometry(64, 64), new TlbGeometry(64, 64),
             new TlbGeometry(4096, 16), new TlbGeometry(4096, 16), new TlbGeometry(0, 1),
-            4, 16, 64, TIMING, CpuIdentity.ZEN5);
+            4, 16, 128, TIMING, CpuIdentity.ZEN5);
 
     static int[] classes() {
         int[] c = TimingModel.skylakeClasses();
