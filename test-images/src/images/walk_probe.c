@@ -80,7 +80,7 @@ static const uint64_t PDE_TARGETS[] = {8, 16, 24, 32, 48, 64, 80, 96, 128, 160, 
 /* Distance between targets: 2 MiB (pde: one PDE each, 8 to a line) or 1 GiB (pde1g: one PD page each, so every
  * target's PDE sits at the same place of its own page: their lines share one L1D set and past 12 targets come from
  * L2, so a PDE-cache miss costs an L2 load, ~4 ns, instead of an L1D one). */
-static uint64_t pde_spacing = HUGE;
+static uintptr_t pde_spacing = HUGE;
 
 static uintptr_t *pde_target(char *base, uint64_t i)
 {
@@ -121,7 +121,11 @@ static int pde_main(int argc, char **argv, int gib)
         mm_printf("usage: walk_probe pde|pde1g [min_ms 0..10000]\n");
         return 2;
     }
-    pde_spacing = gib ? 1UL << 30 : HUGE;
+    if (gib && sizeof(void *) < 8) {
+        mm_printf("walk_probe pde1g: needs a 64-bit address space (257 GiB of it)\n");
+        return 2;
+    }
+    pde_spacing = gib ? (uintptr_t)1 << 30 : HUGE;
     size_t len = 257 * pde_spacing + HUGE; /* only the targets' and fillers' pages are touched */
     void *m = sys_mmap(0, len + pde_spacing, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mm_is_err((long)m)) {
@@ -168,7 +172,8 @@ static int pde_main(int argc, char **argv, int gib)
  * x86-64 core) timed by clock_gettime, so that a host figure in ns can be turned into the core's own cycles. */
 static int clock_main(void)
 {
-    uint64_t best = ~0ull, x = 0, adds = 1u << 24, start = mm_now_ns();
+    unsigned long x = 0; /* a register on every architecture */
+    uint64_t best = ~0ull, adds = 1u << 24, start = mm_now_ns();
     do {
         uint64_t t0 = mm_now_ns();
         for (uint64_t i = 0; i < adds / 16; i++) {

@@ -386,13 +386,13 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             if (calibrate && w.name().equals("trap_cost")) {
-                virtLayer = calibrateLayer(results, nativeResults);
+                virtLayer = LayerCalibration.traps(modelTiming(), results, nativeResults, err);
                 stdout.println("virtualised-host layer (calibrated, not predicted): " + virtLayer);
                 stdout.println("  the workloads after trap_cost run with --virt-layer " + virtLayer.option()
                         + "; pass it to boot or bench to reproduce them");
             }
             if (calibrate && w.name().equals("walk_probe")) {
-                virtLayer = WalkCalibration.calibrate(virtLayer, modelTiming(), results, nativeResults, err);
+                virtLayer = LayerCalibration.walk(virtLayer, modelTiming(), results, nativeResults, err);
                 stdout.println("virtualised-host layer with its walk figure (calibrated, not predicted): " + virtLayer);
                 stdout.println("  the workloads after walk_probe run with --virt-layer " + virtLayer.option()
                         + "; pass it to boot or bench to reproduce them");
@@ -455,29 +455,6 @@ final class BenchCommand implements Callable<Integer> {
     private org.mmulab.emulator.timing.TimingModel modelTiming() {
         org.mmulab.emulator.timing.TimingModel t = cpuModel.model().timing();
         return coreMhz > 0 ? t.withCoreClock(coreMhz * 1_000_000L) : t;
-    }
-
-    /**
-     * The layer from trap_cost's figures: the host's ns per null system call and per read fault (best of
-     * the native runs) against the bare model's cycles for the same image ({@link VirtualisedHost#calibrate}).
-     */
-    private VirtualisedHost calibrateLayer(List<Result> model, List<Result> host) {
-        double ms = figure(model, "cycles_per_syscall"), mf = figure(model, "cycles_per_read_fault");
-        double hs = figure(host, "ns_per_syscall"), hf = figure(host, "ns_per_read_fault");
-        if (Double.isNaN(ms) || Double.isNaN(mf) || Double.isNaN(hs) || Double.isNaN(hf)) {
-            err.println("mmulab: bench: trap_cost printed no syscall/read-fault figures; the model stays bare metal");
-            return VirtualisedHost.NONE;
-        }
-        return VirtualisedHost.calibrate(modelTiming(), hs, hf, ms, mf);
-    }
-
-    private static double figure(List<Result> results, String figure) {
-        for (Result r : results) {
-            if (r.workload().equals("trap_cost") && r.figure().equals(figure)) {
-                return r.value();
-            }
-        }
-        return Double.NaN;
     }
 
     static Result parseResult(String line) {
