@@ -73,8 +73,14 @@ final class BenchCommand implements Callable<Integer> {
      */
     static final int NATIVE_TLB_MIN_MS = 50;
 
-    /** The arguments of {@code w}'s native run: tlb_stride's with {@link #NATIVE_TLB_MIN_MS} added (its 5th). */
+    /**
+     * The arguments of {@code w}'s native run: tlb_stride's with {@link #NATIVE_TLB_MIN_MS} added (its 5th), walk_probe's
+     * with its min_ms (the model's run times one pass: 0) set to the same.
+     */
     static List<String> nativeArgs(Workload w, List<String> args) {
+        if (w.name().equals("walk_probe") && args.size() == 2) {
+            return List.of(args.get(0), Integer.toString(NATIVE_TLB_MIN_MS));
+        }
         if (!w.name().equals("tlb_stride")) {
             return args;
         }
@@ -96,6 +102,9 @@ final class BenchCommand implements Callable<Integer> {
     static final List<Workload> WORKLOADS = List.of(
             // First: a null system call and a read fault, the calibration of the virtualised-host layer (--virt-layer auto).
             new Workload("trap_cost", List.of("200000", "4096", "4"), List.of("2000", "64", "2"), 1),
+            // Then page walks of pages 2 MiB apart (PDE and PTE lines in L2): the layer's walk figure (same rule; --quick
+            // runs a short address-order chase instead, so a quick run calibrates no walk figure).
+            new Workload("walk_probe", List.of("pde", "0"), List.of("4", "0", "0", "0", "16"), 1),
             new Workload("page_fault1", List.of("128", "16"), List.of("4", "2"), 1),
             new Workload("sparse_unmap", List.of("200000"), List.of("50"), 1),
             // Consecutive pages: the L1 dTLB and STLB reach.
@@ -169,11 +178,21 @@ final class BenchCommand implements Callable<Integer> {
                     + "and print mmulab and native side by side with ratios, the TLB-curve shape ratios, and native.csv.")
     boolean nativeToo;
 
-    @Option(names = "--virt-layer", paramLabel = "auto|none|SYSCALL,EXCEPTION", defaultValue = "auto",
+    @Option(names = "--core-mhz", paramLabel = "auto|nominal|MHZ", defaultValue = "auto",
+            description = "The model's core clock, passed to each boot (boot --core-mhz). auto (default): the preset's nominal "
+                    + "clock, except with --native --timing cycle --deterministic --cpu-model host, where this host's clock is "
+                    + "measured first (walk_probe clock, natively, best of --native-runs) and used: DRAM latency stays in ns, "
+                    + "so the model's cycles are the host core's.")
+    String coreMhzOption;
+
+    /** The clock passed to boot, MHz; 0: the preset's. */
+    private int coreMhz;
+
+    @Option(names = "--virt-layer", paramLabel = "auto|none|SYSCALL,EXCEPTION[,WALK]", defaultValue = "auto",
             description = "The virtualised-host layer passed to each boot (boot --virt-layer). auto (default): none, except "
                     + "with --native --timing cycle --deterministic --cpu-model host on a virtual machine (cpuinfo flag "
-                    + "'hypervisor'), where it is calibrated from trap_cost (host minus bare model), printed, and used for "
-                    + "the workloads after trap_cost.")
+                    + "'hypervisor'), where it is calibrated from trap_cost and walk_probe pde (host minus bare model), printed, "
+                    + "and used for the workloads after each.")
     String virtLayerOption;
 
     /** The layer the boots after trap_cost get (none until calibrated or given). */
@@ -248,6 +267,19 @@ final class BenchCommand implements Callable<Integer> {
         if (cpuModel.message() != null) {
             err.println("mmulab: bench: " + cpuModel.message());
         }
+        boolean measureClock = false;
+        if (coreMhzOption.equals("auto")) {
+            measureClock = nativeToo && cpuModel.fromHost() && timing.equals("cycle") && deterministic;
+        } else if (!coreMhzOption.equals("nominal")) {
+            try {
+                coreMhz = Integer.parseInt(coreMhzOption);
+            } catch (NumberFormatException e) {
+                coreMhz = -1;
+            }
+            if (coreMhz < 1 || coreMhz > 20_000) {
+                return usage("--core-mhz: expected auto, nominal or 1..20000 MHz, got '" + coreMhzOption + "'");
+            }
+        }
         boolean calibrate = false;
         if (!virtLayerOption.equals("auto")) {
             try {
@@ -286,6 +318,14 @@ final class BenchCommand implements Callable<Integer> {
         }
         List<Result> results = new ArrayList<>();
         List<Result> nativeResults = new ArrayList<>();
+        if (measureClock) {
+            coreMhz = HostClock.measure(bin.resolve(arch).resolve("walk_probe"), nativeRuns, err);
+            if (coreMhz > 0) {
+                stdout.println("model core clock: " + coreMhz + " MHz, this host's, measured by walk_probe clock (the "
+                        + cpuModel.preset().name() + " preset's nominal: " + cpuModel.model().timing().frequencyHz() / 1_000_000
+                        + " MHz); the workloads run with --core-mhz " + coreMhz);
+            }
+        }
         long[] hist = new long[64];
         int i = 0;
         for (Workload w : suite) {
@@ -346,9 +386,15 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             if (calibrate && w.name().equals("trap_cost")) {
-                virtLayer = calibrateLayer(results, nativeResults);
+                virtLayer = LayerCalibration.traps(modelTiming(), results, nativeResults, err);
                 stdout.println("virtualised-host layer (calibrated, not predicted): " + virtLayer);
                 stdout.println("  the workloads after trap_cost run with --virt-layer " + virtLayer.option()
+                        + "; pass it to boot or bench to reproduce them");
+            }
+            if (calibrate && w.name().equals("walk_probe")) {
+                virtLayer = LayerCalibration.walk(virtLayer, modelTiming(), results, nativeResults, err);
+                stdout.println("virtualised-host layer with its walk figure (calibrated, not predicted): " + virtLayer);
+                stdout.println("  the workloads after walk_probe run with --virt-layer " + virtLayer.option()
                         + "; pass it to boot or bench to reproduce them");
             }
         }
@@ -361,7 +407,7 @@ final class BenchCommand implements Callable<Integer> {
             return 1;
         }
         if (nativeToo) {
-            NativeComparison cmp = new NativeComparison(rows, table(nativeResults), cpuModel.preset(), deterministic);
+            NativeComparison cmp = new NativeComparison(rows, table(nativeResults), cpuModel.preset(), deterministic, coreMhz);
             cmp.print(stdout);
             try {
                 Files.writeString(out.resolve("native.csv"), cmp.csv());
@@ -392,6 +438,10 @@ final class BenchCommand implements Callable<Integer> {
         }
         a.add("--cpu-model");
         a.add(cpuModel.preset().name());
+        if (coreMhz > 0) {
+            a.add("--core-mhz");
+            a.add(Integer.toString(coreMhz));
+        }
         if (!virtLayer.isNone()) {
             a.add("--virt-layer");
             a.add(virtLayer.option());
@@ -401,27 +451,10 @@ final class BenchCommand implements Callable<Integer> {
         return a.toArray(new String[0]);
     }
 
-    /**
-     * The layer from trap_cost's figures: the host's ns per null system call and per read fault (best of
-     * the native runs) against the bare model's cycles for the same image ({@link VirtualisedHost#calibrate}).
-     */
-    private VirtualisedHost calibrateLayer(List<Result> model, List<Result> host) {
-        double ms = figure(model, "cycles_per_syscall"), mf = figure(model, "cycles_per_read_fault");
-        double hs = figure(host, "ns_per_syscall"), hf = figure(host, "ns_per_read_fault");
-        if (Double.isNaN(ms) || Double.isNaN(mf) || Double.isNaN(hs) || Double.isNaN(hf)) {
-            err.println("mmulab: bench: trap_cost printed no syscall/read-fault figures; the model stays bare metal");
-            return VirtualisedHost.NONE;
-        }
-        return VirtualisedHost.calibrate(cpuModel.model().timing(), hs, hf, ms, mf);
-    }
-
-    private static double figure(List<Result> results, String figure) {
-        for (Result r : results) {
-            if (r.workload().equals("trap_cost") && r.figure().equals(figure)) {
-                return r.value();
-            }
-        }
-        return Double.NaN;
+    /** The timing the boots run with: the preset's, at the measured or given core clock when there is one. */
+    private org.mmulab.emulator.timing.TimingModel modelTiming() {
+        org.mmulab.emulator.timing.TimingModel t = cpuModel.model().timing();
+        return coreMhz > 0 ? t.withCoreClock(coreMhz * 1_000_000L) : t;
     }
 
     static Result parseResult(String line) {

@@ -80,12 +80,19 @@ final class BootCommand implements Callable<Integer> {
                     + "closest to this machine's CPU; list: the presets.")
     CpuModelOption cpuModel;
 
-    @Option(names = "--virt-layer", paramLabel = "none|SYSCALL,EXCEPTION", defaultValue = "none",
+    @Option(names = "--virt-layer", paramLabel = "none|SYSCALL,EXCEPTION[,WALK]", defaultValue = "none",
             converter = VirtLayerConverter.class,
             description = "Add a virtualised-host layer under the preset: SYSCALL cycles more per system call and "
-                    + "EXCEPTION per exception (a hypervisor that traps guest kernel entries); 'bench --native "
-                    + "--cpu-model host' calibrates it on a virtual machine. Default none (bare metal).")
+                    + "EXCEPTION per exception (a hypervisor that traps guest kernel entries), WALK per page walk (a "
+                    + "two-dimensional walk); 'bench --native --cpu-model host' calibrates it on a virtual machine. Default none "
+                    + "(bare metal).")
     org.mmulab.emulator.timing.VirtualisedHost virtLayer;
+
+    @Option(names = "--core-mhz", paramLabel = "MHZ", defaultValue = "0",
+            description = "Run the preset's cores at MHZ (1..20000) instead of its nominal clock: caches, TLBs and "
+                    + "instructions keep their cycles, DRAM its nanoseconds; 'bench --native --cpu-model host' measures this "
+                    + "host's clock (walk_probe clock) and passes it. Default: the preset's clock.")
+    int coreMhz;
 
     @Option(names = "--deterministic",
             description = "Guest clocks (clock_gettime, gettimeofday, time, RDTSC) follow virtual time (cycles / model frequency), "
@@ -189,6 +196,9 @@ final class BootCommand implements Callable<Integer> {
         if (quantum != null && !deterministic) {
             return fail("--quantum needs --deterministic");
         }
+        if (coreMhz < 0 || coreMhz > 20_000) {
+            return fail("--core-mhz must be 1..20000 (0: the preset's clock), got " + coreMhz);
+        }
         if (quantum != null && quantum < 1) {
             return fail("--quantum must be at least 1 instruction, got " + quantum);
         }
@@ -234,9 +244,10 @@ final class BootCommand implements Callable<Integer> {
         argv.add(image);
         argv.addAll(guestArgs);
 
+        org.mmulab.emulator.mmu.CpuModel clocked = coreMhz == 0 ? cpuModel.model() : cpuModel.model().withCoreClock(coreMhz * 1_000_000L);
         Machine machine;
         try {
-            machine = new Machine(memBytes, cpus, virtLayer.isNone() ? cpuModel.model() : cpuModel.model().withHostLayer(virtLayer));
+            machine = new Machine(memBytes, cpus, virtLayer.isNone() ? clocked : clocked.withHostLayer(virtLayer));
         } catch (HostMemoryException e) {
             return fail("--mem " + HostMemory.formatSize(memBytes) + ": " + e.getMessage());
         }
@@ -244,6 +255,10 @@ final class BootCommand implements Callable<Integer> {
         machine.vcpus().forEach(v -> v.interpreter().setEngine(engine != null ? engine : Engine.DEFAULT));
         if (cpuModel.message() != null) {
             err.println("mmulab: " + cpuModel.message());
+        }
+        if (coreMhz != 0) {
+            err.println("mmulab: --core-mhz: the " + cpuModel.preset().name() + " cores at " + coreMhz + " MHz (memory latency "
+                    + clocked.timing().memoryLatency() + " cycles)");
         }
         if (!virtLayer.isNone()) {
             err.println("mmulab: --virt-layer: " + virtLayer);

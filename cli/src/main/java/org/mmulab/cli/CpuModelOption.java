@@ -24,6 +24,11 @@ record CpuModelOption(CpuPresets.Preset preset, String message, boolean virtuali
         return preset.model();
     }
 
+    /** Picked by {@code host} (HostCpu always says which preset and why; a named preset has no message). */
+    boolean fromHost() {
+        return message != null;
+    }
+
     static CpuModelOption parse(String value) {
         if (value.equals("list")) {
             throw new IllegalArgumentException(CpuPresets.listing());

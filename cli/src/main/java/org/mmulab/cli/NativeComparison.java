@@ -34,8 +34,19 @@ final class NativeComparison {
     private final Map<String, BenchCommand.Row> host = new LinkedHashMap<>();
     private final CpuPresets.Preset preset;
     private final boolean modelCycles;
+    /** The model's core clock: the preset's nominal one, or the host's measured one (bench --core-mhz). */
+    private final long modelHz;
+    private final boolean measuredClock;
 
     NativeComparison(List<BenchCommand.Row> model, List<BenchCommand.Row> host, CpuPresets.Preset preset, boolean modelCycles) {
+        this(model, host, preset, modelCycles, 0);
+    }
+
+    /** @param coreMhz the clock the model ran at (bench --core-mhz), 0 for the preset's nominal clock */
+    NativeComparison(List<BenchCommand.Row> model, List<BenchCommand.Row> host, CpuPresets.Preset preset, boolean modelCycles,
+            int coreMhz) {
+        this.measuredClock = coreMhz > 0;
+        this.modelHz = coreMhz > 0 ? coreMhz * 1_000_000L : preset.model().timing().frequencyHz();
         this.model = model;
         for (BenchCommand.Row r : host) {
             this.host.put(key(r), r);
@@ -49,7 +60,7 @@ final class NativeComparison {
     }
 
     private double ghz() {
-        return preset.model().timing().frequencyHz() / 1e9;
+        return modelHz / 1e9;
     }
 
     /** A curve: pages → time per access (model cycles, or host ns) of one tlb_stride run. */
@@ -89,9 +100,10 @@ final class NativeComparison {
     }
 
     void print(PrintStream out) {
-        out.printf(Locale.ROOT, "%nmmulab vs native on this host (%s): preset %s (%s), nominal %.2f GHz%n", BenchCommand.hostCpu(),
-                preset.name(), preset.summary(), ghz());
-        out.println(modelCycles ? "(model cycles: --timing cycle --deterministic; host cycles = native ns x nominal GHz)"
+        String clock = measuredClock ? "cores at the host's measured" : "nominal";
+        out.printf(Locale.ROOT, "%nmmulab vs native on this host (%s): preset %s (%s), %s %.2f GHz%n", BenchCommand.hostCpu(),
+                preset.name(), preset.summary(), clock, ghz());
+        out.println(modelCycles ? "(model cycles: --timing cycle --deterministic; host cycles = native ns x " + clock + " GHz)"
                 : "(mmulab cycles are host time at a nominal 2 GHz, not the model's: use --timing cycle --deterministic)");
         out.printf("%-13s %-24s %12s %12s %8s %14s %14s %8s%n", "workload", "figure", "mmulab ns", "native ns", "ratio",
                 "model cycles", "host cycles", "ratio");

@@ -59,7 +59,7 @@ final class NativeRun {
         if (a.figure().matches("(ns|us|cycles)_per_.*")) {
             return b.value() < a.value() ? b : a;
         }
-        if (a.unit().equals("MIPS")) {
+        if (a.unit().equals("MIPS") || a.unit().equals("MHz")) {
             return b.value() > a.value() ? b : a;
         }
         return a;

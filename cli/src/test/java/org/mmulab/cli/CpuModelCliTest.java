@@ -60,6 +60,53 @@ class CpuModelCliTest {
     }
 
     @Test
+    void aVirtLayersWalkFigureIsChargedToEveryWalkAndNothingElseMoves() {
+        String[] common = {"--cpu-model", "zen5", "--timing", "cycle", "--deterministic", "--stats", "--clean-env"};
+        String img = X86.resolve("tlb_stride").toString();
+        CliRun bare = CliRun.run(concat(new String[] {"boot"}, common, new String[] {img, "8192", "4096"}));
+        CliRun virt = CliRun.run(concat(new String[] {"boot", "--virt-layer", "0,0,100"}, common, new String[] {img, "8192", "4096"}));
+        assertEquals(0, bare.status(), bare.err());
+        assertEquals(0, virt.status(), virt.err());
+        assertTrue(virt.err().contains("+100 per page walk"), virt.err());
+        assertTrue(!bare.err().contains("virt.walk_cycles"), "bare metal: no walk layer");
+        long walks = 0;
+        for (String c : new String[] {"dtlb_load_misses.miss_causes_a_walk", "dtlb_store_misses.miss_causes_a_walk",
+                "itlb_misses.miss_causes_a_walk", "page_walker_loads", "dtlb_load_misses.stlb_hit"}) {
+            assertEquals(counter(bare.err(), c), counter(virt.err(), c), c + ": the same walks (RDTSC-timed code may take a few more L1 dTLB hits)");
+        }
+        walks = counter(virt.err(), "dtlb_load_misses.miss_causes_a_walk");
+        assertTrue(walks > 4096, "tlb_stride at 8,192 pages walks on every load: " + walks);
+        long charged = counter(virt.err(), "virt.walk_cycles");
+        assertTrue(charged >= 100 * walks && charged % 100 == 0, charged + " for " + walks + " load walks");
+        assertEquals(counter(bare.err(), "walk_cycles") + charged, counter(virt.err(), "walk_cycles"));
+    }
+
+    @Test
+    void aCoreClockMovesOnlyWhatDramCosts() {
+        String[] common = {"--cpu-model", "zen5", "--timing", "cycle", "--deterministic", "--stats", "--clean-env"};
+        String img = X86.resolve("tlb_stride").toString();
+        CliRun base = CliRun.run(concat(new String[] {"boot"}, common, new String[] {img, "256", "3000"}));
+        CliRun fast = CliRun.run(concat(new String[] {"boot", "--core-mhz", "3780"}, common, new String[] {img, "256", "3000"}));
+        assertEquals(0, base.status(), base.err());
+        assertEquals(0, fast.status(), fast.err());
+        assertTrue(fast.err().contains("--core-mhz: the zen5 cores at 3780 MHz (memory latency 490 cycles)"), fast.err());
+        assertEquals(counter(base.err(), "guest_data.l3_miss"), counter(fast.err(), "guest_data.l3_miss"), "the same accesses");
+        assertTrue(counter(fast.err(), "cycles") > counter(base.err(), "cycles"), "DRAM misses cost more of a faster core's cycles");
+        for (String bad : new String[] {"-1", "20001", "x"}) {
+            CliRun b = CliRun.run("boot", "--core-mhz", bad, "x");
+            assertEquals(2, b.status(), bad);
+            assertEquals(1, b.err().strip().lines().count(), b.err());
+        }
+        CliRun benchBad = CliRun.run("bench", "--core-mhz", "fast");
+        assertEquals(2, benchBad.status());
+        assertTrue(benchBad.err().contains("--core-mhz: expected auto, nominal or 1..20000"), benchBad.err());
+    }
+
+    private static String[] concat(String[]... parts) {
+        return java.util.Arrays.stream(parts).flatMap(java.util.Arrays::stream).toArray(String[]::new);
+    }
+
+    @Test
     void aVirtLayerIsChargedPerEntryAndBadValuesAreUsageErrors() {
         CliRun bad = CliRun.run("boot", "--virt-layer", "1,x", "x");
         assertEquals(2, bad.status());

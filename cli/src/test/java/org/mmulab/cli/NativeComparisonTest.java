@@ -45,6 +45,23 @@ class NativeComparisonTest {
         assertEquals(List.of("16384", "65536", "1", "1", "50"), BenchCommand.nativeArgs(r, r.args()));
         BenchCommand.Workload p = new BenchCommand.Workload("page_fault1", List.of("128", "16"), List.of(), 1);
         assertEquals(List.of("128", "16"), BenchCommand.nativeArgs(p, p.args()));
+        BenchCommand.Workload wp = new BenchCommand.Workload("walk_probe", List.of("pde", "0"), List.of(), 1);
+        assertEquals(List.of("pde", "" + BenchCommand.NATIVE_TLB_MIN_MS), BenchCommand.nativeArgs(wp, wp.args()));
+    }
+
+    @Test
+    void hostCyclesAreAtTheMeasuredClockWhenTheModelRanAtIt() {
+        List<BenchCommand.Result> mr = new ArrayList<>(), hr = new ArrayList<>();
+        mr.add(BenchCommand.parseResult("RESULT page_fault1.cycles_per_page 7000 cycles"));
+        mr.add(BenchCommand.parseResult("RESULT page_fault1.ns_per_page 2000 ns"));
+        hr.add(BenchCommand.parseResult("RESULT page_fault1.ns_per_page 1000 ns"));
+        NativeComparison cmp = new NativeComparison(BenchCommand.table(mr), BenchCommand.table(hr), CpuPresets.byName("zen5"), true,
+                3500);
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        cmp.print(new PrintStream(b, true, StandardCharsets.UTF_8));
+        String out = b.toString(StandardCharsets.UTF_8);
+        assertTrue(out.contains("cores at the host's measured 3.50 GHz"), out);
+        assertTrue(cmp.csv().contains("page_fault1,page,2000.000,1000.000,7000.000,3500.000"), cmp.csv());
     }
 
     @Test

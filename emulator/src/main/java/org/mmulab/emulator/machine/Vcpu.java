@@ -110,7 +110,8 @@ public final class Vcpu {
         if (mode == TimingMode.CYCLE) {
             CacheHierarchy caches = domain != null ? domain.join() : timingModel.buildCaches();
             clock = new VcpuClock(timingModel, caches);
-            walkTiming = new WalkTiming(caches, timingModel.stlbHit(), clock); // the prefetcher times its fills on the clock
+            // the prefetcher times its fills on the clock
+            walkTiming = new WalkTiming(caches, timingModel.stlbHit(), timingModel.hostLayer().walkCycles(), clock);
             instructionTiming = new InstructionTiming(state, timingModel, clock, walkTiming);
         } else {
             walkTiming = null;

@@ -98,6 +98,12 @@ public record CpuModel(String name, int maxPhysAddrBits,
                 pdpteCache, pdeCache, timing.withHostLayer(layer), identity);
     }
 
+    /** The same model with its cores at {@code hz} ({@link TimingModel#withCoreClock}). */
+    public CpuModel withCoreClock(long hz) {
+        return new CpuModel(name, maxPhysAddrBits, l1d4k, l1d2m, l1d1g, l1i4k, l1i2m, stlb4k, stlb2m, stlb1g, pml4eCache,
+                pdpteCache, pdeCache, timing.withCoreClock(hz), identity);
+    }
+
     Tlb buildL1d() {
         return new Tlb(l1d4k.build("dtlb-4k", 12), l1d2m.build("dtlb-2m", 21), l1d1g.build("dtlb-1g", 30));
     }

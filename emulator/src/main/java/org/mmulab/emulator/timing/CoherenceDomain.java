@@ -44,7 +44,7 @@ public final class CoherenceDomain {
         this.model = model;
         int shares = Integer.highestOneBit(Math.min(vcpus, MAX_SHARES));
         TimingModel.CacheGeometry g = model.llc();
-        this.llc = new CacheLevel("LLC", g.sizeBytes() * shares, g.ways(), g.latency());
+        this.llc = new CacheLevel("LLC", g.sizeBytes() * shares, g.ways(), g.latency(), g.hashedIndex());
         this.snoopLatency = model.lockHandoff();
     }
 

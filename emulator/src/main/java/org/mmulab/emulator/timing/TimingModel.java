@@ -101,6 +101,27 @@ public record TimingModel(String name, long frequencyHz,
     }
 
     /** This model with the L1 data prefetcher {@code p} (NONE: without one). */
+    /**
+     * The same part with its cores at {@code hz} instead of the preset's clock (a host measured running at its boost
+     * clock): what runs on the core clock keeps its cycles (caches, TLBs, the L3, which Zen clocks with the cores,
+     * instruction classes, kernel paths), while DRAM keeps its latency and bandwidth in nanoseconds, so the memory
+     * latency and the memory-bound bulk line cost scale by {@code hz / frequencyHz}.
+     */
+    public TimingModel withCoreClock(long hz) {
+        if (hz <= 0) {
+            throw new IllegalArgumentException("core clock must be positive: " + hz);
+        }
+        int[] bulk = bulkLineCycles.clone();
+        bulk[3] = scaleToClock(bulk[3], hz);
+        return new TimingModel(name, hz, l1d, l2, llc, scaleToClock(memoryLatency, hz), bulk, l1TlbHit, stlbHit,
+                exceptionEntry, exceptionExit, syscallEntry, syscallExit, lockAcquire, lockRelease, lockHandoff, ipiSend, ipiReceive,
+                ipiAckWait, classCycles, l1i, faultKernelPath, hostLayer, prefetch);
+    }
+
+    private int scaleToClock(int cycles, long hz) {
+        return (int) Math.round((double) cycles * hz / frequencyHz);
+    }
+
     public TimingModel withPrefetch(DataPrefetch p) {
         return new TimingModel(name, frequencyHz, l1d, l2, llc, memoryLatency, bulkLineCycles, l1TlbHit, stlbHit, exceptionEntry,
                 exceptionExit, syscallEntry, syscallExit, lockAcquire, lockRelease, lockHandoff, ipiSend, ipiReceive, ipiAckWait,
@@ -108,7 +129,17 @@ public record TimingModel(String name, long frequencyHz,
     }
 
     /** One cache level: capacity, associativity and load-to-use latency. */
-    public record CacheGeometry(int sizeBytes, int ways, int latency) {
+    public record CacheGeometry(int sizeBytes, int ways, int latency, boolean hashedIndex) {
+        /** A level indexed by the low line-address bits (the textbook index). */
+        public CacheGeometry(int sizeBytes, int ways, int latency) {
+            this(sizeBytes, ways, latency, false);
+        }
+
+        /** The same level with its set index folding the upper physical address bits in ({@link CacheLevel}). */
+        public CacheGeometry hashed() {
+            return new CacheGeometry(sizeBytes, ways, latency, true);
+        }
+
         public CacheGeometry {
             int lines = sizeBytes >>> CacheLevel.LINE_SHIFT;
             if (sizeBytes <= 0 || ways <= 0 || latency < 0 || lines % ways != 0 || Integer.bitCount(lines / ways) != 1) {
@@ -118,7 +149,7 @@ public record TimingModel(String name, long frequencyHz,
         }
 
         CacheLevel build(String name) {
-            return new CacheLevel(name, sizeBytes, ways, latency);
+            return new CacheLevel(name, sizeBytes, ways, latency, hashedIndex);
         }
     }
 

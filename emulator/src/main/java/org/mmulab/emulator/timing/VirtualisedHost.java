@@ -22,24 +22,65 @@ import java.util.Locale;
  * <p>Under hardware-assisted virtualisation with nested paging (KVM with EPT/NPT) system calls and page
  * faults do not exit at all; the layer is then about zero and calibration finds that.
  *
+ * <p>Page walks: under a hypervisor the hardware's walk is two-dimensional (AMD64 APM Vol. 2 §15.25, nested
+ * paging: every guest paging-structure load, and the final guest-physical address, is itself translated through
+ * the host's nested page table), and under shadow paging on a nested-paging host (PVM inside a cloud VM) the
+ * shadow table is walked that way. The extra cost per walk is not predicted either: {@link #walkCycles} is
+ * calibrated from test-images' {@code walk_probe pde} (walks of pages 2 MiB apart whose PDE and PTE lines stay in
+ * L2; native ns per target minus the bare model's cycles for the same image, {@link #calibrateWalk}). The layer
+ * charges it to every page walk, demand and prefetch, after the STLB miss; tlb_stride stays the check.
+ *
  * @param syscallCycles   cycles the hypervisor adds to each system call (entry and exit together)
  * @param exceptionCycles cycles the hypervisor adds to each exception (page faults included: entry, exit and
  *                        the shadow page-table fill)
+ * @param walkCycles      cycles a two-dimensional walk adds to each page walk
  * @param source          one line: where the figures come from
  */
-public record VirtualisedHost(int syscallCycles, int exceptionCycles, String source) {
+public record VirtualisedHost(int syscallCycles, int exceptionCycles, int walkCycles, String source) {
     /** Bare metal: nothing added. */
-    public static final VirtualisedHost NONE = new VirtualisedHost(0, 0, "bare metal");
+    public static final VirtualisedHost NONE = new VirtualisedHost(0, 0, 0, "bare metal");
+
+    /** Upper bound of every figure of the layer (as {@code --virt-layer} accepts them). */
+    static final int MAX_CYCLES = 100_000_000;
 
     public VirtualisedHost {
-        if (syscallCycles < 0 || exceptionCycles < 0) {
+        if (syscallCycles < 0 || exceptionCycles < 0 || walkCycles < 0) {
             throw new IllegalArgumentException("virtualised-host layer: cycles must not be negative");
         }
         java.util.Objects.requireNonNull(source);
     }
 
+    /** A layer of kernel-entry costs only (no walk cost). */
+    public VirtualisedHost(int syscallCycles, int exceptionCycles, String source) {
+        this(syscallCycles, exceptionCycles, 0, source);
+    }
+
     public boolean isNone() {
-        return syscallCycles == 0 && exceptionCycles == 0;
+        return syscallCycles == 0 && exceptionCycles == 0 && walkCycles == 0;
+    }
+
+    /** This layer with {@code walk} cycles per page walk, its source appended. */
+    public VirtualisedHost withWalk(int walk, String walkSource) {
+        return new VirtualisedHost(syscallCycles, exceptionCycles, walk, isNone() ? walkSource : source + "; " + walkSource);
+    }
+
+    /**
+     * The walk figure from one host measurement: per {@code walk_probe pde} point (each target load walks), the
+     * host's ns per target at the model's frequency minus the bare model's cycles per target; the median of the
+     * points, never below zero. {@code hostNs} and {@code modelCycles} are the same points in the same order.
+     */
+    public static int calibrateWalk(TimingModel bare, double[] hostNs, double[] modelCycles) {
+        if (hostNs.length == 0 || hostNs.length != modelCycles.length) {
+            throw new IllegalArgumentException("walk calibration: need the same non-empty set of points on both sides");
+        }
+        double ghz = bare.frequencyHz() / 1e9;
+        double[] d = new double[hostNs.length];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = hostNs[i] * ghz - modelCycles[i];
+        }
+        java.util.Arrays.sort(d);
+        double median = d.length % 2 == 1 ? d[d.length / 2] : (d[d.length / 2 - 1] + d[d.length / 2]) / 2;
+        return (int) Math.min(MAX_CYCLES, Math.max(0, Math.round(median)));
     }
 
     /**
@@ -59,37 +100,38 @@ public record VirtualisedHost(int syscallCycles, int exceptionCycles, String sou
     }
 
     /**
-     * {@code --virt-layer} value: {@code none}, or {@code SYSCALL,EXCEPTION} cycles (two non-negative
-     * integers); IllegalArgumentException with a one-line message otherwise.
+     * {@code --virt-layer} value: {@code none}, or {@code SYSCALL,EXCEPTION[,WALK]} cycles (two or three
+     * non-negative integers); IllegalArgumentException with a one-line message otherwise.
      */
     public static VirtualisedHost parse(String value) {
         if (value.equals("none")) {
             return NONE;
         }
         String[] p = value.split(",", -1);
-        if (p.length == 2) {
+        if (p.length == 2 || p.length == 3) {
             try {
                 int s = Integer.parseInt(p[0].strip()), e = Integer.parseInt(p[1].strip());
-                if (s >= 0 && e >= 0 && s <= 100_000_000 && e <= 100_000_000) {
-                    return new VirtualisedHost(s, e, "given by --virt-layer " + s + "," + e);
+                int w = p.length == 3 ? Integer.parseInt(p[2].strip()) : 0;
+                if (s >= 0 && e >= 0 && w >= 0 && s <= MAX_CYCLES && e <= MAX_CYCLES && w <= MAX_CYCLES) {
+                    return new VirtualisedHost(s, e, w, "given by --virt-layer " + value.strip());
                 }
             } catch (NumberFormatException ignored) {
                 // falls through to the message below
             }
         }
-        throw new IllegalArgumentException("--virt-layer: expected none or SYSCALL,EXCEPTION cycles (two integers "
-                + "0..100000000), got '" + value + "'");
+        throw new IllegalArgumentException("--virt-layer: expected none or SYSCALL,EXCEPTION[,WALK] cycles (two or three "
+                + "integers 0..100000000), got '" + value + "'");
     }
 
     /** The {@code --virt-layer} value that gives this layer back. */
     public String option() {
-        return isNone() ? "none" : syscallCycles + "," + exceptionCycles;
+        return isNone() ? "none" : syscallCycles + "," + exceptionCycles + (walkCycles != 0 ? "," + walkCycles : "");
     }
 
     @Override
     public String toString() {
         return isNone() ? "bare metal"
-                : "virtualised host: +" + syscallCycles + " cycles per system call, +" + exceptionCycles + " per exception ("
-                        + source + ")";
+                : "virtualised host: +" + syscallCycles + " cycles per system call, +" + exceptionCycles + " per exception"
+                        + (walkCycles != 0 ? ", +" + walkCycles + " per page walk" : "") + " (" + source + ")";
     }
 }

@@ -27,6 +27,8 @@ package org.mmulab.emulator.timing;
 public final class WalkTiming {
     private final CacheHierarchy caches;
     private final int stlbHitLatency;
+    /** Cycles a virtualised host's two-dimensional walk adds to each page walk ({@link VirtualisedHost#walkCycles}). */
+    private final int nestedWalkCycles;
     private final int l1Latency;
     /** Cycles charged so far: STLB lookups, walker loads, guest data misses and fetch misses. */
     public long cycles;
@@ -44,6 +46,8 @@ public final class WalkTiming {
     public long dataCycles, fetchCycles;
     /** Of {@link #dataCycles}: snoops of guest stores that invalidated another vCPU's copy. */
     public long snoopCycles;
+    /** Of {@link #walkCycles}: the virtualised host's walk layer (demand walks only; a prefetch walk's is its lateness). */
+    public long nestedWalkCharged;
     private long lastFetchLine = -1;
     /** The part's L1 data stride prefetcher, or null when its preset has none. */
     private final StridePrefetcher prefetcher;
@@ -61,6 +65,18 @@ public final class WalkTiming {
      *              prefetcher's fills against the demand loads
      */
     public WalkTiming(CacheHierarchy caches, int stlbHitLatency, VcpuClock clock) {
+        this(caches, stlbHitLatency, 0, clock);
+    }
+
+    /**
+     * @param nestedWalkCycles what a virtualised host adds to each page walk (0 on bare metal): charged after each
+     *                         STLB miss of a demand walk, and added to a prefetch walk's latency
+     */
+    public WalkTiming(CacheHierarchy caches, int stlbHitLatency, int nestedWalkCycles, VcpuClock clock) {
+        if (nestedWalkCycles < 0) {
+            throw new IllegalArgumentException("nested walk cycles must not be negative");
+        }
+        this.nestedWalkCycles = nestedWalkCycles;
         this.clock = clock;
         this.caches = caches;
         this.stlbHitLatency = stlbHitLatency;
@@ -75,6 +91,9 @@ public final class WalkTiming {
      */
     public java.util.Map<String, Long> modelCounters() {
         java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
+        if (nestedWalkCycles != 0) {
+            m.put("virt.walk_cycles", nestedWalkCharged);
+        }
         m.put("coherence.dirty_reads", caches.dirtyReads());
         m.put("coherence.dirty_read_cycles", caches.dirtyReadCycles());
         StridePrefetcher p = prefetcher;
@@ -123,6 +142,7 @@ public final class WalkTiming {
             return false;
         }
         p.walks++;
+        p.walkLoadLatency += nestedWalkCycles; // the prefetch's walk is two-dimensional too: its line arrives later
         return true;
     }
 
@@ -161,10 +181,15 @@ public final class WalkTiming {
         walkCycles += stlbHitLatency;
     }
 
-    /** An L1 miss that also missed the STLB: the lookup took as long as a hit before the walk starts. */
+    /**
+     * An L1 miss that also missed the STLB: the lookup took as long as a hit before the walk starts; on a
+     * virtualised host the walk then pays its layer's two-dimensional share.
+     */
     public void stlbMiss() {
-        cycles += stlbHitLatency;
-        walkCycles += stlbHitLatency;
+        int c = stlbHitLatency + nestedWalkCycles;
+        cycles += c;
+        walkCycles += c;
+        nestedWalkCharged += nestedWalkCycles;
     }
 
     /** A data-side walker load of the entry at {@code pa}. */

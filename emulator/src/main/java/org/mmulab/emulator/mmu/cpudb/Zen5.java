@@ -22,8 +22,42 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  *     cycles at 2.7 GHz, 350 used with the L3 lookup).</li>
  * <li>CPUID.80000008H: 52 physical address bits on EPYC 9005.</li>
  * <li>Page-walk caches: AMD documents that the L2 DTLB also holds page-directory entries to speed
- *     up walks but not their count; 64 PDEs, 16 PDPTEs, 4 PML4Es are assumed (a 2 MiB-granular
- *     cache covering 128 MiB).</li>
+ *     up walks but not their count; 16 PDPTEs and 4 PML4Es are assumed. The PDE count, 128, is <em>measured</em>
+ *     by test-images' {@code walk_probe pde1g} (this host, 2026-12-05, 5 runs, load 1.5-2.3): 8-256 target pages
+ *     1 GiB apart, each with its own PD page, so all their PDE lines share one L1D set and come from L2 past 12
+ *     targets (a PDE-cache miss then costs an L2 load, ~4 ns), 128+ filler loads between targets so each target
+ *     walks: 25-32 ns per target at 16-64 targets, 29-46 at 80-128, rising in every run from 160 (33.6-45.1) to
+ *     256 (42.6-67.3); one run of five stepped +9.6 ns between 64 and 80, the others not, where a 64-entry cache
+ *     (the targets' PDEs plus the fillers') steps by an L2 load in the model (26.6 → 45.9 cycles). The model's
+ *     128 entries hold up to 127 targets. {@code walk_probe pde} (targets 2 MiB apart, their PDEs 8 to an
+ *     L1D-resident line; 5 runs): 11.4-15.3 ns per target at 24-32 targets, 16.4-18.5 at 48-64, 17.1-19.8 at
+ *     80-128, 17.2-28 at 160-256, against 27-32 cycles (PTE lines from L2) in the bare model: the host's are 2-D
+ *     walks (a PVM guest: the shadow table is walked through the outer VM's nested page table), and
+ *     {@code bench --native --cpu-model host} calibrates the difference as the virtualised-host layer's walk
+ *     figure ({@code VirtualisedHost.walkCycles}; +14 cycles at 2.7 GHz, +28 at the measured 3.5 GHz).</li>
+ * <li>L2 and L3 set index ({@link CacheGeometry#hashed}): not published. Measured: the host's L2 holds 512
+ *     lines that all share physical address bits 6-11 ({@code prefetch_probe chase} set0, random order: 12.7-13.1
+ *     TSC ticks per load at 128-512 pages, an L2 hit plus the L2 DTLB hit, 35.8 at 1,024), which an index of
+ *     the low line-address bits alone (PA[15:6], 16 sets for such lines, 256 lines) cannot hold. The model with
+ *     that index and the buddy allocator's consecutive frames gave tlb_stride's layout (one line per page at
+ *     3i mod 64) a few dozen of its L2 and LLC sets and sent 7 % of the loads of a 16,384-page address-order
+ *     chase to DRAM, where the host's {@code walk_probe} chase (below) costs LLC hits; so the model's L2 and LLC
+ *     fold the upper address bits into the index (an XOR of index-wide fields). Not exact either: with it the L2
+ *     holds every set0 line up to its capacity, where the host's holds 512-768.</li>
+ * <li>What ends the host's address-order plateau past 128 MiB is the LLC's capacity, not a translation reach:
+ *     {@code walk_probe STRIDE 0 THP 50 512} (2026-12-05, 4 runs of 4 KiB pages and 2 of each other variant, load
+ *     1.4-2.9) chases one line per page in address order over 16-512 MiB: 8.6-10.0 ns per load at every span from
+ *     64 to 192 MiB, then a step between 224-320 MiB and 384 MiB (16-59 ns at 320-384, 34-198 at 512); with
+ *     MADV_HUGEPAGE (one guest PDE per 2 MiB) the same step at 224-320 MiB; with pages 2 or 4 apart (half or a
+ *     quarter of the data lines, the same spans) it moves out to 256-512 and 384-512+ MiB. So it follows the
+ *     lines the chase and its page tables (guest and shadow) keep, about 4-6 MiB, i.e. the LLC share this core
+ *     gets on a shared part (the model: 4 MiB), and the host's consecutive 65,536-page point sits on that edge
+ *     (10.2 ns in one run, 99 ns in another). The random order over 32-128 MiB costs 44-68 ns in one set of
+ *     runs and 237-350 ns in another 20 minutes later on the same binary (hypervisor state, not the part).</li>
+ * <li>Core clock: {@code walk_probe clock} (a chain of dependent ADDs, one cycle each) measured 3.59-3.77 GHz on
+ *     this host (5 runs, 2026-12-05), against the 2.7 GHz base modelled here: host figures turned into cycles at
+ *     the nominal clock (ns x 2.7) count 25-28 % fewer cycles than the host core spent; a dependent L1 hit (1.06-1.13
+ *     ns) is 4.0-4.2 of its cycles, the guide's 4-cycle load-to-use. Not applied: the preset keeps 2.7 GHz.</li>
  * <li>Instruction classes: Agner Fog, "Instruction tables" (2024), Zen 4/Zen 5: DIV r32 ~11, DIV r64
  *     ~14, LOCK-prefixed RMW ~8, RDTSC ~36; the rest as Skylake (same rounded throughputs).</li>
  * <li>L1 data stride prefetcher ({@link #PREFETCH}): that it exists and learns per load instruction, 58455
@@ -73,7 +107,8 @@ public final class Zen5 {
                     + "measured by prefetch_probe on an EPYC family 1Ah model 02h, 2026-12-05");
 
     public static final TimingModel TIMING = new TimingModel("zen5", 2_700_000_000L,
-            new CacheGeometry(48 << 10, 12, 5), new CacheGeometry(1 << 20, 16, 14), new CacheGeometry(4 << 20, 16, 50),
+            new CacheGeometry(48 << 10, 12, 5), new CacheGeometry(1 << 20, 16, 14).hashed(),
+            new CacheGeometry(4 << 20, 16, 50).hashed(),
             350, new int[] {2, 3, 4, 12},
             0, 7,
             715, 330, 90, 60,
@@ -85,7 +120,7 @@ public final class Zen5 {
             new TlbGeometry(96, 96), new TlbGeometry(96, 96), new TlbGeometry(96, 96),
             new TlbGeometry(64, 64), new TlbGeometry(64, 64),
             new TlbGeometry(4096, 16), new TlbGeometry(4096, 16), new TlbGeometry(0, 1),
-            4, 16, 64, TIMING, CpuIdentity.ZEN5);
+            4, 16, 128, TIMING, CpuIdentity.ZEN5);
 
     static int[] classes() {
         int[] c = TimingModel.skylakeClasses();
