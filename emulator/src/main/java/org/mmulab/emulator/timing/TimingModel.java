@@ -100,7 +100,6 @@ public record TimingModel(String name, long frequencyHz,
                 classCycles, l1i, faultKernelPath, Objects.requireNonNull(layer), prefetch);
     }
 
-    /** This model with the L1 data prefetcher {@code p} (NONE: without one). */
     /**
      * The same part with its cores at {@code hz} instead of the preset's clock (a host measured running at its boost
      * clock): what runs on the core clock keeps its cycles (caches, TLBs, the L3, which Zen clocks with the cores,
@@ -122,6 +121,7 @@ public record TimingModel(String name, long frequencyHz,
         return (int) Math.round((double) cycles * hz / frequencyHz);
     }
 
+    /** This model with the L1 data prefetcher {@code p} (NONE: without one). */
     public TimingModel withPrefetch(DataPrefetch p) {
         return new TimingModel(name, frequencyHz, l1d, l2, llc, memoryLatency, bulkLineCycles, l1TlbHit, stlbHit, exceptionEntry,
                 exceptionExit, syscallEntry, syscallExit, lockAcquire, lockRelease, lockHandoff, ipiSend, ipiReceive, ipiAckWait,

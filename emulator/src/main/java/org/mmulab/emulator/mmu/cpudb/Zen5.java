@@ -57,7 +57,8 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  * <li>Core clock: {@code walk_probe clock} (a chain of dependent ADDs, one cycle each) measured 3.59-3.77 GHz on
  *     this host (5 runs, 2026-12-05), against the 2.7 GHz base modelled here: host figures turned into cycles at
  *     the nominal clock (ns x 2.7) count 25-28 % fewer cycles than the host core spent; a dependent L1 hit (1.06-1.13
- *     ns) is 4.0-4.2 of its cycles, the guide's 4-cycle load-to-use. Not applied: the preset keeps 2.7 GHz.</li>
+ *     ns) is 4.0-4.2 of its cycles, the guide's 4-cycle load-to-use. The preset keeps 2.7 GHz;
+ *     {@code bench --native --cpu-model host} runs it at the clock it measures ({@code --core-mhz auto}).</li>
  * <li>Instruction classes: Agner Fog, "Instruction tables" (2024), Zen 4/Zen 5: DIV r32 ~11, DIV r64
  *     ~14, LOCK-prefixed RMW ~8, RDTSC ~36; the rest as Skylake (same rounded throughputs).</li>
  * <li>L1 data stride prefetcher ({@link #PREFETCH}): that it exists and learns per load instruction, 58455
