@@ -193,16 +193,7 @@ static const uint64_t CHASE_PAGES[] = {64, 96, 128, 192, 256, 320, 384, 512, 768
 /* Ticks per load of the best pass over n pages (layout: line multiplier 3 = spread, 0 = set0). */
 static uint64_t chase_point(char *base, uint64_t n, uint64_t mul, int random, uint64_t min_ns, uintptr_t *sink)
 {
-    uint64_t seed = 12345;
-    for (uint64_t i = 0; i < n; i++) {
-        chase_order[i] = i;
-    }
-    for (uint64_t i = n - 1; random && i > 0; i--) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        uint64_t j = (seed >> 33) % (i + 1), t = chase_order[i];
-        chase_order[i] = chase_order[j];
-        chase_order[j] = t;
-    }
+    mb_chase_order(chase_order, n, random);
 #define CHASE_SLOT(pg) ((uintptr_t *)(base + (pg) * MM_PAGE_SIZE + (((pg) * mul) % 64) * 64))
     for (uint64_t i = 0; i < n; i++) {
         *CHASE_SLOT(chase_order[i]) = (uintptr_t)CHASE_SLOT(chase_order[(i + 1) % n]);

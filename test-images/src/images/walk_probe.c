@@ -59,16 +59,7 @@ static uintptr_t *slot(char *base, uint64_t page)
 
 static void link(char *base, uint64_t n, int random)
 {
-    uint64_t seed = 12345;
-    for (uint64_t i = 0; i < n; i++) {
-        order[i] = i;
-    }
-    for (uint64_t i = n - 1; random && i > 0; i--) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        uint64_t j = (seed >> 33) % (i + 1), t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
+    mb_chase_order(order, n, random);
     for (uint64_t i = 0; i < n; i++) {
         *slot(base, order[i]) = (uintptr_t)slot(base, order[(i + 1) % n]);
     }

@@ -80,6 +80,24 @@ static __attribute__((unused)) void mb_hist_print(const char *name, const uint64
     }
 }
 
+/*
+ * order[0..n) = 0..n-1, shuffled (Fisher-Yates with a 64-bit LCG from a fixed seed) when random: the visiting
+ * order of a pointer chase, the same on every run and on the emulator and the host.
+ */
+static __attribute__((unused)) void mb_chase_order(uint64_t *order, uint64_t n, int random)
+{
+    uint64_t seed = 12345;
+    for (uint64_t i = 0; i < n; i++) {
+        order[i] = i;
+    }
+    for (uint64_t i = n - 1; random && i > 0; i--) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t j = (seed >> 33) % (i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
 /* Parses argv[i] as a decimal, or returns def when absent. */
 static __attribute__((unused)) uint64_t mb_arg(int argc, char **argv, int i, uint64_t def)
 {
