@@ -40,6 +40,20 @@
  * which the 2 MiB layout's L1D-resident PDE lines hide in the noise. Figures cycles_per_pde1g_target and
  * ns_per_pde1g_target.
  *
+ * walk_probe region [min_ms] [max_pages]: whether a demand page walk is cheap when consecutive walks use one
+ * page-table page, or whether the address-order chase is cheap because the prefetcher's walks fill the TLB. For
+ * N = 1,024, 16,384, 32,768 and 65,536 consecutive 4 KiB pages (up to max_pages, default 32,768; MADV_NOHUGEPAGE;
+ * page i's slot at line (3i mod 64) as above) one load per page is chased in three orders over the same lines:
+ * address order (a constant stride the L1 stride prefetcher follows, its walks included), region order (the
+ * 512 pages of each 2 MiB region in a random order, the regions in address order: no constant stride, so past
+ * the L2 DTLB's reach every load demand-walks, but consecutive walks share one PT page, whose PTE lines stay in
+ * L1D), and one random order over all N pages. The 1,024-page point (inside the L2 DTLB's reach) is the control:
+ * region against address order there is what losing the prefetcher costs without any walk. Per N and order
+ * (addr, region, random), best pass of 2^18 loads over min_ms (default 50) after two warm-up laps:
+ *
+ *   RESULT walk_probe.cycles_per_load_ORDER@pages=N   TSC ticks per load
+ *   RESULT walk_probe.ns_per_load_ORDER@pages=N      clock_gettime ns per load (same pass)
+ *
  * Exit status 0, 1 when mmap fails, 2 on bad arguments.
  */
 #include "mmrt.h"
@@ -159,6 +173,74 @@ static int pde_main(int argc, char **argv, int gib)
     return sink == 0;
 }
 
+/* walk_probe region: order[] visits the 512 pages of each 2 MiB region (a partial last one: its pages) in a random
+ * order, the regions one after another; each region shuffled by Fisher-Yates with mb_chase_order's LCG, its seed
+ * carried on, so no two regions share a permutation. */
+static void region_order(uint64_t n)
+{
+    uint64_t seed = 12345;
+    for (uint64_t r = 0; r < n; r += 512) {
+        uint64_t m = n - r < 512 ? n - r : 512, *o = order + r;
+        for (uint64_t i = 0; i < m; i++) {
+            o[i] = r + i;
+        }
+        for (uint64_t i = m - 1; i > 0; i--) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            uint64_t j = (seed >> 33) % (i + 1), t = o[i];
+            o[i] = o[j];
+            o[j] = t;
+        }
+    }
+}
+
+static const uint64_t REGION_PAGES[] = {1024, 16384, 32768, 65536};
+
+static int region_main(int argc, char **argv)
+{
+    uint64_t min_ms = mb_arg(argc, argv, 2, 50);
+    uint64_t max_pages = mb_arg(argc, argv, 3, 32768);
+    if (min_ms > 10000 || max_pages < 1024 || max_pages > 65536) {
+        mm_printf("usage: walk_probe region [min_ms 0..10000] [max_pages 1024..65536]\n");
+        return 2;
+    }
+    size_t len = max_pages * MM_PAGE_SIZE;
+    char *map = mm_map_anon(len + HUGE, PROT_READ | PROT_WRITE);
+    if (map == MAP_FAILED) {
+        mm_printf("mmap failed\n");
+        return 1;
+    }
+    char *base = (char *)(((uintptr_t)map + HUGE - 1) & ~(HUGE - 1));
+    sys_madvise(base, len, MADV_NOHUGEPAGE);
+    for (size_t off = 0; off < len; off += MM_PAGE_SIZE) {
+        base[off] = 1;
+    }
+    mm_printf("walk_probe region: consecutive 4 KiB pages in address, 2 MiB-region-random and random order, up to %llu pages\n",
+              (unsigned long long)max_pages);
+    static const char *const CYCLES[] = {"walk_probe.cycles_per_load_addr", "walk_probe.cycles_per_load_region",
+                                         "walk_probe.cycles_per_load_random"};
+    static const char *const NS[] = {"walk_probe.ns_per_load_addr", "walk_probe.ns_per_load_region",
+                                     "walk_probe.ns_per_load_random"};
+    uintptr_t sink = 0;
+    for (uint64_t s = 0; s < sizeof REGION_PAGES / sizeof REGION_PAGES[0] && REGION_PAGES[s] <= max_pages; s++) {
+        uint64_t n = REGION_PAGES[s];
+        for (int kind = 0; kind < 3; kind++) {
+            if (kind == 1) {
+                region_order(n);
+            } else {
+                mb_chase_order(order, n, kind == 2);
+            }
+            for (uint64_t i = 0; i < n; i++) {
+                *slot(base, order[i]) = (uintptr_t)slot(base, order[(i + 1) % n]);
+            }
+            uint64_t ns = 0, ticks = time_chase(slot(base, order[0]), LOADS, min_ms, &ns, &sink);
+            mb_result_param(CYCLES[kind], "pages", n, ticks, LOADS, "cycles");
+            mb_result_param(NS[kind], "pages", n, ns, LOADS, "ns");
+        }
+    }
+    sys_munmap(map, len + HUGE);
+    return sink == 0;
+}
+
 /* walk_probe clock: the core's clock while it runs this program: a chain of dependent ADDs (one cycle each on every
  * x86-64 core) timed by clock_gettime, so that a host figure in ns can be turned into the core's own cycles. */
 static int clock_main(void)
@@ -188,6 +270,10 @@ int main(int argc, char **argv)
     if (argc > 1 && argv[1][0] == 'c' && argv[1][1] == 'l' && argv[1][2] == 'o' && argv[1][3] == 'c' && argv[1][4] == 'k'
         && argv[1][5] == 0) {
         return clock_main();
+    }
+    if (argc > 1 && argv[1][0] == 'r' && argv[1][1] == 'e' && argv[1][2] == 'g' && argv[1][3] == 'i' && argv[1][4] == 'o'
+        && argv[1][5] == 'n' && argv[1][6] == 0) {
+        return region_main(argc, argv);
     }
     if (argc > 1 && argv[1][0] == 'p' && argv[1][1] == 'd' && argv[1][2] == 'e') {
         const char *a = argv[1] + 3;
