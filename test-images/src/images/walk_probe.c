@@ -40,10 +40,12 @@
  * which the 2 MiB layout's L1D-resident PDE lines hide in the noise. Figures cycles_per_pde1g_target and
  * ns_per_pde1g_target.
  *
- * walk_probe region [min_ms] [max_pages]: whether a demand page walk is cheap when consecutive walks use one
+ * walk_probe region [min_ms] [max_pages] [thp]: whether a demand page walk is cheap when consecutive walks use one
  * page-table page, or whether the address-order chase is cheap because the prefetcher's walks fill the TLB. For
- * N = 1,024, 16,384, 32,768 and 65,536 consecutive 4 KiB pages (up to max_pages, default 32,768; MADV_NOHUGEPAGE;
- * page i's slot at line (3i mod 64) as above) one load per page is chased in three orders over the same lines:
+ * N = 1,024, 16,384, 32,768 and 65,536 consecutive 4 KiB pages (up to max_pages, default 32,768; MADV_NOHUGEPAGE,
+ * or MADV_HUGEPAGE with thp 1: one guest translation per 2 MiB, which removes the walks only where the host maps
+ * the guest's memory in 2 MiB pages too; page i's slot at line (3i mod 64) as above) one load per page is chased
+ * in three orders over the same lines:
  * address order (a constant stride the L1 stride prefetcher follows, its walks included), region order (the
  * 512 pages of each 2 MiB region in a random order, the regions in address order: no constant stride, so past
  * the L2 DTLB's reach every load demand-walks, but consecutive walks share one PT page, whose PTE lines stay in
@@ -199,8 +201,9 @@ static int region_main(int argc, char **argv)
 {
     uint64_t min_ms = mb_arg(argc, argv, 2, 50);
     uint64_t max_pages = mb_arg(argc, argv, 3, 32768);
-    if (min_ms > 10000 || max_pages < 1024 || max_pages > 65536) {
-        mm_printf("usage: walk_probe region [min_ms 0..10000] [max_pages 1024..65536]\n");
+    uint64_t thp = mb_arg(argc, argv, 4, 0);
+    if (min_ms > 10000 || max_pages < 1024 || max_pages > 65536 || thp > 1) {
+        mm_printf("usage: walk_probe region [min_ms 0..10000] [max_pages 1024..65536] [thp 0|1]\n");
         return 2;
     }
     size_t len = max_pages * MM_PAGE_SIZE;
@@ -210,12 +213,12 @@ static int region_main(int argc, char **argv)
         return 1;
     }
     char *base = (char *)(((uintptr_t)map + HUGE - 1) & ~(HUGE - 1));
-    sys_madvise(base, len, MADV_NOHUGEPAGE);
+    sys_madvise(base, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
     for (size_t off = 0; off < len; off += MM_PAGE_SIZE) {
         base[off] = 1;
     }
-    mm_printf("walk_probe region: consecutive 4 KiB pages in address, 2 MiB-region-random and random order, up to %llu pages\n",
-              (unsigned long long)max_pages);
+    mm_printf("walk_probe region: consecutive 4 KiB pages in address, 2 MiB-region-random and random order, up to %llu pages, %s\n",
+              (unsigned long long)max_pages, thp ? "MADV_HUGEPAGE" : "4 KiB pages");
     static const char *const CYCLES[] = {"walk_probe.cycles_per_load_addr", "walk_probe.cycles_per_load_region",
                                          "walk_probe.cycles_per_load_random"};
     static const char *const NS[] = {"walk_probe.ns_per_load_addr", "walk_probe.ns_per_load_region",
