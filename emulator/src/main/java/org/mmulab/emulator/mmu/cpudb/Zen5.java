@@ -55,20 +55,21 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  *     (10.2 ns in one run, 99 ns in another). The random order over 32-128 MiB costs 44-68 ns in one set of
  *     runs and 237-350 ns in another 20 minutes later on the same binary (hypervisor state, not the part).</li>
  * <li>Why the host's address-order chase past the L2 DTLB's reach is cheap: {@code walk_probe region 200 32768 [0|1]}
- *     (2026-12-05; 12 runs of 4 KiB pages, 4 at load 0.8-1.0 and 8 at 1.5-2.2, 4 of MADV_HUGEPAGE at 0.8-1.0; core
- *     3.36-3.72 GHz by {@code walk_probe clock}, cycles = ns x that run's clock) chases the same consecutive pages
- *     (tlb_stride's line layout) in address order, in "region" order (each 2 MiB region's 512 pages in a random
- *     order, the regions in turn: no constant stride, so no prefetch walk, but consecutive demand walks share one
- *     PT page) and in a random order. 1,024 pages (inside the L2 DTLB): address 1.8-2.1 ns (6-7 cycles), region
- *     and random 5.7-6.8 (19-24): losing the prefetcher alone costs an L2 hit. 16,384 pages: address 8.8-9.3 ns
- *     (30-33 cycles), region 52.7-66.6 (179-230), random 62.1-71.4 (209-252) in the 8 runs in the fast state; in
- *     3 others region 309-384 ns (1,050-1,330 cycles), random 166-366 (the hypervisor state noted above; address
- *     order stays at 10-11 ns). 32,768 pages: address 9.2-9.9, region 55.1-70.3 in 6 fast runs, 304-332 in 6 slow.
- *     So region order costs 6-7x address order, 44-58 ns more, not "about the same": demand walks are
+ *     (2026-12-05; 20 runs of 4 KiB pages, 12 at load 0.9-1.35 and 8 at 1.6-2.2, 4 of MADV_HUGEPAGE at 0.9-1.0;
+ *     core 3.28-3.72 GHz by {@code walk_probe clock}, cycles = ns x that run's clock) chases the same consecutive
+ *     pages (tlb_stride's line layout) in address order, in "region" order (each 2 MiB region's 512 pages in a
+ *     random order, the regions in turn: no constant stride, so no prefetch walk, but consecutive demand walks
+ *     share one PT page) and in a random order. 1,024 pages (inside the L2 DTLB): address 1.8-2.1 ns (6-7
+ *     cycles), region and random 5.7-6.8 (19-24): losing the prefetcher alone costs an L2 hit. 16,384 pages:
+ *     address 8.8-10.5 ns (30-35 cycles), region 52.7-69.2 (179-232), random 62.1-80.6 (209-269) in the 15 runs
+ *     in the fast state; region 90-91 in 2 and 309-384 ns (1,050-1,330 cycles) in 3 others (the hypervisor state
+ *     noted above; address order stays at 10-11 ns). 32,768 pages: address 9.2-11.7, region 55.1-72.4 in 10 fast
+ *     runs, 237-332 in 10 slow.
+ *     So region order costs 6-8x address order, 44-61 ns more, not "about the same": demand walks are
  *     <em>not</em> cheap for sharing a PT page (hypothesis B refuted), and the address order's loads neither walk
  *     nor wait for their lines because the stride prefetcher runs ahead of them (hypothesis A, the prefetch
  *     walk's translation reaching the demand load, consistent; that is {@code TlbFill.FROM_STLB_AND_WALK}, not
- *     {@link #PREFETCH}'s FROM_STLB). The probe does not split the 44-58 ns into walk and lost data prefetch: guest
+ *     {@link #PREFETCH}'s FROM_STLB). The probe does not split the 44-61 ns into walk and lost data prefetch: guest
  *     MADV_HUGEPAGE is no walk-free control here, since the hardware's entries stay 4 KiB ({@code walk_probe 512
  *     1 THP 50 512}, 2 runs each: pages 2 MiB apart step to 18-19 ns by 112 pages, past the L1 DTLB, with and
  *     without it, where 2 MiB entries would hit the L2 DTLB) and its region rows match the 4 KiB ones (16,384
