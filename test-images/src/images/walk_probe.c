@@ -73,12 +73,18 @@ static uintptr_t *slot(char *base, uint64_t page)
     return (uintptr_t *)(base + page * stride * MM_PAGE_SIZE + ((page * 3) % 64) * 64);
 }
 
-static void link(char *base, uint64_t n, int random)
+/* Links the first n pages into a ring in order[]'s order: each page's slot points to the next one's. */
+static void link_order(char *base, uint64_t n)
 {
-    mb_chase_order(order, n, random);
     for (uint64_t i = 0; i < n; i++) {
         *slot(base, order[i]) = (uintptr_t)slot(base, order[(i + 1) % n]);
     }
+}
+
+static void link(char *base, uint64_t n, int random)
+{
+    mb_chase_order(order, n, random);
+    link_order(base, n);
 }
 
 #define PDE_FILLERS 128
@@ -176,22 +182,17 @@ static int pde_main(int argc, char **argv, int gib)
 }
 
 /* walk_probe region: order[] visits the 512 pages of each 2 MiB region (a partial last one: its pages) in a random
- * order, the regions one after another; each region shuffled by Fisher-Yates with mb_chase_order's LCG, its seed
+ * order, the regions one after another; each region shuffled by mb_shuffle, its seed
  * carried on, so no two regions share a permutation. */
 static void region_order(uint64_t n)
 {
     uint64_t seed = 12345;
     for (uint64_t r = 0; r < n; r += 512) {
-        uint64_t m = n - r < 512 ? n - r : 512, *o = order + r;
+        uint64_t m = n - r < 512 ? n - r : 512;
         for (uint64_t i = 0; i < m; i++) {
-            o[i] = r + i;
+            order[r + i] = r + i;
         }
-        for (uint64_t i = m - 1; i > 0; i--) {
-            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-            uint64_t j = (seed >> 33) % (i + 1), t = o[i];
-            o[i] = o[j];
-            o[j] = t;
-        }
+        mb_shuffle(order + r, m, &seed);
     }
 }
 
@@ -232,9 +233,7 @@ static int region_main(int argc, char **argv)
             } else {
                 mb_chase_order(order, n, kind == 2);
             }
-            for (uint64_t i = 0; i < n; i++) {
-                *slot(base, order[i]) = (uintptr_t)slot(base, order[(i + 1) % n]);
-            }
+            link_order(base, n);
             uint64_t ns = 0, ticks = time_chase(slot(base, order[0]), LOADS, min_ms, &ns, &sink);
             mb_result_param(CYCLES[kind], "pages", n, ticks, LOADS, "cycles");
             mb_result_param(NS[kind], "pages", n, ns, LOADS, "ns");

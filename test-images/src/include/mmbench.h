@@ -80,9 +80,22 @@ static __attribute__((unused)) void mb_hist_print(const char *name, const uint64
     }
 }
 
+/* Shuffles a[0..n) in place (Fisher-Yates) with a 64-bit LCG whose state *seed carries on to the next call. */
+static __attribute__((unused)) void mb_shuffle(uint64_t *a, uint64_t n, uint64_t *seed)
+{
+    uint64_t s = *seed; /* a local: a[] may alias *seed, which would store it on every step */
+    for (uint64_t i = n - 1; n > 1 && i > 0; i--) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t j = (s >> 33) % (i + 1), t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+    *seed = s;
+}
+
 /*
- * order[0..n) = 0..n-1, shuffled (Fisher-Yates with a 64-bit LCG from a fixed seed) when random: the visiting
- * order of a pointer chase, the same on every run and on the emulator and the host.
+ * order[0..n) = 0..n-1, shuffled (mb_shuffle from a fixed seed) when random: the visiting order of a pointer
+ * chase, the same on every run and on the emulator and the host.
  */
 static __attribute__((unused)) void mb_chase_order(uint64_t *order, uint64_t n, int random)
 {
@@ -90,11 +103,8 @@ static __attribute__((unused)) void mb_chase_order(uint64_t *order, uint64_t n, 
     for (uint64_t i = 0; i < n; i++) {
         order[i] = i;
     }
-    for (uint64_t i = n - 1; random && i > 0; i--) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        uint64_t j = (seed >> 33) % (i + 1), t = order[i];
-        order[i] = order[j];
-        order[j] = t;
+    if (random) {
+        mb_shuffle(order, n, &seed);
     }
 }
 
