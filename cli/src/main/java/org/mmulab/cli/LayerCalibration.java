@@ -1,7 +1,6 @@
 package org.mmulab.cli;
 
 import java.io.PrintStream;
-import java.util.ArrayList;
 import java.util.List;
 
 import org.mmulab.cli.BenchCommand.Result;
@@ -48,18 +47,16 @@ final class LayerCalibration {
 
     /** {@code layer} with its walk figure, or {@code layer} unchanged (and a note on {@code err}) when a point is missing. */
     static VirtualisedHost walk(VirtualisedHost layer, TimingModel bare, List<Result> model, List<Result> host, PrintStream err) {
-        List<Double> hs = new ArrayList<>(), ms = new ArrayList<>();
-        for (long t : POINTS) {
-            double m = point(model, "cycles_per_pde_target", t), h = point(host, "ns_per_pde_target", t);
-            if (Double.isNaN(m) || Double.isNaN(h)) {
-                err.println("mmulab: bench: walk_probe printed no figure for " + t + " targets; the layer has no walk figure");
+        double[] h = new double[POINTS.length], m = new double[POINTS.length];
+        for (int i = 0; i < POINTS.length; i++) {
+            m[i] = point(model, "cycles_per_pde_target", POINTS[i]);
+            h[i] = point(host, "ns_per_pde_target", POINTS[i]);
+            if (Double.isNaN(m[i]) || Double.isNaN(h[i])) {
+                err.println("mmulab: bench: walk_probe printed no figure for " + POINTS[i]
+                        + " targets; the layer has no walk figure");
                 return layer;
             }
-            ms.add(m);
-            hs.add(h);
         }
-        double[] h = hs.stream().mapToDouble(Double::doubleValue).toArray();
-        double[] m = ms.stream().mapToDouble(Double::doubleValue).toArray();
         int walk = VirtualisedHost.calibrateWalk(bare, h, m);
         return layer.withWalk(walk, String.format(java.util.Locale.ROOT,
                 "walk: walk_probe pde at %d-%d targets, native ns x %.1f GHz minus the bare model's cycles, median",
