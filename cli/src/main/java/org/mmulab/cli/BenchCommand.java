@@ -8,14 +8,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
+import org.mmulab.cli.BenchResults.Result;
+import org.mmulab.cli.BenchResults.Row;
 import org.mmulab.emulator.timing.VirtualisedHost;
 import org.mmulab.kernel.KernelConfig;
 
@@ -39,7 +38,8 @@ import picocli.CommandLine.Option;
  * <p>{@code --cpu-model} is passed to every boot ({@code host} is resolved once, here). {@code --native}
  * also runs each x86_64 image on the host ({@link NativeRun}, best of {@code --native-runs}) and prints
  * the two side by side with ratios and the TLB-curve shape ratios ({@link NativeComparison}), writing
- * native.csv and shape.csv; bench's TlbShapePlot draws them (docs/cache-model.md).
+ * native.csv and shape.csv; bench's TlbShapePlot draws them (docs/cache-model.md). Parsing the images' lines and
+ * writing the table, CSV files and plots is {@link BenchResults}'.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Run the guest workload benchmarks (page_fault1, sparse_unmap, tlb_stride, cpu_loop); "
@@ -210,30 +210,6 @@ final class BenchCommand implements Callable<Integer> {
         this.err = err;
     }
 
-    private static final Pattern RESULT = Pattern.compile("^RESULT (\\S+) (-?\\d+(?:\\.\\d+)?) (\\S+)$");
-    private static final Pattern HIST = Pattern.compile("^HIST (\\S+) (\\d+) (\\d+)$");
-    private static final Pattern PER_OP = Pattern.compile("^(ns|us|cycles)_per_(.+)$");
-    private static final Pattern PARAM = Pattern.compile("^([^@]+)(?:@(\\w+)=(\\d+))?$");
-
-    /** One RESULT line: workload, figure (without the parameter), parameter key/value, value, unit. */
-    record Result(String workload, String figure, String key, long param, double value, String unit) {
-        String name() {
-            return workload + "." + figure + (key == null ? "" : "@" + key + "=" + param);
-        }
-    }
-
-    /** One table row: an operation's host ns and guest cycles (NaN when absent), or another figure. */
-    static final class Row {
-        final String workload, op;
-        double ns = Double.NaN, cycles = Double.NaN, other = Double.NaN;
-        String otherUnit = "";
-
-        Row(String workload, String op) {
-            this.workload = workload;
-            this.op = op;
-        }
-    }
-
     @Override
     public Integer call() {
         if (cpus < 1) {
@@ -359,12 +335,12 @@ final class BenchCommand implements Callable<Integer> {
             }
             int before = results.size();
             for (String line : gout.toString(StandardCharsets.UTF_8).split("\n")) {
-                Result r = parseResult(line);
+                Result r = BenchResults.parseResult(line);
                 if (r != null) {
                     results.add(w.relabel(r));
                     continue;
                 }
-                Matcher h = HIST.matcher(line);
+                Matcher h = BenchResults.HIST.matcher(line);
                 if (h.matches() && h.group(1).equals("page_fault1.fault_cycles")) {
                     int k = Integer.parseInt(h.group(2));
                     if (k < hist.length) {
@@ -398,16 +374,16 @@ final class BenchCommand implements Callable<Integer> {
                         + "; pass it to boot or bench to reproduce them");
             }
         }
-        List<Row> rows = table(results);
+        List<Row> rows = BenchResults.table(results);
         printTable(rows);
         try {
-            writeOutputs(rows, results, hist);
+            BenchResults.write(out, paging.cliName(), timing, rows, results, hist);
         } catch (IOException e) {
             err.println("mmulab: bench: cannot write " + out + ": " + e.getMessage());
             return 1;
         }
         if (nativeToo) {
-            NativeComparison cmp = new NativeComparison(rows, table(nativeResults), cpuModel.preset(), deterministic, coreMhz);
+            NativeComparison cmp = new NativeComparison(rows, BenchResults.table(nativeResults), cpuModel.preset(), deterministic, coreMhz);
             cmp.print(stdout);
             try {
                 Files.writeString(out.resolve("native.csv"), cmp.csv());
@@ -457,43 +433,6 @@ final class BenchCommand implements Callable<Integer> {
         return coreMhz > 0 ? t.withCoreClock(coreMhz * 1_000_000L) : t;
     }
 
-    static Result parseResult(String line) {
-        Matcher m = RESULT.matcher(line);
-        if (!m.matches()) {
-            return null;
-        }
-        String name = m.group(1);
-        int dot = name.indexOf('.');
-        if (dot <= 0 || dot == name.length() - 1) {
-            return null;
-        }
-        Matcher p = PARAM.matcher(name.substring(dot + 1));
-        if (!p.matches()) {
-            return null;
-        }
-        return new Result(name.substring(0, dot), p.group(1), p.group(2), p.group(3) == null ? 0 : Long.parseLong(p.group(3)),
-                Double.parseDouble(m.group(2)), m.group(3));
-    }
-
-    /** Groups ns/us/cycles_per_OP figures of the same workload, operation and parameter into one row. */
-    static List<Row> table(List<Result> results) {
-        Map<String, Row> rows = new LinkedHashMap<>();
-        for (Result r : results) {
-            Matcher m = PER_OP.matcher(r.figure());
-            String op = (m.matches() ? m.group(2) : r.figure()) + (r.key() == null ? "" : " @" + r.key() + "=" + r.param());
-            Row row = rows.computeIfAbsent(r.workload() + "\0" + op, k -> new Row(r.workload(), op));
-            if (!m.matches()) {
-                row.other = r.value();
-                row.otherUnit = r.unit();
-            } else if (m.group(1).equals("cycles")) {
-                row.cycles = r.value();
-            } else {
-                row.ns = m.group(1).equals("us") ? r.value() * 1000 : r.value();
-            }
-        }
-        return new ArrayList<>(rows.values());
-    }
-
     private void printTable(List<Row> rows) {
         stdout.printf("mmulab bench: paging %s, timing %s, cpu model %s, %d vCPU%s; host %s, %d cores%n", paging.cliName(), timing,
                 cpuModel.preset().name(), cpus, quick ? ", --quick" : "", hostCpu(), Runtime.getRuntime().availableProcessors());
@@ -505,63 +444,9 @@ final class BenchCommand implements Callable<Integer> {
         stdout.printf("%-13s %-24s %14s %16s  %s%n", "workload", "figure", deterministic ? "virtual ns/op" : "host ns/op",
                 "guest cycles/op", "other");
         for (Row r : rows) {
-            stdout.printf(Locale.ROOT, "%-13s %-24s %14s %16s  %s%n", r.workload, r.op, cell(r.ns), cell(r.cycles),
-                    Double.isNaN(r.other) ? "" : cell(r.other) + " " + r.otherUnit);
+            stdout.printf(Locale.ROOT, "%-13s %-24s %14s %16s  %s%n", r.workload, r.op, BenchResults.cell(r.ns), BenchResults.cell(r.cycles),
+                    Double.isNaN(r.other) ? "" : BenchResults.cell(r.other) + " " + r.otherUnit);
         }
-    }
-
-    static String cell(double v) {
-        if (Double.isNaN(v)) {
-            return "-";
-        }
-        return String.format(Locale.ROOT, v >= 100 ? "%.1f" : "%.3f", v);
-    }
-
-    private static String csv(double v) {
-        return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.3f", v);
-    }
-
-    private void writeOutputs(List<Row> rows, List<Result> results, long[] hist) throws IOException {
-        Files.createDirectories(out);
-        String mode = paging.cliName() + "," + timing;
-        StringBuilder t = new StringBuilder("paging,timing,workload,figure,host_ns_per_op,guest_cycles_per_op,other,other_unit\n");
-        for (Row r : rows) {
-            t.append(mode).append(',').append(r.workload).append(',').append(r.op).append(',').append(csv(r.ns)).append(',')
-                    .append(csv(r.cycles)).append(',').append(csv(r.other)).append(',').append(r.otherUnit).append('\n');
-        }
-        Files.writeString(out.resolve("results.csv"), t);
-        StringBuilder raw = new StringBuilder("paging,timing,name,value,unit\n");
-        for (Result r : results) {
-            raw.append(mode).append(',').append(r.name()).append(',').append(csv(r.value())).append(',').append(r.unit()).append('\n');
-        }
-        Files.writeString(out.resolve("results-raw.csv"), raw);
-        StringBuilder h = new StringBuilder("bucket_log2,lower_cycles,upper_cycles,count\n");
-        for (int k = 0; k < hist.length; k++) {
-            if (hist[k] != 0) {
-                h.append(k).append(',').append(k == 0 ? 0 : 1L << k).append(',').append(k >= 62 ? Long.MAX_VALUE : 1L << (k + 1))
-                        .append(',').append(hist[k]).append('\n');
-            }
-        }
-        Files.writeString(out.resolve("fault_latency.csv"), h);
-
-        String sub = " (" + paging.cliName() + ", " + timing + " timing)";
-        Files.writeString(out.resolve("tlb_cliff.svg"), SvgChart.log2LineChart("TLB cliff: tlb_stride" + sub,
-                "pages touched (one load per page, log2 scale)", "guest cycles per access",
-                List.of(new SvgChart.Series("consecutive pages (TLB reach)", cliff(results, "tlb_stride")),
-                        new SvgChart.Series("8 pages apart (walk loads leave the caches)", cliff(results, TLB_STRIDE_8)))));
-        Files.writeString(out.resolve("fault_latency.svg"), SvgChart.log2Histogram("page_fault1 fault latency" + sub,
-                "cycles per first-touch write fault (log2 buckets, RDTSC)", "faults", hist));
-    }
-
-    /** The (pages, cycles per access) points of one tlb_stride run. */
-    private static List<double[]> cliff(List<Result> results, String label) {
-        List<double[]> points = new ArrayList<>();
-        for (Result r : results) {
-            if (r.workload().equals(label) && r.figure().equals("cycles_per_access") && "pages".equals(r.key())) {
-                points.add(new double[] {r.param(), r.value()});
-            }
-        }
-        return points;
     }
 
     /** test-images/bin of the checkout: under the working directory, or above the jar / classes directory. */

@@ -23,11 +23,11 @@ final class HostClock {
             err.println("mmulab: bench: no walk_probe image: the model keeps the preset's nominal clock");
             return 0;
         }
-        List<BenchCommand.Result> results = new ArrayList<>();
+        List<BenchResults.Result> results = new ArrayList<>();
         BenchCommand.Workload w = new BenchCommand.Workload("walk_probe", "walk_probe/clock", List.of("clock"), List.of("clock"), 1);
         String failure = NativeRun.run(walkProbe, List.of("clock"), w, runs, results, err);
         if (failure == null) {
-            for (BenchCommand.Result r : results) {
+            for (BenchResults.Result r : results) {
                 if (r.figure().equals("core_mhz") && r.value() >= 1 && r.value() <= 20_000) {
                     return (int) Math.round(r.value());
                 }

@@ -3,7 +3,7 @@ package org.mmulab.cli;
 import java.io.PrintStream;
 import java.util.List;
 
-import org.mmulab.cli.BenchCommand.Result;
+import org.mmulab.cli.BenchResults.Result;
 import org.mmulab.emulator.timing.TimingModel;
 import org.mmulab.emulator.timing.VirtualisedHost;
 

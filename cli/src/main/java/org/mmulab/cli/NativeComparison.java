@@ -30,32 +30,32 @@ final class NativeComparison {
         return Math.abs(model / host - 1) <= WITHIN + 1e-9 ? "within 25 %" : "outside 25 %";
     }
 
-    private final List<BenchCommand.Row> model;
-    private final Map<String, BenchCommand.Row> host = new LinkedHashMap<>();
+    private final List<BenchResults.Row> model;
+    private final Map<String, BenchResults.Row> host = new LinkedHashMap<>();
     private final CpuPresets.Preset preset;
     private final boolean modelCycles;
     /** The model's core clock: the preset's nominal one, or the host's measured one (bench --core-mhz). */
     private final long modelHz;
     private final boolean measuredClock;
 
-    NativeComparison(List<BenchCommand.Row> model, List<BenchCommand.Row> host, CpuPresets.Preset preset, boolean modelCycles) {
+    NativeComparison(List<BenchResults.Row> model, List<BenchResults.Row> host, CpuPresets.Preset preset, boolean modelCycles) {
         this(model, host, preset, modelCycles, 0);
     }
 
     /** @param coreMhz the clock the model ran at (bench --core-mhz), 0 for the preset's nominal clock */
-    NativeComparison(List<BenchCommand.Row> model, List<BenchCommand.Row> host, CpuPresets.Preset preset, boolean modelCycles,
+    NativeComparison(List<BenchResults.Row> model, List<BenchResults.Row> host, CpuPresets.Preset preset, boolean modelCycles,
             int coreMhz) {
         this.measuredClock = coreMhz > 0;
         this.modelHz = coreMhz > 0 ? coreMhz * 1_000_000L : preset.model().timing().frequencyHz();
         this.model = model;
-        for (BenchCommand.Row r : host) {
+        for (BenchResults.Row r : host) {
             this.host.put(key(r), r);
         }
         this.preset = preset;
         this.modelCycles = modelCycles;
     }
 
-    private static String key(BenchCommand.Row r) {
+    private static String key(BenchResults.Row r) {
         return r.workload + "\0" + r.op;
     }
 
@@ -64,9 +64,9 @@ final class NativeComparison {
     }
 
     /** A curve: pages → time per access (model cycles, or host ns) of one tlb_stride run. */
-    static TreeMap<Long, Double> curve(List<BenchCommand.Row> rows, String label, boolean cycles) {
+    static TreeMap<Long, Double> curve(List<BenchResults.Row> rows, String label, boolean cycles) {
         TreeMap<Long, Double> c = new TreeMap<>();
-        for (BenchCommand.Row r : rows) {
+        for (BenchResults.Row r : rows) {
             if (r.workload.equals(label) && r.op.startsWith("access @pages=")) {
                 double v = cycles ? r.cycles : r.ns;
                 if (!Double.isNaN(v)) {
@@ -107,19 +107,19 @@ final class NativeComparison {
                 : "(mmulab cycles are host time at a nominal 2 GHz, not the model's: use --timing cycle --deterministic)");
         out.printf("%-13s %-24s %12s %12s %8s %14s %14s %8s%n", "workload", "figure", "mmulab ns", "native ns", "ratio",
                 "model cycles", "host cycles", "ratio");
-        for (BenchCommand.Row m : model) {
-            BenchCommand.Row h = host.get(key(m));
+        for (BenchResults.Row m : model) {
+            BenchResults.Row h = host.get(key(m));
             if (h == null) {
                 continue;
             }
             if (!Double.isNaN(m.other)) {
-                out.printf(Locale.ROOT, "%-13s %-24s %12s %12s %8s   (%s)%n", m.workload, m.op, BenchCommand.cell(m.other),
-                        BenchCommand.cell(h.other), ratio(m.other, h.other), m.otherUnit);
+                out.printf(Locale.ROOT, "%-13s %-24s %12s %12s %8s   (%s)%n", m.workload, m.op, BenchResults.cell(m.other),
+                        BenchResults.cell(h.other), ratio(m.other, h.other), m.otherUnit);
                 continue;
             }
             double hc = h.ns * ghz();
-            out.printf(Locale.ROOT, "%-13s %-24s %12s %12s %8s %14s %14s %8s%n", m.workload, m.op, BenchCommand.cell(m.ns),
-                    BenchCommand.cell(h.ns), ratio(m.ns, h.ns), BenchCommand.cell(m.cycles), BenchCommand.cell(hc), ratio(m.cycles, hc));
+            out.printf(Locale.ROOT, "%-13s %-24s %12s %12s %8s %14s %14s %8s%n", m.workload, m.op, BenchResults.cell(m.ns),
+                    BenchResults.cell(h.ns), ratio(m.ns, h.ns), BenchResults.cell(m.cycles), BenchResults.cell(hc), ratio(m.cycles, hc));
         }
         out.printf("%nTLB curve shape (time per access / the %d-page plateau; 1,536 interpolated between 1,024 and 2,048)%n", PLATEAU);
         out.printf("%-15s %8s %10s %10s %10s  %s%n", "curve", "pages", "model", "host", "model/host", "check");
@@ -143,8 +143,8 @@ final class NativeComparison {
     /** native.csv: one line per figure both runs printed. */
     String csv() {
         StringBuilder b = new StringBuilder("workload,figure,mmulab_ns,native_ns,model_cycles,host_cycles_nominal,mmulab_other,native_other\n");
-        for (BenchCommand.Row m : model) {
-            BenchCommand.Row h = host.get(key(m));
+        for (BenchResults.Row m : model) {
+            BenchResults.Row h = host.get(key(m));
             if (h == null) {
                 continue;
             }

@@ -38,16 +38,16 @@ final class NativeRun {
      * run. A shared host (other processes on its cores) only ever makes a run slower, so the best run is the
      * one closest to what the CPU does. Returns null on success, else a one-line reason.
      */
-    static String run(Path image, List<String> args, BenchCommand.Workload w, int repeat, List<BenchCommand.Result> results,
+    static String run(Path image, List<String> args, BenchCommand.Workload w, int repeat, List<BenchResults.Result> results,
             PrintStream err) {
-        java.util.Map<String, BenchCommand.Result> best = new java.util.LinkedHashMap<>();
+        java.util.Map<String, BenchResults.Result> best = new java.util.LinkedHashMap<>();
         for (int i = 0; i < repeat; i++) {
-            List<BenchCommand.Result> one = new ArrayList<>();
+            List<BenchResults.Result> one = new ArrayList<>();
             String failure = run(image, args, w, one, err);
             if (failure != null) {
                 return failure;
             }
-            for (BenchCommand.Result r : one) {
+            for (BenchResults.Result r : one) {
                 best.merge(r.name(), r, NativeRun::better);
             }
         }
@@ -55,7 +55,7 @@ final class NativeRun {
         return null;
     }
 
-    private static BenchCommand.Result better(BenchCommand.Result a, BenchCommand.Result b) {
+    private static BenchResults.Result better(BenchResults.Result a, BenchResults.Result b) {
         if (a.figure().matches("(ns|us|cycles)_per_.*")) {
             return b.value() < a.value() ? b : a;
         }
@@ -66,7 +66,7 @@ final class NativeRun {
     }
 
     /** One native run of {@code image args}; appends its results; null on success, else a one-line reason. */
-    static String run(Path image, List<String> args, BenchCommand.Workload w, List<BenchCommand.Result> results, PrintStream err) {
+    static String run(Path image, List<String> args, BenchCommand.Workload w, List<BenchResults.Result> results, PrintStream err) {
         String unsupported = unsupportedHost();
         if (unsupported != null) {
             return unsupported;
@@ -108,7 +108,7 @@ final class NativeRun {
         }
         int before = results.size();
         for (String line : text.split("\n")) {
-            BenchCommand.Result r = BenchCommand.parseResult(line);
+            BenchResults.Result r = BenchResults.parseResult(line);
             if (r != null) {
                 results.add(w.relabel(r));
             }

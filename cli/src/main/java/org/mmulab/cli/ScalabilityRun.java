@@ -111,7 +111,7 @@ final class ScalabilityRun {
             return Double.NaN;
         }
         for (String line : gout.toString(StandardCharsets.UTF_8).split("\n")) {
-            BenchCommand.Result r = BenchCommand.parseResult(line);
+            BenchResults.Result r = BenchResults.parseResult(line);
             if (r != null && r.figure().equals("faults_per_mcycle")) {
                 err.printf(Locale.ROOT, "%.2f s%n", (System.nanoTime() - t0) / 1e9);
                 return r.value();

@@ -138,18 +138,18 @@ class BenchCommandTest {
 
     @Test
     void resultLinesParse() {
-        BenchCommand.Result r = BenchCommand.parseResult("RESULT tlb_stride.cycles_per_access@pages=512 9.419 cycles");
+        BenchResults.Result r = BenchResults.parseResult("RESULT tlb_stride.cycles_per_access@pages=512 9.419 cycles");
         assertEquals("tlb_stride", r.workload());
         assertEquals("cycles_per_access", r.figure());
         assertEquals("pages", r.key());
         assertEquals(512, r.param());
         assertEquals(9.419, r.value(), 1e-9);
-        assertNull(BenchCommand.parseResult("RESULT nodot 1.0 ns"));
-        assertNull(BenchCommand.parseResult("page_fault1: 4 MiB x 2 loops"));
-        List<BenchCommand.Row> rows = BenchCommand.table(List.of(
-                BenchCommand.parseResult("RESULT sparse_unmap.us_per_pair 4.500 us"),
-                BenchCommand.parseResult("RESULT sparse_unmap.cycles_per_pair 9000.000 cycles"),
-                BenchCommand.parseResult("RESULT cpu_loop.mips 150.000 MIPS")));
+        assertNull(BenchResults.parseResult("RESULT nodot 1.0 ns"));
+        assertNull(BenchResults.parseResult("page_fault1: 4 MiB x 2 loops"));
+        List<BenchResults.Row> rows = BenchResults.table(List.of(
+                BenchResults.parseResult("RESULT sparse_unmap.us_per_pair 4.500 us"),
+                BenchResults.parseResult("RESULT sparse_unmap.cycles_per_pair 9000.000 cycles"),
+                BenchResults.parseResult("RESULT cpu_loop.mips 150.000 MIPS")));
         assertEquals(2, rows.size());
         assertEquals(4500.0, rows.get(0).ns, 1e-9);
         assertEquals(9000.0, rows.get(0).cycles, 1e-9);

@@ -51,11 +51,11 @@ class NativeComparisonTest {
 
     @Test
     void hostCyclesAreAtTheMeasuredClockWhenTheModelRanAtIt() {
-        List<BenchCommand.Result> mr = new ArrayList<>(), hr = new ArrayList<>();
-        mr.add(BenchCommand.parseResult("RESULT page_fault1.cycles_per_page 7000 cycles"));
-        mr.add(BenchCommand.parseResult("RESULT page_fault1.ns_per_page 2000 ns"));
-        hr.add(BenchCommand.parseResult("RESULT page_fault1.ns_per_page 1000 ns"));
-        NativeComparison cmp = new NativeComparison(BenchCommand.table(mr), BenchCommand.table(hr), CpuPresets.byName("zen5"), true,
+        List<BenchResults.Result> mr = new ArrayList<>(), hr = new ArrayList<>();
+        mr.add(BenchResults.parseResult("RESULT page_fault1.cycles_per_page 7000 cycles"));
+        mr.add(BenchResults.parseResult("RESULT page_fault1.ns_per_page 2000 ns"));
+        hr.add(BenchResults.parseResult("RESULT page_fault1.ns_per_page 1000 ns"));
+        NativeComparison cmp = new NativeComparison(BenchResults.table(mr), BenchResults.table(hr), CpuPresets.byName("zen5"), true,
                 3500);
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         cmp.print(new PrintStream(b, true, StandardCharsets.UTF_8));
@@ -67,14 +67,14 @@ class NativeComparisonTest {
     @Test
     void printsBothRunsSideBySideWithShapeRatios() {
         long[] pages = {64, 1024, 2048, 16384};
-        List<BenchCommand.Result> mr = new ArrayList<>(), hr = new ArrayList<>();
+        List<BenchResults.Result> mr = new ArrayList<>(), hr = new ArrayList<>();
         double[] cyc = {5, 10, 20, 50}, hns = {1, 1.5, 2, 8};
         for (int i = 0; i < pages.length; i++) {
-            mr.add(BenchCommand.parseResult("RESULT tlb_stride.cycles_per_access@pages=" + pages[i] + " " + cyc[i] + " cycles"));
-            mr.add(BenchCommand.parseResult("RESULT tlb_stride.ns_per_access@pages=" + pages[i] + " " + cyc[i] / 2 + " ns"));
-            hr.add(BenchCommand.parseResult("RESULT tlb_stride.ns_per_access@pages=" + pages[i] + " " + hns[i] + " ns"));
+            mr.add(BenchResults.parseResult("RESULT tlb_stride.cycles_per_access@pages=" + pages[i] + " " + cyc[i] + " cycles"));
+            mr.add(BenchResults.parseResult("RESULT tlb_stride.ns_per_access@pages=" + pages[i] + " " + cyc[i] / 2 + " ns"));
+            hr.add(BenchResults.parseResult("RESULT tlb_stride.ns_per_access@pages=" + pages[i] + " " + hns[i] + " ns"));
         }
-        NativeComparison cmp = new NativeComparison(BenchCommand.table(mr), BenchCommand.table(hr), CpuPresets.byName("zen5"), true);
+        NativeComparison cmp = new NativeComparison(BenchResults.table(mr), BenchResults.table(hr), CpuPresets.byName("zen5"), true);
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         cmp.print(new PrintStream(b, true, StandardCharsets.UTF_8));
         String out = b.toString(StandardCharsets.UTF_8);
