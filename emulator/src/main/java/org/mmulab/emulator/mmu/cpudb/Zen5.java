@@ -122,7 +122,7 @@ public final class Zen5 {
     public static final String SUMMARY = "AMD Zen 5 server (EPYC 9005 Turin, family 1Ah), 2.7 GHz";
 
     /** The L1 stride prefetcher, as measured by prefetch_probe (see above). */
-    public static final DataPrefetch PREFETCH = new DataPrefetch(7, 32_960, true, true, DataPrefetch.TlbFill.FROM_STLB,
+    public static final DataPrefetch PREFETCH = new DataPrefetch(7, 32_960, true, true, DataPrefetch.TlbFill.FROM_STLB_WALK_INTO_STLB,
             "L1 stride prefetcher (AMD 58455); distance 7 strides, crosses pages, walks on a TLB miss, a prefetch that fetches "
                     + "its line installs an STLB hit's translation in the L1 dTLB (not a walk's), strides up to 32,960 B: "
                     + "measured by prefetch_probe on an EPYC family 1Ah model 02h, 2026-12-05");
@@ -149,6 +149,7 @@ public final class Zen5 {
         c[InstrClass.DIV64.ordinal()] = 14;
         c[InstrClass.LOCKED_RMW.ordinal()] = 8;
         c[InstrClass.RDTSC.ordinal()] = 36;
+        c[InstrClass.MEM_OPERAND.ordinal()] = 0;
         return c;
     }
 }
