@@ -26,7 +26,8 @@ import org.mmulab.emulator.timing.WalkTiming;
  * (FROM_STLB_AND_WALK) saves the L1 misses too. An STLB entry a prefetch walk installed is an ordinary one:
  * INVLPG and a CR3 write drop it, and a page whose entry has Accessed = 0 is walked by its own load (which
  * sets A), not installed by the prefetch. Over 200 pages the lines stay in
- * L1D: the prefetches end at the L1D and install nothing, and every load misses the L1 dTLB either way.
+ * L1D: the prefetches (their translations in the STLB) end at the L1D and install nothing in the L1 dTLB, and
+ * every load misses the L1 dTLB either way.
  * Skylake's prefetcher stays in its page and leaves the TLBs as they are. None of it changes what the guest
  * sees: registers, memory and page tables (Accessed/Dirty bits) are the same with and without the prefetcher.
  */

@@ -86,7 +86,7 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  *     or store is an op of its own in the load/store pipes, not in the ALU that runs the rest, so its reciprocal
  *     throughput (1/4 load, 1/2 store), rounded up as every class is, adds no whole cycle; the 4-cycle load-to-use
  *     latency (above) then is what a dependent chase pays per L1 hit. tlb_stride's timed loop (add, the load, cmp,
- *     jb) costs 4 model cycles per load, the host 3.7-4.1 of its own (2026-12-06, {@code bench --native}, 5 runs),
+ *     jb) costs 4 model cycles per load, the host 3.7-4.1 of its own (2026-12-06, {@code bench --native}, 6 runs),
  *     where the Skylake extra made it 5. The L1D latency (5) stays what a miss's cost is counted from.</li>
  * <li>L1 data stride prefetcher ({@link #PREFETCH}): that it exists and learns per load instruction, 58455
  *     ("L1 Stride Prefetcher: uses memory access history of individual instructions to fetch additional
@@ -119,10 +119,10 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  *     L1 DTLB fill (FROM_STLB_AND_WALK, an earlier session, model only, 5-cycle plateau) puts the consecutive
  *     16,384-page point at 3.9x and pages 8 apart at 1,536 pages at 1.6x against the host's 7.2-7.7x and 5.0-5.2x: too cheap; no
  *     fill (FROM_STLB) at 13.3x and 12.1x (+78 %, +141 %): too dear; the L2 DTLB fill at 5.5-5.7x and 4.7-4.9x
- *     (-20 to -28 %, -2 to -9 %, 3 runs), with 1,536 consecutive pages 1.41x against 1.69-1.77x and 262,144 pages
- *     32.6-34.0x against 38.7-41.8x: every consecutive point within 25 % in 2 of the 3 runs, 1,536 and 262,144 in
- *     all 3 (docs/cache-model.md, "This session: the prefetch walk fills the L2 DTLB"). The pages-8-apart curve,
- *     not fitted, is the independent check: its 1,536-page point went from +81-141 % to -2 to -9 %.</li> * </ul>
+ *     (-20 to -28 %, -2 to -10 %, 4 runs, load 0.6-2.2), with 1,536 consecutive pages 1.41x against 1.66-1.77x and
+ *     262,144 pages 32.6-34.0x against 38.7-41.8x: every consecutive point within 25 % in 2 of the 4 runs, 1,536 and
+ *     262,144 in all 4 (docs/cache-model.md, "This session: the prefetch walk fills the L2 DTLB"). The pages-8-apart
+ *     curve, not fitted, is the independent check: its 1,536-page point went from +81-141 % to -2 to -10 %.</li> * </ul>
  * Simplifications: the fully associative L1 DTLB and the L2 DTLB are one array per page size of the
  * published geometry (they share capacity between sizes on the part); the separate L2 ITLB is not
  * modelled (instruction misses look up the unified STLB); 1 GiB pages miss the STLB (AMD: not held);
