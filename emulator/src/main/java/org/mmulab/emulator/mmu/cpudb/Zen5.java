@@ -119,10 +119,11 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  *     L1 DTLB fill (FROM_STLB_AND_WALK, an earlier session, model only, 5-cycle plateau) puts the consecutive
  *     16,384-page point at 3.9x and pages 8 apart at 1,536 pages at 1.6x against the host's 7.2-7.7x and 5.0-5.2x: too cheap; no
  *     fill (FROM_STLB) at 13.3x and 12.1x (+78 %, +141 %): too dear; the L2 DTLB fill at 5.5-5.7x and 4.7-4.9x
- *     (-20 to -28 %, -2 to -10 %, 4 runs, load 0.6-2.2), with 1,536 consecutive pages 1.41x against 1.66-1.77x and
- *     262,144 pages 32.6-34.0x against 38.7-41.8x: every consecutive point within 25 % in 2 of the 4 runs, 1,536 and
- *     262,144 in all 4 (docs/cache-model.md, "This session: the prefetch walk fills the L2 DTLB"). The pages-8-apart
- *     curve, not fitted, is the independent check: its 1,536-page point went from +81-141 % to -2 to -10 %.</li> * </ul>
+ *     (-20 to -28 %, -1 to -10 %, 5 runs, load 0.6-5), with 1,536 consecutive pages 1.41x against 1.66-1.77x and
+ *     262,144 pages 32.6-35.9x against 38.7-41.8x (28.0x in one run): all three consecutive points within 25 % in 2 of
+ *     the 5 runs, 1,536 in all 5, 16,384 in 3, 262,144 in 4 (docs/cache-model.md, "This session: the prefetch walk
+ *     fills the L2 DTLB"). The pages-8-apart curve, not fitted, is the independent check: its 1,536-page point went
+ *     from +81-141 % to -1 to -10 %.</li> * </ul>
  * Simplifications: the fully associative L1 DTLB and the L2 DTLB are one array per page size of the
  * published geometry (they share capacity between sizes on the part); the separate L2 ITLB is not
  * modelled (instruction misses look up the unified STLB); 1 GiB pages miss the STLB (AMD: not held);
