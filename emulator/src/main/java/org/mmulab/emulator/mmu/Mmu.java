@@ -6,7 +6,6 @@ import org.mmulab.emulator.cpu.CpuState;
 import org.mmulab.emulator.cpu.GuestFault;
 import org.mmulab.emulator.cpu.Vectors;
 import org.mmulab.emulator.memory.PhysicalMemory;
-import org.mmulab.emulator.timing.StridePrefetcher;
 import org.mmulab.emulator.timing.WalkTiming;
 
 /**
@@ -147,29 +146,9 @@ public final class Mmu {
     public void setTiming(WalkTiming t) {
         this.timing = t;
         if (t != null) {
-            t.prefetchTranslator(new StridePrefetcher.Translator() { // the data prefetcher translates through these TLBs
-                @Override
-                public long prefetchPhysical(long va) {
-                    return Mmu.this.prefetchPhysical(va);
-                }
-
-                @Override
-                public boolean installInL1Tlb(long va, boolean walked) {
-                    return prefetchInstallL1(va, walked);
-                }
-            });
+            t.prefetchTranslator(prefetchTranslation); // the data prefetcher translates through these TLBs
         }
         fast.setCycleMode(t != null); // fast entries of the other mode go (installFast keeps the two apart)
-    }
-
-    /** A hardware data prefetch's translation: {@link PrefetchTranslation#physical}. */
-    long prefetchPhysical(long va) {
-        return prefetchTranslation.physical(va);
-    }
-
-    /** The prefetch just translated installs its translation in the L1 dTLB: {@link PrefetchTranslation#installL1}. */
-    boolean prefetchInstallL1(long va, boolean walked) {
-        return prefetchTranslation.installL1(va, walked);
     }
 
     public WalkTiming timing() {

@@ -1,19 +1,21 @@
 package org.mmulab.emulator.mmu;
 
 import org.mmulab.emulator.cpu.CpuState;
+import org.mmulab.emulator.timing.StridePrefetcher;
 import org.mmulab.emulator.timing.WalkTiming;
 
 /**
  * The translations of one vCPU's hardware data prefetches (timing.StridePrefetcher), through the same TLBs
  * as demand accesses. SDM Vol. 3A §4.10.2.3: a processor may cache translations required for prefetches
  * (and accesses that never retire), so a prefetch may fill the L1 dTLB; it never faults, never sets
- * Accessed/Dirty, and counts no demand event. Split from {@link Mmu} (its accessors delegate here).
+ * Accessed/Dirty, and counts no demand event; where the preset says so, a translation its walk read goes into
+ * the STLB ({@link #installInStlb}). Split from {@link Mmu}, which hands it to the prefetcher (Mmu#setTiming).
  */
-final class PrefetchTranslation {
+final class PrefetchTranslation implements StridePrefetcher.Translator {
     private final Mmu mmu;
     private final CpuState s;
     private final PrefetchWalker prefetchWalker;
-    /** Where the last {@link #physical} found its translation: an STLB entry (-1: none) or a prefetch walk. */
+    /** Where the last {@link #prefetchPhysical} found its translation: an STLB entry (-1: none) or a prefetch walk. */
     private int prefetchStlbHandle = -1;
     private boolean prefetchWalked;
     private long prefetchVa;
@@ -29,10 +31,11 @@ final class PrefetchTranslation {
      * miss in both, a side-effect-free {@link PrefetchWalker} walk when the preset's prefetcher walks
      * (Zen 5: prefetch_probe saw prefetches beyond the L2 DTLB's reach fetch their lines), else -1. -1 also
      * when the current privilege level may not read {@code va}. No fault, no Accessed/Dirty update, no demand
-     * counter, no TLB fill here: the prefetcher asks for one ({@link #installL1}) once it knows the
-     * line missed L1D.
+     * counter, no TLB fill here: the prefetcher asks for one ({@link #installInL1Tlb}) once it knows the
+     * line missed L1D, or for a walked translation's STLB fill ({@link #installInStlb}).
      */
-    long physical(long va) {
+    @Override
+    public long prefetchPhysical(long va) {
         prefetchStlbHandle = -1;
         prefetchWalked = false;
         if ((s.cr0 & CpuState.CR0_PG) == 0 || (s.pagingLongMode() && ((va << 16) >> 16) != va)) {
@@ -68,14 +71,15 @@ final class PrefetchTranslation {
     }
 
     /**
-     * The prefetch just translated by {@link #physical} fetched a line L1D lacked, on a part whose
+     * The prefetch just translated by {@link #prefetchPhysical} fetched a line L1D lacked, on a part whose
      * prefetch installs its translation (timing.DataPrefetch.TlbFill): it goes into the L1 dTLB, filled as a
      * demand miss fills it ({@link Mmu#fillL1}) — the STLB entry it found, or, when {@code walked} fills are
      * allowed, the translation its side-effect-free walk read (present, Accessed, permitted: what a demand
      * walk of the same entries would install; a store still re-walks when the leaf's D is clear). False
      * when there is nothing to install (the L1 dTLB held it already, or a walk's and walked is false).
      */
-    boolean installL1(long va, boolean walked) {
+    @Override
+    public boolean installInL1Tlb(long va, boolean walked) {
         int h = prefetchStlbHandle;
         boolean w = prefetchWalked && walked;
         prefetchStlbHandle = -1;
@@ -91,6 +95,28 @@ final class PrefetchTranslation {
             mmu.fillL1(mmu.dtlb, prefetchWalker.sizeIndex, prefetchVa, mmu.currentPcid(), prefetchWalker.frame,
                     prefetchWalker.attrs);
         }
+        return true;
+    }
+
+    /**
+     * The prefetch just translated by {@link #prefetchPhysical} found its translation by a walk, on a part whose
+     * prefetch walk fills the STLB (timing.DataPrefetch.TlbFill#FROM_STLB_WALK_INTO_STLB): the walked
+     * translation goes into the STLB as a demand walk's fill goes (PageWalker), and is an ordinary STLB entry
+     * from then on (INVLPG, a PCID or CR3 flush drop it like any other). It is what a demand walk of the same
+     * entries would install: present, Accessed, permitted at this privilege level (PrefetchWalker drops the
+     * rest), D as the leaf has it (a store through it with D clear re-walks to set D, SDM §4.8). The L1 dTLB is
+     * left alone: the demand load pays its L1 miss and the STLB hit. False when there is nothing to install
+     * (the translation came from a TLB, or from no prefetch of {@code va}'s page).
+     */
+    @Override
+    public boolean installInStlb(long va) {
+        boolean w = prefetchWalked;
+        prefetchWalked = false;
+        if (!w || ((s.pagingLongMode() ? va : va & 0xffff_ffffL) >>> 12) != (prefetchVa >>> 12)) {
+            return false;
+        }
+        mmu.stlb.fill(prefetchWalker.sizeIndex, prefetchVa, mmu.currentPcid(), prefetchWalker.frame,
+                prefetchWalker.attrs);
         return true;
     }
 }

@@ -13,13 +13,14 @@ import org.mmulab.emulator.timing.WalkTiming;
  * ({@link WalkTiming#prefetchWalkLoad}). Unlike a demand walk it has no architectural effect: the prefetch is
  * dropped when an entry on the way is not present, has a reserved bit, has Accessed = 0 (a walk would have to
  * set it, SDM §4.8; a prefetch is not allowed to write the page tables), or when the access rights do not
- * let the current privilege level read the page. It records no fault, sets no A/D bit, fills no STLB or
- * paging-structure cache, calls no walker yield point and touches none of the MMU's demand counters. It
- * keeps the page's frame, size and attributes ({@link #frame}, {@link #sizeIndex}, {@link #attrs}, built as
- * the walker builds a fill's): on a part whose prefetch installs a walked translation in the L1 dTLB
- * (timing.DataPrefetch.TlbFill#FROM_STLB_AND_WALK) the MMU fills it from them when the prefetched line missed
- * L1D ({@link Mmu#prefetchInstallL1}). Paging-structure-cache lookups do refresh those entries' LRU age, as
- * the walker's loads do the caches' — timing state only.
+ * let the current privilege level read the page. It records no fault, sets no A/D bit, fills no
+ * paging-structure cache, calls no walker yield point and touches none of the MMU's demand counters; it fills
+ * no TLB itself. It keeps the page's frame, size and attributes ({@link #frame}, {@link #sizeIndex},
+ * {@link #attrs}, built as the walker builds a fill's), from which {@link PrefetchTranslation} installs the
+ * translation where the preset's prefetch does: in the STLB (timing.DataPrefetch.TlbFill#FROM_STLB_WALK_INTO_STLB,
+ * Zen 5; {@link PrefetchTranslation#installInStlb}) or in the L1 dTLB when the prefetched line missed L1D
+ * (FROM_STLB_AND_WALK; {@link PrefetchTranslation#installInL1Tlb}). Paging-structure-cache lookups do refresh those
+ * entries' LRU age, as the walker's loads do the caches' — timing state only.
  */
 final class PrefetchWalker {
     private final Mmu mmu;

@@ -18,7 +18,7 @@ import java.util.Objects;
  * @param walks        true when a cross-page prefetch whose translation neither the L1 dTLB nor the STLB holds
  *                     walks the page tables (without setting A/D bits or faulting: mmu.PrefetchWalker); false:
  *                     it is dropped
- * @param tlbFill      what a cross-page prefetch whose line L1D lacked leaves in the L1 dTLB ({@link TlbFill})
+ * @param tlbFill      what a cross-page prefetch leaves in the TLBs ({@link TlbFill})
  * @param source       one line: where the figures come from
  */
 public record DataPrefetch(int distance, int maxStride, boolean crossesPages, boolean walks, TlbFill tlbFill,
@@ -27,8 +27,12 @@ public record DataPrefetch(int distance, int maxStride, boolean crossesPages, bo
     public static final DataPrefetch NONE = new DataPrefetch(0, 0, false, false, "no data prefetcher modelled");
 
     /**
-     * Whether a prefetch into another page installs its translation in the L1 dTLB. Only a prefetch that
-     * fetched its line (L1D lacked it) does: a prefetch of a line L1D holds ends at the L1D lookup.
+     * Whether a prefetch into another page installs its translation, and where. A translation found in the
+     * STLB goes into the L1 dTLB only when the prefetch fetched its line (L1D lacked it): a prefetch of a line
+     * L1D holds ends at the L1D lookup. A translation the prefetch's own walk read goes into the L1 dTLB on the
+     * same condition ({@link #FROM_STLB_AND_WALK}), or into the STLB whatever L1D holds
+     * ({@link #FROM_STLB_WALK_INTO_STLB}: the walk completed before the line's L1D lookup, as a demand walk
+     * fills the STLB).
      */
     public enum TlbFill {
         /** It installs nothing (the demand load translates for itself). */
@@ -36,7 +40,17 @@ public record DataPrefetch(int distance, int maxStride, boolean crossesPages, bo
         /** A translation it found in the STLB is installed in the L1 dTLB (one from a prefetch walk is not). */
         FROM_STLB,
         /** As FROM_STLB, and a translation its walk read (mmu.PrefetchWalker) too (in the L1 dTLB only). */
-        FROM_STLB_AND_WALK
+        FROM_STLB_AND_WALK,
+        /**
+         * As FROM_STLB, and a translation its walk read goes into the STLB (not the L1 dTLB): the demand load
+         * then pays an L1 dTLB miss and an STLB hit instead of a walk.
+         */
+        FROM_STLB_WALK_INTO_STLB;
+
+        /** True when a prefetch walk's translation is installed somewhere (the fill needs a walking prefetcher). */
+        public boolean fillsFromWalk() {
+            return this == FROM_STLB_AND_WALK || this == FROM_STLB_WALK_INTO_STLB;
+        }
     }
 
     /** A prefetcher that installs no translation. */
@@ -48,7 +62,7 @@ public record DataPrefetch(int distance, int maxStride, boolean crossesPages, bo
         Objects.requireNonNull(source);
         Objects.requireNonNull(tlbFill);
         if (distance < 0 || distance > 64 || maxStride < 0 || (walks && !crossesPages)
-                || (tlbFill != TlbFill.NONE && !crossesPages) || (tlbFill == TlbFill.FROM_STLB_AND_WALK && !walks)) {
+                || (tlbFill != TlbFill.NONE && !crossesPages) || (tlbFill.fillsFromWalk() && !walks)) {
             throw new IllegalArgumentException(
                     "data prefetch: distance 0..64, maxStride >= 0, walks and TLB fills only across pages, walk fills only with walks");
         }

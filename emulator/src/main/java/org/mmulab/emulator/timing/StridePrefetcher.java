@@ -18,7 +18,8 @@ package org.mmulab.emulator.timing;
  * A prefetch charges no cycles of its own: it runs beside the demand loads, whose latency it hides by
  * having the line in L1D when they come, and on a part whose prefetch installs its translation
  * ({@link DataPrefetch#tlbFill}: Zen 5, measured, see {@code Zen5}) the translation in the L1 dTLB too — only
- * when L1D lacked the line (a prefetch whose line L1D holds ends at the L1D). It is not instant, though: a line it fills is ready at the time it was issued (the triggering load's access,
+ * when L1D lacked the line (a prefetch whose line L1D holds ends at the L1D) — or, for a translation its own
+ * walk read, in the STLB ({@link DataPrefetch.TlbFill#FROM_STLB_WALK_INTO_STLB}, whatever L1D holds). It is not instant, though: a line it fills is ready at the time it was issued (the triggering load's access,
  * {@link #now}) plus its page walk's loads, one after the other ({@link #walkLoadLatency}), plus the latency of
  * the level that served the line. A demand load that hits the line in L1D before then waits for the rest
  * ({@link #demandHit}), as on the part, where a load that finds its line still in flight (in a fill buffer)
@@ -29,7 +30,7 @@ package org.mmulab.emulator.timing;
  * <p>Counters: {@link #issued} (sent to the caches),
  * {@link #filled} (of those, lines L1D did not hold), {@link #useful} (a demand load hit a line a prefetch
  * filled), {@link #late} and {@link #lateCycles} (of the useful, those that came before the line was ready, and
- * the cycles they waited), {@link #droppedNoTranslation}, {@link #droppedPageBoundary}, {@link #tlbFills}, {@link #walks},
+ * the cycles they waited), {@link #droppedNoTranslation}, {@link #droppedPageBoundary}, {@link #tlbFills}, {@link #stlbFills}, {@link #walks},
  * {@link #walkLoads}, {@link #walksDropped} (of the walks, those that ended without a translation; also in
  * droppedNoTranslation).
  *
@@ -46,6 +47,15 @@ public final class StridePrefetcher {
          * with {@code walked} the translation its walk read, into the L1 dTLB; false when there was none to put.
          */
         default boolean installInL1Tlb(long va, boolean walked) {
+            return false;
+        }
+
+        /**
+         * The prefetch {@link #prefetchPhysical} just translated got its translation from a walk, and the part
+         * installs such a translation in the STLB ({@link DataPrefetch.TlbFill#FROM_STLB_WALK_INTO_STLB}): put it
+         * there, as an ordinary STLB entry; false when the translation came from no walk.
+         */
+        default boolean installInStlb(long va) {
             return false;
         }
     }
@@ -72,8 +82,8 @@ public final class StridePrefetcher {
     long walkLoadLatency;
 
     public long issued, filled, useful, late, lateCycles, droppedNoTranslation, droppedPageBoundary;
-    /** Translations a prefetch installed in the L1 dTLB ({@link DataPrefetch#tlbFill}). */
-    public long tlbFills;
+    /** Translations a prefetch installed in the L1 dTLB, and those its walk installed in the STLB ({@link DataPrefetch#tlbFill}). */
+    public long tlbFills, stlbFills;
     /** Page walks for prefetches (presets whose prefetcher walks), their paging-structure loads, and those dropped. */
     public long walks, walkLoads, walksDropped;
 
@@ -170,6 +180,9 @@ public final class StridePrefetcher {
         if (pa < 0) {
             droppedNoTranslation++;
             return;
+        }
+        if (crossed && spec.tlbFill() == DataPrefetch.TlbFill.FROM_STLB_WALK_INTO_STLB && translator.installInStlb(va)) {
+            stlbFills++; // the walk is done before the line's L1D lookup: installed whatever L1D holds
         }
         issued++;
         int level = caches.prefetch(pa);

@@ -108,6 +108,9 @@ public final class WalkTiming {
             if (p.spec().tlbFill() != DataPrefetch.TlbFill.NONE) {
                 m.put("prefetch.l1_tlb_fills", p.tlbFills);
             }
+            if (p.spec().tlbFill() == DataPrefetch.TlbFill.FROM_STLB_WALK_INTO_STLB) {
+                m.put("prefetch.stlb_fills", p.stlbFills);
+            }
             if (p.spec().walks()) {
                 m.put("prefetch.walks", p.walks);
                 m.put("prefetch.walk_loads", p.walkLoads);

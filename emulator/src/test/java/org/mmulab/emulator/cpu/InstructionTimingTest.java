@@ -165,4 +165,25 @@ class InstructionTimingTest {
         assertEquals(InstrClass.X87_FP, InstructionTiming.x87Class((1 << 3) | 5, true, 0)); // FLDCW
         assertEquals(InstrClass.X87_FP, InstructionTiming.x87Class(X87Exec.FWAIT, false, 0));
     }
+
+    /**
+     * Zen 5 (AMD 58455: loads and stores are their own ops in the load/store pipes, four AGUs, up to four loads
+     * per cycle): a memory operand adds no cycle to its instruction's class, so tlb_stride's loop (add, a load,
+     * cmp, jb) costs its 4-cycle load-to-use latency on an L1 hit; Skylake keeps its extra cycle.
+     */
+    @Test
+    void zen5ChargesNoExtraCycleForAMemoryOperand() {
+        TimingModel z = org.mmulab.emulator.mmu.cpudb.Zen5.TIMING;
+        WalkTiming walk = new WalkTiming(z.buildCaches(), z.stlbHit());
+        clock = new VcpuClock(z, walk.caches());
+        it = new InstructionTiming(m.s, z, clock, walk);
+        m.cpu.setTiming(it);
+        m.s.gpr[CpuState.RBX] = DATA;
+        m.s.gpr[CpuState.R13] = DATA;
+        m.mem.write64(m.pa(DATA), DATA);
+        run("488b03", 1); // mov rax,[rbx]: the line comes into L1D (a miss)
+        // add rax,1; mov r13,[r13]; cmp rax,rbx; jb (not taken: rax > rbx)
+        assertEquals(4, run("4883c001" + "4d8b6d00" + "4839d8" + "7200", 4), "four classes of 1 cycle: an L1 hit adds nothing");
+        assertEquals(1, T.cycles(InstrClass.MEM_OPERAND), "Skylake: one");
+    }
 }

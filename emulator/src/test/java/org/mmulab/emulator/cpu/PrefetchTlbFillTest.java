@@ -20,9 +20,14 @@ import org.mmulab.emulator.timing.WalkTiming;
  * loop loading one word per page over 1,024 pages (more than the L1 dTLB holds, all in the STLB after a first
  * pass; lines 16 to an L1D set, so they leave L1D between passes) misses the L1 dTLB on every load of its
  * second pass without the prefetcher, and only on the three loads that retrain it with Zen 5's. After an
- * INVLPG of every page Zen 5's prefetches walk but install nothing, so every load walks; a prefetcher that
- * installs walked translations too (FROM_STLB_AND_WALK) saves those walks. Over 200 pages the lines stay in
- * L1D: the prefetches end at the L1D and install nothing, and every load misses the L1 dTLB either way.
+ * INVLPG of every page Zen 5's prefetches walk and put what they walked into the STLB
+ * (FROM_STLB_WALK_INTO_STLB), so every load misses the L1 dTLB but only the three that retrain it walk; with the
+ * STLB-only rule (FROM_STLB) every load walks; a prefetcher that installs walked translations in the L1 dTLB
+ * (FROM_STLB_AND_WALK) saves the L1 misses too. An STLB entry a prefetch walk installed is an ordinary one:
+ * INVLPG and a CR3 write drop it, and a page whose entry has Accessed = 0 is walked by its own load (which
+ * sets A), not installed by the prefetch. Over 200 pages the lines stay in
+ * L1D: the prefetches (their translations in the STLB) end at the L1D and install nothing in the L1 dTLB, and
+ * every load misses the L1 dTLB either way.
  * Skylake's prefetcher stays in its page and leaves the TLBs as they are. None of it changes what the guest
  * sees: registers, memory and page tables (Accessed/Dirty bits) are the same with and without the prefetcher.
  */
@@ -95,18 +100,78 @@ class PrefetchTlbFillTest {
     static final TimingModel WALK_FILL = Zen5.TIMING.withPrefetch(new DataPrefetch(Zen5.PREFETCH.distance(),
             Zen5.PREFETCH.maxStride(), true, true, DataPrefetch.TlbFill.FROM_STLB_AND_WALK, "test"));
 
-    @Test
-    void zen5sPrefetchWalkInstallsNothingTheDemandLoadsWalk() {
-        TestMachine m = machine(EXCEEDS);
-        WalkTiming w = timing(m, Zen5.TIMING);
+    /** Zen 5's prefetcher with the earlier rule: an STLB hit's translation installed, a walk's not (FROM_STLB). */
+    static final TimingModel STLB_ONLY = Zen5.TIMING.withPrefetch(new DataPrefetch(Zen5.PREFETCH.distance(),
+            Zen5.PREFETCH.maxStride(), true, true, DataPrefetch.TlbFill.FROM_STLB, "test"));
+
+    /** A first pass (the demand walks set Accessed in every page's entries), then INVLPG of every page. */
+    private static void warmAndInvalidate(TestMachine m) {
         pass(m, EXCEEDS);
         invalidate(m, EXCEEDS);
+    }
+
+    @Test
+    void zen5sPrefetchWalkFillsTheStlbTheDemandLoadsHitIt() {
+        assertEquals(DataPrefetch.TlbFill.FROM_STLB_WALK_INTO_STLB, Zen5.PREFETCH.tlbFill());
+        TestMachine m = machine(EXCEEDS);
+        WalkTiming w = timing(m, Zen5.TIMING);
+        warmAndInvalidate(m);
+        StridePrefetcher p = w.prefetcher();
+        long walks = m.mmu.counters.walksCompleted, stlbHits = m.mmu.counters.stlbHits;
+        long prefetchWalks = p.walks, stlbFills = p.stlbFills, l1Fills = p.tlbFills, dropped = p.walksDropped;
+        assertEquals(EXCEEDS, pass(m, EXCEEDS), "every load misses the L1 dTLB: a walk's translation goes to the STLB only");
+        assertEquals(3, m.mmu.counters.walksCompleted - walks, "only the loads that retrain the prefetcher walk");
+        assertEquals(EXCEEDS - 3, m.mmu.counters.stlbHits - stlbHits, "every other load hits the STLB");
+        assertEquals(EXCEEDS - 3 + Zen5.PREFETCH.distance(), p.walks - prefetchWalks,
+                "one prefetch walk per page (and the last ones' past the end)");
+        assertEquals(EXCEEDS - 3, p.stlbFills - stlbFills, "each walk that found a translation filled the STLB");
+        assertEquals(0, p.tlbFills - l1Fills, "and nothing went into the L1 dTLB");
+        assertEquals(Zen5.PREFETCH.distance(), p.walksDropped - dropped, "the walks past the end found no page");
+    }
+
+    @Test
+    void withTheStlbOnlyRuleThePrefetchWalkInstallsNothingTheDemandLoadsWalk() {
+        TestMachine m = machine(EXCEEDS);
+        WalkTiming w = timing(m, STLB_ONLY);
+        warmAndInvalidate(m);
         long walks = m.mmu.counters.walksCompleted, prefetchWalks = w.prefetcher().walks;
         assertEquals(EXCEEDS, pass(m, EXCEEDS));
         assertEquals(EXCEEDS, m.mmu.counters.walksCompleted - walks, "every load walks, as without a prefetcher");
         assertEquals(EXCEEDS - 3 + Zen5.PREFETCH.distance(), w.prefetcher().walks - prefetchWalks,
                 "though each prefetch walked ahead of it (and the last ones' past the end)");
         assertEquals(0, w.prefetcher().tlbFills);
+        assertEquals(0, w.prefetcher().stlbFills);
+    }
+
+    @Test
+    void anStlbEntryAPrefetchWalkInstalledIsDroppedByInvlpgAndCr3() {
+        TestMachine m = machine(EXCEEDS);
+        WalkTiming w = timing(m, Zen5.TIMING);
+        warmAndInvalidate(m);
+        pass(m, EXCEEDS);
+        long page = DATA + 500L * STRIDE; // a page its prefetch installed, its load then found in the STLB
+        assertTrue(m.mmu.stlb().lookup(page, 0) >= 0);
+        assertTrue(w.prefetcher().stlbFills > 0);
+        m.mmu.invlpg(page);
+        assertTrue(m.mmu.stlb().lookup(page, 0) < 0, "INVLPG drops it");
+        long other = DATA + 900L * STRIDE;
+        assertTrue(m.mmu.stlb().lookup(other, 0) >= 0);
+        m.mmu.writeCr3(m.s.cr3);
+        assertTrue(m.mmu.stlb().lookup(other, 0) < 0, "a CR3 write drops it (not global)");
+    }
+
+    @Test
+    void aPageWhoseEntryHasAccessedClearIsWalkedByItsLoadNotInstalled() {
+        TestMachine m = machine(EXCEEDS);
+        timing(m, Zen5.TIMING);
+        warmAndInvalidate(m);
+        long page = DATA + 500L * STRIDE & ~0xfffL;
+        long ptePa = ptePa(m, page);
+        m.mem.write64(ptePa, m.mem.read64(ptePa) & ~Pte.A);
+        long walks = m.mmu.counters.walksCompleted;
+        pass(m, EXCEEDS);
+        assertEquals(3 + 1, m.mmu.counters.walksCompleted - walks, "the retraining loads, and the page with A = 0");
+        assertEquals(Pte.A, m.mem.read64(ptePa) & Pte.A, "whose demand walk set A");
     }
 
     @Test
@@ -159,7 +224,7 @@ class PrefetchTlbFillTest {
 
     @Test
     void theGuestSeesTheSameWithAndWithoutTheFill() {
-        for (TimingModel model : new TimingModel[] {Zen5.TIMING, WALK_FILL}) {
+        for (TimingModel model : new TimingModel[] {Zen5.TIMING, STLB_ONLY, WALK_FILL}) {
             for (int pages : new int[] {FITS, EXCEEDS}) {
                 sameGuestState(model, pages);
             }
@@ -183,9 +248,10 @@ class PrefetchTlbFillTest {
         for (long p = 0; p < (long) pages * STRIDE + 4096; p += 4096) {
             assertEquals(pte(without, DATA + p), pte(with, DATA + p), "page tables (A/D bits) the same");
         }
-        if (pages == EXCEEDS && model == WALK_FILL) {
+        DataPrefetch.TlbFill fill = model.prefetch().tlbFill();
+        if (fill == DataPrefetch.TlbFill.FROM_STLB_WALK_INTO_STLB || (pages == EXCEEDS && fill.fillsFromWalk())) {
             assertTrue(with.mmu.counters.walksCompleted < without.mmu.counters.walksCompleted,
-                    "L1 dTLB hits instead of walks");
+                    "STLB or L1 dTLB hits instead of walks (the STLB fill whatever L1D holds, the L1 fill on a line miss)");
         } else {
             assertEquals(without.mmu.counters.walksCompleted, with.mmu.counters.walksCompleted);
         }
@@ -195,10 +261,14 @@ class PrefetchTlbFillTest {
     }
 
     private static long pte(TestMachine m, long va) {
+        return m.mem.read64(ptePa(m, va));
+    }
+
+    private static long ptePa(TestMachine m, long va) {
         long t = m.pml4;
         for (int level = 4; level > 1; level--) {
             t = m.mem.read64(t + ((va >>> (12 + 9 * (level - 1))) & 511) * 8) & 0x000f_ffff_ffff_f000L;
         }
-        return m.mem.read64(t + ((va >>> 12) & 511) * 8);
+        return t + ((va >>> 12) & 511) * 8;
     }
 }

@@ -12,6 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.mmulab.emulator.cpu.tier.Engine;
 import org.mmulab.emulator.mmu.Mmu;
+import org.mmulab.emulator.mmu.cpudb.Zen5;
 import org.mmulab.emulator.timing.TimingModel;
 import org.mmulab.emulator.timing.VcpuClock;
 import org.mmulab.emulator.timing.WalkTiming;
@@ -43,6 +44,7 @@ import org.mmulab.emulator.timing.WalkTiming;
  *               across a line); add %r8,%rdx; mov 0x40(%rsi),%rbx; dec %rcx; jnz b; syscall
  * 0xfe2 c:      add $1,%rax; mov %rax,(%rsi); add $2,%rdx; add $3,%rdx; add $4,%rdx; nop; nop; nop;
  *               movabs $0x1122334455667788,%r8 (0xff8-0x1001, across the page); dec %rcx; jnz c; syscall
+ * 0x200 chase:  add $1,%rax; mov 0(%r13),%r13; cmp %rbx,%rax; jb chase; syscall   (tlb_stride's timed loop)
  * </pre>
  */
 class TierExactnessTest {
@@ -58,6 +60,7 @@ class TierExactnessTest {
 
     private static final String THREE_ACCESSES = "488b064801c248895608488b1f4881c70010000048ffc975e70f05";
     private static final String ACROSS_LINES = "4883c00148890690909049b888776655443322114c01c2488b5e4048ffc975e00f05";
+    private static final String CHASE = "4883c0014d8b6d004839d872f30f05";
     private static final String ACROSS_PAGES =
             "4883c0014889064883c2024883c2034883c20490909049b8887766554433221148ffc975db0f05";
 
@@ -88,12 +91,16 @@ class TierExactnessTest {
     private static final Map<TestMachine, Cycle> CYCLE = new IdentityHashMap<>();
 
     static TestMachine machine(Engine e, boolean cycle) {
+        return machine(e, cycle ? TimingModel.SKYLAKE : null);
+    }
+
+    /** A machine with the program loaded, under cycle timing with {@code model} (null: fast timing). */
+    static TestMachine machine(Engine e, TimingModel model) {
         TestMachine m = new TestMachine();
         m.mapNew(CODE, TestMachine.P | TestMachine.RW | TestMachine.US);
         m.load(CODE, TestMachine.hex(PROGRAM));
         m.cpu.setEngine(e);
-        if (cycle) {
-            TimingModel model = TimingModel.SKYLAKE;
+        if (model != null) {
             org.mmulab.emulator.timing.CacheHierarchy caches = model.buildCaches();
             VcpuClock clock = new VcpuClock(model, caches);
             WalkTiming walk = new WalkTiming(caches, model.stlbHit(), clock); // as a vCPU's (Vcpu.configureTiming)
@@ -433,5 +440,43 @@ class TierExactnessTest {
             }
             assertSameState(ms[0], ms[1]);
         }
+    }
+
+    /**
+     * tlb_stride's pointer chase under zen5 (a load with no extra memory-operand cost, its stride prefetcher
+     * crossing pages, walking, and filling the STLB and L1 dTLB): the tier charges what the interpreter charges.
+     * 300 pages (past the L1 dTLB, inside the STLB), one pass, INVLPG of every page, a second pass whose
+     * prefetches walk; budgets of 97 end quanta mid-loop.
+     */
+    @org.junit.jupiter.api.Test
+    void tlbStridesChaseUnderZen5ChargesTheSameCyclesInBothTiers() {
+        int pages = 300;
+        TestMachine[] ms = {machine(Engine.TIER, Zen5.TIMING), machine(Engine.INTERP, Zen5.TIMING)};
+        for (TestMachine m : ms) {
+            m.load(CODE + 0x200, TestMachine.hex(CHASE));
+            for (int p = 0; p < pages; p++) {
+                m.mapNew(DATA + p * 0x1000L, TestMachine.P | TestMachine.RW | TestMachine.US | TestMachine.NX);
+            }
+            for (int p = 0; p < pages; p++) {
+                long next = DATA + ((p + 1) % pages) * 0x1000L + ((p + 1) * 67 % 64) * 64;
+                m.mem.write64(m.pa(DATA + p * 0x1000L) + (p * 67 % 64) * 64, next);
+            }
+            for (int pass = 0; pass < 2; pass++) {
+                if (pass == 1) {
+                    for (int p = 0; p < pages; p++) {
+                        m.mmu.invlpg(DATA + p * 0x1000L);
+                    }
+                }
+                m.s.rip = CODE + 0x200;
+                m.s.gpr[CpuState.RAX] = 0;
+                m.s.gpr[CpuState.RBX] = pages;
+                m.s.gpr[CpuState.R13] = DATA;
+                assertEquals(Exit.SYSCALL, runUntilExit(m, 97));
+            }
+        }
+        assertTrue(compiled(ms[0]) > 0, "the loop was compiled");
+        assertTrue(cycle(ms[0]).walk.prefetcher().stlbFills > 0, "the second pass's prefetches walked and filled the STLB");
+        assertEquals(0, Zen5.TIMING.cycles(org.mmulab.emulator.timing.InstrClass.MEM_OPERAND));
+        assertSameState(ms[0], ms[1]);
     }
 }

@@ -16,8 +16,8 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  *     DTLB 96 entries, fully associative, every page size; L2 ITLB 2K and L2 DTLB 4K entries holding
  *     everything but 1 GiB pages; L1I 32 KiB 8-way, L1D 48 KiB 12-way, L2 1 MiB 16-way, L3 32 MiB
  *     16-way per 8-core CCD (one core's 4 MiB share modelled, as for the other presets).</li>
- * <li>Latencies: the optimization guide's 4-cycle integer load-to-use (5 used, as for complex
- *     addressing), 14-cycle L2; Chips and Cheese, "Zen 5's Memory Subsystem" (2024): about 7 extra
+ * <li>Latencies: the optimization guide's 4-cycle integer load-to-use (the L1D's latency is set to 5, as for
+ *     complex addressing: a miss costs the serving level's latency minus it; a hit is in the class cost, below), 14-cycle L2; Chips and Cheese, "Zen 5's Memory Subsystem" (2024): about 7 extra
  *     cycles for an L2 DTLB hit, L3 about 50 cycles, DRAM about 110 ns beyond it on DDR5 servers (297
  *     cycles at 2.7 GHz, 350 used with the L3 lookup).</li>
  * <li>CPUID.80000008H: 52 physical address bits on EPYC 9005.</li>
@@ -68,19 +68,26 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  *     So region order costs 6-8x address order, 44-61 ns more, not "about the same": demand walks are
  *     <em>not</em> cheap for sharing a PT page (hypothesis B refuted), and the address order's loads neither walk
  *     nor wait for their lines because the stride prefetcher runs ahead of them (hypothesis A, the prefetch
- *     walk's translation reaching the demand load, consistent; that is {@code TlbFill.FROM_STLB_AND_WALK}, not
- *     {@link #PREFETCH}'s FROM_STLB). The probe does not split the 44-61 ns into walk and lost data prefetch: guest
+ *     walk's translation reaching the demand load, consistent; the earlier {@code TlbFill.FROM_STLB} had no walked translation reach a load,
+ *     {@link #PREFETCH} now puts it in the L2 DTLB, below). The probe does not split the 44-61 ns into walk and lost data prefetch: guest
  *     MADV_HUGEPAGE is no walk-free control here, since the hardware's entries stay 4 KiB ({@code walk_probe 512
  *     1 THP 50 512}, 2 runs each: pages 2 MiB apart step to 18-19 ns by 112 pages, past the L1 DTLB, with and
  *     without it, where 2 MiB entries would hit the L2 DTLB) and its region rows match the 4 KiB ones (16,384
- *     pages: 46.2-64.6 ns). Confidence: B refuted, high; A, moderate. Model unchanged.</li>
+ *     pages: 46.2-64.6 ns). Confidence: B refuted, high; A, moderate.</li>
  * <li>Core clock: {@code walk_probe clock} (a chain of dependent ADDs, one cycle each) measured 3.59-3.77 GHz on
  *     this host (5 runs, 2026-12-05), against the 2.7 GHz base modelled here: host figures turned into cycles at
  *     the nominal clock (ns x 2.7) count 25-28 % fewer cycles than the host core spent; a dependent L1 hit (1.06-1.13
  *     ns) is 4.0-4.2 of its cycles, the guide's 4-cycle load-to-use. The preset keeps 2.7 GHz;
  *     {@code bench --native --cpu-model host} runs it at the clock it measures ({@code --core-mhz auto}).</li>
  * <li>Instruction classes: Agner Fog, "Instruction tables" (2024), Zen 4/Zen 5: DIV r32 ~11, DIV r64
- *     ~14, LOCK-prefixed RMW ~8, RDTSC ~36; the rest as Skylake (same rounded throughputs).</li>
+ *     ~14, LOCK-prefixed RMW ~8, RDTSC ~36; the rest as Skylake (same rounded throughputs), except the memory
+ *     operand: <b>MEM_OPERAND = 0</b>. 58455 (and Agner Fog's microarchitecture manual, Zen 5 chapter, 2025): four
+ *     address-generation units, up to four loads (or two loads and two stores) per cycle; an instruction's load
+ *     or store is an op of its own in the load/store pipes, not in the ALU that runs the rest, so its reciprocal
+ *     throughput (1/4 load, 1/2 store), rounded up as every class is, adds no whole cycle; the 4-cycle load-to-use
+ *     latency (above) then is what a dependent chase pays per L1 hit. tlb_stride's timed loop (add, the load, cmp,
+ *     jb) costs 4 model cycles per load, the host 3.7-4.1 of its own (2026-12-06, {@code bench --native}, 6 runs),
+ *     where the Skylake extra made it 5. The L1D latency (5) stays what a miss's cost is counted from.</li>
  * <li>L1 data stride prefetcher ({@link #PREFETCH}): that it exists and learns per load instruction, 58455
  *     ("L1 Stride Prefetcher: uses memory access history of individual instructions to fetch additional
  *     lines when each access is a constant distance from the previous"). How far ahead it runs and that it
@@ -101,14 +108,22 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  *     64-96 (5.7-6.9), where the L1 DTLB holds every page, while the random order pays the L2 DTLB hit
  *     (8.5 → 12.7-13.1); with the lines in L1D (nothing to fetch) address order pays it like the random
  *     order (2.4 → 6.4-6.6 at 128-384 pages). So a prefetch whose line misses L1D brings its translation
- *     from the L2 DTLB into the L1 DTLB, and one whose line L1D holds does not. Whether a <em>walked</em>
- *     translation is installed too the probe cannot tell (beyond the L2 DTLB's reach the line's DRAM latency
- *     hides a walk's cost). tlb_stride's consecutive 16,384-page point favours it (the model 7.7× the plateau
- *     with it, 9.5× without; the host 6.8-7.7× across runs), its 8-pages-apart curve argues against it (the
- *     host's address order is about as slow as a random order once the pages miss the L2 DTLB; the model
- *     1.6× with it, 3.7× without, the host 5.1× at 1,536 pages); so the model keeps the measured rule and
- *     installs only the L2 DTLB's (docs/cache-model.md; FROM_STLB_AND_WALK is the other choice).</li>
- * </ul>
+ *     from the L2 DTLB into the L1 DTLB, and one whose line L1D holds does not.</li>
+ * <li>A translation the prefetch's own walk read goes into the <b>L2 DTLB</b>, not the L1 DTLB
+ *     ({@code TlbFill.FROM_STLB_WALK_INTO_STLB}, 2026-12-06): the walk completes before the line's L1D lookup, as
+ *     a demand walk fills the L2 DTLB, so the demand load then pays an L1 DTLB miss and an L2 DTLB hit instead
+ *     of a walk. No probe separates where a walked translation lands (beyond the L2 DTLB's reach a walk's cost
+ *     hides in the line's latency); the three rules were run against the host's tlb_stride curves
+ *     ({@code bench --native --native-runs 5 --timing cycle --deterministic --cpu-model host}, same host,
+ *     2026-12-06, load 1.3-2.2, core 3,357-3,599 MHz; ratios to the 64-page plateau, model vs host):
+ *     L1 DTLB fill (FROM_STLB_AND_WALK, an earlier session, model only, 5-cycle plateau) puts the consecutive
+ *     16,384-page point at 3.9x and pages 8 apart at 1,536 pages at 1.6x against the host's 7.2-7.7x and 5.0-5.2x: too cheap; no
+ *     fill (FROM_STLB) at 13.3x and 12.1x (+78 %, +141 %): too dear; the L2 DTLB fill at 5.5-5.7x and 4.7-4.9x
+ *     (-20 to -28 %, -1 to -10 %, 5 runs, load 0.6-5), with 1,536 consecutive pages 1.41x against 1.66-1.77x and
+ *     262,144 pages 32.6-35.9x against 38.7-41.8x (28.0x in one run): all three consecutive points within 25 % in 2 of
+ *     the 5 runs, 1,536 in all 5, 16,384 in 3, 262,144 in 4 (docs/cache-model.md, "This session: the prefetch walk
+ *     fills the L2 DTLB"). The pages-8-apart curve, not fitted, is the independent check: its 1,536-page point went
+ *     from +81-141 % to -1 to -10 %.</li> * </ul>
  * Simplifications: the fully associative L1 DTLB and the L2 DTLB are one array per page size of the
  * published geometry (they share capacity between sizes on the part); the separate L2 ITLB is not
  * modelled (instruction misses look up the unified STLB); 1 GiB pages miss the STLB (AMD: not held);
@@ -122,10 +137,12 @@ public final class Zen5 {
     public static final String SUMMARY = "AMD Zen 5 server (EPYC 9005 Turin, family 1Ah), 2.7 GHz";
 
     /** The L1 stride prefetcher, as measured by prefetch_probe (see above). */
-    public static final DataPrefetch PREFETCH = new DataPrefetch(7, 32_960, true, true, DataPrefetch.TlbFill.FROM_STLB,
+    public static final DataPrefetch PREFETCH = new DataPrefetch(7, 32_960, true, true,
+            DataPrefetch.TlbFill.FROM_STLB_WALK_INTO_STLB,
             "L1 stride prefetcher (AMD 58455); distance 7 strides, crosses pages, walks on a TLB miss, a prefetch that fetches "
-                    + "its line installs an STLB hit's translation in the L1 dTLB (not a walk's), strides up to 32,960 B: "
-                    + "measured by prefetch_probe on an EPYC family 1Ah model 02h, 2026-12-05");
+                    + "its line installs an STLB hit's translation in the L1 dTLB, strides up to 32,960 B: measured by "
+                    + "prefetch_probe on an EPYC family 1Ah model 02h, 2026-12-05; a walked translation goes into the STLB: "
+                    + "chosen against that host's tlb_stride curves, 2026-12-06");
 
     public static final TimingModel TIMING = new TimingModel("zen5", 2_700_000_000L,
             new CacheGeometry(48 << 10, 12, 5), new CacheGeometry(1 << 20, 16, 14).hashed(),
@@ -149,6 +166,7 @@ public final class Zen5 {
         c[InstrClass.DIV64.ordinal()] = 14;
         c[InstrClass.LOCKED_RMW.ordinal()] = 8;
         c[InstrClass.RDTSC.ordinal()] = 36;
+        c[InstrClass.MEM_OPERAND.ordinal()] = 0; // a load/store is its own op in the load/store pipes (above)
         return c;
     }
 }
