@@ -123,7 +123,8 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  *     262,144 pages 32.6-35.9x against 38.7-41.8x (28.0x in one run): all three consecutive points within 25 % in 2 of
  *     the 5 runs, 1,536 in all 5, 16,384 in 3, 262,144 in 4 (docs/cache-model.md, "This session: the prefetch walk
  *     fills the L2 DTLB"). The pages-8-apart curve, not fitted, is the independent check: its 1,536-page point went
- *     from +81-141 % to -1 to -10 %.</li> * </ul>
+ *     from +81-141 % to -1 to -10 %.</li>
+ * </ul>
  * Simplifications: the fully associative L1 DTLB and the L2 DTLB are one array per page size of the
  * published geometry (they share capacity between sizes on the part); the separate L2 ITLB is not
  * modelled (instruction misses look up the unified STLB); 1 GiB pages miss the STLB (AMD: not held);
