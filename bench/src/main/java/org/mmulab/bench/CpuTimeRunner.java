@@ -16,7 +16,7 @@ import java.lang.management.ThreadMXBean;
 public final class CpuTimeRunner {
     /** The operations, in the order of {@link #run}'s cases. */
     static final String[] NAMES = {"fastPathRead64", "tlbHit", "stlbHit", "walkPscHit", "walkNoPscHit", "fullWalk",
-        "walkAfterInvlpg", "supervisorTlbHit", "strideRead64"};
+        "walkAfterInvlpg", "supervisorTlbHit", "strideRead64", "stlbHitArrays"};
     private static volatile long sink;
 
     private CpuTimeRunner() {
@@ -99,9 +99,14 @@ public final class CpuTimeRunner {
                     s += b.supervisorTlbHit();
                 }
             }
-            default -> {
+            case 8 -> {
                 for (long i = 0; i < n; i++) {
                     s += b.strideRead64();
+                }
+            }
+            default -> {
+                for (long i = 0; i < n; i++) {
+                    s += b.stlbHitArrays();
                 }
             }
         }

@@ -18,9 +18,11 @@ import java.util.List;
  *
  * <pre>java -cp bench/target/benchmarks.jar org.mmulab.bench.PairedCpuTimeRunner rounds ops name,name... a.jar b.jar...</pre>
  *
- * What it cannot remove: the same code measures differently with where its arrays lie in the heap (an
- * {@code stlbHit} of one build ranged 20-34 ns over JVM runs on a quiet 2-core Zen 5 VM), so compare several
- * runs, not one.
+ * What it cannot remove: the same code measures differently from one JVM run to the next and even between two
+ * copies of one jar timed here side by side (their own heap objects and compiled code): an {@code stlbHit} of one
+ * build ranged 20-34 ns over JVM runs on a quiet 2-core Zen 5 VM, and two copies of one jar in one run differed by
+ * up to 5 ns on {@code stlbHit} and 25 ns on {@code walkNoPscHit}. So compare several runs, not one, and a busy
+ * sibling vCPU roughly doubles every figure: look at the best rounds.
  */
 public final class PairedCpuTimeRunner {
     private PairedCpuTimeRunner() {

@@ -8,6 +8,8 @@ import org.mmulab.emulator.mmu.CpuModel;
 import org.mmulab.emulator.mmu.Mmu;
 import org.mmulab.emulator.mmu.PfErr;
 import org.mmulab.emulator.mmu.Pte;
+import org.mmulab.emulator.mmu.Tlb;
+import org.mmulab.emulator.mmu.TlbArray;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -35,6 +37,11 @@ import org.openjdk.jmh.annotations.Warmup;
  *     INVLPG (which also drops the paging-structure caches), flush cost included;</li>
  * <li>{@code supervisorTlbHit}: an L1 dTLB hit for a supervisor read (CPL 0), which the host-side fast path
  *     never serves: the modelled lookup itself;</li>
+ * <li>{@code stlbHitArrays}: the part of {@code stlbHit} done in the 4 KiB TLB arrays themselves, without the
+ *     {@link Mmu} around them (fast-path check, control registers, counters, rights): the L1 dTLB lookup that
+ *     misses, the STLB lookup that hits (and its LRU update), the L1 fill that evicts the LRU way. What
+ *     {@code stlbHit} costs beyond it is the layers: {@code Tlb}'s page-size dispatch, {@code TlbRefill}, the
+ *     fast-path drop of the evicted page, {@code Mmu.translate}'s entry;</li>
  * <li>{@code strideRead64}: what one load of {@code tlb_stride} at 16,384 pages costs the emulator: a user
  *     {@code read64} through the accessor (fast-path miss, L1 and STLB miss, a walk with a PDE-cache hit, both
  *     fills) and the load of the data from its own frame (64 MiB of distinct frames, as in the guest).</li>
@@ -70,6 +77,8 @@ public class TranslateBench {
     private Mmu mmu;
     private long va;
     private int next;
+    private TlbArray l1Array;
+    private TlbArray stlbArray;
 
     @Setup
     public void setUp() {
@@ -95,6 +104,8 @@ public class TranslateBench {
         for (int i = 0; i < STLB_PAGES; i++) {
             mmu.translate(BASE + ((long) i << 12), PfErr.U);
         }
+        l1Array = mmu.dtlb().array(Tlb.SIZE_4K);
+        stlbArray = mmu.stlb().array(Tlb.SIZE_4K);
     }
 
     /** The walkNoPscHit page under PML4 entry {@code i}: same offset everywhere, so the same TLB sets. */
@@ -145,6 +156,17 @@ public class TranslateBench {
     public long stlbHit() {
         next = (next + 1) & (STLB_PAGES - 1);
         return mmu.translate(BASE + ((long) next << 12), PfErr.U);
+    }
+
+    /** {@link #stlbHit}'s work in the two 4 KiB arrays alone: L1 lookup (miss), STLB lookup (hit), L1 fill. */
+    @Benchmark
+    public long stlbHitArrays() {
+        next = (next + 1) & (STLB_PAGES - 1);
+        long v = BASE + ((long) next << 12);
+        TlbArray l1 = l1Array, stlb = stlbArray;
+        long miss = l1.lookup(v, 0);
+        int h = stlb.lookup(v, 0);
+        return miss + l1.fill(v, 0, stlb.frame(h), stlb.attrs(h));
     }
 
     /** TLB misses at both levels; the PDE comes from the paging-structure cache: one guest load. */

@@ -5,37 +5,27 @@ import static org.mmulab.emulator.mmu.TlbEntryWord.*;
 import java.util.Arrays;
 
 /**
- * One set-associative array of translations for a single page size (SDM Vol. 3A §4.10.2), stored as
- * parallel primitive arrays so a lookup allocates nothing. Replacement is true LRU within a set.
+ * One set-associative array of translations for a single page size (SDM Vol. 3A §4.10.2), stored as parallel
+ * primitive arrays so a lookup allocates nothing. Replacement is true LRU within a set.
  *
- * <p>Each way's tag, PCID and attributes are packed into one {@code long} ({@link #entry}: bits 63:19
- * the page number + 1, 0 = invalid; bits 18:7 the PCID; bits 6:0 the {@code ATTR_*} bits), so a lookup
- * is one load and one compare per way (the tag); the PCID, or the G bit of a global entry, which matches
- * any PCID, is tested on the same word only when the tag matched. A lookup tries the slot its page index
- * names first (below), then the set's most recently used way: a repeated hit costs one compare, no store.
- *
- * <p>An entry caches what the walk found: the page frame, and the combined rights of every level
- * (R/W, U/S, XD ANDed/ORed over the walk), the leaf's D and G bits. Entries are never updated
- * behind the hardware's back: a changed page table stays invisible until the entry is invalidated or
- * evicted (SDM §4.10.4.4, "delayed invalidation").
+ * <p>Each way's tag, PCID and attributes are packed into one {@code long} ({@link TlbEntryWord}), so a lookup is
+ * one load and one compare per way tried. It tries the slot its page index names first (below), then the set's
+ * most recently used way: a repeated hit costs one compare, no store. An entry caches what the walk found: the page
+ * frame, the rights combined over every level (R/W, U/S, XD), the leaf's D and G bits. Entries are never updated
+ * behind the hardware's back: a changed page table stays invisible until the entry is invalidated or evicted
+ * (SDM §4.10.4.4, "delayed invalidation").
  *
  * <p>True LRU without a scan: in a set of at most 16 ways the recency order is one {@code long}
- * ({@link TlbRecencyOrder}); a fill of a full set takes its last nibble. Wider sets (the fully
- * associative arrays of the Zen presets) keep a last-use clock per slot and scan it on a fill. Both give the victim of a per-slot clock: among
- * valid entries the order is the order of their last use, and a fill prefers an invalid way, the
- * first in the set, whatever its place in the order.
+ * ({@link TlbRecencyOrder}); a fill of a full set takes its last nibble. Wider sets (the fully associative arrays
+ * of the Zen presets) keep a last-use clock per slot and scan it on a fill. Both give the victim of a per-slot
+ * clock: among valid entries the order of their last use; a fill prefers an invalid way, the first in the set.
  *
- * <p>Neither a miss nor a hit normally scans: the {@link TlbPageIndex} counts the valid entries per hashed
- * page number and remembers the slot filled last for each, so a lookup with count 0 misses at once and
- * otherwise tries that slot first (a set never holds two entries a lookup would hit, see {@link #fill}).
- * The counts are kept exact by the few places an entry is written ({@link #write}, the shadow drop of a
- * scanning fill, {@link #clear}, a full {@link #flush}). So hits, misses and LRU victims are those of a
- * scan of the set.
- *
- * <p>A fill normally scans its set for an entry of the same page to replace. The MMU fills what a lookup
- * of the same array has just missed; the array remembers that key ({@link #missKey}) until an entry
- * changes, and keeps a valid-ways mask per set, so such a fill takes the first free way or the LRU one
- * without the scan.
+ * <p>Neither a miss nor a hit normally scans: the {@link TlbPageIndex} counts the valid entries per hashed page
+ * number and remembers the slot filled last for each, so a lookup with count 0 misses at once and otherwise tries
+ * that slot first (a set never holds two entries a lookup would hit, see {@link #fill}). The counts are kept exact
+ * where an entry is written or dropped ({@link #write}, a scanning fill's shadow drop, {@link #clear},
+ * {@link #flush}), so hits, misses and LRU victims are those of a scan of the set. A fill of what a lookup of the
+ * same array has just missed (the MMU's fill; {@link #missKey}) takes the first free way or the LRU one unscanned.
  */
 public final class TlbArray {
     /** Attribute bits of a cached translation. */
@@ -68,6 +58,8 @@ public final class TlbArray {
     private final long[] order;
     /** Sets of at most 16 ways (null otherwise): per set, bit w set while way w holds a valid entry. */
     private final int[] validWays;
+    /** Bit {@code set}: the set may hold an entry (set as a free way fills; cleared as a flush empties the array). */
+    private final long[] occupied;
     /**
      * The key ({@link #pack}ed page number + 1 and PCID) the last {@link #lookup} missed, 0 once any entry
      * changed since: a {@link #fill} of that key then knows no entry matches it and skips its scan.
@@ -120,6 +112,7 @@ public final class TlbArray {
             this.validWays = null;
             this.lastUse = new long[entries];
         }
+        this.occupied = new long[(sets + 63) >>> 6];
         this.pageIndex = TlbPageIndex.fits(ways) ? new TlbPageIndex(entries) : null;
         this.pageIndexWords = pageIndex == null ? null : pageIndex.words;
         this.pageIndexMask = pageIndex == null ? 0 : pageIndex.mask;
@@ -279,6 +272,7 @@ public final class TlbArray {
         if (freeWays != 0) {
             int w = Integer.numberOfTrailingZeros(freeWays);
             valid[set] = v | 1 << w;
+            occupied[set >>> 6] |= 1L << set;
             victim = base + w;
             use(set, w, victim);
         } else { // moveToFront of the last nibble, without its search
@@ -337,6 +331,9 @@ public final class TlbArray {
                 ? vaOf(old) : -1;
         write(victim, old, vpn, curPcid, pageFrame, attributes);
         use(set, victim - base, victim);
+        if (old == 0) {
+            occupied[set >>> 6] |= 1L << set;
+        }
         if (validWays != null) {
             validWays[set] |= 1 << (victim - base);
         }
@@ -448,10 +445,7 @@ public final class TlbArray {
         return n;
     }
 
-    /**
-     * Drops the splinters (of any set) of the large page holding {@code va} in {@code curPcid}, and the
-     * global ones when {@code global}.
-     */
+    /** Drops the splinters (any set) of the large page holding {@code va} in {@code curPcid}, global ones if {@code global}. */
     private int invalidateSplinters(long va, int curPcid, boolean global) {
         int n = 0;
         boolean any = false;
@@ -515,31 +509,37 @@ public final class TlbArray {
             return;
         }
         boolean left = false;
-        for (int i = 0; i < entry.length; i++) {
-            long e = entry[i];
-            if (e == 0) {
-                continue;
+        for (int word = 0; word < occupied.length; word++) { // the sets that may hold an entry
+            for (long sets = occupied[word]; sets != 0; sets &= sets - 1) {
+                for (int i = (word << 6 | Long.numberOfTrailingZeros(sets)) * ways, end = i + ways; i < end; i++) {
+                    long e = entry[i];
+                    if (e == 0) {
+                        continue;
+                    }
+                    boolean global = global(e);
+                    if (keepGlobal && global || onlyPcid >= 0 && pcidOf(e) != onlyPcid && !global) {
+                        left = true;
+                        continue;
+                    }
+                    clear(i);
+                }
             }
-            boolean global = global(e);
-            if (keepGlobal && global || onlyPcid >= 0 && pcidOf(e) != onlyPcid && !global) {
-                left = true;
-                continue;
-            }
-            clear(i);
         }
         mayHold = left;
     }
 
     /**
-     * Drops every entry. Sets that keep a valid-ways mask are emptied slot by valid slot (a flush of a big,
-     * nearly empty STLB clears a few slots, not its 1,536 entries, frames and 4,096 index words); the frame
-     * of every invalid slot is {@link #NO_FRAME} before and after, as {@link #covers} requires.
+     * Drops every entry: of the {@link #occupied} sets, slot by valid slot (a flush of a big, nearly empty STLB clears
+     * a few slots, not 1,536 entries and frames, 4,096 index words, 128 masks); the frame of every invalid slot is
+     * {@link #NO_FRAME} before and after, as {@link #covers} requires.
      */
     private void emptyAll() {
         int[] valid = validWays;
+        long[] occ = occupied;
         if (valid == null) {
             Arrays.fill(entry, 0);
             Arrays.fill(frame, NO_FRAME);
+            Arrays.fill(occ, 0);
             if (pageIndex != null) {
                 pageIndex.clear();
             }
@@ -548,22 +548,21 @@ public final class TlbArray {
         long[] en = entry;
         long[] fr = frame;
         TlbPageIndex x = pageIndex;
-        for (int set = 0; set < valid.length; set++) {
-            int bits = valid[set];
-            if (bits == 0) {
-                continue;
-            }
-            valid[set] = 0;
-            int base = set * ways;
-            do {
-                int slot = base + Integer.numberOfTrailingZeros(bits);
-                if (x != null) {
-                    x.zero(tagOf(en[slot]) - 1); // every entry of the word goes in this flush
+        for (int word = 0; word < occ.length; word++) {
+            for (long sets = occ[word]; sets != 0; sets &= sets - 1) {
+                int set = word << 6 | Long.numberOfTrailingZeros(sets);
+                int base = set * ways;
+                for (int bits = valid[set]; bits != 0; bits &= bits - 1) {
+                    int slot = base + Integer.numberOfTrailingZeros(bits);
+                    if (x != null) {
+                        x.zero(tagOf(en[slot]) - 1); // every entry of the word goes in this flush
+                    }
+                    en[slot] = 0;
+                    fr[slot] = NO_FRAME;
                 }
-                en[slot] = 0;
-                fr[slot] = NO_FRAME;
-                bits &= bits - 1;
-            } while (bits != 0);
+                valid[set] = 0;
+            }
+            occ[word] = 0;
         }
     }
 
