@@ -131,12 +131,16 @@ class SmpMachineTest {
         Machine m = g.machine;
         Vcpu v1 = m.vcpu(1);
         AtomicReference<Vcpu> ranBy = new AtomicReference<>();
+        AtomicBoolean v1Stopped = new AtomicBoolean();
         g.onSyscall = (cpu, nr) -> {
             if (cpu == v1) {
+                v1Stopped.set(true);
                 cpu.stop();
                 return;
             }
-            g.await(() -> !v1.isRunning());
+            // v1 has run and left its run loop: "not running" alone also holds before v1's thread starts, and one
+            // that is starting (online, not yet running) would take the call from its mailbox itself
+            g.await(() -> v1Stopped.get() && !v1.isRunning());
             m.sendIpis(cpu, List.of(v1), target -> ranBy.set(m.currentVcpu()));
             cpu.stop();
         };
