@@ -1,6 +1,8 @@
 package org.mmulab.emulator.mmu;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Test reference: the TLB array as it was before the recency order was packed per set (commit da551c8),
@@ -334,6 +336,20 @@ final class ReferenceTlbArray {
                 v.entry(vaOf(e), pcidOf(e), frame[i], (int) (e & ATTR_BITS));
             }
         }
+    }
+
+    /** The valid entries as "va/pcid/frame/attrs" strings in slot order, to compare with {@link #contentsOf}. */
+    List<String> contents() {
+        List<String> l = new ArrayList<>();
+        forEach((va, pcid, frame, attrs) -> l.add(Long.toHexString(va) + "/" + pcid + "/" + frame + "/" + attrs));
+        return l;
+    }
+
+    /** {@code a}'s valid entries in the form of {@link #contents()}. */
+    static List<String> contentsOf(TlbArray a) {
+        List<String> l = new ArrayList<>();
+        a.forEach((va, pcid, frame, attrs) -> l.add(Long.toHexString(va) + "/" + pcid + "/" + frame + "/" + attrs));
+        return l;
     }
 
     @FunctionalInterface

@@ -3,8 +3,6 @@ package org.mmulab.emulator.mmu;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 
 import org.junit.jupiter.params.ParameterizedTest;
@@ -61,24 +59,12 @@ class TlbArrayEverySetTest {
                 int only = r.nextInt(3) == 0 ? pcid : -1;
                 ref.flush(keepGlobal, only);
                 a.flush(keepGlobal, only);
-                assertEquals(contents(ref), contents(a), at + ": contents after a flush");
+                assertEquals(ref.contents(), ReferenceTlbArray.contentsOf(a), at + ": contents after a flush");
                 assertTrue(a.pageCountsExact(), at + ": page counts after a flush");
             }
             assertEquals(ref.mayHold(), a.mayHold(), at + ": mayHold");
         }
-        assertEquals(contents(ref), contents(a), "seed " + SEED + ": final contents");
+        assertEquals(ref.contents(), ReferenceTlbArray.contentsOf(a), "seed " + SEED + ": final contents");
         assertTrue(a.pageCountsExact(), "seed " + SEED + ": final page counts");
-    }
-
-    private static List<String> contents(ReferenceTlbArray a) {
-        List<String> l = new ArrayList<>();
-        a.forEach((va, pcid, frame, attrs) -> l.add(Long.toHexString(va) + "/" + pcid + "/" + frame + "/" + attrs));
-        return l;
-    }
-
-    private static List<String> contents(TlbArray a) {
-        List<String> l = new ArrayList<>();
-        a.forEach((va, pcid, frame, attrs) -> l.add(Long.toHexString(va) + "/" + pcid + "/" + frame + "/" + attrs));
-        return l;
     }
 }

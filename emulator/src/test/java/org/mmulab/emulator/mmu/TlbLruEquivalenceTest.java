@@ -3,8 +3,6 @@ package org.mmulab.emulator.mmu;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 
 import org.junit.jupiter.params.ParameterizedTest;
@@ -88,13 +86,13 @@ class TlbLruEquivalenceTest {
             }
             assertEquals(ref.mayHold(), a.mayHold(), at + ": mayHold");
             if (op % 64 == 0) {
-                assertEquals(contents(ref), contents(a), at + ": contents");
+                assertEquals(ref.contents(), ReferenceTlbArray.contentsOf(a), at + ": contents");
             }
             if (op % 16 == 0) { // the miss filter's counts: a wrong one would turn a hit into a miss
                 assertTrue(a.pageCountsExact(), at + ": page counts");
             }
         }
-        assertEquals(contents(ref), contents(a), "seed " + SEED + ": final contents");
+        assertEquals(ref.contents(), ReferenceTlbArray.contentsOf(a), "seed " + SEED + ": final contents");
         System.out.println("  " + lruEvictions + " fills evicted the LRU way of a full set");
         assertTrue(lruEvictions > OPS / 100, "the sequence exercised the LRU victim choice: " + lruEvictions);
     }
@@ -120,17 +118,5 @@ class TlbLruEquivalenceTest {
             return va | 0x0000_8000_0000_0000L; // non-canonical
         }
         return k < 5 ? va | 0xffff_8000_0000_0000L : va;
-    }
-
-    private static List<String> contents(ReferenceTlbArray a) {
-        List<String> l = new ArrayList<>();
-        a.forEach((va, pcid, frame, attrs) -> l.add(Long.toHexString(va) + "/" + pcid + "/" + frame + "/" + attrs));
-        return l;
-    }
-
-    private static List<String> contents(TlbArray a) {
-        List<String> l = new ArrayList<>();
-        a.forEach((va, pcid, frame, attrs) -> l.add(Long.toHexString(va) + "/" + pcid + "/" + frame + "/" + attrs));
-        return l;
     }
 }
