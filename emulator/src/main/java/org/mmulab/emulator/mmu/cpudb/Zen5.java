@@ -99,10 +99,11 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  *     past the half-way mark to an unpredicted load from k = 8 (distance 7). Strides up to 8 pages + 192 bytes (32,960 bytes) were measured
  *     and are followed; longer ones are not. The reach <em>ramps</em> ({@code DataPrefetch.initialReach} 3): same
  *     probe and host, 2026-12-06, 2,048 pages, T = 3..8 trained loads, three runs each at strides of 1 and 8
- *     pages: after T loads the loads k &le; T strides ahead cost an L1 hit plus 1-19 ticks and k = T + 1 an
- *     unpredicted load (T = 3: k = 1-3 at 47-64, k = 4 at 83-95; T = 5: k = 1-5, k = 6 at 76-91), up to k = 7
- *     (T = 8: k = 8 at 77-78, half-way), so the prefetcher reaches 3 strides ahead at the load that confirms a
- *     stride (the third) and one more per further load, up to the distance. Beyond the L2 DTLB's reach (65,536 pages, the probe's target
+ *     pages (load 1.7-3.2): after T loads the loads k &le; T strides ahead cost 46-74 ticks (the floor 45-49) and
+ *     k = T + 1 about an unpredicted load (T = 3: k = 1-3 at 46-66, k = 4 at 82-87 against 84-91 far; T = 5:
+ *     k = 6 at 76-90), up to k = 7 (T = 8: k = 8 at 72-80, half-way; k = 9 at 85-93), so the prefetcher
+ *     reaches 3 strides ahead at the load that confirms a stride (the third) and one more per further load,
+ *     up to the distance. Beyond the L2 DTLB's reach (65,536 pages, the probe's target
  *     loads k strides ahead whose translations no TLB held) k = 1-3 cost 53-89 ticks against 49-51 for an
  *     L1 hit and 259-288 unpredicted: a prefetch walks on a TLB miss, so the model's do
  *     ({@code DataPrefetch.walks}, mmu.PrefetchWalker).</li>
