@@ -11,6 +11,10 @@ import java.util.Objects;
  *
  * @param distance     how many strides ahead of the trained load the prefetcher keeps its fetches (0: no
  *                     prefetcher)
+ * @param initialReach how many strides ahead it fetches at the load that first confirms a stride (the third at
+ *                     that stride); each further load at the same stride reaches one stride further, up to
+ *                     {@code distance}, and a new stride starts again from here. {@code distance}: no ramp, the
+ *                     full distance at once
  * @param maxStride    the largest |stride| in bytes it follows
  * @param crossesPages true when a prefetch may go into another 4 KiB page than its trigger's, translated through
  *                     the TLBs; false: it stops at the trigger's 4 KiB page (Intel: "does not prefetch across 4K
@@ -21,7 +25,7 @@ import java.util.Objects;
  * @param tlbFill      what a cross-page prefetch leaves in the TLBs ({@link TlbFill})
  * @param source       one line: where the figures come from
  */
-public record DataPrefetch(int distance, int maxStride, boolean crossesPages, boolean walks, TlbFill tlbFill,
+public record DataPrefetch(int distance, int initialReach, int maxStride, boolean crossesPages, boolean walks, TlbFill tlbFill,
         String source) {
     /** No prefetcher. */
     public static final DataPrefetch NONE = new DataPrefetch(0, 0, false, false, "no data prefetcher modelled");
@@ -53,18 +57,25 @@ public record DataPrefetch(int distance, int maxStride, boolean crossesPages, bo
         }
     }
 
-    /** A prefetcher that installs no translation. */
+    /** A prefetcher that installs no translation and fetches its full distance from the first confirmation. */
     public DataPrefetch(int distance, int maxStride, boolean crossesPages, boolean walks, String source) {
         this(distance, maxStride, crossesPages, walks, TlbFill.NONE, source);
+    }
+
+    /** A prefetcher that fetches its full distance from the first confirmation (no ramp). */
+    public DataPrefetch(int distance, int maxStride, boolean crossesPages, boolean walks, TlbFill tlbFill,
+            String source) {
+        this(distance, distance, maxStride, crossesPages, walks, tlbFill, source);
     }
 
     public DataPrefetch {
         Objects.requireNonNull(source);
         Objects.requireNonNull(tlbFill);
-        if (distance < 0 || distance > 64 || maxStride < 0 || (walks && !crossesPages)
+        if (distance < 0 || distance > 64 || initialReach < Math.min(distance, 1) || initialReach > distance
+                || maxStride < 0 || (walks && !crossesPages)
                 || (tlbFill != TlbFill.NONE && !crossesPages) || (tlbFill.fillsFromWalk() && !walks)) {
             throw new IllegalArgumentException(
-                    "data prefetch: distance 0..64, maxStride >= 0, walks and TLB fills only across pages, walk fills only with walks");
+                    "data prefetch: distance 0..64, initialReach 1..distance, maxStride >= 0, walks and TLB fills only across pages, walk fills only with walks");
         }
     }
 

@@ -4,7 +4,10 @@ package org.mmulab.emulator.timing;
  * A vCPU's L1 data stride prefetcher under {@code --timing cycle}: a small table indexed by the load
  * instruction's address that learns each load's stride from its virtual addresses and, once the same
  * distance has repeated, keeps the lines {@link DataPrefetch#distance} strides ahead of the load fetched
- * into L1D (and, the hierarchy being inclusive, L2 and the LLC). What it follows and how far ahead it runs
+ * into L1D (and, the hierarchy being inclusive, L2 and the LLC). Its reach may ramp up
+ * ({@link DataPrefetch#initialReach}): at the load that first repeats a stride it fetches that many strides
+ * ahead, and one more per further load at the same stride until the distance (measured on Zen 5, see
+ * {@code Zen5}); a new stride starts the ramp again. What it follows and how far ahead it runs
  * are the preset's {@link DataPrefetch}: AMD 58455 describes Zen 5's L1 stride prefetcher ("uses memory
  * access history of individual instructions to fetch additional lines when each access is a constant
  * distance from the previous"); Intel's optimization manual its IP-based stride prefetcher (strides up
@@ -72,6 +75,8 @@ public final class StridePrefetcher {
     private final long[] stride = new long[ENTRIES];
     /** How many strides past {@link #last} the entry's prefetches reach (0: none yet). */
     private final int[] ahead = new int[ENTRIES];
+    /** Loads that repeated the entry's current stride (0 until the third load at it). */
+    private final int[] confirmed = new int[ENTRIES];
     /** Lines a prefetch filled into L1D and no demand load has used yet (direct-mapped by line; line + 1, 0: empty). */
     private final long[] recent = new long[RECENT];
     /** When each of {@link #recent}'s lines is in L1D (vCPU cycles: clock + walk cycles). */
@@ -143,6 +148,7 @@ public final class StridePrefetcher {
             last[e] = va;
             stride[e] = 0;
             ahead[e] = 0;
+            confirmed[e] = 0;
             return;
         }
         long d = va - last[e];
@@ -153,13 +159,20 @@ public final class StridePrefetcher {
         if (d != stride[e] || Math.abs(d) > spec.maxStride()) {
             stride[e] = d; // a new distance: trained when the next load repeats it
             ahead[e] = 0;
+            confirmed[e] = 0;
             return;
         }
-        // the load moved one stride on, so the reach is one short of `distance`: only the far end is new
-        for (int j = Math.max(ahead[e], 1); j <= spec.distance(); j++) {
+        // the reach ramps: initialReach at the first confirmation, one stride more per confirmed load after it
+        int reach = spec.distance();
+        if (confirmed[e] < reach) {
+            confirmed[e]++;
+            reach = Math.min(reach, spec.initialReach() + confirmed[e] - 1);
+        }
+        // the load moved one stride on, so the last reach is one short now: only the lines past it are new
+        for (int j = Math.max(ahead[e], 1); j <= reach; j++) {
             prefetch(va, pa, va + j * d);
         }
-        ahead[e] = spec.distance();
+        ahead[e] = reach;
     }
 
     private void prefetch(long trigger, long triggerPa, long va) {

@@ -81,6 +81,60 @@ class StridePrefetcherTest {
         assertEquals(null, without.prefetcher());
     }
 
+    /** How far past {@code va} (in strides of {@code stride}) the farthest address a prefetch asked for lies. */
+    private static long reach(java.util.List<Long> asked, long va, long stride) {
+        long far = va;
+        for (long a : asked) {
+            if ((a - va) / stride > (far - va) / stride) {
+                far = a;
+            }
+        }
+        return (far - va) / stride;
+    }
+
+    /**
+     * Zen 5's measured ramp (prefetch_probe, 2026-12-06): at the third load at a stride the prefetcher reaches
+     * initialReach (3) strides ahead, then one more per load until the distance (7); a new stride starts the
+     * ramp again. Under the earlier rule (the full distance at the first confirmation) the third load reaches 7.
+     */
+    @Test
+    void theReachRampsFromTheFirstConfirmationAndRestartsOnANewStride() {
+        java.util.List<Long> asked = new java.util.ArrayList<>();
+        StridePrefetcher.Translator t = va -> {
+            asked.add(va);
+            return pa(va);
+        };
+        WalkTiming w = timing(new DataPrefetch(7, 3, 1 << 15, true, false, DataPrefetch.TlbFill.NONE, "test"), t);
+        long[] reachAfter = {0, 0, 3, 4, 5, 6, 7, 7, 7, 7};
+        long[] issuedAfter = {0, 0, 3, 5, 7, 9, 11, 12, 13, 14};
+        for (int i = 0; i < reachAfter.length; i++) {
+            long va = BASE + i * STRIDE;
+            w.clock().charge(MEM);
+            w.dataLoad(PC, va, pa(va));
+            assertEquals(reachAfter[i], reach(asked, va, STRIDE), "reach after load " + (i + 1));
+            assertEquals(issuedAfter[i], w.prefetcher().issued, "prefetches after load " + (i + 1));
+        }
+        // a new stride (two pages and six lines): its first load only learns it, the next confirms it at reach 3
+        long from = BASE + (reachAfter.length - 1) * STRIDE, stride2 = 2 * STRIDE;
+        asked.clear();
+        for (int i = 1; i <= 6; i++) {
+            long va = from + i * stride2;
+            w.clock().charge(MEM);
+            w.dataLoad(PC, va, pa(va));
+            assertEquals(i == 1 ? 0 : Math.min(7, i + 1), reach(asked, va, stride2), "new stride, reach after load " + i);
+        }
+
+        WalkTiming full = timing(new DataPrefetch(7, 1 << 15, true, false, "test"), t);
+        asked.clear();
+        chase(full, PC, strided(3, STRIDE));
+        assertEquals(7, reach(asked, BASE + 2 * STRIDE, STRIDE), "initialReach == distance: no ramp");
+        assertEquals(7, full.prefetcher().issued);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new DataPrefetch(7, 8, 1 << 15, true, false, DataPrefetch.TlbFill.NONE, "test"));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new DataPrefetch(7, 0, 1 << 15, true, false, DataPrefetch.TlbFill.NONE, "test"));
+    }
+
     @Test
     void intelStopsAtThePage() {
         WalkTiming w = timing(new DataPrefetch(1, 2048, false, false, "test"), MAPPED);

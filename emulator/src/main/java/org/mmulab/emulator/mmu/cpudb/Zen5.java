@@ -97,7 +97,13 @@ import org.mmulab.emulator.timing.TimingModel.CacheGeometry;
  *     2026-12-05, regions of 2,048 pages (inside the L2 DTLB's reach), strides of 1 and 8 pages plus three
  *     lines: after 8 trained loads a load k strides ahead cost an L1 hit plus 2-10 TSC ticks for k = 1..6-7,
  *     past the half-way mark to an unpredicted load from k = 8 (distance 7). Strides up to 8 pages + 192 bytes (32,960 bytes) were measured
- *     and are followed; longer ones are not. Beyond the L2 DTLB's reach (65,536 pages, the probe's target
+ *     and are followed; longer ones are not. The reach <em>ramps</em> ({@code DataPrefetch.initialReach} 3): same
+ *     probe and host, 2026-12-06, 2,048 pages, T = 3..8 trained loads, three runs each at strides of 1 and 8
+ *     pages (load 1.7-3.2): after T loads the loads k &le; T strides ahead cost 46-74 ticks (the floor 45-49) and
+ *     k = T + 1 about an unpredicted load (T = 3: k = 1-3 at 46-66, k = 4 at 82-87 against 84-91 far; T = 5:
+ *     k = 6 at 76-90), up to k = 7 (T = 8: k = 8 at 72-80, half-way; k = 9 at 85-93), so the prefetcher
+ *     reaches 3 strides ahead at the load that confirms a stride (the third) and one more per further load,
+ *     up to the distance. Beyond the L2 DTLB's reach (65,536 pages, the probe's target
  *     loads k strides ahead whose translations no TLB held) k = 1-3 cost 53-89 ticks against 49-51 for an
  *     L1 hit and 259-288 unpredicted: a prefetch walks on a TLB miss, so the model's do
  *     ({@code DataPrefetch.walks}, mmu.PrefetchWalker).</li>
@@ -138,11 +144,11 @@ public final class Zen5 {
     public static final String SUMMARY = "AMD Zen 5 server (EPYC 9005 Turin, family 1Ah), 2.7 GHz";
 
     /** The L1 stride prefetcher, as measured by prefetch_probe (see above). */
-    public static final DataPrefetch PREFETCH = new DataPrefetch(7, 32_960, true, true,
+    public static final DataPrefetch PREFETCH = new DataPrefetch(7, 3, 32_960, true, true,
             DataPrefetch.TlbFill.FROM_STLB_WALK_INTO_STLB,
-            "L1 stride prefetcher (AMD 58455); distance 7 strides, crosses pages, walks on a TLB miss, a prefetch that fetches "
+            "L1 stride prefetcher (AMD 58455); distance 7 strides (3 at a stride's first confirmation, one more per load), crosses pages, walks on a TLB miss, a prefetch that fetches "
                     + "its line installs an STLB hit's translation in the L1 dTLB, strides up to 32,960 B: measured by "
-                    + "prefetch_probe on an EPYC family 1Ah model 02h, 2026-12-05; a walked translation goes into the STLB: "
+                    + "prefetch_probe on an EPYC family 1Ah model 02h, 2026-12-05 (the ramp 2026-12-06); a walked translation goes into the STLB: "
                     + "chosen against that host's tlb_stride curves, 2026-12-06");
 
     public static final TimingModel TIMING = new TimingModel("zen5", 2_700_000_000L,
