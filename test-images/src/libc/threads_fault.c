@@ -60,14 +60,20 @@ static void *worker(void *arg) {
     uint64_t zeros_seen_bad = 0;
     for (unsigned p = 0; p < SHARED_PAGES; p++) {
         volatile uint64_t *sp = shared_page(p);
-        /* A read (maybe a read fault mapping the zero page): word 1 is either 0 or its final value. */
-        uint64_t seen = sp[1];
+        /* A read (maybe a read fault mapping the zero page): word 1 is either 0 or its final value. Read and
+         * written as one 64-bit access (__atomic): on i386 a plain uint64_t access is two 32-bit moves, and a
+         * reader between the writer's two halves saw a torn value (as it could on real hardware). */
+        uint64_t seen = __atomic_load_n((uint64_t *) &sp[1], __ATOMIC_RELAXED);
         if (seen != 0 && seen != shared_value(p, 1)) {
             zeros_seen_bad++;
         }
         __atomic_fetch_add((uint64_t *) &sp[0], 1, __ATOMIC_SEQ_CST);
         for (unsigned w = 1 + t; w < WORDS; w += nthreads) {
-            sp[w] = shared_value(p, w);
+            if (w == 1) {
+                __atomic_store_n((uint64_t *) &sp[1], shared_value(p, 1), __ATOMIC_RELAXED);
+            } else {
+                sp[w] = shared_value(p, w);
+            }
         }
     }
     if (zeros_seen_bad != 0) {
