@@ -84,7 +84,7 @@ final class PrefetchTranslation implements StridePrefetcher.Translator {
         boolean w = prefetchWalked && walked;
         prefetchStlbHandle = -1;
         prefetchWalked = false;
-        if ((h < 0 && !w) || ((s.pagingLongMode() ? va : va & 0xffff_ffffL) >>> 12) != (prefetchVa >>> 12)) {
+        if ((h < 0 && !w) || !ofLastPrefetch(va)) {
             return false;
         }
         if (h >= 0) {
@@ -112,11 +112,16 @@ final class PrefetchTranslation implements StridePrefetcher.Translator {
     public boolean installInStlb(long va) {
         boolean w = prefetchWalked;
         prefetchWalked = false;
-        if (!w || ((s.pagingLongMode() ? va : va & 0xffff_ffffL) >>> 12) != (prefetchVa >>> 12)) {
+        if (!w || !ofLastPrefetch(va)) {
             return false;
         }
         mmu.stlb.fill(prefetchWalker.sizeIndex, prefetchVa, mmu.currentPcid(), prefetchWalker.frame,
                 prefetchWalker.attrs);
         return true;
+    }
+
+    /** {@code va} is in the page {@link #prefetchPhysical} last translated (32-bit addresses under PAE). */
+    private boolean ofLastPrefetch(long va) {
+        return ((s.pagingLongMode() ? va : va & 0xffff_ffffL) >>> 12) == (prefetchVa >>> 12);
     }
 }
