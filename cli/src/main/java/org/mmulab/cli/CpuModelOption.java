@@ -40,6 +40,16 @@ record CpuModelOption(CpuPresets.Preset preset, String message, boolean virtuali
         return new CpuModelOption(CpuPresets.byName(value), null, false);
     }
 
+    /**
+     * The preset's name, as the user gives it. picocli renders every option's value as a string while it parses
+     * (at each boot, tracing on or off); the record's generated toString would print the whole CPU model and
+     * bootstrap the record's method handles on the way, about a fifth of a {@code boot hello}'s main thread.
+     */
+    @Override
+    public String toString() {
+        return preset.name();
+    }
+
     /** picocli converter: a bad name or {@code list} is a usage error with a one-line message. */
     static final class Converter implements ITypeConverter<CpuModelOption> {
         @Override

@@ -3,6 +3,7 @@ package org.mmulab.cli;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.util.List;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,13 +14,14 @@ import picocli.CommandLine.Command;
  * parameters are usage errors: one line on stderr (the problem and where help is) and exit status 2.
  */
 @Command(name = "mmulab", mixinStandardHelpOptions = true, version = "mmulab 0.1.0",
-        description = "Cycle-level x86-64 / PAE MMU emulator running a Java port of Linux mm.",
-        subcommands = {BootCommand.class, BenchCommand.class, ExploreCommand.class})
+        description = "Cycle-level x86-64 / PAE MMU emulator running a Java port of Linux mm.")
 public final class Mmulab implements Runnable {
     /** Exit status for usage errors and unusable images, as picocli and most Unix tools use. */
     public static final int EXIT_USAGE = 2;
     /** Exit status when mmulab itself fails (sysexits.h EX_SOFTWARE). */
     public static final int EXIT_INTERNAL = 70;
+    /** The subcommands, in the order {@code mmulab --help} lists them. */
+    static final List<Class<?>> SUBCOMMANDS = List.of(BootCommand.class, BenchCommand.class, ExploreCommand.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -38,9 +40,15 @@ public final class Mmulab implements Runnable {
      * Returns the exit status (the guest's, for {@code boot}).
      */
     public static int execute(String[] args, InputStream stdin, PrintStream stdout, PrintStream stderr) {
-        CommandLine cl = new CommandLine(new Mmulab(), new Factory(stdin, stdout, stderr));
-        // Everything after IMAGE belongs to the guest, even "-t 2" or "--help".
-        cl.getSubcommands().get("boot").setStopAtPositional(true);
+        // picocli's Groovy-closure support looks for a class this program never has, at every start.
+        System.setProperty("picocli.disable.closures", "true");
+        Factory factory = new Factory(stdin, stdout, stderr);
+        CommandLine cl = new CommandLine(new Mmulab(), factory);
+        addSubcommands(cl, factory, args);
+        CommandLine boot = cl.getSubcommands().get("boot");
+        if (boot != null) {
+            boot.setStopAtPositional(true); // everything after IMAGE belongs to the guest, even "-t 2" or "--help"
+        }
         cl.setOut(new PrintWriter(stdout, true));
         cl.setErr(new PrintWriter(stderr, true));
         // Usage errors (bad option values, unknown options, missing IMAGE): one line, status 2.
@@ -61,8 +69,32 @@ public final class Mmulab implements Runnable {
         return status;
     }
 
+    /**
+     * Registers the subcommand the first argument names, or all of them when it names none ({@code --help}, a typo,
+     * nothing): picocli reflects over every registered command's options as it builds the command line, and doing
+     * that for bench and explore was about a third of a {@code boot hello}'s main thread before the guest ran.
+     * A command line holding one subcommand parses, helps and reports errors for it exactly as the full one does.
+     */
+    static void addSubcommands(CommandLine cl, CommandLine.IFactory factory, String[] args) {
+        String first = args.length > 0 ? args[0] : "";
+        boolean named = SUBCOMMANDS.stream().anyMatch(c -> nameOf(c).equals(first));
+        for (Class<?> c : SUBCOMMANDS) {
+            if (!named || nameOf(c).equals(first)) {
+                try {
+                    cl.addSubcommand(nameOf(c), factory.create(c));
+                } catch (Exception e) {
+                    throw new IllegalStateException("cannot create the " + nameOf(c) + " command", e);
+                }
+            }
+        }
+    }
+
+    private static String nameOf(Class<?> command) {
+        return command.getAnnotation(Command.class).name();
+    }
+
     /** Gives subcommands the process streams without globals. */
-    private record Factory(InputStream in, PrintStream out, PrintStream err) implements CommandLine.IFactory {
+    record Factory(InputStream in, PrintStream out, PrintStream err) implements CommandLine.IFactory {
         @Override
         public <K> K create(Class<K> cls) throws Exception {
             if (cls == BootCommand.class) {

@@ -35,6 +35,36 @@ class MmulabCliTest {
         assertEquals(0, run("--version").status());
     }
 
+    /**
+     * The command line registers only the subcommand its first argument names (or all of them when it names none):
+     * help, help of a subcommand and a mistyped command read as they did with every subcommand registered.
+     */
+    @Test
+    void aCommandLineOfOneSubcommandHelpsAndFailsAsTheFullOne() {
+        String top = run("--help").out();
+        for (String name : List.of("boot", "bench", "explore")) {
+            assertTrue(top.contains("  " + name + " "), top);
+            Mmulab.Factory factory = new Mmulab.Factory(System.in, System.out, System.err);
+            CommandLine full = new CommandLine(new Mmulab(), factory);
+            Mmulab.addSubcommands(full, factory, new String[0]);
+            CommandLine one = new CommandLine(new Mmulab(), factory);
+            Mmulab.addSubcommands(one, factory, new String[] {name, "--help"});
+            assertEquals(List.of(name), List.copyOf(one.getSubcommands().keySet()));
+            assertEquals(full.getSubcommands().get(name).getUsageMessage(), one.getSubcommands().get(name).getUsageMessage());
+            assertEquals(0, run(name, "--help").status());
+        }
+        CliRun typo = run("bot", "x");
+        assertEquals(2, typo.status());
+        assertEquals("mmulab: Unmatched arguments from index 0: 'bot', 'x' (see 'mmulab --help')", typo.err().strip());
+    }
+
+    /** picocli prints an option's value as it parses; the CPU model option reads as the name the user gave. */
+    @Test
+    void theCpuModelOptionReadsAsItsPresetName() {
+        assertEquals("zen5", CpuModelOption.parse("zen5").toString());
+        assertEquals(CpuModelOption.DEFAULT, CpuModelOption.parse(CpuModelOption.DEFAULT).toString());
+    }
+
     @Test
     void usageErrorsExitTwoWithAMessage() {
         CliRun noCmd = run();
