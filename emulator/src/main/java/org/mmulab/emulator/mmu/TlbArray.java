@@ -40,10 +40,10 @@ public final class TlbArray {
     private final String name;
     private final int pageShift;
     private final int sets;
-    private final int ways;
-    private final int setMask;
+    final int ways;
+    final int setMask;
     /** {@link TlbEntryWord}s: packed (vpn + 1) << 19 | pcid << 7 | attrs; 0 means invalid. */
-    private final long[] entry;
+    final long[] entry;
     /**
      * The page frame of each slot; {@link #NO_FRAME} in every invalid slot. {@code --check} reads these
      * arrays from another thread ({@link #covers}) while the owner fills a slot (entry, then frame): an
@@ -51,11 +51,11 @@ public final class TlbArray {
      * just-freed frame. Cleared when the entry goes, before the shootdown's acknowledgement, the old frame
      * can no longer be read.
      */
-    private final long[] frame;
+    final long[] frame;
     /** The frame of an invalid slot: no 4 KiB frame's address. */
     static final long NO_FRAME = -1L;
     /** Sets of at most {@link #MAX_ORDERED_WAYS} ways: per set, its {@link TlbRecencyOrder}. Null for wider sets. */
-    private final long[] order;
+    final long[] order;
     /** Sets of at most 16 ways (null otherwise): per set, bit w set while way w holds a valid entry. */
     private final int[] validWays;
     /** Bit {@code set}: the set may hold an entry (set as a free way fills; cleared as a flush empties the array). */
@@ -80,8 +80,8 @@ public final class TlbArray {
     /** Per hashed page number: the valid entries' count and the last filled slot (null past 255 ways). */
     private final TlbPageIndex pageIndex;
     /** Its words and mask, read here through final fields (one load on the lookup's path, not two). */
-    private final int[] pageIndexWords;
-    private final int pageIndexMask;
+    final int[] pageIndexWords;
+    final int pageIndexMask;
     private static final int COUNT_MASK = TlbPageIndex.COUNT_MASK, HINT_SHIFT = TlbPageIndex.HINT_SHIFT;
     /** False only while no entry is valid (cleared by a flush that empties the array): lookups skip it. */
     private boolean mayHold;
@@ -186,7 +186,11 @@ public final class TlbArray {
     /** Returns the slot holding {@code va} for {@code curPcid} (or a global entry), or -1. */
     public int lookup(long va, int curPcid) {
         long vpn = vpnOf(va);
-        long key = pack(vpn + 1, curPcid, 0);
+        return lookupKey(vpn, pack(vpn + 1, curPcid, 0));
+    }
+
+    /** {@link #lookup} of page number {@code vpn} whose key the caller packed ({@code pack(vpn + 1, pcid, 0)}). */
+    int lookupKey(long vpn, long key) {
         int set = (int) (vpn & setMask);
         int base = set * ways;
         long[] en = entry;
@@ -248,8 +252,13 @@ public final class TlbArray {
      * entry for a different page that was evicted, or -1 when nothing was evicted.
      */
     public long fill(long va, int curPcid, long pageFrame, int attributes) {
-        long vpn = vpnOf(va) + 1;
-        long key = pack(vpn, curPcid, 0);
+        long vpn = vpnOf(va);
+        return fillKey(vpn, pack(vpn + 1, curPcid, 0), curPcid, pageFrame, attributes);
+    }
+
+    /** {@link #fill} of page number {@code vpn0} whose key the caller packed. */
+    long fillKey(long vpn0, long key, int curPcid, long pageFrame, int attributes) {
+        long vpn = vpn0 + 1;
         if (key == missKey && (attributes & ATTR_G) == 0 && validWays != null) {
             return fillMissed(vpn, curPcid, pageFrame, attributes);
         }
@@ -357,17 +366,17 @@ public final class TlbArray {
 
     /** A valid entry for page number {@code vpn} appears in {@code slot}: counted, and the hint for its hash. */
     private void count(long vpn, int slot) {
-        TlbPageIndex x = pageIndex;
-        if (x != null) {
-            x.add(vpn, slot);
+        int[] words = pageIndexWords;
+        if (words != null) {
+            TlbPageIndex.add(words, pageIndexMask, vpn, slot);
         }
     }
 
     /** Valid entry {@code e} goes. */
     private void uncount(long e) {
-        TlbPageIndex x = pageIndex;
-        if (x != null) {
-            x.remove(tagOf(e) - 1);
+        int[] words = pageIndexWords;
+        if (words != null) {
+            TlbPageIndex.remove(words, pageIndexMask, tagOf(e) - 1);
         }
     }
 
