@@ -23,6 +23,12 @@ import java.util.List;
  * build ranged 20-34 ns over JVM runs on a quiet 2-core Zen 5 VM, and two copies of one jar in one run differed by
  * up to 5 ns on {@code stlbHit} and 25 ns on {@code walkNoPscHit}. So compare several runs, not one, and a busy
  * sibling vCPU roughly doubles every figure: look at the best rounds.
+ *
+ * <p>The operations named also matter: they run one after the other in each jar's JVM state, and {@code Mmu.translate}
+ * is compiled once, with the profile of the operations before. {@code supervisorTlbHit} timed alone measured 6.2 ns
+ * on the stlb3 branch (main 8.0-9.0), timed after {@code tlbHit} or {@code stlbHit} 7.6-11 ns (main 8.7-11) on the
+ * same afternoon; {@code stlbHitArrays} timed after {@code strideRead64} (whose bench maps 96 MiB) 15-17 ns, without
+ * it 10-11 ns. Compare jars on one list of operations, and time the operation of interest alone as well.
  */
 public final class PairedCpuTimeRunner {
     private PairedCpuTimeRunner() {

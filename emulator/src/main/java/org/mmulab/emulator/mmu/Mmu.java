@@ -52,6 +52,8 @@ public final class Mmu {
     final Tlb dtlb;
     final Tlb itlb;
     final Tlb stlb;
+    /** The L1 TLBs' 4 KiB arrays, read here through final fields (one load fewer on every modelled translation). */
+    private final TlbArray dtlb4k, itlb4k;
     final PagingStructureCache pml4eCache;
     final PagingStructureCache pdpteCache;
     final PagingStructureCache pdeCache;
@@ -101,6 +103,8 @@ public final class Mmu {
         this.dtlb = model.buildL1d();
         this.itlb = model.buildL1i();
         this.stlb = model.buildStlb();
+        this.dtlb4k = dtlb.a4k;
+        this.itlb4k = itlb.a4k;
         this.pml4eCache = new PagingStructureCache("pml4e-cache", model.pml4eCache(), 39);
         this.pdpteCache = new PagingStructureCache("pdpte-cache", model.pdpteCache(), 30);
         this.pdeCache = new PagingStructureCache("pde-cache", model.pdeCache(), 21);
@@ -398,9 +402,11 @@ public final class Mmu {
         }
         Tlb l1 = (access & PfErr.I) != 0 ? itlb : dtlb;
         int pcid = currentPcid();
-        int h = l1.lookup(va, pcid);
-        if (h < 0) {
-            return refill.l1Miss(va, access, l1, pcid);
+        long vpn = (va & 0x0000_ffff_ffff_ffffL) >>> 12; // the 4 KiB arrays' page number and key, for L1 and STLB
+        long key = TlbEntryWord.pack(vpn + 1, pcid, 0);
+        int h = ((access & PfErr.I) != 0 ? itlb4k : dtlb4k).lookupKey(vpn, key);
+        if (h < 0 && (h = l1.lookupLarge(va, pcid)) < 0) {
+            return refill.l1Miss(va, vpn, key, access, l1, pcid);
         }
         int attrs = l1.attrs(h);
         if (!AccessRights.permitted(s, attrs, access) || (access & PfErr.W) != 0 && (attrs & TlbArray.ATTR_D) == 0) {

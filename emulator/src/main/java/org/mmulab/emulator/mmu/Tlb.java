@@ -13,7 +13,8 @@ public final class Tlb {
     private static final int SLOT_MASK = (1 << SLOT_BITS) - 1;
 
     private final TlbArray[] arrays;
-    private final TlbArray a4k;
+    /** The 4 KiB array, always there: read directly by the STLB-hit path ({@link TlbRefill}). */
+    final TlbArray a4k;
     private final TlbArray a2m;
     private final TlbArray a1g;
 
@@ -33,6 +34,12 @@ public final class Tlb {
         if (slot >= 0) {
             return slot; // size index 0
         }
+        return lookupLarge(va, pcid);
+    }
+
+    /** {@link #lookup} in the 2 MiB and 1 GiB arrays, after the 4 KiB array missed. */
+    int lookupLarge(long va, int pcid) {
+        int slot;
         TlbArray a = a2m;
         if (a != null && a.mayHold() && (slot = a.lookup(va, pcid)) >= 0) {
             return (SIZE_2M << SLOT_BITS) | slot;

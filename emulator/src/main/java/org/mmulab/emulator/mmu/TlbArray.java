@@ -26,6 +26,9 @@ import java.util.Arrays;
  * where an entry is written or dropped ({@link #write}, a scanning fill's shadow drop, {@link #clear},
  * {@link #flush}), so hits, misses and LRU victims are those of a scan of the set. A fill of what a lookup of the
  * same array has just missed (the MMU's fill; {@link #missKey}) takes the first free way or the LRU one unscanned.
+ *
+ * <p>Invalidation and flushes (SDM §4.10.4) are {@link TlbArrayInvalidation}'s. The storage arrays and a few fields
+ * are package-private: {@link TlbRefill}'s STLB-hit path reads the STLB's arrays through final fields of its own.
  */
 public final class TlbArray {
     /** Attribute bits of a cached translation. */
@@ -40,10 +43,10 @@ public final class TlbArray {
     private final String name;
     private final int pageShift;
     private final int sets;
-    private final int ways;
-    private final int setMask;
+    final int ways;
+    final int setMask;
     /** {@link TlbEntryWord}s: packed (vpn + 1) << 19 | pcid << 7 | attrs; 0 means invalid. */
-    private final long[] entry;
+    final long[] entry;
     /**
      * The page frame of each slot; {@link #NO_FRAME} in every invalid slot. {@code --check} reads these
      * arrays from another thread ({@link #covers}) while the owner fills a slot (entry, then frame): an
@@ -51,20 +54,20 @@ public final class TlbArray {
      * just-freed frame. Cleared when the entry goes, before the shootdown's acknowledgement, the old frame
      * can no longer be read.
      */
-    private final long[] frame;
+    final long[] frame;
     /** The frame of an invalid slot: no 4 KiB frame's address. */
     static final long NO_FRAME = -1L;
     /** Sets of at most {@link #MAX_ORDERED_WAYS} ways: per set, its {@link TlbRecencyOrder}. Null for wider sets. */
-    private final long[] order;
+    final long[] order;
     /** Sets of at most 16 ways (null otherwise): per set, bit w set while way w holds a valid entry. */
-    private final int[] validWays;
+    final int[] validWays;
     /** Bit {@code set}: the set may hold an entry (set as a free way fills; cleared as a flush empties the array). */
-    private final long[] occupied;
+    final long[] occupied;
     /**
      * The key ({@link #pack}ed page number + 1 and PCID) the last {@link #lookup} missed, 0 once any entry
      * changed since: a {@link #fill} of that key then knows no entry matches it and skips its scan.
      */
-    private long missKey;
+    long missKey;
     /** Wider sets only (null otherwise): the {@link #clock} value of each slot's last use. */
     private final long[] lastUse;
     private long clock;
@@ -78,17 +81,17 @@ public final class TlbArray {
     /** log2(ways) when ways is a power of two (slot >>> waysShift is the set), else -1. */
     private final int waysShift;
     /** Per hashed page number: the valid entries' count and the last filled slot (null past 255 ways). */
-    private final TlbPageIndex pageIndex;
+    final TlbPageIndex pageIndex;
     /** Its words and mask, read here through final fields (one load on the lookup's path, not two). */
-    private final int[] pageIndexWords;
-    private final int pageIndexMask;
+    final int[] pageIndexWords;
+    final int pageIndexMask;
     private static final int COUNT_MASK = TlbPageIndex.COUNT_MASK, HINT_SHIFT = TlbPageIndex.HINT_SHIFT;
     /** False only while no entry is valid (cleared by a flush that empties the array): lookups skip it. */
-    private boolean mayHold;
+    boolean mayHold;
     /** Some valid entry may be a splinter (ATTR_SPLIT_MASK set): INVLPG must then scan every set. */
-    private boolean maySplinter;
+    boolean maySplinter;
     /** Bit s set: the last invalidatePage dropped splinters of a page of size index s. */
-    private int droppedSplinterSizes;
+    int droppedSplinterSizes;
 
     public TlbArray(String name, int entries, int ways, int pageShift) {
         if (entries % ways != 0 || Integer.bitCount(entries / ways) != 1) {
@@ -161,16 +164,16 @@ public final class TlbArray {
      * Page number of a canonical linear address from its low 48 bits (36 bits for 4 KiB pages, so it
      * fits the packed tag); {@link #vaOf} sign-extends it back.
      */
-    private long vpnOf(long va) {
+    long vpnOf(long va) {
         return (va & 0x0000_ffff_ffff_ffffL) >>> pageShift;
     }
 
-    private static boolean canonical(long va) {
+    static boolean canonical(long va) {
         return ((va << 16) >> 16) == va;
     }
 
     /** The linear base address of a valid entry (bit 47 sign-extended, as the address was canonical). */
-    private long vaOf(long e) {
+    long vaOf(long e) {
         return ((tagOf(e) - 1) << pageShift) << 16 >> 16;
     }
 
@@ -186,17 +189,21 @@ public final class TlbArray {
     /** Returns the slot holding {@code va} for {@code curPcid} (or a global entry), or -1. */
     public int lookup(long va, int curPcid) {
         long vpn = vpnOf(va);
-        long key = pack(vpn + 1, curPcid, 0);
+        return lookupKey(vpn, pack(vpn + 1, curPcid, 0));
+    }
+
+    /** {@link #lookup} of page number {@code vpn} whose key the caller packed ({@code pack(vpn + 1, pcid, 0)}). */
+    int lookupKey(long vpn, long key) {
+        int[] index = pageIndexWords;
+        int word = index != null ? index[(int) vpn & pageIndexMask] : -1;
+        if ((word & COUNT_MASK) == 0) {
+            missKey = key; // no valid entry's page hashes here: a miss without looking at the set
+            return -1;
+        }
         int set = (int) (vpn & setMask);
         int base = set * ways;
         long[] en = entry;
-        int[] index = pageIndexWords;
         if (index != null) {
-            int word = index[(int) vpn & pageIndexMask];
-            if ((word & COUNT_MASK) == 0) {
-                missKey = key; // no valid entry's page hashes here: a miss without looking at the set
-                return -1;
-            }
             // The slot filled last for a page hashing here first: it is the hit unless another page of the
             // same hash was filled since (no set holds two entries a lookup would hit).
             int hint = (word >>> HINT_SHIFT) - 1;
@@ -248,8 +255,13 @@ public final class TlbArray {
      * entry for a different page that was evicted, or -1 when nothing was evicted.
      */
     public long fill(long va, int curPcid, long pageFrame, int attributes) {
-        long vpn = vpnOf(va) + 1;
-        long key = pack(vpn, curPcid, 0);
+        long vpn = vpnOf(va);
+        return fillKey(vpn, pack(vpn + 1, curPcid, 0), curPcid, pageFrame, attributes);
+    }
+
+    /** {@link #fill} of page number {@code vpn0} whose key the caller packed. */
+    long fillKey(long vpn0, long key, int curPcid, long pageFrame, int attributes) {
+        long vpn = vpn0 + 1;
         if (key == missKey && (attributes & ATTR_G) == 0 && validWays != null) {
             return fillMissed(vpn, curPcid, pageFrame, attributes);
         }
@@ -357,17 +369,17 @@ public final class TlbArray {
 
     /** A valid entry for page number {@code vpn} appears in {@code slot}: counted, and the hint for its hash. */
     private void count(long vpn, int slot) {
-        TlbPageIndex x = pageIndex;
-        if (x != null) {
-            x.add(vpn, slot);
+        int[] words = pageIndexWords;
+        if (words != null) {
+            TlbPageIndex.add(words, pageIndexMask, vpn, slot);
         }
     }
 
     /** Valid entry {@code e} goes. */
     private void uncount(long e) {
-        TlbPageIndex x = pageIndex;
-        if (x != null) {
-            x.remove(tagOf(e) - 1);
+        int[] words = pageIndexWords;
+        if (words != null) {
+            TlbPageIndex.remove(words, pageIndexMask, tagOf(e) - 1);
         }
     }
 
@@ -403,7 +415,7 @@ public final class TlbArray {
     }
 
     /** Drops the entry in {@code slot}: every entry that goes, goes here (the valid-ways bits and miss key follow). */
-    private void clear(int slot) {
+    void clear(int slot) {
         long e = entry[slot];
         if (e != 0) {
             uncount(e);
@@ -419,55 +431,12 @@ public final class TlbArray {
     }
 
     /**
-     * INVLPG semantics for this array: drops entries for {@code va} in {@code curPcid} and global ones,
-     * and every splinter of the larger page that maps {@code va} (SDM Vol. 3A §4.10.4.1: INVLPG
-     * invalidates all TLB entries for the page, whatever their size; a large page cached as several
-     * 4 KiB entries loses all of them). Returns the number of entries dropped.
+     * INVLPG semantics for this array: drops entries for {@code va} in {@code curPcid} and global ones, and every
+     * splinter of the larger page that maps {@code va} (SDM Vol. 3A §4.10.4.1). Returns the number of entries
+     * dropped. {@link TlbArrayInvalidation#invalidatePage}.
      */
     public int invalidatePage(long va, int curPcid) {
-        droppedSplinterSizes = 0;
-        if (!canonical(va)) {
-            return 0; // no entry translates a non-canonical address
-        }
-        long vpn = vpnOf(va) + 1;
-        int base = (int) ((vpn - 1) & setMask) * ways;
-        int n = 0;
-        for (int i = base, end = base + ways; i < end; i++) {
-            long e = entry[i];
-            if (tagOf(e) == vpn && (pcidOf(e) == curPcid || global(e))) {
-                clear(i);
-                n++;
-            }
-        }
-        if (maySplinter) {
-            n += invalidateSplinters(va, curPcid, true);
-        }
-        return n;
-    }
-
-    /** Drops the splinters (any set) of the large page holding {@code va} in {@code curPcid}, global ones if {@code global}. */
-    private int invalidateSplinters(long va, int curPcid, boolean global) {
-        int n = 0;
-        boolean any = false;
-        for (int i = 0; i < entry.length; i++) {
-            long e = entry[i];
-            int split = (int) (e & ATTR_SPLIT_MASK) >>> ATTR_SPLIT_SHIFT;
-            if (e == 0 || split == 0) {
-                continue;
-            }
-            int shift = Tlb.pageShift(split);
-            long entryVa = vaOf(e);
-            boolean g = global(e);
-            if ((entryVa >>> shift) == (va >>> shift) && (global ? pcidOf(e) == curPcid || g : pcidOf(e) == curPcid && !g)) {
-                clear(i);
-                n++;
-                droppedSplinterSizes |= 1 << split;
-            } else {
-                any = true;
-            }
-        }
-        maySplinter = any;
-        return n;
+        return TlbArrayInvalidation.invalidatePage(this, va, curPcid);
     }
 
     /**
@@ -478,92 +447,14 @@ public final class TlbArray {
         return droppedSplinterSizes;
     }
 
-    /** INVPCID type 0 for this array: drops non-global entries for {@code va} in {@code onlyPcid}, splinters included. */
+    /** INVPCID type 0 for this array: {@link TlbArrayInvalidation#invalidatePageNonGlobal}. */
     public void invalidatePageNonGlobal(long va, int onlyPcid) {
-        if (!canonical(va)) {
-            return;
-        }
-        long vpn = vpnOf(va) + 1;
-        int base = (int) ((vpn - 1) & setMask) * ways;
-        for (int i = base, end = base + ways; i < end; i++) {
-            long e = entry[i];
-            if (tagOf(e) == vpn && pcidOf(e) == onlyPcid && !global(e)) {
-                clear(i);
-            }
-        }
-        if (maySplinter) {
-            invalidateSplinters(va, onlyPcid, false);
-        }
+        TlbArrayInvalidation.invalidatePageNonGlobal(this, va, onlyPcid);
     }
 
     /** Drops every entry, or every non-global entry of {@code onlyPcid} when it is >= 0 and globals are kept. */
     public void flush(boolean keepGlobal, int onlyPcid) {
-        if (!mayHold) {
-            return;
-        }
-        if (!keepGlobal && onlyPcid < 0) {
-            emptyAll();
-            missKey = 0;
-            maySplinter = false;
-            mayHold = false;
-            return;
-        }
-        boolean left = false;
-        for (int word = 0; word < occupied.length; word++) { // the sets that may hold an entry
-            for (long sets = occupied[word]; sets != 0; sets &= sets - 1) {
-                for (int i = (word << 6 | Long.numberOfTrailingZeros(sets)) * ways, end = i + ways; i < end; i++) {
-                    long e = entry[i];
-                    if (e == 0) {
-                        continue;
-                    }
-                    boolean global = global(e);
-                    if (keepGlobal && global || onlyPcid >= 0 && pcidOf(e) != onlyPcid && !global) {
-                        left = true;
-                        continue;
-                    }
-                    clear(i);
-                }
-            }
-        }
-        mayHold = left;
-    }
-
-    /**
-     * Drops every entry: of the {@link #occupied} sets, slot by valid slot (a flush of a big, nearly empty STLB clears
-     * a few slots, not 1,536 entries and frames, 4,096 index words, 128 masks); the frame of every invalid slot is
-     * {@link #NO_FRAME} before and after, as {@link #covers} requires.
-     */
-    private void emptyAll() {
-        int[] valid = validWays;
-        long[] occ = occupied;
-        if (valid == null) {
-            Arrays.fill(entry, 0);
-            Arrays.fill(frame, NO_FRAME);
-            Arrays.fill(occ, 0);
-            if (pageIndex != null) {
-                pageIndex.clear();
-            }
-            return;
-        }
-        long[] en = entry;
-        long[] fr = frame;
-        TlbPageIndex x = pageIndex;
-        for (int word = 0; word < occ.length; word++) {
-            for (long sets = occ[word]; sets != 0; sets &= sets - 1) {
-                int set = word << 6 | Long.numberOfTrailingZeros(sets);
-                int base = set * ways;
-                for (int bits = valid[set]; bits != 0; bits &= bits - 1) {
-                    int slot = base + Integer.numberOfTrailingZeros(bits);
-                    if (x != null) {
-                        x.zero(tagOf(en[slot]) - 1); // every entry of the word goes in this flush
-                    }
-                    en[slot] = 0;
-                    fr[slot] = NO_FRAME;
-                }
-                valid[set] = 0;
-            }
-            occ[word] = 0;
-        }
+        TlbArrayInvalidation.flush(this, keepGlobal, onlyPcid);
     }
 
     public int validCount() {

@@ -33,14 +33,18 @@ final class TlbPageIndex {
         return ways <= COUNT_MASK;
     }
 
-    /** A valid entry for page number {@code vpn} appears in {@code slot}: counted, and the hint for its hash. */
-    void add(long vpn, int slot) {
+    /**
+     * A valid entry for page number {@code vpn} appears in {@code slot}: counted, and the hint for its hash. Static, on
+     * an index's {@code words} and {@code mask}: the array passes the two from its own final fields (one load fewer
+     * on the fill's path).
+     */
+    static void add(int[] words, int mask, long vpn, int slot) {
         int i = (int) vpn & mask;
         words[i] = (words[i] + 1) & COUNT_MASK | (slot + 1) << HINT_SHIFT;
     }
 
-    /** The valid entry for page number {@code vpn} goes (its count is >= 1: no borrow into the hint). */
-    void remove(long vpn) {
+    /** The valid entry for page number {@code vpn} goes (its count is >= 1: no borrow into the hint); as {@link #add}. */
+    static void remove(int[] words, int mask, long vpn) {
         words[(int) vpn & mask]--;
     }
 
