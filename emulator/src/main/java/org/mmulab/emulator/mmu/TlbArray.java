@@ -85,7 +85,7 @@ public final class TlbArray {
     /** Its words and mask, read here through final fields (one load on the lookup's path, not two). */
     final int[] pageIndexWords;
     final int pageIndexMask;
-    private static final int COUNT_MASK = TlbPageIndex.COUNT_MASK, HINT_SHIFT = TlbPageIndex.HINT_SHIFT;
+    private static final int COUNT_MASK = TlbPageIndex.COUNT_MASK;
     /** False only while no entry is valid (cleared by a flush that empties the array): lookups skip it. */
     boolean mayHold;
     /** Some valid entry may be a splinter (ATTR_SPLIT_MASK set): INVLPG must then scan every set. */
@@ -139,10 +139,7 @@ public final class TlbArray {
     private void use(int set, int w, int slot) {
         long[] ord = order;
         if (ord != null) {
-            long o = ord[set];
-            if ((o & 0xf) != w) { // a repeated hit on the most recent way changes nothing (and stores nothing)
-                ord[set] = TlbRecencyOrder.moveToFront(o, w);
-            }
+            TlbRecencyOrder.use(ord, set, w);
         } else {
             lastUse[slot] = ++clock;
         }
@@ -206,7 +203,7 @@ public final class TlbArray {
         if (index != null) {
             // The slot filled last for a page hashing here first: it is the hit unless another page of the
             // same hash was filled since (no set holds two entries a lookup would hit).
-            int hint = (word >>> HINT_SHIFT) - 1;
+            int hint = TlbPageIndex.hint(word);
             if (hint >= 0 && hits(en[hint], key)) {
                 use(set, hint - base, hint); // the tag puts the entry in this set
                 return hint;

@@ -33,6 +33,11 @@ final class TlbPageIndex {
         return ways <= COUNT_MASK;
     }
 
+    /** The slot a word's hint names (the slot filled last for a page of its hash), or -1 for none. */
+    static int hint(int word) {
+        return (word >>> HINT_SHIFT) - 1;
+    }
+
     /**
      * A valid entry for page number {@code vpn} appears in {@code slot}: counted, and the hint for its hash. Static, on
      * an index's {@code words} and {@code mask}: the array passes the two from its own final fields (one load fewer

@@ -27,6 +27,17 @@ final class TlbRecencyOrder {
     }
 
     /**
+     * A hit on way {@code w} of {@code set}: it becomes the set's most recently used in {@code orders}. A repeated hit
+     * on the most recent way changes nothing and stores nothing.
+     */
+    static void use(long[] orders, int set, int w) {
+        long o = orders[set];
+        if ((o & 0xf) != w) {
+            orders[set] = moveToFront(o, w);
+        }
+    }
+
+    /**
      * Recency order {@code o} with way {@code w} moved to the front: the nibble equal to {@code w} is found
      * without a loop (the lowest zero nibble of {@code o ^ w*0x1111..}: a borrow of the subtraction can
      * only mark nibbles above a real zero one), the nibbles below it shift up by one, {@code w} goes to

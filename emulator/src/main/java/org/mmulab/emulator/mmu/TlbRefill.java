@@ -108,14 +108,10 @@ final class TlbRefill {
         int[] index = sIndex;
         long[] order = sOrder;
         if (index != null && order != null) {
-            int hint = (index[(int) vpn & sIndexMask] >>> TlbPageIndex.HINT_SHIFT) - 1;
+            int hint = TlbPageIndex.hint(index[(int) vpn & sIndexMask]);
             if (hint >= 0 && TlbEntryWord.hits(sEntry[hint], key)) {
                 int set = (int) vpn & sSetMask;
-                int w = hint - set * sWays;
-                long o = order[set];
-                if ((o & 0xf) != w) {
-                    order[set] = TlbRecencyOrder.moveToFront(o, w);
-                }
+                TlbRecencyOrder.use(order, set, hint - set * sWays);
                 return hint;
             }
         }
